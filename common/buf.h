@@ -1,0 +1,46 @@
+/*
+ * buf: the one growable string builder.
+ *
+ *	struct buf b = BUF_INIT;
+ *	buf_addf(&b, "%d sandboxes", n);
+ *	char *s = buf_detach(&b);	// caller frees s; b is empty again
+ *
+ * The contents are always NUL-terminated (b.data is "" when empty, never
+ * NULL once anything was added; use buf_cstr() to read safely). A buffer may
+ * carry a size cap (b.max, 0 = none): an append that would pass it fails
+ * with -1 and leaves the buffer unchanged, which is how HTTP bodies and
+ * manifest files are bounded. Appends without a cap cannot fail.
+ */
+#ifndef SF_COMMON_BUF_H
+#define SF_COMMON_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max; /* 0: unbounded */
+};
+
+#define BUF_INIT { NULL, 0, 0, 0 }
+
+void buf_init_max(struct buf *b, size_t max);
+int buf_add(struct buf *b, const void *data, size_t len);
+int buf_addstr(struct buf *b, const char *s);
+int buf_addch(struct buf *b, char c);
+int buf_addf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* buf_add_json_string: append s as a quoted, escaped JSON string. */
+int buf_add_json_string(struct buf *b, const char *s);
+const char *buf_cstr(const struct buf *b);
+void buf_reset(struct buf *b);
+void buf_truncate(struct buf *b, size_t len);
+/* buf_detach: hand the string to the caller (never NULL) and empty b. */
+char *buf_detach(struct buf *b, size_t *len);
+void buf_free(struct buf *b);
+
+#endif

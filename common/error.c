@@ -1,0 +1,64 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "common/error.h"
+
+#define SF_ERROR_MSG_MAX 2048
+
+static _Thread_local char last_msg[SF_ERROR_MSG_MAX];
+
+int
+sf_error_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *
+sf_error_last(void)
+{
+	return last_msg;
+}
+
+void
+sf_error_clear(void)
+{
+	last_msg[0] = '\0';
+}
+
+const char *
+sf_error_name(int code)
+{
+	switch (code) {
+	case SF_OK:
+		return "ok";
+	case SF_ENOTFOUND:
+		return "not found";
+	case SF_EEXISTS:
+		return "already exists";
+	case SF_ECONFLICT:
+		return "conflict";
+	case SF_EAUTH:
+		return "authentication failed";
+	case SF_ENET:
+		return "network error";
+	case SF_ERATELIMIT:
+		return "rate limited";
+	case SF_ELOCKED:
+		return "locked";
+	case SF_EINVALID:
+		return "invalid";
+	case SF_EIO:
+		return "i/o error";
+	case SF_EINTR:
+		return "interrupted";
+	default:
+		return "error";
+	}
+}

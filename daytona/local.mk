@@ -1,0 +1,1 @@
+# daytona/: see DESIGN.md §2. Sources are added to libsandform.la.

@@ -1,0 +1,1 @@
+# manifests/: see DESIGN.md §2. Sources are added to libsandform.la.

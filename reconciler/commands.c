@@ -1,0 +1,18 @@
+/*
+ * The command table: {name, fn, needs, synopsis, summary, options}.
+ * Keep it sorted in the order commands are usually run.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "reconciler/commands.h"
+
+/* Each cmd-NAME.c defines cmd_NAME and cmd_NAME_opts. */
+#define SF_DECLARE_CMD(n)                                                    \
+	int cmd_##n(struct sf_ctx *ctx, struct cli_args *args);              \
+	extern const struct cli_opt cmd_##n##_opts[]
+
+const struct sf_cmd sf_commands[] = {
+	{ NULL, NULL, 0, NULL, NULL, NULL },
+};

@@ -1,0 +1,69 @@
+/*
+ * commands: the command table of the sandform program and the context every
+ * command receives.
+ *
+ * Each subcommand lives in reconciler/cmd-NAME.c and exports
+ *	int cmd_NAME(struct sf_ctx *ctx, struct cli_args *args);
+ * and its option table. A command returns an exit status from
+ * common/exitcodes.h; it prints results on stdout and everything else on
+ * stderr. The dispatcher (main.c) parses options, handles --help, sets the
+ * log level, then calls the command.
+ */
+#ifndef SF_RECONCILER_COMMANDS_H
+#define SF_RECONCILER_COMMANDS_H
+
+#include "reconciler/cli.h"
+
+/* What a command needs prepared before it runs. */
+enum sf_need {
+	SF_NEED_MANIFESTS = 1 << 0, /* load + validate the PATH arguments */
+	SF_NEED_STATE = 1 << 1,     /* open the SQLite state */
+	SF_NEED_CLIENT = 1 << 2,    /* a Daytona API client */
+	SF_NEED_LOCK = 1 << 3,      /* hold the stack lock */
+};
+
+/* Settings shared by all commands, filled from options and environment. */
+struct sf_ctx {
+	int verbose;		/* -v count */
+	int json;		/* --json */
+	int color;		/* colour on stdout (TTY and no NO_COLOR) */
+	const char *stack;	/* --stack, default "default" */
+	const char *state_path; /* --state, SANDFORM_STATE, default */
+	const char *api_key_file;
+};
+
+extern struct sf_ctx sf_ctx;
+
+struct sf_cmd {
+	const char *name;
+	int (*fn)(struct sf_ctx *ctx, struct cli_args *args);
+	unsigned needs;
+	const char *synopsis;
+	const char *summary;
+	const struct cli_opt *opts;
+};
+
+/* Options most commands share; use them inside a command's table. */
+#define SF_OPT_VERBOSE                                                       \
+	{ CLI_COUNT, "verbose", 'v', NULL, "debug logging (-vv for more)",   \
+	  &sf_ctx.verbose, 0, 0 }
+#define SF_OPT_JSON                                                          \
+	{ CLI_FLAG, "json", 0, NULL, "machine-readable JSON output",         \
+	  &sf_ctx.json, 0, 0 }
+#define SF_OPT_STACK                                                         \
+	{ CLI_STRING, "stack", 0, "NAME", "the stack (default: default)",    \
+	  &sf_ctx.stack, 0, 0 }
+#define SF_OPT_STATE                                                         \
+	{ CLI_STRING, "state", 0, "PATH",                                    \
+	  "state database (default: $SANDFORM_STATE or "                     \
+	  "./.sandform/state.db)",                                           \
+	  &sf_ctx.state_path, 0, 0 }
+#define SF_OPT_API_KEY_FILE                                                  \
+	{ CLI_STRING, "api-key-file", 0, "FILE",                             \
+	  "read the Daytona API key from FILE (default: $DAYTONA_API_KEY)",  \
+	  &sf_ctx.api_key_file, 0, 0 }
+
+/* The commands; add each new one to the table in main.c. */
+extern const struct sf_cmd sf_commands[];
+
+#endif

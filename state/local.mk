@@ -1,0 +1,1 @@
+# state/: see DESIGN.md §2. Sources are added to libsandform.la.

@@ -1,0 +1,5 @@
+# tests/: unit (cmocka, one binary per module), e2e (bats), conformance
+# (the official TypeScript SDK against the emulator), fuzz, bench.
+# Unit test binaries are named tests/unit/unit-MODULE.
+SF_UNIT_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS) $(CMOCKA_CFLAGS) -DSF_UNITTEST
+SF_UNIT_LIBS = libsandform.la $(CMOCKA_LIBS)
