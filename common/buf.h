@@ -24,16 +24,19 @@ struct buf {
 	size_t max; /* 0: unbounded */
 };
 
-#define BUF_INIT { NULL, 0, 0, 0 }
+#define BUF_INIT              \
+	{                     \
+		NULL, 0, 0, 0 \
+	}
 
 void buf_init_max(struct buf *b, size_t max);
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addstr(struct buf *b, const char *s);
 int buf_addch(struct buf *b, char c);
 int buf_addf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+        __attribute__((format(printf, 2, 0)));
 /* buf_add_json_string: append s as a quoted, escaped JSON string. */
 int buf_add_json_string(struct buf *b, const char *s);
 const char *buf_cstr(const struct buf *b);

@@ -28,7 +28,7 @@ enum sf_error {
 };
 
 int sf_error_set(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 /* sf_error_last: the last message of this thread, "" when none. */
 const char *sf_error_last(void);
 void sf_error_clear(void);

@@ -22,24 +22,25 @@ file_read(const char *path, size_t max, struct buf *out)
 	ssize_t n;
 	int is_stdin = strcmp(path, "-") == 0;
 
-	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+	fd = is_stdin ? STDIN_FILENO
+	              : open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return sf_error_set(SF_EIO, "%s: %s", path, strerror(errno));
 	if (!is_stdin) {
 		if (fstat(fd, &st) < 0) {
 			rc = sf_error_set(SF_EIO, "%s: %s", path,
-					  strerror(errno));
+			                  strerror(errno));
 			goto out;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			rc = sf_error_set(SF_EINVALID,
-					  "%s: not a regular file", path);
+			rc = sf_error_set(SF_EINVALID, "%s: not a regular file",
+			                  path);
 			goto out;
 		}
 		if (max && (size_t)st.st_size > max) {
 			rc = sf_error_set(SF_EINVALID,
-					  "%s: file is larger than %zu bytes",
-					  path, max);
+			                  "%s: file is larger than %zu bytes",
+			                  path, max);
 			goto out;
 		}
 		/* Regular files never block; clear O_NONBLOCK anyway. */
@@ -51,15 +52,15 @@ file_read(const char *path, size_t max, struct buf *out)
 			continue;
 		if (n < 0) {
 			rc = sf_error_set(SF_EIO, "%s: %s", path,
-					  strerror(errno));
+			                  strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if (max && out->len + (size_t)n > max) {
 			rc = sf_error_set(SF_EINVALID,
-					  "%s: file is larger than %zu bytes",
-					  path, max);
+			                  "%s: file is larger than %zu bytes",
+			                  path, max);
 			goto out;
 		}
 		buf_add(out, chunk, (size_t)n);
@@ -90,7 +91,7 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 			continue;
 		if (n < 0) {
 			rc = sf_error_set(SF_EIO, "%s: %s", tmp,
-					  strerror(errno));
+			                  strerror(errno));
 			close(fd);
 			unlink(tmp);
 			goto out;
@@ -126,14 +127,14 @@ file_mkdir_p(const char *path, mode_t mode)
 	char *copy = xstrdup(path), *p;
 	int rc = 0;
 
-	for (p = copy + 1; ; p++) {
+	for (p = copy + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char saved = *p;
 
 			*p = '\0';
 			if (mkdir(copy, mode) < 0 && errno != EEXIST) {
 				rc = sf_error_set(SF_EIO, "%s: %s", copy,
-						  strerror(errno));
+				                  strerror(errno));
 				break;
 			}
 			*p = saved;

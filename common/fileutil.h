@@ -21,7 +21,7 @@ int file_read(const char *path, size_t max, struct buf *out);
  * then rename it over path, so readers see the old or the new file whole.
  */
 int file_write_atomic(const char *path, const void *data, size_t len,
-		      mode_t mode);
+                      mode_t mode);
 
 /* file_mkdir_p: create a directory and its parents (mode for new ones). */
 int file_mkdir_p(const char *path, mode_t mode);

@@ -38,7 +38,7 @@ sha256_hex(const void *data, size_t len, char out[SF_SHA256_HEX_LEN + 1])
 
 void
 hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
-		char out[SF_SHA256_HEX_LEN + 1])
+                char out[SF_SHA256_HEX_LEN + 1])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -71,5 +71,5 @@ uuid_v4(char out[37])
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	to_hex(b, 16, hex);
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
-		 hex + 16, hex + 20);
+	         hex + 16, hex + 20);
 }

@@ -9,10 +9,9 @@
 
 #define SF_SHA256_HEX_LEN 64
 
-void sha256_hex(const void *data, size_t len,
-		char out[SF_SHA256_HEX_LEN + 1]);
+void sha256_hex(const void *data, size_t len, char out[SF_SHA256_HEX_LEN + 1]);
 void hmac_sha256_hex(const void *key, size_t keylen, const void *data,
-		     size_t len, char out[SF_SHA256_HEX_LEN + 1]);
+                     size_t len, char out[SF_SHA256_HEX_LEN + 1]);
 /* random_bytes: cryptographically strong; returns 0 or -1. */
 int random_bytes(void *out, size_t len);
 /* uuid_v4: a random RFC 4122 version 4 UUID, lowercase. */

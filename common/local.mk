@@ -13,3 +13,9 @@ libcommon_la_SOURCES = \
 	common/xalloc.c common/xalloc.h
 libcommon_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 libcommon_la_LIBADD = $(CRYPTO_LIBS)
+
+check_PROGRAMS += tests/unit/unit-common
+TESTS += tests/unit/unit-common
+tests_unit_unit_common_SOURCES = tests/unit/test_common.c
+tests_unit_unit_common_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_unit_common_LDADD = libcommon.la $(CMOCKA_LIBS)

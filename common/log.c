@@ -30,7 +30,7 @@ void
 log_msg(enum log_level level, const char *func, const char *fmt, ...)
 {
 	static const char *names[] = { "error", "warning", "info", "debug",
-				       "trace" };
+		                       "trace" };
 	char line[4096];
 	va_list ap;
 
@@ -42,7 +42,7 @@ log_msg(enum log_level level, const char *func, const char *fmt, ...)
 	/* One fprintf per line keeps lines of parallel work whole. */
 	if (level >= LOG_DEBUG)
 		fprintf(stderr, "%s: %s: %s: %s\n", prog_name, names[level],
-			func, line);
+		        func, line);
 	else
 		fprintf(stderr, "%s: %s: %s\n", prog_name, names[level], line);
 }

@@ -21,11 +21,11 @@ enum log_level log_get_level(void);
 /* log_set_prog: the prefix of every line ("sandform", "daytona-emulator"). */
 void log_set_prog(const char *prog);
 void log_msg(enum log_level level, const char *func, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 #define log_error(...) log_msg(LOG_ERROR, __func__, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_WARN, __func__, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __func__, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __func__, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __func__, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __func__, __VA_ARGS__)
 #define log_trace(...) log_msg(LOG_TRACE, __func__, __VA_ARGS__)
 

@@ -10,7 +10,7 @@
 
 int
 strnum_parse(const char *s, long long min, long long max, long long *out,
-	     const char **errstr)
+             const char **errstr)
 {
 	char *end;
 	long long v;
@@ -44,8 +44,11 @@ strnum_duration_ms(const char *s, long long *out_ms)
 	static const struct {
 		const char *suffix;
 		long long mult;
-	} units[] = { { "ms", 1 },	{ "s", 1000 }, { "m", 60000 },
-		      { "h", 3600000 }, { "", 1000 } };
+	} units[] = { { "ms", 1 },
+		      { "s", 1000 },
+		      { "m", 60000 },
+		      { "h", 3600000 },
+		      { "", 1000 } };
 	size_t i, len = s ? strlen(s) : 0;
 
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {

@@ -10,7 +10,7 @@
  * "too small" or "too large" (static strings).
  */
 int strnum_parse(const char *s, long long min, long long max, long long *out,
-		 const char **errstr);
+                 const char **errstr);
 
 /*
  * strnum_duration_ms: parse "500ms", "30s", "5m", "2h" or a plain number of

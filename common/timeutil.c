@@ -47,8 +47,8 @@ time_format_iso(int64_t ms, char out[SF_ISO8601_LEN + 1])
 
 	gmtime_r(&secs, &tm);
 	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 	memcpy(out, tmp, SF_ISO8601_LEN);
 	out[SF_ISO8601_LEN] = '\0';
 }
@@ -61,7 +61,7 @@ time_parse_iso(const char *s, int64_t *out_ms)
 	const char *p;
 
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-		   &n) != 6)
+	           &n) != 6)
 		return -1;
 	p = s + n;
 	if (*p == '.') {

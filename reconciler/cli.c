@@ -70,8 +70,9 @@ store(const char *cmd, const struct cli_opt *o, const char *val, int neg)
 			*(int *)o->dest = neg;
 		else {
 			fprintf(stderr,
-				"sandform %s: --%s: '%s' is not true or false\n",
-				cmd, o->name, val);
+			        "sandform %s: --%s: '%s' is not true or "
+			        "false\n",
+			        cmd, o->name, val);
 			return -1;
 		}
 		return 0;
@@ -81,9 +82,9 @@ store(const char *cmd, const struct cli_opt *o, const char *val, int neg)
 	case CLI_INT:
 		if (strnum_parse(val, o->min, o->max, &n, &err) < 0) {
 			fprintf(stderr,
-				"sandform %s: --%s: '%s' is %s (expected a "
-				"whole number from %lld to %lld)\n",
-				cmd, o->name, val, err, o->min, o->max);
+			        "sandform %s: --%s: '%s' is %s (expected a "
+			        "whole number from %lld to %lld)\n",
+			        cmd, o->name, val, err, o->min, o->max);
 			return -1;
 		}
 		*(long long *)o->dest = n;
@@ -100,7 +101,7 @@ store(const char *cmd, const struct cli_opt *o, const char *val, int neg)
 
 int
 cli_parse(const char *cmd, const struct cli_opt *opts, int argc, char **argv,
-	  struct cli_args *out)
+          struct cli_args *out)
 {
 	int i, neg, only_pos = 0;
 
@@ -125,31 +126,32 @@ cli_parse(const char *cmd, const struct cli_opt *opts, int argc, char **argv,
 		}
 		if (a[1] == '-') {
 			const char *eq = strchr(a + 2, '=');
-			size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+			size_t len =
+			        eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
 
 			o = find_long(opts, a + 2, len, &neg);
 			if (o == NULL) {
 				fprintf(stderr,
-					"sandform %s: unknown option '%.*s' "
-					"(see 'sandform %s --help')\n",
-					cmd, (int)len + 2, a, cmd);
+				        "sandform %s: unknown option '%.*s' "
+				        "(see 'sandform %s --help')\n",
+				        cmd, (int)len + 2, a, cmd);
 				goto fail;
 			}
 			if (eq)
 				val = eq + 1;
 			if (eq && !takes_value(o) && o->type != CLI_BOOL) {
 				fprintf(stderr,
-					"sandform %s: --%s takes no value\n",
-					cmd, o->name);
+				        "sandform %s: --%s takes no value\n",
+				        cmd, o->name);
 				goto fail;
 			}
 		} else {
 			o = find_short(opts, a[1]);
 			if (o == NULL) {
 				fprintf(stderr,
-					"sandform %s: unknown option '%s' "
-					"(see 'sandform %s --help')\n",
-					cmd, a, cmd);
+				        "sandform %s: unknown option '%s' "
+				        "(see 'sandform %s --help')\n",
+				        cmd, a, cmd);
 				goto fail;
 			}
 			neg = 0;
@@ -158,7 +160,7 @@ cli_parse(const char *cmd, const struct cli_opt *opts, int argc, char **argv,
 				const char *p;
 
 				for (p = a + 1; *p && o->type == CLI_COUNT &&
-						*p == o->short_name;
+				                *p == o->short_name;
 				     p++)
 					(*(int *)o->dest)++;
 				if (*p == '\0')
@@ -167,9 +169,9 @@ cli_parse(const char *cmd, const struct cli_opt *opts, int argc, char **argv,
 					val = a + 2;
 				} else {
 					fprintf(stderr,
-						"sandform %s: unknown option "
-						"'%s'\n",
-						cmd, a);
+					        "sandform %s: unknown option "
+					        "'%s'\n",
+					        cmd, a);
 					goto fail;
 				}
 			}
@@ -177,9 +179,10 @@ cli_parse(const char *cmd, const struct cli_opt *opts, int argc, char **argv,
 		if (takes_value(o) && val == NULL) {
 			if (i + 1 >= argc) {
 				fprintf(stderr,
-					"sandform %s: --%s needs a value (%s)\n",
-					cmd, o->name,
-					o->argname ? o->argname : "VALUE");
+				        "sandform %s: --%s needs a value "
+				        "(%s)\n",
+				        cmd, o->name,
+				        o->argname ? o->argname : "VALUE");
 				goto fail;
 			}
 			val = argv[++i];
@@ -211,26 +214,26 @@ cli_list_free(struct cli_list *l)
 
 void
 cli_usage(FILE *fp, const char *cmd, const char *synopsis, const char *summary,
-	  const struct cli_opt *opts)
+          const struct cli_opt *opts)
 {
 	const struct cli_opt *o;
 
 	fprintf(fp, "usage: sandform %s %s\n\n%s\n\noptions:\n", cmd,
-		synopsis ? synopsis : "", summary);
+	        synopsis ? synopsis : "", summary);
 	for (o = opts; o && o->type != CLI_END; o++) {
 		char left[64];
 		const char *arg = o->argname ? o->argname : "VALUE";
 
 		if (o->type == CLI_BOOL)
 			snprintf(left, sizeof(left), "--%s[=true|false]",
-				 o->name);
+			         o->name);
 		else if (takes_value(o))
 			snprintf(left, sizeof(left), "--%s %s", o->name, arg);
 		else
 			snprintf(left, sizeof(left), "--%s", o->name);
 		if (o->short_name)
 			fprintf(fp, "  -%c, %-26s %s\n", o->short_name, left,
-				o->help);
+			        o->help);
 		else
 			fprintf(fp, "      %-26s %s\n", left, o->help);
 	}

@@ -38,12 +38,12 @@ usage(FILE *fp)
 	const struct sf_cmd *c;
 
 	fprintf(fp, "usage: sandform [--version] [--help] COMMAND [ARGS]\n\n"
-		    "GitOps for Daytona sandboxes: declare sandboxes in YAML, "
-		    "plan, apply.\n\ncommands:\n");
+	            "GitOps for Daytona sandboxes: declare sandboxes in YAML, "
+	            "plan, apply.\n\ncommands:\n");
 	for (c = sf_commands; c->name; c++)
 		fprintf(fp, "  %-14s %s\n", c->name, c->summary);
 	fprintf(fp, "\nRun 'sandform COMMAND --help' for a command's options. "
-		    "See sandform(1).\n");
+	            "See sandform(1).\n");
 }
 
 static int
@@ -52,7 +52,7 @@ finish_stdout(int rc)
 	/* A full disk or a closed pipe is not success. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "sandform: error writing output: %s\n",
-			strerror(errno));
+		        strerror(errno));
 		return SF_EXIT_ERROR;
 	}
 	return rc;
@@ -75,7 +75,7 @@ main(int argc, char **argv)
 	    strcmp(argv[1], "help") == 0) {
 		if (argc > 2 && (cmd = find_command(argv[2])) != NULL) {
 			cli_usage(stdout, cmd->name, cmd->synopsis,
-				  cmd->summary, cmd->opts);
+			          cmd->summary, cmd->opts);
 			return finish_stdout(SF_EXIT_OK);
 		}
 		usage(stdout);
@@ -89,9 +89,9 @@ main(int argc, char **argv)
 	cmd = find_command(argv[1]);
 	if (cmd == NULL) {
 		fprintf(stderr,
-			"sandform: '%s' is not a command (see 'sandform "
-			"--help')\n",
-			argv[1]);
+		        "sandform: '%s' is not a command (see 'sandform "
+		        "--help')\n",
+		        argv[1]);
 		return SF_EXIT_ERROR;
 	}
 
@@ -101,7 +101,7 @@ main(int argc, char **argv)
 		return SF_EXIT_ERROR;
 	if (args.help) {
 		cli_usage(stdout, cmd->name, cmd->synopsis, cmd->summary,
-			  cmd->opts);
+		          cmd->opts);
 		cli_args_free(&args);
 		return finish_stdout(SF_EXIT_OK);
 	}
