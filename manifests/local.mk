@@ -1,1 +1,5 @@
-# manifests/: see DESIGN.md §2. Sources are added to libsandform.la.
+# manifests/: the manifest model, YAML loader, validation, secret refs
+# (DESIGN.md §2-3). Sources are added to libsandform.la.
+libsandform_la_SOURCES += \
+	manifests/diag.h \
+	manifests/manifest.h
