@@ -1,0 +1,217 @@
+/*
+ * plan: the plan model and the diff (DESIGN.md §5).
+ *
+ * plan_build() compares the desired set (struct spec, see spec.h) with what
+ * refresh observed of the stack in Daytona and what the state remembers of
+ * the last apply, and produces one action per sandbox that needs anything.
+ * An action has a kind (the most significant thing it does), its reasons
+ * (field, old → new, whether it forces replacement), its provenance, and the
+ * ordered steps apply must run for it. Apply runs the steps of an action in
+ * order and may run different actions in parallel.
+ *
+ * Ownership: a struct plan owns everything reachable from it (copies of the
+ * specs and observations, every string); plan_free() releases it
+ * (NULL-safe). The inputs to plan_build() stay the caller's.
+ *
+ * The JSON document (plan_to_json, plan_from_json) is described in
+ * docs/plan-format.md; a saved plan round-trips exactly. The human and JSON
+ * printers are implemented in reconciler/planout.c.
+ */
+#ifndef SF_RECONCILER_PLAN_H
+#define SF_RECONCILER_PLAN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "reconciler/spec.h"
+
+#define PLAN_FORMAT_VERSION "1"
+/* At most this many steps per action (replace + state changes). */
+#define PLAN_MAX_STEPS 16
+/* A saved plan file is never larger than this. */
+#define PLAN_FILE_MAX (256u * 1024u * 1024u)
+
+/* The kind of an action; the order is the order of precedence. */
+enum plan_kind {
+	PLAN_CREATE = 0,
+	PLAN_REPLACE,
+	PLAN_DELETE,
+	PLAN_RECOVER,
+	PLAN_RESIZE,
+	PLAN_UPDATE,
+	PLAN_START,
+	PLAN_STOP,
+	PLAN_ARCHIVE,
+	PLAN_KIND_COUNT
+};
+
+/* One API call (or wait) apply runs for an action. */
+enum plan_step_kind {
+	STEP_CREATE = 0,  /* POST /sandbox from action->desired */
+	STEP_DELETE,      /* DELETE /sandbox/{id} */
+	STEP_WAIT_GONE,   /* wait until the id is destroyed/404 */
+	STEP_WAIT_STABLE, /* wait until the state is no longer transitional */
+	STEP_START,
+	STEP_STOP,
+	STEP_ARCHIVE,
+	STEP_RECOVER,
+	STEP_RESIZE,       /* cpu/memory/disk below, has_ flags say which */
+	STEP_SET_LABELS,   /* PUT labels = step->labels (the merged map) */
+	STEP_SET_PUBLIC,   /* value: 0/1 */
+	STEP_SET_AUTOSTOP, /* value: minutes */
+	STEP_SET_AUTOARCHIVE,
+	STEP_SET_AUTODELETE,
+	STEP_SET_NETWORK, /* step->network */
+	STEP_KIND_COUNT
+};
+
+struct plan_step {
+	enum plan_step_kind kind;
+	long long value;
+	int has_cpu, has_memory, has_disk;
+	long long cpu, memory, disk;
+	struct spec_labels labels;
+	struct spec_network network;
+};
+
+struct plan_reason {
+	char *field; /* manifest field path, e.g. "spec.image", "labels.team" */
+	char *old;   /* NULL: absent; "(sensitive)" for secrets */
+	char *new_;  /* NULL: absent */
+	int forces_replace;
+};
+
+/*
+ * What refresh saw of one sandbox (a list item, plus the network settings
+ * from a GET or the last apply when known). Strings may be NULL.
+ */
+struct plan_observed {
+	char *id;
+	char *name;
+	char *state;         /* displayed state, e.g. "started" */
+	char *desired_state; /* may be NULL */
+	struct spec_labels labels;
+	int public_;
+	long long cpu, memory, disk, gpu;
+	char *snapshot;
+	char *target;
+	char *user;
+	long long auto_stop, auto_archive, auto_delete;
+	int recoverable;
+	char *error_reason;
+	char *created_at;
+	char *updated_at;
+	int has_network; /* network below is known */
+	struct spec_network network;
+};
+
+/* What the state remembers of a managed sandbox. */
+struct plan_record {
+	char *name;
+	char *id;
+	char *spec_hash;                 /* NULL: unknown (imported) */
+	struct spec_labels owned_labels; /* labels sandform set last time */
+	int imported;                    /* state import: adopt, set labels */
+	int has_network;                 /* last applied network settings */
+	struct spec_network network;
+};
+
+struct plan_action {
+	char *name;
+	enum plan_kind kind;
+	char *sandbox_id; /* NULL for create */
+	char *source;     /* "file:line" or "removed from manifests" */
+	struct plan_reason *reasons;
+	size_t nreasons;
+	struct plan_step steps[PLAN_MAX_STEPS];
+	size_t nsteps;
+	struct spec *desired;           /* NULL for delete */
+	struct plan_observed *observed; /* NULL for create */
+	/* state + updatedAt + spec label of observed; apply refuses a saved
+	 * plan whose sandbox no longer matches it. "" for create. */
+	char *fingerprint;
+	/* the labels sandform owns after this action (for the state) */
+	struct spec_labels owned_labels;
+};
+
+/* A per-name failure: the plan cannot be applied while any exists. */
+struct plan_error {
+	char *name;
+	char *message;
+};
+
+struct plan_summary {
+	size_t create, update, replace, delete_, other;
+	size_t by_kind[PLAN_KIND_COUNT];
+};
+
+struct plan {
+	char *format_version; /* PLAN_FORMAT_VERSION */
+	char *stack;
+	char *created_at; /* ISO-8601 */
+	int refreshed;    /* 0: planned from recorded state only */
+	struct plan_action *actions;
+	size_t nactions;
+	struct plan_summary summary;
+	struct plan_error *errors;
+	size_t nerrors;
+	int mass_delete_refused; /* deletes were refused by the guard */
+	size_t managed;          /* sandboxes of the stack before the plan */
+	/* unmanaged org sandboxes (--show-unmanaged), name and id pairs */
+	struct spec_labels unmanaged;
+	int has_unmanaged;
+};
+
+struct plan_input {
+	const char *stack;
+	const struct spec *specs; /* desired, hashed (spec_hash) */
+	size_t nspecs;
+	/* the stack's live sandboxes (label walk, plus records found by id) */
+	const struct plan_observed *observed;
+	size_t nobserved;
+	const struct plan_record *records;
+	size_t nrecords;
+	/* sandboxes that hold a desired name but are not this stack's */
+	const struct plan_observed *foreign;
+	size_t nforeign;
+	long long max_auto_archive; /* 0: SPEC_DEFAULT_MAX_AUTO_ARCHIVE */
+	int allow_mass_delete;
+	int refreshed;
+};
+
+/*
+ * plan_build: diff in into a new plan (*out, caller frees). Per-name
+ * problems (a foreign sandbox holding a name, preventDestroy refusing a
+ * delete or replace, the mass-delete guard) are recorded in plan->errors and
+ * do not make plan_build fail; it fails only for invalid input.
+ */
+int plan_build(const struct plan_input *in, struct plan **out);
+void plan_free(struct plan *p);
+
+const char *plan_kind_name(enum plan_kind k); /* "create", ... */
+int plan_kind_parse(const char *s, enum plan_kind *out);
+const char *plan_step_name(enum plan_step_kind k); /* "create", ... */
+int plan_step_parse(const char *s, enum plan_step_kind *out);
+/* plan_has_changes: 1 when there is at least one action. */
+int plan_has_changes(const struct plan *p);
+
+void plan_observed_free(struct plan_observed *o); /* frees o itself */
+struct plan_observed *plan_observed_dup(const struct plan_observed *o);
+void plan_observed_clear(struct plan_observed *o); /* fields only */
+void plan_record_clear(struct plan_record *r);     /* fields only */
+/* plan_fingerprint: "state|updatedAt|spec label" of o (caller frees). */
+char *plan_fingerprint(const struct plan_observed *o);
+
+/* --- reconciler/planout.c ------------------------------------------------ */
+
+/*
+ * plan_to_json: the versioned document (docs/plan-format.md), NUL-terminated
+ * in *out (caller frees). Never contains a secret value.
+ */
+int plan_to_json(const struct plan *p, char **out);
+/* plan_from_json: parse a document written by plan_to_json. */
+int plan_from_json(const char *json, size_t len, struct plan **out);
+/* plan_print_human: the human plan, with ANSI colour when color. */
+void plan_print_human(FILE *fp, const struct plan *p, int color);
+
+#endif

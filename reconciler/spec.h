@@ -1,0 +1,178 @@
+/*
+ * spec: the reconciler's view of one desired sandbox, its spec hash, and
+ * the mapping from a spec to the Daytona API.
+ *
+ * A struct spec is built from a manifest document (spec_from_manifest) and
+ * is what the plan compares and what apply creates from. It is
+ * self-contained: plain C strings, no pointers into the manifest set, so a
+ * saved plan can carry it and apply can use it after the manifests are gone.
+ * Secret env values are never stored in a spec: only their reference
+ * (secretEnv name or secretFile path) is.
+ *
+ * The spec hash (label sandform.dev/spec) covers every create-only field:
+ * image or snapshot, env (values of plain entries, and the keyed hash of
+ * each secret's value), user, target, volumes, gpu, and the resources given
+ * at create. It lets the plan see a change of a field the list endpoint does
+ * not return without a GET.
+ *
+ * Ownership: a struct spec owns every string and array in it; spec_free()
+ * releases them (the struct itself too), spec_dup() deep-copies.
+ * spec_labels_free() releases a label list built by the functions below.
+ */
+#ifndef SF_RECONCILER_SPEC_H
+#define SF_RECONCILER_SPEC_H
+
+#include <stddef.h>
+
+#include "common/hash.h"
+
+/* Labels sandform sets on every sandbox it creates. */
+#define SPEC_LABEL_STACK "sandform.dev/stack"
+#define SPEC_LABEL_SPEC  "sandform.dev/spec"
+/* Prefix of every label sandform owns by itself. */
+#define SPEC_LABEL_PREFIX "sandform.dev/"
+/* The spec hash label value: "v1-" and the first SPEC_HASH_HEX hex digits. */
+#define SPEC_HASH_VERSION "v1"
+#define SPEC_HASH_HEX     32
+#define SPEC_HASH_LEN     (sizeof(SPEC_HASH_VERSION) + SPEC_HASH_HEX)
+
+/* Daytona defaults and limits (daytona-api.md §4.4, §8.3). */
+#define SPEC_DEFAULT_AUTO_STOP        15
+#define SPEC_DEFAULT_AUTO_ARCHIVE     10080
+#define SPEC_DEFAULT_AUTO_DELETE      (-1)
+#define SPEC_DEFAULT_MAX_AUTO_ARCHIVE 43200
+#define SPEC_DEFAULT_USER             "daytona"
+/* Image builds: the server uses value || default (daytona-api.md §8.2). */
+#define SPEC_IMAGE_DEFAULT_CPU    1
+#define SPEC_IMAGE_DEFAULT_MEMORY 1
+#define SPEC_IMAGE_DEFAULT_DISK   3
+
+struct spec_kv {
+	char *key;
+	char *value;
+};
+
+/* A string map kept sorted by key (so output and hashes are stable). */
+struct spec_labels {
+	struct spec_kv *v;
+	size_t n;
+};
+
+enum spec_env_kind {
+	SPEC_ENV_PLAIN = 0,  /* value is the literal value */
+	SPEC_ENV_SECRET_ENV, /* value is the environment variable's name */
+	SPEC_ENV_SECRET_FILE /* value is the file's path */
+};
+
+struct spec_env {
+	char *key;
+	enum spec_env_kind kind;
+	char *value; /* literal (PLAIN) or the reference, never a secret */
+};
+
+struct spec_volume {
+	char *volume; /* id or name */
+	char *mount_path;
+	char *subpath; /* NULL: none */
+};
+
+/* The declared run state; ANY = omitted (existence only, DESIGN.md §5). */
+enum spec_state {
+	SPEC_STATE_ANY = 0,
+	SPEC_STATE_STARTED,
+	SPEC_STATE_STOPPED,
+	SPEC_STATE_ARCHIVED,
+};
+
+struct spec_network {
+	int has_block_all, block_all;
+	/* comma-joined lists as the API takes them; NULL: not declared,
+	 * "" declared empty */
+	char *allow_list;
+	char *domain_allow_list;
+};
+
+struct spec {
+	char *name;
+	char *file; /* provenance: the manifest file and line of the doc */
+	int line;
+	struct spec_labels labels; /* declared labels only */
+	char *image;               /* NULL or the image reference */
+	char *snapshot;            /* NULL or the snapshot name */
+	int has_cpu, has_memory, has_disk, has_gpu;
+	long long cpu, memory, disk, gpu;
+	char *gpu_type; /* NULL: none */
+	struct spec_env *env;
+	size_t nenv;
+	char *user;   /* NULL: server default */
+	char *target; /* NULL: DAYTONA_TARGET or the org default */
+	int has_public, public_;
+	enum spec_state state;
+	int has_auto_stop, has_auto_archive, has_auto_delete;
+	long long auto_stop, auto_archive, auto_delete;
+	int has_network;
+	struct spec_network network;
+	struct spec_volume *volumes;
+	size_t nvolumes;
+	int prevent_destroy;
+	/* the spec hash label value, filled by spec_hash(); "" until then */
+	char hash[SPEC_HASH_LEN + 1];
+};
+
+void spec_free(struct spec *s);
+struct spec *spec_dup(const struct spec *s);
+const char *spec_state_name(enum spec_state st); /* "started", ..., "" */
+
+/* Label maps. spec_labels_set replaces or inserts, keeping the order. */
+void spec_labels_set(struct spec_labels *l, const char *key, const char *value);
+const char *spec_labels_get(const struct spec_labels *l, const char *key);
+void spec_labels_del(struct spec_labels *l, const char *key);
+void spec_labels_copy(struct spec_labels *dst, const struct spec_labels *src);
+int spec_labels_equal(const struct spec_labels *a, const struct spec_labels *b);
+void spec_labels_free(struct spec_labels *l);
+
+/*
+ * spec_secret_fn: resolve one secret reference for hashing. Returns 0 and
+ * sets *value (caller frees, and wipes), or a negative SF_E* code with the
+ * message set naming the missing reference (never a value).
+ */
+typedef int (*spec_secret_fn)(void *arg, const struct spec_env *e,
+                              char **value);
+
+/*
+ * spec_hash: compute s->hash from the create-only fields. Secret values
+ * are resolved with resolve and enter the hash only as
+ * hmac_sha256(key, value) with the state's key. resolve may be NULL when
+ * the spec has no secret. Returns 0 or the resolver's error.
+ */
+int spec_hash(struct spec *s, const void *key, size_t keylen,
+              spec_secret_fn resolve, void *arg);
+
+/*
+ * spec_normalize_auto_archive: the value the server stores for n
+ * (0 → max, clamped to max; daytona-api.md §4.4).
+ */
+long long spec_normalize_auto_archive(long long n, long long max);
+
+/*
+ * spec_merge_labels: the three-way label merge (DESIGN.md §4). Starting
+ * from the live labels: keys sandform owned before (prev_owned) and no
+ * longer declared are removed, declared keys are set, everyone else's keys
+ * are kept; then SPEC_LABEL_STACK=stack and SPEC_LABEL_SPEC=hash are set.
+ * live or prev_owned may be NULL. The result is written to *out (freed by
+ * the caller with spec_labels_free).
+ */
+void spec_merge_labels(const struct spec *s, const char *stack,
+                       const struct spec_labels *live,
+                       const struct spec_labels *prev_owned,
+                       struct spec_labels *out);
+
+/*
+ * spec_owned_labels: the labels sandform owns on a sandbox built from s:
+ * the declared ones plus the two sandform.dev/ labels. State records them
+ * so the next merge knows what to remove.
+ */
+void spec_owned_labels(const struct spec *s, const char *stack,
+                       struct spec_labels *out);
+
+#endif
