@@ -1,0 +1,295 @@
+/*
+ * store: sandform's SQLite state (DESIGN.md §4).
+ *
+ * One database file per working directory (default ./.sandform/state.db)
+ * holds, per stack: the records of managed sandboxes, the runs, the journal
+ * of mutating API calls, drift observations and the stack lock. The schema
+ * is migrated step by step with PRAGMA user_version (see store.c).
+ *
+ * Durability: the database runs in WAL mode with synchronous=NORMAL. Every
+ * write function has committed when it returns, so what it wrote survives a
+ * crash of the process (kill -9) at any later point; the last commits may be
+ * lost on a power failure or OS crash (they are then rebuilt from the live
+ * labels, DESIGN.md §4).
+ *
+ * Secrets: nothing secret is ever stored. Env values are stored only as
+ * keyed hashes (store_secret_hash(), HMAC-SHA-256 with a random 32-byte key
+ * created with the database); the API key never reaches the store.
+ *
+ * Ownership: a struct store is opened with store_open() and freed with
+ * store_close() (NULL-safe). Input strings are copied; the store keeps no
+ * pointer to them. Records, runs and journal entries returned by the store
+ * are owned by the caller and freed with the matching *_free() function
+ * (NULL-safe), which frees every string member. Lists are arrays of structs
+ * in a *_list with a count, freed with the *_list_free() function.
+ *
+ * Threads: one handle may be used from several threads; calls are serialised
+ * by a mutex inside the handle. After fork() the child must open its own
+ * handle. Several processes may use one database at the same time; writers
+ * wait up to STORE_BUSY_TIMEOUT_MS for each other.
+ *
+ * Errors: functions return 0 or a negative SF_E* code with the message set
+ * by sf_error_set(): SF_ENOTFOUND (no such record, entry or lock), SF_EEXISTS,
+ * SF_ELOCKED (lock held by another run), SF_EINVALID (bad argument), SF_EIO
+ * (file or SQLite failure; the message carries sqlite3_errmsg()).
+ */
+#ifndef SF_STATE_STORE_H
+#define SF_STATE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/hash.h"
+
+/* The schema version this build writes; older files are migrated. */
+#define STORE_SCHEMA_VERSION 1
+/* How long a writer waits for another process's transaction. */
+#define STORE_BUSY_TIMEOUT_MS 10000
+/* Size of the per-state HMAC key for env values. */
+#define STORE_HMAC_KEY_LEN 32
+/* Mode of a new database file and of new parent directories. */
+#define STORE_FILE_MODE 0600
+#define STORE_DIR_MODE  0700
+/* Longest lock holder description and host name kept in a lock. */
+#define STORE_LOCK_INFO_MAX 255
+#define STORE_LOCK_HOST_MAX 255
+/* A lock id: a UUID v4 (36 characters). */
+#define STORE_LOCK_ID_LEN 36
+/* Default lease of a stack lock; the holder renews it well before. */
+#define STORE_LOCK_LEASE_MS (5 * 60 * 1000)
+
+/* Record statuses used by sandform (the store accepts any short string). */
+#define STORE_STATUS_ACTIVE         "active"
+#define STORE_STATUS_PENDING_CREATE "pending-create"
+#define STORE_STATUS_ADOPTED        "adopted"
+#define STORE_STATUS_IMPORTED       "imported"
+
+struct store;
+
+/*
+ * store_open: open or create the database at path. A new file is created
+ * with mode 0600 whatever the umask, its missing parent directories with
+ * 0700. Enables WAL, the busy timeout and foreign keys, migrates an older
+ * schema to STORE_SCHEMA_VERSION (each step in its own transaction), and
+ * creates the HMAC key of a new state. A file with a newer schema than this
+ * build knows is refused (SF_EINVALID).
+ */
+int store_open(const char *path, struct store **out);
+void store_close(struct store *s);
+const char *store_path(const struct store *s);
+
+/* store_hmac_key: the state's key (STORE_HMAC_KEY_LEN bytes). */
+const unsigned char *store_hmac_key(const struct store *s);
+/* store_secret_hash: HMAC-SHA-256 of value under the state's key, in hex. */
+void store_secret_hash(const struct store *s, const char *value,
+                       char out_hex[SF_SHA256_HEX_LEN + 1]);
+
+/* ---- records of managed sandboxes ------------------------------------ */
+
+struct store_record {
+	char *stack;       /* required */
+	char *name;        /* required; the Daytona sandbox name */
+	char *sandbox_id;  /* NULL before the create answered */
+	char *spec_hash;   /* the sandform.dev/spec label value, or NULL */
+	char *labels_json; /* JSON object: the labels sandform owns; NULL={} */
+	char *observed_json; /* last observed list item (JSON), or NULL */
+	char *applied_json;  /* desired settings last applied (JSON), or NULL */
+	char *status;        /* STORE_STATUS_*; NULL = "active" */
+	int64_t created_ms;  /* set by the store on first insert */
+	int64_t updated_ms;  /* set by the store on every put */
+};
+
+struct store_record_list {
+	struct store_record *v;
+	size_t n;
+};
+
+/*
+ * store_record_put: insert or replace the record (stack, name). Every field
+ * is replaced except created_ms, which keeps the time of the first insert.
+ * The record is not modified (the store's times are visible on the next
+ * get).
+ */
+int store_record_put(struct store *s, const struct store_record *r);
+/* store_record_put_many: n puts in one transaction (all or none). */
+int store_record_put_many(struct store *s, const struct store_record *r,
+                          size_t n);
+/* store_record_get: SF_ENOTFOUND when the stack has no such name. */
+int store_record_get(struct store *s, const char *stack, const char *name,
+                     struct store_record **out);
+/* store_record_find_id: the record holding sandbox_id, in any stack. */
+int store_record_find_id(struct store *s, const char *sandbox_id,
+                         struct store_record **out);
+/* store_record_list: the stack's records sorted by name. */
+int store_record_list(struct store *s, const char *stack,
+                      struct store_record_list *out);
+/* store_record_delete: SF_ENOTFOUND when there was no such record. */
+int store_record_delete(struct store *s, const char *stack, const char *name);
+/* store_record_delete_stack: forget every record of the stack. */
+int store_record_delete_stack(struct store *s, const char *stack);
+/* store_record_free: frees the members and r itself. */
+void store_record_free(struct store_record *r);
+/* store_record_clear: frees the members only (for records in arrays). */
+void store_record_clear(struct store_record *r);
+void store_record_list_free(struct store_record_list *l);
+
+/* ---- runs ------------------------------------------------------------ */
+
+struct store_run {
+	int64_t id;
+	char *command;       /* "plan", "apply", "destroy", ... (required) */
+	char *stack;         /* required */
+	char *source;        /* manifest paths or git URL, or NULL */
+	char *git_commit;    /* resolved commit SHA, or NULL */
+	long pid;            /* 0 at begin: this process */
+	char *host;          /* NULL at begin: this host */
+	int64_t started_ms;  /* 0 at begin: now */
+	int64_t finished_ms; /* 0 while running */
+	char *outcome;       /* NULL while running; "ok", "failed", ... */
+	char *counts_json;   /* JSON object of counts, or NULL */
+};
+
+struct store_run_list {
+	struct store_run *v;
+	size_t n;
+};
+
+/* store_run_begin: record a run (id is ignored) and return its id. */
+int store_run_begin(struct store *s, const struct store_run *run,
+                    int64_t *id_out);
+/* store_run_finish: set outcome, counts (JSON or NULL) and finish time. */
+int store_run_finish(struct store *s, int64_t id, const char *outcome,
+                     const char *counts_json);
+/*
+ * store_run_list: the runs of stack (NULL: every stack), newest first, at
+ * most limit of them (0: all).
+ */
+int store_run_list(struct store *s, const char *stack, size_t limit,
+                   struct store_run_list *out);
+void store_run_clear(struct store_run *r);
+void store_run_list_free(struct store_run_list *l);
+
+/* ---- journal of mutating API calls ----------------------------------- */
+
+/*
+ * An entry is written as "intent" and committed BEFORE the API call, marked
+ * "sent" just before the request leaves (optional), and ends "done" (with
+ * the resulting sandbox id) or "failed" (with the message). Entries still
+ * "intent" or "sent" at the start of a run were left by a crashed run: the
+ * next run resolves them from what Daytona shows, then marks them.
+ */
+enum store_journal_state {
+	STORE_JOURNAL_INTENT = 0,
+	STORE_JOURNAL_SENT,
+	STORE_JOURNAL_DONE,
+	STORE_JOURNAL_FAILED,
+};
+
+struct store_journal_entry {
+	int64_t id;
+	int64_t run_id; /* 0: none */
+	char *stack;
+	char *name;
+	char *action;      /* "create", "delete", "start", ... */
+	char *sandbox_id;  /* the target, NULL for a create */
+	char *detail_json; /* what the call was to do (no secrets), or NULL */
+	enum store_journal_state state;
+	char *result_sandbox_id; /* set by done, or NULL */
+	char *message;           /* set by failed, or NULL */
+	int64_t created_ms;
+	int64_t updated_ms;
+};
+
+struct store_journal_list {
+	struct store_journal_entry *v;
+	size_t n;
+};
+
+/* run_id 0 records no run; sandbox_id and detail_json may be NULL. */
+int store_journal_intent(struct store *s, int64_t run_id, const char *stack,
+                         const char *name, const char *action,
+                         const char *sandbox_id, const char *detail_json,
+                         int64_t *id_out);
+int store_journal_sent(struct store *s, int64_t id);
+/* result_sandbox_id may be NULL (e.g. a delete). */
+int store_journal_done(struct store *s, int64_t id,
+                       const char *result_sandbox_id);
+int store_journal_failed(struct store *s, int64_t id, const char *message);
+/* store_journal_open: the stack's entries still intent or sent, by id. */
+int store_journal_open(struct store *s, const char *stack,
+                       struct store_journal_list *out);
+/* store_journal_get: one entry by id. */
+int store_journal_get(struct store *s, int64_t id,
+                      struct store_journal_entry **out);
+const char *store_journal_state_name(enum store_journal_state st);
+void store_journal_entry_free(struct store_journal_entry *e);
+void store_journal_list_free(struct store_journal_list *l);
+
+/* ---- drift observations ---------------------------------------------- */
+
+struct store_drift {
+	int64_t run_id;
+	char *stack;
+	char *name;
+	char *category; /* missing, state, labels, resources, settings, ... */
+	char *field;    /* NULL when the category says it all */
+	char *old_value;
+	char *new_value;
+	int64_t observed_ms;
+};
+
+struct store_drift_list {
+	struct store_drift *v;
+	size_t n;
+};
+
+/* Values must not be secrets (use store_secret_hash() or "(sensitive)"). */
+int store_drift_add(struct store *s, int64_t run_id, const char *stack,
+                    const char *name, const char *category, const char *field,
+                    const char *old_value, const char *new_value);
+/* store_drift_list: the observations of one run, in insertion order. */
+int store_drift_list(struct store *s, int64_t run_id,
+                     struct store_drift_list *out);
+void store_drift_list_free(struct store_drift_list *l);
+
+/* ---- the per-stack lock ---------------------------------------------- */
+
+struct store_lock_holder {
+	char id[STORE_LOCK_ID_LEN + 1];
+	char stack[STORE_LOCK_INFO_MAX + 1];
+	char info[STORE_LOCK_INFO_MAX + 1]; /* e.g. "apply" or "watch" */
+	char host[STORE_LOCK_HOST_MAX + 1];
+	long pid;
+	int64_t since_ms;       /* acquired */
+	int64_t lease_until_ms; /* expires unless renewed */
+	int took_over;          /* acquire: 1 when a stale lock was replaced */
+};
+
+/*
+ * store_lock_acquire: take the stack's lock for lease_ms (0: the default
+ * STORE_LOCK_LEASE_MS). Atomic across processes (BEGIN IMMEDIATE). A lock
+ * whose process no longer exists on this host, or whose lease has expired,
+ * is taken over and the takeover is logged. Returns 0 with *current_out
+ * describing the new lock (its id is what renew and release take), or
+ * SF_ELOCKED with *current_out describing the holder. current_out may be
+ * NULL only if the caller does not need the lock id.
+ */
+int store_lock_acquire(struct store *s, const char *stack,
+                       const char *holder_info, int64_t lease_ms,
+                       struct store_lock_holder *current_out);
+/* store_lock_renew: extend the lease; SF_ENOTFOUND if the lock was lost. */
+int store_lock_renew(struct store *s, const char *lock_id, int64_t lease_ms);
+/* store_lock_release: release our lock; SF_ENOTFOUND if not held. */
+int store_lock_release(struct store *s, const char *lock_id);
+/*
+ * store_lock_force_release: release any lock by id (sandform force-unlock),
+ * logging who held it; SF_ENOTFOUND when no lock has that id. holder_out
+ * (may be NULL) receives the released lock.
+ */
+int store_lock_force_release(struct store *s, const char *lock_id,
+                             struct store_lock_holder *holder_out);
+/* store_lock_get: the stack's current lock, SF_ENOTFOUND when free. */
+int store_lock_get(struct store *s, const char *stack,
+                   struct store_lock_holder *out);
+
+#endif
