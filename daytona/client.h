@@ -1,0 +1,488 @@
+/*
+ * client: the Daytona sandbox API client (daytona-api.md §1-§4, §10-§12).
+ *
+ *	struct dt_config cfg = DT_CONFIG_INIT;
+ *	struct dt_client *c = NULL;
+ *	struct dt_result r = DT_RESULT_INIT;
+ *
+ *	if (dt_config_from_env(&cfg, api_key_file) < 0 ||
+ *	    dt_client_new(&cfg, &c) < 0)
+ *		goto out;			// sf_error_last() says why
+ *	if (dt_get(c, "browser-agent", &r) == 0)
+ *		use(r.sandbox);			// r.status is the HTTP status
+ *	dt_result_clear(&r);
+ *	dt_client_free(c);
+ *	dt_config_clear(&cfg);
+ *
+ * Every route returns 0 or a negative SF_E* code, and records the message
+ * once with sf_error_set(), keeping the API's own text:
+ *	404 -> SF_ENOTFOUND, 409 -> SF_ECONFLICT (SF_EEXISTS when the message
+ *	says "already exists"), 400/422 -> SF_EINVALID, 401/403 -> SF_EAUTH,
+ *	429 (after retries) -> SF_ERATELIMIT, 5xx, connect failure, timeout,
+ *	dropped connection -> SF_ENET; other 4xx -> SF_ERROR.
+ * e.g. "daytona: 409 Sandbox with name x already exists". Any 2xx is
+ * success.
+ *
+ * Retries (daytona-api.md §11): 429 is retried on every route, because the
+ * server's throttler refuses the request before any handler runs. 5xx and
+ * connection failures are retried only on calls that are safe to repeat:
+ * every GET, PUT labels, POST public/autostop/autoarchive/autodelete/
+ * network-settings (they set absolute values) and POST start (a no-op on a
+ * started sandbox; a repeat during the transition answers 409, which the
+ * caller handles). create, delete, stop, archive, recover and resize are
+ * never repeated after a 5xx or a lost connection: the caller must look the
+ * sandbox up (by name) and decide. Backoff is capped exponential with
+ * jitter; Retry-After-<bucket> (or plain Retry-After) is honoured. Each
+ * throttler bucket keeps a budget from X-RateLimit-Remaining-<bucket> and
+ * X-RateLimit-Reset-<bucket>: when few requests remain in the window the
+ * client spreads the rest over the window instead of running into 429.
+ *
+ * Threads: one dt_client may be used by several threads at once (each call
+ * uses its own HTTP handle; rate-limit state and counters sit behind a
+ * mutex). sf_error_last() is per thread.
+ *
+ * Secrets: the API key is copied into the client, sent only in the
+ * Authorization header, wiped on dt_client_free(), and never appears in a
+ * message or a log line (also not at -vv, which logs method, URL, status
+ * and duration).
+ *
+ * Ownership: everything a dt_* function returns through a pointer belongs to
+ * the caller and is released with the matching *_free/*_clear function.
+ * Input structs (dt_config, dt_create, dt_list_query, dt_network, dt_kvs
+ * passed as input) are borrowed for the duration of the call only.
+ * dt_sandbox_to_json() returns a new cJSON tree the caller frees with
+ * cJSON_Delete(); adding it to another tree transfers it.
+ */
+#ifndef SF_DAYTONA_CLIENT_H
+#define SF_DAYTONA_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+/* ---- limits ------------------------------------------------------------ */
+
+#define DT_DEFAULT_URL        "https://app.daytona.io/api"
+#define DT_CONNECT_TIMEOUT_MS 10000L
+/* Above the server's 30 s wait on create/start/recover. */
+#define DT_REQUEST_TIMEOUT_MS 90000L
+/* Largest response body accepted (a list page of 200 is well under 1 MiB). */
+#define DT_MAX_BODY         (16u * 1024u * 1024u)
+#define DT_MAX_API_KEY_FILE 4096
+/* Retries after the first attempt. */
+#define DT_MAX_RETRIES     5
+#define DT_BACKOFF_BASE_MS 200L
+#define DT_BACKOFF_MAX_MS  20000L
+/* Retry-After values above this are capped (a server may ask for hours). */
+#define DT_RETRY_AFTER_MAX_MS 120000L
+/* Budget: below this share of the window's limit (or DT_BUDGET_RESERVE_MIN
+ * remaining when the limit is unknown) requests are spread over the rest of
+ * the window. */
+#define DT_BUDGET_RESERVE_PERCENT 20
+#define DT_BUDGET_RESERVE_MIN     5
+/* A page size for dt_list_all() when the query gives none. */
+#define DT_LIST_LIMIT_MAX 200
+/* dt_list_all() refuses to walk more pages than this (a looping cursor). */
+#define DT_LIST_MAX_PAGES 100000
+
+/* ---- key/value maps (labels, env) ---------------------------------------- */
+
+struct dt_kv {
+	char *key;
+	char *value;
+};
+
+/* Sorted by key (strcmp), keys unique. */
+struct dt_kvs {
+	struct dt_kv *items;
+	size_t n;
+};
+
+#define DT_KVS_INIT     \
+	{               \
+		NULL, 0 \
+	}
+
+/* dt_kvs_set: insert or replace (copies key and value), keeps order. */
+void dt_kvs_set(struct dt_kvs *m, const char *key, const char *value);
+/* dt_kvs_get: the value or NULL. */
+const char *dt_kvs_get(const struct dt_kvs *m, const char *key);
+/* dt_kvs_del: remove key; returns 1 when it was there. */
+int dt_kvs_del(struct dt_kvs *m, const char *key);
+void dt_kvs_copy(struct dt_kvs *dst, const struct dt_kvs *src);
+int dt_kvs_equal(const struct dt_kvs *a, const struct dt_kvs *b);
+/* dt_kvs_clear: free the contents, leave m empty (m itself is the caller's). */
+void dt_kvs_clear(struct dt_kvs *m);
+
+/* ---- the Sandbox -------------------------------------------------------- */
+
+/* The 22 states of daytona-api.md §5.1; DT_STATE_NONE = absent or a value
+ * this client does not know (the raw string is kept). Also used for
+ * desiredState (destroyed, started, stopped, archived, paused). */
+enum dt_state {
+	DT_STATE_NONE = 0,
+	DT_STATE_CREATING,
+	DT_STATE_RESTORING,
+	DT_STATE_DESTROYED,
+	DT_STATE_DESTROYING,
+	DT_STATE_STARTED,
+	DT_STATE_STOPPED,
+	DT_STATE_STARTING,
+	DT_STATE_STOPPING,
+	DT_STATE_ERROR,
+	DT_STATE_BUILD_FAILED,
+	DT_STATE_PENDING_BUILD,
+	DT_STATE_BUILDING_SNAPSHOT,
+	DT_STATE_UNKNOWN,
+	DT_STATE_PULLING_SNAPSHOT,
+	DT_STATE_ARCHIVED,
+	DT_STATE_ARCHIVING,
+	DT_STATE_RESIZING,
+	DT_STATE_SNAPSHOTTING,
+	DT_STATE_FORKING,
+	DT_STATE_PAUSING,
+	DT_STATE_PAUSED,
+	DT_STATE_RESUMING,
+	DT_STATE_COUNT
+};
+
+/* dt_state_parse: NULL or unknown -> DT_STATE_NONE. */
+enum dt_state dt_state_parse(const char *s);
+/* dt_state_name: the API spelling ("build_failed"); "" for NONE. */
+const char *dt_state_name(enum dt_state s);
+/* started, stopped, archived, destroyed, paused */
+int dt_state_is_stable(enum dt_state s);
+/* error, build_failed */
+int dt_state_is_error(enum dt_state s);
+/* neither stable nor error nor NONE */
+int dt_state_is_transitional(enum dt_state s);
+
+struct dt_volume {
+	char *volume_id;
+	char *mount_path;
+	char *subpath; /* NULL when absent */
+};
+
+/* Bits of dt_sandbox.present: which optional scalars the server sent (a
+ * field that is absent or null reads as 0 and its bit is clear). */
+enum dt_present {
+	DT_HAS_PUBLIC = 1 << 0,
+	DT_HAS_NETWORK_BLOCK_ALL = 1 << 1,
+	DT_HAS_CPU = 1 << 2,
+	DT_HAS_GPU = 1 << 3,
+	DT_HAS_MEMORY = 1 << 4,
+	DT_HAS_DISK = 1 << 5,
+	DT_HAS_RECOVERABLE = 1 << 6,
+	DT_HAS_AUTO_STOP = 1 << 7,
+	DT_HAS_AUTO_ARCHIVE = 1 << 8,
+	DT_HAS_AUTO_DELETE = 1 << 9,
+	DT_HAS_ENV = 1 << 10,
+	DT_HAS_VOLUMES = 1 << 11,
+	DT_HAS_BUILD_INFO = 1 << 12,
+};
+
+/* Strings are NULL when absent or null. */
+struct dt_sandbox {
+	char *id;
+	char *name;
+	char *organization_id;
+	char *target;
+	char *snapshot; /* NULL for image (buildInfo) sandboxes */
+	char *user;
+	struct dt_kvs env;    /* full DTO only (is_full) */
+	struct dt_kvs labels; /* always */
+	int is_public;
+	int network_block_all;      /* full DTO only */
+	char *network_allow_list;   /* full DTO only; comma list */
+	char *domain_allow_list;    /* full DTO only; comma list */
+	int cpu, gpu, memory, disk; /* memory and disk in GiB */
+	char *gpu_type;
+	char *sandbox_class;
+	char *state_raw; /* as sent, e.g. "pending_build" */
+	enum dt_state state;
+	char *desired_state_raw;
+	enum dt_state desired_state;
+	char *error_reason;
+	int recoverable;
+	int auto_stop_interval; /* minutes */
+	int auto_archive_interval;
+	int auto_delete_interval;
+	struct dt_volume *volumes; /* full DTO only */
+	size_t n_volumes;
+	char *dockerfile_content; /* buildInfo.dockerfileContent (full only) */
+	char *snapshot_ref;       /* buildInfo.snapshotRef (full only) */
+	char *created_at;         /* ISO-8601 as sent */
+	char *updated_at;
+	char *last_activity_at;
+	int64_t created_at_ms; /* parsed; 0 when absent or unparsable */
+	int64_t updated_at_ms;
+	int64_t last_activity_at_ms;
+	unsigned present; /* enum dt_present bits */
+	int is_full;      /* 1: from a full Sandbox DTO, 0: a list item */
+};
+
+/*
+ * dt_sandbox_from_json: build a sandbox from a Sandbox or SandboxListItem
+ * object. is_full says which (list items lack env, network, volumes,
+ * buildInfo). Tolerates null and absent fields everywhere and unknown
+ * extra fields; fails with SF_EINVALID only when obj is not an object or a
+ * known field has the wrong JSON type.
+ */
+int dt_sandbox_from_json(const cJSON *obj, int is_full,
+                         struct dt_sandbox **out);
+/* dt_sandbox_to_json: the API's field names; round-trips through
+ * dt_sandbox_from_json(). Absent fields stay absent. */
+cJSON *dt_sandbox_to_json(const struct dt_sandbox *sb);
+struct dt_sandbox *dt_sandbox_dup(const struct dt_sandbox *sb);
+void dt_sandbox_free(struct dt_sandbox *sb);
+
+/* A growable array of owned sandboxes. */
+struct dt_sandbox_list {
+	struct dt_sandbox **items;
+	size_t n;
+	size_t alloc;
+};
+
+#define DT_SANDBOX_LIST_INIT \
+	{                    \
+		NULL, 0, 0   \
+	}
+
+/* dt_sandbox_list_add: append sb; the list takes ownership. */
+void dt_sandbox_list_add(struct dt_sandbox_list *l, struct dt_sandbox *sb);
+/* dt_sandbox_list_free: free every item and the array; l itself is the
+ * caller's and is left empty (NULL-safe). */
+void dt_sandbox_list_free(struct dt_sandbox_list *l);
+
+/* ---- results ------------------------------------------------------------ */
+
+/* Filled by every route when non-NULL. Initialise with DT_RESULT_INIT,
+ * release with dt_result_clear(). */
+struct dt_result {
+	int status;   /* HTTP status of the last attempt; 0: no response */
+	int attempts; /* requests sent for this call */
+	/* The Sandbox of a 2xx body (routes that return one), else NULL.
+	 * Owned by the result; take it with `sb = r.sandbox; r.sandbox =
+	 * NULL;`. */
+	struct dt_sandbox *sandbox;
+};
+
+#define DT_RESULT_INIT     \
+	{                  \
+		0, 0, NULL \
+	}
+
+void dt_result_clear(struct dt_result *r);
+
+/* ---- configuration and the client -------------------------------------- */
+
+struct dt_http_request;
+struct dt_http_response;
+
+/*
+ * The transport (STYLE.md §22). send() performs one HTTP exchange. It
+ * returns 0 when a response arrived (whatever its status), or SF_ENET with
+ * resp->failure and resp->error set when the connection failed, timed out
+ * or was dropped, or the body passed req->max_body. See daytona/transport.h.
+ */
+struct dt_transport {
+	int (*send)(void *ctx, const struct dt_http_request *req,
+	            struct dt_http_response *resp);
+	void *ctx;
+};
+
+/* Time source for backoff and budgets; NULL in dt_config = the real
+ * monotonic clock and nanosleep. The fake transport provides a fake one. */
+struct dt_clock {
+	int64_t (*now_ms)(void *ctx);
+	void (*sleep_ms)(void *ctx, int64_t ms);
+	void *ctx;
+};
+
+/*
+ * Client settings. dt_client_new() copies what it needs; the config may be
+ * freed right after. Strings are borrowed unless `owned` is set (by
+ * dt_config_from_env), in which case dt_config_clear() frees them and wipes
+ * the key.
+ */
+struct dt_config {
+	const char *base_url;        /* NULL: DT_DEFAULT_URL; ".../api" */
+	const char *api_key;         /* required */
+	const char *target;          /* default `target` on create; NULL none */
+	const char *organization_id; /* X-Daytona-Organization-ID; NULL none */
+	const char *version;         /* User-Agent sandform/VERSION; NULL:
+	                                PACKAGE_VERSION */
+	long connect_timeout_ms;     /* 0: DT_CONNECT_TIMEOUT_MS */
+	long request_timeout_ms;     /* 0: DT_REQUEST_TIMEOUT_MS */
+	int max_retries;             /* 0: DT_MAX_RETRIES; < 0: no retries */
+	long backoff_base_ms;        /* 0: DT_BACKOFF_BASE_MS */
+	long backoff_max_ms;         /* 0: DT_BACKOFF_MAX_MS */
+	const struct dt_transport *transport; /* NULL: libcurl */
+	const struct dt_clock *clock;         /* NULL: real time */
+	int owned;
+};
+
+#define DT_CONFIG_INIT                                                     \
+	{                                                                  \
+		NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0 \
+	}
+
+/*
+ * dt_config_from_env: fill cfg from the environment: the key from
+ * api_key_file when not NULL (trailing whitespace stripped) else
+ * DAYTONA_API_KEY; DAYTONA_API_URL, DAYTONA_TARGET, DAYTONA_ORGANIZATION_ID.
+ * Fails with SF_EAUTH when there is no key, SF_EINVALID for an empty key
+ * file or a URL that is not http:// or https://, SF_EIO when the file
+ * cannot be read. Other fields of cfg are left as they are.
+ */
+int dt_config_from_env(struct dt_config *cfg, const char *api_key_file);
+/* dt_config_clear: free owned strings (wiping the key); NULL-safe. */
+void dt_config_clear(struct dt_config *cfg);
+
+struct dt_client;
+
+int dt_client_new(const struct dt_config *cfg, struct dt_client **out);
+void dt_client_free(struct dt_client *c);
+
+/* Counters since dt_client_new, for benchmarks and run summaries. */
+struct dt_stats {
+	uint64_t requests;  /* HTTP exchanges attempted */
+	uint64_t retries;   /* of which repeats */
+	uint64_t throttled; /* 429 answers */
+	uint64_t net_failures;
+	uint64_t server_errors; /* 5xx answers */
+	uint64_t paced;         /* requests delayed by the budget */
+	int64_t waited_ms;      /* total backoff and pacing sleep */
+};
+
+void dt_client_stats(struct dt_client *c, struct dt_stats *out);
+
+/* The throttler buckets of daytona-api.md §11. */
+enum dt_bucket {
+	DT_BUCKET_AUTHENTICATED = 0, /* list, get, labels, public, ... */
+	DT_BUCKET_CREATE,            /* create */
+	DT_BUCKET_LIFECYCLE, /* delete/start/stop/recover/resize/archive */
+	DT_BUCKET_COUNT
+};
+
+/* "authenticated", "sandbox-create", "sandbox-lifecycle" */
+const char *dt_bucket_name(enum dt_bucket b);
+
+/*
+ * dt_backoff_ms: the wait before retry number `retry` (1 = first retry):
+ * base * 2^(retry-1) capped at max, with jitter: uniformly in [d/2, d].
+ */
+int64_t dt_backoff_ms(int retry, long base_ms, long max_ms);
+
+/* ---- routes ------------------------------------------------------------ */
+
+struct dt_list_query {
+	const struct dt_kvs *labels; /* containment filter; NULL: none */
+	const char *name_prefix;     /* case-insensitive prefix; NULL: none */
+	const enum dt_state *states; /* raw-state filter, n_states of them */
+	size_t n_states;
+	const char *sort;   /* "createdAt" for a stable walk; NULL: server's */
+	const char *order;  /* "asc" / "desc"; NULL: server's */
+	int limit;          /* 1..200; 0: server default (dt_list_all: 200) */
+	const char *cursor; /* NULL: first page */
+	int include_errored_deleted;
+};
+
+/* One page of a list. Release with dt_page_clear(). */
+struct dt_page {
+	struct dt_sandbox_list items; /* list items (is_full = 0) */
+	char *next_cursor;            /* NULL on the last page */
+};
+
+#define DT_PAGE_INIT                       \
+	{                                  \
+		DT_SANDBOX_LIST_INIT, NULL \
+	}
+
+void dt_page_clear(struct dt_page *p);
+
+/* dt_list: GET /sandbox, one page. */
+int dt_list(struct dt_client *c, const struct dt_list_query *q,
+            struct dt_page *out, struct dt_result *res);
+
+/*
+ * dt_list_all: walk every page of q (q->cursor is the start), calling cb
+ * with each item; cb owns the item (keep it or dt_sandbox_free it). A
+ * non-zero return from cb stops the walk and is returned. *pages (may be
+ * NULL) gets the number of pages fetched.
+ */
+typedef int (*dt_list_cb)(void *arg, struct dt_sandbox *sb);
+int dt_list_all(struct dt_client *c, const struct dt_list_query *q,
+                dt_list_cb cb, void *arg, size_t *pages);
+/* dt_list_all_into: the same, appending to out (left as is on error). */
+int dt_list_all_into(struct dt_client *c, const struct dt_list_query *q,
+                     struct dt_sandbox_list *out, size_t *pages);
+
+/* The CreateSandbox body. Everything NULL/0 is not sent. */
+struct dt_create {
+	const char *name;
+	const char *snapshot; /* NULL with no image: the server default */
+	const char *image; /* sent as buildInfo.dockerfileContent "FROM x\n" */
+	const char *dockerfile; /* raw dockerfileContent (overrides image) */
+	const char *user;
+	const struct dt_kvs *env;
+	const struct dt_kvs *labels;
+	int has_public, is_public;
+	int has_network_block_all, network_block_all;
+	const char *network_allow_list; /* comma list */
+	const char *domain_allow_list;
+	const char *target;         /* NULL: the config's target, else none */
+	int cpu, gpu, memory, disk; /* 0: not sent */
+	int has_auto_stop, auto_stop_interval;
+	int has_auto_archive, auto_archive_interval;
+	int has_auto_delete, auto_delete_interval;
+	const struct dt_volume *volumes; /* volume_id may be an id or name */
+	size_t n_volumes;
+};
+
+/* Network settings; NULL strings are not sent, "" clears a list. */
+struct dt_network {
+	int has_block_all, block_all;
+	const char *allow_list;
+	const char *domain_allow_list;
+};
+
+struct dt_server_config {
+	char *default_snapshot;        /* NULL when absent */
+	int max_auto_archive_interval; /* 0 when absent */
+};
+
+void dt_server_config_clear(struct dt_server_config *sc);
+
+/* In all routes `id` is a sandbox id or name (URL-encoded by the client). */
+int dt_get(struct dt_client *c, const char *id, struct dt_result *res);
+int dt_create(struct dt_client *c, const struct dt_create *req,
+              struct dt_result *res);
+int dt_start(struct dt_client *c, const char *id, struct dt_result *res);
+int dt_stop(struct dt_client *c, const char *id, int force,
+            struct dt_result *res);
+int dt_archive(struct dt_client *c, const char *id, struct dt_result *res);
+int dt_delete(struct dt_client *c, const char *id, struct dt_result *res);
+int dt_recover(struct dt_client *c, const char *id, struct dt_result *res);
+/* dt_resize: 0 = not sent; at least one must be non-zero. */
+int dt_resize(struct dt_client *c, const char *id, int cpu, int memory,
+              int disk, struct dt_result *res);
+/* dt_set_labels: PUT, replaces the whole map. */
+int dt_set_labels(struct dt_client *c, const char *id,
+                  const struct dt_kvs *labels, struct dt_result *res);
+int dt_set_public(struct dt_client *c, const char *id, int is_public,
+                  struct dt_result *res);
+int dt_set_autostop(struct dt_client *c, const char *id, int minutes,
+                    struct dt_result *res);
+int dt_set_autoarchive(struct dt_client *c, const char *id, int minutes,
+                       struct dt_result *res);
+int dt_set_autodelete(struct dt_client *c, const char *id, int minutes,
+                      struct dt_result *res);
+int dt_set_network(struct dt_client *c, const char *id,
+                   const struct dt_network *net, struct dt_result *res);
+/* dt_get_config: GET /config. */
+int dt_get_config(struct dt_client *c, struct dt_server_config *out,
+                  struct dt_result *res);
+
+#endif
