@@ -1,0 +1,71 @@
+#!/bin/sh
+# SDK side of the apply benchmark (issue 5), not a timed test: starts
+# daytona-emulator with --latency-ms 50 --transition-ms 1000 on a free
+# loopback port, runs sdk-create.mjs (the official @daytonaio/sdk) for N
+# sandboxes (default 1000) at concurrency C (default 32), and reports wall
+# time, the total number of HTTP requests the emulator answered (its request
+# log) and the peak RSS of node.
+#
+# Usage: tests/bench/bench-sdk-create.sh [N [C]]
+# Environment: DAYTONA_EMULATOR (default ./daytona-emulator, i.e. run from a
+#   build directory), NODE (default node), SF_SDK_MODULES (node_modules with
+#   @daytonaio/sdk; default tests/conformance/node_modules of this tree),
+#   EMU_ARGS (extra emulator flags).
+set -eu
+
+n=${1:-1000}
+conc=${2:-32}
+here=$(cd "$(dirname "$0")" && pwd)
+emulator=${DAYTONA_EMULATOR:-./daytona-emulator}
+node=${NODE:-node}
+modules=${SF_SDK_MODULES:-$here/../conformance/node_modules}
+
+[ -x "$emulator" ] || { echo "bench: no daytona-emulator at $emulator (set DAYTONA_EMULATOR)" >&2; exit 1; }
+[ -f "$modules/@daytonaio/sdk/package.json" ] ||
+	{ echo "bench: @daytonaio/sdk not installed in $modules (npm ci in tests/conformance)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench-sdk.XXXXXX")
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+key=bench-$$
+# shellcheck disable=SC2086
+"$emulator" --listen 127.0.0.1:0 --api-key "$key" --port-file "$tmp/port" \
+	--latency-ms 50 --transition-ms 1000 ${EMU_ARGS:-} >"$tmp/emu.out" 2>"$tmp/emu.err" &
+pid=$!
+i=0
+while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -s "$tmp/port" ] || { echo "bench: emulator did not start" >&2; cat "$tmp/emu.err" >&2; exit 1; }
+url=http://127.0.0.1:$(tr -dc '0-9' <"$tmp/port")
+
+# Start from an empty request log so only the SDK's requests are counted.
+curl -fsS -X POST -H "Authorization: Bearer $key" "$url/_emulator/reset" >/dev/null
+
+status=0
+SF_EMU_URL=$url SF_EMU_KEY=$key SF_SDK_MODULES=$modules \
+	/usr/bin/time -f '%M' -o "$tmp/rss" "$node" "$here/sdk-create.mjs" "$n" "$conc" >"$tmp/result" || status=$?
+
+curl -fsS -H "Authorization: Bearer $key" "$url/_emulator/requests" >"$tmp/requests"
+requests=$(grep -v '"path":"/_emulator' "$tmp/requests" | grep -c '"path"' || true)
+by_route=$(grep -v '"path":"/_emulator' "$tmp/requests" |
+	sed -n 's/.*"method":"\([A-Z]*\)".*"path":"\([^"?]*\)".*/\1 \2/p' |
+	sed -E 's#/sandbox/[^/]+#/sandbox/{id}#' | sort | uniq -c | sort -rn)
+
+result=$(tail -n 1 "$tmp/result")
+echo "sdk-create: $result"
+echo "sdk-create: N=$n concurrency=$conc wall_ms=$(echo "$result" | sed -n 's/.*"wallMs":\([0-9]*\).*/\1/p')" \
+	"http_requests=$requests node_peak_rss_kib=$(cat "$tmp/rss")"
+echo "sdk-create: requests by route:"
+echo "$by_route" | sed 's/^/  /'
+exit $status
