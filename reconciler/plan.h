@@ -114,6 +114,7 @@ struct plan_record {
 	int imported;                    /* state import: adopt, set labels */
 	int has_network;                 /* last applied network settings */
 	struct spec_network network;
+	struct spec *applied; /* last applied spec (applied_json), or NULL */
 };
 
 struct plan_action {

@@ -24,17 +24,28 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/hash.h"
+#include "daytona/client.h"
 
 /* Labels sandform sets on every sandbox it creates. */
 #define SPEC_LABEL_STACK "sandform.dev/stack"
 #define SPEC_LABEL_SPEC  "sandform.dev/spec"
+/* Set (to "true") while lifecycle.preventDestroy is, so the guard holds
+ * even after the manifest is removed and the state is lost. */
+#define SPEC_LABEL_PREVENT_DESTROY "sandform.dev/prevent-destroy"
 /* Prefix of every label sandform owns by itself. */
 #define SPEC_LABEL_PREFIX "sandform.dev/"
-/* The spec hash label value: "v1-" and the first SPEC_HASH_HEX hex digits. */
-#define SPEC_HASH_VERSION "v1"
-#define SPEC_HASH_HEX     32
-#define SPEC_HASH_LEN     (sizeof(SPEC_HASH_VERSION) + SPEC_HASH_HEX)
+/*
+ * The spec label value: "v1.IIIIIIII.EEEEEEEE.VVVVVVVV", a version and one
+ * short hash per create-only group the list endpoint does not return
+ * (image, env, volumes), so the plan can name the group that changed.
+ */
+#define SPEC_HASH_VERSION  "v1"
+#define SPEC_HASH_SEGMENTS 3
+#define SPEC_HASH_SEG_HEX  8
+#define SPEC_HASH_LEN      (2 + SPEC_HASH_SEGMENTS * (1 + SPEC_HASH_SEG_HEX))
 
 /* Daytona defaults and limits (daytona-api.md §4.4, §8.3). */
 #define SPEC_DEFAULT_AUTO_STOP        15
@@ -101,7 +112,6 @@ struct spec {
 	char *snapshot;            /* NULL or the snapshot name */
 	int has_cpu, has_memory, has_disk, has_gpu;
 	long long cpu, memory, disk, gpu;
-	char *gpu_type; /* NULL: none */
 	struct spec_env *env;
 	size_t nenv;
 	char *user;   /* NULL: server default */
@@ -139,14 +149,61 @@ void spec_labels_free(struct spec_labels *l);
 typedef int (*spec_secret_fn)(void *arg, const struct spec_env *e,
                               char **value);
 
+/* spec_secret_resolve_manifest: a spec_secret_fn that reads the
+ * reference with manifest_secret_resolve() (arg unused). */
+int spec_secret_resolve_manifest(void *arg, const struct spec_env *e,
+                                 char **value);
+/* spec_secret_free: wipe and free a resolved value (NULL-safe). */
+void spec_secret_free(char *value);
+
 /*
- * spec_hash: compute s->hash from the create-only fields. Secret values
- * are resolved with resolve and enter the hash only as
- * hmac_sha256(key, value) with the state's key. resolve may be NULL when
+ * spec_hash: compute s->hash from the create-only fields the list does not
+ * return: image, env, volumes (snapshot, user, target, gpu and resources
+ * are list fields and compared directly). Plain env values enter the hash
+ * as written; secret values are resolved with resolve and enter only as
+ * hmac_sha256(key, value) under the state's key. resolve may be NULL when
  * the spec has no secret. Returns 0 or the resolver's error.
  */
 int spec_hash(struct spec *s, const void *key, size_t keylen,
               spec_secret_fn resolve, void *arg);
+/* spec_hash_segment: segment i (0 image, 1 env, 2 volumes) of a label
+ * value into out; 0, or -1 when the value is not a v1 spec label. */
+int spec_hash_segment(const char *label, int i,
+                      char out[SPEC_HASH_SEG_HEX + 1]);
+
+struct sandbox_spec;
+/* spec_from_manifest: a new spec (caller frees) from a manifest sandbox. */
+struct spec *spec_from_manifest(const struct sandbox_spec *m);
+
+/* spec_to_json / spec_from_json: the "desired" object of a saved plan and
+ * of a record's applied_json (docs/plan-format.md). to_json returns a new
+ * tree (caller deletes); from_json returns NULL for a malformed object. */
+cJSON *spec_to_json(const struct spec *s);
+struct spec *spec_from_json(const cJSON *obj);
+cJSON *spec_labels_to_json(const struct spec_labels *l);
+int spec_labels_from_json(const cJSON *obj, struct spec_labels *out);
+cJSON *spec_network_to_json(const struct spec_network *n);
+int spec_network_from_json(const cJSON *obj, struct spec_network *out);
+void spec_network_copy(struct spec_network *dst,
+                       const struct spec_network *src);
+void spec_network_clear(struct spec_network *n);
+
+/*
+ * spec_create: a struct dt_create built from a spec plus the storage it
+ * points to. spec_to_create() resolves secret env values with resolve
+ * (they live in out->env until spec_create_clear(), which wipes them) and
+ * sends labels as the sandbox's labels (normally spec_merge_labels() with
+ * no live map). The spec and labels must outlive out.
+ */
+struct spec_create {
+	struct dt_create req;
+	struct dt_kvs env;
+	struct dt_kvs labels;
+	struct dt_volume *volumes;
+};
+int spec_to_create(const struct spec *s, const struct spec_labels *labels,
+                   spec_secret_fn resolve, void *arg, struct spec_create *out);
+void spec_create_clear(struct spec_create *c);
 
 /*
  * spec_normalize_auto_archive: the value the server stores for n
