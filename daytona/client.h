@@ -47,7 +47,7 @@
  * and duration).
  *
  * Ownership: everything a dt_* function returns through a pointer belongs to
- * the caller and is released with the matching *_free/*_clear function.
+ * the caller and is released with the matching _free or _clear function.
  * Input structs (dt_config, dt_create, dt_list_query, dt_network, dt_kvs
  * passed as input) are borrowed for the duration of the call only.
  * dt_sandbox_to_json() returns a new cJSON tree the caller frees with
