@@ -1,8 +1,10 @@
 # daytona/: see DESIGN.md §2. Sources are added to libsandform.la.
 # The Daytona API client: client.h is the interface, transport.h the HTTP
 # vtable (libcurl in production), transport-fake.h an in-memory transport
-# that unit tests of every module may use.
+# that unit tests of every module may use (the sandform binary does not
+# link it: nothing there refers to it).
 libsandform_la_SOURCES += \
-	daytona/client.h \
-	daytona/transport.h \
-	daytona/transport-fake.h
+	daytona/client.c daytona/client.h \
+	daytona/sandbox.c \
+	daytona/transport.c daytona/transport.h \
+	daytona/transport-fake.c daytona/transport-fake.h

@@ -1,0 +1,1261 @@
+/*
+ * client: requests, retries, rate-limit budgets and error mapping for the
+ * Daytona sandbox API. The interface and the retry policy are described in
+ * client.h; this file says why.
+ *
+ * One call is a small loop: wait for the bucket's budget, send, read the
+ * rate-limit headers, then either return or wait and go round again. Only
+ * the loop decides about retries, from two facts: was there a response
+ * (and which status), and is the route safe to repeat. A 429 is always
+ * repeated because the throttler guard answers before any handler runs, so
+ * nothing happened on the server. A 5xx or a lost connection may hide a
+ * request that did its work, so those are repeated only where doing it
+ * twice is harmless.
+ *
+ * The budget per bucket remembers the last X-RateLimit-Remaining/-Reset
+ * seen. While plenty remains, requests go straight out. When the remainder
+ * falls under DT_BUDGET_RESERVE_PERCENT of the limit, each request takes
+ * the next slot of an even spread of the remainder over what is left of
+ * the window; at zero everyone waits for the reset. Parallel responses can
+ * arrive out of order, so within one window the lower remainder wins.
+ * After a 429 the whole bucket is blocked until its Retry-After passes, so
+ * other threads do not keep hammering it either.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/fileutil.h"
+#include "common/hash.h"
+#include "common/log.h"
+#include "common/strnum.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "daytona/client.h"
+#include "daytona/transport.h"
+#include "common/banned.h"
+
+/* Two responses whose reset times differ by less than this belong to the
+ * same rate-limit window. */
+#define DT_WINDOW_SLACK_MS 1500
+
+struct bucket {
+	long long remaining; /* -1: unknown */
+	long long limit;     /* -1: unknown */
+	int64_t reset_at;    /* clock ms when the window resets; 0 unknown */
+	int64_t blocked_until;
+	int64_t next_slot;
+};
+
+struct dt_client {
+	char *base_url; /* no trailing '/' */
+	char *api_key;
+	char *auth_header;
+	char *ua_header;
+	char *org_header; /* NULL: not sent */
+	char *target;
+	long connect_ms;
+	long timeout_ms;
+	int max_retries;
+	long backoff_base;
+	long backoff_max;
+	struct dt_transport tp;
+	struct dt_clock clock;
+	pthread_mutex_t mu; /* buckets and stats */
+	struct bucket buckets[DT_BUCKET_COUNT];
+	struct dt_stats stats;
+};
+
+/* ---- clocks ------------------------------------------------------------ */
+
+static int64_t
+real_now(void *ctx)
+{
+	return time_mono_ms();
+}
+
+static void
+real_sleep(void *ctx, int64_t ms)
+{
+	time_sleep_ms(ms);
+}
+
+static const struct dt_clock real_clock = { real_now, real_sleep, NULL };
+
+static int64_t
+now_ms(struct dt_client *c)
+{
+	return c->clock.now_ms(c->clock.ctx);
+}
+
+static void
+wait_ms(struct dt_client *c, int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	c->clock.sleep_ms(c->clock.ctx, ms);
+	pthread_mutex_lock(&c->mu);
+	c->stats.waited_ms += ms;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+static void
+wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	/* volatile so the compiler cannot drop the wipe of dead memory */
+	for (volatile char *p = s; *p; p++)
+		*p = '\0';
+	free(s);
+}
+
+static int
+url_ok(const char *url)
+{
+	return strncasecmp(url, "http://", 7) == 0 ||
+	       strncasecmp(url, "https://", 8) == 0;
+}
+
+static char *
+env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v ? xstrdup(v) : NULL;
+}
+
+int
+dt_config_from_env(struct dt_config *cfg, const char *api_key_file)
+{
+	struct buf b = BUF_INIT;
+	char *key = NULL, *url = NULL;
+	int rc;
+
+	if (api_key_file != NULL) {
+		if ((rc = file_read(api_key_file, DT_MAX_API_KEY_FILE, &b)) < 0)
+			goto out;
+		while (b.len > 0 && isspace((unsigned char)b.data[b.len - 1]))
+			b.data[--b.len] = '\0';
+		if (b.len == 0) {
+			rc = sf_error_set(SF_EINVALID,
+			                  "%s: the api key file is empty",
+			                  api_key_file);
+			goto out;
+		}
+		key = buf_detach(&b, NULL);
+	} else if ((key = env_or_null("DAYTONA_API_KEY")) == NULL) {
+		rc = sf_error_set(SF_EAUTH, "no daytona api key: set "
+		                            "DAYTONA_API_KEY or use "
+		                            "--api-key-file");
+		goto out;
+	}
+	url = env_or_null("DAYTONA_API_URL");
+	if (url != NULL && !url_ok(url)) {
+		rc = sf_error_set(SF_EINVALID,
+		                  "DAYTONA_API_URL: '%s' is not an http:// or "
+		                  "https:// url",
+		                  url);
+		goto out;
+	}
+	dt_config_clear(cfg);
+	cfg->api_key = key;
+	cfg->base_url = url ? url : xstrdup(DT_DEFAULT_URL);
+	cfg->target = env_or_null("DAYTONA_TARGET");
+	cfg->organization_id = env_or_null("DAYTONA_ORGANIZATION_ID");
+	cfg->owned = 1;
+	key = url = NULL;
+	rc = 0;
+out:
+	if (b.data != NULL) {
+		memset(b.data, 0, b.cap);
+		buf_free(&b);
+	}
+	wipe_free(key);
+	free(url);
+	return rc;
+}
+
+void
+dt_config_clear(struct dt_config *cfg)
+{
+	if (cfg == NULL || !cfg->owned)
+		return;
+	wipe_free((char *)cfg->api_key);
+	free((char *)cfg->base_url);
+	free((char *)cfg->target);
+	free((char *)cfg->organization_id);
+	cfg->api_key = cfg->base_url = cfg->target = NULL;
+	cfg->organization_id = NULL;
+	cfg->owned = 0;
+}
+
+static int
+has_line_break(const char *s)
+{
+	return s != NULL && strpbrk(s, "\r\n") != NULL;
+}
+
+int
+dt_client_new(const struct dt_config *cfg, struct dt_client **out)
+{
+	struct dt_client *c;
+	const char *url = cfg->base_url ? cfg->base_url : DT_DEFAULT_URL;
+	size_t n;
+	int i;
+
+	*out = NULL;
+	if (cfg->api_key == NULL || *cfg->api_key == '\0')
+		return sf_error_set(SF_EAUTH, "no daytona api key: set "
+		                              "DAYTONA_API_KEY or use "
+		                              "--api-key-file");
+	if (has_line_break(cfg->api_key))
+		return sf_error_set(SF_EINVALID,
+		                    "the daytona api key contains a line "
+		                    "break");
+	if (has_line_break(cfg->organization_id) || has_line_break(url) ||
+	    has_line_break(cfg->version))
+		return sf_error_set(SF_EINVALID,
+		                    "daytona: configuration value contains a "
+		                    "line break");
+	if (!url_ok(url))
+		return sf_error_set(SF_EINVALID,
+		                    "daytona: '%s' is not an http:// or "
+		                    "https:// url",
+		                    url);
+	c = xcalloc(1, sizeof(*c));
+	c->base_url = xstrdup(url);
+	n = strlen(c->base_url);
+	while (n > 0 && c->base_url[n - 1] == '/')
+		c->base_url[--n] = '\0';
+	c->api_key = xstrdup(cfg->api_key);
+	c->auth_header = xasprintf("Authorization: Bearer %s", c->api_key);
+	c->ua_header = xasprintf("User-Agent: sandform/%s",
+	                         cfg->version ? cfg->version : PACKAGE_VERSION);
+	if (cfg->organization_id != NULL && *cfg->organization_id)
+		c->org_header = xasprintf("X-Daytona-Organization-ID: %s",
+		                          cfg->organization_id);
+	if (cfg->target != NULL && *cfg->target)
+		c->target = xstrdup(cfg->target);
+	c->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms
+	                                            : DT_CONNECT_TIMEOUT_MS;
+	c->timeout_ms = cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms
+	                                            : DT_REQUEST_TIMEOUT_MS;
+	c->max_retries = cfg->max_retries == 0  ? DT_MAX_RETRIES
+	                 : cfg->max_retries < 0 ? 0
+	                                        : cfg->max_retries;
+	c->backoff_base = cfg->backoff_base_ms > 0 ? cfg->backoff_base_ms
+	                                           : DT_BACKOFF_BASE_MS;
+	c->backoff_max = cfg->backoff_max_ms > 0 ? cfg->backoff_max_ms
+	                                         : DT_BACKOFF_MAX_MS;
+	c->tp = cfg->transport ? *cfg->transport : *dt_transport_curl();
+	c->clock = cfg->clock ? *cfg->clock : real_clock;
+	pthread_mutex_init(&c->mu, NULL);
+	for (i = 0; i < DT_BUCKET_COUNT; i++) {
+		c->buckets[i].remaining = -1;
+		c->buckets[i].limit = -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+dt_client_free(struct dt_client *c)
+{
+	if (c == NULL)
+		return;
+	wipe_free(c->api_key);
+	wipe_free(c->auth_header);
+	free(c->base_url);
+	free(c->ua_header);
+	free(c->org_header);
+	free(c->target);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+void
+dt_client_stats(struct dt_client *c, struct dt_stats *out)
+{
+	pthread_mutex_lock(&c->mu);
+	*out = c->stats;
+	pthread_mutex_unlock(&c->mu);
+}
+
+const char *
+dt_bucket_name(enum dt_bucket b)
+{
+	switch (b) {
+	case DT_BUCKET_CREATE:
+		return "sandbox-create";
+	case DT_BUCKET_LIFECYCLE:
+		return "sandbox-lifecycle";
+	default:
+		return "authenticated";
+	}
+}
+
+/* ---- backoff and budgets ----------------------------------------------- */
+
+int64_t
+dt_backoff_ms(int retry, long base_ms, long max_ms)
+{
+	int64_t d = base_ms > 0 ? base_ms : 1;
+	uint32_t r;
+	int i;
+
+	for (i = 1; i < retry && d < max_ms; i++)
+		d *= 2;
+	if (d > max_ms)
+		d = max_ms;
+	if (random_bytes(&r, sizeof(r)) < 0)
+		r = (uint32_t)time_mono_ms();
+	/* "equal jitter": half fixed, half random */
+	return d - d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
+}
+
+/* budget_wait: take a slot in bucket b, sleeping as the budget says. */
+static void
+budget_wait(struct dt_client *c, enum dt_bucket b)
+{
+	struct bucket *bk = &c->buckets[b];
+	int64_t now, until = 0;
+	long long reserve;
+	int paced = 0;
+
+	pthread_mutex_lock(&c->mu);
+	now = now_ms(c);
+	if (bk->blocked_until > now) {
+		until = bk->blocked_until;
+	} else if (bk->remaining >= 0 && bk->reset_at > now) {
+		reserve = bk->limit > 0
+		                  ? bk->limit * DT_BUDGET_RESERVE_PERCENT / 100
+		                  : DT_BUDGET_RESERVE_MIN;
+		if (reserve < 1)
+			reserve = 1;
+		if (bk->remaining <= 0) {
+			until = bk->reset_at;
+			paced = 1;
+		} else if (bk->remaining <= reserve) {
+			int64_t step = (bk->reset_at - now) / bk->remaining;
+			int64_t slot =
+			        bk->next_slot > now ? bk->next_slot : now;
+
+			bk->next_slot = slot + step;
+			bk->remaining--;
+			until = slot;
+			paced = slot > now;
+		} else {
+			bk->remaining--;
+		}
+	} else if (bk->reset_at != 0 && bk->reset_at <= now) {
+		/* the window is over; the next response tells the new one */
+		bk->remaining = -1;
+		bk->reset_at = 0;
+		bk->next_slot = 0;
+	}
+	if (paced)
+		c->stats.paced++;
+	pthread_mutex_unlock(&c->mu);
+	if (until > now) {
+		log_debug("waiting %lld ms for the '%s' rate-limit budget",
+		          (long long)(until - now), dt_bucket_name(b));
+		wait_ms(c, until - now);
+	}
+}
+
+static int
+header_num(const struct dt_http_response *r, const char *prefix,
+           const char *suffix, long long *out)
+{
+	char name[96];
+	const char *v;
+	const char *err;
+
+	if (suffix != NULL)
+		snprintf(name, sizeof(name), "%s-%s", prefix, suffix);
+	else
+		snprintf(name, sizeof(name), "%s", prefix);
+	v = dt_http_response_header(r, name);
+	if (v == NULL)
+		return -1;
+	while (*v == ' ')
+		v++;
+	return strnum_parse(v, 0, 1000000000LL, out, &err);
+}
+
+/* budget_update: remember the rate-limit headers of a response. The
+ * unsuffixed headers count for the route's own bucket. */
+static void
+budget_update(struct dt_client *c, enum dt_bucket route,
+              const struct dt_http_response *r)
+{
+	int64_t now;
+	int i;
+
+	pthread_mutex_lock(&c->mu);
+	now = now_ms(c);
+	for (i = 0; i < DT_BUCKET_COUNT; i++) {
+		const char *sfx = dt_bucket_name((enum dt_bucket)i);
+		struct bucket *bk = &c->buckets[i];
+		long long rem, reset, limit;
+		int64_t reset_at;
+
+		if (header_num(r, "X-RateLimit-Remaining", sfx, &rem) < 0 &&
+		    (i != (int)route ||
+		     header_num(r, "X-RateLimit-Remaining", NULL, &rem) < 0))
+			continue;
+		if (header_num(r, "X-RateLimit-Reset", sfx, &reset) < 0 &&
+		    header_num(r, "X-RateLimit-Reset", NULL, &reset) < 0)
+			reset = 60;
+		if (header_num(r, "X-RateLimit-Limit", sfx, &limit) < 0 &&
+		    header_num(r, "X-RateLimit-Limit", NULL, &limit) < 0)
+			limit = -1;
+		reset_at = now + reset * 1000;
+		if (bk->reset_at != 0 && bk->remaining >= 0 &&
+		    llabs(reset_at - bk->reset_at) < DT_WINDOW_SLACK_MS) {
+			if (rem < bk->remaining)
+				bk->remaining = rem;
+		} else {
+			bk->remaining = rem;
+			bk->reset_at = reset_at;
+			bk->next_slot = 0;
+		}
+		bk->limit = limit;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* retry_after_ms: Retry-After-<bucket> or Retry-After, -1 when absent. */
+static int64_t
+retry_after_ms(const struct dt_http_response *r, enum dt_bucket b)
+{
+	long long s;
+
+	if (header_num(r, "Retry-After", dt_bucket_name(b), &s) < 0 &&
+	    header_num(r, "Retry-After", NULL, &s) < 0)
+		return -1;
+	if (s * 1000 > DT_RETRY_AFTER_MAX_MS)
+		return DT_RETRY_AFTER_MAX_MS;
+	return s * 1000;
+}
+
+static void
+block_bucket(struct dt_client *c, enum dt_bucket b, int64_t until)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->buckets[b].blocked_until < until)
+		c->buckets[b].blocked_until = until;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- one call ---------------------------------------------------------- */
+
+struct call {
+	const char *method;
+	struct buf path; /* after the base URL: "/sandbox/x?..." */
+	char *body;      /* NULL: none */
+	enum dt_bucket bucket;
+	int retry_safe; /* may repeat after 5xx / lost connection */
+};
+
+static int
+status_code(int status, const char *msg)
+{
+	if (status == 404)
+		return SF_ENOTFOUND;
+	if (status == 409)
+		return strstr(msg, "already exists") ? SF_EEXISTS
+		                                     : SF_ECONFLICT;
+	if (status == 400 || status == 422)
+		return SF_EINVALID;
+	if (status == 401 || status == 403)
+		return SF_EAUTH;
+	if (status == 429)
+		return SF_ERATELIMIT;
+	if (status >= 500)
+		return SF_ENET;
+	return SF_ERROR;
+}
+
+/* api_message: the error body's `message` (string, or array joined with
+ * ", "), else its `error`, else a placeholder. */
+static char *
+api_message(const struct buf *body)
+{
+	cJSON *j = cJSON_ParseWithLength(buf_cstr(body), body->len);
+	const cJSON *m;
+	struct buf b = BUF_INIT;
+	const cJSON *e;
+
+	if (j == NULL)
+		return xstrdup("(no error message)");
+	m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	if (cJSON_IsString(m) && m->valuestring && *m->valuestring) {
+		buf_addstr(&b, m->valuestring);
+	} else if (cJSON_IsArray(m)) {
+		cJSON_ArrayForEach(e, m)
+		{
+			if (!cJSON_IsString(e))
+				continue;
+			if (b.len)
+				buf_addstr(&b, ", ");
+			buf_addstr(&b, e->valuestring);
+		}
+	}
+	if (b.len == 0) {
+		m = cJSON_GetObjectItemCaseSensitive(j, "error");
+		buf_addstr(&b, cJSON_IsString(m) && m->valuestring
+		                       ? m->valuestring
+		                       : "(no error message)");
+	}
+	cJSON_Delete(j);
+	return buf_detach(&b, NULL);
+}
+
+static const char *
+failure_name(enum dt_http_failure f)
+{
+	switch (f) {
+	case DT_HTTP_CONNECT:
+		return "cannot connect";
+	case DT_HTTP_TIMEOUT:
+		return "timed out";
+	case DT_HTTP_DROPPED:
+		return "connection dropped";
+	case DT_HTTP_TOO_LARGE:
+		return "response too large";
+	default:
+		return "request failed";
+	}
+}
+
+/* call_error: record the failure of the last attempt and map it. */
+static int
+call_error(const struct call *call, const struct dt_http_response *resp,
+           int attempts)
+{
+	char more[32] = "";
+	char *msg;
+	int code;
+
+	if (attempts > 1)
+		snprintf(more, sizeof(more), " (after %d attempts)", attempts);
+	if (resp->status == 0)
+		return sf_error_set(
+		        SF_ENET, "daytona: %s %s: %s: %s%s", call->method,
+		        buf_cstr(&call->path), failure_name(resp->failure),
+		        resp->error[0] ? resp->error : "no detail", more);
+	msg = api_message(&resp->body);
+	code = status_code(resp->status, msg);
+	sf_error_set(code, "daytona: %d %s%s", resp->status, msg, more);
+	free(msg);
+	return code;
+}
+
+/*
+ * do_call: send the call, retrying per the policy, and leave the last
+ * response in resp. Returns 0 on a 2xx, else the mapped error (message
+ * set).
+ */
+static int
+do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
+        struct dt_result *res)
+{
+	const char *hdrs[6];
+	struct dt_http_request req;
+	char *url = xasprintf("%s%s", c->base_url, buf_cstr(&call->path));
+	size_t nh = 0;
+	int attempt, rc = SF_ERROR;
+
+	hdrs[nh++] = c->auth_header;
+	hdrs[nh++] = c->ua_header;
+	hdrs[nh++] = "X-Daytona-Source: sandform";
+	hdrs[nh++] = "Accept: application/json";
+	if (call->body != NULL)
+		hdrs[nh++] = "Content-Type: application/json";
+	if (c->org_header != NULL)
+		hdrs[nh++] = c->org_header;
+	memset(&req, 0, sizeof(req));
+	req.method = call->method;
+	req.url = url;
+	req.headers = hdrs;
+	req.n_headers = nh;
+	req.body = call->body;
+	req.body_len = call->body ? strlen(call->body) : 0;
+	req.connect_timeout_ms = c->connect_ms;
+	req.timeout_ms = c->timeout_ms;
+	req.max_body = DT_MAX_BODY;
+
+	for (attempt = 0;; attempt++) {
+		int64_t t0, wait = -1;
+		int retryable, sent;
+
+		budget_wait(c, call->bucket);
+		dt_http_response_clear(resp);
+		buf_init_max(&resp->body, DT_MAX_BODY);
+		t0 = time_mono_ms();
+		sent = c->tp.send(c->tp.ctx, &req, resp);
+		if (sent < 0 && resp->failure == DT_HTTP_OK)
+			resp->failure = DT_HTTP_OTHER;
+		if (sent < 0)
+			resp->status = 0;
+		if (res != NULL) {
+			res->status = resp->status;
+			res->attempts = attempt + 1;
+		}
+		log_debug("%s %s -> %d%s%s (%lld ms, attempt %d)", call->method,
+		          buf_cstr(&call->path), resp->status,
+		          sent < 0 ? " " : "",
+		          sent < 0 ? failure_name(resp->failure) : "",
+		          (long long)(time_mono_ms() - t0), attempt + 1);
+		pthread_mutex_lock(&c->mu);
+		c->stats.requests++;
+		if (attempt > 0)
+			c->stats.retries++;
+		if (sent < 0)
+			c->stats.net_failures++;
+		else if (resp->status == 429)
+			c->stats.throttled++;
+		else if (resp->status >= 500)
+			c->stats.server_errors++;
+		pthread_mutex_unlock(&c->mu);
+
+		if (sent == 0)
+			budget_update(c, call->bucket, resp);
+		if (sent == 0 && resp->status >= 200 && resp->status < 300) {
+			rc = 0;
+			goto out;
+		}
+		if (sent < 0)
+			retryable = call->retry_safe &&
+			            resp->failure != DT_HTTP_TOO_LARGE;
+		else if (resp->status == 429)
+			retryable = 1;
+		else if (resp->status >= 500)
+			retryable = call->retry_safe;
+		else
+			retryable = 0;
+		if (!retryable || attempt >= c->max_retries)
+			break;
+		if (sent == 0 && resp->status == 429) {
+			wait = retry_after_ms(resp, call->bucket);
+			if (wait >= 0)
+				block_bucket(c, call->bucket, now_ms(c) + wait);
+		}
+		if (wait < 0)
+			wait_ms(c, dt_backoff_ms(attempt + 1, c->backoff_base,
+			                         c->backoff_max));
+		/* with Retry-After, budget_wait() sleeps until the block ends
+		 */
+	}
+
+	rc = call_error(call, resp, attempt + 1);
+out:
+	free(url);
+	return rc;
+}
+
+/* ---- routes ------------------------------------------------------------ */
+
+static void
+call_init(struct call *k, const char *method, enum dt_bucket bucket,
+          int retry_safe)
+{
+	memset(k, 0, sizeof(*k));
+	k->method = method;
+	k->bucket = bucket;
+	k->retry_safe = retry_safe;
+}
+
+static void
+call_clear(struct call *k)
+{
+	buf_free(&k->path);
+	free(k->body);
+	k->body = NULL;
+}
+
+/* sandbox_path: "/sandbox/<id>" plus a suffix; 0 or SF_EINVALID. */
+static int
+sandbox_path(struct call *k, const char *id, const char *suffix)
+{
+	if (id == NULL || *id == '\0')
+		return sf_error_set(SF_EINVALID,
+		                    "daytona: empty sandbox id or name");
+	buf_addstr(&k->path, "/sandbox/");
+	dt_url_escape(&k->path, id);
+	if (suffix != NULL)
+		buf_addstr(&k->path, suffix);
+	return 0;
+}
+
+/* set_body: the call takes the JSON text of j; j is deleted. */
+static int
+set_body(struct call *k, cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+
+	cJSON_Delete(j);
+	if (s == NULL)
+		return sf_error_set(SF_ERROR, "daytona: cannot encode request");
+	k->body = xstrdup(s);
+	cJSON_free(s);
+	return 0;
+}
+
+static cJSON *
+kvs_json(const struct dt_kvs *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; m != NULL && i < m->n; i++)
+		cJSON_AddStringToObject(o, m->items[i].key, m->items[i].value);
+	return o;
+}
+
+static cJSON *
+parse_body(const struct dt_http_response *resp)
+{
+	if (resp->body.len == 0)
+		return NULL;
+	return cJSON_ParseWithLength(buf_cstr(&resp->body), resp->body.len);
+}
+
+/*
+ * sandbox_call: run a route that answers with a Sandbox. When required
+ * (GET), a body that is not a sandbox is an error; for actions the call
+ * succeeded whatever the body, and res->sandbox is left NULL when it is
+ * not a sandbox with an id (e.g. PUT labels answering only {labels}).
+ */
+static int
+sandbox_call(struct dt_client *c, struct call *k, struct dt_result *res,
+             int required)
+{
+	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
+	struct dt_sandbox *sb = NULL;
+	cJSON *j = NULL;
+	int rc;
+
+	if (res != NULL) {
+		dt_sandbox_free(res->sandbox);
+		res->sandbox = NULL;
+	}
+	if ((rc = do_call(c, k, &resp, res)) < 0)
+		goto out;
+	if (res == NULL && !required)
+		goto out;
+	j = parse_body(&resp);
+	if (j == NULL || dt_sandbox_from_json(j, 1, &sb) < 0 ||
+	    sb->id == NULL) {
+		dt_sandbox_free(sb);
+		sb = NULL;
+		if (required) {
+			rc = sf_error_set(SF_EINVALID,
+			                  "daytona: %s %s: the response is not "
+			                  "a sandbox",
+			                  k->method, buf_cstr(&k->path));
+			goto out;
+		}
+		sf_error_clear();
+	}
+	if (res != NULL) {
+		res->sandbox = sb;
+		sb = NULL;
+	}
+out:
+	dt_sandbox_free(sb);
+	cJSON_Delete(j);
+	dt_http_response_clear(&resp);
+	call_clear(k);
+	return rc;
+}
+
+static void
+query_sep(struct buf *p)
+{
+	buf_addch(p, strchr(buf_cstr(p), '?') ? '&' : '?');
+}
+
+static void
+query_add(struct buf *p, const char *name, const char *value)
+{
+	query_sep(p);
+	buf_addstr(p, name);
+	buf_addch(p, '=');
+	dt_url_escape(p, value);
+}
+
+int
+dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
+        struct dt_result *res)
+{
+	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
+	struct dt_page page = DT_PAGE_INIT;
+	struct call k;
+	const cJSON *items, *e, *next;
+	cJSON *j = NULL;
+	char num[32];
+	size_t i;
+	int rc;
+
+	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	buf_addstr(&k.path, "/sandbox");
+	if (q != NULL) {
+		if (q->labels != NULL && q->labels->n > 0) {
+			cJSON *lj = kvs_json(q->labels);
+			char *s = cJSON_PrintUnformatted(lj);
+
+			cJSON_Delete(lj);
+			if (s == NULL) {
+				rc = sf_error_set(SF_ERROR, "daytona: cannot "
+				                            "encode labels");
+				goto out;
+			}
+			query_add(&k.path, "labels", s);
+			cJSON_free(s);
+		}
+		if (q->name_prefix != NULL)
+			query_add(&k.path, "name", q->name_prefix);
+		for (i = 0; i < q->n_states; i++)
+			query_add(&k.path, "states",
+			          dt_state_name(q->states[i]));
+		if (q->include_errored_deleted)
+			query_add(&k.path, "includeErroredDeleted", "true");
+		if (q->sort != NULL)
+			query_add(&k.path, "sort", q->sort);
+		if (q->order != NULL)
+			query_add(&k.path, "order", q->order);
+		if (q->limit > 0) {
+			snprintf(num, sizeof(num), "%d",
+			         q->limit > DT_LIST_LIMIT_MAX
+			                 ? DT_LIST_LIMIT_MAX
+			                 : q->limit);
+			query_add(&k.path, "limit", num);
+		}
+		if (q->cursor != NULL)
+			query_add(&k.path, "cursor", q->cursor);
+	}
+	if ((rc = do_call(c, &k, &resp, res)) < 0)
+		goto out;
+	j = parse_body(&resp);
+	items = cJSON_GetObjectItemCaseSensitive(j, "items");
+	if (!cJSON_IsArray(items)) {
+		rc = sf_error_set(SF_EINVALID,
+		                  "daytona: GET %s: the response has no "
+		                  "items array",
+		                  buf_cstr(&k.path));
+		goto out;
+	}
+	cJSON_ArrayForEach(e, items)
+	{
+		struct dt_sandbox *sb;
+
+		if ((rc = dt_sandbox_from_json(e, 0, &sb)) < 0)
+			goto out;
+		dt_sandbox_list_add(&page.items, sb);
+	}
+	next = cJSON_GetObjectItemCaseSensitive(j, "nextCursor");
+	if (cJSON_IsString(next) && next->valuestring && *next->valuestring)
+		page.next_cursor = xstrdup(next->valuestring);
+	*out = page;
+	page = (struct dt_page)DT_PAGE_INIT;
+	rc = 0;
+out:
+	dt_page_clear(&page);
+	cJSON_Delete(j);
+	dt_http_response_clear(&resp);
+	call_clear(&k);
+	return rc;
+}
+
+int
+dt_list_all(struct dt_client *c, const struct dt_list_query *q, dt_list_cb cb,
+            void *arg, size_t *pages)
+{
+	struct dt_list_query qq;
+	struct dt_page page = DT_PAGE_INIT;
+	char *cursor = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (q != NULL)
+		qq = *q;
+	else
+		memset(&qq, 0, sizeof(qq));
+	if (qq.limit <= 0)
+		qq.limit = DT_LIST_LIMIT_MAX;
+	if (qq.cursor != NULL)
+		cursor = xstrdup(qq.cursor);
+	for (;;) {
+		if (n >= DT_LIST_MAX_PAGES) {
+			rc = sf_error_set(SF_ERROR,
+			                  "daytona: list: more than %d pages",
+			                  DT_LIST_MAX_PAGES);
+			goto out;
+		}
+		qq.cursor = cursor;
+		if ((rc = dt_list(c, &qq, &page, NULL)) < 0)
+			goto out;
+		n++;
+		for (i = 0; i < page.items.n; i++) {
+			struct dt_sandbox *sb = page.items.items[i];
+
+			page.items.items[i] = NULL;
+			if ((rc = cb(arg, sb)) != 0)
+				goto out;
+		}
+		if (page.next_cursor == NULL)
+			break;
+		if (cursor != NULL && strcmp(cursor, page.next_cursor) == 0) {
+			rc = sf_error_set(SF_ERROR, "daytona: list: the "
+			                            "cursor did not advance");
+			goto out;
+		}
+		free(cursor);
+		cursor = page.next_cursor;
+		page.next_cursor = NULL;
+		dt_page_clear(&page);
+	}
+out:
+	if (pages != NULL)
+		*pages = n;
+	dt_page_clear(&page);
+	free(cursor);
+	return rc;
+}
+
+static int
+collect(void *arg, struct dt_sandbox *sb)
+{
+	dt_sandbox_list_add(arg, sb);
+	return 0;
+}
+
+int
+dt_list_all_into(struct dt_client *c, const struct dt_list_query *q,
+                 struct dt_sandbox_list *out, size_t *pages)
+{
+	struct dt_sandbox_list got = DT_SANDBOX_LIST_INIT;
+	size_t i;
+	int rc;
+
+	if ((rc = dt_list_all(c, q, collect, &got, pages)) < 0)
+		goto out;
+	for (i = 0; i < got.n; i++) {
+		dt_sandbox_list_add(out, got.items[i]);
+		got.items[i] = NULL;
+	}
+out:
+	dt_sandbox_list_free(&got);
+	return rc;
+}
+
+int
+dt_get(struct dt_client *c, const char *id, struct dt_result *res)
+{
+	struct call k;
+
+	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	if (sandbox_path(&k, id, NULL) < 0) {
+		call_clear(&k);
+		return SF_EINVALID;
+	}
+	return sandbox_call(c, &k, res, 1);
+}
+
+static void
+add_str(cJSON *o, const char *field, const char *s)
+{
+	if (s != NULL)
+		cJSON_AddStringToObject(o, field, s);
+}
+
+int
+dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
+{
+	cJSON *j = cJSON_CreateObject();
+	struct call k;
+	const char *target = r->target ? r->target : c->target;
+	size_t i;
+
+	call_init(&k, "POST", DT_BUCKET_CREATE, 0);
+	buf_addstr(&k.path, "/sandbox");
+	add_str(j, "name", r->name);
+	if (r->dockerfile != NULL || r->image != NULL) {
+		cJSON *bi = cJSON_AddObjectToObject(j, "buildInfo");
+
+		if (r->dockerfile != NULL) {
+			add_str(bi, "dockerfileContent", r->dockerfile);
+		} else {
+			char *df = xasprintf("FROM %s\n", r->image);
+
+			add_str(bi, "dockerfileContent", df);
+			free(df);
+		}
+	} else {
+		add_str(j, "snapshot", r->snapshot);
+	}
+	add_str(j, "user", r->user);
+	if (r->env != NULL)
+		cJSON_AddItemToObject(j, "env", kvs_json(r->env));
+	if (r->labels != NULL)
+		cJSON_AddItemToObject(j, "labels", kvs_json(r->labels));
+	if (r->has_public)
+		cJSON_AddBoolToObject(j, "public", r->is_public);
+	if (r->has_network_block_all)
+		cJSON_AddBoolToObject(j, "networkBlockAll",
+		                      r->network_block_all);
+	add_str(j, "networkAllowList", r->network_allow_list);
+	add_str(j, "domainAllowList", r->domain_allow_list);
+	add_str(j, "target", target);
+	if (r->cpu > 0)
+		cJSON_AddNumberToObject(j, "cpu", r->cpu);
+	if (r->gpu > 0)
+		cJSON_AddNumberToObject(j, "gpu", r->gpu);
+	if (r->memory > 0)
+		cJSON_AddNumberToObject(j, "memory", r->memory);
+	if (r->disk > 0)
+		cJSON_AddNumberToObject(j, "disk", r->disk);
+	if (r->has_auto_stop)
+		cJSON_AddNumberToObject(j, "autoStopInterval",
+		                        r->auto_stop_interval);
+	if (r->has_auto_archive)
+		cJSON_AddNumberToObject(j, "autoArchiveInterval",
+		                        r->auto_archive_interval);
+	if (r->has_auto_delete)
+		cJSON_AddNumberToObject(j, "autoDeleteInterval",
+		                        r->auto_delete_interval);
+	if (r->n_volumes > 0) {
+		cJSON *arr = cJSON_AddArrayToObject(j, "volumes");
+
+		for (i = 0; i < r->n_volumes; i++) {
+			cJSON *v = cJSON_CreateObject();
+
+			add_str(v, "volumeId", r->volumes[i].volume_id);
+			add_str(v, "mountPath", r->volumes[i].mount_path);
+			add_str(v, "subpath", r->volumes[i].subpath);
+			cJSON_AddItemToArray(arr, v);
+		}
+	}
+	if (set_body(&k, j) < 0) {
+		call_clear(&k);
+		return SF_ERROR;
+	}
+	return sandbox_call(c, &k, res, 0);
+}
+
+/* action: a POST/DELETE on /sandbox/<id><suffix> without a body. */
+static int
+action(struct dt_client *c, const char *method, const char *id,
+       const char *suffix, enum dt_bucket bucket, int retry_safe,
+       struct dt_result *res)
+{
+	struct call k;
+
+	call_init(&k, method, bucket, retry_safe);
+	if (sandbox_path(&k, id, suffix) < 0) {
+		call_clear(&k);
+		return SF_EINVALID;
+	}
+	return sandbox_call(c, &k, res, 0);
+}
+
+int
+dt_start(struct dt_client *c, const char *id, struct dt_result *res)
+{
+	return action(c, "POST", id, "/start", DT_BUCKET_LIFECYCLE, 1, res);
+}
+
+int
+dt_stop(struct dt_client *c, const char *id, int force, struct dt_result *res)
+{
+	return action(c, "POST", id, force ? "/stop?force=true" : "/stop",
+	              DT_BUCKET_LIFECYCLE, 0, res);
+}
+
+int
+dt_archive(struct dt_client *c, const char *id, struct dt_result *res)
+{
+	return action(c, "POST", id, "/archive", DT_BUCKET_LIFECYCLE, 0, res);
+}
+
+int
+dt_delete(struct dt_client *c, const char *id, struct dt_result *res)
+{
+	return action(c, "DELETE", id, NULL, DT_BUCKET_LIFECYCLE, 0, res);
+}
+
+int
+dt_recover(struct dt_client *c, const char *id, struct dt_result *res)
+{
+	return action(c, "POST", id, "/recover", DT_BUCKET_LIFECYCLE, 0, res);
+}
+
+int
+dt_resize(struct dt_client *c, const char *id, int cpu, int memory, int disk,
+          struct dt_result *res)
+{
+	struct call k;
+	cJSON *j;
+
+	if (cpu <= 0 && memory <= 0 && disk <= 0)
+		return sf_error_set(SF_EINVALID,
+		                    "daytona: resize of '%s' without a "
+		                    "resource",
+		                    id ? id : "");
+	call_init(&k, "POST", DT_BUCKET_LIFECYCLE, 0);
+	if (sandbox_path(&k, id, "/resize") < 0) {
+		call_clear(&k);
+		return SF_EINVALID;
+	}
+	j = cJSON_CreateObject();
+	if (cpu > 0)
+		cJSON_AddNumberToObject(j, "cpu", cpu);
+	if (memory > 0)
+		cJSON_AddNumberToObject(j, "memory", memory);
+	if (disk > 0)
+		cJSON_AddNumberToObject(j, "disk", disk);
+	if (set_body(&k, j) < 0) {
+		call_clear(&k);
+		return SF_ERROR;
+	}
+	return sandbox_call(c, &k, res, 0);
+}
+
+int
+dt_set_labels(struct dt_client *c, const char *id, const struct dt_kvs *labels,
+              struct dt_result *res)
+{
+	struct call k;
+	cJSON *j;
+
+	call_init(&k, "PUT", DT_BUCKET_AUTHENTICATED, 1);
+	if (sandbox_path(&k, id, "/labels") < 0) {
+		call_clear(&k);
+		return SF_EINVALID;
+	}
+	j = cJSON_CreateObject();
+	cJSON_AddItemToObject(j, "labels", kvs_json(labels));
+	if (set_body(&k, j) < 0) {
+		call_clear(&k);
+		return SF_ERROR;
+	}
+	return sandbox_call(c, &k, res, 0);
+}
+
+int
+dt_set_public(struct dt_client *c, const char *id, int is_public,
+              struct dt_result *res)
+{
+	return action(c, "POST", id,
+	              is_public ? "/public/true" : "/public/false",
+	              DT_BUCKET_AUTHENTICATED, 1, res);
+}
+
+static int
+interval(struct dt_client *c, const char *id, const char *what, int minutes,
+         struct dt_result *res)
+{
+	char suffix[64];
+
+	snprintf(suffix, sizeof(suffix), "/%s/%d", what, minutes);
+	return action(c, "POST", id, suffix, DT_BUCKET_AUTHENTICATED, 1, res);
+}
+
+int
+dt_set_autostop(struct dt_client *c, const char *id, int minutes,
+                struct dt_result *res)
+{
+	return interval(c, id, "autostop", minutes, res);
+}
+
+int
+dt_set_autoarchive(struct dt_client *c, const char *id, int minutes,
+                   struct dt_result *res)
+{
+	return interval(c, id, "autoarchive", minutes, res);
+}
+
+int
+dt_set_autodelete(struct dt_client *c, const char *id, int minutes,
+                  struct dt_result *res)
+{
+	return interval(c, id, "autodelete", minutes, res);
+}
+
+int
+dt_set_network(struct dt_client *c, const char *id,
+               const struct dt_network *net, struct dt_result *res)
+{
+	struct call k;
+	cJSON *j;
+
+	if (net == NULL || (!net->has_block_all && net->allow_list == NULL &&
+	                    net->domain_allow_list == NULL))
+		return sf_error_set(SF_EINVALID,
+		                    "daytona: network settings of '%s' "
+		                    "without a field",
+		                    id ? id : "");
+	call_init(&k, "POST", DT_BUCKET_AUTHENTICATED, 1);
+	if (sandbox_path(&k, id, "/network-settings") < 0) {
+		call_clear(&k);
+		return SF_EINVALID;
+	}
+	j = cJSON_CreateObject();
+	if (net->has_block_all)
+		cJSON_AddBoolToObject(j, "networkBlockAll", net->block_all);
+	add_str(j, "networkAllowList", net->allow_list);
+	add_str(j, "domainAllowList", net->domain_allow_list);
+	if (set_body(&k, j) < 0) {
+		call_clear(&k);
+		return SF_ERROR;
+	}
+	return sandbox_call(c, &k, res, 0);
+}
+
+int
+dt_get_config(struct dt_client *c, struct dt_server_config *out,
+              struct dt_result *res)
+{
+	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
+	const cJSON *v;
+	struct call k;
+	cJSON *j = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	buf_addstr(&k.path, "/config");
+	if ((rc = do_call(c, &k, &resp, res)) < 0)
+		goto out;
+	j = parse_body(&resp);
+	if (!cJSON_IsObject(j)) {
+		rc = sf_error_set(SF_EINVALID,
+		                  "daytona: GET /config: the response is not "
+		                  "an object");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "defaultSnapshot");
+	if (cJSON_IsString(v) && v->valuestring && *v->valuestring)
+		out->default_snapshot = xstrdup(v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(j, "maxAutoArchiveInterval");
+	if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e9)
+		out->max_auto_archive_interval = (int)v->valuedouble;
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	dt_http_response_clear(&resp);
+	call_clear(&k);
+	return rc;
+}

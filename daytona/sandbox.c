@@ -1,0 +1,669 @@
+/*
+ * sandbox: the typed Sandbox of daytona-api.md §3, its states (§5.1), the
+ * key/value maps used for labels and env, and the JSON mapping.
+ *
+ * The server sends optional fields either absent (a fresh entity) or null
+ * (a row loaded from Postgres), so every reader here treats both the same.
+ * Label and env values are not validated by the server; a non-string value
+ * is kept as its JSON text rather than refusing the whole sandbox.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "daytona/client.h"
+#include "common/banned.h"
+
+/* ---- key/value maps ---------------------------------------------------- */
+
+/* find: index of key, or -(insertion point) - 1. */
+static long
+kvs_find(const struct dt_kvs *m, const char *key)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->items[mid].key, key);
+
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -(long)lo - 1;
+}
+
+void
+dt_kvs_set(struct dt_kvs *m, const char *key, const char *value)
+{
+	long i = kvs_find(m, key);
+	size_t at;
+
+	if (i >= 0) {
+		free(m->items[i].value);
+		m->items[i].value = xstrdup(value);
+		return;
+	}
+	at = (size_t)(-i - 1);
+	m->items = xreallocarray(m->items, m->n + 1, sizeof(*m->items));
+	memmove(&m->items[at + 1], &m->items[at],
+	        (m->n - at) * sizeof(*m->items));
+	m->items[at].key = xstrdup(key);
+	m->items[at].value = xstrdup(value);
+	m->n++;
+}
+
+const char *
+dt_kvs_get(const struct dt_kvs *m, const char *key)
+{
+	long i;
+
+	if (m == NULL || m->n == 0)
+		return NULL;
+	i = kvs_find(m, key);
+	return i >= 0 ? m->items[i].value : NULL;
+}
+
+int
+dt_kvs_del(struct dt_kvs *m, const char *key)
+{
+	long i = m->n ? kvs_find(m, key) : -1;
+
+	if (i < 0)
+		return 0;
+	free(m->items[i].key);
+	free(m->items[i].value);
+	memmove(&m->items[i], &m->items[i + 1],
+	        (m->n - (size_t)i - 1) * sizeof(*m->items));
+	m->n--;
+	return 1;
+}
+
+void
+dt_kvs_copy(struct dt_kvs *dst, const struct dt_kvs *src)
+{
+	size_t i;
+
+	dt_kvs_clear(dst);
+	if (src == NULL || src->n == 0)
+		return;
+	dst->items = xcalloc(src->n, sizeof(*dst->items));
+	for (i = 0; i < src->n; i++) {
+		dst->items[i].key = xstrdup(src->items[i].key);
+		dst->items[i].value = xstrdup(src->items[i].value);
+	}
+	dst->n = src->n;
+}
+
+int
+dt_kvs_equal(const struct dt_kvs *a, const struct dt_kvs *b)
+{
+	size_t na = a ? a->n : 0, nb = b ? b->n : 0, i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++) {
+		if (strcmp(a->items[i].key, b->items[i].key) != 0 ||
+		    strcmp(a->items[i].value, b->items[i].value) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+void
+dt_kvs_clear(struct dt_kvs *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n; i++) {
+		free(m->items[i].key);
+		free(m->items[i].value);
+	}
+	free(m->items);
+	m->items = NULL;
+	m->n = 0;
+}
+
+/* ---- states ------------------------------------------------------------ */
+
+static const char *const state_names[DT_STATE_COUNT] = {
+	[DT_STATE_NONE] = "",
+	[DT_STATE_CREATING] = "creating",
+	[DT_STATE_RESTORING] = "restoring",
+	[DT_STATE_DESTROYED] = "destroyed",
+	[DT_STATE_DESTROYING] = "destroying",
+	[DT_STATE_STARTED] = "started",
+	[DT_STATE_STOPPED] = "stopped",
+	[DT_STATE_STARTING] = "starting",
+	[DT_STATE_STOPPING] = "stopping",
+	[DT_STATE_ERROR] = "error",
+	[DT_STATE_BUILD_FAILED] = "build_failed",
+	[DT_STATE_PENDING_BUILD] = "pending_build",
+	[DT_STATE_BUILDING_SNAPSHOT] = "building_snapshot",
+	[DT_STATE_UNKNOWN] = "unknown",
+	[DT_STATE_PULLING_SNAPSHOT] = "pulling_snapshot",
+	[DT_STATE_ARCHIVED] = "archived",
+	[DT_STATE_ARCHIVING] = "archiving",
+	[DT_STATE_RESIZING] = "resizing",
+	[DT_STATE_SNAPSHOTTING] = "snapshotting",
+	[DT_STATE_FORKING] = "forking",
+	[DT_STATE_PAUSING] = "pausing",
+	[DT_STATE_PAUSED] = "paused",
+	[DT_STATE_RESUMING] = "resuming",
+};
+
+enum dt_state
+dt_state_parse(const char *s)
+{
+	int i;
+
+	if (s == NULL)
+		return DT_STATE_NONE;
+	for (i = 1; i < DT_STATE_COUNT; i++) {
+		if (strcmp(s, state_names[i]) == 0)
+			return (enum dt_state)i;
+	}
+	return DT_STATE_NONE;
+}
+
+const char *
+dt_state_name(enum dt_state s)
+{
+	if ((int)s < 0 || s >= DT_STATE_COUNT)
+		return "";
+	return state_names[s];
+}
+
+int
+dt_state_is_stable(enum dt_state s)
+{
+	return s == DT_STATE_STARTED || s == DT_STATE_STOPPED ||
+	       s == DT_STATE_ARCHIVED || s == DT_STATE_DESTROYED ||
+	       s == DT_STATE_PAUSED;
+}
+
+int
+dt_state_is_error(enum dt_state s)
+{
+	return s == DT_STATE_ERROR || s == DT_STATE_BUILD_FAILED;
+}
+
+int
+dt_state_is_transitional(enum dt_state s)
+{
+	return s != DT_STATE_NONE && s < DT_STATE_COUNT &&
+	       !dt_state_is_stable(s) && !dt_state_is_error(s);
+}
+
+/* ---- JSON → sandbox ---------------------------------------------------- */
+
+static int
+bad_type(const char *field, const char *want)
+{
+	return sf_error_set(SF_EINVALID,
+	                    "daytona: sandbox field '%s': expected %s", field,
+	                    want);
+}
+
+/* get_str: *out = copy of a string field, NULL when absent or null. */
+static int
+get_str(const cJSON *obj, const char *field, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v) || v->valuestring == NULL)
+		return bad_type(field, "a string");
+	*out = xstrdup(v->valuestring);
+	return 0;
+}
+
+/* get_int: integers (fractions truncated), clamped to int. */
+static int
+get_int(const cJSON *obj, const char *field, int *out, unsigned *present,
+        unsigned bit)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+	double d;
+
+	*out = 0;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsNumber(v))
+		return bad_type(field, "a number");
+	d = v->valuedouble;
+	if (isnan(d))
+		return bad_type(field, "a number");
+	if (d > INT_MAX)
+		d = INT_MAX;
+	if (d < INT_MIN)
+		d = INT_MIN;
+	*out = (int)d;
+	*present |= bit;
+	return 0;
+}
+
+static int
+get_bool(const cJSON *obj, const char *field, int *out, unsigned *present,
+         unsigned bit)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+
+	*out = 0;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsBool(v))
+		return bad_type(field, "a boolean");
+	*out = cJSON_IsTrue(v) ? 1 : 0;
+	*present |= bit;
+	return 0;
+}
+
+static int
+get_map(const cJSON *obj, const char *field, struct dt_kvs *out,
+        unsigned *present, unsigned bit)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+	const cJSON *e;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsObject(v))
+		return bad_type(field, "an object");
+	cJSON_ArrayForEach(e, v)
+	{
+		if (e->string == NULL)
+			continue;
+		if (cJSON_IsString(e) && e->valuestring != NULL) {
+			dt_kvs_set(out, e->string, e->valuestring);
+		} else if (!cJSON_IsNull(e)) {
+			char *text = cJSON_PrintUnformatted(e);
+
+			if (text == NULL)
+				return bad_type(field, "an object");
+			dt_kvs_set(out, e->string, text);
+			cJSON_free(text);
+		}
+	}
+	*present |= bit;
+	return 0;
+}
+
+static int
+get_time(const cJSON *obj, const char *field, char **out, int64_t *ms)
+{
+	int rc = get_str(obj, field, out);
+
+	*ms = 0;
+	if (rc == 0 && *out != NULL && time_parse_iso(*out, ms) < 0)
+		*ms = 0;
+	return rc;
+}
+
+static int
+get_volumes(const cJSON *obj, struct dt_sandbox *sb)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "volumes");
+	const cJSON *e;
+	int n, rc;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsArray(v))
+		return bad_type("volumes", "an array");
+	n = cJSON_GetArraySize(v);
+	sb->volumes = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*sb->volumes));
+	sb->present |= DT_HAS_VOLUMES;
+	cJSON_ArrayForEach(e, v)
+	{
+		struct dt_volume *vol = &sb->volumes[sb->n_volumes];
+
+		if (!cJSON_IsObject(e))
+			return bad_type("volumes", "an array of objects");
+		sb->n_volumes++;
+		if ((rc = get_str(e, "volumeId", &vol->volume_id)) < 0 ||
+		    (rc = get_str(e, "mountPath", &vol->mount_path)) < 0 ||
+		    (rc = get_str(e, "subpath", &vol->subpath)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+get_build_info(const cJSON *obj, struct dt_sandbox *sb)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "buildInfo");
+	int rc;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsObject(v))
+		return bad_type("buildInfo", "an object");
+	sb->present |= DT_HAS_BUILD_INFO;
+	if ((rc = get_str(v, "dockerfileContent", &sb->dockerfile_content)) < 0)
+		return rc;
+	return get_str(v, "snapshotRef", &sb->snapshot_ref);
+}
+
+int
+dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
+{
+	struct dt_sandbox *sb = NULL;
+	unsigned *p;
+	int rc;
+
+	*out = NULL;
+	if (!cJSON_IsObject(obj))
+		return sf_error_set(SF_EINVALID,
+		                    "daytona: expected a sandbox object");
+	sb = xcalloc(1, sizeof(*sb));
+	p = &sb->present;
+	sb->is_full = is_full ? 1 : 0;
+	if ((rc = get_str(obj, "id", &sb->id)) < 0 ||
+	    (rc = get_str(obj, "name", &sb->name)) < 0 ||
+	    (rc = get_str(obj, "organizationId", &sb->organization_id)) < 0 ||
+	    (rc = get_str(obj, "target", &sb->target)) < 0 ||
+	    (rc = get_str(obj, "snapshot", &sb->snapshot)) < 0 ||
+	    (rc = get_str(obj, "user", &sb->user)) < 0 ||
+	    (rc = get_map(obj, "env", &sb->env, p, DT_HAS_ENV)) < 0 ||
+	    (rc = get_map(obj, "labels", &sb->labels, p, 0)) < 0 ||
+	    (rc = get_bool(obj, "public", &sb->is_public, p, DT_HAS_PUBLIC)) <
+	            0 ||
+	    (rc = get_bool(obj, "networkBlockAll", &sb->network_block_all, p,
+	                   DT_HAS_NETWORK_BLOCK_ALL)) < 0 ||
+	    (rc = get_str(obj, "networkAllowList", &sb->network_allow_list)) <
+	            0 ||
+	    (rc = get_str(obj, "domainAllowList", &sb->domain_allow_list)) <
+	            0 ||
+	    (rc = get_int(obj, "cpu", &sb->cpu, p, DT_HAS_CPU)) < 0 ||
+	    (rc = get_int(obj, "gpu", &sb->gpu, p, DT_HAS_GPU)) < 0 ||
+	    (rc = get_int(obj, "memory", &sb->memory, p, DT_HAS_MEMORY)) < 0 ||
+	    (rc = get_int(obj, "disk", &sb->disk, p, DT_HAS_DISK)) < 0 ||
+	    (rc = get_str(obj, "gpuType", &sb->gpu_type)) < 0 ||
+	    (rc = get_str(obj, "sandboxClass", &sb->sandbox_class)) < 0 ||
+	    (rc = get_str(obj, "state", &sb->state_raw)) < 0 ||
+	    (rc = get_str(obj, "desiredState", &sb->desired_state_raw)) < 0 ||
+	    (rc = get_str(obj, "errorReason", &sb->error_reason)) < 0 ||
+	    (rc = get_bool(obj, "recoverable", &sb->recoverable, p,
+	                   DT_HAS_RECOVERABLE)) < 0 ||
+	    (rc = get_int(obj, "autoStopInterval", &sb->auto_stop_interval, p,
+	                  DT_HAS_AUTO_STOP)) < 0 ||
+	    (rc = get_int(obj, "autoArchiveInterval",
+	                  &sb->auto_archive_interval, p, DT_HAS_AUTO_ARCHIVE)) <
+	            0 ||
+	    (rc = get_int(obj, "autoDeleteInterval", &sb->auto_delete_interval,
+	                  p, DT_HAS_AUTO_DELETE)) < 0 ||
+	    (rc = get_volumes(obj, sb)) < 0 ||
+	    (rc = get_build_info(obj, sb)) < 0 ||
+	    (rc = get_time(obj, "createdAt", &sb->created_at,
+	                   &sb->created_at_ms)) < 0 ||
+	    (rc = get_time(obj, "updatedAt", &sb->updated_at,
+	                   &sb->updated_at_ms)) < 0 ||
+	    (rc = get_time(obj, "lastActivityAt", &sb->last_activity_at,
+	                   &sb->last_activity_at_ms)) < 0)
+		goto out;
+	sb->state = dt_state_parse(sb->state_raw);
+	sb->desired_state = dt_state_parse(sb->desired_state_raw);
+	*out = sb;
+	sb = NULL;
+	rc = 0;
+out:
+	dt_sandbox_free(sb);
+	return rc;
+}
+
+/* ---- sandbox → JSON ---------------------------------------------------- */
+
+static void
+put_str(cJSON *o, const char *field, const char *s)
+{
+	if (s != NULL)
+		cJSON_AddStringToObject(o, field, s);
+}
+
+static void
+put_int(cJSON *o, const char *field, int v, unsigned present, unsigned bit)
+{
+	if (present & bit)
+		cJSON_AddNumberToObject(o, field, v);
+}
+
+static void
+put_bool(cJSON *o, const char *field, int v, unsigned present, unsigned bit)
+{
+	if (present & bit)
+		cJSON_AddBoolToObject(o, field, v);
+}
+
+static cJSON *
+kvs_to_json(const struct dt_kvs *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		cJSON_AddStringToObject(o, m->items[i].key, m->items[i].value);
+	return o;
+}
+
+cJSON *
+dt_sandbox_to_json(const struct dt_sandbox *sb)
+{
+	unsigned p = sb->present;
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	put_str(o, "id", sb->id);
+	put_str(o, "name", sb->name);
+	put_str(o, "organizationId", sb->organization_id);
+	put_str(o, "target", sb->target);
+	put_str(o, "snapshot", sb->snapshot);
+	put_str(o, "user", sb->user);
+	if (p & DT_HAS_ENV)
+		cJSON_AddItemToObject(o, "env", kvs_to_json(&sb->env));
+	cJSON_AddItemToObject(o, "labels", kvs_to_json(&sb->labels));
+	put_bool(o, "public", sb->is_public, p, DT_HAS_PUBLIC);
+	put_bool(o, "networkBlockAll", sb->network_block_all, p,
+	         DT_HAS_NETWORK_BLOCK_ALL);
+	put_str(o, "networkAllowList", sb->network_allow_list);
+	put_str(o, "domainAllowList", sb->domain_allow_list);
+	put_int(o, "cpu", sb->cpu, p, DT_HAS_CPU);
+	put_int(o, "gpu", sb->gpu, p, DT_HAS_GPU);
+	put_int(o, "memory", sb->memory, p, DT_HAS_MEMORY);
+	put_int(o, "disk", sb->disk, p, DT_HAS_DISK);
+	put_str(o, "gpuType", sb->gpu_type);
+	put_str(o, "sandboxClass", sb->sandbox_class);
+	put_str(o, "state", sb->state_raw);
+	put_str(o, "desiredState", sb->desired_state_raw);
+	put_str(o, "errorReason", sb->error_reason);
+	put_bool(o, "recoverable", sb->recoverable, p, DT_HAS_RECOVERABLE);
+	put_int(o, "autoStopInterval", sb->auto_stop_interval, p,
+	        DT_HAS_AUTO_STOP);
+	put_int(o, "autoArchiveInterval", sb->auto_archive_interval, p,
+	        DT_HAS_AUTO_ARCHIVE);
+	put_int(o, "autoDeleteInterval", sb->auto_delete_interval, p,
+	        DT_HAS_AUTO_DELETE);
+	if (p & DT_HAS_VOLUMES) {
+		cJSON *arr = cJSON_AddArrayToObject(o, "volumes");
+
+		for (i = 0; i < sb->n_volumes; i++) {
+			cJSON *v = cJSON_CreateObject();
+
+			put_str(v, "volumeId", sb->volumes[i].volume_id);
+			put_str(v, "mountPath", sb->volumes[i].mount_path);
+			put_str(v, "subpath", sb->volumes[i].subpath);
+			cJSON_AddItemToArray(arr, v);
+		}
+	}
+	if (p & DT_HAS_BUILD_INFO) {
+		cJSON *bi = cJSON_AddObjectToObject(o, "buildInfo");
+
+		put_str(bi, "dockerfileContent", sb->dockerfile_content);
+		put_str(bi, "snapshotRef", sb->snapshot_ref);
+	}
+	put_str(o, "createdAt", sb->created_at);
+	put_str(o, "updatedAt", sb->updated_at);
+	put_str(o, "lastActivityAt", sb->last_activity_at);
+	return o;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+struct dt_sandbox *
+dt_sandbox_dup(const struct dt_sandbox *sb)
+{
+	struct dt_sandbox *d;
+	size_t i;
+
+	if (sb == NULL)
+		return NULL;
+	d = xmalloc(sizeof(*d));
+	*d = *sb;
+	d->id = dup_or_null(sb->id);
+	d->name = dup_or_null(sb->name);
+	d->organization_id = dup_or_null(sb->organization_id);
+	d->target = dup_or_null(sb->target);
+	d->snapshot = dup_or_null(sb->snapshot);
+	d->user = dup_or_null(sb->user);
+	d->env.items = NULL;
+	d->env.n = 0;
+	dt_kvs_copy(&d->env, &sb->env);
+	d->labels.items = NULL;
+	d->labels.n = 0;
+	dt_kvs_copy(&d->labels, &sb->labels);
+	d->network_allow_list = dup_or_null(sb->network_allow_list);
+	d->domain_allow_list = dup_or_null(sb->domain_allow_list);
+	d->gpu_type = dup_or_null(sb->gpu_type);
+	d->sandbox_class = dup_or_null(sb->sandbox_class);
+	d->state_raw = dup_or_null(sb->state_raw);
+	d->desired_state_raw = dup_or_null(sb->desired_state_raw);
+	d->error_reason = dup_or_null(sb->error_reason);
+	d->volumes = NULL;
+	if (sb->volumes != NULL) {
+		d->volumes = xcalloc(sb->n_volumes ? sb->n_volumes : 1,
+		                     sizeof(*d->volumes));
+		for (i = 0; i < sb->n_volumes; i++) {
+			d->volumes[i].volume_id =
+			        dup_or_null(sb->volumes[i].volume_id);
+			d->volumes[i].mount_path =
+			        dup_or_null(sb->volumes[i].mount_path);
+			d->volumes[i].subpath =
+			        dup_or_null(sb->volumes[i].subpath);
+		}
+	}
+	d->dockerfile_content = dup_or_null(sb->dockerfile_content);
+	d->snapshot_ref = dup_or_null(sb->snapshot_ref);
+	d->created_at = dup_or_null(sb->created_at);
+	d->updated_at = dup_or_null(sb->updated_at);
+	d->last_activity_at = dup_or_null(sb->last_activity_at);
+	return d;
+}
+
+void
+dt_sandbox_free(struct dt_sandbox *sb)
+{
+	size_t i;
+
+	if (sb == NULL)
+		return;
+	free(sb->id);
+	free(sb->name);
+	free(sb->organization_id);
+	free(sb->target);
+	free(sb->snapshot);
+	free(sb->user);
+	dt_kvs_clear(&sb->env);
+	dt_kvs_clear(&sb->labels);
+	free(sb->network_allow_list);
+	free(sb->domain_allow_list);
+	free(sb->gpu_type);
+	free(sb->sandbox_class);
+	free(sb->state_raw);
+	free(sb->desired_state_raw);
+	free(sb->error_reason);
+	for (i = 0; i < sb->n_volumes; i++) {
+		free(sb->volumes[i].volume_id);
+		free(sb->volumes[i].mount_path);
+		free(sb->volumes[i].subpath);
+	}
+	free(sb->volumes);
+	free(sb->dockerfile_content);
+	free(sb->snapshot_ref);
+	free(sb->created_at);
+	free(sb->updated_at);
+	free(sb->last_activity_at);
+	free(sb);
+}
+
+void
+dt_sandbox_list_add(struct dt_sandbox_list *l, struct dt_sandbox *sb)
+{
+	if (l->n == l->alloc) {
+		l->alloc = l->alloc ? l->alloc * 2 : 16;
+		l->items = xreallocarray(l->items, l->alloc, sizeof(*l->items));
+	}
+	l->items[l->n++] = sb;
+}
+
+void
+dt_sandbox_list_free(struct dt_sandbox_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		dt_sandbox_free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = l->alloc = 0;
+}
+
+void
+dt_result_clear(struct dt_result *r)
+{
+	if (r == NULL)
+		return;
+	dt_sandbox_free(r->sandbox);
+	r->sandbox = NULL;
+	r->status = 0;
+	r->attempts = 0;
+}
+
+void
+dt_page_clear(struct dt_page *p)
+{
+	if (p == NULL)
+		return;
+	dt_sandbox_list_free(&p->items);
+	free(p->next_cursor);
+	p->next_cursor = NULL;
+}
+
+void
+dt_server_config_clear(struct dt_server_config *sc)
+{
+	if (sc == NULL)
+		return;
+	free(sc->default_snapshot);
+	sc->default_snapshot = NULL;
+	sc->max_auto_archive_interval = 0;
+}
