@@ -3,3 +3,7 @@
 libsandform_la_SOURCES += \
 	manifests/diag.h \
 	manifests/manifest.h
+libsandform_la_SOURCES += \
+	manifests/diag.c \
+	manifests/manifest.c \
+	manifests/ytree.c manifests/ytree.h

@@ -238,6 +238,18 @@ cJSON *manifest_set_to_json(const struct manifest_set *set);
  */
 int manifest_secret_resolve(const struct manifest_env *e, char **out);
 
+/*
+ * Value rules of daytona-api.md §7, also used by validation: an IPv4 CIDR
+ * "a.b.c.d/n" (n 0..32, no leading zeros); a host name of two or more
+ * labels with an optional leading "*."; a volume mount path (absolute, not
+ * "/", no "//", no "." or ".." segment); a volume subpath (relative, no
+ * "//", no "." or ".." segment).
+ */
+bool manifest_cidr_ok(const char *s);
+bool manifest_domain_ok(const char *s);
+bool manifest_mount_path_ok(const char *s);
+bool manifest_subpath_ok(const char *s);
+
 /* manifest_secret_free: wipe and free a resolved value (NULL-safe). */
 void manifest_secret_free(char *value);
 

@@ -13,6 +13,9 @@
 	int cmd_##n(struct sf_ctx *ctx, struct cli_args *args);              \
 	extern const struct cli_opt cmd_##n##_opts[]
 
+SF_DECLARE_CMD(validate);
+
 const struct sf_cmd sf_commands[] = {
+	{ "validate", cmd_validate, 0, "[PATH...] [--json] [-v]", "check manifests without contacting Daytona", cmd_validate_opts },
 	{ NULL, NULL, 0, NULL, NULL, NULL },
 };

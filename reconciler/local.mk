@@ -7,3 +7,6 @@ sandform_SOURCES = \
 	reconciler/main.c
 sandform_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
 sandform_LDADD = libsandform.la
+# One line per command (cmd-NAME.c); kept here because this fragment is
+# included after the other folders' ones.
+sandform_SOURCES += reconciler/cmd-validate.c

@@ -1,0 +1,384 @@
+/*
+ * ytree: libyaml's event parser feeding a tree we control.
+ *
+ * We use events rather than yaml_parser_load() so that every limit is
+ * checked while the input is read: an alias is refused the moment it
+ * appears (a billion-laughs file never expands), nesting is counted on the
+ * way down, and the node count of a document is bounded. The bytes are
+ * checked for valid UTF-8 and NUL first so that such errors get a line and
+ * column (libyaml's reader only gives a byte offset).
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "manifests/manifest.h"
+#include "manifests/ytree.h"
+
+#include "common/banned.h"
+
+bool
+ynode_is_null(const struct ynode *n)
+{
+	if (n == NULL)
+		return true;
+	if (n->type != YNODE_SCALAR)
+		return false;
+	if (n->tag == YTAG_NULL)
+		return true;
+	if (!n->plain || n->tag != YTAG_NONE)
+		return false;
+	return n->len == 0 || strcmp(n->value, "~") == 0 ||
+	       strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
+	       strcmp(n->value, "NULL") == 0;
+}
+
+static void
+ynode_free(struct ynode *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->n; i++)
+		ynode_free(n->kids[i]);
+	free(n->kids);
+	free(n->value);
+	free(n);
+}
+
+/* Line and column (1-based, columns in code points) of byte offset off. */
+static void
+offset_to_linecol(const char *data, size_t len, size_t off, unsigned *line,
+                  unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (c == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if ((c & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+/*
+ * utf8_check: the offset of the first NUL byte or invalid UTF-8 sequence
+ * (overlong forms, surrogates and code points past U+10FFFF included), or
+ * len when all is well. *what says which.
+ */
+static size_t
+utf8_check(const unsigned char *s, size_t len, const char **what)
+{
+	size_t i = 0, k, need;
+	uint32_t cp, min;
+
+	while (i < len) {
+		unsigned char c = s[i];
+
+		if (c == 0) {
+			*what = "NUL byte";
+			return i;
+		}
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			need = 1;
+			cp = c & 0x1f;
+			min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			need = 2;
+			cp = c & 0x0f;
+			min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			need = 3;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else {
+			*what = "invalid UTF-8";
+			return i;
+		}
+		if (len - i <= need) {
+			*what = "truncated UTF-8 sequence";
+			return i;
+		}
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80) {
+				*what = "invalid UTF-8";
+				return i;
+			}
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			*what = "invalid UTF-8";
+			return i;
+		}
+		i += need + 1;
+	}
+	return len;
+}
+
+static enum ynode_tag
+tag_kind(const char *tag, bool *ok)
+{
+	static const char pfx[] = "tag:yaml.org,2002:";
+
+	*ok = true;
+	if (tag == NULL)
+		return YTAG_NONE;
+	if (strcmp(tag, "!") == 0)
+		return YTAG_OTHER;
+	if (strncmp(tag, pfx, sizeof(pfx) - 1) == 0) {
+		tag += sizeof(pfx) - 1;
+		if (strcmp(tag, "str") == 0)
+			return YTAG_STR;
+		if (strcmp(tag, "int") == 0)
+			return YTAG_INT;
+		if (strcmp(tag, "bool") == 0)
+			return YTAG_BOOL;
+		if (strcmp(tag, "null") == 0)
+			return YTAG_NULL;
+		if (strcmp(tag, "float") == 0)
+			return YTAG_FLOAT;
+		if (strcmp(tag, "map") == 0 || strcmp(tag, "seq") == 0)
+			return YTAG_OTHER;
+	}
+	*ok = false;
+	return YTAG_OTHER;
+}
+
+struct ytree_ctx {
+	const char *file;
+	struct diag_list *diags;
+	struct ynode *root;
+	struct ynode *stack[MANIFEST_MAX_DEPTH];
+	size_t depth;
+	size_t nodes;
+};
+
+static void
+attach(struct ytree_ctx *c, struct ynode *n)
+{
+	struct ynode *p;
+
+	if (c->depth == 0) {
+		ynode_free(c->root);
+		c->root = n;
+		return;
+	}
+	p = c->stack[c->depth - 1];
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 4;
+		p->kids = xreallocarray(p->kids, p->cap, sizeof(*p->kids));
+	}
+	p->kids[p->n++] = n;
+}
+
+static struct ynode *
+node_new(enum ynode_type type, const yaml_mark_t *m)
+{
+	struct ynode *n = xcalloc(1, sizeof(*n));
+
+	n->type = type;
+	n->line = (unsigned)m->line + 1;
+	n->col = (unsigned)m->column + 1;
+	return n;
+}
+
+static int
+parser_error(struct ytree_ctx *c, yaml_parser_t *p, const char *data,
+             size_t len)
+{
+	unsigned line, col;
+	const char *problem = p->problem ? p->problem : "unknown error";
+
+	if (p->error == YAML_READER_ERROR) {
+		offset_to_linecol(data, len, p->problem_offset, &line, &col);
+		diag_add(c->diags, DIAG_ERROR, c->file, line, col, NULL,
+		         "invalid YAML: %s", problem);
+	} else if (p->error == YAML_MEMORY_ERROR) {
+		diag_add(c->diags, DIAG_ERROR, c->file, 0, 0, NULL,
+		         "invalid YAML: out of memory");
+	} else if (p->context) {
+		diag_add(c->diags, DIAG_ERROR, c->file,
+		         (unsigned)p->problem_mark.line + 1,
+		         (unsigned)p->problem_mark.column + 1, NULL,
+		         "invalid YAML: %s %s (from line %u)", problem,
+		         p->context, (unsigned)p->context_mark.line + 1);
+	} else {
+		diag_add(c->diags, DIAG_ERROR, c->file,
+		         (unsigned)p->problem_mark.line + 1,
+		         (unsigned)p->problem_mark.column + 1, NULL,
+		         "invalid YAML: %s", problem);
+	}
+	return SF_EINVALID;
+}
+
+int
+ytree_parse(const char *file, const char *data, size_t len,
+            int (*fn)(void *arg, const struct ynode *root), void *arg,
+            struct diag_list *diags)
+{
+	struct ytree_ctx c;
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	struct ynode *n;
+	const char *what = NULL;
+	size_t bad;
+	unsigned line, col;
+	bool ok, done = false;
+	size_t errors_before;
+	int rc = 0;
+
+	errors_before = diags->n_errors;
+	memset(&c, 0, sizeof(c));
+	c.file = file;
+	c.diags = diags;
+	bad = utf8_check((const unsigned char *)data, len, &what);
+	if (bad < len) {
+		offset_to_linecol(data, len, bad, &line, &col);
+		diag_add(diags, DIAG_ERROR, file, line, col, NULL,
+		         "%s (expected UTF-8 text)", what);
+		return SF_EINVALID;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		diag_add(diags, DIAG_ERROR, file, 0, 0, NULL,
+		         "cannot initialise the YAML parser");
+		return SF_EINVALID;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = parser_error(&c, &parser, data, len);
+			break;
+		}
+		n = NULL;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			ynode_free(c.root);
+			c.root = NULL;
+			c.depth = 0;
+			c.nodes = 0;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			if (c.root != NULL)
+				rc = fn(arg, c.root);
+			ynode_free(c.root);
+			c.root = NULL;
+			if (rc != 0)
+				done = true;
+			break;
+		case YAML_ALIAS_EVENT:
+			diag_add(diags, DIAG_ERROR, file,
+			         (unsigned)ev.start_mark.line + 1,
+			         (unsigned)ev.start_mark.column + 1, NULL,
+			         "YAML alias '*%s' refused (at most %d "
+			         "aliases per file; write the value out)",
+			         (const char *)ev.data.alias.anchor,
+			         MANIFEST_MAX_ALIASES);
+			rc = SF_EINVALID;
+			done = true;
+			break;
+		case YAML_SCALAR_EVENT:
+			n = node_new(YNODE_SCALAR, &ev.start_mark);
+			n->tag =
+			        tag_kind((const char *)ev.data.scalar.tag, &ok);
+			if (!ok)
+				diag_add(diags, DIAG_ERROR, file, n->line,
+				         n->col, NULL,
+				         "unsupported YAML tag '%s' (expected "
+				         "plain values)",
+				         (const char *)ev.data.scalar.tag);
+			n->value = xmalloc(ev.data.scalar.length + 1);
+			memcpy(n->value, ev.data.scalar.value,
+			       ev.data.scalar.length);
+			n->value[ev.data.scalar.length] = '\0';
+			n->len = ev.data.scalar.length;
+			if (n->tag == YTAG_NONE)
+				n->plain = ev.data.scalar.style ==
+				           YAML_PLAIN_SCALAR_STYLE;
+			else
+				n->plain = n->tag != YTAG_STR &&
+				           n->tag != YTAG_OTHER;
+			if (memchr(n->value, '\0', n->len) != NULL) {
+				diag_add(diags, DIAG_ERROR, file, n->line,
+				         n->col, NULL,
+				         "NUL character in a string");
+			}
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (c.depth >= MANIFEST_MAX_DEPTH) {
+				diag_add(diags, DIAG_ERROR, file,
+				         (unsigned)ev.start_mark.line + 1,
+				         (unsigned)ev.start_mark.column + 1,
+				         NULL, "nesting deeper than %d levels",
+				         MANIFEST_MAX_DEPTH);
+				rc = SF_EINVALID;
+				done = true;
+				break;
+			}
+			n = node_new(ev.type == YAML_MAPPING_START_EVENT
+			                     ? YNODE_MAP
+			                     : YNODE_SEQ,
+			             &ev.start_mark);
+			tag_kind(ev.type == YAML_MAPPING_START_EVENT
+			                 ? (const char *)
+			                           ev.data.mapping_start.tag
+			                 : (const char *)
+			                           ev.data.sequence_start.tag,
+			         &ok);
+			if (!ok)
+				diag_add(diags, DIAG_ERROR, file, n->line,
+				         n->col, NULL,
+				         "unsupported YAML tag (expected "
+				         "plain mappings and lists)");
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			if (c.depth > 0)
+				c.depth--;
+			break;
+		default:
+			break;
+		}
+		if (n != NULL) {
+			if (++c.nodes > YTREE_MAX_NODES) {
+				diag_add(diags, DIAG_ERROR, file, n->line,
+				         n->col, NULL,
+				         "document has more than %d values",
+				         YTREE_MAX_NODES);
+				ynode_free(n);
+				rc = SF_EINVALID;
+				done = true;
+			} else {
+				attach(&c, n);
+				if (n->type != YNODE_SCALAR)
+					c.stack[c.depth++] = n;
+			}
+		}
+		yaml_event_delete(&ev);
+	}
+	ynode_free(c.root);
+	yaml_parser_delete(&parser);
+	if (rc == 0 && diags->n_errors > errors_before)
+		rc = SF_EINVALID; /* e.g. a tag error; parsing went on */
+	return rc;
+}

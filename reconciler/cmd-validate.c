@@ -1,0 +1,75 @@
+/*
+ * sandform validate [PATH...] [--json] [-v]
+ *
+ * Loads the manifests under each PATH (files, directories walked
+ * recursively for *.yaml and *.yml, "-" for stdin; the current directory when
+ * no PATH is given) and checks them against the v1 format and Daytona's
+ * rules without contacting Daytona. Every problem of the run is printed on
+ * stderr as "FILE:LINE:COL: field.path: what is wrong (expected ...)",
+ * sorted by file and line, and the exit status is 1. Warnings are printed
+ * too but do not fail. On success stdout gets one line, "N sandboxes in M
+ * files", or with --json the normalised desired set (secret references as
+ * {"secretEnv": NAME} / {"secretFile": PATH}, never values).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/exitcodes.h"
+#include "common/log.h"
+#include "manifests/manifest.h"
+#include "reconciler/commands.h"
+
+#include "common/banned.h"
+
+int cmd_validate(struct sf_ctx *ctx, struct cli_args *args);
+
+const struct cli_opt cmd_validate_opts[] = {
+	SF_OPT_JSON,
+	SF_OPT_VERBOSE,
+	CLI_OPT_END,
+};
+
+int
+cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+	struct manifest_set *set = NULL;
+	cJSON *json = NULL;
+	char *text = NULL;
+	int rc;
+
+	rc = manifest_load((const char *const *)args->argv, (size_t)args->argc,
+	                   &set, &diags);
+	diag_list_print(stderr, &diags);
+	if (rc != 0) {
+		fprintf(stderr,
+		        "sandform validate: %zu error%s, %zu warning%s\n",
+		        diags.n_errors, diags.n_errors == 1 ? "" : "s",
+		        diags.n_warnings, diags.n_warnings == 1 ? "" : "s");
+		rc = SF_EXIT_ERROR;
+		goto out;
+	}
+	if (ctx->json) {
+		json = manifest_set_to_json(set);
+		text = cJSON_PrintUnformatted(json);
+		if (text == NULL) {
+			fprintf(stderr, "sandform validate: out of memory\n");
+			rc = SF_EXIT_ERROR;
+			goto out;
+		}
+		printf("%s\n", text);
+	} else {
+		printf("%zu sandbox%s in %zu file%s\n", set->n_sandboxes,
+		       set->n_sandboxes == 1 ? "" : "es", set->n_files,
+		       set->n_files == 1 ? "" : "s");
+	}
+	rc = SF_EXIT_OK;
+out:
+	free(text);
+	cJSON_Delete(json);
+	manifest_set_free(set);
+	diag_list_free(&diags);
+	return rc;
+}
