@@ -10,3 +10,10 @@ sandform_LDADD = libsandform.la
 # One line per command (cmd-NAME.c); kept here because this fragment is
 # included after the other folders' ones.
 sandform_SOURCES += reconciler/cmd-validate.c
+sandform_SOURCES += reconciler/cmd-state.c
+# plan: the spec, the diff, plan output and saved plans (core), the shared
+# command setup and the refresh walk (core), and the plan command (CLI).
+libsandform_la_SOURCES += \
+	reconciler/spec.c reconciler/spec.h \
+	reconciler/plan.c reconciler/plan.h \
+	reconciler/planout.c reconciler/planout.h

@@ -1,0 +1,492 @@
+/*
+ * sandform state list|show NAME|rm NAME|import NAME ID|history
+ *                 [--stack NAME] [--state PATH] [--json] [--limit N] [-v]
+ *
+ * Looks at and edits what the state database remembers about one stack,
+ * without ever talking to Daytona:
+ *
+ * - list: the stack's records, one line each (NAME, ID, STATUS, UPDATED),
+ *   sorted by name; --json gives {"format_version": "1", "stack", "records"}.
+ * - show NAME: the whole record as a JSON object (labels sandform owns, the
+ *   last observed item, the settings last applied, times).
+ * - rm NAME: forget the sandbox. The sandbox itself is left alone: the next
+ *   plan no longer manages it (it still carries sandform's labels, so a plan
+ *   on a fresh state would adopt it again — remove the labels in Daytona to
+ *   let it go for good).
+ * - import NAME ID: adopt an existing sandbox under NAME with status
+ *   "imported"; the next apply puts sandform's labels on it and from then on
+ *   it is managed like one sandform created.
+ * - history: the stack's runs, newest first (--limit N keeps the last N).
+ *
+ * rm and import change the state, so they hold the stack lock while they do
+ * (exit 3 naming the holder when a run has it). Reading subcommands never
+ * create a state file that does not exist yet: an absent file has no
+ * records. A missing record is an error (exit 1). Errors are printed as
+ * "sandform state: ...". Nothing here reads secrets or the API key.
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/error.h"
+#include "common/exitcodes.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "reconciler/commands.h"
+#include "state/store.h"
+
+#include "common/banned.h"
+
+/* Longest NAME and ID that import accepts. */
+#define STATE_NAME_MAX 255
+#define STATE_ID_MAX   255
+
+int cmd_state(struct sf_ctx *ctx, struct cli_args *args);
+
+static long long opt_limit;
+
+const struct cli_opt cmd_state_opts[] = {
+	SF_OPT_STACK,
+	SF_OPT_STATE,
+	SF_OPT_JSON,
+	{ CLI_INT, "limit", 0, "N", "history: only the last N runs", &opt_limit,
+	  0, 1000000 },
+	SF_OPT_VERBOSE,
+	CLI_OPT_END,
+};
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sandform state: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return SF_EXIT_ERROR;
+}
+
+/* store_fail: the store's message, exit 3 for a lock held by another. */
+static int
+store_fail(int rc)
+{
+	fail("%s", sf_error_last());
+	return rc == SF_ELOCKED ? SF_EXIT_LOCKED : SF_EXIT_ERROR;
+}
+
+/*
+ * open_state: open the database; with may_create 0 an absent file is not
+ * created and *out stays NULL (0 is returned: nothing recorded).
+ */
+static int
+open_state(struct sf_ctx *ctx, int may_create, struct store **out)
+{
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	if (!may_create && stat(ctx->state_path, &st) < 0 && errno == ENOENT) {
+		log_debug("no state file at '%s'", ctx->state_path);
+		return 0;
+	}
+	if ((rc = store_open(ctx->state_path, out)) < 0)
+		return store_fail(rc);
+	return 0;
+}
+
+static const char *
+or_dash(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
+static cJSON *
+json_or_null(const char *text)
+{
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+
+	return j ? j : cJSON_CreateNull();
+}
+
+static void
+add_str(cJSON *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		cJSON_AddStringToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void
+add_time(cJSON *o, const char *key, int64_t ms)
+{
+	char iso[SF_ISO8601_LEN + 1];
+
+	if (ms <= 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	time_format_iso(ms, iso);
+	cJSON_AddStringToObject(o, key, iso);
+}
+
+/* print_json: print and free a document; 1 on failure. */
+static int
+print_json(cJSON *doc, int pretty)
+{
+	char *text = pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
+
+	cJSON_Delete(doc);
+	if (text == NULL)
+		return fail("out of memory");
+	printf("%s\n", text);
+	free(text);
+	return SF_EXIT_OK;
+}
+
+static cJSON *
+record_to_json(const struct store_record *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "stack", r->stack);
+	cJSON_AddStringToObject(o, "name", r->name);
+	add_str(o, "sandbox_id", r->sandbox_id);
+	add_str(o, "status", r->status);
+	add_str(o, "spec_hash", r->spec_hash);
+	cJSON_AddItemToObject(o, "labels", json_or_null(r->labels_json));
+	cJSON_AddItemToObject(o, "observed", json_or_null(r->observed_json));
+	cJSON_AddItemToObject(o, "applied", json_or_null(r->applied_json));
+	add_time(o, "created", r->created_ms);
+	add_time(o, "updated", r->updated_ms);
+	return o;
+}
+
+static int
+state_list(struct sf_ctx *ctx, struct store *s)
+{
+	struct store_record_list l = { NULL, 0 };
+	char iso[SF_ISO8601_LEN + 1];
+	cJSON *doc, *arr, *o;
+	int wname = 4, wid = 2, wstatus = 6, rc;
+	size_t i;
+
+	if (s != NULL && (rc = store_record_list(s, ctx->stack, &l)) < 0)
+		return store_fail(rc);
+	if (ctx->json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "format_version", "1");
+		cJSON_AddStringToObject(doc, "stack", ctx->stack);
+		arr = cJSON_AddArrayToObject(doc, "records");
+		for (i = 0; i < l.n; i++) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "name", l.v[i].name);
+			add_str(o, "sandbox_id", l.v[i].sandbox_id);
+			add_str(o, "status", l.v[i].status);
+			add_str(o, "spec_hash", l.v[i].spec_hash);
+			add_time(o, "updated", l.v[i].updated_ms);
+			cJSON_AddItemToArray(arr, o);
+		}
+		store_record_list_free(&l);
+		return print_json(doc, 0);
+	}
+	if (l.n == 0) {
+		fprintf(stderr, "sandform state: stack '%s' has no records\n",
+		        ctx->stack);
+		return SF_EXIT_OK;
+	}
+	for (i = 0; i < l.n; i++) {
+		if ((int)strlen(l.v[i].name) > wname)
+			wname = (int)strlen(l.v[i].name);
+		if ((int)strlen(or_dash(l.v[i].sandbox_id)) > wid)
+			wid = (int)strlen(or_dash(l.v[i].sandbox_id));
+		if ((int)strlen(or_dash(l.v[i].status)) > wstatus)
+			wstatus = (int)strlen(or_dash(l.v[i].status));
+	}
+	printf("%-*s  %-*s  %-*s  %s\n", wname, "NAME", wid, "ID", wstatus,
+	       "STATUS", "UPDATED");
+	for (i = 0; i < l.n; i++) {
+		time_format_iso(l.v[i].updated_ms, iso);
+		printf("%-*s  %-*s  %-*s  %s\n", wname, l.v[i].name, wid,
+		       or_dash(l.v[i].sandbox_id), wstatus,
+		       or_dash(l.v[i].status), iso);
+	}
+	store_record_list_free(&l);
+	return SF_EXIT_OK;
+}
+
+static int
+state_show(struct sf_ctx *ctx, struct store *s, const char *name)
+{
+	struct store_record *r = NULL;
+	int rc;
+
+	if (s == NULL)
+		return fail("no record of '%s' in stack '%s'", name,
+		            ctx->stack);
+	if ((rc = store_record_get(s, ctx->stack, name, &r)) < 0)
+		return store_fail(rc);
+	rc = print_json(record_to_json(r), 1);
+	store_record_free(r);
+	return rc;
+}
+
+/* lock_stack: hold the stack lock around a change of the state. */
+static int
+lock_stack(struct sf_ctx *ctx, struct store *s, const char *what,
+           struct store_lock_holder *lock)
+{
+	int rc = store_lock_acquire(s, ctx->stack, what, 0, lock);
+
+	if (rc < 0)
+		return store_fail(rc);
+	return 0;
+}
+
+static void
+unlock_stack(struct store *s, const struct store_lock_holder *lock)
+{
+	if (store_lock_release(s, lock->id) < 0)
+		log_warn("%s", sf_error_last());
+}
+
+static int
+state_rm(struct sf_ctx *ctx, struct store *s, const char *name)
+{
+	struct store_lock_holder lock;
+	struct store_record *r = NULL;
+	int rc;
+
+	if (s == NULL)
+		return fail("no record of '%s' in stack '%s'", name,
+		            ctx->stack);
+	if ((rc = lock_stack(ctx, s, "state rm", &lock)) != 0)
+		return rc;
+	if ((rc = store_record_get(s, ctx->stack, name, &r)) < 0 ||
+	    (rc = store_record_delete(s, ctx->stack, name)) < 0) {
+		rc = store_fail(rc);
+		goto out;
+	}
+	printf("forgot '%s' (sandbox %s) in stack '%s'; the sandbox itself "
+	       "is untouched\n",
+	       name, or_dash(r->sandbox_id), ctx->stack);
+	rc = SF_EXIT_OK;
+out:
+	unlock_stack(s, &lock);
+	store_record_free(r);
+	return rc;
+}
+
+/* plain: printable, no spaces or controls, within max bytes. */
+static int
+plain(const char *v, size_t max)
+{
+	const unsigned char *p;
+
+	if (*v == '\0' || strlen(v) > max)
+		return 0;
+	for (p = (const unsigned char *)v; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+state_import(struct sf_ctx *ctx, struct store *s, const char *name,
+             const char *id)
+{
+	struct store_lock_holder lock;
+	struct store_record *old = NULL, r;
+	int rc;
+
+	if (!plain(name, STATE_NAME_MAX))
+		return fail("invalid sandbox name '%s'", name);
+	if (!plain(id, STATE_ID_MAX))
+		return fail("invalid sandbox id '%s'", id);
+	if ((rc = lock_stack(ctx, s, "state import", &lock)) != 0)
+		return rc;
+	rc = store_record_get(s, ctx->stack, name, &old);
+	if (rc == 0) {
+		rc = fail("'%s' is already in stack '%s' (sandbox %s); "
+		          "run 'sandform state rm %s' first",
+		          name, ctx->stack, or_dash(old->sandbox_id), name);
+		goto out;
+	}
+	if (rc != SF_ENOTFOUND) {
+		rc = store_fail(rc);
+		goto out;
+	}
+	rc = store_record_find_id(s, id, &old);
+	if (rc == 0) {
+		rc = fail("sandbox %s is already recorded as '%s' in stack "
+		          "'%s'",
+		          id, old->name, old->stack);
+		goto out;
+	}
+	if (rc != SF_ENOTFOUND) {
+		rc = store_fail(rc);
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.stack = ctx->stack;
+	r.name = name;
+	r.sandbox_id = id;
+	r.status = STORE_STATUS_IMPORTED;
+	if ((rc = store_record_put(s, &r)) < 0) {
+		rc = store_fail(rc);
+		goto out;
+	}
+	printf("imported '%s' (sandbox %s) into stack '%s'; the next apply "
+	       "labels it as sandform's\n",
+	       name, id, ctx->stack);
+	rc = SF_EXIT_OK;
+out:
+	unlock_stack(s, &lock);
+	store_record_free(old);
+	return rc;
+}
+
+static void
+format_duration(const struct store_run *r, char *out, size_t size)
+{
+	int64_t ms;
+
+	if (r->finished_ms <= 0) {
+		snprintf(out, size, "-");
+		return;
+	}
+	ms = r->finished_ms - r->started_ms;
+	if (ms < 0)
+		ms = 0;
+	if (ms < 10000)
+		snprintf(out, size, "%.1fs", (double)ms / 1000.0);
+	else if (ms < 3600 * 1000)
+		snprintf(out, size, "%lldm%02llds", (long long)(ms / 60000),
+		         (long long)(ms / 1000 % 60));
+	else
+		snprintf(out, size, "%lldh%02lldm", (long long)(ms / 3600000),
+		         (long long)(ms / 60000 % 60));
+}
+
+static int
+state_history(struct sf_ctx *ctx, struct store *s)
+{
+	struct store_run_list l = { NULL, 0 };
+	char iso[SF_ISO8601_LEN + 1], dur[32];
+	cJSON *doc, *arr, *o;
+	const struct store_run *r;
+	int rc;
+	size_t i;
+
+	if (s != NULL &&
+	    (rc = store_run_list(s, ctx->stack, (size_t)opt_limit, &l)) < 0)
+		return store_fail(rc);
+	if (ctx->json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "format_version", "1");
+		cJSON_AddStringToObject(doc, "stack", ctx->stack);
+		arr = cJSON_AddArrayToObject(doc, "runs");
+		for (i = 0; i < l.n; i++) {
+			r = &l.v[i];
+			o = cJSON_CreateObject();
+			cJSON_AddNumberToObject(o, "id", (double)r->id);
+			cJSON_AddStringToObject(o, "command", r->command);
+			add_str(o, "source", r->source);
+			add_str(o, "git_commit", r->git_commit);
+			cJSON_AddNumberToObject(o, "pid", (double)r->pid);
+			add_str(o, "host", r->host);
+			add_time(o, "started", r->started_ms);
+			add_time(o, "finished", r->finished_ms);
+			add_str(o, "outcome", r->outcome);
+			cJSON_AddItemToObject(o, "counts",
+			                      json_or_null(r->counts_json));
+			cJSON_AddItemToArray(arr, o);
+		}
+		store_run_list_free(&l);
+		return print_json(doc, 0);
+	}
+	if (l.n == 0) {
+		fprintf(stderr, "sandform state: stack '%s' has no runs\n",
+		        ctx->stack);
+		return SF_EXIT_OK;
+	}
+	printf("%-6s  %-24s  %-8s  %-9s  %-8s  %s\n", "ID", "STARTED",
+	       "COMMAND", "OUTCOME", "DURATION", "SOURCE");
+	for (i = 0; i < l.n; i++) {
+		r = &l.v[i];
+		time_format_iso(r->started_ms, iso);
+		format_duration(r, dur, sizeof(dur));
+		printf("%-6lld  %-24s  %-8s  %-9s  %-8s  %s%s%.12s\n",
+		       (long long)r->id, iso, r->command,
+		       r->outcome ? r->outcome : "running", dur,
+		       or_dash(r->source), r->git_commit ? "@" : "",
+		       r->git_commit ? r->git_commit : "");
+	}
+	store_run_list_free(&l);
+	return SF_EXIT_OK;
+}
+
+static int
+want_args(struct cli_args *args, int n, const char *usage)
+{
+	if (args->argc - 1 == n)
+		return 0;
+	fail("usage: sandform state %s", usage);
+	return -1;
+}
+
+int
+cmd_state(struct sf_ctx *ctx, struct cli_args *args)
+{
+	struct store *s = NULL;
+	const char *sub;
+	int rc;
+
+	if (args->argc < 1)
+		return fail("missing subcommand (list, show, rm, import, "
+		            "history)");
+	sub = args->argv[0];
+	if (strcmp(sub, "list") == 0) {
+		if (want_args(args, 0, "list") < 0)
+			return SF_EXIT_ERROR;
+		if ((rc = open_state(ctx, 0, &s)) == 0)
+			rc = state_list(ctx, s);
+	} else if (strcmp(sub, "show") == 0) {
+		if (want_args(args, 1, "show NAME") < 0)
+			return SF_EXIT_ERROR;
+		if ((rc = open_state(ctx, 0, &s)) == 0)
+			rc = state_show(ctx, s, args->argv[1]);
+	} else if (strcmp(sub, "rm") == 0) {
+		if (want_args(args, 1, "rm NAME") < 0)
+			return SF_EXIT_ERROR;
+		if ((rc = open_state(ctx, 0, &s)) == 0)
+			rc = state_rm(ctx, s, args->argv[1]);
+	} else if (strcmp(sub, "import") == 0) {
+		if (want_args(args, 2, "import NAME ID") < 0)
+			return SF_EXIT_ERROR;
+		if ((rc = open_state(ctx, 1, &s)) == 0)
+			rc = state_import(ctx, s, args->argv[1], args->argv[2]);
+	} else if (strcmp(sub, "history") == 0) {
+		if (want_args(args, 0, "history") < 0)
+			return SF_EXIT_ERROR;
+		if ((rc = open_state(ctx, 0, &s)) == 0)
+			rc = state_history(ctx, s);
+	} else {
+		return fail("unknown subcommand '%s' (list, show, rm, import, "
+		            "history)",
+		            sub);
+	}
+	store_close(s);
+	return rc;
+}
