@@ -1406,9 +1406,8 @@ load_file(struct loader *L, const char *path)
 		p = strstr(msg, "larger than");
 		if (p != NULL)
 			file_error(L, path,
-			           "file is larger than %u bytes (expected "
-			           "at most %u)",
-			           MANIFEST_MAX_FILE_SIZE,
+			           "file too large (expected at most %u "
+			           "bytes)",
 			           MANIFEST_MAX_FILE_SIZE);
 		else
 			file_error(L, path, "%s", msg);
@@ -1510,7 +1509,10 @@ load_path(struct loader *L, const char *path)
 		return;
 	}
 	if (stat(path, &st) != 0) {
-		file_error(L, path, "%s", strerror(errno));
+		const char *e = strerror(errno);
+
+		file_error(L, path, "%c%s", tolower((unsigned char)e[0]),
+		           e + 1);
 		return;
 	}
 	if (S_ISDIR(st.st_mode))
