@@ -1,0 +1,649 @@
+/*
+ * planout: the plan as people and programs read it.
+ *
+ * The JSON document carries everything apply needs (steps, the desired
+ * spec with secret references only, the observed fingerprint), so a saved
+ * plan is simply the --json document written to a file; plan_from_json
+ * reads it back field by field and plan_to_json of the result gives the
+ * same bytes. docs/plan-format.md describes it.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/fileutil.h"
+#include "common/xalloc.h"
+#include "reconciler/planout.h"
+
+#include "common/banned.h"
+
+/* ---- to JSON ------------------------------------------------------------ */
+
+static void
+add_str_or_null(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static void
+add_opt_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+static cJSON *
+observed_to_json(const struct plan_observed *o)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	add_opt_str(j, "id", o->id);
+	add_opt_str(j, "name", o->name);
+	add_opt_str(j, "state", o->state);
+	add_opt_str(j, "desiredState", o->desired_state);
+	cJSON_AddItemToObject(j, "labels", spec_labels_to_json(&o->labels));
+	cJSON_AddBoolToObject(j, "public", o->public_);
+	cJSON_AddNumberToObject(j, "cpu", (double)o->cpu);
+	cJSON_AddNumberToObject(j, "memory", (double)o->memory);
+	cJSON_AddNumberToObject(j, "disk", (double)o->disk);
+	cJSON_AddNumberToObject(j, "gpu", (double)o->gpu);
+	add_opt_str(j, "snapshot", o->snapshot);
+	add_opt_str(j, "target", o->target);
+	add_opt_str(j, "user", o->user);
+	cJSON_AddNumberToObject(j, "autoStopInterval", (double)o->auto_stop);
+	cJSON_AddNumberToObject(j, "autoArchiveInterval",
+	                        (double)o->auto_archive);
+	cJSON_AddNumberToObject(j, "autoDeleteInterval",
+	                        (double)o->auto_delete);
+	cJSON_AddBoolToObject(j, "recoverable", o->recoverable);
+	add_opt_str(j, "errorReason", o->error_reason);
+	add_opt_str(j, "createdAt", o->created_at);
+	add_opt_str(j, "updatedAt", o->updated_at);
+	if (o->has_network)
+		cJSON_AddItemToObject(j, "network",
+		                      spec_network_to_json(&o->network));
+	return j;
+}
+
+static cJSON *
+step_to_json(const struct plan_step *st)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "op", plan_step_name(st->kind));
+	switch (st->kind) {
+	case STEP_SET_PUBLIC:
+	case STEP_SET_AUTOSTOP:
+	case STEP_SET_AUTOARCHIVE:
+	case STEP_SET_AUTODELETE:
+		cJSON_AddNumberToObject(j, "value", (double)st->value);
+		break;
+	case STEP_RESIZE:
+		if (st->has_cpu)
+			cJSON_AddNumberToObject(j, "cpu", (double)st->cpu);
+		if (st->has_memory)
+			cJSON_AddNumberToObject(j, "memory",
+			                        (double)st->memory);
+		if (st->has_disk)
+			cJSON_AddNumberToObject(j, "disk", (double)st->disk);
+		break;
+	case STEP_CREATE:
+	case STEP_SET_LABELS:
+		cJSON_AddItemToObject(j, "labels",
+		                      spec_labels_to_json(&st->labels));
+		break;
+	case STEP_SET_NETWORK:
+		cJSON_AddItemToObject(j, "network",
+		                      spec_network_to_json(&st->network));
+		break;
+	default:
+		break;
+	}
+	return j;
+}
+
+static cJSON *
+action_to_json(const struct plan_action *a)
+{
+	cJSON *j = cJSON_CreateObject(), *arr, *r;
+	size_t i;
+
+	cJSON_AddStringToObject(j, "name", a->name);
+	cJSON_AddStringToObject(j, "action", plan_kind_name(a->kind));
+	add_str_or_null(j, "sandbox_id", a->sandbox_id);
+	cJSON_AddStringToObject(j, "source", a->source ? a->source : "");
+	arr = cJSON_AddArrayToObject(j, "reasons");
+	for (i = 0; i < a->nreasons; i++) {
+		r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "field", a->reasons[i].field);
+		add_str_or_null(r, "old", a->reasons[i].old);
+		add_str_or_null(r, "new", a->reasons[i].new_);
+		cJSON_AddBoolToObject(r, "forces_replace",
+		                      a->reasons[i].forces_replace);
+		cJSON_AddItemToArray(arr, r);
+	}
+	cJSON_AddStringToObject(j, "fingerprint",
+	                        a->fingerprint ? a->fingerprint : "");
+	arr = cJSON_AddArrayToObject(j, "steps");
+	for (i = 0; i < a->nsteps; i++)
+		cJSON_AddItemToArray(arr, step_to_json(&a->steps[i]));
+	if (a->desired)
+		cJSON_AddItemToObject(j, "desired", spec_to_json(a->desired));
+	else
+		cJSON_AddNullToObject(j, "desired");
+	if (a->observed)
+		cJSON_AddItemToObject(j, "observed",
+		                      observed_to_json(a->observed));
+	else
+		cJSON_AddNullToObject(j, "observed");
+	cJSON_AddItemToObject(j, "owned_labels",
+	                      spec_labels_to_json(&a->owned_labels));
+	return j;
+}
+
+int
+plan_to_json(const struct plan *p, char **out)
+{
+	cJSON *j = cJSON_CreateObject(), *arr, *o;
+	size_t i;
+	int k;
+	char *s;
+
+	cJSON_AddStringToObject(j, "format_version", p->format_version);
+	cJSON_AddStringToObject(j, "stack", p->stack);
+	cJSON_AddStringToObject(j, "created_at",
+	                        p->created_at ? p->created_at : "");
+	cJSON_AddBoolToObject(j, "refreshed", p->refreshed);
+	cJSON_AddNumberToObject(j, "managed", (double)p->managed);
+	arr = cJSON_AddArrayToObject(j, "actions");
+	for (i = 0; i < p->nactions; i++)
+		cJSON_AddItemToArray(arr, action_to_json(&p->actions[i]));
+	o = cJSON_AddObjectToObject(j, "summary");
+	cJSON_AddNumberToObject(o, "create", (double)p->summary.create);
+	cJSON_AddNumberToObject(o, "update", (double)p->summary.update);
+	cJSON_AddNumberToObject(o, "replace", (double)p->summary.replace);
+	cJSON_AddNumberToObject(o, "delete", (double)p->summary.delete_);
+	cJSON_AddNumberToObject(o, "other", (double)p->summary.other);
+	o = cJSON_AddObjectToObject(o, "by_action");
+	for (k = 0; k < PLAN_KIND_COUNT; k++)
+		cJSON_AddNumberToObject(o, plan_kind_name((enum plan_kind)k),
+		                        (double)p->summary.by_kind[k]);
+	arr = cJSON_AddArrayToObject(j, "errors");
+	for (i = 0; i < p->nerrors; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", p->errors[i].name);
+		cJSON_AddStringToObject(o, "message", p->errors[i].message);
+		cJSON_AddItemToArray(arr, o);
+	}
+	cJSON_AddBoolToObject(j, "mass_delete_refused", p->mass_delete_refused);
+	if (p->has_unmanaged) {
+		arr = cJSON_AddArrayToObject(j, "unmanaged");
+		for (i = 0; i < p->unmanaged.n; i++) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "name",
+			                        p->unmanaged.v[i].key);
+			cJSON_AddStringToObject(o, "id",
+			                        p->unmanaged.v[i].value);
+			cJSON_AddItemToArray(arr, o);
+		}
+	}
+	s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (s == NULL)
+		return sf_error_set(SF_ERROR, "plan: cannot print JSON");
+	*out = xstrdup(s);
+	cJSON_free(s);
+	return 0;
+}
+
+/* ---- from JSON ---------------------------------------------------------- */
+
+static char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+static long long
+jnum(const cJSON *o, const char *k, int *has)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (has)
+		*has = cJSON_IsNumber(v);
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+}
+
+static int
+jbool(const cJSON *o, const char *k)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+static int
+observed_from_json(const cJSON *j, struct plan_observed *o)
+{
+	const cJSON *v;
+
+	memset(o, 0, sizeof(*o));
+	if (!cJSON_IsObject(j))
+		return sf_error_set(SF_EINVALID, "plan: observed: not an "
+		                                 "object");
+	o->id = jstr(j, "id");
+	o->name = jstr(j, "name");
+	o->state = jstr(j, "state");
+	o->desired_state = jstr(j, "desiredState");
+	if (spec_labels_from_json(cJSON_GetObjectItemCaseSensitive(j, "labels"),
+	                          &o->labels) < 0)
+		return SF_EINVALID;
+	o->public_ = jbool(j, "public");
+	o->cpu = jnum(j, "cpu", NULL);
+	o->memory = jnum(j, "memory", NULL);
+	o->disk = jnum(j, "disk", NULL);
+	o->gpu = jnum(j, "gpu", NULL);
+	o->snapshot = jstr(j, "snapshot");
+	o->target = jstr(j, "target");
+	o->user = jstr(j, "user");
+	o->auto_stop = jnum(j, "autoStopInterval", NULL);
+	o->auto_archive = jnum(j, "autoArchiveInterval", NULL);
+	o->auto_delete = jnum(j, "autoDeleteInterval", NULL);
+	o->recoverable = jbool(j, "recoverable");
+	o->error_reason = jstr(j, "errorReason");
+	o->created_at = jstr(j, "createdAt");
+	o->updated_at = jstr(j, "updatedAt");
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "network")) != NULL) {
+		o->has_network = 1;
+		if (spec_network_from_json(v, &o->network) < 0)
+			return SF_EINVALID;
+	}
+	return 0;
+}
+
+static int
+step_from_json(const cJSON *j, struct plan_step *st)
+{
+	char *op = jstr(j, "op");
+	const cJSON *v;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (op == NULL || plan_step_parse(op, &st->kind) < 0) {
+		rc = sf_error_set(SF_EINVALID, "plan: unknown step '%s'",
+		                  op ? op : "(none)");
+		goto out;
+	}
+	st->value = jnum(j, "value", NULL);
+	st->cpu = jnum(j, "cpu", &st->has_cpu);
+	st->memory = jnum(j, "memory", &st->has_memory);
+	st->disk = jnum(j, "disk", &st->has_disk);
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "labels")) != NULL &&
+	    (rc = spec_labels_from_json(v, &st->labels)) < 0)
+		goto out;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "network")) != NULL)
+		rc = spec_network_from_json(v, &st->network);
+out:
+	free(op);
+	return rc;
+}
+
+static int
+action_from_json(const cJSON *j, struct plan_action *a)
+{
+	const cJSON *arr, *it, *v;
+	char *kind = NULL;
+	int rc = 0;
+
+	if (!cJSON_IsObject(j))
+		return sf_error_set(SF_EINVALID, "plan: action: not an object");
+	a->name = jstr(j, "name");
+	kind = jstr(j, "action");
+	if (a->name == NULL || kind == NULL ||
+	    plan_kind_parse(kind, &a->kind) < 0) {
+		rc = sf_error_set(SF_EINVALID, "plan: action without a name "
+		                               "or with an unknown kind");
+		goto out;
+	}
+	a->sandbox_id = jstr(j, "sandbox_id");
+	a->source = jstr(j, "source");
+	arr = cJSON_GetObjectItemCaseSensitive(j, "reasons");
+	if (cJSON_IsArray(arr) && cJSON_GetArraySize(arr) > 0) {
+		a->reasons = xcalloc((size_t)cJSON_GetArraySize(arr),
+		                     sizeof(*a->reasons));
+		cJSON_ArrayForEach(it, arr)
+		{
+			struct plan_reason *r = &a->reasons[a->nreasons++];
+
+			r->field = jstr(it, "field");
+			r->old = jstr(it, "old");
+			r->new_ = jstr(it, "new");
+			r->forces_replace = jbool(it, "forces_replace");
+			if (r->field == NULL) {
+				rc = sf_error_set(SF_EINVALID,
+				                  "plan: %s: reason without "
+				                  "a field",
+				                  a->name);
+				goto out;
+			}
+		}
+	}
+	a->fingerprint = jstr(j, "fingerprint");
+	arr = cJSON_GetObjectItemCaseSensitive(j, "steps");
+	if (cJSON_GetArraySize(arr) > PLAN_MAX_STEPS) {
+		rc = sf_error_set(SF_EINVALID, "plan: %s: too many steps",
+		                  a->name);
+		goto out;
+	}
+	cJSON_ArrayForEach(it, arr)
+	{
+		if ((rc = step_from_json(it, &a->steps[a->nsteps])) < 0) {
+			/* the failed step may hold allocations */
+			a->nsteps++;
+			goto out;
+		}
+		a->nsteps++;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "desired");
+	if (cJSON_IsObject(v) && (a->desired = spec_from_json(v)) == NULL) {
+		rc = sf_error_set(SF_EINVALID, "plan: %s: bad desired spec",
+		                  a->name);
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "observed");
+	if (cJSON_IsObject(v)) {
+		a->observed = xcalloc(1, sizeof(*a->observed));
+		if ((rc = observed_from_json(v, a->observed)) < 0)
+			goto out;
+	}
+	rc = spec_labels_from_json(
+	        cJSON_GetObjectItemCaseSensitive(j, "owned_labels"),
+	        &a->owned_labels);
+out:
+	free(kind);
+	return rc;
+}
+
+int
+plan_from_json(const char *json, size_t len, struct plan **out)
+{
+	cJSON *j = NULL;
+	const cJSON *arr, *it, *sum, *by;
+	struct plan *p = NULL;
+	int rc = 0, k;
+
+	*out = NULL;
+	j = cJSON_ParseWithLength(json, len);
+	if (!cJSON_IsObject(j)) {
+		rc = sf_error_set(SF_EINVALID, "plan: not a JSON document");
+		goto out;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->format_version = jstr(j, "format_version");
+	if (p->format_version == NULL ||
+	    strcmp(p->format_version, PLAN_FORMAT_VERSION) != 0) {
+		rc = sf_error_set(SF_EINVALID,
+		                  "plan: format_version %s is not supported "
+		                  "(this sandform writes %s)",
+		                  p->format_version ? p->format_version
+		                                    : "(none)",
+		                  PLAN_FORMAT_VERSION);
+		goto out;
+	}
+	p->stack = jstr(j, "stack");
+	if (p->stack == NULL) {
+		rc = sf_error_set(SF_EINVALID, "plan: no stack");
+		goto out;
+	}
+	p->created_at = jstr(j, "created_at");
+	p->refreshed = jbool(j, "refreshed");
+	p->managed = (size_t)jnum(j, "managed", NULL);
+	arr = cJSON_GetObjectItemCaseSensitive(j, "actions");
+	if (!cJSON_IsArray(arr)) {
+		rc = sf_error_set(SF_EINVALID, "plan: no actions array");
+		goto out;
+	}
+	p->actions = xcalloc((size_t)cJSON_GetArraySize(arr) + 1,
+	                     sizeof(*p->actions));
+	cJSON_ArrayForEach(it, arr)
+	{
+		p->nactions++;
+		if ((rc = action_from_json(it, &p->actions[p->nactions - 1])) <
+		    0)
+			goto out;
+	}
+	sum = cJSON_GetObjectItemCaseSensitive(j, "summary");
+	p->summary.create = (size_t)jnum(sum, "create", NULL);
+	p->summary.update = (size_t)jnum(sum, "update", NULL);
+	p->summary.replace = (size_t)jnum(sum, "replace", NULL);
+	p->summary.delete_ = (size_t)jnum(sum, "delete", NULL);
+	p->summary.other = (size_t)jnum(sum, "other", NULL);
+	by = cJSON_GetObjectItemCaseSensitive(sum, "by_action");
+	for (k = 0; k < PLAN_KIND_COUNT; k++)
+		p->summary.by_kind[k] = (size_t)jnum(
+		        by, plan_kind_name((enum plan_kind)k), NULL);
+	arr = cJSON_GetObjectItemCaseSensitive(j, "errors");
+	if (cJSON_GetArraySize(arr) > 0)
+		p->errors = xcalloc((size_t)cJSON_GetArraySize(arr),
+		                    sizeof(*p->errors));
+	cJSON_ArrayForEach(it, arr)
+	{
+		p->errors[p->nerrors].name = jstr(it, "name");
+		p->errors[p->nerrors].message = jstr(it, "message");
+		if (p->errors[p->nerrors].name == NULL)
+			p->errors[p->nerrors].name = xstrdup("");
+		if (p->errors[p->nerrors].message == NULL)
+			p->errors[p->nerrors].message = xstrdup("");
+		p->nerrors++;
+	}
+	p->mass_delete_refused = jbool(j, "mass_delete_refused");
+	arr = cJSON_GetObjectItemCaseSensitive(j, "unmanaged");
+	if (cJSON_IsArray(arr)) {
+		p->has_unmanaged = 1;
+		cJSON_ArrayForEach(it, arr)
+		{
+			char *n = jstr(it, "name"), *id = jstr(it, "id");
+
+			if (n && id) {
+				/* keep the order as written */
+				p->unmanaged.v = xreallocarray(
+				        p->unmanaged.v, p->unmanaged.n + 1,
+				        sizeof(*p->unmanaged.v));
+				p->unmanaged.v[p->unmanaged.n].key = n;
+				p->unmanaged.v[p->unmanaged.n].value = id;
+				p->unmanaged.n++;
+			} else {
+				free(n);
+				free(id);
+			}
+		}
+	}
+	*out = p;
+	p = NULL;
+out:
+	cJSON_Delete(j);
+	plan_free(p);
+	return rc;
+}
+
+/* ---- files ----------------------------------------------------------------
+ */
+
+int
+planout_save(const struct plan *p, const char *path)
+{
+	char *s = NULL;
+	int rc;
+
+	if ((rc = plan_to_json(p, &s)) < 0)
+		return rc;
+	rc = file_write_atomic(path, s, strlen(s), PLANOUT_FILE_MODE);
+	free(s);
+	return rc;
+}
+
+int
+planout_load(const char *path, struct plan **out)
+{
+	struct buf b = BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if ((rc = file_read(path, PLAN_FILE_MAX, &b)) < 0)
+		goto out;
+	if ((rc = plan_from_json(buf_cstr(&b), b.len, out)) < 0)
+		sf_error_set(rc, "%s: %s", path, sf_error_last());
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* ---- human ------------------------------------------------------------- */
+
+#define C_RESET  "\033[0m"
+#define C_BOLD   "\033[1m"
+#define C_RED    "\033[31m"
+#define C_GREEN  "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_CYAN   "\033[36m"
+#define C_DIM    "\033[2m"
+
+static const char *
+marker(enum plan_kind k)
+{
+	switch (k) {
+	case PLAN_CREATE:
+		return "+";
+	case PLAN_UPDATE:
+		return "~";
+	case PLAN_REPLACE:
+		return "-/+";
+	case PLAN_DELETE:
+		return "-";
+	case PLAN_START:
+		return ">";
+	case PLAN_STOP:
+		return "||";
+	case PLAN_ARCHIVE:
+		return "@";
+	case PLAN_RESIZE:
+		return "<>";
+	case PLAN_RECOVER:
+		return "!";
+	default:
+		return "?";
+	}
+}
+
+static const char *
+colour(enum plan_kind k)
+{
+	switch (k) {
+	case PLAN_CREATE:
+		return C_GREEN;
+	case PLAN_UPDATE:
+	case PLAN_RESIZE:
+		return C_YELLOW;
+	case PLAN_REPLACE:
+	case PLAN_DELETE:
+		return C_RED;
+	default:
+		return C_CYAN;
+	}
+}
+
+static void
+print_value(FILE *fp, const char *v)
+{
+	if (v == NULL)
+		fputs("(none)", fp);
+	else if (v[0] == '(')
+		fputs(v, fp); /* (sensitive), (hash ...) */
+	else {
+		struct buf b = BUF_INIT;
+
+		buf_add_json_string(&b, v);
+		fputs(buf_cstr(&b), fp);
+		buf_free(&b);
+	}
+}
+
+char *
+planout_summary(const struct plan *p)
+{
+	if (p->nactions == 0)
+		return xstrdup("No changes.");
+	if (p->summary.other)
+		return xasprintf("Plan: %zu to create, %zu to update, %zu to "
+		                 "replace, %zu to delete, %zu other.",
+		                 p->summary.create, p->summary.update,
+		                 p->summary.replace, p->summary.delete_,
+		                 p->summary.other);
+	return xasprintf("Plan: %zu to create, %zu to update, %zu to "
+	                 "replace, %zu to delete.",
+	                 p->summary.create, p->summary.update,
+	                 p->summary.replace, p->summary.delete_);
+}
+
+void
+plan_print_human(FILE *fp, const struct plan *p, int color)
+{
+	const char *on, *off = color ? C_RESET : "";
+	char *sum;
+	size_t i, j;
+
+	if (!p->refreshed)
+		fprintf(fp, "note: planned from recorded state only "
+		            "(--refresh=false)\n\n");
+	for (i = 0; i < p->nactions; i++) {
+		const struct plan_action *a = &p->actions[i];
+
+		on = color ? colour(a->kind) : "";
+		fprintf(fp, "%s%3s %s%s%s%s (%s)%s  %s%s%s\n", on,
+		        marker(a->kind), color ? C_BOLD : "", a->name, off, on,
+		        plan_kind_name(a->kind), off, color ? C_DIM : "",
+		        a->source ? a->source : "", off);
+		for (j = 0; j < a->nreasons; j++) {
+			const struct plan_reason *r = &a->reasons[j];
+
+			fprintf(fp, "      %s: ", r->field);
+			if (a->kind == PLAN_CREATE ||
+			    (a->kind == PLAN_DELETE && r->new_ == NULL &&
+			     strcmp(r->field, "sandbox") == 0)) {
+				print_value(fp, a->kind == PLAN_CREATE
+				                        ? r->new_
+				                        : r->old);
+			} else {
+				print_value(fp, r->old);
+				fputs(" -> ", fp);
+				print_value(fp, r->new_);
+			}
+			if (r->forces_replace)
+				fprintf(fp, " %s(forces replacement)%s",
+				        color ? C_RED : "", off);
+			fputc('\n', fp);
+		}
+	}
+	if (p->has_unmanaged) {
+		fprintf(fp,
+		        "%sUnmanaged sandboxes in the organization "
+		        "(%zu):\n",
+		        p->nactions ? "\n" : "", p->unmanaged.n);
+		for (i = 0; i < p->unmanaged.n; i++)
+			fprintf(fp, "    %s  %s\n", p->unmanaged.v[i].key,
+			        p->unmanaged.v[i].value);
+	}
+	sum = planout_summary(p);
+	fprintf(fp, "%s%s%s%s\n", p->nactions || p->has_unmanaged ? "\n" : "",
+	        color && p->nactions ? C_BOLD : "", sum, color ? off : "");
+	free(sum);
+}

@@ -1,0 +1,27 @@
+/*
+ * planout: printing plans and saved plan files.
+ *
+ * plan_to_json, plan_from_json and plan_print_human (declared in plan.h)
+ * live in planout.c beside the file functions below. A saved plan is the
+ * JSON document of docs/plan-format.md, written atomically with mode 0600.
+ *
+ * Ownership: planout_load returns a plan the caller frees with plan_free.
+ */
+#ifndef SF_RECONCILER_PLANOUT_H
+#define SF_RECONCILER_PLANOUT_H
+
+#include <stdio.h>
+
+#include "reconciler/plan.h"
+
+#define PLANOUT_FILE_MODE 0600
+
+/* planout_save: write the plan's JSON document to path atomically. */
+int planout_save(const struct plan *p, const char *path);
+/* planout_load: read a saved plan (SF_EINVALID for a wrong version). */
+int planout_load(const char *path, struct plan **out);
+/* planout_summary: "Plan: N to create, ..." or "No changes." (caller
+ * frees). */
+char *planout_summary(const struct plan *p);
+
+#endif

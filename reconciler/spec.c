@@ -1,0 +1,882 @@
+/*
+ * spec: the desired sandbox as the reconciler sees it.
+ *
+ * Why the spec label has segments: the list endpoint returns neither the
+ * image (buildInfo), nor env, nor volumes, so a change of one of them can
+ * only be seen through the label sandform wrote at create time. One short
+ * hash per group lets the plan name the group that changed without a GET.
+ * Resources, snapshot, user, target and gpu come with every list item and
+ * are compared directly, which also keeps a resize from looking like a
+ * replace.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "manifests/manifest.h"
+#include "reconciler/spec.h"
+
+#include "common/banned.h"
+
+static char *
+dupn(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+const char *
+spec_state_name(enum spec_state st)
+{
+	switch (st) {
+	case SPEC_STATE_STARTED:
+		return "started";
+	case SPEC_STATE_STOPPED:
+		return "stopped";
+	case SPEC_STATE_ARCHIVED:
+		return "archived";
+	default:
+		return "";
+	}
+}
+
+/* ---- labels ------------------------------------------------------------ */
+
+static size_t
+labels_find(const struct spec_labels *l, const char *key, int *found)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(l->v[mid].key, key);
+
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = 0;
+	return lo;
+}
+
+void
+spec_labels_set(struct spec_labels *l, const char *key, const char *value)
+{
+	int found;
+	size_t i = labels_find(l, key, &found);
+
+	if (found) {
+		free(l->v[i].value);
+		l->v[i].value = xstrdup(value);
+		return;
+	}
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	memmove(&l->v[i + 1], &l->v[i], (l->n - i) * sizeof(*l->v));
+	l->v[i].key = xstrdup(key);
+	l->v[i].value = xstrdup(value);
+	l->n++;
+}
+
+const char *
+spec_labels_get(const struct spec_labels *l, const char *key)
+{
+	int found;
+	size_t i;
+
+	if (l == NULL || l->n == 0)
+		return NULL;
+	i = labels_find(l, key, &found);
+	return found ? l->v[i].value : NULL;
+}
+
+void
+spec_labels_del(struct spec_labels *l, const char *key)
+{
+	int found;
+	size_t i = labels_find(l, key, &found);
+
+	if (!found)
+		return;
+	free(l->v[i].key);
+	free(l->v[i].value);
+	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
+	l->n--;
+}
+
+void
+spec_labels_copy(struct spec_labels *dst, const struct spec_labels *src)
+{
+	size_t i;
+
+	dst->v = NULL;
+	dst->n = 0;
+	if (src == NULL || src->n == 0)
+		return;
+	dst->v = xcalloc(src->n, sizeof(*dst->v));
+	for (i = 0; i < src->n; i++) {
+		dst->v[i].key = xstrdup(src->v[i].key);
+		dst->v[i].value = xstrdup(src->v[i].value);
+	}
+	dst->n = src->n;
+}
+
+int
+spec_labels_equal(const struct spec_labels *a, const struct spec_labels *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].key, b->v[i].key) != 0 ||
+		    strcmp(a->v[i].value, b->v[i].value) != 0)
+			return 0;
+	return 1;
+}
+
+void
+spec_labels_free(struct spec_labels *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+cJSON *
+spec_labels_to_json(const struct spec_labels *l)
+{
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; l && i < l->n; i++)
+		cJSON_AddStringToObject(o, l->v[i].key, l->v[i].value);
+	return o;
+}
+
+int
+spec_labels_from_json(const cJSON *obj, struct spec_labels *out)
+{
+	const cJSON *it;
+
+	out->v = NULL;
+	out->n = 0;
+	if (obj == NULL || cJSON_IsNull(obj))
+		return 0;
+	if (!cJSON_IsObject(obj))
+		return sf_error_set(SF_EINVALID, "labels: not an object");
+	cJSON_ArrayForEach(it, obj)
+	{
+		if (!cJSON_IsString(it) || it->string == NULL) {
+			spec_labels_free(out);
+			return sf_error_set(SF_EINVALID,
+			                    "labels: value is not a string");
+		}
+		spec_labels_set(out, it->string, it->valuestring);
+	}
+	return 0;
+}
+
+/* ---- network ------------------------------------------------------------ */
+
+void
+spec_network_copy(struct spec_network *dst, const struct spec_network *src)
+{
+	dst->has_block_all = src->has_block_all;
+	dst->block_all = src->block_all;
+	dst->allow_list = dupn(src->allow_list);
+	dst->domain_allow_list = dupn(src->domain_allow_list);
+}
+
+void
+spec_network_clear(struct spec_network *n)
+{
+	free(n->allow_list);
+	free(n->domain_allow_list);
+	memset(n, 0, sizeof(*n));
+}
+
+cJSON *
+spec_network_to_json(const struct spec_network *n)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (n->has_block_all)
+		cJSON_AddBoolToObject(o, "blockAll", n->block_all);
+	if (n->allow_list)
+		cJSON_AddStringToObject(o, "allowList", n->allow_list);
+	if (n->domain_allow_list)
+		cJSON_AddStringToObject(o, "domainAllowList",
+		                        n->domain_allow_list);
+	return o;
+}
+
+int
+spec_network_from_json(const cJSON *obj, struct spec_network *out)
+{
+	const cJSON *v;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(obj))
+		return sf_error_set(SF_EINVALID, "network: not an object");
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "blockAll")) != NULL) {
+		if (!cJSON_IsBool(v))
+			return sf_error_set(SF_EINVALID,
+			                    "network.blockAll: not a boolean");
+		out->has_block_all = 1;
+		out->block_all = cJSON_IsTrue(v);
+	}
+	v = cJSON_GetObjectItemCaseSensitive(obj, "allowList");
+	if (cJSON_IsString(v))
+		out->allow_list = xstrdup(v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(obj, "domainAllowList");
+	if (cJSON_IsString(v))
+		out->domain_allow_list = xstrdup(v->valuestring);
+	return 0;
+}
+
+/* ---- the spec ------------------------------------------------------------ */
+
+void
+spec_free(struct spec *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	free(s->name);
+	free(s->file);
+	spec_labels_free(&s->labels);
+	free(s->image);
+	free(s->snapshot);
+	for (i = 0; i < s->nenv; i++) {
+		free(s->env[i].key);
+		free(s->env[i].value);
+	}
+	free(s->env);
+	free(s->user);
+	free(s->target);
+	spec_network_clear(&s->network);
+	for (i = 0; i < s->nvolumes; i++) {
+		free(s->volumes[i].volume);
+		free(s->volumes[i].mount_path);
+		free(s->volumes[i].subpath);
+	}
+	free(s->volumes);
+	free(s);
+}
+
+struct spec *
+spec_dup(const struct spec *s)
+{
+	struct spec *d;
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	d = xcalloc(1, sizeof(*d));
+	*d = *s; /* scalars and hash; pointers replaced below */
+	d->name = dupn(s->name);
+	d->file = dupn(s->file);
+	spec_labels_copy(&d->labels, &s->labels);
+	d->image = dupn(s->image);
+	d->snapshot = dupn(s->snapshot);
+	d->env = s->nenv ? xcalloc(s->nenv, sizeof(*d->env)) : NULL;
+	for (i = 0; i < s->nenv; i++) {
+		d->env[i].key = xstrdup(s->env[i].key);
+		d->env[i].kind = s->env[i].kind;
+		d->env[i].value = dupn(s->env[i].value);
+	}
+	d->user = dupn(s->user);
+	d->target = dupn(s->target);
+	spec_network_copy(&d->network, &s->network);
+	d->volumes =
+	        s->nvolumes ? xcalloc(s->nvolumes, sizeof(*d->volumes)) : NULL;
+	for (i = 0; i < s->nvolumes; i++) {
+		d->volumes[i].volume = dupn(s->volumes[i].volume);
+		d->volumes[i].mount_path = dupn(s->volumes[i].mount_path);
+		d->volumes[i].subpath = dupn(s->volumes[i].subpath);
+	}
+	return d;
+}
+
+static char *
+join_list(char **v, size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_addch(&b, ',');
+		buf_addstr(&b, v[i]);
+	}
+	return buf_detach(&b, NULL);
+}
+
+struct spec *
+spec_from_manifest(const struct sandbox_spec *m)
+{
+	struct spec *s = xcalloc(1, sizeof(*s));
+	const struct manifest_loc *loc = &m->loc[MF_DOCUMENT];
+	size_t i;
+
+	s->name = xstrdup(m->name);
+	if (loc->file == NULL)
+		loc = &m->loc[MF_NAME];
+	s->file = xstrdup(loc->file ? loc->file : "-");
+	s->line = (int)loc->line;
+	for (i = 0; i < m->n_labels; i++)
+		spec_labels_set(&s->labels, m->labels[i].key,
+		                m->labels[i].value);
+	s->image = dupn(m->image);
+	s->snapshot = dupn(m->snapshot);
+	s->has_cpu = m->has_cpu;
+	s->cpu = m->cpu;
+	s->has_memory = m->has_memory;
+	s->memory = m->memory;
+	s->has_disk = m->has_disk;
+	s->disk = m->disk;
+	s->has_gpu = m->has_gpu;
+	s->gpu = m->gpu;
+	s->env = m->n_env ? xcalloc(m->n_env, sizeof(*s->env)) : NULL;
+	for (i = 0; i < m->n_env; i++) {
+		s->env[i].key = xstrdup(m->env[i].key);
+		s->env[i].kind = m->env[i].kind == ENV_SECRET_ENV
+		                         ? SPEC_ENV_SECRET_ENV
+		                 : m->env[i].kind == ENV_SECRET_FILE
+		                         ? SPEC_ENV_SECRET_FILE
+		                         : SPEC_ENV_PLAIN;
+		s->env[i].value = xstrdup(m->env[i].value);
+	}
+	s->nenv = m->n_env;
+	s->user = dupn(m->user);
+	s->target = dupn(m->target);
+	s->has_public = m->has_public;
+	s->public_ = m->is_public;
+	switch (m->state) {
+	case SANDBOX_STATE_STARTED:
+		s->state = SPEC_STATE_STARTED;
+		break;
+	case SANDBOX_STATE_STOPPED:
+		s->state = SPEC_STATE_STOPPED;
+		break;
+	case SANDBOX_STATE_ARCHIVED:
+		s->state = SPEC_STATE_ARCHIVED;
+		break;
+	default:
+		s->state = SPEC_STATE_ANY;
+	}
+	s->has_auto_stop = m->has_auto_stop;
+	s->auto_stop = m->auto_stop;
+	s->has_auto_archive = m->has_auto_archive;
+	s->auto_archive = m->auto_archive;
+	s->has_auto_delete = m->has_auto_delete;
+	s->auto_delete = m->auto_delete;
+	if (m->has_block_all || m->has_allow_list || m->has_domain_allow_list) {
+		s->has_network = 1;
+		s->network.has_block_all = m->has_block_all;
+		s->network.block_all = m->block_all;
+		if (m->has_allow_list)
+			s->network.allow_list =
+			        join_list(m->allow_list, m->n_allow_list);
+		if (m->has_domain_allow_list)
+			s->network.domain_allow_list = join_list(
+			        m->domain_allow_list, m->n_domain_allow_list);
+	}
+	s->volumes = m->n_volumes ? xcalloc(m->n_volumes, sizeof(*s->volumes))
+	                          : NULL;
+	for (i = 0; i < m->n_volumes; i++) {
+		s->volumes[i].volume = xstrdup(m->volumes[i].volume);
+		s->volumes[i].mount_path = xstrdup(m->volumes[i].mount_path);
+		s->volumes[i].subpath = dupn(m->volumes[i].subpath);
+	}
+	s->nvolumes = m->n_volumes;
+	s->prevent_destroy = m->prevent_destroy;
+	return s;
+}
+
+/* ---- secrets and the hash ---------------------------------------------- */
+
+int
+spec_secret_resolve_manifest(void *arg, const struct spec_env *e, char **value)
+{
+	struct manifest_env me;
+
+	(void)arg;
+	memset(&me, 0, sizeof(me));
+	me.key = e->key;
+	me.value = e->value;
+	me.kind = e->kind == SPEC_ENV_SECRET_ENV    ? ENV_SECRET_ENV
+	          : e->kind == SPEC_ENV_SECRET_FILE ? ENV_SECRET_FILE
+	                                            : ENV_PLAIN;
+	return manifest_secret_resolve(&me, value);
+}
+
+void
+spec_secret_free(char *value)
+{
+	manifest_secret_free(value);
+}
+
+/* Length-prefixed so no value can imitate a separator. */
+static void
+add_field(struct buf *b, const char *tag, const char *v)
+{
+	if (v == NULL)
+		v = "";
+	buf_addf(b, "%s:%zu:", tag, strlen(v));
+	buf_addstr(b, v);
+	buf_addch(b, '\n');
+}
+
+static void
+segment(struct buf *b, struct buf *label)
+{
+	char hex[SF_SHA256_HEX_LEN + 1];
+
+	sha256_hex(buf_cstr(b), b->len, hex);
+	buf_addch(label, '.');
+	buf_add(label, hex, SPEC_HASH_SEG_HEX);
+	buf_reset(b);
+}
+
+int
+spec_hash(struct spec *s, const void *key, size_t keylen,
+          spec_secret_fn resolve, void *arg)
+{
+	struct buf b = BUF_INIT, label = BUF_INIT;
+	char hex[SF_SHA256_HEX_LEN + 1];
+	size_t i;
+	int rc = 0;
+
+	buf_addstr(&label, SPEC_HASH_VERSION);
+	add_field(&b, "image", s->image);
+	segment(&b, &label);
+	for (i = 0; i < s->nenv; i++) {
+		const struct spec_env *e = &s->env[i];
+		char *v = NULL;
+
+		if (e->kind == SPEC_ENV_PLAIN) {
+			add_field(&b, "key", e->key);
+			add_field(&b, "plain", e->value);
+			continue;
+		}
+		if (resolve == NULL) {
+			rc = sf_error_set(SF_EINVALID,
+			                  "%s: env %s: secret cannot be "
+			                  "resolved here",
+			                  s->name, e->key);
+			goto out;
+		}
+		if ((rc = resolve(arg, e, &v)) < 0)
+			goto out;
+		hmac_sha256_hex(key, keylen, v, strlen(v), hex);
+		spec_secret_free(v);
+		add_field(&b, "key", e->key);
+		add_field(&b, "secret", hex);
+	}
+	segment(&b, &label);
+	for (i = 0; i < s->nvolumes; i++) {
+		add_field(&b, "volume", s->volumes[i].volume);
+		add_field(&b, "mount", s->volumes[i].mount_path);
+		add_field(&b, "subpath", s->volumes[i].subpath);
+	}
+	segment(&b, &label);
+	snprintf(s->hash, sizeof(s->hash), "%s", buf_cstr(&label));
+out:
+	buf_free(&b);
+	buf_free(&label);
+	return rc;
+}
+
+int
+spec_hash_segment(const char *label, int i, char out[SPEC_HASH_SEG_HEX + 1])
+{
+	size_t off;
+
+	if (label == NULL || strlen(label) != SPEC_HASH_LEN ||
+	    strncmp(label, SPEC_HASH_VERSION ".", 3) != 0 || i < 0 ||
+	    i >= SPEC_HASH_SEGMENTS)
+		return -1;
+	off = 3 + (size_t)i * (SPEC_HASH_SEG_HEX + 1);
+	memcpy(out, label + off, SPEC_HASH_SEG_HEX);
+	out[SPEC_HASH_SEG_HEX] = '\0';
+	return 0;
+}
+
+long long
+spec_normalize_auto_archive(long long n, long long max)
+{
+	if (max <= 0)
+		max = SPEC_DEFAULT_MAX_AUTO_ARCHIVE;
+	if (n == 0 || n > max)
+		return max;
+	return n;
+}
+
+/* ---- labels sandform sets ------------------------------------------------ */
+
+void
+spec_owned_labels(const struct spec *s, const char *stack,
+                  struct spec_labels *out)
+{
+	spec_labels_copy(out, &s->labels);
+	spec_labels_set(out, SPEC_LABEL_STACK, stack);
+	if (s->hash[0])
+		spec_labels_set(out, SPEC_LABEL_SPEC, s->hash);
+	if (s->prevent_destroy)
+		spec_labels_set(out, SPEC_LABEL_PREVENT_DESTROY, "true");
+}
+
+void
+spec_merge_labels(const struct spec *s, const char *stack,
+                  const struct spec_labels *live,
+                  const struct spec_labels *prev_owned, struct spec_labels *out)
+{
+	struct spec_labels owned = { NULL, 0 };
+	size_t i;
+
+	spec_labels_copy(out, live);
+	spec_owned_labels(s, stack, &owned);
+	/* keys sandform set before and no longer owns go away */
+	for (i = 0; prev_owned && i < prev_owned->n; i++)
+		if (spec_labels_get(&owned, prev_owned->v[i].key) == NULL)
+			spec_labels_del(out, prev_owned->v[i].key);
+	/* sandform's own namespace is always exactly what it owns now */
+	for (i = 0; i < out->n;) {
+		if (strncmp(out->v[i].key, SPEC_LABEL_PREFIX,
+		            strlen(SPEC_LABEL_PREFIX)) == 0 &&
+		    spec_labels_get(&owned, out->v[i].key) == NULL) {
+			spec_labels_del(out, out->v[i].key);
+			continue;
+		}
+		i++;
+	}
+	for (i = 0; i < owned.n; i++)
+		spec_labels_set(out, owned.v[i].key, owned.v[i].value);
+	spec_labels_free(&owned);
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+cJSON *
+spec_to_json(const struct spec *s)
+{
+	cJSON *o = cJSON_CreateObject(), *a, *e;
+	size_t i;
+
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddStringToObject(o, "file", s->file ? s->file : "");
+	cJSON_AddNumberToObject(o, "line", s->line);
+	cJSON_AddItemToObject(o, "labels", spec_labels_to_json(&s->labels));
+	if (s->image)
+		cJSON_AddStringToObject(o, "image", s->image);
+	if (s->snapshot)
+		cJSON_AddStringToObject(o, "snapshot", s->snapshot);
+	if (s->has_cpu || s->has_memory || s->has_disk || s->has_gpu) {
+		a = cJSON_AddObjectToObject(o, "resources");
+		if (s->has_cpu)
+			cJSON_AddNumberToObject(a, "cpu", (double)s->cpu);
+		if (s->has_memory)
+			cJSON_AddNumberToObject(a, "memory", (double)s->memory);
+		if (s->has_disk)
+			cJSON_AddNumberToObject(a, "disk", (double)s->disk);
+		if (s->has_gpu)
+			cJSON_AddNumberToObject(a, "gpu", (double)s->gpu);
+	}
+	if (s->nenv) {
+		a = cJSON_AddObjectToObject(o, "env");
+		for (i = 0; i < s->nenv; i++) {
+			if (s->env[i].kind == SPEC_ENV_PLAIN) {
+				cJSON_AddStringToObject(a, s->env[i].key,
+				                        s->env[i].value);
+				continue;
+			}
+			e = cJSON_AddObjectToObject(a, s->env[i].key);
+			cJSON_AddStringToObject(
+			        e,
+			        s->env[i].kind == SPEC_ENV_SECRET_ENV
+			                ? "secretEnv"
+			                : "secretFile",
+			        s->env[i].value);
+		}
+	}
+	if (s->user)
+		cJSON_AddStringToObject(o, "user", s->user);
+	if (s->target)
+		cJSON_AddStringToObject(o, "target", s->target);
+	if (s->has_public)
+		cJSON_AddBoolToObject(o, "public", s->public_);
+	if (s->state != SPEC_STATE_ANY)
+		cJSON_AddStringToObject(o, "state", spec_state_name(s->state));
+	if (s->has_auto_stop)
+		cJSON_AddNumberToObject(o, "autoStopInterval",
+		                        (double)s->auto_stop);
+	if (s->has_auto_archive)
+		cJSON_AddNumberToObject(o, "autoArchiveInterval",
+		                        (double)s->auto_archive);
+	if (s->has_auto_delete)
+		cJSON_AddNumberToObject(o, "autoDeleteInterval",
+		                        (double)s->auto_delete);
+	if (s->has_network)
+		cJSON_AddItemToObject(o, "network",
+		                      spec_network_to_json(&s->network));
+	if (s->nvolumes) {
+		a = cJSON_AddArrayToObject(o, "volumes");
+		for (i = 0; i < s->nvolumes; i++) {
+			e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "volume",
+			                        s->volumes[i].volume);
+			cJSON_AddStringToObject(e, "mountPath",
+			                        s->volumes[i].mount_path);
+			if (s->volumes[i].subpath)
+				cJSON_AddStringToObject(e, "subpath",
+				                        s->volumes[i].subpath);
+			cJSON_AddItemToArray(a, e);
+		}
+	}
+	if (s->prevent_destroy)
+		cJSON_AddBoolToObject(o, "preventDestroy", 1);
+	if (s->hash[0])
+		cJSON_AddStringToObject(o, "hash", s->hash);
+	return o;
+}
+
+static char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+static int
+jnum(const cJSON *o, const char *k, long long *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsNumber(v))
+		return 0;
+	*out = (long long)v->valuedouble;
+	return 1;
+}
+
+struct spec *
+spec_from_json(const cJSON *obj)
+{
+	struct spec *s;
+	const cJSON *v, *it;
+	char *st;
+	long long n;
+	size_t i;
+
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	if ((s->name = jstr(obj, "name")) == NULL)
+		goto bad;
+	s->file = jstr(obj, "file");
+	if (jnum(obj, "line", &n))
+		s->line = (int)n;
+	if (spec_labels_from_json(
+	            cJSON_GetObjectItemCaseSensitive(obj, "labels"),
+	            &s->labels) < 0)
+		goto bad;
+	s->image = jstr(obj, "image");
+	s->snapshot = jstr(obj, "snapshot");
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "resources")) != NULL) {
+		s->has_cpu = jnum(v, "cpu", &s->cpu);
+		s->has_memory = jnum(v, "memory", &s->memory);
+		s->has_disk = jnum(v, "disk", &s->disk);
+		s->has_gpu = jnum(v, "gpu", &s->gpu);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "env")) != NULL) {
+		s->env = xcalloc((size_t)cJSON_GetArraySize(v) + 1,
+		                 sizeof(*s->env));
+		i = 0;
+		cJSON_ArrayForEach(it, v)
+		{
+			struct spec_env *e = &s->env[i];
+
+			e->key = xstrdup(it->string ? it->string : "");
+			if (cJSON_IsString(it)) {
+				e->kind = SPEC_ENV_PLAIN;
+				e->value = xstrdup(it->valuestring);
+			} else if ((e->value = jstr(it, "secretEnv"))) {
+				e->kind = SPEC_ENV_SECRET_ENV;
+			} else if ((e->value = jstr(it, "secretFile"))) {
+				e->kind = SPEC_ENV_SECRET_FILE;
+			} else {
+				s->nenv = i + 1;
+				goto bad;
+			}
+			i++;
+		}
+		s->nenv = i;
+	}
+	s->user = jstr(obj, "user");
+	s->target = jstr(obj, "target");
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "public")) != NULL) {
+		s->has_public = 1;
+		s->public_ = cJSON_IsTrue(v);
+	}
+	if ((st = jstr(obj, "state")) != NULL) {
+		s->state = strcmp(st, "started") == 0    ? SPEC_STATE_STARTED
+		           : strcmp(st, "stopped") == 0  ? SPEC_STATE_STOPPED
+		           : strcmp(st, "archived") == 0 ? SPEC_STATE_ARCHIVED
+		                                         : SPEC_STATE_ANY;
+		free(st);
+	}
+	s->has_auto_stop = jnum(obj, "autoStopInterval", &s->auto_stop);
+	s->has_auto_archive =
+	        jnum(obj, "autoArchiveInterval", &s->auto_archive);
+	s->has_auto_delete = jnum(obj, "autoDeleteInterval", &s->auto_delete);
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "network")) != NULL) {
+		s->has_network = 1;
+		if (spec_network_from_json(v, &s->network) < 0)
+			goto bad;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "volumes")) != NULL) {
+		s->volumes = xcalloc((size_t)cJSON_GetArraySize(v) + 1,
+		                     sizeof(*s->volumes));
+		i = 0;
+		cJSON_ArrayForEach(it, v)
+		{
+			s->volumes[i].volume = jstr(it, "volume");
+			s->volumes[i].mount_path = jstr(it, "mountPath");
+			s->volumes[i].subpath = jstr(it, "subpath");
+			i++;
+			s->nvolumes = i;
+			if (s->volumes[i - 1].volume == NULL ||
+			    s->volumes[i - 1].mount_path == NULL)
+				goto bad;
+		}
+	}
+	s->prevent_destroy = cJSON_IsTrue(
+	        cJSON_GetObjectItemCaseSensitive(obj, "preventDestroy"));
+	if ((st = jstr(obj, "hash")) != NULL) {
+		snprintf(s->hash, sizeof(s->hash), "%s", st);
+		free(st);
+	}
+	return s;
+bad:
+	spec_free(s);
+	return NULL;
+}
+
+/* ---- the create body ------------------------------------------------------
+ */
+
+static void
+labels_to_kvs(const struct spec_labels *l, struct dt_kvs *out)
+{
+	size_t i;
+
+	for (i = 0; l && i < l->n; i++)
+		dt_kvs_set(out, l->v[i].key, l->v[i].value);
+}
+
+int
+spec_to_create(const struct spec *s, const struct spec_labels *labels,
+               spec_secret_fn resolve, void *arg, struct spec_create *out)
+{
+	struct dt_create *r = &out->req;
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	r->name = s->name;
+	r->snapshot = s->snapshot;
+	r->image = s->image;
+	r->user = s->user;
+	r->target = s->target;
+	for (i = 0; i < s->nenv; i++) {
+		char *v = NULL;
+
+		if (s->env[i].kind == SPEC_ENV_PLAIN) {
+			dt_kvs_set(&out->env, s->env[i].key, s->env[i].value);
+			continue;
+		}
+		if (resolve == NULL)
+			resolve = spec_secret_resolve_manifest;
+		if ((rc = resolve(arg, &s->env[i], &v)) < 0)
+			goto fail;
+		dt_kvs_set(&out->env, s->env[i].key, v);
+		spec_secret_free(v);
+	}
+	if (s->nenv)
+		r->env = &out->env;
+	labels_to_kvs(labels, &out->labels);
+	r->labels = &out->labels;
+	r->has_public = s->has_public;
+	r->is_public = s->public_;
+	if (s->has_network) {
+		r->has_network_block_all = s->network.has_block_all;
+		r->network_block_all = s->network.block_all;
+		/* "" is "no list" at create */
+		if (s->network.allow_list && *s->network.allow_list)
+			r->network_allow_list = s->network.allow_list;
+		if (s->network.domain_allow_list &&
+		    *s->network.domain_allow_list)
+			r->domain_allow_list = s->network.domain_allow_list;
+	}
+	if (s->image) {
+		/* resources go with image builds only (validation) */
+		r->cpu = s->has_cpu ? (int)s->cpu : 0;
+		r->memory = s->has_memory ? (int)s->memory : 0;
+		r->disk = s->has_disk ? (int)s->disk : 0;
+	}
+	r->gpu = s->has_gpu ? (int)s->gpu : 0;
+	r->has_auto_stop = s->has_auto_stop;
+	r->auto_stop_interval = (int)s->auto_stop;
+	r->has_auto_archive = s->has_auto_archive;
+	r->auto_archive_interval = (int)s->auto_archive;
+	r->has_auto_delete = s->has_auto_delete;
+	r->auto_delete_interval = (int)s->auto_delete;
+	if (s->nvolumes) {
+		out->volumes = xcalloc(s->nvolumes, sizeof(*out->volumes));
+		for (i = 0; i < s->nvolumes; i++) {
+			out->volumes[i].volume_id = s->volumes[i].volume;
+			out->volumes[i].mount_path = s->volumes[i].mount_path;
+			out->volumes[i].subpath = s->volumes[i].subpath;
+		}
+		r->volumes = out->volumes;
+		r->n_volumes = s->nvolumes;
+	}
+	return 0;
+fail:
+	spec_create_clear(out);
+	return rc;
+}
+
+void
+spec_create_clear(struct spec_create *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->env.n; i++)
+		if (c->env.items[i].value)
+			memset(c->env.items[i].value, 0,
+			       strlen(c->env.items[i].value));
+	dt_kvs_clear(&c->env);
+	dt_kvs_clear(&c->labels);
+	free(c->volumes); /* the strings are the spec's */
+	memset(c, 0, sizeof(*c));
+}
