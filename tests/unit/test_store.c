@@ -902,45 +902,65 @@ test_lock_cross_process(void **state)
 
 #define RACERS 6
 
-/* Several processes acquire at once: exactly one wins. */
+/*
+ * Several processes acquire at once: exactly one wins. Every racer stays
+ * alive until all have tried, so no lock is stale during the race.
+ */
 static void
 test_lock_race(void **state)
 {
 	struct tctx *t = *state;
 	struct store *s = open_ok(t->path);
 	pid_t pids[RACERS];
-	int go[2], status, winners = 0, losers = 0, i;
+	int go[2], res[2], done[2], status, winners = 0, losers = 0, i;
+	char c;
 
 	store_close(s);
 	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(res), 0);
+	assert_int_equal(pipe(done), 0);
 	for (i = 0; i < RACERS; i++) {
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
 			struct store *cs = NULL;
 			struct store_lock_holder ch;
-			char c;
 			int rc;
 
 			close(go[1]);
+			close(res[0]);
+			close(done[1]);
 			if (store_open(t->path, &cs) < 0)
 				_exit(2);
 			if (read(go[0], &c, 1) != 0) /* wait for close */
 				_exit(3);
 			rc = store_lock_acquire(cs, "default", "racer", 600000,
 			                        &ch);
-			_exit(rc == 0 ? 0 : rc == SF_ELOCKED ? 1 : 4);
+			c = rc == 0 ? 'w' : rc == SF_ELOCKED ? 'l' : 'e';
+			if (write(res[1], &c, 1) != 1)
+				_exit(4);
+			if (read(done[0], &c, 1) <
+			    0) /* until the parent says */
+				_exit(5);
+			_exit(0);
 		}
 	}
 	close(go[0]);
+	close(res[1]);
+	close(done[0]);
 	close(go[1]); /* all children go */
 	for (i = 0; i < RACERS; i++) {
-		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-		assert_true(WIFEXITED(status));
-		if (WEXITSTATUS(status) == 0)
+		assert_int_equal(read(res[0], &c, 1), 1);
+		if (c == 'w')
 			winners++;
-		else if (WEXITSTATUS(status) == 1)
+		else if (c == 'l')
 			losers++;
+	}
+	close(done[1]);
+	close(res[0]);
+	for (i = 0; i < RACERS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	assert_int_equal(winners, 1);
 	assert_int_equal(losers, RACERS - 1);
