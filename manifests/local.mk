@@ -7,3 +7,9 @@ libsandform_la_SOURCES += \
 	manifests/diag.c \
 	manifests/manifest.c \
 	manifests/ytree.c manifests/ytree.h
+
+check_PROGRAMS += tests/unit/unit-manifest
+TESTS += tests/unit/unit-manifest
+tests_unit_unit_manifest_SOURCES = tests/unit/test_manifest.c
+tests_unit_unit_manifest_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_manifest_LDADD = $(SF_UNIT_LIBS)

@@ -1863,11 +1863,15 @@ manifest_secret_resolve(const struct manifest_env *e, char **out)
 		buf_init_max(&b, MANIFEST_MAX_SECRET_FILE);
 		rc = file_read(e->value, MANIFEST_MAX_SECRET_FILE, &b);
 		if (rc != 0) {
+			char *why = xstrdup(sf_error_last());
+
 			wipe(b.data, b.cap);
 			buf_free(&b);
 			/* file_read names the path, never the contents */
-			return sf_error_set(rc, "env '%s': secretFile: %s",
-			                    e->key, sf_error_last());
+			rc = sf_error_set(rc, "env '%s': secretFile %s", e->key,
+			                  why);
+			free(why);
+			return rc;
 		}
 		if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
 			wipe(b.data, b.cap);

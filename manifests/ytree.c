@@ -111,11 +111,11 @@ utf8_check(const unsigned char *s, size_t len, const char **what)
 			*what = "invalid UTF-8";
 			return i;
 		}
-		if (len - i <= need) {
-			*what = "truncated UTF-8 sequence";
-			return i;
-		}
 		for (k = 1; k <= need; k++) {
+			if (i + k >= len) {
+				*what = "truncated UTF-8 sequence";
+				return i;
+			}
 			if ((s[i + k] & 0xc0) != 0x80) {
 				*what = "invalid UTF-8";
 				return i;

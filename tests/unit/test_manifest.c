@@ -1,0 +1,622 @@
+/*
+ * Unit tests for manifests/: the loader's limits, every validation rule,
+ * the model (sorting, has_X flags, locations), diagnostics, JSON output and
+ * secret references.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "manifests/manifest.h"
+#include "manifests/ytree.h"
+
+/* A document whose spec starts at line 6. */
+#define HDR                                                               \
+	"apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: " \
+	"a\nspec:\n"
+
+static int
+load(const char *yaml, struct manifest_set **set, struct diag_list *d)
+{
+	return manifest_load_buffer("t.yaml", yaml, strlen(yaml), set, d);
+}
+
+/* find_diag: the diagnostic at line with path and msg containing sub. */
+static const struct diag *
+find_diag(const struct diag_list *d, enum diag_severity sev, unsigned line,
+          const char *path, const char *sub)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct diag *x = &d->v[i];
+
+		if (x->severity != sev || x->line != line)
+			continue;
+		if (path && (x->path == NULL || strcmp(x->path, path) != 0))
+			continue;
+		if (sub && strstr(x->msg, sub) == NULL)
+			continue;
+		return x;
+	}
+	return NULL;
+}
+
+static void
+dump(const struct diag_list *d)
+{
+	diag_list_print(stderr, d);
+}
+
+/* expect_error: yaml fails with an error at line/path mentioning sub. */
+static void
+expect_error(const char *yaml, unsigned line, const char *path, const char *sub)
+{
+	struct manifest_set *set = (void *)1;
+	struct diag_list d = DIAG_LIST_INIT;
+	int rc = load(yaml, &set, &d);
+
+	if (rc != SF_EINVALID || set != NULL ||
+	    find_diag(&d, DIAG_ERROR, line, path, sub) == NULL) {
+		fprintf(stderr, "input:\n%s\nwanted %u %s '%s', got:\n", yaml,
+		        line, path ? path : "-", sub ? sub : "");
+		dump(&d);
+		fail();
+	}
+	diag_list_free(&d);
+}
+
+static void
+test_full(void **state)
+{
+	static const char yaml[] =
+	        "apiVersion: sandform.dev/v1\n"
+	        "kind: Sandbox\n"
+	        "metadata:\n"
+	        "  name: browser-agent\n"
+	        "  labels: {zeta: z, alpha: a}\n"
+	        "spec:\n"
+	        "  image: whitezxj/sandbox:0.1.0\n"
+	        "  resources: {cpu: 2, memory: 4, disk: 5}\n"
+	        "  env:\n"
+	        "    RESOLUTION: 1024x768x24\n"
+	        "    VNC_PASSWORD: {secretEnv: VNC_PASSWORD}\n"
+	        "    API_TOKEN: {secretFile: /run/secrets/token}\n"
+	        "    PORT: 8080\n"
+	        "  user: daytona\n"
+	        "  target: us\n"
+	        "  public: true\n"
+	        "  state: stopped\n"
+	        "  autoStopInterval: 0\n"
+	        "  autoArchiveInterval: 1440\n"
+	        "  autoDeleteInterval: -1\n"
+	        "  network: {blockAll: false, allowList: [10.0.0.0/8], "
+	        "domainAllowList: [pypi.org, '*.github.com']}\n"
+	        "  volumes: [{volume: datasets, mountPath: /data, subpath: "
+	        "team-a}]\n"
+	        "  lifecycle:\n"
+	        "    preventDestroy: true\n";
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+	const struct sandbox_spec *s;
+
+	(void)state;
+	assert_int_equal(load(yaml, &set, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(set->n_sandboxes, 1);
+	assert_int_equal(set->n_files, 1);
+	s = manifest_set_find(set, "browser-agent");
+	assert_non_null(s);
+	assert_null(manifest_set_find(set, "nope"));
+	assert_int_equal(s->n_labels, 2);
+	assert_string_equal(s->labels[0].key, "alpha");
+	assert_string_equal(s->labels[1].value, "z");
+	assert_string_equal(s->image, "whitezxj/sandbox:0.1.0");
+	assert_null(s->snapshot);
+	assert_true(s->has_cpu && s->has_memory && s->has_disk);
+	assert_false(s->has_gpu);
+	assert_int_equal(s->cpu, 2);
+	assert_int_equal(s->memory, 4);
+	assert_int_equal(s->disk, 5);
+	assert_int_equal(s->n_env, 4);
+	assert_string_equal(s->env[0].key, "API_TOKEN");
+	assert_int_equal(s->env[0].kind, ENV_SECRET_FILE);
+	assert_string_equal(s->env[0].value, "/run/secrets/token");
+	assert_string_equal(s->env[1].key, "PORT");
+	assert_string_equal(s->env[1].value, "8080");
+	assert_int_equal(s->env[3].kind, ENV_SECRET_ENV);
+	assert_string_equal(s->env[3].value, "VNC_PASSWORD");
+	assert_int_equal(s->env[3].loc.line, 11);
+	assert_string_equal(s->user, "daytona");
+	assert_string_equal(s->target, "us");
+	assert_true(s->has_public && s->is_public);
+	assert_int_equal(s->state, SANDBOX_STATE_STOPPED);
+	assert_true(s->has_auto_stop && s->has_auto_archive &&
+	            s->has_auto_delete);
+	assert_int_equal(s->auto_stop, 0);
+	assert_int_equal(s->auto_archive, 1440);
+	assert_int_equal(s->auto_delete, -1);
+	assert_true(s->has_block_all && !s->block_all);
+	assert_int_equal(s->n_allow_list, 1);
+	assert_string_equal(s->allow_list[0], "10.0.0.0/8");
+	assert_int_equal(s->n_domain_allow_list, 2);
+	assert_string_equal(s->domain_allow_list[1], "*.github.com");
+	assert_int_equal(s->n_volumes, 1);
+	assert_string_equal(s->volumes[0].subpath, "team-a");
+	assert_true(s->prevent_destroy);
+	assert_int_equal(s->loc[MF_NAME].line, 4);
+	assert_int_equal(s->loc[MF_NAME].col, 9);
+	assert_string_equal(s->loc[MF_NAME].file, "t.yaml");
+	assert_int_equal(s->loc[MF_IMAGE].line, 7);
+	assert_int_equal(s->loc[MF_CPU].line, 8);
+	assert_null(s->loc[MF_SNAPSHOT].file);
+	assert_string_equal(manifest_field_path(MF_AUTO_STOP),
+	                    "spec.autoStopInterval");
+	manifest_set_free(set);
+	diag_list_free(&d);
+}
+
+static void
+test_minimal_and_multidoc(void **state)
+{
+	static const char yaml[] =
+	        "# comment only document\n---\n" HDR
+	        "  snapshot: daytona-small\n"
+	        "---\n"
+	        "apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata: {name: "
+	        "b}\n---\n";
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+	const struct sandbox_spec *s;
+
+	(void)state;
+	assert_int_equal(load(yaml, &set, &d), 0);
+	assert_int_equal(set->n_sandboxes, 2);
+	assert_string_equal(set->sandboxes[0].name, "a");
+	assert_string_equal(set->sandboxes[1].name, "b");
+	s = &set->sandboxes[1];
+	assert_null(s->image);
+	assert_null(s->snapshot);
+	assert_false(s->has_public || s->has_auto_stop || s->has_cpu ||
+	             s->has_allow_list || s->has_volumes);
+	assert_int_equal(s->state, SANDBOX_STATE_UNSET);
+	assert_int_equal(s->loc[MF_DOCUMENT].line, 10);
+	manifest_set_free(set);
+	diag_list_free(&d);
+}
+
+static void
+test_errors(void **state)
+{
+	(void)state;
+	expect_error("apiVersion: v2\nkind: Sandbox\nmetadata: {name: a}\n", 1,
+	             "apiVersion", "expected sandform.dev/v1");
+	expect_error("kind: Sandbox\nmetadata: {name: a}\n", 1, "apiVersion",
+	             "missing");
+	expect_error("apiVersion: sandform.dev/v1\nkind: Pod\nmetadata: "
+	             "{name: a}\n",
+	             2, "kind", "expected Sandbox");
+	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\n", 1,
+	             "metadata", "missing");
+	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata: "
+	             "{labels: {}}\n",
+	             3, "metadata.name", "missing");
+	expect_error("- a\n- b\n", 1, NULL, "expected a mapping");
+	expect_error(HDR "  replica: 3\n", 6, "spec.replica", "unknown key");
+	expect_error(HDR "  image: a\n  image: b\n", 7, "spec.image",
+	             "duplicate key (first at line 6)");
+	expect_error(HDR "  image: a\n  snapshot: b\n", 7, "spec.snapshot",
+	             "exclusive");
+	expect_error(HDR "  snapshot: s\n  resources: {cpu: 1}\n", 7,
+	             "spec.resources", "snapshot");
+	expect_error(HDR "  resources: {cpu: 1}\n", 6, "spec.resources",
+	             "need an image");
+	expect_error(HDR "  image: i\n  resources: {cpu: \"2\"}\n", 7,
+	             "spec.resources.cpu", "quoted string");
+	expect_error(HDR "  image: i\n  resources: {cpu: 0}\n", 7,
+	             "spec.resources.cpu", "out of range");
+	expect_error(HDR "  image: i\n  resources: {memory: 2.5}\n", 7,
+	             "spec.resources.memory", "not an integer");
+	expect_error(HDR "  image: i\n  resources: {gpu: 2}\n", 7,
+	             "spec.resources.gpu", "0 or 1");
+	expect_error(HDR "  image: i\n  resources: {gpu: 1}\n", 7,
+	             "spec.resources.gpu", "ephemeral");
+	expect_error(HDR "  image: i\n  resources: {gpu: 1}\n"
+	                 "  autoDeleteInterval: 5\n",
+	             7, "spec.resources.gpu", "autoDeleteInterval: 0");
+	expect_error(HDR "  autoStopInterval: -1\n", 6, "spec.autoStopInterval",
+	             "out of range");
+	expect_error(HDR "  autoArchiveInterval: -5\n", 6,
+	             "spec.autoArchiveInterval", "out of range");
+	expect_error(HDR "  autoDeleteInterval: -2\n", 6,
+	             "spec.autoDeleteInterval", ">= -1");
+	expect_error(HDR "  autoStopInterval: 99999999999999999999\n", 6,
+	             "spec.autoStopInterval", "out of range");
+	expect_error(HDR "  public: yes\n", 6, "spec.public",
+	             "expected true or false");
+	expect_error(HDR "  public: \"true\"\n", 6, "spec.public",
+	             "quoted string");
+	expect_error(HDR "  state: running\n", 6, "spec.state",
+	             "started, stopped or archived");
+	expect_error(HDR "  user: [a]\n", 6, "spec.user", "a list");
+	expect_error(HDR "  image: \"a b\"\n", 6, "spec.image", "space");
+	expect_error(HDR "  env: {A: ~}\n", 6, "spec.env.A", "secretEnv");
+	expect_error(HDR "  env: {A: [1]}\n", 6, "spec.env.A", "a list");
+	expect_error(HDR "  env: {A: {secretEnv: 1X}}\n", 6,
+	             "spec.env.A.secretEnv", "not a variable name");
+	expect_error(HDR "  env: {A: {secretFile: rel/p}}\n", 6,
+	             "spec.env.A.secretFile", "absolute");
+	expect_error(HDR "  env: {A: {secretEnv: X, secretFile: /x}}\n", 6,
+	             "spec.env.A.secretFile", "exclusive");
+	expect_error(HDR "  env: {A: {secretEnvv: X}}\n", 6,
+	             "spec.env.A.secretEnvv", "unknown key");
+	expect_error(HDR "  env: {A: {}}\n", 6, "spec.env.A",
+	             "empty secret reference");
+	expect_error(HDR "  env: {\"A=B\": x}\n", 6, "spec.env[\"A=B\"]",
+	             "invalid variable name");
+	expect_error(HDR "  env:\n    A: x\n    A: y\n", 8, "spec.env.A",
+	             "duplicate key (first at line 7)");
+	expect_error(HDR "  network: {allowList: [10.0.0.0/33]}\n", 6,
+	             "spec.network.allowList[0]", "IPv4 CIDR");
+	expect_error(HDR "  network: {allowList: [10.0.0.0]}\n", 6,
+	             "spec.network.allowList[0]", "IPv4 CIDR");
+	expect_error(HDR "  network: {allowList: [256.0.0.0/8]}\n", 6,
+	             "spec.network.allowList[0]", "IPv4 CIDR");
+	expect_error(HDR "  network: {allowList: [a, b, c, d, e, f, g, h, i, "
+	                 "j, k]}\n",
+	             6, "spec.network.allowList", "at most 10");
+	expect_error(HDR "  network: {domainAllowList: [\"-bad.com\"]}\n", 6,
+	             "spec.network.domainAllowList[0]", "host names");
+	expect_error(HDR "  network: {domainAllowList: [localhost]}\n", 6,
+	             "spec.network.domainAllowList[0]", "host names");
+	expect_error(HDR "  network: {domainAllowList: [a.com, a.com]}\n", 6,
+	             "spec.network.domainAllowList[1]", "duplicate");
+	expect_error(HDR "  network: {blockAll: true, allowList: [1.2.3.0/"
+	                 "24]}\n",
+	             6, "spec.network.allowList", "conflict");
+	expect_error(HDR "  volumes: [{volume: v, mountPath: /}]\n", 6,
+	             "spec.volumes[0].mountPath", "mount path");
+	expect_error(HDR "  volumes: [{volume: v, mountPath: rel}]\n", 6,
+	             "spec.volumes[0].mountPath", "mount path");
+	expect_error(HDR "  volumes: [{volume: v, mountPath: /a//b}]\n", 6,
+	             "spec.volumes[0].mountPath", "mount path");
+	expect_error(HDR "  volumes: [{volume: v, mountPath: /a/./b}]\n", 6,
+	             "spec.volumes[0].mountPath", "mount path");
+	expect_error(HDR "  volumes: [{volume: v, mountPath: /a, subpath: "
+	                 "../x}]\n",
+	             6, "spec.volumes[0].subpath", "subpath");
+	expect_error(HDR "  volumes: [{volume: v, mountPath: /a, subpath: "
+	                 "/x}]\n",
+	             6, "spec.volumes[0].subpath", "subpath");
+	expect_error(HDR "  volumes: [{mountPath: /a}]\n", 6, "spec.volumes[0]",
+	             "missing volume");
+	expect_error(HDR "  volumes:\n  - {volume: v, mountPath: /a}\n"
+	                 "  - {volume: w, mountPath: /a}\n",
+	             8, "spec.volumes[1].mountPath", "used twice");
+	expect_error(HDR "  lifecycle: {preventDestroy: 1}\n", 6,
+	             "spec.lifecycle.preventDestroy", "true or false");
+	expect_error(HDR "  public: !!str true\n", 6, "spec.public",
+	             "quoted string");
+	expect_error(HDR "  image: !vault x\n", 6, NULL,
+	             "unsupported YAML tag");
+}
+
+static void
+test_names_and_labels(void **state)
+{
+	static const char *const bad[] = {
+		"\"\"",        "DESTROYED_x", "\"<b>x</b>\"", "see-http://x",
+		"www.example", "mailto:me",   "\"a\\tb\"",    "\" lead\"",
+	};
+	char yaml[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml),
+		         "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+		         "metadata:\n  name: %s\n",
+		         bad[i]);
+		expect_error(yaml, 4, "metadata.name", "expected a name");
+	}
+	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n"
+	             "  name: a\n  labels: {sandform.dev/stack: x}\n",
+	             5, "metadata.labels[\"sandform.dev/stack\"]", "reserved");
+	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n"
+	             "  name: a\n  labels: {team: [x]}\n",
+	             5, "metadata.labels.team", "expected a string");
+	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n"
+	             "  name: a\n  labels: [x]\n",
+	             5, "metadata.labels", "mapping");
+	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n"
+	             "  name: a\n  labels: {team: x, team: y}\n",
+	             5, "metadata.labels.team", "duplicate key");
+}
+
+static void
+test_warnings(void **state)
+{
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+
+	(void)state;
+	assert_int_equal(load(HDR "  state: started\n", &set, &d), 0);
+	assert_non_null(set);
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(d.n_warnings, 1);
+	assert_non_null(find_diag(&d, DIAG_WARNING, 6, "spec.state",
+	                          "autoStopInterval 15"));
+	manifest_set_free(set);
+	diag_list_free(&d);
+
+	assert_int_equal(
+	        load(HDR "  state: started\n  autoStopInterval: 0\n", &set, &d),
+	        0);
+	assert_int_equal(d.n_warnings, 0);
+	manifest_set_free(set);
+	diag_list_free(&d);
+
+	assert_int_equal(load(HDR "  autoArchiveInterval: 50000\n", &set, &d),
+	                 0);
+	assert_int_equal(d.n_warnings, 1);
+	manifest_set_free(set);
+	diag_list_free(&d);
+}
+
+static void
+test_hostile(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+	int i;
+	static const char nul[] = "apiVersion: x\nkind: a\0b\n";
+
+	(void)state;
+	/* billion laughs: refused at the first alias */
+	expect_error("a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", 2, NULL,
+	             "alias");
+	/* nesting: 64 levels (the mapping + 63 lists) parse, 65 do not */
+	buf_addstr(&b, "a: ");
+	for (i = 0; i < MANIFEST_MAX_DEPTH - 1; i++)
+		buf_addch(&b, '[');
+	for (i = 0; i < MANIFEST_MAX_DEPTH - 1; i++)
+		buf_addch(&b, ']');
+	buf_addch(&b, '\n');
+	assert_int_equal(load(b.data, &set, &d), SF_EINVALID);
+	assert_null(find_diag(&d, DIAG_ERROR, 1, NULL, "nesting"));
+	diag_list_free(&d);
+	buf_reset(&b);
+	buf_addstr(&b, "a: ");
+	for (i = 0; i < 10000; i++)
+		buf_addch(&b, '[');
+	expect_error(b.data, 1, NULL, "nesting deeper than 64");
+	buf_free(&b);
+	/* NUL bytes and invalid UTF-8, with their position */
+	assert_int_equal(
+	        manifest_load_buffer("n.yaml", nul, sizeof(nul) - 1, &set, &d),
+	        SF_EINVALID);
+	assert_non_null(find_diag(&d, DIAG_ERROR, 2, NULL, "NUL byte"));
+	assert_int_equal(d.v[0].col, 8);
+	diag_list_free(&d);
+	expect_error("name: caf\xe9\n", 1, NULL, "invalid UTF-8");
+	expect_error("name: \xc0\xaf\n", 1, NULL, "invalid UTF-8");
+	expect_error("name: \xed\xa0\x80\n", 1, NULL, "invalid UTF-8");
+	expect_error("x: y\nname: \xe2\x82", 2, NULL, "truncated");
+	expect_error("name: \"a\\0b\"\n", 1, NULL, "NUL character");
+	/* broken YAML */
+	expect_error("a: [b\n", 2, NULL, "invalid YAML");
+	expect_error("a: b\n c: d\n", 2, NULL, "invalid YAML");
+	/* too many nodes in one document */
+	buf_addstr(&b, "a: [");
+	for (i = 0; i <= YTREE_MAX_NODES; i++)
+		buf_addstr(&b, "1,");
+	buf_addstr(&b, "1]\n");
+	expect_error(b.data, 1, NULL, "more than");
+	buf_free(&b);
+}
+
+static void
+test_duplicates_across_files(void **state)
+{
+	char dir[] = "/tmp/sf-test-manifest-XXXXXX";
+	char *p1, *p2, *sub;
+	FILE *fp;
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+	const char *paths[1];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	p1 = xasprintf("%s/a.yaml", dir);
+	sub = xasprintf("%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	p2 = xasprintf("%s/sub/b.yml", dir);
+	fp = fopen(p1, "w");
+	fputs(HDR "  snapshot: s\n", fp);
+	fclose(fp);
+	fp = fopen(p2, "w");
+	fputs("\n" HDR, fp);
+	fclose(fp);
+	paths[0] = dir;
+	assert_int_equal(manifest_load(paths, 1, &set, &d), SF_EINVALID);
+	assert_null(set);
+	assert_int_equal(d.n_errors, 1);
+	assert_string_equal(d.v[0].file, p2);
+	assert_int_equal(d.v[0].line, 5);
+	assert_non_null(strstr(d.v[0].msg, "duplicate sandbox name 'a'"));
+	assert_non_null(strstr(d.v[0].msg, p1));
+	diag_list_free(&d);
+
+	/* A file given twice is read twice: its sandboxes collide. */
+	unlink(p2);
+	paths[0] = p1;
+	assert_int_equal(manifest_load(paths, 1, &set, &d), 0);
+	assert_int_equal(set->n_files, 1);
+	manifest_set_free(set);
+	diag_list_free(&d);
+	unlink(p1);
+	rmdir(sub);
+	rmdir(dir);
+	free(p1);
+	free(p2);
+	free(sub);
+}
+
+static void
+test_diag_format_sort(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	char *s;
+
+	(void)state;
+	diag_add(&d, DIAG_ERROR, "b.yaml", 1, 1, "x", "late file");
+	diag_add(&d, DIAG_WARNING, "a.yaml", 9, 3, "spec.state", "odd");
+	diag_add(&d, DIAG_ERROR, "a.yaml", 2, 5, NULL, "early %d", 1);
+	diag_add(&d, DIAG_ERROR, "a.yaml", 0, 0, NULL, "whole file");
+	diag_list_sort(&d);
+	assert_int_equal(d.n_errors, 3);
+	assert_int_equal(d.n_warnings, 1);
+	s = diag_format(&d.v[0]);
+	assert_string_equal(s, "a.yaml: whole file");
+	free(s);
+	s = diag_format(&d.v[1]);
+	assert_string_equal(s, "a.yaml:2:5: early 1");
+	free(s);
+	s = diag_format(&d.v[2]);
+	assert_string_equal(s, "a.yaml:9:3: warning: spec.state: odd");
+	free(s);
+	s = diag_format(&d.v[3]);
+	assert_string_equal(s, "b.yaml:1:1: x: late file");
+	free(s);
+	diag_list_free(&d);
+	diag_list_free(NULL);
+}
+
+static void
+test_json_and_secrets(void **state)
+{
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+	char path[] = "/tmp/sf-test-secret-XXXXXX";
+	char *text, *val = NULL, *yaml;
+	cJSON *j;
+	int fd;
+
+	(void)state;
+	setenv("SF_TEST_SECRET", "hunter2-value", 1);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "file-secret\r\n", 13), 13);
+	close(fd);
+	yaml = xasprintf(HDR "  env:\n    P: plain\n    S: {secretEnv: "
+	                     "SF_TEST_SECRET}\n    F: {secretFile: %s}\n",
+	                 path);
+	assert_int_equal(load(yaml, &set, &d), 0);
+	j = manifest_set_to_json(set);
+	text = cJSON_PrintUnformatted(j);
+	assert_null(strstr(text, "hunter2"));
+	assert_null(strstr(text, "file-secret"));
+	assert_non_null(
+	        strstr(text, "\"S\":{\"secretEnv\":\"SF_TEST_SECRET\"}"));
+	assert_non_null(strstr(text, "\"P\":\"plain\""));
+	assert_non_null(
+	        strstr(text, "\"source\":{\"file\":\"t.yaml\",\"line\":1"));
+	free(text);
+	cJSON_Delete(j);
+
+	/* env sorted: F, P, S */
+	assert_int_equal(
+	        manifest_secret_resolve(&set->sandboxes[0].env[0], &val), 0);
+	assert_string_equal(val, "file-secret");
+	manifest_secret_free(val);
+	assert_int_equal(
+	        manifest_secret_resolve(&set->sandboxes[0].env[1], &val), 0);
+	assert_string_equal(val, "plain");
+	manifest_secret_free(val);
+	assert_int_equal(
+	        manifest_secret_resolve(&set->sandboxes[0].env[2], &val), 0);
+	assert_string_equal(val, "hunter2-value");
+	manifest_secret_free(val);
+
+	unsetenv("SF_TEST_SECRET");
+	assert_int_equal(
+	        manifest_secret_resolve(&set->sandboxes[0].env[2], &val),
+	        SF_ENOTFOUND);
+	assert_null(val);
+	assert_non_null(strstr(sf_error_last(), "SF_TEST_SECRET"));
+	unlink(path);
+	assert_true(manifest_secret_resolve(&set->sandboxes[0].env[0], &val) <
+	            0);
+	assert_non_null(strstr(sf_error_last(), path));
+	assert_null(strstr(sf_error_last(), "file-secret"));
+	manifest_secret_free(NULL);
+	manifest_set_free(set);
+	diag_list_free(&d);
+	free(yaml);
+}
+
+static void
+test_value_rules(void **state)
+{
+	(void)state;
+	assert_true(manifest_cidr_ok("0.0.0.0/0"));
+	assert_true(manifest_cidr_ok("192.168.1.0/24"));
+	assert_true(manifest_cidr_ok("255.255.255.255/32"));
+	assert_false(manifest_cidr_ok("1.2.3.4/33"));
+	assert_false(manifest_cidr_ok("1.2.3/8"));
+	assert_false(manifest_cidr_ok("01.2.3.4/8"));
+	assert_false(manifest_cidr_ok("1.2.3.4/8 "));
+	assert_false(manifest_cidr_ok("::1/128"));
+	assert_true(manifest_domain_ok("pypi.org"));
+	assert_true(manifest_domain_ok("*.github.com"));
+	assert_true(manifest_domain_ok("a-b.example.co"));
+	assert_false(manifest_domain_ok("*.com"));
+	assert_false(manifest_domain_ok("a..com"));
+	assert_false(manifest_domain_ok("a.-b.com"));
+	assert_false(manifest_domain_ok("https://a.com"));
+	assert_false(manifest_domain_ok("a.com/x"));
+	assert_false(manifest_domain_ok("*"));
+	assert_true(manifest_mount_path_ok("/data"));
+	assert_true(manifest_mount_path_ok("/a/b.c/d"));
+	assert_false(manifest_mount_path_ok("/"));
+	assert_false(manifest_mount_path_ok("/a/.."));
+	assert_false(manifest_mount_path_ok("/./a"));
+	assert_false(manifest_mount_path_ok("a"));
+	assert_true(manifest_subpath_ok("team-a/x"));
+	assert_false(manifest_subpath_ok("a/../b"));
+	assert_false(manifest_subpath_ok("a//b"));
+	assert_false(manifest_subpath_ok(""));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_minimal_and_multidoc),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_names_and_labels),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_duplicates_across_files),
+		cmocka_unit_test(test_diag_format_sort),
+		cmocka_unit_test(test_json_and_secrets),
+		cmocka_unit_test(test_value_rules),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
