@@ -346,11 +346,12 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 			until = bk->reset_at;
 			paced = 1;
 		} else if (bk->remaining <= reserve) {
-			int64_t step = (bk->reset_at - now) / bk->remaining;
 			int64_t slot =
 			        bk->next_slot > now ? bk->next_slot : now;
+			int64_t left =
+			        bk->reset_at > slot ? bk->reset_at - slot : 0;
 
-			bk->next_slot = slot + step;
+			bk->next_slot = slot + left / bk->remaining;
 			bk->remaining--;
 			until = slot;
 			paced = slot > now;
@@ -645,18 +646,19 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 			retryable = call->retry_safe;
 		else
 			retryable = 0;
-		if (!retryable || attempt >= c->max_retries)
-			break;
+		/* A 429 blocks the bucket for every caller, retrying or not;
+		 * the retry then waits in budget_wait() until the block ends.
+		 */
 		if (sent == 0 && resp->status == 429) {
 			wait = retry_after_ms(resp, call->bucket);
 			if (wait >= 0)
 				block_bucket(c, call->bucket, now_ms(c) + wait);
 		}
+		if (!retryable || attempt >= c->max_retries)
+			break;
 		if (wait < 0)
 			wait_ms(c, dt_backoff_ms(attempt + 1, c->backoff_base,
 			                         c->backoff_max));
-		/* with Retry-After, budget_wait() sleeps until the block ends
-		 */
 	}
 
 	rc = call_error(call, resp, attempt + 1);

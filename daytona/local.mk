@@ -8,3 +8,9 @@ libsandform_la_SOURCES += \
 	daytona/sandbox.c \
 	daytona/transport.c daytona/transport.h \
 	daytona/transport-fake.c daytona/transport-fake.h
+
+check_PROGRAMS += tests/unit/unit-client
+TESTS += tests/unit/unit-client
+tests_unit_unit_client_SOURCES = tests/unit/test_client.c
+tests_unit_unit_client_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_client_LDADD = $(SF_UNIT_LIBS)

@@ -1,0 +1,1236 @@
+/*
+ * Unit tests for daytona/: the Sandbox JSON mapping, states, key/value maps,
+ * and the client against the fake transport (requests per route, error
+ * mapping, retries, backoff, Retry-After, budgets, pagination, secrets).
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "daytona/client.h"
+#include "daytona/transport-fake.h"
+#include "daytona/transport.h"
+
+#define TEST_KEY "dtn_secret_KEY_0123456789abcdef"
+
+static const char full_json[] =
+        "{\"id\":\"0b3c2a5e-1111-4222-8333-944445555666\","
+        "\"organizationId\":\"org-1\",\"name\":\"browser agent\","
+        "\"target\":\"us\",\"snapshot\":null,\"user\":\"daytona\","
+        "\"env\":{\"B\":\"2\",\"A\":\"1\"},"
+        "\"labels\":{\"team\":\"agents\",\"sandform.dev/stack\":\"default\","
+        "\"n\":7},"
+        "\"public\":true,\"networkBlockAll\":false,"
+        "\"networkAllowList\":\"10.0.0.0/8\",\"domainAllowList\":null,"
+        "\"cpu\":2,\"gpu\":0,\"memory\":4,\"disk\":5,"
+        "\"state\":\"pending_build\",\"desiredState\":\"started\","
+        "\"errorReason\":null,\"recoverable\":false,"
+        "\"autoStopInterval\":0,\"autoArchiveInterval\":1440,"
+        "\"autoDeleteInterval\":-1,"
+        "\"volumes\":[{\"volumeId\":\"v1\",\"mountPath\":\"/data\","
+        "\"subpath\":\"team-a\"},{\"volumeId\":\"v2\",\"mountPath\":\"/x\"}],"
+        "\"buildInfo\":{\"dockerfileContent\":\"FROM img:1\\n\","
+        "\"snapshotRef\":\"daytona-abc:daytona\",\"contextHashes\":[]},"
+        "\"createdAt\":\"2025-01-01T00:00:00.000Z\","
+        "\"updatedAt\":\"2025-01-01T00:00:01.500Z\","
+        "\"lastActivityAt\":null,\"sandboxClass\":\"container\","
+        "\"toolboxProxyUrl\":\"https://proxy/toolbox\",\"extra\":[1,2]}";
+
+static const char item_json[] =
+        "{\"id\":\"id-1\",\"name\":\"one\",\"state\":\"started\","
+        "\"desiredState\":\"started\",\"labels\":{}}";
+
+struct fx {
+	struct dt_fake *f;
+	struct dt_client *c;
+};
+
+static struct dt_client *
+make_client(struct dt_fake *f, int max_retries)
+{
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+
+	cfg.api_key = TEST_KEY;
+	cfg.base_url = "http://fake.test/api/";
+	cfg.organization_id = "org-1";
+	cfg.target = "eu";
+	cfg.version = "9.9.9";
+	cfg.max_retries = max_retries;
+	cfg.transport = dt_fake_transport(f);
+	cfg.clock = dt_fake_clock(f);
+	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	return c;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *x = xcalloc(1, sizeof(*x));
+
+	x->f = dt_fake_new();
+	x->c = make_client(x->f, 0);
+	*state = x;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *x = *state;
+
+	dt_client_free(x->c);
+	dt_fake_free(x->f);
+	free(x);
+	return 0;
+}
+
+static const struct dt_fake_req *
+req(struct fx *x, size_t i)
+{
+	const struct dt_fake_req *r = dt_fake_request(x->f, i);
+
+	assert_non_null(r);
+	return r;
+}
+
+/* ---- JSON mapping ------------------------------------------------------ */
+
+static void
+test_sandbox_full(void **state)
+{
+	cJSON *j = cJSON_Parse(full_json);
+	struct dt_sandbox *sb = NULL;
+
+	(void)state;
+	assert_int_equal(dt_sandbox_from_json(j, 1, &sb), 0);
+	assert_string_equal(sb->id, "0b3c2a5e-1111-4222-8333-944445555666");
+	assert_string_equal(sb->name, "browser agent");
+	assert_string_equal(sb->organization_id, "org-1");
+	assert_string_equal(sb->target, "us");
+	assert_null(sb->snapshot);
+	assert_string_equal(sb->user, "daytona");
+	assert_int_equal(sb->env.n, 2);
+	assert_string_equal(sb->env.items[0].key, "A");
+	assert_string_equal(dt_kvs_get(&sb->env, "B"), "2");
+	assert_int_equal(sb->labels.n, 3);
+	assert_string_equal(sb->labels.items[0].key, "n");
+	assert_string_equal(dt_kvs_get(&sb->labels, "n"), "7");
+	assert_string_equal(dt_kvs_get(&sb->labels, "sandform.dev/stack"),
+	                    "default");
+	assert_true(sb->is_public);
+	assert_false(sb->network_block_all);
+	assert_true(sb->present & DT_HAS_NETWORK_BLOCK_ALL);
+	assert_string_equal(sb->network_allow_list, "10.0.0.0/8");
+	assert_null(sb->domain_allow_list);
+	assert_int_equal(sb->cpu, 2);
+	assert_int_equal(sb->memory, 4);
+	assert_int_equal(sb->disk, 5);
+	assert_int_equal(sb->state, DT_STATE_PENDING_BUILD);
+	assert_string_equal(sb->state_raw, "pending_build");
+	assert_int_equal(sb->desired_state, DT_STATE_STARTED);
+	assert_null(sb->error_reason);
+	assert_int_equal(sb->auto_stop_interval, 0);
+	assert_true(sb->present & DT_HAS_AUTO_STOP);
+	assert_int_equal(sb->auto_archive_interval, 1440);
+	assert_int_equal(sb->auto_delete_interval, -1);
+	assert_int_equal(sb->n_volumes, 2);
+	assert_string_equal(sb->volumes[0].subpath, "team-a");
+	assert_null(sb->volumes[1].subpath);
+	assert_string_equal(sb->dockerfile_content, "FROM img:1\n");
+	assert_string_equal(sb->snapshot_ref, "daytona-abc:daytona");
+	assert_int_equal(sb->created_at_ms, 1735689600000LL);
+	assert_int_equal(sb->updated_at_ms, 1735689601500LL);
+	assert_null(sb->last_activity_at);
+	assert_int_equal(sb->last_activity_at_ms, 0);
+	assert_string_equal(sb->sandbox_class, "container");
+	assert_true(sb->is_full);
+	dt_sandbox_free(sb);
+	cJSON_Delete(j);
+}
+
+static void
+test_sandbox_nulls(void **state)
+{
+	static const char *nulls =
+	        "{\"id\":\"x\",\"name\":null,\"snapshot\":null,\"env\":null,"
+	        "\"labels\":null,\"public\":null,\"cpu\":null,"
+	        "\"state\":null,\"volumes\":null,\"buildInfo\":null,"
+	        "\"autoStopInterval\":null,\"createdAt\":null}";
+	cJSON *j = cJSON_Parse(nulls);
+	cJSON *e = cJSON_Parse("{}");
+	cJSON *bad = cJSON_Parse("{\"cpu\":\"two\"}");
+	cJSON *arr = cJSON_Parse("[]");
+	struct dt_sandbox *sb = NULL;
+
+	(void)state;
+	assert_int_equal(dt_sandbox_from_json(j, 1, &sb), 0);
+	assert_string_equal(sb->id, "x");
+	assert_null(sb->name);
+	assert_int_equal(sb->labels.n, 0);
+	assert_int_equal(sb->present, 0);
+	assert_int_equal(sb->state, DT_STATE_NONE);
+	assert_int_equal(sb->n_volumes, 0);
+	dt_sandbox_free(sb);
+
+	assert_int_equal(dt_sandbox_from_json(e, 0, &sb), 0);
+	assert_null(sb->id);
+	assert_int_equal(sb->present, 0);
+	assert_false(sb->is_full);
+	dt_sandbox_free(sb);
+
+	assert_int_equal(dt_sandbox_from_json(bad, 1, &sb), SF_EINVALID);
+	assert_null(sb);
+	assert_non_null(strstr(sf_error_last(), "'cpu'"));
+	assert_int_equal(dt_sandbox_from_json(arr, 1, &sb), SF_EINVALID);
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+	cJSON_Delete(bad);
+	cJSON_Delete(arr);
+}
+
+static void
+assert_same_json(const struct dt_sandbox *a, const struct dt_sandbox *b)
+{
+	cJSON *ja = dt_sandbox_to_json(a), *jb = dt_sandbox_to_json(b);
+
+	assert_true(cJSON_Compare(ja, jb, 1));
+	cJSON_Delete(ja);
+	cJSON_Delete(jb);
+}
+
+static void
+test_sandbox_roundtrip(void **state)
+{
+	cJSON *j = cJSON_Parse(full_json), *out;
+	struct dt_sandbox *sb = NULL, *back = NULL, *dup;
+
+	(void)state;
+	assert_int_equal(dt_sandbox_from_json(j, 1, &sb), 0);
+	out = dt_sandbox_to_json(sb);
+	/* absent stays absent, null is dropped */
+	assert_null(cJSON_GetObjectItem(out, "snapshot"));
+	assert_null(cJSON_GetObjectItem(out, "lastActivityAt"));
+	assert_int_equal(dt_sandbox_from_json(out, 1, &back), 0);
+	assert_int_equal(back->present, sb->present);
+	assert_same_json(sb, back);
+	dup = dt_sandbox_dup(sb);
+	assert_same_json(sb, dup);
+	assert_ptr_not_equal(dup->labels.items, sb->labels.items);
+	dt_sandbox_free(dup);
+	dt_sandbox_free(back);
+	dt_sandbox_free(sb);
+	cJSON_Delete(out);
+	cJSON_Delete(j);
+}
+
+static void
+test_states(void **state)
+{
+	int i, n_stable = 0, n_error = 0, n_trans = 0;
+
+	(void)state;
+	for (i = 1; i < DT_STATE_COUNT; i++) {
+		const char *name = dt_state_name((enum dt_state)i);
+		int s = dt_state_is_stable((enum dt_state)i);
+		int e = dt_state_is_error((enum dt_state)i);
+		int t = dt_state_is_transitional((enum dt_state)i);
+
+		assert_true(*name != '\0');
+		assert_int_equal(dt_state_parse(name), i);
+		assert_int_equal(s + e + t, 1);
+		n_stable += s;
+		n_error += e;
+		n_trans += t;
+	}
+	assert_int_equal(DT_STATE_COUNT - 1, 22);
+	assert_int_equal(n_stable, 5);
+	assert_int_equal(n_error, 2);
+	assert_int_equal(n_trans, 15);
+	assert_true(dt_state_is_transitional(DT_STATE_UNKNOWN));
+	assert_true(dt_state_is_error(DT_STATE_BUILD_FAILED));
+	assert_int_equal(dt_state_parse("resized"), DT_STATE_NONE);
+	assert_int_equal(dt_state_parse(NULL), DT_STATE_NONE);
+	assert_false(dt_state_is_transitional(DT_STATE_NONE));
+}
+
+static void
+test_kvs(void **state)
+{
+	struct dt_kvs a = DT_KVS_INIT, b = DT_KVS_INIT;
+
+	(void)state;
+	dt_kvs_set(&a, "m", "1");
+	dt_kvs_set(&a, "a", "2");
+	dt_kvs_set(&a, "z", "3");
+	dt_kvs_set(&a, "m", "4");
+	assert_int_equal(a.n, 3);
+	assert_string_equal(a.items[0].key, "a");
+	assert_string_equal(a.items[1].value, "4");
+	assert_string_equal(a.items[2].key, "z");
+	assert_null(dt_kvs_get(&a, "q"));
+	dt_kvs_copy(&b, &a);
+	assert_true(dt_kvs_equal(&a, &b));
+	assert_int_equal(dt_kvs_del(&b, "m"), 1);
+	assert_int_equal(dt_kvs_del(&b, "m"), 0);
+	assert_false(dt_kvs_equal(&a, &b));
+	assert_true(dt_kvs_equal(NULL, &(struct dt_kvs)DT_KVS_INIT));
+	dt_kvs_clear(&a);
+	dt_kvs_clear(&b);
+	assert_int_equal(a.n, 0);
+}
+
+/* ---- requests per route ------------------------------------------------ */
+
+static void
+push_sandbox(struct fx *x, int status)
+{
+	dt_fake_push(x->f, status, NULL, full_json);
+}
+
+static void
+test_headers(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	const struct dt_fake_req *q;
+
+	push_sandbox(x, 200);
+	assert_int_equal(dt_get(x->c, "browser agent/1", &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.attempts, 1);
+	assert_non_null(r.sandbox);
+	assert_string_equal(r.sandbox->name, "browser agent");
+	q = req(x, 0);
+	assert_string_equal(q->method, "GET");
+	assert_string_equal(q->url,
+	                    "http://fake.test/api/sandbox/browser%20agent%2F1");
+	assert_non_null(
+	        strstr(q->headers, "Authorization: Bearer " TEST_KEY "\n"));
+	assert_non_null(strstr(q->headers, "User-Agent: sandform/9.9.9\n"));
+	assert_non_null(strstr(q->headers, "X-Daytona-Source: sandform\n"));
+	assert_non_null(strstr(q->headers, "X-Daytona-Organization-ID: "
+	                                   "org-1\n"));
+	assert_null(strstr(q->headers, "Content-Type"));
+	assert_string_equal(q->body, "");
+	dt_result_clear(&r);
+	assert_null(r.sandbox);
+
+	assert_int_equal(dt_get(x->c, "", &r), SF_EINVALID);
+	assert_int_equal(dt_fake_n_requests(x->f), 1);
+}
+
+struct route_case {
+	const char *method;
+	const char *path;
+	const char *body; /* NULL: not checked; "": none */
+};
+
+static void
+check_req(struct fx *x, size_t i, const struct route_case *rc)
+{
+	const struct dt_fake_req *q = req(x, i);
+
+	assert_string_equal(q->method, rc->method);
+	assert_string_equal(q->path, rc->path);
+	if (rc->body != NULL) {
+		cJSON *want, *got;
+
+		if (*rc->body == '\0') {
+			assert_string_equal(q->body, "");
+			return;
+		}
+		want = cJSON_Parse(rc->body);
+		got = cJSON_Parse(q->body);
+		assert_non_null(want);
+		if (got == NULL || !cJSON_Compare(want, got, 1))
+			fail_msg("body %s, want %s", q->body, rc->body);
+		assert_non_null(
+		        strstr(q->headers, "Content-Type: application/json\n"));
+		cJSON_Delete(want);
+		cJSON_Delete(got);
+	}
+}
+
+static void
+test_routes(void **state)
+{
+	static const struct route_case want[] = {
+		{ "POST", "/api/sandbox/a/start", "" },
+		{ "POST", "/api/sandbox/a/stop", "" },
+		{ "POST", "/api/sandbox/a/stop?force=true", "" },
+		{ "POST", "/api/sandbox/a/archive", "" },
+		{ "DELETE", "/api/sandbox/a", "" },
+		{ "POST", "/api/sandbox/a/recover", "" },
+		{ "POST", "/api/sandbox/a/resize", "{\"cpu\":2,\"disk\":9}" },
+		{ "PUT", "/api/sandbox/a/labels",
+		  "{\"labels\":{\"k\":\"v\",\"sandform.dev/stack\":\"s\"}}" },
+		{ "POST", "/api/sandbox/a/public/true", "" },
+		{ "POST", "/api/sandbox/a/public/false", "" },
+		{ "POST", "/api/sandbox/a/autostop/0", "" },
+		{ "POST", "/api/sandbox/a/autoarchive/1440", "" },
+		{ "POST", "/api/sandbox/a/autodelete/-1", "" },
+		{ "POST", "/api/sandbox/a/network-settings",
+		  "{\"networkBlockAll\":false,\"networkAllowList\":\"\"}" },
+		{ "GET", "/api/config", "" },
+	};
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	struct dt_kvs labels = DT_KVS_INIT;
+	struct dt_network net = { 1, 0, "", NULL };
+	struct dt_server_config sc;
+	size_t i;
+
+	for (i = 0; i < 14; i++)
+		push_sandbox(x, i % 2 ? 201 : 200);
+	dt_fake_push(x->f, 200, NULL,
+	             "{\"defaultSnapshot\":\"daytona-small\","
+	             "\"maxAutoArchiveInterval\":43200}");
+	dt_kvs_set(&labels, "sandform.dev/stack", "s");
+	dt_kvs_set(&labels, "k", "v");
+	assert_int_equal(dt_start(x->c, "a", &r), 0);
+	assert_non_null(r.sandbox);
+	assert_int_equal(dt_stop(x->c, "a", 0, &r), 0);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(dt_stop(x->c, "a", 1, NULL), 0);
+	assert_int_equal(dt_archive(x->c, "a", &r), 0);
+	assert_int_equal(dt_delete(x->c, "a", &r), 0);
+	assert_int_equal(dt_recover(x->c, "a", &r), 0);
+	assert_int_equal(dt_resize(x->c, "a", 2, 0, 9, &r), 0);
+	assert_int_equal(dt_set_labels(x->c, "a", &labels, &r), 0);
+	assert_int_equal(dt_set_public(x->c, "a", 1, &r), 0);
+	assert_int_equal(dt_set_public(x->c, "a", 0, &r), 0);
+	assert_int_equal(dt_set_autostop(x->c, "a", 0, &r), 0);
+	assert_int_equal(dt_set_autoarchive(x->c, "a", 1440, &r), 0);
+	assert_int_equal(dt_set_autodelete(x->c, "a", -1, &r), 0);
+	assert_int_equal(dt_set_network(x->c, "a", &net, &r), 0);
+	assert_int_equal(dt_get_config(x->c, &sc, &r), 0);
+	assert_string_equal(sc.default_snapshot, "daytona-small");
+	assert_int_equal(sc.max_auto_archive_interval, 43200);
+	dt_server_config_clear(&sc);
+	assert_int_equal(dt_fake_n_requests(x->f), 15);
+	for (i = 0; i < 15; i++)
+		check_req(x, i, &want[i]);
+
+	/* refused locally, nothing sent */
+	assert_int_equal(dt_resize(x->c, "a", 0, 0, 0, &r), SF_EINVALID);
+	net.has_block_all = 0;
+	net.allow_list = NULL;
+	assert_int_equal(dt_set_network(x->c, "a", &net, &r), SF_EINVALID);
+	assert_int_equal(dt_start(x->c, NULL, &r), SF_EINVALID);
+	assert_int_equal(dt_fake_n_requests(x->f), 15);
+	dt_result_clear(&r);
+	dt_kvs_clear(&labels);
+}
+
+static void
+test_create_body(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	struct dt_kvs env = DT_KVS_INIT, labels = DT_KVS_INIT;
+	struct dt_volume vols[1];
+	struct dt_create cr;
+	struct route_case want = {
+		"POST", "/api/sandbox",
+		"{\"name\":\"web 1\",\"buildInfo\":{\"dockerfileContent\":"
+		"\"FROM whitezxj/sandbox:0.1.0\\n\"},\"user\":\"daytona\","
+		"\"env\":{\"A\":\"1\"},\"labels\":{\"t\":\"x\"},"
+		"\"public\":false,\"networkBlockAll\":true,"
+		"\"target\":\"eu\",\"cpu\":2,\"memory\":4,\"disk\":5,"
+		"\"autoStopInterval\":0,\"autoArchiveInterval\":0,"
+		"\"autoDeleteInterval\":-1,\"volumes\":[{\"volumeId\":"
+		"\"datasets\",\"mountPath\":\"/data\",\"subpath\":\"team-a\"}]}"
+	};
+	struct route_case want2 = { "POST", "/api/sandbox",
+		                    "{\"snapshot\":\"daytona-small\","
+		                    "\"target\":\"us\"}" };
+
+	vols[0].volume_id = xstrdup("datasets");
+	vols[0].mount_path = xstrdup("/data");
+	vols[0].subpath = xstrdup("team-a");
+	memset(&cr, 0, sizeof(cr));
+	dt_kvs_set(&env, "A", "1");
+	dt_kvs_set(&labels, "t", "x");
+	cr.name = "web 1";
+	cr.image = "whitezxj/sandbox:0.1.0";
+	cr.snapshot = "ignored-with-image";
+	cr.user = "daytona";
+	cr.env = &env;
+	cr.labels = &labels;
+	cr.has_public = 1;
+	cr.has_network_block_all = 1;
+	cr.network_block_all = 1;
+	cr.cpu = 2;
+	cr.memory = 4;
+	cr.disk = 5;
+	cr.has_auto_stop = cr.has_auto_archive = cr.has_auto_delete = 1;
+	cr.auto_delete_interval = -1;
+	cr.volumes = vols;
+	cr.n_volumes = 1;
+	push_sandbox(x, 200);
+	assert_int_equal(dt_create(x->c, &cr, &r), 0);
+	assert_non_null(r.sandbox);
+	check_req(x, 0, &want);
+
+	memset(&cr, 0, sizeof(cr));
+	cr.snapshot = "daytona-small";
+	cr.target = "us";
+	push_sandbox(x, 201);
+	assert_int_equal(dt_create(x->c, &cr, &r), 0);
+	check_req(x, 1, &want2);
+	dt_result_clear(&r);
+	free(vols[0].volume_id);
+	free(vols[0].mount_path);
+	free(vols[0].subpath);
+	dt_kvs_clear(&env);
+	dt_kvs_clear(&labels);
+}
+
+/* ---- responses and errors ---------------------------------------------- */
+
+static void
+test_any_2xx(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+
+	dt_fake_push(x->f, 204, NULL, NULL);
+	assert_int_equal(dt_start(x->c, "a", &r), 0);
+	assert_int_equal(r.status, 204);
+	assert_null(r.sandbox);
+	/* PUT labels may answer only {labels}: success, no sandbox */
+	dt_fake_push(x->f, 200, NULL, "{\"labels\":{\"a\":\"b\"}}");
+	assert_int_equal(dt_set_labels(x->c, "a", NULL, &r), 0);
+	assert_null(r.sandbox);
+	dt_fake_push(x->f, 299, NULL, "not json");
+	assert_int_equal(dt_archive(x->c, "a", &r), 0);
+	/* a GET needs a sandbox */
+	dt_fake_push(x->f, 200, NULL, "not json");
+	assert_int_equal(dt_get(x->c, "a", &r), SF_EINVALID);
+	dt_fake_push(x->f, 200, NULL, "{\"nextCursor\":null}");
+	{
+		struct dt_page p = DT_PAGE_INIT;
+
+		assert_int_equal(dt_list(x->c, NULL, &p, &r), SF_EINVALID);
+		dt_page_clear(&p);
+	}
+	dt_result_clear(&r);
+}
+
+struct err_case {
+	int status;
+	const char *body;
+	int code;
+	const char *msg;
+};
+
+static void
+test_error_mapping(void **state)
+{
+	static const struct err_case cases[] = {
+		{ 404,
+		  "{\"path\":\"/api/sandbox/x\",\"statusCode\":404,"
+		  "\"error\":\"Not Found\",\"message\":\"Sandbox with ID or "
+		  "name x not found\"}",
+		  SF_ENOTFOUND,
+		  "daytona: 404 Sandbox with ID or name x not found" },
+		{ 409,
+		  "{\"statusCode\":409,\"message\":\"Sandbox with name x "
+		  "already exists\"}",
+		  SF_EEXISTS,
+		  "daytona: 409 Sandbox with name x already exists" },
+		{ 409, "{\"message\":\"Sandbox state change in progress\"}",
+		  SF_ECONFLICT,
+		  "daytona: 409 Sandbox state change in progress" },
+		{ 400,
+		  "{\"message\":\"Sandbox failed to start: oom\","
+		  "\"error\":\"Bad Request\"}",
+		  SF_EINVALID, "daytona: 400 Sandbox failed to start: oom" },
+		{ 400, "{\"message\":[\"cpu must be >= 0\",\"bad name\"]}",
+		  SF_EINVALID, "daytona: 400 cpu must be >= 0, bad name" },
+		{ 422, "{\"message\":\"Pausing is not supported\"}",
+		  SF_EINVALID, "daytona: 422 Pausing is not supported" },
+		{ 401, "{\"message\":\"Invalid credentials\"}", SF_EAUTH,
+		  "daytona: 401 Invalid credentials" },
+		{ 403, "{\"message\":\"Access denied\"}", SF_EAUTH,
+		  "daytona: 403 Access denied" },
+		{ 429,
+		  "{\"error\":\"Too Many Requests\",\"message\":"
+		  "\"ThrottlerException: Too Many Requests\"}",
+		  SF_ERATELIMIT,
+		  "daytona: 429 ThrottlerException: Too Many Requests" },
+		{ 503,
+		  "{\"message\":\"Service is currently under maintenance\"}",
+		  SF_ENET,
+		  "daytona: 503 Service is currently under maintenance" },
+		{ 500, "<html>oops</html>", SF_ENET,
+		  "daytona: 500 (no error message)" },
+		{ 418, "{\"error\":\"I'm a teapot\"}", SF_ERROR,
+		  "daytona: 418 I'm a teapot" },
+	};
+	struct dt_fake *f = dt_fake_new();
+	struct dt_client *c = make_client(f, -1);
+	struct dt_result r = DT_RESULT_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dt_fake_push(f, cases[i].status, NULL, cases[i].body);
+		assert_int_equal(dt_start(c, "x", &r), cases[i].code);
+		assert_int_equal(r.status, cases[i].status);
+		assert_null(r.sandbox);
+		assert_string_equal(sf_error_last(), cases[i].msg);
+	}
+	assert_int_equal(dt_fake_n_requests(f), i);
+
+	dt_fake_push_failure(f, DT_HTTP_CONNECT, "Connection refused");
+	assert_int_equal(dt_get(c, "x", &r), SF_ENET);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(sf_error_last(), "daytona: GET /sandbox/x: cannot "
+	                                     "connect: Connection refused");
+	dt_result_clear(&r);
+	dt_client_free(c);
+	dt_fake_free(f);
+}
+
+/* ---- retries ----------------------------------------------------------- */
+
+static void
+test_retry_idempotent(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	struct dt_server_config sc;
+	struct dt_stats st;
+	size_t i;
+
+	dt_fake_push(x->f, 503, NULL, "{\"message\":\"maintenance\"}");
+	dt_fake_push_failure(x->f, DT_HTTP_DROPPED, "Empty reply");
+	dt_fake_push(x->f, 500, NULL, NULL);
+	dt_fake_push_failure(x->f, DT_HTTP_TIMEOUT, "timeout");
+	dt_fake_push(x->f, 429, NULL, NULL);
+	push_sandbox(x, 200);
+	assert_int_equal(dt_get(x->c, "a", &r), 0);
+	assert_int_equal(r.attempts, 6);
+	assert_int_equal(r.status, 200);
+	assert_non_null(r.sandbox);
+	dt_client_stats(x->c, &st);
+	assert_int_equal(st.requests, 6);
+	assert_int_equal(st.retries, 5);
+	assert_int_equal(st.net_failures, 2);
+	assert_int_equal(st.server_errors, 2);
+	assert_int_equal(st.throttled, 1);
+	assert_int_equal(dt_fake_n_sleeps(x->f), 5);
+
+	/* the same for every safe write */
+	for (i = 0; i < 5; i++) {
+		dt_fake_push(x->f, 502, NULL, NULL);
+		push_sandbox(x, 201);
+	}
+	dt_fake_push_failure(x->f, DT_HTTP_CONNECT, "refused");
+	dt_fake_push(x->f, 200, NULL, "{\"defaultSnapshot\":\"s\"}");
+	assert_int_equal(dt_set_labels(x->c, "a", NULL, &r), 0);
+	assert_int_equal(r.attempts, 2);
+	assert_int_equal(dt_set_public(x->c, "a", 1, &r), 0);
+	assert_int_equal(dt_set_autostop(x->c, "a", 1, &r), 0);
+	assert_int_equal(dt_set_autodelete(x->c, "a", 1, &r), 0);
+	assert_int_equal(dt_start(x->c, "a", &r), 0);
+	assert_int_equal(r.attempts, 2);
+	assert_int_equal(dt_get_config(x->c, &sc, &r), 0);
+	assert_int_equal(r.attempts, 2);
+	assert_string_equal(sc.default_snapshot, "s");
+	dt_server_config_clear(&sc);
+
+	/* retries are bounded: DT_MAX_RETRIES + 1 attempts */
+	for (i = 0; i < DT_MAX_RETRIES + 3; i++)
+		dt_fake_push(x->f, 500, NULL, "{\"message\":\"boom\"}");
+	assert_int_equal(dt_get(x->c, "a", &r), SF_ENET);
+	assert_int_equal(r.attempts, DT_MAX_RETRIES + 1);
+	assert_string_equal(sf_error_last(), "daytona: 500 boom (after 6 "
+	                                     "attempts)");
+	assert_int_equal(dt_fake_pending(x->f), 2);
+	dt_result_clear(&r);
+}
+
+static void
+test_no_blind_retry(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	struct dt_create cr;
+	size_t n = 0;
+
+	memset(&cr, 0, sizeof(cr));
+	cr.name = "a";
+	dt_fake_push(x->f, 503, NULL, NULL);
+	assert_int_equal(dt_create(x->c, &cr, &r), SF_ENET);
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(dt_fake_n_requests(x->f), ++n);
+	dt_fake_push_failure(x->f, DT_HTTP_TIMEOUT, "timed out");
+	assert_int_equal(dt_create(x->c, &cr, &r), SF_ENET);
+	assert_int_equal(dt_fake_n_requests(x->f), ++n);
+	dt_fake_push_failure(x->f, DT_HTTP_DROPPED, "reset");
+	assert_int_equal(dt_delete(x->c, "a", &r), SF_ENET);
+	assert_int_equal(dt_fake_n_requests(x->f), ++n);
+	dt_fake_push(x->f, 500, NULL, NULL);
+	assert_int_equal(dt_delete(x->c, "a", &r), SF_ENET);
+	assert_int_equal(dt_fake_n_requests(x->f), ++n);
+	dt_fake_push(x->f, 502, NULL, NULL);
+	assert_int_equal(dt_stop(x->c, "a", 0, &r), SF_ENET);
+	assert_int_equal(dt_fake_n_requests(x->f), ++n);
+	dt_fake_push(x->f, 502, NULL, NULL);
+	assert_int_equal(dt_archive(x->c, "a", &r), SF_ENET);
+	assert_int_equal(dt_fake_n_requests(x->f), ++n);
+	dt_fake_push(x->f, 502, NULL, NULL);
+	assert_int_equal(dt_recover(x->c, "a", &r), SF_ENET);
+	assert_int_equal(dt_fake_n_requests(x->f), ++n);
+	dt_fake_push(x->f, 502, NULL, NULL);
+	assert_int_equal(dt_resize(x->c, "a", 1, 0, 0, &r), SF_ENET);
+	assert_int_equal(dt_fake_n_requests(x->f), ++n);
+	/* 4xx is never retried, on any route */
+	dt_fake_push(x->f, 409, NULL, "{\"message\":\"in progress\"}");
+	assert_int_equal(dt_get(x->c, "a", &r), SF_ECONFLICT);
+	assert_int_equal(dt_fake_n_requests(x->f), ++n);
+	assert_int_equal(dt_fake_n_sleeps(x->f), 0);
+	/* 429 means the server did nothing: even create is repeated */
+	dt_fake_push(x->f, 429, "Retry-After-sandbox-create: 2", NULL);
+	push_sandbox(x, 200);
+	assert_int_equal(dt_create(x->c, &cr, &r), 0);
+	assert_int_equal(r.attempts, 2);
+	assert_int_equal(dt_fake_n_requests(x->f), n + 2);
+	dt_result_clear(&r);
+}
+
+static void
+test_backoff_bounds(void **state)
+{
+	int retry, k;
+
+	(void)state;
+	for (retry = 1; retry <= 12; retry++) {
+		int64_t d = 200LL << (retry - 1);
+
+		if (d > 20000)
+			d = 20000;
+		for (k = 0; k < 50; k++) {
+			int64_t w = dt_backoff_ms(retry, 200, 20000);
+
+			assert_true(w >= d / 2);
+			assert_true(w <= d);
+		}
+	}
+	assert_true(dt_backoff_ms(40, 200, 20000) <= 20000);
+}
+
+static void
+test_backoff_sleeps(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		dt_fake_push(x->f, 503, NULL, NULL);
+	push_sandbox(x, 200);
+	assert_int_equal(dt_get(x->c, "a", &r), 0);
+	assert_int_equal(dt_fake_n_sleeps(x->f), 5);
+	for (i = 0; i < 5; i++) {
+		int64_t d = DT_BACKOFF_BASE_MS << i;
+		int64_t w = dt_fake_sleep(x->f, (size_t)i);
+
+		if (d > DT_BACKOFF_MAX_MS)
+			d = DT_BACKOFF_MAX_MS;
+		assert_true(w >= d / 2 && w <= d);
+		/* each request went out after the previous sleep */
+		assert_true(req(x, (size_t)i + 1)->at_ms -
+		                    req(x, (size_t)i)->at_ms >=
+		            w);
+	}
+	dt_result_clear(&r);
+}
+
+static void
+test_retry_after(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+
+	dt_fake_push(x->f, 429,
+	             "Retry-After-authenticated: 7\n"
+	             "X-RateLimit-Remaining-authenticated: 0\n"
+	             "X-RateLimit-Reset-authenticated: 7",
+	             NULL);
+	push_sandbox(x, 200);
+	assert_int_equal(dt_get(x->c, "a", &r), 0);
+	assert_int_equal(dt_fake_slept_total(x->f), 7000);
+	assert_int_equal(req(x, 1)->at_ms - req(x, 0)->at_ms, 7000);
+
+	/* plain Retry-After (failed-auth middleware) */
+	dt_fake_push(x->f, 429, "Retry-After: 3", NULL);
+	push_sandbox(x, 200);
+	assert_int_equal(dt_delete(x->c, "a", &r), 0);
+	assert_int_equal(req(x, 3)->at_ms - req(x, 2)->at_ms, 3000);
+
+	/* a huge Retry-After is capped */
+	dt_fake_push(x->f, 429, "Retry-After-sandbox-lifecycle: 86400", NULL);
+	push_sandbox(x, 200);
+	assert_int_equal(dt_start(x->c, "a", &r), 0);
+	assert_int_equal(req(x, 5)->at_ms - req(x, 4)->at_ms,
+	                 DT_RETRY_AFTER_MAX_MS);
+
+	dt_result_clear(&r);
+}
+
+static void
+test_retry_after_blocks_bucket(void **state)
+{
+	struct dt_fake *f = dt_fake_new();
+	struct dt_client *c = make_client(f, -1);
+	struct dt_result r = DT_RESULT_INIT;
+
+	(void)state;
+	dt_fake_push(f, 429, "Retry-After-authenticated: 5", NULL);
+	assert_int_equal(dt_get(c, "a", &r), SF_ERATELIMIT);
+	/* the next call in that bucket waits out the block ... */
+	dt_fake_push(f, 200, NULL, full_json);
+	assert_int_equal(dt_get(c, "a", &r), 0);
+	assert_int_equal(dt_fake_request(f, 1)->at_ms -
+	                         dt_fake_request(f, 0)->at_ms,
+	                 5000);
+	/* ... but other buckets do not */
+	dt_fake_push(f, 200, NULL, full_json);
+	assert_int_equal(dt_stop(c, "a", 0, &r), 0);
+	assert_int_equal(dt_fake_request(f, 2)->at_ms,
+	                 dt_fake_request(f, 1)->at_ms);
+	dt_result_clear(&r);
+	dt_client_free(c);
+	dt_fake_free(f);
+}
+
+static void
+test_budget(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	struct dt_stats st;
+	size_t i;
+	int64_t t0;
+
+	/* plenty left: no waiting */
+	dt_fake_push(x->f, 200,
+	             "X-RateLimit-Limit-authenticated: 100\n"
+	             "X-RateLimit-Remaining-authenticated: 90\n"
+	             "X-RateLimit-Reset-authenticated: 60",
+	             full_json);
+	for (i = 0; i < 5; i++)
+		push_sandbox(x, 200);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(dt_get(x->c, "a", &r), 0);
+	assert_int_equal(dt_fake_n_sleeps(x->f), 0);
+
+	/* 10 of 100 left with 60 s to go: spread, ~6 s apart */
+	dt_fake_push(x->f, 200,
+	             "X-RateLimit-Limit-authenticated: 100\n"
+	             "X-RateLimit-Remaining-authenticated: 10\n"
+	             "X-RateLimit-Reset-authenticated: 60",
+	             full_json);
+	assert_int_equal(dt_get(x->c, "a", &r), 0);
+	t0 = dt_fake_now(x->f);
+	for (i = 0; i < 10; i++)
+		push_sandbox(x, 200);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(dt_get(x->c, "a", &r), 0);
+	/* all 10 fit in the window and none was a 429 */
+	assert_true(dt_fake_now(x->f) - t0 <= 60000);
+	assert_true(dt_fake_now(x->f) - t0 >= 50000);
+	for (i = 8; i < 16; i++) {
+		int64_t gap = req(x, i + 1)->at_ms - req(x, i)->at_ms;
+
+		assert_true(gap >= 5000 && gap <= 6100);
+	}
+	dt_client_stats(x->c, &st);
+	assert_true(st.paced >= 8);
+	assert_int_equal(st.throttled, 0);
+
+	/* nothing left: wait for the reset; other buckets are not slowed */
+	dt_fake_push(x->f, 200,
+	             "X-RateLimit-Remaining-sandbox-lifecycle: 0\n"
+	             "X-RateLimit-Reset-sandbox-lifecycle: 30",
+	             full_json);
+	assert_int_equal(dt_start(x->c, "a", &r), 0);
+	t0 = dt_fake_now(x->f);
+	push_sandbox(x, 200);
+	push_sandbox(x, 200);
+	assert_int_equal(dt_create(x->c, &(struct dt_create){ 0 }, &r), 0);
+	assert_int_equal(dt_fake_now(x->f), t0);
+	assert_int_equal(dt_stop(x->c, "a", 0, &r), 0);
+	assert_int_equal(dt_fake_now(x->f) - t0, 30000);
+	dt_result_clear(&r);
+}
+
+/* ---- lists ------------------------------------------------------------- */
+
+static char *
+page_json(int from, int n, const char *next)
+{
+	struct buf b = BUF_INIT;
+	int i;
+
+	buf_addstr(&b, "{\"items\":[");
+	for (i = 0; i < n; i++)
+		buf_addf(&b,
+		         "%s{\"id\":\"id-%d\",\"name\":\"sb-%d\","
+		         "\"state\":\"started\",\"labels\":{\"a\":\"b\"}}",
+		         i ? "," : "", from + i, from + i);
+	buf_addstr(&b, "],\"nextCursor\":");
+	if (next)
+		buf_add_json_string(&b, next);
+	else
+		buf_addstr(&b, "null");
+	buf_addch(&b, '}');
+	return buf_detach(&b, NULL);
+}
+
+static void
+push_page(struct fx *x, int from, int n, const char *next)
+{
+	char *s = page_json(from, n, next);
+
+	dt_fake_push(x->f, 200, NULL, s);
+	free(s);
+}
+
+static void
+test_list_query(void **state)
+{
+	struct fx *x = *state;
+	struct dt_kvs labels = DT_KVS_INIT;
+	enum dt_state states[] = { DT_STATE_STARTED, DT_STATE_BUILD_FAILED };
+	struct dt_list_query q;
+	struct dt_page p = DT_PAGE_INIT;
+	struct dt_result r = DT_RESULT_INIT;
+
+	memset(&q, 0, sizeof(q));
+	dt_kvs_set(&labels, "sandform.dev/stack", "my stack");
+	q.labels = &labels;
+	q.name_prefix = "web";
+	q.states = states;
+	q.n_states = 2;
+	q.sort = "createdAt";
+	q.order = "asc";
+	q.limit = 500;
+	q.cursor = "eyJ+/=";
+	q.include_errored_deleted = 1;
+	push_page(x, 0, 2, "c2");
+	assert_int_equal(dt_list(x->c, &q, &p, &r), 0);
+	assert_string_equal(
+	        req(x, 0)->path,
+	        "/api/sandbox?labels=%7B%22sandform.dev%2Fstack%22%3A%22my%"
+	        "20stack%22%7D&name=web&states=started&states=build_failed&"
+	        "includeErroredDeleted=true&sort=createdAt&order=asc&limit="
+	        "200&cursor=eyJ%2B%2F%3D");
+	assert_int_equal(p.items.n, 2);
+	assert_false(p.items.items[0]->is_full);
+	assert_string_equal(p.items.items[1]->name, "sb-1");
+	assert_string_equal(p.next_cursor, "c2");
+	dt_page_clear(&p);
+	assert_null(p.next_cursor);
+	{
+		struct buf b = BUF_INIT;
+
+		dt_url_escape(&b, "a~b c/é");
+		assert_string_equal(buf_cstr(&b), "a~b%20c%2F%C3%A9");
+		buf_free(&b);
+	}
+	dt_kvs_clear(&labels);
+	dt_result_clear(&r);
+}
+
+static int
+stop_at(void *arg, struct dt_sandbox *sb)
+{
+	int *seen = arg;
+
+	dt_sandbox_free(sb);
+	return ++*seen == 5 ? 42 : 0;
+}
+
+static void
+test_pagination(void **state)
+{
+	struct fx *x = *state;
+	struct dt_sandbox_list all = DT_SANDBOX_LIST_INIT;
+	struct dt_list_query q;
+	size_t pages = 0;
+	int seen = 0;
+
+	memset(&q, 0, sizeof(q));
+	q.sort = "createdAt";
+	push_page(x, 0, 3, "c1");
+	push_page(x, 3, 3, "c2");
+	push_page(x, 6, 1, NULL);
+	assert_int_equal(dt_list_all_into(x->c, &q, &all, &pages), 0);
+	assert_int_equal(pages, 3);
+	assert_int_equal(all.n, 7);
+	assert_string_equal(all.items[6]->id, "id-6");
+	assert_string_equal(req(x, 0)->path,
+	                    "/api/sandbox?sort=createdAt&limit=200");
+	assert_string_equal(req(x, 1)->path,
+	                    "/api/sandbox?sort=createdAt&limit=200&cursor=c1");
+	assert_string_equal(req(x, 2)->path,
+	                    "/api/sandbox?sort=createdAt&limit=200&cursor=c2");
+	dt_sandbox_list_free(&all);
+
+	/* a failing page: nothing is appended */
+	push_page(x, 0, 3, "c1");
+	dt_fake_push(x->f, 400, NULL, "{\"message\":\"Invalid cursor\"}");
+	assert_int_equal(dt_list_all_into(x->c, &q, &all, &pages), SF_EINVALID);
+	assert_int_equal(all.n, 0);
+
+	/* a cursor that does not advance */
+	push_page(x, 0, 1, "same");
+	push_page(x, 1, 1, "same");
+	assert_int_equal(dt_list_all_into(x->c, &q, &all, &pages), SF_ERROR);
+	assert_non_null(strstr(sf_error_last(), "did not advance"));
+	dt_sandbox_list_free(&all);
+
+	/* the callback can stop the walk */
+	push_page(x, 0, 3, "c1");
+	push_page(x, 3, 3, "c2");
+	assert_int_equal(dt_list_all(x->c, &q, stop_at, &seen, &pages), 42);
+	assert_int_equal(seen, 5);
+	assert_int_equal(pages, 2);
+}
+
+/* ---- configuration and secrets ----------------------------------------- */
+
+static void
+test_config_env(void **state)
+{
+	char path[] = "/tmp/sf-keyXXXXXX";
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+	int fd;
+
+	(void)state;
+	unsetenv("DAYTONA_API_URL");
+	unsetenv("DAYTONA_TARGET");
+	unsetenv("DAYTONA_ORGANIZATION_ID");
+	unsetenv("DAYTONA_API_KEY");
+	assert_int_equal(dt_config_from_env(&cfg, NULL), SF_EAUTH);
+	assert_int_equal(dt_client_new(&cfg, &c), SF_EAUTH);
+
+	setenv("DAYTONA_API_KEY", "envkey", 1);
+	assert_int_equal(dt_config_from_env(&cfg, NULL), 0);
+	assert_string_equal(cfg.api_key, "envkey");
+	assert_string_equal(cfg.base_url, "https://app.daytona.io/api");
+	assert_null(cfg.target);
+	assert_null(cfg.organization_id);
+	dt_config_clear(&cfg);
+	assert_null(cfg.api_key);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "filekey\r\n\n", 10), 10);
+	close(fd);
+	setenv("DAYTONA_API_URL", "http://127.0.0.1:9/api", 1);
+	setenv("DAYTONA_TARGET", "us", 1);
+	setenv("DAYTONA_ORGANIZATION_ID", "org-9", 1);
+	assert_int_equal(dt_config_from_env(&cfg, path), 0);
+	assert_string_equal(cfg.api_key, "filekey");
+	assert_string_equal(cfg.base_url, "http://127.0.0.1:9/api");
+	assert_string_equal(cfg.target, "us");
+	assert_string_equal(cfg.organization_id, "org-9");
+	/* calling again replaces, no leak */
+	assert_int_equal(dt_config_from_env(&cfg, path), 0);
+	dt_config_clear(&cfg);
+
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(dt_config_from_env(&cfg, path), SF_EINVALID);
+	unlink(path);
+	assert_true(dt_config_from_env(&cfg, path) < 0);
+
+	setenv("DAYTONA_API_URL", "ftp://x/api", 1);
+	assert_int_equal(dt_config_from_env(&cfg, NULL), SF_EINVALID);
+	cfg.api_key = "a\nb";
+	assert_int_equal(dt_client_new(&cfg, &c), SF_EINVALID);
+	assert_null(c);
+	unsetenv("DAYTONA_API_URL");
+	unsetenv("DAYTONA_TARGET");
+	unsetenv("DAYTONA_ORGANIZATION_ID");
+	unsetenv("DAYTONA_API_KEY");
+}
+
+static void
+test_key_never_logged(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	struct buf out = BUF_INIT;
+	char path[] = "/tmp/sf-logXXXXXX";
+	int fd, saved;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	log_set_level(LOG_TRACE);
+	dt_fake_push(x->f, 401, NULL, "{\"message\":\"Invalid credentials\"}");
+	assert_int_equal(dt_get(x->c, "a", &r), SF_EAUTH);
+	assert_null(strstr(sf_error_last(), TEST_KEY));
+	dt_fake_push_failure(x->f, DT_HTTP_CONNECT, "refused");
+	assert_int_equal(dt_delete(x->c, "a", &r), SF_ENET);
+	assert_null(strstr(sf_error_last(), TEST_KEY));
+	push_sandbox(x, 200);
+	assert_int_equal(
+	        dt_create(x->c, &(struct dt_create){ .name = "n" }, &r), 0);
+	log_set_level(LOG_WARN);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	assert_int_equal(file_read(path, 0, &out), 0);
+	unlink(path);
+	/* the log has the calls, not the key */
+	assert_non_null(strstr(buf_cstr(&out), "GET /sandbox/a -> 401"));
+	assert_non_null(strstr(buf_cstr(&out), "POST /sandbox -> 200"));
+	assert_null(strstr(buf_cstr(&out), TEST_KEY));
+	assert_null(strstr(buf_cstr(&out), "Bearer"));
+	buf_free(&out);
+	dt_result_clear(&r);
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+static int
+answer_sandbox(void *arg, const struct dt_fake_req *r,
+               struct dt_http_response *resp)
+{
+	(void)arg;
+	(void)r;
+	resp->status = 200;
+	dt_http_response_add_header(resp, "X-RateLimit-Remaining-authenticated",
+	                            "1000");
+	buf_addstr(&resp->body, item_json);
+	return 0;
+}
+
+static void *
+worker(void *arg)
+{
+	struct dt_client *c = arg;
+	struct dt_result r = DT_RESULT_INIT;
+	int i, bad = 0;
+
+	for (i = 0; i < 50; i++) {
+		if (dt_get(c, "one", &r) != 0 || r.sandbox == NULL ||
+		    strcmp(r.sandbox->name, "one") != 0)
+			bad++;
+		dt_result_clear(&r);
+	}
+	return (void *)(intptr_t)bad;
+}
+
+static void
+test_threads(void **state)
+{
+	struct fx *x = *state;
+	pthread_t th[4];
+	struct dt_stats st;
+	void *ret;
+	int i;
+
+	dt_fake_set_handler(x->f, answer_sandbox, NULL);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, worker, x->c), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], &ret), 0);
+		assert_int_equal((intptr_t)ret, 0);
+	}
+	dt_client_stats(x->c, &st);
+	assert_int_equal(st.requests, 200);
+	assert_int_equal(dt_fake_n_requests(x->f), 200);
+}
+
+/* ---- the libcurl transport, without a server ---------------------------- */
+
+static void
+test_curl_refused(void **state)
+{
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+	struct dt_result r = DT_RESULT_INIT;
+	struct dt_stats st;
+
+	(void)state;
+	cfg.api_key = TEST_KEY;
+	cfg.base_url = "http://127.0.0.1:1/api";
+	cfg.max_retries = -1;
+	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	assert_int_equal(dt_get(c, "a", &r), SF_ENET);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(sf_error_last(), "cannot connect"));
+	assert_null(strstr(sf_error_last(), TEST_KEY));
+	dt_client_stats(c, &st);
+	assert_int_equal(st.net_failures, 1);
+	dt_client_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sandbox_full),
+		cmocka_unit_test(test_sandbox_nulls),
+		cmocka_unit_test(test_sandbox_roundtrip),
+		cmocka_unit_test(test_states),
+		cmocka_unit_test(test_kvs),
+		cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_body, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_any_2xx, setup, teardown),
+		cmocka_unit_test(test_error_mapping),
+		cmocka_unit_test_setup_teardown(test_retry_idempotent, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_no_blind_retry, setup,
+		                                teardown),
+		cmocka_unit_test(test_backoff_bounds),
+		cmocka_unit_test_setup_teardown(test_backoff_sleeps, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_retry_after, setup,
+		                                teardown),
+		cmocka_unit_test(test_retry_after_blocks_bucket),
+		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_query, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_pagination, setup,
+		                                teardown),
+		cmocka_unit_test(test_config_env),
+		cmocka_unit_test_setup_teardown(test_key_never_logged, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test(test_curl_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
