@@ -14,10 +14,12 @@
 	extern const struct cli_opt cmd_##n##_opts[]
 
 SF_DECLARE_CMD(validate);
+SF_DECLARE_CMD(plan);
 SF_DECLARE_CMD(state);
 
 const struct sf_cmd sf_commands[] = {
 	{ "validate", cmd_validate, 0, "[PATH...] [--json] [-v]", "check manifests without contacting Daytona", cmd_validate_opts },
+	{ "plan", cmd_plan, 0, "[PATH...] [--json] [--out FILE] [--detailed-exitcode] [--refresh=false] [--show-unmanaged]", "show what apply would change (reads Daytona, changes nothing)", cmd_plan_opts },
 	{ "state", cmd_state, 0, "list|show NAME|rm NAME|import NAME ID|history [--stack NAME] [--state PATH] [--json]", "list, show, forget, import records; run history", cmd_state_opts },
 	{ NULL, NULL, 0, NULL, NULL, NULL },
 };

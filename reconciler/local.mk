@@ -17,3 +17,7 @@ libsandform_la_SOURCES += \
 	reconciler/spec.c reconciler/spec.h \
 	reconciler/plan.c reconciler/plan.h \
 	reconciler/planout.c reconciler/planout.h
+libsandform_la_SOURCES += \
+	reconciler/refresh.c reconciler/refresh.h \
+	reconciler/runctx.c reconciler/runctx.h
+sandform_SOURCES += reconciler/cmd-plan.c

@@ -256,6 +256,13 @@ spec_network_from_json(const cJSON *obj, struct spec_network *out)
 void
 spec_free(struct spec *s)
 {
+	spec_clear(s);
+	free(s);
+}
+
+void
+spec_clear(struct spec *s)
+{
 	size_t i;
 
 	if (s == NULL)
@@ -279,7 +286,7 @@ spec_free(struct spec *s)
 		free(s->volumes[i].subpath);
 	}
 	free(s->volumes);
-	free(s);
+	memset(s, 0, sizeof(*s));
 }
 
 struct spec *

@@ -130,6 +130,8 @@ struct spec {
 };
 
 void spec_free(struct spec *s);
+/* spec_clear: free the members only (for specs in arrays). */
+void spec_clear(struct spec *s);
 struct spec *spec_dup(const struct spec *s);
 const char *spec_state_name(enum spec_state st); /* "started", ..., "" */
 

@@ -1,0 +1,200 @@
+/*
+ * sandform plan [PATH...] [--json] [--out FILE] [--detailed-exitcode]
+ *               [--refresh=false] [--show-unmanaged] [--allow-mass-delete]
+ *               [--stack NAME] [--state PATH] [--api-key-file FILE] [-v]
+ *
+ * Shows what apply would do, and never changes anything in Daytona: it
+ * sends only GET requests. It loads the manifests (default "."), refreshes
+ * the stack (one label-filtered list walk, GETs only for what a list item
+ * cannot answer, observations recorded in the state; a lost state is
+ * rebuilt from the live labels), diffs desired against observed (see
+ * plan.c for the rules) and prints the plan: human-readable by default,
+ * the versioned JSON document of docs/plan-format.md with --json. --out
+ * FILE also writes that document atomically as a saved plan for
+ * 'sandform apply FILE'.
+ *
+ * Secret references are resolved for hashing only (their values enter the
+ * spec label as keyed hashes and are shown as "(sensitive)"); a missing
+ * secret fails the plan naming the reference.
+ *
+ * Exit status: 0 when the plan could be made (with --detailed-exitcode: and
+ * is empty), 2 with --detailed-exitcode when there are changes, 1 on any
+ * error, including per-name problems the plan reports (a name held by a
+ * sandbox that is not ours, preventDestroy refusing a delete or replace,
+ * the mass-delete guard); no saved plan is written then.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/exitcodes.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "reconciler/commands.h"
+#include "reconciler/plan.h"
+#include "reconciler/planout.h"
+#include "reconciler/refresh.h"
+#include "reconciler/runctx.h"
+
+#include "common/banned.h"
+
+int cmd_plan(struct sf_ctx *ctx, struct cli_args *args);
+
+static const char *plan_out;
+static int plan_detailed;
+static int plan_refresh = 1;
+static int plan_show_unmanaged;
+static int plan_allow_mass_delete;
+
+const struct cli_opt cmd_plan_opts[] = {
+	SF_OPT_JSON,
+	{ CLI_STRING, "out", 0, "FILE",
+	  "also write the plan to FILE (for "
+	  "'sandform apply FILE')",
+	  &plan_out, 0, 0 },
+	{ CLI_FLAG, "detailed-exitcode", 0, NULL,
+	  "exit 2 when there are changes, 0 when none", &plan_detailed, 0, 0 },
+	{ CLI_BOOL, "refresh", 0, NULL,
+	  "read Daytona first (default); false: recorded state only",
+	  &plan_refresh, 0, 0 },
+	{ CLI_FLAG, "show-unmanaged", 0, NULL,
+	  "also list sandboxes of the organization no stack owns",
+	  &plan_show_unmanaged, 0, 0 },
+	{ CLI_FLAG, "allow-mass-delete", 0, NULL,
+	  "allow deleting more than half of the stack's sandboxes",
+	  &plan_allow_mass_delete, 0, 0 },
+	SF_OPT_STACK,
+	SF_OPT_STATE,
+	SF_OPT_API_KEY_FILE,
+	SF_OPT_VERBOSE,
+	CLI_OPT_END,
+};
+
+static char *
+counts_json(const struct plan *p)
+{
+	return xasprintf("{\"create\":%zu,\"update\":%zu,\"replace\":%zu,"
+	                 "\"delete\":%zu,\"other\":%zu,\"errors\":%zu}",
+	                 p->summary.create, p->summary.update,
+	                 p->summary.replace, p->summary.delete_,
+	                 p->summary.other, p->nerrors);
+}
+
+int
+cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
+{
+	struct runctx rx = RUNCTX_INIT;
+	struct refresh_opts ro;
+	struct refresh_result rr;
+	struct plan_input in;
+	struct plan *p = NULL;
+	struct store_run run;
+	int64_t run_id = 0;
+	char *json = NULL, *counts = NULL;
+	size_t i;
+	int rc, exit_rc = SF_EXIT_ERROR;
+
+	memset(&rr, 0, sizeof(rr));
+	rx.cmd = "plan";
+	if ((rc = runctx_load(&rx, ctx, args->argc, args->argv)) < 0 ||
+	    (rc = runctx_open_store(&rx, ctx)) < 0 ||
+	    (rc = runctx_hash_specs(&rx)) < 0)
+		goto out;
+	if (plan_refresh && (rc = runctx_open_client(&rx, ctx)) < 0)
+		goto out;
+
+	memset(&run, 0, sizeof(run));
+	run.command = "plan";
+	run.stack = ctx->stack;
+	run.source = args->argc > 0 ? args->argv[0] : ".";
+	if (store_run_begin(rx.store, &run, &run_id) < 0)
+		log_debug("cannot record the run: %s", sf_error_last());
+
+	memset(&ro, 0, sizeof(ro));
+	ro.stack = ctx->stack;
+	ro.refresh = plan_refresh;
+	ro.show_unmanaged = plan_show_unmanaged;
+	ro.specs = rx.specs;
+	ro.nspecs = rx.nspecs;
+	if ((rc = refresh_run(rx.client, rx.store, &ro, &rr)) < 0) {
+		runctx_fail(&rx, rc);
+		goto out;
+	}
+	log_debug("refresh: %zu observed, %zu records, %zu pages, %zu gets, "
+	          "%zu recorded%s",
+	          rr.nobserved, rr.nrecords, rr.pages, rr.gets, rr.recorded,
+	          rr.rebuilt ? " (state rebuilt from labels)" : "");
+
+	memset(&in, 0, sizeof(in));
+	in.stack = ctx->stack;
+	in.specs = rx.specs;
+	in.nspecs = rx.nspecs;
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	in.foreign = rr.foreign;
+	in.nforeign = rr.nforeign;
+	in.max_auto_archive = rr.max_auto_archive;
+	in.allow_mass_delete = plan_allow_mass_delete;
+	in.refreshed = plan_refresh;
+	if ((rc = plan_build(&in, &p)) < 0) {
+		runctx_fail(&rx, rc);
+		goto out;
+	}
+	if (rr.has_unmanaged) {
+		p->has_unmanaged = 1;
+		spec_labels_copy(&p->unmanaged, &rr.unmanaged);
+	}
+
+	if (ctx->json) {
+		if ((rc = plan_to_json(p, &json)) < 0) {
+			runctx_fail(&rx, rc);
+			goto out;
+		}
+		printf("%s\n", json);
+	} else {
+		plan_print_human(stdout, p, ctx->color);
+	}
+	for (i = 0; i < p->nerrors; i++)
+		fprintf(stderr, "sandform plan: %s%s%s\n",
+		        strcmp(p->errors[i].name, "*") ? p->errors[i].name : "",
+		        strcmp(p->errors[i].name, "*") ? ": " : "",
+		        p->errors[i].message);
+	if (p->nerrors) {
+		if (plan_out)
+			fprintf(stderr,
+			        "sandform plan: not writing '%s': the "
+			        "plan has errors\n",
+			        plan_out);
+		goto out;
+	}
+	if (plan_out) {
+		if ((rc = planout_save(p, plan_out)) < 0) {
+			runctx_fail(&rx, rc);
+			goto out;
+		}
+		if (!ctx->json)
+			printf("\nSaved the plan to %s; run 'sandform apply "
+			       "%s' to apply exactly it.\n",
+			       plan_out, plan_out);
+	}
+	exit_rc = plan_detailed && plan_has_changes(p) ? SF_EXIT_CHANGES
+	                                               : SF_EXIT_OK;
+out:
+	if (run_id > 0) {
+		counts = p ? counts_json(p) : NULL;
+		store_run_finish(rx.store, run_id,
+		                 exit_rc == SF_EXIT_ERROR ? "failed" : "ok",
+		                 counts);
+	}
+	free(counts);
+	free(json);
+	plan_free(p);
+	refresh_result_clear(&rr);
+	runctx_close(&rx);
+	return exit_rc;
+}

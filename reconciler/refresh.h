@@ -1,0 +1,69 @@
+/*
+ * refresh: what Daytona shows of a stack, and what the state remembers.
+ *
+ * refresh_run() loads the stack's records from the store, walks the stack
+ * once (GET /sandbox with the label filter sandform.dev/stack=STACK,
+ * sort=createdAt, limit=200) and then GETs only what the walk cannot
+ * answer: a recorded sandbox the walk did not return (gone, or imported and
+ * not labelled yet), a desired name the walk did not return (free, or held
+ * by a sandbox that is not ours), and network settings the state does not
+ * know. It records what it saw in the store in one transaction (only
+ * records whose observation changed) and, when the stack has no record at
+ * all (a lost or empty state file), rebuilds the records from the live
+ * labels first.
+ *
+ * With refresh = 0 nothing is sent to Daytona: the observations are the
+ * ones the records hold.
+ *
+ * Ownership: a struct refresh_result owns its arrays and everything in
+ * them; refresh_result_clear() releases them and leaves it empty.
+ */
+#ifndef SF_RECONCILER_REFRESH_H
+#define SF_RECONCILER_REFRESH_H
+
+#include <stddef.h>
+
+#include "daytona/client.h"
+#include "reconciler/plan.h"
+#include "state/store.h"
+
+/* Page size of the walk (the API's maximum). */
+#define REFRESH_PAGE_LIMIT DT_LIST_LIMIT_MAX
+
+struct refresh_opts {
+	const char *stack;
+	int refresh;              /* 0: recorded state only, no requests */
+	int show_unmanaged;       /* also walk the org for unlabelled ones */
+	const struct spec *specs; /* the desired set, sorted by name */
+	size_t nspecs;
+};
+
+struct refresh_result {
+	struct plan_observed *observed; /* the stack's live sandboxes */
+	size_t nobserved;
+	struct plan_record *records; /* the stack's records */
+	size_t nrecords;
+	struct plan_observed *foreign; /* hold a desired name, not ours */
+	size_t nforeign;
+	struct spec_labels unmanaged; /* name -> id, no stack label */
+	int has_unmanaged;
+	int rebuilt;                /* records were rebuilt from labels */
+	long long max_auto_archive; /* from GET /config, 0: not asked */
+	size_t pages;               /* list pages fetched */
+	size_t gets;                /* single GETs sent */
+	size_t recorded;            /* records written */
+};
+
+int refresh_run(struct dt_client *c, struct store *st,
+                const struct refresh_opts *o, struct refresh_result *out);
+void refresh_result_clear(struct refresh_result *r);
+
+/* refresh_observed_from_dt: convert a list item or full sandbox. */
+void refresh_observed_from_dt(const struct dt_sandbox *sb,
+                              struct plan_observed *out);
+/* refresh_record_from_store: convert a store record (JSON fields parsed;
+ * malformed JSON is ignored with a debug log). */
+void refresh_record_from_store(const struct store_record *r,
+                               struct plan_record *out);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * runctx: load, open, connect; each step prints its own failure once so
+ * the commands built on it stay short and say things the same way.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "reconciler/runctx.h"
+
+#include "common/banned.h"
+
+int
+runctx_fail(const struct runctx *rx, int rc)
+{
+	fprintf(stderr, "sandform %s: %s\n", rx->cmd ? rx->cmd : "",
+	        *sf_error_last() ? sf_error_last() : sf_error_name(rc));
+	return rc;
+}
+
+int
+runctx_load(struct runctx *rx, struct sf_ctx *ctx, int argc, char **argv)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+	size_t i;
+	int rc;
+
+	(void)ctx;
+	rc = manifest_load((const char *const *)argv, (size_t)argc, &rx->set,
+	                   &diags);
+	diag_list_print(stderr, &diags);
+	if (rc < 0) {
+		fprintf(stderr, "sandform %s: %zu error%s in the manifests\n",
+		        rx->cmd ? rx->cmd : "", diags.n_errors,
+		        diags.n_errors == 1 ? "" : "s");
+		diag_list_free(&diags);
+		return rc;
+	}
+	diag_list_free(&diags);
+	rx->nspecs = rx->set->n_sandboxes;
+	rx->specs = xcalloc(rx->nspecs + 1, sizeof(*rx->specs));
+	for (i = 0; i < rx->nspecs; i++) {
+		struct spec *s = spec_from_manifest(&rx->set->sandboxes[i]);
+
+		rx->specs[i] = *s; /* take the contents */
+		free(s);
+	}
+	log_debug("%zu sandboxes in the manifests", rx->nspecs);
+	return 0;
+}
+
+int
+runctx_open_store(struct runctx *rx, struct sf_ctx *ctx)
+{
+	int rc;
+
+	if ((rc = store_open(ctx->state_path, &rx->store)) < 0)
+		return runctx_fail(rx, rc);
+	return 0;
+}
+
+int
+runctx_hash_specs(struct runctx *rx)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < rx->nspecs; i++) {
+		rc = spec_hash(&rx->specs[i], store_hmac_key(rx->store),
+		               STORE_HMAC_KEY_LEN, spec_secret_resolve_manifest,
+		               NULL);
+		if (rc < 0) {
+			fprintf(stderr, "sandform %s: %s: %s\n",
+			        rx->cmd ? rx->cmd : "", rx->specs[i].name,
+			        sf_error_last());
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int
+runctx_open_client(struct runctx *rx, struct sf_ctx *ctx)
+{
+	struct dt_config cfg = DT_CONFIG_INIT;
+	int rc;
+
+	if ((rc = dt_config_from_env(&cfg, ctx->api_key_file)) < 0 ||
+	    (rc = dt_client_new(&cfg, &rx->client)) < 0) {
+		dt_config_clear(&cfg);
+		return runctx_fail(rx, rc);
+	}
+	dt_config_clear(&cfg);
+	return 0;
+}
+
+void
+runctx_close(struct runctx *rx)
+{
+	size_t i;
+
+	for (i = 0; i < rx->nspecs; i++)
+		spec_clear(&rx->specs[i]);
+	free(rx->specs);
+	manifest_set_free(rx->set);
+	dt_client_free(rx->client);
+	store_close(rx->store);
+	memset(rx, 0, sizeof(*rx));
+}

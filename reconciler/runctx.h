@@ -1,0 +1,67 @@
+/*
+ * runctx: the setup plan, apply, destroy and drift share.
+ *
+ *	struct runctx rx = RUNCTX_INIT;
+ *	if (runctx_load(&rx, ctx, argc, argv) < 0 ||	// manifests, specs
+ *	    runctx_open_store(&rx, ctx) < 0 ||		// ctx->state_path
+ *	    runctx_hash_specs(&rx) < 0 ||		// needs the store key
+ *	    runctx_open_client(&rx, ctx) < 0)		// env + --api-key-file
+ *		goto out;			// message already printed
+ *	...
+ *	runctx_close(&rx);
+ *
+ * Every function prints its own problem on stderr as "sandform CMD: ..."
+ * (manifest diagnostics one per line) and returns a negative SF_E* code,
+ * so a command just exits 1. Nothing printed names a secret value or the
+ * API key.
+ *
+ * Ownership: the runctx owns the store, the client, the manifest set and
+ * the specs; runctx_close() releases them all (safe on a partly set up
+ * runctx).
+ */
+#ifndef SF_RECONCILER_RUNCTX_H
+#define SF_RECONCILER_RUNCTX_H
+
+#include <stddef.h>
+
+#include "daytona/client.h"
+#include "manifests/manifest.h"
+#include "reconciler/commands.h"
+#include "reconciler/spec.h"
+#include "state/store.h"
+
+struct runctx {
+	const char *cmd; /* for messages: "plan", "apply", ... */
+	struct store *store;
+	struct dt_client *client;
+	struct manifest_set *set;
+	struct spec *specs; /* sorted by name, nspecs of them */
+	size_t nspecs;
+};
+
+#define RUNCTX_INIT                             \
+	{                                       \
+		NULL, NULL, NULL, NULL, NULL, 0 \
+	}
+
+/*
+ * runctx_load: load and validate the manifests at argv[0..argc) ("." when
+ * argc is 0), print the diagnostics on stderr, and build the specs.
+ */
+int runctx_load(struct runctx *rx, struct sf_ctx *ctx, int argc, char **argv);
+/* runctx_open_store: open (or create) the state at ctx->state_path. */
+int runctx_open_store(struct runctx *rx, struct sf_ctx *ctx);
+/*
+ * runctx_hash_specs: compute every spec's hash with the store's key,
+ * resolving secret references for hashing only. A missing secret fails,
+ * naming the reference.
+ */
+int runctx_hash_specs(struct runctx *rx);
+/* runctx_open_client: a Daytona client from the environment and
+ * ctx->api_key_file. */
+int runctx_open_client(struct runctx *rx, struct sf_ctx *ctx);
+/* runctx_fail: print "sandform CMD: MESSAGE" from sf_error_last(). */
+int runctx_fail(const struct runctx *rx, int rc);
+void runctx_close(struct runctx *rx);
+
+#endif
