@@ -14,3 +14,9 @@ TESTS += tests/unit/unit-client
 tests_unit_unit_client_SOURCES = tests/unit/test_client.c
 tests_unit_unit_client_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_client_LDADD = $(SF_UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/unit-client-curl
+TESTS += tests/unit/unit-client-curl
+tests_unit_unit_client_curl_SOURCES = tests/unit/test_client_curl.c
+tests_unit_unit_client_curl_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_client_curl_LDADD = $(SF_UNIT_LIBS)
