@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -563,16 +565,67 @@ out:
 	return rc;
 }
 
+/*
+ * init_lock: serialise opening among processes. Turning a new file into a
+ * WAL database is not covered by SQLite's busy handler: two processes
+ * creating one state at once could see "database is locked" or a disk I/O
+ * error. An advisory flock() on the state's directory (never on the
+ * database file, whose POSIX locks belong to SQLite) is held from before
+ * SQLite opens the file until the schema and key are in place.
+ */
+static int
+init_lock(const char *path, int *fd_out)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int64_t deadline = time_mono_ms() + STORE_BUSY_TIMEOUT_MS;
+	int fd, rc = 0;
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = sf_error_set(SF_EIO, "%s: %s", slash ? dir : ".",
+		                  strerror(errno));
+		goto out;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			rc = sf_error_set(SF_EIO, "%s: lock: %s", path,
+			                  strerror(errno));
+			goto out;
+		}
+		if (time_mono_ms() > deadline) {
+			rc = sf_error_set(SF_EIO,
+			                  "%s: timed out waiting for another "
+			                  "process opening the state",
+			                  path);
+			goto out;
+		}
+		time_sleep_ms(5);
+	}
+	*fd_out = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
 int
 store_open(const char *path, struct store **out)
 {
 	struct store *s = NULL;
-	int rc;
+	int rc, lockfd = -1;
 
 	*out = NULL;
 	if (empty(path))
 		return sf_error_set(SF_EINVALID, "state: empty path");
 	if ((rc = create_file(path)) < 0)
+		return rc;
+	if ((rc = init_lock(path, &lockfd)) < 0)
 		return rc;
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
@@ -605,6 +658,7 @@ store_open(const char *path, struct store **out)
 	s = NULL;
 out:
 	store_close(s);
+	close(lockfd); /* releases the flock */
 	return rc;
 }
 
@@ -660,9 +714,51 @@ record_from_row(sqlite3_stmt *st, struct store_record *r)
 	r->updated_ms = sqlite3_column_int64(st, 9);
 }
 
+/*
+ * scrub_env: defence in depth against secrets in stored JSON. Daytona
+ * returns env values (GET, create), and a caller might store such an item
+ * as observed_json or a request as a journal detail: the string values of a
+ * top-level "env" object are replaced by STORE_ENV_HASH_PREFIX and their
+ * keyed hash. Returns a new string, or NULL when json needs no change
+ * (the common case: list items carry no env, and a quick scan says so).
+ */
+static char *
+scrub_env(const struct store *s, const char *json)
+{
+	char hex[SF_SHA256_HEX_LEN + 1], *v;
+	cJSON *doc = NULL, *env, *it;
+	char *out = NULL;
+	int changed = 0;
+
+	if (json == NULL || strstr(json, "\"env\"") == NULL)
+		return NULL;
+	doc = cJSON_Parse(json);
+	env = cJSON_GetObjectItemCaseSensitive(doc, "env");
+	if (!cJSON_IsObject(env))
+		goto out;
+	cJSON_ArrayForEach(it, env)
+	{
+		if (!cJSON_IsString(it) ||
+		    strncmp(it->valuestring, STORE_ENV_HASH_PREFIX,
+		            strlen(STORE_ENV_HASH_PREFIX)) == 0)
+			continue;
+		store_secret_hash(s, it->valuestring, hex);
+		v = xasprintf("%s%s", STORE_ENV_HASH_PREFIX, hex);
+		cJSON_SetValuestring(it, v);
+		free(v);
+		changed = 1;
+	}
+	if (changed)
+		out = cJSON_PrintUnformatted(doc);
+out:
+	cJSON_Delete(doc);
+	return out;
+}
+
 static int
 record_put_locked(struct store *s, const struct store_record *r, int64_t now)
 {
+	char *observed;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -676,12 +772,14 @@ record_put_locked(struct store *s, const struct store_record *r, int64_t now)
 	bind_text(st, 3, r->sandbox_id);
 	bind_text(st, 4, r->spec_hash);
 	bind_text(st, 5, r->labels_json);
-	bind_text(st, 6, r->observed_json);
+	observed = scrub_env(s, r->observed_json);
+	bind_text(st, 6, observed ? observed : r->observed_json);
 	bind_text(st, 7, r->applied_json);
 	bind_text(st, 8, r->status);
 	sqlite3_bind_int64(st, 9, now);
 	rc = sqlite3_step(st);
 	stmt_done(st);
+	free(observed);
 	if (rc != SQLITE_DONE)
 		return sf_error_set(
 		        (rc & 0xff) == SQLITE_CONSTRAINT ? SF_EINVALID : SF_EIO,
@@ -1077,6 +1175,7 @@ store_journal_intent(struct store *s, int64_t run_id, const char *stack,
                      const char *sandbox_id, const char *detail_json,
                      int64_t *id_out)
 {
+	char *detail = NULL;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -1092,13 +1191,15 @@ store_journal_intent(struct store *s, int64_t run_id, const char *stack,
 	bind_text(st, 3, name);
 	bind_text(st, 4, action);
 	bind_text(st, 5, sandbox_id);
-	bind_text(st, 6, detail_json);
+	detail = scrub_env(s, detail_json);
+	bind_text(st, 6, detail ? detail : detail_json);
 	sqlite3_bind_int64(st, 7, time_now_ms());
 	if ((rc = step_write(s, st, "journal intent")) < 0)
 		goto out;
 	*id_out = sqlite3_last_insert_rowid(s->db);
 out:
 	pthread_mutex_unlock(&s->mu);
+	free(detail);
 	return rc;
 }
 

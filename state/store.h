@@ -14,7 +14,10 @@
  *
  * Secrets: nothing secret is ever stored. Env values are stored only as
  * keyed hashes (store_secret_hash(), HMAC-SHA-256 with a random 32-byte key
- * created with the database); the API key never reaches the store.
+ * created with the database); the API key never reaches the store. As a
+ * safety net, the string values of a top-level "env" object in a record's
+ * observed_json or a journal entry's detail_json are replaced by
+ * STORE_ENV_HASH_PREFIX and their keyed hash before they are written.
  *
  * Ownership: a struct store is opened with store_open() and freed with
  * store_close() (NULL-safe). Input strings are copied; the store keeps no
@@ -59,6 +62,9 @@
 #define STORE_LOCK_ID_LEN 36
 /* Default lease of a stack lock; the holder renews it well before. */
 #define STORE_LOCK_LEASE_MS (5 * 60 * 1000)
+
+/* What a scrubbed env value starts with (then 64 hex digits). */
+#define STORE_ENV_HASH_PREFIX "hmac-sha256:"
 
 /* Record statuses used by sandform (the store accepts any short string). */
 #define STORE_STATUS_ACTIVE         "active"

@@ -416,6 +416,140 @@ test_hmac_key(void **state)
 	free(other);
 }
 
+/* file_has: whether the file's bytes contain needle. */
+static int
+file_has(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n = strlen(needle), len = 0, cap = 0;
+	char *data = NULL, chunk[4096];
+	size_t got;
+	int found = 0;
+
+	if (fp == NULL)
+		return 0;
+	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if (len + got > cap) {
+			cap = (len + got) * 2;
+			data = xrealloc(data, cap);
+		}
+		memcpy(data + len, chunk, got);
+		len += got;
+	}
+	fclose(fp);
+	for (got = 0; got + n <= len && !found; got++)
+		found = memcmp(data + got, needle, n) == 0;
+	free(data);
+	return found;
+}
+
+/* env values in stored JSON are replaced by keyed hashes */
+static void
+test_no_secrets(void **state)
+{
+	struct tctx *t = *state;
+	struct store *s = open_ok(t->path);
+	struct store_record r = rec("default", "web", "sb-1");
+	struct store_record *got = NULL;
+	struct store_journal_entry *e = NULL;
+	char hex[SF_SHA256_HEX_LEN + 1], *want, *wal;
+	int64_t id;
+
+	r.observed_json = "{\"id\":\"sb-1\",\"env\":{\"PASSWORD\":"
+	                  "\"hunter2-secret\",\"N\":\"1\"},\"cpu\":2}";
+	assert_int_equal(store_record_put(s, &r), 0);
+	assert_int_equal(store_journal_intent(s, 0, "default", "web", "create",
+	                                      NULL,
+	                                      "{\"env\":{\"TOKEN\":"
+	                                      "\"tok-secret-value\"}}",
+	                                      &id),
+	                 0);
+	assert_int_equal(store_record_get(s, "default", "web", &got), 0);
+	assert_null(strstr(got->observed_json, "hunter2-secret"));
+	store_secret_hash(s, "hunter2-secret", hex);
+	want = xasprintf("\"PASSWORD\":\"%s%s\"", STORE_ENV_HASH_PREFIX, hex);
+	assert_non_null(strstr(got->observed_json, want));
+	assert_non_null(strstr(got->observed_json, "\"cpu\":2"));
+	free(want);
+	/* storing it again does not hash the hash */
+	r.observed_json = got->observed_json;
+	assert_int_equal(store_record_put(s, &r), 0);
+	store_record_free(got);
+	assert_int_equal(store_record_get(s, "default", "web", &got), 0);
+	want = xasprintf("%s%s", STORE_ENV_HASH_PREFIX, hex);
+	assert_non_null(strstr(got->observed_json, want));
+	free(want);
+	store_record_free(got);
+	assert_int_equal(store_journal_get(s, id, &e), 0);
+	assert_null(strstr(e->detail_json, "tok-secret-value"));
+	assert_non_null(strstr(e->detail_json, STORE_ENV_HASH_PREFIX));
+	store_journal_entry_free(e);
+	store_close(s);
+
+	/* nor anywhere in the files */
+	wal = xasprintf("%s-wal", t->path);
+	assert_false(file_has(t->path, "hunter2-secret"));
+	assert_false(file_has(wal, "hunter2-secret"));
+	assert_false(file_has(t->path, "tok-secret-value"));
+	assert_false(file_has(wal, "tok-secret-value"));
+	assert_true(file_has(t->path, "sb-1") || file_has(wal, "sb-1"));
+	free(wal);
+}
+
+#define OPENERS 6
+
+/* Processes creating one new state at once all get the same key. */
+static void
+test_concurrent_create(void **state)
+{
+	struct tctx *t = *state;
+	unsigned char keys[OPENERS][STORE_HMAC_KEY_LEN];
+	int res[2], go[2], status, i;
+	pid_t pids[OPENERS];
+	struct store *s;
+
+	assert_int_equal(pipe(res), 0);
+	assert_int_equal(pipe(go), 0);
+	for (i = 0; i < OPENERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct store *cs = NULL;
+			char c;
+
+			close(res[0]);
+			close(go[1]);
+			if (read(go[0], &c, 1) != 0)
+				_exit(3);
+			if (store_open(t->path, &cs) < 0) {
+				fprintf(stderr, "child: %s\n", sf_error_last());
+				_exit(2);
+			}
+			if (write(res[1], store_hmac_key(cs),
+			          STORE_HMAC_KEY_LEN) != STORE_HMAC_KEY_LEN)
+				_exit(4);
+			store_close(cs);
+			_exit(0);
+		}
+	}
+	close(res[1]);
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < OPENERS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	for (i = 0; i < OPENERS; i++)
+		assert_int_equal(read(res[0], keys[i], STORE_HMAC_KEY_LEN),
+		                 STORE_HMAC_KEY_LEN);
+	close(res[0]);
+	s = open_ok(t->path);
+	for (i = 0; i < OPENERS; i++)
+		assert_memory_equal(keys[i], store_hmac_key(s),
+		                    STORE_HMAC_KEY_LEN);
+	store_close(s);
+}
+
 /* ---- records --------------------------------------------------------- */
 
 static void
@@ -979,6 +1113,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrations, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_hmac_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_secrets, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_create, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_records_crud, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_records_bulk, setup,
