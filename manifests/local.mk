@@ -13,3 +13,7 @@ TESTS += tests/unit/unit-manifest
 tests_unit_unit_manifest_SOURCES = tests/unit/test_manifest.c
 tests_unit_unit_manifest_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_manifest_LDADD = $(SF_UNIT_LIBS)
+
+TESTS += tests/e2e/t0001-cli.bats tests/e2e/t1001-validate.bats
+EXTRA_DIST += tests/e2e/t0001-cli.bats tests/e2e/t1001-validate.bats \
+	tests/fixtures/manifests

@@ -632,7 +632,8 @@ sorted_pairs(struct loader *L, const struct ynode *map, struct kv **out)
 		v[n].idx = n;
 		n++;
 	}
-	qsort(v, n, sizeof(*v), kv_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), kv_cmp);
 	for (i = 0; i < n; i++) {
 		if (m > 0 && strcmp(v[m - 1].k->value, v[i].k->value) == 0) {
 			size_t old = path_push(L, v[i].k->value);
@@ -1464,7 +1465,8 @@ walk_dir(struct loader *L, const char *dir, int depth)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), str_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), str_cmp);
 	for (i = 0; i < n; i++) {
 		p = xasprintf("%s%s%s", dir,
 		              dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);

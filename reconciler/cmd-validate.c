@@ -51,6 +51,9 @@ cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
 		rc = SF_EXIT_ERROR;
 		goto out;
 	}
+	if (set->n_files == 0)
+		fprintf(stderr, "sandform validate: warning: no *.yaml or "
+		                "*.yml files found\n");
 	if (ctx->json) {
 		json = manifest_set_to_json(set);
 		text = cJSON_PrintUnformatted(json);

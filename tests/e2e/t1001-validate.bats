@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# sandform validate: loading files, directories and stdin, the summary and
+# --json output, every error reported in file order, warnings, and the
+# hostile-input defences (each pinned by a fixture).
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	FIX="$SF_SRCDIR/tests/fixtures/manifests"
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# json EXPR: evaluate a Python expression over the JSON on stdin ("d").
+json() {
+	python3 -c 'import json, sys; d = json.load(sys.stdin); print(('"$1"'))'
+}
+
+sandbox() {
+	printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: %s\n' "$1"
+}
+
+@test "a directory: recursive, *.yaml and *.yml only, hidden dirs skipped" {
+	run --separate-stderr "$SANDFORM" validate "$FIX/valid"
+	[ "$status" -eq 0 ]
+	[ "$output" = "3 sandboxes in 2 files" ]
+	# the started sandbox without autoStopInterval: 0 is only a warning
+	[[ "$stderr" == *"b.yml:6:10: warning: spec.state: started with autoStopInterval 15"* ]]
+}
+
+@test "singular summary, and the current directory by default" {
+	sandbox solo > one.yaml
+	run --separate-stderr "$SANDFORM" validate
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 sandbox in 1 file" ]
+	[ -z "$stderr" ]
+}
+
+@test "an empty directory is valid and says so" {
+	mkdir empty
+	run --separate-stderr "$SANDFORM" validate empty
+	[ "$status" -eq 0 ]
+	[ "$output" = "0 sandboxes in 0 files" ]
+	[[ "$stderr" == *"warning: no *.yaml or *.yml files found"* ]]
+}
+
+@test "stdin with -, multi-document, empty documents ignored" {
+	run bash -c '{ echo "---"; echo "# nothing"; echo "---"; printf "apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata: {name: a}\n---\napiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata: {name: b}\n"; } | "$SANDFORM" validate -'
+	[ "$status" -eq 0 ]
+	[ "$output" = "2 sandboxes in 1 file" ]
+}
+
+@test "the examples are valid" {
+	run "$SANDFORM" validate "$SF_SRCDIR/examples"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9]+\ sandboxes\ in\ [0-9]+\ files$ ]]
+	for d in browser-agent agent-pool gpu-job; do
+		run "$SANDFORM" validate "$SF_SRCDIR/examples/$d"
+		[ "$status" -eq 0 ]
+	done
+}
+
+@test "--json prints the normalised set with secret references, never values" {
+	export SF_FIXTURE_DB_PASSWORD=s3cr3t-value-that-must-not-leak
+	run --separate-stderr "$SANDFORM" validate --json "$FIX/valid"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"s3cr3t"* ]]
+	[[ "$stderr" != *"s3cr3t"* ]]
+	[ "$(echo "$output" | json 'd["apiVersion"]')" = "sandform.dev/v1" ]
+	[ "$(echo "$output" | json '[s["name"] for s in d["sandboxes"]]')" = "['team-b-agent', 'web', 'worker']" ]
+	[ "$(echo "$output" | json 'd["sandboxes"][2]["env"]["DB_PASSWORD"]')" = "{'secretEnv': 'SF_FIXTURE_DB_PASSWORD'}" ]
+	[ "$(echo "$output" | json 'd["sandboxes"][2]["env"]["TOKEN"]')" = "{'secretFile': '/run/secrets/token'}" ]
+	[ "$(echo "$output" | json 'd["sandboxes"][2]["resources"]')" = "{'cpu': 1, 'memory': 2, 'disk': 3}" ]
+	[ "$(echo "$output" | json 'd["sandboxes"][1]["source"]["line"]')" = "2" ]
+	[ "$(echo "$output" | json 'len(d["files"])')" = "2" ]
+}
+
+@test "every error of the run, sorted, in the documented format (golden)" {
+	cd "$FIX"
+	run --separate-stderr "$SANDFORM" validate invalid
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	diff -u invalid.expected <(printf '%s\n' "$stderr")
+}
+
+@test "errors are sorted by file then line across arguments" {
+	cd "$FIX"
+	run --separate-stderr "$SANDFORM" validate invalid/two.yaml invalid/one.yaml
+	[ "$status" -eq 1 ]
+	printf '%s\n' "$stderr" | grep -v '^sandform validate:' | cut -d: -f1,2 > got
+	sort -t: -k1,1 -k2,2n got | diff -u - got
+	[ "$(head -1 got)" = "invalid/one.yaml:6" ]
+}
+
+@test "duplicate names across files name both places" {
+	cd "$FIX"
+	run --separate-stderr "$SANDFORM" validate dupes
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"dupes/second.yaml:5:9: metadata.name: duplicate sandbox name 'twin' (also at dupes/first.yaml:4:9"* ]]
+}
+
+@test "a missing path and a fifo given by name are errors" {
+	mkfifo pipe.yaml
+	run --separate-stderr timeout 10 "$SANDFORM" validate nope.yaml pipe.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"nope.yaml: no such file or directory"* ]]
+	[[ "$stderr" == *"pipe.yaml: not a regular file or directory"* ]]
+}
+
+@test "billion laughs: refused at the first alias, fast" {
+	run --separate-stderr timeout 10 "$SANDFORM" validate "$FIX/hostile/billion-laughs.yaml"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"billion-laughs.yaml:7:12: YAML alias '*a' refused"* ]]
+}
+
+@test "nesting deeper than the limit is refused" {
+	run --separate-stderr timeout 10 "$SANDFORM" validate "$FIX/hostile/deep-nesting.yaml"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"deep-nesting.yaml:5:70: nesting deeper than 64 levels"* ]]
+}
+
+@test "NUL bytes, invalid UTF-8 and UTF-16 are refused with a position" {
+	run --separate-stderr "$SANDFORM" validate "$FIX/hostile/nul-byte.yaml"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"nul-byte.yaml:4:12: NUL byte (expected UTF-8 text)"* ]]
+	run --separate-stderr "$SANDFORM" validate "$FIX/hostile/invalid-utf8.yaml"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"invalid-utf8.yaml:5:23: invalid UTF-8"* ]]
+	run --separate-stderr "$SANDFORM" validate "$FIX/hostile/utf16.yaml"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"utf16.yaml:1:1: invalid UTF-8"* ]]
+}
+
+@test "a file over the size limit is refused without reading it all" {
+	sandbox big > big.yaml
+	head -c 5000000 /dev/zero | tr '\0' '#' >> big.yaml
+	run --separate-stderr "$SANDFORM" validate big.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"big.yaml: file too large (expected at most 4194304 bytes)"* ]]
+	# the same through stdin
+	run --separate-stderr bash -c '"$SANDFORM" validate - < big.yaml'
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"-: file too large"* ]]
+}
+
+@test "fifos, symlink loops and dangling links in a directory are skipped, never opened" {
+	mkdir d
+	sandbox real > d/real.yaml
+	mkfifo d/fifo.yaml
+	ln -s loop2.yaml d/loop1.yaml
+	ln -s loop1.yaml d/loop2.yaml
+	ln -s nowhere.yaml d/dangling.yaml
+	ln -s real.yaml d/link.yaml
+	ln -s .. d/up
+	run --separate-stderr timeout 10 "$SANDFORM" validate d
+	# link.yaml is the same sandbox as real.yaml: a duplicate
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"d/fifo.yaml: warning: skipped: not a regular file"* ]]
+	[[ "$stderr" == *"d/loop1.yaml: warning: skipped: symbolic link loop"* ]]
+	[[ "$stderr" == *"d/dangling.yaml: warning: skipped: dangling symbolic link"* ]]
+	[[ "$stderr" == *"d/real.yaml:4:9: metadata.name: duplicate sandbox name 'real' (also at d/link.yaml:4:9"* ]]
+	rm d/link.yaml
+	run --separate-stderr timeout 10 "$SANDFORM" validate d
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 sandbox in 1 file" ]
+}
+
+@test "-v logs which files are loaded" {
+	sandbox a > a.yaml
+	run --separate-stderr "$SANDFORM" validate -v a.yaml
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"a.yaml"* ]]
+}
