@@ -17,9 +17,10 @@
 #include "common/buf.h"
 #include "daytona/client.h"
 
-#define DT_HTTP_ERROR_MAX   256 /* CURL_ERROR_SIZE */
-#define DT_HTTP_MAX_HEADERS 128 /* response headers kept; extra ones dropped \
-	                         */
+/* CURL_ERROR_SIZE */
+#define DT_HTTP_ERROR_MAX 256
+/* Response headers kept; extra ones are dropped. */
+#define DT_HTTP_MAX_HEADERS 128
 
 struct dt_http_request {
 	const char *method; /* "GET", "POST", "PUT", "DELETE" */
