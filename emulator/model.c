@@ -1,0 +1,807 @@
+/*
+ * model: the sandbox state machine and validators, as the Daytona service
+ * code behaves (daytona-api.md §5, §7, §13). Kept free of locks and clocks
+ * so that it reads like the tables it implements and unit tests can drive
+ * it exhaustively.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "emulator/model.h"
+#include "common/banned.h"
+
+static const char *const state_names[ST__COUNT] = {
+	"creating", "restoring",        "destroyed",     "destroying",
+	"started",  "stopped",          "starting",      "stopping",
+	"error",    "build_failed",     "pending_build", "building_snapshot",
+	"unknown",  "pulling_snapshot", "archived",      "archiving",
+	"resizing", "snapshotting",     "forking",       "pausing",
+	"paused",   "resuming",
+};
+
+static const char *const desired_names[DS__COUNT] = {
+	"destroyed", "started", "stopped", "resized", "archived", "paused",
+};
+
+const char *
+sb_state_name(enum sb_state s)
+{
+	return (unsigned)s < ST__COUNT ? state_names[s] : "unknown";
+}
+
+const char *
+sb_desired_name(enum sb_desired d)
+{
+	return (unsigned)d < DS__COUNT ? desired_names[d] : "started";
+}
+
+int
+sb_state_parse(const char *s)
+{
+	for (int i = 0; s && i < ST__COUNT; i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+sb_desired_parse(const char *s)
+{
+	for (int i = 0; s && i < DS__COUNT; i++)
+		if (strcmp(s, desired_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+sb_stable_desired(enum sb_state s)
+{
+	switch (s) {
+	case ST_STARTED:
+		return DS_STARTED;
+	case ST_STOPPED:
+		return DS_STOPPED;
+	case ST_ARCHIVED:
+		return DS_ARCHIVED;
+	case ST_DESTROYED:
+		return DS_DESTROYED;
+	case ST_PAUSED:
+		return DS_PAUSED;
+	default:
+		return -1;
+	}
+}
+
+bool
+sb_errored(const struct sandbox *sb)
+{
+	return sb->state == ST_ERROR || sb->state == ST_BUILD_FAILED;
+}
+
+/* state == desiredState, comparing the enum values by name as the DB does */
+static bool
+state_matches_desired(const struct sandbox *sb)
+{
+	return sb_stable_desired(sb->state) == (int)sb->desired;
+}
+
+bool
+sb_pending(const struct sandbox *sb)
+{
+	if (sb_errored(sb) || sb->desired == DS_ARCHIVED)
+		return false;
+	return !state_matches_desired(sb);
+}
+
+bool
+sb_hidden(const struct sandbox *sb)
+{
+	if (sb->state == ST_DESTROYED)
+		return true;
+	return sb_errored(sb) && sb->desired == DS_DESTROYED;
+}
+
+enum sb_state
+sb_derived_state(const struct sandbox *sb, bool for_list)
+{
+	switch (sb->state) {
+	case ST_STARTED:
+		if (sb->desired == DS_STOPPED)
+			return ST_STOPPING;
+		if (sb->desired == DS_DESTROYED)
+			return ST_DESTROYING;
+		break;
+	case ST_STOPPED:
+		if (sb->desired == DS_STARTED)
+			return ST_STARTING;
+		if (sb->desired == DS_DESTROYED)
+			return ST_DESTROYING;
+		if (sb->desired == DS_ARCHIVED)
+			return ST_ARCHIVING;
+		break;
+	case ST_UNKNOWN:
+		if (sb->desired == DS_STARTED)
+			return ST_CREATING;
+		break;
+	case ST_ARCHIVED:
+		if (sb->desired == DS_STARTED && for_list)
+			return ST_RESTORING;
+		break;
+	default:
+		break;
+	}
+	return sb->state;
+}
+
+static const char MSG_ERRORED[] = "Sandbox is in an errored state";
+static const char MSG_IN_PROGRESS[] = "Sandbox state change in progress";
+
+int
+sb_check(const struct sandbox *sb, enum sb_action act, const char **msg)
+{
+	enum sb_state s = sb->state;
+
+	*msg = NULL;
+	switch (act) {
+	case ACT_START:
+		if (s == ST_STARTED && sb->desired == DS_STARTED)
+			return 1;
+		if (sb_errored(sb)) {
+			*msg = MSG_ERRORED;
+			return 400;
+		}
+		if (!state_matches_desired(sb) &&
+		    !((s == ST_STOPPED || s == ST_ARCHIVING) &&
+		      sb->desired == DS_ARCHIVED)) {
+			*msg = MSG_IN_PROGRESS;
+			return 409;
+		}
+		if (s != ST_STOPPED && s != ST_ARCHIVED && s != ST_ARCHIVING &&
+		    s != ST_PAUSED) {
+			*msg = "Sandbox is not in valid state";
+			return 400;
+		}
+		break;
+	case ACT_STOP:
+	case ACT_ARCHIVE:
+		if (sb_errored(sb)) {
+			*msg = MSG_ERRORED;
+			return 400;
+		}
+		if (!state_matches_desired(sb)) {
+			*msg = MSG_IN_PROGRESS;
+			return 409;
+		}
+		if (act == ACT_STOP && s != ST_STARTED && s != ST_PAUSED) {
+			*msg = "Sandbox is not in a stoppable state";
+			return 400;
+		}
+		if (act == ACT_ARCHIVE && s != ST_STOPPED) {
+			*msg = "Sandbox is not stopped";
+			return 400;
+		}
+		if (act == ACT_ARCHIVE && sb->auto_delete == 0) {
+			*msg = "Ephemeral sandboxes cannot be archived";
+			return 400;
+		}
+		break;
+	case ACT_DELETE:
+		if (sb_pending(sb) && s != ST_PENDING_BUILD) {
+			*msg = MSG_IN_PROGRESS;
+			return 409;
+		}
+		return 0;
+	case ACT_RESIZE:
+		if (s != ST_STARTED && s != ST_STOPPED) {
+			*msg = "Sandbox must be in started or stopped state to "
+			       "be resized";
+			return 400;
+		}
+		break;
+	case ACT_RECOVER:
+		if (!sb->recoverable) {
+			*msg = "Sandbox is not recoverable";
+			return 400;
+		}
+		if (s != ST_ERROR) {
+			*msg = "Sandbox is not in an errored state";
+			return 400;
+		}
+		return 0;
+	}
+	if (sb_pending(sb)) {
+		*msg = MSG_IN_PROGRESS;
+		return 409;
+	}
+	return 0;
+}
+
+/* --- validation ----------------------------------------------------- */
+
+static const char *const unsafe_schemes[] = {
+	"http://", "https://", "ftp://",  "ftps://", "sftp://",  "ssh://",
+	"ws://",   "wss://",   "file://", "ldap://", "ldaps://", "javascript:",
+	"data:",   "mailto:",  "tel:",    "www.",
+};
+
+int
+emu_valid_name(const char *name, const char **msg)
+{
+	size_t n = strlen(name);
+
+	*msg = "name must not contain HTML tags, URLs, or control characters";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+		    c == 0x7f)
+			return -1;
+		if (c == '<' && i + 1 < n &&
+		    (isalpha((unsigned char)name[i + 1]) || name[i + 1] == '/'))
+			return -1;
+		for (size_t k = 0;
+		     k < sizeof(unsafe_schemes) / sizeof(unsafe_schemes[0]);
+		     k++) {
+			size_t l = strlen(unsafe_schemes[k]);
+
+			if (n - i >= l &&
+			    strncasecmp(name + i, unsafe_schemes[k], l) == 0)
+				return -1;
+		}
+	}
+	*msg = NULL;
+	return 0;
+}
+
+/* parse 1-3 digits as a number <= max; advances *p */
+static int
+small_num(const char **p, int max)
+{
+	int v = 0, digits = 0;
+
+	while (isdigit((unsigned char)**p) && digits < 4) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		digits++;
+	}
+	if (digits == 0 || digits > 3 || v > max)
+		return -1;
+	return v;
+}
+
+int
+emu_valid_cidr(const char *s)
+{
+	const char *p = s;
+
+	for (int i = 0; i < 4; i++) {
+		if (small_num(&p, 255) < 0)
+			return -1;
+		if (i < 3 && *p++ != '.')
+			return -1;
+	}
+	if (*p++ != '/')
+		return -1;
+	if (small_num(&p, 32) < 0)
+		return -1;
+	return *p == '\0' ? 0 : -1;
+}
+
+int
+emu_valid_domain(const char *s)
+{
+	size_t n = strlen(s);
+	int labels = 0;
+
+	if (strncmp(s, "*.", 2) == 0) {
+		s += 2;
+		n -= 2;
+	}
+	if (n == 0 || n > 253)
+		return -1;
+	while (*s) {
+		size_t l = 0;
+
+		while (s[l] && s[l] != '.') {
+			if (!isalnum((unsigned char)s[l]) && s[l] != '-')
+				return -1;
+			l++;
+		}
+		if (l == 0 || l > 63 || s[0] == '-' || s[l - 1] == '-')
+			return -1;
+		labels++;
+		s += l;
+		if (*s == '.') {
+			s++;
+			if (*s == '\0')
+				return -1;
+		}
+	}
+	return labels >= 2 ? 0 : -1;
+}
+
+/* split a comma list, trim entries, check each with fn */
+static int
+valid_list(const char *list, int (*fn)(const char *), const char **msg,
+           const char *too_many, const char *bad)
+{
+	char *copy = xstrdup(list), *p = copy;
+	int count = 0, rc = 0;
+
+	if (*list == '\0')
+		goto out;
+	for (;;) {
+		char *comma = strchr(p, ',');
+		char *e;
+
+		if (comma)
+			*comma = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		e = p + strlen(p);
+		while (e > p && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (++count > EMU_NETWORK_LIST_MAX) {
+			*msg = too_many;
+			rc = -1;
+			goto out;
+		}
+		if (fn(p) < 0) {
+			*msg = bad;
+			rc = -1;
+			goto out;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+out:
+	free(copy);
+	return rc;
+}
+
+int
+emu_valid_network_list(const char *list, const char **msg)
+{
+	return valid_list(list, emu_valid_cidr, msg,
+	                  "networkAllowList cannot contain more than 10 "
+	                  "entries",
+	                  "networkAllowList must be a comma-separated list of "
+	                  "IPv4 CIDR blocks (e.g. 10.0.0.0/8)");
+}
+
+int
+emu_valid_domain_list(const char *list, const char **msg)
+{
+	return valid_list(list, emu_valid_domain, msg,
+	                  "domainAllowList cannot contain more than 10 entries",
+	                  "domainAllowList must be a comma-separated list of "
+	                  "domain names (e.g. example.com, *.example.com)");
+}
+
+/* does path have a segment equal to seg? */
+static bool
+has_segment(const char *path, const char *seg)
+{
+	size_t l = strlen(seg);
+
+	for (const char *p = path; *p;) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == l && strncmp(p, seg, l) == 0)
+			return true;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
+int
+emu_valid_mount_path(const char *path, const char **msg)
+{
+	*msg = NULL;
+	if (path[0] != '/')
+		*msg = "Volume mount path must be an absolute path";
+	else if (strcmp(path, "/") == 0)
+		*msg = "Volume mount path cannot be the root directory";
+	else if (strstr(path, "//"))
+		*msg = "Volume mount path cannot contain consecutive slashes";
+	else if (has_segment(path, ".") || has_segment(path, ".."))
+		*msg = "Volume mount path cannot contain '.' or '..' segments";
+	return *msg ? -1 : 0;
+}
+
+int
+emu_valid_subpath(const char *path, const char **msg)
+{
+	*msg = NULL;
+	if (path[0] == '/')
+		*msg = "Volume subpath must be a relative path";
+	else if (strstr(path, "//"))
+		*msg = "Volume subpath cannot contain consecutive slashes";
+	else if (has_segment(path, ".."))
+		*msg = "Volume subpath cannot contain '..' segments";
+	return *msg ? -1 : 0;
+}
+
+/* --- kvmap ------------------------------------------------------------ */
+
+void
+kvmap_set(struct kvmap *m, const char *key, const char *value)
+{
+	for (int i = 0; i < m->n; i++) {
+		if (strcmp(m->items[i].key, key) == 0) {
+			free(m->items[i].value);
+			m->items[i].value = xstrdup(value);
+			return;
+		}
+	}
+	m->items = xreallocarray(m->items, (size_t)m->n + 1, sizeof(*m->items));
+	m->items[m->n].key = xstrdup(key);
+	m->items[m->n].value = xstrdup(value);
+	m->n++;
+}
+
+const char *
+kvmap_get(const struct kvmap *m, const char *key)
+{
+	for (int i = 0; i < m->n; i++)
+		if (strcmp(m->items[i].key, key) == 0)
+			return m->items[i].value;
+	return NULL;
+}
+
+void
+kvmap_clear(struct kvmap *m)
+{
+	for (int i = 0; i < m->n; i++) {
+		free(m->items[i].key);
+		free(m->items[i].value);
+	}
+	free(m->items);
+	m->items = NULL;
+	m->n = 0;
+}
+
+bool
+kvmap_contains(const struct kvmap *hay, const struct kvmap *needle)
+{
+	for (int i = 0; i < needle->n; i++) {
+		const char *v = kvmap_get(hay, needle->items[i].key);
+
+		if (!v || strcmp(v, needle->items[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* --- lifetime and JSON ------------------------------------------------ */
+
+struct sandbox *
+sandbox_new(void)
+{
+	struct sandbox *sb = xcalloc(1, sizeof(*sb));
+
+	sb->auto_stop = EMU_DEFAULT_AUTO_STOP;
+	sb->auto_archive = EMU_DEFAULT_AUTO_ARCHIVE;
+	sb->auto_delete = EMU_DEFAULT_AUTO_DELETE;
+	sb->state = ST_UNKNOWN;
+	sb->desired = DS_STARTED;
+	sb->list_pos = -1;
+	sb->active_pos = -1;
+	return sb;
+}
+
+void
+sandbox_free(struct sandbox *sb)
+{
+	if (!sb)
+		return;
+	free(sb->name);
+	free(sb->target);
+	free(sb->snapshot);
+	free(sb->dockerfile);
+	for (int i = 0; i < sb->n_context_hashes; i++)
+		free(sb->context_hashes[i]);
+	free(sb->context_hashes);
+	free(sb->snapshot_ref);
+	free(sb->user);
+	kvmap_clear(&sb->env);
+	kvmap_clear(&sb->labels);
+	free(sb->network_allow_list);
+	free(sb->domain_allow_list);
+	free(sb->gpu_type);
+	free(sb->error_reason);
+	for (int i = 0; i < sb->n_volumes; i++) {
+		free(sb->volumes[i].volume_id);
+		free(sb->volumes[i].mount_path);
+		free(sb->volumes[i].subpath);
+	}
+	free(sb->volumes);
+	free(sb);
+}
+
+static void
+add_str_or_null(struct buf *out, const char *key, const char *v)
+{
+	buf_addf(out, ",\"%s\":", key);
+	if (v)
+		buf_add_json_string(out, v);
+	else
+		buf_addstr(out, "null");
+}
+
+static void
+add_time(struct buf *out, const char *key, int64_t ms)
+{
+	char iso[SF_ISO8601_LEN + 1];
+
+	time_format_iso(ms, iso);
+	buf_addf(out, ",\"%s\":\"%s\"", key, iso);
+}
+
+static void
+add_map(struct buf *out, const char *key, const struct kvmap *m)
+{
+	buf_addf(out, ",\"%s\":{", key);
+	for (int i = 0; i < m->n; i++) {
+		if (i)
+			buf_addch(out, ',');
+		buf_add_json_string(out, m->items[i].key);
+		buf_addch(out, ':');
+		buf_add_json_string(out, m->items[i].value);
+	}
+	buf_addch(out, '}');
+}
+
+void
+sandbox_to_json(const struct sandbox *sb, enum sb_json_form form,
+                struct buf *out)
+{
+	bool full = form != SBJ_LIST;
+
+	buf_addf(out,
+	         "{\"id\":\"%s\",\"organizationId\":\"%s\",\"name\":", sb->id,
+	         sb->org_id);
+	buf_add_json_string(out, sb->name);
+	add_str_or_null(out, "snapshot", sb->snapshot);
+	add_str_or_null(out, "user", sb->user);
+	if (full)
+		add_map(out, "env", &sb->env);
+	add_map(out, "labels", &sb->labels);
+	buf_addf(out, ",\"public\":%s", sb->public_ ? "true" : "false");
+	if (full) {
+		buf_addf(out, ",\"networkBlockAll\":%s",
+		         sb->network_block_all ? "true" : "false");
+		add_str_or_null(out, "networkAllowList",
+		                sb->network_allow_list);
+		add_str_or_null(out, "domainAllowList", sb->domain_allow_list);
+	}
+	add_str_or_null(out, "target", sb->target);
+	buf_addf(out, ",\"cpu\":%d,\"gpu\":%d,\"memory\":%d,\"disk\":%d",
+	         sb->cpu, sb->gpu, sb->memory, sb->disk);
+	if (sb->gpu_type)
+		add_str_or_null(out, "gpuType", sb->gpu_type);
+	buf_addf(out, ",\"state\":\"%s\",\"desiredState\":\"%s\"",
+	         sb_state_name(sb_derived_state(sb, form == SBJ_LIST)),
+	         sb_desired_name(sb->desired));
+	add_str_or_null(out, "errorReason", sb->error_reason);
+	buf_addf(out,
+	         ",\"recoverable\":%s,\"backupState\":\"None\""
+	         ",\"autoStopInterval\":%d,\"autoArchiveInterval\":%d"
+	         ",\"autoDeleteInterval\":%d",
+	         sb->recoverable ? "true" : "false", sb->auto_stop,
+	         sb->auto_archive, sb->auto_delete);
+	if (full) {
+		buf_addstr(out, ",\"volumes\":[");
+		for (int i = 0; i < sb->n_volumes; i++) {
+			buf_addstr(out,
+			           i ? ",{\"volumeId\":" : "{\"volumeId\":");
+			buf_add_json_string(out, sb->volumes[i].volume_id);
+			buf_addstr(out, ",\"mountPath\":");
+			buf_add_json_string(out, sb->volumes[i].mount_path);
+			if (sb->volumes[i].subpath) {
+				buf_addstr(out, ",\"subpath\":");
+				buf_add_json_string(out,
+				                    sb->volumes[i].subpath);
+			}
+			buf_addch(out, '}');
+		}
+		buf_addch(out, ']');
+	}
+	if (full && sb->dockerfile) {
+		buf_addstr(out, ",\"buildInfo\":{\"dockerfileContent\":");
+		buf_add_json_string(out, sb->dockerfile);
+		buf_addstr(out, ",\"contextHashes\":[");
+		for (int i = 0; i < sb->n_context_hashes; i++) {
+			if (i)
+				buf_addch(out, ',');
+			buf_add_json_string(out, sb->context_hashes[i]);
+		}
+		buf_addch(out, ']');
+		add_time(out, "createdAt", sb->created_at);
+		add_time(out, "updatedAt", sb->created_at);
+		add_str_or_null(out, "snapshotRef", sb->snapshot_ref);
+		buf_addch(out, '}');
+	}
+	add_time(out, "createdAt", sb->created_at);
+	add_time(out, "updatedAt", sb->updated_at);
+	add_time(out, "lastActivityAt", sb->last_activity_at);
+	buf_addstr(out, ",\"sandboxClass\":\"container\"");
+	add_str_or_null(out, "runnerId",
+	                sb->runner_id[0] ? sb->runner_id : NULL);
+	buf_addstr(out, ",\"toolboxProxyUrl\":\"" EMU_TOOLBOX_PROXY_URL "\"");
+	if (form == SBJ_PERSIST) {
+		buf_addf(out,
+		         ",\"_rawState\":\"%s\",\"_timer\":%d,\"_phase\":%d"
+		         ",\"_resizePrev\":%d,\"_resize\":[%d,%d,%d]"
+		         ",\"_createdAt\":%lld,\"_updatedAt\":%lld"
+		         ",\"_lastActivityAt\":%lld,\"_destroyedAt\":%lld",
+		         sb_state_name(sb->state), (int)sb->timer,
+		         sb->timer_phase, (int)sb->resize_prev, sb->resize_cpu,
+		         sb->resize_memory, sb->resize_disk,
+		         (long long)sb->created_at, (long long)sb->updated_at,
+		         (long long)sb->last_activity_at,
+		         (long long)sb->destroyed_at);
+	}
+	buf_addch(out, '}');
+}
+
+static char *
+dup_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+static long long
+get_num(const cJSON *obj, const char *key, long long dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+}
+
+static void
+load_map(const cJSON *obj, const char *key, struct kvmap *m)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key), *it;
+
+	cJSON_ArrayForEach(it, v)
+	{
+		if (cJSON_IsString(it) && it->string)
+			kvmap_set(m, it->string, it->valuestring);
+	}
+}
+
+struct sandbox *
+sandbox_from_persist(const struct cJSON *obj)
+{
+	struct sandbox *sb = sandbox_new();
+	char *s;
+	const cJSON *v, *it;
+	int st;
+
+	s = dup_str(obj, "id");
+	if (!s || strlen(s) != 36)
+		goto bad;
+	memcpy(sb->id, s, 37);
+	free(s);
+	s = dup_str(obj, "organizationId");
+	if (!s || strlen(s) != 36)
+		goto bad;
+	memcpy(sb->org_id, s, 37);
+	free(s);
+	s = NULL;
+	sb->name = dup_str(obj, "name");
+	if (!sb->name)
+		goto bad;
+	sb->snapshot = dup_str(obj, "snapshot");
+	sb->user = dup_str(obj, "user");
+	sb->target = dup_str(obj, "target");
+	load_map(obj, "env", &sb->env);
+	load_map(obj, "labels", &sb->labels);
+	sb->public_ = cJSON_IsTrue(cJSON_GetObjectItem(obj, "public"));
+	sb->network_block_all =
+	        cJSON_IsTrue(cJSON_GetObjectItem(obj, "networkBlockAll"));
+	sb->network_allow_list = dup_str(obj, "networkAllowList");
+	sb->domain_allow_list = dup_str(obj, "domainAllowList");
+	sb->cpu = (int)get_num(obj, "cpu", 1);
+	sb->gpu = (int)get_num(obj, "gpu", 0);
+	sb->memory = (int)get_num(obj, "memory", 1);
+	sb->disk = (int)get_num(obj, "disk", 3);
+	sb->gpu_type = dup_str(obj, "gpuType");
+	s = dup_str(obj, "_rawState");
+	st = sb_state_parse(s);
+	free(s);
+	s = NULL;
+	if (st < 0)
+		goto bad;
+	sb->state = (enum sb_state)st;
+	s = dup_str(obj, "desiredState");
+	st = sb_desired_parse(s);
+	free(s);
+	s = NULL;
+	if (st < 0)
+		goto bad;
+	sb->desired = (enum sb_desired)st;
+	sb->error_reason = dup_str(obj, "errorReason");
+	sb->recoverable = cJSON_IsTrue(cJSON_GetObjectItem(obj, "recoverable"));
+	sb->auto_stop = (int)get_num(obj, "autoStopInterval", 15);
+	sb->auto_archive = (int)get_num(obj, "autoArchiveInterval", 10080);
+	sb->auto_delete = (int)get_num(obj, "autoDeleteInterval", -1);
+	v = cJSON_GetObjectItemCaseSensitive(obj, "volumes");
+	cJSON_ArrayForEach(it, v)
+	{
+		struct volume *vol;
+
+		sb->volumes =
+		        xreallocarray(sb->volumes, (size_t)sb->n_volumes + 1,
+		                      sizeof(*sb->volumes));
+		vol = &sb->volumes[sb->n_volumes++];
+		vol->volume_id = dup_str(it, "volumeId");
+		vol->mount_path = dup_str(it, "mountPath");
+		vol->subpath = dup_str(it, "subpath");
+		if (!vol->volume_id)
+			vol->volume_id = xstrdup("");
+		if (!vol->mount_path)
+			vol->mount_path = xstrdup("/");
+	}
+	v = cJSON_GetObjectItemCaseSensitive(obj, "buildInfo");
+	if (cJSON_IsObject(v)) {
+		const cJSON *h = cJSON_GetObjectItem(v, "contextHashes");
+
+		sb->dockerfile = dup_str(v, "dockerfileContent");
+		sb->snapshot_ref = dup_str(v, "snapshotRef");
+		cJSON_ArrayForEach(it, h)
+		{
+			if (!cJSON_IsString(it))
+				continue;
+			sb->context_hashes =
+			        xreallocarray(sb->context_hashes,
+			                      (size_t)sb->n_context_hashes + 1,
+			                      sizeof(char *));
+			sb->context_hashes[sb->n_context_hashes++] =
+			        xstrdup(it->valuestring);
+		}
+	}
+	s = dup_str(obj, "runnerId");
+	if (s && strlen(s) == 36)
+		memcpy(sb->runner_id, s, 37);
+	free(s);
+	s = NULL;
+	sb->timer = (enum sb_timer)get_num(obj, "_timer", 0);
+	sb->timer_phase = (int)get_num(obj, "_phase", 0);
+	sb->resize_prev = (enum sb_state)get_num(obj, "_resizePrev", 0);
+	v = cJSON_GetObjectItem(obj, "_resize");
+	if (cJSON_GetArraySize(v) == 3) {
+		sb->resize_cpu = cJSON_GetArrayItem(v, 0)->valueint;
+		sb->resize_memory = cJSON_GetArrayItem(v, 1)->valueint;
+		sb->resize_disk = cJSON_GetArrayItem(v, 2)->valueint;
+	}
+	sb->created_at = get_num(obj, "_createdAt", 0);
+	sb->updated_at = get_num(obj, "_updatedAt", 0);
+	sb->last_activity_at = get_num(obj, "_lastActivityAt", 0);
+	sb->destroyed_at = get_num(obj, "_destroyedAt", 0);
+	if (!sb->user)
+		sb->user = xstrdup(EMU_DEFAULT_USER);
+	if (!sb->target)
+		sb->target = xstrdup(EMU_DEFAULT_REGION);
+	return sb;
+bad:
+	free(s);
+	sandbox_free(sb);
+	return NULL;
+}

@@ -1,0 +1,212 @@
+/*
+ * model: the emulated Daytona sandbox — its fields, the state machine of
+ * daytona-api.md §5 (raw vs derived states, the pending invariant, the
+ * precondition order of §13) and the input validators of §7.
+ *
+ * Everything here is pure: no locks, no clocks, no I/O, so the unit tests
+ * drive it directly. A struct sandbox owns every string and map it points
+ * to; sandbox_free() releases them all. Strings returned by the *_name()
+ * functions are static.
+ */
+#ifndef SF_EMULATOR_MODEL_H
+#define SF_EMULATOR_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+/* Limits and defaults (daytona-api.md §4.4, §7, §8.3). */
+#define EMU_MAX_AUTO_ARCHIVE     43200 /* minutes, MAX_AUTO_ARCHIVE_INTERVAL */
+#define EMU_DEFAULT_AUTO_STOP    15
+#define EMU_DEFAULT_AUTO_ARCHIVE 10080
+#define EMU_DEFAULT_AUTO_DELETE  (-1)
+#define EMU_NETWORK_LIST_MAX     10 /* entries per allow list */
+#define EMU_DEFAULT_CPU          1  /* image builds without resources */
+#define EMU_DEFAULT_MEMORY       1
+#define EMU_DEFAULT_DISK         3
+#define EMU_DEFAULT_REGION       "us"
+#define EMU_DEFAULT_USER         "daytona"
+#define EMU_TOOLBOX_PROXY_URL    "https://proxy.app.daytona.io/toolbox"
+
+enum sb_state {
+	ST_CREATING,
+	ST_RESTORING,
+	ST_DESTROYED,
+	ST_DESTROYING,
+	ST_STARTED,
+	ST_STOPPED,
+	ST_STARTING,
+	ST_STOPPING,
+	ST_ERROR,
+	ST_BUILD_FAILED,
+	ST_PENDING_BUILD,
+	ST_BUILDING_SNAPSHOT,
+	ST_UNKNOWN,
+	ST_PULLING_SNAPSHOT,
+	ST_ARCHIVED,
+	ST_ARCHIVING,
+	ST_RESIZING,
+	ST_SNAPSHOTTING,
+	ST_FORKING,
+	ST_PAUSING,
+	ST_PAUSED,
+	ST_RESUMING,
+	ST__COUNT
+};
+
+enum sb_desired {
+	DS_DESTROYED,
+	DS_STARTED,
+	DS_STOPPED,
+	DS_RESIZED,
+	DS_ARCHIVED,
+	DS_PAUSED,
+	DS__COUNT
+};
+
+/* What the emulator's clock will do to a sandbox next (see store.c). */
+enum sb_timer {
+	TM_NONE,
+	TM_CREATE,  /* unknown -> creating -> started */
+	TM_BUILD,   /* pending_build -> building_snapshot -> creating */
+	TM_START,   /* stopped/archiving (desired started) -> started */
+	TM_RESTORE, /* archived (desired started) -> restoring -> started */
+	TM_STOP,    /* started (desired stopped) -> stopped */
+	TM_ARCHIVE, /* archiving -> archived */
+	TM_DESTROY, /* (desired destroyed) -> destroyed */
+	TM_RESIZE,  /* resizing -> previous state */
+};
+
+struct org;
+
+struct kv {
+	char *key;
+	char *value;
+};
+
+struct kvmap {
+	struct kv *items;
+	int n;
+};
+
+struct volume {
+	char *volume_id; /* a stable fake UUID derived from the given name */
+	char *mount_path;
+	char *subpath; /* NULL when absent */
+};
+
+struct sandbox {
+	char id[37];
+	char org_id[37];
+	char *name;
+	char *target;
+	char *snapshot;   /* NULL for image (buildInfo) sandboxes */
+	char *dockerfile; /* buildInfo.dockerfileContent, NULL when none */
+	char **context_hashes;
+	int n_context_hashes;
+	char *snapshot_ref; /* buildInfo.snapshotRef */
+	char *user;
+	struct kvmap env;
+	struct kvmap labels;
+	bool public_;
+	bool network_block_all;
+	char *network_allow_list; /* NULL when absent */
+	char *domain_allow_list;
+	int cpu, gpu, memory, disk;
+	char *gpu_type;
+	enum sb_state state; /* the raw column */
+	enum sb_desired desired;
+	char *error_reason;
+	bool recoverable;
+	int auto_stop, auto_archive, auto_delete;
+	struct volume *volumes;
+	int n_volumes;
+	int64_t created_at, updated_at, last_activity_at; /* emulated ms */
+	char runner_id[37]; /* "" when none (archived, destroyed) */
+
+	/* Emulator bookkeeping, not part of the API. */
+	enum sb_timer timer;
+	int timer_phase;
+	int64_t timer_due; /* monotonic ms; 0 = none */
+	enum sb_state resize_prev;
+	int resize_cpu, resize_memory, resize_disk;
+	int64_t destroyed_at; /* emulated ms when it reached destroyed */
+	int list_pos;         /* index in the owning org's array */
+	int active_pos;       /* index in the store's timer array, or -1 */
+	bool dirty;           /* changed since the last flush */
+	struct org *org;
+};
+
+const char *sb_state_name(enum sb_state s);
+const char *sb_desired_name(enum sb_desired d);
+/* Parse a state/desired name; -1 when unknown. */
+int sb_state_parse(const char *s);
+int sb_desired_parse(const char *s);
+
+/* The pending invariant of §5.2. */
+bool sb_pending(const struct sandbox *sb);
+/* The displayed state of §5.3; for_list selects the list's variant. */
+enum sb_state sb_derived_state(const struct sandbox *sb, bool for_list);
+/* error or build_failed */
+bool sb_errored(const struct sandbox *sb);
+/* Invisible to get-by-id/name: destroyed, or errored with desired destroyed. */
+bool sb_hidden(const struct sandbox *sb);
+/* Stable states (state == desiredState possible) map to a desired state. */
+int sb_stable_desired(enum sb_state s);
+
+enum sb_action {
+	ACT_START,
+	ACT_STOP,
+	ACT_ARCHIVE,
+	ACT_DELETE,
+	ACT_RESIZE,
+	ACT_RECOVER,
+};
+
+/*
+ * sb_check: the preconditions of §13 in the service's order. Returns 0 when
+ * the action may proceed, 1 for start on a started sandbox (a no-op that
+ * answers 200), or an HTTP status (400, 409) with *msg set to the exact
+ * message (static).
+ */
+int sb_check(const struct sandbox *sb, enum sb_action act, const char **msg);
+
+/*
+ * Validators (§7). Each returns 0 when valid, -1 otherwise with *msg set to
+ * a static message suitable for a 400 body.
+ */
+int emu_valid_name(const char *name, const char **msg);
+int emu_valid_cidr(const char *s);
+int emu_valid_domain(const char *s);
+/* Comma lists of ≤10 CIDRs / domains; "" is valid (clears). */
+int emu_valid_network_list(const char *list, const char **msg);
+int emu_valid_domain_list(const char *list, const char **msg);
+int emu_valid_mount_path(const char *path, const char **msg);
+int emu_valid_subpath(const char *path, const char **msg);
+
+/* kvmap: insertion-ordered string map; set replaces. */
+void kvmap_set(struct kvmap *m, const char *key, const char *value);
+const char *kvmap_get(const struct kvmap *m, const char *key);
+void kvmap_clear(struct kvmap *m);
+/* kvmap_contains: every pair of needle is in hay (JSON containment). */
+bool kvmap_contains(const struct kvmap *hay, const struct kvmap *needle);
+
+struct sandbox *sandbox_new(void);
+void sandbox_free(struct sandbox *sb);
+
+enum sb_json_form {
+	SBJ_FULL,    /* GET one and every action */
+	SBJ_LIST,    /* list items (fewer fields, list-derived state) */
+	SBJ_PERSIST, /* full plus the raw state and bookkeeping */
+};
+
+/* sandbox_to_json: append the sandbox as a JSON object to out. */
+void sandbox_to_json(const struct sandbox *sb, enum sb_json_form form,
+                     struct buf *out);
+
+struct cJSON;
+/* sandbox_from_persist: rebuild a sandbox saved with SBJ_PERSIST. */
+struct sandbox *sandbox_from_persist(const struct cJSON *obj);
+
+#endif

@@ -1,0 +1,1169 @@
+/*
+ * store: organizations, sandboxes and time.
+ *
+ * Two clocks: transitions (creating, stopping, ...) run on the monotonic
+ * clock in real milliseconds so tests can make them short; the platform
+ * lifecycle (auto-stop, auto-archive, auto-delete, purge) runs on the
+ * emulated wall clock, which moves time_scale times faster than real time
+ * and can be pushed forward by a test hook.
+ *
+ * Sandboxes with a running transition sit in an "active" array so a tick
+ * touches only them. List walks use one sorted array per organization and
+ * sort key, rebuilt only when the organization's version changed since it
+ * was sorted (any change bumps it), so a walk over an idle organization
+ * sorts once and then binary-searches each cursor.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "emulator/htab.h"
+#include "emulator/store.h"
+#include "common/banned.h"
+
+#define N_SORTS   6
+#define RUNNER_ID "9e1f5c2a-6b0d-4c43-9a51-3f2e8d7c6b5a"
+
+struct sorted {
+	struct sandbox **v;
+	int n;
+	uint64_t version; /* org version it was built from; 0 = never */
+};
+
+struct org {
+	char id[37];
+	char key_hash[SF_SHA256_HEX_LEN + 1];
+	struct sandbox **sbs;
+	int n, cap;
+	uint64_t version;
+	struct sorted sorted[N_SORTS];
+};
+
+struct store {
+	pthread_mutex_t mu;
+	struct store_opts opts;
+	struct org **orgs;
+	int n_orgs;
+	struct htab *by_key;  /* key hash -> org */
+	struct htab *by_id;   /* sandbox id -> sandbox */
+	struct htab *by_name; /* "<org id>/<name>" -> sandbox */
+	struct sandbox **active;
+	int n_active, cap_active;
+	int64_t wall_base, mono_base, offset;
+	int64_t last_scan_mono;
+	sqlite3 *db;
+	bool any_dirty;
+	char **deleted_ids; /* purged since the last flush */
+	int n_deleted;
+};
+
+/* --- clocks ----------------------------------------------------------- */
+
+int64_t
+store_now(struct store *st)
+{
+	int64_t real = time_mono_ms() - st->mono_base;
+
+	return st->wall_base + (int64_t)((double)real * st->opts.time_scale) +
+	       st->offset;
+}
+
+void
+store_advance(struct store *st, int64_t ms)
+{
+	if (ms > 0)
+		st->offset += ms;
+}
+
+/* --- orgs ------------------------------------------------------------- */
+
+static void
+uuid_from_hash(const char *hex, char out[37])
+{
+	/* xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx from the first 32 hex digits */
+	snprintf(out, 37, "%.8s-%.4s-4%.3s-8%.3s-%.12s", hex, hex + 8, hex + 13,
+	         hex + 17, hex + 20);
+}
+
+struct org *
+store_org_add(struct store *st, const char *api_key)
+{
+	char h[SF_SHA256_HEX_LEN + 1];
+	struct org *o;
+	char *salted = xasprintf("daytona-emulator-org:%s", api_key);
+
+	sha256_hex(salted, strlen(salted), h);
+	free(salted);
+	o = htab_get(st->by_key, h);
+	if (o)
+		return o;
+	o = xcalloc(1, sizeof(*o));
+	memcpy(o->key_hash, h, sizeof(h));
+	uuid_from_hash(h, o->id);
+	o->version = 1;
+	st->orgs = xreallocarray(st->orgs, (size_t)st->n_orgs + 1,
+	                         sizeof(*st->orgs));
+	st->orgs[st->n_orgs++] = o;
+	htab_put(st->by_key, o->key_hash, o);
+	return o;
+}
+
+struct org *
+store_org_by_key(struct store *st, const char *api_key)
+{
+	char h[SF_SHA256_HEX_LEN + 1];
+	char *salted = xasprintf("daytona-emulator-org:%s", api_key);
+
+	sha256_hex(salted, strlen(salted), h);
+	free(salted);
+	return htab_get(st->by_key, h);
+}
+
+struct org *
+store_org_first(struct store *st)
+{
+	return st->n_orgs ? st->orgs[0] : NULL;
+}
+
+const char *
+store_org_id(const struct org *o)
+{
+	return o->id;
+}
+
+static struct org *
+org_by_id(struct store *st, const char *id)
+{
+	for (int i = 0; i < st->n_orgs; i++)
+		if (strcmp(st->orgs[i]->id, id) == 0)
+			return st->orgs[i];
+	return NULL;
+}
+
+/* --- indexes ---------------------------------------------------------- */
+
+static char *
+name_key(const struct org *o, const char *name)
+{
+	return xasprintf("%s/%s", o->id, name);
+}
+
+static void
+mark(struct store *st, struct sandbox *sb)
+{
+	sb->dirty = true;
+	st->any_dirty = true;
+	sb->org->version++;
+}
+
+static void
+active_add(struct store *st, struct sandbox *sb)
+{
+	if (sb->active_pos >= 0)
+		return;
+	if (st->n_active == st->cap_active) {
+		st->cap_active = st->cap_active ? st->cap_active * 2 : 64;
+		st->active = xreallocarray(st->active, (size_t)st->cap_active,
+		                           sizeof(*st->active));
+	}
+	sb->active_pos = st->n_active;
+	st->active[st->n_active++] = sb;
+}
+
+static void
+active_del(struct store *st, struct sandbox *sb)
+{
+	int i = sb->active_pos;
+
+	if (i < 0)
+		return;
+	st->active[i] = st->active[--st->n_active];
+	st->active[i]->active_pos = i;
+	sb->active_pos = -1;
+}
+
+static void
+org_append(struct org *o, struct sandbox *sb)
+{
+	if (o->n == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 64;
+		o->sbs = xreallocarray(o->sbs, (size_t)o->cap, sizeof(*o->sbs));
+	}
+	sb->list_pos = o->n;
+	o->sbs[o->n++] = sb;
+	sb->org = o;
+	o->version++;
+}
+
+static void
+index_add(struct store *st, struct org *o, struct sandbox *sb)
+{
+	char *k = name_key(o, sb->name);
+
+	org_append(o, sb);
+	htab_put(st->by_id, sb->id, sb);
+	htab_put(st->by_name, k, sb);
+	free(k);
+}
+
+/* remove sb from every index and free it */
+static void
+purge(struct store *st, struct sandbox *sb)
+{
+	struct org *o = sb->org;
+	char *k = name_key(o, sb->name);
+	int i = sb->list_pos;
+
+	if (htab_get(st->by_name, k) == sb)
+		htab_del(st->by_name, k);
+	free(k);
+	htab_del(st->by_id, sb->id);
+	active_del(st, sb);
+	o->sbs[i] = o->sbs[--o->n];
+	o->sbs[i]->list_pos = i;
+	o->version++;
+	if (st->db) {
+		st->deleted_ids = xreallocarray(st->deleted_ids,
+		                                (size_t)st->n_deleted + 1,
+		                                sizeof(char *));
+		st->deleted_ids[st->n_deleted++] = xstrdup(sb->id);
+		st->any_dirty = true;
+	}
+	sandbox_free(sb);
+}
+
+struct sandbox *
+store_find(struct store *st, struct org *o, const char *key)
+{
+	struct sandbox *sb = htab_get(st->by_id, key);
+	char *k;
+
+	if (sb && sb->org == o && !sb_hidden(sb))
+		return sb;
+	k = name_key(o, key);
+	sb = htab_get(st->by_name, k);
+	free(k);
+	if (sb && !sb_hidden(sb))
+		return sb;
+	return NULL;
+}
+
+struct sandbox *
+store_find_any(struct store *st, const char *key)
+{
+	struct sandbox *sb = htab_get(st->by_id, key);
+
+	if (sb && sb->state != ST_DESTROYED)
+		return sb;
+	for (int i = 0; i < st->n_orgs; i++) {
+		char *k = name_key(st->orgs[i], key);
+
+		sb = htab_get(st->by_name, k);
+		free(k);
+		if (sb && sb->state != ST_DESTROYED)
+			return sb;
+	}
+	return NULL;
+}
+
+bool
+store_name_taken(struct store *st, struct org *o, const char *name)
+{
+	char *k = name_key(o, name);
+	bool taken = htab_get(st->by_name, k) != NULL;
+
+	free(k);
+	return taken;
+}
+
+void
+store_rename(struct store *st, struct sandbox *sb, const char *name)
+{
+	char *k = name_key(sb->org, sb->name);
+
+	if (htab_get(st->by_name, k) == sb)
+		htab_del(st->by_name, k);
+	free(k);
+	free(sb->name);
+	sb->name = xstrdup(name);
+	k = name_key(sb->org, sb->name);
+	htab_put(st->by_name, k, sb);
+	free(k);
+	mark(st, sb);
+}
+
+/* --- transitions ------------------------------------------------------ */
+
+/* a state change: bumps lastActivityAt like the server's state events */
+static void
+set_state(struct store *st, struct sandbox *sb, enum sb_state s)
+{
+	int64_t now = store_now(st);
+
+	sb->state = s;
+	sb->updated_at = now;
+	sb->last_activity_at = now;
+	if (s == ST_ARCHIVED || s == ST_DESTROYED)
+		sb->runner_id[0] = '\0';
+	else if (s == ST_STARTED || s == ST_CREATING)
+		memcpy(sb->runner_id, RUNNER_ID, sizeof(RUNNER_ID));
+	if (s == ST_DESTROYED)
+		sb->destroyed_at = now;
+	mark(st, sb);
+}
+
+static void
+set_timer(struct store *st, struct sandbox *sb, enum sb_timer t, int phase,
+          int64_t ms)
+{
+	sb->timer = t;
+	sb->timer_phase = phase;
+	sb->timer_due = time_mono_ms() + (ms > 0 ? ms : 0);
+	if (t == TM_NONE) {
+		sb->timer_due = 0;
+		active_del(st, sb);
+	} else {
+		active_add(st, sb);
+	}
+}
+
+void
+store_touch(struct store *st, struct sandbox *sb)
+{
+	sb->updated_at = store_now(st);
+	mark(st, sb);
+}
+
+void
+store_insert(struct store *st, struct org *o, struct sandbox *sb, bool instant)
+{
+	int64_t now = store_now(st);
+
+	memcpy(sb->org_id, o->id, sizeof(o->id));
+	sb->created_at = sb->updated_at = sb->last_activity_at = now;
+	index_add(st, o, sb);
+	mark(st, sb);
+	if (instant) {
+		sb->desired = DS_STARTED;
+		set_state(st, sb, ST_STARTED);
+	} else if (sb->state == ST_PENDING_BUILD) {
+		set_timer(st, sb, TM_BUILD, 0, st->opts.build_ms / 2);
+	} else {
+		sb->state = ST_UNKNOWN;
+		set_timer(st, sb, TM_CREATE, 0, st->opts.create_ms / 2);
+	}
+}
+
+void
+store_start(struct store *st, struct sandbox *sb)
+{
+	sb->desired = DS_STARTED;
+	if (sb->state == ST_ARCHIVED) {
+		set_state(st, sb, ST_ARCHIVED);
+		set_timer(st, sb, TM_RESTORE, 0, st->opts.start_ms / 2);
+	} else {
+		/* stopped, archiving (cancels the archive) or paused */
+		set_state(st, sb, sb->state);
+		set_timer(st, sb, TM_START, 0, st->opts.start_ms);
+	}
+}
+
+static void
+delete_now(struct store *st, struct sandbox *sb)
+{
+	char *name =
+	        xasprintf("DESTROYED_%s_%" PRId64, sb->name, store_now(st));
+
+	store_rename(st, sb, name);
+	free(name);
+	sb->desired = DS_DESTROYED;
+	if (sb_errored(sb)) {
+		/* errored rows stay as they are until the purge */
+		set_timer(st, sb, TM_NONE, 0, 0);
+		store_touch(st, sb);
+		return;
+	}
+	if (sb->state != ST_STARTED && sb->state != ST_STOPPED)
+		sb->state = ST_DESTROYING;
+	set_state(st, sb, sb->state);
+	set_timer(st, sb, TM_DESTROY, 0, st->opts.delete_ms);
+}
+
+void
+store_stop(struct store *st, struct sandbox *sb)
+{
+	if (sb->auto_delete == 0) {
+		delete_now(st, sb);
+		return;
+	}
+	sb->desired = DS_STOPPED;
+	set_state(st, sb, sb->state);
+	set_timer(st, sb, TM_STOP, 0, st->opts.stop_ms);
+}
+
+void
+store_archive(struct store *st, struct sandbox *sb)
+{
+	sb->desired = DS_ARCHIVED;
+	set_state(st, sb, ST_ARCHIVING);
+	set_timer(st, sb, TM_ARCHIVE, 0, st->opts.archive_ms);
+}
+
+void
+store_delete(struct store *st, struct sandbox *sb)
+{
+	delete_now(st, sb);
+}
+
+void
+store_recover(struct store *st, struct sandbox *sb, bool skip_start)
+{
+	free(sb->error_reason);
+	sb->error_reason = NULL;
+	sb->recoverable = false;
+	if (skip_start) {
+		sb->desired = DS_STOPPED;
+		set_state(st, sb, ST_STOPPED);
+		set_timer(st, sb, TM_NONE, 0, 0);
+	} else {
+		sb->desired = DS_STARTED;
+		set_state(st, sb, ST_STOPPED);
+		set_timer(st, sb, TM_START, 0, st->opts.start_ms);
+	}
+}
+
+void
+store_resize(struct store *st, struct sandbox *sb, int cpu, int memory,
+             int disk)
+{
+	sb->resize_prev = sb->state;
+	sb->resize_cpu = cpu;
+	sb->resize_memory = memory;
+	sb->resize_disk = disk;
+	set_state(st, sb, ST_RESIZING);
+	set_timer(st, sb, TM_RESIZE, 0, st->opts.resize_ms);
+}
+
+void
+store_set_state(struct store *st, struct sandbox *sb, enum sb_state state,
+                int desired)
+{
+	set_timer(st, sb, TM_NONE, 0, 0);
+	if (desired >= 0)
+		sb->desired = (enum sb_desired)desired;
+	else if (sb_stable_desired(state) >= 0)
+		sb->desired = (enum sb_desired)sb_stable_desired(state);
+	set_state(st, sb, state);
+}
+
+/* one due timer fires: the next phase of the transition */
+static void
+fire(struct store *st, struct sandbox *sb)
+{
+	const struct store_opts *op = &st->opts;
+
+	switch (sb->timer) {
+	case TM_CREATE:
+		if (sb->timer_phase == 0) {
+			set_state(st, sb, ST_CREATING);
+			set_timer(st, sb, TM_CREATE, 1,
+			          op->create_ms - op->create_ms / 2);
+			return;
+		}
+		set_state(st, sb, ST_STARTED);
+		break;
+	case TM_BUILD:
+		if (sb->timer_phase == 0) {
+			set_state(st, sb, ST_BUILDING_SNAPSHOT);
+			set_timer(st, sb, TM_BUILD, 1,
+			          op->build_ms - op->build_ms / 2);
+			return;
+		}
+		set_state(st, sb, ST_CREATING);
+		set_timer(st, sb, TM_CREATE, 1, op->create_ms);
+		return;
+	case TM_START:
+		set_state(st, sb, ST_STARTED);
+		break;
+	case TM_RESTORE:
+		if (sb->timer_phase == 0) {
+			set_state(st, sb, ST_RESTORING);
+			set_timer(st, sb, TM_RESTORE, 1,
+			          op->start_ms - op->start_ms / 2);
+			return;
+		}
+		set_state(st, sb, ST_STARTED);
+		break;
+	case TM_STOP:
+		set_state(st, sb, ST_STOPPED);
+		break;
+	case TM_ARCHIVE:
+		set_state(st, sb, ST_ARCHIVED);
+		break;
+	case TM_DESTROY:
+		set_state(st, sb, ST_DESTROYED);
+		break;
+	case TM_RESIZE:
+		if (sb->resize_cpu)
+			sb->cpu = sb->resize_cpu;
+		if (sb->resize_memory)
+			sb->memory = sb->resize_memory;
+		if (sb->resize_disk)
+			sb->disk = sb->resize_disk;
+		set_state(st, sb, sb->resize_prev);
+		break;
+	case TM_NONE:
+		break;
+	}
+	set_timer(st, sb, TM_NONE, 0, 0);
+}
+
+/* the platform crons of §5.5, on the emulated clock */
+static void
+lifecycle(struct store *st)
+{
+	int64_t now = store_now(st);
+
+	for (int oi = 0; oi < st->n_orgs; oi++) {
+		struct org *o = st->orgs[oi];
+
+		for (int i = 0; i < o->n; i++) {
+			struct sandbox *sb = o->sbs[i];
+			int64_t idle = now - sb->last_activity_at;
+
+			if (sb->state == ST_DESTROYED ||
+			    (sb_errored(sb) && sb->desired == DS_DESTROYED)) {
+				if (now - sb->updated_at >
+				    EMU_DESTROYED_PURGE_MS) {
+					purge(st, sb);
+					i--;
+				}
+				continue;
+			}
+			if (sb->timer != TM_NONE || sb_pending(sb))
+				continue;
+			if (sb->state == ST_STARTED &&
+			    sb->desired == DS_STARTED && sb->auto_stop > 0 &&
+			    idle > (int64_t)sb->auto_stop * 60000) {
+				log_debug("auto-stop %s", sb->id);
+				store_stop(st, sb);
+			} else if (sb->state == ST_STOPPED &&
+			           sb->desired == DS_STOPPED &&
+			           sb->auto_delete >= 0 &&
+			           idle > (int64_t)sb->auto_delete * 60000) {
+				log_debug("auto-delete %s", sb->id);
+				delete_now(st, sb);
+			} else if (sb->state == ST_STOPPED &&
+			           sb->desired == DS_STOPPED &&
+			           sb->auto_archive > 0 &&
+			           idle > (int64_t)sb->auto_archive * 60000) {
+				log_debug("auto-archive %s", sb->id);
+				store_archive(st, sb);
+			}
+		}
+	}
+}
+
+int
+store_tick(struct store *st, bool force_lifecycle)
+{
+	int64_t mono = time_mono_ms();
+	int changed = 0;
+
+	for (int i = 0; i < st->n_active;) {
+		struct sandbox *sb = st->active[i];
+
+		if (sb->timer_due <= mono) {
+			fire(st, sb);
+			changed++;
+			/* fire may have removed sb from the array */
+			if (i < st->n_active && st->active[i] == sb)
+				i++;
+		} else {
+			i++;
+		}
+	}
+	if (force_lifecycle ||
+	    mono - st->last_scan_mono >= EMU_LIFECYCLE_SCAN_MS) {
+		st->last_scan_mono = mono;
+		lifecycle(st);
+		if (st->any_dirty)
+			store_flush(st);
+	}
+	return changed;
+}
+
+void
+store_reset(struct store *st)
+{
+	for (int oi = 0; oi < st->n_orgs; oi++) {
+		struct org *o = st->orgs[oi];
+
+		while (o->n > 0)
+			purge(st, o->sbs[o->n - 1]);
+	}
+	store_flush(st);
+}
+
+/* --- list ------------------------------------------------------------- */
+
+void
+list_query_init(struct list_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->limit = EMU_LIST_LIMIT_DEFAULT;
+	q->is_public = q->is_recoverable = -1;
+	q->created_after = q->activity_after = INT64_MIN;
+	q->created_before = q->activity_before = INT64_MAX;
+	q->sort = SORT_LAST_ACTIVITY;
+	q->desc = true;
+}
+
+void
+list_query_clear(struct list_query *q)
+{
+	kvmap_clear(&q->labels);
+	for (int i = 0; i < q->n_snapshots; i++)
+		free(q->snapshots[i]);
+	free(q->snapshots);
+	for (int i = 0; i < q->n_regions; i++)
+		free(q->regions[i]);
+	free(q->regions);
+	memset(q, 0, sizeof(*q));
+}
+
+static int64_t
+sort_num(const struct sandbox *sb, enum list_sort k)
+{
+	switch (k) {
+	case SORT_LAST_ACTIVITY:
+		return sb->last_activity_at;
+	case SORT_CREATED:
+		return sb->created_at;
+	case SORT_CPU:
+		return sb->cpu;
+	case SORT_MEMORY:
+		return sb->memory;
+	case SORT_DISK:
+		return sb->disk;
+	case SORT_NAME:
+		break;
+	}
+	return 0;
+}
+
+static _Thread_local enum list_sort cmp_key;
+
+static int
+cmp_sb(const void *a, const void *b)
+{
+	const struct sandbox *x = *(struct sandbox *const *)a;
+	const struct sandbox *y = *(struct sandbox *const *)b;
+	int c;
+
+	if (cmp_key == SORT_NAME) {
+		c = strcmp(x->name, y->name);
+	} else {
+		int64_t u = sort_num(x, cmp_key), v = sort_num(y, cmp_key);
+
+		c = u < v ? -1 : u > v;
+	}
+	return c ? c : strcmp(x->id, y->id);
+}
+
+static struct sorted *
+sorted_for(struct org *o, enum list_sort k)
+{
+	struct sorted *s = &o->sorted[k];
+
+	if (s->version == o->version && s->n == o->n)
+		return s;
+	s->v = xreallocarray(s->v, (size_t)o->n + 1, sizeof(*s->v));
+	memcpy(s->v, o->sbs, (size_t)o->n * sizeof(*s->v));
+	s->n = o->n;
+	cmp_key = k;
+	qsort(s->v, (size_t)s->n, sizeof(*s->v), cmp_sb);
+	s->version = o->version;
+	return s;
+}
+
+static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void
+base64_add(struct buf *out, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		buf_addch(out, b64[(v >> 18) & 63]);
+		buf_addch(out, b64[(v >> 12) & 63]);
+		buf_addch(out, i + 1 < n ? b64[(v >> 6) & 63] : '=');
+		buf_addch(out, i + 2 < n ? b64[v & 63] : '=');
+	}
+}
+
+static int
+base64_decode(const char *s, struct buf *out)
+{
+	unsigned v = 0;
+	int bits = 0;
+
+	for (; *s && *s != '='; s++) {
+		const char *p = strchr(b64, *s);
+
+		if (*s == '-')
+			p = b64 + 62;
+		else if (*s == '_')
+			p = b64 + 63;
+		if (!p)
+			return -1;
+		v = (v << 6) | (unsigned)(p - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_addch(out, (char)((v >> bits) & 0xff));
+		}
+	}
+	return 0;
+}
+
+static void
+cursor_add(struct buf *out, const struct sandbox *sb, enum list_sort k)
+{
+	struct buf j = BUF_INIT;
+
+	buf_addstr(&j, "{\"sortValue\":");
+	if (k == SORT_NAME)
+		buf_add_json_string(&j, sb->name);
+	else
+		buf_addf(&j, "%" PRId64, sort_num(sb, k));
+	buf_addf(&j, ",\"id\":\"%s\"}", sb->id);
+	buf_addch(out, '"');
+	base64_add(out, (const unsigned char *)j.data, j.len);
+	buf_addch(out, '"');
+	buf_free(&j);
+}
+
+static int
+cursor_parse(const char *c, enum list_sort k, struct sandbox *probe)
+{
+	struct buf raw = BUF_INIT;
+	cJSON *j = NULL, *sv, *id;
+	int rc = -1;
+
+	if (base64_decode(c, &raw) < 0)
+		goto out;
+	j = cJSON_ParseWithLength(buf_cstr(&raw), raw.len);
+	if (!cJSON_IsObject(j))
+		goto out;
+	sv = cJSON_GetObjectItemCaseSensitive(j, "sortValue");
+	id = cJSON_GetObjectItemCaseSensitive(j, "id");
+	if (!cJSON_IsString(id) || strlen(id->valuestring) > 36)
+		goto out;
+	memcpy(probe->id, id->valuestring, strlen(id->valuestring) + 1);
+	if (k == SORT_NAME) {
+		if (!cJSON_IsString(sv))
+			goto out;
+		probe->name = xstrdup(sv->valuestring);
+	} else {
+		int64_t v;
+
+		if (!cJSON_IsNumber(sv))
+			goto out;
+		v = (int64_t)sv->valuedouble;
+		probe->last_activity_at = probe->created_at = v;
+		probe->cpu = probe->memory = probe->disk = (int)v;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	buf_free(&raw);
+	return rc;
+}
+
+static bool
+has_prefix_ci(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool
+in_list(char **v, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (s && strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static bool
+matches(const struct sandbox *sb, const struct list_query *q)
+{
+	if (sb->state == ST_DESTROYED)
+		return false;
+	if (!q->include_errored_deleted && sb_errored(sb) &&
+	    sb->desired == DS_DESTROYED)
+		return false;
+	if (q->states && !(q->states & (1u << sb->state)))
+		return false;
+	if (q->id_prefix && !has_prefix_ci(sb->id, q->id_prefix))
+		return false;
+	if (q->name_prefix && !has_prefix_ci(sb->name, q->name_prefix))
+		return false;
+	if (q->has_labels && !kvmap_contains(&sb->labels, &q->labels))
+		return false;
+	if (q->n_snapshots &&
+	    !in_list(q->snapshots, q->n_snapshots, sb->snapshot))
+		return false;
+	if (q->n_regions && !in_list(q->regions, q->n_regions, sb->target))
+		return false;
+	if (q->no_class_match)
+		return false;
+	if ((q->min_cpu && sb->cpu < q->min_cpu) ||
+	    (q->max_cpu && sb->cpu > q->max_cpu) ||
+	    (q->min_mem && sb->memory < q->min_mem) ||
+	    (q->max_mem && sb->memory > q->max_mem) ||
+	    (q->min_disk && sb->disk < q->min_disk) ||
+	    (q->max_disk && sb->disk > q->max_disk))
+		return false;
+	if (q->is_public >= 0 && sb->public_ != (q->is_public == 1))
+		return false;
+	if (q->is_recoverable >= 0 &&
+	    sb->recoverable != (q->is_recoverable == 1))
+		return false;
+	if (sb->created_at < q->created_after ||
+	    sb->created_at > q->created_before ||
+	    sb->last_activity_at < q->activity_after ||
+	    sb->last_activity_at > q->activity_before)
+		return false;
+	return true;
+}
+
+int
+store_list(struct store *st, struct org *o, const struct list_query *q,
+           struct buf *out)
+{
+	struct sorted *s = sorted_for(o, q->sort);
+	struct sandbox probe;
+	int i, step = q->desc ? -1 : 1, count = 0, total = 0;
+	const struct sandbox *last = NULL;
+	bool more = false;
+
+	(void)st;
+	memset(&probe, 0, sizeof(probe));
+	if (q->page > 0) {
+		/* deprecated offset pagination with full objects */
+		int skip = (q->page - 1) * q->limit;
+
+		buf_addstr(out, "{\"items\":[");
+		for (i = q->desc ? s->n - 1 : 0; i >= 0 && i < s->n;
+		     i += step) {
+			if (!matches(s->v[i], q))
+				continue;
+			if (total >= skip && count < q->limit) {
+				if (count++)
+					buf_addch(out, ',');
+				sandbox_to_json(s->v[i], SBJ_FULL, out);
+			}
+			total++;
+		}
+		buf_addf(out, "],\"total\":%d,\"page\":%d,\"totalPages\":%d}",
+		         total, q->page, (total + q->limit - 1) / q->limit);
+		return 0;
+	}
+	if (q->cursor) {
+		int lo = 0, hi = s->n;
+
+		if (cursor_parse(q->cursor, q->sort, &probe) < 0) {
+			free(probe.name);
+			return -1;
+		}
+		/* first index whose element is > probe (ascending order) */
+		cmp_key = q->sort;
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			const struct sandbox *pp = &probe;
+
+			if (cmp_sb(&s->v[mid], &pp) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (q->desc) {
+			/* last index whose element is < probe */
+			lo = 0;
+			hi = s->n;
+			while (lo < hi) {
+				int mid = lo + (hi - lo) / 2;
+				const struct sandbox *pp = &probe;
+
+				if (cmp_sb(&s->v[mid], &pp) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			i = lo - 1;
+		} else {
+			i = lo;
+		}
+		free(probe.name);
+	} else {
+		i = q->desc ? s->n - 1 : 0;
+	}
+	buf_addstr(out, "{\"items\":[");
+	for (; i >= 0 && i < s->n; i += step) {
+		if (!matches(s->v[i], q))
+			continue;
+		if (count == q->limit) {
+			more = true;
+			break;
+		}
+		if (count++)
+			buf_addch(out, ',');
+		sandbox_to_json(s->v[i], SBJ_LIST, out);
+		last = s->v[i];
+	}
+	buf_addstr(out, "],\"nextCursor\":");
+	if (more && last)
+		cursor_add(out, last, q->sort);
+	else
+		buf_addstr(out, "null");
+	buf_addch(out, '}');
+	return 0;
+}
+
+/* --- persistence ------------------------------------------------------ */
+
+static int
+db_exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		sf_error_set(SF_EIO, "state file: %s", err ? err : "error");
+		sqlite3_free(err);
+		return SF_EIO;
+	}
+	return 0;
+}
+
+static int
+db_open(struct store *st)
+{
+	if (sqlite3_open(st->opts.state_path, &st->db) != SQLITE_OK) {
+		sf_error_set(SF_EIO, "%s: %s", st->opts.state_path,
+		             sqlite3_errmsg(st->db));
+		return SF_EIO;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if (db_exec(st->db, "PRAGMA journal_mode=WAL;"
+	                    "PRAGMA synchronous=NORMAL;"
+	                    "CREATE TABLE IF NOT EXISTS sandboxes ("
+	                    " id TEXT PRIMARY KEY, org_id TEXT NOT NULL,"
+	                    " body TEXT NOT NULL);") < 0)
+		return SF_EIO;
+	return 0;
+}
+
+int
+store_load(struct store *st)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0, n = 0;
+
+	if (!st->db)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT org_id, body FROM sandboxes", -1,
+	                       &stmt, NULL) != SQLITE_OK) {
+		rc = sf_error_set(SF_EIO, "%s: %s", st->opts.state_path,
+		                  sqlite3_errmsg(st->db));
+		goto out;
+	}
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		const char *oid = (const char *)sqlite3_column_text(stmt, 0);
+		const char *body = (const char *)sqlite3_column_text(stmt, 1);
+		struct org *o = oid ? org_by_id(st, oid) : NULL;
+		cJSON *j;
+		struct sandbox *sb;
+
+		if (!o || !body)
+			continue; /* another key's organization: kept */
+		j = cJSON_Parse(body);
+		sb = j ? sandbox_from_persist(j) : NULL;
+		cJSON_Delete(j);
+		if (!sb || htab_get(st->by_id, sb->id)) {
+			sandbox_free(sb);
+			continue;
+		}
+		index_add(st, o, sb);
+		if (sb->timer != TM_NONE)
+			set_timer(st, sb, sb->timer, sb->timer_phase, 0);
+		n++;
+	}
+	log_info("loaded %d sandboxes from %s", n, st->opts.state_path);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_flush(struct store *st)
+{
+	sqlite3_stmt *put = NULL, *del = NULL;
+	struct buf b = BUF_INIT;
+	int rc = 0;
+
+	if (!st->db) {
+		st->any_dirty = false;
+		return 0;
+	}
+	if (!st->any_dirty)
+		return 0;
+	if (db_exec(st->db, "BEGIN") < 0)
+		return SF_EIO;
+	if (sqlite3_prepare_v2(st->db,
+	                       "INSERT OR REPLACE INTO sandboxes (id, org_id, "
+	                       "body) VALUES (?1, ?2, ?3)",
+	                       -1, &put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "DELETE FROM sandboxes WHERE id = ?1",
+	                       -1, &del, NULL) != SQLITE_OK) {
+		rc = sf_error_set(SF_EIO, "%s: %s", st->opts.state_path,
+		                  sqlite3_errmsg(st->db));
+		goto out;
+	}
+	for (int i = 0; i < st->n_deleted; i++) {
+		sqlite3_bind_text(del, 1, st->deleted_ids[i], -1,
+		                  SQLITE_STATIC);
+		sqlite3_step(del);
+		sqlite3_reset(del);
+	}
+	for (int oi = 0; oi < st->n_orgs; oi++) {
+		struct org *o = st->orgs[oi];
+
+		for (int i = 0; i < o->n; i++) {
+			struct sandbox *sb = o->sbs[i];
+
+			if (!sb->dirty)
+				continue;
+			buf_reset(&b);
+			sandbox_to_json(sb, SBJ_PERSIST, &b);
+			sqlite3_bind_text(put, 1, sb->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(put, 2, sb->org_id, -1,
+			                  SQLITE_STATIC);
+			sqlite3_bind_text(put, 3, b.data, (int)b.len,
+			                  SQLITE_STATIC);
+			if (sqlite3_step(put) != SQLITE_DONE) {
+				rc = sf_error_set(SF_EIO, "%s: %s",
+				                  st->opts.state_path,
+				                  sqlite3_errmsg(st->db));
+				goto out;
+			}
+			sqlite3_reset(put);
+			sb->dirty = false;
+		}
+	}
+out:
+	sqlite3_finalize(put);
+	sqlite3_finalize(del);
+	buf_free(&b);
+	if (rc == 0)
+		rc = db_exec(st->db, "COMMIT");
+	else
+		db_exec(st->db, "ROLLBACK");
+	if (rc == 0) {
+		for (int i = 0; i < st->n_deleted; i++)
+			free(st->deleted_ids[i]);
+		st->n_deleted = 0;
+		st->any_dirty = false;
+	} else {
+		log_error("%s", sf_error_last());
+	}
+	return rc;
+}
+
+/* --- lifetime --------------------------------------------------------- */
+
+int
+store_new(const struct store_opts *opts, struct store **out)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	int rc;
+
+	st->opts = *opts;
+	if (st->opts.time_scale <= 0)
+		st->opts.time_scale = 1;
+	pthread_mutex_init(&st->mu, NULL);
+	st->by_key = htab_new();
+	st->by_id = htab_new();
+	st->by_name = htab_new();
+	st->wall_base = time_now_ms();
+	st->mono_base = time_mono_ms();
+	st->last_scan_mono = st->mono_base;
+	if (opts->state_path && (rc = db_open(st)) < 0) {
+		store_free(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+void
+store_free(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->db) {
+		store_flush(st);
+		sqlite3_close(st->db);
+	}
+	for (int oi = 0; oi < st->n_orgs; oi++) {
+		struct org *o = st->orgs[oi];
+
+		for (int i = 0; i < o->n; i++)
+			sandbox_free(o->sbs[i]);
+		free(o->sbs);
+		for (int k = 0; k < N_SORTS; k++)
+			free(o->sorted[k].v);
+		free(o);
+	}
+	for (int i = 0; i < st->n_deleted; i++)
+		free(st->deleted_ids[i]);
+	free(st->deleted_ids);
+	free(st->orgs);
+	free(st->active);
+	htab_free(st->by_key);
+	htab_free(st->by_id);
+	htab_free(st->by_name);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+void
+store_lock(struct store *st)
+{
+	pthread_mutex_lock(&st->mu);
+}
+
+void
+store_unlock(struct store *st)
+{
+	pthread_mutex_unlock(&st->mu);
+}

@@ -1,0 +1,93 @@
+# Shared bats helpers: one daytona-emulator per test.
+#
+#   load lib/emulator
+#   setup()    { emu_start --transition-ms 50; }
+#   teardown() { emu_stop; }
+#
+# emu_start [EXTRA_ARGS...]  start $DAYTONA_EMULATOR on a free loopback port
+#                            (stderr in $BATS_TEST_TMPDIR/emu.log) and export
+#                            EMU_PID, EMU_PORT, EMU_URL, DAYTONA_API_URL,
+#                            DAYTONA_API_KEY (test-key)
+# emu_stop                   SIGTERM, bounded wait, SIGKILL if needed
+# emu_api METHOD PATH [JSON] curl against $DAYTONA_API_URL with the key;
+#                            prints the body, sets EMU_STATUS and EMU_BODY
+#                            (inside $(...) or `run` the variables are lost:
+#                            read $BATS_TEST_TMPDIR/emu.status instead)
+# emu_hook METHOD PATH [JSON] the same against $EMU_URL/_emulator/PATH
+# emu_requests               print the request log (JSON lines)
+
+: "${DAYTONA_EMULATOR:=${SF_BUILDDIR:-.}/daytona-emulator}"
+
+emu_start() {
+	local portfile="$BATS_TEST_TMPDIR/emu.port" i
+	rm -f "$portfile"
+	"$DAYTONA_EMULATOR" --listen 127.0.0.1:0 --api-key test-key \
+		--port-file "$portfile" "$@" \
+		>"$BATS_TEST_TMPDIR/emu.out" 2>"$BATS_TEST_TMPDIR/emu.log" &
+	EMU_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$portfile" ] && break
+		if ! kill -0 "$EMU_PID" 2>/dev/null; then
+			echo "daytona-emulator exited early:" >&2
+			cat "$BATS_TEST_TMPDIR/emu.log" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	if [ ! -s "$portfile" ]; then
+		echo "daytona-emulator did not write its port file" >&2
+		return 1
+	fi
+	EMU_PORT=$(cat "$portfile")
+	EMU_URL="http://127.0.0.1:$EMU_PORT"
+	DAYTONA_API_URL="$EMU_URL/api"
+	DAYTONA_API_KEY=test-key
+	export EMU_PID EMU_PORT EMU_URL DAYTONA_API_URL DAYTONA_API_KEY
+}
+
+emu_stop() {
+	local i
+	[ -n "${EMU_PID:-}" ] || return 0
+	kill -TERM "$EMU_PID" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$EMU_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$EMU_PID" 2>/dev/null; then
+		kill -KILL "$EMU_PID" 2>/dev/null || true
+	fi
+	wait "$EMU_PID" 2>/dev/null || true
+	EMU_PID=
+}
+
+# _emu_curl URL METHOD JSON [extra curl args...]
+_emu_curl() {
+	local url=$1 method=$2 body=$3 out
+	shift 3
+	local args=(-sS -o "$BATS_TEST_TMPDIR/emu.body" -w '%{http_code}'
+		-X "$method" --max-time 60)
+	if [ -n "$body" ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	fi
+	out=$(curl "${args[@]}" "$@" "$url") || out=000
+	EMU_STATUS=$out
+	EMU_BODY=$(cat "$BATS_TEST_TMPDIR/emu.body" 2>/dev/null)
+	echo "$EMU_STATUS" >"$BATS_TEST_TMPDIR/emu.status"
+	rm -f "$BATS_TEST_TMPDIR/emu.body"
+	printf '%s\n' "$EMU_BODY"
+}
+
+emu_api() {
+	local method=$1 path=$2 body=${3-}
+	_emu_curl "$DAYTONA_API_URL$path" "$method" "$body" \
+		-H "Authorization: Bearer ${DAYTONA_API_KEY:-test-key}"
+}
+
+emu_hook() {
+	local method=$1 path=${2#/} body=${3-}
+	_emu_curl "$EMU_URL/_emulator/$path" "$method" "$body"
+}
+
+emu_requests() {
+	curl -sS --max-time 10 "$EMU_URL/_emulator/requests"
+}
