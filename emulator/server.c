@@ -783,8 +783,10 @@ snapshot_ref(const char *dockerfile, char **hashes, int n)
 	char **sorted = xcalloc((size_t)n + 1, sizeof(char *));
 	char h[SF_SHA256_HEX_LEN + 1];
 
-	memcpy(sorted, hashes, (size_t)n * sizeof(char *));
-	qsort(sorted, (size_t)n, sizeof(char *), cmp_str);
+	if (n > 0) { /* hashes is NULL without contextHashes */
+		memcpy(sorted, hashes, (size_t)n * sizeof(char *));
+		qsort(sorted, (size_t)n, sizeof(char *), cmp_str);
+	}
 	buf_addstr(&b, dockerfile);
 	for (int i = 0; i < n; i++)
 		buf_addstr(&b, sorted[i]);
