@@ -17,3 +17,9 @@ tests_unit_unit_manifest_LDADD = $(SF_UNIT_LIBS)
 TESTS += tests/e2e/t0001-cli.bats tests/e2e/t1001-validate.bats
 EXTRA_DIST += tests/e2e/t0001-cli.bats tests/e2e/t1001-validate.bats \
 	tests/fixtures/manifests
+
+dist_man_MANS += docs/sandform.1
+EXTRA_DIST += docs/manifest.md \
+	examples/browser-agent/browser-agent.yaml \
+	examples/agent-pool/pool.yaml \
+	examples/gpu-job/gpu-job.yaml
