@@ -17,6 +17,8 @@
  *   "imported"; the next apply puts sandform's labels on it and from then on
  *   it is managed like one sandform created.
  * - history: the stack's runs, newest first (--limit N keeps the last N).
+ *   A run without an outcome is "running", or "abandoned" when its process
+ *   (on this host) is gone: it was killed before it could record its end.
  *
  * rm and import change the state, so they hold the stack lock while they do
  * (exit 3 naming the holder when a run has it). Reading subcommands never
@@ -32,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/exitcodes.h"
@@ -379,6 +383,22 @@ format_duration(const struct store_run *r, char *out, size_t size)
 		         (long long)(ms / 60000 % 60));
 }
 
+/*
+ * run_status: the outcome of a finished run; an unfinished one is
+ * "running" unless it was started on this host by a process that no longer
+ * exists ("abandoned": killed or crashed before it could record an end).
+ */
+static const char *
+run_status(const struct store_run *r, const char *host)
+{
+	if (r->outcome != NULL)
+		return r->outcome;
+	if (r->host != NULL && strcmp(r->host, host) == 0 && r->pid > 0 &&
+	    kill((pid_t)r->pid, 0) < 0 && errno == ESRCH)
+		return "abandoned";
+	return "running";
+}
+
 static int
 state_history(struct sf_ctx *ctx, struct store *s)
 {
@@ -386,8 +406,13 @@ state_history(struct sf_ctx *ctx, struct store *s)
 	char iso[SF_ISO8601_LEN + 1], dur[32];
 	cJSON *doc, *arr, *o;
 	const struct store_run *r;
+	char host[256];
 	int rc;
 	size_t i;
+
+	if (gethostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
 
 	if (s != NULL &&
 	    (rc = store_run_list(s, ctx->stack, (size_t)opt_limit, &l)) < 0)
@@ -409,6 +434,8 @@ state_history(struct sf_ctx *ctx, struct store *s)
 			add_time(o, "started", r->started_ms);
 			add_time(o, "finished", r->finished_ms);
 			add_str(o, "outcome", r->outcome);
+			cJSON_AddStringToObject(o, "status",
+			                        run_status(r, host));
 			cJSON_AddItemToObject(o, "counts",
 			                      json_or_null(r->counts_json));
 			cJSON_AddItemToArray(arr, o);
@@ -428,9 +455,8 @@ state_history(struct sf_ctx *ctx, struct store *s)
 		time_format_iso(r->started_ms, iso);
 		format_duration(r, dur, sizeof(dur));
 		printf("%-6lld  %-24s  %-8s  %-9s  %-8s  %s%s%.12s\n",
-		       (long long)r->id, iso, r->command,
-		       r->outcome ? r->outcome : "running", dur,
-		       or_dash(r->source), r->git_commit ? "@" : "",
+		       (long long)r->id, iso, r->command, run_status(r, host),
+		       dur, or_dash(r->source), r->git_commit ? "@" : "",
 		       r->git_commit ? r->git_commit : "");
 	}
 	store_run_list_free(&l);

@@ -1591,6 +1591,30 @@ out:
 }
 
 int
+store_lock_acquire_wait(struct store *s, const char *stack,
+                        const char *holder_info, int64_t lease_ms,
+                        int64_t timeout_ms,
+                        struct store_lock_holder *current_out)
+{
+	int64_t deadline = time_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t left;
+	int rc;
+
+	for (;;) {
+		rc = store_lock_acquire(s, stack, holder_info, lease_ms,
+		                        current_out);
+		if (rc != SF_ELOCKED)
+			return rc;
+		left = deadline - time_mono_ms();
+		if (left <= 0)
+			return rc;
+		log_debug("stack '%s' is locked; waiting", stack);
+		time_sleep_ms(left < STORE_LOCK_POLL_MS ? left
+		                                        : STORE_LOCK_POLL_MS);
+	}
+}
+
+int
 store_lock_renew(struct store *s, const char *lock_id, int64_t lease_ms)
 {
 	sqlite3_stmt *st;

@@ -62,6 +62,8 @@
 #define STORE_LOCK_ID_LEN 36
 /* Default lease of a stack lock; the holder renews it well before. */
 #define STORE_LOCK_LEASE_MS (5 * 60 * 1000)
+/* How often store_lock_acquire_wait() tries again. */
+#define STORE_LOCK_POLL_MS 250
 
 /* What a scrubbed env value starts with (then 64 hex digits). */
 #define STORE_ENV_HASH_PREFIX "hmac-sha256:"
@@ -289,6 +291,15 @@ struct store_lock_holder {
 int store_lock_acquire(struct store *s, const char *stack,
                        const char *holder_info, int64_t lease_ms,
                        struct store_lock_holder *current_out);
+/*
+ * store_lock_acquire_wait: store_lock_acquire, retried every
+ * STORE_LOCK_POLL_MS until it succeeds or timeout_ms has passed (0: one
+ * try), for --lock-timeout. Returns like store_lock_acquire.
+ */
+int store_lock_acquire_wait(struct store *s, const char *stack,
+                            const char *holder_info, int64_t lease_ms,
+                            int64_t timeout_ms,
+                            struct store_lock_holder *current_out);
 /* store_lock_renew: extend the lease; SF_ENOTFOUND if the lock was lost. */
 int store_lock_renew(struct store *s, const char *lock_id, int64_t lease_ms);
 /* store_lock_release: release our lock; SF_ENOTFOUND if not held. */

@@ -118,18 +118,24 @@ json() {
 	  VALUES ('apply', 'default', 'https://git.example/x.git',
 	    '0123456789abcdef0123', 1, 'h', 1764000100000, NULL, NULL, NULL);
 	  INSERT INTO runs (command, stack, source, pid, host, started_ms)
-	  VALUES ('apply', 'blue', 'x', 1, 'h', 1764000200000);"
+	  VALUES ('apply', 'blue', 'x', 1, 'h', 1764000200000);
+	  INSERT INTO runs (command, stack, source, pid, host, started_ms)
+	  VALUES ('destroy', 'default', 'y', 2147483646, '$(hostname)',
+	    1764000300000);"
 	run "$SANDFORM" state history
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 3 ]
+	[ "${#lines[@]}" -eq 4 ]
 	[[ "${lines[0]}" == "ID "*"STARTED"*"COMMAND"*"OUTCOME"* ]]
-	[[ "${lines[1]}" == "2 "*"apply"*"running"*"https://git.example/x.git@0123456789ab" ]]
-	[[ "${lines[2]}" == "1 "*"2025-11-24T16:00:00.000Z"*"plan"*"ok"*"1.5s"*"examples/" ]]
-	run "$SANDFORM" state history --limit 1 --json
+	[[ "${lines[1]}" == "4 "*"destroy"*"abandoned"*"y" ]]
+	[[ "${lines[2]}" == "2 "*"apply"*"running"*"https://git.example/x.git@0123456789ab" ]]
+	[[ "${lines[3]}" == "1 "*"2025-11-24T16:00:00.000Z"*"plan"*"ok"*"1.5s"*"examples/" ]]
+	run "$SANDFORM" state history --limit 2 --json
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | json '[(r["id"], r["command"], r["outcome"]) for r in d["runs"]]')" = "[(2, 'apply', None)]" ]
+	[ "$(echo "$output" | json '[(r["id"], r["command"], r["outcome"], r["status"]) for r in d["runs"]]')" = "[(4, 'destroy', None, 'abandoned'), (2, 'apply', None, 'running')]" ]
 	run "$SANDFORM" state history --json
-	[ "$(echo "$output" | json 'd["runs"][1]["counts"], d["runs"][1]["finished"]')" = "({'create': 2}, '2025-11-24T16:00:01.500Z')" ]
+	[ "$(echo "$output" | json 'd["runs"][2]["counts"], d["runs"][2]["finished"]')" = "({'create': 2}, '2025-11-24T16:00:01.500Z')" ]
+	run "$SANDFORM" state history --stack blue --json
+	[ "$(echo "$output" | json '[r["id"] for r in d["runs"]]')" = "[3]" ]
 }
 
 @test "state rm and import exit 3 naming the holder while a run holds the lock" {

@@ -909,7 +909,7 @@ test_lock_basic(void **state)
 	struct tctx *t = *state;
 	struct store *a = open_ok(t->path), *b = open_ok(t->path);
 	struct store_lock_holder mine, other, got;
-	int64_t lease;
+	int64_t lease, t0;
 
 	assert_int_equal(store_lock_get(a, "default", &got), SF_ENOTFOUND);
 	assert_int_equal(
@@ -930,6 +930,14 @@ test_lock_basic(void **state)
 	/* another stack is independent */
 	assert_int_equal(store_lock_acquire(b, "other", "plan", 0, &other), 0);
 	assert_int_equal(store_lock_release(b, other.id), 0);
+
+	/* waiting: gives up after the timeout, naming the holder */
+	t0 = time_mono_ms();
+	assert_int_equal(
+	        store_lock_acquire_wait(b, "default", "plan", 0, 300, &other),
+	        SF_ELOCKED);
+	assert_true(time_mono_ms() - t0 >= 300);
+	assert_string_equal(other.id, mine.id);
 
 	/* renew moves the lease */
 	lease = mine.lease_until_ms;
@@ -975,6 +983,14 @@ test_lock_lease_expiry(void **state)
 	assert_string_not_equal(second.id, first.id);
 	assert_int_equal(store_lock_renew(a, first.id, 0), SF_ENOTFOUND);
 	assert_int_equal(store_lock_release(b, second.id), 0);
+
+	/* a waiter gets the lock once the holder's lease runs out */
+	assert_int_equal(store_lock_acquire(a, "default", "apply", 400, &first),
+	                 0);
+	assert_int_equal(store_lock_acquire_wait(b, "default", "apply", 0, 5000,
+	                                         &second),
+	                 0);
+	assert_int_equal(second.took_over, 1);
 	store_close(a);
 	store_close(b);
 }
