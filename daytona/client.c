@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ struct dt_client {
 	pthread_mutex_t mu; /* buckets and stats */
 	struct bucket buckets[DT_BUCKET_COUNT];
 	struct dt_stats stats;
+	volatile sig_atomic_t cancelled; /* dt_client_cancel() */
 };
 
 /* ---- clocks ------------------------------------------------------------ */
@@ -81,13 +83,20 @@ real_now(void *ctx)
 	return time_mono_ms();
 }
 
+/* real_sleep: ctx is the client; sleep in slices so that
+ * dt_client_cancel() cuts a long Retry-After or budget wait short. */
 static void
 real_sleep(void *ctx, int64_t ms)
 {
-	time_sleep_ms(ms);
-}
+	struct dt_client *c = ctx;
+	int64_t slice;
 
-static const struct dt_clock real_clock = { real_now, real_sleep, NULL };
+	while (ms > 0 && !c->cancelled) {
+		slice = ms < DT_WAIT_SLICE_MS ? ms : DT_WAIT_SLICE_MS;
+		time_sleep_ms(slice);
+		ms -= slice;
+	}
+}
 
 static int64_t
 now_ms(struct dt_client *c)
@@ -98,12 +107,18 @@ now_ms(struct dt_client *c)
 static void
 wait_ms(struct dt_client *c, int64_t ms)
 {
-	if (ms <= 0)
+	if (ms <= 0 || c->cancelled)
 		return;
 	c->clock.sleep_ms(c->clock.ctx, ms);
 	pthread_mutex_lock(&c->mu);
 	c->stats.waited_ms += ms;
 	pthread_mutex_unlock(&c->mu);
+}
+
+void
+dt_client_cancel(struct dt_client *c)
+{
+	c->cancelled = 1;
 }
 
 /* ---- configuration ----------------------------------------------------- */
@@ -258,7 +273,13 @@ dt_client_new(const struct dt_config *cfg, struct dt_client **out)
 	c->backoff_max = cfg->backoff_max_ms > 0 ? cfg->backoff_max_ms
 	                                         : DT_BACKOFF_MAX_MS;
 	c->tp = cfg->transport ? *cfg->transport : *dt_transport_curl();
-	c->clock = cfg->clock ? *cfg->clock : real_clock;
+	if (cfg->clock != NULL) {
+		c->clock = *cfg->clock;
+	} else {
+		c->clock.now_ms = real_now;
+		c->clock.sleep_ms = real_sleep;
+		c->clock.ctx = c;
+	}
 	pthread_mutex_init(&c->mu, NULL);
 	for (i = 0; i < DT_BUCKET_COUNT; i++) {
 		c->buckets[i].remaining = -1;
@@ -602,6 +623,12 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 		int retryable, sent;
 
 		budget_wait(c, call->bucket);
+		if (c->cancelled) {
+			rc = sf_error_set(SF_EINTR,
+			                  "daytona: %s %s: interrupted",
+			                  call->method, buf_cstr(&call->path));
+			goto out;
+		}
 		dt_http_response_clear(resp);
 		buf_init_max(&resp->body, DT_MAX_BODY);
 		t0 = time_mono_ms();
@@ -656,7 +683,11 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 		}
 		if (!retryable || attempt >= c->max_retries)
 			break;
-		if (wait < 0)
+		/* a 503 (maintenance) may say when to come back, too */
+		if (sent == 0 && resp->status != 429 &&
+		    (wait = retry_after_ms(resp, call->bucket)) >= 0)
+			wait_ms(c, wait);
+		else if (wait < 0)
 			wait_ms(c, dt_backoff_ms(attempt + 1, c->backoff_base,
 			                         c->backoff_max));
 	}

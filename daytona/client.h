@@ -81,6 +81,9 @@
  * the window. */
 #define DT_BUDGET_RESERVE_PERCENT 20
 #define DT_BUDGET_RESERVE_MIN     5
+/* Long waits (Retry-After, budget) are slept in slices of this, so that
+ * dt_client_cancel() takes effect quickly. */
+#define DT_WAIT_SLICE_MS 100
 /* A page size for dt_list_all() when the query gives none. */
 #define DT_LIST_LIMIT_MAX 200
 /* dt_list_all() refuses to walk more pages than this (a looping cursor). */
@@ -344,6 +347,12 @@ struct dt_client;
 
 int dt_client_new(const struct dt_config *cfg, struct dt_client **out);
 void dt_client_free(struct dt_client *c);
+/*
+ * dt_client_cancel: stop waiting and sending. Calls in flight finish their
+ * current HTTP exchange; every later attempt, retry or call fails at once
+ * with SF_EINTR. Async-signal-safe (it sets one sig_atomic_t flag).
+ */
+void dt_client_cancel(struct dt_client *c);
 
 /* Counters since dt_client_new, for benchmarks and run summaries. */
 struct dt_stats {

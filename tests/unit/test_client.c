@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "common/fileutil.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
 #include "daytona/transport-fake.h"
@@ -886,6 +887,62 @@ test_budget(void **state)
 	dt_result_clear(&r);
 }
 
+static void
+test_retry_after_503(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+
+	dt_fake_push(x->f, 503, "Retry-After: 4",
+	             "{\"message\":\"Service is currently under "
+	             "maintenance. Please try again later.\"}");
+	push_sandbox(x, 200);
+	assert_int_equal(dt_get(x->c, "a", &r), 0);
+	assert_int_equal(req(x, 1)->at_ms - req(x, 0)->at_ms, 4000);
+	dt_result_clear(&r);
+}
+
+static void *
+cancel_later(void *arg)
+{
+	time_sleep_ms(150);
+	dt_client_cancel(arg);
+	return NULL;
+}
+
+static void
+test_cancel(void **state)
+{
+	struct dt_fake *f = dt_fake_new();
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+	struct dt_result r = DT_RESULT_INIT;
+	pthread_t th;
+	int64_t t0;
+
+	(void)state;
+	/* the real clock, so that the wait is really cut short */
+	cfg.api_key = TEST_KEY;
+	cfg.base_url = "http://fake.test/api";
+	cfg.transport = dt_fake_transport(f);
+	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	dt_fake_push(f, 429, "Retry-After-authenticated: 60", NULL);
+	t0 = time_mono_ms();
+	assert_int_equal(pthread_create(&th, NULL, cancel_later, c), 0);
+	assert_int_equal(dt_get(c, "a", &r), SF_EINTR);
+	assert_true(time_mono_ms() - t0 < 3000);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(dt_fake_n_requests(f), 1);
+	/* later calls fail at once, sending nothing */
+	assert_int_equal(dt_create(c, &(struct dt_create){ .name = "n" }, &r),
+	                 SF_EINTR);
+	assert_non_null(strstr(sf_error_last(), "interrupted"));
+	assert_int_equal(dt_fake_n_requests(f), 1);
+	dt_result_clear(&r);
+	dt_client_free(c);
+	dt_fake_free(f);
+}
+
 /* ---- lists ------------------------------------------------------------- */
 
 static char *
@@ -1220,6 +1277,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retry_after, setup,
 		                                teardown),
 		cmocka_unit_test(test_retry_after_blocks_bucket),
+		cmocka_unit_test_setup_teardown(test_retry_after_503, setup,
+		                                teardown),
+		cmocka_unit_test(test_cancel),
 		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_query, setup,
 		                                teardown),
