@@ -21,3 +21,12 @@ libsandform_la_SOURCES += \
 	reconciler/refresh.c reconciler/refresh.h \
 	reconciler/runctx.c reconciler/runctx.h
 sandform_SOURCES += reconciler/cmd-plan.c
+# apply: the executor (core) and apply/destroy/force-unlock (CLI).
+libsandform_la_SOURCES += reconciler/apply.c reconciler/apply.h
+sandform_SOURCES += reconciler/cmd-apply.c reconciler/applycli.h \
+	reconciler/cmd-destroy.c reconciler/cmd-force-unlock.c
+check_PROGRAMS += tests/unit/unit-plan
+TESTS += tests/unit/unit-plan
+tests_unit_unit_plan_SOURCES = tests/unit/test_plan.c
+tests_unit_unit_plan_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_plan_LDADD = $(SF_UNIT_LIBS)

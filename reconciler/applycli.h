@@ -1,0 +1,48 @@
+/*
+ * applycli: the command-line side apply and destroy share (cmd-apply.c).
+ *
+ * These functions print their own messages on stderr as "sandform CMD:
+ * ..." and return exit statuses of common/exitcodes.h (or booleans where
+ * said); they never print a secret. Nothing they return needs freeing.
+ */
+#ifndef SF_RECONCILER_APPLYCLI_H
+#define SF_RECONCILER_APPLYCLI_H
+
+#include <stdint.h>
+
+#include "reconciler/commands.h"
+#include "reconciler/plan.h"
+#include "reconciler/runctx.h"
+#include "state/store.h"
+
+/* apply_cli_signals: SIGINT/SIGTERM request a stop; a second one quits. */
+void apply_cli_signals(void);
+
+/*
+ * apply_cli_lock: take the stack's lock, waiting up to timeout (a
+ * duration string, NULL: no wait). SF_EXIT_OK with *lock filled, or
+ * SF_EXIT_LOCKED after naming the holder (pid, host, since, lock id), or
+ * SF_EXIT_ERROR.
+ */
+int apply_cli_lock(struct store *st, const char *stack, const char *cmd,
+                   const char *timeout, struct store_lock_holder *lock);
+
+/*
+ * apply_cli_confirm: 1 to go on. Without auto_approve, asks question on a
+ * terminal and accepts only "yes"; refuses (0) when stdin is not one.
+ */
+int apply_cli_confirm(const char *cmd, int auto_approve, const char *question);
+
+/* apply_cli_show_plan: human plan, or one {"event":"plan"} line (--json). */
+int apply_cli_show_plan(const struct sf_ctx *ctx, const struct plan *p);
+
+/*
+ * apply_cli_execute: run p with apply_run() (progress per ctx->json and
+ * the terminal), print the summary, finish the run record. Returns
+ * SF_EXIT_OK when everything converged, else SF_EXIT_ERROR.
+ */
+int apply_cli_execute(struct sf_ctx *ctx, struct runctx *rx,
+                      const struct plan *p, int64_t run_id, const char *lock_id,
+                      int parallelism, const char *timeout);
+
+#endif
