@@ -19,3 +19,16 @@ daytona_emulator_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CJSON_CFLAGS) \
 daytona_emulator_LDADD = libemulator.la
 
 dist_man_MANS += docs/daytona-emulator.1
+
+# Unit tests: the state machine and validators, and the store.
+EMU_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) \
+	$(SQLITE_CFLAGS) -DSF_UNITTEST
+EMU_UNIT_LIBS = libemulator.la $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/unit-emu_model tests/unit/unit-emu_store
+TESTS += tests/unit/unit-emu_model tests/unit/unit-emu_store
+tests_unit_unit_emu_model_SOURCES = tests/unit/test_emu_model.c
+tests_unit_unit_emu_model_CFLAGS = $(EMU_UNIT_CFLAGS)
+tests_unit_unit_emu_model_LDADD = $(EMU_UNIT_LIBS)
+tests_unit_unit_emu_store_SOURCES = tests/unit/test_emu_store.c
+tests_unit_unit_emu_store_CFLAGS = $(EMU_UNIT_CFLAGS)
+tests_unit_unit_emu_store_LDADD = $(EMU_UNIT_LIBS)

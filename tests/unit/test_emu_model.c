@@ -1,0 +1,394 @@
+/*
+ * Unit tests for emulator/model.c: derived states (§5.3), the pending
+ * invariant (§5.2), the precondition order of §13 and the validators of §7.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/xalloc.h"
+#include "emulator/model.h"
+
+static struct sandbox *
+mk(enum sb_state s, enum sb_desired d)
+{
+	struct sandbox *sb = sandbox_new();
+
+	sb->state = s;
+	sb->desired = d;
+	return sb;
+}
+
+static void
+test_derived_states(void **unused)
+{
+	static const struct {
+		enum sb_state raw;
+		enum sb_desired desired;
+		enum sb_state get, list;
+	} rows[] = {
+		{ ST_STARTED, DS_STOPPED, ST_STOPPING, ST_STOPPING },
+		{ ST_STARTED, DS_DESTROYED, ST_DESTROYING, ST_DESTROYING },
+		{ ST_STOPPED, DS_STARTED, ST_STARTING, ST_STARTING },
+		{ ST_STOPPED, DS_DESTROYED, ST_DESTROYING, ST_DESTROYING },
+		{ ST_STOPPED, DS_ARCHIVED, ST_ARCHIVING, ST_ARCHIVING },
+		{ ST_UNKNOWN, DS_STARTED, ST_CREATING, ST_CREATING },
+		{ ST_ARCHIVED, DS_STARTED, ST_ARCHIVED, ST_RESTORING },
+		{ ST_STARTED, DS_STARTED, ST_STARTED, ST_STARTED },
+		{ ST_ERROR, DS_STARTED, ST_ERROR, ST_ERROR },
+		{ ST_PENDING_BUILD, DS_STARTED, ST_PENDING_BUILD,
+		  ST_PENDING_BUILD },
+		{ ST_ARCHIVING, DS_ARCHIVED, ST_ARCHIVING, ST_ARCHIVING },
+	};
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct sandbox *sb = mk(rows[i].raw, rows[i].desired);
+
+		assert_int_equal(sb_derived_state(sb, false), rows[i].get);
+		assert_int_equal(sb_derived_state(sb, true), rows[i].list);
+		sandbox_free(sb);
+	}
+}
+
+static void
+test_pending(void **unused)
+{
+	struct sandbox *sb = mk(ST_STARTED, DS_STARTED);
+
+	(void)unused;
+	assert_false(sb_pending(sb));
+	sb->desired = DS_STOPPED;
+	assert_true(sb_pending(sb));
+	sb->state = ST_ERROR;
+	assert_false(sb_pending(sb)); /* errors are never pending */
+	sb->state = ST_BUILD_FAILED;
+	assert_false(sb_pending(sb));
+	sb->state = ST_STOPPED;
+	sb->desired = DS_ARCHIVED;
+	assert_false(sb_pending(sb)); /* desired archived never pending */
+	sb->state = ST_UNKNOWN;
+	sb->desired = DS_STARTED;
+	assert_true(sb_pending(sb));
+	sandbox_free(sb);
+}
+
+static void
+test_hidden(void **unused)
+{
+	struct sandbox *sb = mk(ST_DESTROYED, DS_DESTROYED);
+
+	(void)unused;
+	assert_true(sb_hidden(sb));
+	sb->state = ST_ERROR;
+	assert_true(sb_hidden(sb));
+	sb->desired = DS_STARTED;
+	assert_false(sb_hidden(sb));
+	sb->state = ST_STARTED;
+	sb->desired = DS_DESTROYED; /* destroying: still visible */
+	assert_false(sb_hidden(sb));
+	sandbox_free(sb);
+}
+
+struct check_row {
+	enum sb_state s;
+	enum sb_desired d;
+	int auto_delete;
+	enum sb_action act;
+	int want;
+	const char *msg;
+};
+
+static void
+test_preconditions(void **unused)
+{
+	static const struct check_row rows[] = {
+		/* start */
+		{ ST_STARTED, DS_STARTED, -1, ACT_START, 1, NULL },
+		{ ST_ERROR, DS_STARTED, -1, ACT_START, 400,
+		  "Sandbox is in an errored state" },
+		{ ST_BUILD_FAILED, DS_STARTED, -1, ACT_START, 400,
+		  "Sandbox is in an errored state" },
+		{ ST_STARTED, DS_STOPPED, -1, ACT_START, 409,
+		  "Sandbox state change in progress" },
+		{ ST_STOPPED, DS_STOPPED, -1, ACT_START, 0, NULL },
+		{ ST_ARCHIVED, DS_ARCHIVED, -1, ACT_START, 0, NULL },
+		{ ST_STOPPED, DS_ARCHIVED, -1, ACT_START, 0, NULL },
+		{ ST_ARCHIVING, DS_ARCHIVED, -1, ACT_START, 0, NULL },
+		{ ST_UNKNOWN, DS_STARTED, -1, ACT_START, 409,
+		  "Sandbox state change in progress" },
+		{ ST_ARCHIVED, DS_STARTED, -1, ACT_START, 409,
+		  "Sandbox state change in progress" },
+		{ ST_DESTROYING, DS_DESTROYED, -1, ACT_START, 409, NULL },
+		/* stop */
+		{ ST_STARTED, DS_STARTED, -1, ACT_STOP, 0, NULL },
+		{ ST_STOPPED, DS_STOPPED, -1, ACT_STOP, 400,
+		  "Sandbox is not in a stoppable state" },
+		{ ST_ERROR, DS_STOPPED, -1, ACT_STOP, 400,
+		  "Sandbox is in an errored state" },
+		{ ST_STARTED, DS_STOPPED, -1, ACT_STOP, 409, NULL },
+		{ ST_ARCHIVED, DS_ARCHIVED, -1, ACT_STOP, 400, NULL },
+		{ ST_PAUSED, DS_PAUSED, -1, ACT_STOP, 0, NULL },
+		/* archive */
+		{ ST_STOPPED, DS_STOPPED, -1, ACT_ARCHIVE, 0, NULL },
+		{ ST_STOPPED, DS_STOPPED, 0, ACT_ARCHIVE, 400,
+		  "Ephemeral sandboxes cannot be archived" },
+		{ ST_STARTED, DS_STARTED, -1, ACT_ARCHIVE, 400,
+		  "Sandbox is not stopped" },
+		{ ST_STOPPED, DS_STARTED, -1, ACT_ARCHIVE, 409, NULL },
+		{ ST_ERROR, DS_STOPPED, -1, ACT_ARCHIVE, 400,
+		  "Sandbox is in an errored state" },
+		/* delete */
+		{ ST_STARTED, DS_STARTED, -1, ACT_DELETE, 0, NULL },
+		{ ST_PENDING_BUILD, DS_STARTED, -1, ACT_DELETE, 0, NULL },
+		{ ST_ERROR, DS_STARTED, -1, ACT_DELETE, 0, NULL },
+		{ ST_ARCHIVING, DS_ARCHIVED, -1, ACT_DELETE, 0, NULL },
+		{ ST_UNKNOWN, DS_STARTED, -1, ACT_DELETE, 409,
+		  "Sandbox state change in progress" },
+		{ ST_STARTED, DS_STOPPED, -1, ACT_DELETE, 409, NULL },
+		{ ST_DESTROYING, DS_DESTROYED, -1, ACT_DELETE, 409, NULL },
+		/* resize */
+		{ ST_STARTED, DS_STARTED, -1, ACT_RESIZE, 0, NULL },
+		{ ST_STOPPED, DS_STOPPED, -1, ACT_RESIZE, 0, NULL },
+		{ ST_ARCHIVED, DS_ARCHIVED, -1, ACT_RESIZE, 400, NULL },
+		{ ST_STARTED, DS_STOPPED, -1, ACT_RESIZE, 409, NULL },
+	};
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct sandbox *sb = mk(rows[i].s, rows[i].d);
+		const char *msg;
+		int got;
+
+		sb->auto_delete = rows[i].auto_delete;
+		got = sb_check(sb, rows[i].act, &msg);
+		if (got != rows[i].want)
+			fail_msg("row %zu: got %d want %d", i, got,
+			         rows[i].want);
+		if (rows[i].msg)
+			assert_string_equal(msg, rows[i].msg);
+		sandbox_free(sb);
+	}
+}
+
+static void
+test_recover(void **unused)
+{
+	struct sandbox *sb = mk(ST_ERROR, DS_STARTED);
+	const char *msg;
+
+	(void)unused;
+	assert_int_equal(sb_check(sb, ACT_RECOVER, &msg), 400);
+	sb->recoverable = true;
+	assert_int_equal(sb_check(sb, ACT_RECOVER, &msg), 0);
+	sb->state = ST_STARTED;
+	assert_int_equal(sb_check(sb, ACT_RECOVER, &msg), 400);
+	sandbox_free(sb);
+}
+
+static void
+test_names(void **unused)
+{
+	static const char *const good[] = { "web-1", "my sandbox", "a<1",
+		                            "é-ü",   "tab\there",  "x.y" };
+	static const char *const bad[] = { "<b>bold",        "</x",
+		                           "go to http://x", "HTTPS://x",
+		                           "www.example",    "javascript:x",
+		                           "bell\a",         "mailto:me",
+		                           "del\x7f" };
+	const char *msg;
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(emu_valid_name(good[i], &msg), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(emu_valid_name(bad[i], &msg), -1);
+		assert_string_equal(msg, "name must not contain HTML tags, "
+		                         "URLs, or control characters");
+	}
+}
+
+static void
+test_cidr(void **unused)
+{
+	(void)unused;
+	assert_int_equal(emu_valid_cidr("10.0.0.0/8"), 0);
+	assert_int_equal(emu_valid_cidr("0.0.0.0/0"), 0);
+	assert_int_equal(emu_valid_cidr("255.255.255.255/32"), 0);
+	assert_int_equal(emu_valid_cidr("10.0.0.0"), -1);
+	assert_int_equal(emu_valid_cidr("10.0.0.0/33"), -1);
+	assert_int_equal(emu_valid_cidr("256.0.0.0/8"), -1);
+	assert_int_equal(emu_valid_cidr("10.0.0/8"), -1);
+	assert_int_equal(emu_valid_cidr("10.0.0.0/8x"), -1);
+	assert_int_equal(emu_valid_cidr("::1/128"), -1);
+	assert_int_equal(emu_valid_cidr("1000.0.0.0/8"), -1);
+	assert_int_equal(emu_valid_cidr(""), -1);
+}
+
+static void
+test_domains(void **unused)
+{
+	(void)unused;
+	assert_int_equal(emu_valid_domain("example.com"), 0);
+	assert_int_equal(emu_valid_domain("*.example.com"), 0);
+	assert_int_equal(emu_valid_domain("a-b.c0.io"), 0);
+	assert_int_equal(emu_valid_domain("localhost"), -1);
+	assert_int_equal(emu_valid_domain("-a.com"), -1);
+	assert_int_equal(emu_valid_domain("a..com"), -1);
+	assert_int_equal(emu_valid_domain("a.com."), -1);
+	assert_int_equal(emu_valid_domain("*.*.com"), -1);
+	assert_int_equal(emu_valid_domain("http://a.com"), -1);
+	assert_int_equal(emu_valid_domain(""), -1);
+}
+
+static void
+test_lists(void **unused)
+{
+	const char *msg = NULL;
+
+	(void)unused;
+	assert_int_equal(emu_valid_network_list("", &msg), 0);
+	assert_int_equal(emu_valid_network_list("10.0.0.0/8, 1.2.3.4/32", &msg),
+	                 0);
+	assert_int_equal(emu_valid_network_list("10.0.0.0/8,nope", &msg), -1);
+	assert_non_null(strstr(msg, "CIDR"));
+	assert_int_equal(
+	        emu_valid_network_list("1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/"
+	                               "8,5.0.0.0/8,6.0.0.0/8,7.0.0.0/8,8.0.0."
+	                               "0/8,9.0.0.0/8,10.0.0.0/8",
+	                               &msg),
+	        0);
+	assert_int_equal(
+	        emu_valid_network_list("1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/"
+	                               "8,5.0.0.0/8,6.0.0.0/8,7.0.0.0/8,8.0.0."
+	                               "0/8,9.0.0.0/8,10.0.0.0/8,11.0.0.0/8",
+	                               &msg),
+	        -1);
+	assert_non_null(strstr(msg, "more than 10"));
+	assert_int_equal(emu_valid_domain_list("a.com,*.b.org", &msg), 0);
+	assert_int_equal(emu_valid_domain_list("a.com,,b.com", &msg), -1);
+}
+
+static void
+test_mount_paths(void **unused)
+{
+	const char *msg;
+
+	(void)unused;
+	assert_int_equal(emu_valid_mount_path("/data", &msg), 0);
+	assert_int_equal(emu_valid_mount_path("/home/daytona/x", &msg), 0);
+	assert_int_equal(emu_valid_mount_path("data", &msg), -1);
+	assert_int_equal(emu_valid_mount_path("/", &msg), -1);
+	assert_int_equal(emu_valid_mount_path("/a//b", &msg), -1);
+	assert_int_equal(emu_valid_mount_path("/a/../b", &msg), -1);
+	assert_int_equal(emu_valid_mount_path("/a/.", &msg), -1);
+	assert_int_equal(emu_valid_subpath("a/b", &msg), 0);
+	assert_int_equal(emu_valid_subpath("./a", &msg), 0);
+	assert_int_equal(emu_valid_subpath("/a", &msg), -1);
+	assert_int_equal(emu_valid_subpath("a/../b", &msg), -1);
+	assert_int_equal(emu_valid_subpath("a//b", &msg), -1);
+}
+
+static void
+test_kvmap(void **unused)
+{
+	struct kvmap hay = { NULL, 0 }, needle = { NULL, 0 };
+
+	(void)unused;
+	kvmap_set(&hay, "env", "prod");
+	kvmap_set(&hay, "team", "a");
+	kvmap_set(&hay, "team", "b");
+	assert_int_equal(hay.n, 2);
+	assert_string_equal(kvmap_get(&hay, "team"), "b");
+	assert_true(kvmap_contains(&hay, &needle));
+	kvmap_set(&needle, "env", "prod");
+	assert_true(kvmap_contains(&hay, &needle));
+	kvmap_set(&needle, "team", "a");
+	assert_false(kvmap_contains(&hay, &needle));
+	kvmap_clear(&hay);
+	kvmap_clear(&needle);
+}
+
+static void
+test_json_roundtrip(void **unused)
+{
+	struct sandbox *sb = mk(ST_STOPPED, DS_ARCHIVED), *back;
+	struct buf b = BUF_INIT, b2 = BUF_INIT;
+	cJSON *j;
+
+	(void)unused;
+	memcpy(sb->id, "11111111-2222-4333-8444-555555555555", 37);
+	memcpy(sb->org_id, "aaaaaaaa-2222-4333-8444-555555555555", 37);
+	sb->name = xstrdup("with \"quotes\"");
+	sb->user = xstrdup("daytona");
+	sb->target = xstrdup("us");
+	sb->dockerfile = xstrdup("FROM alpine\n");
+	sb->snapshot_ref = xstrdup("daytona-x:daytona");
+	kvmap_set(&sb->labels, "a", "b");
+	kvmap_set(&sb->env, "K", "V");
+	sb->cpu = 2;
+	sb->created_at = 1000;
+	sandbox_to_json(sb, SBJ_PERSIST, &b);
+	j = cJSON_Parse(b.data);
+	assert_non_null(j);
+	back = sandbox_from_persist(j);
+	assert_non_null(back);
+	sandbox_to_json(back, SBJ_PERSIST, &b2);
+	assert_string_equal(b.data, b2.data);
+	assert_int_equal(back->state, ST_STOPPED);
+	assert_int_equal(back->desired, DS_ARCHIVED);
+	cJSON_Delete(j);
+	/* the list form shows the list's derived state and drops env */
+	buf_reset(&b);
+	sandbox_to_json(sb, SBJ_LIST, &b);
+	assert_null(strstr(b.data, "\"env\""));
+	assert_non_null(strstr(b.data, "\"state\":\"archiving\""));
+	assert_null(strstr(b.data, "_rawState"));
+	buf_free(&b);
+	buf_free(&b2);
+	sandbox_free(sb);
+	sandbox_free(back);
+}
+
+static void
+test_names_parse(void **unused)
+{
+	(void)unused;
+	for (int i = 0; i < ST__COUNT; i++)
+		assert_int_equal(sb_state_parse(sb_state_name(i)), i);
+	for (int i = 0; i < DS__COUNT; i++)
+		assert_int_equal(sb_desired_parse(sb_desired_name(i)), i);
+	assert_int_equal(sb_state_parse("bogus"), -1);
+	assert_int_equal(sb_state_parse("started,stopped"), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_derived_states),
+		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_hidden),
+		cmocka_unit_test(test_preconditions),
+		cmocka_unit_test(test_recover),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_domains),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_mount_paths),
+		cmocka_unit_test(test_kvmap),
+		cmocka_unit_test(test_json_roundtrip),
+		cmocka_unit_test(test_names_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
