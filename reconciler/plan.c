@@ -1128,7 +1128,8 @@ plan_build(const struct plan_input *in, struct plan **out)
 		          "is intended",
 		          ndelete, b.nfound_ours, in->stack);
 	}
-	qsort(p->actions, p->nactions, sizeof(*p->actions), cmp_action);
+	if (p->nactions > 1)
+		qsort(p->actions, p->nactions, sizeof(*p->actions), cmp_action);
 	for (i = 0; i < p->nactions; i++) {
 		enum plan_kind k = p->actions[i].kind;
 

@@ -644,6 +644,7 @@ plan_print_human(FILE *fp, const struct plan *p, int color)
 	}
 	sum = planout_summary(p);
 	fprintf(fp, "%s%s%s%s\n", p->nactions || p->has_unmanaged ? "\n" : "",
-	        color && p->nactions ? C_BOLD : "", sum, color ? off : "");
+	        color && p->nactions ? C_BOLD : "", sum,
+	        color && p->nactions ? C_RESET : "");
 	free(sum);
 }

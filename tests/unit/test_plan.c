@@ -1,0 +1,1154 @@
+/*
+ * Unit tests for reconciler/plan, spec, planout and refresh: one case per
+ * row of the mutability table (docs/manifest.md), the three-way label
+ * merge, server normalisation, state policy, preventDestroy, the
+ * mass-delete guard, ownership, the JSON round trip, and the refresh walk
+ * against the client's fake transport and a temporary store.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "daytona/transport-fake.h"
+#include "reconciler/plan.h"
+#include "reconciler/planout.h"
+#include "reconciler/refresh.h"
+#include "reconciler/spec.h"
+#include "state/store.h"
+
+#define STACK "default"
+static const unsigned char key[32] = "0123456789abcdef0123456789abcdef";
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+/* A spec as a manifest would give it: snapshot sandbox, a label. */
+static void
+base_spec(struct spec *s, const char *name)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = xstrdup(name);
+	s->file = xstrdup("sb.yaml");
+	s->line = 3;
+	spec_labels_set(&s->labels, "team", "agents");
+	s->snapshot = xstrdup("daytona-small");
+}
+
+static void
+hash(struct spec *s)
+{
+	assert_int_equal(spec_hash(s, key, sizeof(key), NULL, NULL), 0);
+}
+
+/* The sandbox Daytona shows right after creating s (server defaults,
+ * the SDK's language label added by someone else). */
+static void
+observed_for(struct plan_observed *o, const struct spec *s, const char *id)
+{
+	struct spec_labels l = { NULL, 0 };
+
+	memset(o, 0, sizeof(*o));
+	o->id = xstrdup(id);
+	o->name = xstrdup(s->name);
+	o->state = xstrdup("started");
+	o->desired_state = xstrdup("started");
+	spec_merge_labels(s, STACK, NULL, NULL, &l);
+	o->labels = l;
+	spec_labels_set(&o->labels, "code-toolbox-language", "python");
+	o->public_ = s->has_public ? s->public_ : 0;
+	o->cpu = s->has_cpu ? s->cpu : 1;
+	o->memory = s->has_memory ? s->memory : 1;
+	o->disk = s->has_disk ? s->disk : 3;
+	o->snapshot = s->snapshot ? xstrdup(s->snapshot) : NULL;
+	o->target = xstrdup("us");
+	o->user = xstrdup("daytona");
+	o->auto_stop = s->has_auto_stop ? s->auto_stop : 15;
+	o->auto_archive =
+	        s->has_auto_archive
+	                ? spec_normalize_auto_archive(s->auto_archive, 0)
+	                : 10080;
+	o->auto_delete = s->has_auto_delete ? s->auto_delete : -1;
+	o->created_at = xstrdup("2026-01-01T00:00:00.000Z");
+	o->updated_at = xstrdup("2026-01-01T00:00:00.000Z");
+}
+
+static void
+record_for(struct plan_record *r, const struct spec *s, const char *id)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = xstrdup(s->name);
+	r->id = xstrdup(id);
+	r->spec_hash = xstrdup(s->hash);
+	spec_owned_labels(s, STACK, &r->owned_labels);
+}
+
+/* One desired sandbox, its observation and record. */
+struct one {
+	struct spec s;
+	struct plan_observed o;
+	struct plan_record r;
+	struct plan *p;
+};
+
+static void
+one_setup(struct one *t, const char *name)
+{
+	memset(t, 0, sizeof(*t));
+	base_spec(&t->s, name);
+	hash(&t->s);
+	observed_for(&t->o, &t->s, "id-1");
+	record_for(&t->r, &t->s, "id-1");
+}
+
+static int
+one_plan(struct one *t)
+{
+	struct plan_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &t->s;
+	in.nspecs = 1;
+	in.observed = &t->o;
+	in.nobserved = 1;
+	in.records = &t->r;
+	in.nrecords = 1;
+	in.refreshed = 1;
+	plan_free(t->p);
+	t->p = NULL;
+	return plan_build(&in, &t->p);
+}
+
+static void
+one_free(struct one *t)
+{
+	spec_clear(&t->s);
+	plan_observed_clear(&t->o);
+	plan_record_clear(&t->r);
+	plan_free(t->p);
+}
+
+static const struct plan_reason *
+reason(const struct plan_action *a, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < a->nreasons; i++)
+		if (strcmp(a->reasons[i].field, field) == 0)
+			return &a->reasons[i];
+	return NULL;
+}
+
+/* The step kinds of an action as a string: "stop,wait_stable,...". */
+static char *
+steps(const struct plan_action *a)
+{
+	char buf[512] = "";
+	size_t i, off = 0;
+
+	for (i = 0; i < a->nsteps; i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
+		                        i ? "," : "",
+		                        plan_step_name(a->steps[i].kind));
+	return xstrdup(buf);
+}
+
+static void
+assert_steps(const struct plan_action *a, const char *want)
+{
+	char *got = steps(a);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* ---- no difference ------------------------------------------------------ */
+
+static void
+test_fresh_sandbox_has_no_diff(void **state)
+{
+	struct one t;
+
+	(void)state;
+	one_setup(&t, "web");
+	/* declared values the server normalises */
+	t.s.has_auto_archive = 1;
+	t.s.auto_archive = 0; /* 0 -> max */
+	t.s.has_auto_stop = 1;
+	t.s.auto_stop = 0;
+	t.s.has_auto_delete = 1;
+	t.s.auto_delete = -5; /* any negative disables */
+	t.s.has_public = 1;
+	t.s.public_ = 0;
+	plan_observed_clear(&t.o);
+	observed_for(&t.o, &t.s, "id-1");
+	t.o.auto_archive = SPEC_DEFAULT_MAX_AUTO_ARCHIVE;
+	t.o.auto_delete = -1;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	assert_int_equal(t.p->nerrors, 0);
+	assert_int_equal(plan_has_changes(t.p), 0);
+	one_free(&t);
+}
+
+static void
+test_omitted_fields_are_not_managed(void **state)
+{
+	struct one t;
+
+	(void)state;
+	one_setup(&t, "web");
+	/* everything drifted, nothing declared */
+	t.o.public_ = 1;
+	t.o.auto_stop = 60;
+	t.o.auto_archive = 60;
+	t.o.auto_delete = 10;
+	t.o.cpu = 4;
+	free(t.o.user);
+	t.o.user = xstrdup("root");
+	free(t.o.state);
+	t.o.state = xstrdup("archived");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	one_free(&t);
+}
+
+/* ---- mutable fields: updates ---------------------------------------- */
+
+static void
+test_labels_three_way_merge(void **state)
+{
+	struct one t;
+	const struct plan_action *a;
+	const struct spec_labels *l;
+
+	(void)state;
+	one_setup(&t, "web");
+	/* sandform set "old" before; the manifest dropped it and changed
+	 * team; someone else added "owner" */
+	spec_labels_set(&t.o.labels, "old", "x");
+	spec_labels_set(&t.r.owned_labels, "old", "x");
+	spec_labels_set(&t.o.labels, "owner", "bob");
+	spec_labels_set(&t.s.labels, "team", "infra");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	a = &t.p->actions[0];
+	assert_int_equal(a->kind, PLAN_UPDATE);
+	assert_steps(a, "set_labels");
+	l = &a->steps[0].labels;
+	assert_string_equal(spec_labels_get(l, "team"), "infra");
+	assert_null(spec_labels_get(l, "old"));
+	assert_string_equal(spec_labels_get(l, "owner"), "bob");
+	assert_string_equal(spec_labels_get(l, "code-toolbox-language"),
+	                    "python");
+	assert_string_equal(spec_labels_get(l, SPEC_LABEL_STACK), STACK);
+	assert_string_equal(spec_labels_get(l, SPEC_LABEL_SPEC), t.s.hash);
+	assert_non_null(reason(a, "labels.team"));
+	assert_string_equal(reason(a, "labels.team")->old, "agents");
+	assert_string_equal(reason(a, "labels.team")->new_, "infra");
+	assert_null(reason(a, "labels.old")->new_);
+	assert_null(reason(a, "labels.owner"));
+	assert_string_equal(a->source, "sb.yaml:3");
+	one_free(&t);
+}
+
+static void
+test_update_public_and_intervals(void **state)
+{
+	struct one t;
+	const struct plan_action *a;
+
+	(void)state;
+	one_setup(&t, "web");
+	t.s.has_public = 1;
+	t.s.public_ = 1;
+	t.s.has_auto_stop = 1;
+	t.s.auto_stop = 0;
+	t.s.has_auto_archive = 1;
+	t.s.auto_archive = 99999; /* clamped to the max */
+	t.s.has_auto_delete = 1;
+	t.s.auto_delete = 120;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	a = &t.p->actions[0];
+	assert_int_equal(a->kind, PLAN_UPDATE);
+	assert_steps(a, "set_public,set_autostop,set_autoarchive,"
+	                "set_autodelete");
+	assert_int_equal(a->steps[0].value, 1);
+	assert_int_equal(a->steps[1].value, 0);
+	assert_string_equal(reason(a, "spec.autoArchiveInterval")->new_,
+	                    "43200");
+	assert_string_equal(reason(a, "spec.autoStopInterval")->old, "15");
+	assert_int_equal(t.p->summary.update, 1);
+	/* the server then shows the clamped value: no diff */
+	t.o.public_ = 1;
+	t.o.auto_stop = 0;
+	t.o.auto_archive = 43200;
+	t.o.auto_delete = 120;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	one_free(&t);
+}
+
+static void
+test_update_network(void **state)
+{
+	struct one t;
+	const struct plan_action *a;
+
+	(void)state;
+	one_setup(&t, "web");
+	t.s.has_network = 1;
+	t.s.network.has_block_all = 1;
+	t.s.network.block_all = 0;
+	t.s.network.allow_list = xstrdup("10.0.0.0/8");
+	/* nothing known: set it */
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	a = &t.p->actions[0];
+	assert_steps(a, "set_network");
+	assert_string_equal(a->steps[0].network.allow_list, "10.0.0.0/8");
+	/* the state remembers what was applied: equal, no diff */
+	t.r.has_network = 1;
+	spec_network_copy(&t.r.network, &t.s.network);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	/* a GET showed something else (out of band) */
+	t.o.has_network = 1;
+	t.o.network.has_block_all = 1;
+	t.o.network.block_all = 1;
+	t.o.network.allow_list = xstrdup("");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_non_null(reason(&t.p->actions[0], "spec.network"));
+	one_free(&t);
+}
+
+/* ---- resources: resize ---------------------------------------------- */
+
+static void
+image_spec(struct one *t)
+{
+	free(t->s.snapshot);
+	t->s.snapshot = NULL;
+	t->s.image = xstrdup("python:3.12");
+	t->s.has_cpu = t->s.has_memory = t->s.has_disk = 1;
+	t->s.cpu = 2;
+	t->s.memory = 4;
+	t->s.disk = 5;
+	hash(&t->s);
+	plan_observed_clear(&t->o);
+	observed_for(&t->o, &t->s, "id-1");
+	plan_record_clear(&t->r);
+	record_for(&t->r, &t->s, "id-1");
+}
+
+static void
+test_resize_hot_increase(void **state)
+{
+	struct one t;
+	const struct plan_action *a;
+
+	(void)state;
+	one_setup(&t, "web");
+	image_spec(&t);
+	t.s.cpu = 4;
+	t.s.memory = 8;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	a = &t.p->actions[0];
+	assert_int_equal(a->kind, PLAN_RESIZE);
+	assert_steps(a, "resize,wait_stable");
+	assert_true(a->steps[0].has_cpu && a->steps[0].cpu == 4);
+	assert_true(a->steps[0].has_memory && a->steps[0].memory == 8);
+	assert_false(a->steps[0].has_disk);
+	assert_int_equal(t.p->summary.other, 1);
+	one_free(&t);
+}
+
+static void
+test_resize_decrease_needs_stop(void **state)
+{
+	struct one t;
+
+	(void)state;
+	one_setup(&t, "web");
+	image_spec(&t);
+	t.s.memory = 2;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_steps(&t.p->actions[0],
+	             "stop,wait_stable,resize,wait_stable,start,wait_stable");
+	/* already stopped and no state declared: stays stopped */
+	free(t.o.state);
+	t.o.state = xstrdup("stopped");
+	free(t.o.desired_state);
+	t.o.desired_state = xstrdup("stopped");
+	assert_int_equal(one_plan(&t), 0);
+	assert_steps(&t.p->actions[0], "resize,wait_stable");
+	one_free(&t);
+}
+
+static void
+test_disk_grow_and_shrink(void **state)
+{
+	struct one t;
+	const struct plan_action *a;
+
+	(void)state;
+	one_setup(&t, "web");
+	image_spec(&t);
+	t.s.disk = 10;
+	assert_int_equal(one_plan(&t), 0);
+	a = &t.p->actions[0];
+	assert_int_equal(a->kind, PLAN_RESIZE);
+	assert_steps(a,
+	             "stop,wait_stable,resize,wait_stable,start,wait_stable");
+	assert_true(a->steps[2].has_disk && a->steps[2].disk == 10);
+	/* shrinking a disk cannot be done in place */
+	t.s.disk = 3;
+	assert_int_equal(one_plan(&t), 0);
+	a = &t.p->actions[0];
+	assert_int_equal(a->kind, PLAN_REPLACE);
+	assert_true(reason(a, "spec.resources.disk")->forces_replace);
+	one_free(&t);
+}
+
+/* ---- create-only fields: replace ---------------------------------------- */
+
+static void
+test_replace_image_env_volumes(void **state)
+{
+	struct one t;
+	const struct plan_action *a;
+
+	(void)state;
+	one_setup(&t, "web");
+	image_spec(&t);
+	t.r.applied = spec_dup(&t.s);
+	free(t.s.image);
+	t.s.image = xstrdup("python:3.13");
+	hash(&t.s);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	a = &t.p->actions[0];
+	assert_int_equal(a->kind, PLAN_REPLACE);
+	assert_true(reason(a, "spec.image")->forces_replace);
+	assert_string_equal(reason(a, "spec.image")->old, "python:3.12");
+	assert_string_equal(reason(a, "spec.image")->new_, "python:3.13");
+	assert_steps(a, "delete,wait_gone,create,wait_stable");
+	assert_int_equal(t.p->summary.replace, 1);
+
+	/* env: a secret changed value; without the applied spec the hash
+	 * groups are named, never values */
+	free(t.s.image);
+	t.s.image = xstrdup("python:3.12");
+	spec_free(t.r.applied);
+	t.r.applied = NULL;
+	t.s.env = xcalloc(1, sizeof(*t.s.env));
+	t.s.nenv = 1;
+	t.s.env[0].key = xstrdup("TOKEN");
+	t.s.env[0].kind = SPEC_ENV_PLAIN;
+	t.s.env[0].value = xstrdup("v2");
+	hash(&t.s);
+	assert_int_equal(one_plan(&t), 0);
+	a = &t.p->actions[0];
+	assert_int_equal(a->kind, PLAN_REPLACE);
+	assert_non_null(reason(a, "spec.env"));
+	assert_null(reason(a, "spec.image"));
+	assert_non_null(strstr(reason(a, "spec.env")->old, "(hash "));
+
+	/* volumes */
+	one_free(&t);
+	one_setup(&t, "web");
+	t.s.volumes = xcalloc(1, sizeof(*t.s.volumes));
+	t.s.nvolumes = 1;
+	t.s.volumes[0].volume = xstrdup("data");
+	t.s.volumes[0].mount_path = xstrdup("/data");
+	hash(&t.s);
+	assert_int_equal(one_plan(&t), 0);
+	assert_non_null(reason(&t.p->actions[0], "spec.volumes"));
+	one_free(&t);
+}
+
+static void
+test_replace_list_fields(void **state)
+{
+	struct one t;
+	const struct plan_action *a;
+
+	(void)state;
+	one_setup(&t, "web");
+	free(t.s.snapshot);
+	t.s.snapshot = xstrdup("daytona-large");
+	t.s.user = xstrdup("root");
+	t.s.target = xstrdup("eu");
+	assert_int_equal(one_plan(&t), 0);
+	a = &t.p->actions[0];
+	assert_int_equal(a->kind, PLAN_REPLACE);
+	assert_true(reason(a, "spec.snapshot")->forces_replace);
+	assert_string_equal(reason(a, "spec.user")->old, "daytona");
+	assert_string_equal(reason(a, "spec.target")->new_, "eu");
+	one_free(&t);
+
+	one_setup(&t, "gpu");
+	t.s.has_gpu = 1;
+	t.s.gpu = 1;
+	t.s.state = SPEC_STATE_STOPPED;
+	assert_int_equal(one_plan(&t), 0);
+	a = &t.p->actions[0];
+	assert_int_equal(a->kind, PLAN_REPLACE);
+	assert_true(reason(a, "spec.resources.gpu")->forces_replace);
+	/* the declared state follows the new create */
+	assert_steps(a, "delete,wait_gone,create,wait_stable,stop,"
+	                "wait_stable");
+	one_free(&t);
+}
+
+static void
+test_prevent_destroy_refuses_replace(void **state)
+{
+	struct one t;
+
+	(void)state;
+	one_setup(&t, "db");
+	t.s.prevent_destroy = 1;
+	t.s.user = xstrdup("root");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	assert_int_equal(t.p->nerrors, 1);
+	assert_non_null(strstr(t.p->errors[0].message, "preventDestroy"));
+	assert_non_null(strstr(t.p->errors[0].message, "spec.user"));
+	one_free(&t);
+}
+
+/* ---- run state -------------------------------------------------------- */
+
+static void
+set_state(struct plan_observed *o, const char *st, const char *want)
+{
+	free(o->state);
+	free(o->desired_state);
+	o->state = xstrdup(st);
+	o->desired_state = xstrdup(want);
+}
+
+static void
+test_state_policy(void **state)
+{
+	struct one t;
+
+	(void)state;
+	one_setup(&t, "web");
+	t.s.state = SPEC_STATE_STARTED;
+	set_state(&t.o, "stopped", "stopped");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_START);
+	assert_steps(&t.p->actions[0], "start,wait_stable");
+	assert_string_equal(reason(&t.p->actions[0], "spec.state")->old,
+	                    "stopped");
+
+	set_state(&t.o, "archived", "archived");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_START);
+
+	t.s.state = SPEC_STATE_STOPPED;
+	set_state(&t.o, "started", "started");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_STOP);
+	assert_steps(&t.p->actions[0], "stop,wait_stable");
+	/* stopped accepts archived (the platform's auto-archive) */
+	set_state(&t.o, "archived", "archived");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+
+	t.s.state = SPEC_STATE_ARCHIVED;
+	set_state(&t.o, "started", "started");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_ARCHIVE);
+	assert_steps(&t.p->actions[0], "stop,wait_stable,archive,wait_stable");
+
+	/* omitted state: stopped or archived by the platform is no drift */
+	t.s.state = SPEC_STATE_ANY;
+	set_state(&t.o, "stopped", "stopped");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+
+	/* transitional: judged by where it heads, after a wait */
+	t.s.state = SPEC_STATE_STARTED;
+	set_state(&t.o, "stopping", "stopped");
+	assert_int_equal(one_plan(&t), 0);
+	assert_steps(&t.p->actions[0], "wait_stable,start,wait_stable");
+	set_state(&t.o, "starting", "started");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	one_free(&t);
+}
+
+static void
+test_error_recover_or_replace(void **state)
+{
+	struct one t;
+
+	(void)state;
+	one_setup(&t, "web");
+	set_state(&t.o, "error", "started");
+	t.o.recoverable = 1;
+	t.o.error_reason = xstrdup("Timeout while starting sandbox");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_RECOVER);
+	assert_steps(&t.p->actions[0], "recover,wait_stable");
+	t.o.recoverable = 0;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	assert_true(reason(&t.p->actions[0], "state")->forces_replace);
+	set_state(&t.o, "build_failed", "started");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	one_free(&t);
+}
+
+/* ---- create, delete, guards, ownership ------------------------------- */
+
+static void
+test_create(void **state)
+{
+	struct spec s;
+	struct plan_input in;
+	struct plan *p = NULL;
+	const struct plan_action *a;
+
+	(void)state;
+	base_spec(&s, "new");
+	s.state = SPEC_STATE_ARCHIVED;
+	hash(&s);
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &s;
+	in.nspecs = 1;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nactions, 1);
+	a = &p->actions[0];
+	assert_int_equal(a->kind, PLAN_CREATE);
+	assert_null(a->sandbox_id);
+	assert_steps(a, "create,wait_stable,stop,wait_stable,archive,"
+	                "wait_stable");
+	assert_string_equal(
+	        spec_labels_get(&a->steps[0].labels, SPEC_LABEL_STACK), STACK);
+	assert_string_equal(spec_labels_get(&a->owned_labels, "team"),
+	                    "agents");
+	assert_int_equal(p->summary.create, 1);
+	plan_free(p);
+	spec_clear(&s);
+}
+
+/* n managed sandboxes s0..s{n-1}; the first keep of them stay desired */
+static struct plan *
+stack_plan(size_t n, size_t keep, int allow, const char *pd_name)
+{
+	struct spec *specs = xcalloc(n, sizeof(*specs));
+	struct plan_observed *obs = xcalloc(n, sizeof(*obs));
+	struct plan_record *recs = xcalloc(n, sizeof(*recs));
+	struct plan_input in;
+	struct plan *p = NULL;
+	size_t i;
+	char name[32], id[32];
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "s%zu", i);
+		snprintf(id, sizeof(id), "id-%zu", i);
+		base_spec(&specs[i], name);
+		specs[i].prevent_destroy =
+		        pd_name && strcmp(pd_name, name) == 0;
+		hash(&specs[i]);
+		observed_for(&obs[i], &specs[i], id);
+		if (specs[i].prevent_destroy)
+			spec_labels_set(&obs[i].labels,
+			                SPEC_LABEL_PREVENT_DESTROY, "true");
+		record_for(&recs[i], &specs[i], id);
+	}
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = specs;
+	in.nspecs = keep;
+	in.observed = obs;
+	in.nobserved = n;
+	in.records = recs;
+	in.nrecords = n;
+	in.allow_mass_delete = allow;
+	assert_int_equal(plan_build(&in, &p), 0);
+	for (i = 0; i < n; i++) {
+		spec_clear(&specs[i]);
+		plan_observed_clear(&obs[i]);
+		plan_record_clear(&recs[i]);
+	}
+	free(specs);
+	free(obs);
+	free(recs);
+	return p;
+}
+
+static void
+test_delete_and_mass_delete_guard(void **state)
+{
+	struct plan *p;
+
+	(void)state;
+	/* 1 of 3: fine */
+	p = stack_plan(3, 2, 0, NULL);
+	assert_int_equal(p->nactions, 1);
+	assert_int_equal(p->actions[0].kind, PLAN_DELETE);
+	assert_string_equal(p->actions[0].source, "removed from manifests");
+	assert_steps(&p->actions[0], "delete,wait_gone");
+	assert_int_equal(p->nerrors, 0);
+	assert_int_equal(p->managed, 3);
+	plan_free(p);
+	/* 2 of 3: more than half */
+	p = stack_plan(3, 1, 0, NULL);
+	assert_int_equal(p->mass_delete_refused, 1);
+	assert_int_equal(p->nerrors, 1);
+	plan_free(p);
+	p = stack_plan(3, 1, 1, NULL);
+	assert_int_equal(p->mass_delete_refused, 0);
+	assert_int_equal(p->summary.delete_, 2);
+	plan_free(p);
+	/* all of them (an empty checkout), even a single one */
+	p = stack_plan(1, 0, 0, NULL);
+	assert_int_equal(p->mass_delete_refused, 1);
+	plan_free(p);
+	/* 2 of 4: exactly half is allowed */
+	p = stack_plan(4, 2, 0, NULL);
+	assert_int_equal(p->mass_delete_refused, 0);
+	assert_int_equal(p->summary.delete_, 2);
+	plan_free(p);
+	/* preventDestroy survives the removal of its manifest (label) */
+	p = stack_plan(4, 3, 0, "s3");
+	assert_int_equal(p->nactions, 0);
+	assert_int_equal(p->nerrors, 1);
+	assert_non_null(strstr(p->errors[0].message, "preventDestroy"));
+	plan_free(p);
+}
+
+static void
+test_ownership(void **state)
+{
+	struct one t;
+
+	(void)state;
+	/* a foreign sandbox holds the name */
+	one_setup(&t, "web");
+	{
+		struct plan_input in;
+
+		memset(&in, 0, sizeof(in));
+		in.stack = STACK;
+		in.specs = &t.s;
+		in.nspecs = 1;
+		in.foreign = &t.o;
+		in.nforeign = 1;
+		assert_int_equal(plan_build(&in, &t.p), 0);
+		assert_int_equal(t.p->nactions, 0);
+		assert_int_equal(t.p->nerrors, 1);
+		assert_non_null(strstr(t.p->errors[0].message,
+		                       "sandform state import web id-1"));
+		plan_free(t.p);
+		t.p = NULL;
+	}
+	/* labelled for the stack but the state has another id: not ours,
+	 * and not deleted when undesired */
+	free(t.r.id);
+	t.r.id = xstrdup("id-other");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	assert_int_equal(t.p->nerrors, 1);
+	one_free(&t);
+
+	/* imported: no labels yet, adopted with an update */
+	one_setup(&t, "web");
+	spec_labels_free(&t.o.labels);
+	spec_labels_set(&t.o.labels, "someone", "else");
+	t.r.imported = 1;
+	spec_labels_free(&t.r.owned_labels);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_int_equal(t.p->actions[0].kind, PLAN_UPDATE);
+	assert_string_equal(
+	        spec_labels_get(&t.p->actions[0].steps[0].labels, "someone"),
+	        "else");
+	assert_non_null(reason(&t.p->actions[0], "labels." SPEC_LABEL_STACK));
+	one_free(&t);
+}
+
+/* ---- JSON ------------------------------------------------------------ */
+
+static void
+test_json_round_trip(void **state)
+{
+	struct one t;
+	char *j1 = NULL, *j2 = NULL, *path;
+	struct plan *back = NULL;
+	char dir[] = "/tmp/sf-plan-XXXXXX";
+
+	(void)state;
+	one_setup(&t, "web");
+	image_spec(&t);
+	t.s.env = xcalloc(2, sizeof(*t.s.env));
+	t.s.nenv = 2;
+	t.s.env[0].key = xstrdup("A");
+	t.s.env[0].value = xstrdup("plain");
+	t.s.env[1].key = xstrdup("TOKEN");
+	t.s.env[1].kind = SPEC_ENV_SECRET_ENV;
+	t.s.env[1].value = xstrdup("SF_TEST_TOKEN");
+	setenv("SF_TEST_TOKEN", "hunter2-secret", 1);
+	assert_int_equal(spec_hash(&t.s, key, sizeof(key),
+	                           spec_secret_resolve_manifest, NULL),
+	                 0);
+	t.s.memory = 2;
+	t.s.has_network = 1;
+	t.s.network.allow_list = xstrdup("10.0.0.0/8");
+	t.s.state = SPEC_STATE_STOPPED;
+	spec_labels_set(&t.s.labels, "new", "label");
+	assert_int_equal(one_plan(&t), 0);
+	assert_true(t.p->nactions == 1);
+	assert_int_equal(plan_to_json(t.p, &j1), 0);
+	assert_null(strstr(j1, "hunter2"));
+	assert_non_null(strstr(j1, "\"format_version\":\"1\""));
+	assert_non_null(strstr(j1, "\"secretEnv\":\"SF_TEST_TOKEN\""));
+	assert_int_equal(plan_from_json(j1, strlen(j1), &back), 0);
+	assert_int_equal(plan_to_json(back, &j2), 0);
+	assert_string_equal(j1, j2);
+	plan_free(back);
+	back = NULL;
+
+	/* the saved file round-trips too, mode 0600 */
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/plan.json", dir);
+	assert_int_equal(planout_save(t.p, path), 0);
+	assert_int_equal(planout_load(path, &back), 0);
+	free(j2);
+	assert_int_equal(plan_to_json(back, &j2), 0);
+	assert_string_equal(j1, j2);
+	plan_free(back);
+	back = NULL;
+	/* a wrong version is refused */
+	assert_int_not_equal(
+	        plan_from_json("{\"format_version\":\"9\",\"stack\":\"x\","
+	                       "\"actions\":[]}",
+	                       50, &back),
+	        0);
+	assert_null(back);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	free(j1);
+	free(j2);
+	one_free(&t);
+}
+
+static void
+test_human_output(void **state)
+{
+	struct one t;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)state;
+	one_setup(&t, "web");
+	t.s.has_public = 1;
+	t.s.public_ = 1;
+	assert_int_equal(one_plan(&t), 0);
+	fp = open_memstream(&buf, &len);
+	plan_print_human(fp, t.p, 0);
+	fclose(fp);
+	assert_non_null(strstr(buf, "  ~ web (update)  sb.yaml:3\n"));
+	assert_non_null(strstr(buf, "spec.public: \"false\" -> \"true\""));
+	assert_non_null(strstr(buf, "Plan: 0 to create, 1 to update, 0 to "
+	                            "replace, 0 to delete.\n"));
+	assert_null(strstr(buf, "\033["));
+	free(buf);
+	t.o.public_ = 1;
+	assert_int_equal(one_plan(&t), 0);
+	fp = open_memstream(&buf, &len);
+	plan_print_human(fp, t.p, 1);
+	fclose(fp);
+	assert_string_equal(buf, "No changes.\n");
+	free(buf);
+	one_free(&t);
+}
+
+static void
+test_spec_hash_segments(void **state)
+{
+	struct spec s;
+	char a[SPEC_HASH_SEG_HEX + 1], b[SPEC_HASH_SEG_HEX + 1];
+	char h1[SPEC_HASH_LEN + 1];
+
+	(void)state;
+	base_spec(&s, "x");
+	hash(&s);
+	assert_int_equal(strlen(s.hash), SPEC_HASH_LEN);
+	memcpy(h1, s.hash, sizeof(h1));
+	/* labels, resources and the state do not enter the hash */
+	spec_labels_set(&s.labels, "a", "b");
+	s.has_cpu = 1;
+	s.cpu = 3;
+	s.state = SPEC_STATE_STOPPED;
+	hash(&s);
+	assert_string_equal(s.hash, h1);
+	s.image = xstrdup("x");
+	hash(&s);
+	assert_int_equal(spec_hash_segment(s.hash, 0, a), 0);
+	assert_int_equal(spec_hash_segment(h1, 0, b), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(spec_hash_segment(s.hash, 1, a), 0);
+	assert_int_equal(spec_hash_segment(h1, 1, b), 0);
+	assert_string_equal(a, b);
+	assert_int_equal(spec_hash_segment("garbage", 0, a), -1);
+	spec_clear(&s);
+}
+
+/* ---- refresh against the fake transport ------------------------------ */
+
+static char *
+item_json(const char *name, const char *id, const char *spec_label,
+          const char *stack)
+{
+	return xasprintf(
+	        "{\"id\":\"%s\",\"name\":\"%s\",\"state\":\"started\","
+	        "\"desiredState\":\"started\",\"labels\":{%s%s%s%s%s"
+	        "\"code-toolbox-language\":\"python\"},\"public\":false,"
+	        "\"cpu\":1,\"memory\":1,\"disk\":3,\"gpu\":0,"
+	        "\"snapshot\":\"daytona-small\",\"target\":\"us\","
+	        "\"user\":\"daytona\",\"autoStopInterval\":15,"
+	        "\"autoArchiveInterval\":10080,\"autoDeleteInterval\":-1,"
+	        "\"createdAt\":\"2026-01-01T00:00:00.000Z\","
+	        "\"updatedAt\":\"2026-01-01T00:00:00.000Z\"}",
+	        id, name, stack ? "\"" SPEC_LABEL_STACK "\":\"" : "",
+	        stack ? stack : "",
+	        stack ? "\",\"" SPEC_LABEL_SPEC "\":\"" : "",
+	        stack ? spec_label : "",
+	        stack ? "\",\"team\":\"agents\"," : "");
+}
+
+static void
+test_refresh_walk_and_rebuild(void **state)
+{
+	struct dt_fake *f = dt_fake_new();
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+	struct store *st = NULL;
+	struct refresh_opts ro;
+	struct refresh_result rr;
+	struct spec specs[2];
+	char dir[] = "/tmp/sf-refresh-XXXXXX", *path, *i1, *i2, *body;
+	struct plan_input in;
+	struct plan *p = NULL;
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/state.db", dir);
+	assert_int_equal(store_open(path, &st), 0);
+	cfg.api_key = "k";
+	cfg.base_url = "http://fake/api";
+	cfg.transport = dt_fake_transport(f);
+	cfg.clock = dt_fake_clock(f);
+	assert_int_equal(dt_client_new(&cfg, &c), 0);
+
+	base_spec(&specs[0], "a");
+	base_spec(&specs[1], "b");
+	for (i = 0; i < 2; i++)
+		assert_int_equal(spec_hash(&specs[i], store_hmac_key(st),
+		                           STORE_HMAC_KEY_LEN, NULL, NULL),
+		                 0);
+	i1 = item_json("a", "id-a", specs[0].hash, STACK);
+	i2 = item_json("b", "id-b", specs[1].hash, STACK);
+	body = xasprintf("{\"items\":[%s,%s],\"nextCursor\":null}", i1, i2);
+
+	/* a fresh state: one page, rebuilt records, no GET */
+	dt_fake_push(f, 200, NULL, body);
+	memset(&ro, 0, sizeof(ro));
+	ro.stack = STACK;
+	ro.refresh = 1;
+	ro.specs = specs;
+	ro.nspecs = 2;
+	assert_int_equal(refresh_run(c, st, &ro, &rr), 0);
+	assert_int_equal(dt_fake_n_requests(f), 1);
+	assert_non_null(strstr(dt_fake_request(f, 0)->path, "sort=createdAt"));
+	assert_non_null(strstr(dt_fake_request(f, 0)->path, "limit=200"));
+	assert_non_null(strstr(dt_fake_request(f, 0)->path, "labels="));
+	assert_int_equal(rr.rebuilt, 1);
+	assert_int_equal(rr.nrecords, 2);
+	assert_int_equal(rr.recorded, 2);
+	assert_int_equal(rr.gets, 0);
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = specs;
+	in.nspecs = 2;
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nactions, 0); /* no duplicates, no diffs */
+	plan_free(p);
+	refresh_result_clear(&rr);
+
+	/* second run: records exist, nothing changed: nothing written */
+	dt_fake_push(f, 200, NULL, body);
+	assert_int_equal(refresh_run(c, st, &ro, &rr), 0);
+	assert_int_equal(rr.rebuilt, 0);
+	assert_int_equal(rr.recorded, 0);
+	refresh_result_clear(&rr);
+
+	/* b vanished from the list: GET by id says 404, then the name is
+	 * free (404): plan creates it again */
+	free(body);
+	body = xasprintf("{\"items\":[%s],\"nextCursor\":null}", i1);
+	dt_fake_push(f, 200, NULL, body);
+	dt_fake_push(f, 404, NULL,
+	             "{\"statusCode\":404,\"message\":\"Sandbox with ID or "
+	             "name id-b not found\"}");
+	dt_fake_push(f, 404, NULL,
+	             "{\"statusCode\":404,\"message\":\"Sandbox with ID or "
+	             "name b not found\"}");
+	i = dt_fake_n_requests(f);
+	assert_int_equal(refresh_run(c, st, &ro, &rr), 0);
+	assert_int_equal(dt_fake_n_requests(f), i + 3);
+	assert_int_equal(rr.gets, 2);
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nactions, 1);
+	assert_int_equal(p->actions[0].kind, PLAN_CREATE);
+	plan_free(p);
+	refresh_result_clear(&rr);
+
+	/* every request was a GET */
+	for (i = 0; i < dt_fake_n_requests(f); i++)
+		assert_string_equal(dt_fake_request(f, i)->method, "GET");
+
+	/* --refresh=false: nothing sent, observations from the records */
+	i = dt_fake_n_requests(f);
+	ro.refresh = 0;
+	assert_int_equal(refresh_run(c, st, &ro, &rr), 0);
+	assert_int_equal(dt_fake_n_requests(f), i);
+	assert_int_equal(rr.nobserved, 2);
+	refresh_result_clear(&rr);
+
+	free(i1);
+	free(i2);
+	free(body);
+	spec_clear(&specs[0]);
+	spec_clear(&specs[1]);
+	dt_client_free(c);
+	dt_fake_free(f);
+	store_close(st);
+	unlink(path);
+	{
+		char *wal = xasprintf("%s-wal", path), *shm;
+
+		shm = xasprintf("%s-shm", path);
+		unlink(wal);
+		unlink(shm);
+		free(wal);
+		free(shm);
+	}
+	rmdir(dir);
+	free(path);
+}
+
+static void
+test_refresh_foreign_name(void **state)
+{
+	struct dt_fake *f = dt_fake_new();
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+	struct store *st = NULL;
+	struct refresh_opts ro;
+	struct refresh_result rr;
+	struct spec s;
+	char dir[] = "/tmp/sf-refresh-XXXXXX", *path, *item;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/state.db", dir);
+	assert_int_equal(store_open(path, &st), 0);
+	cfg.api_key = "k";
+	cfg.base_url = "http://fake/api";
+	cfg.transport = dt_fake_transport(f);
+	cfg.clock = dt_fake_clock(f);
+	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	base_spec(&s, "taken");
+	hash(&s);
+	dt_fake_push(f, 200, NULL, "{\"items\":[],\"nextCursor\":null}");
+	item = item_json("taken", "id-x", NULL, NULL);
+	dt_fake_push(f, 200, NULL, item);
+	memset(&ro, 0, sizeof(ro));
+	ro.stack = STACK;
+	ro.refresh = 1;
+	ro.specs = &s;
+	ro.nspecs = 1;
+	assert_int_equal(refresh_run(c, st, &ro, &rr), 0);
+	assert_int_equal(rr.nforeign, 1);
+	assert_string_equal(rr.foreign[0].id, "id-x");
+	assert_int_equal(rr.nobserved, 0);
+	refresh_result_clear(&rr);
+	free(item);
+	spec_clear(&s);
+	dt_client_free(c);
+	dt_fake_free(f);
+	store_close(st);
+	{
+		char *cmd = xasprintf("rm -rf '%s'", dir);
+
+		assert_int_equal(system(cmd), 0);
+		free(cmd);
+	}
+	free(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fresh_sandbox_has_no_diff),
+		cmocka_unit_test(test_omitted_fields_are_not_managed),
+		cmocka_unit_test(test_labels_three_way_merge),
+		cmocka_unit_test(test_update_public_and_intervals),
+		cmocka_unit_test(test_update_network),
+		cmocka_unit_test(test_resize_hot_increase),
+		cmocka_unit_test(test_resize_decrease_needs_stop),
+		cmocka_unit_test(test_disk_grow_and_shrink),
+		cmocka_unit_test(test_replace_image_env_volumes),
+		cmocka_unit_test(test_replace_list_fields),
+		cmocka_unit_test(test_prevent_destroy_refuses_replace),
+		cmocka_unit_test(test_state_policy),
+		cmocka_unit_test(test_error_recover_or_replace),
+		cmocka_unit_test(test_create),
+		cmocka_unit_test(test_delete_and_mass_delete_guard),
+		cmocka_unit_test(test_ownership),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_human_output),
+		cmocka_unit_test(test_spec_hash_segments),
+		cmocka_unit_test(test_refresh_walk_and_rebuild),
+		cmocka_unit_test(test_refresh_foreign_name),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
