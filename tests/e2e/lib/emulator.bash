@@ -15,6 +15,8 @@
 #                            read $BATS_TEST_TMPDIR/emu.status instead)
 # emu_hook METHOD PATH [JSON] the same against $EMU_URL/_emulator/PATH
 # emu_requests               print the request log (JSON lines)
+# emu_json PYEXPR            evaluate PYEXPR over the JSON on stdin (as d)
+# emu_wait_state NAME STATE  poll until the sandbox shows STATE
 
 : "${DAYTONA_EMULATOR:=${SF_BUILDDIR:-.}/daytona-emulator}"
 
@@ -90,4 +92,28 @@ emu_hook() {
 
 emu_requests() {
 	curl -sS --max-time 10 "$EMU_URL/_emulator/requests"
+}
+
+# emu_json PYEXPR: evaluate a Python expression over the JSON on stdin
+# (bound to d); strings print bare, everything else as JSON.
+#   emu_api GET /sandbox/x | emu_json 'd["state"]'
+emu_json() {
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(v if isinstance(v, str) else json.dumps(v))
+' "$1"
+}
+
+# emu_wait_state NAME STATE [TRIES]: poll GET until the state is STATE.
+emu_wait_state() {
+	local name=$1 want=$2 tries=${3:-100} i got=
+	for ((i = 0; i < tries; i++)); do
+		got=$(emu_api GET "/sandbox/$name" | emu_json 'd.get("state", "")' 2>/dev/null) || got=
+		[ "$got" = "$want" ] && return 0
+		sleep 0.05
+	done
+	echo "sandbox $name: state '$got', wanted '$want'" >&2
+	return 1
 }
