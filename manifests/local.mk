@@ -23,3 +23,14 @@ EXTRA_DIST += docs/manifest.md \
 	examples/browser-agent/browser-agent.yaml \
 	examples/agent-pool/pool.yaml \
 	examples/gpu-job/gpu-job.yaml
+
+# libFuzzer target (CC=clang --enable-fuzzing); tests/fuzz/run-fuzz.sh.
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-loader
+endif
+tests_fuzz_fuzz_loader_SOURCES = tests/fuzz/fuzz_loader.c
+tests_fuzz_fuzz_loader_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
+tests_fuzz_fuzz_loader_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_loader_LDADD = libsandform.la
+dist_noinst_SCRIPTS += tests/fuzz/run-fuzz.sh
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/manifest.dict
