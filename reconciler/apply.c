@@ -1178,7 +1178,9 @@ poll_once(struct sched *s)
 		if (dt_list_all_into(s->client, &q, &l, &pages) == 0) {
 			listed = 1;
 			s->est_pages = pages;
-			qsort(l.items, l.n, sizeof(*l.items), cmp_sb_id);
+			if (l.n > 1)
+				qsort(l.items, l.n, sizeof(*l.items),
+				      cmp_sb_id);
 		} else {
 			log_debug("list walk failed: %s", errmsg());
 		}
@@ -1676,7 +1678,8 @@ apply_check_fresh(const struct plan *p, struct dt_client *c)
 	rc = dt_list_all_into(c, &q, &l, NULL);
 	if (rc < 0)
 		goto out;
-	qsort(l.items, l.n, sizeof(*l.items), cmp_sb_id);
+	if (l.n > 1)
+		qsort(l.items, l.n, sizeof(*l.items), cmp_sb_id);
 	for (i = 0; i < p->nactions; i++) {
 		const struct plan_action *a = &p->actions[i];
 		struct dt_result r = DT_RESULT_INIT;

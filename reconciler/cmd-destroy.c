@@ -127,6 +127,14 @@ add_error(struct plan *p, const char *name, char *msg)
 	p->nerrors++;
 }
 
+static int
+cmp_action(const void *x, const void *y)
+{
+	const struct plan_action *a = x, *b = y;
+
+	return strcmp(a->name, b->name);
+}
+
 /*
  * destroy_plan: one delete action per sandbox of the stack, in the plan
  * model, so the same executor and printers serve.
@@ -187,6 +195,8 @@ destroy_plan(const struct sf_ctx *ctx, const struct runctx *rx,
 			a->nsteps = 0;
 		}
 	}
+	if (p->nactions > 1)
+		qsort(p->actions, p->nactions, sizeof(*p->actions), cmp_action);
 	p->summary.delete_ = p->nactions;
 	p->summary.by_kind[PLAN_DELETE] = p->nactions;
 	return p;
