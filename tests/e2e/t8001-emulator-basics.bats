@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# daytona-emulator: command line, port file, auth, error bodies, routing,
+# body limits and shutdown.
+
+bats_require_minimum_version 1.5.0
+load lib/emulator
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+	emu_stop
+}
+
+@test "--help and --version exit 0; no key or a bad option exit 1" {
+	run "$DAYTONA_EMULATOR" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--rate-limit"* ]]
+	run "$DAYTONA_EMULATOR" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^daytona-emulator\ [0-9]+\.[0-9]+ ]]
+	run "$DAYTONA_EMULATOR" --listen 127.0.0.1:0
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--api-key"* ]]
+	run "$DAYTONA_EMULATOR" --api-key k --rate-limit bogus=1/1
+	[ "$status" -eq 1 ]
+	run "$DAYTONA_EMULATOR" --api-key k --fail-rate 2
+	[ "$status" -eq 1 ]
+	run "$DAYTONA_EMULATOR" --api-key k --listen nowhere:x
+	[ "$status" -eq 1 ]
+}
+
+@test "port 0 picks a free port, written to the port file and printed" {
+	emu_start
+	[[ "$EMU_PORT" =~ ^[0-9]+$ ]]
+	[ "$EMU_PORT" -gt 0 ]
+	grep -q "port $EMU_PORT" "$BATS_TEST_TMPDIR/emu.out"
+	emu_api GET /config >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+}
+
+@test "GET /config is public and names the default snapshot" {
+	emu_start --default-snapshot daytona-medium
+	body=$(curl -sS "$DAYTONA_API_URL/config")
+	[ "$(echo "$body" | emu_json 'd["defaultSnapshot"]')" = daytona-medium ]
+	[ "$(echo "$body" | emu_json 'd["maxAutoArchiveInterval"]')" = 43200 ]
+}
+
+@test "missing, wrong and malformed credentials give the 401 error body" {
+	emu_start
+	for auth in "" "Authorization: Bearer nope" "Authorization: Basic dGVzdA==" "Authorization: Bearer"; do
+		body=$(curl -sS -w '\n%{http_code}' ${auth:+-H "$auth"} "$DAYTONA_API_URL/sandbox?limit=5")
+		[ "$(echo "$body" | tail -1)" = 401 ]
+		json=$(echo "$body" | head -1)
+		[ "$(echo "$json" | emu_json 'd["message"]')" = "Invalid credentials" ]
+		[ "$(echo "$json" | emu_json 'd["error"]')" = "Unauthorized" ]
+		[ "$(echo "$json" | emu_json 'd["statusCode"]')" = 401 ]
+		[ "$(echo "$json" | emu_json 'd["path"]')" = "/api/sandbox?limit=5" ]
+		[[ "$(echo "$json" | emu_json 'd["timestamp"]')" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$ ]]
+	done
+	curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: bearer test-key" "$DAYTONA_API_URL/sandbox" | grep -qx 200
+}
+
+@test "each --api-key is its own organization" {
+	emu_start --api-key second-key --transition-ms 0
+	emu_api POST /sandbox '{"name":"mine"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	DAYTONA_API_KEY=second-key emu_api GET /sandbox/mine >/dev/null
+	[ "$EMU_STATUS" = 404 ]
+	DAYTONA_API_KEY=second-key emu_api POST /sandbox '{"name":"mine"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	org1=$(emu_api GET /sandbox/mine | emu_json 'd["organizationId"]')
+	org2=$(DAYTONA_API_KEY=second-key emu_api GET /sandbox/mine | emu_json 'd["organizationId"]')
+	[ "$org1" != "$org2" ]
+	[ "$(emu_api GET /sandbox | emu_json 'len(d["items"])')" = 1 ]
+}
+
+@test "unknown routes and methods are 404 with the error body" {
+	emu_start
+	emu_api GET /nope >/dev/null
+	[ "$EMU_STATUS" = 404 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Cannot GET /api/nope" ]
+	emu_api PATCH /sandbox >/dev/null
+	[ "$EMU_STATUS" = 404 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Cannot PATCH /api/sandbox" ]
+	curl -sS -o /dev/null -w '%{http_code}' "$EMU_URL/elsewhere" | grep -qx 404
+	emu_hook GET nothing-here >/dev/null
+	[ "$EMU_STATUS" = 404 ]
+}
+
+@test "malformed JSON gets the body-parser shape; wrong types get 400" {
+	emu_start
+	emu_api POST /sandbox '{"name": ' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$EMU_BODY" = '{"message":"Invalid JSON in request body","error":"Bad Request","statusCode":400}' ]
+	emu_api POST /sandbox '{"name": 5, "public": "yes", "cpu": "x"}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	msg=$(echo "$EMU_BODY" | emu_json 'd["message"]')
+	[[ "$msg" == *"name must be a string"* ]]
+	[[ "$msg" == *"public must be a boolean value"* ]]
+	[[ "$msg" == *"cpu must be an integer number"* ]]
+	emu_api PUT /sandbox/x/labels '[1,2' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+}
+
+@test "bodies over 1 MiB are 413; 1 MiB exactly is read" {
+	emu_start --transition-ms 0
+	python3 -c 'import json; print(json.dumps({"name":"big","env":{"X":"a"*(1024*1024)}}))' >big.json
+	code=$(curl -sS -o resp -w '%{http_code}' -H "Authorization: Bearer test-key" \
+		-H 'Content-Type: application/json' --data-binary @big.json "$DAYTONA_API_URL/sandbox")
+	[ "$code" = 413 ]
+	[ "$(emu_json 'd["statusCode"]' <resp)" = 413 ]
+	python3 -c 'import json; s=json.dumps({"name":"fits","env":{"X":""}}); print(json.dumps({"name":"fits","env":{"X":"a"*(1024*1024-len(s)-1)}}), end="")' >fits.json
+	[ "$(stat -c %s fits.json)" -eq 1048575 ]
+	code=$(curl -sS -o resp -w '%{http_code}' -H "Authorization: Bearer test-key" \
+		-H 'Content-Type: application/json' --data-binary @fits.json "$DAYTONA_API_URL/sandbox")
+	[ "$code" = 200 ]
+	# the server is still healthy
+	emu_api GET /sandbox/big >/dev/null
+	[ "$EMU_STATUS" = 404 ]
+}
+
+@test "SIGTERM and SIGINT stop it cleanly with status 0" {
+	emu_start
+	kill -TERM "$EMU_PID"
+	st=0
+	wait "$EMU_PID" || st=$?
+	[ "$st" -eq 0 ]
+	EMU_PID=
+	emu_start
+	kill -INT "$EMU_PID"
+	wait "$EMU_PID" || st=$?
+	[ "$st" -eq 0 ]
+	EMU_PID=
+	! grep -qi "error\|leak" "$BATS_TEST_TMPDIR/emu.log"
+}
+
+@test "SIGTERM while a create is waiting still answers it" {
+	emu_start --transition-ms 5000
+	curl -sS -o resp -w '%{http_code}' -H "Authorization: Bearer test-key" \
+		-H 'Content-Type: application/json' -d '{"name":"w"}' "$DAYTONA_API_URL/sandbox" >code &
+	cpid=$!
+	sleep 0.3
+	kill -TERM "$EMU_PID"
+	st=0
+	wait "$EMU_PID" || st=$?
+	[ "$st" -eq 0 ]
+	EMU_PID=
+	wait "$cpid"
+	[ "$(cat code)" = 200 ]
+	[ "$(emu_json 'd["state"]' <resp)" = creating ]
+}
+
+@test "it binds loopback by default" {
+	emu_start
+	hexport=$(printf '%04X' "$EMU_PORT")
+	# state 0A = LISTEN; 0100007F = 127.0.0.1
+	run awk -v p=":$hexport" '$2 ~ p"$" && $4 == "0A" { print $2 }' /proc/net/tcp
+	[ "$output" = "0100007F:$hexport" ]
+}
