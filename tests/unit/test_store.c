@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -864,6 +865,54 @@ test_journal_survives_kill(void **state)
 	store_close(s);
 }
 
+#define THREADS    4
+#define PER_THREAD 200
+
+static void *
+journal_worker(void *arg)
+{
+	struct store *s = arg;
+	char name[32];
+	int64_t id;
+	int i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		snprintf(name, sizeof(name), "t%p-%d", (void *)&id, i);
+		if (store_journal_intent(s, 0, "default", name, "create", NULL,
+		                         NULL, &id) < 0 ||
+		    store_journal_sent(s, id) < 0 ||
+		    (i % 2 == 0 && store_journal_done(s, id, name) < 0))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* One handle shared by the threads of a parallel apply. */
+static void
+test_journal_threads(void **state)
+{
+	struct tctx *t = *state;
+	struct store *s = open_ok(t->path);
+	struct store_journal_list l;
+	pthread_t th[THREADS];
+	void *ret;
+	int i;
+
+	for (i = 0; i < THREADS; i++)
+		assert_int_equal(
+		        pthread_create(&th[i], NULL, journal_worker, s), 0);
+	for (i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], &ret), 0);
+		assert_null(ret);
+	}
+	assert_int_equal(store_journal_open(s, "default", &l), 0);
+	assert_int_equal(l.n, THREADS * PER_THREAD / 2);
+	for (i = 0; i < (int)l.n; i++)
+		assert_int_equal(l.v[i].state, STORE_JOURNAL_SENT);
+	store_journal_list_free(&l);
+	store_close(s);
+}
+
 static void
 test_drift(void **state)
 {
@@ -1141,6 +1190,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_survives_kill,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_threads, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_drift, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_basic, setup,
 		                                teardown),
