@@ -34,3 +34,5 @@ tests_fuzz_fuzz_loader_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_loader_LDADD = libsandform.la
 dist_noinst_SCRIPTS += tests/fuzz/run-fuzz.sh
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/manifest.dict
+# Benchmark, run by hand (not a test): tests/bench/bench-validate.sh.
+dist_noinst_SCRIPTS += tests/bench/bench-validate.sh tests/bench/gen-manifests.sh
