@@ -33,3 +33,5 @@ tests_unit_unit_plan_LDADD = $(SF_UNIT_LIBS)
 EXTRA_DIST += tests/demo.sh
 TESTS += tests/e2e/t2001-plan.bats
 EXTRA_DIST += tests/e2e/t2001-plan.bats tests/e2e/lib/plan.bash
+TESTS += tests/e2e/t2002-plan-ownership.bats
+EXTRA_DIST += tests/e2e/t2002-plan-ownership.bats

@@ -334,7 +334,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 					                ob->labels.v[k].value);
 			out->nrecords++;
 		}
-		log_info("state of stack '%s' rebuilt from the labels of %zu "
+		log_warn("state of stack '%s' rebuilt from the labels of %zu "
 		         "live sandboxes",
 		         o->stack, out->nrecords);
 	}
