@@ -35,3 +35,5 @@ TESTS += tests/e2e/t2001-plan.bats
 EXTRA_DIST += tests/e2e/t2001-plan.bats tests/e2e/lib/plan.bash
 TESTS += tests/e2e/t2002-plan-ownership.bats
 EXTRA_DIST += tests/e2e/t2002-plan-ownership.bats
+TESTS += tests/e2e/t2003-plan-changes.bats
+EXTRA_DIST += tests/e2e/t2003-plan-changes.bats
