@@ -1450,6 +1450,56 @@ store_drift_list_free(struct store_drift_list *l)
 	l->n = 0;
 }
 
+/* ---- housekeeping ---------------------------------------------------- */
+
+int
+store_prune(struct store *s, int64_t before_ms, size_t *removed_out)
+{
+	static const char *const sql[] = {
+		"DELETE FROM journal WHERE state IN ('done', 'failed') "
+		"AND updated_ms < ?1",
+		"DELETE FROM drift WHERE run_id IN (SELECT id FROM runs "
+		"WHERE finished_ms IS NOT NULL AND finished_ms < ?1) "
+		"OR (run_id IS NULL AND observed_ms < ?1)",
+		"DELETE FROM runs WHERE finished_ms IS NOT NULL "
+		"AND finished_ms < ?1",
+	};
+	sqlite3_stmt *st = NULL;
+	size_t removed = 0, i;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	if ((rc = tx_begin(s)) < 0)
+		goto out;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		rc = sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL);
+		if (rc != SQLITE_OK) {
+			rc = db_error(s, rc, "prune");
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, before_ms);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != SQLITE_DONE) {
+			rc = db_error(s, rc, "prune");
+			goto out;
+		}
+		removed += (size_t)sqlite3_changes(s->db);
+	}
+	if ((rc = tx_commit(s)) < 0)
+		goto out;
+	log_debug("pruned %zu rows older than %lld", removed,
+	          (long long)before_ms);
+	if (removed_out != NULL)
+		*removed_out = removed;
+out:
+	if (rc < 0)
+		tx_rollback(s);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 /* ---- the lock -------------------------------------------------------- */
 
 /* Room for "pid N on 'HOST' since TIME (INFO, lock ID)". */

@@ -266,6 +266,17 @@ int store_drift_list(struct store *s, int64_t run_id,
                      struct store_drift_list *out);
 void store_drift_list_free(struct store_drift_list *l);
 
+/* ---- housekeeping ---------------------------------------------------- */
+
+/*
+ * store_prune: forget history older than before_ms (a wall-clock time):
+ * finished runs that ended before it, with their drift observations, and
+ * journal entries done or failed before it. Open journal entries, records
+ * and locks are never pruned. *removed_out (may be NULL) gets the number of
+ * rows removed. For long-running `watch` loops.
+ */
+int store_prune(struct store *s, int64_t before_ms, size_t *removed_out);
+
 /* ---- the per-stack lock ---------------------------------------------- */
 
 struct store_lock_holder {

@@ -950,6 +950,58 @@ test_drift(void **state)
 	store_close(s);
 }
 
+static void
+test_prune(void **state)
+{
+	struct tctx *t = *state;
+	struct store *s = open_ok(t->path);
+	struct store_journal_list jl;
+	struct store_drift_list dl;
+	struct store_run_list rl;
+	struct store_run run;
+	int64_t old_run, new_run, j1, j2, cut;
+	size_t removed = 99;
+
+	memset(&run, 0, sizeof(run));
+	run.command = "watch";
+	run.stack = "default";
+	assert_int_equal(store_run_begin(s, &run, &old_run), 0);
+	assert_int_equal(store_drift_add(s, old_run, "default", "a", "state",
+	                                 "state", "started", "stopped"),
+	                 0);
+	assert_int_equal(store_journal_intent(s, old_run, "default", "a",
+	                                      "start", "id-a", NULL, &j1),
+	                 0);
+	assert_int_equal(store_journal_intent(s, old_run, "default", "b",
+	                                      "start", "id-b", NULL, &j2),
+	                 0);
+	assert_int_equal(store_journal_done(s, j1, "id-a"), 0);
+	assert_int_equal(store_run_finish(s, old_run, "ok", NULL), 0);
+	time_sleep_ms(3);
+	cut = time_now_ms();
+	time_sleep_ms(3);
+	assert_int_equal(store_run_begin(s, &run, &new_run), 0);
+
+	assert_int_equal(store_prune(s, cut, &removed), 0);
+	/* the done entry, the finished run and its drift row */
+	assert_int_equal(removed, 3);
+	assert_int_equal(store_run_list(s, NULL, 0, &rl), 0);
+	assert_int_equal(rl.n, 1);
+	assert_int_equal(rl.v[0].id, new_run);
+	store_run_list_free(&rl);
+	assert_int_equal(store_drift_list(s, old_run, &dl), 0);
+	assert_int_equal(dl.n, 0);
+	store_drift_list_free(&dl);
+	/* the open entry stays (its run is gone) */
+	assert_int_equal(store_journal_open(s, "default", &jl), 0);
+	assert_int_equal(jl.n, 1);
+	assert_int_equal(jl.v[0].id, j2);
+	assert_int_equal(jl.v[0].run_id, 0);
+	store_journal_list_free(&jl);
+	assert_int_equal(store_prune(s, 0, NULL), 0);
+	store_close(s);
+}
+
 /* ---- the lock -------------------------------------------------------- */
 
 static void
@@ -1193,6 +1245,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_journal_threads, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_drift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_basic, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_lock_lease_expiry, setup,
