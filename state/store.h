@@ -34,9 +34,10 @@
  * wait up to STORE_BUSY_TIMEOUT_MS for each other.
  *
  * Errors: functions return 0 or a negative SF_E* code with the message set
- * by sf_error_set(): SF_ENOTFOUND (no such record, entry or lock), SF_EEXISTS,
- * SF_ELOCKED (lock held by another run), SF_EINVALID (bad argument), SF_EIO
- * (file or SQLite failure; the message carries sqlite3_errmsg()).
+ * by sf_error_set(): SF_ENOTFOUND (no such record, entry, run or lock),
+ * SF_ELOCKED (lock held by another run), SF_EINVALID (bad argument, invalid
+ * JSON, a journal entry already finished, a state file of a newer schema),
+ * SF_EIO (file or SQLite failure; the message carries sqlite3_errmsg()).
  */
 #ifndef SF_STATE_STORE_H
 #define SF_STATE_STORE_H
