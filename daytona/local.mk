@@ -20,3 +20,7 @@ TESTS += tests/unit/unit-client-curl
 tests_unit_unit_client_curl_SOURCES = tests/unit/test_client_curl.c
 tests_unit_unit_client_curl_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_client_curl_LDADD = $(SF_UNIT_LIBS)
+
+# End-to-end: the client against daytona-emulator (through sandform plan).
+TESTS += tests/e2e/t2800-client.bats
+EXTRA_DIST += tests/e2e/t2800-client.bats

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# The Daytona client against daytona-emulator, through 'sandform plan':
+# injected 5xx and dropped connections are retried on GETs, the rate-limit
+# budget slows down before a 429, the key never reaches the log, and
+# network and auth failures say what happened.
+
+load lib/emulator
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	unset SANDFORM_STATE
+	export VNC_PASSWORD=not-a-real-secret
+	MANIFESTS="$SF_SRCDIR/examples/browser-agent"
+}
+
+teardown() {
+	emu_stop
+}
+
+# seed N: N sandboxes no stack owns (plan --show-unmanaged lists them)
+seed() {
+	emu_hook POST /seed "{\"count\":$1}" >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+}
+
+# statuses: "METHOD STATUS" per logged request
+statuses() {
+	emu_requests | python3 -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    print(d["method"], d["status"])'
+}
+
+@test "5xx answers and dropped connections on list pages are retried" {
+	emu_start --transition-ms 10 --fail-rate 0.35 --drop-rate 0.15 --seed 7
+	seed 450
+	run "$SANDFORM" plan -v --show-unmanaged "$MANIFESTS"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"(450)"* ]]
+	[[ "$output" == *"1 to create"* ]]
+	run statuses
+	echo "$output"
+	# only reads, and the faults really happened and were got past
+	! grep -qv '^GET ' <<<"$output"
+	grep -q '^GET 5[0-9][0-9]$' <<<"$output"
+	[ "$(grep -c '^GET 200$' <<<"$output")" -ge 4 ]
+}
+
+@test "the rate-limit budget waits for the window instead of a 429" {
+	emu_start --transition-ms 10 --rate-limit other=3/2
+	seed 450
+	run "$SANDFORM" plan -v --show-unmanaged "$MANIFESTS"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"rate-limit budget"* ]]
+	run statuses
+	echo "$output"
+	! grep -q ' 429$' <<<"$output"
+	[ "$(grep -c '^GET 200$' <<<"$output")" -ge 4 ]
+}
+
+@test "a 429 is waited out and retried" {
+	emu_start --transition-ms 10 --rate-limit other=1/1
+	seed 250
+	# the first call starts the window; plan's walk then meets the limit
+	emu_api GET /sandbox >/dev/null
+	run "$SANDFORM" plan -v --show-unmanaged "$MANIFESTS"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"(250)"* ]]
+	run statuses
+	echo "$output"
+	grep -q '^GET 429$' <<<"$output"
+}
+
+@test "-vv logs every call but never the api key" {
+	local key=sf-e2e-secret-0123456789
+	emu_start --transition-ms 10 --api-key "$key"
+	export DAYTONA_API_KEY=$key
+	run "$SANDFORM" plan -vv "$MANIFESTS"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"GET /sandbox?labels="* ]]
+	[[ "$output" != *"$key"* ]]
+	[[ "$output" != *"Bearer"* ]]
+	# and an api key file works the same, trailing newline and all
+	printf '%s\n' "$key" >key.txt
+	unset DAYTONA_API_KEY
+	run "$SANDFORM" plan --api-key-file key.txt "$MANIFESTS"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"$key"* ]]
+}
+
+@test "a wrong key is a 401 with the server's message" {
+	emu_start --transition-ms 10
+	DAYTONA_API_KEY=wrong-key run "$SANDFORM" plan "$MANIFESTS"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"daytona: 401 Invalid credentials"* ]]
+	[[ "$output" != *"wrong-key"* ]]
+}
+
+@test "nothing listening is a network error, not a hang" {
+	DAYTONA_API_URL=http://127.0.0.1:1/api DAYTONA_API_KEY=k \
+		run timeout 30 "$SANDFORM" plan "$MANIFESTS"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot connect"* ]]
+}
