@@ -32,3 +32,10 @@ tests_unit_unit_emu_model_LDADD = $(EMU_UNIT_LIBS)
 tests_unit_unit_emu_store_SOURCES = tests/unit/test_emu_store.c
 tests_unit_unit_emu_store_CFLAGS = $(EMU_UNIT_CFLAGS)
 tests_unit_unit_emu_store_LDADD = $(EMU_UNIT_LIBS)
+
+# End-to-end tests (bats + curl), each test with its own emulator.
+EMU_E2E = \
+	tests/e2e/t8001-emulator-basics.bats \
+	tests/e2e/t8002-emulator-create.bats
+TESTS += $(EMU_E2E)
+EXTRA_DIST += $(EMU_E2E) tests/e2e/lib/emulator.bash

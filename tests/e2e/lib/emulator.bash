@@ -97,8 +97,10 @@ emu_requests() {
 # emu_json PYEXPR: evaluate a Python expression over the JSON on stdin
 # (bound to d); strings print bare, everything else as JSON.
 #   emu_api GET /sandbox/x | emu_json 'd["state"]'
+# (Debian's python3 first: version-manager shims cost ~0.3 s per call.)
+if [ -x /usr/bin/python3 ]; then EMU_PYTHON=/usr/bin/python3; else EMU_PYTHON=python3; fi
 emu_json() {
-	python3 -c '
+	"$EMU_PYTHON" -c '
 import json, sys
 d = json.load(sys.stdin)
 v = eval(sys.argv[1])
