@@ -4,7 +4,7 @@
 # loopback port, runs sdk-create.mjs (the official @daytonaio/sdk) for N
 # sandboxes (default 1000) at concurrency C (default 32), and reports wall
 # time, the total number of HTTP requests the emulator answered (its request
-# log) and the peak RSS of node.
+# counters) and the peak RSS of node.
 #
 # Usage: tests/bench/bench-sdk-create.sh [N [C]]
 # Environment: DAYTONA_EMULATOR (default ./daytona-emulator, i.e. run from a
@@ -56,16 +56,16 @@ status=0
 SF_EMU_URL=$url SF_EMU_KEY=$key SF_SDK_MODULES=$modules \
 	/usr/bin/time -f '%M' -o "$tmp/rss" "$node" "$here/sdk-create.mjs" "$n" "$conc" >"$tmp/result" || status=$?
 
-curl -fsS -H "Authorization: Bearer $key" "$url/_emulator/requests" >"$tmp/requests"
-requests=$(grep -v '"path":"/_emulator' "$tmp/requests" | grep -c '"path"' || true)
-by_route=$(grep -v '"path":"/_emulator' "$tmp/requests" |
-	sed -n 's/.*"method":"\([A-Z]*\)".*"path":"\([^"?]*\)".*/\1 \2/p' |
-	sed -E 's#/sandbox/[^/]+#/sandbox/{id}#' | sort | uniq -c | sort -rn)
-
-result=$(tail -n 1 "$tmp/result")
-echo "sdk-create: $result"
-echo "sdk-create: N=$n concurrency=$conc wall_ms=$(echo "$result" | sed -n 's/.*"wallMs":\([0-9]*\).*/\1/p')" \
-	"http_requests=$requests node_peak_rss_kib=$(cat "$tmp/rss")"
-echo "sdk-create: requests by route:"
-echo "$by_route" | sed 's/^/  /'
+curl -fsS -H "Authorization: Bearer $key" "$url/_emulator/counters" >"$tmp/counters"
+"$node" -e '
+const fs = require("fs");
+const [counters, result, rss, n, conc] = process.argv.slice(1);
+const c = JSON.parse(fs.readFileSync(counters, "utf8"));
+const r = JSON.parse(fs.readFileSync(result, "utf8").trim().split("\n").pop());
+const peak = fs.readFileSync(rss, "utf8").trim().split("\n").pop();
+console.log(`sdk-create: N=${n} concurrency=${conc} ok=${r.ok} failed=${r.failed} wall_ms=${r.wallMs}` +
+  ` http_requests=${c.total} node_peak_rss_kib=${peak}` +
+  ` create_ms_median=${r.createMsMedian} create_ms_p95=${r.createMsP95}`);
+for (const [k, v] of Object.entries(c.routes).sort((a, b) => b[1] - a[1])) console.log(`  ${v}\t${k}`);
+' "$tmp/counters" "$tmp/result" "$tmp/rss" "$n" "$conc"
 exit $status
