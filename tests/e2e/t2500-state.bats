@@ -120,7 +120,7 @@ json() {
 	  INSERT INTO runs (command, stack, source, pid, host, started_ms)
 	  VALUES ('apply', 'blue', 'x', 1, 'h', 1764000200000);
 	  INSERT INTO runs (command, stack, source, pid, host, started_ms)
-	  VALUES ('destroy', 'default', 'y', 2147483646, '$(hostname)',
+	  VALUES ('destroy', 'default', 'y', 2147483646, '$(uname -n)',
 	    1764000300000);"
 	run "$SANDFORM" state history
 	[ "$status" -eq 0 ]
@@ -143,11 +143,11 @@ json() {
 	sqlite3 "$DB" "
 	  INSERT INTO locks (stack, id, holder, pid, host, acquired_ms,
 	    renewed_ms, lease_until_ms)
-	  VALUES ('default', 'lock-1', 'apply', $$, '$(hostname)',
+	  VALUES ('default', 'lock-1', 'apply', $$, '$(uname -n)',
 	    1764000000000, 1764000000000, 99999999999999);"
 	run "$SANDFORM" state rm web
 	[ "$status" -eq 3 ]
-	[[ "$output" == *"stack 'default' is locked by pid $$ on '$(hostname)'"*"lock-1"* ]]
+	[[ "$output" == *"stack 'default' is locked by pid $$ on '$(uname -n)'"*"lock-1"* ]]
 	run "$SANDFORM" state import api sb-2
 	[ "$status" -eq 3 ]
 	# reading needs no lock; another stack is free
