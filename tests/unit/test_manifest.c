@@ -430,6 +430,29 @@ test_hostile(void **state)
 }
 
 static void
+test_too_many_errors(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+	int i;
+
+	(void)state;
+	buf_addstr(&b, HDR);
+	for (i = 0; i < MANIFEST_MAX_ERRORS + 50; i++)
+		buf_addf(&b, "  unknown%d: x\n", i);
+	assert_int_equal(load(b.data, &set, &d), SF_EINVALID);
+	assert_int_equal(d.n_errors, MANIFEST_MAX_ERRORS + 1);
+	assert_non_null(find_diag(&d, DIAG_ERROR, 0, NULL, "too many errors"));
+	/* sorted: the whole-file line first, then by line */
+	assert_int_equal(d.v[0].line, 0);
+	assert_int_equal(d.v[1].line, 6);
+	assert_int_equal(d.v[2].line, 7);
+	diag_list_free(&d);
+	buf_free(&b);
+}
+
+static void
 test_duplicates_across_files(void **state)
 {
 	char dir[] = "/tmp/sf-test-manifest-XXXXXX";
@@ -612,6 +635,7 @@ main(void)
 		cmocka_unit_test(test_names_and_labels),
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_too_many_errors),
 		cmocka_unit_test(test_duplicates_across_files),
 		cmocka_unit_test(test_diag_format_sort),
 		cmocka_unit_test(test_json_and_secrets),
