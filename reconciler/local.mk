@@ -37,3 +37,5 @@ TESTS += tests/e2e/t2002-plan-ownership.bats
 EXTRA_DIST += tests/e2e/t2002-plan-ownership.bats
 TESTS += tests/e2e/t2003-plan-changes.bats
 EXTRA_DIST += tests/e2e/t2003-plan-changes.bats
+TESTS += tests/e2e/t3001-apply.bats
+EXTRA_DIST += tests/e2e/t3001-apply.bats tests/e2e/lib/apply.bash

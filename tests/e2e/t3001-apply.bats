@@ -1,0 +1,203 @@
+#!/usr/bin/env bats
+# sandform apply and destroy against daytona-emulator: converge, the next
+# plan is empty, confirmation rules, JSON events, saved plans (and stale
+# ones), secrets resolved before any call, updates and state changes,
+# preventDestroy, the lock (exit 3, force-unlock).
+
+bats_require_minimum_version 1.5.0
+
+load lib/emulator
+load lib/apply
+
+setup() { apply_setup --transition-ms 30; }
+teardown() { emu_stop; }
+
+@test "apply creates the stack; the next plan is empty; apply again is a no-op" {
+	mk web
+	mk api '  autoArchiveInterval: 120'
+	mk worker '  public: true'
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Plan: 3 to create"* ]]
+	[[ "$output" == *"Apply complete: 3 of 3 done, 0 failed"* ]]
+	[ "$(live_names)" = "$(declared_names)" ]
+	run "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 0 ]
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"No changes."* ]]
+	[ "$(creates_ok)" = 0 ]
+	# the records name every sandbox
+	run "$SANDFORM" state list --json
+	[ "$(echo "$output" | pyjson 'sorted(r["name"] for r in d["records"])')" = "['api', 'web', 'worker']" ]
+}
+
+@test "without a terminal apply refuses unless --auto-approve; nothing changes" {
+	mk web
+	run --separate-stderr "$SANDFORM" apply m </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--auto-approve"* ]]
+	[ "$(live_names)" = "" ]
+	[ "$(creates_ok)" = 0 ]
+}
+
+@test "--json: one event per line: plan, start, progress, done, summary" {
+	mk web
+	mk api
+	run --separate-stderr "$SANDFORM" apply m --auto-approve --json
+	[ "$status" -eq 0 ]
+	# every stdout line is a JSON object with an event
+	echo "$output" | python3 -c '
+import json, sys
+evs = [json.loads(l) for l in sys.stdin if l.strip()]
+kinds = [e["event"] for e in evs]
+assert kinds[0] == "plan", kinds
+assert kinds[-1] == "summary", kinds
+assert kinds.count("start") == 2 and kinds.count("done") == 2, kinds
+s = evs[-1]
+assert (s["total"], s["done"], s["failed"], s["left"]) == (2, 2, 0, 0), s
+for e in evs[1:-1]:
+    assert e["name"] in ("web", "api") and "elapsed_ms" in e, e
+'
+}
+
+@test "a missing secret fails before any call; nothing is created" {
+	mk web
+	mk app '  env: {TOKEN: {secretEnv: SF_TEST_NO_SUCH_SECRET}}'
+	unset SF_TEST_NO_SUCH_SECRET
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"SF_TEST_NO_SUCH_SECRET"* ]]
+	[ "$(creates_ok)" = 0 ]
+	[ "$(live_names)" = "" ]
+}
+
+@test "secret values reach the create body only, never output or state" {
+	mk app '  env: {TOKEN: {secretEnv: SF_TEST_SECRET}, PLAIN: hello}'
+	export SF_TEST_SECRET=s3cr3t-value-xyz
+	run --separate-stderr "$SANDFORM" apply m --auto-approve -v --json
+	[ "$status" -eq 0 ]
+	[[ "$output$stderr" != *s3cr3t-value-xyz* ]]
+	! grep -a -q s3cr3t-value-xyz .sandform/state.db*
+	[ "$(emu_api GET /sandbox/app | pyjson 'd["env"]["TOKEN"]')" = s3cr3t-value-xyz ]
+	run "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 0 ]
+}
+
+@test "updates, stop and start converge; out-of-band stop is repaired" {
+	mk web
+	mk api
+	"$SANDFORM" apply m --auto-approve >/dev/null
+	mk web '  public: true
+  autoArchiveInterval: 60'
+	mk api
+	sed -i 's/state: started/state: stopped/' m/api.yaml
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	[ "$(emu_api GET /sandbox/api | pyjson 'd["state"]')" = stopped ]
+	[ "$(emu_api GET /sandbox/web | pyjson 'd["public"], d["autoArchiveInterval"]')" = "(True, 60)" ]
+	run "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 0 ]
+	emu_hook POST /sandbox/web '{"state":"stopped"}' >/dev/null
+	run "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	[ "$(emu_api GET /sandbox/web | pyjson 'd["state"]')" = started ]
+}
+
+@test "replace: delete, wait until gone, create again under the same name" {
+	mk web
+	"$SANDFORM" apply m --auto-approve >/dev/null
+	old=$(emu_api GET /sandbox/web | pyjson 'd["id"]')
+	sed -i 's/snapshot: daytona-small/snapshot: daytona-medium/' m/web.yaml
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	new=$(emu_api GET /sandbox/web | pyjson 'd["id"], d["snapshot"]')
+	[[ "$new" == *daytona-medium* ]]
+	[[ "$new" != *"$old"* ]]
+	[ "$(live_names)" = web ]
+	run "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 0 ]
+}
+
+@test "a saved plan runs exactly; a stale one is refused naming the sandbox" {
+	mk web
+	mk api
+	"$SANDFORM" apply m --auto-approve >/dev/null
+	mk web '  public: true'
+	"$SANDFORM" plan m --out p.json >/dev/null
+	# fresh: runs without asking, even without a terminal
+	run --separate-stderr "$SANDFORM" apply p.json </dev/null
+	[ "$status" -eq 0 ]
+	[ "$(emu_api GET /sandbox/web | pyjson 'd["public"]')" = True ]
+	mk api '  public: true'
+	"$SANDFORM" plan m --out p2.json >/dev/null
+	emu_hook POST /sandbox/api '{"state":"stopped"}' >/dev/null
+	run --separate-stderr "$SANDFORM" apply p2.json
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"stale"*"'api'"* ]]
+	[ "$(emu_api GET /sandbox/api | pyjson 'd["public"]')" = False ]
+}
+
+@test "destroy deletes the stack, honours preventDestroy, empties the records" {
+	mk web
+	mk keep '  lifecycle: {preventDestroy: true}'
+	emu_api POST /sandbox '{"name":"foreign","labels":{"team":"other"}}' >/dev/null
+	"$SANDFORM" apply m --auto-approve >/dev/null
+	run --separate-stderr "$SANDFORM" destroy --auto-approve
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"refusing to destroy 'keep'"*"--force-destroy keep"* ]]
+	[ "$(live_names | tr '\n' ' ')" = "foreign keep web " ]
+	run --separate-stderr "$SANDFORM" destroy --auto-approve --force-destroy keep
+	[ "$status" -eq 0 ]
+	[ "$(live_names)" = foreign ]
+	run --separate-stderr "$SANDFORM" state list --json
+	[ "$(echo "$output" | pyjson 'len(d["records"])')" = 0 ]
+}
+
+@test "a held lock: exit 3 naming the holder; --lock-timeout waits; force-unlock" {
+	emu_stop
+	emu_start --transition-ms 30 --latency-ms 150
+	mk_many s 8
+	# the first run holds the lock while it works (slow API, one call at
+	# a time); it has the lock once its plan event is out
+	"$SANDFORM" apply m --auto-approve --json --parallelism 1 >first.out 2>first.err &
+	first=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q '"event":"plan"' first.out 2>/dev/null && break
+		sleep 0.05
+	done
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"locked by another run: pid $first on "* ]]
+	[[ "$stderr" == *"force-unlock "* ]]
+	# --lock-timeout waits for the first run to finish, then finds
+	# nothing to do
+	run --separate-stderr "$SANDFORM" apply m --auto-approve --lock-timeout 60s
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"No changes."* ]]
+	wait "$first"
+	[ "$(live_names)" = "$(declared_names)" ]
+	# force-unlock: an unknown id fails; a real one is released
+	run --separate-stderr "$SANDFORM" force-unlock 00000000-0000-4000-8000-000000000000
+	[ "$status" -eq 1 ]
+	for n in x1 x2 x3 x4 x5; do mk $n; done
+	"$SANDFORM" apply m --auto-approve --json --parallelism 1 >/dev/null 2>&1 &
+	holder=$!
+	for ((i = 0; i < 200; i++)); do
+		id=$(python3 -c '
+import sqlite3
+r = sqlite3.connect(".sandform/state.db").execute("select id from locks").fetchone()
+print(r[0] if r else "")' 2>/dev/null) || true
+		[ -n "$id" ] && break
+		sleep 0.05
+	done
+	kill -STOP "$holder"
+	run --separate-stderr "$SANDFORM" force-unlock "$id"
+	kill -CONT "$holder"
+	wait "$holder" || true
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Released lock $id of stack 'default'"* ]]
+}
