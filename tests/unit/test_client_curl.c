@@ -316,12 +316,62 @@ test_curl_failures(void **state)
 	free(ok);
 }
 
+static void *
+two_gets(void *arg)
+{
+	struct dt_result r = DT_RESULT_INIT;
+	intptr_t bad = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (dt_get(arg, "a b", &r) != 0 || r.sandbox == NULL)
+			bad++;
+		dt_result_clear(&r);
+	}
+	return (void *)bad;
+}
+
+/* Several threads share one client (and curl's connection share). */
+static void
+test_curl_threads(void **state)
+{
+	char *ok = reply(200, "", sandbox_body);
+	struct step steps[MAX_STEPS];
+	struct server *s;
+	struct dt_client *c;
+	pthread_t th[4];
+	void *ret;
+	int i;
+
+	(void)state;
+	for (i = 0; i < MAX_STEPS; i++) {
+		steps[i].kind = STEP_REPLY;
+		steps[i].reply = ok;
+	}
+	s = server_start(steps, MAX_STEPS);
+	c = client_for(s, 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, two_gets, c), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], &ret), 0);
+		assert_int_equal((intptr_t)ret, 0);
+	}
+	dt_client_free(c);
+	server_join(s);
+	for (i = 0; i < MAX_STEPS; i++)
+		assert_non_null(
+		        strstr(s->requests[i], "GET /api/sandbox/a%20b "));
+	server_free(s);
+	free(ok);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_curl_routes),
 		cmocka_unit_test(test_curl_failures),
+		cmocka_unit_test(test_curl_threads),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
