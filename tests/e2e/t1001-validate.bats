@@ -86,9 +86,9 @@ sandbox() {
 	cd "$FIX"
 	run --separate-stderr "$SANDFORM" validate invalid/two.yaml invalid/one.yaml
 	[ "$status" -eq 1 ]
-	printf '%s\n' "$stderr" | grep -v '^sandform validate:' | cut -d: -f1,2 > got
-	sort -t: -k1,1 -k2,2n got | diff -u - got
-	[ "$(head -1 got)" = "invalid/one.yaml:6" ]
+	printf '%s\n' "$stderr" | grep -v '^sandform validate:' | cut -d: -f1,2 > "$BATS_TEST_TMPDIR/got"
+	sort -t: -k1,1 -k2,2n "$BATS_TEST_TMPDIR/got" | diff -u - "$BATS_TEST_TMPDIR/got"
+	[ "$(head -1 "$BATS_TEST_TMPDIR/got")" = "invalid/one.yaml:6" ]
 }
 
 @test "duplicate names across files name both places" {
