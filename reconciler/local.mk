@@ -39,3 +39,5 @@ TESTS += tests/e2e/t2003-plan-changes.bats
 EXTRA_DIST += tests/e2e/t2003-plan-changes.bats
 TESTS += tests/e2e/t3001-apply.bats
 EXTRA_DIST += tests/e2e/t3001-apply.bats tests/e2e/lib/apply.bash
+TESTS += tests/e2e/t2004-plan-faults.bats
+EXTRA_DIST += tests/e2e/t2004-plan-faults.bats

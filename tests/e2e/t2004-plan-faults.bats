@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# plan under injected faults: 5xx answers and rate limits are retried (the
+# walk is all GETs, so every call may be repeated) and the plan comes out
+# the same; a server that keeps failing is an error, not an empty plan.
+# The stacks are seeded with the emulator's /_emulator/seed hook, labelled
+# the way sandform labels what it creates.
+
+bats_require_minimum_version 1.5.0
+
+load lib/emulator
+load lib/plan
+
+teardown() { emu_stop; }
+
+# seed N: N sandboxes s-00000.. of stack default with the spec label a
+# manifest of sbx() gets, and their manifests (m/seeded.yaml).
+seed() {
+	local n=$1 spec i
+	sbx probe
+	spec=$("$SANDFORM" plan m --json --refresh=false 2>/dev/null |
+		json 'd["actions"][0]["steps"][0]["labels"]["sandform.dev/spec"]')
+	rm m/probe.yaml
+	emu_hook POST /seed "{\"count\":$n,\"namePrefix\":\"s-\",\"create\":{\"snapshot\":\"daytona-small\",\"autoStopInterval\":0,\"labels\":{\"team\":\"agents\",\"sandform.dev/stack\":\"default\",\"sandform.dev/spec\":\"$spec\"}}}" >/dev/null
+	[ "$(cat "$BATS_TEST_TMPDIR/emu.status")" = 200 ]
+	# one multi-document file (quicker than n files)
+	python3 - "$n" >m/seeded.yaml <<'EOF'
+import sys
+for i in range(int(sys.argv[1])):
+    print("---\napiVersion: sandform.dev/v1\nkind: Sandbox\n"
+          "metadata: {name: s-%05d, labels: {team: agents}}\n"
+          "spec: {snapshot: daytona-small, autoStopInterval: 0, "
+          "state: started}" % i)
+EOF
+	emu_hook DELETE /requests >/dev/null
+}
+
+@test "injected 5xx: retried, same plan, only GETs" {
+	plan_setup --fail-rate 0.3 --seed 7
+	seed 450
+	sbx extra
+	run --separate-stderr "$SANDFORM" plan m --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json '[(a["name"], a["action"]) for a in d["actions"]], d["managed"]')" = "([('extra', 'create')], 450)" ]
+	# some answers were 5xx, and they were repeated
+	emu_requests | grep -q '"status":5'
+	only_gets
+}
+
+@test "rate limits: throttled requests wait and succeed" {
+	plan_setup --rate-limit other=1/1
+	seed 400
+	t0=$(date +%s%N)
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	t1=$(date +%s%N)
+	[ "$status" -eq 0 ]
+	[ "$output" = "No changes." ]
+	# two list pages in a bucket of one request per second: the second
+	# waited for the window (paced or retried after a 429)
+	[ $(((t1 - t0) / 1000000)) -ge 900 ]
+	[ "$(emu_requests | grep -c '"status":200')" -eq 2 ]
+	only_gets
+}
+
+@test "a server that keeps failing is an error, never an empty plan" {
+	plan_setup --fail-rate 1
+	sbx web
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" == "sandform plan: daytona: "* ]]
+}
