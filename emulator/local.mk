@@ -36,6 +36,8 @@ tests_unit_unit_emu_store_LDADD = $(EMU_UNIT_LIBS)
 # End-to-end tests (bats + curl), each test with its own emulator.
 EMU_E2E = \
 	tests/e2e/t8001-emulator-basics.bats \
-	tests/e2e/t8002-emulator-create.bats
+	tests/e2e/t8002-emulator-create.bats \
+	tests/e2e/t8003-emulator-lifecycle.bats \
+	tests/e2e/t8004-emulator-list.bats
 TESTS += $(EMU_E2E)
 EXTRA_DIST += $(EMU_E2E) tests/e2e/lib/emulator.bash
