@@ -1,0 +1,138 @@
+#!/bin/sh
+# bench-plan.sh: sandform plan over 10,000 managed, up-to-date sandboxes.
+#
+#   tests/bench/bench-plan.sh [BUILDDIR]    (default: the current directory)
+#
+# Not a timed test: run it by hand on a build without sanitizers
+# (../configure && make) and read the medians it prints. It starts its own
+# daytona-emulator on a free loopback port, seeds N sandboxes (N=10000,
+# override with BENCH_N) labelled exactly as sandform labels what it
+# creates (the spec label is taken from 'sandform plan --refresh=false' on
+# the same manifest), writes N manifests identical but for the name (one
+# multi-document file), plans once to rebuild the fresh state from the
+# labels, then runs 'sandform plan' BENCH_RUNS times (default 3) and
+# reports for each: HTTP requests (from the emulator's request log), GETs
+# of a single sandbox, user+system CPU, maximum RSS, and wall time. Then
+# the same with the emulator's --latency-ms 50.
+#
+# Expectations (issue 4): at most 51 requests, no per-sandbox GET, under
+# 1 s CPU and 100 MiB RSS.
+set -eu
+
+B=${1:-.}
+B=$(cd "$B" && pwd)
+SANDFORM=${SANDFORM:-$B/sandform}
+EMU=${DAYTONA_EMULATOR:-$B/daytona-emulator}
+N=${BENCH_N:-10000}
+RUNS=${BENCH_RUNS:-3}
+T=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench-plan.XXXXXX")
+EMU_PID=
+
+cleanup() {
+	if [ -n "$EMU_PID" ]; then
+		kill "$EMU_PID" 2>/dev/null || true
+		wait "$EMU_PID" 2>/dev/null || true
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+start_emu() {
+	rm -f "$T/port"
+	"$EMU" --listen 127.0.0.1:0 --api-key bench-key --port-file "$T/port" \
+		"$@" >/dev/null 2>"$T/emu.log" &
+	EMU_PID=$!
+	i=0
+	while [ ! -s "$T/port" ]; do
+		i=$((i + 1))
+		[ "$i" -lt 200 ] || { echo "emulator did not start" >&2; exit 1; }
+		sleep 0.05
+	done
+	URL="http://127.0.0.1:$(cat "$T/port")"
+	DAYTONA_API_URL="$URL/api"
+	DAYTONA_API_KEY=bench-key
+	export DAYTONA_API_URL DAYTONA_API_KEY
+}
+
+stop_emu() {
+	kill "$EMU_PID" 2>/dev/null || true
+	wait "$EMU_PID" 2>/dev/null || true
+	EMU_PID=
+}
+
+# The manifests: N documents, identical but for the name.
+mkdir -p "$T/m"
+python3 - "$N" >"$T/m/all.yaml" <<'EOF'
+import sys
+for i in range(int(sys.argv[1])):
+    print("---\napiVersion: sandform.dev/v1\nkind: Sandbox\n"
+          "metadata: {name: b-%05d, labels: {team: bench}}\n"
+          "spec: {snapshot: daytona-small, autoStopInterval: 0, "
+          "autoArchiveInterval: 1440, public: false, state: started}" % i)
+EOF
+head -n 6 "$T/m/all.yaml" >"$T/one.yaml"
+cd "$T"
+SPEC=$("$SANDFORM" plan one.yaml --json --refresh=false --state "$T/probe.db" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["actions"][0]["steps"][0]["labels"]["sandform.dev/spec"])')
+
+seed() {
+	curl -sS -o /dev/null -w '%{http_code}' -X POST \
+		-H 'Content-Type: application/json' \
+		--data-binary "{\"count\":$N,\"namePrefix\":\"b-\",\"create\":{\"snapshot\":\"daytona-small\",\"autoStopInterval\":0,\"autoArchiveInterval\":1440,\"labels\":{\"team\":\"bench\",\"sandform.dev/stack\":\"default\",\"sandform.dev/spec\":\"$SPEC\"}}}" \
+		"$URL/_emulator/seed" | grep -q 200
+}
+
+# one_run LABEL: plan once, print one line of figures
+one_run() {
+	curl -sS -X DELETE "$URL/_emulator/requests" >/dev/null
+	python3 - "$SANDFORM" "$T" <<'EOF' >"$T/run.txt"
+import os, resource, subprocess, sys, time
+sf, t = sys.argv[1], sys.argv[2]
+t0 = time.monotonic()
+p = subprocess.run([sf, "plan", t + "/m", "--state", t + "/state.db",
+                    "--detailed-exitcode"], stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE)
+wall = time.monotonic() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(p.returncode, "%.3f" % (ru.ru_utime + ru.ru_stime),
+      "%.1f" % (ru.ru_maxrss / 1024.0), "%.3f" % wall,
+      p.stdout.decode().strip().splitlines()[-1] if p.stdout else "-")
+EOF
+	read -r rc cpu rss wall last <"$T/run.txt" || true
+	reqs=$(curl -sS "$URL/_emulator/requests" | grep -c . || true)
+	gets=$(curl -sS "$URL/_emulator/requests" |
+		grep -c '"path":"/api/sandbox/' || true)
+	nonget=$(curl -sS "$URL/_emulator/requests" |
+		grep -vc '"method":"GET"' || true)
+	printf '%-10s exit=%s requests=%s single-GETs=%s non-GET=%s cpu=%ss rss=%sMiB wall=%ss (%s)\n' \
+		"$1" "$rc" "$reqs" "$gets" "$nonget" "$cpu" "$rss" "$wall" \
+		"$(sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* //' "$T/run.txt")"
+	echo "$cpu $rss $wall $reqs" >>"$T/figures.$2"
+}
+
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+report() {
+	f="$T/figures.$1"
+	printf '%s: median cpu %ss, rss %sMiB, wall %ss, requests %s (%s runs)\n' \
+		"$1" "$(cut -d' ' -f1 "$f" | median)" \
+		"$(cut -d' ' -f2 "$f" | median)" \
+		"$(cut -d' ' -f3 "$f" | median)" \
+		"$(cut -d' ' -f4 "$f" | median)" "$(wc -l <"$f")"
+}
+
+for mode in fast latency50; do
+	if [ "$mode" = fast ]; then start_emu; else start_emu --latency-ms 50; fi
+	seed
+	rm -f "$T/state.db"*
+	one_run "$mode-rebuild" rebuild.$mode # fresh state: rebuilt from labels
+	i=0
+	while [ "$i" -lt "$RUNS" ]; do
+		one_run "$mode" "$mode"
+		i=$((i + 1))
+	done
+	report "$mode"
+	stop_emu
+done
