@@ -188,9 +188,11 @@ struct manifest_set {
 
 /*
  * manifest_load: load and validate paths[0..n). A directory is walked
- * recursively in sorted order for *.yaml / *.yml (symlinks to files are
- * followed, symlinks to directories, fifos, sockets and devices are skipped
- * with a warning, never opened); "-" reads stdin once. n == 0 loads ".".
+ * recursively in sorted order for *.yaml / *.yml, skipping names that
+ * start with "." (symlinks to regular files are followed; symlinks to
+ * directories are not; fifos, sockets, devices, dangling links and link
+ * loops with a manifest name are skipped with a warning, never opened);
+ * "-" reads stdin once. n == 0 loads ".".
  *
  * Returns 0 and sets *out (caller frees with manifest_set_free()) when
  * diags gained no error; otherwise SF_EINVALID, *out = NULL, and the errors
