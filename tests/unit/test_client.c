@@ -1077,6 +1077,67 @@ test_pagination(void **state)
 	assert_int_equal(pages, 2);
 }
 
+static void
+test_hostile_responses(void **state)
+{
+	struct fx *x = *state;
+	struct dt_page p = DT_PAGE_INIT;
+	struct dt_result r = DT_RESULT_INIT;
+	struct buf deep = BUF_INIT;
+	char *huge;
+	int i;
+
+	/* truncated page, items of the wrong type, an item that is not an
+	 * object, a field of the wrong type: refused, nothing half-filled */
+	dt_fake_push(x->f, 200, NULL, "{\"items\":[{\"id\":\"a\"},{\"id\"");
+	dt_fake_push(x->f, 200, NULL, "{\"items\":{\"id\":\"a\"}}");
+	dt_fake_push(x->f, 200, NULL, "{\"items\":[{\"id\":\"a\"},7]}");
+	dt_fake_push(x->f, 200, NULL,
+	             "{\"items\":[{\"id\":\"a\",\"labels\":[]}]}");
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(dt_list(x->c, NULL, &p, &r), SF_EINVALID);
+		assert_int_equal(p.items.n, 0);
+		assert_null(p.next_cursor);
+	}
+	/* absurd numbers are clamped, nested label values kept as text */
+	dt_fake_push(x->f, 200, NULL,
+	             "{\"id\":\"a\",\"cpu\":1e300,\"memory\":-1e300,"
+	             "\"disk\":2.9,\"labels\":{\"o\":{\"x\":[1]},\"n\":null}}");
+	assert_int_equal(dt_get(x->c, "a", &r), 0);
+	assert_int_equal(r.sandbox->cpu, 2147483647);
+	assert_int_equal(r.sandbox->memory, -2147483647 - 1);
+	assert_int_equal(r.sandbox->disk, 2);
+	assert_string_equal(dt_kvs_get(&r.sandbox->labels, "o"), "{\"x\":[1]}");
+	assert_null(dt_kvs_get(&r.sandbox->labels, "n"));
+	/* nesting deeper than cJSON allows is just not a sandbox */
+	for (i = 0; i < 5000; i++)
+		buf_addstr(&deep, "[");
+	dt_fake_push(x->f, 200, NULL, buf_cstr(&deep));
+	assert_int_equal(dt_get(x->c, "a", &r), SF_EINVALID);
+	/* an error body that is huge or not JSON keeps a bounded message */
+	huge = xmalloc(100000);
+	memset(huge, 'x', 99999);
+	huge[99999] = '\0';
+	buf_reset(&deep);
+	buf_addf(&deep, "{\"message\":\"%s\"}", huge);
+	dt_fake_push(x->f, 400, NULL, buf_cstr(&deep));
+	assert_int_equal(dt_start(x->c, "a", &r), SF_EINVALID);
+	assert_true(strlen(sf_error_last()) < 4096);
+	/* a body over DT_MAX_BODY is refused, not retried, not stored */
+	free(huge);
+	huge = xmalloc(DT_MAX_BODY + 2);
+	memset(huge, ' ', DT_MAX_BODY + 1);
+	huge[DT_MAX_BODY + 1] = '\0';
+	dt_fake_push(x->f, 200, NULL, huge);
+	assert_int_equal(dt_get(x->c, "a", &r), SF_ENET);
+	assert_int_equal(r.attempts, 1);
+	assert_non_null(strstr(sf_error_last(), "too large"));
+	free(huge);
+	buf_free(&deep);
+	dt_page_clear(&p);
+	dt_result_clear(&r);
+}
+
 /* ---- configuration and secrets ----------------------------------------- */
 
 static void
@@ -1284,6 +1345,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_query, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_pagination, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_responses, setup,
 		                                teardown),
 		cmocka_unit_test(test_config_env),
 		cmocka_unit_test_setup_teardown(test_key_never_logged, setup,
