@@ -42,3 +42,4 @@ EXTRA_DIST += tests/e2e/t3001-apply.bats tests/e2e/lib/apply.bash
 TESTS += tests/e2e/t2004-plan-faults.bats
 EXTRA_DIST += tests/e2e/t2004-plan-faults.bats
 dist_noinst_SCRIPTS += tests/bench/bench-plan.sh
+EXTRA_DIST += docs/plan-format.md
