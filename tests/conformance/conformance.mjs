@@ -245,6 +245,30 @@ await check('setAutostopInterval sets and disables auto-stop', async () => {
   eq((await daytona.get(snap.id)).autoStopInterval, 0, 'autoStopInterval after 0');
 });
 
+await check('setAutoArchiveInterval 0 means the maximum', async () => {
+  await snap.setAutoArchiveInterval(60);
+  eq((await daytona.get(snap.id)).autoArchiveInterval, 60, 'autoArchiveInterval after 60');
+  await snap.setAutoArchiveInterval(0);
+  eq((await daytona.get(snap.id)).autoArchiveInterval, 43200, 'autoArchiveInterval after 0');
+});
+
+await check('archive a stopped sandbox, then start restores it', async () => {
+  await img.stop();
+  eq(img.state, 'stopped', 'state after stop()');
+  await img.archive();
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    await img.refreshData();
+    if (img.state === 'archived') break;
+    eq(img.state, 'archiving', 'state while archiving');
+    if (Date.now() > deadline) fail('not archived 20 s after archive()');
+    await sleep(50);
+  }
+  await img.start();
+  eq(img.state, 'started', 'state after start() from archived');
+  eq((await daytona.get(img.id)).state, 'started', 'state on GET');
+});
+
 await check('create with a taken name is a DaytonaConflictError (409)', async () => {
   const err = await expectError(() => daytona.create({ name: imgName, snapshot: 'daytona-small' }),
     DaytonaConflictError, 409, 'duplicate create');
@@ -278,6 +302,9 @@ await check('delete frees the name at once and the sandbox becomes not found', a
   await daytona.delete(snap);
   const err = await expectError(() => daytona.get(snapName), DaytonaNotFoundError, 404, 'get by old name');
   eq(err.message, `Sandbox with ID or name ${snapName} not found`, 'message');
+  // The emulator runs with --delete-ms 1000: a second delete lands mid-transition.
+  const again = await expectError(() => daytona.delete(snap), DaytonaConflictError, 409, 'second delete');
+  eq(again.message, 'Sandbox state change in progress', 'message');
   // By id the sandbox is "destroying" until the transition ends, then 404.
   const deadline = Date.now() + 20000;
   let last;
@@ -339,7 +366,7 @@ await check('every SDK request was answered by a known route (no 5xx)', async ()
     const shape = r.path
       .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{id}')
       .replace(new RegExp(`${run}-[a-z]+`, 'g'), '{name}')
-      .replace(/\/autostop\/\d+/, '/autostop/{n}');
+      .replace(/\/auto(stop|archive)\/\d+/, '/auto$1/{n}');
     const qkeys = (r.query || '').split('&').filter(Boolean).map((kv) => kv.split('=')[0]);
     const key = `${r.method} ${shape}${qkeys.length ? `?${[...new Set(qkeys)].sort().join('&')}` : ''}`;
     const statuses = routes.get(key) || new Set();

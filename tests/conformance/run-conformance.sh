@@ -69,7 +69,7 @@ trap 'exit 1' INT TERM HUP
 
 key=conformance-$(date +%s)-$$
 "$emulator" --listen 127.0.0.1:0 --api-key "$key" --port-file "$tmp/port" \
-	--transition-ms 200 --seed 1 >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
+	--transition-ms 200 --delete-ms 1000 --seed 1 >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
 pid=$!
 
 port=
