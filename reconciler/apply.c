@@ -407,6 +407,18 @@ push_ready(struct sched *s, struct job *j)
 	pthread_cond_signal(&s->cv_work);
 }
 
+/* push_front: a job already under way goes before the ones not started,
+ * so started work (a replace's create after its delete) finishes first. */
+static void
+push_front(struct sched *s, struct job *j)
+{
+	j->st = J_READY;
+	s->qhead = (s->qhead + s->njobs - 1) % s->njobs;
+	s->queue[s->qhead] = j->idx;
+	s->qlen++;
+	pthread_cond_signal(&s->cv_work);
+}
+
 static void
 finish(struct sched *s, struct job *j, enum job_state st)
 {
@@ -719,6 +731,24 @@ took_effect(struct sched *s, struct job *j, enum plan_step_kind k)
 	return yes;
 }
 
+/*
+ * forget_record: a delete was accepted: the sandbox is being destroyed
+ * under a mangled name and is no longer this stack's, so its record goes
+ * now (a crash before this is resolved from the journal).
+ */
+static void
+forget_record(struct sched *s, struct job *j)
+{
+	struct store_record *rec = NULL;
+
+	if (store_record_get(s->store, s->o->stack, j->act->name, &rec) == 0 &&
+	    (rec->sandbox_id == NULL || strcmp(rec->sandbox_id, j->id) == 0) &&
+	    store_record_delete(s->store, s->o->stack, j->act->name) < 0)
+		log_warn("%s: forgetting the record: %s", j->act->name,
+		         errmsg());
+	store_record_free(rec);
+}
+
 static const char *
 call_action_name(enum plan_step_kind k)
 {
@@ -780,6 +810,8 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 	rc = do_call(s, j, st, &r);
 	if (rc == 0) {
 		set_last(j, &r);
+		if (st->kind == STEP_DELETE)
+			forget_record(s, j);
 		store_journal_done(s->store, jid, j->id);
 		j->expect = expect_of(st->kind);
 		out = S_NEXT;
@@ -787,6 +819,7 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 	}
 	store_journal_failed(s->store, jid, errmsg());
 	if (rc == SF_ENOTFOUND && st->kind == STEP_DELETE) {
+		forget_record(s, j);
 		out = S_NEXT; /* already gone */
 		goto out;
 	}
@@ -820,6 +853,8 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 
 		eff = took_effect(s, j, st->kind);
 		if (eff == 1) {
+			if (st->kind == STEP_DELETE)
+				forget_record(s, j);
 			j->expect = expect_of(st->kind);
 			out = S_NEXT;
 		} else if (rc != SF_EINVALID &&
@@ -937,6 +972,9 @@ job_complete(struct sched *s, struct job *j)
 	job_event(s, j, "done", NULL);
 }
 
+static void enter_step(struct sched *s, struct job *j);
+SF_STATIC int apply_judge(struct job *j, const struct dt_sandbox *sb);
+
 /* advance: after a step's outcome; with s->mu held. */
 static void
 advance(struct sched *s, struct job *j, enum step_out out)
@@ -976,19 +1014,56 @@ advance(struct sched *s, struct job *j, enum step_out out)
 		j->step++;
 		j->attempts = 0;
 		j->conflicts = 0;
+		enter_step(s, j);
+		return;
+	}
+}
+
+/*
+ * enter_step: j's cursor is on a new step; with s->mu held. A wait needs no
+ * worker: it goes to the poller, or is over at once when the last answer
+ * already shows the state it waits for.
+ */
+static void
+enter_step(struct sched *s, struct job *j)
+{
+	enum plan_step_kind k;
+
+	for (;;) {
 		if (j->step >= j->act->nsteps) {
 			job_complete(s, j);
 			return;
 		}
+		k = j->act->steps[j->step].kind;
 		j->what = step_label(&j->act->steps[j->step], j->expect);
-		job_event(s, j, "progress", j->what);
+		if (j->started)
+			job_event(s, j, "progress", j->what);
 		if (apply_stop_requested()) {
 			finish(s, j, J_LEFT);
 			return;
 		}
-		push_ready(s, j);
-		return;
+		if (k != STEP_WAIT_STABLE && k != STEP_WAIT_GONE)
+			break;
+		j->wait = k == STEP_WAIT_GONE ? W_GONE : W_SETTLED;
+		if (j->last == NULL || apply_judge(j, j->last) != 1) {
+			if (!j->started) {
+				j->started = 1;
+				j->t0 = time_mono_ms();
+				job_event(s, j, "start", NULL);
+			}
+			j->st = J_WAITING;
+			j->wait_t0 = time_mono_ms();
+			s->nwaiting++;
+			s->poll_ms = 0; /* look soon */
+			pthread_cond_broadcast(&s->cv_main);
+			return;
+		}
+		j->step++; /* the last answer shows it: no need to wait */
 	}
+	if (j->started)
+		push_front(s, j);
+	else
+		push_ready(s, j);
 }
 
 static void *
@@ -1021,20 +1096,6 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		out = run_step(s, j);
 		pthread_mutex_lock(&s->mu);
-		if (out == S_WAIT &&
-		    j->act->steps[j->step].kind == STEP_WAIT_STABLE &&
-		    j->expect == E_ANY && j->last &&
-		    !dt_state_is_transitional(j->last->state) &&
-		    (j->last->desired_state == DT_STATE_NONE ||
-		     j->last->desired_state == j->last->state)) {
-			/* the call's answer already shows it settled */
-			out = S_NEXT;
-		} else if (out == S_WAIT &&
-		           j->act->steps[j->step].kind == STEP_WAIT_STABLE &&
-		           j->expect == E_STARTED && j->last &&
-		           j->last->state == DT_STATE_STARTED) {
-			out = S_NEXT;
-		}
 		advance(s, j, out);
 		pthread_cond_broadcast(&s->cv_main);
 	}
@@ -1157,7 +1218,7 @@ poll_once(struct sched *s)
 
 		if (j->st == J_DELAY && now >= j->not_before) {
 			s->nwaiting--;
-			push_ready(s, j);
+			push_front(s, j);
 		} else if (j->st == J_WAITING) {
 			idx[nwait++] = i;
 		}
@@ -1251,7 +1312,7 @@ poll_once(struct sched *s)
 				advance(s, j, S_NEXT);
 			} else {
 				/* a 409 retry: the same call again */
-				push_ready(s, j);
+				push_front(s, j);
 			}
 			s->poll_ms = 0;
 		}
@@ -1265,6 +1326,12 @@ out:
 	dt_sandbox_list_free(&l);
 }
 
+/*
+ * poller_main: one tick per interval over every waiting job. The interval
+ * starts at poll_min and grows by half each tick up to poll_max; a job that
+ * starts waiting brings the next tick forward, but never closer than
+ * poll_min to the previous one (so a burst of new waiters costs one tick).
+ */
 static void *
 poller_main(void *arg)
 {
@@ -1273,46 +1340,58 @@ poller_main(void *arg)
 	        s->o->poll_min_ms > 0 ? s->o->poll_min_ms : APPLY_POLL_MIN_MS;
 	int64_t max =
 	        s->o->poll_max_ms > 0 ? s->o->poll_max_ms : APPLY_POLL_MAX_MS;
-	int64_t last_renew = time_mono_ms(), wait;
+	int64_t last_renew = time_mono_ms(), last_poll = 0, interval, due, now;
 	struct timespec ts;
 
 	if (max < min)
 		max = min;
+	interval = min;
 	pthread_mutex_lock(&s->mu);
 	s->poll_ms = min;
 	for (;;) {
 		if (s->quit)
 			break;
-		wait = s->poll_ms < min ? min : s->poll_ms;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait / 1000;
-		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
+		now = time_mono_ms();
+		if (s->poll_ms == 0)
+			interval = min; /* nudged: a new waiter */
+		due = last_poll + interval;
+		if (s->nwaiting == 0 || now < due) {
+			int64_t wait = s->nwaiting == 0 ? max : due - now;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&s->cv_main, &s->mu, &ts);
+			if (!s->quit && s->o->lock_id &&
+			    time_mono_ms() - last_renew > APPLY_LOCK_RENEW_MS) {
+				pthread_mutex_unlock(&s->mu);
+				if (store_lock_renew(s->store, s->o->lock_id,
+				                     0) < 0)
+					log_warn("lock renewal failed: %s",
+					         errmsg());
+				pthread_mutex_lock(&s->mu);
+				last_renew = time_mono_ms();
+			}
+			continue;
 		}
-		pthread_cond_timedwait(&s->cv_main, &s->mu, &ts);
-		if (s->quit)
-			break;
-		if (s->nwaiting == 0 && !apply_stop_requested()) {
-			s->poll_ms = min;
-			goto renew;
+		if (apply_stop_requested()) {
+			last_poll = now;
+			continue;
 		}
+		s->poll_ms = interval;
 		pthread_mutex_unlock(&s->mu);
 		poll_once(s);
 		pthread_mutex_lock(&s->mu);
-		/* back off while nothing moves; advance() resets to 0 */
-		s->poll_ms = s->poll_ms == 0 ? min : s->poll_ms * 3 / 2;
-		if (s->poll_ms > max)
-			s->poll_ms = max;
-	renew:
-		if (s->o->lock_id &&
-		    time_mono_ms() - last_renew > APPLY_LOCK_RENEW_MS) {
-			pthread_mutex_unlock(&s->mu);
-			if (store_lock_renew(s->store, s->o->lock_id, 0) < 0)
-				log_warn("lock renewal failed: %s", errmsg());
-			pthread_mutex_lock(&s->mu);
-			last_renew = time_mono_ms();
+		last_poll = time_mono_ms();
+		/* back off while nothing moves */
+		if (s->poll_ms != 0) {
+			interval = interval * 3 / 2;
+			if (interval > max)
+				interval = max;
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -1401,12 +1480,9 @@ apply_run(const struct plan *p, struct dt_client *c, struct store *st,
 		goto out;
 	pthread_mutex_lock(&s.mu);
 	for (k = 0; k < s.njobs; k++) {
-		if (s.jobs[k].act->nsteps == 0) {
+		if (s.jobs[k].act->nsteps == 0)
 			s.jobs[k].started = 1;
-			job_complete(&s, &s.jobs[k]);
-		} else {
-			push_ready(&s, &s.jobs[k]);
-		}
+		enter_step(&s, &s.jobs[k]);
 	}
 	pthread_mutex_unlock(&s.mu);
 

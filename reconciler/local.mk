@@ -43,3 +43,7 @@ TESTS += tests/e2e/t2004-plan-faults.bats
 EXTRA_DIST += tests/e2e/t2004-plan-faults.bats
 dist_noinst_SCRIPTS += tests/bench/bench-plan.sh
 EXTRA_DIST += docs/plan-format.md
+TESTS += tests/e2e/t3100-apply-faults.bats tests/e2e/t3200-apply-crash.bats \
+	tests/e2e/t3300-apply-concurrent.bats
+EXTRA_DIST += tests/e2e/t3100-apply-faults.bats \
+	tests/e2e/t3200-apply-crash.bats tests/e2e/t3300-apply-concurrent.bats

@@ -44,12 +44,19 @@ pyjson() {
 
 live_names() {
 	python3 - "$DAYTONA_API_URL" <<'PY'
-import json, sys, urllib.request
+import json, sys, time, urllib.request
+def get(url):
+    # the emulator may be injecting faults: retry like a client would
+    for attempt in range(50):
+        try:
+            req = urllib.request.Request(url, headers={"Authorization": "Bearer test-key"})
+            return json.load(urllib.request.urlopen(req, timeout=30))
+        except Exception:
+            time.sleep(0.05)
+    raise SystemExit("live_names: the emulator keeps failing")
 names, cursor = [], None
 while True:
-    url = sys.argv[1] + "/sandbox?limit=200" + ("&cursor=" + cursor if cursor else "")
-    req = urllib.request.Request(url, headers={"Authorization": "Bearer test-key"})
-    d = json.load(urllib.request.urlopen(req, timeout=30))
+    d = get(sys.argv[1] + "/sandbox?limit=200" + ("&cursor=" + cursor if cursor else ""))
     names += [i["name"] for i in d["items"]]
     cursor = d.get("nextCursor")
     if not cursor:
