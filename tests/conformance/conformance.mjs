@@ -6,6 +6,8 @@
 // Environment:
 //   SF_EMU_URL      base URL of the emulator, e.g. http://127.0.0.1:4567 (required)
 //   SF_EMU_KEY      API key the emulator accepts (required)
+//   SF_EMU_LIMITED_URL  a second emulator started with
+//                   --rate-limit create=1/60 (the 429 check fails without it)
 //   SF_SDK_MODULES  node_modules folder holding @daytonaio/sdk (default:
 //                   ./node_modules beside this script)
 // Output: TAP ("ok N - ..." / "not ok N - ..."), then one line
@@ -28,8 +30,14 @@ const apiUrl = `${emuUrl}/api`;
 
 const sdkPkg = JSON.parse(readFileSync(join(modules, '@daytonaio/sdk/package.json'), 'utf8'));
 const sdk = await import(pathToFileURL(join(modules, '@daytonaio/sdk/esm/index.js')).href);
-const { Daytona, DaytonaConflictError, DaytonaNotFoundError, DaytonaValidationError, DaytonaAuthenticationError } =
-  sdk;
+const {
+  Daytona,
+  DaytonaConflictError,
+  DaytonaNotFoundError,
+  DaytonaValidationError,
+  DaytonaAuthenticationError,
+  DaytonaRateLimitError,
+} = sdk;
 
 // ---------------------------------------------------------------- harness
 
@@ -351,6 +359,20 @@ await check('stop of an ephemeral sandbox deletes it and the SDK accepts that', 
   await eph.stop();
   truthy(eph.state === 'destroyed' || eph.state === 'destroying', `state after stop(): ${eph.state}`);
   await expectError(() => daytona.get(`${run}-eph`), DaytonaNotFoundError, 404, 'get by name after stop');
+});
+
+await check('a create over the rate limit is a DaytonaRateLimitError (429) with Retry-After', async () => {
+  const limitedUrl = process.env.SF_EMU_LIMITED_URL;
+  truthy(limitedUrl, 'SF_EMU_LIMITED_URL (an emulator with --rate-limit create=1/60)');
+  const limited = new Daytona({ apiKey, apiUrl: `${limitedUrl}/api`, target: 'us' });
+  const first = await limited.create({ name: `${run}-rl1`, snapshot: 'daytona-small' });
+  eq(first.state, 'started', 'state of the first create');
+  const err = await expectError(() => limited.create({ name: `${run}-rl2`, snapshot: 'daytona-small' }),
+    DaytonaRateLimitError, 429, 'second create within the minute');
+  eq(err.headers?.['retry-after-sandbox-create'], '60', 'Retry-After-sandbox-create header');
+  eq(err.headers?.['x-ratelimit-limit-sandbox-create'], '1', 'X-RateLimit-Limit-sandbox-create header');
+  const names = (await listAll(limited)).map((s) => s.name);
+  eq(names, [`${run}-rl1`], 'sandboxes after the refused create');
 });
 
 // Which routes did the SDK call? The emulator's request log says.

@@ -56,56 +56,72 @@ if [ -z "$emulator" ] || [ ! -x "$emulator" ]; then
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sf-conformance.XXXXXX") || exit 99
-pid=
+pids=
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 key=conformance-$(date +%s)-$$
-"$emulator" --listen 127.0.0.1:0 --api-key "$key" --port-file "$tmp/port" \
-	--transition-ms 200 --delete-ms 1000 --seed 1 >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
-pid=$!
 
-port=
-i=0
-while [ $i -lt 100 ]; do
-	if [ -s "$tmp/port" ]; then
-		port=$(tr -dc '0-9' <"$tmp/port")
-		[ -n "$port" ] && break
+# start_emulator NAME ARGS...: start one emulator, wait for its port file,
+# set $port.
+start_emulator() {
+	name=$1
+	shift
+	"$emulator" --listen 127.0.0.1:0 --api-key "$key" --port-file "$tmp/$name.port" \
+		"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	epid=$!
+	pids="$pids $epid"
+	port=
+	i=0
+	while [ $i -lt 100 ]; do
+		if [ -s "$tmp/$name.port" ]; then
+			port=$(tr -dc '0-9' <"$tmp/$name.port")
+			[ -n "$port" ] && break
+		fi
+		kill -0 "$epid" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ -z "$port" ]; then
+		echo "ERROR: daytona-emulator ($name) did not write its port file"
+		cat "$tmp/$name.err"
+		exit 99
 	fi
-	if ! kill -0 "$pid" 2>/dev/null; then
-		break
-	fi
-	sleep 0.1
-	i=$((i + 1))
-done
-if [ -z "$port" ]; then
-	echo "ERROR: daytona-emulator did not write its port file"
-	cat "$tmp/emulator.err"
-	exit 99
-fi
+	echo "# daytona-emulator ($name) on 127.0.0.1:$port (pid $epid): $*"
+}
 
-echo "# daytona-emulator on 127.0.0.1:$port (pid $pid)"
-SF_EMU_URL=http://127.0.0.1:$port SF_EMU_KEY=$key SF_SDK_MODULES=$modules \
-	"$node" "$here/conformance.mjs"
+# The main one, with short transitions; deletes last long enough for a
+# second DELETE to land while destroying.
+start_emulator main --transition-ms 200 --delete-ms 1000 --seed 1
+main_port=$port
+# A second one with a create rate limit of 1 per minute (429 check).
+start_emulator limited --transition-ms 50 --rate-limit create=1/60 --seed 1
+limited_port=$port
+
+SF_EMU_URL=http://127.0.0.1:$main_port SF_EMU_LIMITED_URL=http://127.0.0.1:$limited_port \
+	SF_EMU_KEY=$key SF_SDK_MODULES=$modules "$node" "$here/conformance.mjs"
 status=$?
 
-kill "$pid" 2>/dev/null
-wait "$pid"
-emu_status=$?
-pid=
-if [ $status -ne 0 ]; then
-	echo "# emulator stderr (last 40 lines):"
-	tail -n 40 "$tmp/emulator.err" | sed 's/^/#   /'
-fi
-if [ $emu_status -ne 0 ]; then
-	echo "# note: daytona-emulator exited with status $emu_status after SIGTERM"
-	tail -n 20 "$tmp/emulator.err" | sed 's/^/#   /'
+for p in $pids; do
+	kill "$p" 2>/dev/null
+	wait "$p"
+	emu_status=$?
+	if [ $emu_status -ne 0 ]; then
+		echo "# note: daytona-emulator (pid $p) exited with status $emu_status after SIGTERM"
+	fi
+done
+pids=
+if [ $status -ne 0 ] || [ -s "$tmp/main.err" ]; then
+	for name in main limited; do
+		echo "# emulator ($name) stderr (last 40 lines):"
+		tail -n 40 "$tmp/$name.err" | sed 's/^/#   /'
+	done
 fi
 exit $status
