@@ -183,22 +183,6 @@ walk_cb(void *arg, struct dt_sandbox *sb)
 	return 0;
 }
 
-struct unmanaged_walk {
-	struct spec_labels *out;
-};
-
-static int
-unmanaged_cb(void *arg, struct dt_sandbox *sb)
-{
-	struct unmanaged_walk *u = arg;
-
-	if (sb->name && sb->id &&
-	    dt_kvs_get(&sb->labels, SPEC_LABEL_STACK) == NULL)
-		spec_labels_set(u->out, sb->name, sb->id);
-	dt_sandbox_free(sb);
-	return 0;
-}
-
 /* Name index of the walk's observations (names are unique in an org). */
 struct name_ix {
 	const char *name;
@@ -251,6 +235,145 @@ is_gone(const struct dt_sandbox *sb)
 	return sb->state == DT_STATE_DESTROYED ||
 	       sb->state == DT_STATE_DESTROYING ||
 	       sb->desired_state == DT_STATE_DESTROYED;
+}
+
+/* The org walk / GETs for what the stack walk did not answer. */
+struct id_ix {
+	const char *id;
+	size_t i; /* index in out->records */
+};
+
+struct org_walk {
+	struct walk *w;
+	const struct refresh_opts *o;
+	struct refresh_result *out;
+	struct id_ix *recs; /* records to find, sorted by id for the walk */
+	size_t nrecs;
+	const struct spec **names; /* desired names to find, sorted */
+	size_t nnames;
+	struct spec_labels *unmanaged; /* NULL: not asked */
+};
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(((const struct id_ix *)a)->id,
+	              ((const struct id_ix *)b)->id);
+}
+
+/* A recorded sandbox found by id: ours when it still has the name and no
+ * other stack's label (an imported one has no label yet). */
+static int
+take_record_hit(struct org_walk *ow, const struct plan_record *r,
+                const struct dt_sandbox *sb)
+{
+	const char *stack = dt_kvs_get(&sb->labels, SPEC_LABEL_STACK);
+	struct plan_observed ob;
+
+	if (is_gone(sb) || sb->name == NULL || strcmp(sb->name, r->name) ||
+	    (stack && strcmp(stack, ow->o->stack)))
+		return 0;
+	refresh_observed_from_dt(sb, &ob);
+	push_observed(ow->w, &ob, print_item(sb));
+	return 1;
+}
+
+/* A desired name held by a sandbox the stack walk did not return: the
+ * list lagging (our label) or someone else's. */
+static void
+take_name_hit(struct org_walk *ow, const struct dt_sandbox *sb)
+{
+	const char *stack = dt_kvs_get(&sb->labels, SPEC_LABEL_STACK);
+	struct refresh_result *out = ow->out;
+	struct plan_observed ob;
+
+	if (is_gone(sb))
+		return;
+	refresh_observed_from_dt(sb, &ob);
+	if (stack && strcmp(stack, ow->o->stack) == 0) {
+		push_observed(ow->w, &ob, print_item(sb));
+		return;
+	}
+	out->foreign = xreallocarray(out->foreign, out->nforeign + 1,
+	                             sizeof(*out->foreign));
+	out->foreign[out->nforeign++] = ob;
+}
+
+static int
+cmp_spec_name(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct spec *const *)elem)->name);
+}
+
+static int
+org_cb(void *arg, struct dt_sandbox *sb)
+{
+	struct org_walk *ow = arg;
+	struct id_ix key, *hit = NULL;
+
+	if (sb->name == NULL || sb->id == NULL)
+		goto out;
+	if (ow->unmanaged && dt_kvs_get(&sb->labels, SPEC_LABEL_STACK) == NULL)
+		spec_labels_set(ow->unmanaged, sb->name, sb->id);
+	key.id = sb->id;
+	key.i = 0;
+	if (ow->nrecs)
+		hit = bsearch(&key, ow->recs, ow->nrecs, sizeof(*ow->recs),
+		              cmp_id);
+	if (hit && take_record_hit(ow, &ow->out->records[hit->i], sb))
+		goto out;
+	if (ow->nnames && bsearch(sb->name, ow->names, ow->nnames,
+	                          sizeof(*ow->names), cmp_spec_name))
+		take_name_hit(ow, sb);
+out:
+	dt_sandbox_free(sb);
+	return 0;
+}
+
+static int
+get_each(struct dt_client *c, struct org_walk *ow, size_t *gets)
+{
+	struct dt_result res = DT_RESULT_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < ow->nrecs; i++) {
+		const struct plan_record *r = &ow->out->records[ow->recs[i].i];
+
+		(*gets)++;
+		rc = dt_get(c, r->id, &res);
+		if (rc == SF_ENOTFOUND) {
+			log_debug("%s: sandbox %s is gone", r->name, r->id);
+			rc = 0;
+		} else if (rc < 0) {
+			goto out;
+		} else {
+			take_record_hit(ow, r, res.sandbox);
+		}
+		dt_result_clear(&res);
+	}
+	for (i = 0; i < ow->nnames; i++) {
+		const struct spec *s = ow->names[i];
+
+		/* a record hit above may have answered it */
+		if (find_observed(ow->w, s->name) >= 0)
+			continue;
+		(*gets)++;
+		rc = dt_get(c, s->name, &res);
+		if (rc == SF_ENOTFOUND) {
+			rc = 0;
+		} else if (rc < 0) {
+			goto out;
+		} else if (res.sandbox->name &&
+		           strcmp(res.sandbox->name, s->name) == 0) {
+			/* GET also matches an id; only the exact name */
+			take_name_hit(ow, res.sandbox);
+		}
+		dt_result_clear(&res);
+	}
+out:
+	dt_result_clear(&res);
+	return rc;
 }
 
 int
@@ -339,69 +462,57 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 		         o->stack, out->nrecords);
 	}
 
-	/* 3. recorded sandboxes the walk did not return: GET by id */
-	for (i = 0; i < out->nrecords; i++) {
-		struct plan_record *r = &out->records[i];
-		struct plan_observed ob;
-		const char *stack;
+	/* 3-4. what the walk did not answer: recorded sandboxes it did not
+	 * return (gone, or imported and not labelled yet) and desired names
+	 * it did not return (free, or held by someone else). A few are
+	 * GETs; many are one walk of the whole organization. */
+	{
+		struct org_walk ow;
+		size_t nrec = 0, nname = 0;
 
-		if (r->id == NULL || find_observed(&w, r->name) >= 0)
-			continue;
-		out->gets++;
-		rc = dt_get(c, r->id, &res);
-		if (rc == SF_ENOTFOUND) {
-			log_debug("%s: sandbox %s is gone", r->name, r->id);
-			rc = 0;
-			dt_result_clear(&res);
-			continue;
-		}
-		if (rc < 0)
-			goto out;
-		stack = dt_kvs_get(&res.sandbox->labels, SPEC_LABEL_STACK);
-		if (!is_gone(res.sandbox) && res.sandbox->name &&
-		    strcmp(res.sandbox->name, r->name) == 0 &&
-		    (stack == NULL || strcmp(stack, o->stack) == 0)) {
-			refresh_observed_from_dt(res.sandbox, &ob);
-			push_observed(&w, &ob, print_item(res.sandbox));
-		}
-		dt_result_clear(&res);
-	}
-
-	/* 4. desired names nobody returned: free, or held by someone else */
-	for (i = 0; i < o->nspecs; i++) {
-		const struct spec *s = &o->specs[i];
-		struct plan_observed ob;
-		const char *stack;
-
-		if (find_observed(&w, s->name) >= 0)
-			continue;
-		out->gets++;
-		rc = dt_get(c, s->name, &res);
-		if (rc == SF_ENOTFOUND) {
-			rc = 0;
-			dt_result_clear(&res);
-			continue;
-		}
-		if (rc < 0)
-			goto out;
-		/* GET also matches an id; only an exact name counts */
-		if (res.sandbox->name &&
-		    strcmp(res.sandbox->name, s->name) == 0 &&
-		    !is_gone(res.sandbox)) {
-			refresh_observed_from_dt(res.sandbox, &ob);
-			stack = dt_kvs_get(&res.sandbox->labels,
-			                   SPEC_LABEL_STACK);
-			if (stack && strcmp(stack, o->stack) == 0) {
-				/* the list lags (eventual consistency) */
-				push_observed(&w, &ob, print_item(res.sandbox));
-			} else {
-				out->foreign = xreallocarray(
-				        out->foreign, out->nforeign + 1,
-				        sizeof(*out->foreign));
-				out->foreign[out->nforeign++] = ob;
+		memset(&ow, 0, sizeof(ow));
+		ow.w = &w;
+		ow.o = o;
+		ow.out = out;
+		ow.recs = xcalloc(out->nrecords + 1, sizeof(*ow.recs));
+		for (i = 0; i < out->nrecords; i++)
+			if (out->records[i].id &&
+			    find_observed(&w, out->records[i].name) < 0) {
+				ow.recs[nrec].id = out->records[i].id;
+				ow.recs[nrec++].i = i;
 			}
+		ow.names = xcalloc(o->nspecs + 1, sizeof(*ow.names));
+		for (i = 0; i < o->nspecs; i++)
+			if (find_observed(&w, o->specs[i].name) < 0 &&
+			    (i == 0 ||
+			     strcmp(o->specs[i - 1].name, o->specs[i].name)))
+				ow.names[nname++] = &o->specs[i];
+		ow.nrecs = nrec;
+		ow.nnames = nname;
+		if (nrec + nname > REFRESH_GET_MAX || o->show_unmanaged) {
+			size_t pages = 0;
+
+			qsort(ow.recs, nrec, sizeof(*ow.recs), cmp_id);
+			if (o->show_unmanaged)
+				ow.unmanaged = &out->unmanaged;
+			memset(&q, 0, sizeof(q));
+			q.sort = "createdAt";
+			q.order = "asc";
+			q.limit = REFRESH_PAGE_LIMIT;
+			rc = dt_list_all(c, &q, org_cb, &ow, &pages);
+			out->pages += pages;
+			out->has_unmanaged = o->show_unmanaged;
+			log_debug("organization walk: %zu pages for %zu "
+			          "records and %zu names",
+			          pages, nrec, nname);
+		} else {
+			rc = get_each(c, &ow, &out->gets);
 		}
-		dt_result_clear(&res);
+		free(ow.recs);
+		free(ow.names);
+		if (rc < 0)
+			goto out;
+		index_build(&w);
 	}
 
 	/* 5. network settings nobody knows: GET that sandbox */
@@ -460,21 +571,6 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 			          "maxAutoArchiveInterval; using %d",
 			          SPEC_DEFAULT_MAX_AUTO_ARCHIVE);
 		dt_server_config_clear(&sc);
-	}
-
-	/* 7. --show-unmanaged: the one unfiltered walk */
-	if (o->show_unmanaged) {
-		struct unmanaged_walk u = { &out->unmanaged };
-		size_t pages = 0;
-
-		memset(&q, 0, sizeof(q));
-		q.sort = "createdAt";
-		q.order = "asc";
-		q.limit = REFRESH_PAGE_LIMIT;
-		if ((rc = dt_list_all(c, &q, unmanaged_cb, &u, &pages)) < 0)
-			goto out;
-		out->pages += pages;
-		out->has_unmanaged = 1;
 	}
 
 	/* 8. record what was seen: changed observations, one transaction */

@@ -7,10 +7,13 @@
  * answer: a recorded sandbox the walk did not return (gone, or imported and
  * not labelled yet), a desired name the walk did not return (free, or held
  * by a sandbox that is not ours), and network settings the state does not
- * know. It records what it saw in the store in one transaction (only
- * records whose observation changed) and, when the stack has no record at
- * all (a lost or empty state file), rebuilds the records from the live
- * labels first.
+ * know. When more than REFRESH_GET_MAX names and records are unanswered
+ * (the first apply of a big stack, a wiped organization), one unfiltered
+ * walk of the organization answers them all instead; --show-unmanaged
+ * always makes that walk. It records what it saw in the store in one
+ * transaction (only records whose observation changed) and, when the stack has
+ * no record at all (a lost or empty state file), rebuilds the records from the
+ * live labels first.
  *
  * With refresh = 0 nothing is sent to Daytona: the observations are the
  * ones the records hold.
@@ -29,6 +32,9 @@
 
 /* Page size of the walk (the API's maximum). */
 #define REFRESH_PAGE_LIMIT DT_LIST_LIMIT_MAX
+/* More unanswered names and records than this: one walk of the whole
+ * organization instead of a GET each. */
+#define REFRESH_GET_MAX 50
 
 struct refresh_opts {
 	const char *stack;

@@ -1123,6 +1123,66 @@ test_refresh_foreign_name(void **state)
 	free(path);
 }
 
+/* Many unanswered names: one walk of the organization, not a GET each. */
+static void
+test_refresh_org_walk_for_many_names(void **state)
+{
+	struct dt_fake *f = dt_fake_new();
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+	struct store *st = NULL;
+	struct refresh_opts ro;
+	struct refresh_result rr;
+	struct spec specs[REFRESH_GET_MAX + 10];
+	size_t n = REFRESH_GET_MAX + 10, i;
+	char dir[] = "/tmp/sf-refresh-XXXXXX", *path, *item, *body, name[16];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/state.db", dir);
+	assert_int_equal(store_open(path, &st), 0);
+	cfg.api_key = "k";
+	cfg.base_url = "http://fake/api";
+	cfg.transport = dt_fake_transport(f);
+	cfg.clock = dt_fake_clock(f);
+	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "n%03zu", i);
+		base_spec(&specs[i], name);
+		hash(&specs[i]);
+	}
+	dt_fake_push(f, 200, NULL, "{\"items\":[],\"nextCursor\":null}");
+	item = item_json("n007", "id-x", NULL, NULL);
+	body = xasprintf("{\"items\":[%s],\"nextCursor\":null}", item);
+	dt_fake_push(f, 200, NULL, body);
+	memset(&ro, 0, sizeof(ro));
+	ro.stack = STACK;
+	ro.refresh = 1;
+	ro.specs = specs;
+	ro.nspecs = n;
+	assert_int_equal(refresh_run(c, st, &ro, &rr), 0);
+	assert_int_equal(dt_fake_n_requests(f), 2);
+	assert_null(strstr(dt_fake_request(f, 1)->path, "labels="));
+	assert_int_equal(rr.gets, 0);
+	assert_int_equal(rr.nforeign, 1);
+	assert_string_equal(rr.foreign[0].name, "n007");
+	refresh_result_clear(&rr);
+	for (i = 0; i < n; i++)
+		spec_clear(&specs[i]);
+	free(item);
+	free(body);
+	dt_client_free(c);
+	dt_fake_free(f);
+	store_close(st);
+	{
+		char *cmd = xasprintf("rm -rf '%s'", dir);
+
+		assert_int_equal(system(cmd), 0);
+		free(cmd);
+	}
+	free(path);
+}
+
 int
 main(void)
 {
@@ -1148,6 +1208,7 @@ main(void)
 		cmocka_unit_test(test_spec_hash_segments),
 		cmocka_unit_test(test_refresh_walk_and_rebuild),
 		cmocka_unit_test(test_refresh_foreign_name),
+		cmocka_unit_test(test_refresh_org_walk_for_many_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
