@@ -47,3 +47,8 @@ TESTS += tests/e2e/t3100-apply-faults.bats tests/e2e/t3200-apply-crash.bats \
 	tests/e2e/t3300-apply-concurrent.bats
 EXTRA_DIST += tests/e2e/t3100-apply-faults.bats \
 	tests/e2e/t3200-apply-crash.bats tests/e2e/t3300-apply-concurrent.bats
+check_PROGRAMS += tests/unit/unit-apply
+TESTS += tests/unit/unit-apply
+tests_unit_unit_apply_SOURCES = tests/unit/test_apply.c
+tests_unit_unit_apply_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_apply_LDADD = $(SF_UNIT_LIBS)

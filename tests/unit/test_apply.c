@@ -1,0 +1,556 @@
+/*
+ * Unit tests for reconciler/apply.c against the client's fake transport
+ * and a temporary store: create idempotency (409, lost answers, "failed to
+ * start", foreign names), the journal around every call, records, deletes,
+ * crash recovery of open journal entries, and secrets resolved before the
+ * first call.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "daytona/client.h"
+#include "daytona/transport-fake.h"
+#include "reconciler/apply.h"
+#include "reconciler/plan.h"
+#include "reconciler/spec.h"
+#include "state/store.h"
+
+#define STACK "default"
+#define HASH  "v1.11111111.22222222.33222222"
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct store *st;
+	struct dt_fake *f;
+	struct dt_client *c;
+	FILE *out;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *x = xcalloc(1, sizeof(*x));
+	struct dt_config cfg = DT_CONFIG_INIT;
+
+	snprintf(x->dir, sizeof(x->dir), "/tmp/sf-apply-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->path, sizeof(x->path), "%s/state.db", x->dir);
+	assert_int_equal(store_open(x->path, &x->st), 0);
+	x->f = dt_fake_new();
+	cfg.api_key = "k";
+	cfg.base_url = "http://fake.test/api";
+	cfg.transport = dt_fake_transport(x->f);
+	cfg.clock = dt_fake_clock(x->f);
+	cfg.max_retries = -1;
+	assert_int_equal(dt_client_new(&cfg, &x->c), 0);
+	x->out = fopen("/dev/null", "w");
+	apply_reset_stop();
+	*state = x;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *x = *state;
+	char cmd[256];
+
+	dt_client_free(x->c);
+	dt_fake_free(x->f);
+	store_close(x->st);
+	fclose(x->out);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", x->dir);
+	free(x);
+	return 0;
+}
+
+/* A sandbox body as the API returns it. */
+static char *
+sandbox_json(const char *id, const char *name, const char *state,
+             const char *stack, const char *err)
+{
+	return xasprintf(
+	        "{\"id\":\"%s\",\"name\":\"%s\",\"state\":\"%s\","
+	        "\"desiredState\":\"%s\",\"snapshot\":\"daytona-small\","
+	        "\"labels\":{\"sandform.dev/stack\":\"%s\","
+	        "\"sandform.dev/spec\":\"%s\"},\"errorReason\":%s%s%s,"
+	        "\"updatedAt\":\"2026-01-01T00:00:00.000Z\"}",
+	        id, name, state,
+	        strcmp(state, "error") == 0 ? "started" : state, stack, HASH,
+	        err ? "\"" : "", err ? err : "null", err ? "\"" : "");
+}
+
+static void
+push_sb(struct dt_fake *f, int status, const char *id, const char *name,
+        const char *state, const char *stack, const char *err)
+{
+	char *b = sandbox_json(id, name, state, stack, err);
+
+	dt_fake_push(f, status, NULL, b);
+	free(b);
+}
+
+static void
+push_error(struct dt_fake *f, int status, const char *msg)
+{
+	char *b = xasprintf("{\"statusCode\":%d,\"error\":\"x\","
+	                    "\"message\":\"%s\"}",
+	                    status, msg);
+
+	dt_fake_push(f, status, NULL, b);
+	free(b);
+}
+
+static struct spec *
+mkspec(const char *name, const char *secret_env)
+{
+	struct spec *s = xcalloc(1, sizeof(*s));
+
+	s->name = xstrdup(name);
+	s->snapshot = xstrdup("daytona-small");
+	s->state = SPEC_STATE_STARTED;
+	snprintf(s->hash, sizeof(s->hash), "%s", HASH);
+	if (secret_env) {
+		s->env = xcalloc(1, sizeof(*s->env));
+		s->env[0].key = xstrdup("TOKEN");
+		s->env[0].kind = SPEC_ENV_SECRET_ENV;
+		s->env[0].value = xstrdup(secret_env);
+		s->nenv = 1;
+	}
+	return s;
+}
+
+/* A plan of one action; the plan owns everything. */
+static struct plan *
+mkplan(const char *name, enum plan_kind kind, const char *id,
+       const enum plan_step_kind *steps, size_t nsteps, const char *secret)
+{
+	struct plan *p = xcalloc(1, sizeof(*p));
+	struct plan_action *a;
+	size_t i;
+
+	p->format_version = xstrdup(PLAN_FORMAT_VERSION);
+	p->stack = xstrdup(STACK);
+	p->created_at = xstrdup("2026-01-01T00:00:00.000Z");
+	p->actions = xcalloc(1, sizeof(*p->actions));
+	p->nactions = 1;
+	a = &p->actions[0];
+	a->name = xstrdup(name);
+	a->kind = kind;
+	a->sandbox_id = id ? xstrdup(id) : NULL;
+	a->source = xstrdup("test");
+	for (i = 0; i < nsteps; i++)
+		a->steps[i].kind = steps[i];
+	a->nsteps = nsteps;
+	if (kind != PLAN_DELETE) {
+		a->desired = mkspec(name, secret);
+		spec_owned_labels(a->desired, STACK, &a->owned_labels);
+	}
+	a->fingerprint = xstrdup("");
+	return p;
+}
+
+static const enum plan_step_kind create_steps[] = { STEP_CREATE,
+	                                            STEP_WAIT_STABLE };
+
+static void
+run(struct fx *x, const struct plan *p, struct apply_stats *st)
+{
+	struct apply_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.stack = STACK;
+	o.parallelism = 1;
+	o.timeout_ms = 5000;
+	o.poll_min_ms = 10;
+	o.poll_max_ms = 20;
+	o.output = APPLY_OUT_JSON;
+	o.out = x->out;
+	o.resolve = spec_secret_resolve_manifest;
+	assert_int_equal(apply_run(p, x->c, x->st, &o, st), 0);
+}
+
+static size_t
+n_open(struct fx *x)
+{
+	struct store_journal_list l = { NULL, 0 };
+	size_t n;
+
+	assert_int_equal(store_journal_open(x->st, STACK, &l), 0);
+	n = l.n;
+	store_journal_list_free(&l);
+	return n;
+}
+
+static size_t
+n_method(struct fx *x, const char *method, const char *path)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < dt_fake_n_requests(x->f); i++) {
+		const struct dt_fake_req *r = dt_fake_request(x->f, i);
+
+		if (strcmp(r->method, method) == 0 &&
+		    strcmp(r->path, path) == 0)
+			n++;
+	}
+	return n;
+}
+
+static void
+assert_record(struct fx *x, const char *name, const char *id)
+{
+	struct store_record *r = NULL;
+
+	assert_int_equal(store_record_get(x->st, STACK, name, &r), 0);
+	assert_string_equal(r->sandbox_id, id);
+	assert_string_equal(r->spec_hash, HASH);
+	assert_non_null(strstr(r->labels_json, "sandform.dev/stack"));
+	store_record_free(r);
+}
+
+/* A plain create: one POST, the record, the journal closed. */
+static void
+test_create_records(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct apply_stats st;
+
+	push_sb(x->f, 200, "id-1", "web", "started", STACK, NULL);
+	run(x, p, &st);
+	assert_int_equal(st.done, 1);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(dt_fake_n_requests(x->f), 1);
+	/* the body carries the stack and spec labels */
+	assert_non_null(strstr(dt_fake_request(x->f, 0)->body,
+	                       "\"sandform.dev/spec\":\"" HASH "\""));
+	assert_record(x, "web", "id-1");
+	assert_int_equal(n_open(x), 0);
+	plan_free(p);
+}
+
+/* 409 "already exists" with our labels: adopted, not created again. */
+static void
+test_create_409_adopts_ours(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct apply_stats st;
+
+	push_error(x->f, 409, "Sandbox with name web already exists");
+	push_sb(x->f, 200, "id-7", "web", "started", STACK, NULL);
+	run(x, p, &st);
+	assert_int_equal(st.done, 1);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox"), 1);
+	assert_int_equal(n_method(x, "GET", "/api/sandbox/web"), 1);
+	assert_record(x, "web", "id-7");
+	assert_int_equal(n_open(x), 0);
+	plan_free(p);
+}
+
+/* 409 and the name belongs to someone else: fail, touch nothing. */
+static void
+test_create_409_foreign_fails(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct store_record *r = NULL;
+	struct apply_stats st;
+
+	push_error(x->f, 409, "Sandbox with name web already exists");
+	push_sb(x->f, 200, "id-9", "web", "started", "other-stack", NULL);
+	run(x, p, &st);
+	assert_int_equal(st.done, 0);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(store_record_get(x->st, STACK, "web", &r),
+	                 SF_ENOTFOUND);
+	assert_int_equal(dt_fake_n_requests(x->f), 2);
+	assert_int_equal(n_open(x), 0);
+	plan_free(p);
+}
+
+/* A lost answer and no sandbox under the name: created again. */
+static void
+test_create_dropped_then_retried(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct apply_stats st;
+
+	dt_fake_push_failure(x->f, DT_HTTP_DROPPED, "connection reset");
+	push_error(x->f, 404, "Sandbox with ID or name web not found");
+	push_sb(x->f, 200, "id-2", "web", "started", STACK, NULL);
+	run(x, p, &st);
+	assert_int_equal(st.done, 1);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox"), 2);
+	assert_record(x, "web", "id-2");
+	assert_int_equal(n_open(x), 0);
+	plan_free(p);
+}
+
+/* A lost answer but the create happened: adopted, one POST only. */
+static void
+test_create_dropped_but_created(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct apply_stats st;
+
+	dt_fake_push_failure(x->f, DT_HTTP_TIMEOUT, "timed out");
+	push_sb(x->f, 200, "id-3", "web", "creating", STACK, NULL);
+	/* the poller's look: started now */
+	push_sb(x->f, 200, "id-3", "web", "started", STACK, NULL);
+	run(x, p, &st);
+	assert_int_equal(st.done, 1);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox"), 1);
+	assert_record(x, "web", "id-3");
+	plan_free(p);
+}
+
+/* 400 "failed to start" left a sandbox: recorded, reported, not redone. */
+static void
+test_create_failed_to_start_recorded(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct apply_stats st;
+
+	push_error(x->f, 400, "Sandbox failed to start: image pull failed");
+	push_sb(x->f, 200, "id-4", "web", "error", STACK, "image pull failed");
+	run(x, p, &st);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox"), 1);
+	assert_record(x, "web", "id-4");
+	assert_int_equal(n_open(x), 0);
+	plan_free(p);
+}
+
+/* A validation 400: nothing exists, nothing to look up. */
+static void
+test_create_invalid_fails(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct apply_stats st;
+
+	push_error(x->f, 400,
+	           "Cannot specify Sandbox resources when using "
+	           "a snapshot");
+	run(x, p, &st);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(dt_fake_n_requests(x->f), 1);
+	assert_int_equal(n_open(x), 0);
+	plan_free(p);
+}
+
+/* A missing secret: apply_run fails before any request. */
+static void
+test_missing_secret_no_calls(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p = mkplan("web", PLAN_CREATE, NULL, create_steps, 2,
+	                        "SF_UNIT_NO_SUCH_SECRET_VAR");
+	struct apply_opts o;
+	struct apply_stats st;
+
+	unsetenv("SF_UNIT_NO_SUCH_SECRET_VAR");
+	memset(&o, 0, sizeof(o));
+	o.stack = STACK;
+	o.out = x->out;
+	o.output = APPLY_OUT_QUIET;
+	o.resolve = spec_secret_resolve_manifest;
+	assert_true(apply_run(p, x->c, x->st, &o, &st) < 0);
+	assert_non_null(strstr(sf_error_last(), "SF_UNIT_NO_SUCH_SECRET_VAR"));
+	assert_int_equal(dt_fake_n_requests(x->f), 0);
+	plan_free(p);
+}
+
+/* The secret value goes into the body only, not the journal. */
+static void
+test_secret_in_body_only(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p = mkplan("web", PLAN_CREATE, NULL, create_steps, 2,
+	                        "SF_UNIT_SECRET_VAR");
+	struct store_journal_entry *e = NULL;
+	struct apply_stats st;
+
+	setenv("SF_UNIT_SECRET_VAR", "v3ry-s3cret", 1);
+	push_sb(x->f, 200, "id-5", "web", "started", STACK, NULL);
+	run(x, p, &st);
+	assert_int_equal(st.done, 1);
+	assert_non_null(strstr(dt_fake_request(x->f, 0)->body, "v3ry-s3cret"));
+	assert_int_equal(store_journal_get(x->st, 1, &e), 0);
+	assert_null(strstr(e->detail_json, "v3ry-s3cret"));
+	store_journal_entry_free(e);
+	plan_free(p);
+}
+
+/* A delete: record forgotten when accepted, waits until gone. */
+static void
+test_delete_forgets_and_waits(void **state)
+{
+	static const enum plan_step_kind steps[] = { STEP_DELETE,
+		                                     STEP_WAIT_GONE };
+	struct fx *x = *state;
+	struct plan *p = mkplan("old", PLAN_DELETE, "id-8", steps, 2, NULL);
+	struct store_record rec, *r = NULL;
+	struct apply_stats st;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.stack = STACK;
+	rec.name = "old";
+	rec.sandbox_id = "id-8";
+	assert_int_equal(store_record_put(x->st, &rec), 0);
+	push_sb(x->f, 200, "id-8", "DESTROYED_old_1", "destroying", STACK,
+	        NULL);
+	push_error(x->f, 404, "Sandbox with ID or name id-8 not found");
+	run(x, p, &st);
+	assert_int_equal(st.done, 1);
+	assert_int_equal(n_method(x, "DELETE", "/api/sandbox/id-8"), 1);
+	assert_int_equal(store_record_get(x->st, STACK, "old", &r),
+	                 SF_ENOTFOUND);
+	assert_int_equal(n_open(x), 0);
+	plan_free(p);
+}
+
+/* 409 during a transition: wait until settled, then the call again. */
+static void
+test_conflict_waits_and_retries(void **state)
+{
+	static const enum plan_step_kind steps[] = { STEP_STOP,
+		                                     STEP_WAIT_STABLE };
+	struct fx *x = *state;
+	struct plan *p = mkplan("web", PLAN_STOP, "id-6", steps, 2, NULL);
+	struct apply_stats st;
+
+	p->actions[0].desired->state = SPEC_STATE_STOPPED;
+	push_error(x->f, 409, "Sandbox state change in progress");
+	push_sb(x->f, 200, "id-6", "web", "started", STACK, NULL);
+	push_sb(x->f, 200, "id-6", "web", "stopping", STACK, NULL);
+	push_sb(x->f, 200, "id-6", "web", "stopped", STACK, NULL);
+	run(x, p, &st);
+	assert_int_equal(st.done, 1);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox/id-6/stop"), 2);
+	plan_free(p);
+}
+
+/* Recovery: an open create found under our labels is recorded; one not
+ * found is closed; an open delete of a gone sandbox forgets the record. */
+static void
+test_recover_open_entries(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct store_record rec, *r = NULL;
+	char *detail = apply_detail_json(&p->actions[0]);
+	int64_t id1, id2, id3;
+	size_t n;
+
+	assert_int_equal(store_journal_intent(x->st, 0, STACK, "web", "create",
+	                                      NULL, detail, &id1),
+	                 0);
+	assert_int_equal(store_journal_intent(x->st, 0, STACK, "api", "create",
+	                                      NULL, detail, &id2),
+	                 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.stack = STACK;
+	rec.name = "old";
+	rec.sandbox_id = "id-old";
+	assert_int_equal(store_record_put(x->st, &rec), 0);
+	assert_int_equal(store_journal_intent(x->st, 0, STACK, "old", "delete",
+	                                      "id-old", NULL, &id3),
+	                 0);
+	push_sb(x->f, 200, "id-web", "web", "started", STACK, NULL);
+	push_error(x->f, 404, "Sandbox with ID or name api not found");
+	push_error(x->f, 404, "Sandbox with ID or name id-old not found");
+	assert_int_equal(apply_recover(x->c, x->st, STACK, 0, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(n_open(x), 0);
+	assert_int_equal(store_record_get(x->st, STACK, "web", &r), 0);
+	assert_string_equal(r->sandbox_id, "id-web");
+	assert_non_null(r->applied_json);
+	store_record_free(r);
+	r = NULL;
+	assert_int_equal(store_record_get(x->st, STACK, "api", &r),
+	                 SF_ENOTFOUND);
+	assert_int_equal(store_record_get(x->st, STACK, "old", &r),
+	                 SF_ENOTFOUND);
+	free(detail);
+	plan_free(p);
+}
+
+/* A stop request before the run: nothing is called, all is left. */
+static void
+test_stop_requested_leaves_all(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct apply_stats st;
+
+	apply_request_stop();
+	run(x, p, &st);
+	apply_reset_stop();
+	assert_int_equal(st.left, 1);
+	assert_int_equal(dt_fake_n_requests(x->f), 0);
+	plan_free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_records, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_create_409_adopts_ours,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_409_foreign_fails,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_create_dropped_then_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_dropped_but_created,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_create_failed_to_start_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_invalid_fails,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_secret_no_calls,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_in_body_only, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_delete_forgets_and_waits,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflict_waits_and_retries,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_open_entries,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_requested_leaves_all,
+		                                setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
