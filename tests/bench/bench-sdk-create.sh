@@ -10,7 +10,11 @@
 # Environment: DAYTONA_EMULATOR (default ./daytona-emulator, i.e. run from a
 #   build directory), NODE (default node), SF_SDK_MODULES (node_modules with
 #   @daytonaio/sdk; default tests/conformance/node_modules of this tree),
-#   EMU_ARGS (extra emulator flags).
+#   EMU_ARGS (extra emulator flags). The emulator's create waits for
+#   `started` like the real API (up to 30 s), so the SDK needs no polling;
+#   EMU_ARGS="--max-wait-ms 0" makes create answer at once and shows the
+#   SDK's GET polling (100 ms steps) instead.
+# Peak RSS is GNU time's %M when /usr/bin/time exists, else node's maxRSS.
 set -eu
 
 n=${1:-1000}
@@ -53,8 +57,14 @@ url=http://127.0.0.1:$(tr -dc '0-9' <"$tmp/port")
 curl -fsS -X POST -H "Authorization: Bearer $key" "$url/_emulator/reset" >/dev/null
 
 status=0
+timer=
+if [ -x /usr/bin/time ]; then
+	timer="/usr/bin/time -f %M -o $tmp/rss"
+fi
+# shellcheck disable=SC2086
 SF_EMU_URL=$url SF_EMU_KEY=$key SF_SDK_MODULES=$modules \
-	/usr/bin/time -f '%M' -o "$tmp/rss" "$node" "$here/sdk-create.mjs" "$n" "$conc" >"$tmp/result" || status=$?
+	$timer "$node" "$here/sdk-create.mjs" "$n" "$conc" >"$tmp/result" || status=$?
+[ -s "$tmp/rss" ] || sed -n 's/.*"maxRssKiB":\([0-9]*\).*/\1/p' "$tmp/result" >"$tmp/rss"
 
 curl -fsS -H "Authorization: Bearer $key" "$url/_emulator/counters" >"$tmp/counters"
 "$node" -e '
