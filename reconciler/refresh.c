@@ -240,7 +240,8 @@ is_gone(const struct dt_sandbox *sb)
 /* The org walk / GETs for what the stack walk did not answer. */
 struct id_ix {
 	const char *id;
-	size_t i; /* index in out->records */
+	size_t i;  /* index in out->records */
+	int found; /* the sandbox exists (whoever it belongs to now) */
 };
 
 struct org_walk {
@@ -300,6 +301,12 @@ take_name_hit(struct org_walk *ow, const struct dt_sandbox *sb)
 }
 
 static int
+cmp_spec_key(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct spec *)elem)->name);
+}
+
+static int
 cmp_spec_name(const void *key, const void *elem)
 {
 	return strcmp(key, (*(const struct spec *const *)elem)->name);
@@ -320,6 +327,8 @@ org_cb(void *arg, struct dt_sandbox *sb)
 	if (ow->nrecs)
 		hit = bsearch(&key, ow->recs, ow->nrecs, sizeof(*ow->recs),
 		              cmp_id);
+	if (hit)
+		hit->found = 1;
 	if (hit && take_record_hit(ow, &ow->out->records[hit->i], sb))
 		goto out;
 	if (ow->nnames && bsearch(sb->name, ow->names, ow->nnames,
@@ -343,11 +352,11 @@ get_each(struct dt_client *c, struct org_walk *ow, size_t *gets)
 		(*gets)++;
 		rc = dt_get(c, r->id, &res);
 		if (rc == SF_ENOTFOUND) {
-			log_debug("%s: sandbox %s is gone", r->name, r->id);
 			rc = 0;
 		} else if (rc < 0) {
 			goto out;
 		} else {
+			ow->recs[i].found = 1;
 			take_record_hit(ow, r, res.sandbox);
 		}
 		dt_result_clear(&res);
@@ -388,7 +397,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	struct dt_list_query q;
 	struct dt_result res = DT_RESULT_INIT;
 	char **seen_json = NULL;
-	size_t nseen = 0;
+	size_t nseen = 0, *gone = NULL, ngone = 0;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -508,6 +517,14 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 		} else {
 			rc = get_each(c, &ow, &out->gets);
 		}
+		gone = xcalloc(nrec + 1, sizeof(*gone));
+		for (i = 0; rc == 0 && i < nrec; i++)
+			if (!ow.recs[i].found) {
+				log_debug("%s: sandbox %s is gone",
+				          out->records[ow.recs[i].i].name,
+				          ow.recs[i].id);
+				gone[ngone++] = ow.recs[i].i;
+			}
 		free(ow.recs);
 		free(ow.names);
 		if (rc < 0)
@@ -614,6 +631,17 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	if (nputs > 0 && (rc = store_record_put_many(st, puts, nputs)) < 0)
 		goto out;
 	out->recorded = nputs;
+	/* records of sandboxes that are gone and no longer desired: forget */
+	for (i = 0; i < ngone; i++) {
+		const char *name = out->records[gone[i]].name;
+
+		if (bsearch(name, o->specs, o->nspecs, sizeof(*o->specs),
+		            cmp_spec_key))
+			continue; /* the plan creates it again */
+		if ((rc = store_record_delete(st, o->stack, name)) < 0)
+			goto out;
+		out->forgotten++;
+	}
 out:
 	if (rc < 0) {
 		/* keep the message of the failing call */
@@ -631,6 +659,7 @@ out:
 	for (i = 0; i < nseen; i++)
 		cJSON_free(seen_json[i]);
 	free(seen_json);
+	free(gone);
 	free(w.ix);
 	free(puts);
 	dt_result_clear(&res);

@@ -15,6 +15,9 @@
  * no record at all (a lost or empty state file), rebuilds the records from the
  * live labels first.
  *
+ * Records of sandboxes that are gone (404, or absent from the organization
+ * walk) and no longer desired are forgotten: nothing is left to delete.
+ *
  * With refresh = 0 nothing is sent to Daytona: the observations are the
  * ones the records hold.
  *
@@ -58,6 +61,7 @@ struct refresh_result {
 	size_t pages;               /* list pages fetched */
 	size_t gets;                /* single GETs sent */
 	size_t recorded;            /* records written */
+	size_t forgotten; /* records of gone, undesired sandboxes removed */
 };
 
 int refresh_run(struct dt_client *c, struct store *st,

@@ -1051,6 +1051,25 @@ test_refresh_walk_and_rebuild(void **state)
 	assert_int_equal(rr.nobserved, 2);
 	refresh_result_clear(&rr);
 
+	/* b is gone and no longer desired: its record is forgotten */
+	ro.refresh = 1;
+	ro.nspecs = 1;
+	dt_fake_push(f, 200, NULL, body);
+	dt_fake_push(f, 404, NULL,
+	             "{\"statusCode\":404,\"message\":\"Sandbox with ID or "
+	             "name id-b not found\"}");
+	assert_int_equal(refresh_run(c, st, &ro, &rr), 0);
+	assert_int_equal(rr.forgotten, 1);
+	refresh_result_clear(&rr);
+	{
+		struct store_record *rec = NULL;
+
+		assert_int_equal(store_record_get(st, STACK, "b", &rec),
+		                 SF_ENOTFOUND);
+		assert_int_equal(store_record_get(st, STACK, "a", &rec), 0);
+		store_record_free(rec);
+	}
+
 	free(i1);
 	free(i2);
 	free(body);
