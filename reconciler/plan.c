@@ -771,7 +771,7 @@ diff_existing(struct builder *b, const struct spec *s,
 	struct plan_action *a;
 	struct spec_labels merged = { NULL, 0 };
 	enum dt_state orig, cur, final;
-	int transitional, recovering, resize = 0, update = 0, stopped_for = 0;
+	int transitional, recovering, resize = 0, update = 0;
 	long long want;
 	const struct spec_network *net;
 	struct plan_step *st;
@@ -897,10 +897,8 @@ diff_existing(struct builder *b, const struct spec *s,
 			/* resize needs started or stopped */
 			if (cur == DT_STATE_ARCHIVED)
 				cur = lifecycle_steps(a, cur, DT_STATE_STARTED);
-			if (needs_stop && cur == DT_STATE_STARTED) {
+			if (needs_stop && cur == DT_STATE_STARTED)
 				cur = lifecycle_steps(a, cur, DT_STATE_STOPPED);
-				stopped_for = 1;
-			}
 			st = add_step(a, STEP_RESIZE);
 			st->has_cpu = has_cpu;
 			st->cpu = cpu;
@@ -911,7 +909,6 @@ diff_existing(struct builder *b, const struct spec *s,
 			add_step(a, STEP_WAIT_STABLE);
 		}
 	}
-	(void)stopped_for;
 
 	/* state */
 	final = spec_final(s, orig);
