@@ -791,6 +791,93 @@ test_ownership(void **state)
 	one_free(&t);
 }
 
+/* metadata.name is identity: a new name is a create plus a delete */
+static void
+test_rename_is_create_and_delete(void **state)
+{
+	struct spec specs[3];
+	struct plan_observed obs[3];
+	struct plan_record recs[3];
+	struct plan_input in;
+	struct plan *p = NULL;
+	const char *names[3] = { "a", "b", "c" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "id-%zu", i);
+		base_spec(&specs[i], names[i]);
+		hash(&specs[i]);
+		observed_for(&obs[i], &specs[i], id);
+		record_for(&recs[i], &specs[i], id);
+	}
+	free(specs[2].name);
+	specs[2].name = xstrdup("c2");
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = specs;
+	in.nspecs = 3;
+	in.observed = obs;
+	in.nobserved = 3;
+	in.records = recs;
+	in.nrecords = 3;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nerrors, 0);
+	assert_int_equal(p->nactions, 2);
+	assert_string_equal(p->actions[0].name, "c");
+	assert_int_equal(p->actions[0].kind, PLAN_DELETE);
+	assert_string_equal(p->actions[1].name, "c2");
+	assert_int_equal(p->actions[1].kind, PLAN_CREATE);
+	plan_free(p);
+	for (i = 0; i < 3; i++) {
+		spec_clear(&specs[i]);
+		plan_observed_clear(&obs[i]);
+		plan_record_clear(&recs[i]);
+	}
+}
+
+/* network: each declared field compared on its own */
+static void
+test_network_fields(void **state)
+{
+	struct one t;
+
+	(void)state;
+	one_setup(&t, "web");
+	t.o.has_network = 1;
+	t.o.network.has_block_all = 1;
+	t.o.network.block_all = 0;
+	t.o.network.allow_list = xstrdup("10.0.0.0/8");
+	t.o.network.domain_allow_list = xstrdup("pypi.org");
+	t.s.has_network = 1;
+	t.s.network.domain_allow_list = xstrdup("pypi.org");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0); /* the rest is not declared */
+	free(t.s.network.domain_allow_list);
+	t.s.network.domain_allow_list = xstrdup("pypi.org,*.github.com");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_null(t.p->actions[0].steps[0].network.allow_list);
+	assert_string_equal(t.p->actions[0].steps[0].network.domain_allow_list,
+	                    "pypi.org,*.github.com");
+	free(t.s.network.domain_allow_list);
+	t.s.network.domain_allow_list = NULL;
+	t.s.network.has_block_all = 1;
+	t.s.network.block_all = 1;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_true(t.p->actions[0].steps[0].network.has_block_all &&
+	            t.p->actions[0].steps[0].network.block_all);
+	/* [] clears: differs from a non-empty list */
+	t.s.network.has_block_all = 0;
+	t.s.network.allow_list = xstrdup("");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	one_free(&t);
+}
+
 /* ---- JSON ------------------------------------------------------------ */
 
 static void
@@ -1222,6 +1309,8 @@ main(void)
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_delete_and_mass_delete_guard),
 		cmocka_unit_test(test_ownership),
+		cmocka_unit_test(test_rename_is_create_and_delete),
+		cmocka_unit_test(test_network_fields),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_human_output),
 		cmocka_unit_test(test_spec_hash_segments),
