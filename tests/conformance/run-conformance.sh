@@ -32,8 +32,9 @@ fi
 pinned=$(sed -n 's/.*"@daytonaio\/sdk": *"\([^"]*\)".*/\1/p' "$here/package.json")
 modules=${SF_SDK_MODULES:-}
 if [ -z "$modules" ]; then
-	dir=$srcdir
-	for _ in 1 2 3 4 5; do
+	# abs_top_srcdir may read like .../_build/sub/../.. in a distcheck.
+	dir=$(cd "$srcdir" && pwd -P)
+	for _ in 1 2 3 4 5 6; do
 		if [ -f "$dir/tests/conformance/node_modules/@daytonaio/sdk/package.json" ]; then
 			modules=$dir/tests/conformance/node_modules
 			break
