@@ -94,10 +94,12 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	struct store_run run;
 	int64_t run_id = 0;
 	char *json = NULL, *counts = NULL;
+	struct store_lock_holder lock;
 	size_t i;
-	int rc, exit_rc = SF_EXIT_ERROR;
+	int rc, exit_rc = SF_EXIT_ERROR, locked = 0;
 
 	memset(&rr, 0, sizeof(rr));
+	memset(&lock, 0, sizeof(lock));
 	rx.cmd = "plan";
 	if ((rc = runctx_load(&rx, ctx, args->argc, args->argv)) < 0 ||
 	    (rc = runctx_open_store(&rx, ctx)) < 0 ||
@@ -119,7 +121,28 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	ro.show_unmanaged = plan_show_unmanaged;
 	ro.specs = rx.specs;
 	ro.nspecs = rx.nspecs;
-	if ((rc = refresh_run(rx.client, rx.store, &ro, &rr)) < 0) {
+	/* recording takes the stack's lock for a moment, so a plan never
+	 * overwrites what a running apply records; a locked stack is still
+	 * planned, just not recorded */
+	if (plan_refresh) {
+		rc = store_lock_acquire(rx.store, ctx->stack, "plan", 0, &lock);
+		if (rc == SF_ELOCKED) {
+			log_warn("stack '%s' is locked by %s (pid %ld on %s); "
+			         "planning without recording what is seen",
+			         ctx->stack, lock.info, lock.pid, lock.host);
+			ro.no_record = 1;
+		} else if (rc < 0) {
+			runctx_fail(&rx, rc);
+			goto out;
+		} else {
+			locked = 1;
+		}
+	}
+	rc = refresh_run(rx.client, rx.store, &ro, &rr);
+	if (locked && store_lock_release(rx.store, lock.id) < 0)
+		log_warn("releasing the stack lock: %s", sf_error_last());
+	locked = 0;
+	if (rc < 0) {
 		runctx_fail(&rx, rc);
 		goto out;
 	}

@@ -591,6 +591,8 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	}
 
 	/* 8. record what was seen: changed observations, one transaction */
+	if (o->no_record)
+		goto out;
 	puts = xcalloc(out->nrecords + 1, sizeof(*puts));
 	nseen = out->nrecords;
 	seen_json = xcalloc(nseen + 1, sizeof(*seen_json));

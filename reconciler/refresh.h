@@ -43,6 +43,7 @@ struct refresh_opts {
 	const char *stack;
 	int refresh;              /* 0: recorded state only, no requests */
 	int show_unmanaged;       /* also walk the org for unlabelled ones */
+	int no_record;            /* 1: write nothing to the store */
 	const struct spec *specs; /* the desired set, sorted by name */
 	size_t nspecs;
 };

@@ -91,3 +91,27 @@ teardown() { emu_stop; }
 	[[ "$stderr" == *"m/bad.yaml:4"* ]]
 	[ "$(emu_requests | wc -l)" = 0 ]
 }
+
+@test "a locked stack is planned but nothing is recorded" {
+	sbx web
+	"$SANDFORM" apply m --auto-approve >/dev/null 2>&1
+	rm -rf .sandform
+	"$SANDFORM" state list >/dev/null
+	"$SANDFORM" state import other sb-x --stack elsewhere >/dev/null
+	sqlite3 .sandform/state.db "
+	  INSERT INTO locks (stack, id, holder, pid, host, acquired_ms,
+	    renewed_ms, lease_until_ms)
+	  VALUES ('default', 'lock-1', 'apply', $$, '$(uname -n)',
+	    1764000000000, 1764000000000, 99999999999999);"
+	run --separate-stderr "$SANDFORM" plan m
+	[ "$status" -eq 0 ]
+	[ "$output" = "No changes." ]
+	[[ "$stderr" == *"stack 'default' is locked by apply (pid $$ on $(uname -n)); planning without recording"* ]]
+	[ "$(sqlite3 .sandform/state.db "SELECT count(*) FROM records WHERE stack = 'default'")" = 0 ]
+	# once free, the plan records the rebuilt state and releases the lock
+	sqlite3 .sandform/state.db "DELETE FROM locks"
+	run --separate-stderr "$SANDFORM" plan m
+	[ "$status" -eq 0 ]
+	[ "$(sqlite3 .sandform/state.db "SELECT count(*) FROM records WHERE stack = 'default'")" = 1 ]
+	[ "$(sqlite3 .sandform/state.db "SELECT count(*) FROM locks")" = 0 ]
+}
