@@ -52,3 +52,4 @@ TESTS += tests/unit/unit-apply
 tests_unit_unit_apply_SOURCES = tests/unit/test_apply.c
 tests_unit_unit_apply_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_apply_LDADD = $(SF_UNIT_LIBS)
+dist_noinst_SCRIPTS += tests/bench/bench-apply.sh

@@ -1,0 +1,92 @@
+#!/bin/sh
+# sandform side of the apply benchmark (issue 5), not a timed test: starts
+# daytona-emulator with --latency-ms 50 --transition-ms 1000 on a free
+# loopback port, writes N manifests (default 1000, snapshot-based), runs
+# `sandform apply --auto-approve --parallelism C` (default 32) with a fresh
+# state, and reports the wall time, the HTTP requests the emulator answered
+# (its counters, per route) and sandform's peak RSS. Run it from a build
+# directory configured without sanitizers. With SF_BENCH_SDK=1 it then runs
+# tests/bench/bench-sdk-create.sh (the official SDK) with the same N, C and
+# EMU_ARGS for comparison.
+#
+# Usage: tests/bench/bench-apply.sh [N [C]]
+# Environment: SANDFORM (default ./sandform), DAYTONA_EMULATOR (default
+#   ./daytona-emulator), EMU_ARGS (extra emulator flags, e.g.
+#   "--max-wait-ms 0" for a server that answers create at once),
+#   SF_BENCH_SDK=1 (also run the SDK side).
+set -eu
+
+n=${1:-1000}
+conc=${2:-32}
+here=$(cd "$(dirname "$0")" && pwd)
+sandform=${SANDFORM:-./sandform}
+emulator=${DAYTONA_EMULATOR:-./daytona-emulator}
+
+[ -x "$sandform" ] || { echo "bench: no sandform at $sandform (set SANDFORM)" >&2; exit 1; }
+[ -x "$emulator" ] || { echo "bench: no daytona-emulator at $emulator (set DAYTONA_EMULATOR)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (Debian package 'time')" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench-apply.XXXXXX")
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+key=bench-$$
+# shellcheck disable=SC2086
+"$emulator" --listen 127.0.0.1:0 --api-key "$key" --port-file "$tmp/port" \
+	--latency-ms 50 --transition-ms 1000 --threads 8 ${EMU_ARGS:-} \
+	>"$tmp/emu.out" 2>"$tmp/emu.err" &
+pid=$!
+i=0
+while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -s "$tmp/port" ] || { echo "bench: emulator did not start" >&2; cat "$tmp/emu.err" >&2; exit 1; }
+url=http://127.0.0.1:$(tr -dc '0-9' <"$tmp/port")
+
+mkdir "$tmp/m"
+i=0
+while [ $i -lt "$n" ]; do
+	printf -- '---\napiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: bench-%05d\n  labels: {bench: apply}\nspec:\n  snapshot: daytona-small\n  autoStopInterval: 0\n' "$i"
+	i=$((i + 1))
+done >"$tmp/m/bench.yaml"
+
+curl -fsS -X POST "$url/_emulator/reset" >/dev/null 2>&1 ||
+	curl -fsS -X DELETE "$url/_emulator/requests" >/dev/null
+
+status=0
+DAYTONA_API_URL=$url/api DAYTONA_API_KEY=$key SANDFORM_STATE=$tmp/state.db \
+	/usr/bin/time -f '%e %M' -o "$tmp/time" \
+	"$sandform" apply "$tmp/m" --auto-approve --parallelism "$conc" --json \
+	>"$tmp/out" 2>"$tmp/err" || status=$?
+curl -fsS "$url/_emulator/counters" >"$tmp/counters"
+read -r wall rss <"$tmp/time"
+summary=$(tail -1 "$tmp/out")
+python3 - "$tmp/counters" "$n" "$conc" "$wall" "$rss" "$summary" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+s = json.loads(sys.argv[6])
+print("sandform-apply: N=%s parallelism=%s done=%s failed=%s wall_s=%s "
+      "http_requests=%s peak_rss_kib=%s apply_phase_s=%.1f"
+      % (sys.argv[2], sys.argv[3], s.get("done"), s.get("failed"),
+         sys.argv[4], c["total"], sys.argv[5], s.get("elapsed_ms", 0) / 1000))
+for k, v in sorted(c["routes"].items(), key=lambda kv: -kv[1]):
+    print("  %d\t%s" % (v, k))
+PY
+[ $status -eq 0 ] || { echo "bench: sandform apply exited $status" >&2; tail -5 "$tmp/err" >&2; }
+
+if [ "${SF_BENCH_SDK:-0}" = 1 ]; then
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	pid=
+	DAYTONA_EMULATOR=$emulator sh "$here/bench-sdk-create.sh" "$n" "$conc"
+fi
+exit $status
