@@ -1007,6 +1007,75 @@ test_spec_hash_segments(void **state)
 	spec_clear(&s);
 }
 
+/* spec_to_create: the create body apply sends */
+static void
+test_spec_to_create(void **state)
+{
+	struct spec s;
+	struct spec_create c;
+	struct spec_labels l = { NULL, 0 };
+	char dir[] = "/tmp/sf-secret-XXXXXX", *file;
+	FILE *fp;
+	char h1[SPEC_HASH_LEN + 1];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	file = xasprintf("%s/token", dir);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs("file-secret\n", fp);
+	fclose(fp);
+	base_spec(&s, "web");
+	free(s.snapshot);
+	s.snapshot = NULL;
+	s.image = xstrdup("python:3.12");
+	s.has_cpu = 1;
+	s.cpu = 2;
+	s.has_auto_stop = 1;
+	s.auto_stop = 0;
+	s.env = xcalloc(2, sizeof(*s.env));
+	s.nenv = 2;
+	s.env[0].key = xstrdup("MODE");
+	s.env[0].value = xstrdup("fast");
+	s.env[1].key = xstrdup("TOKEN");
+	s.env[1].kind = SPEC_ENV_SECRET_FILE;
+	s.env[1].value = xstrdup(file);
+	assert_int_equal(spec_hash(&s, key, sizeof(key),
+	                           spec_secret_resolve_manifest, NULL),
+	                 0);
+	memcpy(h1, s.hash, sizeof(h1));
+	spec_merge_labels(&s, STACK, NULL, NULL, &l);
+	assert_int_equal(spec_to_create(&s, &l, NULL, NULL, &c), 0);
+	assert_string_equal(c.req.name, "web");
+	assert_string_equal(c.req.image, "python:3.12");
+	assert_null(c.req.snapshot);
+	assert_int_equal(c.req.cpu, 2);
+	assert_int_equal(c.req.memory, 0); /* not declared: not sent */
+	assert_true(c.req.has_auto_stop && c.req.auto_stop_interval == 0);
+	assert_false(c.req.has_auto_archive);
+	assert_string_equal(dt_kvs_get(c.req.env, "TOKEN"), "file-secret");
+	assert_string_equal(dt_kvs_get(c.req.labels, SPEC_LABEL_SPEC), h1);
+	spec_create_clear(&c);
+	/* a changed secret file changes the env segment only */
+	fp = fopen(file, "w");
+	fputs("other\n", fp);
+	fclose(fp);
+	assert_int_equal(spec_hash(&s, key, sizeof(key),
+	                           spec_secret_resolve_manifest, NULL),
+	                 0);
+	assert_memory_equal(s.hash, h1, 11);
+	assert_string_not_equal(s.hash, h1);
+	/* a missing one fails, naming the file */
+	unlink(file);
+	assert_true(spec_hash(&s, key, sizeof(key),
+	                      spec_secret_resolve_manifest, NULL) < 0);
+	assert_non_null(strstr(sf_error_last(), file));
+	rmdir(dir);
+	free(file);
+	spec_labels_free(&l);
+	spec_clear(&s);
+}
+
 /* ---- refresh against the fake transport ------------------------------ */
 
 static char *
@@ -1314,6 +1383,7 @@ main(void)
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_human_output),
 		cmocka_unit_test(test_spec_hash_segments),
+		cmocka_unit_test(test_spec_to_create),
 		cmocka_unit_test(test_refresh_walk_and_rebuild),
 		cmocka_unit_test(test_refresh_foreign_name),
 		cmocka_unit_test(test_refresh_org_walk_for_many_names),
