@@ -157,8 +157,12 @@ static char *
 print_item(const struct dt_sandbox *sb)
 {
 	cJSON *j = dt_sandbox_to_json(sb);
-	char *s = cJSON_PrintUnformatted(j), *out;
+	char *s, *out;
 
+	/* a full sandbox (from a GET) carries env values, secrets among
+	 * them: the state never stores them */
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "env");
+	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	if (s == NULL)
 		return NULL;
