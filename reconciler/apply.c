@@ -1398,6 +1398,21 @@ poller_main(void *arg)
 	return NULL;
 }
 
+/* left_note: say what a stop request left of a job (not on a TTY, where
+ * the final render did). */
+static void
+left_note(struct sched *s, struct job *j)
+{
+	const char *at = j->what ? j->what : "not started";
+
+	if (s->o->output == APPLY_OUT_JSON)
+		emit_json(s, "left", j, "step", at);
+	else if (s->o->output == APPLY_OUT_LINES)
+		fprintf(s->out, "%s: %s %sleft%s (at: %s)\n", j->act->name,
+		        plan_kind_name(j->act->kind), col(s, "\033[33m"),
+		        col(s, "\033[0m"), at);
+}
+
 /* ---- apply_run ---------------------------------------------------------- */
 
 /*
@@ -1557,6 +1572,7 @@ apply_run(const struct plan *p, struct dt_client *c, struct store *st,
 			break;
 		default:
 			stats->left++;
+			left_note(&s, &s.jobs[k]);
 			break;
 		}
 	}
