@@ -107,6 +107,29 @@ for e in evs[1:-1]:
 	[ "$(emu_api GET /sandbox/web | pyjson 'd["state"]')" = started ]
 }
 
+@test "a sandbox that does not settle in --timeout fails; the rest converge; recorded" {
+	emu_stop
+	emu_start --transition-ms 30 --build-ms 4000 --max-wait-ms 0
+	mk web
+	cat >m/slow.yaml <<'Y'
+apiVersion: sandform.dev/v1
+kind: Sandbox
+metadata:
+  name: slow
+spec:
+  image: python:3.12
+  autoStopInterval: 0
+Y
+	run --separate-stderr "$SANDFORM" apply m --auto-approve --timeout 1s --json
+	[ "$status" -eq 1 ]
+	echo "$output" | grep '"event":"error"' | grep -q '"name":"slow".*timed out'
+	[ "$(echo "$output" | tail -1 | pyjson 'd["done"], d["failed"]')" = "(1, 1)" ]
+	# the slow one exists and is tracked: nothing untracked, no duplicate
+	[ "$(live_names | tr '\n' ' ')" = "slow web " ]
+	run "$SANDFORM" state list --json
+	[ "$(echo "$output" | pyjson 'sorted(r["name"] for r in d["records"])')" = "['slow', 'web']" ]
+}
+
 @test "replace: delete, wait until gone, create again under the same name" {
 	mk web
 	"$SANDFORM" apply m --auto-approve >/dev/null

@@ -67,6 +67,7 @@ teardown() { emu_stop; }
 	cat run.err >&2
 	[ "$rc" -eq 1 ]
 	grep -q "stopping: no new calls" run.err
+	grep -q '"event":"left"' run.out
 	summary=$(tail -1 run.out)
 	[ "$(echo "$summary" | pyjson 'd["event"], d["interrupted"], d["left"] > 0, d["done"] > 0')" = "('summary', True, True, True)" ]
 	# every sandbox that exists is recorded (nothing untracked)
