@@ -272,6 +272,15 @@ apply_cli_execute(struct sf_ctx *ctx, struct runctx *rx, const struct plan *p,
 		        rx->cmd, timeout);
 		return SF_EXIT_ERROR;
 	}
+	/* the lease may have run out while a person read the plan */
+	if (lock_id && store_lock_renew(rx->store, lock_id, 0) < 0) {
+		fprintf(stderr,
+		        "sandform %s: lost the stack lock while waiting for "
+		        "confirmation (%s); nothing was changed\n",
+		        rx->cmd, sf_error_last());
+		store_run_finish(rx->store, run_id, "failed", NULL);
+		return SF_EXIT_LOCKED;
+	}
 	memset(&o, 0, sizeof(o));
 	o.stack = p->stack ? p->stack : ctx->stack;
 	o.parallelism = parallelism;
