@@ -491,6 +491,12 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 		goto out;
 	}
 	if (!plan_has_changes(p)) {
+		if (ctx->json) {
+			struct apply_stats none;
+
+			memset(&none, 0, sizeof(none));
+			summary_json(&none, "apply", 0);
+		}
 		store_run_finish(rx.store, run_id, "ok", "{\"total\":0}");
 		exit_rc = SF_EXIT_OK;
 		goto out;

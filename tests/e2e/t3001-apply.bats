@@ -60,6 +60,11 @@ assert (s["total"], s["done"], s["failed"], s["left"]) == (2, 2, 0, 0), s
 for e in evs[1:-1]:
     assert e["name"] in ("web", "api") and "elapsed_ms" in e, e
 '
+	# nothing to do: the plan event and a zero summary
+	run --separate-stderr "$SANDFORM" apply m --auto-approve --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" = 2 ]
+	[ "$(echo "$output" | tail -1 | pyjson 'd["event"], d["total"]')" = "('summary', 0)" ]
 }
 
 @test "a missing secret fails before any call; nothing is created" {
