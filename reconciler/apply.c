@@ -116,7 +116,8 @@ struct job {
 	struct spec_create create;
 	struct spec_labels create_labels;
 	int has_create;
-	int recorded; /* a record with the current id was written */
+	int recorded;        /* a record with the current id was written */
+	int64_t pending_jid; /* a create intent whose outcome is unknown */
 };
 
 struct sched {
@@ -525,18 +526,26 @@ step_create(struct sched *s, struct job *j)
 	const char *hash = j->act->desired->hash;
 	int rc, found;
 
+	/* An intent left open by an attempt whose outcome could not be
+	 * learnt is reused: it still says what is being created. */
 	detail = apply_detail_json(j->act);
-	if (jr_intent(s, j, "create", detail, &jid) < 0) {
+	if (j->pending_jid)
+		jid = j->pending_jid;
+	else if (jr_intent(s, j, "create", detail, &jid) < 0) {
 		out = fail_with(j, "journal: %s", errmsg());
 		goto out;
 	}
+	j->pending_jid = jid;
 	rc = dt_create(s->client, &j->create.req, &r);
 	if (rc == 0 && r.sandbox && r.sandbox->id) {
 		set_last(j, &r);
 		free(j->id);
 		j->id = xstrdup(j->last->id);
-		store_journal_done(s->store, jid, j->id);
+		/* record first: a crash between the two leaves an open
+		 * intent (resolved by name), never an untracked sandbox */
 		put_record(s->store, s->o->stack, j->act, j->id, j->last);
+		store_journal_done(s->store, jid, j->id);
+		j->pending_jid = 0;
 		j->expect = E_STARTED;
 		out = S_NEXT;
 		goto out;
@@ -550,11 +559,13 @@ step_create(struct sched *s, struct job *j)
 	if (rc == SF_EINVALID && strstr(errmsg(), "failed to start") == NULL) {
 		/* validation: nothing was created */
 		store_journal_failed(s->store, jid, errmsg());
+		j->pending_jid = 0;
 		out = fail_with(j, "create: %s", errmsg());
 		goto out;
 	}
 	if (rc == SF_EAUTH) {
 		store_journal_failed(s->store, jid, errmsg());
+		j->pending_jid = 0;
 		out = fail_with(j, "create: %s", errmsg());
 		goto out;
 	}
@@ -566,17 +577,23 @@ step_create(struct sched *s, struct job *j)
 
 		found = lookup_name(s->client, j->act->name, &r);
 		if (found < 0) {
-			store_journal_failed(s->store, jid, why);
-			out = fail_with(j, "create: %s; lookup by name: %s",
-			                why, errmsg());
+			/* unknown outcome: the intent stays open, for the
+			 * next attempt or the next run's recovery */
+			if (++j->attempts >= APPLY_CREATE_ATTEMPTS)
+				out = fail_with(
+				        j, "create: %s; lookup by name: %s",
+				        why, errmsg());
+			else
+				out = S_RETRY_LATER;
 		} else if (found == 1 &&
 		           sb_is_ours(r.sandbox, s->o->stack, hash)) {
 			set_last(j, &r);
 			free(j->id);
 			j->id = xstrdup(j->last->id);
-			store_journal_done(s->store, jid, j->id);
 			put_record(s->store, s->o->stack, j->act, j->id,
 			           j->last);
+			store_journal_done(s->store, jid, j->id);
+			j->pending_jid = 0;
 			log_debug("%s: adopted %s after: %s", j->act->name,
 			          j->id, why);
 			if (failed_start || dt_state_is_error(j->last->state))
@@ -595,6 +612,7 @@ step_create(struct sched *s, struct job *j)
 		} else if (found == 1) {
 			store_journal_failed(s->store, jid,
 			                     "name held by a foreign sandbox");
+			j->pending_jid = 0;
 			out = fail_with(
 			        j,
 			        "the name is taken by sandbox %s, which "
@@ -604,6 +622,7 @@ step_create(struct sched *s, struct job *j)
 		} else {
 			/* not there: the create did not happen */
 			store_journal_failed(s->store, jid, why);
+			j->pending_jid = 0;
 			if (++j->attempts >= APPLY_CREATE_ATTEMPTS)
 				out = fail_with(j,
 				                "create: %s (after %d "

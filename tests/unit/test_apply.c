@@ -327,6 +327,35 @@ test_create_dropped_but_created(void **state)
 	plan_free(p);
 }
 
+/* The lookup after a lost answer fails too: the same intent stays open
+ * and is reused by the next attempt, which finds the sandbox (409). */
+static void
+test_create_unknown_outcome_keeps_intent(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct store_journal_entry *e = NULL;
+	struct apply_stats st;
+
+	dt_fake_push_failure(x->f, DT_HTTP_DROPPED, "connection reset");
+	push_error(x->f, 503, "Service is currently under maintenance");
+	push_error(x->f, 409, "Sandbox with name web already exists");
+	push_sb(x->f, 200, "id-10", "web", "started", STACK, NULL);
+	run(x, p, &st);
+	assert_int_equal(st.done, 1);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox"), 2);
+	assert_record(x, "web", "id-10");
+	/* one journal entry for both attempts, done with the id */
+	assert_int_equal(store_journal_get(x->st, 1, &e), 0);
+	assert_int_equal(e->state, STORE_JOURNAL_DONE);
+	assert_string_equal(e->result_sandbox_id, "id-10");
+	store_journal_entry_free(e);
+	e = NULL;
+	assert_int_equal(store_journal_get(x->st, 2, &e), SF_ENOTFOUND);
+	plan_free(p);
+}
+
 /* 400 "failed to start" left a sandbox: recorded, reported, not redone. */
 static void
 test_create_failed_to_start_recorded(void **state)
@@ -534,6 +563,9 @@ main(void)
 		        test_create_dropped_then_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_dropped_but_created,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_create_unknown_outcome_keeps_intent, setup,
+		        teardown),
 		cmocka_unit_test_setup_teardown(
 		        test_create_failed_to_start_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_invalid_fails,
