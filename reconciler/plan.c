@@ -442,21 +442,23 @@ lifecycle_steps(struct plan_action *a, enum dt_state cur, enum dt_state final)
 {
 	switch (final) {
 	case DT_STATE_STARTED:
-		if (cur == DT_STATE_STOPPED || cur == DT_STATE_ARCHIVED) {
+		/* start also resumes a paused (VM) sandbox */
+		if (cur == DT_STATE_STOPPED || cur == DT_STATE_ARCHIVED ||
+		    cur == DT_STATE_PAUSED) {
 			add_step(a, STEP_START);
 			add_step(a, STEP_WAIT_STABLE);
 			return DT_STATE_STARTED;
 		}
 		break;
 	case DT_STATE_STOPPED:
-		if (cur == DT_STATE_STARTED) {
+		if (cur == DT_STATE_STARTED || cur == DT_STATE_PAUSED) {
 			add_step(a, STEP_STOP);
 			add_step(a, STEP_WAIT_STABLE);
 			return DT_STATE_STOPPED;
 		}
 		break;
 	case DT_STATE_ARCHIVED:
-		if (cur == DT_STATE_STARTED) {
+		if (cur == DT_STATE_STARTED || cur == DT_STATE_PAUSED) {
 			add_step(a, STEP_STOP);
 			add_step(a, STEP_WAIT_STABLE);
 			cur = DT_STATE_STOPPED;

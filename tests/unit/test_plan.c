@@ -580,6 +580,15 @@ test_state_policy(void **state)
 	assert_int_equal(t.p->actions[0].kind, PLAN_ARCHIVE);
 	assert_steps(&t.p->actions[0], "stop,wait_stable,archive,wait_stable");
 
+	/* a paused (VM) sandbox: start resumes it, stop stops it */
+	t.s.state = SPEC_STATE_STARTED;
+	set_state(&t.o, "paused", "paused");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_START);
+	t.s.state = SPEC_STATE_STOPPED;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_STOP);
+
 	/* omitted state: stopped or archived by the platform is no drift */
 	t.s.state = SPEC_STATE_ANY;
 	set_state(&t.o, "stopped", "stopped");
