@@ -116,7 +116,6 @@ struct job {
 	struct spec_create create;
 	struct spec_labels create_labels;
 	int has_create;
-	int recorded;        /* a record with the current id was written */
 	int64_t pending_jid; /* a create intent whose outcome is unknown */
 };
 
