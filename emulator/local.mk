@@ -43,3 +43,6 @@ EMU_E2E = \
 	tests/e2e/t8006-emulator-hooks.bats
 TESTS += $(EMU_E2E)
 EXTRA_DIST += $(EMU_E2E) tests/e2e/lib/emulator.bash
+
+# The benchmark (run by hand against a build without sanitizers).
+dist_noinst_SCRIPTS += tests/bench/bench-emulator.sh
