@@ -182,6 +182,15 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	} else {
 		plan_print_human(stdout, p, ctx->color);
 	}
+	if (p->secrets_incomparable)
+		fprintf(stderr,
+		        "sandform plan: note: the secret env values of %zu "
+		        "sandbox%s cannot be compared: %s spec label was made "
+		        "with another state file's key (a lost or new state); "
+		        "keep the state file to detect changed secrets\n",
+		        p->secrets_incomparable,
+		        p->secrets_incomparable == 1 ? "" : "es",
+		        p->secrets_incomparable == 1 ? "its" : "their");
 	for (i = 0; i < p->nerrors; i++)
 		fprintf(stderr, "sandform plan: %s%s%s\n",
 		        strcmp(p->errors[i].name, "*") ? p->errors[i].name : "",

@@ -527,110 +527,134 @@ nz(const char *s)
 	return s ? s : "";
 }
 
+static const char *
+env_shown(const struct spec_env *e)
+{
+	return e->kind == SPEC_ENV_PLAIN ? e->value : "(sensitive)";
+}
+
+static const struct spec_env *
+env_find(const struct spec *s, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->nenv; i++)
+		if (strcmp(s->env[i].key, key) == 0)
+			return &s->env[i];
+	return NULL;
+}
+
+/* env reasons from the last applied spec: for SPEC_SEG_ENV keys added,
+ * removed, plain values and secret references changed; for
+ * SPEC_SEG_SECRETS the secrets whose reference stayed (one of their
+ * values changed; which one cannot be told). */
+static void
+env_reasons(struct plan_action *a, const struct spec *old, const struct spec *s,
+            int seg)
+{
+	size_t i;
+
+	for (i = 0; i < old->nenv; i++) {
+		const struct spec_env *oe = &old->env[i];
+		const struct spec_env *ne = env_find(s, oe->key);
+		int same_ref = ne && ne->kind == oe->kind &&
+		               strcmp(ne->value, oe->value) == 0;
+		char *f = xasprintf("spec.env.%s", oe->key);
+
+		if (seg == SPEC_SEG_SECRETS) {
+			if (same_ref && oe->kind != SPEC_ENV_PLAIN)
+				add_reason(a, f, "(sensitive)", "(sensitive)",
+				           1);
+		} else if (ne == NULL) {
+			add_reason(a, f, env_shown(oe), NULL, 1);
+		} else if (!same_ref) {
+			add_reason(a, f, env_shown(oe), env_shown(ne), 1);
+		}
+		free(f);
+	}
+	for (i = 0; seg == SPEC_SEG_ENV && i < s->nenv; i++) {
+		char *f;
+
+		if (env_find(old, s->env[i].key))
+			continue;
+		f = xasprintf("spec.env.%s", s->env[i].key);
+		add_reason(a, f, NULL, env_shown(&s->env[i]), 1);
+		free(f);
+	}
+}
+
+static char *
+volumes_str(const struct spec *s)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < s->nvolumes; i++)
+		buf_addf(&b, "%s%s:%s%s%s", i ? "," : "", s->volumes[i].volume,
+		         s->volumes[i].mount_path,
+		         s->volumes[i].subpath ? ":" : "",
+		         nz(s->volumes[i].subpath));
+	return buf_detach(&b, NULL);
+}
+
 /* Describe a changed hash group: old and new values when the state has
  * the last applied spec and it matches the live label, else the hashes. */
 static void
 segment_reason(struct plan_action *a, const struct spec *s,
                const struct plan_record *r, const char *live, int seg)
 {
-	static const char *const fields[SPEC_HASH_SEGMENTS] = {
-		"spec.image", "spec.env", "spec.volumes"
-	};
 	char oh[SPEC_HASH_SEG_HEX + 1], nh[SPEC_HASH_SEG_HEX + 1];
-	const struct spec *old = r ? r->applied : NULL;
 	char ah[SPEC_HASH_SEG_HEX + 1];
-	size_t i, j;
+	const struct spec *old = r ? r->applied : NULL;
+	size_t before = a->nreasons;
+	char *o, *n;
 
 	spec_hash_segment(live, seg, oh);
 	spec_hash_segment(s->hash, seg, nh);
 	if (old &&
 	    (spec_hash_segment(old->hash, seg, ah) < 0 || strcmp(ah, oh) != 0))
 		old = NULL;
-	if (seg == 0 && old) {
-		add_reason(a, fields[0], old->image, s->image, 1);
-		return;
-	}
-	if (seg == 1 && old) {
-		size_t before = a->nreasons;
-
-		/* keys removed or changed, then keys added */
-		for (i = 0; i < old->nenv; i++) {
-			const struct spec_env *oe = &old->env[i], *ne = NULL;
-			char *f;
-
-			for (j = 0; j < s->nenv; j++)
-				if (strcmp(s->env[j].key, oe->key) == 0)
-					ne = &s->env[j];
-			f = xasprintf("spec.env.%s", oe->key);
-			if (ne == NULL)
-				add_reason(a, f,
-				           oe->kind == SPEC_ENV_PLAIN
-				                   ? oe->value
-				                   : "(sensitive)",
-				           NULL, 1);
-			else if (ne->kind != oe->kind ||
-			         strcmp(ne->value, oe->value) != 0 ||
-			         ne->kind != SPEC_ENV_PLAIN)
-				add_reason(a, f,
-				           oe->kind == SPEC_ENV_PLAIN
-				                   ? oe->value
-				                   : "(sensitive)",
-				           ne->kind == SPEC_ENV_PLAIN
-				                   ? ne->value
-				                   : "(sensitive)",
-				           1);
-			free(f);
+	switch (seg) {
+	case SPEC_SEG_IMAGE:
+		if (old) {
+			add_reason(a, "spec.image", old->image, s->image, 1);
+			return;
 		}
-		for (j = 0; j < s->nenv; j++) {
-			int found = 0;
-			char *f;
-
-			for (i = 0; i < old->nenv; i++)
-				if (strcmp(s->env[j].key, old->env[i].key) == 0)
-					found = 1;
-			if (found)
-				continue;
-			f = xasprintf("spec.env.%s", s->env[j].key);
-			add_reason(a, f, NULL,
-			           s->env[j].kind == SPEC_ENV_PLAIN
-			                   ? s->env[j].value
-			                   : "(sensitive)",
-			           1);
-			free(f);
-		}
+		break;
+	case SPEC_SEG_ENV:
+	case SPEC_SEG_SECRETS:
+		if (old)
+			env_reasons(a, old, s, seg);
 		if (a->nreasons > before)
 			return;
-	}
-	if (seg == 2 && old) {
-		struct buf ob = BUF_INIT, nb = BUF_INIT;
-		char *os, *ns;
-
-		for (i = 0; i < old->nvolumes; i++)
-			buf_addf(&ob, "%s%s:%s%s%s", i ? "," : "",
-			         old->volumes[i].volume,
-			         old->volumes[i].mount_path,
-			         old->volumes[i].subpath ? ":" : "",
-			         nz(old->volumes[i].subpath));
-		for (i = 0; i < s->nvolumes; i++)
-			buf_addf(&nb, "%s%s:%s%s%s", i ? "," : "",
-			         s->volumes[i].volume, s->volumes[i].mount_path,
-			         s->volumes[i].subpath ? ":" : "",
-			         nz(s->volumes[i].subpath));
-		os = buf_detach(&ob, NULL);
-		ns = buf_detach(&nb, NULL);
-		add_reason(a, fields[2], os, ns, 1);
-		free(os);
-		free(ns);
+		if (seg == SPEC_SEG_SECRETS) {
+			add_reason(a, "spec.env", "(sensitive)", "(sensitive)",
+			           1);
+			return;
+		}
+		break;
+	case SPEC_SEG_VOLUMES:
+		if (old) {
+			o = volumes_str(old);
+			n = volumes_str(s);
+			add_reason(a, "spec.volumes", o, n, 1);
+			free(o);
+			free(n);
+			return;
+		}
+		break;
+	default:
 		return;
 	}
-	{
-		char *o = xasprintf("(hash %s)", oh), *n;
-
-		n = xasprintf("(hash %s)", nh);
-		add_reason(a, fields[seg], o, n, 1);
-		free(o);
-		free(n);
-	}
+	o = xasprintf("(hash %s)", oh);
+	n = xasprintf("(hash %s)", nh);
+	add_reason(a,
+	           seg == SPEC_SEG_IMAGE ? "spec.image"
+	           : seg == SPEC_SEG_ENV ? "spec.env"
+	                                 : "spec.volumes",
+	           o, n, 1);
+	free(o);
+	free(n);
 }
 
 /* The network settings known for a sandbox, or NULL. */
@@ -691,6 +715,16 @@ prevent_destroy_of(const struct spec *s, const struct plan_observed *o,
 	return r && r->applied && r->applied->prevent_destroy;
 }
 
+static int
+same_key(const char *live, const char *want)
+{
+	char x[SPEC_HASH_SEG_HEX + 1], y[SPEC_HASH_SEG_HEX + 1];
+
+	return spec_hash_segment(live, SPEC_SEG_KEY, x) == 0 &&
+	       spec_hash_segment(want, SPEC_SEG_KEY, y) == 0 &&
+	       strcmp(x, y) == 0;
+}
+
 /* Create-only differences of an existing sandbox; 1 when replace. */
 static int
 replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
@@ -702,7 +736,6 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
 	size_t before = a->nreasons;
 	int i;
 
-	(void)b;
 	if (cur == DT_STATE_BUILD_FAILED ||
 	    (cur == DT_STATE_ERROR && !o->recoverable)) {
 		char *old = xasprintf("%s%s%s", o->state,
@@ -712,13 +745,21 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
 		add_reason(a, "state", old, "(recreated)", 1);
 		free(old);
 	}
-	/* the label is only comparable when it is one of ours */
+	/* the label is only comparable when it is one of ours; secret
+	 * values only under the same state key */
 	if (live && s->hash[0] && spec_hash_segment(live, 0, lh) == 0) {
 		for (i = 0; i < SPEC_HASH_SEGMENTS; i++) {
+			if (i == SPEC_SEG_KEY)
+				continue;
 			spec_hash_segment(live, i, lh);
 			spec_hash_segment(s->hash, i, dh);
-			if (strcmp(lh, dh) != 0)
-				segment_reason(a, s, r, live, i);
+			if (strcmp(lh, dh) == 0)
+				continue;
+			if (i == SPEC_SEG_SECRETS && !same_key(live, s->hash)) {
+				b->p->secrets_incomparable++;
+				continue;
+			}
+			segment_reason(a, s, r, live, i);
 		}
 	}
 	if (str_differs(s->snapshot, o->snapshot))
@@ -777,12 +818,13 @@ diff_existing(struct builder *b, const struct spec *s,
 	long long want;
 	const struct spec_network *net;
 	struct plan_step *st;
-	size_t i, lifecycle_from;
+	size_t i, lifecycle_from, incomparable_before;
 
 	a = new_action(b, s->name, PLAN_UPDATE);
 	a->sandbox_id = dupn(o->id);
 	a->source = source_of(s);
 
+	incomparable_before = b->p->secrets_incomparable;
 	if (replace_reasons(b, a, s, o, r)) {
 		if (prevent_destroy_of(s, o, r)) {
 			add_error(b, s->name,
@@ -820,6 +862,11 @@ diff_existing(struct builder *b, const struct spec *s,
 	/* settings: one call each */
 	spec_merge_labels(s, b->in->stack, &o->labels,
 	                  r ? &r->owned_labels : NULL, &merged);
+	/* secrets that cannot be compared: keep the label as it is, or
+	 * every plan after a lost state would rewrite it */
+	if (incomparable_before != b->p->secrets_incomparable)
+		spec_labels_set(&merged, SPEC_LABEL_SPEC,
+		                spec_labels_get(&o->labels, SPEC_LABEL_SPEC));
 	if (!spec_labels_equal(&merged, &o->labels)) {
 		label_reasons(a, &o->labels, &merged);
 		st = add_step(a, STEP_SET_LABELS);

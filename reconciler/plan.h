@@ -158,6 +158,9 @@ struct plan {
 	size_t nerrors;
 	int mass_delete_refused; /* deletes were refused by the guard */
 	size_t managed;          /* sandboxes of the stack before the plan */
+	/* sandboxes whose secret env values could not be compared: their
+	 * label was made under another state's key (a lost state file) */
+	size_t secrets_incomparable;
 	/* unmanaged org sandboxes (--show-unmanaged), name and id pairs */
 	struct spec_labels unmanaged;
 	int has_unmanaged;

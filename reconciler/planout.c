@@ -185,6 +185,8 @@ plan_to_json(const struct plan *p, char **out)
 		cJSON_AddItemToArray(arr, o);
 	}
 	cJSON_AddBoolToObject(j, "mass_delete_refused", p->mass_delete_refused);
+	cJSON_AddNumberToObject(j, "secrets_incomparable",
+	                        (double)p->secrets_incomparable);
 	if (p->has_unmanaged) {
 		arr = cJSON_AddArrayToObject(j, "unmanaged");
 		for (i = 0; i < p->unmanaged.n; i++) {
@@ -446,6 +448,7 @@ plan_from_json(const char *json, size_t len, struct plan **out)
 		p->nerrors++;
 	}
 	p->mass_delete_refused = jbool(j, "mass_delete_refused");
+	p->secrets_incomparable = (size_t)jnum(j, "secrets_incomparable", NULL);
 	arr = cJSON_GetObjectItemCaseSensitive(j, "unmanaged");
 	if (cJSON_IsArray(arr)) {
 		p->has_unmanaged = 1;

@@ -468,7 +468,7 @@ int
 spec_hash(struct spec *s, const void *key, size_t keylen,
           spec_secret_fn resolve, void *arg)
 {
-	struct buf b = BUF_INIT, label = BUF_INIT;
+	struct buf b = BUF_INIT, sec = BUF_INIT, label = BUF_INIT;
 	char hex[SF_SHA256_HEX_LEN + 1];
 	size_t i;
 	int rc = 0;
@@ -476,15 +476,21 @@ spec_hash(struct spec *s, const void *key, size_t keylen,
 	buf_addstr(&label, SPEC_HASH_VERSION);
 	add_field(&b, "image", s->image);
 	segment(&b, &label);
+	/* env: plain values and the secret references (no key needed), then
+	 * the secret values under the state's key, then which key */
 	for (i = 0; i < s->nenv; i++) {
 		const struct spec_env *e = &s->env[i];
 		char *v = NULL;
 
+		add_field(&b, "key", e->key);
 		if (e->kind == SPEC_ENV_PLAIN) {
-			add_field(&b, "key", e->key);
 			add_field(&b, "plain", e->value);
 			continue;
 		}
+		add_field(&b,
+		          e->kind == SPEC_ENV_SECRET_ENV ? "secretEnv"
+		                                         : "secretFile",
+		          e->value);
 		if (resolve == NULL) {
 			rc = sf_error_set(SF_EINVALID,
 			                  "%s: env %s: secret cannot be "
@@ -496,10 +502,19 @@ spec_hash(struct spec *s, const void *key, size_t keylen,
 			goto out;
 		hmac_sha256_hex(key, keylen, v, strlen(v), hex);
 		spec_secret_free(v);
-		add_field(&b, "key", e->key);
-		add_field(&b, "secret", hex);
+		add_field(&sec, "key", e->key);
+		add_field(&sec, "secret", hex);
 	}
 	segment(&b, &label);
+	/* the key's fingerprint only matters with secrets: without, it is
+	 * the same in every state, so a lost state changes no label */
+	if (sec.len)
+		sha256_hex(key, keylen, hex);
+	else
+		sha256_hex("", 0, hex);
+	segment(&sec, &label);
+	buf_addch(&label, '.');
+	buf_add(&label, hex, SPEC_HASH_SEG_HEX);
 	for (i = 0; i < s->nvolumes; i++) {
 		add_field(&b, "volume", s->volumes[i].volume);
 		add_field(&b, "mount", s->volumes[i].mount_path);
@@ -509,6 +524,7 @@ spec_hash(struct spec *s, const void *key, size_t keylen,
 	snprintf(s->hash, sizeof(s->hash), "%s", buf_cstr(&label));
 out:
 	buf_free(&b);
+	buf_free(&sec);
 	buf_free(&label);
 	return rc;
 }

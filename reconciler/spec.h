@@ -38,14 +38,26 @@
 /* Prefix of every label sandform owns by itself. */
 #define SPEC_LABEL_PREFIX "sandform.dev/"
 /*
- * The spec label value: "v1.IIIIIIII.EEEEEEEE.VVVVVVVV", a version and one
- * short hash per create-only group the list endpoint does not return
- * (image, env, volumes), so the plan can name the group that changed.
+ * The spec label value: "v1.IIIIIIII.EEEEEEEE.SSSSSSSS.KKKKKKKK.VVVVVVVV",
+ * a version and one short SHA-256 per create-only group the list endpoint
+ * does not return, so the plan can name the group that changed: image,
+ * env (plain values and secret references), secret values (HMACs under
+ * the state's key), the fingerprint of that key, and volumes. Secret
+ * values are only comparable under the same key: after a lost state they
+ * are not (SPEC_SEG_KEY differs) and the plan says so instead of
+ * replacing.
  */
 #define SPEC_HASH_VERSION  "v1"
-#define SPEC_HASH_SEGMENTS 3
+#define SPEC_HASH_SEGMENTS 5
 #define SPEC_HASH_SEG_HEX  8
 #define SPEC_HASH_LEN      (2 + SPEC_HASH_SEGMENTS * (1 + SPEC_HASH_SEG_HEX))
+enum spec_segment {
+	SPEC_SEG_IMAGE = 0,
+	SPEC_SEG_ENV,
+	SPEC_SEG_SECRETS,
+	SPEC_SEG_KEY,
+	SPEC_SEG_VOLUMES,
+};
 
 /* Daytona defaults and limits (daytona-api.md §4.4, §8.3). */
 #define SPEC_DEFAULT_AUTO_STOP        15
@@ -163,13 +175,14 @@ void spec_secret_free(char *value);
  * return: image, env, volumes (snapshot, user, target, gpu and resources
  * are list fields and compared directly). Plain env values enter the hash
  * as written; secret values are resolved with resolve and enter only as
- * hmac_sha256(key, value) under the state's key. resolve may be NULL when
- * the spec has no secret. Returns 0 or the resolver's error.
+ * hmac_sha256(key, value) under the state's key (key is the state's HMAC
+ * key; only its SHA-256 fingerprint appears in the label). resolve may be
+ * NULL when the spec has no secret. Returns 0 or the resolver's error.
  */
 int spec_hash(struct spec *s, const void *key, size_t keylen,
               spec_secret_fn resolve, void *arg);
-/* spec_hash_segment: segment i (0 image, 1 env, 2 volumes) of a label
- * value into out; 0, or -1 when the value is not a v1 spec label. */
+/* spec_hash_segment: segment i (enum spec_segment) of a label value into
+ * out; 0, or -1 when the value is not a v1 spec label. */
 int spec_hash_segment(const char *label, int i,
                       char out[SPEC_HASH_SEG_HEX + 1]);
 

@@ -1006,14 +1006,78 @@ test_spec_hash_segments(void **state)
 	assert_string_equal(s.hash, h1);
 	s.image = xstrdup("x");
 	hash(&s);
-	assert_int_equal(spec_hash_segment(s.hash, 0, a), 0);
-	assert_int_equal(spec_hash_segment(h1, 0, b), 0);
+	assert_int_equal(spec_hash_segment(s.hash, SPEC_SEG_IMAGE, a), 0);
+	assert_int_equal(spec_hash_segment(h1, SPEC_SEG_IMAGE, b), 0);
 	assert_string_not_equal(a, b);
-	assert_int_equal(spec_hash_segment(s.hash, 1, a), 0);
-	assert_int_equal(spec_hash_segment(h1, 1, b), 0);
+	assert_int_equal(spec_hash_segment(s.hash, SPEC_SEG_ENV, a), 0);
+	assert_int_equal(spec_hash_segment(h1, SPEC_SEG_ENV, b), 0);
+	assert_string_equal(a, b);
+	assert_int_equal(spec_hash_segment(s.hash, SPEC_SEG_VOLUMES, a), 0);
+	assert_int_equal(spec_hash_segment(h1, SPEC_SEG_VOLUMES, b), 0);
 	assert_string_equal(a, b);
 	assert_int_equal(spec_hash_segment("garbage", 0, a), -1);
+	/* without secrets the label does not depend on the state's key */
+	assert_int_equal(spec_hash(&s, "k2", 2, NULL, NULL), 0);
+	memcpy(h1, s.hash, sizeof(h1));
+	hash(&s);
+	assert_string_equal(s.hash, h1);
 	spec_clear(&s);
+}
+
+static int
+fake_secret(void *arg, const struct spec_env *e, char **value)
+{
+	(void)e;
+	*value = xstrdup(arg);
+	return 0;
+}
+
+/* secret values: compared under the same state key only */
+static void
+test_secret_key_fingerprint(void **state)
+{
+	static const unsigned char other_key[32] =
+	        "another key, another state file";
+	struct one t;
+	char live[SPEC_HASH_LEN + 1], v1[] = "v1", v2[] = "v2";
+
+	(void)state;
+	one_setup(&t, "web");
+	t.s.env = xcalloc(1, sizeof(*t.s.env));
+	t.s.nenv = 1;
+	t.s.env[0].key = xstrdup("TOKEN");
+	t.s.env[0].kind = SPEC_ENV_SECRET_ENV;
+	t.s.env[0].value = xstrdup("TOKEN_VAR");
+	/* the sandbox was made under another key with the same value */
+	assert_int_equal(
+	        spec_hash(&t.s, other_key, sizeof(other_key), fake_secret, v1),
+	        0);
+	memcpy(live, t.s.hash, sizeof(live));
+	spec_labels_set(&t.o.labels, SPEC_LABEL_SPEC, live);
+	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v1), 0);
+	assert_string_not_equal(live, t.s.hash);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	assert_int_equal(t.p->secrets_incomparable, 1);
+	/* same key, other value: a replace that never shows the value */
+	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v1), 0);
+	spec_labels_set(&t.o.labels, SPEC_LABEL_SPEC, t.s.hash);
+	t.r.applied = spec_dup(&t.s);
+	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v2), 0);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	assert_string_equal(reason(&t.p->actions[0], "spec.env.TOKEN")->old,
+	                    "(sensitive)");
+	assert_int_equal(t.p->secrets_incomparable, 0);
+	/* a changed reference is named without any value */
+	free(t.s.env[0].value);
+	t.s.env[0].value = xstrdup("OTHER_VAR");
+	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v2), 0);
+	assert_int_equal(one_plan(&t), 0);
+	assert_string_equal(reason(&t.p->actions[0], "spec.env.TOKEN")->new_,
+	                    "(sensitive)");
+	one_free(&t);
 }
 
 /* spec_to_create: the create body apply sends */
@@ -1393,6 +1457,7 @@ main(void)
 		cmocka_unit_test(test_human_output),
 		cmocka_unit_test(test_spec_hash_segments),
 		cmocka_unit_test(test_spec_to_create),
+		cmocka_unit_test(test_secret_key_fingerprint),
 		cmocka_unit_test(test_refresh_walk_and_rebuild),
 		cmocka_unit_test(test_refresh_foreign_name),
 		cmocka_unit_test(test_refresh_org_walk_for_many_names),
