@@ -33,6 +33,20 @@ teardown() { emu_stop; }
 	[ "$(echo "$output" | pyjson 'sorted(r["name"] for r in d["records"])')" = "['api', 'web', 'worker']" ]
 }
 
+@test "a lost state file: apply rebuilds the records, creates nothing twice" {
+	mk web
+	mk api
+	"$SANDFORM" apply m --auto-approve >/dev/null
+	rm -rf .sandform
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	[ "$(creates_ok)" = 0 ]
+	[ "$(live_names)" = "$(declared_names)" ]
+	run "$SANDFORM" state list --json
+	[ "$(echo "$output" | pyjson 'sorted(r["name"] for r in d["records"])')" = "['api', 'web']" ]
+}
+
 @test "without a terminal apply refuses unless --auto-approve; nothing changes" {
 	mk web
 	run --separate-stderr "$SANDFORM" apply m </dev/null
