@@ -81,7 +81,7 @@ teardown() {
 }
 
 @test "an image build passes pending_build, building_snapshot, creating, started" {
-	emu_start --transition-ms 300 --build-ms 1000
+	emu_start --transition-ms 600 --build-ms 1200
 	emu_api POST /sandbox '{"name":"img","buildInfo":{"dockerfileContent":"FROM python:3.12\n","contextHashes":["b","a"]}}' >sb.json
 	[ "$EMU_STATUS" = 200 ]
 	[ "$(emu_json 'd["state"]' <sb.json)" = pending_build ]

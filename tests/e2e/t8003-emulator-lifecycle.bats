@@ -17,7 +17,7 @@ msg() { echo "$EMU_BODY" | emu_json 'd["message"]'; }
 state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 
 @test "stop, start and the conflicts while a transition runs" {
-	emu_start --transition-ms 300
+	emu_start --transition-ms 1500
 	emu_api POST /sandbox '{"name":"s"}' >/dev/null
 	emu_api POST /sandbox/s/start >/dev/null   # idempotent on started
 	[ "$EMU_STATUS" = 200 ]
@@ -46,7 +46,7 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 }
 
 @test "archive needs stopped; start from archived returns archived then restores" {
-	emu_start --transition-ms 200
+	emu_start --transition-ms 600 --start-ms 3000
 	emu_api POST /sandbox '{"name":"a"}' >/dev/null
 	emu_api POST /sandbox/a/archive >/dev/null
 	[ "$EMU_STATUS" = 400 ]
@@ -71,7 +71,8 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 }
 
 @test "an ephemeral sandbox cannot be archived and is deleted by stop" {
-	emu_start --transition-ms 100
+	# a slow emulated clock keeps auto-delete (idle > 0 min) from racing
+	emu_start --transition-ms 100 --time-scale 0.001
 	emu_api POST /sandbox '{"name":"eph","autoDeleteInterval":0}' >/dev/null
 	emu_api POST /sandbox/eph/stop >/dev/null
 	[ "$EMU_STATUS" = 200 ]
@@ -87,7 +88,7 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 }
 
 @test "delete renames, answers destroying, then 404; a second delete is 409" {
-	emu_start --transition-ms 300
+	emu_start --transition-ms 1500
 	id=$(emu_api POST /sandbox '{"name":"d"}' | emu_json 'd["id"]')
 	emu_api DELETE /sandbox/d >/dev/null
 	[ "$EMU_STATUS" = 200 ]
@@ -98,7 +99,7 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 	[ "$EMU_STATUS" = 404 ]
 	emu_api DELETE "/sandbox/$id" >/dev/null
 	[ "$EMU_STATUS" = 409 ]
-	sleep 0.5
+	sleep 1.7
 	emu_api GET "/sandbox/$id" >/dev/null
 	[ "$EMU_STATUS" = 404 ]
 	[ "$(msg)" = "Sandbox with ID or name $id not found" ]
@@ -137,7 +138,7 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 }
 
 @test "resize: rules, 404 when disabled, values applied after resizing" {
-	emu_start --transition-ms 100
+	emu_start --transition-ms 800
 	emu_api POST /sandbox '{"name":"r"}' >/dev/null
 	emu_api POST /sandbox/r/resize '{}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
@@ -244,7 +245,7 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 }
 
 @test "metadata routes work in any live state, also during transitions" {
-	emu_start --transition-ms 400
+	emu_start --transition-ms 1500
 	emu_api POST /sandbox '{"name":"t"}' >/dev/null
 	emu_api POST /sandbox/t/stop >/dev/null
 	emu_api PUT /sandbox/t/labels '{"labels":{"x":"y"}}' >/dev/null
