@@ -8,7 +8,8 @@
 #                            (stderr in $BATS_TEST_TMPDIR/emu.log) and export
 #                            EMU_PID, EMU_PORT, EMU_URL, DAYTONA_API_URL,
 #                            DAYTONA_API_KEY (test-key)
-# emu_stop                   SIGTERM, bounded wait, SIGKILL if needed
+# emu_stop                   SIGTERM, bounded wait, SIGKILL if needed; fails
+#                            when the emulator's log shows a sanitizer report
 # emu_api METHOD PATH [JSON] curl against $DAYTONA_API_URL with the key;
 #                            prints the body, sets EMU_STATUS and EMU_BODY
 #                            (inside $(...) or `run` the variables are lost:
@@ -60,6 +61,11 @@ emu_stop() {
 	fi
 	wait "$EMU_PID" 2>/dev/null || true
 	EMU_PID=
+	if grep -q 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR/emu.log" 2>/dev/null; then
+		echo "daytona-emulator reported a sanitizer error:" >&2
+		cat "$BATS_TEST_TMPDIR/emu.log" >&2
+		return 1
+	fi
 }
 
 # _emu_curl URL METHOD JSON [extra curl args...]
