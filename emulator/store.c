@@ -693,8 +693,7 @@ sorted_for(struct org *o, enum list_sort k)
 		return s;
 	s->v = xreallocarray(s->v, (size_t)o->n + 1, sizeof(*s->v));
 	if (o->n > 0) /* o->sbs is NULL in an empty organization */
-		if (o->n > 0)
-			memcpy(s->v, o->sbs, (size_t)o->n * sizeof(*s->v));
+		memcpy(s->v, o->sbs, (size_t)o->n * sizeof(*s->v));
 	s->n = o->n;
 	cmp_key = k;
 	qsort(s->v, (size_t)s->n, sizeof(*s->v), cmp_sb);
