@@ -191,7 +191,7 @@ struct server {
 	int port;
 	pthread_t ticker;
 	bool ticker_running;
-	volatile int stopping;
+	_Atomic int stopping;
 	/* the following are guarded by the store lock */
 	struct req **waiters;
 	int n_waiters, cap_waiters;
@@ -718,10 +718,14 @@ log_request(struct server *srv, const struct req *q, const char *method,
 	else
 		buf_addstr(&b, "null}");
 	if (srv->n_log == EMU_REQUEST_LOG_MAX) {
-		free(srv->log[0]);
-		memmove(srv->log, srv->log + 1,
-		        (size_t)(srv->n_log - 1) * sizeof(*srv->log));
-		srv->n_log--;
+		/* drop the oldest tenth at once: amortised O(1) per request */
+		int drop = EMU_REQUEST_LOG_MAX / 10;
+
+		for (int i = 0; i < drop; i++)
+			free(srv->log[i]);
+		memmove(srv->log, srv->log + drop,
+		        (size_t)(srv->n_log - drop) * sizeof(*srv->log));
+		srv->n_log -= drop;
 	}
 	if (srv->n_log == srv->cap_log) {
 		srv->cap_log = srv->cap_log ? srv->cap_log * 2 : 256;
@@ -1369,7 +1373,8 @@ static void
 wait_or_answer(struct server *srv, struct req *q, struct resp *r,
                struct sandbox *sb, int status)
 {
-	if (srv->opts.max_wait_ms <= 0 || sb->state == ST_STARTED) {
+	if (srv->opts.max_wait_ms <= 0 || sb->state == ST_STARTED ||
+	    srv->stopping) {
 		resp_sandbox(r, status, sb);
 		return;
 	}
@@ -2016,7 +2021,8 @@ process(struct server *srv, struct req *q, const char *method)
 	q->resumed = false;
 	if (!hook) {
 		q->route = R_NONE;
-		if (!q->latency_done && srv->opts.latency_ms > 0) {
+		if (!q->latency_done && srv->opts.latency_ms > 0 &&
+		    !srv->stopping) {
 			r->status = -1;
 			suspend(srv, q, W_LATENCY,
 			        time_mono_ms() + srv->opts.latency_ms);
@@ -2271,18 +2277,34 @@ server_free(struct server *srv)
 	srv->stopping = 1;
 	if (srv->ticker_running)
 		pthread_join(srv->ticker, NULL);
-	/* the ticker resumed every waiter on its way out; let them answer */
+	/*
+	 * The ticker resumed every waiter on its way out, but a request on a
+	 * kept-alive connection may have suspended since: resume until none
+	 * is left (no new ones start while stopping), then let them answer.
+	 */
 	for (int i = 0; i < 200; i++) {
+		struct req **v = NULL;
 		int n;
 
 		store_lock(srv->st);
 		n = srv->n_waiters;
+		if (n) {
+			v = xreallocarray(NULL, (size_t)n, sizeof(*v));
+			for (int k = 0; k < n; k++) {
+				v[k] = srv->waiters[k];
+				v[k]->wait_pos = -1;
+				v[k]->resumed = true;
+			}
+			srv->n_waiters = 0;
+		}
 		store_unlock(srv->st);
-		if (n == 0)
+		for (int k = 0; k < n; k++)
+			MHD_resume_connection(v[k]->con);
+		free(v);
+		if (n == 0 && i > 0)
 			break;
-		time_sleep_ms(5);
+		time_sleep_ms(10);
 	}
-	time_sleep_ms(20);
 	if (srv->d)
 		MHD_stop_daemon(srv->d);
 	log_clear(srv);
