@@ -24,14 +24,19 @@ dist_man_MANS += docs/daytona-emulator.1
 EMU_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) \
 	$(SQLITE_CFLAGS) -DSF_UNITTEST
 EMU_UNIT_LIBS = libemulator.la $(CMOCKA_LIBS)
-check_PROGRAMS += tests/unit/unit-emu_model tests/unit/unit-emu_store
-TESTS += tests/unit/unit-emu_model tests/unit/unit-emu_store
+check_PROGRAMS += tests/unit/unit-emu_model tests/unit/unit-emu_store \
+	tests/unit/unit-emu_server
+TESTS += tests/unit/unit-emu_model tests/unit/unit-emu_store \
+	tests/unit/unit-emu_server
 tests_unit_unit_emu_model_SOURCES = tests/unit/test_emu_model.c
 tests_unit_unit_emu_model_CFLAGS = $(EMU_UNIT_CFLAGS)
 tests_unit_unit_emu_model_LDADD = $(EMU_UNIT_LIBS)
 tests_unit_unit_emu_store_SOURCES = tests/unit/test_emu_store.c
 tests_unit_unit_emu_store_CFLAGS = $(EMU_UNIT_CFLAGS)
 tests_unit_unit_emu_store_LDADD = $(EMU_UNIT_LIBS)
+tests_unit_unit_emu_server_SOURCES = tests/unit/test_emu_server.c
+tests_unit_unit_emu_server_CFLAGS = $(EMU_UNIT_CFLAGS) $(MHD_CFLAGS)
+tests_unit_unit_emu_server_LDADD = $(EMU_UNIT_LIBS)
 
 # End-to-end tests (bats + curl), each test with its own emulator.
 EMU_E2E = \

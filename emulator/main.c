@@ -70,6 +70,9 @@ static const char usage_text[] =
         "  --fail-rate P           answer a fraction P of requests with a 5xx\n"
         "  --drop-rate P           close a fraction P of connections "
         "unanswered\n"
+        "  --throttle-rate P       answer a fraction P of authenticated "
+        "requests\n"
+        "                          with 429 and Retry-After-<bucket>: 1\n"
         "  --seed N                seed of the fault injection (default 1)\n"
         "  --threads N             HTTP worker threads (default 4)\n"
         "  -v, --verbose           debug log on stderr (twice: trace)\n"
@@ -98,6 +101,7 @@ enum {
 	OPT_LATENCY,
 	OPT_FAIL_RATE,
 	OPT_DROP_RATE,
+	OPT_THROTTLE_RATE,
 	OPT_SEED,
 	OPT_THREADS,
 	OPT_VERSION,
@@ -125,6 +129,7 @@ static const struct option long_opts[] = {
 	{ "latency-ms", required_argument, NULL, OPT_LATENCY },
 	{ "fail-rate", required_argument, NULL, OPT_FAIL_RATE },
 	{ "drop-rate", required_argument, NULL, OPT_DROP_RATE },
+	{ "throttle-rate", required_argument, NULL, OPT_THROTTLE_RATE },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -377,6 +382,11 @@ main(int argc, char **argv)
 		case OPT_DROP_RATE:
 			if (parse_real("drop-rate", optarg, 0, 1,
 			               &so.drop_rate) < 0)
+				goto out;
+			break;
+		case OPT_THROTTLE_RATE:
+			if (parse_real("throttle-rate", optarg, 0, 1,
+			               &so.throttle_rate) < 0)
 				goto out;
 			break;
 		case OPT_SEED:

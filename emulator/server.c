@@ -2090,6 +2090,16 @@ process(struct server *srv, struct req *q, const char *method)
 		resp_error(r, q, 429, "ThrottlerException: Too Many Requests");
 		goto logged;
 	}
+	if (srv->opts.throttle_rate > 0 && q->bucket >= 0 &&
+	    rng_unit(srv) < srv->opts.throttle_rate) {
+		/* an injected 429, shaped like the throttler's */
+		char *h = xasprintf("Retry-After-%s", bucket_names[q->bucket]);
+
+		resp_header(r, h, "1");
+		free(h);
+		resp_error(r, q, 429, "ThrottlerException: Too Many Requests");
+		goto logged;
+	}
 	handle_api(srv, q, q->route, id, s.n == 5 ? s.v[4] : NULL, body, o, &qp,
 	           r);
 	if (r->status == -1)

@@ -41,7 +41,7 @@ struct server_opts {
 	int threads;
 	int64_t max_wait_ms;
 	int64_t latency_ms;
-	double fail_rate, drop_rate;
+	double fail_rate, drop_rate, throttle_rate;
 	uint64_t seed;
 	bool resize_disabled;
 	struct rate_limit rl[RL__COUNT];

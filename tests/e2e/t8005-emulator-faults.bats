@@ -132,3 +132,22 @@ codes() {
 	DAYTONA_API_KEY=other-key emu_api DELETE /sandbox/a >/dev/null
 	[ "$EMU_STATUS" = 404 ]
 }
+
+@test "--throttle-rate injects 429s with Retry-After, deterministically" {
+	emu_start --throttle-rate 0.5 --seed 3
+	a=$(codes 20)
+	[[ "$a" == *429* ]]
+	[[ "$a" == *200* ]]
+	emu_stop
+	emu_start --throttle-rate 0.5 --seed 3
+	[ "$(codes 20)" = "$a" ]
+	emu_stop
+	emu_start --throttle-rate 1
+	code=$(curl -sS -D h -o body -w '%{http_code}' -H 'Authorization: Bearer test-key' "$DAYTONA_API_URL/sandbox")
+	[ "$code" = 429 ]
+	grep -qi '^Retry-After-authenticated: 1' h
+	[ "$(emu_json 'd["statusCode"]' <body)" = 429 ]
+	# unauthenticated and public routes are not throttled
+	curl -sS -o /dev/null -w '%{http_code}' "$DAYTONA_API_URL/config" | grep -qx 200
+	curl -sS -o /dev/null -w '%{http_code}' "$DAYTONA_API_URL/sandbox" | grep -qx 401
+}
