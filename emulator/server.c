@@ -2075,7 +2075,8 @@ process(struct server *srv, struct req *q, const char *method)
 	q->route = route_of(method, &s, &id);
 	q->bucket = routes[q->route].bucket;
 	if (q->route == R_NONE) {
-		resp_errorf(r, q, 404, "Cannot %s %s", method, q->path);
+		resp_errorf(r, q, 404, "Cannot %s %s", method,
+		            q->uri); /* originalUrl */
 		goto logged;
 	}
 	if (q->route == R_CONFIG) {

@@ -81,6 +81,8 @@ teardown() {
 	emu_api GET /nope >/dev/null
 	[ "$EMU_STATUS" = 404 ]
 	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Cannot GET /api/nope" ]
+	emu_api GET '/nope?x=1' >/dev/null
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Cannot GET /api/nope?x=1" ]
 	emu_api PATCH /sandbox >/dev/null
 	[ "$EMU_STATUS" = 404 ]
 	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Cannot PATCH /api/sandbox" ]
