@@ -566,6 +566,38 @@ spec_owned_labels(const struct spec *s, const char *stack,
 		spec_labels_set(out, SPEC_LABEL_SPEC, s->hash);
 	if (s->prevent_destroy)
 		spec_labels_set(out, SPEC_LABEL_PREVENT_DESTROY, "true");
+	if (s->labels.n) {
+		/* the declared keys, so the merge still knows them after the
+		 * state is lost */
+		cJSON *a = cJSON_CreateArray();
+		char *v;
+		size_t i;
+
+		for (i = 0; i < s->labels.n; i++)
+			cJSON_AddItemToArray(
+			        a, cJSON_CreateString(s->labels.v[i].key));
+		v = cJSON_PrintUnformatted(a);
+		spec_labels_set(out, SPEC_LABEL_OWNED, v ? v : "[]");
+		cJSON_free(v);
+		cJSON_Delete(a);
+	}
+}
+
+/* Keys the live SPEC_LABEL_OWNED label lists (malformed: none). */
+static void
+live_owned_keys(const struct spec_labels *live, struct spec_labels *out)
+{
+	const char *v = live ? spec_labels_get(live, SPEC_LABEL_OWNED) : NULL;
+	cJSON *a = v ? cJSON_Parse(v) : NULL, *it;
+
+	if (cJSON_IsArray(a)) {
+		cJSON_ArrayForEach(it, a)
+		{
+			if (cJSON_IsString(it) && *it->valuestring)
+				spec_labels_set(out, it->valuestring, "");
+		}
+	}
+	cJSON_Delete(a);
 }
 
 void
@@ -573,15 +605,20 @@ spec_merge_labels(const struct spec *s, const char *stack,
                   const struct spec_labels *live,
                   const struct spec_labels *prev_owned, struct spec_labels *out)
 {
-	struct spec_labels owned = { NULL, 0 };
+	struct spec_labels owned = { NULL, 0 }, before = { NULL, 0 };
 	size_t i;
 
 	spec_labels_copy(out, live);
 	spec_owned_labels(s, stack, &owned);
-	/* keys sandform set before and no longer owns go away */
+	/* keys sandform set before (the state's record, and the list in
+	 * the live label) and no longer owns go away */
+	live_owned_keys(live, &before);
 	for (i = 0; prev_owned && i < prev_owned->n; i++)
-		if (spec_labels_get(&owned, prev_owned->v[i].key) == NULL)
-			spec_labels_del(out, prev_owned->v[i].key);
+		spec_labels_set(&before, prev_owned->v[i].key, "");
+	for (i = 0; i < before.n; i++)
+		if (spec_labels_get(&owned, before.v[i].key) == NULL)
+			spec_labels_del(out, before.v[i].key);
+	spec_labels_free(&before);
 	/* sandform's own namespace is always exactly what it owns now */
 	for (i = 0; i < out->n;) {
 		if (strncmp(out->v[i].key, SPEC_LABEL_PREFIX,

@@ -35,6 +35,10 @@
 /* Set (to "true") while lifecycle.preventDestroy is, so the guard holds
  * even after the manifest is removed and the state is lost. */
 #define SPEC_LABEL_PREVENT_DESTROY "sandform.dev/prevent-destroy"
+/* A JSON array of the label keys the manifest declares, so the three-way
+ * merge knows what sandform set even after the state is lost. Set only
+ * when the manifest declares labels. */
+#define SPEC_LABEL_OWNED "sandform.dev/labels"
 /* Prefix of every label sandform owns by itself. */
 #define SPEC_LABEL_PREFIX "sandform.dev/"
 /*
@@ -228,8 +232,9 @@ long long spec_normalize_auto_archive(long long n, long long max);
 
 /*
  * spec_merge_labels: the three-way label merge (DESIGN.md §4). Starting
- * from the live labels: keys sandform owned before (prev_owned) and no
- * longer declared are removed, declared keys are set, everyone else's keys
+ * from the live labels: keys sandform owned before (prev_owned, and the
+ * keys listed in the live SPEC_LABEL_OWNED) and no longer declared are
+ * removed, declared keys are set, everyone else's keys
  * are kept; then SPEC_LABEL_STACK=stack and SPEC_LABEL_SPEC=hash are set.
  * live or prev_owned may be NULL. The result is written to *out (freed by
  * the caller with spec_labels_free).
@@ -241,7 +246,8 @@ void spec_merge_labels(const struct spec *s, const char *stack,
 
 /*
  * spec_owned_labels: the labels sandform owns on a sandbox built from s:
- * the declared ones plus the two sandform.dev/ labels. State records them
+ * the declared ones plus its sandform.dev/ labels (stack, spec, and when
+ * they apply labels and prevent-destroy). State records them
  * so the next merge knows what to remove.
  */
 void spec_owned_labels(const struct spec *s, const char *stack,

@@ -7,7 +7,7 @@
 # (../configure && make) and read the medians it prints. It starts its own
 # daytona-emulator on a free loopback port, seeds N sandboxes (N=10000,
 # override with BENCH_N) labelled exactly as sandform labels what it
-# creates (the spec label is taken from 'sandform plan --refresh=false' on
+# creates (the labels are taken from 'sandform plan --refresh=false' on
 # the same manifest), writes N manifests identical but for the name (one
 # multi-document file), plans once to rebuild the fresh state from the
 # labels, then runs 'sandform plan' BENCH_RUNS times (default 3) and
@@ -72,13 +72,13 @@ for i in range(int(sys.argv[1])):
 EOF
 head -n 6 "$T/m/all.yaml" >"$T/one.yaml"
 cd "$T"
-SPEC=$("$SANDFORM" plan one.yaml --json --refresh=false --state "$T/probe.db" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["actions"][0]["steps"][0]["labels"]["sandform.dev/spec"])')
+LABELS=$("$SANDFORM" plan one.yaml --json --refresh=false --state "$T/probe.db" |
+	python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["actions"][0]["steps"][0]["labels"]))')
 
 seed() {
 	curl -sS -o /dev/null -w '%{http_code}' -X POST \
 		-H 'Content-Type: application/json' \
-		--data-binary "{\"count\":$N,\"namePrefix\":\"b-\",\"create\":{\"snapshot\":\"daytona-small\",\"autoStopInterval\":0,\"autoArchiveInterval\":1440,\"labels\":{\"team\":\"bench\",\"sandform.dev/stack\":\"default\",\"sandform.dev/spec\":\"$SPEC\"}}}" \
+		--data-binary "{\"count\":$N,\"namePrefix\":\"b-\",\"create\":{\"snapshot\":\"daytona-small\",\"autoStopInterval\":0,\"autoArchiveInterval\":1440,\"labels\":$LABELS}}" \
 		"$URL/_emulator/seed" | grep -q 200
 }
 

@@ -43,8 +43,8 @@ actions() {
 	emu_hook POST /sandbox/web "{\"labels\":{\"sandform.dev/stack\":\"default\",\"sandform.dev/spec\":\"$spec\",\"team\":\"other\",\"code-toolbox-language\":\"python\"}}" >/dev/null
 	run --separate-stderr "$SANDFORM" plan m --json
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | json '[(a["action"], [(r["field"], r["old"], r["new"]) for r in a["reasons"]]) for a in d["actions"]]')" = "[('update', [('labels.team', 'other', 'agents')])]" ]
-	[ "$(echo "$output" | json 'sorted(d["actions"][0]["steps"][0]["labels"])')" = "['code-toolbox-language', 'sandform.dev/spec', 'sandform.dev/stack', 'team']" ]
+	[ "$(echo "$output" | json '[(a["action"], [(r["field"], r["old"], r["new"]) for r in a["reasons"]]) for a in d["actions"]]')" = "[('update', [('labels.team', 'other', 'agents'), ('labels.sandform.dev/labels', None, '[\"team\"]')])]" ]
+	[ "$(echo "$output" | json 'sorted(d["actions"][0]["steps"][0]["labels"])')" = "['code-toolbox-language', 'sandform.dev/labels', 'sandform.dev/spec', 'sandform.dev/stack', 'team']" ]
 }
 
 @test "settings: public and autoStopInterval changed out of band" {

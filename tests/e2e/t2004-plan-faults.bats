@@ -12,15 +12,15 @@ load lib/plan
 
 teardown() { emu_stop; }
 
-# seed N: N sandboxes s-00000.. of stack default with the spec label a
-# manifest of sbx() gets, and their manifests (m/seeded.yaml).
+# seed N: N sandboxes s-00000.. of stack default with the labels sandform
+# gives a manifest of sbx(), and their manifests (m/seeded.yaml).
 seed() {
-	local n=$1 spec i
+	local n=$1 labels i
 	sbx probe
-	spec=$("$SANDFORM" plan m --json --refresh=false 2>/dev/null |
-		json 'd["actions"][0]["steps"][0]["labels"]["sandform.dev/spec"]')
+	labels=$("$SANDFORM" plan m --json --refresh=false 2>/dev/null |
+		python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["actions"][0]["steps"][0]["labels"]))')
 	rm m/probe.yaml
-	emu_hook POST /seed "{\"count\":$n,\"namePrefix\":\"s-\",\"create\":{\"snapshot\":\"daytona-small\",\"autoStopInterval\":0,\"labels\":{\"team\":\"agents\",\"sandform.dev/stack\":\"default\",\"sandform.dev/spec\":\"$spec\"}}}" >/dev/null
+	emu_hook POST /seed "{\"count\":$n,\"namePrefix\":\"s-\",\"create\":{\"snapshot\":\"daytona-small\",\"autoStopInterval\":0,\"labels\":$labels}}" >/dev/null
 	[ "$(cat "$BATS_TEST_TMPDIR/emu.status")" = 200 ]
 	# one multi-document file (quicker than n files)
 	python3 - "$n" >m/seeded.yaml <<'EOF'

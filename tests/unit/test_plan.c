@@ -264,6 +264,39 @@ test_labels_three_way_merge(void **state)
 	one_free(&t);
 }
 
+/* after a lost state the live label still says which keys were ours */
+static void
+test_labels_merge_without_state(void **state)
+{
+	struct spec s;
+	struct spec_labels live = { NULL, 0 }, out = { NULL, 0 };
+
+	(void)state;
+	base_spec(&s, "web");
+	spec_labels_set(&s.labels, "old", "x");
+	hash(&s);
+	spec_merge_labels(&s, STACK, NULL, NULL, &live);
+	assert_string_equal(spec_labels_get(&live, SPEC_LABEL_OWNED),
+	                    "[\"old\",\"team\"]");
+	spec_labels_set(&live, "owner", "bob");
+	spec_labels_del(&s.labels, "old");
+	spec_merge_labels(&s, STACK, &live, NULL, &out);
+	assert_null(spec_labels_get(&out, "old"));
+	assert_string_equal(spec_labels_get(&out, "owner"), "bob");
+	assert_string_equal(spec_labels_get(&out, SPEC_LABEL_OWNED),
+	                    "[\"team\"]");
+	spec_labels_free(&out);
+	/* no declared labels: no list label, and the old list is gone */
+	spec_labels_del(&s.labels, "team");
+	spec_merge_labels(&s, STACK, &live, NULL, &out);
+	assert_null(spec_labels_get(&out, SPEC_LABEL_OWNED));
+	assert_null(spec_labels_get(&out, "team"));
+	assert_string_equal(spec_labels_get(&out, "owner"), "bob");
+	spec_labels_free(&out);
+	spec_labels_free(&live);
+	spec_clear(&s);
+}
+
 static void
 test_update_public_and_intervals(void **state)
 {
@@ -1169,7 +1202,9 @@ item_json(const char *name, const char *id, const char *spec_label,
 	        stack ? stack : "",
 	        stack ? "\",\"" SPEC_LABEL_SPEC "\":\"" : "",
 	        stack ? spec_label : "",
-	        stack ? "\",\"team\":\"agents\"," : "");
+	        stack ? "\",\"team\":\"agents\",\"" SPEC_LABEL_OWNED
+	                "\":\"[\\\"team\\\"]\","
+	              : "");
 }
 
 static void
@@ -1438,6 +1473,7 @@ main(void)
 		cmocka_unit_test(test_fresh_sandbox_has_no_diff),
 		cmocka_unit_test(test_omitted_fields_are_not_managed),
 		cmocka_unit_test(test_labels_three_way_merge),
+		cmocka_unit_test(test_labels_merge_without_state),
 		cmocka_unit_test(test_update_public_and_intervals),
 		cmocka_unit_test(test_update_network),
 		cmocka_unit_test(test_resize_hot_increase),
