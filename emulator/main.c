@@ -70,6 +70,11 @@ static const char usage_text[] =
         "  --fail-rate P           answer a fraction P of requests with a 5xx\n"
         "  --drop-rate P           close a fraction P of connections "
         "unanswered\n"
+        "  --fault-after           apply --fail-rate/--drop-rate after the "
+        "request\n"
+        "                          took effect (the change happens, the "
+        "answer\n"
+        "                          is lost)\n"
         "  --throttle-rate P       answer a fraction P of authenticated "
         "requests\n"
         "                          with 429 and Retry-After-<bucket>: 1\n"
@@ -102,6 +107,7 @@ enum {
 	OPT_FAIL_RATE,
 	OPT_DROP_RATE,
 	OPT_THROTTLE_RATE,
+	OPT_FAULT_AFTER,
 	OPT_SEED,
 	OPT_THREADS,
 	OPT_VERSION,
@@ -130,6 +136,7 @@ static const struct option long_opts[] = {
 	{ "fail-rate", required_argument, NULL, OPT_FAIL_RATE },
 	{ "drop-rate", required_argument, NULL, OPT_DROP_RATE },
 	{ "throttle-rate", required_argument, NULL, OPT_THROTTLE_RATE },
+	{ "fault-after", no_argument, NULL, OPT_FAULT_AFTER },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -383,6 +390,9 @@ main(int argc, char **argv)
 			if (parse_real("drop-rate", optarg, 0, 1,
 			               &so.drop_rate) < 0)
 				goto out;
+			break;
+		case OPT_FAULT_AFTER:
+			so.fault_after = true;
 			break;
 		case OPT_THROTTLE_RATE:
 			if (parse_real("throttle-rate", optarg, 0, 1,

@@ -176,6 +176,7 @@ struct req {
 	int wait_pos; /* index in srv->waiters, or -1 */
 	enum route route;
 	int bucket;
+	int fault; /* drawn fault: 0 none, -1 drop, else a 5xx status */
 	struct resp *r;
 };
 
@@ -1980,6 +1981,18 @@ finish_log(struct server *srv, struct req *q, const char *method, int status)
 	log_request(srv, q, method, status, q->bucket);
 }
 
+/* replace the answer by the fault drawn for q, if any */
+static void
+apply_fault(struct req *q)
+{
+	if (q->fault == -1)
+		q->r->drop = true;
+	else if (q->fault)
+		resp_error(q->r, q, q->fault,
+		           q->fault == 500 ? "An unexpected error occurred."
+		                           : reason(q->fault));
+}
+
 /* answer q; r->status -1 means suspended, r->drop means close */
 static void
 process(struct server *srv, struct req *q, const char *method)
@@ -2011,7 +2024,8 @@ process(struct server *srv, struct req *q, const char *method)
 			                             : "unknown error");
 		else
 			resp_sandbox(r, q->wait_ok_status, sb);
-		finish_log(srv, q, method, r->status);
+		apply_fault(q);
+		finish_log(srv, q, method, r->drop ? 0 : r->status);
 		goto out;
 	}
 	if (q->resumed && q->wait == W_LATENCY) {
@@ -2030,19 +2044,16 @@ process(struct server *srv, struct req *q, const char *method)
 		}
 		if (srv->opts.drop_rate > 0 &&
 		    rng_unit(srv) < srv->opts.drop_rate) {
-			r->drop = true;
-			finish_log(srv, q, method, 0);
-			goto out;
-		}
-		if (srv->opts.fail_rate > 0 &&
-		    rng_unit(srv) < srv->opts.fail_rate) {
+			q->fault = -1;
+		} else if (srv->opts.fail_rate > 0 &&
+		           rng_unit(srv) < srv->opts.fail_rate) {
 			static const int codes[] = { 500, 502, 503 };
-			int c = codes[rng_next(srv) % 3];
 
-			resp_error(r, q, c,
-			           c == 500 ? "An unexpected error occurred."
-			                    : reason(c));
-			finish_log(srv, q, method, c);
+			q->fault = codes[rng_next(srv) % 3];
+		}
+		if (q->fault && !srv->opts.fault_after) {
+			apply_fault(q);
+			finish_log(srv, q, method, r->drop ? 0 : r->status);
 			goto out;
 		}
 	}
@@ -2106,7 +2117,8 @@ process(struct server *srv, struct req *q, const char *method)
 	if (r->status == -1)
 		goto out;
 logged:
-	finish_log(srv, q, method, r->status);
+	apply_fault(q);
+	finish_log(srv, q, method, r->drop ? 0 : r->status);
 out:
 	store_unlock(srv->st);
 	cJSON_Delete(body);

@@ -44,6 +44,7 @@ struct server_opts {
 	double fail_rate, drop_rate, throttle_rate;
 	uint64_t seed;
 	bool resize_disabled;
+	bool fault_after; /* faults replace the answer after the change */
 	struct rate_limit rl[RL__COUNT];
 	const char *default_snapshot;
 };

@@ -151,3 +151,28 @@ codes() {
 	curl -sS -o /dev/null -w '%{http_code}' "$DAYTONA_API_URL/config" | grep -qx 200
 	curl -sS -o /dev/null -w '%{http_code}' "$DAYTONA_API_URL/sandbox" | grep -qx 401
 }
+
+@test "--fault-after: the change happens, the answer is lost; without it nothing happens" {
+	emu_start --fail-rate 1 --transition-ms 0
+	emu_api POST /sandbox '{"name":"a"}' >/dev/null
+	[[ "$EMU_STATUS" =~ ^50[023]$ ]]
+	emu_hook POST sandbox/a '{}' >/dev/null
+	[ "$EMU_STATUS" = 404 ]
+	emu_stop
+	emu_start --fail-rate 1 --fault-after --transition-ms 0
+	emu_api POST /sandbox '{"name":"a"}' >/dev/null
+	[[ "$EMU_STATUS" =~ ^50[023]$ ]]
+	emu_hook POST sandbox/a '{}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["state"]')" = started ]
+	emu_stop
+	emu_start --drop-rate 1 --fault-after --transition-ms 0
+	run curl -sS -X DELETE -H 'Authorization: Bearer test-key' "$DAYTONA_API_URL/sandbox/a"
+	[ "$status" -eq 52 ]
+	emu_hook POST seed '{"count":1,"namePrefix":"d-"}' >/dev/null
+	run curl -sS -X POST -H 'Authorization: Bearer test-key' "$DAYTONA_API_URL/sandbox/d-00000/stop"
+	[ "$status" -eq 52 ]
+	emu_hook POST sandbox/d-00000 '{}' >/dev/null
+	[ "$(echo "$EMU_BODY" | emu_json 'd["desiredState"]')" = stopped ]
+	[ "$(emu_requests | tail -1 | emu_json 'd["status"]')" = 0 ]
+}
