@@ -1865,6 +1865,19 @@ handle_hook(struct server *srv, struct req *q, const char *method,
 		buf_addstr(&r->body, "{\"reset\":true}");
 	} else if (s->n == 3 && post && strcmp(what, "sandbox") == 0) {
 		hook_sandbox(srv, q, s->v[2], body, r);
+	} else if (s->n == 3 && strcmp(method, "GET") == 0 &&
+	           strcmp(what, "sandbox") == 0) {
+		/* the stored form, raw state included, changing nothing */
+		struct sandbox *sb = store_find_any(srv->st, s->v[2]);
+
+		if (!sb) {
+			resp_errorf(r, q, 404,
+			            "Sandbox with ID or name %s not found",
+			            s->v[2]);
+			return;
+		}
+		r->status = 200;
+		sandbox_to_json(sb, SBJ_PERSIST, &r->body);
 	} else if (s->n == 3 && post && strcmp(what, "clock") == 0 &&
 	           strcmp(s->v[2], "advance") == 0) {
 		const cJSON *ms = field(body, "ms");

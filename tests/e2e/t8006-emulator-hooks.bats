@@ -83,6 +83,10 @@ teardown() {
 	[ "$(emu_json '[d["state"], d["desiredState"], d["errorReason"], d["recoverable"]]' <sb.json)" = '["error", "stopped", "runner lost", true]' ]
 	emu_hook POST sandbox/x '{"state":"started","desiredState":"stopped"}' >/dev/null
 	[ "$(emu_api GET /sandbox/x | emu_json 'd["state"]')" = stopping ]
+	emu_hook GET sandbox/x >raw.json
+	[ "$(emu_json '[d["_rawState"], d["state"], d["desiredState"]]' <raw.json)" = '["started", "stopping", "stopped"]' ]
+	emu_hook GET sandbox/ghost >/dev/null
+	[ "$EMU_STATUS" = 404 ]
 	emu_hook POST sandbox/x '{"state":"sleeping"}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
 	emu_hook POST sandbox/ghost '{"state":"stopped"}' >/dev/null
