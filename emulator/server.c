@@ -363,16 +363,17 @@ qparams_parse(const char *query, struct qparams *out)
 		char *k, *v;
 
 		if (n > 0) {
-			k = emu_percent_decode(p, eq ? (size_t)(eq - p) : n,
-			                       true);
+			size_t kn = eq ? (size_t)(eq - p) : n;
+
+			/* like qs: a malformed escape stays as it is */
+			k = emu_percent_decode(p, kn, true);
+			if (!k)
+				k = xstrndup(p, kn);
 			v = eq ? emu_percent_decode(
 			                 eq + 1, n - (size_t)(eq - p) - 1, true)
 			       : xstrdup("");
-			if (!k || !v) {
-				free(k);
-				free(v);
-				return -1;
-			}
+			if (!v)
+				v = xstrndup(eq + 1, n - (size_t)(eq - p) - 1);
 			out->v = xreallocarray(out->v, (size_t)out->n + 1,
 			                       sizeof(*out->v));
 			out->v[out->n].key = k;
@@ -1129,7 +1130,7 @@ parse_list_query(const struct qparams *p, bool paginated, struct list_query *lq,
 				return -1;
 			}
 		} else if (!paginated && strcmp(k, "cursor") == 0) {
-			lq->cursor = v;
+			lq->cursor = *v ? v : NULL; /* "" is no cursor */
 		} else if (strcmp(k, "id") == 0) {
 			lq->id_prefix = v;
 		} else if (strcmp(k, "name") == 0) {

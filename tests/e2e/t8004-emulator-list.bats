@@ -115,6 +115,11 @@ print("CURSOR:" + urllib.parse.quote(d["nextCursor"] or "", safe=""))')
 	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Invalid cursor provided: garbage!" ]
 	emu_api GET '/sandbox?limit=200' >/dev/null
 	[ "$EMU_STATUS" = 200 ]
+	# an empty cursor is no cursor; a malformed escape stays literal
+	emu_api GET '/sandbox?cursor=' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	emu_api GET '/sandbox?limit=%' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
 	emu_api GET '/sandbox?limit=1' >/dev/null
 	[ "$(echo "$EMU_BODY" | emu_json 'len(d["items"])')" = 1 ]
 }
