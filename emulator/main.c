@@ -70,6 +70,8 @@ static const char usage_text[] =
         "  --fail-rate P           answer a fraction P of requests with a 5xx\n"
         "  --drop-rate P           close a fraction P of connections "
         "unanswered\n"
+        "  --error-rate P          a fraction P of create/start/recover\n"
+        "                          transitions end in error (build_failed)\n"
         "  --fault-after           apply --fail-rate/--drop-rate after the "
         "request\n"
         "                          took effect (the change happens, the "
@@ -108,6 +110,7 @@ enum {
 	OPT_DROP_RATE,
 	OPT_THROTTLE_RATE,
 	OPT_FAULT_AFTER,
+	OPT_ERROR_RATE,
 	OPT_SEED,
 	OPT_THREADS,
 	OPT_VERSION,
@@ -137,6 +140,7 @@ static const struct option long_opts[] = {
 	{ "drop-rate", required_argument, NULL, OPT_DROP_RATE },
 	{ "throttle-rate", required_argument, NULL, OPT_THROTTLE_RATE },
 	{ "fault-after", no_argument, NULL, OPT_FAULT_AFTER },
+	{ "error-rate", required_argument, NULL, OPT_ERROR_RATE },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -389,6 +393,11 @@ main(int argc, char **argv)
 		case OPT_DROP_RATE:
 			if (parse_real("drop-rate", optarg, 0, 1,
 			               &so.drop_rate) < 0)
+				goto out;
+			break;
+		case OPT_ERROR_RATE:
+			if (parse_real("error-rate", optarg, 0, 1,
+			               &so.error_rate) < 0)
 				goto out;
 			break;
 		case OPT_FAULT_AFTER:

@@ -135,6 +135,7 @@ struct sandbox {
 	int list_pos;         /* index in the owning org's array */
 	int active_pos;       /* index in the store's timer array, or -1 */
 	bool dirty;           /* changed since the last flush */
+	bool will_fail;       /* the running transition ends in error */
 	struct org *org;
 };
 

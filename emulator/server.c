@@ -558,6 +558,13 @@ rng_unit(struct server *srv)
 	return (double)(rng_next(srv) >> 11) / 9007199254740992.0;
 }
 
+/* --error-rate: does the transition this request starts fail? */
+static bool
+draw_error(struct server *srv)
+{
+	return srv->opts.error_rate > 0 && rng_unit(srv) < srv->opts.error_rate;
+}
+
 /* count the request in its bucket; true when it is over the limit */
 static bool
 throttle(struct server *srv, struct org *o, int bucket, struct resp *r)
@@ -1428,6 +1435,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 		sb = build_sandbox(srv, o, body, q, r);
 		if (!sb)
 			return;
+		sb->will_fail = draw_error(srv);
 		store_insert(st, o, sb, false);
 		if (sb->state == ST_PENDING_BUILD)
 			resp_sandbox(r, 200, sb);
@@ -1469,6 +1477,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			resp_error(r, q, c, msg);
 			break;
 		}
+		sb->will_fail = draw_error(srv);
 		store_start(st, sb);
 		if (sb->state == ST_ARCHIVED || sb->state == ST_RESTORING)
 			resp_sandbox(r, 200, sb);
@@ -1496,6 +1505,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			resp_error(r, q, c, msg);
 			break;
 		}
+		sb->will_fail = !skip_start && draw_error(srv);
 		store_recover(st, sb, skip_start);
 		if (skip_start)
 			resp_sandbox(r, 200, sb);

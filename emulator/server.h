@@ -42,6 +42,7 @@ struct server_opts {
 	int64_t max_wait_ms;
 	int64_t latency_ms;
 	double fail_rate, drop_rate, throttle_rate;
+	double error_rate; /* create/start/build transitions ending in error */
 	uint64_t seed;
 	bool resize_disabled;
 	bool fault_after; /* faults replace the answer after the change */

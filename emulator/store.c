@@ -469,11 +469,43 @@ store_set_state(struct store *st, struct sandbox *sb, enum sb_state state,
 	set_state(st, sb, state);
 }
 
+/* an injected failure at the end of a transition (--error-rate) */
+static void
+fail(struct store *st, struct sandbox *sb, enum sb_state s, const char *why)
+{
+	sb->will_fail = false;
+	free(sb->error_reason);
+	sb->error_reason = xstrdup(why);
+	sb->recoverable = s == ST_ERROR;
+	set_state(st, sb, s);
+	set_timer(st, sb, TM_NONE, 0, 0);
+}
+
 /* one due timer fires: the next phase of the transition */
 static void
 fire(struct store *st, struct sandbox *sb)
 {
 	const struct store_opts *op = &st->opts;
+
+	if (sb->will_fail) {
+		if (sb->timer == TM_BUILD && sb->timer_phase == 1) {
+			fail(st, sb, ST_BUILD_FAILED,
+			     "Failed to build snapshot: emulated build "
+			     "failure");
+			return;
+		}
+		if ((sb->timer == TM_CREATE && sb->timer_phase == 1) ||
+		    sb->timer == TM_START ||
+		    (sb->timer == TM_RESTORE && sb->timer_phase == 1)) {
+			fail(st, sb, ST_ERROR,
+			     sb->timer == TM_CREATE
+			             ? "Failed to create sandbox: emulated "
+			               "runner failure"
+			             : "Failed to start sandbox: emulated "
+			               "runner failure");
+			return;
+		}
+	}
 
 	switch (sb->timer) {
 	case TM_CREATE:

@@ -176,3 +176,28 @@ codes() {
 	[ "$(echo "$EMU_BODY" | emu_json 'd["desiredState"]')" = stopped ]
 	[ "$(emu_requests | tail -1 | emu_json 'd["status"]')" = 0 ]
 }
+
+@test "--error-rate ends transitions in error; create answers 400 and leaves it behind" {
+	emu_start --error-rate 1 --transition-ms 50
+	emu_api POST /sandbox '{"name":"f"}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Sandbox failed to start: Failed to create sandbox: emulated runner failure" ]
+	emu_api GET /sandbox/f >sb.json
+	[ "$(emu_json '[d["state"], d["recoverable"]]' <sb.json)" = '["error", true]' ]
+	emu_api POST /sandbox/f/recover >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	emu_api POST /sandbox '{"name":"img","buildInfo":{"dockerfileContent":"FROM x\n"}}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	emu_wait_state img build_failed
+	[ "$(emu_api GET /sandbox/img | emu_json 'd["recoverable"]')" = false ]
+	emu_stop
+	# deterministic per seed
+	emu_start --error-rate 0.5 --seed 5 --transition-ms 0
+	a=$(for i in $(seq 1 12); do emu_api POST /sandbox "{\"name\":\"s$i\"}" >/dev/null; printf '%s ' "$EMU_STATUS"; done)
+	[[ "$a" == *200* ]]
+	[[ "$a" == *400* ]]
+	emu_stop
+	emu_start --error-rate 0.5 --seed 5 --transition-ms 0
+	b=$(for i in $(seq 1 12); do emu_api POST /sandbox "{\"name\":\"s$i\"}" >/dev/null; printf '%s ' "$EMU_STATUS"; done)
+	[ "$a" = "$b" ]
+}
