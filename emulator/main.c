@@ -63,6 +63,9 @@ static const char usage_text[] =
         "(daytona-small)\n"
         "  --resize-disabled       answer resize with 404 like an org without "
         "it\n"
+        "  --quota C/M/D           organization totals: vCPU/GiB memory/GiB "
+        "disk\n"
+        "                          (e.g. 10/10/30 as Daytona; default none)\n"
         "  --rate-limit B=N/S      at most N requests per S seconds in bucket "
         "B\n"
         "                          (create, lifecycle, other)\n"
@@ -111,6 +114,7 @@ enum {
 	OPT_THROTTLE_RATE,
 	OPT_FAULT_AFTER,
 	OPT_ERROR_RATE,
+	OPT_QUOTA,
 	OPT_SEED,
 	OPT_THREADS,
 	OPT_VERSION,
@@ -141,6 +145,7 @@ static const struct option long_opts[] = {
 	{ "throttle-rate", required_argument, NULL, OPT_THROTTLE_RATE },
 	{ "fault-after", no_argument, NULL, OPT_FAULT_AFTER },
 	{ "error-rate", required_argument, NULL, OPT_ERROR_RATE },
+	{ "quota", required_argument, NULL, OPT_QUOTA },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -272,6 +277,44 @@ bad:
 	return -1;
 }
 
+/* "10/10/30": organization totals of vCPU / GiB memory / GiB disk */
+static int
+parse_quota(const char *s, struct server_opts *so)
+{
+	int v[3] = { 0, 0, 0 };
+	const char *p = s;
+
+	for (int i = 0; i < 3; i++) {
+		char num[16];
+		size_t n = strcspn(p, "/");
+		long long x;
+		const char *err;
+
+		if (n == 0 || n >= sizeof(num))
+			goto bad;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		if (strnum_parse(num, 1, 1000000, &x, &err) < 0)
+			goto bad;
+		v[i] = (int)x;
+		p += n;
+		if (i < 2 && *p++ != '/')
+			goto bad;
+	}
+	if (*p)
+		goto bad;
+	so->quota_cpu = v[0];
+	so->quota_memory = v[1];
+	so->quota_disk = v[2];
+	return 0;
+bad:
+	fprintf(stderr,
+	        "daytona-emulator: --quota: '%s' is not CPU/MEMORY/DISK "
+	        "(e.g. 10/10/30)\n",
+	        s);
+	return -1;
+}
+
 static int
 add_key_file(const char *path, char **keys, int *n)
 {
@@ -393,6 +436,10 @@ main(int argc, char **argv)
 		case OPT_DROP_RATE:
 			if (parse_real("drop-rate", optarg, 0, 1,
 			               &so.drop_rate) < 0)
+				goto out;
+			break;
+		case OPT_QUOTA:
+			if (parse_quota(optarg, &so) < 0)
 				goto out;
 			break;
 		case OPT_ERROR_RATE:

@@ -558,6 +558,51 @@ rng_unit(struct server *srv)
 	return (double)(rng_next(srv) >> 11) / 9007199254740992.0;
 }
 
+#define QUOTA_UPGRADE_TEXT                                                  \
+	"To increase concurrency limits, upgrade your organization's Tier " \
+	"by visiting https://app.daytona.io/dashboard/limits."
+
+/*
+ * The organization quota (--quota), checked by create and start like the
+ * service does: sb would run with its cpu/memory/disk on top of what the
+ * other sandboxes hold. 0, or 400 with r set.
+ */
+static int
+check_quota(struct server *srv, struct org *o, const struct sandbox *sb,
+            const struct req *q, struct resp *r)
+{
+	int cpu, mem, disk;
+
+	if (!srv->opts.quota_cpu && !srv->opts.quota_memory &&
+	    !srv->opts.quota_disk)
+		return 0;
+	store_org_usage(srv->st, o, sb, &cpu, &mem, &disk);
+	if (srv->opts.quota_cpu && cpu + sb->cpu > srv->opts.quota_cpu) {
+		resp_errorf(r, q, 400,
+		            "Total CPU limit exceeded. Maximum allowed: %d.\n"
+		            "%s",
+		            srv->opts.quota_cpu, QUOTA_UPGRADE_TEXT);
+		return -1;
+	}
+	if (srv->opts.quota_memory &&
+	    mem + sb->memory > srv->opts.quota_memory) {
+		resp_errorf(r, q, 400,
+		            "Total memory limit exceeded. Maximum allowed: "
+		            "%dGiB.\n%s",
+		            srv->opts.quota_memory, QUOTA_UPGRADE_TEXT);
+		return -1;
+	}
+	if (srv->opts.quota_disk && disk + sb->disk > srv->opts.quota_disk) {
+		resp_errorf(r, q, 400,
+		            "Total disk limit exceeded. Maximum allowed: "
+		            "%dGiB.\n%s Consider archiving stopped sandboxes "
+		            "to free up disk space.",
+		            srv->opts.quota_disk, QUOTA_UPGRADE_TEXT);
+		return -1;
+	}
+	return 0;
+}
+
 /* --error-rate: does the transition this request starts fail? */
 static bool
 draw_error(struct server *srv)
@@ -1435,6 +1480,10 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 		sb = build_sandbox(srv, o, body, q, r);
 		if (!sb)
 			return;
+		if (check_quota(srv, o, sb, q, r) < 0) {
+			sandbox_free(sb);
+			return;
+		}
 		sb->will_fail = draw_error(srv);
 		store_insert(st, o, sb, false);
 		if (sb->state == ST_PENDING_BUILD)
@@ -1477,6 +1526,8 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			resp_error(r, q, c, msg);
 			break;
 		}
+		if (check_quota(srv, o, sb, q, r) < 0)
+			break;
 		sb->will_fail = draw_error(srv);
 		store_start(st, sb);
 		if (sb->state == ST_ARCHIVED || sb->state == ST_RESTORING)

@@ -48,6 +48,7 @@ struct server_opts {
 	bool fault_after; /* faults replace the answer after the change */
 	struct rate_limit rl[RL__COUNT];
 	const char *default_snapshot;
+	int quota_cpu, quota_memory, quota_disk; /* org totals; 0 = none */
 };
 
 struct server;

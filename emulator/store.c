@@ -279,6 +279,38 @@ store_find_any(struct store *st, const char *key)
 	return NULL;
 }
 
+void
+store_org_usage(struct store *st, struct org *o, const struct sandbox *except,
+                int *cpu, int *memory, int *disk)
+{
+	(void)st;
+	*cpu = *memory = *disk = 0;
+	for (int i = 0; i < o->n; i++) {
+		const struct sandbox *sb = o->sbs[i];
+
+		if (sb == except)
+			continue;
+		switch (sb_derived_state(sb, false)) {
+		case ST_ARCHIVED:
+		case ST_DESTROYED:
+		case ST_DESTROYING:
+		case ST_ERROR:
+		case ST_BUILD_FAILED:
+			break;
+		case ST_STOPPED:
+		case ST_PAUSED:
+		case ST_ARCHIVING:
+			*disk += sb->disk;
+			break;
+		default:
+			*cpu += sb->cpu;
+			*memory += sb->memory;
+			*disk += sb->disk;
+			break;
+		}
+	}
+}
+
 bool
 store_name_taken(struct store *st, struct org *o, const char *name)
 {

@@ -59,6 +59,16 @@ struct sandbox *store_find_any(struct store *st, const char *key);
 bool store_name_taken(struct store *st, struct org *o, const char *name);
 
 /*
+ * store_org_usage: what o's sandboxes hold against the organization quota
+ * (daytona-api.md §7): started and start-side transitional states count
+ * cpu, memory and disk; stopped, paused and archiving count disk only.
+ * except, when not NULL, is left out.
+ */
+void store_org_usage(struct store *st, struct org *o,
+                     const struct sandbox *except, int *cpu, int *memory,
+                     int *disk);
+
+/*
  * store_insert: take ownership of sb (id, name and fields set), stamp its
  * times and start its first transition (TM_CREATE or TM_BUILD by its state;
  * instant puts it straight into started).

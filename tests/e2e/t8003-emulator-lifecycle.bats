@@ -254,3 +254,32 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 	emu_api POST /sandbox/t/autostop/30 >/dev/null
 	[ "$EMU_STATUS" = 201 ]
 }
+
+@test "--quota: create and start count against the organization totals" {
+	emu_start --quota 4/8/20 --transition-ms 0
+	emu_api POST /sandbox '{"name":"m1","snapshot":"daytona-medium"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	emu_api POST /sandbox '{"name":"m2","snapshot":"daytona-medium"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	emu_api POST /sandbox '{"name":"m3","snapshot":"daytona-medium"}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[[ "$(msg)" == "Total CPU limit exceeded. Maximum allowed: 4."* ]]
+	emu_api GET /sandbox/m3 >/dev/null
+	[ "$EMU_STATUS" = 404 ]
+	emu_api POST /sandbox/m1/stop >/dev/null
+	emu_wait_state m1 stopped
+	emu_api POST /sandbox '{"name":"s1"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	emu_api POST /sandbox/m1/start >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[[ "$(msg)" == "Total CPU limit exceeded."* ]]
+	emu_api POST /sandbox '{"name":"s2"}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[[ "$(msg)" == "Total disk limit exceeded. Maximum allowed: 20GiB."* ]]
+	emu_api POST /sandbox/m1/archive >/dev/null
+	emu_wait_state m1 archived
+	emu_api POST /sandbox '{"name":"s2"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	run "$DAYTONA_EMULATOR" --api-key k --quota 10/10
+	[ "$status" -eq 1 ]
+}
