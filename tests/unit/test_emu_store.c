@@ -352,6 +352,38 @@ test_persistence(void **unused)
 	}
 }
 
+static void
+test_usage_and_failures(void **unused)
+{
+	struct store *st = mkstore(NULL);
+	struct org *o = store_org_add(st, "k");
+	struct sandbox *a = add(st, o, "a", NULL), *b = add(st, o, "b", NULL);
+	struct sandbox *c = add(st, o, "c", NULL);
+	int cpu, mem, disk;
+
+	(void)unused;
+	store_stop(st, b);
+	store_tick(st, false); /* b stopped: disk only */
+	store_set_state(st, c, ST_ERROR, -1);
+	store_org_usage(st, o, NULL, &cpu, &mem, &disk);
+	assert_int_equal(cpu, 1);
+	assert_int_equal(mem, 1);
+	assert_int_equal(disk, 6);
+	store_org_usage(st, o, a, &cpu, &mem, &disk);
+	assert_int_equal(cpu, 0);
+	assert_int_equal(disk, 3);
+
+	/* an injected failure ends the start in a recoverable error */
+	b->will_fail = true;
+	store_start(st, b);
+	store_tick(st, false);
+	assert_int_equal(b->state, ST_ERROR);
+	assert_true(b->recoverable);
+	assert_non_null(strstr(b->error_reason, "emulated"));
+	assert_false(b->will_fail);
+	store_free(st);
+}
+
 int
 main(void)
 {
@@ -362,6 +394,7 @@ main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_list_states),
 		cmocka_unit_test(test_persistence),
+		cmocka_unit_test(test_usage_and_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
