@@ -103,6 +103,9 @@ enum route {
 	R_BACKUP,
 	R_ACTIVITY,
 	R_BUILD_LOGS,
+	R_SNAPSHOT,
+	R_FORK,
+	R_PREVIEW,
 	R__COUNT
 };
 
@@ -134,6 +137,10 @@ static const struct {
 	[R_BACKUP] = { "POST /sandbox/{id}/backup", RL_OTHER },
 	[R_ACTIVITY] = { "POST /sandbox/{id}/last-activity", RL_OTHER },
 	[R_BUILD_LOGS] = { "GET /sandbox/{id}/build-logs-url", RL_OTHER },
+	[R_SNAPSHOT] = { "POST /sandbox/{id}/snapshot", RL_OTHER },
+	[R_FORK] = { "POST /sandbox/{id}/fork", RL_CREATE },
+	[R_PREVIEW] = { "GET /sandbox/{id}/ports/{port}/preview-url",
+	                RL_OTHER },
 };
 
 static const char *const bucket_names[RL__COUNT] = { "sandbox-create",
@@ -1398,8 +1405,15 @@ route_of(const char *method, const struct segs *s, const char **id)
 			return R_BACKUP;
 		if (strcmp(a, "last-activity") == 0)
 			return R_ACTIVITY;
+		if (strcmp(a, "snapshot") == 0)
+			return R_SNAPSHOT;
+		if (strcmp(a, "fork") == 0)
+			return R_FORK;
 		return R_NONE;
 	}
+	if (s->n == 6 && get && strcmp(a, "ports") == 0 &&
+	    strcmp(s->v[5], "preview-url") == 0)
+		return R_PREVIEW;
 	if (s->n == 5 && post) {
 		if (strcmp(a, "public") == 0)
 			return R_PUBLIC;
@@ -1754,6 +1768,50 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 		store_touch(st, sb);
 		r->status = 201;
 		break;
+	case R_FORK:
+		resp_error(r, q, 422,
+		           "Forking is not supported for this sandbox");
+		break;
+	case R_SNAPSHOT: {
+		const cJSON *n = field(body, "name");
+
+		if (!cJSON_IsString(n) || !n->valuestring[0]) {
+			resp_error(r, q, 400, "name must be a string");
+			break;
+		}
+		if (sb->state != ST_STARTED && sb->state != ST_STOPPED) {
+			resp_error(r, q, 400,
+			           "Sandbox must be started or stopped to "
+			           "create a snapshot");
+			break;
+		}
+		if (sb_pending(sb)) {
+			resp_error(r, q, 409,
+			           "Sandbox state change in progress");
+			break;
+		}
+		store_snapshot(st, sb);
+		resp_sandbox(r, 200, sb);
+		break;
+	}
+	case R_PREVIEW: {
+		long long port;
+		const char *err;
+		char tok[SF_SHA256_HEX_LEN + 1];
+
+		if (strnum_parse(param, 1, 65535, &port, &err) < 0) {
+			resp_error(r, q, 400, "Invalid port");
+			break;
+		}
+		sha256_hex(sb->id, strlen(sb->id), tok);
+		tok[32] = '\0';
+		r->status = 200;
+		buf_addf(&r->body,
+		         "{\"sandboxId\":\"%s\",\"url\":\"https://%lld-%s."
+		         "proxy.app.daytona.io\",\"token\":\"%s\"}",
+		         sb->id, port, sb->id, tok);
+		break;
+	}
 	case R_BUILD_LOGS:
 		r->status = 200;
 		buf_addf(&r->body,
@@ -2187,7 +2245,7 @@ process(struct server *srv, struct req *q, const char *method)
 		resp_error(r, q, 429, "ThrottlerException: Too Many Requests");
 		goto logged;
 	}
-	handle_api(srv, q, q->route, id, s.n == 5 ? s.v[4] : NULL, body, o, &qp,
+	handle_api(srv, q, q->route, id, s.n >= 5 ? s.v[4] : NULL, body, o, &qp,
 	           r);
 	if (r->status == -1)
 		goto out;

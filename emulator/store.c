@@ -490,6 +490,15 @@ store_resize(struct store *st, struct sandbox *sb, int cpu, int memory,
 }
 
 void
+store_snapshot(struct store *st, struct sandbox *sb)
+{
+	sb->resize_prev = sb->state;
+	sb->resize_cpu = sb->resize_memory = sb->resize_disk = 0;
+	set_state(st, sb, ST_SNAPSHOTTING);
+	set_timer(st, sb, TM_RESIZE, 0, st->opts.resize_ms);
+}
+
+void
 store_set_state(struct store *st, struct sandbox *sb, enum sb_state state,
                 int desired)
 {

@@ -84,6 +84,8 @@ void store_delete(struct store *st, struct sandbox *sb);
 void store_recover(struct store *st, struct sandbox *sb, bool skip_start);
 void store_resize(struct store *st, struct sandbox *sb, int cpu, int memory,
                   int disk);
+/* store_snapshot: snapshotting for a while, then back to the state */
+void store_snapshot(struct store *st, struct sandbox *sb);
 /* store_touch: record an in-place change (updatedAt, persistence). */
 void store_touch(struct store *st, struct sandbox *sb);
 /* store_set_state: an out-of-band state change (test hook). */

@@ -283,3 +283,24 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 	run "$DAYTONA_EMULATOR" --api-key k --quota 10/10
 	[ "$status" -eq 1 ]
 }
+
+@test "snapshot passes through snapshotting; fork is 422; preview URLs" {
+	emu_start --transition-ms 600
+	emu_api POST /sandbox '{"name":"p"}' >/dev/null
+	emu_api POST /sandbox/p/snapshot '{}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	emu_api POST /sandbox/p/snapshot '{"name":"snap-1"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(state)" = snapshotting ]
+	emu_api POST /sandbox/p/stop >/dev/null
+	[ "$EMU_STATUS" = 409 ]
+	emu_wait_state p started
+	emu_api POST /sandbox/p/fork '{}' >/dev/null
+	[ "$EMU_STATUS" = 422 ]
+	emu_api GET /sandbox/p/ports/3000/preview-url >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[[ "$(echo "$EMU_BODY" | emu_json 'd["url"]')" == https://3000-*.proxy.app.daytona.io ]]
+	emu_api GET /sandbox/p/ports/0/preview-url >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(emu_requests | grep -c '"bucket":"create"')" -eq 2 ]
+}
