@@ -2108,6 +2108,8 @@ is_json(struct MHD_Connection *con)
 static void
 finish_log(struct server *srv, struct req *q, const char *method, int status)
 {
+	log_debug("%s %s%s%s -> %d", method, q->path, q->query[0] ? "?" : "",
+	          q->query, status);
 	srv->total++;
 	srv->counts[q->route]++;
 	srv->methods[method_index(method)]++;

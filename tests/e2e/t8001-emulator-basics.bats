@@ -76,6 +76,21 @@ teardown() {
 	[ "$(emu_api GET /sandbox | emu_json 'len(d["items"])')" = 1 ]
 }
 
+@test "--api-key-file reads keys; -v logs requests but never the key" {
+	printf '# keys\nfile-key-1\n\nfile-key-2\r\n' >keys
+	emu_start --api-key-file keys -v
+	DAYTONA_API_KEY=file-key-1 emu_api GET /sandbox >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	DAYTONA_API_KEY=file-key-2 emu_api GET '/sandbox?limit=1' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	DAYTONA_API_KEY='# keys' emu_api GET /sandbox >/dev/null
+	[ "$EMU_STATUS" = 401 ]
+	grep -q 'GET /api/sandbox?limit=1 -> 200' "$BATS_TEST_TMPDIR/emu.log"
+	! grep -q 'file-key\|test-key' "$BATS_TEST_TMPDIR/emu.log"
+	run "$DAYTONA_EMULATOR" --api-key-file "$BATS_TEST_TMPDIR/missing"
+	[ "$status" -eq 1 ]
+}
+
 @test "unknown routes and methods are 404 with the error body" {
 	emu_start
 	emu_api GET /nope >/dev/null
