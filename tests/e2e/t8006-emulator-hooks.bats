@@ -69,6 +69,15 @@ teardown() {
 	[ "$(emu_requests | wc -l)" -eq 1 ]
 }
 
+@test "a Bearer key on a hook selects its organization" {
+	emu_start --api-key second --transition-ms 0
+	curl -sS -o /dev/null -X POST -H 'Authorization: Bearer second' \
+		-H 'Content-Type: application/json' -d '{"count":2,"namePrefix":"two-"}' "$EMU_URL/_emulator/seed"
+	emu_hook POST seed '{"count":1,"namePrefix":"one-"}' >/dev/null
+	[ "$(DAYTONA_API_KEY=second emu_api GET /sandbox | emu_json 'sorted(i["name"] for i in d["items"])')" = '["two-00000", "two-00001"]' ]
+	[ "$(emu_api GET /sandbox | emu_json '[i["name"] for i in d["items"]]')" = '["one-00000"]' ]
+}
+
 @test "out-of-band changes: dashboard stop, relabel, resources, runner failure" {
 	emu_start --transition-ms 0
 	emu_api POST /sandbox '{"name":"x","labels":{"a":"1"}}' >/dev/null
