@@ -181,11 +181,11 @@ teardown() {
 	[ "$EMU_STATUS" = 200 ]
 	[ "$(emu_json 'd["state"]' <sb.json)" = creating ]
 	emu_stop
-	emu_start --transition-ms 2000 --max-wait-ms 0
+	emu_start --transition-ms 5000 --max-wait-ms 0
 	start=$(date +%s%N)
 	emu_api POST /sandbox '{"name":"now"}' >sb.json
 	end=$(date +%s%N)
-	[ $(((end - start) / 1000000)) -lt 1000 ]
+	[ $(((end - start) / 1000000)) -lt 2500 ]
 	[ "$(emu_json 'd["state"]' <sb.json)" = creating ]
 }
 
