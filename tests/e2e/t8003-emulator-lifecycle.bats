@@ -17,7 +17,7 @@ msg() { echo "$EMU_BODY" | emu_json 'd["message"]'; }
 state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 
 @test "stop, start and the conflicts while a transition runs" {
-	emu_start --transition-ms 1500
+	emu_start --transition-ms 2500
 	emu_api POST /sandbox '{"name":"s"}' >/dev/null
 	emu_api POST /sandbox/s/start >/dev/null   # idempotent on started
 	[ "$EMU_STATUS" = 200 ]
@@ -88,7 +88,7 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 }
 
 @test "delete renames, answers destroying, then 404; a second delete is 409" {
-	emu_start --transition-ms 1500
+	emu_start --transition-ms 400 --delete-ms 2500
 	id=$(emu_api POST /sandbox '{"name":"d"}' | emu_json 'd["id"]')
 	emu_api DELETE /sandbox/d >/dev/null
 	[ "$EMU_STATUS" = 200 ]
@@ -99,7 +99,7 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 	[ "$EMU_STATUS" = 404 ]
 	emu_api DELETE "/sandbox/$id" >/dev/null
 	[ "$EMU_STATUS" = 409 ]
-	sleep 1.7
+	sleep 2.7
 	emu_api GET "/sandbox/$id" >/dev/null
 	[ "$EMU_STATUS" = 404 ]
 	[ "$(msg)" = "Sandbox with ID or name $id not found" ]
