@@ -63,6 +63,8 @@ static const char usage_text[] =
         "(daytona-small)\n"
         "  --resize-disabled       answer resize with 404 like an org without "
         "it\n"
+        "  --list-lag-ms N         new sandboxes appear in lists N ms late\n"
+        "                          (the eventually consistent list)\n"
         "  --quota C/M/D           organization totals: vCPU/GiB memory/GiB "
         "disk\n"
         "                          (e.g. 10/10/30 as Daytona; default none)\n"
@@ -115,6 +117,7 @@ enum {
 	OPT_FAULT_AFTER,
 	OPT_ERROR_RATE,
 	OPT_QUOTA,
+	OPT_LIST_LAG,
 	OPT_SEED,
 	OPT_THREADS,
 	OPT_VERSION,
@@ -146,6 +149,7 @@ static const struct option long_opts[] = {
 	{ "fault-after", no_argument, NULL, OPT_FAULT_AFTER },
 	{ "error-rate", required_argument, NULL, OPT_ERROR_RATE },
 	{ "quota", required_argument, NULL, OPT_QUOTA },
+	{ "list-lag-ms", required_argument, NULL, OPT_LIST_LAG },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -436,6 +440,11 @@ main(int argc, char **argv)
 		case OPT_DROP_RATE:
 			if (parse_real("drop-rate", optarg, 0, 1,
 			               &so.drop_rate) < 0)
+				goto out;
+			break;
+		case OPT_LIST_LAG:
+			if (parse_ms("list-lag-ms", optarg, &to.list_lag_ms) <
+			    0)
 				goto out;
 			break;
 		case OPT_QUOTA:

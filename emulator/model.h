@@ -136,6 +136,7 @@ struct sandbox {
 	int active_pos;       /* index in the store's timer array, or -1 */
 	bool dirty;           /* changed since the last flush */
 	bool will_fail;       /* the running transition ends in error */
+	int64_t list_after;   /* monotonic ms before which lists miss it */
 	struct org *org;
 };
 

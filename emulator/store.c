@@ -386,6 +386,8 @@ store_insert(struct store *st, struct org *o, struct sandbox *sb, bool instant)
 
 	memcpy(sb->org_id, o->id, sizeof(o->id));
 	sb->created_at = sb->updated_at = sb->last_activity_at = now;
+	if (!instant && st->opts.list_lag_ms > 0)
+		sb->list_after = time_mono_ms() + st->opts.list_lag_ms;
 	index_add(st, o, sb);
 	mark(st, sb);
 	if (instant) {
@@ -889,10 +891,12 @@ in_list(char **v, int n, const char *s)
 }
 
 static bool
-matches(const struct sandbox *sb, const struct list_query *q)
+matches(const struct sandbox *sb, const struct list_query *q, int64_t mono)
 {
 	if (sb->state == ST_DESTROYED)
 		return false;
+	if (sb->list_after > mono)
+		return false; /* not yet in the (eventually consistent) index */
 	if (!q->include_errored_deleted && sb_errored(sb) &&
 	    sb->desired == DS_DESTROYED)
 		return false;
@@ -938,6 +942,7 @@ store_list(struct store *st, struct org *o, const struct list_query *q,
 	struct sorted *s = sorted_for(o, q->sort);
 	struct sandbox probe;
 	int i, step = q->desc ? -1 : 1, count = 0, total = 0;
+	int64_t mono = time_mono_ms();
 	const struct sandbox *last = NULL;
 	bool more = false;
 
@@ -950,7 +955,7 @@ store_list(struct store *st, struct org *o, const struct list_query *q,
 		buf_addstr(out, "{\"items\":[");
 		for (i = q->desc ? s->n - 1 : 0; i >= 0 && i < s->n;
 		     i += step) {
-			if (!matches(s->v[i], q))
+			if (!matches(s->v[i], q, mono))
 				continue;
 			if (total >= skip && count < q->limit) {
 				if (count++)
@@ -1004,7 +1009,7 @@ store_list(struct store *st, struct org *o, const struct list_query *q,
 	}
 	buf_addstr(out, "{\"items\":[");
 	for (; i >= 0 && i < s->n; i += step) {
-		if (!matches(s->v[i], q))
+		if (!matches(s->v[i], q, mono))
 			continue;
 		if (count == q->limit) {
 			more = true;

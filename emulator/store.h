@@ -32,6 +32,7 @@ struct store_opts {
 	int64_t create_ms, build_ms, start_ms, stop_ms, archive_ms, delete_ms,
 	        resize_ms;
 	double time_scale;
+	int64_t list_lag_ms;    /* new sandboxes reach the list this late */
 	const char *state_path; /* NULL: in memory only */
 };
 

@@ -160,3 +160,16 @@ print("CURSOR:" + urllib.parse.quote(d["nextCursor"] or "", safe=""))')
 	emu_api GET '/sandbox/paginated?page=0' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
 }
+
+@test "--list-lag-ms: a new sandbox reaches the list late, GET finds it at once" {
+	emu_stop
+	emu_start --transition-ms 0 --list-lag-ms 1500
+	emu_hook POST seed '{"count":1,"namePrefix":"old-"}' >/dev/null
+	emu_api POST /sandbox '{"name":"new"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(emu_api GET /sandbox | emu_json '[i["name"] for i in d["items"]]')" = '["old-00000"]' ]
+	emu_api GET /sandbox/new >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	sleep 1.6
+	[ "$(emu_api GET /sandbox | emu_json 'sorted(i["name"] for i in d["items"])')" = '["new", "old-00000"]' ]
+}
