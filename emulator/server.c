@@ -74,9 +74,9 @@ emu_snapshot_lookup(const char *key, const char **name, int *cpu, int *memory,
 }
 
 /* Per-sandbox maxima (shipped defaults, daytona-api.md §7). */
-#define MAX_CPU    4
-#define MAX_MEMORY 8
-#define MAX_DISK   10
+#define EMU_MAX_CPU    4
+#define EMU_MAX_MEMORY 8
+#define EMU_MAX_DISK   10
 
 /* --- routes ----------------------------------------------------------- */
 
@@ -1021,28 +1021,28 @@ build_sandbox(struct server *srv, struct org *o, const cJSON *body,
 		}
 		sb->snapshot = xstrdup(sname);
 	}
-	if (sb->cpu > MAX_CPU) {
+	if (sb->cpu > EMU_MAX_CPU) {
 		resp_errorf(r, q, 400,
 		            "CPU request %d exceeds maximum allowed per "
 		            "sandbox (%d).\nPlease contact support to increase "
 		            "your limits.",
-		            sb->cpu, MAX_CPU);
+		            sb->cpu, EMU_MAX_CPU);
 		goto fail;
 	}
-	if (sb->memory > MAX_MEMORY) {
+	if (sb->memory > EMU_MAX_MEMORY) {
 		resp_errorf(r, q, 400,
 		            "Memory request %dGB exceeds maximum allowed per "
 		            "sandbox (%dGB).\nPlease contact support to "
 		            "increase your limits.",
-		            sb->memory, MAX_MEMORY);
+		            sb->memory, EMU_MAX_MEMORY);
 		goto fail;
 	}
-	if (sb->disk > MAX_DISK) {
+	if (sb->disk > EMU_MAX_DISK) {
 		resp_errorf(r, q, 400,
 		            "Disk request %dGB exceeds maximum allowed per "
 		            "sandbox (%dGB).\nPlease contact support to "
 		            "increase your limits.",
-		            sb->disk, MAX_DISK);
+		            sb->disk, EMU_MAX_DISK);
 		goto fail;
 	}
 	if (target && *target && strcmp(target, "us") != 0 &&
@@ -1627,13 +1627,14 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			           "increased while the sandbox is running");
 			break;
 		}
-		if (cpu > MAX_CPU || mem > MAX_MEMORY || disk > MAX_DISK) {
+		if (cpu > EMU_MAX_CPU || mem > EMU_MAX_MEMORY ||
+		    disk > EMU_MAX_DISK) {
 			resp_errorf(r, q, 400,
 			            "Resource request exceeds maximum allowed "
 			            "per sandbox (%d CPU, %dGB memory, %dGB "
 			            "disk).\nPlease contact support to "
 			            "increase your limits.",
-			            MAX_CPU, MAX_MEMORY, MAX_DISK);
+			            EMU_MAX_CPU, EMU_MAX_MEMORY, EMU_MAX_DISK);
 			break;
 		}
 		store_resize(st, sb, cpu, mem, disk);
