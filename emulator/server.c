@@ -73,11 +73,6 @@ emu_snapshot_lookup(const char *key, const char **name, int *cpu, int *memory,
 	return -1;
 }
 
-/* Per-sandbox maxima (shipped defaults, daytona-api.md §7). */
-#define EMU_MAX_CPU    4
-#define EMU_MAX_MEMORY 8
-#define EMU_MAX_DISK   10
-
 /* --- routes ----------------------------------------------------------- */
 
 enum route {
