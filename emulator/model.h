@@ -25,6 +25,9 @@
 #define EMU_DEFAULT_CPU          1  /* image builds without resources */
 #define EMU_DEFAULT_MEMORY       1
 #define EMU_DEFAULT_DISK         3
+#define EMU_MAX_CPU              4 /* per-sandbox maxima, shipped defaults (§7) */
+#define EMU_MAX_MEMORY           8  /* GiB */
+#define EMU_MAX_DISK             10 /* GiB */
 #define EMU_DEFAULT_REGION       "us"
 #define EMU_DEFAULT_USER         "daytona"
 #define EMU_TOOLBOX_PROXY_URL    "https://proxy.app.daytona.io/toolbox"
