@@ -343,6 +343,96 @@ step_write(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+/*
+ * A row kind: how a row of one SELECT becomes a struct, and how that
+ * struct's members are freed, so that every lookup and list of every table
+ * reads rows with the same two loops below.
+ */
+struct row_kind {
+	size_t size;                                   /* of the struct */
+	void (*from_row)(sqlite3_stmt *st, void *row); /* fills every member */
+	void (*clear)(void *row);                      /* NULL: owns nothing */
+};
+
+/*
+ * row_step: step a bound lookup once and reset it; 1 with *row filled when
+ * there was a row, 0 when there was none.
+ */
+static int
+row_step(struct store *s, sqlite3_stmt *st, const struct row_kind *k, void *row,
+         const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		k->from_row(st, row);
+		rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = db_error(s, rc, what);
+	}
+	stmt_done(st);
+	return rc;
+}
+
+/* row_get: row_step into a new struct (*out, the caller's) when found. */
+static int
+row_get(struct store *s, sqlite3_stmt *st, const struct row_kind *k,
+        const char *what, void **out)
+{
+	void *row = xcalloc(1, k->size);
+	int rc = row_step(s, st, k, row, what);
+
+	if (rc == 1)
+		*out = row;
+	else
+		free(row);
+	return rc;
+}
+
+static void
+rows_free(const struct row_kind *k, void *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; k->clear != NULL && i < n; i++)
+		k->clear((char *)v + i * k->size);
+	free(v);
+}
+
+/*
+ * rows_read: every row of a bound query into a new array (*v_out, *n_out;
+ * empty on failure) and reset the statement.
+ */
+static int
+rows_read(struct store *s, sqlite3_stmt *st, const struct row_kind *k,
+          const char *what, void **v_out, size_t *n_out)
+{
+	size_t n = 0, cap = 0;
+	char *v = NULL;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, k->size);
+		}
+		memset(v + n * k->size, 0, k->size);
+		k->from_row(st, v + n++ * k->size);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(s, rc, what);
+	stmt_done(st);
+	if (rc < 0) {
+		rows_free(k, v, n);
+		v = NULL;
+		n = 0;
+	}
+	*v_out = v;
+	*n_out = n;
+	return rc;
+}
+
 /* free_str: free a string member (const for callers who pass literals). */
 static void
 free_str(const char *p)
@@ -425,21 +515,36 @@ out:
 	return rc;
 }
 
+/* pragma_row: run a PRAGMA that answers one row; finalize *out after. */
 static int
-user_version(struct store *s, int *out)
+pragma_row(struct store *s, const char *sql, const char *what,
+           sqlite3_stmt **out)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_error(s, rc, "read schema version");
+		return db_error(s, rc, what);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		rc = db_error(s, rc, "read schema version");
+		rc = db_error(s, rc, what);
 		sqlite3_finalize(st);
 		return rc;
 	}
+	*out = st;
+	return 0;
+}
+
+static int
+user_version(struct store *s, int *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = pragma_row(s, "PRAGMA user_version", "read schema version", &st);
+	if (rc < 0)
+		return rc;
 	*out = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return 0;
@@ -540,19 +645,13 @@ out:
 static int
 set_wal(struct store *s)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	const unsigned char *mode;
 	int rc;
 
-	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st,
-	                        NULL);
-	if (rc != SQLITE_OK)
-		return db_error(s, rc, "enable WAL");
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = db_error(s, rc, "enable WAL");
-		goto out;
-	}
+	rc = pragma_row(s, "PRAGMA journal_mode = WAL", "enable WAL", &st);
+	if (rc < 0)
+		return rc;
 	mode = sqlite3_column_text(st, 0);
 	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
 		rc = sf_error_set(SF_EIO, "%s: cannot enable WAL (mode '%s')",
@@ -700,8 +799,10 @@ store_secret_hash(const struct store *s, const char *value,
 /* ---- records --------------------------------------------------------- */
 
 static void
-record_from_row(sqlite3_stmt *st, struct store_record *r)
+record_from_row(sqlite3_stmt *st, void *row)
 {
+	struct store_record *r = row;
+
 	r->stack = col_str(st, 0);
 	r->name = col_str(st, 1);
 	r->sandbox_id = col_str(st, 2);
@@ -713,6 +814,25 @@ record_from_row(sqlite3_stmt *st, struct store_record *r)
 	r->created_ms = sqlite3_column_int64(st, 8);
 	r->updated_ms = sqlite3_column_int64(st, 9);
 }
+
+static void
+record_clear(void *row)
+{
+	struct store_record *r = row;
+
+	free_str(r->stack);
+	free_str(r->name);
+	free_str(r->sandbox_id);
+	free_str(r->spec_hash);
+	free_str(r->labels_json);
+	free_str(r->observed_json);
+	free_str(r->applied_json);
+	free_str(r->status);
+	memset(r, 0, sizeof(*r));
+}
+
+static const struct row_kind record_rows = { sizeof(struct store_record),
+	                                     record_from_row, record_clear };
 
 /*
  * scrub_env: defence in depth against secrets in stored JSON. Daytona
@@ -755,10 +875,42 @@ out:
 	return out;
 }
 
+/* list_stack: rows_read of a list statement that takes the stack as ?1. */
+static int
+list_stack(struct store *s, enum stmt_id id, const struct row_kind *k,
+           const char *stack, const char *what, void **v_out, size_t *n_out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*v_out = NULL;
+	*n_out = 0;
+	pthread_mutex_lock(&s->mu);
+	if ((rc = stmt_get(s, id, &st)) == 0) {
+		bind_text(st, 1, stack);
+		rc = rows_read(s, st, k, what, v_out, n_out);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/*
+ * bind_json: bind a JSON column through scrub_env(); returns the scrubbed
+ * copy the statement points to (free it after the step), or NULL.
+ */
+static char *
+bind_json(struct store *s, sqlite3_stmt *st, int i, const char *json)
+{
+	char *scrubbed = scrub_env(s, json);
+
+	bind_text(st, i, scrubbed ? scrubbed : json);
+	return scrubbed;
+}
+
 static int
 record_put_locked(struct store *s, const struct store_record *r, int64_t now)
 {
-	char *observed;
+	char *observed, *what;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -772,20 +924,19 @@ record_put_locked(struct store *s, const struct store_record *r, int64_t now)
 	bind_text(st, 3, r->sandbox_id);
 	bind_text(st, 4, r->spec_hash);
 	bind_text(st, 5, r->labels_json);
-	observed = scrub_env(s, r->observed_json);
-	bind_text(st, 6, observed ? observed : r->observed_json);
+	observed = bind_json(s, st, 6, r->observed_json);
 	bind_text(st, 7, r->applied_json);
 	bind_text(st, 8, r->status);
 	sqlite3_bind_int64(st, 9, now);
 	rc = sqlite3_step(st);
 	stmt_done(st);
 	free(observed);
-	if (rc != SQLITE_DONE)
-		return sf_error_set(
-		        (rc & 0xff) == SQLITE_CONSTRAINT ? SF_EINVALID : SF_EIO,
-		        "%s: record '%s': %s", s->path, r->name,
-		        sqlite3_errmsg(s->db));
-	return 0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	what = xasprintf("record '%s'", r->name);
+	rc = db_error(s, rc, what);
+	free(what);
+	return rc;
 }
 
 int
@@ -820,99 +971,61 @@ out:
 	return rc;
 }
 
-/* record_select: one record from a prepared lookup with bound keys. */
-static int
-record_select(struct store *s, sqlite3_stmt *st, const char *what,
-              struct store_record **out)
-{
-	struct store_record *r;
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW) {
-		r = xcalloc(1, sizeof(*r));
-		record_from_row(st, r);
-		*out = r;
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = sf_error_set(SF_ENOTFOUND, "no record of %s", what);
-	} else {
-		rc = db_error(s, rc, "read record");
-	}
-	stmt_done(st);
-	return rc;
-}
-
 int
 store_record_get(struct store *s, const char *stack, const char *name,
                  struct store_record **out)
 {
+	void *row = NULL;
 	sqlite3_stmt *st;
-	char *what = NULL;
 	int rc;
 
-	*out = NULL;
 	pthread_mutex_lock(&s->mu);
 	if ((rc = stmt_get(s, ST_REC_GET, &st)) < 0)
 		goto out;
 	bind_text(st, 1, stack);
 	bind_text(st, 2, name);
-	what = xasprintf("'%s' in stack '%s'", name, stack);
-	rc = record_select(s, st, what, out);
+	if ((rc = row_get(s, st, &record_rows, "read record", &row)) == 0)
+		rc = sf_error_set(SF_ENOTFOUND,
+		                  "no record of '%s' in stack '%s'", name,
+		                  stack);
 out:
 	pthread_mutex_unlock(&s->mu);
-	free(what);
-	return rc;
+	*out = row;
+	return rc < 0 ? rc : 0;
 }
 
 int
 store_record_find_id(struct store *s, const char *sandbox_id,
                      struct store_record **out)
 {
+	void *row = NULL;
 	sqlite3_stmt *st;
-	char *what = NULL;
 	int rc;
 
-	*out = NULL;
 	pthread_mutex_lock(&s->mu);
 	if ((rc = stmt_get(s, ST_REC_FIND_ID, &st)) < 0)
 		goto out;
 	bind_text(st, 1, sandbox_id);
-	what = xasprintf("sandbox id '%s'", sandbox_id);
-	rc = record_select(s, st, what, out);
+	if ((rc = row_get(s, st, &record_rows, "read record", &row)) == 0)
+		rc = sf_error_set(SF_ENOTFOUND, "no record of sandbox id '%s'",
+		                  sandbox_id);
 out:
 	pthread_mutex_unlock(&s->mu);
-	free(what);
-	return rc;
+	*out = row;
+	return rc < 0 ? rc : 0;
 }
 
 int
 store_record_list(struct store *s, const char *stack,
                   struct store_record_list *out)
 {
-	struct store_record_list l = { NULL, 0 };
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	int rc;
+	void *v;
+	size_t n;
+	int rc = list_stack(s, ST_REC_LIST, &record_rows, stack, "list records",
+	                    &v, &n);
 
-	pthread_mutex_lock(&s->mu);
-	if ((rc = stmt_get(s, ST_REC_LIST, &st)) < 0)
-		goto out;
-	bind_text(st, 1, stack);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (l.n == cap) {
-			cap = cap ? cap * 2 : 16;
-			l.v = xreallocarray(l.v, cap, sizeof(*l.v));
-		}
-		memset(&l.v[l.n], 0, sizeof(l.v[l.n]));
-		record_from_row(st, &l.v[l.n++]);
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s, rc, "list records");
-	stmt_done(st);
-out:
-	pthread_mutex_unlock(&s->mu);
-	if (rc < 0)
-		store_record_list_free(&l);
-	*out = l;
+	out->v = v;
+	out->n = n;
 	return rc;
 }
 
@@ -957,17 +1070,8 @@ out:
 void
 store_record_clear(struct store_record *r)
 {
-	if (r == NULL)
-		return;
-	free_str(r->stack);
-	free_str(r->name);
-	free_str(r->sandbox_id);
-	free_str(r->spec_hash);
-	free_str(r->labels_json);
-	free_str(r->observed_json);
-	free_str(r->applied_json);
-	free_str(r->status);
-	memset(r, 0, sizeof(*r));
+	if (r != NULL)
+		record_clear(r);
 }
 
 void
@@ -980,18 +1084,50 @@ store_record_free(struct store_record *r)
 void
 store_record_list_free(struct store_record_list *l)
 {
-	size_t i;
-
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->n; i++)
-		store_record_clear(&l->v[i]);
-	free(l->v);
+	rows_free(&record_rows, l->v, l->n);
 	l->v = NULL;
 	l->n = 0;
 }
 
 /* ---- runs ------------------------------------------------------------ */
+
+static void
+run_from_row(sqlite3_stmt *st, void *row)
+{
+	struct store_run *r = row;
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->command = col_str(st, 1);
+	r->stack = col_str(st, 2);
+	r->source = col_str(st, 3);
+	r->git_commit = col_str(st, 4);
+	r->pid = (long)sqlite3_column_int64(st, 5);
+	r->host = col_str(st, 6);
+	r->started_ms = sqlite3_column_int64(st, 7);
+	r->finished_ms = sqlite3_column_int64(st, 8);
+	r->outcome = col_str(st, 9);
+	r->counts_json = col_str(st, 10);
+}
+
+static void
+run_clear(void *row)
+{
+	struct store_run *r = row;
+
+	free_str(r->command);
+	free_str(r->stack);
+	free_str(r->source);
+	free_str(r->git_commit);
+	free_str(r->host);
+	free_str(r->outcome);
+	free_str(r->counts_json);
+	memset(r, 0, sizeof(*r));
+}
+
+static const struct row_kind run_rows = { sizeof(struct store_run),
+	                                  run_from_row, run_clear };
 
 int
 store_run_begin(struct store *s, const struct store_run *run, int64_t *id_out)
@@ -1054,10 +1190,9 @@ int
 store_run_list(struct store *s, const char *stack, size_t limit,
                struct store_run_list *out)
 {
-	struct store_run_list l = { NULL, 0 };
-	struct store_run *r;
+	void *v = NULL;
+	size_t n = 0;
 	sqlite3_stmt *st;
-	size_t cap = 0;
 	int rc;
 
 	pthread_mutex_lock(&s->mu);
@@ -1065,60 +1200,27 @@ store_run_list(struct store *s, const char *stack, size_t limit,
 		goto out;
 	bind_text(st, 1, stack);
 	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (l.n == cap) {
-			cap = cap ? cap * 2 : 16;
-			l.v = xreallocarray(l.v, cap, sizeof(*l.v));
-		}
-		r = &l.v[l.n++];
-		memset(r, 0, sizeof(*r));
-		r->id = sqlite3_column_int64(st, 0);
-		r->command = col_str(st, 1);
-		r->stack = col_str(st, 2);
-		r->source = col_str(st, 3);
-		r->git_commit = col_str(st, 4);
-		r->pid = (long)sqlite3_column_int64(st, 5);
-		r->host = col_str(st, 6);
-		r->started_ms = sqlite3_column_int64(st, 7);
-		r->finished_ms = sqlite3_column_int64(st, 8);
-		r->outcome = col_str(st, 9);
-		r->counts_json = col_str(st, 10);
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s, rc, "list runs");
-	stmt_done(st);
+	rc = rows_read(s, st, &run_rows, "list runs", &v, &n);
 out:
 	pthread_mutex_unlock(&s->mu);
-	if (rc < 0)
-		store_run_list_free(&l);
-	*out = l;
+	out->v = v;
+	out->n = n;
 	return rc;
 }
 
 void
 store_run_clear(struct store_run *r)
 {
-	if (r == NULL)
-		return;
-	free_str(r->command);
-	free_str(r->stack);
-	free_str(r->source);
-	free_str(r->git_commit);
-	free_str(r->host);
-	free_str(r->outcome);
-	free_str(r->counts_json);
-	memset(r, 0, sizeof(*r));
+	if (r != NULL)
+		run_clear(r);
 }
 
 void
 store_run_list_free(struct store_run_list *l)
 {
-	size_t i;
-
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->n; i++)
-		store_run_clear(&l->v[i]);
-	free(l->v);
+	rows_free(&run_rows, l->v, l->n);
 	l->v = NULL;
 	l->n = 0;
 }
@@ -1152,8 +1254,10 @@ journal_state_parse(const char *v)
 }
 
 static void
-journal_from_row(sqlite3_stmt *st, struct store_journal_entry *e)
+journal_from_row(sqlite3_stmt *st, void *row)
 {
+	struct store_journal_entry *e = row;
+
 	e->id = sqlite3_column_int64(st, 0);
 	e->run_id = sqlite3_column_int64(st, 1);
 	e->stack = col_str(st, 2);
@@ -1167,6 +1271,45 @@ journal_from_row(sqlite3_stmt *st, struct store_journal_entry *e)
 	e->message = col_str(st, 9);
 	e->created_ms = sqlite3_column_int64(st, 10);
 	e->updated_ms = sqlite3_column_int64(st, 11);
+}
+
+static void
+journal_clear(void *row)
+{
+	struct store_journal_entry *e = row;
+
+	free_str(e->stack);
+	free_str(e->name);
+	free_str(e->action);
+	free_str(e->sandbox_id);
+	free_str(e->detail_json);
+	free_str(e->result_sandbox_id);
+	free_str(e->message);
+	memset(e, 0, sizeof(*e));
+}
+
+static const struct row_kind journal_rows = {
+	sizeof(struct store_journal_entry), journal_from_row, journal_clear
+};
+
+/* journal_get_locked: one entry by id; SF_ENOTFOUND when there is none. */
+static int
+journal_get_locked(struct store *s, int64_t id,
+                   struct store_journal_entry **out)
+{
+	void *row = NULL;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = stmt_get(s, ST_J_GET, &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = row_get(s, st, &journal_rows, "read journal", &row)) == 0)
+		rc = sf_error_set(SF_ENOTFOUND, "no journal entry %lld",
+		                  (long long)id);
+out:
+	*out = row;
+	return rc < 0 ? rc : 0;
 }
 
 int
@@ -1191,8 +1334,7 @@ store_journal_intent(struct store *s, int64_t run_id, const char *stack,
 	bind_text(st, 3, name);
 	bind_text(st, 4, action);
 	bind_text(st, 5, sandbox_id);
-	detail = scrub_env(s, detail_json);
-	bind_text(st, 6, detail ? detail : detail_json);
+	detail = bind_json(s, st, 6, detail_json);
 	sqlite3_bind_int64(st, 7, time_now_ms());
 	if ((rc = step_write(s, st, "journal intent")) < 0)
 		goto out;
@@ -1211,6 +1353,7 @@ static int
 journal_move(struct store *s, enum stmt_id which, int64_t id, const char *arg,
              const char *to)
 {
+	struct store_journal_entry *e = NULL;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -1225,23 +1368,14 @@ journal_move(struct store *s, enum stmt_id which, int64_t id, const char *arg,
 		goto out;
 	if (sqlite3_changes(s->db) > 0)
 		goto out;
-	if ((rc = stmt_get(s, ST_J_GET, &st)) < 0)
+	if ((rc = journal_get_locked(s, id, &e)) < 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = sf_error_set(SF_EINVALID,
-		                  "journal entry %lld is already %s, not %s",
-		                  (long long)id,
-		                  (const char *)sqlite3_column_text(st, 7), to);
-	else if (rc == SQLITE_DONE)
-		rc = sf_error_set(SF_ENOTFOUND, "no journal entry %lld",
-		                  (long long)id);
-	else
-		rc = db_error(s, rc, "journal update");
-	stmt_done(st);
+	rc = sf_error_set(
+	        SF_EINVALID, "journal entry %lld is already %s, not %s",
+	        (long long)id, store_journal_state_name(e->state), to);
 out:
 	pthread_mutex_unlock(&s->mu);
+	store_journal_entry_free(e);
 	return rc;
 }
 
@@ -1268,74 +1402,25 @@ int
 store_journal_open(struct store *s, const char *stack,
                    struct store_journal_list *out)
 {
-	struct store_journal_list l = { NULL, 0 };
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	int rc;
+	void *v;
+	size_t n;
+	int rc = list_stack(s, ST_J_OPEN, &journal_rows, stack, "list journal",
+	                    &v, &n);
 
-	pthread_mutex_lock(&s->mu);
-	if ((rc = stmt_get(s, ST_J_OPEN, &st)) < 0)
-		goto out;
-	bind_text(st, 1, stack);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (l.n == cap) {
-			cap = cap ? cap * 2 : 8;
-			l.v = xreallocarray(l.v, cap, sizeof(*l.v));
-		}
-		memset(&l.v[l.n], 0, sizeof(l.v[l.n]));
-		journal_from_row(st, &l.v[l.n++]);
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s, rc, "list journal");
-	stmt_done(st);
-out:
-	pthread_mutex_unlock(&s->mu);
-	if (rc < 0)
-		store_journal_list_free(&l);
-	*out = l;
+	out->v = v;
+	out->n = n;
 	return rc;
 }
 
 int
 store_journal_get(struct store *s, int64_t id, struct store_journal_entry **out)
 {
-	struct store_journal_entry *e;
-	sqlite3_stmt *st;
 	int rc;
 
-	*out = NULL;
 	pthread_mutex_lock(&s->mu);
-	if ((rc = stmt_get(s, ST_J_GET, &st)) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		e = xcalloc(1, sizeof(*e));
-		journal_from_row(st, e);
-		*out = e;
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = sf_error_set(SF_ENOTFOUND, "no journal entry %lld",
-		                  (long long)id);
-	} else {
-		rc = db_error(s, rc, "read journal");
-	}
-	stmt_done(st);
-out:
+	rc = journal_get_locked(s, id, out);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
-}
-
-static void
-journal_entry_clear(struct store_journal_entry *e)
-{
-	free_str(e->stack);
-	free_str(e->name);
-	free_str(e->action);
-	free_str(e->sandbox_id);
-	free_str(e->detail_json);
-	free_str(e->result_sandbox_id);
-	free_str(e->message);
-	memset(e, 0, sizeof(*e));
 }
 
 void
@@ -1343,25 +1428,53 @@ store_journal_entry_free(struct store_journal_entry *e)
 {
 	if (e == NULL)
 		return;
-	journal_entry_clear(e);
+	journal_clear(e);
 	free(e);
 }
 
 void
 store_journal_list_free(struct store_journal_list *l)
 {
-	size_t i;
-
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->n; i++)
-		journal_entry_clear(&l->v[i]);
-	free(l->v);
+	rows_free(&journal_rows, l->v, l->n);
 	l->v = NULL;
 	l->n = 0;
 }
 
 /* ---- drift ----------------------------------------------------------- */
+
+static void
+drift_from_row(sqlite3_stmt *st, void *row)
+{
+	struct store_drift *d = row;
+
+	d->run_id = sqlite3_column_int64(st, 0);
+	d->stack = col_str(st, 1);
+	d->name = col_str(st, 2);
+	d->category = col_str(st, 3);
+	d->field = col_str(st, 4);
+	d->old_value = col_str(st, 5);
+	d->new_value = col_str(st, 6);
+	d->observed_ms = sqlite3_column_int64(st, 7);
+}
+
+static void
+drift_clear(void *row)
+{
+	struct store_drift *d = row;
+
+	free_str(d->stack);
+	free_str(d->name);
+	free_str(d->category);
+	free_str(d->field);
+	free_str(d->old_value);
+	free_str(d->new_value);
+	memset(d, 0, sizeof(*d));
+}
+
+static const struct row_kind drift_rows = { sizeof(struct store_drift),
+	                                    drift_from_row, drift_clear };
 
 int
 store_drift_add(struct store *s, int64_t run_id, const char *stack,
@@ -1395,57 +1508,29 @@ out:
 int
 store_drift_list(struct store *s, int64_t run_id, struct store_drift_list *out)
 {
-	struct store_drift_list l = { NULL, 0 };
-	struct store_drift *d;
+	void *v = NULL;
+	size_t n = 0;
 	sqlite3_stmt *st;
-	size_t cap = 0;
 	int rc;
 
 	pthread_mutex_lock(&s->mu);
 	if ((rc = stmt_get(s, ST_DRIFT_LIST, &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, run_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (l.n == cap) {
-			cap = cap ? cap * 2 : 8;
-			l.v = xreallocarray(l.v, cap, sizeof(*l.v));
-		}
-		d = &l.v[l.n++];
-		d->run_id = sqlite3_column_int64(st, 0);
-		d->stack = col_str(st, 1);
-		d->name = col_str(st, 2);
-		d->category = col_str(st, 3);
-		d->field = col_str(st, 4);
-		d->old_value = col_str(st, 5);
-		d->new_value = col_str(st, 6);
-		d->observed_ms = sqlite3_column_int64(st, 7);
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s, rc, "list drift");
-	stmt_done(st);
+	rc = rows_read(s, st, &drift_rows, "list drift", &v, &n);
 out:
 	pthread_mutex_unlock(&s->mu);
-	if (rc < 0)
-		store_drift_list_free(&l);
-	*out = l;
+	out->v = v;
+	out->n = n;
 	return rc;
 }
 
 void
 store_drift_list_free(struct store_drift_list *l)
 {
-	size_t i;
-
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->n; i++) {
-		free_str(l->v[i].stack);
-		free_str(l->v[i].name);
-		free_str(l->v[i].category);
-		free_str(l->v[i].field);
-		free_str(l->v[i].old_value);
-		free_str(l->v[i].new_value);
-	}
-	free(l->v);
+	rows_free(&drift_rows, l->v, l->n);
 	l->v = NULL;
 	l->n = 0;
 }
@@ -1507,8 +1592,10 @@ out:
 	(STORE_LOCK_HOST_MAX + STORE_LOCK_INFO_MAX + STORE_LOCK_ID_LEN + 128)
 
 static void
-lock_from_row(sqlite3_stmt *st, struct store_lock_holder *h)
+lock_from_row(sqlite3_stmt *st, void *row)
 {
+	struct store_lock_holder *h = row;
+
 	memset(h, 0, sizeof(*h));
 	col_copy(st, 0, h->id, sizeof(h->id));
 	col_copy(st, 1, h->stack, sizeof(h->stack));
@@ -1519,22 +1606,14 @@ lock_from_row(sqlite3_stmt *st, struct store_lock_holder *h)
 	h->lease_until_ms = sqlite3_column_int64(st, 6);
 }
 
+static const struct row_kind lock_rows = { sizeof(struct store_lock_holder),
+	                                   lock_from_row, NULL };
+
 /* lock_read: the lock selected by a bound statement; 1 found, 0 none. */
 static int
 lock_read(struct store *s, sqlite3_stmt *st, struct store_lock_holder *h)
 {
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW) {
-		lock_from_row(st, h);
-		rc = 1;
-	} else if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		rc = db_error(s, rc, "read lock");
-	}
-	stmt_done(st);
-	return rc;
+	return row_step(s, st, &lock_rows, h, "read lock");
 }
 
 /*
