@@ -8,6 +8,7 @@
 #ifndef SF_RECONCILER_APPLYCLI_H
 #define SF_RECONCILER_APPLYCLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "reconciler/commands.h"
@@ -32,6 +33,14 @@ int apply_cli_lock(struct store *st, const char *stack, const char *cmd,
  * terminal and accepts only "yes"; refuses (0) when stdin is not one.
  */
 int apply_cli_confirm(const char *cmd, int auto_approve, const char *question);
+
+/*
+ * apply_cli_recover: resolve the journal an interrupted run of rx's stack
+ * left (apply_recover()) within run run_id. SF_EXIT_OK with *recovered
+ * set to the entries resolved, or SF_EXIT_ERROR after saying why.
+ */
+int apply_cli_recover(struct runctx *rx, const char *stack, int64_t run_id,
+                      size_t *recovered);
 
 /* apply_cli_show_plan: human plan, or one {"event":"plan"} line (--json). */
 int apply_cli_show_plan(const struct sf_ctx *ctx, const struct plan *p);

@@ -203,6 +203,20 @@ apply_cli_confirm(const char *cmd, int auto_approve, const char *question)
 	return 1;
 }
 
+int
+apply_cli_recover(struct runctx *rx, const char *stack, int64_t run_id,
+                  size_t *recovered)
+{
+	if (apply_recover(rx->client, rx->store, stack, run_id, recovered) <
+	    0) {
+		fprintf(stderr,
+		        "sandform %s: resolving an interrupted run: %s\n",
+		        rx->cmd, sf_error_last());
+		return SF_EXIT_ERROR;
+	}
+	return SF_EXIT_OK;
+}
+
 /* print_plan_json: the plan as one "plan" event line. */
 static int
 print_plan_json(const struct plan *p)
@@ -386,17 +400,7 @@ compute_plan(struct sf_ctx *ctx, struct runctx *rx, struct plan **out)
 	ro.nspecs = rx->nspecs;
 	if ((rc = refresh_run(rx->client, rx->store, &ro, &rr)) < 0)
 		goto out;
-	memset(&in, 0, sizeof(in));
-	in.stack = ctx->stack;
-	in.specs = rx->specs;
-	in.nspecs = rx->nspecs;
-	in.observed = rr.observed;
-	in.nobserved = rr.nobserved;
-	in.records = rr.records;
-	in.nrecords = rr.nrecords;
-	in.foreign = rr.foreign;
-	in.nforeign = rr.nforeign;
-	in.max_auto_archive = rr.max_auto_archive;
+	runctx_plan_input(rx, ctx->stack, &rr, &in);
 	in.allow_mass_delete = apply_allow_mass_delete;
 	in.refreshed = 1;
 	rc = plan_build(&in, out);
@@ -410,10 +414,9 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 {
 	struct runctx rx = RUNCTX_INIT;
 	struct store_lock_holder lock;
-	struct store_run run;
 	struct plan *p = NULL;
 	int64_t run_id = 0;
-	size_t i, recovered = 0;
+	size_t recovered = 0;
 	int rc, exit_rc = SF_EXIT_ERROR, locked = 0, saved;
 
 	memset(&lock, 0, sizeof(lock));
@@ -446,20 +449,12 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	locked = 1;
 	exit_rc = SF_EXIT_ERROR;
 
-	memset(&run, 0, sizeof(run));
-	run.command = "apply";
-	run.stack = ctx->stack;
-	run.source = args->argc > 0 ? args->argv[0] : ".";
-	if (store_run_begin(rx.store, &run, &run_id) < 0)
-		log_debug("cannot record the run: %s", sf_error_last());
+	run_id = runctx_run_begin(&rx, ctx->stack,
+	                          args->argc > 0 ? args->argv[0] : ".");
 
-	if ((rc = apply_recover(rx.client, rx.store, ctx->stack, run_id,
-	                        &recovered)) < 0) {
-		fprintf(stderr,
-		        "sandform apply: resolving an interrupted run: %s\n",
-		        sf_error_last());
+	if (apply_cli_recover(&rx, ctx->stack, run_id, &recovered) !=
+	    SF_EXIT_OK)
 		goto out;
-	}
 	if (recovered)
 		fprintf(stderr,
 		        "sandform apply: resolved %zu journal entr%s left by "
@@ -479,11 +474,7 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 		runctx_fail(&rx, SF_ERROR);
 		goto out;
 	}
-	for (i = 0; i < p->nerrors; i++)
-		fprintf(stderr, "sandform apply: %s%s%s\n",
-		        strcmp(p->errors[i].name, "*") ? p->errors[i].name : "",
-		        strcmp(p->errors[i].name, "*") ? ": " : "",
-		        p->errors[i].message);
+	runctx_print_plan_errors(&rx, p);
 	if (p->nerrors) {
 		fprintf(stderr, "sandform apply: the plan has errors; nothing "
 		                "was changed\n");

@@ -207,7 +207,6 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 {
 	struct runctx rx = RUNCTX_INIT;
 	struct store_lock_holder lock;
-	struct store_run run;
 	struct refresh_opts ro;
 	struct refresh_result rr;
 	struct plan *p = NULL;
@@ -234,19 +233,11 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 	locked = 1;
 	exit_rc = SF_EXIT_ERROR;
 
-	memset(&run, 0, sizeof(run));
-	run.command = "destroy";
-	run.stack = ctx->stack;
-	run.source = args->argc > 0 ? args->argv[0] : NULL;
-	if (store_run_begin(rx.store, &run, &run_id) < 0)
-		log_debug("cannot record the run: %s", sf_error_last());
-	if ((rc = apply_recover(rx.client, rx.store, ctx->stack, run_id,
-	                        &recovered)) < 0) {
-		fprintf(stderr,
-		        "sandform destroy: resolving an interrupted run: %s\n",
-		        sf_error_last());
+	run_id = runctx_run_begin(&rx, ctx->stack,
+	                          args->argc > 0 ? args->argv[0] : NULL);
+	if (apply_cli_recover(&rx, ctx->stack, run_id, &recovered) !=
+	    SF_EXIT_OK)
 		goto out;
-	}
 
 	memset(&ro, 0, sizeof(ro));
 	ro.stack = ctx->stack;

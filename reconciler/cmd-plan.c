@@ -91,11 +91,9 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	struct refresh_result rr;
 	struct plan_input in;
 	struct plan *p = NULL;
-	struct store_run run;
 	int64_t run_id = 0;
 	char *json = NULL, *counts = NULL;
 	struct store_lock_holder lock;
-	size_t i;
 	int rc, exit_rc = SF_EXIT_ERROR, locked = 0;
 
 	memset(&rr, 0, sizeof(rr));
@@ -108,12 +106,8 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	if (plan_refresh && (rc = runctx_open_client(&rx, ctx)) < 0)
 		goto out;
 
-	memset(&run, 0, sizeof(run));
-	run.command = "plan";
-	run.stack = ctx->stack;
-	run.source = args->argc > 0 ? args->argv[0] : ".";
-	if (store_run_begin(rx.store, &run, &run_id) < 0)
-		log_debug("cannot record the run: %s", sf_error_last());
+	run_id = runctx_run_begin(&rx, ctx->stack,
+	                          args->argc > 0 ? args->argv[0] : ".");
 
 	memset(&ro, 0, sizeof(ro));
 	ro.stack = ctx->stack;
@@ -151,17 +145,7 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	          rr.nobserved, rr.nrecords, rr.pages, rr.gets, rr.recorded,
 	          rr.rebuilt ? " (state rebuilt from labels)" : "");
 
-	memset(&in, 0, sizeof(in));
-	in.stack = ctx->stack;
-	in.specs = rx.specs;
-	in.nspecs = rx.nspecs;
-	in.observed = rr.observed;
-	in.nobserved = rr.nobserved;
-	in.records = rr.records;
-	in.nrecords = rr.nrecords;
-	in.foreign = rr.foreign;
-	in.nforeign = rr.nforeign;
-	in.max_auto_archive = rr.max_auto_archive;
+	runctx_plan_input(&rx, ctx->stack, &rr, &in);
 	in.allow_mass_delete = plan_allow_mass_delete;
 	in.refreshed = plan_refresh;
 	if ((rc = plan_build(&in, &p)) < 0) {
@@ -191,11 +175,7 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 		        p->secrets_incomparable,
 		        p->secrets_incomparable == 1 ? "" : "es",
 		        p->secrets_incomparable == 1 ? "its" : "their");
-	for (i = 0; i < p->nerrors; i++)
-		fprintf(stderr, "sandform plan: %s%s%s\n",
-		        strcmp(p->errors[i].name, "*") ? p->errors[i].name : "",
-		        strcmp(p->errors[i].name, "*") ? ": " : "",
-		        p->errors[i].message);
+	runctx_print_plan_errors(&rx, p);
 	if (p->nerrors) {
 		if (plan_out)
 			fprintf(stderr,

@@ -49,6 +49,18 @@ static const char *const step_names[STEP_KIND_COUNT] = {
 	"set_autoarchive", "set_autodelete", "set_network",
 };
 
+/* name_parse: the index of s in names[0..n), or -1. */
+static int
+name_parse(const char *const *names, int n, const char *s)
+{
+	int i;
+
+	for (i = 0; s && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 const char *
 plan_kind_name(enum plan_kind k)
 {
@@ -58,14 +70,12 @@ plan_kind_name(enum plan_kind k)
 int
 plan_kind_parse(const char *s, enum plan_kind *out)
 {
-	int i;
+	int i = name_parse(kind_names, PLAN_KIND_COUNT, s);
 
-	for (i = 0; s && i < PLAN_KIND_COUNT; i++)
-		if (strcmp(s, kind_names[i]) == 0) {
-			*out = (enum plan_kind)i;
-			return 0;
-		}
-	return -1;
+	if (i < 0)
+		return -1;
+	*out = (enum plan_kind)i;
+	return 0;
 }
 
 const char *
@@ -77,14 +87,12 @@ plan_step_name(enum plan_step_kind k)
 int
 plan_step_parse(const char *s, enum plan_step_kind *out)
 {
-	int i;
+	int i = name_parse(step_names, STEP_KIND_COUNT, s);
 
-	for (i = 0; s && i < STEP_KIND_COUNT; i++)
-		if (strcmp(s, step_names[i]) == 0) {
-			*out = (enum plan_step_kind)i;
-			return 0;
-		}
-	return -1;
+	if (i < 0)
+		return -1;
+	*out = (enum plan_step_kind)i;
+	return 0;
 }
 
 int
@@ -255,65 +263,51 @@ cmp_rec(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* bsearch keys: the name looked for against an element's name */
+static int
+key_obs(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct plan_observed *const *)elem)->name);
+}
+
+static int
+key_rec(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct plan_record *const *)elem)->name);
+}
+
+static int
+key_spec(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct spec *)elem)->name);
+}
+
+/* names are unique in an organization, so at most one matches */
 static const struct plan_observed *
 find_obs(const struct plan_observed **v, size_t n, const char *name)
 {
-	size_t lo = 0, hi = n;
+	const struct plan_observed *const *hit =
+	        n ? bsearch(name, v, n, sizeof(*v), key_obs) : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(v[mid]->name, name);
-
-		if (c == 0) {
-			/* several sandboxes may share a name across time
-			 * (no: names are unique in an org); first one */
-			return v[mid];
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return hit ? *hit : NULL;
 }
 
 static const struct plan_record *
 find_rec(const struct plan_record **v, size_t n, const char *name)
 {
-	size_t lo = 0, hi = n;
+	const struct plan_record *const *hit =
+	        n ? bsearch(name, v, n, sizeof(*v), key_rec) : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(v[mid]->name, name);
-
-		if (c == 0)
-			return v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return hit ? *hit : NULL;
 }
 
+/* specs are sorted by name (plan_build checks) */
 static const struct spec *
 find_spec(const struct plan_input *in, const char *name)
 {
-	size_t lo = 0, hi = in->nspecs;
-
-	/* specs are sorted by name (plan_build checks) */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(in->specs[mid].name, name);
-
-		if (c == 0)
-			return &in->specs[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return in->nspecs ? bsearch(name, in->specs, in->nspecs,
+	                            sizeof(*in->specs), key_spec)
+	                  : NULL;
 }
 
 /* ours: the state and the live labels agree (DESIGN.md §4). */

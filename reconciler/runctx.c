@@ -23,6 +23,54 @@ runctx_fail(const struct runctx *rx, int rc)
 	return rc;
 }
 
+int64_t
+runctx_run_begin(struct runctx *rx, const char *stack, const char *source)
+{
+	struct store_run run;
+	int64_t id = 0;
+
+	memset(&run, 0, sizeof(run));
+	run.command = rx->cmd;
+	run.stack = stack;
+	run.source = source;
+	if (store_run_begin(rx->store, &run, &id) < 0) {
+		log_debug("cannot record the run: %s", sf_error_last());
+		id = 0;
+	}
+	return id;
+}
+
+void
+runctx_plan_input(const struct runctx *rx, const char *stack,
+                  const struct refresh_result *rr, struct plan_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->stack = stack;
+	in->specs = rx->specs;
+	in->nspecs = rx->nspecs;
+	in->observed = rr->observed;
+	in->nobserved = rr->nobserved;
+	in->records = rr->records;
+	in->nrecords = rr->nrecords;
+	in->foreign = rr->foreign;
+	in->nforeign = rr->nforeign;
+	in->max_auto_archive = rr->max_auto_archive;
+}
+
+void
+runctx_print_plan_errors(const struct runctx *rx, const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nerrors; i++) {
+		int named = strcmp(p->errors[i].name, "*") != 0;
+
+		fprintf(stderr, "sandform %s: %s%s%s\n", rx->cmd ? rx->cmd : "",
+		        named ? p->errors[i].name : "", named ? ": " : "",
+		        p->errors[i].message);
+	}
+}
+
 int
 runctx_load(struct runctx *rx, struct sf_ctx *ctx, int argc, char **argv)
 {

@@ -23,10 +23,13 @@
 #define SF_RECONCILER_RUNCTX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "daytona/client.h"
 #include "manifests/manifest.h"
 #include "reconciler/commands.h"
+#include "reconciler/plan.h"
+#include "reconciler/refresh.h"
 #include "reconciler/spec.h"
 #include "state/store.h"
 
@@ -62,6 +65,23 @@ int runctx_hash_specs(struct runctx *rx);
 int runctx_open_client(struct runctx *rx, struct sf_ctx *ctx);
 /* runctx_fail: print "sandform CMD: MESSAGE" from sf_error_last(). */
 int runctx_fail(const struct runctx *rx, int rc);
+/*
+ * runctx_run_begin: record the start of a run of rx->cmd on stack with
+ * source (may be NULL). Returns its id, or 0 when it could not be recorded
+ * (logged, not fatal).
+ */
+int64_t runctx_run_begin(struct runctx *rx, const char *stack,
+                         const char *source);
+/*
+ * runctx_plan_input: fill in (cleared first) with the stack, rx's specs
+ * and what rr observed and remembers; the caller sets allow_mass_delete
+ * and refreshed. in points into rx and rr, which must outlive it.
+ */
+void runctx_plan_input(const struct runctx *rx, const char *stack,
+                       const struct refresh_result *rr, struct plan_input *in);
+/* runctx_print_plan_errors: one "sandform CMD: NAME: MESSAGE" line per
+ * error of p (no name for plan-wide errors). */
+void runctx_print_plan_errors(const struct runctx *rx, const struct plan *p);
 void runctx_close(struct runctx *rx);
 
 #endif
