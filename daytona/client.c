@@ -1088,18 +1088,26 @@ dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 	return sandbox_call(c, &k, res, 0);
 }
 
-/* action: a POST/DELETE on /sandbox/<id><suffix> without a body. */
+/*
+ * action: a POST/PUT/DELETE on /sandbox/<id><suffix>, sending body (NULL:
+ * none) as JSON. body is deleted in every case.
+ */
 static int
 action(struct dt_client *c, const char *method, const char *id,
-       const char *suffix, enum dt_bucket bucket, int retry_safe,
+       const char *suffix, enum dt_bucket bucket, int retry_safe, cJSON *body,
        struct dt_result *res)
 {
 	struct call k;
 
 	call_init(&k, method, bucket, retry_safe);
 	if (sandbox_path(&k, id, suffix) < 0) {
+		cJSON_Delete(body);
 		call_clear(&k);
 		return SF_EINVALID;
+	}
+	if (body != NULL && set_body(&k, body) < 0) {
+		call_clear(&k);
+		return SF_ERROR;
 	}
 	return sandbox_call(c, &k, res, 0);
 }
@@ -1107,39 +1115,41 @@ action(struct dt_client *c, const char *method, const char *id,
 int
 dt_start(struct dt_client *c, const char *id, struct dt_result *res)
 {
-	return action(c, "POST", id, "/start", DT_BUCKET_LIFECYCLE, 1, res);
+	return action(c, "POST", id, "/start", DT_BUCKET_LIFECYCLE, 1, NULL,
+	              res);
 }
 
 int
 dt_stop(struct dt_client *c, const char *id, int force, struct dt_result *res)
 {
 	return action(c, "POST", id, force ? "/stop?force=true" : "/stop",
-	              DT_BUCKET_LIFECYCLE, 0, res);
+	              DT_BUCKET_LIFECYCLE, 0, NULL, res);
 }
 
 int
 dt_archive(struct dt_client *c, const char *id, struct dt_result *res)
 {
-	return action(c, "POST", id, "/archive", DT_BUCKET_LIFECYCLE, 0, res);
+	return action(c, "POST", id, "/archive", DT_BUCKET_LIFECYCLE, 0, NULL,
+	              res);
 }
 
 int
 dt_delete(struct dt_client *c, const char *id, struct dt_result *res)
 {
-	return action(c, "DELETE", id, NULL, DT_BUCKET_LIFECYCLE, 0, res);
+	return action(c, "DELETE", id, NULL, DT_BUCKET_LIFECYCLE, 0, NULL, res);
 }
 
 int
 dt_recover(struct dt_client *c, const char *id, struct dt_result *res)
 {
-	return action(c, "POST", id, "/recover", DT_BUCKET_LIFECYCLE, 0, res);
+	return action(c, "POST", id, "/recover", DT_BUCKET_LIFECYCLE, 0, NULL,
+	              res);
 }
 
 int
 dt_resize(struct dt_client *c, const char *id, int cpu, int memory, int disk,
           struct dt_result *res)
 {
-	struct call k;
 	cJSON *j;
 
 	if (cpu <= 0 && memory <= 0 && disk <= 0)
@@ -1147,11 +1157,6 @@ dt_resize(struct dt_client *c, const char *id, int cpu, int memory, int disk,
 		                    "daytona: resize of '%s' without a "
 		                    "resource",
 		                    id ? id : "");
-	call_init(&k, "POST", DT_BUCKET_LIFECYCLE, 0);
-	if (sandbox_path(&k, id, "/resize") < 0) {
-		call_clear(&k);
-		return SF_EINVALID;
-	}
 	j = cJSON_CreateObject();
 	if (cpu > 0)
 		cJSON_AddNumberToObject(j, "cpu", cpu);
@@ -1159,32 +1164,18 @@ dt_resize(struct dt_client *c, const char *id, int cpu, int memory, int disk,
 		cJSON_AddNumberToObject(j, "memory", memory);
 	if (disk > 0)
 		cJSON_AddNumberToObject(j, "disk", disk);
-	if (set_body(&k, j) < 0) {
-		call_clear(&k);
-		return SF_ERROR;
-	}
-	return sandbox_call(c, &k, res, 0);
+	return action(c, "POST", id, "/resize", DT_BUCKET_LIFECYCLE, 0, j, res);
 }
 
 int
 dt_set_labels(struct dt_client *c, const char *id, const struct dt_kvs *labels,
               struct dt_result *res)
 {
-	struct call k;
-	cJSON *j;
+	cJSON *j = cJSON_CreateObject();
 
-	call_init(&k, "PUT", DT_BUCKET_AUTHENTICATED, 1);
-	if (sandbox_path(&k, id, "/labels") < 0) {
-		call_clear(&k);
-		return SF_EINVALID;
-	}
-	j = cJSON_CreateObject();
 	cJSON_AddItemToObject(j, "labels", kvs_json(labels));
-	if (set_body(&k, j) < 0) {
-		call_clear(&k);
-		return SF_ERROR;
-	}
-	return sandbox_call(c, &k, res, 0);
+	return action(c, "PUT", id, "/labels", DT_BUCKET_AUTHENTICATED, 1, j,
+	              res);
 }
 
 int
@@ -1193,7 +1184,7 @@ dt_set_public(struct dt_client *c, const char *id, int is_public,
 {
 	return action(c, "POST", id,
 	              is_public ? "/public/true" : "/public/false",
-	              DT_BUCKET_AUTHENTICATED, 1, res);
+	              DT_BUCKET_AUTHENTICATED, 1, NULL, res);
 }
 
 static int
@@ -1203,7 +1194,8 @@ interval(struct dt_client *c, const char *id, const char *what, int minutes,
 	char suffix[64];
 
 	snprintf(suffix, sizeof(suffix), "/%s/%d", what, minutes);
-	return action(c, "POST", id, suffix, DT_BUCKET_AUTHENTICATED, 1, res);
+	return action(c, "POST", id, suffix, DT_BUCKET_AUTHENTICATED, 1, NULL,
+	              res);
 }
 
 int
@@ -1231,7 +1223,6 @@ int
 dt_set_network(struct dt_client *c, const char *id,
                const struct dt_network *net, struct dt_result *res)
 {
-	struct call k;
 	cJSON *j;
 
 	if (net == NULL || (!net->has_block_all && net->allow_list == NULL &&
@@ -1240,21 +1231,13 @@ dt_set_network(struct dt_client *c, const char *id,
 		                    "daytona: network settings of '%s' "
 		                    "without a field",
 		                    id ? id : "");
-	call_init(&k, "POST", DT_BUCKET_AUTHENTICATED, 1);
-	if (sandbox_path(&k, id, "/network-settings") < 0) {
-		call_clear(&k);
-		return SF_EINVALID;
-	}
 	j = cJSON_CreateObject();
 	if (net->has_block_all)
 		cJSON_AddBoolToObject(j, "networkBlockAll", net->block_all);
 	add_str(j, "networkAllowList", net->allow_list);
 	add_str(j, "domainAllowList", net->domain_allow_list);
-	if (set_body(&k, j) < 0) {
-		call_clear(&k);
-		return SF_ERROR;
-	}
-	return sandbox_call(c, &k, res, 0);
+	return action(c, "POST", id, "/network-settings",
+	              DT_BUCKET_AUTHENTICATED, 1, j, res);
 }
 
 int
