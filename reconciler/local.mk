@@ -42,6 +42,7 @@ EXTRA_DIST += tests/e2e/t3001-apply.bats tests/e2e/lib/apply.bash
 TESTS += tests/e2e/t2004-plan-faults.bats
 EXTRA_DIST += tests/e2e/t2004-plan-faults.bats
 dist_noinst_SCRIPTS += tests/bench/bench-plan.sh
+EXTRA_DIST += tests/bench/lib.sh
 EXTRA_DIST += docs/plan-format.md
 TESTS += tests/e2e/t3100-apply-faults.bats tests/e2e/t3200-apply-crash.bats \
 	tests/e2e/t3300-apply-concurrent.bats

@@ -19,6 +19,8 @@ set -eu
 n=${1:-1000}
 conc=${2:-32}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
 sandform=${SANDFORM:-./sandform}
 emulator=${DAYTONA_EMULATOR:-./daytona-emulator}
 
@@ -27,12 +29,8 @@ emulator=${DAYTONA_EMULATOR:-./daytona-emulator}
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (Debian package 'time')" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench-apply.XXXXXX")
-pid=
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
+	bench_emu_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -40,17 +38,9 @@ trap 'exit 1' INT TERM HUP
 
 key=bench-$$
 # shellcheck disable=SC2086
-"$emulator" --listen 127.0.0.1:0 --api-key "$key" --port-file "$tmp/port" \
-	--latency-ms 50 --transition-ms 1000 --threads 8 ${EMU_ARGS:-} \
-	>"$tmp/emu.out" 2>"$tmp/emu.err" &
-pid=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-[ -s "$tmp/port" ] || { echo "bench: emulator did not start" >&2; cat "$tmp/emu.err" >&2; exit 1; }
-url=http://127.0.0.1:$(tr -dc '0-9' <"$tmp/port")
+bench_emu_start "$emulator" "$tmp" "$key" \
+	--latency-ms 50 --transition-ms 1000 --threads 8 ${EMU_ARGS:-}
+url=$bench_url
 
 mkdir "$tmp/m"
 i=0
@@ -84,9 +74,7 @@ PY
 [ $status -eq 0 ] || { echo "bench: sandform apply exited $status" >&2; tail -5 "$tmp/err" >&2; }
 
 if [ "${SF_BENCH_SDK:-0}" = 1 ]; then
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	pid=
+	bench_emu_stop
 	DAYTONA_EMULATOR=$emulator sh "$here/bench-sdk-create.sh" "$n" "$conc"
 fi
 exit $status

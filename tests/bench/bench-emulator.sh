@@ -13,6 +13,9 @@
 # 127.0.0.1.
 set -eu
 
+# shellcheck source=tests/bench/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
 EMU=${1:-${DAYTONA_EMULATOR:-./daytona-emulator}}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5s}
@@ -25,24 +28,14 @@ PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 tmp=$(mktemp -d)
-pid=
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	bench_emu_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
 
-"$EMU" --listen 127.0.0.1:0 --api-key bench-key --port-file "$tmp/port" \
-	--threads 2 >/dev/null 2>"$tmp/log" &
-pid=$!
-i=0
-while [ ! -s "$tmp/port" ]; do
-	i=$((i + 1))
-	[ $i -lt 200 ] || { echo "bench: emulator did not start" >&2; cat "$tmp/log" >&2; exit 1; }
-	sleep 0.05
-done
-port=$(cat "$tmp/port")
-url="http://127.0.0.1:$port"
+bench_emu_start "$EMU" "$tmp" bench-key --threads 2
+url=$bench_url
 
 half=$((N / 2))
 for team in a b; do
@@ -52,10 +45,6 @@ for team in a b; do
 done
 id=$(curl -sS -H 'Authorization: Bearer bench-key' "$url/api/sandbox/a-01234" |
 	"$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
 
 : >"$tmp/get"
 : >"$tmp/walk"
@@ -97,5 +86,5 @@ EOF
 done
 
 echo "sandboxes:                         $N"
-echo "GET /sandbox/{id}, $CONNS connections: $(median <"$tmp/get") req/s (median of $RUNS: $(tr '\n' ' ' <"$tmp/get"))"
-echo "label-filtered walk ($half of $N, limit 200): $(median <"$tmp/walk") ms (median of $RUNS: $(tr '\n' ' ' <"$tmp/walk"))"
+echo "GET /sandbox/{id}, $CONNS connections: $(bench_median <"$tmp/get") req/s (median of $RUNS: $(tr '\n' ' ' <"$tmp/get"))"
+echo "label-filtered walk ($half of $N, limit 200): $(bench_median <"$tmp/walk") ms (median of $RUNS: $(tr '\n' ' ' <"$tmp/walk"))"

@@ -19,6 +19,9 @@
 # 1 s CPU and 100 MiB RSS.
 set -eu
 
+# shellcheck source=tests/bench/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
 B=${1:-.}
 B=$(cd "$B" && pwd)
 SANDFORM=${SANDFORM:-$B/sandform}
@@ -26,38 +29,19 @@ EMU=${DAYTONA_EMULATOR:-$B/daytona-emulator}
 N=${BENCH_N:-10000}
 RUNS=${BENCH_RUNS:-3}
 T=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench-plan.XXXXXX")
-EMU_PID=
 
 cleanup() {
-	if [ -n "$EMU_PID" ]; then
-		kill "$EMU_PID" 2>/dev/null || true
-		wait "$EMU_PID" 2>/dev/null || true
-	fi
+	bench_emu_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
 
 start_emu() {
-	rm -f "$T/port"
-	"$EMU" --listen 127.0.0.1:0 --api-key bench-key --port-file "$T/port" \
-		"$@" >/dev/null 2>"$T/emu.log" &
-	EMU_PID=$!
-	i=0
-	while [ ! -s "$T/port" ]; do
-		i=$((i + 1))
-		[ "$i" -lt 200 ] || { echo "emulator did not start" >&2; exit 1; }
-		sleep 0.05
-	done
-	URL="http://127.0.0.1:$(cat "$T/port")"
+	bench_emu_start "$EMU" "$T" bench-key "$@"
+	URL=$bench_url
 	DAYTONA_API_URL="$URL/api"
 	DAYTONA_API_KEY=bench-key
 	export DAYTONA_API_URL DAYTONA_API_KEY
-}
-
-stop_emu() {
-	kill "$EMU_PID" 2>/dev/null || true
-	wait "$EMU_PID" 2>/dev/null || true
-	EMU_PID=
 }
 
 # The manifests: N documents, identical but for the name.
@@ -110,17 +94,13 @@ EOF
 	echo "$cpu $rss $wall $reqs" >>"$T/figures.$2"
 }
 
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
 report() {
 	f="$T/figures.$1"
 	printf '%s: median cpu %ss, rss %sMiB, wall %ss, requests %s (%s runs)\n' \
-		"$1" "$(cut -d' ' -f1 "$f" | median)" \
-		"$(cut -d' ' -f2 "$f" | median)" \
-		"$(cut -d' ' -f3 "$f" | median)" \
-		"$(cut -d' ' -f4 "$f" | median)" "$(wc -l <"$f")"
+		"$1" "$(cut -d' ' -f1 "$f" | bench_median)" \
+		"$(cut -d' ' -f2 "$f" | bench_median)" \
+		"$(cut -d' ' -f3 "$f" | bench_median)" \
+		"$(cut -d' ' -f4 "$f" | bench_median)" "$(wc -l <"$f")"
 }
 
 for mode in fast latency50; do
@@ -134,5 +114,5 @@ for mode in fast latency50; do
 		i=$((i + 1))
 	done
 	report "$mode"
-	stop_emu
+	bench_emu_stop
 done

@@ -20,6 +20,8 @@ set -eu
 n=${1:-1000}
 conc=${2:-32}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
 emulator=${DAYTONA_EMULATOR:-./daytona-emulator}
 node=${NODE:-node}
 modules=${SF_SDK_MODULES:-$here/../conformance/node_modules}
@@ -29,12 +31,8 @@ modules=${SF_SDK_MODULES:-$here/../conformance/node_modules}
 	{ echo "bench: @daytonaio/sdk not installed in $modules (npm ci in tests/conformance)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench-sdk.XXXXXX")
-pid=
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
+	bench_emu_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -42,23 +40,16 @@ trap 'exit 1' INT TERM HUP
 
 key=bench-$$
 # shellcheck disable=SC2086
-"$emulator" --listen 127.0.0.1:0 --api-key "$key" --port-file "$tmp/port" \
-	--latency-ms 50 --transition-ms 1000 ${EMU_ARGS:-} >"$tmp/emu.out" 2>"$tmp/emu.err" &
-pid=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-[ -s "$tmp/port" ] || { echo "bench: emulator did not start" >&2; cat "$tmp/emu.err" >&2; exit 1; }
-url=http://127.0.0.1:$(tr -dc '0-9' <"$tmp/port")
+bench_emu_start "$emulator" "$tmp" "$key" \
+	--latency-ms 50 --transition-ms 1000 ${EMU_ARGS:-}
+url=$bench_url
 
 # Start from an empty request log so only the SDK's requests are counted.
 curl -fsS -X POST -H "Authorization: Bearer $key" "$url/_emulator/reset" >/dev/null
 
 status=0
 timer=
-if [ -x /usr/bin/time ]; then
+if bench_have_time; then
 	timer="/usr/bin/time -f %M -o $tmp/rss"
 fi
 # shellcheck disable=SC2086

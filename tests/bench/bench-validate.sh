@@ -11,6 +11,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
 sandform=${1:-${SANDFORM:-./sandform}}
 runs=5
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench.XXXXXX")
@@ -28,7 +30,7 @@ echo "sandform says: $out"
 }
 
 have_time=0
-[ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1 && have_time=1
+bench_have_time && have_time=1
 [ $have_time = 1 ] || echo "note: /usr/bin/time (Debian package 'time') missing: no peak RSS"
 
 i=0
@@ -48,8 +50,8 @@ while [ $i -lt $runs ]; do
 done
 echo "runs (wall s, peak RSS KiB):"
 sed 's/^/  /' "$tmp/results"
-wall=$(cut -d' ' -f1 "$tmp/results" | sort -n | sed -n 3p)
-rss=$(cut -d' ' -f2 "$tmp/results" | sort -n | sed -n 3p)
+wall=$(cut -d' ' -f1 "$tmp/results" | bench_median)
+rss=$(cut -d' ' -f2 "$tmp/results" | bench_median)
 echo "median wall time: ${wall} s (target < 0.5 s)"
 if [ $have_time = 1 ]; then
 	echo "median peak RSS: $((rss / 1024)) MiB (${rss} KiB; target < 64 MiB)"
