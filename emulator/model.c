@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cjson/cJSON.h>
 
 #include "common/timeutil.h"
+#include "common/validate.h"
 #include "common/xalloc.h"
 #include "emulator/model.h"
 #include "common/banned.h"
@@ -44,22 +44,26 @@ sb_desired_name(enum sb_desired d)
 	return (unsigned)d < DS__COUNT ? desired_names[d] : "started";
 }
 
-int
-sb_state_parse(const char *s)
+/* index of s in names[0..n), or -1 */
+static int
+name_index(const char *const *names, int n, const char *s)
 {
-	for (int i = 0; s && i < ST__COUNT; i++)
-		if (strcmp(s, state_names[i]) == 0)
+	for (int i = 0; s && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
 			return i;
 	return -1;
 }
 
 int
+sb_state_parse(const char *s)
+{
+	return name_index(state_names, ST__COUNT, s);
+}
+
+int
 sb_desired_parse(const char *s)
 {
-	for (int i = 0; s && i < DS__COUNT; i++)
-		if (strcmp(s, desired_names[i]) == 0)
-			return i;
-	return -1;
+	return name_index(desired_names, DS__COUNT, s);
 }
 
 int
@@ -225,108 +229,28 @@ sb_check(const struct sandbox *sb, enum sb_action act, const char **msg)
 	return 0;
 }
 
-/* --- validation ----------------------------------------------------- */
-
-static const char *const unsafe_schemes[] = {
-	"http://", "https://", "ftp://",  "ftps://", "sftp://",  "ssh://",
-	"ws://",   "wss://",   "file://", "ldap://", "ldaps://", "javascript:",
-	"data:",   "mailto:",  "tel:",    "www.",
-};
+/* --- validation (the rules themselves are common/validate.c) ---------- */
 
 int
 emu_valid_name(const char *name, const char **msg)
 {
-	size_t n = strlen(name);
-
-	*msg = "name must not contain HTML tags, URLs, or control characters";
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
-		    c == 0x7f)
-			return -1;
-		if (c == '<' && i + 1 < n &&
-		    (isalpha((unsigned char)name[i + 1]) || name[i + 1] == '/'))
-			return -1;
-		for (size_t k = 0;
-		     k < sizeof(unsafe_schemes) / sizeof(unsafe_schemes[0]);
-		     k++) {
-			size_t l = strlen(unsafe_schemes[k]);
-
-			if (n - i >= l &&
-			    strncasecmp(name + i, unsafe_schemes[k], l) == 0)
-				return -1;
-		}
-	}
 	*msg = NULL;
-	return 0;
-}
-
-/* parse 1-3 digits as a number <= max; advances *p */
-static int
-small_num(const char **p, int max)
-{
-	int v = 0, digits = 0;
-
-	while (isdigit((unsigned char)**p) && digits < 4) {
-		v = v * 10 + (**p - '0');
-		(*p)++;
-		digits++;
-	}
-	if (digits == 0 || digits > 3 || v > max)
-		return -1;
-	return v;
+	if (validate_display_string(name) == 0)
+		return 0;
+	*msg = "name must not contain HTML tags, URLs, or control characters";
+	return -1;
 }
 
 int
 emu_valid_cidr(const char *s)
 {
-	const char *p = s;
-
-	for (int i = 0; i < 4; i++) {
-		if (small_num(&p, 255) < 0)
-			return -1;
-		if (i < 3 && *p++ != '.')
-			return -1;
-	}
-	if (*p++ != '/')
-		return -1;
-	if (small_num(&p, 32) < 0)
-		return -1;
-	return *p == '\0' ? 0 : -1;
+	return validate_cidr(s, 0) ? 0 : -1;
 }
 
 int
 emu_valid_domain(const char *s)
 {
-	size_t n = strlen(s);
-	int labels = 0;
-
-	if (strncmp(s, "*.", 2) == 0) {
-		s += 2;
-		n -= 2;
-	}
-	if (n == 0 || n > 253)
-		return -1;
-	while (*s) {
-		size_t l = 0;
-
-		while (s[l] && s[l] != '.') {
-			if (!isalnum((unsigned char)s[l]) && s[l] != '-')
-				return -1;
-			l++;
-		}
-		if (l == 0 || l > 63 || s[0] == '-' || s[l - 1] == '-')
-			return -1;
-		labels++;
-		s += l;
-		if (*s == '.') {
-			s++;
-			if (*s == '\0')
-				return -1;
-		}
-	}
-	return labels >= 2 ? 0 : -1;
+	return validate_domain(s, 0) ? 0 : -1;
 }
 
 /* split a comma list, trim entries, check each with fn */
@@ -388,51 +312,47 @@ emu_valid_domain_list(const char *list, const char **msg)
 	                  "domain names (e.g. example.com, *.example.com)");
 }
 
-/* does path have a segment equal to seg? */
-static bool
-has_segment(const char *path, const char *seg)
-{
-	size_t l = strlen(seg);
-
-	for (const char *p = path; *p;) {
-		const char *e = strchr(p, '/');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-
-		if (n == l && strncmp(p, seg, l) == 0)
-			return true;
-		if (!e)
-			break;
-		p = e + 1;
-	}
-	return false;
-}
-
 int
 emu_valid_mount_path(const char *path, const char **msg)
 {
-	*msg = NULL;
-	if (path[0] != '/')
+	switch (validate_mount_path(path)) {
+	case VALIDATE_PATH_OK:
+		*msg = NULL;
+		return 0;
+	case VALIDATE_PATH_RELATIVE:
 		*msg = "Volume mount path must be an absolute path";
-	else if (strcmp(path, "/") == 0)
+		break;
+	case VALIDATE_PATH_ROOT:
 		*msg = "Volume mount path cannot be the root directory";
-	else if (strstr(path, "//"))
+		break;
+	case VALIDATE_PATH_SLASHES:
 		*msg = "Volume mount path cannot contain consecutive slashes";
-	else if (has_segment(path, ".") || has_segment(path, ".."))
+		break;
+	default:
 		*msg = "Volume mount path cannot contain '.' or '..' segments";
-	return *msg ? -1 : 0;
+		break;
+	}
+	return -1;
 }
 
 int
 emu_valid_subpath(const char *path, const char **msg)
 {
-	*msg = NULL;
-	if (path[0] == '/')
+	switch (validate_subpath(path)) {
+	case VALIDATE_PATH_OK:
+		*msg = NULL;
+		return 0;
+	case VALIDATE_PATH_ABSOLUTE:
 		*msg = "Volume subpath must be a relative path";
-	else if (strstr(path, "//"))
+		break;
+	case VALIDATE_PATH_SLASHES:
 		*msg = "Volume subpath cannot contain consecutive slashes";
-	else if (has_segment(path, ".."))
+		break;
+	default:
 		*msg = "Volume subpath cannot contain '..' segments";
-	return *msg ? -1 : 0;
+		break;
+	}
+	return -1;
 }
 
 /* --- kvmap ------------------------------------------------------------ */
@@ -530,6 +450,29 @@ sandbox_free(struct sandbox *sb)
 	}
 	free(sb->volumes);
 	free(sb);
+}
+
+void
+sandbox_add_volume(struct sandbox *sb, const char *volume_id,
+                   const char *mount_path, const char *subpath)
+{
+	struct volume *v;
+
+	sb->volumes = xreallocarray(sb->volumes, (size_t)sb->n_volumes + 1,
+	                            sizeof(*sb->volumes));
+	v = &sb->volumes[sb->n_volumes++];
+	v->volume_id = xstrdup(volume_id);
+	v->mount_path = xstrdup(mount_path);
+	v->subpath = subpath ? xstrdup(subpath) : NULL;
+}
+
+void
+sandbox_add_context_hash(struct sandbox *sb, const char *hash)
+{
+	sb->context_hashes =
+	        xreallocarray(sb->context_hashes,
+	                      (size_t)sb->n_context_hashes + 1, sizeof(char *));
+	sb->context_hashes[sb->n_context_hashes++] = xstrdup(hash);
 }
 
 static void
@@ -745,19 +688,15 @@ sandbox_from_persist(const struct cJSON *obj)
 	v = cJSON_GetObjectItemCaseSensitive(obj, "volumes");
 	cJSON_ArrayForEach(it, v)
 	{
-		struct volume *vol;
+		const char *id = cJSON_GetStringValue(
+		        cJSON_GetObjectItemCaseSensitive(it, "volumeId"));
+		const char *mp = cJSON_GetStringValue(
+		        cJSON_GetObjectItemCaseSensitive(it, "mountPath"));
 
-		sb->volumes =
-		        xreallocarray(sb->volumes, (size_t)sb->n_volumes + 1,
-		                      sizeof(*sb->volumes));
-		vol = &sb->volumes[sb->n_volumes++];
-		vol->volume_id = dup_str(it, "volumeId");
-		vol->mount_path = dup_str(it, "mountPath");
-		vol->subpath = dup_str(it, "subpath");
-		if (!vol->volume_id)
-			vol->volume_id = xstrdup("");
-		if (!vol->mount_path)
-			vol->mount_path = xstrdup("/");
+		sandbox_add_volume(
+		        sb, id ? id : "", mp ? mp : "/",
+		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		                it, "subpath")));
 	}
 	v = cJSON_GetObjectItemCaseSensitive(obj, "buildInfo");
 	if (cJSON_IsObject(v)) {
@@ -767,14 +706,8 @@ sandbox_from_persist(const struct cJSON *obj)
 		sb->snapshot_ref = dup_str(v, "snapshotRef");
 		cJSON_ArrayForEach(it, h)
 		{
-			if (!cJSON_IsString(it))
-				continue;
-			sb->context_hashes =
-			        xreallocarray(sb->context_hashes,
-			                      (size_t)sb->n_context_hashes + 1,
-			                      sizeof(char *));
-			sb->context_hashes[sb->n_context_hashes++] =
-			        xstrdup(it->valuestring);
+			if (cJSON_IsString(it))
+				sandbox_add_context_hash(sb, it->valuestring);
 		}
 	}
 	s = dup_str(obj, "runnerId");

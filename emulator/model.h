@@ -199,6 +199,11 @@ bool kvmap_contains(const struct kvmap *hay, const struct kvmap *needle);
 
 struct sandbox *sandbox_new(void);
 void sandbox_free(struct sandbox *sb);
+/* Append a volume (subpath may be NULL); the strings are copied. */
+void sandbox_add_volume(struct sandbox *sb, const char *volume_id,
+                        const char *mount_path, const char *subpath);
+/* Append a copy of hash to buildInfo.contextHashes. */
+void sandbox_add_context_hash(struct sandbox *sb, const char *hash);
 
 enum sb_json_form {
 	SBJ_FULL,    /* GET one and every action */

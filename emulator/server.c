@@ -38,6 +38,7 @@
 #include "common/log.h"
 #include "common/strnum.h"
 #include "common/timeutil.h"
+#include "common/validate.h"
 #include "common/xalloc.h"
 #include "emulator/htab.h"
 #include "emulator/server.h"
@@ -813,22 +814,6 @@ volume_uuid(const char *org_id, const char *name, char out[37])
 	         h + 17, h + 20);
 }
 
-static bool
-looks_like_uuid(const char *s)
-{
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return false;
-		}
-	}
-	return true;
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -854,6 +839,33 @@ snapshot_ref(const char *dockerfile, char **hashes, int n)
 	buf_free(&b);
 	free(sorted);
 	return xasprintf("daytona-%s:daytona", h);
+}
+
+/* The per-sandbox maxima of create, checked cpu, memory, disk. 0, or 400. */
+static int
+check_maxima(const struct sandbox *sb, const struct req *q, struct resp *r)
+{
+	const struct {
+		const char *what, *unit;
+		int value, max;
+	} res[] = {
+		{ "CPU", "", sb->cpu, EMU_MAX_CPU },
+		{ "Memory", "GB", sb->memory, EMU_MAX_MEMORY },
+		{ "Disk", "GB", sb->disk, EMU_MAX_DISK },
+	};
+
+	for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++)
+		if (res[i].value > res[i].max) {
+			resp_errorf(
+			        r, q, 400,
+			        "%s request %d%s exceeds maximum allowed per "
+			        "sandbox (%d%s).\nPlease contact support to "
+			        "increase your limits.",
+			        res[i].what, res[i].value, res[i].unit,
+			        res[i].max, res[i].unit);
+			return -1;
+		}
+	return 0;
 }
 
 /*
@@ -947,12 +959,7 @@ build_sandbox(struct server *srv, struct org *o, const cJSON *body,
 				            "contextHashes must be a string");
 				break;
 			}
-			sb->context_hashes =
-			        xreallocarray(sb->context_hashes,
-			                      (size_t)sb->n_context_hashes + 1,
-			                      sizeof(char *));
-			sb->context_hashes[sb->n_context_hashes++] =
-			        xstrdup(it->valuestring);
+			sandbox_add_context_hash(sb, it->valuestring);
 		}
 	}
 	if (e.b.len) {
@@ -1016,30 +1023,8 @@ build_sandbox(struct server *srv, struct org *o, const cJSON *body,
 		}
 		sb->snapshot = xstrdup(sname);
 	}
-	if (sb->cpu > EMU_MAX_CPU) {
-		resp_errorf(r, q, 400,
-		            "CPU request %d exceeds maximum allowed per "
-		            "sandbox (%d).\nPlease contact support to increase "
-		            "your limits.",
-		            sb->cpu, EMU_MAX_CPU);
+	if (check_maxima(sb, q, r) < 0)
 		goto fail;
-	}
-	if (sb->memory > EMU_MAX_MEMORY) {
-		resp_errorf(r, q, 400,
-		            "Memory request %dGB exceeds maximum allowed per "
-		            "sandbox (%dGB).\nPlease contact support to "
-		            "increase your limits.",
-		            sb->memory, EMU_MAX_MEMORY);
-		goto fail;
-	}
-	if (sb->disk > EMU_MAX_DISK) {
-		resp_errorf(r, q, 400,
-		            "Disk request %dGB exceeds maximum allowed per "
-		            "sandbox (%dGB).\nPlease contact support to "
-		            "increase your limits.",
-		            sb->disk, EMU_MAX_DISK);
-		goto fail;
-	}
 	if (target && *target && strcmp(target, "us") != 0 &&
 	    strcmp(target, "eu") != 0) {
 		resp_error(r, q, 404, "Region not found");
@@ -1066,7 +1051,6 @@ build_sandbox(struct server *srv, struct org *o, const cJSON *body,
 		const char *vid = opt_string(it, "volumeId", &e);
 		const char *mp = opt_string(it, "mountPath", &e);
 		const char *sp = opt_string(it, "subpath", &e);
-		struct volume *v;
 		char uuid[37];
 
 		if (!cJSON_IsObject(it) || !vid || !mp || e.b.len) {
@@ -1080,17 +1064,11 @@ build_sandbox(struct server *srv, struct org *o, const cJSON *body,
 			resp_error(r, q, 400, msg);
 			goto fail;
 		}
-		if (looks_like_uuid(vid))
+		if (validate_uuid(vid))
 			memcpy(uuid, vid, 37);
 		else
 			volume_uuid(store_org_id(o), vid, uuid);
-		sb->volumes =
-		        xreallocarray(sb->volumes, (size_t)sb->n_volumes + 1,
-		                      sizeof(*sb->volumes));
-		v = &sb->volumes[sb->n_volumes++];
-		v->volume_id = xstrdup(uuid);
-		v->mount_path = xstrdup(mp);
-		v->subpath = sp ? xstrdup(sp) : NULL;
+		sandbox_add_volume(sb, uuid, mp, sp);
 	}
 	if (as_set)
 		sb->auto_stop = as;

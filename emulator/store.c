@@ -524,6 +524,20 @@ fail(struct store *st, struct sandbox *sb, enum sb_state s, const char *why)
 	set_timer(st, sb, TM_NONE, 0, 0);
 }
 
+/*
+ * Phase 0 of a two-phase timer ends: show mid and run the same timer's
+ * second phase for the rest of ms. False when phase 1 is the one firing.
+ */
+static bool
+first_half(struct store *st, struct sandbox *sb, enum sb_state mid, int64_t ms)
+{
+	if (sb->timer_phase != 0)
+		return false;
+	set_state(st, sb, mid);
+	set_timer(st, sb, sb->timer, 1, ms - ms / 2);
+	return true;
+}
+
 /* one due timer fires: the next phase of the transition */
 static void
 fire(struct store *st, struct sandbox *sb)
@@ -552,21 +566,13 @@ fire(struct store *st, struct sandbox *sb)
 
 	switch (sb->timer) {
 	case TM_CREATE:
-		if (sb->timer_phase == 0) {
-			set_state(st, sb, ST_CREATING);
-			set_timer(st, sb, TM_CREATE, 1,
-			          op->create_ms - op->create_ms / 2);
+		if (first_half(st, sb, ST_CREATING, op->create_ms))
 			return;
-		}
 		set_state(st, sb, ST_STARTED);
 		break;
 	case TM_BUILD:
-		if (sb->timer_phase == 0) {
-			set_state(st, sb, ST_BUILDING_SNAPSHOT);
-			set_timer(st, sb, TM_BUILD, 1,
-			          op->build_ms - op->build_ms / 2);
+		if (first_half(st, sb, ST_BUILDING_SNAPSHOT, op->build_ms))
 			return;
-		}
 		set_state(st, sb, ST_CREATING);
 		set_timer(st, sb, TM_CREATE, 1, op->create_ms);
 		return;
@@ -574,12 +580,8 @@ fire(struct store *st, struct sandbox *sb)
 		set_state(st, sb, ST_STARTED);
 		break;
 	case TM_RESTORE:
-		if (sb->timer_phase == 0) {
-			set_state(st, sb, ST_RESTORING);
-			set_timer(st, sb, TM_RESTORE, 1,
-			          op->start_ms - op->start_ms / 2);
+		if (first_half(st, sb, ST_RESTORING, op->start_ms))
 			return;
-		}
 		set_state(st, sb, ST_STARTED);
 		break;
 	case TM_STOP:

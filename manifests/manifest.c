@@ -23,6 +23,7 @@
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/strnum.h"
+#include "common/validate.h"
 #include "common/xalloc.h"
 #include "manifests/manifest.h"
 #include "manifests/ytree.h"
@@ -368,29 +369,11 @@ map_fields(struct loader *L, const struct ynode *map, const char *const *names,
 /* ------------------------------------------------------------------ */
 /* Value rules (daytona-api.md §7) */
 
-static const char *const url_patterns[] = {
-	"http://", "https://", "ftp://",  "ftps://", "sftp://",  "ssh://",
-	"ws://",   "wss://",   "file://", "ldap://", "ldaps://", "javascript:",
-	"data:",   "mailto:",  "tel:",    "www.",
-};
-
-static bool
-ci_contains(const char *s, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *s; s++)
-		if (strncasecmp(s, needle, n) == 0)
-			return true;
-	return false;
-}
-
 /* name_problem: why name is not a safe sandbox name, or NULL. */
 static const char *
 name_problem(const char *s)
 {
-	const char *p, *q;
-	size_t i;
+	unsigned problems;
 
 	if (*s == '\0')
 		return "empty name";
@@ -404,37 +387,13 @@ name_problem(const char *s)
 	if (strncmp(s, "DESTROYED_", 10) == 0)
 		return "names starting with 'DESTROYED_' are reserved by "
 		       "Daytona";
-	for (p = s; *p; p++) {
-		/* Daytona's HTML tag pattern: <[a-zA-Z/][^>]*> */
-		if (*p == '<' &&
-		    (isalpha((unsigned char)p[1]) || p[1] == '/')) {
-			q = strchr(p + 1, '>');
-			if (q != NULL)
-				return "name looks like an HTML tag";
-		}
-	}
-	for (i = 0; i < sizeof(url_patterns) / sizeof(url_patterns[0]); i++)
-		if (ci_contains(s, url_patterns[i]))
-			return "name contains a URL scheme or 'www.'";
+	/* a whole tag <[a-zA-Z/][^>]*>; has_control() covered the rest */
+	problems = validate_display_string(s);
+	if (problems & VALIDATE_TAG)
+		return "name looks like an HTML tag";
+	if (problems & VALIDATE_URL)
+		return "name contains a URL scheme or 'www.'";
 	return NULL;
-}
-
-static bool
-looks_like_uuid(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return false;
-		}
-	}
-	return true;
 }
 
 static bool
@@ -448,110 +407,37 @@ env_name_ok(const char *s)
 	return true;
 }
 
-/* An IPv4 octet: 0-255, decimal, no leading zero. */
-static const char *
-parse_octet(const char *p, int *out)
-{
-	int v = 0, digits = 0;
-
-	if (*p == '0' && isdigit((unsigned char)p[1]))
-		return NULL;
-	while (isdigit((unsigned char)*p) && digits < 4) {
-		v = v * 10 + (*p - '0');
-		p++;
-		digits++;
-	}
-	if (digits == 0 || digits > 3 || v > 255)
-		return NULL;
-	*out = v;
-	return p;
-}
-
-/* manifest_cidr_ok: "a.b.c.d/n", n 0..32. */
+/* manifest_cidr_ok: "a.b.c.d/n", n 0..32, no leading zeros. */
 bool
 manifest_cidr_ok(const char *s)
 {
-	int i, v;
-	const char *p = s;
-
-	for (i = 0; i < 4; i++) {
-		p = parse_octet(p, &v);
-		if (p == NULL)
-			return false;
-		if (i < 3 && *p++ != '.')
-			return false;
-	}
-	if (*p++ != '/')
-		return false;
-	p = parse_octet(p, &v);
-	return p != NULL && *p == '\0' && v <= 32;
+	return validate_cidr(s, VALIDATE_NO_LEADING_ZERO);
 }
 
 /*
- * manifest_domain_ok: a host name of at least two labels (letters, digits,
- * '-' inside), at most 253 bytes, with an optional leading "*.".
+ * manifest_domain_ok: Daytona's host names (validate_domain) whose last
+ * label does not start with a digit.
  */
 bool
 manifest_domain_ok(const char *s)
 {
-	size_t labels = 0, len;
-	const char *p, *dot;
-
-	if (strncmp(s, "*.", 2) == 0)
-		s += 2;
-	if (strlen(s) > 253 || *s == '\0')
-		return false;
-	for (p = s;; p = dot + 1) {
-		dot = strchr(p, '.');
-		len = dot ? (size_t)(dot - p) : strlen(p);
-		if (len == 0 || len > 63 || p[0] == '-' || p[len - 1] == '-')
-			return false;
-		for (size_t i = 0; i < len; i++)
-			if (!isalnum((unsigned char)p[i]) && p[i] != '-')
-				return false;
-		labels++;
-		if (dot == NULL)
-			break;
-	}
-	return labels >= 2 && !isdigit((unsigned char)p[0]);
+	return validate_domain(s, VALIDATE_ALPHA_TLD);
 }
 
-static bool
-segments_ok(const char *s)
-{
-	const char *p = s, *slash;
-	size_t len;
-
-	for (;;) {
-		slash = strchr(p, '/');
-		len = slash ? (size_t)(slash - p) : strlen(p);
-		if ((len == 1 && p[0] == '.') ||
-		    (len == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		if (slash == NULL)
-			return true;
-		p = slash + 1;
-	}
-}
-
-/* Absolute, not "/", no "//", no "." or ".." segment. */
+/* Absolute, not "/", no "//", no "." or ".." segment, no control. */
 bool
 manifest_mount_path_ok(const char *s)
 {
-	if (s[0] != '/' || s[1] == '\0' || strstr(s, "//") != NULL ||
-	    has_control(s))
-		return false;
-	return segments_ok(s + 1);
+	return !has_control(s) && validate_mount_path(s) == VALIDATE_PATH_OK;
 }
 
-/* Relative, no "..", no "//". */
+/* Relative and not empty, no "//", no "." or ".." segment, no control. */
 bool
 manifest_subpath_ok(const char *s)
 {
-	if (*s == '\0' || s[0] == '/' || strstr(s, "//") != NULL ||
-	    has_control(s))
-		return false;
-	return segments_ok(s);
+	return *s != '\0' && !has_control(s) &&
+	       validate_subpath(s) == VALIDATE_PATH_OK &&
+	       !validate_has_segment(s, ".");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1310,7 +1196,7 @@ on_document(void *arg, const struct ynode *root)
 			} else {
 				s.name = xstrdup(val);
 				set_loc(L, &s, MF_NAME, mv[0]);
-				if (looks_like_uuid(val))
+				if (validate_uuid(val))
 					WARN(L, mv[0],
 					     "name looks like a sandbox id; "
 					     "Daytona looks ids up first");

@@ -1,4 +1,7 @@
-/* Unit tests for common/: buf, strnum, timeutil, hash, fileutil, error. */
+/*
+ * Unit tests for common/: buf, strnum, timeutil, hash, fileutil, error,
+ * validate.
+ */
 #include "config.h"
 
 #include <setjmp.h>
@@ -17,8 +20,10 @@
 #include "common/error.h"
 #include "common/fileutil.h"
 #include "common/hash.h"
+#include "common/strmap.h"
 #include "common/strnum.h"
 #include "common/timeutil.h"
+#include "common/validate.h"
 #include "common/xalloc.h"
 
 static void
@@ -169,6 +174,51 @@ test_hash(void **state)
 	assert_true(strchr("89ab", uuid[19]) != NULL);
 }
 
+/* strmap: sorted inserts, replace, delete, copy, equality. */
+static void
+test_strmap(void **state)
+{
+	static const char *const keys[] = { "m", "c", "x", "a", "q" };
+	struct strmap_item *m = NULL, *cp;
+	size_t n = 0, i;
+
+	(void)state;
+	assert_null(strmap_get(m, n, "a"));
+	assert_int_equal(strmap_find(m, n, "a"), -1);
+	assert_int_equal(strmap_del(m, &n, "a"), 0);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		strmap_set(&m, &n, keys[i], keys[i]);
+	assert_int_equal(n, 5);
+	for (i = 1; i < n; i++)
+		assert_true(strcmp(m[i - 1].key, m[i].key) < 0);
+	assert_string_equal(m[0].key, "a");
+	assert_int_equal(strmap_find(m, n, "q"), 3);
+	assert_int_equal(strmap_find(m, n, "b"), -2); /* would go at 1 */
+	assert_int_equal(strmap_find(m, n, "z"), -6);
+
+	strmap_set(&m, &n, "c", "new");
+	assert_int_equal(n, 5);
+	assert_string_equal(strmap_get(m, n, "c"), "new");
+
+	cp = strmap_copy(m, n);
+	assert_true(strmap_equal(m, n, cp, n));
+	strmap_set(&cp, &n, "c", "other");
+	assert_false(strmap_equal(m, n, cp, n));
+	assert_false(strmap_equal(m, n, cp, n - 1));
+	assert_true(strmap_equal(NULL, 0, NULL, 0));
+	assert_null(strmap_copy(m, 0));
+
+	assert_int_equal(strmap_del(m, &n, "m"), 1);
+	assert_int_equal(strmap_del(m, &n, "m"), 0);
+	assert_int_equal(n, 4);
+	assert_null(strmap_get(m, n, "m"));
+	assert_string_equal(strmap_get(m, n, "x"), "x");
+	assert_string_equal(m[n - 1].key, "x");
+	strmap_free(cp, 5);
+	strmap_free(m, n);
+	strmap_free(NULL, 0);
+}
+
 static void
 test_file_atomic_and_read(void **state)
 {
@@ -218,6 +268,145 @@ test_error(void **state)
 	assert_string_equal(sf_error_last(), "");
 }
 
+static void
+test_validate_display_string(void **state)
+{
+	(void)state;
+	assert_int_equal(validate_display_string("web-1"), 0);
+	assert_int_equal(validate_display_string("a<1 and b>2"), 0);
+	assert_int_equal(validate_display_string("tab\there\r\n"), 0);
+	assert_int_equal(validate_display_string("caf\xc3\xa9"), 0);
+	assert_int_equal(validate_display_string("a\x01"
+	                                         "b"),
+	                 VALIDATE_CONTROL);
+	assert_int_equal(validate_display_string("a\x7f"), VALIDATE_CONTROL);
+	/* an opening without '>' is a tag for Daytona, not a whole tag */
+	assert_int_equal(validate_display_string("a<b"), VALIDATE_TAG_OPEN);
+	assert_int_equal(validate_display_string("x</i"), VALIDATE_TAG_OPEN);
+	assert_int_equal(validate_display_string("<b>x"),
+	                 VALIDATE_TAG_OPEN | VALIDATE_TAG);
+	assert_int_equal(validate_display_string("<1 <a >"),
+	                 VALIDATE_TAG_OPEN | VALIDATE_TAG);
+	assert_int_equal(validate_display_string("see HTTPS://x"),
+	                 VALIDATE_URL);
+	assert_int_equal(validate_display_string("WWW.x"), VALIDATE_URL);
+	assert_int_equal(validate_display_string("javascript:1"), VALIDATE_URL);
+	assert_int_equal(validate_display_string("data"), 0);
+	assert_int_equal(validate_display_string("\x02<a>http://"),
+	                 VALIDATE_CONTROL | VALIDATE_TAG_OPEN | VALIDATE_TAG |
+	                         VALIDATE_URL);
+}
+
+static void
+test_validate_cidr(void **state)
+{
+	(void)state;
+	assert_true(validate_cidr("10.0.0.0/8", 0));
+	assert_true(validate_cidr("0.0.0.0/0", 0));
+	assert_true(validate_cidr("255.255.255.255/32", 0));
+	assert_false(validate_cidr("10.0.0.0", 0));
+	assert_false(validate_cidr("10.0.0.0/33", 0));
+	assert_false(validate_cidr("256.0.0.0/8", 0));
+	assert_false(validate_cidr("1000.0.0.0/8", 0));
+	assert_false(validate_cidr("10.0.0/8", 0));
+	assert_false(validate_cidr("10.0.0.0/8x", 0));
+	assert_false(validate_cidr("10.0.0.0/", 0));
+	assert_false(validate_cidr("::1/128", 0));
+	assert_false(validate_cidr("", 0));
+	/* leading zeros: Daytona's rule takes them, the strict one not */
+	assert_true(validate_cidr("01.2.3.4/08", 0));
+	assert_false(validate_cidr("01.2.3.4/8", VALIDATE_NO_LEADING_ZERO));
+	assert_false(validate_cidr("1.2.3.4/08", VALIDATE_NO_LEADING_ZERO));
+	assert_true(validate_cidr("0.0.0.0/0", VALIDATE_NO_LEADING_ZERO));
+	assert_true(validate_cidr("10.0.0.0/8", VALIDATE_NO_LEADING_ZERO));
+}
+
+static void
+test_validate_domain(void **state)
+{
+	char long_label[80], long_name[300];
+
+	(void)state;
+	assert_true(validate_domain("example.com", 0));
+	assert_true(validate_domain("*.example.com", 0));
+	assert_true(validate_domain("a-b.c0.io", 0));
+	assert_false(validate_domain("localhost", 0));
+	assert_false(validate_domain("-a.com", 0));
+	assert_false(validate_domain("a-.com", 0));
+	assert_false(validate_domain("a..com", 0));
+	assert_false(validate_domain("a.com.", 0));
+	assert_false(validate_domain(".a.com", 0));
+	assert_false(validate_domain("*.*.com", 0));
+	assert_false(validate_domain("*.com", 0));
+	assert_false(validate_domain("*.", 0));
+	assert_false(validate_domain("a_b.com", 0));
+	assert_false(validate_domain("http://a.com", 0));
+	assert_false(validate_domain("", 0));
+	/* a last label from a digit: Daytona's rule takes it */
+	assert_true(validate_domain("a.1com", 0));
+	assert_false(validate_domain("a.1com", VALIDATE_ALPHA_TLD));
+	assert_false(validate_domain("10.0.0.1", VALIDATE_ALPHA_TLD));
+	assert_true(validate_domain("1a.com", VALIDATE_ALPHA_TLD));
+	/* label and name lengths */
+	memset(long_label, 'a', 64);
+	memcpy(long_label + 64, ".com", 5);
+	assert_false(validate_domain(long_label, 0));
+	memmove(long_label + 63, long_label + 64, 5);
+	assert_true(validate_domain(long_label, 0));
+	for (int i = 0; i < 126; i++)
+		memcpy(long_name + 2 * i, "a.", 2);
+	memcpy(long_name + 252, "a", 2);
+	assert_int_equal(strlen(long_name), VALIDATE_MAX_DOMAIN);
+	assert_true(validate_domain(long_name, 0));
+	memcpy(long_name + 252, "ab", 3);
+	assert_false(validate_domain(long_name, 0));
+}
+
+static void
+test_validate_paths(void **state)
+{
+	(void)state;
+	assert_int_equal(validate_mount_path("/data"), VALIDATE_PATH_OK);
+	assert_int_equal(validate_mount_path("/a/b.c/d/"), VALIDATE_PATH_OK);
+	assert_int_equal(validate_mount_path("/a/..b"), VALIDATE_PATH_OK);
+	assert_int_equal(validate_mount_path("data"), VALIDATE_PATH_RELATIVE);
+	assert_int_equal(validate_mount_path(""), VALIDATE_PATH_RELATIVE);
+	assert_int_equal(validate_mount_path("/"), VALIDATE_PATH_ROOT);
+	assert_int_equal(validate_mount_path("//"), VALIDATE_PATH_SLASHES);
+	assert_int_equal(validate_mount_path("/a//b"), VALIDATE_PATH_SLASHES);
+	assert_int_equal(validate_mount_path("/a/../b"), VALIDATE_PATH_DOT);
+	assert_int_equal(validate_mount_path("/a/."), VALIDATE_PATH_DOT);
+	assert_int_equal(validate_mount_path("/./a"), VALIDATE_PATH_DOT);
+
+	assert_int_equal(validate_subpath("a/b"), VALIDATE_PATH_OK);
+	assert_int_equal(validate_subpath("./a"), VALIDATE_PATH_OK);
+	assert_int_equal(validate_subpath(""), VALIDATE_PATH_OK);
+	assert_int_equal(validate_subpath("a/...b"), VALIDATE_PATH_OK);
+	assert_int_equal(validate_subpath("/a"), VALIDATE_PATH_ABSOLUTE);
+	assert_int_equal(validate_subpath("a//b"), VALIDATE_PATH_SLASHES);
+	assert_int_equal(validate_subpath("a/../b"), VALIDATE_PATH_DOTDOT);
+	assert_int_equal(validate_subpath(".."), VALIDATE_PATH_DOTDOT);
+
+	assert_true(validate_has_segment("a/./b", "."));
+	assert_true(validate_has_segment("..", ".."));
+	assert_true(validate_has_segment("/x/..", ".."));
+	assert_false(validate_has_segment("a/.b/c.", "."));
+	assert_false(validate_has_segment("", "."));
+}
+
+static void
+test_validate_uuid(void **state)
+{
+	(void)state;
+	assert_true(validate_uuid("123e4567-e89b-12d3-a456-426614174000"));
+	assert_true(validate_uuid("123E4567-E89B-12D3-A456-426614174000"));
+	assert_false(validate_uuid("123e4567-e89b-12d3-a456-42661417400"));
+	assert_false(validate_uuid("123e4567-e89b-12d3-a456-4266141740000"));
+	assert_false(validate_uuid("123e4567xe89b-12d3-a456-426614174000"));
+	assert_false(validate_uuid("123e4567-e89b-12d3-a456-42661417400g"));
+	assert_false(validate_uuid(""));
+}
+
 int
 main(void)
 {
@@ -230,8 +419,14 @@ main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_iso_time),
 		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_file_atomic_and_read),
 		cmocka_unit_test(test_error),
+		cmocka_unit_test(test_validate_display_string),
+		cmocka_unit_test(test_validate_cidr),
+		cmocka_unit_test(test_validate_domain),
+		cmocka_unit_test(test_validate_paths),
+		cmocka_unit_test(test_validate_uuid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
