@@ -1207,30 +1207,66 @@ item_json(const char *name, const char *id, const char *spec_label,
 	              : "");
 }
 
+/* A temporary state file and a client on the fake transport. */
+struct rfix {
+	char dir[32];
+	char *path;
+	struct store *st;
+	struct dt_fake *f;
+	struct dt_client *c;
+};
+
+static void
+rfix_open(struct rfix *x)
+{
+	struct dt_config cfg = DT_CONFIG_INIT;
+
+	memset(x, 0, sizeof(*x));
+	snprintf(x->dir, sizeof(x->dir), "/tmp/sf-refresh-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	x->path = xasprintf("%s/state.db", x->dir);
+	assert_int_equal(store_open(x->path, &x->st), 0);
+	x->f = dt_fake_new();
+	cfg.api_key = "k";
+	cfg.base_url = "http://fake/api";
+	cfg.transport = dt_fake_transport(x->f);
+	cfg.clock = dt_fake_clock(x->f);
+	assert_int_equal(dt_client_new(&cfg, &x->c), 0);
+}
+
+static void
+rfix_close(struct rfix *x)
+{
+	char *cmd = xasprintf("rm -rf '%s'", x->dir);
+
+	dt_client_free(x->c);
+	dt_fake_free(x->f);
+	store_close(x->st);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(x->path);
+}
+
 static void
 test_refresh_walk_and_rebuild(void **state)
 {
-	struct dt_fake *f = dt_fake_new();
-	struct dt_config cfg = DT_CONFIG_INIT;
-	struct dt_client *c = NULL;
-	struct store *st = NULL;
+	struct rfix x;
+	struct dt_fake *f;
+	struct dt_client *c;
+	struct store *st;
 	struct refresh_opts ro;
 	struct refresh_result rr;
 	struct spec specs[2];
-	char dir[] = "/tmp/sf-refresh-XXXXXX", *path, *i1, *i2, *body;
+	char *i1, *i2, *body;
 	struct plan_input in;
 	struct plan *p = NULL;
 	size_t i;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	path = xasprintf("%s/state.db", dir);
-	assert_int_equal(store_open(path, &st), 0);
-	cfg.api_key = "k";
-	cfg.base_url = "http://fake/api";
-	cfg.transport = dt_fake_transport(f);
-	cfg.clock = dt_fake_clock(f);
-	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	rfix_open(&x);
+	f = x.f;
+	c = x.c;
+	st = x.st;
 
 	base_spec(&specs[0], "a");
 	base_spec(&specs[1], "b");
@@ -1339,113 +1375,70 @@ test_refresh_walk_and_rebuild(void **state)
 	free(body);
 	spec_clear(&specs[0]);
 	spec_clear(&specs[1]);
-	dt_client_free(c);
-	dt_fake_free(f);
-	store_close(st);
-	unlink(path);
-	{
-		char *wal = xasprintf("%s-wal", path), *shm;
-
-		shm = xasprintf("%s-shm", path);
-		unlink(wal);
-		unlink(shm);
-		free(wal);
-		free(shm);
-	}
-	rmdir(dir);
-	free(path);
+	rfix_close(&x);
 }
 
 static void
 test_refresh_foreign_name(void **state)
 {
-	struct dt_fake *f = dt_fake_new();
-	struct dt_config cfg = DT_CONFIG_INIT;
-	struct dt_client *c = NULL;
-	struct store *st = NULL;
+	struct rfix x;
 	struct refresh_opts ro;
 	struct refresh_result rr;
 	struct spec s;
-	char dir[] = "/tmp/sf-refresh-XXXXXX", *path, *item;
+	char *item;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	path = xasprintf("%s/state.db", dir);
-	assert_int_equal(store_open(path, &st), 0);
-	cfg.api_key = "k";
-	cfg.base_url = "http://fake/api";
-	cfg.transport = dt_fake_transport(f);
-	cfg.clock = dt_fake_clock(f);
-	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	rfix_open(&x);
 	base_spec(&s, "taken");
 	hash(&s);
-	dt_fake_push(f, 200, NULL, "{\"items\":[],\"nextCursor\":null}");
+	dt_fake_push(x.f, 200, NULL, "{\"items\":[],\"nextCursor\":null}");
 	item = item_json("taken", "id-x", NULL, NULL);
-	dt_fake_push(f, 200, NULL, item);
+	dt_fake_push(x.f, 200, NULL, item);
 	memset(&ro, 0, sizeof(ro));
 	ro.stack = STACK;
 	ro.refresh = 1;
 	ro.specs = &s;
 	ro.nspecs = 1;
-	assert_int_equal(refresh_run(c, st, &ro, &rr), 0);
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
 	assert_int_equal(rr.nforeign, 1);
 	assert_string_equal(rr.foreign[0].id, "id-x");
 	assert_int_equal(rr.nobserved, 0);
 	refresh_result_clear(&rr);
 	free(item);
 	spec_clear(&s);
-	dt_client_free(c);
-	dt_fake_free(f);
-	store_close(st);
-	{
-		char *cmd = xasprintf("rm -rf '%s'", dir);
-
-		assert_int_equal(system(cmd), 0);
-		free(cmd);
-	}
-	free(path);
+	rfix_close(&x);
 }
 
 /* Many unanswered names: one walk of the organization, not a GET each. */
 static void
 test_refresh_org_walk_for_many_names(void **state)
 {
-	struct dt_fake *f = dt_fake_new();
-	struct dt_config cfg = DT_CONFIG_INIT;
-	struct dt_client *c = NULL;
-	struct store *st = NULL;
+	struct rfix x;
 	struct refresh_opts ro;
 	struct refresh_result rr;
 	struct spec specs[REFRESH_GET_MAX + 10];
 	size_t n = REFRESH_GET_MAX + 10, i;
-	char dir[] = "/tmp/sf-refresh-XXXXXX", *path, *item, *body, name[16];
+	char *item, *body, name[16];
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	path = xasprintf("%s/state.db", dir);
-	assert_int_equal(store_open(path, &st), 0);
-	cfg.api_key = "k";
-	cfg.base_url = "http://fake/api";
-	cfg.transport = dt_fake_transport(f);
-	cfg.clock = dt_fake_clock(f);
-	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	rfix_open(&x);
 	for (i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "n%03zu", i);
 		base_spec(&specs[i], name);
 		hash(&specs[i]);
 	}
-	dt_fake_push(f, 200, NULL, "{\"items\":[],\"nextCursor\":null}");
+	dt_fake_push(x.f, 200, NULL, "{\"items\":[],\"nextCursor\":null}");
 	item = item_json("n007", "id-x", NULL, NULL);
 	body = xasprintf("{\"items\":[%s],\"nextCursor\":null}", item);
-	dt_fake_push(f, 200, NULL, body);
+	dt_fake_push(x.f, 200, NULL, body);
 	memset(&ro, 0, sizeof(ro));
 	ro.stack = STACK;
 	ro.refresh = 1;
 	ro.specs = specs;
 	ro.nspecs = n;
-	assert_int_equal(refresh_run(c, st, &ro, &rr), 0);
-	assert_int_equal(dt_fake_n_requests(f), 2);
-	assert_null(strstr(dt_fake_request(f, 1)->path, "labels="));
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
+	assert_int_equal(dt_fake_n_requests(x.f), 2);
+	assert_null(strstr(dt_fake_request(x.f, 1)->path, "labels="));
 	assert_int_equal(rr.gets, 0);
 	assert_int_equal(rr.nforeign, 1);
 	assert_string_equal(rr.foreign[0].name, "n007");
@@ -1454,16 +1447,7 @@ test_refresh_org_walk_for_many_names(void **state)
 		spec_clear(&specs[i]);
 	free(item);
 	free(body);
-	dt_client_free(c);
-	dt_fake_free(f);
-	store_close(st);
-	{
-		char *cmd = xasprintf("rm -rf '%s'", dir);
-
-		assert_int_equal(system(cmd), 0);
-		free(cmd);
-	}
-	free(path);
+	rfix_close(&x);
 }
 
 int
