@@ -12,6 +12,7 @@ libcommon_la_SOURCES = \
 	common/timeutil.c common/timeutil.h \
 	common/validate.c common/validate.h \
 	common/xalloc.c common/xalloc.h
+libcommon_la_SOURCES += common/strmap.c common/strmap.h
 libcommon_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 libcommon_la_LIBADD = $(CRYPTO_LIBS)
 

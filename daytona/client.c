@@ -747,17 +747,6 @@ set_body(struct call *k, cJSON *j)
 }
 
 static cJSON *
-kvs_json(const struct dt_kvs *m)
-{
-	cJSON *o = cJSON_CreateObject();
-	size_t i;
-
-	for (i = 0; m != NULL && i < m->n; i++)
-		cJSON_AddStringToObject(o, m->items[i].key, m->items[i].value);
-	return o;
-}
-
-static cJSON *
 parse_body(const struct dt_http_response *resp)
 {
 	if (resp->body.len == 0)
@@ -846,7 +835,7 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 	buf_addstr(&k.path, "/sandbox");
 	if (q != NULL) {
 		if (q->labels != NULL && q->labels->n > 0) {
-			cJSON *lj = kvs_json(q->labels);
+			cJSON *lj = dt_kvs_to_json(q->labels);
 			char *s = cJSON_PrintUnformatted(lj);
 
 			cJSON_Delete(lj);
@@ -1041,9 +1030,9 @@ dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 	}
 	add_str(j, "user", r->user);
 	if (r->env != NULL)
-		cJSON_AddItemToObject(j, "env", kvs_json(r->env));
+		cJSON_AddItemToObject(j, "env", dt_kvs_to_json(r->env));
 	if (r->labels != NULL)
-		cJSON_AddItemToObject(j, "labels", kvs_json(r->labels));
+		cJSON_AddItemToObject(j, "labels", dt_kvs_to_json(r->labels));
 	if (r->has_public)
 		cJSON_AddBoolToObject(j, "public", r->is_public);
 	if (r->has_network_block_all)
@@ -1173,7 +1162,7 @@ dt_set_labels(struct dt_client *c, const char *id, const struct dt_kvs *labels,
 {
 	cJSON *j = cJSON_CreateObject();
 
-	cJSON_AddItemToObject(j, "labels", kvs_json(labels));
+	cJSON_AddItemToObject(j, "labels", dt_kvs_to_json(labels));
 	return action(c, "PUT", id, "/labels", DT_BUCKET_AUTHENTICATED, 1, j,
 	              res);
 }

@@ -61,6 +61,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/strmap.h"
+
 /* ---- limits ------------------------------------------------------------ */
 
 #define DT_DEFAULT_URL        "https://app.daytona.io/api"
@@ -91,14 +93,9 @@
 
 /* ---- key/value maps (labels, env) ---------------------------------------- */
 
-struct dt_kv {
-	char *key;
-	char *value;
-};
-
-/* Sorted by key (strcmp), keys unique. */
+/* Sorted by key (strcmp), keys unique: a common/strmap.h map. */
 struct dt_kvs {
-	struct dt_kv *items;
+	struct strmap_item *items;
 	size_t n;
 };
 
@@ -117,6 +114,8 @@ void dt_kvs_copy(struct dt_kvs *dst, const struct dt_kvs *src);
 int dt_kvs_equal(const struct dt_kvs *a, const struct dt_kvs *b);
 /* dt_kvs_clear: free the contents, leave m empty (m itself is the caller's). */
 void dt_kvs_clear(struct dt_kvs *m);
+/* dt_kvs_to_json: a new JSON object of the map (m NULL: {}). */
+cJSON *dt_kvs_to_json(const struct dt_kvs *m);
 
 /* ---- the Sandbox -------------------------------------------------------- */
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/strmap.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
@@ -23,117 +24,60 @@
 
 /* ---- key/value maps ---------------------------------------------------- */
 
-/* find: index of key, or -(insertion point) - 1. */
-static long
-kvs_find(const struct dt_kvs *m, const char *key)
-{
-	size_t lo = 0, hi = m->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(m->items[mid].key, key);
-
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -(long)lo - 1;
-}
-
 void
 dt_kvs_set(struct dt_kvs *m, const char *key, const char *value)
 {
-	long i = kvs_find(m, key);
-	size_t at;
-
-	if (i >= 0) {
-		free(m->items[i].value);
-		m->items[i].value = xstrdup(value);
-		return;
-	}
-	at = (size_t)(-i - 1);
-	m->items = xreallocarray(m->items, m->n + 1, sizeof(*m->items));
-	memmove(&m->items[at + 1], &m->items[at],
-	        (m->n - at) * sizeof(*m->items));
-	m->items[at].key = xstrdup(key);
-	m->items[at].value = xstrdup(value);
-	m->n++;
+	strmap_set(&m->items, &m->n, key, value);
 }
 
 const char *
 dt_kvs_get(const struct dt_kvs *m, const char *key)
 {
-	long i;
-
-	if (m == NULL || m->n == 0)
-		return NULL;
-	i = kvs_find(m, key);
-	return i >= 0 ? m->items[i].value : NULL;
+	return m != NULL ? strmap_get(m->items, m->n, key) : NULL;
 }
 
 int
 dt_kvs_del(struct dt_kvs *m, const char *key)
 {
-	long i = m->n ? kvs_find(m, key) : -1;
-
-	if (i < 0)
-		return 0;
-	free(m->items[i].key);
-	free(m->items[i].value);
-	memmove(&m->items[i], &m->items[i + 1],
-	        (m->n - (size_t)i - 1) * sizeof(*m->items));
-	m->n--;
-	return 1;
+	return strmap_del(m->items, &m->n, key);
 }
 
 void
 dt_kvs_copy(struct dt_kvs *dst, const struct dt_kvs *src)
 {
-	size_t i;
-
 	dt_kvs_clear(dst);
-	if (src == NULL || src->n == 0)
+	if (src == NULL)
 		return;
-	dst->items = xcalloc(src->n, sizeof(*dst->items));
-	for (i = 0; i < src->n; i++) {
-		dst->items[i].key = xstrdup(src->items[i].key);
-		dst->items[i].value = xstrdup(src->items[i].value);
-	}
+	dst->items = strmap_copy(src->items, src->n);
 	dst->n = src->n;
 }
 
 int
 dt_kvs_equal(const struct dt_kvs *a, const struct dt_kvs *b)
 {
-	size_t na = a ? a->n : 0, nb = b ? b->n : 0, i;
-
-	if (na != nb)
-		return 0;
-	for (i = 0; i < na; i++) {
-		if (strcmp(a->items[i].key, b->items[i].key) != 0 ||
-		    strcmp(a->items[i].value, b->items[i].value) != 0)
-			return 0;
-	}
-	return 1;
+	return strmap_equal(a ? a->items : NULL, a ? a->n : 0,
+	                    b ? b->items : NULL, b ? b->n : 0);
 }
 
 void
 dt_kvs_clear(struct dt_kvs *m)
 {
-	size_t i;
-
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->n; i++) {
-		free(m->items[i].key);
-		free(m->items[i].value);
-	}
-	free(m->items);
+	strmap_free(m->items, m->n);
 	m->items = NULL;
 	m->n = 0;
+}
+
+cJSON *
+dt_kvs_to_json(const struct dt_kvs *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; m != NULL && i < m->n; i++)
+		cJSON_AddStringToObject(o, m->items[i].key, m->items[i].value);
+	return o;
 }
 
 /* ---- states ------------------------------------------------------------ */
@@ -449,17 +393,6 @@ put_bool(cJSON *o, const char *field, int v, unsigned present, unsigned bit)
 		cJSON_AddBoolToObject(o, field, v);
 }
 
-static cJSON *
-kvs_to_json(const struct dt_kvs *m)
-{
-	cJSON *o = cJSON_CreateObject();
-	size_t i;
-
-	for (i = 0; i < m->n; i++)
-		cJSON_AddStringToObject(o, m->items[i].key, m->items[i].value);
-	return o;
-}
-
 cJSON *
 dt_sandbox_to_json(const struct dt_sandbox *sb)
 {
@@ -474,8 +407,8 @@ dt_sandbox_to_json(const struct dt_sandbox *sb)
 	put_str(o, "snapshot", sb->snapshot);
 	put_str(o, "user", sb->user);
 	if (p & DT_HAS_ENV)
-		cJSON_AddItemToObject(o, "env", kvs_to_json(&sb->env));
-	cJSON_AddItemToObject(o, "labels", kvs_to_json(&sb->labels));
+		cJSON_AddItemToObject(o, "env", dt_kvs_to_json(&sb->env));
+	cJSON_AddItemToObject(o, "labels", dt_kvs_to_json(&sb->labels));
 	put_bool(o, "public", sb->is_public, p, DT_HAS_PUBLIC);
 	put_bool(o, "networkBlockAll", sb->network_block_all, p,
 	         DT_HAS_NETWORK_BLOCK_ALL);

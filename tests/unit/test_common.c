@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "common/fileutil.h"
 #include "common/hash.h"
+#include "common/strmap.h"
 #include "common/strnum.h"
 #include "common/timeutil.h"
 #include "common/validate.h"
@@ -171,6 +172,53 @@ test_hash(void **state)
 	assert_int_equal(strlen(uuid), 36);
 	assert_int_equal(uuid[14], '4');
 	assert_true(strchr("89ab", uuid[19]) != NULL);
+}
+
+/* strmap: sorted inserts, replace, delete, copy, equality. */
+static void
+test_strmap(void **state)
+{
+	static const char *const keys[] = { "m", "c", "x", "a", "q" };
+	struct strmap_item *m = NULL, *cp;
+	size_t n = 0, ncp, i;
+
+	(void)state;
+	assert_null(strmap_get(m, n, "a"));
+	assert_int_equal(strmap_find(m, n, "a"), -1);
+	assert_int_equal(strmap_del(m, &n, "a"), 0);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		strmap_set(&m, &n, keys[i], keys[i]);
+	assert_int_equal(n, 5);
+	for (i = 1; i < n; i++)
+		assert_true(strcmp(m[i - 1].key, m[i].key) < 0);
+	assert_string_equal(m[0].key, "a");
+	assert_int_equal(strmap_find(m, n, "q"), 3);
+	assert_int_equal(strmap_find(m, n, "b"), -2); /* would go at 1 */
+	assert_int_equal(strmap_find(m, n, "z"), -6);
+
+	strmap_set(&m, &n, "c", "new");
+	assert_int_equal(n, 5);
+	assert_string_equal(strmap_get(m, n, "c"), "new");
+
+	cp = strmap_copy(m, n);
+	ncp = n;
+	assert_true(strmap_equal(m, n, cp, ncp));
+	strmap_set(&cp, &ncp, "c", "other");
+	assert_int_equal(ncp, 5);
+	assert_false(strmap_equal(m, n, cp, ncp));
+	assert_false(strmap_equal(m, n, cp, ncp - 1));
+	assert_true(strmap_equal(NULL, 0, NULL, 0));
+	assert_null(strmap_copy(m, 0));
+
+	assert_int_equal(strmap_del(m, &n, "m"), 1);
+	assert_int_equal(strmap_del(m, &n, "m"), 0);
+	assert_int_equal(n, 4);
+	assert_null(strmap_get(m, n, "m"));
+	assert_string_equal(strmap_get(m, n, "x"), "x");
+	assert_string_equal(m[n - 1].key, "x");
+	strmap_free(cp, ncp);
+	strmap_free(m, n);
+	strmap_free(NULL, 0);
 }
 
 static void
@@ -373,6 +421,7 @@ main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_iso_time),
 		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_file_atomic_and_read),
 		cmocka_unit_test(test_error),
 		cmocka_unit_test(test_validate_display_string),
