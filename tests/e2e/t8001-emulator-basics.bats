@@ -5,13 +5,8 @@
 bats_require_minimum_version 1.5.0
 load lib/emulator
 
-setup() {
-	cd "$BATS_TEST_TMPDIR"
-}
-
-teardown() {
-	emu_stop
-}
+setup() { emu_default_setup; }
+teardown() { emu_default_teardown; }
 
 @test "--help and --version exit 0; no key or a bad option exit 1" {
 	run "$DAYTONA_EMULATOR" --help

@@ -5,13 +5,8 @@
 bats_require_minimum_version 1.5.0
 load lib/emulator
 
-setup() {
-	cd "$BATS_TEST_TMPDIR"
-}
-
-teardown() {
-	emu_stop
-}
+setup() { emu_default_setup; }
+teardown() { emu_default_teardown; }
 
 @test "create {} waits for started and applies the defaults (200)" {
 	emu_start --transition-ms 200

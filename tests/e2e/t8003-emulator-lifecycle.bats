@@ -5,13 +5,8 @@
 bats_require_minimum_version 1.5.0
 load lib/emulator
 
-setup() {
-	cd "$BATS_TEST_TMPDIR"
-}
-
-teardown() {
-	emu_stop
-}
+setup() { emu_default_setup; }
+teardown() { emu_default_teardown; }
 
 msg() { echo "$EMU_BODY" | emu_json 'd["message"]'; }
 state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }

@@ -6,15 +6,13 @@ bats_require_minimum_version 1.5.0
 load lib/emulator
 
 setup() {
-	cd "$BATS_TEST_TMPDIR"
+	emu_default_setup
 	emu_start --transition-ms 0
 	emu_hook POST seed '{"count":25,"namePrefix":"web-","create":{"labels":{"team":"web","env":"prod"}}}' >/dev/null
 	emu_hook POST seed '{"count":12,"namePrefix":"Db-","create":{"labels":{"team":"db"},"snapshot":"daytona-medium"}}' >/dev/null
 }
 
-teardown() {
-	emu_stop
-}
+teardown() { emu_default_teardown; }
 
 # walk QUERY: print every name over all pages, one per line
 walk() {

@@ -5,13 +5,8 @@
 bats_require_minimum_version 1.5.0
 load lib/emulator
 
-setup() {
-	cd "$BATS_TEST_TMPDIR"
-}
-
-teardown() {
-	emu_stop
-}
+setup() { emu_default_setup; }
+teardown() { emu_default_teardown; }
 
 # codes N: the HTTP codes of N sequential GETs (000 for a dropped one)
 codes() {

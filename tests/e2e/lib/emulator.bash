@@ -1,9 +1,13 @@
 # Shared bats helpers: one daytona-emulator per test.
 #
 #   load lib/emulator
-#   setup()    { emu_start --transition-ms 50; }
-#   teardown() { emu_stop; }
+#   setup()    { emu_default_setup; emu_start --transition-ms 50; }
+#   teardown() { emu_default_teardown; }
 #
+# emu_default_setup          the emulator files' setup: work in the test's
+#                            own $BATS_TEST_TMPDIR
+# emu_default_teardown       the emulator files' teardown: emu_stop (a test
+#                            may have stopped it already)
 # emu_start [EXTRA_ARGS...]  start $DAYTONA_EMULATOR on a free loopback port
 #                            (stderr in $BATS_TEST_TMPDIR/emu.log) and export
 #                            EMU_PID, EMU_PORT, EMU_URL, DAYTONA_API_URL,
@@ -20,6 +24,14 @@
 # emu_wait_state NAME STATE  poll until the sandbox shows STATE
 
 : "${DAYTONA_EMULATOR:=${SF_BUILDDIR:-.}/daytona-emulator}"
+
+emu_default_setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+emu_default_teardown() {
+	emu_stop
+}
 
 emu_start() {
 	local portfile="$BATS_TEST_TMPDIR/emu.port" i
