@@ -16,6 +16,15 @@ applied() {
 	emu_hook DELETE /requests >/dev/null
 }
 
+# img [EXTRA_SPEC_YAML]: write m/img.yaml, an image sandbox
+img() {
+	{
+		printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\n'
+		printf 'metadata: {name: img}\nspec:\n  image: python:3.12-slim\n'
+		if [ -n "${1-}" ]; then printf '%s\n' "$1"; fi
+	} >m/img.yaml
+}
+
 actions() {
 	"$SANDFORM" plan m --json 2>/dev/null |
 		json '[(a["name"], a["action"]) for a in d["actions"]]'
@@ -60,15 +69,8 @@ actions() {
 }
 
 @test "resources: cpu lowered out of band is a resize; disk below the manifest too" {
-	cat >m/img.yaml <<'EOF'
-apiVersion: sandform.dev/v1
-kind: Sandbox
-metadata: {name: img}
-spec:
-  image: python:3.12-slim
-  resources: {cpu: 2, memory: 2, disk: 5}
-  autoStopInterval: 0
-EOF
+	img '  resources: {cpu: 2, memory: 2, disk: 5}
+  autoStopInterval: 0'
 	applied
 	emu_wait_state img started
 	emu_hook POST /sandbox/img '{"cpu":1}' >/dev/null
@@ -92,13 +94,7 @@ EOF
 }
 
 @test "create-only fields: image and user force a replace with the field named" {
-	cat >m/img.yaml <<'EOF'
-apiVersion: sandform.dev/v1
-kind: Sandbox
-metadata: {name: img}
-spec:
-  image: python:3.12-slim
-EOF
+	img
 	applied
 	sed -i 's/python:3.12-slim/python:3.13-slim/' m/img.yaml
 	run --separate-stderr "$SANDFORM" plan m

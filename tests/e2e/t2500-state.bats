@@ -9,10 +9,7 @@ setup() {
 	DB="$BATS_TEST_TMPDIR/.sandform/state.db"
 }
 
-# json EXPR: evaluate a Python expression over the JSON on stdin ("d").
-json() {
-	python3 -c 'import json, sys; d = json.load(sys.stdin); print(('"$1"'))'
-}
+load lib/sandbox # json EXPR
 
 @test "state list on a missing state file is empty and creates nothing" {
 	run "$SANDFORM" state list

@@ -30,7 +30,7 @@ teardown() { emu_stop; }
 	[ "$(creates_ok)" = 0 ]
 	# the records name every sandbox
 	run "$SANDFORM" state list --json
-	[ "$(echo "$output" | pyjson 'sorted(r["name"] for r in d["records"])')" = "['api', 'web', 'worker']" ]
+	[ "$(echo "$output" | json 'sorted(r["name"] for r in d["records"])')" = "['api', 'web', 'worker']" ]
 }
 
 @test "a lost state file: apply rebuilds the records, creates nothing twice" {
@@ -44,7 +44,7 @@ teardown() { emu_stop; }
 	[ "$(creates_ok)" = 0 ]
 	[ "$(live_names)" = "$(declared_names)" ]
 	run "$SANDFORM" state list --json
-	[ "$(echo "$output" | pyjson 'sorted(r["name"] for r in d["records"])')" = "['api', 'web']" ]
+	[ "$(echo "$output" | json 'sorted(r["name"] for r in d["records"])')" = "['api', 'web']" ]
 }
 
 @test "without a terminal apply refuses unless --auto-approve; nothing changes" {
@@ -78,7 +78,7 @@ for e in evs[1:-1]:
 	run --separate-stderr "$SANDFORM" apply m --auto-approve --json
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | wc -l)" = 2 ]
-	[ "$(echo "$output" | tail -1 | pyjson 'd["event"], d["total"]')" = "('summary', 0)" ]
+	[ "$(echo "$output" | tail -1 | json 'd["event"], d["total"]')" = "('summary', 0)" ]
 }
 
 @test "a missing secret fails before any call; nothing is created" {
@@ -99,7 +99,7 @@ for e in evs[1:-1]:
 	[ "$status" -eq 0 ]
 	[[ "$output$stderr" != *s3cr3t-value-xyz* ]]
 	! grep -a -q s3cr3t-value-xyz .sandform/state.db*
-	[ "$(emu_api GET /sandbox/app | pyjson 'd["env"]["TOKEN"]')" = s3cr3t-value-xyz ]
+	[ "$(emu_api GET /sandbox/app | json 'd["env"]["TOKEN"]')" = s3cr3t-value-xyz ]
 	run "$SANDFORM" plan m --detailed-exitcode
 	[ "$status" -eq 0 ]
 }
@@ -114,8 +114,8 @@ for e in evs[1:-1]:
 	sed -i 's/state: started/state: stopped/' m/api.yaml
 	run --separate-stderr "$SANDFORM" apply m --auto-approve
 	[ "$status" -eq 0 ]
-	[ "$(emu_api GET /sandbox/api | pyjson 'd["state"]')" = stopped ]
-	[ "$(emu_api GET /sandbox/web | pyjson 'd["public"], d["autoArchiveInterval"]')" = "(True, 60)" ]
+	[ "$(emu_api GET /sandbox/api | json 'd["state"]')" = stopped ]
+	[ "$(emu_api GET /sandbox/web | json 'd["public"], d["autoArchiveInterval"]')" = "(True, 60)" ]
 	run "$SANDFORM" plan m --detailed-exitcode
 	[ "$status" -eq 0 ]
 	emu_hook POST /sandbox/web '{"state":"stopped"}' >/dev/null
@@ -123,7 +123,7 @@ for e in evs[1:-1]:
 	[ "$status" -eq 2 ]
 	run --separate-stderr "$SANDFORM" apply m --auto-approve
 	[ "$status" -eq 0 ]
-	[ "$(emu_api GET /sandbox/web | pyjson 'd["state"]')" = started ]
+	[ "$(emu_api GET /sandbox/web | json 'd["state"]')" = started ]
 }
 
 @test "a sandbox that does not settle in --timeout fails; the rest converge; recorded" {
@@ -142,21 +142,21 @@ Y
 	run --separate-stderr "$SANDFORM" apply m --auto-approve --timeout 1s --json
 	[ "$status" -eq 1 ]
 	echo "$output" | grep '"event":"error"' | grep -q '"name":"slow".*timed out'
-	[ "$(echo "$output" | tail -1 | pyjson 'd["done"], d["failed"]')" = "(1, 1)" ]
+	[ "$(echo "$output" | tail -1 | json 'd["done"], d["failed"]')" = "(1, 1)" ]
 	# the slow one exists and is tracked: nothing untracked, no duplicate
 	[ "$(live_names | tr '\n' ' ')" = "slow web " ]
 	run "$SANDFORM" state list --json
-	[ "$(echo "$output" | pyjson 'sorted(r["name"] for r in d["records"])')" = "['slow', 'web']" ]
+	[ "$(echo "$output" | json 'sorted(r["name"] for r in d["records"])')" = "['slow', 'web']" ]
 }
 
 @test "replace: delete, wait until gone, create again under the same name" {
 	mk web
 	"$SANDFORM" apply m --auto-approve >/dev/null
-	old=$(emu_api GET /sandbox/web | pyjson 'd["id"]')
+	old=$(emu_api GET /sandbox/web | json 'd["id"]')
 	sed -i 's/snapshot: daytona-small/snapshot: daytona-medium/' m/web.yaml
 	run --separate-stderr "$SANDFORM" apply m --auto-approve
 	[ "$status" -eq 0 ]
-	new=$(emu_api GET /sandbox/web | pyjson 'd["id"], d["snapshot"]')
+	new=$(emu_api GET /sandbox/web | json 'd["id"], d["snapshot"]')
 	[[ "$new" == *daytona-medium* ]]
 	[[ "$new" != *"$old"* ]]
 	[ "$(live_names)" = web ]
@@ -173,14 +173,14 @@ Y
 	# fresh: runs without asking, even without a terminal
 	run --separate-stderr "$SANDFORM" apply p.json </dev/null
 	[ "$status" -eq 0 ]
-	[ "$(emu_api GET /sandbox/web | pyjson 'd["public"]')" = True ]
+	[ "$(emu_api GET /sandbox/web | json 'd["public"]')" = True ]
 	mk api '  public: true'
 	"$SANDFORM" plan m --out p2.json >/dev/null
 	emu_hook POST /sandbox/api '{"state":"stopped"}' >/dev/null
 	run --separate-stderr "$SANDFORM" apply p2.json
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"stale"*"'api'"* ]]
-	[ "$(emu_api GET /sandbox/api | pyjson 'd["public"]')" = False ]
+	[ "$(emu_api GET /sandbox/api | json 'd["public"]')" = False ]
 }
 
 @test "destroy deletes the stack, honours preventDestroy, empties the records" {
@@ -196,7 +196,7 @@ Y
 	[ "$status" -eq 0 ]
 	[ "$(live_names)" = foreign ]
 	run --separate-stderr "$SANDFORM" state list --json
-	[ "$(echo "$output" | pyjson 'len(d["records"])')" = 0 ]
+	[ "$(echo "$output" | json 'len(d["records"])')" = 0 ]
 }
 
 @test "a held lock: exit 3 naming the holder; --lock-timeout waits; force-unlock" {

@@ -19,7 +19,7 @@ teardown() { emu_stop; }
 	run --separate-stderr "$SANDFORM" apply m --auto-approve --json
 	echo "$stderr" | tail -5
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | tail -1 | pyjson 'd["done"], d["failed"]')" = "(50, 0)" ]
+	[ "$(echo "$output" | tail -1 | json 'd["done"], d["failed"]')" = "(50, 0)" ]
 	# exactly the declared sandboxes, each once; no create beyond one per
 	# name succeeded (a dropped answer is adopted by name, not repeated)
 	[ "$(live_names)" = "$(declared_names)" ]

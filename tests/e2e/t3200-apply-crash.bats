@@ -33,7 +33,7 @@ PY
 }
 
 recorded_names() {
-	"$SANDFORM" state list --json | pyjson '"\n".join(sorted(r["name"] for r in d["records"]))'
+	"$SANDFORM" state list --json | json '"\n".join(sorted(r["name"] for r in d["records"]))'
 }
 
 @test "20 SIGKILLs at random moments: the next apply converges exactly" {

@@ -69,10 +69,10 @@ teardown() { emu_stop; }
 	grep -q "stopping: no new calls" run.err
 	grep -q '"event":"left"' run.out
 	summary=$(tail -1 run.out)
-	[ "$(echo "$summary" | pyjson 'd["event"], d["interrupted"], d["left"] > 0, d["done"] > 0')" = "('summary', True, True, True)" ]
+	[ "$(echo "$summary" | json 'd["event"], d["interrupted"], d["left"] > 0, d["done"] > 0')" = "('summary', True, True, True)" ]
 	# every sandbox that exists is recorded (nothing untracked)
 	live=$(live_names | wc -l)
-	recorded=$("$SANDFORM" state list --json | pyjson 'len(d["records"])')
+	recorded=$("$SANDFORM" state list --json | json 'len(d["records"])')
 	[ "$live" -eq "$recorded" ]
 	[ "$live" -lt 24 ]
 	run --separate-stderr "$SANDFORM" apply m --auto-approve

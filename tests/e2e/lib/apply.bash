@@ -1,14 +1,17 @@
-# Helpers for the apply tests (t3xxx).
+# Helpers for the apply tests (t3xxx); json and sandbox_yaml come from
+# lib/sandbox.bash.
 #
 #   apply_setup [EMU_ARGS...]   cd to the test dir, start an emulator,
 #                               empty m/ for manifests
-#   mk NAME [EXTRA_SPEC_YAML]   write m/NAME.yaml: a started snapshot sandbox
+#   mk NAME [EXTRA_SPEC_YAML]   write m/NAME.yaml: sandbox_yaml with team t
 #   mk_many PREFIX N            write m/many.yaml with PREFIX001..PREFIXN
 #   live_names                  the org's sandbox names, sorted, one a line
 #   declared_names              the names in m/, sorted, one a line
 #   creates_ok                  number of POST /sandbox answered 2xx
 #   creates_409                 number of POST /sandbox answered 409
-#   pyjson EXPR                 a Python expression over the JSON on stdin (d)
+
+# shellcheck source=tests/e2e/lib/sandbox.bash
+source "${BASH_SOURCE[0]%/*}/sandbox.bash"
 
 apply_setup() {
 	cd "$BATS_TEST_TMPDIR"
@@ -19,14 +22,7 @@ apply_setup() {
 }
 
 mk() {
-	local name=$1 extra=${2-}
-	{
-		printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\n'
-		printf 'metadata:\n  name: %s\n  labels:\n    team: t\n' "$name"
-		printf 'spec:\n  snapshot: daytona-small\n  autoStopInterval: 0\n'
-		printf '  state: started\n'
-		if [ -n "$extra" ]; then printf '%s\n' "$extra"; fi
-	} >"m/$name.yaml"
+	sandbox_yaml "$1" t "${2-}" >"m/$1.yaml"
 }
 
 mk_many() {
@@ -36,10 +32,6 @@ mk_many() {
 		printf 'metadata:\n  name: %s%03d\n' "$prefix" "$i"
 		printf 'spec:\n  snapshot: daytona-small\n  autoStopInterval: 0\n'
 	done >m/many.yaml
-}
-
-pyjson() {
-	python3 -c 'import json, sys; d = json.load(sys.stdin); print(('"$1"'))'
 }
 
 live_names() {

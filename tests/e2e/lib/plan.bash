@@ -1,25 +1,16 @@
-# Helpers for the plan tests (t20xx): manifests and JSON checks.
+# Helpers for the plan tests (t20xx): manifests and JSON checks (json
+# and sandbox_yaml come from lib/sandbox.bash).
 #
-#   sbx NAME [EXTRA_SPEC_YAML]   write NAME.yaml: a started snapshot sandbox
-#                                with a label; EXTRA is appended under spec:
-#   json EXPR                    evaluate a Python expression over the JSON
-#                                on stdin (bound to d)
+#   sbx NAME [EXTRA_SPEC_YAML]   write m/NAME.yaml: sandbox_yaml with team
+#                                agents
 #   only_gets                    fail unless every request the emulator saw
 #                                was a GET
 
-sbx() {
-	local name=$1 extra=${2-}
-	{
-		printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\n'
-		printf 'metadata:\n  name: %s\n  labels:\n    team: agents\n' "$name"
-		printf 'spec:\n  snapshot: daytona-small\n  autoStopInterval: 0\n'
-		printf '  state: started\n'
-		if [ -n "$extra" ]; then printf '%s\n' "$extra"; fi
-	} >"$BATS_TEST_TMPDIR/m/$name.yaml"
-}
+# shellcheck source=tests/e2e/lib/sandbox.bash
+source "${BASH_SOURCE[0]%/*}/sandbox.bash"
 
-json() {
-	python3 -c 'import json, sys; d = json.load(sys.stdin); print(('"$1"'))'
+sbx() {
+	sandbox_yaml "$1" agents "${2-}" >"$BATS_TEST_TMPDIR/m/$1.yaml"
 }
 
 only_gets() {
