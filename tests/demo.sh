@@ -45,6 +45,18 @@ run() {
 	printf '%s$ sandform %s%s\n' "$dim" "$*" "$off"
 	"$SANDFORM" "$@"
 }
+# run_expect STATUS WHAT ARGS...: run, and stop the demo unless sandform
+# exits with STATUS (WHAT says what that status means).
+run_expect() {
+	want=$1 what=$2
+	shift 2
+	rc=0
+	run "$@" || rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "demo: expected $what (exit $want), got $rc" >&2
+		exit 1
+	fi
+}
 
 step "Starting daytona-emulator (a local Daytona API) on a free port"
 "$DAYTONA_EMULATOR" --listen 127.0.0.1:0 --api-key demo-key \
@@ -93,27 +105,13 @@ curl -sS -o /dev/null -X POST -H 'Content-Type: application/json' \
 echo "agent-pool-eval is now stopped; its manifest says state: started"
 
 step "6. Plan: the drift shows as a start"
-set +e
-run plan --detailed-exitcode "$examples"
-rc=$?
-set -e
-if [ $rc -ne 2 ]; then
-	echo "demo: expected plan to report changes (exit 2), got $rc" >&2
-	exit 1
-fi
+run_expect 2 "plan to report changes" plan --detailed-exitcode "$examples"
 
 step "7. Apply: start it again"
 run apply --auto-approve "$examples"
 
 step "8. Destroy: refused while lifecycle.preventDestroy protects a sandbox"
-set +e
-run destroy --auto-approve "$examples"
-rc=$?
-set -e
-if [ $rc -ne 1 ]; then
-	echo "demo: expected destroy to refuse (exit 1), got $rc" >&2
-	exit 1
-fi
+run_expect 1 "destroy to refuse" destroy --auto-approve "$examples"
 
 step "9. Destroy, naming the protected sandbox"
 run destroy --auto-approve --force-destroy agent-pool-eval "$examples"
