@@ -57,6 +57,7 @@ enum validate_path {
 	VALIDATE_PATH_SLASHES,  /* "//" */
 	VALIDATE_PATH_DOT,      /* a "." or ".." segment in a mount path */
 	VALIDATE_PATH_DOTDOT,   /* a ".." segment in a subpath */
+	VALIDATE_PATH__COUNT
 };
 
 /* validate_mount_path: absolute, not "/", no "//", no "." or "..". */

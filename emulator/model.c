@@ -312,47 +312,39 @@ emu_valid_domain_list(const char *list, const char **msg)
 	                  "domain names (e.g. example.com, *.example.com)");
 }
 
+/* Daytona's messages for the reasons of common/validate.h */
+static const char *const mount_path_msgs[VALIDATE_PATH__COUNT] = {
+	[VALIDATE_PATH_RELATIVE] = "Volume mount path must be an absolute path",
+	[VALIDATE_PATH_ROOT] = "Volume mount path cannot be the root directory",
+	[VALIDATE_PATH_SLASHES] =
+	        "Volume mount path cannot contain consecutive slashes",
+	[VALIDATE_PATH_DOT] =
+	        "Volume mount path cannot contain '.' or '..' segments",
+};
+
+static const char *const subpath_msgs[VALIDATE_PATH__COUNT] = {
+	[VALIDATE_PATH_ABSOLUTE] = "Volume subpath must be a relative path",
+	[VALIDATE_PATH_SLASHES] =
+	        "Volume subpath cannot contain consecutive slashes",
+	[VALIDATE_PATH_DOTDOT] = "Volume subpath cannot contain '..' segments",
+};
+
 int
 emu_valid_mount_path(const char *path, const char **msg)
 {
-	switch (validate_mount_path(path)) {
-	case VALIDATE_PATH_OK:
-		*msg = NULL;
-		return 0;
-	case VALIDATE_PATH_RELATIVE:
-		*msg = "Volume mount path must be an absolute path";
-		break;
-	case VALIDATE_PATH_ROOT:
-		*msg = "Volume mount path cannot be the root directory";
-		break;
-	case VALIDATE_PATH_SLASHES:
-		*msg = "Volume mount path cannot contain consecutive slashes";
-		break;
-	default:
-		*msg = "Volume mount path cannot contain '.' or '..' segments";
-		break;
-	}
-	return -1;
+	enum validate_path why = validate_mount_path(path);
+
+	*msg = mount_path_msgs[why];
+	return why == VALIDATE_PATH_OK ? 0 : -1;
 }
 
 int
 emu_valid_subpath(const char *path, const char **msg)
 {
-	switch (validate_subpath(path)) {
-	case VALIDATE_PATH_OK:
-		*msg = NULL;
-		return 0;
-	case VALIDATE_PATH_ABSOLUTE:
-		*msg = "Volume subpath must be a relative path";
-		break;
-	case VALIDATE_PATH_SLASHES:
-		*msg = "Volume subpath cannot contain consecutive slashes";
-		break;
-	default:
-		*msg = "Volume subpath cannot contain '..' segments";
-		break;
-	}
-	return -1;
+	enum validate_path why = validate_subpath(path);
+
+	*msg = subpath_msgs[why];
+	return why == VALIDATE_PATH_OK ? 0 : -1;
 }
 
 /* --- kvmap ------------------------------------------------------------ */

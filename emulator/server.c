@@ -1094,6 +1094,7 @@ fail:
 
 /* --- list query ------------------------------------------------------- */
 
+/* a decimal query or path parameter in [min, max]; 0 or -1 */
 static int
 parse_int_param(const char *v, int min, int max, int *out)
 {
@@ -1425,19 +1426,6 @@ wait_or_answer(struct server *srv, struct req *q, struct resp *r,
 	suspend(srv, q, W_STARTED, time_mono_ms() + srv->opts.max_wait_ms);
 }
 
-/* the interval path parameter: "+value" coercion into an int column */
-static int
-interval_param(const char *s, int *out)
-{
-	long long n;
-	const char *err;
-
-	if (strnum_parse(s, INT32_MIN, INT32_MAX, &n, &err) < 0)
-		return -1;
-	*out = (int)n;
-	return 0;
-}
-
 static void
 handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
            const char *param, cJSON *body, struct org *o,
@@ -1649,7 +1637,8 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 	case R_AUTODELETE: {
 		int n;
 
-		if (interval_param(param, &n) < 0) {
+		/* "+value" coercion into an int column */
+		if (parse_int_param(param, INT32_MIN, INT32_MAX, &n) < 0) {
 			resp_error(r, q, 500, "An unexpected error occurred.");
 			break;
 		}
