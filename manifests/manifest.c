@@ -1597,6 +1597,19 @@ string_array(char **v, size_t n)
 	return a;
 }
 
+cJSON *
+manifest_env_value_to_json(enum env_kind kind, const char *value)
+{
+	cJSON *o;
+
+	if (kind == ENV_PLAIN)
+		return cJSON_CreateString(value);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(
+	        o, kind == ENV_SECRET_ENV ? "secretEnv" : "secretFile", value);
+	return o;
+}
+
 static cJSON *
 spec_to_json(const struct sandbox_spec *s)
 {
@@ -1624,20 +1637,10 @@ spec_to_json(const struct sandbox_spec *s)
 			cJSON_AddNumberToObject(x, "gpu", (double)s->gpu);
 	}
 	x = cJSON_AddObjectToObject(o, "env");
-	for (i = 0; i < s->n_env; i++) {
-		const struct manifest_env *e = &s->env[i];
-
-		if (e->kind == ENV_PLAIN) {
-			cJSON_AddStringToObject(x, e->key, e->value);
-		} else {
-			y = cJSON_AddObjectToObject(x, e->key);
-			cJSON_AddStringToObject(y,
-			                        e->kind == ENV_SECRET_ENV
-			                                ? "secretEnv"
-			                                : "secretFile",
-			                        e->value);
-		}
-	}
+	for (i = 0; i < s->n_env; i++)
+		cJSON_AddItemToObject(x, s->env[i].key,
+		                      manifest_env_value_to_json(
+		                              s->env[i].kind, s->env[i].value));
 	if (s->user)
 		cJSON_AddStringToObject(o, "user", s->user);
 	if (s->target)

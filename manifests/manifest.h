@@ -227,6 +227,15 @@ const struct sandbox_spec *manifest_set_find(const struct manifest_set *set,
 cJSON *manifest_set_to_json(const struct manifest_set *set);
 
 /*
+ * manifest_env_value_to_json: how an env entry's value is written in JSON
+ * (validate --json, and the specs in the state and saved plans): the plain
+ * value as a string, a reference as {"secretEnv":NAME} or
+ * {"secretFile":PATH}. Returns a new item; adding it to a tree hands it
+ * over, otherwise release it with cJSON_Delete().
+ */
+cJSON *manifest_env_value_to_json(enum env_kind kind, const char *value);
+
+/*
  * manifest_secret_resolve: the value a secret env entry refers to, read at
  * apply time: ENV_SECRET_ENV from the environment (unset is an error, empty
  * is allowed), ENV_SECRET_FILE from a regular file of at most

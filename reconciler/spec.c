@@ -32,16 +32,9 @@ dupn(const char *s)
 const char *
 spec_state_name(enum spec_state st)
 {
-	switch (st) {
-	case SPEC_STATE_STARTED:
-		return "started";
-	case SPEC_STATE_STOPPED:
-		return "stopped";
-	case SPEC_STATE_ARCHIVED:
-		return "archived";
-	default:
-		return "";
-	}
+	const char *name = sandbox_state_name((enum sandbox_state)st);
+
+	return name ? name : "";
 }
 
 /* ---- labels ------------------------------------------------------------ */
@@ -365,11 +358,7 @@ spec_from_manifest(const struct sandbox_spec *m)
 	s->env = m->n_env ? xcalloc(m->n_env, sizeof(*s->env)) : NULL;
 	for (i = 0; i < m->n_env; i++) {
 		s->env[i].key = xstrdup(m->env[i].key);
-		s->env[i].kind = m->env[i].kind == ENV_SECRET_ENV
-		                         ? SPEC_ENV_SECRET_ENV
-		                 : m->env[i].kind == ENV_SECRET_FILE
-		                         ? SPEC_ENV_SECRET_FILE
-		                         : SPEC_ENV_PLAIN;
+		s->env[i].kind = (enum spec_env_kind)m->env[i].kind;
 		s->env[i].value = xstrdup(m->env[i].value);
 	}
 	s->nenv = m->n_env;
@@ -377,19 +366,7 @@ spec_from_manifest(const struct sandbox_spec *m)
 	s->target = dupn(m->target);
 	s->has_public = m->has_public;
 	s->public_ = m->is_public;
-	switch (m->state) {
-	case SANDBOX_STATE_STARTED:
-		s->state = SPEC_STATE_STARTED;
-		break;
-	case SANDBOX_STATE_STOPPED:
-		s->state = SPEC_STATE_STOPPED;
-		break;
-	case SANDBOX_STATE_ARCHIVED:
-		s->state = SPEC_STATE_ARCHIVED;
-		break;
-	default:
-		s->state = SPEC_STATE_ANY;
-	}
+	s->state = (enum spec_state)m->state;
 	s->has_auto_stop = m->has_auto_stop;
 	s->auto_stop = m->auto_stop;
 	s->has_auto_archive = m->has_auto_archive;
@@ -430,9 +407,7 @@ spec_secret_resolve_manifest(void *arg, const struct spec_env *e, char **value)
 	memset(&me, 0, sizeof(me));
 	me.key = e->key;
 	me.value = e->value;
-	me.kind = e->kind == SPEC_ENV_SECRET_ENV    ? ENV_SECRET_ENV
-	          : e->kind == SPEC_ENV_SECRET_FILE ? ENV_SECRET_FILE
-	                                            : ENV_PLAIN;
+	me.kind = (enum env_kind)e->kind;
 	return manifest_secret_resolve(&me, value);
 }
 
@@ -663,20 +638,12 @@ spec_to_json(const struct spec *s)
 	}
 	if (s->nenv) {
 		a = cJSON_AddObjectToObject(o, "env");
-		for (i = 0; i < s->nenv; i++) {
-			if (s->env[i].kind == SPEC_ENV_PLAIN) {
-				cJSON_AddStringToObject(a, s->env[i].key,
-				                        s->env[i].value);
-				continue;
-			}
-			e = cJSON_AddObjectToObject(a, s->env[i].key);
-			cJSON_AddStringToObject(
-			        e,
-			        s->env[i].kind == SPEC_ENV_SECRET_ENV
-			                ? "secretEnv"
-			                : "secretFile",
-			        s->env[i].value);
-		}
+		for (i = 0; i < s->nenv; i++)
+			cJSON_AddItemToObject(
+			        a, s->env[i].key,
+			        manifest_env_value_to_json(
+			                (enum env_kind)s->env[i].kind,
+			                s->env[i].value));
 	}
 	if (s->user)
 		cJSON_AddStringToObject(o, "user", s->user);

@@ -28,6 +28,7 @@
 
 #include "common/hash.h"
 #include "daytona/client.h"
+#include "manifests/manifest.h"
 
 /* Labels sandform sets on every sandbox it creates. */
 #define SPEC_LABEL_STACK "sandform.dev/stack"
@@ -85,10 +86,12 @@ struct spec_labels {
 	size_t n;
 };
 
+/* The manifest's kinds (enum env_kind), so converting is a cast. */
 enum spec_env_kind {
-	SPEC_ENV_PLAIN = 0,  /* value is the literal value */
-	SPEC_ENV_SECRET_ENV, /* value is the environment variable's name */
-	SPEC_ENV_SECRET_FILE /* value is the file's path */
+	SPEC_ENV_PLAIN = ENV_PLAIN, /* value is the literal value */
+	/* value is the environment variable's name */
+	SPEC_ENV_SECRET_ENV = ENV_SECRET_ENV,
+	SPEC_ENV_SECRET_FILE = ENV_SECRET_FILE /* value is the file's path */
 };
 
 struct spec_env {
@@ -103,12 +106,13 @@ struct spec_volume {
 	char *subpath; /* NULL: none */
 };
 
-/* The declared run state; ANY = omitted (existence only, DESIGN.md §5). */
+/* The declared run state; ANY = omitted (existence only, DESIGN.md §5).
+ * The manifest's states (enum sandbox_state), so converting is a cast. */
 enum spec_state {
-	SPEC_STATE_ANY = 0,
-	SPEC_STATE_STARTED,
-	SPEC_STATE_STOPPED,
-	SPEC_STATE_ARCHIVED,
+	SPEC_STATE_ANY = SANDBOX_STATE_UNSET,
+	SPEC_STATE_STARTED = SANDBOX_STATE_STARTED,
+	SPEC_STATE_STOPPED = SANDBOX_STATE_STOPPED,
+	SPEC_STATE_ARCHIVED = SANDBOX_STATE_ARCHIVED,
 };
 
 struct spec_network {
