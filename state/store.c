@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,15 +345,85 @@ step_write(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 /*
- * A row kind: how a row of one SELECT becomes a struct, and how that
- * struct's members are freed, so that every lookup and list of every table
- * reads rows with the same two loops below.
+ * Rows to structs. Each table's struct is described once, as the list of
+ * its members in the order of the SELECT's columns; one fill and one clear
+ * serve every table, so a column added to a struct cannot be read and
+ * then forgotten by its free function.
  */
-struct row_kind {
-	size_t size;                                   /* of the struct */
-	void (*from_row)(sqlite3_stmt *st, void *row); /* fills every member */
-	void (*clear)(void *row);                      /* NULL: owns nothing */
+enum col_type {
+	COL_STR,   /* const char *, a copy owned by the struct (NULL: null) */
+	COL_I64,   /* int64_t */
+	COL_LONG,  /* long */
+	COL_CHARS, /* char[size], truncated */
+	COL_JSTATE /* enum store_journal_state, stored as its name */
 };
+
+struct col {
+	enum col_type type;
+	size_t off, size;
+};
+
+/* clang-format off */
+#define COL(type, st, m) { (type), offsetof(st, m), sizeof(((st *)0)->m) }
+/* clang-format on */
+
+struct row_kind {
+	size_t size; /* of the struct */
+	const struct col *cols;
+	size_t n_cols;
+};
+
+/* clang-format off */
+#define ROW_KIND(st, c) { sizeof(st), (c), sizeof(c) / sizeof(*(c)) }
+/* clang-format on */
+
+static enum store_journal_state journal_state_parse(const char *v);
+
+/* row_fill: the current row of st into a zeroed struct. */
+static void
+row_fill(sqlite3_stmt *st, const struct row_kind *k, void *row)
+{
+	const struct col *c;
+	char *p;
+	int i;
+
+	memset(row, 0, k->size);
+	for (i = 0; i < (int)k->n_cols; i++) {
+		c = &k->cols[i];
+		p = (char *)row + c->off;
+		switch (c->type) {
+		case COL_STR:
+			*(const char **)p = col_str(st, i);
+			break;
+		case COL_I64:
+			*(int64_t *)p = sqlite3_column_int64(st, i);
+			break;
+		case COL_LONG:
+			*(long *)p = (long)sqlite3_column_int64(st, i);
+			break;
+		case COL_CHARS:
+			col_copy(st, i, p, c->size);
+			break;
+		case COL_JSTATE:
+			*(enum store_journal_state *)p = journal_state_parse(
+			        (const char *)sqlite3_column_text(st, i));
+			break;
+		}
+	}
+}
+
+/* row_clear: free the string members and zero the struct. */
+static void
+row_clear(const struct row_kind *k, void *row)
+{
+	size_t i;
+
+	for (i = 0; i < k->n_cols; i++)
+		if (k->cols[i].type == COL_STR)
+			free((void *)*(const char **)((char *)row +
+			                              k->cols[i].off));
+	memset(row, 0, k->size);
+}
 
 /*
  * row_step: step a bound lookup once and reset it; 1 with *row filled when
@@ -365,7 +436,7 @@ row_step(struct store *s, sqlite3_stmt *st, const struct row_kind *k, void *row,
 	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_ROW) {
-		k->from_row(st, row);
+		row_fill(st, k, row);
 		rc = 1;
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
@@ -396,8 +467,8 @@ rows_free(const struct row_kind *k, void *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; k->clear != NULL && i < n; i++)
-		k->clear((char *)v + i * k->size);
+	for (i = 0; i < n; i++)
+		row_clear(k, (char *)v + i * k->size);
 	free(v);
 }
 
@@ -418,8 +489,7 @@ rows_read(struct store *s, sqlite3_stmt *st, const struct row_kind *k,
 			cap = cap ? cap * 2 : 16;
 			v = xreallocarray(v, cap, k->size);
 		}
-		memset(v + n * k->size, 0, k->size);
-		k->from_row(st, v + n++ * k->size);
+		row_fill(st, k, v + n++ * k->size);
 	}
 	rc = rc == SQLITE_DONE ? 0 : db_error(s, rc, what);
 	stmt_done(st);
@@ -431,13 +501,6 @@ rows_read(struct store *s, sqlite3_stmt *st, const struct row_kind *k,
 	*v_out = v;
 	*n_out = n;
 	return rc;
-}
-
-/* free_str: free a string member (const for callers who pass literals). */
-static void
-free_str(const char *p)
-{
-	free((void *)p);
 }
 
 static bool
@@ -798,41 +861,20 @@ store_secret_hash(const struct store *s, const char *value,
 
 /* ---- records --------------------------------------------------------- */
 
-static void
-record_from_row(sqlite3_stmt *st, void *row)
-{
-	struct store_record *r = row;
-
-	r->stack = col_str(st, 0);
-	r->name = col_str(st, 1);
-	r->sandbox_id = col_str(st, 2);
-	r->spec_hash = col_str(st, 3);
-	r->labels_json = col_str(st, 4);
-	r->observed_json = col_str(st, 5);
-	r->applied_json = col_str(st, 6);
-	r->status = col_str(st, 7);
-	r->created_ms = sqlite3_column_int64(st, 8);
-	r->updated_ms = sqlite3_column_int64(st, 9);
-}
-
-static void
-record_clear(void *row)
-{
-	struct store_record *r = row;
-
-	free_str(r->stack);
-	free_str(r->name);
-	free_str(r->sandbox_id);
-	free_str(r->spec_hash);
-	free_str(r->labels_json);
-	free_str(r->observed_json);
-	free_str(r->applied_json);
-	free_str(r->status);
-	memset(r, 0, sizeof(*r));
-}
-
-static const struct row_kind record_rows = { sizeof(struct store_record),
-	                                     record_from_row, record_clear };
+static const struct col record_cols[] = {
+	COL(COL_STR, struct store_record, stack),
+	COL(COL_STR, struct store_record, name),
+	COL(COL_STR, struct store_record, sandbox_id),
+	COL(COL_STR, struct store_record, spec_hash),
+	COL(COL_STR, struct store_record, labels_json),
+	COL(COL_STR, struct store_record, observed_json),
+	COL(COL_STR, struct store_record, applied_json),
+	COL(COL_STR, struct store_record, status),
+	COL(COL_I64, struct store_record, created_ms),
+	COL(COL_I64, struct store_record, updated_ms),
+};
+static const struct row_kind record_rows =
+        ROW_KIND(struct store_record, record_cols);
 
 /*
  * scrub_env: defence in depth against secrets in stored JSON. Daytona
@@ -1071,7 +1113,7 @@ void
 store_record_clear(struct store_record *r)
 {
 	if (r != NULL)
-		record_clear(r);
+		row_clear(&record_rows, r);
 }
 
 void
@@ -1093,41 +1135,20 @@ store_record_list_free(struct store_record_list *l)
 
 /* ---- runs ------------------------------------------------------------ */
 
-static void
-run_from_row(sqlite3_stmt *st, void *row)
-{
-	struct store_run *r = row;
-
-	r->id = sqlite3_column_int64(st, 0);
-	r->command = col_str(st, 1);
-	r->stack = col_str(st, 2);
-	r->source = col_str(st, 3);
-	r->git_commit = col_str(st, 4);
-	r->pid = (long)sqlite3_column_int64(st, 5);
-	r->host = col_str(st, 6);
-	r->started_ms = sqlite3_column_int64(st, 7);
-	r->finished_ms = sqlite3_column_int64(st, 8);
-	r->outcome = col_str(st, 9);
-	r->counts_json = col_str(st, 10);
-}
-
-static void
-run_clear(void *row)
-{
-	struct store_run *r = row;
-
-	free_str(r->command);
-	free_str(r->stack);
-	free_str(r->source);
-	free_str(r->git_commit);
-	free_str(r->host);
-	free_str(r->outcome);
-	free_str(r->counts_json);
-	memset(r, 0, sizeof(*r));
-}
-
-static const struct row_kind run_rows = { sizeof(struct store_run),
-	                                  run_from_row, run_clear };
+static const struct col run_cols[] = {
+	COL(COL_I64, struct store_run, id),
+	COL(COL_STR, struct store_run, command),
+	COL(COL_STR, struct store_run, stack),
+	COL(COL_STR, struct store_run, source),
+	COL(COL_STR, struct store_run, git_commit),
+	COL(COL_LONG, struct store_run, pid),
+	COL(COL_STR, struct store_run, host),
+	COL(COL_I64, struct store_run, started_ms),
+	COL(COL_I64, struct store_run, finished_ms),
+	COL(COL_STR, struct store_run, outcome),
+	COL(COL_STR, struct store_run, counts_json),
+};
+static const struct row_kind run_rows = ROW_KIND(struct store_run, run_cols);
 
 int
 store_run_begin(struct store *s, const struct store_run *run, int64_t *id_out)
@@ -1212,7 +1233,7 @@ void
 store_run_clear(struct store_run *r)
 {
 	if (r != NULL)
-		run_clear(r);
+		row_clear(&run_rows, r);
 }
 
 void
@@ -1253,44 +1274,22 @@ journal_state_parse(const char *v)
 	return STORE_JOURNAL_INTENT;
 }
 
-static void
-journal_from_row(sqlite3_stmt *st, void *row)
-{
-	struct store_journal_entry *e = row;
-
-	e->id = sqlite3_column_int64(st, 0);
-	e->run_id = sqlite3_column_int64(st, 1);
-	e->stack = col_str(st, 2);
-	e->name = col_str(st, 3);
-	e->action = col_str(st, 4);
-	e->sandbox_id = col_str(st, 5);
-	e->detail_json = col_str(st, 6);
-	e->state =
-	        journal_state_parse((const char *)sqlite3_column_text(st, 7));
-	e->result_sandbox_id = col_str(st, 8);
-	e->message = col_str(st, 9);
-	e->created_ms = sqlite3_column_int64(st, 10);
-	e->updated_ms = sqlite3_column_int64(st, 11);
-}
-
-static void
-journal_clear(void *row)
-{
-	struct store_journal_entry *e = row;
-
-	free_str(e->stack);
-	free_str(e->name);
-	free_str(e->action);
-	free_str(e->sandbox_id);
-	free_str(e->detail_json);
-	free_str(e->result_sandbox_id);
-	free_str(e->message);
-	memset(e, 0, sizeof(*e));
-}
-
-static const struct row_kind journal_rows = {
-	sizeof(struct store_journal_entry), journal_from_row, journal_clear
+static const struct col journal_cols[] = {
+	COL(COL_I64, struct store_journal_entry, id),
+	COL(COL_I64, struct store_journal_entry, run_id),
+	COL(COL_STR, struct store_journal_entry, stack),
+	COL(COL_STR, struct store_journal_entry, name),
+	COL(COL_STR, struct store_journal_entry, action),
+	COL(COL_STR, struct store_journal_entry, sandbox_id),
+	COL(COL_STR, struct store_journal_entry, detail_json),
+	COL(COL_JSTATE, struct store_journal_entry, state),
+	COL(COL_STR, struct store_journal_entry, result_sandbox_id),
+	COL(COL_STR, struct store_journal_entry, message),
+	COL(COL_I64, struct store_journal_entry, created_ms),
+	COL(COL_I64, struct store_journal_entry, updated_ms),
 };
+static const struct row_kind journal_rows =
+        ROW_KIND(struct store_journal_entry, journal_cols);
 
 /* journal_get_locked: one entry by id; SF_ENOTFOUND when there is none. */
 static int
@@ -1428,7 +1427,7 @@ store_journal_entry_free(struct store_journal_entry *e)
 {
 	if (e == NULL)
 		return;
-	journal_clear(e);
+	row_clear(&journal_rows, e);
 	free(e);
 }
 
@@ -1444,37 +1443,18 @@ store_journal_list_free(struct store_journal_list *l)
 
 /* ---- drift ----------------------------------------------------------- */
 
-static void
-drift_from_row(sqlite3_stmt *st, void *row)
-{
-	struct store_drift *d = row;
-
-	d->run_id = sqlite3_column_int64(st, 0);
-	d->stack = col_str(st, 1);
-	d->name = col_str(st, 2);
-	d->category = col_str(st, 3);
-	d->field = col_str(st, 4);
-	d->old_value = col_str(st, 5);
-	d->new_value = col_str(st, 6);
-	d->observed_ms = sqlite3_column_int64(st, 7);
-}
-
-static void
-drift_clear(void *row)
-{
-	struct store_drift *d = row;
-
-	free_str(d->stack);
-	free_str(d->name);
-	free_str(d->category);
-	free_str(d->field);
-	free_str(d->old_value);
-	free_str(d->new_value);
-	memset(d, 0, sizeof(*d));
-}
-
-static const struct row_kind drift_rows = { sizeof(struct store_drift),
-	                                    drift_from_row, drift_clear };
+static const struct col drift_cols[] = {
+	COL(COL_I64, struct store_drift, run_id),
+	COL(COL_STR, struct store_drift, stack),
+	COL(COL_STR, struct store_drift, name),
+	COL(COL_STR, struct store_drift, category),
+	COL(COL_STR, struct store_drift, field),
+	COL(COL_STR, struct store_drift, old_value),
+	COL(COL_STR, struct store_drift, new_value),
+	COL(COL_I64, struct store_drift, observed_ms),
+};
+static const struct row_kind drift_rows =
+        ROW_KIND(struct store_drift, drift_cols);
 
 int
 store_drift_add(struct store *s, int64_t run_id, const char *stack,
@@ -1591,23 +1571,17 @@ out:
 #define HOLDER_DESC_MAX \
 	(STORE_LOCK_HOST_MAX + STORE_LOCK_INFO_MAX + STORE_LOCK_ID_LEN + 128)
 
-static void
-lock_from_row(sqlite3_stmt *st, void *row)
-{
-	struct store_lock_holder *h = row;
-
-	memset(h, 0, sizeof(*h));
-	col_copy(st, 0, h->id, sizeof(h->id));
-	col_copy(st, 1, h->stack, sizeof(h->stack));
-	col_copy(st, 2, h->info, sizeof(h->info));
-	h->pid = (long)sqlite3_column_int64(st, 3);
-	col_copy(st, 4, h->host, sizeof(h->host));
-	h->since_ms = sqlite3_column_int64(st, 5);
-	h->lease_until_ms = sqlite3_column_int64(st, 6);
-}
-
-static const struct row_kind lock_rows = { sizeof(struct store_lock_holder),
-	                                   lock_from_row, NULL };
+static const struct col lock_cols[] = {
+	COL(COL_CHARS, struct store_lock_holder, id),
+	COL(COL_CHARS, struct store_lock_holder, stack),
+	COL(COL_CHARS, struct store_lock_holder, info),
+	COL(COL_LONG, struct store_lock_holder, pid),
+	COL(COL_CHARS, struct store_lock_holder, host),
+	COL(COL_I64, struct store_lock_holder, since_ms),
+	COL(COL_I64, struct store_lock_holder, lease_until_ms),
+};
+static const struct row_kind lock_rows =
+        ROW_KIND(struct store_lock_holder, lock_cols);
 
 /* lock_read: the lock selected by a bound statement; 1 found, 0 none. */
 static int
