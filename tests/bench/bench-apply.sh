@@ -28,13 +28,8 @@ emulator=${DAYTONA_EMULATOR:-./daytona-emulator}
 [ -x "$emulator" ] || { echo "bench: no daytona-emulator at $emulator (set DAYTONA_EMULATOR)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (Debian package 'time')" >&2; exit 1; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench-apply.XXXXXX")
-cleanup() {
-	bench_emu_stop
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+bench_begin sf-bench-apply
+tmp=$bench_tmp
 
 key=bench-$$
 # shellcheck disable=SC2086

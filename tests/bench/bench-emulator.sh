@@ -27,12 +27,8 @@ command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install wrk)"
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
-tmp=$(mktemp -d)
-cleanup() {
-	bench_emu_stop
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+bench_begin sf-bench-emulator
+tmp=$bench_tmp
 
 bench_emu_start "$EMU" "$tmp" bench-key --threads 2
 url=$bench_url

@@ -28,13 +28,8 @@ SANDFORM=${SANDFORM:-$B/sandform}
 EMU=${DAYTONA_EMULATOR:-$B/daytona-emulator}
 N=${BENCH_N:-10000}
 RUNS=${BENCH_RUNS:-3}
-T=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench-plan.XXXXXX")
-
-cleanup() {
-	bench_emu_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+bench_begin sf-bench-plan
+T=$bench_tmp
 
 start_emu() {
 	bench_emu_start "$EMU" "$T" bench-key "$@"

@@ -30,13 +30,8 @@ modules=${SF_SDK_MODULES:-$here/../conformance/node_modules}
 [ -f "$modules/@daytonaio/sdk/package.json" ] ||
 	{ echo "bench: @daytonaio/sdk not installed in $modules (npm ci in tests/conformance)" >&2; exit 1; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench-sdk.XXXXXX")
-cleanup() {
-	bench_emu_stop
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+bench_begin sf-bench-sdk
+tmp=$bench_tmp
 
 key=bench-$$
 # shellcheck disable=SC2086

@@ -15,8 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 sandform=${1:-${SANDFORM:-./sandform}}
 runs=5
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sf-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+bench_begin sf-bench
+tmp=$bench_tmp
 
 "$here/gen-manifests.sh" "$tmp/manifests" 10000 100
 nfiles=$(find "$tmp/manifests" -name '*.yaml' | wc -l)

@@ -1,6 +1,10 @@
 # tests/bench/lib.sh: what the benchmark scripts share. Source it:
 #	. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 #
+# bench_begin NAME
+#	make a temporary directory ${TMPDIR:-/tmp}/NAME.XXXXXX in bench_tmp
+#	and arrange that on exit (also after INT, TERM, HUP) the emulator is
+#	stopped and the directory removed.
 # bench_emu_start EMULATOR DIR KEY [ARG...]
 #	start daytona-emulator on a free loopback port with API key KEY and
 #	the extra ARGs; its port file, stdout and stderr go to DIR/port,
@@ -19,6 +23,18 @@
 
 bench_emu_pid=
 bench_url=
+bench_tmp=
+
+bench_begin() {
+	bench_tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	trap bench_end EXIT
+	trap 'exit 1' INT TERM HUP
+}
+
+bench_end() {
+	bench_emu_stop
+	if [ -n "$bench_tmp" ]; then rm -rf "$bench_tmp"; fi
+}
 
 bench_emu_start() {
 	_be_emu=$1
