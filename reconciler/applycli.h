@@ -35,12 +35,18 @@ int apply_cli_lock(struct store *st, const char *stack, const char *cmd,
 int apply_cli_confirm(const char *cmd, int auto_approve, const char *question);
 
 /*
- * apply_cli_recover: resolve the journal an interrupted run of rx's stack
- * left (apply_recover()) within run run_id. SF_EXIT_OK with *recovered
- * set to the entries resolved, or SF_EXIT_ERROR after saying why.
+ * apply_cli_begin: what apply and destroy do before they plan, as rx->cmd:
+ * take the stack's lock (apply_cli_lock() with lock_timeout), record the
+ * run (runctx_run_begin() with source) and resolve the journal an
+ * interrupted run left (apply_recover()). SF_EXIT_OK with *run_id and
+ * *recovered (entries resolved) set; otherwise SF_EXIT_LOCKED or
+ * SF_EXIT_ERROR after saying why. *locked is 1 whenever the lock is held
+ * on return (the caller releases lock->id).
  */
-int apply_cli_recover(struct runctx *rx, const char *stack, int64_t run_id,
-                      size_t *recovered);
+int apply_cli_begin(struct runctx *rx, const char *stack,
+                    const char *lock_timeout, const char *source,
+                    struct store_lock_holder *lock, int *locked,
+                    int64_t *run_id, size_t *recovered);
 
 /* apply_cli_show_plan: human plan, or one {"event":"plan"} line (--json). */
 int apply_cli_show_plan(const struct sf_ctx *ctx, const struct plan *p);

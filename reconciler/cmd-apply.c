@@ -204,10 +204,17 @@ apply_cli_confirm(const char *cmd, int auto_approve, const char *question)
 }
 
 int
-apply_cli_recover(struct runctx *rx, const char *stack, int64_t run_id,
-                  size_t *recovered)
+apply_cli_begin(struct runctx *rx, const char *stack, const char *lock_timeout,
+                const char *source, struct store_lock_holder *lock, int *locked,
+                int64_t *run_id, size_t *recovered)
 {
-	if (apply_recover(rx->client, rx->store, stack, run_id, recovered) <
+	int rc = apply_cli_lock(rx->store, stack, rx->cmd, lock_timeout, lock);
+
+	if (rc != SF_EXIT_OK)
+		return rc;
+	*locked = 1;
+	*run_id = runctx_run_begin(rx, stack, source);
+	if (apply_recover(rx->client, rx->store, stack, *run_id, recovered) <
 	    0) {
 		fprintf(stderr,
 		        "sandform %s: resolving an interrupted run: %s\n",
@@ -442,19 +449,12 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 		goto out;
 	}
 
-	exit_rc = apply_cli_lock(rx.store, ctx->stack, "apply",
-	                         apply_lock_timeout, &lock);
+	exit_rc = apply_cli_begin(&rx, ctx->stack, apply_lock_timeout,
+	                          args->argc > 0 ? args->argv[0] : ".", &lock,
+	                          &locked, &run_id, &recovered);
 	if (exit_rc != SF_EXIT_OK)
 		goto out;
-	locked = 1;
 	exit_rc = SF_EXIT_ERROR;
-
-	run_id = runctx_run_begin(&rx, ctx->stack,
-	                          args->argc > 0 ? args->argv[0] : ".");
-
-	if (apply_cli_recover(&rx, ctx->stack, run_id, &recovered) !=
-	    SF_EXIT_OK)
-		goto out;
 	if (recovered)
 		fprintf(stderr,
 		        "sandform apply: resolved %zu journal entr%s left by "

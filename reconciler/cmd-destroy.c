@@ -226,18 +226,12 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 	if ((rc = runctx_open_store(&rx, ctx)) < 0 ||
 	    (rc = runctx_open_client(&rx, ctx)) < 0)
 		goto out;
-	exit_rc = apply_cli_lock(rx.store, ctx->stack, "destroy",
-	                         destroy_lock_timeout, &lock);
+	exit_rc = apply_cli_begin(&rx, ctx->stack, destroy_lock_timeout,
+	                          args->argc > 0 ? args->argv[0] : NULL, &lock,
+	                          &locked, &run_id, &recovered);
 	if (exit_rc != SF_EXIT_OK)
 		goto out;
-	locked = 1;
 	exit_rc = SF_EXIT_ERROR;
-
-	run_id = runctx_run_begin(&rx, ctx->stack,
-	                          args->argc > 0 ? args->argv[0] : NULL);
-	if (apply_cli_recover(&rx, ctx->stack, run_id, &recovered) !=
-	    SF_EXIT_OK)
-		goto out;
 
 	memset(&ro, 0, sizeof(ro));
 	ro.stack = ctx->stack;
