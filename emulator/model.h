@@ -178,8 +178,9 @@ enum sb_action {
 int sb_check(const struct sandbox *sb, enum sb_action act, const char **msg);
 
 /*
- * Validators (§7). Each returns 0 when valid, -1 otherwise with *msg set to
- * a static message suitable for a 400 body.
+ * Validators (§7): the rules of common/validate.h with Daytona's wording.
+ * Each returns 0 when valid, -1 otherwise with *msg set to a static message
+ * suitable for a 400 body.
  */
 int emu_valid_name(const char *name, const char **msg);
 int emu_valid_cidr(const char *s);
