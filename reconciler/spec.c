@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "manifests/manifest.h"
+#include "common/strmap.h"
 #include "reconciler/spec.h"
 
 #include "common/banned.h"
@@ -39,115 +40,43 @@ spec_state_name(enum spec_state st)
 
 /* ---- labels ------------------------------------------------------------ */
 
-static size_t
-labels_find(const struct spec_labels *l, const char *key, int *found)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(l->v[mid].key, key);
-
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = 0;
-	return lo;
-}
-
 void
 spec_labels_set(struct spec_labels *l, const char *key, const char *value)
 {
-	int found;
-	size_t i = labels_find(l, key, &found);
-
-	if (found) {
-		free(l->v[i].value);
-		l->v[i].value = xstrdup(value);
-		return;
-	}
-	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-	memmove(&l->v[i + 1], &l->v[i], (l->n - i) * sizeof(*l->v));
-	l->v[i].key = xstrdup(key);
-	l->v[i].value = xstrdup(value);
-	l->n++;
+	strmap_set(&l->v, &l->n, key, value);
 }
 
 const char *
 spec_labels_get(const struct spec_labels *l, const char *key)
 {
-	int found;
-	size_t i;
-
-	if (l == NULL || l->n == 0)
-		return NULL;
-	i = labels_find(l, key, &found);
-	return found ? l->v[i].value : NULL;
+	return l != NULL ? strmap_get(l->v, l->n, key) : NULL;
 }
 
 void
 spec_labels_del(struct spec_labels *l, const char *key)
 {
-	int found;
-	size_t i = labels_find(l, key, &found);
-
-	if (!found)
-		return;
-	free(l->v[i].key);
-	free(l->v[i].value);
-	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
-	l->n--;
+	(void)strmap_del(l->v, &l->n, key);
 }
 
 void
 spec_labels_copy(struct spec_labels *dst, const struct spec_labels *src)
 {
-	size_t i;
-
-	dst->v = NULL;
-	dst->n = 0;
-	if (src == NULL || src->n == 0)
-		return;
-	dst->v = xcalloc(src->n, sizeof(*dst->v));
-	for (i = 0; i < src->n; i++) {
-		dst->v[i].key = xstrdup(src->v[i].key);
-		dst->v[i].value = xstrdup(src->v[i].value);
-	}
-	dst->n = src->n;
+	dst->v = src != NULL ? strmap_copy(src->v, src->n) : NULL;
+	dst->n = dst->v != NULL ? src->n : 0;
 }
 
 int
 spec_labels_equal(const struct spec_labels *a, const struct spec_labels *b)
 {
-	size_t i;
-
-	if (a->n != b->n)
-		return 0;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].key, b->v[i].key) != 0 ||
-		    strcmp(a->v[i].value, b->v[i].value) != 0)
-			return 0;
-	return 1;
+	return strmap_equal(a->v, a->n, b->v, b->n);
 }
 
 void
 spec_labels_free(struct spec_labels *l)
 {
-	size_t i;
-
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].key);
-		free(l->v[i].value);
-	}
-	free(l->v);
+	strmap_free(l->v, l->n);
 	l->v = NULL;
 	l->n = 0;
 }

@@ -26,6 +26,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/strmap.h"
 #include "common/hash.h"
 #include "daytona/client.h"
 #include "manifests/manifest.h"
@@ -75,14 +76,9 @@ enum spec_segment {
 #define SPEC_IMAGE_DEFAULT_MEMORY 1
 #define SPEC_IMAGE_DEFAULT_DISK   3
 
-struct spec_kv {
-	char *key;
-	char *value;
-};
-
 /* A string map kept sorted by key (so output and hashes are stable). */
 struct spec_labels {
-	struct spec_kv *v;
+	struct strmap_item *v; /* common/strmap.h */
 	size_t n;
 };
 
