@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/error.h"
 
@@ -12,11 +13,18 @@ static _Thread_local char last_msg[SF_ERROR_MSG_MAX];
 int
 sf_error_set(int code, const char *fmt, ...)
 {
+	char tmp[SF_ERROR_MSG_MAX];
 	va_list ap;
 
+	/*
+	 * Format into a local buffer first: callers prefix context with
+	 * sf_error_set(rc, "%s: %s", path, sf_error_last()), whose argument
+	 * is the very buffer being written.
+	 */
 	va_start(ap, fmt);
-	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(last_msg, tmp, sizeof(last_msg));
 	return code;
 }
 

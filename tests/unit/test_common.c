@@ -266,6 +266,11 @@ test_error(void **state)
 	                 SF_ENOTFOUND);
 	assert_string_equal(sf_error_last(), "sandbox 'x'");
 	assert_string_equal(sf_error_name(SF_ELOCKED), "locked");
+	/* prefixing the last message with context reads it whole */
+	sf_error_set(SF_EINVALID, "format_version 2 is not supported");
+	sf_error_set(SF_EINVALID, "%s: %s", "f.plan", sf_error_last());
+	assert_string_equal(sf_error_last(),
+			    "f.plan: format_version 2 is not supported");
 	sf_error_clear();
 	assert_string_equal(sf_error_last(), "");
 }
