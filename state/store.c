@@ -120,6 +120,18 @@ static const char *const migrations[] = {
 	"  renewed_ms INTEGER NOT NULL,\n"
 	"  lease_until_ms INTEGER NOT NULL\n"
 	");\n",
+	/*
+	 * [2]: meta becomes a table of named settings with the time each was
+	 * last set (store_meta_set); the HMAC key row is kept as it was.
+	 */
+	"CREATE TABLE meta_v2 (\n"
+	"  key TEXT PRIMARY KEY,\n"
+	"  value TEXT NOT NULL,\n"
+	"  updated TEXT\n"
+	");\n"
+	"INSERT INTO meta_v2 (key, value) SELECT key, value FROM meta;\n"
+	"DROP TABLE meta;\n"
+	"ALTER TABLE meta_v2 RENAME TO meta;\n",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -152,6 +164,8 @@ enum stmt_id {
 	ST_LOCK_INSERT,
 	ST_LOCK_RENEW,
 	ST_LOCK_DEL_ID,
+	ST_META_SET,
+	ST_META_GET,
 	ST_COUNT
 };
 
@@ -222,6 +236,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LOCK_RENEW] = "UPDATE locks SET renewed_ms = ?2, "
 	                  "lease_until_ms = ?3 WHERE id = ?1",
 	[ST_LOCK_DEL_ID] = "DELETE FROM locks WHERE id = ?1",
+	[ST_META_SET] = "INSERT INTO meta (key, value, updated) "
+	                "VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET "
+	                "value = excluded.value, updated = excluded.updated",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 };
 
 struct store {
@@ -1513,6 +1531,76 @@ store_drift_list_free(struct store_drift_list *l)
 	rows_free(&drift_rows, l->v, l->n);
 	l->v = NULL;
 	l->n = 0;
+}
+
+/* ---- named settings -------------------------------------------------- */
+
+/* The meta row that holds the HMAC key; never read or written by name. */
+#define META_KEY_HMAC "hmac_key"
+
+static int
+meta_key_check(const char *key)
+{
+	if (empty(key) || strlen(key) > STORE_META_KEY_MAX)
+		return sf_error_set(SF_EINVALID,
+		                    "state: a setting name must have 1 to %d "
+		                    "characters",
+		                    STORE_META_KEY_MAX);
+	if (strcmp(key, META_KEY_HMAC) == 0)
+		return sf_error_set(SF_EINVALID,
+		                    "state: setting '%s' is reserved", key);
+	return 0;
+}
+
+int
+store_meta_set(struct store *s, const char *key, const char *value)
+{
+	char now[SF_ISO8601_LEN + 1];
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = meta_key_check(key)) < 0)
+		return rc;
+	if (value == NULL || strlen(value) > STORE_META_VALUE_MAX)
+		return sf_error_set(SF_EINVALID,
+		                    "state: setting '%s': the value must be a "
+		                    "string of at most %d bytes",
+		                    key, STORE_META_VALUE_MAX);
+	time_format_iso(time_now_ms(), now);
+	pthread_mutex_lock(&s->mu);
+	if ((rc = stmt_get(s, ST_META_SET, &st)) < 0)
+		goto out;
+	bind_text(st, 1, key);
+	bind_text(st, 2, value);
+	bind_text(st, 3, now);
+	rc = step_write(s, st, "write setting");
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+store_meta_get(struct store *s, const char *key, char **value_out)
+{
+	sqlite3_stmt *st;
+	int rc, step;
+
+	*value_out = NULL;
+	if ((rc = meta_key_check(key)) < 0)
+		return rc;
+	pthread_mutex_lock(&s->mu);
+	if ((rc = stmt_get(s, ST_META_GET, &st)) < 0)
+		goto out;
+	bind_text(st, 1, key);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*value_out = col_str(st, 0);
+	else if (step != SQLITE_DONE)
+		rc = db_error(s, step, "read setting");
+	stmt_done(st);
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 /* ---- housekeeping ---------------------------------------------------- */

@@ -3,7 +3,8 @@
  *
  * One database file per working directory (default ./.sandform/state.db)
  * holds, per stack: the records of managed sandboxes, the runs, the journal
- * of mutating API calls, drift observations and the stack lock. The schema
+ * of mutating API calls, drift observations and the stack lock; and, for
+ * the whole file, named settings (store_meta_*). The schema
  * is migrated step by step with PRAGMA user_version (see store.c).
  *
  * Durability: the database runs in WAL mode with synchronous=NORMAL. Every
@@ -48,7 +49,7 @@
 #include "common/hash.h"
 
 /* The schema version this build writes; older files are migrated. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* How long a writer waits for another process's transaction. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 /* Size of the per-state HMAC key for env values. */
@@ -266,6 +267,30 @@ int store_drift_add(struct store *s, int64_t run_id, const char *stack,
 int store_drift_list(struct store *s, int64_t run_id,
                      struct store_drift_list *out);
 void store_drift_list_free(struct store_drift_list *l);
+
+/* ---- named settings -------------------------------------------------- */
+
+/* Longest setting name and value store_meta_set() accepts. */
+#define STORE_META_KEY_MAX   128
+#define STORE_META_VALUE_MAX 4096
+
+/*
+ * Setting "resize_unavailable": the API base URL for which a resize
+ * answered 404 (resize disabled for the organisation). Set by apply, read
+ * by plan, which then plans a replacement instead of a resize.
+ */
+#define STORE_META_RESIZE_UNAVAILABLE "resize_unavailable"
+
+/*
+ * store_meta_set: set a named setting of the state (not per stack) to a
+ * string, recording when (ISO-8601 UTC). Names are 1..STORE_META_KEY_MAX
+ * characters; the name "hmac_key" is reserved (SF_EINVALID): the state's
+ * key is never read or written through these functions.
+ */
+int store_meta_set(struct store *s, const char *key, const char *value);
+/* store_meta_get: *value_out is an owned string, or NULL when the key is
+ * absent (returns 0 then too). */
+int store_meta_get(struct store *s, const char *key, char **value_out);
 
 /* ---- housekeeping ---------------------------------------------------- */
 

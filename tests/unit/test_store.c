@@ -32,103 +32,122 @@
 /* ---- fixtures of earlier schemas ------------------------------------- */
 
 /*
- * Every schema sandform ever wrote, with a little data in it. When v2 is
- * added, copy migrations[1] of store.c here as version 1 (it stays frozen)
- * and keep this list growing: each is migrated to the current schema and
- * must then equal a fresh database and still hold its data.
+ * Every schema sandform ever wrote, with a little data in it. Keep this
+ * list growing: each is migrated to the current schema and must then equal
+ * a fresh database and still hold its data.
  *
- * The v1 SQL below repeats migrations[1] of store.c on purpose: it is a
- * frozen copy of the schema as v1 wrote it, not a second definition. Do
- * not share it with store.c or "fix" it when the schema changes; a later
- * migration must turn exactly this into the current schema.
+ * The SQL below repeats migrations[1] and [2] of store.c on purpose: they
+ * are frozen copies of the schemas as v1 and v2 wrote them, not a second
+ * definition. Do not share them with store.c or "fix" them when the schema
+ * changes; a later migration must turn exactly these into the current
+ * schema.
  */
 struct schema_fixture {
 	int version;
 	const char *sql;
 };
 
+/* the schema v1 wrote (store.c migrations[1] as v1 had it) */
+#define V1_SCHEMA                                                             \
+	"CREATE TABLE meta (\n"                                               \
+	"  key TEXT PRIMARY KEY,\n"                                           \
+	"  value BLOB NOT NULL\n"                                             \
+	");\n"                                                                \
+	"CREATE TABLE records (\n"                                            \
+	"  stack TEXT NOT NULL,\n"                                            \
+	"  name TEXT NOT NULL,\n"                                             \
+	"  sandbox_id TEXT,\n"                                                \
+	"  spec_hash TEXT,\n"                                                 \
+	"  labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),\n"   \
+	"  observed TEXT CHECK (observed IS NULL OR json_valid(observed)),\n" \
+	"  applied TEXT CHECK (applied IS NULL OR json_valid(applied)),\n"    \
+	"  status TEXT NOT NULL DEFAULT 'active',\n"                          \
+	"  created_ms INTEGER NOT NULL,\n"                                    \
+	"  updated_ms INTEGER NOT NULL,\n"                                    \
+	"  PRIMARY KEY (stack, name)\n"                                       \
+	");\n"                                                                \
+	"CREATE INDEX records_sandbox_id ON records (sandbox_id);\n"          \
+	"CREATE TABLE runs (\n"                                               \
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"                           \
+	"  command TEXT NOT NULL,\n"                                          \
+	"  stack TEXT NOT NULL,\n"                                            \
+	"  source TEXT,\n"                                                    \
+	"  git_commit TEXT,\n"                                                \
+	"  pid INTEGER NOT NULL,\n"                                           \
+	"  host TEXT NOT NULL,\n"                                             \
+	"  started_ms INTEGER NOT NULL,\n"                                    \
+	"  finished_ms INTEGER,\n"                                            \
+	"  outcome TEXT,\n"                                                   \
+	"  counts TEXT CHECK (counts IS NULL OR json_valid(counts))\n"        \
+	");\n"                                                                \
+	"CREATE INDEX runs_stack ON runs (stack, id);\n"                      \
+	"CREATE TABLE journal (\n"                                            \
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"                           \
+	"  run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,\n"         \
+	"  stack TEXT NOT NULL,\n"                                            \
+	"  name TEXT NOT NULL,\n"                                             \
+	"  action TEXT NOT NULL,\n"                                           \
+	"  sandbox_id TEXT,\n"                                                \
+	"  detail TEXT CHECK (detail IS NULL OR json_valid(detail)),\n"       \
+	"  state TEXT NOT NULL\n"                                             \
+	"    CHECK (state IN ('intent', 'sent', 'done', 'failed')),\n"        \
+	"  result_sandbox_id TEXT,\n"                                         \
+	"  message TEXT,\n"                                                   \
+	"  created_ms INTEGER NOT NULL,\n"                                    \
+	"  updated_ms INTEGER NOT NULL\n"                                     \
+	");\n"                                                                \
+	"CREATE INDEX journal_open ON journal (stack, state);\n"              \
+	"CREATE TABLE drift (\n"                                              \
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"                           \
+	"  run_id INTEGER REFERENCES runs (id) ON DELETE CASCADE,\n"          \
+	"  stack TEXT NOT NULL,\n"                                            \
+	"  name TEXT NOT NULL,\n"                                             \
+	"  category TEXT NOT NULL,\n"                                         \
+	"  field TEXT,\n"                                                     \
+	"  old_value TEXT,\n"                                                 \
+	"  new_value TEXT,\n"                                                 \
+	"  observed_ms INTEGER NOT NULL\n"                                    \
+	");\n"                                                                \
+	"CREATE INDEX drift_run ON drift (run_id);\n"                         \
+	"CREATE TABLE locks (\n"                                              \
+	"  stack TEXT PRIMARY KEY,\n"                                         \
+	"  id TEXT NOT NULL UNIQUE,\n"                                        \
+	"  holder TEXT NOT NULL,\n"                                           \
+	"  pid INTEGER NOT NULL,\n"                                           \
+	"  host TEXT NOT NULL,\n"                                             \
+	"  acquired_ms INTEGER NOT NULL,\n"                                   \
+	"  renewed_ms INTEGER NOT NULL,\n"                                    \
+	"  lease_until_ms INTEGER NOT NULL\n"                                 \
+	");\n"
+
+/* the step v1 -> v2 (store.c migrations[2] as v2 had it) */
+#define V2_STEP                                                           \
+	"CREATE TABLE meta_v2 (\n"                                        \
+	"  key TEXT PRIMARY KEY,\n"                                       \
+	"  value TEXT NOT NULL,\n"                                        \
+	"  updated TEXT\n"                                                \
+	");\n"                                                            \
+	"INSERT INTO meta_v2 (key, value) SELECT key, value FROM meta;\n" \
+	"DROP TABLE meta;\n"                                              \
+	"ALTER TABLE meta_v2 RENAME TO meta;\n"
+
+/* data as v1 wrote it */
+#define V1_DATA                                                           \
+	"INSERT INTO records VALUES ('default', 'fixture', 'sb-1', "      \
+	"'abc', '{\"team\":\"a\"}', NULL, NULL, 'active', 1000, 2000);\n" \
+	"INSERT INTO runs VALUES (1, 'apply', 'default', 'examples/', "   \
+	"NULL, 42, 'h', 1000, 2000, 'ok', '{\"create\":1}');\n"           \
+	"INSERT INTO meta VALUES ('hmac_key', "                           \
+	"x'000102030405060708090a0b0c0d0e0f"                              \
+	"101112131415161718191a1b1c1d1e1f');\n"
+
 static const struct schema_fixture fixtures[] = {
 	{ 0, "" },
-	{ 1,
-	  "CREATE TABLE meta (\n"
-	  "  key TEXT PRIMARY KEY,\n"
-	  "  value BLOB NOT NULL\n"
-	  ");\n"
-	  "CREATE TABLE records (\n"
-	  "  stack TEXT NOT NULL,\n"
-	  "  name TEXT NOT NULL,\n"
-	  "  sandbox_id TEXT,\n"
-	  "  spec_hash TEXT,\n"
-	  "  labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),\n"
-	  "  observed TEXT CHECK (observed IS NULL OR json_valid(observed)),\n"
-	  "  applied TEXT CHECK (applied IS NULL OR json_valid(applied)),\n"
-	  "  status TEXT NOT NULL DEFAULT 'active',\n"
-	  "  created_ms INTEGER NOT NULL,\n"
-	  "  updated_ms INTEGER NOT NULL,\n"
-	  "  PRIMARY KEY (stack, name)\n"
-	  ");\n"
-	  "CREATE INDEX records_sandbox_id ON records (sandbox_id);\n"
-	  "CREATE TABLE runs (\n"
-	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-	  "  command TEXT NOT NULL,\n"
-	  "  stack TEXT NOT NULL,\n"
-	  "  source TEXT,\n"
-	  "  git_commit TEXT,\n"
-	  "  pid INTEGER NOT NULL,\n"
-	  "  host TEXT NOT NULL,\n"
-	  "  started_ms INTEGER NOT NULL,\n"
-	  "  finished_ms INTEGER,\n"
-	  "  outcome TEXT,\n"
-	  "  counts TEXT CHECK (counts IS NULL OR json_valid(counts))\n"
-	  ");\n"
-	  "CREATE INDEX runs_stack ON runs (stack, id);\n"
-	  "CREATE TABLE journal (\n"
-	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-	  "  run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,\n"
-	  "  stack TEXT NOT NULL,\n"
-	  "  name TEXT NOT NULL,\n"
-	  "  action TEXT NOT NULL,\n"
-	  "  sandbox_id TEXT,\n"
-	  "  detail TEXT CHECK (detail IS NULL OR json_valid(detail)),\n"
-	  "  state TEXT NOT NULL\n"
-	  "    CHECK (state IN ('intent', 'sent', 'done', 'failed')),\n"
-	  "  result_sandbox_id TEXT,\n"
-	  "  message TEXT,\n"
-	  "  created_ms INTEGER NOT NULL,\n"
-	  "  updated_ms INTEGER NOT NULL\n"
-	  ");\n"
-	  "CREATE INDEX journal_open ON journal (stack, state);\n"
-	  "CREATE TABLE drift (\n"
-	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-	  "  run_id INTEGER REFERENCES runs (id) ON DELETE CASCADE,\n"
-	  "  stack TEXT NOT NULL,\n"
-	  "  name TEXT NOT NULL,\n"
-	  "  category TEXT NOT NULL,\n"
-	  "  field TEXT,\n"
-	  "  old_value TEXT,\n"
-	  "  new_value TEXT,\n"
-	  "  observed_ms INTEGER NOT NULL\n"
-	  ");\n"
-	  "CREATE INDEX drift_run ON drift (run_id);\n"
-	  "CREATE TABLE locks (\n"
-	  "  stack TEXT PRIMARY KEY,\n"
-	  "  id TEXT NOT NULL UNIQUE,\n"
-	  "  holder TEXT NOT NULL,\n"
-	  "  pid INTEGER NOT NULL,\n"
-	  "  host TEXT NOT NULL,\n"
-	  "  acquired_ms INTEGER NOT NULL,\n"
-	  "  renewed_ms INTEGER NOT NULL,\n"
-	  "  lease_until_ms INTEGER NOT NULL\n"
-	  ");\n"
-	  /* data as v1 wrote it */
-	  "INSERT INTO records VALUES ('default', 'fixture', 'sb-1', "
-	  "'abc', '{\"team\":\"a\"}', NULL, NULL, 'active', 1000, 2000);\n"
-	  "INSERT INTO runs VALUES (1, 'apply', 'default', 'examples/', "
-	  "NULL, 42, 'h', 1000, 2000, 'ok', '{\"create\":1}');\n"
-	  "INSERT INTO meta VALUES ('hmac_key', "
-	  "x'000102030405060708090a0b0c0d0e0f"
-	  "101112131415161718191a1b1c1d1e1f');\n"
-	  "PRAGMA user_version = 1;\n" },
+	{ 1, V1_SCHEMA V1_DATA "PRAGMA user_version = 1;\n" },
+	{ 2, V1_SCHEMA V1_DATA V2_STEP
+	  "INSERT INTO meta VALUES ('resize_unavailable', "
+	  "'http://127.0.0.1:1/api', '2026-01-01T00:00:00.000Z');\n"
+	  "PRAGMA user_version = 2;\n" },
 };
 
 #define N_FIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
@@ -350,7 +369,7 @@ test_migrations(void **state)
 	struct store_record *r = NULL;
 	struct store_run_list runs;
 	struct store *s;
-	char *fresh, *migrated, *p;
+	char *fresh, *migrated, *p, *v;
 	sqlite3 *db;
 	size_t i;
 
@@ -393,10 +412,92 @@ test_migrations(void **state)
 			store_run_list_free(&runs);
 			assert_int_equal(store_hmac_key(s)[31], 0x1f);
 		}
+		if (fixtures[i].version >= 2) {
+			assert_int_equal(
+			        store_meta_get(s, "resize_unavailable", &v), 0);
+			assert_string_equal(v, "http://127.0.0.1:1/api");
+			free(v);
+		}
+		/* settings work on every migrated file, the key untouched */
+		assert_int_equal(store_meta_set(s, "m", "1"), 0);
+		assert_int_equal(store_meta_get(s, "m", &v), 0);
+		assert_string_equal(v, "1");
+		free(v);
+		if (fixtures[i].version >= 1)
+			assert_int_equal(store_hmac_key(s)[31], 0x1f);
 		store_close(s);
 		free(p);
 	}
 	free(fresh);
+}
+
+static void
+test_meta(void **state)
+{
+	struct tctx *t = *state;
+	struct store *s = open_ok(t->path);
+	unsigned char key[STORE_HMAC_KEY_LEN];
+	char *v = (char *)1, *long_name, *long_value, *updated;
+	sqlite3 *db;
+
+	memcpy(key, store_hmac_key(s), sizeof(key));
+	/* absent: 0 and NULL */
+	assert_int_equal(store_meta_get(s, "resize_unavailable", &v), 0);
+	assert_null(v);
+	assert_int_equal(store_meta_set(s, STORE_META_RESIZE_UNAVAILABLE,
+	                                "http://127.0.0.1:3000/api"),
+	                 0);
+	assert_int_equal(store_meta_get(s, "resize_unavailable", &v), 0);
+	assert_string_equal(v, "http://127.0.0.1:3000/api");
+	free(v);
+	/* set again replaces */
+	assert_int_equal(store_meta_set(s, "resize_unavailable", "other"), 0);
+	assert_int_equal(store_meta_get(s, "resize_unavailable", &v), 0);
+	assert_string_equal(v, "other");
+	free(v);
+	assert_int_equal(store_meta_set(s, "empty", ""), 0);
+	assert_int_equal(store_meta_get(s, "empty", &v), 0);
+	assert_string_equal(v, "");
+	free(v);
+
+	/* the key row is not reachable by name, neither read nor written */
+	assert_int_equal(store_meta_get(s, "hmac_key", &v), SF_EINVALID);
+	assert_null(v);
+	assert_non_null(strstr(sf_error_last(), "reserved"));
+	assert_int_equal(store_meta_set(s, "hmac_key", "x"), SF_EINVALID);
+	/* bad names and values */
+	assert_int_equal(store_meta_set(s, "", "x"), SF_EINVALID);
+	assert_int_equal(store_meta_set(s, NULL, "x"), SF_EINVALID);
+	assert_int_equal(store_meta_set(s, "k", NULL), SF_EINVALID);
+	long_name = xcalloc(1, STORE_META_KEY_MAX + 2);
+	memset(long_name, 'k', STORE_META_KEY_MAX + 1);
+	assert_int_equal(store_meta_set(s, long_name, "x"), SF_EINVALID);
+	long_name[STORE_META_KEY_MAX] = '\0';
+	assert_int_equal(store_meta_set(s, long_name, "x"), 0);
+	free(long_name);
+	long_value = xcalloc(1, STORE_META_VALUE_MAX + 2);
+	memset(long_value, 'v', STORE_META_VALUE_MAX + 1);
+	assert_int_equal(store_meta_set(s, "big", long_value), SF_EINVALID);
+	long_value[STORE_META_VALUE_MAX] = '\0';
+	assert_int_equal(store_meta_set(s, "big", long_value), 0);
+	free(long_value);
+	store_close(s);
+
+	/* it persists; the key is unchanged; the time of the set is kept */
+	s = open_ok(t->path);
+	assert_memory_equal(store_hmac_key(s), key, sizeof(key));
+	assert_int_equal(store_meta_get(s, "resize_unavailable", &v), 0);
+	assert_string_equal(v, "other");
+	free(v);
+	store_close(s);
+	assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
+	updated = sql_text(db, "SELECT updated FROM meta "
+	                       "WHERE key = 'resize_unavailable'");
+	assert_non_null(updated);
+	assert_int_equal(strlen(updated), SF_ISO8601_LEN);
+	assert_int_equal(updated[strlen(updated) - 1], 'Z');
+	free(updated);
+	sqlite3_close(db);
 }
 
 static void
@@ -1231,6 +1332,7 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrations, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_hmac_key, setup, teardown),
