@@ -694,6 +694,15 @@ network_str(const struct spec_network *n)
 	                 n->domain_allow_list ? n->domain_allow_list : "-");
 }
 
+/*
+ * Whether lifecycle.preventDestroy protects a sandbox. While its manifest
+ * is present (s != NULL) the manifest alone decides, as the current
+ * configuration does in Terraform: turning the flag off and changing a
+ * create-only field in the same commit replaces it (the stale label would
+ * otherwise refuse the plan, and a refused plan never removes the label).
+ * A sandbox removed from the manifests falls back to its live label and
+ * the last applied spec.
+ */
 static int
 prevent_destroy_of(const struct spec *s, const struct plan_observed *o,
                    const struct plan_record *r)
@@ -702,8 +711,8 @@ prevent_destroy_of(const struct spec *s, const struct plan_observed *o,
 	        o ? spec_labels_get(&o->labels, SPEC_LABEL_PREVENT_DESTROY)
 	          : NULL;
 
-	if (s && s->prevent_destroy)
-		return 1;
+	if (s)
+		return s->prevent_destroy;
 	if (v && strcmp(v, "true") == 0)
 		return 1;
 	return r && r->applied && r->applied->prevent_destroy;

@@ -567,6 +567,30 @@ test_prevent_destroy_refuses_replace(void **state)
 	one_free(&t);
 }
 
+/* The manifest alone decides while it is present: preventDestroy turned
+ * off together with a create-only change replaces, although the live
+ * label and the last applied spec still say true. */
+static void
+test_prevent_destroy_lifted_by_manifest(void **state)
+{
+	struct one t;
+
+	(void)state;
+	one_setup(&t, "db");
+	t.s.prevent_destroy = 1;
+	t.r.applied = spec_dup(&t.s);
+	spec_labels_set(&t.o.labels, SPEC_LABEL_PREVENT_DESTROY, "true");
+	t.s.prevent_destroy = 0;
+	free(t.s.snapshot);
+	t.s.snapshot = xstrdup("daytona-medium");
+	hash(&t.s);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nerrors, 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	one_free(&t);
+}
+
 /* ---- run state -------------------------------------------------------- */
 
 static void
@@ -1466,6 +1490,7 @@ main(void)
 		cmocka_unit_test(test_replace_image_env_volumes),
 		cmocka_unit_test(test_replace_list_fields),
 		cmocka_unit_test(test_prevent_destroy_refuses_replace),
+		cmocka_unit_test(test_prevent_destroy_lifted_by_manifest),
 		cmocka_unit_test(test_state_policy),
 		cmocka_unit_test(test_error_recover_or_replace),
 		cmocka_unit_test(test_create),
