@@ -564,12 +564,37 @@ colour(enum plan_kind k)
 	}
 }
 
+/* Fields whose values are numbers or booleans: printed as they are
+ * (2 -> 4), every other value as a JSON string ("python:3.12"). */
+static const char *const scalar_fields[] = {
+	"spec.public",
+	"spec.autoStopInterval",
+	"spec.autoArchiveInterval",
+	"spec.autoDeleteInterval",
+	"spec.resources.cpu",
+	"spec.resources.memory",
+	"spec.resources.disk",
+	"spec.resources.gpu",
+	"spec.network.blockAll",
+};
+
+static int
+is_scalar_field(const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(scalar_fields) / sizeof(scalar_fields[0]); i++)
+		if (strcmp(field, scalar_fields[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
-print_value(FILE *fp, const char *v)
+print_value(FILE *fp, const char *v, int scalar)
 {
 	if (v == NULL)
 		fputs("(none)", fp);
-	else if (v[0] == '(')
+	else if (scalar || v[0] == '(')
 		fputs(v, fp); /* (sensitive), (hash ...) */
 	else {
 		struct buf b = BUF_INIT;
@@ -580,9 +605,34 @@ print_value(FILE *fp, const char *v)
 	}
 }
 
+/* What a resize does to a running sandbox: its steps stop it first (a
+ * decrease or a disk growth) and start it again when it should run. */
+static const char *
+downtime(const struct plan_action *a)
+{
+	size_t i;
+	int stop = 0, start = 0;
+
+	if (a->kind != PLAN_RESIZE)
+		return "";
+	for (i = 0; i < a->nsteps; i++) {
+		if (a->steps[i].kind == STEP_STOP)
+			stop = 1;
+		else if (a->steps[i].kind == STEP_START && stop)
+			start = 1;
+	}
+	if (stop && start)
+		return ", stops and restarts the sandbox";
+	return stop ? ", stops the sandbox" : "";
+}
+
 char *
 planout_summary(const struct plan *p)
 {
+	if (p->nerrors)
+		return xasprintf("Plan failed: %zu error%s (reported on "
+		                 "stderr); nothing would be applied.",
+		                 p->nerrors, p->nerrors == 1 ? "" : "s");
 	if (p->nactions == 0)
 		return xstrdup("No changes.");
 	if (p->summary.other)
@@ -611,24 +661,26 @@ plan_print_human(FILE *fp, const struct plan *p, int color)
 		const struct plan_action *a = &p->actions[i];
 
 		on = color ? colour(a->kind) : "";
-		fprintf(fp, "%s%3s %s%s%s%s (%s)%s  %s%s%s\n", on,
+		fprintf(fp, "%s%3s %s%s%s%s (%s%s)%s  %s%s%s\n", on,
 		        marker(a->kind), color ? C_BOLD : "", a->name, off, on,
-		        plan_kind_name(a->kind), off, color ? C_DIM : "",
-		        a->source ? a->source : "", off);
+		        plan_kind_name(a->kind), downtime(a), off,
+		        color ? C_DIM : "", a->source ? a->source : "", off);
 		for (j = 0; j < a->nreasons; j++) {
 			const struct plan_reason *r = &a->reasons[j];
+			int scalar = is_scalar_field(r->field);
 
 			fprintf(fp, "      %s: ", r->field);
 			if (a->kind == PLAN_CREATE ||
 			    (a->kind == PLAN_DELETE && r->new_ == NULL &&
 			     strcmp(r->field, "sandbox") == 0)) {
-				print_value(fp, a->kind == PLAN_CREATE
-				                        ? r->new_
-				                        : r->old);
+				print_value(fp,
+				            a->kind == PLAN_CREATE ? r->new_
+				                                   : r->old,
+				            scalar);
 			} else {
-				print_value(fp, r->old);
+				print_value(fp, r->old, scalar);
 				fputs(" -> ", fp);
-				print_value(fp, r->new_);
+				print_value(fp, r->new_, scalar);
 			}
 			if (r->forces_replace)
 				fprintf(fp, " %s(forces replacement)%s",

@@ -20,8 +20,9 @@
 int planout_save(const struct plan *p, const char *path);
 /* planout_load: read a saved plan (SF_EINVALID for a wrong version). */
 int planout_load(const char *path, struct plan **out);
-/* planout_summary: "Plan: N to create, ..." or "No changes." (caller
- * frees). */
+/* planout_summary: "Plan failed: N errors ..." when the plan has errors
+ * (it is never applied then), else "Plan: N to create, ..." or "No
+ * changes." (caller frees). */
 char *planout_summary(const struct plan *p);
 
 #endif

@@ -28,6 +28,9 @@ foreign() {
 	run --separate-stderr "$SANDFORM" plan m
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"a sandbox named 'web' (id "*") already exists in the organization and is not managed by stack 'default'; adopt it with 'sandform state import web "* ]]
+	# the headline is the failure, not "No changes."
+	[[ "$output" != *"No changes."* ]]
+	[[ "$output" == *"Plan failed: 1 error (reported on stderr); nothing would be applied."* ]]
 	run --separate-stderr "$SANDFORM" plan m --out p.json
 	[ "$status" -eq 1 ]
 	[ ! -e p.json ]

@@ -64,8 +64,8 @@ actions() {
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | json '[s["op"] for s in d["actions"][0]["steps"]], d["actions"][0]["action"]')" = "(['set_public', 'set_autostop'], 'update')" ]
 	run --separate-stderr "$SANDFORM" plan m
-	[[ "$output" == *'spec.public: "true" -> "false"'* ]]
-	[[ "$output" == *'spec.autoStopInterval: "60" -> "0"'* ]]
+	[[ "$output" == *'spec.public: true -> false'* ]]
+	[[ "$output" == *'spec.autoStopInterval: 60 -> 0'* ]]
 }
 
 @test "resources: cpu lowered out of band is a resize; disk below the manifest too" {

@@ -1027,7 +1027,7 @@ test_human_output(void **state)
 	plan_print_human(fp, t.p, 0);
 	fclose(fp);
 	assert_non_null(strstr(buf, "  ~ web (update)  sb.yaml:3\n"));
-	assert_non_null(strstr(buf, "spec.public: \"false\" -> \"true\""));
+	assert_non_null(strstr(buf, "spec.public: false -> true\n"));
 	assert_non_null(strstr(buf, "Plan: 0 to create, 1 to update, 0 to "
 	                            "replace, 0 to delete.\n"));
 	assert_null(strstr(buf, "\033["));
@@ -1038,6 +1038,38 @@ test_human_output(void **state)
 	plan_print_human(fp, t.p, 1);
 	fclose(fp);
 	assert_string_equal(buf, "No changes.\n");
+	free(buf);
+
+	/* a resize that stops the sandbox says so; numbers unquoted, a
+	 * string value quoted */
+	t.s.has_disk = 1;
+	t.s.disk = 10;
+	spec_labels_set(&t.s.labels, "team", "42");
+	hash(&t.s);
+	assert_int_equal(one_plan(&t), 0);
+	fp = open_memstream(&buf, &len);
+	plan_print_human(fp, t.p, 0);
+	fclose(fp);
+	assert_non_null(strstr(buf, " <> web (resize, stops and restarts the "
+	                            "sandbox)  sb.yaml:3\n"));
+	assert_non_null(strstr(buf, "spec.resources.disk: 3 -> 10\n"));
+	assert_non_null(strstr(buf, "labels.team: \"agents\" -> \"42\"\n"));
+	free(buf);
+
+	/* a plan with errors never says "No changes." */
+	t.s.prevent_destroy = 1;
+	free(t.s.snapshot);
+	t.s.snapshot = xstrdup("other");
+	hash(&t.s);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	assert_int_equal(t.p->nerrors, 1);
+	fp = open_memstream(&buf, &len);
+	plan_print_human(fp, t.p, 0);
+	fclose(fp);
+	assert_null(strstr(buf, "No changes."));
+	assert_string_equal(buf, "Plan failed: 1 error (reported on stderr); "
+	                         "nothing would be applied.\n");
 	free(buf);
 	one_free(&t);
 }
