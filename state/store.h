@@ -242,6 +242,14 @@ void store_journal_list_free(struct store_journal_list *l);
 
 /* ---- drift observations ---------------------------------------------- */
 
+/*
+ * Status: the drift table is written only through store_drift_add(), and
+ * no command calls it yet: it is for the future `sandform drift` command
+ * (DESIGN.md §7). Until then plan and apply keep what they saw in each
+ * record's observed_json, and the table stays empty (store_prune() and the
+ * tests exercise it).
+ */
+
 struct store_drift {
 	int64_t run_id;
 	const char *stack;
