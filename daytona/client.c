@@ -561,6 +561,58 @@ failure_name(enum dt_http_failure f)
 	}
 }
 
+/*
+ * redact: replace every occurrence of needle (nlen > DT_REDACTED's length)
+ * in s[0..len) with DT_REDACTED, in place; returns the new length.
+ */
+static size_t
+redact(char *s, size_t len, const char *needle, size_t nlen)
+{
+	static const size_t rlen = sizeof(DT_REDACTED) - 1;
+	size_t i = 0, o = 0;
+
+	while (i < len) {
+		if (len - i >= nlen && memcmp(s + i, needle, nlen) == 0) {
+			memcpy(s + o, DT_REDACTED, rlen);
+			o += rlen;
+			i += nlen;
+		} else {
+			s[o++] = s[i++];
+		}
+	}
+	return o;
+}
+
+/*
+ * redact_key: the one place server text is cleaned of the API key, before
+ * anything reads the response. "Bearer <key>" always becomes "***"; the bare
+ * key too when it has at least DT_REDACT_MIN_KEY_LEN characters (a shorter
+ * one would match ordinary words of the answer; Daytona's keys are long).
+ * Everything later (error messages, the journal's messages, parsed sandboxes
+ * in the state, logs) only sees the cleaned text.
+ */
+static void
+redact_key(const struct dt_client *c, struct dt_http_response *resp)
+{
+	const char *bearer = c->auth_header + strlen("Authorization: ");
+	size_t klen = strlen(c->api_key), n;
+	struct buf *b = &resp->body;
+
+	if (b->data != NULL && b->len > 0) {
+		n = redact(b->data, b->len, bearer, strlen(bearer));
+		if (klen >= DT_REDACT_MIN_KEY_LEN)
+			n = redact(b->data, n, c->api_key, klen);
+		if (n != b->len)
+			buf_truncate(b, n);
+	}
+	n = strnlen(resp->error, sizeof(resp->error));
+	n = redact(resp->error, n, bearer, strlen(bearer));
+	if (klen >= DT_REDACT_MIN_KEY_LEN)
+		n = redact(resp->error, n, c->api_key, klen);
+	resp->error[n < sizeof(resp->error) ? n : sizeof(resp->error) - 1] =
+	        '\0';
+}
+
 /* call_error: record the failure of the last attempt and map it. */
 static int
 call_error(const struct call *call, const struct dt_http_response *resp,
@@ -637,6 +689,7 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 			resp->failure = DT_HTTP_OTHER;
 		if (sent < 0)
 			resp->status = 0;
+		redact_key(c, resp);
 		if (res != NULL) {
 			res->status = resp->status;
 			res->attempts = attempt + 1;

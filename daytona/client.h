@@ -44,7 +44,11 @@
  * Secrets: the API key is copied into the client, sent only in the
  * Authorization header, wiped on dt_client_free(), and never appears in a
  * message or a log line (also not at -vv, which logs method, URL, status
- * and duration).
+ * and duration). A server or proxy that echoes the key back cannot put it
+ * there either: every response body and transport error is cleaned as it
+ * arrives, "Bearer <key>" and the key itself (when at least
+ * DT_REDACT_MIN_KEY_LEN long) replaced with DT_REDACTED, before any
+ * message, sandbox or log line is made from it.
  *
  * Ownership: everything a dt_* function returns through a pointer belongs to
  * the caller and is released with the matching _free or _clear function.
@@ -86,6 +90,11 @@
 /* Long waits (Retry-After, budget) are slept in slices of this, so that
  * dt_client_cancel() takes effect quickly. */
 #define DT_WAIT_SLICE_MS 100
+/* What the API key is replaced with in any text a server sends back. */
+#define DT_REDACTED "***"
+/* The bare key is redacted from server text only when at least this long
+ * ("Bearer <key>" always is); shorter strings match ordinary words. */
+#define DT_REDACT_MIN_KEY_LEN 8
 /* A page size for dt_list_all() when the query gives none. */
 #define DT_LIST_LIMIT_MAX 200
 /* dt_list_all() refuses to walk more pages than this (a looping cursor). */

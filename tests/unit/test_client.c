@@ -1237,6 +1237,83 @@ test_key_never_logged(void **state)
 	dt_result_clear(&r);
 }
 
+/*
+ * echo_key: a server (or proxy) that repeats the Authorization header and
+ * the bare key back: in the error message for a 400, in errorReason for a
+ * 200 sandbox.
+ */
+static int
+echo_key(void *arg, const struct dt_fake_req *r, struct dt_http_response *resp)
+{
+	const char *h = strstr(r->headers, "Authorization: ");
+	const char *key = arg;
+	char auth[256];
+	size_t n;
+
+	assert_non_null(h);
+	h += strlen("Authorization: ");
+	n = strcspn(h, "\n");
+	assert_true(n < sizeof(auth));
+	memcpy(auth, h, n);
+	auth[n] = '\0';
+	if (strcmp(r->method, "GET") == 0) {
+		resp->status = 200;
+		buf_addf(&resp->body,
+		         "{\"id\":\"i\",\"name\":\"n\",\"state\":\"error\","
+		         "\"errorReason\":\"token %s rejected (%s)\","
+		         "\"labels\":{\"kind\":\"%s\"}}",
+		         key, auth, key);
+	} else {
+		resp->status = 400;
+		buf_addf(&resp->body,
+		         "{\"message\":\"bad header: %s; key=%s; kind\"}", auth,
+		         key);
+	}
+	return 0;
+}
+
+static void
+test_key_redacted(void **state)
+{
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+
+	/* a long key: "Bearer <key>" and the key itself become *** */
+	dt_fake_set_handler(x->f, echo_key, (void *)TEST_KEY);
+	assert_int_equal(dt_start(x->c, "a", &r), SF_EINVALID);
+	assert_string_equal(sf_error_last(), "daytona: 400 bad header: ***; "
+	                                     "key=***; kind");
+	assert_int_equal(dt_get(x->c, "a", &r), 0);
+	assert_string_equal(r.sandbox->error_reason,
+	                    "token *** rejected (***)");
+	assert_string_equal(dt_kvs_get(&r.sandbox->labels, "kind"), "***");
+	/* a transport error that quotes the header */
+	dt_fake_set_handler(x->f, NULL, NULL);
+	dt_fake_push_failure(x->f, DT_HTTP_DROPPED,
+	                     "proxy said: Bearer " TEST_KEY " " TEST_KEY);
+	assert_int_equal(dt_delete(x->c, "a", &r), SF_ENET);
+	assert_string_equal(sf_error_last(), "daytona: DELETE /sandbox/a: "
+	                                     "connection dropped: proxy said: "
+	                                     "*** ***");
+	dt_result_clear(&r);
+
+	/* a short key is redacted after "Bearer " only, words stay whole */
+	cfg.api_key = "kin";
+	cfg.base_url = "http://fake.test/api";
+	cfg.max_retries = -1;
+	cfg.transport = dt_fake_transport(x->f);
+	cfg.clock = dt_fake_clock(x->f);
+	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	dt_fake_set_handler(x->f, echo_key, (void *)"kin");
+	assert_int_equal(dt_start(c, "a", &r), SF_EINVALID);
+	assert_string_equal(sf_error_last(), "daytona: 400 bad header: ***; "
+	                                     "key=kin; kind");
+	dt_result_clear(&r);
+	dt_client_free(c);
+}
+
 /* ---- threads ----------------------------------------------------------- */
 
 static int
@@ -1350,6 +1427,8 @@ main(void)
 		                                teardown),
 		cmocka_unit_test(test_config_env),
 		cmocka_unit_test_setup_teardown(test_key_never_logged, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_key_redacted, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test(test_curl_refused),
