@@ -119,6 +119,38 @@ diag_list_print(FILE *fp, const struct diag_list *l)
 	}
 }
 
+cJSON *
+diag_list_to_json(const struct diag_list *l)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	const struct diag *d;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		d = &l->v[i];
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "file", d->file);
+		if (d->line > 0)
+			cJSON_AddNumberToObject(o, "line", d->line);
+		else
+			cJSON_AddNullToObject(o, "line");
+		if (d->line > 0 && d->col > 0)
+			cJSON_AddNumberToObject(o, "column", d->col);
+		else
+			cJSON_AddNullToObject(o, "column");
+		if (d->path)
+			cJSON_AddStringToObject(o, "path", d->path);
+		else
+			cJSON_AddNullToObject(o, "path");
+		cJSON_AddStringToObject(o, "severity",
+		                        d->severity == DIAG_ERROR ? "error"
+		                                                  : "warning");
+		cJSON_AddStringToObject(o, "message", d->msg);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
 void
 diag_list_free(struct diag_list *l)
 {

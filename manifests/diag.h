@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 enum diag_severity {
 	DIAG_ERROR = 0,
 	DIAG_WARNING = 1,
@@ -58,6 +60,15 @@ char *diag_format(const struct diag *d);
 
 /* diag_list_print: every diagnostic, one per line, in list order. */
 void diag_list_print(FILE *fp, const struct diag_list *l);
+
+/*
+ * diag_list_to_json: the list as a JSON array, in list order, one object
+ * per diagnostic: {"file","line","column","path","severity","message"}
+ * (line and column null when unknown, path null when none; severity
+ * "error" or "warning"). Returns a new tree the caller releases with
+ * cJSON_Delete().
+ */
+cJSON *diag_list_to_json(const struct diag_list *l);
 
 void diag_list_free(struct diag_list *l);
 

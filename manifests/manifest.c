@@ -88,6 +88,13 @@ sandbox_state_name(enum sandbox_state s)
 /* ------------------------------------------------------------------ */
 /* The loader's context */
 
+/* A file read in this run, by identity: one file reached twice is one. */
+struct loaded {
+	dev_t dev;
+	ino_t ino;
+	const char *file; /* the name it was first loaded as (in set->files) */
+};
+
 struct loader {
 	struct diag_list *diags;
 	struct manifest_set *set;
@@ -95,6 +102,8 @@ struct loader {
 	const char *file; /* current file, owned by set->files */
 	size_t n_docs;
 	bool stdin_used;
+	struct loaded *loaded; /* identity of every file read, load order */
+	size_t n_loaded, cap_loaded;
 	bool too_many; /* MANIFEST_MAX_ERRORS reached */
 	bool doc_error;
 	char path[PATH_MAX_LEN];
@@ -369,30 +378,42 @@ map_fields(struct loader *L, const struct ynode *map, const char *const *names,
 /* ------------------------------------------------------------------ */
 /* Value rules (daytona-api.md §7) */
 
-/* name_problem: why name is not a safe sandbox name, or NULL. */
+/*
+ * name_problem: why name is not a safe sandbox name, with what is expected
+ * ("what is wrong (expected ...)"), or NULL.
+ */
 static const char *
 name_problem(const char *s)
 {
 	unsigned problems;
 
 	if (*s == '\0')
-		return "empty name";
+		return "empty name (expected a sandbox name)";
 	if (strlen(s) > MANIFEST_MAX_NAME)
-		return "name longer than 255 bytes";
+		return "name longer than 255 bytes (expected at most 255 "
+		       "bytes)";
 	if (has_control(s))
-		return "control character in name";
+		return "control character in name (expected a name without "
+		       "control characters)";
 	if (isspace((unsigned char)s[0]) ||
 	    isspace((unsigned char)s[strlen(s) - 1]))
-		return "name starts or ends with a space";
+		return "name starts or ends with a space (expected no leading "
+		       "or trailing space)";
 	if (strncmp(s, "DESTROYED_", 10) == 0)
 		return "names starting with 'DESTROYED_' are reserved by "
-		       "Daytona";
-	/* a whole tag <[a-zA-Z/][^>]*>; has_control() covered the rest */
+		       "Daytona (expected a name not starting with "
+		       "DESTROYED_)";
+	/*
+	 * Daytona's IsSafeDisplayString refuses '<' followed by a letter or
+	 * '/' whether or not a '>' follows; has_control() covered the rest.
+	 */
 	problems = validate_display_string(s);
-	if (problems & VALIDATE_TAG)
-		return "name looks like an HTML tag";
+	if (problems & VALIDATE_TAG_OPEN)
+		return "name contains an HTML tag ('<' followed by a letter or "
+		       "'/') (expected no '<' before a letter or '/')";
 	if (problems & VALIDATE_URL)
-		return "name contains a URL scheme or 'www.'";
+		return "name contains a URL scheme or 'www.' (expected a name "
+		       "without URL schemes or 'www.')";
 	return NULL;
 }
 
@@ -568,7 +589,9 @@ load_labels(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
 		} else if (get_string(L, kv[i].v, &val)) {
 			if (has_control(val)) {
 				ERR(L, kv[i].v,
-				    "control character in label value");
+				    "control character in label value "
+				    "(expected a value without control "
+				    "characters)");
 			} else {
 				struct manifest_label *lb =
 				        &s->labels[s->n_labels++];
@@ -718,7 +741,9 @@ load_list(struct loader *L, const struct ynode *n, bool (*ok)(const char *),
 						break;
 				if (j < *count)
 					ERR(L, n->kids[i],
-					    "duplicate entry '%s'", val);
+					    "duplicate entry '%s' (expected "
+					    "unique entries)",
+					    val);
 				else
 					(*out)[(*count)++] = xstrdup(val);
 			}
@@ -829,7 +854,8 @@ load_volumes(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
 				if (strcmp(s->volumes[j].mount_path, mount) ==
 				    0) {
 					ERR(L, v[1],
-					    "mount path '%s' is used twice",
+					    "mount path '%s' is used twice "
+					    "(expected unique mount paths)",
 					    mount);
 					break;
 				}
@@ -864,8 +890,15 @@ load_volumes(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
 	}
 }
 
+/*
+ * load_resources: spec.resources. With an image each value is managed
+ * (cpu, memory and disk from 1). Without one the snapshot fixes the
+ * resources and Daytona refuses only truthy values, so 0 is accepted there
+ * too; *truthy tells whether any value is non-zero.
+ */
 static void
-load_resources(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
+load_resources(struct loader *L, const struct ynode *n, struct sandbox_spec *s,
+               bool image, bool *truthy)
 {
 	static const char *const names[] = { "cpu", "memory", "disk", "gpu" };
 	static const long long max[] = { MANIFEST_MAX_CPU, MANIFEST_MAX_MEMORY,
@@ -888,9 +921,12 @@ load_resources(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
 		if (v[i] == NULL)
 			continue;
 		old = path_push(L, names[i]);
-		if (get_int(L, v[i], i == 3 ? 0 : 1, max[i], hint[i], dst[i])) {
+		if (get_int(L, v[i], i == 3 || !image ? 0 : 1, max[i], hint[i],
+		            dst[i])) {
 			*has[i] = true;
 			set_loc(L, s, f[i], v[i]);
+			if (*dst[i] != 0)
+				*truthy = true;
 		}
 		path_pop(L, old);
 	}
@@ -962,19 +998,30 @@ load_spec(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
 		DONE();
 	}
 	if (v[SK_RESOURCES]) {
+		bool truthy = false;
+
 		FIELD(SK_RESOURCES);
 		set_loc(L, s, MF_RESOURCES, v[SK_RESOURCES]);
-		load_resources(L, v[SK_RESOURCES], s);
-		if (v[SK_SNAPSHOT] && !v[SK_IMAGE])
-			ERR(L, v[SK_RESOURCES],
-			    "resources cannot be set with a snapshot, which "
-			    "fixes them (expected spec.image, or no "
-			    "resources)");
-		else if (!v[SK_IMAGE])
-			ERR(L, v[SK_RESOURCES],
-			    "resources need an image; the default snapshot "
-			    "fixes them (expected spec.image, or no "
-			    "resources)");
+		load_resources(L, v[SK_RESOURCES], s, v[SK_IMAGE] != NULL,
+		               &truthy);
+		if (v[SK_IMAGE] == NULL && truthy) {
+			if (v[SK_SNAPSHOT])
+				ERR(L, v[SK_RESOURCES],
+				    "resources cannot be set with a snapshot, "
+				    "which fixes them (expected spec.image, or "
+				    "no resources)");
+			else
+				ERR(L, v[SK_RESOURCES],
+				    "resources need an image; the default "
+				    "snapshot fixes them (expected spec.image, "
+				    "or no resources)");
+		} else if (v[SK_IMAGE] == NULL) {
+			/* only null and 0: nothing set, nothing managed */
+			s->has_cpu = s->has_memory = false;
+			s->has_disk = s->has_gpu = false;
+			memset(&s->loc[MF_RESOURCES], 0,
+			       sizeof(s->loc[0]) * (MF_GPU - MF_RESOURCES + 1));
+		}
 		DONE();
 	}
 	if (v[SK_ENV]) {
@@ -1189,10 +1236,7 @@ on_document(void *arg, const struct ynode *root)
 		} else if (get_string(L, mv[0], &val)) {
 			problem = name_problem(val);
 			if (problem) {
-				ERR(L, mv[0],
-				    "%s (expected a name without control "
-				    "characters, HTML tags, URLs or 'www.')",
-				    problem);
+				ERR(L, mv[0], "%s", problem);
 			} else {
 				s.name = xstrdup(val);
 				set_loc(L, &s, MF_NAME, mv[0]);
@@ -1264,6 +1308,42 @@ file_error(struct loader *L, const char *name, const char *fmt, ...)
 	free(msg);
 }
 
+/*
+ * already_loaded: has the file at path (after symbolic links) been read in
+ * this run, through another name ("dir" and "dir/a.yaml", "./dir" and
+ * "dir", a link)? Then it is skipped with a warning naming the first
+ * name, instead of yielding duplicates of its own sandboxes. Otherwise it
+ * is remembered (load_file records the name once it is read).
+ */
+static bool
+already_loaded(struct loader *L, const char *path)
+{
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st) != 0)
+		return false; /* file_read reports it */
+	for (i = 0; i < L->n_loaded; i++) {
+		if (L->loaded[i].dev != st.st_dev ||
+		    L->loaded[i].ino != st.st_ino)
+			continue;
+		diag_add(L->diags, DIAG_WARNING, path, 0, 0, NULL,
+		         "skipped: already loaded as %s",
+		         L->loaded[i].file ? L->loaded[i].file : "?");
+		return true;
+	}
+	if (L->n_loaded == L->cap_loaded) {
+		L->cap_loaded = L->cap_loaded ? L->cap_loaded * 2 : 16;
+		L->loaded = xreallocarray(L->loaded, L->cap_loaded,
+		                          sizeof(*L->loaded));
+	}
+	L->loaded[L->n_loaded].dev = st.st_dev;
+	L->loaded[L->n_loaded].ino = st.st_ino;
+	L->loaded[L->n_loaded].file = NULL;
+	L->n_loaded++;
+	return false;
+}
+
 static void
 load_file(struct loader *L, const char *path)
 {
@@ -1282,6 +1362,8 @@ load_file(struct loader *L, const char *path)
 			return;
 		}
 		L->stdin_used = true;
+	} else if (already_loaded(L, path)) {
+		return;
 	}
 	if (file_read(path, MANIFEST_MAX_FILE_SIZE, &b) != 0) {
 		msg = sf_error_last();
@@ -1298,10 +1380,14 @@ load_file(struct loader *L, const char *path)
 			           MANIFEST_MAX_FILE_SIZE);
 		else
 			file_error(L, path, "%s", msg);
+		if (L->n_loaded > 0 && L->loaded[L->n_loaded - 1].file == NULL)
+			L->n_loaded--; /* not read: no identity to keep */
 		buf_free(&b);
 		return;
 	}
 	load_bytes(L, path, b.data ? b.data : "", b.len);
+	if (L->n_loaded > 0 && L->loaded[L->n_loaded - 1].file == NULL)
+		L->loaded[L->n_loaded - 1].file = L->file;
 	buf_free(&b);
 }
 
@@ -1521,6 +1607,7 @@ manifest_load(const char *const *paths, size_t n, struct manifest_set **out,
 		load_path(&L, ".");
 	for (i = 0; i < n; i++)
 		load_path(&L, paths[i]);
+	free(L.loaded);
 	return finish(&L, out);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "manifests/manifest.h"
@@ -188,6 +189,52 @@ attach(struct ytree_ctx *c, struct ynode *n)
 	p->kids[p->n++] = n;
 }
 
+/* path_key: is k written as ".k" (else as ["k"]), as the loader does? */
+static bool
+path_key_simple(const char *k)
+{
+	if (*k == '\0')
+		return false;
+	for (; *k; k++)
+		if (!(*k >= 'a' && *k <= 'z') && !(*k >= 'A' && *k <= 'Z') &&
+		    !(*k >= '0' && *k <= '9') && *k != '_' && *k != '-')
+			return false;
+	return true;
+}
+
+/*
+ * node_path: the field path ("spec.env.A", "spec.volumes[0]") of the node
+ * about to be attached, in the loader's notation, so an error found while
+ * parsing (an unsupported tag) names its field like every other error. A
+ * mapping key is reported at its mapping. Caller frees.
+ */
+static char *
+node_path(const struct ytree_ctx *c)
+{
+	struct buf b = BUF_INIT;
+	const struct ynode *p, *k;
+	size_t i, idx;
+
+	for (i = 0; i < c->depth; i++) {
+		p = c->stack[i];
+		idx = i + 1 < c->depth ? p->n - 1 : p->n;
+		if (p->type == YNODE_SEQ) {
+			buf_addf(&b, "[%zu]", idx);
+			continue;
+		}
+		if (idx % 2 == 0)
+			break; /* a key: the path of its mapping */
+		k = p->kids[idx - 1];
+		if (k->type != YNODE_SCALAR)
+			break;
+		if (path_key_simple(k->value))
+			buf_addf(&b, "%s%s", b.len ? "." : "", k->value);
+		else
+			buf_addf(&b, "[\"%s\"]", k->value);
+	}
+	return buf_detach(&b, NULL);
+}
+
 static struct ynode *
 node_new(enum ynode_type type, const yaml_mark_t *m)
 {
@@ -238,6 +285,7 @@ ytree_parse(const char *file, const char *data, size_t len,
 	yaml_event_t ev;
 	struct ynode *n;
 	const char *what = NULL;
+	char *path;
 	size_t bad;
 	unsigned line, col;
 	bool ok, done = false;
@@ -300,12 +348,15 @@ ytree_parse(const char *file, const char *data, size_t len,
 			n = node_new(YNODE_SCALAR, &ev.start_mark);
 			n->tag =
 			        tag_kind((const char *)ev.data.scalar.tag, &ok);
-			if (!ok)
+			if (!ok) {
+				path = node_path(&c);
 				diag_add(diags, DIAG_ERROR, file, n->line,
-				         n->col, NULL,
+				         n->col, path,
 				         "unsupported YAML tag '%s' (expected "
 				         "plain values)",
 				         (const char *)ev.data.scalar.tag);
+				free(path);
+			}
 			n->value = xmalloc(ev.data.scalar.length + 1);
 			memcpy(n->value, ev.data.scalar.value,
 			       ev.data.scalar.length);
@@ -345,11 +396,14 @@ ytree_parse(const char *file, const char *data, size_t len,
 			                 : (const char *)
 			                           ev.data.sequence_start.tag,
 			         &ok);
-			if (!ok)
+			if (!ok) {
+				path = node_path(&c);
 				diag_add(diags, DIAG_ERROR, file, n->line,
-				         n->col, NULL,
+				         n->col, path,
 				         "unsupported YAML tag (expected "
 				         "plain mappings and lists)");
+				free(path);
+			}
 			break;
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:

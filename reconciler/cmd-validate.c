@@ -9,7 +9,10 @@
  * sorted by file and line, and the exit status is 1. Warnings are printed
  * too but do not fail. On success stdout gets one line, "N sandboxes in M
  * files", or with --json the normalised desired set (secret references as
- * {"secretEnv": NAME} / {"secretFile": PATH}, never values).
+ * {"secretEnv": NAME} / {"secretFile": PATH}, never values). With --json
+ * and an invalid run, stdout gets one object instead,
+ * {"valid":false,"diagnostics":[{file,line,column,path,severity,message}]}
+ * (the same diagnostics, warnings included), so CI can read them.
  */
 #include "config.h"
 
@@ -31,13 +34,27 @@ const struct cli_opt cmd_validate_opts[] = {
 	CLI_OPT_END,
 };
 
+/* print_json: one JSON document and a newline on stdout. */
+static int
+print_json(const cJSON *json)
+{
+	char *text = cJSON_PrintUnformatted(json);
+
+	if (text == NULL) {
+		fprintf(stderr, "sandform validate: out of memory\n");
+		return SF_EXIT_ERROR;
+	}
+	printf("%s\n", text);
+	free(text);
+	return SF_EXIT_OK;
+}
+
 int
 cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
 {
 	struct diag_list diags = DIAG_LIST_INIT;
 	struct manifest_set *set = NULL;
 	cJSON *json = NULL;
-	char *text = NULL;
 	int rc;
 
 	rc = manifest_load((const char *const *)args->argv, (size_t)args->argc,
@@ -48,6 +65,13 @@ cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
 		        "sandform validate: %zu error%s, %zu warning%s\n",
 		        diags.n_errors, diags.n_errors == 1 ? "" : "s",
 		        diags.n_warnings, diags.n_warnings == 1 ? "" : "s");
+		if (ctx->json) {
+			json = cJSON_CreateObject();
+			cJSON_AddBoolToObject(json, "valid", 0);
+			cJSON_AddItemToObject(json, "diagnostics",
+			                      diag_list_to_json(&diags));
+			print_json(json);
+		}
 		rc = SF_EXIT_ERROR;
 		goto out;
 	}
@@ -56,21 +80,14 @@ cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
 		                "*.yml files found\n");
 	if (ctx->json) {
 		json = manifest_set_to_json(set);
-		text = cJSON_PrintUnformatted(json);
-		if (text == NULL) {
-			fprintf(stderr, "sandform validate: out of memory\n");
-			rc = SF_EXIT_ERROR;
-			goto out;
-		}
-		printf("%s\n", text);
-	} else {
-		printf("%zu sandbox%s in %zu file%s\n", set->n_sandboxes,
-		       set->n_sandboxes == 1 ? "" : "es", set->n_files,
-		       set->n_files == 1 ? "" : "s");
+		rc = print_json(json);
+		goto out;
 	}
+	printf("%zu sandbox%s in %zu file%s\n", set->n_sandboxes,
+	       set->n_sandboxes == 1 ? "" : "es", set->n_files,
+	       set->n_files == 1 ? "" : "s");
 	rc = SF_EXIT_OK;
 out:
-	free(text);
 	cJSON_Delete(json);
 	manifest_set_free(set);
 	diag_list_free(&diags);

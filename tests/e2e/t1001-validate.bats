@@ -152,16 +152,48 @@ sandbox() {
 	ln -s real.yaml d/link.yaml
 	ln -s .. d/up
 	run --separate-stderr timeout 10 "$SANDFORM" validate d
-	# link.yaml is the same sandbox as real.yaml: a duplicate
-	[ "$status" -eq 1 ]
+	# link.yaml is the same file as real.yaml: loaded once (as link.yaml)
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 sandbox in 1 file" ]
 	[[ "$stderr" == *"d/fifo.yaml: warning: skipped: not a regular file"* ]]
 	[[ "$stderr" == *"d/loop1.yaml: warning: skipped: symbolic link loop"* ]]
 	[[ "$stderr" == *"d/dangling.yaml: warning: skipped: dangling symbolic link"* ]]
-	[[ "$stderr" == *"d/real.yaml:4:9: metadata.name: duplicate sandbox name 'real' (also at d/link.yaml:4:9"* ]]
+	[[ "$stderr" == *"d/real.yaml: warning: skipped: already loaded as d/link.yaml"* ]]
+	# a copy is another file: its sandbox is a duplicate
 	rm d/link.yaml
+	cp d/real.yaml d/copy.yaml
 	run --separate-stderr timeout 10 "$SANDFORM" validate d
-	[ "$status" -eq 0 ]
-	[ "$output" = "1 sandbox in 1 file" ]
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"d/real.yaml:4:9: metadata.name: duplicate sandbox name 'real' (also at d/copy.yaml:4:9"* ]]
+}
+
+@test "one file reached through overlapping paths is loaded once" {
+	mkdir ov
+	sandbox a > ov/a.yaml
+	for args in "ov ov/a.yaml" "./ov ov" "ov/a.yaml ov/a.yaml" "ov ov/./a.yaml"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$SANDFORM" validate $args
+		[ "$status" -eq 0 ]
+		[ "$output" = "1 sandbox in 1 file" ]
+		[[ "$stderr" == *": warning: skipped: already loaded as "*"a.yaml"* ]]
+		[[ "$stderr" != *duplicate* ]]
+	done
+}
+
+@test "--json on invalid input: the diagnostics as JSON on stdout, exit 1" {
+	cd "$FIX"
+	run --separate-stderr "$SANDFORM" validate --json invalid
+	[ "$status" -eq 1 ]
+	[ "$(echo "$output" | json 'd["valid"]')" = "False" ]
+	# one entry per line of the text form, same order
+	[ "$(echo "$output" | json 'len(d["diagnostics"])')" = "$(grep -c '^invalid/' invalid.expected)" ]
+	[ "$(echo "$output" | json 'd["diagnostics"][0]')" = "{'file': 'invalid/one.yaml', 'line': 6, 'column': 5, 'path': 'metadata.labels[\"sandform.dev/stack\"]', 'severity': 'error', 'message': \"label keys starting with 'sandform.dev/' are reserved for sandform (expected another key)\"}" ]
+	# the text form still goes to stderr
+	diff -u invalid.expected <(printf '%s\n' "$stderr")
+	# a whole-file problem has no line, column or path
+	run --separate-stderr "$SANDFORM" validate --json "$BATS_TEST_TMPDIR/missing.yaml"
+	[ "$status" -eq 1 ]
+	[ "$(echo "$output" | json '[d["diagnostics"][0][k] for k in ("line", "column", "path", "severity")]')" = "[None, None, None, 'error']" ]
 }
 
 @test "-v logs which files are loaded" {

@@ -79,6 +79,28 @@ expect_error(const char *yaml, unsigned line, const char *path, const char *sub)
 	diag_list_free(&d);
 }
 
+/* expect_ok: yaml loads without error; returns the set (caller frees). */
+static struct manifest_set *
+load_ok(const char *yaml)
+{
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+
+	if (load(yaml, &set, &d) != 0 || set == NULL) {
+		fprintf(stderr, "input:\n%s\nwanted no error, got:\n", yaml);
+		dump(&d);
+		fail();
+	}
+	diag_list_free(&d);
+	return set;
+}
+
+static void
+expect_ok(const char *yaml)
+{
+	manifest_set_free(load_ok(yaml));
+}
+
 static void
 test_full(void **state)
 {
@@ -310,8 +332,19 @@ test_errors(void **state)
 	             "spec.lifecycle.preventDestroy", "true or false");
 	expect_error(HDR "  public: !!str true\n", 6, "spec.public",
 	             "quoted string");
-	expect_error(HDR "  image: !vault x\n", 6, NULL,
+	expect_error(HDR "  image: !vault x\n", 6, "spec.image",
 	             "unsupported YAML tag");
+	expect_error(HDR "  volumes:\n  - !vol {volume: v, mountPath: /a}\n", 7,
+	             "spec.volumes[0]", "unsupported YAML tag");
+	expect_error(HDR "  env: {\"a b\": !x y}\n", 6, "spec.env[\"a b\"]",
+	             "unsupported YAML tag");
+	expect_error(HDR "  network: {allowList: [10.0.0.0/8, 10.0.0.0/8]}\n",
+	             6, "spec.network.allowList[1]",
+	             "duplicate entry '10.0.0.0/8' (expected unique entries)");
+	expect_error(HDR "  volumes:\n  - {volume: v, mountPath: /a}\n"
+	                 "  - {volume: w, mountPath: /a}\n",
+	             8, "spec.volumes[1].mountPath",
+	             "(expected unique mount paths)");
 }
 
 static void
@@ -320,7 +353,22 @@ test_names_and_labels(void **state)
 	static const char *const bad[] = {
 		"\"\"",        "DESTROYED_x", "\"<b>x</b>\"", "see-http://x",
 		"www.example", "mailto:me",   "\"a\\tb\"",    "\" lead\"",
+		"\"x<a\"",     "\"</a\"",
 	};
+	/* each rule says what it expects, not one generic hint */
+	static const struct {
+		const char *name, *expected;
+	} hint[] = {
+		{ "DESTROYED_x",
+		  "(expected a name not starting with DESTROYED_)" },
+		{ "\"a<b\"", "(expected no '<' before a letter or '/')" },
+		{ "\"a</\"", "(expected no '<' before a letter or '/')" },
+		{ "www.x", "(expected a name without URL schemes or 'www.')" },
+		{ "\"a\\x01\"",
+		  "(expected a name without control characters)" },
+		{ "\" a\"", "(expected no leading or trailing space)" },
+	};
+	char *long_name;
 	char yaml[256];
 	size_t i;
 
@@ -330,11 +378,32 @@ test_names_and_labels(void **state)
 		         "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
 		         "metadata:\n  name: %s\n",
 		         bad[i]);
-		expect_error(yaml, 4, "metadata.name", "expected a name");
+		expect_error(yaml, 4, "metadata.name", "(expected ");
 	}
+	for (i = 0; i < sizeof(hint) / sizeof(hint[0]); i++) {
+		snprintf(yaml, sizeof(yaml),
+		         "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+		         "metadata:\n  name: %s\n",
+		         hint[i].name);
+		expect_error(yaml, 4, "metadata.name", hint[i].expected);
+	}
+	/* '<' not before a letter or '/' is fine, as in Daytona */
+	expect_ok("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n"
+	          "  name: \"a < 3\"\n");
+	long_name = xasprintf("apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+	                      "metadata:\n  name: %0256d\n",
+	                      0);
+	expect_error(long_name, 4, "metadata.name",
+	             "name longer than 255 bytes (expected at most 255 bytes)");
+	free(long_name);
 	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n"
 	             "  name: a\n  labels: {sandform.dev/stack: x}\n",
 	             5, "metadata.labels[\"sandform.dev/stack\"]", "reserved");
+	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n"
+	             "  name: a\n  labels: {team: \"a\\x01\"}\n",
+	             5, "metadata.labels.team",
+	             "control character in label value (expected a value "
+	             "without control characters)");
 	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n"
 	             "  name: a\n  labels: {team: [x]}\n",
 	             5, "metadata.labels.team", "expected a string");
@@ -344,6 +413,56 @@ test_names_and_labels(void **state)
 	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n"
 	             "  name: a\n  labels: {team: x, team: y}\n",
 	             5, "metadata.labels.team", "duplicate key");
+}
+
+/*
+ * Resources with a snapshot (or the default one): Daytona refuses only
+ * truthy values, so null, 0 and {} are "not set" and nothing is managed;
+ * any non-zero value is still an error.
+ */
+static void
+test_resources_with_snapshot(void **state)
+{
+	static const char *const unset[] = {
+		HDR "  snapshot: s\n  resources: {gpu: 0}\n",
+		HDR "  snapshot: s\n  resources: {}\n",
+		HDR "  snapshot: s\n  resources: {cpu: ~}\n",
+		HDR
+		"  snapshot: s\n  resources: {cpu: 0, memory: 0, disk: 0}\n",
+		HDR "  resources: {cpu: ~, gpu: 0}\n",
+		HDR "  resources:\n",
+	};
+	struct manifest_set *set;
+	const struct sandbox_spec *s;
+	cJSON *json;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(unset) / sizeof(unset[0]); i++) {
+		set = load_ok(unset[i]);
+		s = &set->sandboxes[0];
+		assert_false(s->has_cpu || s->has_memory || s->has_disk ||
+		             s->has_gpu);
+		assert_null(s->loc[MF_GPU].file);
+		json = manifest_set_to_json(set);
+		assert_null(cJSON_GetObjectItem(
+		        cJSON_GetArrayItem(
+		                cJSON_GetObjectItem(json, "sandboxes"), 0),
+		        "resources"));
+		cJSON_Delete(json);
+		manifest_set_free(set);
+	}
+	expect_error(HDR "  snapshot: s\n  resources: {gpu: 0, cpu: 2}\n", 7,
+	             "spec.resources", "cannot be set with a snapshot");
+	expect_error(HDR "  resources: {memory: 1}\n", 6, "spec.resources",
+	             "resources need an image");
+	/* with an image, gpu 0 is a managed value and cpu 0 is out of range */
+	set = load_ok(HDR "  image: alpine\n  resources: {gpu: 0}\n");
+	assert_true(set->sandboxes[0].has_gpu);
+	assert_int_equal(set->sandboxes[0].gpu, 0);
+	manifest_set_free(set);
+	expect_error(HDR "  image: alpine\n  resources: {cpu: 0}\n", 7,
+	             "spec.resources.cpu", "out of range");
 }
 
 static void
@@ -484,8 +603,40 @@ test_duplicates_across_files(void **state)
 	assert_non_null(strstr(d.v[0].msg, p1));
 	diag_list_free(&d);
 
-	/* A file given twice is read twice: its sandboxes collide. */
+	/*
+	 * One file reached twice (a directory and a file in it, the same
+	 * name twice, a link) is loaded once, with a warning naming the
+	 * first name: no duplicate of its own sandboxes.
+	 */
 	unlink(p2);
+	{
+		const char *twice[3];
+		char *dot = xasprintf("%s/./a.yaml", dir);
+		char *link = xasprintf("%s/sub/l.yaml", dir);
+
+		assert_int_equal(symlink(p1, link), 0);
+		twice[0] = dir;
+		twice[1] = dot;
+		twice[2] = link;
+		assert_int_equal(manifest_load(twice, 3, &set, &d), 0);
+		assert_int_equal(set->n_files, 1);
+		assert_int_equal(set->n_sandboxes, 1);
+		/*
+		 * dir walks a.yaml, then sub/l.yaml (skipped); then ./a.yaml
+		 * and the link given by name are skipped too
+		 */
+		assert_int_equal(d.n_warnings, 3);
+		assert_int_equal(d.n_errors, 0);
+		assert_string_equal(d.v[0].file, dot);
+		assert_non_null(strstr(d.v[0].msg, "already loaded as"));
+		assert_non_null(strstr(d.v[0].msg, p1));
+		assert_string_equal(d.v[1].file, link);
+		manifest_set_free(set);
+		diag_list_free(&d);
+		unlink(link);
+		free(dot);
+		free(link);
+	}
 	paths[0] = p1;
 	assert_int_equal(manifest_load(paths, 1, &set, &d), 0);
 	assert_int_equal(set->n_files, 1);
@@ -633,6 +784,7 @@ main(void)
 		cmocka_unit_test(test_minimal_and_multidoc),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_names_and_labels),
+		cmocka_unit_test(test_resources_with_snapshot),
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_too_many_errors),
