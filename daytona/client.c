@@ -615,8 +615,8 @@ redact_key(const struct dt_client *c, struct dt_http_response *resp)
 
 /* call_error: record the failure of the last attempt and map it. */
 static int
-call_error(const struct call *call, const struct dt_http_response *resp,
-           int attempts)
+call_error(const struct dt_client *c, const struct call *call,
+           const struct dt_http_response *resp, int attempts)
 {
 	char more[32] = "";
 	char *msg;
@@ -631,7 +631,15 @@ call_error(const struct call *call, const struct dt_http_response *resp,
 		        resp->error[0] ? resp->error : "no detail", more);
 	msg = api_message(&resp->body);
 	code = status_code(resp->status, msg);
-	sf_error_set(code, "daytona: %d %s%s", resp->status, msg, more);
+	if (resp->status == 401)
+		/* the usual causes: a wrong or expired key, or a key for
+		 * another Daytona than the one asked */
+		sf_error_set(code,
+		             "daytona: 401 %s%s; check DAYTONA_API_KEY (or "
+		             "--api-key-file) and DAYTONA_API_URL (%s)",
+		             msg, more, c->base_url);
+	else
+		sf_error_set(code, "daytona: %d %s%s", resp->status, msg, more);
 	free(msg);
 	return code;
 }
@@ -745,7 +753,7 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 			                         c->backoff_max));
 	}
 
-	rc = call_error(call, resp, attempt + 1);
+	rc = call_error(c, call, resp, attempt + 1);
 out:
 	free(url);
 	return rc;

@@ -20,8 +20,9 @@
  *	says "already exists"), 400/422 -> SF_EINVALID, 401/403 -> SF_EAUTH,
  *	429 (after retries) -> SF_ERATELIMIT, 5xx, connect failure, timeout,
  *	dropped connection -> SF_ENET; other 4xx -> SF_ERROR.
- * e.g. "daytona: 409 Sandbox with name x already exists". Any 2xx is
- * success.
+ * e.g. "daytona: 409 Sandbox with name x already exists". A 401 adds
+ * where to look: "; check DAYTONA_API_KEY (or --api-key-file) and
+ * DAYTONA_API_URL (<the base URL>)". Any 2xx is success.
  *
  * Retries (daytona-api.md §11): 429 is retried on every route, because the
  * server's throttler refuses the request before any handler runs. 5xx and

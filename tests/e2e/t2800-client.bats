@@ -92,11 +92,11 @@ for line in sys.stdin:
 	[[ "$output" != *"$key"* ]]
 }
 
-@test "a wrong key is a 401 with the server's message" {
+@test "a wrong key is a 401 with the server's message and where to look" {
 	emu_start --transition-ms 10
 	DAYTONA_API_KEY=wrong-key run "$SANDFORM" plan "$MANIFESTS"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"daytona: 401 Invalid credentials"* ]]
+	[[ "$output" == *"daytona: 401 Invalid credentials; check DAYTONA_API_KEY (or --api-key-file) and DAYTONA_API_URL ($DAYTONA_API_URL)"* ]]
 	[[ "$output" != *"wrong-key"* ]]
 }
 

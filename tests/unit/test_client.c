@@ -569,7 +569,9 @@ test_error_mapping(void **state)
 		{ 422, "{\"message\":\"Pausing is not supported\"}",
 		  SF_EINVALID, "daytona: 422 Pausing is not supported" },
 		{ 401, "{\"message\":\"Invalid credentials\"}", SF_EAUTH,
-		  "daytona: 401 Invalid credentials" },
+		  "daytona: 401 Invalid credentials; check DAYTONA_API_KEY (or "
+		  "--api-key-file) and DAYTONA_API_URL "
+		  "(http://fake.test/api)" },
 		{ 403, "{\"message\":\"Access denied\"}", SF_EAUTH,
 		  "daytona: 403 Access denied" },
 		{ 429,
