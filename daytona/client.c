@@ -23,7 +23,9 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,6 +75,9 @@ struct dt_client {
 	struct bucket buckets[DT_BUCKET_COUNT];
 	struct dt_stats stats;
 	volatile sig_atomic_t cancelled; /* dt_client_cancel() */
+	/* the host of a plain http:// URL that is not loopback, until the
+	 * warning about sending the key there has been given; else NULL */
+	char *plain_http_host;
 };
 
 /* ---- clocks ------------------------------------------------------------ */
@@ -214,6 +219,71 @@ dt_config_clear(struct dt_config *cfg)
 	cfg->owned = 0;
 }
 
+/*
+ * plain_http_remote: for an http:// URL whose host is not loopback
+ * (localhost, 127.0.0.0/8, ::1), a copy of the host; else NULL.
+ */
+static char *
+plain_http_remote(const char *url)
+{
+	const char *a, *end, *at, *h, *he;
+	unsigned char addr[sizeof(struct in6_addr)];
+	char *host;
+	int local = 0;
+
+	if (strncasecmp(url, "http://", 7) != 0)
+		return NULL;
+	a = url + 7;
+	end = a + strcspn(a, "/?#");
+	for (at = a; at < end; at++) /* skip user:password@ */
+		if (*at == '@')
+			a = at + 1;
+	if (*a == '[') {
+		h = a + 1;
+		he = memchr(h, ']', (size_t)(end - h));
+		if (he == NULL)
+			he = end;
+	} else {
+		h = a;
+		he = memchr(h, ':', (size_t)(end - h));
+		if (he == NULL)
+			he = end;
+	}
+	host = xstrndup(h, (size_t)(he - h));
+	if (strcasecmp(host, "localhost") == 0)
+		local = 1;
+	else if (inet_pton(AF_INET, host, addr) == 1)
+		local = addr[0] == 127;
+	else if (inet_pton(AF_INET6, host, addr) == 1)
+		local = IN6_IS_ADDR_LOOPBACK((struct in6_addr *)addr) ||
+		        (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)addr) &&
+		         addr[12] == 127);
+	if (local) {
+		free(host);
+		return NULL;
+	}
+	return host;
+}
+
+/* warn_plain_http: once per client, before the key first leaves. */
+static void
+warn_plain_http(struct dt_client *c)
+{
+	char *host;
+
+	pthread_mutex_lock(&c->mu);
+	host = c->plain_http_host;
+	c->plain_http_host = NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (host == NULL)
+		return;
+	log_warn("sending the daytona api key over plain http to '%s' "
+	         "(DAYTONA_API_URL): anyone on the way can read it; use an "
+	         "https:// url",
+	         host);
+	free(host);
+}
+
 static int
 has_line_break(const char *s)
 {
@@ -252,6 +322,7 @@ dt_client_new(const struct dt_config *cfg, struct dt_client **out)
 	n = strlen(c->base_url);
 	while (n > 0 && c->base_url[n - 1] == '/')
 		c->base_url[--n] = '\0';
+	c->plain_http_host = plain_http_remote(c->base_url);
 	c->api_key = xstrdup(cfg->api_key);
 	c->auth_header = xasprintf("Authorization: Bearer %s", c->api_key);
 	c->ua_header = xasprintf("User-Agent: sandform/%s",
@@ -300,6 +371,7 @@ dt_client_free(struct dt_client *c)
 	free(c->ua_header);
 	free(c->org_header);
 	free(c->target);
+	free(c->plain_http_host);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -689,6 +761,7 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 			                  call->method, buf_cstr(&call->path));
 			goto out;
 		}
+		warn_plain_http(c);
 		dt_http_response_clear(resp);
 		buf_init_max(&resp->body, DT_MAX_BODY);
 		t0 = time_mono_ms();

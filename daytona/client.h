@@ -49,7 +49,9 @@
  * there either: every response body and transport error is cleaned as it
  * arrives, "Bearer <key>" and the key itself (when at least
  * DT_REDACT_MIN_KEY_LEN long) replaced with DT_REDACTED, before any
- * message, sandbox or log line is made from it.
+ * message, sandbox or log line is made from it. When the base URL is plain
+ * http:// to a host that is not loopback (localhost, 127.0.0.0/8, ::1),
+ * the client warns once on stderr, just before the key is first sent.
  *
  * Ownership: everything a dt_* function returns through a pointer belongs to
  * the caller and is released with the matching _free or _clear function.

@@ -69,7 +69,7 @@ make_client(struct dt_fake *f, int max_retries)
 	struct dt_client *c = NULL;
 
 	cfg.api_key = TEST_KEY;
-	cfg.base_url = "http://fake.test/api/";
+	cfg.base_url = "https://fake.test/api/";
 	cfg.organization_id = "org-1";
 	cfg.target = "eu";
 	cfg.version = "9.9.9";
@@ -320,8 +320,8 @@ test_headers(void **state)
 	assert_string_equal(r.sandbox->name, "browser agent");
 	q = req(x, 0);
 	assert_string_equal(q->method, "GET");
-	assert_string_equal(q->url,
-	                    "http://fake.test/api/sandbox/browser%20agent%2F1");
+	assert_string_equal(
+	        q->url, "https://fake.test/api/sandbox/browser%20agent%2F1");
 	assert_non_null(
 	        strstr(q->headers, "Authorization: Bearer " TEST_KEY "\n"));
 	assert_non_null(strstr(q->headers, "User-Agent: sandform/9.9.9\n"));
@@ -571,7 +571,7 @@ test_error_mapping(void **state)
 		{ 401, "{\"message\":\"Invalid credentials\"}", SF_EAUTH,
 		  "daytona: 401 Invalid credentials; check DAYTONA_API_KEY (or "
 		  "--api-key-file) and DAYTONA_API_URL "
-		  "(http://fake.test/api)" },
+		  "(https://fake.test/api)" },
 		{ 403, "{\"message\":\"Access denied\"}", SF_EAUTH,
 		  "daytona: 403 Access denied" },
 		{ 429,
@@ -925,7 +925,7 @@ test_cancel(void **state)
 	(void)state;
 	/* the real clock, so that the wait is really cut short */
 	cfg.api_key = TEST_KEY;
-	cfg.base_url = "http://fake.test/api";
+	cfg.base_url = "https://fake.test/api";
 	cfg.transport = dt_fake_transport(f);
 	assert_int_equal(dt_client_new(&cfg, &c), 0);
 	dt_fake_push(f, 429, "Retry-After-authenticated: 60", NULL);
@@ -1303,7 +1303,7 @@ test_key_redacted(void **state)
 
 	/* a short key is redacted after "Bearer " only, words stay whole */
 	cfg.api_key = "kin";
-	cfg.base_url = "http://fake.test/api";
+	cfg.base_url = "https://fake.test/api";
 	cfg.max_retries = -1;
 	cfg.transport = dt_fake_transport(x->f);
 	cfg.clock = dt_fake_clock(x->f);
@@ -1314,6 +1314,89 @@ test_key_redacted(void **state)
 	                                     "key=kin; kind");
 	dt_result_clear(&r);
 	dt_client_free(c);
+}
+
+/* plain_http_warnings: how many times two calls through a client for url
+ * warn about plain http on stderr; *text gets the first warning line. */
+static int
+plain_http_warnings(const char *url, char *text, size_t size)
+{
+	struct dt_fake *f = dt_fake_new();
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+	struct dt_result r = DT_RESULT_INIT;
+	struct buf out = BUF_INIT;
+	char path[] = "/tmp/sf-warnXXXXXX";
+	const char *p, *hit;
+	int fd, saved, n = 0;
+
+	cfg.api_key = TEST_KEY;
+	cfg.base_url = url;
+	cfg.transport = dt_fake_transport(f);
+	cfg.clock = dt_fake_clock(f);
+	assert_int_equal(dt_client_new(&cfg, &c), 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	dt_fake_push(f, 200, NULL, item_json);
+	dt_fake_push(f, 200, NULL, item_json);
+	assert_int_equal(dt_get(c, "a", &r), 0);
+	assert_int_equal(dt_get(c, "b", &r), 0);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	assert_int_equal(file_read(path, 0, &out), 0);
+	unlink(path);
+	text[0] = '\0';
+	for (p = buf_cstr(&out); (hit = strstr(p, "plain http")) != NULL;
+	     p = hit + 1)
+		n++;
+	if (n > 0)
+		snprintf(text, size, "%.*s", (int)strcspn(buf_cstr(&out), "\n"),
+		         buf_cstr(&out));
+	assert_null(strstr(buf_cstr(&out), TEST_KEY));
+	buf_free(&out);
+	dt_result_clear(&r);
+	dt_client_free(c);
+	dt_fake_free(f);
+	return n;
+}
+
+static void
+test_plain_http_warning(void **state)
+{
+	static const char *const quiet[] = {
+		"https://example.com/api",  "http://127.0.0.1:3000/api",
+		"http://127.9.8.7/api",     "http://localhost:3000/api",
+		"HTTP://LocalHost/api",     "http://[::1]:3000/api",
+		"http://u:p@127.0.0.1/api", "http://[::ffff:127.0.0.1]/api",
+	};
+	static const char *const loud[] = {
+		"http://example.com/api",
+		"http://127.0.0.1.example.com/api",
+		"http://127.0.0.1@example.com:80/api",
+		"http://10.0.0.1:3000",
+		"http://[2001:db8::1]:3000/api",
+	};
+	char text[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+		if (plain_http_warnings(quiet[i], text, sizeof(text)) != 0)
+			fail_msg("%s: unexpected warning: %s", quiet[i], text);
+	for (i = 0; i < sizeof(loud) / sizeof(loud[0]); i++)
+		if (plain_http_warnings(loud[i], text, sizeof(text)) != 1)
+			fail_msg("%s: not warned exactly once", loud[i]);
+	assert_int_equal(plain_http_warnings("http://u:secret@example.com/api",
+	                                     text, sizeof(text)),
+	                 1);
+	assert_non_null(strstr(text, "warning: sending the daytona api key "
+	                             "over plain http to 'example.com'"));
+	assert_null(strstr(text, "secret"));
 }
 
 /* ---- threads ----------------------------------------------------------- */
@@ -1432,6 +1515,7 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_key_redacted, setup,
 		                                teardown),
+		cmocka_unit_test(test_plain_http_warning),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test(test_curl_refused),
 	};
