@@ -92,7 +92,7 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	struct plan_input in;
 	struct plan *p = NULL;
 	int64_t run_id = 0;
-	char *json = NULL, *counts = NULL;
+	char *json = NULL, *counts = NULL, *locked_by = NULL;
 	struct store_lock_holder lock;
 	int rc, exit_rc = SF_EXIT_ERROR, locked = 0;
 
@@ -125,6 +125,8 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 			         "planning without recording what is seen",
 			         ctx->stack, lock.info, lock.pid, lock.host);
 			ro.no_record = 1;
+			locked_by = xasprintf("%s (pid %ld on %s)", lock.info,
+			                      lock.pid, lock.host);
 		} else if (rc < 0) {
 			runctx_fail(&rx, rc);
 			goto out;
@@ -148,6 +150,7 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	runctx_plan_input(&rx, ctx->stack, &rr, &in);
 	in.allow_mass_delete = plan_allow_mass_delete;
 	in.refreshed = plan_refresh;
+	in.locked_by = locked_by;
 	if ((rc = plan_build(&in, &p)) < 0) {
 		runctx_fail(&rx, rc);
 		goto out;
@@ -204,6 +207,7 @@ out:
 		                 counts);
 	}
 	free(counts);
+	free(locked_by);
 	free(json);
 	plan_free(p);
 	refresh_result_clear(&rr);

@@ -209,6 +209,7 @@ plan_free(struct plan *p)
 			free(a->reasons[j].field);
 			free(a->reasons[j].old);
 			free(a->reasons[j].new_);
+			free(a->reasons[j].note);
 		}
 		free(a->reasons);
 		for (j = 0; j < a->nsteps; j++)
@@ -371,6 +372,7 @@ add_reason(struct plan_action *a, const char *field, const char *old,
 	r->old = dupn(old);
 	r->new_ = dupn(new_);
 	r->forces_replace = forces;
+	r->note = NULL;
 }
 
 static void
@@ -728,6 +730,35 @@ same_key(const char *live, const char *want)
 	       strcmp(x, y) == 0;
 }
 
+/* A resource change that would be a resize (see diff_existing) when this
+ * API answered a resize with 404: a replace, with the reason noted. */
+static void
+unresizable(struct plan_action *a, const char *field, long long have,
+            long long want)
+{
+	add_reason_num(a, field, have, want);
+	a->reasons[a->nreasons - 1].forces_replace = 1;
+	a->reasons[a->nreasons - 1].note =
+	        xstrdup(PLAN_NOTE_RESIZE_UNAVAILABLE);
+}
+
+static void
+unresizable_reasons(struct plan_action *a, const struct spec *s,
+                    const struct plan_observed *o)
+{
+	long long want;
+
+	want = want_resource(s, s->cpu, SPEC_IMAGE_DEFAULT_CPU);
+	if (s->has_cpu && want != o->cpu)
+		unresizable(a, "spec.resources.cpu", o->cpu, want);
+	want = want_resource(s, s->memory, SPEC_IMAGE_DEFAULT_MEMORY);
+	if (s->has_memory && want != o->memory)
+		unresizable(a, "spec.resources.memory", o->memory, want);
+	want = want_resource(s, s->disk, SPEC_IMAGE_DEFAULT_DISK);
+	if (s->has_disk && want > o->disk)
+		unresizable(a, "spec.resources.disk", o->disk, want);
+}
+
 /* Create-only differences of an existing sandbox; 1 when replace. */
 static int
 replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
@@ -782,6 +813,8 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
 		        want_resource(s, s->disk, SPEC_IMAGE_DEFAULT_DISK));
 		a->reasons[a->nreasons - 1].forces_replace = 1;
 	}
+	if (b->in->resize_unavailable)
+		unresizable_reasons(a, s, o);
 	return a->nreasons > before;
 }
 
@@ -1008,6 +1041,7 @@ drop:
 		free(a->reasons[i].field);
 		free(a->reasons[i].old);
 		free(a->reasons[i].new_);
+		free(a->reasons[i].note);
 	}
 	free(a->reasons);
 	for (i = 0; i < a->nsteps; i++)
@@ -1061,6 +1095,15 @@ plan_delete(struct builder *b, const struct plan_observed *o,
 	add_step(a, STEP_WAIT_GONE);
 	a->observed = plan_observed_dup(o);
 	a->fingerprint = plan_fingerprint(o);
+}
+
+/* The other sandform stack whose label o carries, or NULL. */
+static const char *
+other_stack(const struct plan_observed *o, const char *stack)
+{
+	const char *v = spec_labels_get(&o->labels, SPEC_LABEL_STACK);
+
+	return v && *v && strcmp(v, stack) != 0 ? v : NULL;
 }
 
 static int
@@ -1133,6 +1176,14 @@ plan_build(const struct plan_input *in, struct plan **out)
 
 		if (o && is_ours(&b, o)) {
 			diff_existing(&b, s, o, r);
+		} else if (o && in->locked_by) {
+			add_error(&b, s->name,
+			          "'%s' (id %s) carries the label %s=%s but "
+			          "is not in the state: probably being "
+			          "created by the running %s; plan again "
+			          "when it has finished",
+			          s->name, nz(o->id), SPEC_LABEL_STACK,
+			          in->stack, in->locked_by);
 		} else if (o) {
 			add_error(&b, s->name,
 			          "'%s' (id %s) carries the label %s=%s but "
@@ -1140,6 +1191,14 @@ plan_build(const struct plan_input *in, struct plan **out)
 			          "'sandform state import %s %s'",
 			          s->name, nz(o->id), SPEC_LABEL_STACK,
 			          in->stack, s->name, nz(o->id));
+		} else if (f && other_stack(f, in->stack)) {
+			/* importing it would steal it from that stack */
+			add_error(&b, s->name,
+			          "a sandbox named '%s' (id %s) belongs to "
+			          "sandform stack '%s'; choose another name "
+			          "(or remove it from stack '%s' first)",
+			          s->name, nz(f->id), other_stack(f, in->stack),
+			          other_stack(f, in->stack));
 		} else if (f) {
 			add_error(&b, s->name,
 			          "a sandbox named '%s' (id %s) already "

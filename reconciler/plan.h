@@ -79,6 +79,7 @@ struct plan_reason {
 	char *old;   /* NULL: absent; "(sensitive)" for secrets */
 	char *new_;  /* NULL: absent */
 	int forces_replace;
+	char *note; /* why, when not the field itself; NULL: none */
 };
 
 /*
@@ -181,7 +182,18 @@ struct plan_input {
 	long long max_auto_archive; /* 0: SPEC_DEFAULT_MAX_AUTO_ARCHIVE */
 	int allow_mass_delete;
 	int refreshed;
+	/* a resize answered 404 at this API (the state's resize_unavailable
+	 * setting): resources that would be resized force a replace */
+	int resize_unavailable;
+	/* the run holding the stack's lock ("apply (pid 12 on host)"), or
+	 * NULL: a labelled sandbox missing from the state is then probably
+	 * being created by it */
+	const char *locked_by;
 };
+
+/* The note of resources that force a replace when resize_unavailable. */
+#define PLAN_NOTE_RESIZE_UNAVAILABLE \
+	"resize is not available for this organization"
 
 /*
  * plan_build: diff in into a new plan (*out, caller frees). Per-name

@@ -129,6 +129,7 @@ action_to_json(const struct plan_action *a)
 		add_str_or_null(r, "new", a->reasons[i].new_);
 		cJSON_AddBoolToObject(r, "forces_replace",
 		                      a->reasons[i].forces_replace);
+		add_opt_str(r, "note", a->reasons[i].note);
 		cJSON_AddItemToArray(arr, r);
 	}
 	cJSON_AddStringToObject(j, "fingerprint",
@@ -330,6 +331,7 @@ action_from_json(const cJSON *j, struct plan_action *a)
 			r->old = jstr(it, "old");
 			r->new_ = jstr(it, "new");
 			r->forces_replace = jbool(it, "forces_replace");
+			r->note = jstr(it, "note");
 			if (r->field == NULL) {
 				rc = sf_error_set(SF_EINVALID,
 				                  "plan: %s: reason without "
@@ -682,6 +684,8 @@ plan_print_human(FILE *fp, const struct plan *p, int color)
 				fputs(" -> ", fp);
 				print_value(fp, r->new_, scalar);
 			}
+			if (r->note)
+				fprintf(fp, "; %s", r->note);
 			if (r->forces_replace)
 				fprintf(fp, " %s(forces replacement)%s",
 				        color ? C_RED : "", off);

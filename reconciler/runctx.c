@@ -55,6 +55,44 @@ runctx_plan_input(const struct runctx *rx, const char *stack,
 	in->foreign = rr->foreign;
 	in->nforeign = rr->nforeign;
 	in->max_auto_archive = rr->max_auto_archive;
+	in->resize_unavailable = runctx_resize_unavailable(rx);
+}
+
+char *
+runctx_api_url(void)
+{
+	const char *v = getenv("DAYTONA_API_URL");
+	char *u = xstrdup(v && *v ? v : DT_DEFAULT_URL);
+	size_t n = strlen(u);
+
+	while (n > 0 && u[n - 1] == '/')
+		u[--n] = '\0';
+	return u;
+}
+
+int
+runctx_resize_unavailable(const struct runctx *rx)
+{
+	char *v = NULL, *url;
+	int hit;
+
+	if (rx->store == NULL ||
+	    store_meta_get(rx->store, STORE_META_RESIZE_UNAVAILABLE, &v) < 0) {
+		log_debug("reading %s: %s", STORE_META_RESIZE_UNAVAILABLE,
+		          sf_error_last());
+		return 0;
+	}
+	if (v == NULL)
+		return 0;
+	url = runctx_api_url();
+	hit = strcmp(v, url) == 0;
+	if (hit)
+		log_debug("resize answered 404 at %s before: resources "
+		          "force a replace",
+		          url);
+	free(url);
+	free(v);
+	return hit;
 }
 
 void

@@ -74,11 +74,22 @@ int64_t runctx_run_begin(struct runctx *rx, const char *stack,
                          const char *source);
 /*
  * runctx_plan_input: fill in (cleared first) with the stack, rx's specs
- * and what rr observed and remembers; the caller sets allow_mass_delete
- * and refreshed. in points into rx and rr, which must outlive it.
+ * and what rr observed and remembers, and resize_unavailable; the caller
+ * sets allow_mass_delete, refreshed and locked_by. in points into rx and rr,
+ * which must outlive it.
  */
 void runctx_plan_input(const struct runctx *rx, const char *stack,
                        const struct refresh_result *rr, struct plan_input *in);
+/*
+ * runctx_api_url: the API base URL the client talks to (DAYTONA_API_URL,
+ * else Daytona's) without trailing '/', the key of facts the state
+ * remembers per API such as STORE_META_RESIZE_UNAVAILABLE (caller frees).
+ */
+char *runctx_api_url(void);
+/* runctx_resize_unavailable: 1 when the state remembers that a resize
+ * answered 404 at runctx_api_url() (runctx_plan_input sets it in the
+ * plan input), else 0 (also when it cannot be read: logged). */
+int runctx_resize_unavailable(const struct runctx *rx);
 /* runctx_print_plan_errors: one "sandform CMD: NAME: MESSAGE" line per
  * error of p (no name for plan-wide errors). */
 void runctx_print_plan_errors(const struct runctx *rx, const struct plan *p);

@@ -857,6 +857,109 @@ test_ownership(void **state)
 	one_free(&t);
 }
 
+/* A name held by another sandform stack: no import advice (it would
+ * steal the sandbox); a labelled sandbox missing from the state while a
+ * run holds the lock is probably being created by it. */
+static void
+test_other_stack_and_running_apply(void **state)
+{
+	struct one t;
+	struct plan_input in;
+
+	(void)state;
+	one_setup(&t, "e1");
+	spec_labels_set(&t.o.labels, SPEC_LABEL_STACK, "pp");
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &t.s;
+	in.nspecs = 1;
+	in.foreign = &t.o;
+	in.nforeign = 1;
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	assert_int_equal(t.p->nerrors, 1);
+	assert_string_equal(t.p->errors[0].message,
+	                    "a sandbox named 'e1' (id id-1) belongs to "
+	                    "sandform stack 'pp'; choose another name (or "
+	                    "remove it from stack 'pp' first)");
+	assert_null(strstr(t.p->errors[0].message, "import"));
+	plan_free(t.p);
+	t.p = NULL;
+
+	/* our label, not in the state, a run holds the lock */
+	spec_labels_set(&t.o.labels, SPEC_LABEL_STACK, STACK);
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &t.s;
+	in.nspecs = 1;
+	in.observed = &t.o;
+	in.nobserved = 1;
+	in.locked_by = "apply (pid 42 on ci)";
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	assert_int_equal(t.p->nerrors, 1);
+	assert_non_null(strstr(t.p->errors[0].message,
+	                       "probably being created by the running "
+	                       "apply (pid 42 on ci)"));
+	assert_null(strstr(t.p->errors[0].message, "import"));
+	one_free(&t);
+}
+
+/* After a resize answered 404 at this API, resources that would be
+ * resized force a replace, and the plan says why. */
+static void
+test_resize_unavailable_is_replace(void **state)
+{
+	struct one t;
+	struct plan_input in;
+	struct plan *back = NULL;
+	char *json = NULL, *json2 = NULL, *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)state;
+	one_setup(&t, "n1");
+	t.s.has_cpu = 1;
+	t.s.cpu = 4;
+	hash(&t.s);
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &t.s;
+	in.nspecs = 1;
+	in.observed = &t.o;
+	in.nobserved = 1;
+	in.records = &t.r;
+	in.nrecords = 1;
+	in.refreshed = 1;
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_RESIZE);
+	plan_free(t.p);
+	t.p = NULL;
+	in.resize_unavailable = 1;
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	assert_true(
+	        reason(&t.p->actions[0], "spec.resources.cpu")->forces_replace);
+	assert_steps(&t.p->actions[0], "delete,wait_gone,create,wait_stable");
+	fp = open_memstream(&buf, &len);
+	plan_print_human(fp, t.p, 0);
+	fclose(fp);
+	assert_non_null(strstr(buf, "spec.resources.cpu: 1 -> 4; resize is not "
+	                            "available for this organization (forces "
+	                            "replacement)\n"));
+	free(buf);
+	/* the note survives a saved plan */
+	assert_int_equal(plan_to_json(t.p, &json), 0);
+	assert_int_equal(plan_from_json(json, strlen(json), &back), 0);
+	assert_int_equal(plan_to_json(back, &json2), 0);
+	assert_string_equal(json, json2);
+	assert_string_equal(back->actions[0].reasons[0].note,
+	                    PLAN_NOTE_RESIZE_UNAVAILABLE);
+	free(json);
+	free(json2);
+	plan_free(back);
+	one_free(&t);
+}
+
 /* metadata.name is identity: a new name is a create plus a delete */
 static void
 test_rename_is_create_and_delete(void **state)
@@ -1528,6 +1631,8 @@ main(void)
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_delete_and_mass_delete_guard),
 		cmocka_unit_test(test_ownership),
+		cmocka_unit_test(test_other_stack_and_running_apply),
+		cmocka_unit_test(test_resize_unavailable_is_replace),
 		cmocka_unit_test(test_rename_is_create_and_delete),
 		cmocka_unit_test(test_network_fields),
 		cmocka_unit_test(test_json_round_trip),
