@@ -158,6 +158,16 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* option_name: the long name of option code c ("create-ms"). */
+static const char *
+option_name(int c)
+{
+	for (size_t i = 0; long_opts[i].name; i++)
+		if (long_opts[i].val == c)
+			return long_opts[i].name;
+	return "?";
+}
+
 static int
 parse_ms(const char *opt, const char *s, int64_t *out)
 {
@@ -405,7 +415,8 @@ main(int argc, char **argv)
 		case OPT_ARCHIVE:
 		case OPT_DELETE:
 		case OPT_RESIZE:
-			if (parse_ms("*-ms", optarg, &kind[c - OPT_CREATE]) < 0)
+			if (parse_ms(option_name(c), optarg,
+			             &kind[c - OPT_CREATE]) < 0)
 				goto out;
 			break;
 		case OPT_MAX_WAIT:

@@ -24,10 +24,14 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -193,6 +197,7 @@ struct server {
 	struct store *st;
 	struct MHD_Daemon *d;
 	int port;
+	bool loopback; /* bound to 127.0.0.0/8 or ::1: hooks need no key */
 	pthread_t ticker;
 	bool ticker_running;
 	_Atomic int stopping;
@@ -440,6 +445,91 @@ segs_free(struct segs *s)
 }
 
 /* --- JSON helpers ----------------------------------------------------- */
+
+/*
+ * emu_json_find_nul: where the first "\u0000" escape is. A backslash can
+ * only occur inside a string in valid JSON, so stepping over every escape
+ * pair finds exactly the escaped NULs ("\\u0000" is a backslash and text).
+ */
+long
+emu_json_find_nul(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		if (s[i] != '\\') {
+			i++;
+			continue;
+		}
+		if (i + 5 < len && s[i + 1] == 'u' &&
+		    memcmp(s + i + 2, "0000", 4) == 0)
+			return (long)i;
+		i += 2;
+	}
+	return -1;
+}
+
+/* has_marker: does any key or string under j contain the byte c? */
+static bool
+has_marker(const cJSON *j, char c)
+{
+	const cJSON *k;
+
+	if (j->string && strchr(j->string, c))
+		return true;
+	if (cJSON_IsString(j) && j->valuestring && strchr(j->valuestring, c))
+		return true;
+	for (k = j->child; k; k = k->next)
+		if (has_marker(k, c))
+			return true;
+	return false;
+}
+
+/*
+ * emu_json_nul_message: the 400 message for a body with an escaped NUL.
+ * cJSON keeps C strings, so parsed as is the value would be cut short at
+ * the NUL (a name "a\u0000b" would become "a"), while Daytona keeps it and
+ * refuses it: a name through IsSafeDisplayString (a control character),
+ * anything else when Postgres refuses NUL in text. So the body is parsed
+ * with each NUL escape turned into U+0001 to find the field it is in.
+ * Caller frees.
+ */
+char *
+emu_json_nul_message(const char *s, size_t len)
+{
+	char *copy = xmalloc(len + 1), *msg = NULL;
+	const cJSON *name, *k;
+	cJSON *j;
+	const char *m;
+	long at;
+
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	while ((at = emu_json_find_nul(copy, len)) >= 0)
+		copy[at + 5] = '1';
+	j = cJSON_ParseWithLength(copy, len);
+	name = cJSON_GetObjectItemCaseSensitive(j, "name");
+	if (cJSON_IsString(name) && strchr(name->valuestring, '\001') &&
+	    emu_valid_name(name->valuestring, &m) < 0) {
+		msg = xstrdup(m);
+		goto out;
+	}
+	for (k = j ? j->child : NULL; k; k = k->next) {
+		if (!has_marker(k, '\001'))
+			continue;
+		msg = k->string ? xasprintf("%s must not contain control "
+		                            "characters",
+		                            k->string)
+		                : NULL;
+		break;
+	}
+	if (!msg)
+		msg = xstrdup("request body must not contain NUL characters");
+out:
+	cJSON_Delete(j);
+	free(copy);
+	return msg;
+}
 
 struct errs {
 	struct buf b;
@@ -2159,7 +2249,12 @@ process(struct server *srv, struct req *q, const char *method)
 		resp_error(r, q, 413, "request entity too large");
 		goto logged;
 	}
-	if (q->body.len && is_json(q->con)) {
+	/*
+	 * The API ignores a body that is not declared JSON, as NestJS does;
+	 * the hooks are not Daytona and take JSON whatever the Content-Type
+	 * (curl -d sends x-www-form-urlencoded).
+	 */
+	if (q->body.len && (hook || is_json(q->con))) {
 		body = cJSON_ParseWithLength(q->body.data, q->body.len);
 		if (!cJSON_IsObject(body) && !cJSON_IsArray(body)) {
 			r->status = 400;
@@ -2170,12 +2265,25 @@ process(struct server *srv, struct req *q, const char *method)
 			           "\"statusCode\":400}");
 			goto logged;
 		}
+		if (emu_json_find_nul(q->body.data, q->body.len) >= 0) {
+			char *m =
+			        emu_json_nul_message(q->body.data, q->body.len);
+
+			resp_error(r, q, 400, m);
+			free(m);
+			goto logged;
+		}
 	}
 	if (!cJSON_IsObject(body)) {
 		cJSON_Delete(body);
 		body = cJSON_CreateObject();
 	}
 	o = auth_org(srv, q->con);
+	if (hook && !o && !srv->loopback) {
+		/* reachable from the network: hooks need a key too */
+		resp_error(r, q, 401, "Invalid credentials");
+		goto logged;
+	}
 	if (hook) {
 		handle_hook(srv, q, method, &s, body,
 		            o ? o : store_org_first(srv->st), r);
@@ -2339,6 +2447,43 @@ on_completed(void *cls, struct MHD_Connection *con, void **ctx,
 	*ctx = NULL;
 }
 
+/*
+ * mhd_log: libmicrohttpd's own messages go to the debug log: on a busy
+ * port it would say "Failed to bind to port 0" (the port it was handed
+ * beside MHD_OPTION_SOCK_ADDR) before our message naming the real one.
+ */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char *m = xvasprintf(fmt, ap);
+	size_t n = strlen(m);
+
+	(void)cls;
+	while (n > 0 && m[n - 1] == '\n')
+		m[--n] = '\0';
+	log_debug("libmicrohttpd: %s", m);
+	free(m);
+}
+
+bool
+emu_addr_is_loopback(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
+
+		return (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
+		const uint8_t *b = a6->sin6_addr.s6_addr;
+
+		if (IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) && b[12] == 127;
+	}
+	return false;
+}
+
 int
 server_new(const struct server_opts *opts, struct store *st,
            struct server **out)
@@ -2350,6 +2495,7 @@ server_new(const struct server_opts *opts, struct store *st,
 
 	srv->opts = *opts;
 	srv->st = st;
+	srv->loopback = emu_addr_is_loopback(&opts->addr);
 	srv->rng = opts->seed;
 	srv->rl = htab_new();
 	if (opts->addr.ss_family == AF_INET6)
@@ -2364,7 +2510,8 @@ server_new(const struct server_opts *opts, struct store *st,
 	        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 	        MHD_OPTION_CONNECTION_TIMEOUT, 120u,
 	        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
 	if (!srv->d) {
 		htab_free(srv->rl);
 		free(srv);

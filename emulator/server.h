@@ -65,5 +65,13 @@ int emu_snapshot_lookup(const char *name_or_id, const char **name, int *cpu,
 /* emu_percent_decode: decode %XX (and '+' as space when plus); NULL when
  * the escape is malformed. Caller frees. */
 char *emu_percent_decode(const char *s, size_t len, bool plus);
+/* emu_json_find_nul: offset of the first "\u0000" escape in JSON text, or
+ * -1. */
+long emu_json_find_nul(const char *s, size_t len);
+/* emu_json_nul_message: the 400 message for a body with such an escape,
+ * naming its field (the name's own message for "name"). Caller frees. */
+char *emu_json_nul_message(const char *s, size_t len);
+/* emu_addr_is_loopback: 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
+bool emu_addr_is_loopback(const struct sockaddr_storage *a);
 
 #endif

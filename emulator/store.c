@@ -15,12 +15,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -1046,9 +1050,35 @@ db_exec(sqlite3 *db, const char *sql)
 	return 0;
 }
 
+/*
+ * db_private: create the state file with EMU_STATE_FILE_MODE before SQLite
+ * opens it (whatever the umask; SQLite gives its -wal and -shm files the
+ * same mode), or take group and other access away from an existing one:
+ * the bodies it stores include env values, which are sandform's resolved
+ * secrets once apply runs against the emulator.
+ */
+static int
+db_private(const char *path)
+{
+	struct stat sb;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, EMU_STATE_FILE_MODE);
+	int rc = 0;
+
+	if (fd < 0)
+		return sf_error_set(SF_EIO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 ||
+	    (S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0 &&
+	     fchmod(fd, EMU_STATE_FILE_MODE) != 0))
+		rc = sf_error_set(SF_EIO, "%s: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
 static int
 db_open(struct store *st)
 {
+	if (db_private(st->opts.state_path) < 0)
+		return SF_EIO;
 	if (sqlite3_open(st->opts.state_path, &st->db) != SQLITE_OK) {
 		sf_error_set(SF_EIO, "%s: %s", st->opts.state_path,
 		             sqlite3_errmsg(st->db));

@@ -23,6 +23,8 @@
 #define EMU_LIST_LIMIT_DEFAULT 100
 #define EMU_DESTROYED_PURGE_MS (24LL * 3600 * 1000)
 #define EMU_LIFECYCLE_SCAN_MS  100 /* real ms between lifecycle scans */
+/* --state file mode: it holds sandbox env values (resolved secrets). */
+#define EMU_STATE_FILE_MODE 0600
 
 struct store;
 struct org;

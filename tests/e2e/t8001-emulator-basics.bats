@@ -26,6 +26,19 @@ teardown() { emu_default_teardown; }
 	[ "$status" -eq 1 ]
 }
 
+@test "start-up errors name what was given: the option, the real port" {
+	for opt in create-ms build-ms start-ms stop-ms archive-ms delete-ms resize-ms; do
+		run --separate-stderr "$DAYTONA_EMULATOR" --api-key k "--$opt" x
+		[ "$status" -eq 1 ]
+		[ "$stderr" = "daytona-emulator: --$opt: 'x' is invalid" ]
+	done
+	emu_start
+	# the port is taken: one message, naming it (not libmicrohttpd's "port 0")
+	run --separate-stderr timeout 10 "$DAYTONA_EMULATOR" --api-key k --listen "127.0.0.1:$EMU_PORT"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "daytona-emulator: 127.0.0.1:$EMU_PORT: cannot listen: Address already in use" ]
+}
+
 @test "port 0 picks a free port, written to the port file and printed" {
 	emu_start
 	[[ "$EMU_PORT" =~ ^[0-9]+$ ]]

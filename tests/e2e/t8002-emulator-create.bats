@@ -125,6 +125,28 @@ teardown() { emu_default_teardown; }
 	[ "$(emu_api GET '/sandbox/fine%20name%20(1)' | emu_json 'd["name"]')" = "fine name (1)" ]
 }
 
+@test "an escaped NUL is refused with 400, never cut short" {
+	emu_start --transition-ms 0
+	emu_api POST /sandbox '{"name":"a\u0000b"}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "name must not contain HTML tags, URLs, or control characters" ]
+	emu_api POST /sandbox '{"name":"t2","labels":{"k\u0000a":"v","k\u0000b":"w"}}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "labels must not contain control characters" ]
+	emu_api POST /sandbox '{"name":"t3","env":{"A":"x\u0000y"}}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "env must not contain control characters" ]
+	# nothing was created, under a cut name or otherwise
+	[ "$(emu_api GET /sandbox | emu_json 'len(d["items"])')" = 0 ]
+	# an escaped backslash before u0000 is text, not a NUL
+	emu_api POST /sandbox '{"name":"t4\\u0000"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["name"]')" = 't4\u0000' ]
+	# a label change is checked too
+	emu_api PUT /sandbox/t4%5Cu0000/labels '{"labels":{"k":"a\u0000"}}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+}
+
 @test "network lists and volumes are validated; volumes get stable UUIDs" {
 	emu_start --transition-ms 0
 	emu_api POST /sandbox '{"networkAllowList":"10.0.0.0/8,300.1.1.1/8"}' >/dev/null

@@ -97,6 +97,40 @@ teardown() { emu_default_teardown; }
 	[ "$EMU_STATUS" = 404 ]
 }
 
+@test "hooks read a JSON body whatever its Content-Type (curl -d)" {
+	emu_start --transition-ms 0
+	emu_api POST /sandbox '{"name":"x"}' >/dev/null
+	# curl -d sends application/x-www-form-urlencoded
+	code=$(curl -sS -o out.json -w '%{http_code}' -d '{"state":"error","errorReason":"x"}' "$EMU_URL/_emulator/sandbox/x")
+	[ "$code" = 200 ]
+	[ "$(emu_api GET /sandbox/x | emu_json 'd["state"]')" = error ]
+	code=$(curl -sS -o out.json -w '%{http_code}' -d '{"state":"bogus"}' "$EMU_URL/_emulator/sandbox/x")
+	[ "$code" = 400 ]
+	code=$(curl -sS -o out.json -w '%{http_code}' -H 'Content-Type: text/plain' -d '{"ms":960000}' "$EMU_URL/_emulator/clock/advance")
+	[ "$code" = 200 ]
+	code=$(curl -sS -o out.json -w '%{http_code}' -d '{"ms":' "$EMU_URL/_emulator/clock/advance")
+	[ "$code" = 400 ]
+	# the API itself still ignores a body not declared JSON, as NestJS does
+	code=$(curl -sS -o out.json -w '%{http_code}' -H 'Authorization: Bearer test-key' -d '{"name":"<b>"}' "$DAYTONA_API_URL/sandbox")
+	[ "$code" = 200 ]
+}
+
+@test "hooks need the Bearer key when bound beyond loopback" {
+	emu_start --transition-ms 0 --listen 0.0.0.0:0
+	emu_hook GET counters >/dev/null
+	[ "$EMU_STATUS" = 401 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Invalid credentials" ]
+	emu_hook POST reset >/dev/null
+	[ "$EMU_STATUS" = 401 ]
+	code=$(curl -sS -o out.json -w '%{http_code}' -H 'Authorization: Bearer wrong' "$EMU_URL/_emulator/counters")
+	[ "$code" = 401 ]
+	code=$(curl -sS -o out.json -w '%{http_code}' -H 'Authorization: Bearer test-key' "$EMU_URL/_emulator/counters")
+	[ "$code" = 200 ]
+	code=$(curl -sS -o out.json -w '%{http_code}' -XPOST -H 'Authorization: Bearer test-key' -d '{"count":1}' "$EMU_URL/_emulator/seed")
+	[ "$code" = 200 ]
+	[ "$(emu_api GET /sandbox | emu_json 'len(d["items"])')" = 1 ]
+}
+
 @test "clock/advance drives auto-stop, auto-archive and auto-delete" {
 	emu_start --transition-ms 0
 	emu_api POST /sandbox '{"name":"idle"}' >/dev/null
@@ -146,4 +180,21 @@ teardown() { emu_default_teardown; }
 	[ "$(DAYTONA_API_KEY=other emu_api GET /sandbox | emu_json 'len(d["items"])')" = 0 ]
 	[ "$(emu_api GET /sandbox | emu_json 'len(d["items"])')" = 2 ]
 	! grep -q test-key "$BATS_TEST_TMPDIR/emu.db"
+}
+
+@test "--state files are private (0600) whatever the umask" {
+	umask 022
+	emu_start --transition-ms 0 --state "$BATS_TEST_TMPDIR/new.db"
+	emu_api POST /sandbox '{"name":"s","env":{"SECRET":"v"}}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/new.db")" = 600 ]
+	for f in "$BATS_TEST_TMPDIR"/new.db-*; do
+		[ ! -e "$f" ] || [ "$(stat -c %a "$f")" = 600 ]
+	done
+	emu_stop
+	# an existing file readable by others is tightened
+	touch "$BATS_TEST_TMPDIR/old.db"
+	chmod 0644 "$BATS_TEST_TMPDIR/old.db"
+	emu_start --transition-ms 0 --state "$BATS_TEST_TMPDIR/old.db"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/old.db")" = 600 ]
 }

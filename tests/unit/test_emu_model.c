@@ -298,6 +298,53 @@ test_mount_paths(void **unused)
 	assert_int_equal(emu_valid_subpath("a//b", &msg), -1);
 }
 
+/* Daytona's own wording, one message per reason, in its check order. */
+static void
+test_mount_path_messages(void **unused)
+{
+	static const struct {
+		const char *path, *msg;
+	} mount[] = {
+		{ "data", "Volume mount path must be an absolute path" },
+		{ "", "Volume mount path must be an absolute path" },
+		{ "/", "Volume mount path cannot be the root directory" },
+		{ "/a//b", "Volume mount path cannot contain consecutive "
+		           "slashes" },
+		{ "//", "Volume mount path cannot contain consecutive slashes" },
+		{ "/a/./b",
+		  "Volume mount path cannot contain '.' or '..' segments" },
+		{ "/a/..", "Volume mount path cannot contain '.' or '..' "
+		           "segments" },
+	},
+	  sub[] = {
+		  { "/a", "Volume subpath must be a relative path" },
+		  { "a//b", "Volume subpath cannot contain consecutive "
+		            "slashes" },
+		  { "../a", "Volume subpath cannot contain '..' segments" },
+		  { "a/..", "Volume subpath cannot contain '..' segments" },
+	  };
+	const char *msg;
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(mount) / sizeof(mount[0]); i++) {
+		msg = NULL;
+		assert_int_equal(emu_valid_mount_path(mount[i].path, &msg), -1);
+		assert_non_null(msg);
+		assert_string_equal(msg, mount[i].msg);
+	}
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		msg = NULL;
+		assert_int_equal(emu_valid_subpath(sub[i].path, &msg), -1);
+		assert_non_null(msg);
+		assert_string_equal(msg, sub[i].msg);
+	}
+	/* a valid path has no message */
+	assert_int_equal(emu_valid_mount_path("/a/b", &msg), 0);
+	assert_null(msg);
+	assert_int_equal(emu_valid_subpath("a/./b", &msg), 0);
+	assert_null(msg);
+}
+
 static void
 test_kvmap(void **unused)
 {
@@ -385,6 +432,7 @@ main(void)
 		cmocka_unit_test(test_domains),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_mount_paths),
+		cmocka_unit_test(test_mount_path_messages),
 		cmocka_unit_test(test_kvmap),
 		cmocka_unit_test(test_json_roundtrip),
 		cmocka_unit_test(test_names_parse),

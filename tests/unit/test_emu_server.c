@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cmocka.h>
 
 #include "emulator/server.h"
@@ -49,6 +52,95 @@ test_percent_decode(void **unused)
 
 		assert_string_equal(got, "ab");
 		free(got);
+	}
+}
+
+static void
+test_json_nul(void **unused)
+{
+	static const char *const none[] = {
+		"{\"name\":\"a\"}",
+		"{\"name\":\"a\\\\u0000\"}",
+		"{\"name\":\"a\\u0001\"}",
+		"{\"n\":\"\\\\\\\\u0000\"}",
+		"\\u000",
+	};
+	static const struct {
+		const char *body, *msg;
+	} nul[] = {
+		{ "{\"name\":\"a\\u0000b\"}",
+		  "name must not contain HTML tags, URLs, or control "
+		  "characters" },
+		{ "{\"name\":\"ok\",\"labels\":{\"k\\u0000x\":\"v\"}}",
+		  "labels must not contain control characters" },
+		{ "{\"env\":{\"A\":\"x\\u0000y\"},\"name\":\"ok\"}",
+		  "env must not contain control characters" },
+		{ "{\"volumes\":[{\"mountPath\":\"/a\\u0000\"}]}",
+		  "volumes must not contain control characters" },
+		{ "[\"\\u0000\"]",
+		  "request body must not contain NUL characters" },
+	};
+	char *m;
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		assert_int_equal(emu_json_find_nul(none[i], strlen(none[i])),
+		                 -1);
+	{
+		const char *three =
+		        "{\"a\":\"\\\\\\u0000\"}"; /* \\ then \u0000 */
+
+		assert_int_equal(emu_json_find_nul(three, strlen(three)), 8);
+	}
+	/* the length bounds the scan */
+	assert_int_equal(emu_json_find_nul("\"\\u0000\"", 6), -1);
+	for (size_t i = 0; i < sizeof(nul) / sizeof(nul[0]); i++) {
+		assert_true(emu_json_find_nul(nul[i].body,
+		                              strlen(nul[i].body)) >= 0);
+		m = emu_json_nul_message(nul[i].body, strlen(nul[i].body));
+		assert_string_equal(m, nul[i].msg);
+		free(m);
+	}
+}
+
+static void
+test_loopback(void **unused)
+{
+	static const struct {
+		const char *addr;
+		bool loopback;
+	} v[] = {
+		{ "127.0.0.1", true },
+		{ "127.1.2.3", true },
+		{ "0.0.0.0", false },
+		{ "10.0.0.1", false },
+		{ "::1", true },
+		{ "::", false },
+		{ "::ffff:127.0.0.1", true },
+		{ "::ffff:10.0.0.1", false },
+		{ "fe80::1", false },
+	};
+	struct sockaddr_storage ss;
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(&ss, 0, sizeof(ss));
+		if (strchr(v[i].addr, ':')) {
+			struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+
+			a6->sin6_family = AF_INET6;
+			assert_int_equal(
+			        inet_pton(AF_INET6, v[i].addr, &a6->sin6_addr),
+			        1);
+		} else {
+			struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+
+			a4->sin_family = AF_INET;
+			assert_int_equal(
+			        inet_pton(AF_INET, v[i].addr, &a4->sin_addr),
+			        1);
+		}
+		assert_int_equal(emu_addr_is_loopback(&ss), v[i].loopback);
 	}
 }
 
@@ -92,6 +184,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_percent_decode),
+		cmocka_unit_test(test_json_nul),
+		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_snapshots),
 	};
 
