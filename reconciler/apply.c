@@ -117,6 +117,11 @@ struct job {
 	struct spec_labels create_labels;
 	int has_create;
 	int64_t pending_jid; /* a create intent whose outcome is unknown */
+	int stopped_self;    /* a STEP_STOP of this job took effect */
+	int compensating;    /* failed: running the action's start back */
+	size_t comp_end;     /* compensation ends before this step */
+	char *cause;         /* the failure the compensation follows */
+	int unwaited; /* done when a stop request skipped its last waits */
 };
 
 struct sched {
@@ -207,14 +212,16 @@ job_event(struct sched *s, struct job *j, const char *event, const char *detail)
 			emit_json(s, event, j, "step", detail);
 		else if (strcmp(event, "error") == 0)
 			emit_json(s, event, j, "message", detail);
+		else if (strcmp(event, "done") == 0 && detail)
+			emit_json(s, event, j, "note", detail);
 		else
 			emit_json(s, event, j, NULL, NULL);
 	} else if (s->o->output == APPLY_OUT_LINES) {
 		if (strcmp(event, "done") == 0)
-			fprintf(s->out, "%s: %s %s%s%s (%.1fs)\n", j->act->name,
-			        plan_kind_name(j->act->kind),
+			fprintf(s->out, "%s: %s %s%s%s (%.1fs)%s%s\n",
+			        j->act->name, plan_kind_name(j->act->kind),
 			        col(s, "\033[32m"), "done", col(s, "\033[0m"),
-			        secs);
+			        secs, detail ? "; " : "", detail ? detail : "");
 		else if (strcmp(event, "error") == 0)
 			fprintf(s->out, "%s: %s %sfailed%s (%.1fs): %s\n",
 			        j->act->name, plan_kind_name(j->act->kind),
@@ -254,17 +261,22 @@ tty_render(struct sched *s, int final)
 			continue;
 		secs = (double)(now - j->t0) / 1000.0;
 		if (j->st == J_DONE)
-			buf_addf(&b, "  %s%-6s%s %s (%.1fs)\n",
+			buf_addf(&b, "  %s%-6s%s %s (%.1fs)%s%s\n",
 			         col(s, "\033[32m"), "ok", col(s, "\033[0m"),
-			         j->act->name, secs);
+			         j->act->name, secs, j->unwaited ? "; " : "",
+			         j->unwaited ? APPLY_UNWAITED_NOTE : "");
 		else if (j->st == J_FAILED)
 			buf_addf(&b, "  %s%-6s%s %s: %s\n", col(s, "\033[31m"),
 			         "failed", col(s, "\033[0m"), j->act->name,
 			         j->error ? j->error : "");
-		else
-			buf_addf(&b, "  %s%-6s%s %s (at %s)\n",
+		else if (!j->started)
+			buf_addf(&b, "  %s%-6s%s %s (not started)\n",
 			         col(s, "\033[33m"), "left", col(s, "\033[0m"),
-			         j->act->name, j->what ? j->what : "start");
+			         j->act->name);
+		else
+			buf_addf(&b, "  %s%-6s%s %s (in flight, at: %s)\n",
+			         col(s, "\033[33m"), "left", col(s, "\033[0m"),
+			         j->act->name, j->what ? j->what : "?");
 		j->printed = 1;
 	}
 	s->tty_lines = 0;
@@ -638,6 +650,23 @@ out:
 	return out;
 }
 
+/*
+ * remember_resize_unavailable: a resize answered 404 for an existing
+ * sandbox: the organization has resize disabled. The state keeps the API
+ * URL under STORE_META_RESIZE_UNAVAILABLE, and plan turns the next resize
+ * into a replacement.
+ */
+static void
+remember_resize_unavailable(struct sched *s)
+{
+	if (s->o->api_url == NULL)
+		return;
+	if (store_meta_set(s->store, STORE_META_RESIZE_UNAVAILABLE,
+	                   s->o->api_url) < 0)
+		log_warn("remembering that resize is unavailable: %s",
+		         errmsg());
+}
+
 /* A lifecycle or settings call on j->id. */
 static int
 do_call(struct sched *s, struct job *j, const struct plan_step *st,
@@ -830,6 +859,8 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 		set_last(j, &r);
 		if (st->kind == STEP_DELETE)
 			forget_record(s, j);
+		if (st->kind == STEP_STOP)
+			j->stopped_self = 1;
 		store_journal_done(s->store, jid, j->id);
 		j->expect = expect_of(st->kind);
 		out = S_NEXT;
@@ -844,11 +875,11 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 	if (rc == SF_ENOTFOUND && st->kind == STEP_RESIZE && r.status == 404) {
 		eff = took_effect(s, j, STEP_START); /* does it exist? */
 		if (eff >= 0 && j->last) {
+			remember_resize_unavailable(s);
 			out = fail_with(
 			        j, "resize is not available for this "
-			           "organization (404); the change needs a "
-			           "replace: change a create-only field or "
-			           "delete and re-apply");
+			           "organization (404); remembered: the next "
+			           "plan replaces the sandbox instead");
 			goto out;
 		}
 	}
@@ -873,6 +904,8 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 		if (eff == 1) {
 			if (st->kind == STEP_DELETE)
 				forget_record(s, j);
+			if (st->kind == STEP_STOP)
+				j->stopped_self = 1;
 			j->expect = expect_of(st->kind);
 			out = S_NEXT;
 		} else if (rc != SF_EINVALID &&
@@ -972,6 +1005,15 @@ job_complete(struct sched *s, struct job *j)
 	const struct plan_action *a = j->act;
 	int rc;
 
+	if (j->compensating) {
+		/* started back after a failure: the change did not happen,
+		 * so the record keeps what was applied before */
+		free(j->error);
+		j->error = xasprintf("%s; started it again", j->cause);
+		finish(s, j, J_FAILED);
+		job_event(s, j, "error", j->error);
+		return;
+	}
 	if (a->kind == PLAN_DELETE) {
 		rc = store_record_delete(s->store, s->o->stack, a->name);
 		if (rc < 0 && rc != SF_ENOTFOUND) {
@@ -987,11 +1029,72 @@ job_complete(struct sched *s, struct job *j)
 	}
 	j->what = "done";
 	finish(s, j, J_DONE);
-	job_event(s, j, "done", NULL);
+	job_event(s, j, "done", j->unwaited ? APPLY_UNWAITED_NOTE : NULL);
 }
 
 static void enter_step(struct sched *s, struct job *j);
 SF_STATIC int apply_judge(struct job *j, const struct dt_sandbox *sb);
+
+/*
+ * start_back_step: the step that starts the sandbox again after j stopped
+ * it itself (a resize that needs the sandbox stopped: stop, resize, start
+ * back), or j->act->nsteps when there is none to run.
+ */
+static size_t
+start_back_step(const struct job *j)
+{
+	size_t k;
+
+	if (!j->stopped_self || j->compensating || j->id == NULL)
+		return j->act->nsteps;
+	for (k = j->step + 1; k < j->act->nsteps; k++)
+		if (j->act->steps[k].kind == STEP_START)
+			return k;
+	return j->act->nsteps;
+}
+
+/*
+ * job_failed: j->error says why a step failed; with s->mu held. A job
+ * that stopped its sandbox for a step that then failed first starts it
+ * back (the action's own start step and its wait), so a failed resize
+ * does not leave a running sandbox down; the failure is reported when
+ * that is done (job_complete) or has failed too.
+ */
+static void
+job_failed(struct sched *s, struct job *j)
+{
+	size_t k = start_back_step(j);
+	char *msg;
+
+	if (k < j->act->nsteps && !apply_stop_requested()) {
+		j->compensating = 1;
+		j->cause = j->error ? j->error : xstrdup("failed");
+		j->error = NULL;
+		j->step = k;
+		j->comp_end = k + 1;
+		if (k + 1 < j->act->nsteps &&
+		    j->act->steps[k + 1].kind == STEP_WAIT_STABLE)
+			j->comp_end = k + 2;
+		j->attempts = 0;
+		j->conflicts = 0;
+		log_debug("%s: %s; starting it again", j->act->name, j->cause);
+		enter_step(s, j);
+		return;
+	}
+	if (j->compensating) {
+		msg = xasprintf("%s; starting it again failed: %s", j->cause,
+		                j->error ? j->error : "unknown error");
+		free(j->error);
+		j->error = msg;
+	} else if (j->stopped_self && k < j->act->nsteps) {
+		msg = xasprintf("%s; it is left stopped (stop requested)",
+		                j->error ? j->error : "failed");
+		free(j->error);
+		j->error = msg;
+	}
+	finish(s, j, J_FAILED);
+	job_event(s, j, "error", j->error);
+}
 
 /* advance: after a step's outcome; with s->mu held. */
 static void
@@ -1001,8 +1104,7 @@ advance(struct sched *s, struct job *j, enum step_out out)
 
 	switch (out) {
 	case S_FAIL:
-		finish(s, j, J_FAILED);
-		job_event(s, j, "error", j->error);
+		job_failed(s, j);
 		return;
 	case S_WAIT:
 		j->st = J_WAITING;
@@ -1037,6 +1139,37 @@ advance(struct sched *s, struct job *j, enum step_out out)
 	}
 }
 
+/* only_waits_left: every call of j was made; only waits remain. */
+static int
+only_waits_left(const struct job *j)
+{
+	size_t k;
+
+	if (!j->started || j->compensating)
+		return 0;
+	for (k = j->step; k < j->act->nsteps; k++)
+		if (j->act->steps[k].kind != STEP_WAIT_STABLE &&
+		    j->act->steps[k].kind != STEP_WAIT_GONE)
+			return 0;
+	return 1;
+}
+
+/*
+ * stop_job: a stop was requested and j is not in a call; with s->mu held.
+ * A job whose calls all went through is done (recorded, "not waited
+ * for"); any other is left.
+ */
+static void
+stop_job(struct sched *s, struct job *j)
+{
+	if (only_waits_left(j)) {
+		j->unwaited = 1;
+		job_complete(s, j);
+		return;
+	}
+	finish(s, j, J_LEFT);
+}
+
 /*
  * enter_step: j's cursor is on a new step; with s->mu held. A wait needs no
  * worker: it goes to the poller, or is over at once when the last answer
@@ -1048,7 +1181,8 @@ enter_step(struct sched *s, struct job *j)
 	enum plan_step_kind k;
 
 	for (;;) {
-		if (j->step >= j->act->nsteps) {
+		if (j->step >= j->act->nsteps ||
+		    (j->compensating && j->step >= j->comp_end)) {
 			job_complete(s, j);
 			return;
 		}
@@ -1057,7 +1191,7 @@ enter_step(struct sched *s, struct job *j)
 		if (j->started)
 			job_event(s, j, "progress", j->what);
 		if (apply_stop_requested()) {
-			finish(s, j, J_LEFT);
+			stop_job(s, j);
 			return;
 		}
 		if (k != STEP_WAIT_STABLE && k != STEP_WAIT_GONE)
@@ -1321,8 +1455,7 @@ poll_once(struct sched *s)
 		if (verdict != 0) {
 			s->nwaiting--;
 			if (verdict < 0) {
-				finish(s, j, J_FAILED);
-				job_event(s, j, "error", j->error);
+				job_failed(s, j);
 			} else if (j->act->steps[j->step].kind ==
 			                   STEP_WAIT_STABLE ||
 			           j->act->steps[j->step].kind ==
@@ -1421,14 +1554,19 @@ poller_main(void *arg)
 static void
 left_note(struct sched *s, struct job *j)
 {
-	const char *at = j->what ? j->what : "not started";
+	const char *at = j->what ? j->what : "?";
 
 	if (s->o->output == APPLY_OUT_JSON)
-		emit_json(s, "left", j, "step", at);
-	else if (s->o->output == APPLY_OUT_LINES)
-		fprintf(s->out, "%s: %s %sleft%s (at: %s)\n", j->act->name,
+		emit_json(s, "left", j, "step",
+		          j->started ? at : "not started");
+	else if (s->o->output == APPLY_OUT_LINES && !j->started)
+		fprintf(s->out, "%s: %s %sleft%s (not started)\n", j->act->name,
 		        plan_kind_name(j->act->kind), col(s, "\033[33m"),
-		        col(s, "\033[0m"), at);
+		        col(s, "\033[0m"));
+	else if (s->o->output == APPLY_OUT_LINES)
+		fprintf(s->out, "%s: %s %sleft%s (in flight, at: %s)\n",
+		        j->act->name, plan_kind_name(j->act->kind),
+		        col(s, "\033[33m"), col(s, "\033[0m"), at);
 }
 
 /* ---- apply_run ---------------------------------------------------------- */
@@ -1554,7 +1692,10 @@ apply_run(const struct plan *p, struct dt_client *c, struct store *st,
 				if (s.jobs[k].st == J_WAITING ||
 				    s.jobs[k].st == J_DELAY) {
 					s.nwaiting--;
-					finish(&s, &s.jobs[k], J_LEFT);
+					if (s.jobs[k].st == J_WAITING)
+						stop_job(&s, &s.jobs[k]);
+					else
+						finish(&s, &s.jobs[k], J_LEFT);
 				}
 			if (s.nfinished >= s.njobs)
 				break;
@@ -1584,6 +1725,8 @@ apply_run(const struct plan *p, struct dt_client *c, struct store *st,
 		switch (s.jobs[k].st) {
 		case J_DONE:
 			stats->done++;
+			if (s.jobs[k].unwaited)
+				stats->unwaited++;
 			break;
 		case J_FAILED:
 			stats->failed++;
@@ -1614,6 +1757,7 @@ out:
 		dt_sandbox_free(j->last);
 		free(j->id);
 		free(j->error);
+		free(j->cause);
 	}
 	free(s.jobs);
 	free(s.queue);

@@ -24,9 +24,16 @@
  * before its first API call; a missing one fails the run with nothing
  * changed. Values live only in the create bodies and are wiped after.
  *
+ * A job that stopped its sandbox itself (a resize that needs it stopped)
+ * and then fails starts it back before reporting the failure. A resize
+ * answered 404 (resize disabled for the organization) is remembered in
+ * the state, so the next plan replaces instead.
+ *
  * Signals: apply_request_stop() (async-signal-safe) makes the run start no
  * new call; calls in flight finish and are recorded, and apply_run()
- * returns with the unfinished jobs counted as left.
+ * returns with the unfinished jobs counted as left ("not started", or "in
+ * flight" with the step they stopped at). A job whose calls were all made
+ * and that only had waits left counts as done ("not waited for").
  *
  * Ownership: apply_run() borrows the plan, client and store; nothing it
  * returns needs freeing. The output stream is written under a lock by the
@@ -68,6 +75,8 @@
 #define APPLY_RENDER_MS 200
 /* The stack lock is renewed this often while a run lives. */
 #define APPLY_LOCK_RENEW_MS (STORE_LOCK_LEASE_MS / 4)
+/* Said of a job done when a stop request skipped its last waits. */
+#define APPLY_UNWAITED_NOTE "calls made; not waited for (stop requested)"
 
 enum apply_output {
 	APPLY_OUT_QUIET = 0, /* nothing but errors */
@@ -89,13 +98,19 @@ struct apply_opts {
 	spec_secret_fn resolve; /* secret resolver for create bodies */
 	void *resolve_arg;
 	const char *command; /* "apply" or "destroy", for messages */
+	/* The API base URL, remembered in the state (under
+	 * STORE_META_RESIZE_UNAVAILABLE) when a resize answers 404; NULL:
+	 * not remembered. */
+	const char *api_url;
 };
 
 struct apply_stats {
-	size_t total;  /* actions */
-	size_t done;   /* converged */
-	size_t failed; /* failed (message printed) */
-	size_t left;   /* not finished because of a stop request */
+	size_t total;    /* actions */
+	size_t done;     /* converged */
+	size_t failed;   /* failed (message printed) */
+	size_t left;     /* not finished because of a stop request */
+	size_t unwaited; /* of done: calls made, the last wait skipped by a
+	                  * stop request */
 	int64_t elapsed_ms;
 	struct dt_stats http; /* the client's counters during the run */
 };

@@ -2,8 +2,9 @@
  * Unit tests for reconciler/apply.c against the client's fake transport
  * and a temporary store: create idempotency (409, lost answers, "failed to
  * start", foreign names), the journal around every call, records, deletes,
- * crash recovery of open journal entries, and secrets resolved before the
- * first call.
+ * crash recovery of open journal entries, secrets resolved before the
+ * first call, a failed resize starting back the sandbox it stopped (and a
+ * 404 remembered in the state), and a stop request during a final wait.
  */
 #include "config.h"
 
@@ -28,6 +29,7 @@
 
 #define STACK "default"
 #define HASH  "v1.11111111.22222222.33222222"
+#define URL   "http://fake.test/api"
 
 struct fx {
 	char dir[64];
@@ -50,7 +52,7 @@ setup(void **state)
 	assert_int_equal(store_open(x->path, &x->st), 0);
 	x->f = dt_fake_new();
 	cfg.api_key = "k";
-	cfg.base_url = "http://fake.test/api";
+	cfg.base_url = URL;
 	cfg.transport = dt_fake_transport(x->f);
 	cfg.clock = dt_fake_clock(x->f);
 	cfg.max_retries = -1;
@@ -181,7 +183,27 @@ run(struct fx *x, const struct plan *p, struct apply_stats *st)
 	o.output = APPLY_OUT_JSON;
 	o.out = x->out;
 	o.resolve = spec_secret_resolve_manifest;
+	o.api_url = URL;
 	assert_int_equal(apply_run(p, x->c, x->st, &o, st), 0);
+}
+
+/* run_text: run() with the events (JSON lines) returned, owned. */
+static char *
+run_text(struct fx *x, const struct plan *p, struct apply_stats *st)
+{
+	FILE *keep = x->out, *tmp = tmpfile();
+	char *txt = xcalloc(1, 65536);
+	size_t n;
+
+	assert_non_null(tmp);
+	x->out = tmp;
+	run(x, p, st);
+	x->out = keep;
+	rewind(tmp);
+	n = fread(txt, 1, 65535, tmp);
+	txt[n] = '\0';
+	fclose(tmp);
+	return txt;
 }
 
 static size_t
@@ -549,6 +571,147 @@ test_stop_requested_leaves_all(void **state)
 	plan_free(p);
 }
 
+/* stop, resize, start back: the plan of a disk grow on a started sandbox */
+static const enum plan_step_kind resize_steps[] = {
+	STEP_STOP,        STEP_WAIT_STABLE, STEP_RESIZE,
+	STEP_WAIT_STABLE, STEP_START,       STEP_WAIT_STABLE,
+};
+
+static struct plan *
+mkresize(void)
+{
+	struct plan *p =
+	        mkplan("web", PLAN_RESIZE, "id-r", resize_steps, 6, NULL);
+
+	p->actions[0].steps[2].has_disk = 1;
+	p->actions[0].steps[2].disk = 10;
+	return p;
+}
+
+/* A resize refused (400) after the job stopped the sandbox: it is started
+ * back, and the failure says so; the record is not rewritten. */
+static void
+test_resize_failure_starts_back(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p = mkresize();
+	struct apply_stats st;
+	char *txt;
+
+	push_sb(x->f, 200, "id-r", "web", "stopping", STACK, NULL);
+	push_sb(x->f, 200, "id-r", "web", "stopped", STACK, NULL);
+	push_error(x->f, 400, "disk cannot exceed 50GB");
+	push_sb(x->f, 200, "id-r", "web", "starting", STACK, NULL);
+	push_sb(x->f, 200, "id-r", "web", "started", STACK, NULL);
+	txt = run_text(x, p, &st);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.done, 0);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox/id-r/resize"), 1);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox/id-r/start"), 1);
+	assert_non_null(strstr(txt, "disk cannot exceed 50GB; started it "
+	                            "again"));
+	assert_int_equal(n_open(x), 0);
+	assert_int_equal(dt_fake_pending(x->f), 0);
+	free(txt);
+	plan_free(p);
+}
+
+/* A resize answered 404 (disabled for the organization): remembered in the
+ * state under the API URL, the sandbox started back, the user told that
+ * the next plan replaces. */
+static void
+test_resize_404_remembered_and_started_back(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p = mkresize();
+	struct apply_stats st;
+	char *txt, *v = NULL;
+
+	push_sb(x->f, 200, "id-r", "web", "stopping", STACK, NULL);
+	push_sb(x->f, 200, "id-r", "web", "stopped", STACK, NULL);
+	push_error(x->f, 404, "Cannot POST /api/sandbox/id-r/resize");
+	push_sb(x->f, 200, "id-r", "web", "stopped", STACK, NULL);
+	push_sb(x->f, 200, "id-r", "web", "starting", STACK, NULL);
+	push_sb(x->f, 200, "id-r", "web", "started", STACK, NULL);
+	assert_int_equal(
+	        store_meta_get(x->st, STORE_META_RESIZE_UNAVAILABLE, &v), 0);
+	assert_null(v);
+	txt = run_text(x, p, &st);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox/id-r/start"), 1);
+	assert_non_null(strstr(txt, "next plan replaces"));
+	assert_non_null(strstr(txt, "started it again"));
+	assert_int_equal(
+	        store_meta_get(x->st, STORE_META_RESIZE_UNAVAILABLE, &v), 0);
+	assert_non_null(v);
+	assert_string_equal(v, URL);
+	free(v);
+	free(txt);
+	plan_free(p);
+}
+
+/* Starting back fails too: both reasons are reported. */
+static void
+test_resize_failure_start_back_fails(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p = mkresize();
+	struct apply_stats st;
+	char *txt;
+
+	push_sb(x->f, 200, "id-r", "web", "stopping", STACK, NULL);
+	push_sb(x->f, 200, "id-r", "web", "stopped", STACK, NULL);
+	push_error(x->f, 400, "disk cannot exceed 50GB");
+	push_error(x->f, 400, "no capacity");
+	txt = run_text(x, p, &st);
+	assert_int_equal(st.failed, 1);
+	assert_non_null(strstr(txt, "disk cannot exceed 50GB; starting it "
+	                            "again failed: start: "));
+	free(txt);
+	plan_free(p);
+}
+
+/* A stop request while a created sandbox is only being waited for: its
+ * call was made, so it is done ("not waited for"), not left. */
+static int
+stop_on_get(void *arg, const struct dt_fake_req *req,
+            struct dt_http_response *resp)
+{
+	char *b;
+
+	(void)arg;
+	if (strcmp(req->method, "GET") != 0)
+		return SF_ENET;
+	apply_request_stop();
+	b = sandbox_json("id-w", "web", "creating", STACK, NULL);
+	resp->status = 200;
+	buf_addstr(&resp->body, b);
+	free(b);
+	return 0;
+}
+
+static void
+test_stop_during_final_wait_is_done(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct apply_stats st;
+	char *txt;
+
+	push_sb(x->f, 200, "id-w", "web", "creating", STACK, NULL);
+	dt_fake_set_handler(x->f, stop_on_get, NULL);
+	txt = run_text(x, p, &st);
+	apply_reset_stop();
+	assert_int_equal(st.done, 1);
+	assert_int_equal(st.unwaited, 1);
+	assert_int_equal(st.left, 0);
+	assert_non_null(strstr(txt, "not waited for"));
+	assert_record(x, "web", "id-w");
+	free(txt);
+	plan_free(p);
+}
+
 int
 main(void)
 {
@@ -582,6 +745,15 @@ main(void)
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_requested_leaves_all,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resize_failure_starts_back,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_resize_404_remembered_and_started_back, setup,
+		        teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_resize_failure_start_back_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_stop_during_final_wait_is_done, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
