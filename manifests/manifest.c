@@ -363,7 +363,9 @@ map_fields(struct loader *L, const struct ynode *map, const char *const *names,
 			ERR(L, k, "unknown key (expected one of %s)",
 			    buf_cstr(&expect));
 		} else if (keys[j] != NULL) {
-			ERR(L, k, "duplicate key (first at line %u)",
+			ERR(L, k,
+			    "duplicate key (first at line %u; expected each "
+			    "key once)",
 			    keys[j]->line);
 		} else {
 			keys[j] = k;
@@ -546,7 +548,9 @@ sorted_pairs(struct loader *L, const struct ynode *map, struct kv **out)
 			size_t old = path_push(L, v[i].k->value);
 			const struct kv *first = &v[m - 1];
 
-			ERR(L, v[i].k, "duplicate key (first at line %u)",
+			ERR(L, v[i].k,
+			    "duplicate key (first at line %u; expected each "
+			    "key once)",
 			    first->k->line);
 			path_pop(L, old);
 			continue;
@@ -1192,8 +1196,10 @@ on_document(void *arg, const struct ynode *root)
 	if (ynode_is_null(root))
 		return 0; /* an empty document: "---" alone, comments */
 	if (++L->n_docs > MANIFEST_MAX_DOCUMENTS) {
-		ERR(L, root, "more than %d documents in this run",
-		    MANIFEST_MAX_DOCUMENTS);
+		ERR(L, root,
+		    "more than %d documents in this run (expected at most "
+		    "%d)",
+		    MANIFEST_MAX_DOCUMENTS, MANIFEST_MAX_DOCUMENTS);
 		return SF_EINVALID;
 	}
 	memset(&s, 0, sizeof(s));
@@ -1352,13 +1358,16 @@ load_file(struct loader *L, const char *path)
 	size_t plen = strlen(path);
 
 	if (L->set->n_files >= MANIFEST_MAX_FILES) {
-		file_error(L, path, "more than %d files in this run",
-		           MANIFEST_MAX_FILES);
+		file_error(L, path,
+		           "more than %d files in this run (expected at most "
+		           "%d)",
+		           MANIFEST_MAX_FILES, MANIFEST_MAX_FILES);
 		return;
 	}
 	if (strcmp(path, "-") == 0) {
 		if (L->stdin_used) {
-			file_error(L, path, "stdin given twice");
+			file_error(L, path,
+			           "stdin given twice (expected - once)");
 			return;
 		}
 		L->stdin_used = true;
@@ -1416,8 +1425,10 @@ walk_dir(struct loader *L, const char *dir, int depth)
 	struct stat lst, st;
 
 	if (depth > MANIFEST_MAX_DIR_DEPTH) {
-		file_error(L, dir, "directories nested deeper than %d levels",
-		           MANIFEST_MAX_DIR_DEPTH);
+		file_error(L, dir,
+		           "directories nested deeper than %d levels "
+		           "(expected at most %d)",
+		           MANIFEST_MAX_DIR_DEPTH, MANIFEST_MAX_DIR_DEPTH);
 		return;
 	}
 	d = opendir(dir);

@@ -334,13 +334,15 @@ ytree_parse(const char *file, const char *data, size_t len,
 				done = true;
 			break;
 		case YAML_ALIAS_EVENT:
+			path = node_path(&c);
 			diag_add(diags, DIAG_ERROR, file,
 			         (unsigned)ev.start_mark.line + 1,
-			         (unsigned)ev.start_mark.column + 1, NULL,
-			         "YAML alias '*%s' refused (at most %d "
-			         "aliases per file; write the value out)",
+			         (unsigned)ev.start_mark.column + 1, path,
+			         "YAML alias '*%s' refused (expected the value "
+			         "written out; at most %d aliases per file)",
 			         (const char *)ev.data.alias.anchor,
 			         MANIFEST_MAX_ALIASES);
+			free(path);
 			rc = SF_EINVALID;
 			done = true;
 			break;
@@ -369,19 +371,27 @@ ytree_parse(const char *file, const char *data, size_t len,
 				n->plain = n->tag != YTAG_STR &&
 				           n->tag != YTAG_OTHER;
 			if (memchr(n->value, '\0', n->len) != NULL) {
+				path = node_path(&c);
 				diag_add(diags, DIAG_ERROR, file, n->line,
-				         n->col, NULL,
-				         "NUL character in a string");
+				         n->col, path,
+				         "NUL character in a string (expected "
+				         "text without NUL characters)");
+				free(path);
 			}
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
 			if (c.depth >= MANIFEST_MAX_DEPTH) {
+				path = node_path(&c);
 				diag_add(diags, DIAG_ERROR, file,
 				         (unsigned)ev.start_mark.line + 1,
 				         (unsigned)ev.start_mark.column + 1,
-				         NULL, "nesting deeper than %d levels",
+				         path,
+				         "nesting deeper than %d levels "
+				         "(expected at most %d)",
+				         MANIFEST_MAX_DEPTH,
 				         MANIFEST_MAX_DEPTH);
+				free(path);
 				rc = SF_EINVALID;
 				done = true;
 				break;
@@ -415,10 +425,13 @@ ytree_parse(const char *file, const char *data, size_t len,
 		}
 		if (n != NULL) {
 			if (++c.nodes > YTREE_MAX_NODES) {
+				path = node_path(&c);
 				diag_add(diags, DIAG_ERROR, file, n->line,
-				         n->col, NULL,
-				         "document has more than %d values",
-				         YTREE_MAX_NODES);
+				         n->col, path,
+				         "document has more than %d values "
+				         "(expected at most %d)",
+				         YTREE_MAX_NODES, YTREE_MAX_NODES);
+				free(path);
 				ynode_free(n);
 				rc = SF_EINVALID;
 				done = true;

@@ -239,7 +239,7 @@ test_errors(void **state)
 	expect_error("- a\n- b\n", 1, NULL, "expected a mapping");
 	expect_error(HDR "  replica: 3\n", 6, "spec.replica", "unknown key");
 	expect_error(HDR "  image: a\n  image: b\n", 7, "spec.image",
-	             "duplicate key (first at line 6)");
+	             "duplicate key (first at line 6; expected each key once)");
 	expect_error(HDR "  image: a\n  snapshot: b\n", 7, "spec.snapshot",
 	             "exclusive");
 	expect_error(HDR "  snapshot: s\n  resources: {cpu: 1}\n", 7,
@@ -290,7 +290,7 @@ test_errors(void **state)
 	expect_error(HDR "  env: {\"A=B\": x}\n", 6, "spec.env[\"A=B\"]",
 	             "invalid variable name");
 	expect_error(HDR "  env:\n    A: x\n    A: y\n", 8, "spec.env.A",
-	             "duplicate key (first at line 7)");
+	             "duplicate key (first at line 7; expected each key once)");
 	expect_error(HDR "  network: {allowList: [10.0.0.0/33]}\n", 6,
 	             "spec.network.allowList[0]", "IPv4 CIDR");
 	expect_error(HDR "  network: {allowList: [10.0.0.0]}\n", 6,
@@ -506,8 +506,8 @@ test_hostile(void **state)
 
 	(void)state;
 	/* billion laughs: refused at the first alias */
-	expect_error("a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", 2, NULL,
-	             "alias");
+	expect_error("a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", 2, "b[0]",
+	             "alias '*a' refused (expected the value written out");
 	/* nesting: 64 levels (the mapping + 63 lists) parse, 65 do not */
 	buf_addstr(&b, "a: ");
 	for (i = 0; i < MANIFEST_MAX_DEPTH - 1; i++)
@@ -522,7 +522,12 @@ test_hostile(void **state)
 	buf_addstr(&b, "a: ");
 	for (i = 0; i < 10000; i++)
 		buf_addch(&b, '[');
-	expect_error(b.data, 1, NULL, "nesting deeper than 64");
+	expect_error(b.data, 1, NULL,
+	             "nesting deeper than 64 levels (expected");
+	assert_int_equal(load(b.data, &set, &d), SF_EINVALID);
+	assert_non_null(d.v[0].path);
+	assert_int_equal(strncmp(d.v[0].path, "a[0][0]", 7), 0);
+	diag_list_free(&d);
 	buf_free(&b);
 	/* NUL bytes and invalid UTF-8, with their position */
 	assert_int_equal(
@@ -535,7 +540,8 @@ test_hostile(void **state)
 	expect_error("name: \xc0\xaf\n", 1, NULL, "invalid UTF-8");
 	expect_error("name: \xed\xa0\x80\n", 1, NULL, "invalid UTF-8");
 	expect_error("x: y\nname: \xe2\x82", 2, NULL, "truncated");
-	expect_error("name: \"a\\0b\"\n", 1, NULL, "NUL character");
+	expect_error("name: \"a\\0b\"\n", 1, "name",
+	             "NUL character in a string (expected text without NUL");
 	/* broken YAML */
 	expect_error("a: [b\n", 2, NULL, "invalid YAML");
 	expect_error("a: b\n c: d\n", 2, NULL, "invalid YAML");
