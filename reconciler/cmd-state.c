@@ -2,17 +2,25 @@
  * sandform state list|show NAME|rm NAME|import NAME ID|history
  *                 [--stack NAME] [--state PATH] [--json] [--limit N] [-v]
  *
- * Looks at and edits what the state database remembers about one stack,
- * without ever talking to Daytona:
+ * Looks at and edits what the state database remembers about one stack.
+ * Only rm talks to Daytona (and not with --keep-labels):
  *
  * - list: the stack's records, one line each (NAME, ID, STATUS, UPDATED),
  *   sorted by name; --json gives {"format_version": "1", "stack", "records"}.
  * - show NAME: the whole record as a JSON object (labels sandform owns, the
  *   last observed item, the settings last applied, times).
- * - rm NAME: forget the sandbox. The sandbox itself is left alone: the next
- *   plan no longer manages it (it still carries sandform's labels, so a plan
- *   on a fresh state would adopt it again — remove the labels in Daytona to
- *   let it go for good).
+ * - rm NAME: forget the sandbox and let it go. Its sandform.dev/... labels
+ *   are removed from the live sandbox first (one GET, then one PUT of the
+ *   remaining labels; its own labels stay), because a sandbox that still
+ *   says sandform.dev/stack=STACK but is not in the state stops every plan
+ *   of the stack. Only then is the record deleted: when the API call fails
+ *   nothing is forgotten and the error says why. A sandbox that no longer
+ *   exists, or that carries another stack's label (found by name), is just
+ *   forgotten. The sandbox itself is never stopped or deleted.
+ *   --keep-labels forgets without contacting Daytona (no API key needed);
+ *   the labels then stay: plans fail while NAME is declared, and a state
+ *   rebuilt from the live labels (a lost state file) takes the sandbox
+ *   back, deleting it when it is no longer declared.
  * - import NAME ID: adopt an existing sandbox under NAME with status
  *   "imported"; the next apply puts sandform's labels on it and from then on
  *   it is managed like one sandform created.
@@ -24,7 +32,8 @@
  * (exit 3 naming the holder when a run has it). Reading subcommands never
  * create a state file that does not exist yet: an absent file has no
  * records. A missing record is an error (exit 1). Errors are printed as
- * "sandform state: ...". Nothing here reads secrets or the API key.
+ * "sandform state: ...". Nothing here reads secrets; only rm reads the API
+ * key (DAYTONA_API_KEY or --api-key-file), and never prints it.
  */
 #include "config.h"
 
@@ -43,7 +52,9 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include "daytona/client.h"
 #include "reconciler/commands.h"
+#include "reconciler/spec.h"
 #include "state/store.h"
 
 #include "common/banned.h"
@@ -55,6 +66,7 @@
 int cmd_state(struct sf_ctx *ctx, struct cli_args *args);
 
 static long long opt_limit;
+static int opt_keep_labels;
 
 const struct cli_opt cmd_state_opts[] = {
 	SF_OPT_STACK,
@@ -62,6 +74,11 @@ const struct cli_opt cmd_state_opts[] = {
 	SF_OPT_JSON,
 	{ CLI_INT, "limit", 0, "N", "history: only the last N runs", &opt_limit,
 	  0, 1000000 },
+	{ CLI_FLAG, "keep-labels", 0, NULL,
+	  "rm: forget without contacting Daytona (the sandbox keeps its "
+	  "sandform.dev/* labels)",
+	  &opt_keep_labels, 0, 0 },
+	SF_OPT_API_KEY_FILE,
 	SF_OPT_VERBOSE,
 	CLI_OPT_END,
 };
@@ -265,11 +282,106 @@ unlock_stack(struct store *s, const struct store_lock_holder *lock)
 		log_warn("%s", sf_error_last());
 }
 
+/* What unlabel() did, for the message of rm. */
+enum unlabel_outcome {
+	UNLABEL_REMOVED, /* its sandform.dev/... labels were removed */
+	UNLABEL_NONE,    /* the sandbox carries none */
+	UNLABEL_GONE,    /* the sandbox no longer exists */
+	UNLABEL_OTHER,   /* it is labelled for another stack: left alone */
+};
+
+/* rm_fail: rm could not unlabel; nothing was forgotten. */
+static int
+rm_fail(const char *name, const char *why)
+{
+	return fail("rm %s: cannot remove sandform's labels from the sandbox: "
+	            "%s; nothing was forgotten (--keep-labels forgets without "
+	            "contacting Daytona)",
+	            name, why);
+}
+
+/*
+ * unlabel: remove the sandform.dev/... labels from the live sandbox of r (by
+ * id, or by name while it has none) with one PUT of the labels that
+ * remain. Returns 0 with *what set, or an exit status (message printed).
+ */
+static int
+unlabel(struct sf_ctx *ctx, struct dt_client *c, const struct store_record *r,
+        enum unlabel_outcome *what, char **id_out)
+{
+	struct dt_result res = DT_RESULT_INIT;
+	struct dt_kvs keep = DT_KVS_INIT;
+	const struct dt_sandbox *sb;
+	const char *owner;
+	size_t i;
+	int rc;
+
+	rc = dt_get(c, r->sandbox_id ? r->sandbox_id : r->name, &res);
+	if (rc == SF_ENOTFOUND) {
+		*what = UNLABEL_GONE;
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0) {
+		rc = rm_fail(r->name, sf_error_last());
+		goto out;
+	}
+	sb = res.sandbox;
+	*id_out = xstrdup(sb->id);
+	owner = dt_kvs_get(&sb->labels, SPEC_LABEL_STACK);
+	if (owner != NULL && strcmp(owner, ctx->stack) != 0) {
+		log_warn("sandbox %s carries %s=%s, not this stack's: its "
+		         "labels are left as they are",
+		         sb->id, SPEC_LABEL_STACK, owner);
+		*what = UNLABEL_OTHER;
+		goto out;
+	}
+	for (i = 0; i < sb->labels.n; i++)
+		if (strncmp(sb->labels.items[i].key, SPEC_LABEL_PREFIX,
+		            strlen(SPEC_LABEL_PREFIX)) != 0)
+			dt_kvs_set(&keep, sb->labels.items[i].key,
+			           sb->labels.items[i].value);
+	if (keep.n == sb->labels.n) {
+		*what = UNLABEL_NONE;
+		goto out;
+	}
+	log_debug("removing %zu sandform.dev/ labels from sandbox %s",
+	          sb->labels.n - keep.n, sb->id);
+	if ((rc = dt_set_labels(c, sb->id, &keep, &res)) < 0) {
+		rc = rm_fail(r->name, sf_error_last());
+		goto out;
+	}
+	*what = UNLABEL_REMOVED;
+out:
+	dt_kvs_clear(&keep);
+	dt_result_clear(&res);
+	return rc;
+}
+
+/* open_client: a client from the environment; an exit status on failure. */
+static int
+open_client(struct sf_ctx *ctx, const char *name, struct dt_client **out)
+{
+	struct dt_config cfg = DT_CONFIG_INIT;
+	int rc;
+
+	rc = dt_config_from_env(&cfg, ctx->api_key_file);
+	if (rc == 0)
+		rc = dt_client_new(&cfg, out);
+	dt_config_clear(&cfg);
+	if (rc < 0)
+		return rm_fail(name, sf_error_last());
+	return 0;
+}
+
 static int
 state_rm(struct sf_ctx *ctx, struct store *s, const char *name)
 {
 	struct store_lock_holder lock;
 	struct store_record *r = NULL;
+	struct dt_client *c = NULL;
+	enum unlabel_outcome what = UNLABEL_NONE;
+	char *live_id = NULL;
 	int rc;
 
 	if (s == NULL)
@@ -277,17 +389,42 @@ state_rm(struct sf_ctx *ctx, struct store *s, const char *name)
 		            ctx->stack);
 	if ((rc = lock_stack(ctx, s, "state rm", &lock)) != 0)
 		return rc;
-	if ((rc = store_record_get(s, ctx->stack, name, &r)) < 0 ||
-	    (rc = store_record_delete(s, ctx->stack, name)) < 0) {
+	if ((rc = store_record_get(s, ctx->stack, name, &r)) < 0) {
 		rc = store_fail(rc);
 		goto out;
 	}
-	printf("forgot '%s' (sandbox %s) in stack '%s'; the sandbox itself "
-	       "is untouched\n",
-	       name, or_dash(r->sandbox_id), ctx->stack);
+	if (!opt_keep_labels &&
+	    ((rc = open_client(ctx, name, &c)) != 0 ||
+	     (rc = unlabel(ctx, c, r, &what, &live_id)) != 0))
+		goto out;
+	if ((rc = store_record_delete(s, ctx->stack, name)) < 0) {
+		rc = store_fail(rc);
+		goto out;
+	}
+	printf("forgot '%s' (sandbox %s) in stack '%s'; ", name,
+	       or_dash(r->sandbox_id ? r->sandbox_id : live_id), ctx->stack);
+	if (opt_keep_labels)
+		printf("its sandform.dev/* labels were kept: plans fail while "
+		       "'%s' is declared, and a state rebuilt from the live "
+		       "labels would take it back (and delete it once it is "
+		       "not declared)\n",
+		       name);
+	else if (what == UNLABEL_REMOVED)
+		printf("removed its sandform.dev/* labels; the sandbox itself "
+		       "is untouched\n");
+	else if (what == UNLABEL_GONE)
+		printf("the sandbox no longer exists\n");
+	else if (what == UNLABEL_OTHER)
+		printf("the sandbox belongs to another stack and was left "
+		       "alone\n");
+	else
+		printf("it carries no sandform.dev/* labels; the sandbox "
+		       "itself is untouched\n");
 	rc = SF_EXIT_OK;
 out:
 	unlock_stack(s, &lock);
+	dt_client_free(c);
+	free(live_id);
 	store_record_free(r);
 	return rc;
 }
@@ -494,7 +631,7 @@ cmd_state(struct sf_ctx *ctx, struct cli_args *args)
 		if ((rc = open_state(ctx, 0, &s)) == 0)
 			rc = state_show(ctx, s, args->argv[1]);
 	} else if (strcmp(sub, "rm") == 0) {
-		if (want_args(args, 1, "rm NAME") < 0)
+		if (want_args(args, 1, "rm NAME [--keep-labels]") < 0)
 			return SF_EXIT_ERROR;
 		if ((rc = open_state(ctx, 0, &s)) == 0)
 			rc = state_rm(ctx, s, args->argv[1]);

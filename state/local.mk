@@ -9,3 +9,5 @@ tests_unit_unit_store_LDADD = $(SF_UNIT_LIBS)
 
 TESTS += tests/e2e/t2500-state.bats
 EXTRA_DIST += tests/e2e/t2500-state.bats
+TESTS += tests/e2e/t2501-state-rm.bats
+EXTRA_DIST += tests/e2e/t2501-state-rm.bats

@@ -50,19 +50,26 @@ load lib/sandbox # json EXPR
 	[ "$output" = "sandform state: no record of 'nope' in stack 'default'" ]
 }
 
-@test "state rm forgets a record and exits 1 the second time" {
+@test "state rm --keep-labels forgets a record offline and exits 1 the second time" {
 	"$SANDFORM" state import web sb-1
 	"$SANDFORM" state import api sb-2
-	run "$SANDFORM" state rm web
+	unset DAYTONA_API_KEY
+	export DAYTONA_API_URL=http://127.0.0.1:1/api
+	run "$SANDFORM" state rm web --keep-labels
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"forgot 'web' (sandbox sb-1)"* ]]
+	[[ "$output" == *"forgot 'web' (sandbox sb-1)"*"labels were kept: plans fail while 'web' is declared"* ]]
 	run "$SANDFORM" state show web
 	[ "$status" -eq 1 ]
 	run "$SANDFORM" state rm web
 	[ "$status" -eq 1 ]
 	[[ "$output" == "sandform state: no record of 'web'"* ]]
+	# without --keep-labels rm needs Daytona, and forgets nothing without it
+	run "$SANDFORM" state rm api
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"rm api: cannot remove sandform's labels"*"no daytona api key"*"nothing was forgotten"* ]]
 	run "$SANDFORM" state list --json
 	[ "$(echo "$output" | json '[r["name"] for r in d["records"]]')" = "['api']" ]
+	[ "$(sqlite3 "$DB" 'SELECT count(*) FROM locks')" = 0 ]
 }
 
 @test "state import refuses a taken name, a recorded id and bad input" {
@@ -142,7 +149,7 @@ load lib/sandbox # json EXPR
 	    renewed_ms, lease_until_ms)
 	  VALUES ('default', 'lock-1', 'apply', $$, '$(uname -n)',
 	    1764000000000, 1764000000000, 99999999999999);"
-	run "$SANDFORM" state rm web
+	run "$SANDFORM" state rm web --keep-labels
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"stack 'default' is locked by pid $$ on '$(uname -n)'"*"lock-1"* ]]
 	run "$SANDFORM" state import api sb-2
@@ -154,7 +161,7 @@ load lib/sandbox # json EXPR
 	[ "$status" -eq 0 ]
 	# a lock whose process is gone is taken over (and the takeover logged)
 	sqlite3 "$DB" "UPDATE locks SET pid = 2147483646 WHERE id = 'lock-1'"
-	run "$SANDFORM" state rm web
+	run "$SANDFORM" state rm web --keep-labels
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"taking over the lock of stack 'default'"* ]]
 	[ "$(sqlite3 "$DB" 'SELECT count(*) FROM locks')" = 0 ]
