@@ -66,8 +66,11 @@ teardown() { emu_stop; }
 	"$SANDFORM" apply m --auto-approve --stack one >/dev/null 2>&1
 	run --separate-stderr "$SANDFORM" plan m --stack two
 	[ "$status" -eq 1 ]
-	# the name is held by stack one's sandbox
-	[[ "$stderr" == *"'web'"*"not managed by stack 'two'"* ]]
+	# the name is held by stack one's sandbox: say so, and never advise
+	# importing it (that would take it away from stack one)
+	[[ "$stderr" == *"a sandbox named 'web' (id "*") belongs to sandform stack 'one'; choose another name"* ]]
+	[[ "$stderr" != *"state import"* ]]
+	[[ "$output" != *"No changes."* ]]
 	run --separate-stderr "$SANDFORM" plan m --stack one
 	[ "$status" -eq 0 ]
 	[ "$output" = "No changes." ]
