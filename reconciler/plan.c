@@ -126,6 +126,7 @@ plan_observed_clear(struct plan_observed *o)
 	free(o->created_at);
 	free(o->updated_at);
 	spec_network_clear(&o->network);
+	spec_labels_free(&o->createonly);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -157,6 +158,8 @@ plan_observed_dup(const struct plan_observed *o)
 	d->created_at = dupn(o->created_at);
 	d->updated_at = dupn(o->updated_at);
 	spec_network_copy(&d->network, &o->network);
+	memset(&d->createonly, 0, sizeof(d->createonly));
+	spec_labels_copy(&d->createonly, &o->createonly);
 	return d;
 }
 
@@ -759,6 +762,32 @@ unresizable_reasons(struct plan_action *a, const struct spec *s,
 		unresizable(a, "spec.resources.disk", o->disk, want);
 }
 
+/* The create-only differences a full GET found (refresh.c
+ * check_createonly): each forces a replace, with the field named. */
+static void
+createonly_reasons(struct plan_action *a, const struct spec *s,
+                   const struct plan_observed *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->createonly.n; i++) {
+		const char *f = o->createonly.v[i].key;
+		const char *live = o->createonly.v[i].value;
+		const char *old = strcmp(live, PLAN_LIVE_ABSENT) ? live : NULL;
+
+		if (strncmp(f, "spec.env.", 9) == 0) {
+			const struct spec_env *e = env_find(s, f + 9);
+
+			add_reason(a, f, old, e ? env_shown(e) : NULL, 1);
+		} else if (strcmp(f, "spec.volumes") == 0) {
+			char *n = volumes_str(s);
+
+			add_reason(a, f, old, n, 1);
+			free(n);
+		}
+	}
+}
+
 /* Create-only differences of an existing sandbox; 1 when replace. */
 static int
 replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
@@ -813,6 +842,8 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
 		        want_resource(s, s->disk, SPEC_IMAGE_DEFAULT_DISK));
 		a->reasons[a->nreasons - 1].forces_replace = 1;
 	}
+	if (o->createonly_checked)
+		createonly_reasons(a, s, o);
 	if (b->in->resize_unavailable)
 		unresizable_reasons(a, s, o);
 	return a->nreasons > before;

@@ -104,7 +104,16 @@ struct plan_observed {
 	char *updated_at;
 	int has_network; /* network below is known */
 	struct spec_network network;
+	/* a full GET checked the create-only fields a list item lacks (a
+	 * sandbox without sandform's spec label, e.g. imported); those that
+	 * differ from the spec: field -> the live value as shown
+	 * (PLAN_LIVE_NOT_SHOWN for env values, PLAN_LIVE_ABSENT) */
+	int createonly_checked;
+	struct spec_labels createonly;
 };
+
+#define PLAN_LIVE_NOT_SHOWN "(not shown)"
+#define PLAN_LIVE_ABSENT    "(none)"
 
 /* What the state remembers of a managed sandbox. */
 struct plan_record {

@@ -10,12 +10,14 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -27,6 +29,12 @@ static char *
 dupn(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
+}
+
+static const char *
+nz(const char *s)
+{
+	return s ? s : "";
 }
 
 void
@@ -266,6 +274,10 @@ cmp_id(const void *a, const void *b)
 	              ((const struct id_ix *)b)->id);
 }
 
+static int cmp_spec_key(const void *key, const void *elem);
+static void check_createonly(const struct spec *s, const struct dt_sandbox *sb,
+                             struct plan_observed *ob);
+
 /* A recorded sandbox found by id: ours when it still has the name and no
  * other stack's label (an imported one has no label yet). */
 static int
@@ -279,6 +291,17 @@ take_record_hit(struct org_walk *ow, const struct plan_record *r,
 	    (stack && strcmp(stack, ow->o->stack)))
 		return 0;
 	refresh_observed_from_dt(sb, &ob);
+	if (sb->is_full && dt_kvs_get(&sb->labels, SPEC_LABEL_SPEC) == NULL) {
+		/* imported: this GET shows the create-only fields too */
+		const struct spec *s =
+		        ow->o->nspecs
+		                ? bsearch(r->name, ow->o->specs, ow->o->nspecs,
+		                          sizeof(*ow->o->specs), cmp_spec_key)
+		                : NULL;
+
+		if (s)
+			check_createonly(s, sb, &ob);
+	}
 	push_observed(ow->w, &ob, print_item(sb));
 	return 1;
 }
@@ -343,49 +366,437 @@ out:
 	return 0;
 }
 
-static int
-get_each(struct dt_client *c, struct org_walk *ow, size_t *gets)
+/* ---- GETs, several at a time -------------------------------------------- */
+
+/* One GET of a sandbox by id or name. */
+struct get_job {
+	const char *key; /* id or name */
+	int rc;          /* 0, SF_ENOTFOUND, or another failure */
+	char *msg;       /* the failure's message (rc < 0, not 404) */
+	struct dt_result res;
+};
+
+struct get_pool {
+	struct dt_client *c;
+	struct get_job *jobs;
+	size_t n, next;
+	pthread_mutex_t mu;
+};
+
+static void
+get_one(struct dt_client *c, struct get_job *j)
 {
-	struct dt_result res = DT_RESULT_INIT;
+	j->rc = dt_get(c, j->key, &j->res);
+	if (j->rc < 0 && j->rc != SF_ENOTFOUND)
+		j->msg = xstrdup(sf_error_last()); /* thread-local */
+}
+
+static void *
+get_worker(void *arg)
+{
+	struct get_pool *gp = arg;
 	size_t i;
-	int rc = 0;
 
-	for (i = 0; i < ow->nrecs; i++) {
-		const struct plan_record *r = &ow->out->records[ow->recs[i].i];
-
-		(*gets)++;
-		rc = dt_get(c, r->id, &res);
-		if (rc == SF_ENOTFOUND) {
-			rc = 0;
-		} else if (rc < 0) {
-			goto out;
-		} else {
-			ow->recs[i].found = 1;
-			take_record_hit(ow, r, res.sandbox);
-		}
-		dt_result_clear(&res);
+	for (;;) {
+		pthread_mutex_lock(&gp->mu);
+		i = gp->next++;
+		pthread_mutex_unlock(&gp->mu);
+		if (i >= gp->n)
+			return NULL;
+		get_one(gp->c, &gp->jobs[i]);
 	}
-	for (i = 0; i < ow->nnames; i++) {
-		const struct spec *s = ow->names[i];
+}
 
-		/* a record hit above may have answered it */
-		if (find_observed(ow->w, s->name) >= 0)
+/*
+ * get_all: GET every job's key, up to REFRESH_GET_PARALLEL at a time (the
+ * client is safe to share; its rate limiter paces them). Each job gets
+ * its own rc; the first failure other than 404 is returned with its
+ * message. *gets counts the requests.
+ */
+static int
+get_all(struct dt_client *c, struct get_job *jobs, size_t n, size_t *gets)
+{
+	struct get_pool gp;
+	pthread_t th[REFRESH_GET_PARALLEL];
+	size_t nth = n < REFRESH_GET_PARALLEL ? n : REFRESH_GET_PARALLEL, i,
+	       started = 0;
+
+	*gets += n;
+	memset(&gp, 0, sizeof(gp));
+	gp.c = c;
+	gp.jobs = jobs;
+	gp.n = n;
+	pthread_mutex_init(&gp.mu, NULL);
+	for (i = 1; i < nth; i++) {
+		if (pthread_create(&th[started], NULL, get_worker, &gp) != 0)
+			break; /* fewer workers: the rest run below */
+		started++;
+	}
+	get_worker(&gp);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&gp.mu);
+	for (i = 0; i < n; i++)
+		if (jobs[i].rc < 0 && jobs[i].rc != SF_ENOTFOUND)
+			return sf_error_set(jobs[i].rc, "%s", jobs[i].msg);
+	return 0;
+}
+
+static void
+get_jobs_free(struct get_job *jobs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(jobs[i].msg);
+		dt_result_clear(&jobs[i].res);
+	}
+	free(jobs);
+}
+
+/*
+ * get_records: GET by id every record the walks did not find. A list
+ * (eventually consistent on Daytona) is never evidence that a sandbox is
+ * gone; only a 404 for its id is.
+ */
+static int
+get_records(struct dt_client *c, struct org_walk *ow, size_t *gets)
+{
+	struct get_job *jobs = xcalloc(ow->nrecs + 1, sizeof(*jobs));
+	size_t *at = xcalloc(ow->nrecs + 1, sizeof(*at));
+	size_t n = 0, i;
+	int rc;
+
+	for (i = 0; i < ow->nrecs; i++)
+		if (!ow->recs[i].found) {
+			jobs[n].key = ow->recs[i].id;
+			at[n++] = i;
+		}
+	rc = get_all(c, jobs, n, gets);
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct id_ix *x = &ow->recs[at[i]];
+
+		if (jobs[i].rc == SF_ENOTFOUND)
 			continue;
-		(*gets)++;
-		rc = dt_get(c, s->name, &res);
-		if (rc == SF_ENOTFOUND) {
-			rc = 0;
-		} else if (rc < 0) {
-			goto out;
-		} else if (res.sandbox->name &&
-		           strcmp(res.sandbox->name, s->name) == 0) {
-			/* GET also matches an id; only the exact name */
-			take_name_hit(ow, res.sandbox);
-		}
-		dt_result_clear(&res);
+		x->found = 1;
+		take_record_hit(ow, &ow->out->records[x->i],
+		                jobs[i].res.sandbox);
 	}
+	get_jobs_free(jobs, n);
+	free(at);
+	return rc;
+}
+
+/* get_names: GET by name every desired name still unanswered. */
+static int
+get_names(struct dt_client *c, struct org_walk *ow, size_t *gets)
+{
+	struct get_job *jobs = xcalloc(ow->nnames + 1, sizeof(*jobs));
+	size_t n = 0, i;
+	int rc;
+
+	for (i = 0; i < ow->nnames; i++)
+		/* a record hit may have answered it */
+		if (find_observed(ow->w, ow->names[i]->name) < 0)
+			jobs[n++].key = ow->names[i]->name;
+	rc = get_all(c, jobs, n, gets);
+	for (i = 0; rc == 0 && i < n; i++) {
+		const struct dt_sandbox *sb = jobs[i].res.sandbox;
+
+		/* GET also matches an id; only the exact name */
+		if (jobs[i].rc == 0 && sb->name &&
+		    strcmp(sb->name, jobs[i].key) == 0)
+			take_name_hit(ow, sb);
+	}
+	get_jobs_free(jobs, n);
+	return rc;
+}
+
+/* ---- full GETs: network settings and unlabelled create-only fields ---- */
+
+static void
+network_from_dt(const struct dt_sandbox *sb, struct spec_network *n)
+{
+	spec_network_clear(n);
+	n->has_block_all = 1;
+	n->block_all = sb->network_block_all;
+	n->allow_list =
+	        xstrdup(sb->network_allow_list ? sb->network_allow_list : "");
+	n->domain_allow_list =
+	        xstrdup(sb->domain_allow_list ? sb->domain_allow_list : "");
+}
+
+/*
+ * recorded_network: the network settings of the record's last observation
+ * when it is the same version of the sandbox (updatedAt) as the list item.
+ * Returns 1 with *n filled, 0 when not recorded; *same says whether the
+ * versions matched at all.
+ */
+static int
+recorded_network(const char *observed_json, const char *updated_at,
+                 struct spec_network *n, int *same)
+{
+	cJSON *j = parse_json(observed_json);
+	const cJSON *u, *b;
+	struct dt_sandbox *sb = NULL;
+	int ok = 0;
+
+	*same = 0;
+	if (j == NULL || updated_at == NULL)
+		goto out;
+	u = cJSON_GetObjectItemCaseSensitive(j, "updatedAt");
+	if (!cJSON_IsString(u) || strcmp(u->valuestring, updated_at) != 0)
+		goto out;
+	*same = 1;
+	b = cJSON_GetObjectItemCaseSensitive(j, "networkBlockAll");
+	if (!cJSON_IsBool(b) || dt_sandbox_from_json(j, 1, &sb) < 0)
+		goto out;
+	network_from_dt(sb, n);
+	ok = 1;
 out:
-	dt_result_clear(&res);
+	dt_sandbox_free(sb);
+	cJSON_Delete(j);
+	return ok;
+}
+
+/* The stored observation: the list item plus the network settings known
+ * for it, so a later plan of the same version needs no GET. */
+static char *
+item_with_network(const char *json, const struct spec_network *n)
+{
+	cJSON *j = parse_json(json);
+	char *s, *out;
+
+	if (j == NULL)
+		return json ? xstrdup(json) : NULL;
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "networkBlockAll");
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "networkAllowList");
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "domainAllowList");
+	cJSON_AddBoolToObject(j, "networkBlockAll", n->block_all);
+	cJSON_AddStringToObject(j, "networkAllowList", nz(n->allow_list));
+	cJSON_AddStringToObject(j, "domainAllowList", nz(n->domain_allow_list));
+	s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	out = s ? xstrdup(s) : NULL;
+	cJSON_free(s);
+	return out;
+}
+
+static const struct spec_env *
+spec_env_find(const struct spec *s, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->nenv; i++)
+		if (strcmp(s->env[i].key, key) == 0)
+			return &s->env[i];
+	return NULL;
+}
+
+static int
+volume_declared(const struct spec *s, const struct dt_volume *v)
+{
+	size_t i;
+
+	for (i = 0; i < s->nvolumes; i++)
+		if (strcmp(s->volumes[i].mount_path, nz(v->mount_path)) == 0 &&
+		    strcmp(nz(s->volumes[i].subpath), nz(v->subpath)) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * check_createonly: compare the create-only fields a full sandbox shows
+ * and a list item does not (env, volumes) with a spec, for a sandbox the
+ * spec label cannot vouch for. Differences go to ob->createonly as field
+ * -> live value as shown; env values are never shown (one may be a
+ * secret), secret values are not compared (only that the key is set), and
+ * volumes are compared by mount path and subpath (a manifest may name a
+ * volume where Daytona shows its id). An omitted env or volumes is not
+ * managed.
+ */
+static void
+check_createonly(const struct spec *s, const struct dt_sandbox *sb,
+                 struct plan_observed *ob)
+{
+	size_t i;
+	int vol_differs = 0;
+
+	ob->createonly_checked = 1;
+	for (i = 0; s->nenv && i < s->nenv; i++) {
+		const struct spec_env *e = &s->env[i];
+		const char *live = dt_kvs_get(&sb->env, e->key);
+		char *f;
+
+		if (live &&
+		    (e->kind != SPEC_ENV_PLAIN || strcmp(live, e->value) == 0))
+			continue;
+		f = xasprintf("spec.env.%s", e->key);
+		spec_labels_set(&ob->createonly, f,
+		                live ? PLAN_LIVE_NOT_SHOWN : PLAN_LIVE_ABSENT);
+		free(f);
+	}
+	for (i = 0; s->nenv && i < sb->env.n; i++) {
+		char *f;
+
+		if (spec_env_find(s, sb->env.items[i].key))
+			continue;
+		f = xasprintf("spec.env.%s", sb->env.items[i].key);
+		spec_labels_set(&ob->createonly, f, PLAN_LIVE_NOT_SHOWN);
+		free(f);
+	}
+	if (s->nvolumes) {
+		vol_differs = sb->n_volumes != s->nvolumes;
+		for (i = 0; !vol_differs && i < sb->n_volumes; i++)
+			vol_differs = !volume_declared(s, &sb->volumes[i]);
+	}
+	if (vol_differs) {
+		struct buf b = BUF_INIT;
+		char *v;
+
+		for (i = 0; i < sb->n_volumes; i++)
+			buf_addf(&b, "%s%s:%s%s%s", i ? "," : "",
+			         nz(sb->volumes[i].volume_id),
+			         nz(sb->volumes[i].mount_path),
+			         sb->volumes[i].subpath ? ":" : "",
+			         nz(sb->volumes[i].subpath));
+		v = buf_detach(&b, NULL);
+		spec_labels_set(&ob->createonly, "spec.volumes",
+		                *v ? v : PLAN_LIVE_ABSENT);
+		free(v);
+	}
+}
+
+static int
+cmp_rec_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct plan_record *const *)a)->name,
+	              (*(const struct plan_record *const *)b)->name);
+}
+
+static int
+key_rec_name(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct plan_record *const *)elem)->name);
+}
+
+/* What a full GET is for. */
+enum {
+	FULL_NETWORK = 1,    /* the network settings may have changed */
+	FULL_CREATEONLY = 2, /* no spec label: check env and volumes */
+};
+
+/*
+ * full_gets: GET (in parallel) the desired sandboxes of the stack whose
+ * network settings are declared and not known for this version of the
+ * sandbox (its updatedAt differs from the recorded observation's, which
+ * is how an out-of-band change shows in a list item), and those without
+ * sandform's spec label (imported), whose create-only fields only a full
+ * GET shows. An unchanged stack sends none.
+ */
+static int
+full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
+          const struct store_record_list *recs, size_t *gets)
+{
+	struct refresh_result *out = w->res;
+	struct get_job *jobs = xcalloc(o->nspecs + 1, sizeof(*jobs));
+	size_t *at = xcalloc(o->nspecs + 1, sizeof(*at));
+	int *why = xcalloc(o->nspecs + 1, sizeof(*why));
+	const struct plan_record **byname =
+	        xcalloc(out->nrecords + 1, sizeof(*byname));
+	size_t n = 0, i, j;
+	int rc;
+
+	for (i = 0; i < out->nrecords; i++)
+		byname[i] = &out->records[i];
+	qsort(byname, out->nrecords, sizeof(*byname), cmp_rec_name);
+
+	for (i = 0; i < o->nspecs; i++) {
+		const struct spec *s = &o->specs[i];
+		const struct plan_record *r = NULL;
+		const struct store_record *sr = NULL;
+		struct plan_observed *ob;
+		struct spec_network net;
+		int same = 0, need = 0;
+		long k;
+
+		if ((k = find_observed(w, s->name)) < 0)
+			continue;
+		ob = &out->observed[k];
+		{
+			const struct plan_record *const *hit =
+			        out->nrecords
+			                ? bsearch(s->name, byname,
+			                          out->nrecords,
+			                          sizeof(*byname), key_rec_name)
+			                : NULL;
+
+			r = hit ? *hit : NULL;
+		}
+		/* records are in the order loaded, unless rebuilt */
+		j = r ? (size_t)(r - out->records) : 0;
+		if (r && !out->rebuilt)
+			sr = &recs->v[j];
+		if (r == NULL || (r->id && strcmp(r->id, ob->id) != 0))
+			continue; /* not ours: the plan reports it */
+		if (s->has_network && !ob->has_network) {
+			memset(&net, 0, sizeof(net));
+			if (sr &&
+			    recorded_network(sr->observed_json, ob->updated_at,
+			                     &net, &same)) {
+				ob->has_network = 1;
+				ob->network = net;
+			} else if (!(same && r->has_network)) {
+				/* changed since recorded, or never seen */
+				need |= FULL_NETWORK;
+			}
+		}
+		if (spec_labels_get(&ob->labels, SPEC_LABEL_SPEC) == NULL &&
+		    !ob->createonly_checked && (s->nenv || s->nvolumes))
+			need |= FULL_CREATEONLY;
+		if (ob->has_network && w->json[k]) {
+			char *nj = item_with_network(w->json[k], &ob->network);
+
+			free(w->json[k]);
+			w->json[k] = nj;
+		}
+		if (need) {
+			jobs[n].key = ob->id;
+			why[n] = need;
+			at[n++] = (size_t)k;
+		}
+	}
+	rc = get_all(c, jobs, n, gets);
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct plan_observed *ob = &out->observed[at[i]];
+		const struct dt_sandbox *sb = jobs[i].res.sandbox;
+		const struct spec *s;
+
+		if (jobs[i].rc == SF_ENOTFOUND || !sb->is_full)
+			continue; /* deleted since the walk: apply will see */
+		s = bsearch(ob->name, o->specs, o->nspecs, sizeof(*o->specs),
+		            cmp_spec_key);
+		if (why[i] & FULL_NETWORK) {
+			log_debug("%s: updatedAt %s differs from the recorded "
+			          "observation: network settings read",
+			          ob->name, nz(ob->updated_at));
+			ob->has_network = 1;
+			network_from_dt(sb, &ob->network);
+			if (w->json[at[i]]) {
+				char *nj = item_with_network(w->json[at[i]],
+				                             &ob->network);
+
+				free(w->json[at[i]]);
+				w->json[at[i]] = nj;
+			}
+		}
+		if ((why[i] & FULL_CREATEONLY) && s)
+			check_createonly(s, sb, ob);
+	}
+	get_jobs_free(jobs, n);
+	free(at);
+	free(why);
+	free(byname);
 	return rc;
 }
 
@@ -395,7 +806,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 {
 	struct store_record_list recs = { NULL, 0 };
 	struct store_record *puts = NULL;
-	size_t nputs = 0, i, j;
+	size_t nputs = 0, i;
 	struct walk w;
 	struct dt_kvs filter = DT_KVS_INIT;
 	struct dt_list_query q;
@@ -502,10 +913,10 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 				ow.names[nname++] = &o->specs[i];
 		ow.nrecs = nrec;
 		ow.nnames = nname;
-		if (nrec + nname > REFRESH_GET_MAX || o->show_unmanaged) {
+		qsort(ow.recs, nrec, sizeof(*ow.recs), cmp_id);
+		if (nname > REFRESH_GET_MAX || o->show_unmanaged) {
 			size_t pages = 0;
 
-			qsort(ow.recs, nrec, sizeof(*ow.recs), cmp_id);
 			if (o->show_unmanaged)
 				ow.unmanaged = &out->unmanaged;
 			memset(&q, 0, sizeof(q));
@@ -518,13 +929,17 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 			log_debug("organization walk: %zu pages for %zu "
 			          "records and %zu names",
 			          pages, nrec, nname);
+			/* what it did not return is not gone: ask by id */
+			if (rc == 0)
+				rc = get_records(c, &ow, &out->gets);
 		} else {
-			rc = get_each(c, &ow, &out->gets);
+			if ((rc = get_records(c, &ow, &out->gets)) == 0)
+				rc = get_names(c, &ow, &out->gets);
 		}
 		gone = xcalloc(nrec + 1, sizeof(*gone));
 		for (i = 0; rc == 0 && i < nrec; i++)
 			if (!ow.recs[i].found) {
-				log_debug("%s: sandbox %s is gone",
+				log_debug("%s: sandbox %s is gone (404)",
 				          out->records[ow.recs[i].i].name,
 				          ow.recs[i].id);
 				gone[ngone++] = ow.recs[i].i;
@@ -536,43 +951,10 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 		index_build(&w);
 	}
 
-	/* 5. network settings nobody knows: GET that sandbox */
-	for (i = 0; i < o->nspecs; i++) {
-		const struct spec *s = &o->specs[i];
-		struct plan_observed *ob;
-		const struct plan_record *r = NULL;
-		long k;
-
-		if (!s->has_network)
-			continue;
-		if ((k = find_observed(&w, s->name)) < 0)
-			continue;
-		ob = &out->observed[k];
-		if (ob->has_network)
-			continue;
-		for (j = 0; j < out->nrecords; j++)
-			if (strcmp(out->records[j].name, s->name) == 0)
-				r = &out->records[j];
-		if (r && r->has_network)
-			continue;
-		out->gets++;
-		if ((rc = dt_get(c, ob->id, &res)) < 0)
-			goto out;
-		if (res.sandbox->is_full) {
-			ob->has_network = 1;
-			ob->network.has_block_all = 1;
-			ob->network.block_all = res.sandbox->network_block_all;
-			ob->network.allow_list = xstrdup(
-			        res.sandbox->network_allow_list
-			                ? res.sandbox->network_allow_list
-			                : "");
-			ob->network.domain_allow_list =
-			        xstrdup(res.sandbox->domain_allow_list
-			                        ? res.sandbox->domain_allow_list
-			                        : "");
-		}
-		dt_result_clear(&res);
-	}
+	/* 5. what only a full GET tells: network settings that may have
+	 * changed, create-only fields of a sandbox without our spec label */
+	if ((rc = full_gets(c, o, &w, &recs, &out->gets)) < 0)
+		goto out;
 
 	/* 6. the server's archive maximum, only when a spec needs it */
 	for (i = 0; i < o->nspecs; i++)

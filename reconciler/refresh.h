@@ -4,19 +4,21 @@
  * refresh_run() loads the stack's records from the store, walks the stack
  * once (GET /sandbox with the label filter sandform.dev/stack=STACK,
  * sort=createdAt, limit=200) and then GETs only what the walk cannot
- * answer: a recorded sandbox the walk did not return (gone, or imported and
- * not labelled yet), a desired name the walk did not return (free, or held
- * by a sandbox that is not ours), and network settings the state does not
- * know. When more than REFRESH_GET_MAX names and records are unanswered
- * (the first apply of a big stack, a wiped organization), one unfiltered
- * walk of the organization answers them all instead; --show-unmanaged
- * always makes that walk. It records what it saw in the store in one
+ * answer: a recorded sandbox the walk did not return (gone, imported and
+ * not labelled yet, or not listed yet: lists are eventually consistent),
+ * a desired name the walk did not return (free, or held by a sandbox that
+ * is not ours), and network settings the state does not know. Those GETs
+ * run REFRESH_GET_PARALLEL at a time. When more than REFRESH_GET_MAX names
+ * are unanswered (the first apply of a big stack), one unfiltered walk of
+ * the organization answers the names instead; --show-unmanaged always
+ * makes that walk. A record is concluded gone only from a 404 for its id,
+ * never from its absence in a list. It records what it saw in the store in one
  * transaction (only records whose observation changed) and, when the stack has
  * no record at all (a lost or empty state file), rebuilds the records from the
  * live labels first.
  *
- * Records of sandboxes that are gone (404, or absent from the organization
- * walk) and no longer desired are forgotten: nothing is left to delete.
+ * Records of sandboxes that are gone (404 for the id) and no longer desired
+ * are forgotten: nothing is left to delete.
  *
  * With refresh = 0 nothing is sent to Daytona: the observations are the
  * ones the records hold.
@@ -35,9 +37,11 @@
 
 /* Page size of the walk (the API's maximum). */
 #define REFRESH_PAGE_LIMIT DT_LIST_LIMIT_MAX
-/* More unanswered names and records than this: one walk of the whole
- * organization instead of a GET each. */
+/* More unanswered names than this: one walk of the whole organization
+ * instead of a GET each. Unanswered records are always GETs by id. */
 #define REFRESH_GET_MAX 50
+/* At most this many single GETs in flight at once. */
+#define REFRESH_GET_PARALLEL 8
 
 struct refresh_opts {
 	const char *stack;

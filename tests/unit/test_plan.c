@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "daytona/transport-fake.h"
@@ -1609,6 +1610,348 @@ test_refresh_org_walk_for_many_names(void **state)
 	rfix_close(&x);
 }
 
+/* A lagging list: the label walk and the organization walk return
+ * nothing; a GET by id finds the sandbox (labelled for the stack), a GET
+ * by name answers 404. */
+struct lag {
+	int full_network; /* GETs answer with these network settings */
+	const char *allow_list;
+	const char *updated_at;
+	const char *env_json; /* GETs answer with this "env" */
+	int unlabelled;       /* GETs answer without sandform's labels */
+	int gets;
+};
+
+static char *
+lag_item(const struct lag *lg, const char *name, const char *id)
+{
+	char *item = item_json(name, id, "x", lg->unlabelled ? NULL : STACK);
+	cJSON *j = cJSON_Parse(item);
+	char *s, *out;
+
+	free(item);
+	if (lg->updated_at)
+		cJSON_ReplaceItemInObject(j, "updatedAt",
+		                          cJSON_CreateString(lg->updated_at));
+	if (lg->full_network) {
+		cJSON_AddBoolToObject(j, "networkBlockAll", 0);
+		cJSON_AddStringToObject(j, "networkAllowList", lg->allow_list);
+		cJSON_AddStringToObject(j, "domainAllowList", "");
+	}
+	if (lg->env_json)
+		cJSON_AddItemToObject(j, "env", cJSON_Parse(lg->env_json));
+	/* the spec label of the walk's items is not comparable here */
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(j, "labels"),
+	                           SPEC_LABEL_SPEC);
+	s = cJSON_PrintUnformatted(j);
+	out = xstrdup(s);
+	cJSON_free(s);
+	cJSON_Delete(j);
+	return out;
+}
+
+static int
+lag_handler(void *arg, const struct dt_fake_req *req,
+            struct dt_http_response *resp)
+{
+	struct lag *lg = arg;
+	const char *p = req->path;
+	char *item;
+
+	resp->status = 200;
+	if (strncmp(p, "/api/sandbox?", 13) == 0 ||
+	    strcmp(p, "/api/sandbox") == 0) {
+		buf_addstr(&resp->body, "{\"items\":[],\"nextCursor\":null}");
+		return 0;
+	}
+	lg->gets++; /* the fake serialises handler calls */
+	if (strncmp(p, "/api/sandbox/id-", 16) == 0) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "n%s", p + 16);
+		item = lag_item(lg, name, p + 13);
+		buf_addstr(&resp->body, item);
+		free(item);
+		return 0;
+	}
+	resp->status = 404;
+	buf_addstr(&resp->body, "{\"statusCode\":404,\"message\":\"Sandbox "
+	                        "not found\"}");
+	return 0;
+}
+
+static void
+put_rec(struct store *st, const char *name, const char *id,
+        const char *observed, const char *status)
+{
+	struct store_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.stack = STACK;
+	r.name = name;
+	r.sandbox_id = id;
+	r.observed_json = observed;
+	r.status = status;
+	assert_int_equal(store_record_put(st, &r), 0);
+}
+
+/* r45 A1: more unanswered records and names than REFRESH_GET_MAX, and a
+ * list that lags: the organization walk does not return them, yet they
+ * are not gone (a GET by id finds each), so nothing is created again
+ * and no record is forgotten. */
+static void
+test_refresh_lagging_list_is_not_gone(void **state)
+{
+	struct rfix x;
+	struct refresh_opts ro;
+	struct refresh_result rr;
+	struct spec specs[REFRESH_GET_MAX + 10];
+	size_t n = REFRESH_GET_MAX + 10, i, lists = 0;
+	char name[16], id[16];
+	struct lag lg;
+	struct plan_input in;
+	struct plan *p = NULL;
+
+	(void)state;
+	rfix_open(&x);
+	memset(&lg, 0, sizeof(lg));
+	dt_fake_set_handler(x.f, lag_handler, &lg);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "n%03zu", i);
+		snprintf(id, sizeof(id), "id-%03zu", i);
+		base_spec(&specs[i], name);
+		hash(&specs[i]);
+		put_rec(x.st, name, id, NULL, NULL);
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.stack = STACK;
+	ro.refresh = 1;
+	ro.specs = specs;
+	ro.nspecs = n;
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
+	for (i = 0; i < dt_fake_n_requests(x.f); i++)
+		if (strchr(dt_fake_request(x.f, i)->path, '?'))
+			lists++;
+	assert_int_equal(lists, 2); /* the stack and the organization */
+	assert_int_equal(rr.gets, n);
+	assert_int_equal(lg.gets, (int)n);
+	assert_int_equal(rr.nobserved, n);
+	assert_int_equal(rr.forgotten, 0);
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = specs;
+	in.nspecs = n;
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->summary.create, 0);
+	assert_int_equal(p->nerrors, 0);
+	plan_free(p);
+	refresh_result_clear(&rr);
+
+	/* undesired now and still not listed: kept (a 404 would forget) */
+	ro.nspecs = 0;
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
+	assert_int_equal(rr.forgotten, 0);
+	assert_int_equal(rr.nobserved, n);
+	refresh_result_clear(&rr);
+	for (i = 0; i < n; i++)
+		spec_clear(&specs[i]);
+	rfix_close(&x);
+}
+
+/* r45 A3: declared network settings are read again when the list item's
+ * updatedAt differs from the recorded observation's, and only then. */
+static void
+test_refresh_network_drift(void **state)
+{
+	struct rfix x;
+	struct refresh_opts ro;
+	struct refresh_result rr;
+	struct spec s;
+	char *obs, *item, *body;
+	struct lag lg;
+	struct plan_input in;
+	struct plan *p = NULL;
+	const struct plan_reason *rs;
+
+	(void)state;
+	rfix_open(&x);
+	memset(&lg, 0, sizeof(lg));
+	base_spec(&s, "n001");
+	s.has_network = 1;
+	s.network.allow_list = xstrdup("10.0.0.0/8");
+	hash(&s);
+	/* recorded after apply: version T1 with the declared settings */
+	lg.full_network = 1;
+	lg.allow_list = "10.0.0.0/8";
+	lg.updated_at = "2026-01-01T00:00:00.000Z";
+	obs = lag_item(&lg, "n001", "id-001");
+	{
+		/* the last applied spec knows the declared settings too */
+		struct store_record r;
+		cJSON *aj = spec_to_json(&s);
+		char *a = cJSON_PrintUnformatted(aj);
+
+		memset(&r, 0, sizeof(r));
+		r.stack = STACK;
+		r.name = "n001";
+		r.sandbox_id = "id-001";
+		r.observed_json = obs;
+		r.applied_json = a;
+		assert_int_equal(store_record_put(x.st, &r), 0);
+		cJSON_free(a);
+		cJSON_Delete(aj);
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.stack = STACK;
+	ro.refresh = 1;
+	ro.specs = &s;
+	ro.nspecs = 1;
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &s;
+	in.nspecs = 1;
+
+	/* the list shows T1: no GET, the recorded settings */
+	lg.full_network = 0;
+	item = lag_item(&lg, "n001", "id-001");
+	body = xasprintf("{\"items\":[%s],\"nextCursor\":null}", item);
+	dt_fake_push(x.f, 200, NULL, body);
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
+	assert_int_equal(rr.gets, 0);
+	assert_true(rr.observed[0].has_network);
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_null(p->nactions ? reason(&p->actions[0], "spec.network")
+	                        : NULL);
+	plan_free(p);
+	refresh_result_clear(&rr);
+	free(item);
+	free(body);
+
+	/* opened out of band: T2 in the list, one GET, an update */
+	lg.updated_at = "2026-01-02T00:00:00.000Z";
+	item = lag_item(&lg, "n001", "id-001");
+	body = xasprintf("{\"items\":[%s],\"nextCursor\":null}", item);
+	dt_fake_push(x.f, 200, NULL, body);
+	lg.full_network = 1;
+	lg.allow_list = "0.0.0.0/0";
+	free(obs);
+	obs = lag_item(&lg, "n001", "id-001");
+	dt_fake_push(x.f, 200, NULL, obs);
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
+	assert_int_equal(rr.gets, 1);
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nactions, 1);
+	assert_non_null(rs = reason(&p->actions[0], "spec.network"));
+	assert_non_null(strstr(rs->old, "allowList=0.0.0.0/0"));
+	plan_free(p);
+	refresh_result_clear(&rr);
+
+	/* planned again, not applied: no GET, the drift is still shown */
+	dt_fake_push(x.f, 200, NULL, body);
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
+	assert_int_equal(rr.gets, 0);
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nactions, 1);
+	assert_non_null(reason(&p->actions[0], "spec.network"));
+	plan_free(p);
+	refresh_result_clear(&rr);
+	free(item);
+	free(body);
+	free(obs);
+	spec_clear(&s);
+	rfix_close(&x);
+}
+
+/* r45 A4: an imported sandbox (no spec label): the GET by id shows its
+ * env; a value that differs from the manifest forces a replace naming
+ * the key, without showing the live value. */
+static void
+test_refresh_imported_createonly(void **state)
+{
+	struct rfix x;
+	struct refresh_opts ro;
+	struct refresh_result rr;
+	struct spec s;
+	struct lag lg;
+	struct plan_input in;
+	struct plan *p = NULL;
+	const struct plan_reason *rs;
+
+	(void)state;
+	rfix_open(&x);
+	memset(&lg, 0, sizeof(lg));
+	lg.unlabelled = 1;
+	lg.env_json = "{\"A\":\"1\",\"B\":\"same\"}";
+	dt_fake_set_handler(x.f, lag_handler, &lg);
+	base_spec(&s, "n001");
+	s.env = xcalloc(2, sizeof(*s.env));
+	s.nenv = 2;
+	s.env[0].key = xstrdup("A");
+	s.env[0].value = xstrdup("2");
+	s.env[1].key = xstrdup("B");
+	s.env[1].value = xstrdup("same");
+	hash(&s);
+	put_rec(x.st, "n001", "id-001", NULL, STORE_STATUS_IMPORTED);
+	memset(&ro, 0, sizeof(ro));
+	ro.stack = STACK;
+	ro.refresh = 1;
+	ro.specs = &s;
+	ro.nspecs = 1;
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
+	assert_int_equal(rr.gets, 1); /* the GET by id answers both */
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &s;
+	in.nspecs = 1;
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nactions, 1);
+	assert_int_equal(p->actions[0].kind, PLAN_REPLACE);
+	assert_non_null(rs = reason(&p->actions[0], "spec.env.A"));
+	assert_true(rs->forces_replace);
+	assert_string_equal(rs->old, PLAN_LIVE_NOT_SHOWN);
+	assert_string_equal(rs->new_, "2");
+	assert_null(reason(&p->actions[0], "spec.env.B"));
+	plan_free(p);
+	refresh_result_clear(&rr);
+
+	/* the same env: adopted with an update (labels), no replace */
+	free(s.env[0].value);
+	s.env[0].value = xstrdup("1");
+	hash(&s);
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nactions, 1);
+	assert_int_equal(p->actions[0].kind, PLAN_UPDATE);
+	plan_free(p);
+	refresh_result_clear(&rr);
+	spec_clear(&s);
+	rfix_close(&x);
+}
+
 int
 main(void)
 {
@@ -1643,6 +1986,9 @@ main(void)
 		cmocka_unit_test(test_refresh_walk_and_rebuild),
 		cmocka_unit_test(test_refresh_foreign_name),
 		cmocka_unit_test(test_refresh_org_walk_for_many_names),
+		cmocka_unit_test(test_refresh_lagging_list_is_not_gone),
+		cmocka_unit_test(test_refresh_network_drift),
+		cmocka_unit_test(test_refresh_imported_createonly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
