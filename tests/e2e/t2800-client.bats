@@ -100,6 +100,40 @@ for line in sys.stdin:
 	[[ "$output" != *"wrong-key"* ]]
 }
 
+@test "a server that echoes the key back gets *** into the message" {
+	local key=sf-e2e-echoed-0123456789
+	# answers every request 400, quoting the Authorization header and the
+	# bare key, as a misbehaving proxy might
+	python3 - "$BATS_TEST_TMPDIR/echo.port" <<'PY' &
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        auth = self.headers.get("Authorization", "")
+        body = json.dumps({"message": "bad header: %s (key %s)" % (auth, auth[7:])}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.handle_request()
+s.handle_request()
+PY
+	ECHO_PID=$!
+	for ((i = 0; i < 100; i++)); do [ -s echo.port ] && break; sleep 0.05; done
+	DAYTONA_API_URL=http://127.0.0.1:$(cat echo.port)/api DAYTONA_API_KEY=$key \
+		run timeout 30 "$SANDFORM" plan -vv "$MANIFESTS"
+	kill "$ECHO_PID" 2>/dev/null || true
+	wait "$ECHO_PID" 2>/dev/null || true
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"daytona: 400 bad header: *** (key ***)"* ]]
+	[[ "$output" != *"$key"* ]]
+}
+
 @test "nothing listening is a network error, not a hang" {
 	DAYTONA_API_URL=http://127.0.0.1:1/api DAYTONA_API_KEY=k \
 		run timeout 30 "$SANDFORM" plan "$MANIFESTS"
