@@ -10,8 +10,10 @@
  * exactly as 'sandform plan' does (or loads a saved plan, which is refused,
  * naming the sandbox, when anything it touches changed since it was made),
  * shows it, and asks for "yes" on a terminal; without one it refuses unless
- * --auto-approve. A saved plan was reviewed when it was made and runs
- * without asking. Nothing to do exits 0 at once.
+ * --auto-approve. A saved plan is no exception: it is shown and asked
+ * about like any other. It must be the only operand (not mixed with
+ * manifest paths), and a --stack that names another stack than the plan's
+ * is refused. Nothing to do exits 0 at once.
  *
  * The plan runs through apply.c: bounded parallelism, waits by polling the
  * whole stack at once, a journal entry around every mutating call, create
@@ -21,7 +23,10 @@
  * progress, done, error, summary). The exit status is 0 when everything
  * converged and 1 when anything failed (the rest still completed and was
  * recorded) or was left by SIGINT/SIGTERM: calls in flight then finish and
- * are recorded, nothing new starts, and the note says what is left.
+ * are recorded, nothing new starts, and the note says what is left (not
+ * started, or in flight and at which step). The summary covers the whole
+ * run: the interrupted actions recovered, and the time and API requests
+ * of recovery, refresh and apply together.
  *
  * This file also holds what destroy shares with apply (lock, signals,
  * confirmation, the run and its summary): see apply_cli_* in applycli.h.
@@ -60,6 +65,7 @@ static long long apply_parallelism = APPLY_DEFAULT_PARALLELISM;
 static const char *apply_timeout;
 static const char *apply_lock_timeout;
 static int apply_allow_mass_delete;
+static const char *apply_stack; /* --stack, when given */
 
 const struct cli_opt cmd_apply_opts[] = {
 	{ CLI_FLAG, "auto-approve", 0, NULL,
@@ -78,7 +84,11 @@ const struct cli_opt cmd_apply_opts[] = {
 	  "allow deleting more than half of the stack's sandboxes",
 	  &apply_allow_mass_delete, 0, 0 },
 	SF_OPT_JSON,
-	SF_OPT_STACK,
+	/* not SF_OPT_STACK: a saved plan names its stack, and a --stack
+	 * that disagrees must be told apart from the default */
+	{ CLI_STRING, "stack", 0, "NAME",
+	  "the stack (default: default; a saved plan's own)", &apply_stack, 0,
+	  0 },
 	SF_OPT_STATE,
 	SF_OPT_API_KEY_FILE,
 	SF_OPT_VERBOSE,
@@ -205,23 +215,41 @@ apply_cli_confirm(const char *cmd, int auto_approve, const char *question)
 
 int
 apply_cli_begin(struct runctx *rx, const char *stack, const char *lock_timeout,
-                const char *source, struct store_lock_holder *lock, int *locked,
-                int64_t *run_id, size_t *recovered)
+                const char *source, struct apply_cli_run *run)
 {
-	int rc = apply_cli_lock(rx->store, stack, rx->cmd, lock_timeout, lock);
+	int rc;
 
+	if (run->t0_ms == 0)
+		run->t0_ms = time_mono_ms();
+	dt_client_stats(rx->client, &run->http0);
+	rc = apply_cli_lock(rx->store, stack, rx->cmd, lock_timeout,
+	                    &run->lock);
 	if (rc != SF_EXIT_OK)
 		return rc;
-	*locked = 1;
-	*run_id = runctx_run_begin(rx, stack, source);
-	if (apply_recover(rx->client, rx->store, stack, *run_id, recovered) <
-	    0) {
+	run->locked = 1;
+	run->run_id = runctx_run_begin(rx, stack, source);
+	if (apply_recover(rx->client, rx->store, stack, run->run_id,
+	                  &run->recovered) < 0) {
 		fprintf(stderr,
 		        "sandform %s: resolving an interrupted run: %s\n",
 		        rx->cmd, sf_error_last());
 		return SF_EXIT_ERROR;
 	}
+	if (run->recovered)
+		fprintf(stderr,
+		        "sandform %s: recovered %zu interrupted action%s left "
+		        "in the journal by an earlier run\n",
+		        rx->cmd, run->recovered,
+		        run->recovered == 1 ? "" : "s");
 	return SF_EXIT_OK;
+}
+
+void
+apply_cli_end(struct runctx *rx, struct apply_cli_run *run)
+{
+	if (run->locked && store_lock_release(rx->store, run->lock.id) < 0)
+		log_warn("releasing the lock: %s", sf_error_last());
+	run->locked = 0;
 }
 
 /* print_plan_json: the plan as one "plan" event line. */
@@ -259,29 +287,100 @@ apply_cli_show_plan(const struct sf_ctx *ctx, const struct plan *p)
 	return 0;
 }
 
+/*
+ * whole_run: the apply phase's figures widened to the whole run: time
+ * since run->t0_ms and the client's counters since run->http0 (recovery
+ * and refresh included).
+ */
 static void
-summary_json(const struct apply_stats *st, const char *cmd, int interrupted)
+whole_run(struct runctx *rx, const struct apply_cli_run *run,
+          struct apply_stats *st)
+{
+	struct dt_stats now;
+
+	dt_client_stats(rx->client, &now);
+	st->elapsed_ms = time_mono_ms() - run->t0_ms;
+	st->http.requests = now.requests - run->http0.requests;
+	st->http.retries = now.retries - run->http0.retries;
+	st->http.throttled = now.throttled - run->http0.throttled;
+}
+
+static void
+summary_json(const struct apply_stats *st, const char *cmd, int interrupted,
+             size_t recovered)
 {
 	printf("{\"event\":\"summary\",\"command\":\"%s\",\"total\":%zu,"
-	       "\"done\":%zu,\"failed\":%zu,\"left\":%zu,\"interrupted\":%s,"
-	       "\"elapsed_ms\":%lld,\"requests\":%llu,\"retries\":%llu,"
-	       "\"throttled\":%llu}\n",
-	       cmd, st->total, st->done, st->failed, st->left,
-	       interrupted ? "true" : "false", (long long)st->elapsed_ms,
-	       (unsigned long long)st->http.requests,
+	       "\"done\":%zu,\"failed\":%zu,\"left\":%zu,\"unwaited\":%zu,"
+	       "\"recovered\":%zu,\"interrupted\":%s,\"elapsed_ms\":%lld,"
+	       "\"requests\":%llu,\"retries\":%llu,\"throttled\":%llu}\n",
+	       cmd, st->total, st->done, st->failed, st->left, st->unwaited,
+	       recovered, interrupted ? "true" : "false",
+	       (long long)st->elapsed_ms, (unsigned long long)st->http.requests,
 	       (unsigned long long)st->http.retries,
 	       (unsigned long long)st->http.throttled);
 }
 
+/* summary_human: the closing lines of a run that executed a plan. */
+static void
+summary_human(const struct apply_stats *st, const char *cmd, size_t recovered)
+{
+	printf("\n%s %s: %zu of %zu done, %zu failed",
+	       strcmp(cmd, "destroy") == 0 ? "Destroy" : "Apply",
+	       st->failed || st->left ? "incomplete" : "complete", st->done,
+	       st->total, st->failed);
+	if (st->left)
+		printf(", %zu left", st->left);
+	if (recovered)
+		printf("; recovered %zu interrupted action%s", recovered,
+		       recovered == 1 ? "" : "s");
+	printf(" in %.1fs (%llu API requests)\n",
+	       (double)st->elapsed_ms / 1000.0,
+	       (unsigned long long)st->http.requests);
+	if (st->unwaited)
+		printf("%zu %s made all %s calls; a stop request skipped the "
+		       "last wait\n",
+		       st->unwaited, st->unwaited == 1 ? "action" : "actions",
+		       st->unwaited == 1 ? "its" : "their");
+	if (st->left)
+		printf("%zu %s left unfinished by the stop request; run "
+		       "'sandform %s' again to finish\n",
+		       st->left, st->left == 1 ? "action was" : "actions were",
+		       cmd);
+}
+
+void
+apply_cli_nothing(struct sf_ctx *ctx, struct runctx *rx,
+                  const struct apply_cli_run *run)
+{
+	struct apply_stats none;
+	char *counts;
+
+	memset(&none, 0, sizeof(none));
+	whole_run(rx, run, &none);
+	if (ctx->json)
+		summary_json(&none, rx->cmd, 0, run->recovered);
+	else if (run->recovered)
+		printf("Recovered %zu interrupted action%s in %.1fs (%llu API "
+		       "requests); nothing else to do.\n",
+		       run->recovered, run->recovered == 1 ? "" : "s",
+		       (double)none.elapsed_ms / 1000.0,
+		       (unsigned long long)none.http.requests);
+	counts = xasprintf("{\"total\":0,\"recovered\":%zu,\"requests\":%llu}",
+	                   run->recovered,
+	                   (unsigned long long)none.http.requests);
+	store_run_finish(rx->store, run->run_id, "ok", counts);
+	free(counts);
+}
+
 int
 apply_cli_execute(struct sf_ctx *ctx, struct runctx *rx, const struct plan *p,
-                  int64_t run_id, const char *lock_id, int parallelism,
+                  const struct apply_cli_run *run, int parallelism,
                   const char *timeout)
 {
 	struct apply_opts o;
 	struct apply_stats st;
 	long long timeout_ms = APPLY_DEFAULT_TIMEOUT_MS;
-	char *counts = NULL;
+	char *counts = NULL, *url = NULL;
 	const char *outcome;
 	int rc, interrupted;
 
@@ -294,24 +393,25 @@ apply_cli_execute(struct sf_ctx *ctx, struct runctx *rx, const struct plan *p,
 		return SF_EXIT_ERROR;
 	}
 	/* the lease may have run out while a person read the plan */
-	if (lock_id && store_lock_renew(rx->store, lock_id, 0) < 0) {
+	if (run->locked && store_lock_renew(rx->store, run->lock.id, 0) < 0) {
 		fprintf(stderr,
 		        "sandform %s: lost the stack lock while waiting for "
 		        "confirmation (%s); nothing was changed\n",
 		        rx->cmd, sf_error_last());
-		store_run_finish(rx->store, run_id, "failed", NULL);
+		store_run_finish(rx->store, run->run_id, "failed", NULL);
 		return SF_EXIT_LOCKED;
 	}
 	memset(&o, 0, sizeof(o));
 	o.stack = p->stack ? p->stack : ctx->stack;
 	o.parallelism = parallelism;
 	o.timeout_ms = timeout_ms;
-	o.run_id = run_id;
-	o.lock_id = lock_id;
+	o.run_id = run->run_id;
+	o.lock_id = run->locked ? run->lock.id : NULL;
 	o.out = stdout;
 	o.color = ctx->color;
 	o.resolve = spec_secret_resolve_manifest;
 	o.command = rx->cmd;
+	o.api_url = url = runctx_api_url();
 	if (ctx->json)
 		o.output = APPLY_OUT_JSON;
 	else if (isatty(STDOUT_FILENO))
@@ -321,62 +421,44 @@ apply_cli_execute(struct sf_ctx *ctx, struct runctx *rx, const struct plan *p,
 	if (!ctx->json)
 		printf("\n");
 	rc = apply_run(p, rx->client, rx->store, &o, &st);
+	free(url);
 	if (rc < 0) {
 		/* nothing was called: e.g. a missing secret */
 		fprintf(stderr, "sandform %s: %s; nothing was changed\n",
 		        rx->cmd, sf_error_last());
-		store_run_finish(rx->store, run_id, "failed", NULL);
+		store_run_finish(rx->store, run->run_id, "failed", NULL);
 		return SF_EXIT_ERROR;
 	}
 	interrupted = apply_stop_requested();
-	if (ctx->json) {
-		summary_json(&st, rx->cmd, interrupted);
-	} else {
-		printf("\n%s %s: %zu of %zu done, %zu failed%s%s in %.1fs "
-		       "(%llu API requests)\n",
-		       strcmp(rx->cmd, "destroy") == 0 ? "Destroy" : "Apply",
-		       st.failed || st.left ? "incomplete" : "complete",
-		       st.done, st.total, st.failed, st.left ? ", " : "",
-		       st.left ? "some left" : "",
-		       (double)st.elapsed_ms / 1000.0,
-		       (unsigned long long)st.http.requests);
-		if (st.left)
-			printf("%zu %s left unfinished by the stop request; "
-			       "run 'sandform %s' again to finish\n",
-			       st.left,
-			       st.left == 1 ? "action was"
-			                    : "actions "
-			                      "were",
-			       rx->cmd);
-	}
+	whole_run(rx, run, &st);
+	if (ctx->json)
+		summary_json(&st, rx->cmd, interrupted, run->recovered);
+	else
+		summary_human(&st, rx->cmd, run->recovered);
 	if (st.left && !ctx->json)
 		fprintf(stderr, "sandform %s: interrupted: %zu action%s left\n",
 		        rx->cmd, st.left, st.left == 1 ? "" : "s");
 	outcome = interrupted ? "interrupted" : (st.failed ? "failed" : "ok");
-	counts = xasprintf("{\"total\":%zu,\"done\":%zu,\"failed\":%zu,"
-	                   "\"left\":%zu,\"requests\":%llu}",
-	                   st.total, st.done, st.failed, st.left,
-	                   (unsigned long long)st.http.requests);
-	store_run_finish(rx->store, run_id, outcome, counts);
+	counts =
+	        xasprintf("{\"total\":%zu,\"done\":%zu,\"failed\":%zu,"
+	                  "\"left\":%zu,\"recovered\":%zu,\"requests\":%llu}",
+	                  st.total, st.done, st.failed, st.left, run->recovered,
+	                  (unsigned long long)st.http.requests);
+	store_run_finish(rx->store, run->run_id, outcome, counts);
 	free(counts);
 	return st.failed || st.left ? SF_EXIT_ERROR : SF_EXIT_OK;
 }
 
 /* ---- apply -------------------------------------------------------------- */
 
-/* is_plan_file: one argument naming a saved plan (JSON), not manifests. */
+/* is_plan_file: path names a saved plan (JSON), not manifests. */
 static int
-is_plan_file(struct cli_args *args)
+is_plan_file(const char *p)
 {
-	const char *p;
-	size_t n;
+	size_t n = strlen(p);
 	FILE *fp;
 	int c;
 
-	if (args->argc != 1)
-		return 0;
-	p = args->argv[0];
-	n = strlen(p);
 	if ((n > 5 && strcmp(p + n - 5, ".yaml") == 0) ||
 	    (n > 4 && strcmp(p + n - 4, ".yml") == 0) || strcmp(p, "-") == 0)
 		return 0;
@@ -388,6 +470,29 @@ is_plan_file(struct cli_args *args)
 	while (c == ' ' || c == '\n' || c == '\t' || c == '\r');
 	fclose(fp);
 	return c == '{';
+}
+
+/*
+ * saved_plan_arg: 1 when the operands are one saved plan, 0 when they are
+ * manifest paths; -1 (said) when a saved plan is among several operands.
+ */
+static int
+saved_plan_arg(const struct cli_args *args)
+{
+	int i;
+
+	if (args->argc == 1)
+		return is_plan_file(args->argv[0]);
+	for (i = 0; i < args->argc; i++)
+		if (is_plan_file(args->argv[i])) {
+			fprintf(stderr,
+			        "sandform apply: '%s' is a saved plan; a saved "
+			        "plan can't be combined with manifest paths "
+			        "(apply it alone: sandform apply %s)\n",
+			        args->argv[i], args->argv[i]);
+			return -1;
+		}
+	return 0;
 }
 
 /* compute_plan: refresh and diff, exactly as sandform plan does. */
@@ -420,25 +525,31 @@ int
 cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 {
 	struct runctx rx = RUNCTX_INIT;
-	struct store_lock_holder lock;
+	struct apply_cli_run run = APPLY_CLI_RUN_INIT;
 	struct plan *p = NULL;
-	int64_t run_id = 0;
-	size_t recovered = 0;
-	int rc, exit_rc = SF_EXIT_ERROR, locked = 0, saved;
+	int rc, exit_rc = SF_EXIT_ERROR, saved;
 
-	memset(&lock, 0, sizeof(lock));
+	run.t0_ms = time_mono_ms();
 	rx.cmd = "apply";
-	saved = is_plan_file(args);
+	if (apply_stack)
+		ctx->stack = apply_stack;
+	if ((saved = saved_plan_arg(args)) < 0)
+		goto out;
 	apply_cli_signals();
 	if (saved) {
 		if ((rc = planout_load(args->argv[0], &p)) < 0) {
 			runctx_fail(&rx, rc);
 			goto out;
 		}
-		if (p->stack && strcmp(p->stack, ctx->stack) != 0) {
-			log_debug("saved plan is for stack '%s'", p->stack);
-			ctx->stack = p->stack;
+		if (p->stack && apply_stack && strcmp(p->stack, apply_stack)) {
+			fprintf(stderr,
+			        "sandform apply: %s is a plan for stack '%s', "
+			        "not '%s' (--stack); nothing was changed\n",
+			        args->argv[0], p->stack, apply_stack);
+			goto out;
 		}
+		if (p->stack)
+			ctx->stack = p->stack;
 		if ((rc = runctx_open_store(&rx, ctx)) < 0 ||
 		    (rc = runctx_open_client(&rx, ctx)) < 0)
 			goto out;
@@ -450,24 +561,20 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	}
 
 	exit_rc = apply_cli_begin(&rx, ctx->stack, apply_lock_timeout,
-	                          args->argc > 0 ? args->argv[0] : ".", &lock,
-	                          &locked, &run_id, &recovered);
+	                          args->argc > 0 ? args->argv[0] : ".", &run);
 	if (exit_rc != SF_EXIT_OK)
 		goto out;
 	exit_rc = SF_EXIT_ERROR;
-	if (recovered)
-		fprintf(stderr,
-		        "sandform apply: resolved %zu journal entr%s left by "
-		        "an interrupted run\n",
-		        recovered, recovered == 1 ? "y" : "ies");
 
 	if (saved) {
 		if ((rc = apply_check_fresh(p, rx.client)) < 0) {
 			runctx_fail(&rx, rc);
+			store_run_finish(rx.store, run.run_id, "failed", NULL);
 			goto out;
 		}
 	} else if ((rc = compute_plan(ctx, &rx, &p)) < 0) {
 		runctx_fail(&rx, rc);
+		store_run_finish(rx.store, run.run_id, "failed", NULL);
 		goto out;
 	}
 	if (apply_cli_show_plan(ctx, p) < 0) {
@@ -478,31 +585,25 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	if (p->nerrors) {
 		fprintf(stderr, "sandform apply: the plan has errors; nothing "
 		                "was changed\n");
-		store_run_finish(rx.store, run_id, "failed", NULL);
+		store_run_finish(rx.store, run.run_id, "failed", NULL);
 		goto out;
 	}
 	if (!plan_has_changes(p)) {
-		if (ctx->json) {
-			struct apply_stats none;
-
-			memset(&none, 0, sizeof(none));
-			summary_json(&none, "apply", 0);
-		}
-		store_run_finish(rx.store, run_id, "ok", "{\"total\":0}");
+		apply_cli_nothing(ctx, &rx, &run);
 		exit_rc = SF_EXIT_OK;
 		goto out;
 	}
-	if (!saved &&
-	    !apply_cli_confirm("apply", apply_auto_approve,
+	/* a saved plan too: shown above, it runs only with a "yes" or
+	 * --auto-approve, like any other */
+	if (!apply_cli_confirm("apply", apply_auto_approve,
 	                       "Do you want to perform these actions?")) {
-		store_run_finish(rx.store, run_id, "cancelled", NULL);
+		store_run_finish(rx.store, run.run_id, "cancelled", NULL);
 		goto out;
 	}
-	exit_rc = apply_cli_execute(ctx, &rx, p, run_id, lock.id,
-	                            (int)apply_parallelism, apply_timeout);
+	exit_rc = apply_cli_execute(ctx, &rx, p, &run, (int)apply_parallelism,
+	                            apply_timeout);
 out:
-	if (locked && store_lock_release(rx.store, lock.id) < 0)
-		log_warn("releasing the lock: %s", sf_error_last());
+	apply_cli_end(&rx, &run);
 	plan_free(p);
 	runctx_close(&rx);
 	return exit_rc;

@@ -14,7 +14,8 @@
  * A sandbox with lifecycle.preventDestroy (in the manifests given as PATH,
  * in its sandform.dev/prevent-destroy label, or in the spec last applied)
  * makes destroy refuse before anything changes, unless it is named with
- * --force-destroy NAME. The deletes run through apply.c like any plan
+ * --force-destroy NAME (a NAME that is not the stack's is refused as a
+ * typo). The deletes run through apply.c like any plan
  * (in parallel, journaled, waiting until each sandbox is gone); when all
  * succeeded the stack's records are emptied. Exit status as for apply.
  */
@@ -195,6 +196,14 @@ destroy_plan(const struct sf_ctx *ctx, const struct runctx *rx,
 			a->nsteps = 0;
 		}
 	}
+	/* a --force-destroy that names nothing of the stack is a typo */
+	for (i = 0; i < (size_t)destroy_force.n; i++)
+		if (find_record(rr, destroy_force.v[i]) == NULL)
+			add_error(
+			        p, destroy_force.v[i],
+			        xasprintf("--force-destroy %s: stack '%s' has "
+			                  "no sandbox of that name",
+			                  destroy_force.v[i], ctx->stack));
 	if (p->nactions > 1)
 		qsort(p->actions, p->nactions, sizeof(*p->actions), cmp_action);
 	p->summary.delete_ = p->nactions;
@@ -206,16 +215,15 @@ int
 cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 {
 	struct runctx rx = RUNCTX_INIT;
-	struct store_lock_holder lock;
+	struct apply_cli_run run = APPLY_CLI_RUN_INIT;
 	struct refresh_opts ro;
 	struct refresh_result rr;
 	struct plan *p = NULL;
-	int64_t run_id = 0;
-	size_t i, recovered = 0;
+	size_t i;
 	char *question = NULL;
-	int rc, exit_rc = SF_EXIT_ERROR, locked = 0;
+	int rc, exit_rc = SF_EXIT_ERROR;
 
-	memset(&lock, 0, sizeof(lock));
+	run.t0_ms = time_mono_ms();
 	memset(&rr, 0, sizeof(rr));
 	rx.cmd = "destroy";
 	apply_cli_signals();
@@ -227,8 +235,7 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 	    (rc = runctx_open_client(&rx, ctx)) < 0)
 		goto out;
 	exit_rc = apply_cli_begin(&rx, ctx->stack, destroy_lock_timeout,
-	                          args->argc > 0 ? args->argv[0] : NULL, &lock,
-	                          &locked, &run_id, &recovered);
+	                          args->argc > 0 ? args->argv[0] : NULL, &run);
 	if (exit_rc != SF_EXIT_OK)
 		goto out;
 	exit_rc = SF_EXIT_ERROR;
@@ -238,6 +245,7 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 	ro.refresh = 1;
 	if ((rc = refresh_run(rx.client, rx.store, &ro, &rr)) < 0) {
 		runctx_fail(&rx, rc);
+		store_run_finish(rx.store, run.run_id, "failed", NULL);
 		goto out;
 	}
 	p = destroy_plan(ctx, &rx, &rr);
@@ -249,12 +257,12 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 		fprintf(stderr, "sandform destroy: %s\n", p->errors[i].message);
 	if (p->nerrors) {
 		fprintf(stderr, "sandform destroy: nothing was changed\n");
-		store_run_finish(rx.store, run_id, "failed", NULL);
+		store_run_finish(rx.store, run.run_id, "failed", NULL);
 		goto out;
 	}
 	if (!plan_has_changes(p)) {
 		store_record_delete_stack(rx.store, ctx->stack);
-		store_run_finish(rx.store, run_id, "ok", "{\"total\":0}");
+		apply_cli_nothing(ctx, &rx, &run);
 		exit_rc = SF_EXIT_OK;
 		goto out;
 	}
@@ -263,19 +271,18 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 	                     p->nactions, p->nactions == 1 ? "" : "es",
 	                     ctx->stack);
 	if (!apply_cli_confirm("destroy", destroy_auto_approve, question)) {
-		store_run_finish(rx.store, run_id, "cancelled", NULL);
+		store_run_finish(rx.store, run.run_id, "cancelled", NULL);
 		goto out;
 	}
-	exit_rc = apply_cli_execute(ctx, &rx, p, run_id, lock.id,
-	                            (int)destroy_parallelism, destroy_timeout);
+	exit_rc = apply_cli_execute(ctx, &rx, p, &run, (int)destroy_parallelism,
+	                            destroy_timeout);
 	if (exit_rc == SF_EXIT_OK &&
 	    store_record_delete_stack(rx.store, ctx->stack) < 0) {
 		runctx_fail(&rx, SF_EIO);
 		exit_rc = SF_EXIT_ERROR;
 	}
 out:
-	if (locked && store_lock_release(rx.store, lock.id) < 0)
-		log_warn("releasing the lock: %s", sf_error_last());
+	apply_cli_end(&rx, &run);
 	free(question);
 	plan_free(p);
 	refresh_result_clear(&rr);

@@ -1,8 +1,11 @@
 #!/usr/bin/env bats
 # sandform apply and destroy against daytona-emulator: converge, the next
 # plan is empty, confirmation rules, JSON events, saved plans (and stale
-# ones), secrets resolved before any call, updates and state changes,
-# preventDestroy, the lock (exit 3, force-unlock).
+# ones, asked about like any other, not mixed with manifests, not for
+# another --stack), secrets resolved before any call, updates and state
+# changes, a failed resize starting the sandbox back, the summary covering
+# the whole run, SIGTERM, preventDestroy (and --force-destroy typos), the
+# lock (exit 3, force-unlock).
 
 bats_require_minimum_version 1.5.0
 
@@ -74,11 +77,42 @@ assert (s["total"], s["done"], s["failed"], s["left"]) == (2, 2, 0, 0), s
 for e in evs[1:-1]:
     assert e["name"] in ("web", "api") and "elapsed_ms" in e, e
 '
-	# nothing to do: the plan event and a zero summary
+	# nothing to do: the plan event and a zero summary, whose requests
+	# are the whole run's (the refresh)
+	emu_hook DELETE /requests >/dev/null
 	run --separate-stderr "$SANDFORM" apply m --auto-approve --json
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | wc -l)" = 2 ]
-	[ "$(echo "$output" | tail -1 | json 'd["event"], d["total"]')" = "('summary', 0)" ]
+	[ "$(echo "$output" | tail -1 | json 'd["event"], d["total"], d["recovered"]')" = "('summary', 0, 0)" ]
+	[ "$(echo "$output" | tail -1 | json 'd["requests"]')" = "$(n_requests)" ]
+	[ "$(n_requests)" -gt 0 ]
+}
+
+@test "the summary counts the whole run: refresh and recovery requests and time" {
+	mk web
+	mk api
+	"$SANDFORM" apply m --auto-approve >/dev/null
+	mk web '  public: true'
+	# an open create intent, as a killed run leaves it
+	python3 -c '
+import sqlite3
+c = sqlite3.connect(".sandform/state.db")
+c.execute("insert into journal (run_id, stack, name, action, state, created_ms, updated_ms) values (NULL, \"default\", \"gone1\", \"create\", \"intent\", 0, 0)")
+c.commit()'
+	[ "$(open_journal)" = 1 ]
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" apply m --auto-approve --json
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"recovered 1 interrupted action"* ]]
+	[ "$(echo "$output" | tail -1 | json 'd["done"], d["recovered"]')" = "(1, 1)" ]
+	# recovery's lookup, the refresh and the call: all counted
+	[ "$(echo "$output" | tail -1 | json 'd["requests"]')" = "$(n_requests)" ]
+	[ "$(n_requests)" -ge 3 ]
+	[ "$(open_journal)" = 0 ]
+	mk web '  public: false'
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Apply complete: 1 of 1 done, 0 failed in "*"s ("*" API requests)"* ]]
 }
 
 @test "a missing secret fails before any call; nothing is created" {
@@ -170,17 +204,107 @@ Y
 	"$SANDFORM" apply m --auto-approve >/dev/null
 	mk web '  public: true'
 	"$SANDFORM" plan m --out p.json >/dev/null
-	# fresh: runs without asking, even without a terminal
+	# asked about like any other plan: refused without a terminal...
 	run --separate-stderr "$SANDFORM" apply p.json </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--auto-approve"* ]]
+	[ "$(emu_api GET /sandbox/web | json 'd["public"]')" = False ]
+	# ...shown on a terminal, where only "yes" applies it
+	run tty_sandform no apply p.json
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"spec.public"* ]]
+	[[ "$output" == *"Only 'yes' will be accepted"* ]]
+	[[ "$output" == *"cancelled"* ]]
+	[ "$(emu_api GET /sandbox/web | json 'd["public"]')" = False ]
+	run tty_sandform yes apply p.json
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"Apply complete: 1 of 1 done"* ]]
 	[ "$(emu_api GET /sandbox/web | json 'd["public"]')" = True ]
 	mk api '  public: true'
 	"$SANDFORM" plan m --out p2.json >/dev/null
 	emu_hook POST /sandbox/api '{"state":"stopped"}' >/dev/null
-	run --separate-stderr "$SANDFORM" apply p2.json
+	run --separate-stderr "$SANDFORM" apply --auto-approve p2.json
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"stale"*"'api'"* ]]
 	[ "$(emu_api GET /sandbox/api | json 'd["public"]')" = False ]
+}
+
+@test "a saved plan is not mixed with manifest paths nor applied to another --stack" {
+	mk web
+	"$SANDFORM" plan m --out p.json >/dev/null
+	run --separate-stderr "$SANDFORM" apply --auto-approve p.json m
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"'p.json' is a saved plan; a saved plan can't be combined with manifest paths"* ]]
+	[[ "$stderr" != *"unknown key"* ]]
+	run --separate-stderr "$SANDFORM" apply --auto-approve m p.json
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"can't be combined"* ]]
+	run --separate-stderr "$SANDFORM" apply --auto-approve --stack other p.json
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"p.json is a plan for stack 'default', not 'other' (--stack); nothing was changed"* ]]
+	[ "$(creates_ok)" = 0 ]
+	[ "$(live_names)" = "" ]
+	# the plan's own stack, named or not, applies
+	run --separate-stderr "$SANDFORM" apply --auto-approve --stack default p.json
+	[ "$status" -eq 0 ]
+	[ "$(live_names)" = web ]
+}
+
+@test "a resize that fails after stopping the sandbox starts it back; a 404 is remembered" {
+	emu_stop
+	emu_start --transition-ms 30 --resize-disabled
+	cat >m/big.yaml <<'Y'
+apiVersion: sandform.dev/v1
+kind: Sandbox
+metadata:
+  name: big
+spec:
+  image: python:3.12
+  autoStopInterval: 0
+  resources: {cpu: 2, memory: 2, disk: 8}
+Y
+	"$SANDFORM" apply m --auto-approve >/dev/null
+	[ "$(emu_api GET /sandbox/big | json 'd["state"]')" = started ]
+	sed -i 's/disk: 8/disk: 10/' m/big.yaml
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"resize is not available for this organization"*"the next plan replaces"*"; started it again"* ]]
+	# stop, resize (404), start: the sandbox runs again
+	emu_requests | grep -q '"path":"/api/sandbox/[^"]*/start"'
+	[ "$(emu_api GET /sandbox/big | json 'd["state"]')" = started ]
+	run python3 -c '
+import sqlite3
+print(sqlite3.connect(".sandform/state.db").execute("select value from meta where key = \"resize_unavailable\"").fetchone()[0])'
+	[ "$output" = "$DAYTONA_API_URL" ]
+}
+
+@test "SIGTERM: the report tells actions not started from ones in flight; done ones are not left" {
+	emu_stop
+	emu_start --transition-ms 3000 --latency-ms 200
+	mk_many s 20
+	"$SANDFORM" apply m --auto-approve --parallelism 4 >run.out 2>run.err &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[ "$(creates_ok)" -gt 0 ] && break
+		sleep 0.05
+	done
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 1 ]
+	created=$(creates_ok)
+	left=$(grep -c 'left (not started)' run.out || true)
+	# every create that was sent is done (recorded, its wait skipped);
+	# every other one never started; nothing is "in flight"
+	[ "$created" -ge 1 ]
+	[ "$left" -ge 1 ]
+	[ $((created + left)) -eq 20 ]
+	! grep -q 'in flight' run.out
+	grep -q "Apply incomplete: $created of 20 done, 0 failed, $left left" run.out
+	grep -q "interrupted: $left actions left" run.err
+	run "$SANDFORM" state list --json
+	[ "$(echo "$output" | json 'len(d["records"])')" = "$created" ]
 }
 
 @test "destroy deletes the stack, honours preventDestroy, empties the records" {
@@ -192,6 +316,15 @@ Y
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"refusing to destroy 'keep'"*"--force-destroy keep"* ]]
 	[ "$(live_names | tr '\n' ' ')" = "foreign keep web " ]
+	# a --force-destroy naming nothing of the stack is a typo: refused
+	run --separate-stderr "$SANDFORM" destroy --auto-approve --force-destroy keep --force-destroy kepp
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--force-destroy kepp: stack 'default' has no sandbox of that name"* ]]
+	[[ "$stderr" == *"nothing was changed"* ]]
+	[ "$(live_names | tr '\n' ' ')" = "foreign keep web " ]
+	run --separate-stderr "$SANDFORM" destroy --auto-approve --force-destroy foreign
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--force-destroy foreign: stack 'default' has no sandbox"* ]]
 	run --separate-stderr "$SANDFORM" destroy --auto-approve --force-destroy keep
 	[ "$status" -eq 0 ]
 	[ "$(live_names)" = foreign ]

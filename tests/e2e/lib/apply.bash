@@ -9,6 +9,12 @@
 #   declared_names              the names in m/, sorted, one a line
 #   creates_ok                  number of POST /sandbox answered 2xx
 #   creates_409                 number of POST /sandbox answered 409
+#   n_requests                  number of requests in the emulator's log
+#   tty_sandform ANSWER ARGS... run sandform on a pseudo-terminal, answer
+#                               ANSWER to its confirmation question; print
+#                               what it wrote, exit with its status
+#   open_journal                journal rows of the state left open
+#                               (intent or sent)
 
 # shellcheck source=tests/e2e/lib/sandbox.bash
 source "${BASH_SOURCE[0]%/*}/sandbox.bash"
@@ -79,3 +85,42 @@ print(n)' "$1"
 
 creates_ok() { _count_creates 2xx; }
 creates_409() { _count_creates 409; }
+
+n_requests() {
+	emu_requests | grep -c '"method"'
+}
+
+tty_sandform() {
+	python3 - "$SANDFORM" "$@" <<'PY'
+import os, pty, select, sys, time
+sf, answer, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sf, [sf] + args)
+out, sent, deadline = b"", False, time.time() + 60
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if fd not in r:
+        continue
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if not sent and b"Only 'yes' will be accepted" in out:
+        os.write(fd, (answer + "\n").encode())
+        sent = True
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(st))
+PY
+}
+
+open_journal() {
+	python3 -c '
+import sqlite3
+c = sqlite3.connect(".sandform/state.db")
+print(c.execute("select count(*) from journal where state in (\"intent\", \"sent\")").fetchone()[0])'
+}
