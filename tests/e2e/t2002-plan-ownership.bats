@@ -106,3 +106,24 @@ foreign() {
 	# the merged map keeps the owner's label
 	[ "$(echo "$output" | json 'd["actions"][0]["steps"][0]["labels"]["owner"], d["actions"][0]["steps"][0]["labels"]["sandform.dev/stack"]')" = "('bob', 'default')" ]
 }
+
+# r45 A4: an imported sandbox has no spec label, so the list cannot vouch
+# for its create-only fields: its GET by id is compared with the manifest.
+@test "state import: a different env value forces a replace naming the key, never showing the live value" {
+	emu_api POST /sandbox '{"name":"imp","snapshot":"daytona-small","env":{"A":"live-secret-1"}}' >/dev/null
+	id=$(emu_api GET /sandbox/imp | json 'd["id"]')
+	sbx imp '  env: {A: "2"}'
+	"$SANDFORM" state import imp "$id" >/dev/null
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"-/+ imp (replace)"* ]]
+	[[ "$output" == *'spec.env.A: (not shown) -> "2" (forces replacement)'* ]]
+	[[ "$output$stderr" != *live-secret-1* ]]
+	only_gets
+	# the same value: adopted in place (labels only)
+	sbx imp '  env: {A: "live-secret-1"}'
+	run --separate-stderr "$SANDFORM" plan m --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json '[(a["name"], a["action"]) for a in d["actions"]]')" = "[('imp', 'update')]" ]
+}

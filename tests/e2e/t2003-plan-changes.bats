@@ -137,3 +137,36 @@ actions() {
 	[[ "$stderr" == *"SF_E2E_TOKEN"* ]]
 	[ -z "$output" ]
 }
+
+# r45 A3: network settings are not in list items; an out-of-band change
+# shows as a new updatedAt, and only then is the sandbox read again.
+@test "network changed out of band: seen through updatedAt, zero GETs when unchanged" {
+	sbx web '  network: {allowList: ["10.0.0.0/8"], domainAllowList: ["*.example.com"]}'
+	applied
+	"$SANDFORM" plan m --detailed-exitcode >/dev/null 2>&1
+	emu_hook DELETE /requests >/dev/null
+	# unchanged: the label walk only
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 0 ]
+	[ "$output" = "No changes." ]
+	[ "$(emu_requests | json_lines 'sum(1 for l in L if l["path"].startswith("/api/sandbox/"))')" = 0 ]
+	id=$(emu_api GET /sandbox/web | json 'd["id"]')
+	emu_api POST "/sandbox/$id/network-settings" '{"networkAllowList":"0.0.0.0/0","domainAllowList":""}' >/dev/null
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"~ web (update)"* ]]
+	[[ "$output" == *"spec.network: "*"allowList=0.0.0.0/0"*" -> "*"allowList=10.0.0.0/8"* ]]
+	[ "$(emu_requests | json_lines 'sum(1 for l in L if l["path"].startswith("/api/sandbox/"))')" = 1 ]
+	# planned again without applying: still shown, no GET
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"allowList=0.0.0.0/0"* ]]
+	[ "$(emu_requests | json_lines 'sum(1 for l in L if l["path"].startswith("/api/sandbox/"))')" = 0 ]
+	# apply restores it; then nothing to do
+	"$SANDFORM" apply m --auto-approve >/dev/null 2>&1
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 0 ]
+	[ "$(emu_api GET /sandbox/web | json 'd["networkAllowList"]')" = "10.0.0.0/8" ]
+}

@@ -5,6 +5,8 @@
 #                                agents
 #   only_gets                    fail unless every request the emulator saw
 #                                was a GET
+#   json_lines EXPR              evaluate a Python expression over the JSON
+#                                lines on stdin (a list bound to L)
 
 # shellcheck source=tests/e2e/lib/sandbox.bash
 source "${BASH_SOURCE[0]%/*}/sandbox.bash"
@@ -29,4 +31,8 @@ plan_setup() {
 	mkdir -p m
 	unset SANDFORM_STATE NO_COLOR
 	emu_start --transition-ms 20 "$@"
+}
+
+json_lines() {
+	python3 -c 'import json, sys; L = [json.loads(l) for l in sys.stdin if l.strip()]; print(('"$1"'))'
 }
