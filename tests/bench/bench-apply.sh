@@ -59,10 +59,13 @@ python3 - "$tmp/counters" "$n" "$conc" "$wall" "$rss" "$summary" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 s = json.loads(sys.argv[6])
+# the summary's elapsed_ms and requests cover the whole run (recovery,
+# refresh, apply); requests must match the emulator's count
 print("sandform-apply: N=%s parallelism=%s done=%s failed=%s wall_s=%s "
-      "http_requests=%s peak_rss_kib=%s apply_phase_s=%.1f"
+      "http_requests=%s summary_requests=%s peak_rss_kib=%s run_s=%.1f"
       % (sys.argv[2], sys.argv[3], s.get("done"), s.get("failed"),
-         sys.argv[4], c["total"], sys.argv[5], s.get("elapsed_ms", 0) / 1000))
+         sys.argv[4], c["total"], s.get("requests"), sys.argv[5],
+         s.get("elapsed_ms", 0) / 1000))
 for k, v in sorted(c["routes"].items(), key=lambda kv: -kv[1]):
     print("  %d\t%s" % (v, k))
 PY
