@@ -170,3 +170,30 @@ actions() {
 	[ "$status" -eq 0 ]
 	[ "$(emu_api GET /sandbox/web | json 'd["networkAllowList"]')" = "10.0.0.0/8" ]
 }
+
+# The shared resize_unavailable rule: after a resize answered 404 at this
+# API (apply remembers it in the state), the plan replaces instead.
+@test "resize disabled for the organization: the next plan is a replace, with the reason" {
+	emu_stop
+	emu_start --transition-ms 20 --resize-disabled
+	img '  resources: {cpu: 1}
+  autoStopInterval: 0'
+	applied
+	emu_wait_state img started
+	img '  resources: {cpu: 2}
+  autoStopInterval: 0'
+	run --separate-stderr "$SANDFORM" plan m --json
+	[ "$(echo "$output" | json 'd["actions"][0]["action"]')" = resize ]
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -ne 0 ]
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"-/+ img (replace)"* ]]
+	[[ "$output" == *"spec.resources.cpu: 1 -> 2; resize is not available for this organization (forces replacement)"* ]]
+	# a trailing '/' names the same API
+	DAYTONA_API_URL="$DAYTONA_API_URL/" run --separate-stderr "$SANDFORM" plan m --json
+	[ "$(echo "$output" | json 'd["actions"][0]["action"]')" = replace ]
+	# the setting is per API URL: another one still plans a resize
+	DAYTONA_API_URL="http://localhost:$EMU_PORT/api" run --separate-stderr "$SANDFORM" plan m --json
+	[ "$(echo "$output" | json 'd["actions"][0]["action"]')" = resize ]
+}
