@@ -669,24 +669,6 @@ known_network(const struct plan_observed *o, const struct plan_record *r)
 	return NULL;
 }
 
-static int
-network_differs(const struct spec_network *want,
-                const struct spec_network *have)
-{
-	if (have == NULL)
-		return 1;
-	if (want->has_block_all &&
-	    want->block_all != (have->has_block_all && have->block_all))
-		return 1;
-	if (want->allow_list &&
-	    strcmp(want->allow_list, nz(have->allow_list)) != 0)
-		return 1;
-	if (want->domain_allow_list &&
-	    strcmp(want->domain_allow_list, nz(have->domain_allow_list)) != 0)
-		return 1;
-	return 0;
-}
-
 static char *
 network_str(const struct spec_network *n)
 {
@@ -708,6 +690,36 @@ network_str(const struct spec_network *n)
  * A sandbox removed from the manifests falls back to its live label and
  * the last applied spec.
  */
+/* One reason per declared network setting that differs (only the
+ * changed ones); the whole settings when the live ones are unknown. */
+static void
+network_reasons(struct plan_action *a, const struct spec_network *want,
+                const struct spec_network *have)
+{
+	if (have == NULL) {
+		char *nv = network_str(want);
+
+		add_reason(a, "spec.network", "(unknown)", nv, 0);
+		free(nv);
+		return;
+	}
+	if (want->has_block_all &&
+	    want->block_all != (have->has_block_all && have->block_all))
+		add_reason(a, "spec.network.blockAll",
+		           have->has_block_all && have->block_all ? "true"
+		                                                  : "false",
+		           want->block_all ? "true" : "false", 0);
+	if (want->allow_list &&
+	    strcmp(want->allow_list, nz(have->allow_list)) != 0)
+		add_reason(a, "spec.network.allowList", nz(have->allow_list),
+		           want->allow_list, 0);
+	if (want->domain_allow_list &&
+	    strcmp(want->domain_allow_list, nz(have->domain_allow_list)) != 0)
+		add_reason(a, "spec.network.domainAllowList",
+		           nz(have->domain_allow_list), want->domain_allow_list,
+		           0);
+}
+
 static int
 prevent_destroy_of(const struct spec *s, const struct plan_observed *o,
                    const struct plan_record *r)
@@ -885,7 +897,7 @@ diff_existing(struct builder *b, const struct spec *s,
 	long long want;
 	const struct spec_network *net;
 	struct plan_step *st;
-	size_t i, lifecycle_from, incomparable_before;
+	size_t i, lifecycle_from, incomparable_before, nreasons;
 
 	a = new_action(b, s->name, PLAN_UPDATE);
 	a->sandbox_id = dupn(o->id);
@@ -969,12 +981,10 @@ diff_existing(struct builder *b, const struct spec *s,
 		update = 1;
 	}
 	net = known_network(o, r);
-	if (s->has_network && network_differs(&s->network, net)) {
-		char *ov = network_str(net), *nv = network_str(&s->network);
-
-		add_reason(a, "spec.network", ov, nv, 0);
-		free(ov);
-		free(nv);
+	nreasons = a->nreasons;
+	if (s->has_network)
+		network_reasons(a, &s->network, net);
+	if (a->nreasons > nreasons) {
 		st = add_step(a, STEP_SET_NETWORK);
 		spec_network_copy(&st->network, &s->network);
 		update = 1;

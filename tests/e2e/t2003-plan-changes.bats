@@ -156,13 +156,16 @@ actions() {
 	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"~ web (update)"* ]]
-	[[ "$output" == *"spec.network: "*"allowList=0.0.0.0/0"*" -> "*"allowList=10.0.0.0/8"* ]]
+	# only the changed settings, each named (r45 B19)
+	[[ "$output" == *'spec.network.allowList: "0.0.0.0/0" -> "10.0.0.0/8"'* ]]
+	[[ "$output" == *'spec.network.domainAllowList: "" -> "*.example.com"'* ]]
+	[[ "$output" != *"spec.network:"* ]]
 	[ "$(emu_requests | json_lines 'sum(1 for l in L if l["path"].startswith("/api/sandbox/"))')" = 1 ]
 	# planned again without applying: still shown, no GET
 	emu_hook DELETE /requests >/dev/null
 	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"allowList=0.0.0.0/0"* ]]
+	[[ "$output" == *'spec.network.allowList: "0.0.0.0/0"'* ]]
 	[ "$(emu_requests | json_lines 'sum(1 for l in L if l["path"].startswith("/api/sandbox/"))')" = 0 ]
 	# apply restores it; then nothing to do
 	"$SANDFORM" apply m --auto-approve >/dev/null 2>&1

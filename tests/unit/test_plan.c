@@ -366,7 +366,14 @@ test_update_network(void **state)
 	t.o.network.allow_list = xstrdup("");
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 1);
-	assert_non_null(reason(&t.p->actions[0], "spec.network"));
+	/* only the changed settings, each named (r45 B19) */
+	assert_int_equal(t.p->actions[0].nreasons, 2);
+	assert_string_equal(
+	        reason(&t.p->actions[0], "spec.network.blockAll")->old, "true");
+	assert_string_equal(
+	        reason(&t.p->actions[0], "spec.network.allowList")->new_,
+	        "10.0.0.0/8");
+	assert_null(reason(&t.p->actions[0], "spec.network"));
 	one_free(&t);
 }
 
@@ -1828,8 +1835,7 @@ test_refresh_network_drift(void **state)
 	in.records = rr.records;
 	in.nrecords = rr.nrecords;
 	assert_int_equal(plan_build(&in, &p), 0);
-	assert_null(p->nactions ? reason(&p->actions[0], "spec.network")
-	                        : NULL);
+	assert_int_equal(p->nactions, 0);
 	plan_free(p);
 	refresh_result_clear(&rr);
 	free(item);
@@ -1853,8 +1859,8 @@ test_refresh_network_drift(void **state)
 	in.nrecords = rr.nrecords;
 	assert_int_equal(plan_build(&in, &p), 0);
 	assert_int_equal(p->nactions, 1);
-	assert_non_null(rs = reason(&p->actions[0], "spec.network"));
-	assert_non_null(strstr(rs->old, "allowList=0.0.0.0/0"));
+	assert_non_null(rs = reason(&p->actions[0], "spec.network.allowList"));
+	assert_string_equal(rs->old, "0.0.0.0/0");
 	plan_free(p);
 	refresh_result_clear(&rr);
 
@@ -1868,7 +1874,7 @@ test_refresh_network_drift(void **state)
 	in.nrecords = rr.nrecords;
 	assert_int_equal(plan_build(&in, &p), 0);
 	assert_int_equal(p->nactions, 1);
-	assert_non_null(reason(&p->actions[0], "spec.network"));
+	assert_non_null(reason(&p->actions[0], "spec.network.allowList"));
 	plan_free(p);
 	refresh_result_clear(&rr);
 	free(item);
