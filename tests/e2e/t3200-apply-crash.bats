@@ -5,18 +5,28 @@
 # random delay, then runs apply again: it must converge, and the emulator
 # must hold exactly the declared sandboxes (no duplicate, no orphan) and the
 # state a record for each (no lost record). Seeded: SF_CRASH_SEED.
+#
+# The kills must hit runs at work: the emulator is slow enough (latency per
+# request, transitions) and the parallelism low enough that calls are in
+# flight for most of a run; the delay is drawn within the measured duration
+# of an unkilled run of a typical trial; and most trials must have left open
+# journal entries (a call under way when killed), which the next apply
+# reports as recovered.
 
 bats_require_minimum_version 1.5.0
 
 load lib/emulator
 load lib/apply
 
-setup() { apply_setup --transition-ms 40 --latency-ms 3; }
+setup() { apply_setup --transition-ms 0 --latency-ms 40; }
 teardown() { emu_stop; }
 
-# gen TRIAL: write m/stack.yaml for a trial and print the kill delay (ms)
+APPLY=(apply m --auto-approve --allow-mass-delete --parallelism 2)
+
+# gen TRIAL: write m/stack.yaml for a trial and print where to kill it, in
+# thousandths of an unkilled run's duration
 gen() {
-	python3 - "$1" "${SF_CRASH_SEED:-20261126}" <<'PY'
+	"$EMU_PYTHON" - "$1" "${SF_CRASH_SEED:-20261126}" <<'PY'
 import random, sys
 trial, seed = int(sys.argv[1]), int(sys.argv[2])
 r = random.Random(seed * 1000 + trial)
@@ -28,29 +38,69 @@ with open("m/stack.yaml", "w") as f:
         f.write("---\napiVersion: sandform.dev/v1\nkind: Sandbox\n"
                 "metadata:\n  name: %s\nspec:\n  snapshot: %s\n"
                 "  autoStopInterval: 0\n  state: %s\n" % (n, snap, state))
-print(r.randint(0, 700))
+print(r.randint(0, 999))
 PY
 }
 
 recorded_names() {
-	"$SANDFORM" state list --json | json '"\n".join(sorted(r["name"] for r in d["records"]))'
+	"$SANDFORM" state list --json | emu_json '"\n".join(sorted(r["name"] for r in d["records"]))'
 }
 
-@test "20 SIGKILLs at random moments: the next apply converges exactly" {
-	local trial delay pid rc
+now_ms() { date +%s%3N; }
+
+# plan_calls: the API calls (steps other than waits) the plan of m/ makes
+plan_calls() {
+	"$SANDFORM" plan m --json --allow-mass-delete |
+		emu_json 'sum(1 for a in d["actions"] for s in a["steps"] if not s["op"].startswith("wait"))'
+}
+
+@test "20 SIGKILLs at random moments during runs: the next apply converges exactly" {
+	local trial at delay pid open hits=0 t0 start calls ms=0 ncalls=0 est
+	gen 0 >/dev/null
+	"$SANDFORM" "${APPLY[@]}" >/dev/null 2>&1
+	# measure unkilled runs of two typical trials (other random stacks):
+	# the time before the first call (a plan's) and per call after it,
+	# so each trial's kill is drawn within its expected duration
+	t0=$(now_ms)
+	"$SANDFORM" plan m >/dev/null
+	start=$(($(now_ms) - t0))
+	for trial in 100 101; do
+		gen "$trial" >/dev/null
+		calls=$(plan_calls)
+		t0=$(now_ms)
+		"$SANDFORM" "${APPLY[@]}" >/dev/null 2>&1
+		ms=$((ms + $(now_ms) - t0 - start))
+		ncalls=$((ncalls + calls))
+	done
+	echo "# unkilled: ${start} ms before the first call, then $((ms / ncalls)) ms per call" >&3
 	for ((trial = 1; trial <= 20; trial++)); do
-		delay=$(gen "$trial")
-		"$SANDFORM" apply m --auto-approve --allow-mass-delete \
-			>"run$trial.out" 2>&1 &
+		at=$(gen "$trial")
+		calls=$(plan_calls)
+		est=$((start + calls * ms / ncalls))
+		delay=$((at * est / 1000))
+		"$SANDFORM" "${APPLY[@]}" >"run$trial.out" 2>&1 &
 		pid=$!
-		sleep "$(printf '0.%03d' "$delay")"
+		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
-		run --separate-stderr "$SANDFORM" apply m --auto-approve --allow-mass-delete
+		open=$(open_journal)
+		[ "$open" -gt 0 ] && hits=$((hits + 1))
+		echo "# trial $trial: $calls calls in ~${est} ms; killed after ${delay} ms: $open open" >&3
+		run --separate-stderr "$SANDFORM" "${APPLY[@]}"
 		if [ "$status" -ne 0 ]; then
 			echo "trial $trial (kill after ${delay}ms): apply exited $status" >&2
 			echo "$output" | tail -20 >&2
 			echo "$stderr" >&2
+			return 1
+		fi
+		if [ "$open" -gt 0 ] &&
+			[[ "$stderr" != *"recovered $open interrupted action"* ]]; then
+			echo "trial $trial: $open open entries not reported recovered" >&2
+			echo "$stderr" >&2
+			return 1
+		fi
+		if [ "$(open_journal)" != 0 ]; then
+			echo "trial $trial: journal entries still open" >&2
 			return 1
 		fi
 		if [ "$(live_names)" != "$(declared_names)" ]; then
@@ -64,6 +114,9 @@ recorded_names() {
 			return 1
 		fi
 	done
+	echo "# $hits of 20 kills interrupted calls in flight" >&3
+	# most kills must have hit a run with calls under way
+	[ "$hits" -ge 12 ]
 	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
 	[ "$status" -eq 0 ]
 }

@@ -41,7 +41,7 @@ mk_many() {
 }
 
 live_names() {
-	python3 - "$DAYTONA_API_URL" <<'PY'
+	"${EMU_PYTHON:-python3}" - "$DAYTONA_API_URL" <<'PY'
 import json, sys, time, urllib.request
 def get(url):
     # the emulator may be injecting faults: retry like a client would
@@ -119,7 +119,7 @@ PY
 }
 
 open_journal() {
-	python3 -c '
+	"${EMU_PYTHON:-python3}" -c '
 import sqlite3
 c = sqlite3.connect(".sandform/state.db")
 print(c.execute("select count(*) from journal where state in (\"intent\", \"sent\")").fetchone()[0])'
