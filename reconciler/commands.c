@@ -9,8 +9,8 @@
 #include "reconciler/commands.h"
 
 /* Each cmd-NAME.c defines cmd_NAME and cmd_NAME_opts. */
-#define SF_DECLARE_CMD(n)                                                    \
-	int cmd_##n(struct sf_ctx *ctx, struct cli_args *args);              \
+#define SF_DECLARE_CMD(n)                                       \
+	int cmd_##n(struct sf_ctx *ctx, struct cli_args *args); \
 	extern const struct cli_opt cmd_##n##_opts[]
 
 SF_DECLARE_CMD(validate);
@@ -21,11 +21,29 @@ SF_DECLARE_CMD(destroy);
 SF_DECLARE_CMD(force_unlock);
 
 const struct sf_cmd sf_commands[] = {
-	{ "validate", cmd_validate, 0, "[PATH...] [--json] [-v]", "check manifests without contacting Daytona", cmd_validate_opts },
-	{ "plan", cmd_plan, 0, "[PATH...] [--json] [--out FILE] [--detailed-exitcode] [--refresh=false] [--show-unmanaged]", "show what apply would change (reads Daytona, changes nothing)", cmd_plan_opts },
-	{ "state", cmd_state, 0, "list|show NAME|rm NAME|import NAME ID|history [--stack NAME] [--state PATH] [--json]", "list, show, forget, import records; run history", cmd_state_opts },
-	{ "apply", cmd_apply, 0, "[PATH... | PLANFILE] [--auto-approve] [--parallelism N] [--timeout DURATION] [--lock-timeout DURATION] [--json]", "make Daytona match the manifests (or run a saved plan)", cmd_apply_opts },
-	{ "destroy", cmd_destroy, 0, "[PATH...] [--auto-approve] [--force-destroy NAME]... [--lock-timeout DURATION] [--json]", "delete every sandbox of the stack", cmd_destroy_opts },
-	{ "force-unlock", cmd_force_unlock, 0, "LOCK_ID [--state PATH]", "release a stack lock left by a run that is gone", cmd_force_unlock_opts },
+	{ "validate", cmd_validate, 0, "[PATH...] [--json] [-v]",
+	  "check manifests without contacting Daytona", cmd_validate_opts },
+	{ "plan", cmd_plan, 0,
+	  "[PATH...] [--json] [--out FILE] [--detailed-exitcode] "
+	  "[--refresh=false] [--show-unmanaged]",
+	  "show what apply would change (reads Daytona, changes nothing)",
+	  cmd_plan_opts },
+	{ "state", cmd_state, 0,
+	  "list|show NAME|rm NAME [--keep-labels]|import NAME ID|history "
+	  "[--stack NAME] "
+	  "[--state PATH] [--json]",
+	  "list, show, forget, import records; run history", cmd_state_opts },
+	{ "apply", cmd_apply, 0,
+	  "[PATH... | PLANFILE] [--auto-approve] [--parallelism N] [--timeout "
+	  "DURATION] [--lock-timeout DURATION] [--json]",
+	  "make Daytona match the manifests (or run a saved plan)",
+	  cmd_apply_opts },
+	{ "destroy", cmd_destroy, 0,
+	  "[PATH...] [--auto-approve] [--force-destroy NAME]... "
+	  "[--lock-timeout DURATION] [--json]",
+	  "delete every sandbox of the stack", cmd_destroy_opts },
+	{ "force-unlock", cmd_force_unlock, 0, "LOCK_ID [--state PATH]",
+	  "release a stack lock left by a run that is gone",
+	  cmd_force_unlock_opts },
 	{ NULL, NULL, 0, NULL, NULL, NULL },
 };
