@@ -94,9 +94,12 @@ for l in sys.stdin:
 }
 
 @test "state rm of a sandbox that is gone, or never labelled, just forgets it" {
+	# wait until the id itself is gone: the name is freed at once, the
+	# sandbox only after its destroying transition
+	gone_id=$(emu_api GET /sandbox/api | emu_json 'd["id"]')
 	emu_api DELETE /sandbox/api >/dev/null
 	for ((i = 0; i < 100; i++)); do
-		emu_api GET /sandbox/api >/dev/null
+		emu_api GET "/sandbox/$gone_id" >/dev/null
 		[ "$EMU_STATUS" = 404 ] && break
 		sleep 0.05
 	done
