@@ -36,8 +36,10 @@ fi
 # Node.js packages for the SDK conformance test and the SDK benchmark.
 here=$(cd "$(dirname "$0")" && pwd)
 if [ -f "$here/tests/conformance/package.json" ]; then
-	(cd "$here/tests/conformance" && npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
-		npm install --no-audit --no-fund --loglevel=error)
+	# npm ci installs exactly what package-lock.json pins; a failure is
+	# reported as it is, never papered over with a floating npm install.
+	(cd "$here/tests/conformance" &&
+		npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # Generate ./configure for a fresh clone.
