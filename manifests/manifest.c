@@ -1153,15 +1153,22 @@ load_spec(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
 		    "spec.autoDeleteInterval: 0)");
 		path_pop(L, old);
 	}
+	/*
+	 * Only when the interval in force is known: an autoStopInterval that
+	 * was written but refused already has its error, and the default
+	 * would not be what the user meant.
+	 */
 	if (s->state == SANDBOX_STATE_STARTED &&
+	    (s->has_auto_stop || !v[SK_AUTO_STOP]) &&
 	    (!s->has_auto_stop || s->auto_stop > 0)) {
 		old = path_push(L, "state");
 		WARN(L, v[SK_STATE],
-		     "started with autoStopInterval %lld: Daytona stops it "
+		     "started with autoStopInterval %lld%s: Daytona stops it "
 		     "when idle and each apply starts it again (set "
 		     "autoStopInterval: 0 to keep it running)",
 		     s->has_auto_stop ? s->auto_stop
-		                      : (long long)MANIFEST_DEFAULT_AUTO_STOP);
+		                      : (long long)MANIFEST_DEFAULT_AUTO_STOP,
+		     s->has_auto_stop ? "" : " (the default)");
 		path_pop(L, old);
 	}
 }

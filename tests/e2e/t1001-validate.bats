@@ -24,7 +24,7 @@ sandbox() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "3 sandboxes in 2 files" ]
 	# the started sandbox without autoStopInterval: 0 is only a warning
-	[[ "$stderr" == *"b.yml:6:10: warning: spec.state: started with autoStopInterval 15"* ]]
+	[[ "$stderr" == *"b.yml:6:10: warning: spec.state: started with autoStopInterval 15 (the default):"* ]]
 }
 
 @test "singular summary, and the current directory by default" {

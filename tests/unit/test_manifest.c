@@ -477,7 +477,7 @@ test_warnings(void **state)
 	assert_int_equal(d.n_errors, 0);
 	assert_int_equal(d.n_warnings, 1);
 	assert_non_null(find_diag(&d, DIAG_WARNING, 6, "spec.state",
-	                          "autoStopInterval 15"));
+	                          "autoStopInterval 15 (the default)"));
 	manifest_set_free(set);
 	diag_list_free(&d);
 
@@ -486,6 +486,28 @@ test_warnings(void **state)
 	        0);
 	assert_int_equal(d.n_warnings, 0);
 	manifest_set_free(set);
+	diag_list_free(&d);
+
+	/* the warning names the interval written, not the default */
+	assert_int_equal(load(HDR "  state: started\n  autoStopInterval: 30\n",
+	                      &set, &d),
+	                 0);
+	assert_int_equal(d.n_warnings, 1);
+	assert_non_null(find_diag(&d, DIAG_WARNING, 6, "spec.state",
+	                          "autoStopInterval 30:"));
+	manifest_set_free(set);
+	diag_list_free(&d);
+
+	/* a refused autoStopInterval has its error and no warning */
+	assert_int_equal(load(HDR
+	                      "  state: started\n  autoStopInterval: 0x10\n",
+	                      &set, &d),
+	                 SF_EINVALID);
+	assert_null(set);
+	assert_int_equal(d.n_errors, 1);
+	assert_int_equal(d.n_warnings, 0);
+	assert_non_null(find_diag(&d, DIAG_ERROR, 7, "spec.autoStopInterval",
+	                          "'0x10' is not an integer"));
 	diag_list_free(&d);
 
 	assert_int_equal(load(HDR "  autoArchiveInterval: 50000\n", &set, &d),
