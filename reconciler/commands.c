@@ -1,5 +1,5 @@
 /*
- * The command table: {name, fn, needs, synopsis, summary, options}.
+ * The command table: {name, fn, synopsis, summary, options}.
  * Keep it sorted in the order commands are usually run.
  */
 #include "config.h"
@@ -21,29 +21,29 @@ SF_DECLARE_CMD(destroy);
 SF_DECLARE_CMD(force_unlock);
 
 const struct sf_cmd sf_commands[] = {
-	{ "validate", cmd_validate, 0, "[PATH...] [--json] [-v]",
+	{ "validate", cmd_validate, "[PATH...] [--json] [-v]",
 	  "check manifests without contacting Daytona", cmd_validate_opts },
-	{ "plan", cmd_plan, 0,
+	{ "plan", cmd_plan,
 	  "[PATH...] [--json] [--out FILE] [--detailed-exitcode] "
 	  "[--refresh=false] [--show-unmanaged]",
 	  "show what apply would change (reads Daytona, changes nothing)",
 	  cmd_plan_opts },
-	{ "state", cmd_state, 0,
+	{ "state", cmd_state,
 	  "list|show NAME|rm NAME [--keep-labels]|import NAME ID|history "
 	  "[--stack NAME] "
 	  "[--state PATH] [--json]",
 	  "list, show, forget, import records; run history", cmd_state_opts },
-	{ "apply", cmd_apply, 0,
+	{ "apply", cmd_apply,
 	  "[PATH... | PLANFILE] [--auto-approve] [--parallelism N] [--timeout "
 	  "DURATION] [--lock-timeout DURATION] [--json]",
 	  "make Daytona match the manifests (or run a saved plan)",
 	  cmd_apply_opts },
-	{ "destroy", cmd_destroy, 0,
+	{ "destroy", cmd_destroy,
 	  "[PATH...] [--auto-approve] [--force-destroy NAME]... "
 	  "[--lock-timeout DURATION] [--json]",
 	  "delete every sandbox of the stack", cmd_destroy_opts },
-	{ "force-unlock", cmd_force_unlock, 0, "LOCK_ID [--state PATH]",
+	{ "force-unlock", cmd_force_unlock, "LOCK_ID [--state PATH]",
 	  "release a stack lock left by a run that is gone",
 	  cmd_force_unlock_opts },
-	{ NULL, NULL, 0, NULL, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
 };

@@ -8,19 +8,18 @@
  * common/exitcodes.h; it prints results on stdout and everything else on
  * stderr. The dispatcher (main.c) parses options, handles --help, sets the
  * log level, then calls the command.
+ *
+ * A command prepares what it needs itself, because that depends on its
+ * options (plan --refresh=false needs no API client, apply of a saved plan
+ * no manifests): plan, apply and destroy go through reconciler/runctx.h
+ * (manifests, state, API client, in that order), state and force-unlock
+ * open the state with store_open(). The command table (commands.c) only
+ * names, describes and parses commands.
  */
 #ifndef SF_RECONCILER_COMMANDS_H
 #define SF_RECONCILER_COMMANDS_H
 
 #include "reconciler/cli.h"
-
-/* What a command needs prepared before it runs. */
-enum sf_need {
-	SF_NEED_MANIFESTS = 1 << 0, /* load + validate the PATH arguments */
-	SF_NEED_STATE = 1 << 1,     /* open the SQLite state */
-	SF_NEED_CLIENT = 1 << 2,    /* a Daytona API client */
-	SF_NEED_LOCK = 1 << 3,      /* hold the stack lock */
-};
 
 /* Settings shared by all commands, filled from options and environment. */
 struct sf_ctx {
@@ -37,7 +36,6 @@ extern struct sf_ctx sf_ctx;
 struct sf_cmd {
 	const char *name;
 	int (*fn)(struct sf_ctx *ctx, struct cli_args *args);
-	unsigned needs;
 	const char *synopsis;
 	const char *summary;
 	const struct cli_opt *opts;
@@ -63,7 +61,7 @@ struct sf_cmd {
 	  "read the Daytona API key from FILE (default: $DAYTONA_API_KEY)",  \
 	  &sf_ctx.api_key_file, 0, 0 }
 
-/* The commands; add each new one to the table in main.c. */
+/* The commands; add each new one to the table in commands.c. */
 extern const struct sf_cmd sf_commands[];
 
 #endif
