@@ -1974,6 +1974,19 @@ hook_seed(struct server *srv, struct req *q, struct org *o, const cJSON *body,
 		goto out;
 	}
 	count = (int)cnt->valuedouble;
+	/* all or nothing: a taken name is found before anything is made */
+	for (int i = 0; i < count; i++) {
+		char *name = xasprintf("%s%05d", prefix, i);
+		bool taken = store_name_taken(srv->st, o, name);
+
+		if (taken)
+			resp_errorf(r, q, 409,
+			            "Sandbox with name %s already exists",
+			            name);
+		free(name);
+		if (taken)
+			goto out;
+	}
 	for (int i = 0; i < count; i++) {
 		char *name = xasprintf("%s%05d", prefix, i);
 		struct sandbox *sb;

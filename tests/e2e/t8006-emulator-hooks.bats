@@ -64,6 +64,15 @@ teardown() { emu_default_teardown; }
 	[ "$(emu_requests | wc -l)" -eq 1 ]
 }
 
+@test "seed is all or nothing: one taken name is 409 and nothing is made" {
+	emu_start --transition-ms 0
+	emu_api POST /sandbox '{"name":"z-00001"}' >/dev/null
+	emu_hook POST seed '{"count":3,"namePrefix":"z-"}' >/dev/null
+	[ "$EMU_STATUS" = 409 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Sandbox with name z-00001 already exists" ]
+	[ "$(emu_api GET /sandbox | emu_json '[i["name"] for i in d["items"]]')" = '["z-00001"]' ]
+}
+
 @test "a Bearer key on a hook selects its organization" {
 	emu_start --api-key second --transition-ms 0
 	curl -sS -o /dev/null -X POST -H 'Authorization: Bearer second' \
