@@ -246,12 +246,66 @@ node_new(enum ynode_type type, const yaml_mark_t *m)
 	return n;
 }
 
+/*
+ * mark_offset: the byte offset of libyaml's mark (0-based line and column,
+ * the column counted in characters), or len when it lies past the data.
+ * Line breaks are libyaml's: LF, CR LF, CR, NEL, LS and PS; a leading BOM
+ * is not a column.
+ */
+static size_t
+mark_offset(const char *data, size_t len, const yaml_mark_t *m)
+{
+	const unsigned char *s = (const unsigned char *)data;
+	size_t i = 0, line = 0, col = 0;
+
+	if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
+		i = 3;
+	while (i < len && line < m->line) {
+		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n') {
+			i += 2;
+			line++;
+		} else if (s[i] == '\n' || s[i] == '\r') {
+			i++;
+			line++;
+		} else if (s[i] == 0xc2 && i + 1 < len && s[i + 1] == 0x85) {
+			i += 2;
+			line++;
+		} else if (s[i] == 0xe2 && i + 2 < len && s[i + 1] == 0x80 &&
+		           (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+			i += 3;
+			line++;
+		} else {
+			i++;
+		}
+	}
+	while (i < len && col < m->column) {
+		i++;
+		while (i < len && (s[i] & 0xc0) == 0x80)
+			i++;
+		col++;
+	}
+	return i;
+}
+
 static int
 parser_error(struct ytree_ctx *c, yaml_parser_t *p, const char *data,
              size_t len)
 {
 	unsigned line, col;
 	const char *problem = p->problem ? p->problem : "unknown error";
+	size_t at;
+	const char *hint = "";
+
+	/*
+	 * libyaml's words for a tab where indentation is read ("found
+	 * character that cannot start any token") don't say what is wrong;
+	 * a tab at the mark is the cause.
+	 */
+	if (p->error == YAML_SCANNER_ERROR || p->error == YAML_PARSER_ERROR) {
+		at = mark_offset(data, len, &p->problem_mark);
+		if (at < len && data[at] == '\t')
+			hint = " (expected spaces; tabs cannot indent YAML)";
+	}
 
 	if (p->error == YAML_READER_ERROR) {
 		offset_to_linecol(data, len, p->problem_offset, &line, &col);
@@ -264,13 +318,13 @@ parser_error(struct ytree_ctx *c, yaml_parser_t *p, const char *data,
 		diag_add(c->diags, DIAG_ERROR, c->file,
 		         (unsigned)p->problem_mark.line + 1,
 		         (unsigned)p->problem_mark.column + 1, NULL,
-		         "invalid YAML: %s %s (from line %u)", problem,
-		         p->context, (unsigned)p->context_mark.line + 1);
+		         "invalid YAML: %s %s (from line %u)%s", problem,
+		         p->context, (unsigned)p->context_mark.line + 1, hint);
 	} else {
 		diag_add(c->diags, DIAG_ERROR, c->file,
 		         (unsigned)p->problem_mark.line + 1,
 		         (unsigned)p->problem_mark.column + 1, NULL,
-		         "invalid YAML: %s", problem);
+		         "invalid YAML: %s%s", problem, hint);
 	}
 	return SF_EINVALID;
 }

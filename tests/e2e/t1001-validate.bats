@@ -196,6 +196,21 @@ sandbox() {
 	[ "$(echo "$output" | json '[d["diagnostics"][0][k] for k in ("line", "column", "path", "severity")]')" = "[None, None, None, 'error']" ]
 }
 
+@test "a tab used for indentation gets a hint saying so" {
+	{ sandbox a; printf 'spec:\n\timage: x\n'; } > tab.yaml
+	run --separate-stderr "$SANDFORM" validate tab.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "tab.yaml:6:1: invalid YAML: "*" (expected spaces; tabs cannot indent YAML)"$'\n'* ]]
+}
+
+@test "state: started with a refused autoStopInterval: its error, no warning" {
+	{ sandbox a; printf 'spec:\n  state: started\n  autoStopInterval: 0x10\n'; } > b.yaml
+	run --separate-stderr "$SANDFORM" validate b.yaml
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "b.yaml:7:21: spec.autoStopInterval: '0x10' is not an integer (expected minutes, an integer >= 0; 0 = never)
+sandform validate: 1 error, 0 warnings" ]
+}
+
 @test "-v logs which files are loaded" {
 	sandbox a > a.yaml
 	run --separate-stderr "$SANDFORM" validate -v a.yaml

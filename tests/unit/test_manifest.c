@@ -576,6 +576,76 @@ test_hostile(void **state)
 	buf_free(&b);
 }
 
+/*
+ * yaml_error: yaml fails with exactly one diagnostic, a YAML syntax error
+ * at line:col; returns a copy of its message (caller frees).
+ */
+static char *
+yaml_error(const char *yaml, unsigned line, unsigned col)
+{
+	struct manifest_set *set = (void *)1;
+	struct diag_list d = DIAG_LIST_INIT;
+	char *msg;
+
+	assert_int_equal(load(yaml, &set, &d), SF_EINVALID);
+	assert_null(set);
+	if (d.n != 1 || d.v[0].line != line || d.v[0].col != col ||
+	    strstr(d.v[0].msg, "invalid YAML") == NULL) {
+		fprintf(stderr, "input:\n%s\nwanted %u:%u, got:\n", yaml, line,
+		        col);
+		dump(&d);
+		fail();
+	}
+	msg = xstrdup(d.v[0].msg);
+	diag_list_free(&d);
+	return msg;
+}
+
+#define TAB_HINT "(expected spaces; tabs cannot indent YAML)"
+
+static void
+test_tab_indent(void **state)
+{
+	static const char *const tabbed[] = {
+		/* a tab where a key's indentation is read */
+		HDR "\timage: x\n",
+		/* a tab after spaces, same line */
+		HDR " \timage: x\n",
+		/* a tab ending a plain scalar's continuation */
+		HDR "  image: x\n\tstate: started\n",
+		/* CR LF line breaks and a multibyte name before the tab */
+		"apiVersion: sandform.dev/v1\r\nkind: Sandbox\r\nmetadata:"
+		"\r\n  name: caf\xc3\xa9\r\nspec:\r\n\timage: x\r\n",
+		/* a BOM, and the tab on the first line */
+		"\xef\xbb\xbf\tapiVersion: sandform.dev/v1\n",
+	};
+	static const unsigned where[][2] = {
+		{ 6, 1 }, { 6, 2 }, { 7, 1 }, { 6, 1 }, { 1, 1 },
+	};
+	size_t i;
+	char *msg;
+
+	(void)state;
+	for (i = 0; i < sizeof(tabbed) / sizeof(tabbed[0]); i++) {
+		msg = yaml_error(tabbed[i], where[i][0], where[i][1]);
+		if (strstr(msg, TAB_HINT) == NULL) {
+			fprintf(stderr, "case %zu: no tab hint in '%s'\n", i,
+			        msg);
+			fail();
+		}
+		free(msg);
+	}
+	/* a syntax error that is not at a tab gets no tab hint */
+	msg = yaml_error(HDR "  image: b\n   \tc: d\n", 7, 6);
+	assert_null(strstr(msg, TAB_HINT));
+	free(msg);
+	msg = yaml_error(HDR "  image: [x\n", 7, 1);
+	assert_null(strstr(msg, TAB_HINT));
+	free(msg);
+	/* a tab after a key's indentation, as separation, is fine */
+	expect_ok(HDR "  state:\tstarted\n  autoStopInterval:\t0\n");
+}
+
 static void
 test_too_many_errors(void **state)
 {
@@ -815,6 +885,7 @@ main(void)
 		cmocka_unit_test(test_resources_with_snapshot),
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_tab_indent),
 		cmocka_unit_test(test_too_many_errors),
 		cmocka_unit_test(test_duplicates_across_files),
 		cmocka_unit_test(test_diag_format_sort),
