@@ -2203,8 +2203,11 @@ process(struct server *srv, struct req *q, const char *method)
 	cJSON *body = NULL;
 	struct qparams qp = { NULL, 0 };
 	struct org *o;
-	const char *id;
+	const char *id = NULL;
 	bool hook = strncmp(q->path, "/_emulator/", 11) == 0;
+	/* HEAD is routed as GET, as Express does; libmicrohttpd drops the body
+	 */
+	const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
 
 	if (segs_parse(q->path, &s) < 0 || qparams_parse(q->query, &qp) < 0) {
 		segs_free(&s);
@@ -2235,7 +2238,10 @@ process(struct server *srv, struct req *q, const char *method)
 	}
 	q->resumed = false;
 	if (!hook) {
-		q->route = R_NONE;
+		/* known before any fault, so a faulted request keeps its bucket
+		 */
+		q->route = route_of(as, &s, &id);
+		q->bucket = routes[q->route].bucket;
 		if (!q->latency_done && srv->opts.latency_ms > 0 &&
 		    !srv->stopping) {
 			r->status = -1;
@@ -2298,12 +2304,10 @@ process(struct server *srv, struct req *q, const char *method)
 		goto logged;
 	}
 	if (hook) {
-		handle_hook(srv, q, method, &s, body,
+		handle_hook(srv, q, as, &s, body,
 		            o ? o : store_org_first(srv->st), r);
 		goto out;
 	}
-	q->route = route_of(method, &s, &id);
-	q->bucket = routes[q->route].bucket;
 	if (q->route == R_NONE) {
 		resp_errorf(r, q, 404, "Cannot %s %s", method,
 		            q->uri); /* originalUrl */

@@ -114,6 +114,28 @@ teardown() { emu_default_teardown; }
 	[ "$EMU_STATUS" = 404 ]
 }
 
+@test "HEAD answers every GET route with its status and headers, no body" {
+	emu_start --transition-ms 0
+	emu_api POST /sandbox '{"name":"h"}' >/dev/null
+	for path in /api/sandbox /api/sandbox/h /api/sandbox/paginated /api/config /_emulator/counters; do
+		len=$(curl -sS -H 'Authorization: Bearer test-key' "$EMU_URL$path" | wc -c)
+		curl -sS -I -o /dev/null -D head.txt -w '%{http_code} %{size_download}\n' \
+			-H 'Authorization: Bearer test-key' "$EMU_URL$path" >got.txt
+		[ "$(cat got.txt)" = "200 0" ]
+		grep -qix "content-length: $len"$'\r' head.txt
+		grep -qi '^content-type: application/json' head.txt
+	done
+	run curl -sS -I -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer test-key' "$EMU_URL/api/sandbox/nope"
+	[ "$output" = 404 ]
+	run curl -sS -I -o /dev/null -w '%{http_code}' "$EMU_URL/api/sandbox"
+	[ "$output" = 401 ]
+	# HEAD is not POST: no HEAD route where there is no GET
+	run curl -sS -I -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer test-key' "$EMU_URL/api/sandbox/h/stop"
+	[ "$output" = 404 ]
+	[ "$(emu_api GET /sandbox/h | emu_json 'd["state"]')" = started ]
+	[ "$(emu_requests | sed -n 3p)" = '{"method":"HEAD","path":"/api/sandbox","query":"","status":200,"bucket":"other"}' ]
+}
+
 @test "malformed JSON gets the body-parser shape; wrong types get 400" {
 	emu_start
 	emu_api POST /sandbox '{"name": ' >/dev/null

@@ -17,6 +17,15 @@ codes() {
 	echo "$out"
 }
 
+# emu_json_lines PYEXPR: PYEXPR over each JSON line on stdin, space-joined
+emu_json_lines() {
+	local l out=()
+	while IFS= read -r l; do
+		out+=("$(emu_json "$1" <<<"$l")")
+	done
+	echo "${out[*]}"
+}
+
 @test "--fail-rate answers 5xx with the error body, deterministically per seed" {
 	emu_start --fail-rate 0.5 --seed 42
 	a=$(codes 30)
@@ -41,6 +50,10 @@ codes() {
 	emu_hook GET requests >/dev/null
 	[ "$EMU_STATUS" = 200 ]
 	[[ "$EMU_BODY" == *"\"status\":$(echo "$EMU_BODY" | head -1 | emu_json 'd["status"]')"* ]]
+	# a faulted request keeps its route's bucket in the log
+	emu_api POST /sandbox/x/stop >/dev/null
+	emu_api POST /sandbox '{}' >/dev/null
+	[ "$(emu_requests | emu_json_lines 'd["bucket"]')" = "other lifecycle create" ]
 }
 
 @test "--drop-rate closes connections without an answer, deterministically" {
@@ -60,7 +73,7 @@ codes() {
 	[ "$status" -eq 52 ]
 	emu_hook GET counters >/dev/null
 	[ "$EMU_STATUS" = 200 ]
-	grep -q '"status":0' <<<"$(emu_requests)"
+	[ "$(emu_requests | emu_json_lines '[d["status"], d["bucket"]]')" = '[0, "other"]' ]
 }
 
 @test "--latency-ms delays API answers but not hooks" {
