@@ -563,8 +563,16 @@ main(int argc, char **argv)
 		int len = snprintf(num, sizeof(num), "%d\n", server_port(srv));
 
 		if (file_write_atomic(port_file, num, (size_t)len, 0644) < 0) {
-			fprintf(stderr, "daytona-emulator: %s\n",
-			        sf_error_last());
+			/* the message names the temporary file beside it */
+			const char *m = sf_error_last();
+			const char *why =
+			        strncmp(m, port_file, strlen(port_file)) == 0
+			                ? strstr(m + strlen(port_file), ": ")
+			                : NULL;
+
+			fprintf(stderr,
+			        "daytona-emulator: --port-file %s: %s\n",
+			        port_file, why ? why + 2 : m);
 			goto out;
 		}
 	}

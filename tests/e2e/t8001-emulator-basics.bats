@@ -37,6 +37,10 @@ teardown() { emu_default_teardown; }
 	run --separate-stderr timeout 10 "$DAYTONA_EMULATOR" --api-key k --listen "127.0.0.1:$EMU_PORT"
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "daytona-emulator: 127.0.0.1:$EMU_PORT: cannot listen: Address already in use" ]
+	# an unwritable port file: the file given, not the temporary beside it
+	run --separate-stderr timeout 10 "$DAYTONA_EMULATOR" --api-key k --port-file "$BATS_TEST_TMPDIR/no/p"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "daytona-emulator: --port-file $BATS_TEST_TMPDIR/no/p: No such file or directory" ]
 }
 
 @test "port 0 picks a free port, written to the port file and printed" {
