@@ -45,7 +45,8 @@ EMU_E2E = \
 	tests/e2e/t8003-emulator-lifecycle.bats \
 	tests/e2e/t8004-emulator-list.bats \
 	tests/e2e/t8005-emulator-faults.bats \
-	tests/e2e/t8006-emulator-hooks.bats
+	tests/e2e/t8006-emulator-hooks.bats \
+	tests/e2e/t8007-emulator-timing.bats
 TESTS += $(EMU_E2E)
 EXTRA_DIST += $(EMU_E2E) tests/e2e/lib/emulator.bash
 
