@@ -355,6 +355,9 @@ test_names_and_labels(void **state)
 		"www.example", "mailto:me",   "\"a\\tb\"",    "\" lead\"",
 		"\"x<a\"",     "\"</a\"",
 	};
+	/* Daytona allows tab, CR and LF in names; sandform does not */
+	static const char *const daytona_ok[] = { "\"a\\tb\"", "\"a\\rb\"",
+		                                  "\"a\\nb\"" };
 	/* each rule says what it expects, not one generic hint */
 	static const struct {
 		const char *name, *expected;
@@ -373,6 +376,15 @@ test_names_and_labels(void **state)
 	size_t i;
 
 	(void)state;
+	for (i = 0; i < sizeof(daytona_ok) / sizeof(daytona_ok[0]); i++) {
+		snprintf(yaml, sizeof(yaml),
+		         "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+		         "metadata:\n  name: %s\n",
+		         daytona_ok[i]);
+		expect_error(yaml, 4, "metadata.name",
+		             "control character in name (expected a name "
+		             "without control characters)");
+	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(yaml, sizeof(yaml),
 		         "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
