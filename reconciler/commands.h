@@ -7,7 +7,9 @@
  * and its option table. A command returns an exit status from
  * common/exitcodes.h; it prints results on stdout and everything else on
  * stderr. The dispatcher (main.c) parses options, handles --help, sets the
- * log level, then calls the command.
+ * log level, checks what every command shares (a valid --stack name, an
+ * explicit state path's directory existing; see main.c), then calls the
+ * command.
  *
  * A command prepares what it needs itself, because that depends on its
  * options (plan --refresh=false needs no API client, apply of a saved plan
@@ -21,12 +23,23 @@
 
 #include "reconciler/cli.h"
 
+/*
+ * A stack name: 1 to SF_STACK_NAME_MAX bytes of ASCII letters, digits, '-',
+ * '_' and '.', starting with a letter or digit (checked in main.c for every
+ * command's "stack" option).
+ */
+#define SF_STACK_NAME_MAX 63
+
+/* The state file when neither --state nor $SANDFORM_STATE names one; the
+ * only one whose directory is created when missing. */
+#define SF_STATE_DEFAULT "./.sandform/state.db"
+
 /* Settings shared by all commands, filled from options and environment. */
 struct sf_ctx {
 	int verbose;		/* -v count */
 	int json;		/* --json */
 	int color;		/* colour on stdout (TTY and no NO_COLOR) */
-	const char *stack;	/* --stack, default "default" */
+	const char *stack;	/* --stack, default "default", checked */
 	const char *state_path; /* --state, SANDFORM_STATE, default */
 	const char *api_key_file;
 };

@@ -99,6 +99,7 @@ load lib/sandbox # json EXPR
 	run "$SANDFORM" state list --stack blue --json
 	[ "$(echo "$output" | json '[r["name"] for r in d["records"]]')" = "['web']" ]
 
+	mkdir elsewhere # an explicit --state needs its directory
 	"$SANDFORM" state import a sb-a --state elsewhere/s.db
 	[ -f elsewhere/s.db ]
 	SANDFORM_STATE=elsewhere/s.db run "$SANDFORM" state show a
