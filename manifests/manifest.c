@@ -1094,8 +1094,8 @@ load_spec(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
 			if (s->auto_archive > SERVER_MAX_AUTO_ARCHIVE)
 				WARN(L, v[SK_AUTO_ARCHIVE],
 				     "%lld minutes is above Daytona's usual "
-				     "maximum of %d, which the server clamps "
-				     "to",
+				     "maximum, which the server clamps to "
+				     "(expected at most %d)",
 				     s->auto_archive, SERVER_MAX_AUTO_ARCHIVE);
 		}
 		DONE();
@@ -1164,8 +1164,8 @@ load_spec(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
 		old = path_push(L, "state");
 		WARN(L, v[SK_STATE],
 		     "started with autoStopInterval %lld%s: Daytona stops it "
-		     "when idle and each apply starts it again (set "
-		     "autoStopInterval: 0 to keep it running)",
+		     "when idle and each apply starts it again (expected "
+		     "autoStopInterval: 0 to keep it running, or no state)",
 		     s->has_auto_stop ? s->auto_stop
 		                      : (long long)MANIFEST_DEFAULT_AUTO_STOP,
 		     s->has_auto_stop ? "" : " (the default)");
@@ -1256,7 +1256,9 @@ on_document(void *arg, const struct ynode *root)
 				if (validate_uuid(val))
 					WARN(L, mv[0],
 					     "name looks like a sandbox id; "
-					     "Daytona looks ids up first");
+					     "Daytona looks ids up first "
+					     "(expected a name not shaped like "
+					     "a UUID)");
 			}
 		}
 		path_pop(L, old);

@@ -287,45 +287,104 @@ mark_offset(const char *data, size_t len, const yaml_mark_t *m)
 	return i;
 }
 
+/*
+ * syntax_hints: what the commonest libyaml problems want, so a syntax error
+ * ends in "(expected ...)" like every other error. Matched on the start of
+ * libyaml's problem text (and the context, when given); the first match
+ * wins.
+ */
+static const struct {
+	const char *problem, *context, *hint;
+} syntax_hints[] = {
+	{ "found character that cannot start any token", NULL,
+	  "quotes around a value starting with @ or `" },
+	{ "mapping values are not allowed", NULL,
+	  "quotes around a value that contains ': '" },
+	{ "did not find expected ',' or ']'", NULL,
+	  "',' or ']' after a list item" },
+	{ "did not find expected ',' or '}'", NULL,
+	  "',' or '}' after a mapping entry" },
+	{ "did not find expected key", NULL,
+	  "the keys of one mapping, and the items of one list, at the same "
+	  "indentation" },
+	{ "did not find expected '-' indicator", NULL,
+	  "the items of one list at the same indentation" },
+	{ "could not find expected ':'", NULL, "key: value" },
+	{ "found unexpected end of stream", "quoted scalar",
+	  "the closing quote" },
+	{ "found unknown escape character", NULL,
+	  "an escape such as \\n, \\t or \\\\, or single quotes, which keep "
+	  "backslashes as written" },
+	{ "control characters are not allowed", NULL,
+	  "printable text, tab, CR or LF" },
+};
+
+static const char *
+syntax_hint(const yaml_parser_t *p, const char *data, size_t len)
+{
+	size_t i, at;
+
+	/*
+	 * libyaml's words for a tab where indentation is read ("found
+	 * character that cannot start any token", "found a tab character
+	 * that violates indentation") don't say what to do; a tab at the
+	 * mark is the cause.
+	 */
+	if (p->error == YAML_SCANNER_ERROR || p->error == YAML_PARSER_ERROR) {
+		at = mark_offset(data, len, &p->problem_mark);
+		if (at < len && data[at] == '\t')
+			return "spaces; tabs cannot indent YAML";
+	}
+	if (p->problem == NULL)
+		return "valid YAML";
+	for (i = 0; i < sizeof(syntax_hints) / sizeof(syntax_hints[0]); i++) {
+		if (strncmp(p->problem, syntax_hints[i].problem,
+		            strlen(syntax_hints[i].problem)) != 0)
+			continue;
+		if (syntax_hints[i].context &&
+		    (p->context == NULL ||
+		     strstr(p->context, syntax_hints[i].context) == NULL))
+			continue;
+		return syntax_hints[i].hint;
+	}
+	return "valid YAML";
+}
+
+/*
+ * parser_error: libyaml's error as a diagnostic at its mark, with the
+ * field path of the value being read when there is one (a syntax error
+ * inside "spec" names spec) and a "(expected ...)" hint.
+ */
 static int
 parser_error(struct ytree_ctx *c, yaml_parser_t *p, const char *data,
              size_t len)
 {
 	unsigned line, col;
 	const char *problem = p->problem ? p->problem : "unknown error";
-	size_t at;
-	const char *hint = "";
-
-	/*
-	 * libyaml's words for a tab where indentation is read ("found
-	 * character that cannot start any token") don't say what is wrong;
-	 * a tab at the mark is the cause.
-	 */
-	if (p->error == YAML_SCANNER_ERROR || p->error == YAML_PARSER_ERROR) {
-		at = mark_offset(data, len, &p->problem_mark);
-		if (at < len && data[at] == '\t')
-			hint = " (expected spaces; tabs cannot indent YAML)";
-	}
+	const char *hint = syntax_hint(p, data, len);
+	char *path = node_path(c); /* diag_add drops an empty path */
 
 	if (p->error == YAML_READER_ERROR) {
 		offset_to_linecol(data, len, p->problem_offset, &line, &col);
 		diag_add(c->diags, DIAG_ERROR, c->file, line, col, NULL,
-		         "invalid YAML: %s", problem);
+		         "invalid YAML: %s (expected %s)", problem, hint);
 	} else if (p->error == YAML_MEMORY_ERROR) {
 		diag_add(c->diags, DIAG_ERROR, c->file, 0, 0, NULL,
 		         "invalid YAML: out of memory");
 	} else if (p->context) {
 		diag_add(c->diags, DIAG_ERROR, c->file,
 		         (unsigned)p->problem_mark.line + 1,
-		         (unsigned)p->problem_mark.column + 1, NULL,
-		         "invalid YAML: %s %s (from line %u)%s", problem,
-		         p->context, (unsigned)p->context_mark.line + 1, hint);
+		         (unsigned)p->problem_mark.column + 1, path,
+		         "invalid YAML: %s %s (from line %u) (expected %s)",
+		         problem, p->context,
+		         (unsigned)p->context_mark.line + 1, hint);
 	} else {
 		diag_add(c->diags, DIAG_ERROR, c->file,
 		         (unsigned)p->problem_mark.line + 1,
-		         (unsigned)p->problem_mark.column + 1, NULL,
-		         "invalid YAML: %s%s", problem, hint);
+		         (unsigned)p->problem_mark.column + 1, path,
+		         "invalid YAML: %s (expected %s)", problem, hint);
 	}
+	free(path);
 	return SF_EINVALID;
 }
 

@@ -200,7 +200,7 @@ sandbox() {
 	{ sandbox a; printf 'spec:\n\timage: x\n'; } > tab.yaml
 	run --separate-stderr "$SANDFORM" validate tab.yaml
 	[ "$status" -eq 1 ]
-	[[ "$stderr" == "tab.yaml:6:1: invalid YAML: "*" (expected spaces; tabs cannot indent YAML)"$'\n'* ]]
+	[[ "$stderr" == "tab.yaml:6:1: spec: invalid YAML: "*" (expected spaces; tabs cannot indent YAML)"$'\n'* ]]
 }
 
 @test "state: started with a refused autoStopInterval: its error, no warning" {
@@ -209,6 +209,28 @@ sandbox() {
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "b.yaml:7:21: spec.autoStopInterval: '0x10' is not an integer (expected minutes, an integer >= 0; 0 = never)
 sandform validate: 1 error, 0 warnings" ]
+}
+
+@test "every positioned message ends in what is expected: examples, fixtures, syntax errors" {
+	local f y n=0
+	# YAML syntax errors, libyaml's commonest, each in its own file
+	for y in 'a: @x' 'spec:\n  image: a: b' 'spec:\n  env: [b' \
+		'spec:\n  env: {b' 'spec: "b' 'spec:\n  b: 1\n c: 2' \
+		'spec:\n  - x\n - y' 'a: "\\q"' 'a: \001' 'a\nb: c' 'a: &' \
+		'spec:\n  cpu: 1\n\tmemory: 2' 'a: b\n---x'; do
+		n=$((n + 1))
+		printf "$y\n" > "syntax-$n.yaml"
+	done
+	for f in "$SF_SRCDIR"/examples "$SF_SRCDIR"/tests/fixtures/manifests/*/ syntax-*.yaml; do
+		run --separate-stderr "$SANDFORM" validate "$f"
+		printf '%s\n' "$stderr" | grep -E '^[^:]+:[0-9]+:[0-9]+: ' >> positioned || true
+	done
+	# every syntax file gave one, and the b.yml warning is among them
+	[ "$(grep -c '^syntax-' positioned)" -eq "$n" ]
+	grep -q 'b.yml:6:10: warning: spec.state: .*(expected autoStopInterval: 0' positioned
+	if grep -Ev '(\(|; )expected .+\)$' positioned; then false; fi
+	# a syntax error inside a field names it
+	grep -qx 'syntax-12.yaml:3:1: spec.cpu: invalid YAML: .* (expected spaces; tabs cannot indent YAML)' positioned
 }
 
 @test "-v logs which files are loaded" {

@@ -654,6 +654,15 @@ test_tab_indent(void **state)
 	msg = yaml_error(HDR "  image: [x\n", 7, 1);
 	assert_null(strstr(msg, TAB_HINT));
 	free(msg);
+	/* syntax errors name the field being read and what is expected */
+	expect_error(HDR "  resources:\n    cpu: 1\n\tmemory: 2\n", 8,
+	             "spec.resources.cpu", TAB_HINT);
+	expect_error(HDR "  image: a: b\n", 6, "spec",
+	             "(expected quotes around a value that contains ': ')");
+	expect_error(
+	        HDR "  image: \"x\n", 7, "spec.image",
+	        "quoted scalar (from line 6) (expected the closing quote)");
+	expect_error("a: &\n", 1, "a", "(expected valid YAML)");
 	/* a tab after a key's indentation, as separation, is fine */
 	expect_ok(HDR "  state:\tstarted\n  autoStopInterval:\t0\n");
 }
