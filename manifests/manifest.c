@@ -1154,6 +1154,22 @@ load_spec(struct loader *L, const struct ynode *n, struct sandbox_spec *s)
 		path_pop(L, old);
 	}
 	/*
+	 * Daytona deletes an ephemeral sandbox when it stops and refuses to
+	 * archive one, so "stopped" or "archived" could never converge: every
+	 * apply would create it and its stop would delete it again.
+	 */
+	if (s->has_auto_delete && s->auto_delete == 0 &&
+	    (s->state == SANDBOX_STATE_STOPPED ||
+	     s->state == SANDBOX_STATE_ARCHIVED)) {
+		old = path_push(L, "state");
+		ERR(L, v[SK_STATE],
+		    "an ephemeral sandbox (autoDeleteInterval: 0) is deleted "
+		    "when it stops and cannot be archived (expected state: "
+		    "started, no state, or an autoDeleteInterval other than "
+		    "0)");
+		path_pop(L, old);
+	}
+	/*
 	 * Only when the interval in force is known: an autoStopInterval that
 	 * was written but refused already has its error, and the default
 	 * would not be what the user meant.

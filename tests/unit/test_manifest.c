@@ -259,6 +259,13 @@ test_errors(void **state)
 	expect_error(HDR "  image: i\n  resources: {gpu: 1}\n"
 	                 "  autoDeleteInterval: 5\n",
 	             7, "spec.resources.gpu", "autoDeleteInterval: 0");
+	expect_error(HDR "  image: i\n  autoDeleteInterval: 0\n"
+	                 "  state: stopped\n",
+	             8, "spec.state", "ephemeral");
+	expect_error(HDR "  autoDeleteInterval: 0\n  state: archived\n", 7,
+	             "spec.state", "cannot be archived");
+	expect_ok(HDR "  autoDeleteInterval: 0\n  state: started\n"
+	              "  autoStopInterval: 0\n");
 	expect_error(HDR "  autoStopInterval: -1\n", 6, "spec.autoStopInterval",
 	             "out of range");
 	expect_error(HDR "  autoArchiveInterval: -5\n", 6,
