@@ -7,14 +7,15 @@ libcommon_la_SOURCES = \
 	common/exitcodes.h \
 	common/fileutil.c common/fileutil.h \
 	common/hash.c common/hash.h \
+	common/jsonutil.c common/jsonutil.h \
 	common/log.c common/log.h \
 	common/strnum.c common/strnum.h \
 	common/timeutil.c common/timeutil.h \
 	common/validate.c common/validate.h \
 	common/xalloc.c common/xalloc.h
 libcommon_la_SOURCES += common/strmap.c common/strmap.h
-libcommon_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
-libcommon_la_LIBADD = $(CRYPTO_LIBS)
+libcommon_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS)
+libcommon_la_LIBADD = $(CRYPTO_LIBS) $(CJSON_LIBS)
 
 check_PROGRAMS += tests/unit/unit-common
 TESTS += tests/unit/unit-common

@@ -454,12 +454,6 @@ dt_sandbox_to_json(const struct dt_sandbox *sb)
 	return o;
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 struct dt_sandbox *
 dt_sandbox_dup(const struct dt_sandbox *sb)
 {
@@ -470,43 +464,43 @@ dt_sandbox_dup(const struct dt_sandbox *sb)
 		return NULL;
 	d = xmalloc(sizeof(*d));
 	*d = *sb;
-	d->id = dup_or_null(sb->id);
-	d->name = dup_or_null(sb->name);
-	d->organization_id = dup_or_null(sb->organization_id);
-	d->target = dup_or_null(sb->target);
-	d->snapshot = dup_or_null(sb->snapshot);
-	d->user = dup_or_null(sb->user);
+	d->id = xstrdup_or_null(sb->id);
+	d->name = xstrdup_or_null(sb->name);
+	d->organization_id = xstrdup_or_null(sb->organization_id);
+	d->target = xstrdup_or_null(sb->target);
+	d->snapshot = xstrdup_or_null(sb->snapshot);
+	d->user = xstrdup_or_null(sb->user);
 	d->env.items = NULL;
 	d->env.n = 0;
 	dt_kvs_copy(&d->env, &sb->env);
 	d->labels.items = NULL;
 	d->labels.n = 0;
 	dt_kvs_copy(&d->labels, &sb->labels);
-	d->network_allow_list = dup_or_null(sb->network_allow_list);
-	d->domain_allow_list = dup_or_null(sb->domain_allow_list);
-	d->gpu_type = dup_or_null(sb->gpu_type);
-	d->sandbox_class = dup_or_null(sb->sandbox_class);
-	d->state_raw = dup_or_null(sb->state_raw);
-	d->desired_state_raw = dup_or_null(sb->desired_state_raw);
-	d->error_reason = dup_or_null(sb->error_reason);
+	d->network_allow_list = xstrdup_or_null(sb->network_allow_list);
+	d->domain_allow_list = xstrdup_or_null(sb->domain_allow_list);
+	d->gpu_type = xstrdup_or_null(sb->gpu_type);
+	d->sandbox_class = xstrdup_or_null(sb->sandbox_class);
+	d->state_raw = xstrdup_or_null(sb->state_raw);
+	d->desired_state_raw = xstrdup_or_null(sb->desired_state_raw);
+	d->error_reason = xstrdup_or_null(sb->error_reason);
 	d->volumes = NULL;
 	if (sb->volumes != NULL) {
 		d->volumes = xcalloc(sb->n_volumes ? sb->n_volumes : 1,
 		                     sizeof(*d->volumes));
 		for (i = 0; i < sb->n_volumes; i++) {
 			d->volumes[i].volume_id =
-			        dup_or_null(sb->volumes[i].volume_id);
+			        xstrdup_or_null(sb->volumes[i].volume_id);
 			d->volumes[i].mount_path =
-			        dup_or_null(sb->volumes[i].mount_path);
+			        xstrdup_or_null(sb->volumes[i].mount_path);
 			d->volumes[i].subpath =
-			        dup_or_null(sb->volumes[i].subpath);
+			        xstrdup_or_null(sb->volumes[i].subpath);
 		}
 	}
-	d->dockerfile_content = dup_or_null(sb->dockerfile_content);
-	d->snapshot_ref = dup_or_null(sb->snapshot_ref);
-	d->created_at = dup_or_null(sb->created_at);
-	d->updated_at = dup_or_null(sb->updated_at);
-	d->last_activity_at = dup_or_null(sb->last_activity_at);
+	d->dockerfile_content = xstrdup_or_null(sb->dockerfile_content);
+	d->snapshot_ref = xstrdup_or_null(sb->snapshot_ref);
+	d->created_at = xstrdup_or_null(sb->created_at);
+	d->updated_at = xstrdup_or_null(sb->updated_at);
+	d->last_activity_at = xstrdup_or_null(sb->last_activity_at);
 	return d;
 }
 

@@ -15,6 +15,7 @@
 
 #include "common/timeutil.h"
 #include "common/validate.h"
+#include "common/jsonutil.h"
 #include "common/xalloc.h"
 #include "emulator/model.h"
 #include "common/banned.h"
@@ -593,14 +594,6 @@ sandbox_to_json(const struct sandbox *sb, enum sb_json_form form,
 	buf_addch(out, '}');
 }
 
-static char *
-dup_str(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
-}
-
 static long long
 get_num(const cJSON *obj, const char *key, long long dflt)
 {
@@ -629,50 +622,50 @@ sandbox_from_persist(const struct cJSON *obj)
 	const cJSON *v, *it;
 	int st;
 
-	s = dup_str(obj, "id");
+	s = json_strdup(obj, "id");
 	if (!s || strlen(s) != 36)
 		goto bad;
 	memcpy(sb->id, s, 37);
 	free(s);
-	s = dup_str(obj, "organizationId");
+	s = json_strdup(obj, "organizationId");
 	if (!s || strlen(s) != 36)
 		goto bad;
 	memcpy(sb->org_id, s, 37);
 	free(s);
 	s = NULL;
-	sb->name = dup_str(obj, "name");
+	sb->name = json_strdup(obj, "name");
 	if (!sb->name)
 		goto bad;
-	sb->snapshot = dup_str(obj, "snapshot");
-	sb->user = dup_str(obj, "user");
-	sb->target = dup_str(obj, "target");
+	sb->snapshot = json_strdup(obj, "snapshot");
+	sb->user = json_strdup(obj, "user");
+	sb->target = json_strdup(obj, "target");
 	load_map(obj, "env", &sb->env);
 	load_map(obj, "labels", &sb->labels);
 	sb->public_ = cJSON_IsTrue(cJSON_GetObjectItem(obj, "public"));
 	sb->network_block_all =
 	        cJSON_IsTrue(cJSON_GetObjectItem(obj, "networkBlockAll"));
-	sb->network_allow_list = dup_str(obj, "networkAllowList");
-	sb->domain_allow_list = dup_str(obj, "domainAllowList");
+	sb->network_allow_list = json_strdup(obj, "networkAllowList");
+	sb->domain_allow_list = json_strdup(obj, "domainAllowList");
 	sb->cpu = (int)get_num(obj, "cpu", 1);
 	sb->gpu = (int)get_num(obj, "gpu", 0);
 	sb->memory = (int)get_num(obj, "memory", 1);
 	sb->disk = (int)get_num(obj, "disk", 3);
-	sb->gpu_type = dup_str(obj, "gpuType");
-	s = dup_str(obj, "_rawState");
+	sb->gpu_type = json_strdup(obj, "gpuType");
+	s = json_strdup(obj, "_rawState");
 	st = sb_state_parse(s);
 	free(s);
 	s = NULL;
 	if (st < 0)
 		goto bad;
 	sb->state = (enum sb_state)st;
-	s = dup_str(obj, "desiredState");
+	s = json_strdup(obj, "desiredState");
 	st = sb_desired_parse(s);
 	free(s);
 	s = NULL;
 	if (st < 0)
 		goto bad;
 	sb->desired = (enum sb_desired)st;
-	sb->error_reason = dup_str(obj, "errorReason");
+	sb->error_reason = json_strdup(obj, "errorReason");
 	sb->recoverable = cJSON_IsTrue(cJSON_GetObjectItem(obj, "recoverable"));
 	sb->auto_stop = (int)get_num(obj, "autoStopInterval", 15);
 	sb->auto_archive = (int)get_num(obj, "autoArchiveInterval", 10080);
@@ -694,15 +687,15 @@ sandbox_from_persist(const struct cJSON *obj)
 	if (cJSON_IsObject(v)) {
 		const cJSON *h = cJSON_GetObjectItem(v, "contextHashes");
 
-		sb->dockerfile = dup_str(v, "dockerfileContent");
-		sb->snapshot_ref = dup_str(v, "snapshotRef");
+		sb->dockerfile = json_strdup(v, "dockerfileContent");
+		sb->snapshot_ref = json_strdup(v, "snapshotRef");
 		cJSON_ArrayForEach(it, h)
 		{
 			if (cJSON_IsString(it))
 				sandbox_add_context_hash(sb, it->valuestring);
 		}
 	}
-	s = dup_str(obj, "runnerId");
+	s = json_strdup(obj, "runnerId");
 	if (s && strlen(s) == 36)
 		memcpy(sb->runner_id, s, 37);
 	free(s);

@@ -51,6 +51,7 @@
 #include "common/exitcodes.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/jsonutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
 #include "reconciler/commands.h"
@@ -141,15 +142,6 @@ json_or_null(const char *text)
 }
 
 static void
-add_str(cJSON *o, const char *key, const char *v)
-{
-	if (v != NULL)
-		cJSON_AddStringToObject(o, key, v);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
-static void
 add_time(cJSON *o, const char *key, int64_t ms)
 {
 	char iso[SF_ISO8601_LEN + 1];
@@ -183,9 +175,9 @@ record_to_json(const struct store_record *r)
 
 	cJSON_AddStringToObject(o, "stack", r->stack);
 	cJSON_AddStringToObject(o, "name", r->name);
-	add_str(o, "sandbox_id", r->sandbox_id);
-	add_str(o, "status", r->status);
-	add_str(o, "spec_hash", r->spec_hash);
+	json_add_string_or_null(o, "sandbox_id", r->sandbox_id);
+	json_add_string_or_null(o, "status", r->status);
+	json_add_string_or_null(o, "spec_hash", r->spec_hash);
 	cJSON_AddItemToObject(o, "labels", json_or_null(r->labels_json));
 	cJSON_AddItemToObject(o, "observed", json_or_null(r->observed_json));
 	cJSON_AddItemToObject(o, "applied", json_or_null(r->applied_json));
@@ -213,9 +205,11 @@ state_list(struct sf_ctx *ctx, struct store *s)
 		for (i = 0; i < l.n; i++) {
 			o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "name", l.v[i].name);
-			add_str(o, "sandbox_id", l.v[i].sandbox_id);
-			add_str(o, "status", l.v[i].status);
-			add_str(o, "spec_hash", l.v[i].spec_hash);
+			json_add_string_or_null(o, "sandbox_id",
+			                        l.v[i].sandbox_id);
+			json_add_string_or_null(o, "status", l.v[i].status);
+			json_add_string_or_null(o, "spec_hash",
+			                        l.v[i].spec_hash);
 			add_time(o, "updated", l.v[i].updated_ms);
 			cJSON_AddItemToArray(arr, o);
 		}
@@ -564,13 +558,13 @@ state_history(struct sf_ctx *ctx, struct store *s)
 			o = cJSON_CreateObject();
 			cJSON_AddNumberToObject(o, "id", (double)r->id);
 			cJSON_AddStringToObject(o, "command", r->command);
-			add_str(o, "source", r->source);
-			add_str(o, "git_commit", r->git_commit);
+			json_add_string_or_null(o, "source", r->source);
+			json_add_string_or_null(o, "git_commit", r->git_commit);
 			cJSON_AddNumberToObject(o, "pid", (double)r->pid);
-			add_str(o, "host", r->host);
+			json_add_string_or_null(o, "host", r->host);
 			add_time(o, "started", r->started_ms);
 			add_time(o, "finished", r->finished_ms);
-			add_str(o, "outcome", r->outcome);
+			json_add_string_or_null(o, "outcome", r->outcome);
 			cJSON_AddStringToObject(o, "status",
 			                        run_status(r, host));
 			cJSON_AddItemToObject(o, "counts",

@@ -103,12 +103,6 @@ plan_has_changes(const struct plan *p)
 
 /* ---- observed and records ---------------------------------------------- */
 
-static char *
-dupn(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 void
 plan_observed_clear(struct plan_observed *o)
 {
@@ -146,17 +140,17 @@ plan_observed_dup(const struct plan_observed *o)
 		return NULL;
 	d = xcalloc(1, sizeof(*d));
 	*d = *o;
-	d->id = dupn(o->id);
-	d->name = dupn(o->name);
-	d->state = dupn(o->state);
-	d->desired_state = dupn(o->desired_state);
+	d->id = xstrdup_or_null(o->id);
+	d->name = xstrdup_or_null(o->name);
+	d->state = xstrdup_or_null(o->state);
+	d->desired_state = xstrdup_or_null(o->desired_state);
 	spec_labels_copy(&d->labels, &o->labels);
-	d->snapshot = dupn(o->snapshot);
-	d->target = dupn(o->target);
-	d->user = dupn(o->user);
-	d->error_reason = dupn(o->error_reason);
-	d->created_at = dupn(o->created_at);
-	d->updated_at = dupn(o->updated_at);
+	d->snapshot = xstrdup_or_null(o->snapshot);
+	d->target = xstrdup_or_null(o->target);
+	d->user = xstrdup_or_null(o->user);
+	d->error_reason = xstrdup_or_null(o->error_reason);
+	d->created_at = xstrdup_or_null(o->created_at);
+	d->updated_at = xstrdup_or_null(o->updated_at);
 	spec_network_copy(&d->network, &o->network);
 	memset(&d->createonly, 0, sizeof(d->createonly));
 	spec_labels_copy(&d->createonly, &o->createonly);
@@ -372,8 +366,8 @@ add_reason(struct plan_action *a, const char *field, const char *old,
 	        xreallocarray(a->reasons, a->nreasons + 1, sizeof(*a->reasons));
 	r = &a->reasons[a->nreasons++];
 	r->field = xstrdup(field);
-	r->old = dupn(old);
-	r->new_ = dupn(new_);
+	r->old = xstrdup_or_null(old);
+	r->new_ = xstrdup_or_null(new_);
 	r->forces_replace = forces;
 	r->note = NULL;
 }
@@ -900,7 +894,7 @@ diff_existing(struct builder *b, const struct spec *s,
 	size_t i, lifecycle_from, incomparable_before, nreasons;
 
 	a = new_action(b, s->name, PLAN_UPDATE);
-	a->sandbox_id = dupn(o->id);
+	a->sandbox_id = xstrdup_or_null(o->id);
 	a->source = source_of(s);
 
 	incomparable_before = b->p->secrets_incomparable;
@@ -1127,7 +1121,7 @@ plan_delete(struct builder *b, const struct plan_observed *o,
 		return;
 	}
 	a = new_action(b, o->name, PLAN_DELETE);
-	a->sandbox_id = dupn(o->id);
+	a->sandbox_id = xstrdup_or_null(o->id);
 	a->source = xstrdup("removed from manifests");
 	add_reason(a, "sandbox", o->id, NULL, 0);
 	if (dt_state_is_transitional(dt_state_parse(o->state)))

@@ -18,21 +18,13 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fileutil.h"
+#include "common/jsonutil.h"
 #include "common/xalloc.h"
 #include "reconciler/planout.h"
 
 #include "common/banned.h"
 
 /* ---- to JSON ------------------------------------------------------------ */
-
-static void
-add_str_or_null(cJSON *o, const char *k, const char *v)
-{
-	if (v)
-		cJSON_AddStringToObject(o, k, v);
-	else
-		cJSON_AddNullToObject(o, k);
-}
 
 static void
 add_opt_str(cJSON *o, const char *k, const char *v)
@@ -119,14 +111,14 @@ action_to_json(const struct plan_action *a)
 
 	cJSON_AddStringToObject(j, "name", a->name);
 	cJSON_AddStringToObject(j, "action", plan_kind_name(a->kind));
-	add_str_or_null(j, "sandbox_id", a->sandbox_id);
+	json_add_string_or_null(j, "sandbox_id", a->sandbox_id);
 	cJSON_AddStringToObject(j, "source", a->source ? a->source : "");
 	arr = cJSON_AddArrayToObject(j, "reasons");
 	for (i = 0; i < a->nreasons; i++) {
 		r = cJSON_CreateObject();
 		cJSON_AddStringToObject(r, "field", a->reasons[i].field);
-		add_str_or_null(r, "old", a->reasons[i].old);
-		add_str_or_null(r, "new", a->reasons[i].new_);
+		json_add_string_or_null(r, "old", a->reasons[i].old);
+		json_add_string_or_null(r, "new", a->reasons[i].new_);
 		cJSON_AddBoolToObject(r, "forces_replace",
 		                      a->reasons[i].forces_replace);
 		add_opt_str(r, "note", a->reasons[i].note);
@@ -210,14 +202,6 @@ plan_to_json(const struct plan *p, char **out)
 
 /* ---- from JSON ---------------------------------------------------------- */
 
-static char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
-}
-
 static long long
 jnum(const cJSON *o, const char *k, int *has)
 {
@@ -243,10 +227,10 @@ observed_from_json(const cJSON *j, struct plan_observed *o)
 	if (!cJSON_IsObject(j))
 		return sf_error_set(SF_EINVALID, "plan: observed: not an "
 		                                 "object");
-	o->id = jstr(j, "id");
-	o->name = jstr(j, "name");
-	o->state = jstr(j, "state");
-	o->desired_state = jstr(j, "desiredState");
+	o->id = json_strdup(j, "id");
+	o->name = json_strdup(j, "name");
+	o->state = json_strdup(j, "state");
+	o->desired_state = json_strdup(j, "desiredState");
 	if (spec_labels_from_json(cJSON_GetObjectItemCaseSensitive(j, "labels"),
 	                          &o->labels) < 0)
 		return SF_EINVALID;
@@ -255,16 +239,16 @@ observed_from_json(const cJSON *j, struct plan_observed *o)
 	o->memory = jnum(j, "memory", NULL);
 	o->disk = jnum(j, "disk", NULL);
 	o->gpu = jnum(j, "gpu", NULL);
-	o->snapshot = jstr(j, "snapshot");
-	o->target = jstr(j, "target");
-	o->user = jstr(j, "user");
+	o->snapshot = json_strdup(j, "snapshot");
+	o->target = json_strdup(j, "target");
+	o->user = json_strdup(j, "user");
 	o->auto_stop = jnum(j, "autoStopInterval", NULL);
 	o->auto_archive = jnum(j, "autoArchiveInterval", NULL);
 	o->auto_delete = jnum(j, "autoDeleteInterval", NULL);
 	o->recoverable = jbool(j, "recoverable");
-	o->error_reason = jstr(j, "errorReason");
-	o->created_at = jstr(j, "createdAt");
-	o->updated_at = jstr(j, "updatedAt");
+	o->error_reason = json_strdup(j, "errorReason");
+	o->created_at = json_strdup(j, "createdAt");
+	o->updated_at = json_strdup(j, "updatedAt");
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "network")) != NULL) {
 		o->has_network = 1;
 		if (spec_network_from_json(v, &o->network) < 0)
@@ -276,7 +260,7 @@ observed_from_json(const cJSON *j, struct plan_observed *o)
 static int
 step_from_json(const cJSON *j, struct plan_step *st)
 {
-	char *op = jstr(j, "op");
+	char *op = json_strdup(j, "op");
 	const cJSON *v;
 	int rc = 0;
 
@@ -309,16 +293,16 @@ action_from_json(const cJSON *j, struct plan_action *a)
 
 	if (!cJSON_IsObject(j))
 		return sf_error_set(SF_EINVALID, "plan: action: not an object");
-	a->name = jstr(j, "name");
-	kind = jstr(j, "action");
+	a->name = json_strdup(j, "name");
+	kind = json_strdup(j, "action");
 	if (a->name == NULL || kind == NULL ||
 	    plan_kind_parse(kind, &a->kind) < 0) {
 		rc = sf_error_set(SF_EINVALID, "plan: action without a name "
 		                               "or with an unknown kind");
 		goto out;
 	}
-	a->sandbox_id = jstr(j, "sandbox_id");
-	a->source = jstr(j, "source");
+	a->sandbox_id = json_strdup(j, "sandbox_id");
+	a->source = json_strdup(j, "source");
 	arr = cJSON_GetObjectItemCaseSensitive(j, "reasons");
 	if (cJSON_IsArray(arr) && cJSON_GetArraySize(arr) > 0) {
 		a->reasons = xcalloc((size_t)cJSON_GetArraySize(arr),
@@ -327,11 +311,11 @@ action_from_json(const cJSON *j, struct plan_action *a)
 		{
 			struct plan_reason *r = &a->reasons[a->nreasons++];
 
-			r->field = jstr(it, "field");
-			r->old = jstr(it, "old");
-			r->new_ = jstr(it, "new");
+			r->field = json_strdup(it, "field");
+			r->old = json_strdup(it, "old");
+			r->new_ = json_strdup(it, "new");
 			r->forces_replace = jbool(it, "forces_replace");
-			r->note = jstr(it, "note");
+			r->note = json_strdup(it, "note");
 			if (r->field == NULL) {
 				rc = sf_error_set(SF_EINVALID,
 				                  "plan: %s: reason without "
@@ -341,7 +325,7 @@ action_from_json(const cJSON *j, struct plan_action *a)
 			}
 		}
 	}
-	a->fingerprint = jstr(j, "fingerprint");
+	a->fingerprint = json_strdup(j, "fingerprint");
 	arr = cJSON_GetObjectItemCaseSensitive(j, "steps");
 	if (cJSON_GetArraySize(arr) > PLAN_MAX_STEPS) {
 		rc = sf_error_set(SF_EINVALID, "plan: %s: too many steps",
@@ -392,7 +376,7 @@ plan_from_json(const char *json, size_t len, struct plan **out)
 		goto out;
 	}
 	p = xcalloc(1, sizeof(*p));
-	p->format_version = jstr(j, "format_version");
+	p->format_version = json_strdup(j, "format_version");
 	if (p->format_version == NULL ||
 	    strcmp(p->format_version, PLAN_FORMAT_VERSION) != 0) {
 		rc = sf_error_set(SF_EINVALID,
@@ -403,12 +387,12 @@ plan_from_json(const char *json, size_t len, struct plan **out)
 		                  PLAN_FORMAT_VERSION);
 		goto out;
 	}
-	p->stack = jstr(j, "stack");
+	p->stack = json_strdup(j, "stack");
 	if (p->stack == NULL) {
 		rc = sf_error_set(SF_EINVALID, "plan: no stack");
 		goto out;
 	}
-	p->created_at = jstr(j, "created_at");
+	p->created_at = json_strdup(j, "created_at");
 	p->refreshed = jbool(j, "refreshed");
 	p->managed = (size_t)jnum(j, "managed", NULL);
 	arr = cJSON_GetObjectItemCaseSensitive(j, "actions");
@@ -441,8 +425,8 @@ plan_from_json(const char *json, size_t len, struct plan **out)
 		                    sizeof(*p->errors));
 	cJSON_ArrayForEach(it, arr)
 	{
-		p->errors[p->nerrors].name = jstr(it, "name");
-		p->errors[p->nerrors].message = jstr(it, "message");
+		p->errors[p->nerrors].name = json_strdup(it, "name");
+		p->errors[p->nerrors].message = json_strdup(it, "message");
 		if (p->errors[p->nerrors].name == NULL)
 			p->errors[p->nerrors].name = xstrdup("");
 		if (p->errors[p->nerrors].message == NULL)
@@ -456,7 +440,8 @@ plan_from_json(const char *json, size_t len, struct plan **out)
 		p->has_unmanaged = 1;
 		cJSON_ArrayForEach(it, arr)
 		{
-			char *n = jstr(it, "name"), *id = jstr(it, "id");
+			char *n = json_strdup(it, "name"),
+			     *id = json_strdup(it, "id");
 
 			if (n && id) {
 				/* keep the order as written */

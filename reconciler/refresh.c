@@ -25,12 +25,6 @@
 
 #include "common/banned.h"
 
-static char *
-dupn(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 static const char *
 nz(const char *s)
 {
@@ -43,10 +37,10 @@ refresh_observed_from_dt(const struct dt_sandbox *sb, struct plan_observed *o)
 	size_t i;
 
 	memset(o, 0, sizeof(*o));
-	o->id = dupn(sb->id);
-	o->name = dupn(sb->name);
-	o->state = dupn(sb->state_raw);
-	o->desired_state = dupn(sb->desired_state_raw);
+	o->id = xstrdup_or_null(sb->id);
+	o->name = xstrdup_or_null(sb->name);
+	o->state = xstrdup_or_null(sb->state_raw);
+	o->desired_state = xstrdup_or_null(sb->desired_state_raw);
 	for (i = 0; i < sb->labels.n; i++)
 		spec_labels_set(&o->labels, sb->labels.items[i].key,
 		                sb->labels.items[i].value
@@ -57,16 +51,16 @@ refresh_observed_from_dt(const struct dt_sandbox *sb, struct plan_observed *o)
 	o->memory = sb->memory;
 	o->disk = sb->disk;
 	o->gpu = sb->gpu;
-	o->snapshot = dupn(sb->snapshot);
-	o->target = dupn(sb->target);
-	o->user = dupn(sb->user);
+	o->snapshot = xstrdup_or_null(sb->snapshot);
+	o->target = xstrdup_or_null(sb->target);
+	o->user = xstrdup_or_null(sb->user);
 	o->auto_stop = sb->auto_stop_interval;
 	o->auto_archive = sb->auto_archive_interval;
 	o->auto_delete = sb->auto_delete_interval;
 	o->recoverable = sb->recoverable;
-	o->error_reason = dupn(sb->error_reason);
-	o->created_at = dupn(sb->created_at);
-	o->updated_at = dupn(sb->updated_at);
+	o->error_reason = xstrdup_or_null(sb->error_reason);
+	o->created_at = xstrdup_or_null(sb->created_at);
+	o->updated_at = xstrdup_or_null(sb->updated_at);
 	if (sb->is_full) {
 		o->has_network = 1;
 		o->network.has_block_all = 1;
@@ -91,8 +85,8 @@ refresh_record_from_store(const struct store_record *r, struct plan_record *out)
 
 	memset(out, 0, sizeof(*out));
 	out->name = xstrdup(r->name);
-	out->id = dupn(r->sandbox_id);
-	out->spec_hash = dupn(r->spec_hash);
+	out->id = xstrdup_or_null(r->sandbox_id);
+	out->spec_hash = xstrdup_or_null(r->spec_hash);
 	out->imported =
 	        r->status && strcmp(r->status, STORE_STATUS_IMPORTED) == 0;
 	if ((j = parse_json(r->labels_json)) != NULL) {
@@ -869,7 +863,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 			memset(r, 0, sizeof(*r));
 			r->name = xstrdup(ob->name);
 			r->id = xstrdup(ob->id);
-			r->spec_hash = dupn(
+			r->spec_hash = xstrdup_or_null(
 			        spec_labels_get(&ob->labels, SPEC_LABEL_SPEC));
 			/* only sandform's own labels are known to be ours */
 			for (k = 0; k < ob->labels.n; k++)

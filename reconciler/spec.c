@@ -17,18 +17,13 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/jsonutil.h"
 #include "common/xalloc.h"
 #include "manifests/manifest.h"
 #include "common/strmap.h"
 #include "reconciler/spec.h"
 
 #include "common/banned.h"
-
-static char *
-dupn(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
 
 const char *
 spec_state_name(enum spec_state st)
@@ -122,8 +117,8 @@ spec_network_copy(struct spec_network *dst, const struct spec_network *src)
 {
 	dst->has_block_all = src->has_block_all;
 	dst->block_all = src->block_all;
-	dst->allow_list = dupn(src->allow_list);
-	dst->domain_allow_list = dupn(src->domain_allow_list);
+	dst->allow_list = xstrdup_or_null(src->allow_list);
+	dst->domain_allow_list = xstrdup_or_null(src->domain_allow_list);
 }
 
 void
@@ -221,26 +216,27 @@ spec_dup(const struct spec *s)
 		return NULL;
 	d = xcalloc(1, sizeof(*d));
 	*d = *s; /* scalars and hash; pointers replaced below */
-	d->name = dupn(s->name);
-	d->file = dupn(s->file);
+	d->name = xstrdup_or_null(s->name);
+	d->file = xstrdup_or_null(s->file);
 	spec_labels_copy(&d->labels, &s->labels);
-	d->image = dupn(s->image);
-	d->snapshot = dupn(s->snapshot);
+	d->image = xstrdup_or_null(s->image);
+	d->snapshot = xstrdup_or_null(s->snapshot);
 	d->env = s->nenv ? xcalloc(s->nenv, sizeof(*d->env)) : NULL;
 	for (i = 0; i < s->nenv; i++) {
 		d->env[i].key = xstrdup(s->env[i].key);
 		d->env[i].kind = s->env[i].kind;
-		d->env[i].value = dupn(s->env[i].value);
+		d->env[i].value = xstrdup_or_null(s->env[i].value);
 	}
-	d->user = dupn(s->user);
-	d->target = dupn(s->target);
+	d->user = xstrdup_or_null(s->user);
+	d->target = xstrdup_or_null(s->target);
 	spec_network_copy(&d->network, &s->network);
 	d->volumes =
 	        s->nvolumes ? xcalloc(s->nvolumes, sizeof(*d->volumes)) : NULL;
 	for (i = 0; i < s->nvolumes; i++) {
-		d->volumes[i].volume = dupn(s->volumes[i].volume);
-		d->volumes[i].mount_path = dupn(s->volumes[i].mount_path);
-		d->volumes[i].subpath = dupn(s->volumes[i].subpath);
+		d->volumes[i].volume = xstrdup_or_null(s->volumes[i].volume);
+		d->volumes[i].mount_path =
+		        xstrdup_or_null(s->volumes[i].mount_path);
+		d->volumes[i].subpath = xstrdup_or_null(s->volumes[i].subpath);
 	}
 	return d;
 }
@@ -274,8 +270,8 @@ spec_from_manifest(const struct sandbox_spec *m)
 	for (i = 0; i < m->n_labels; i++)
 		spec_labels_set(&s->labels, m->labels[i].key,
 		                m->labels[i].value);
-	s->image = dupn(m->image);
-	s->snapshot = dupn(m->snapshot);
+	s->image = xstrdup_or_null(m->image);
+	s->snapshot = xstrdup_or_null(m->snapshot);
 	s->has_cpu = m->has_cpu;
 	s->cpu = m->cpu;
 	s->has_memory = m->has_memory;
@@ -291,8 +287,8 @@ spec_from_manifest(const struct sandbox_spec *m)
 		s->env[i].value = xstrdup(m->env[i].value);
 	}
 	s->nenv = m->n_env;
-	s->user = dupn(m->user);
-	s->target = dupn(m->target);
+	s->user = xstrdup_or_null(m->user);
+	s->target = xstrdup_or_null(m->target);
 	s->has_public = m->has_public;
 	s->public_ = m->is_public;
 	s->state = (enum spec_state)m->state;
@@ -318,7 +314,7 @@ spec_from_manifest(const struct sandbox_spec *m)
 	for (i = 0; i < m->n_volumes; i++) {
 		s->volumes[i].volume = xstrdup(m->volumes[i].volume);
 		s->volumes[i].mount_path = xstrdup(m->volumes[i].mount_path);
-		s->volumes[i].subpath = dupn(m->volumes[i].subpath);
+		s->volumes[i].subpath = xstrdup_or_null(m->volumes[i].subpath);
 	}
 	s->nvolumes = m->n_volumes;
 	s->prevent_destroy = m->prevent_destroy;
@@ -615,14 +611,6 @@ spec_to_json(const struct spec *s)
 	return o;
 }
 
-static char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
-}
-
 static int
 jnum(const cJSON *o, const char *k, long long *out)
 {
@@ -646,17 +634,17 @@ spec_from_json(const cJSON *obj)
 	if (!cJSON_IsObject(obj))
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
-	if ((s->name = jstr(obj, "name")) == NULL)
+	if ((s->name = json_strdup(obj, "name")) == NULL)
 		goto bad;
-	s->file = jstr(obj, "file");
+	s->file = json_strdup(obj, "file");
 	if (jnum(obj, "line", &n))
 		s->line = (int)n;
 	if (spec_labels_from_json(
 	            cJSON_GetObjectItemCaseSensitive(obj, "labels"),
 	            &s->labels) < 0)
 		goto bad;
-	s->image = jstr(obj, "image");
-	s->snapshot = jstr(obj, "snapshot");
+	s->image = json_strdup(obj, "image");
+	s->snapshot = json_strdup(obj, "snapshot");
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "resources")) != NULL) {
 		s->has_cpu = jnum(v, "cpu", &s->cpu);
 		s->has_memory = jnum(v, "memory", &s->memory);
@@ -675,9 +663,9 @@ spec_from_json(const cJSON *obj)
 			if (cJSON_IsString(it)) {
 				e->kind = SPEC_ENV_PLAIN;
 				e->value = xstrdup(it->valuestring);
-			} else if ((e->value = jstr(it, "secretEnv"))) {
+			} else if ((e->value = json_strdup(it, "secretEnv"))) {
 				e->kind = SPEC_ENV_SECRET_ENV;
-			} else if ((e->value = jstr(it, "secretFile"))) {
+			} else if ((e->value = json_strdup(it, "secretFile"))) {
 				e->kind = SPEC_ENV_SECRET_FILE;
 			} else {
 				s->nenv = i + 1;
@@ -687,13 +675,13 @@ spec_from_json(const cJSON *obj)
 		}
 		s->nenv = i;
 	}
-	s->user = jstr(obj, "user");
-	s->target = jstr(obj, "target");
+	s->user = json_strdup(obj, "user");
+	s->target = json_strdup(obj, "target");
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "public")) != NULL) {
 		s->has_public = 1;
 		s->public_ = cJSON_IsTrue(v);
 	}
-	if ((st = jstr(obj, "state")) != NULL) {
+	if ((st = json_strdup(obj, "state")) != NULL) {
 		s->state = strcmp(st, "started") == 0    ? SPEC_STATE_STARTED
 		           : strcmp(st, "stopped") == 0  ? SPEC_STATE_STOPPED
 		           : strcmp(st, "archived") == 0 ? SPEC_STATE_ARCHIVED
@@ -715,9 +703,9 @@ spec_from_json(const cJSON *obj)
 		i = 0;
 		cJSON_ArrayForEach(it, v)
 		{
-			s->volumes[i].volume = jstr(it, "volume");
-			s->volumes[i].mount_path = jstr(it, "mountPath");
-			s->volumes[i].subpath = jstr(it, "subpath");
+			s->volumes[i].volume = json_strdup(it, "volume");
+			s->volumes[i].mount_path = json_strdup(it, "mountPath");
+			s->volumes[i].subpath = json_strdup(it, "subpath");
 			i++;
 			s->nvolumes = i;
 			if (s->volumes[i - 1].volume == NULL ||
@@ -727,7 +715,7 @@ spec_from_json(const cJSON *obj)
 	}
 	s->prevent_destroy = cJSON_IsTrue(
 	        cJSON_GetObjectItemCaseSensitive(obj, "preventDestroy"));
-	if ((st = jstr(obj, "hash")) != NULL) {
+	if ((st = json_strdup(obj, "hash")) != NULL) {
 		snprintf(s->hash, sizeof(s->hash), "%s", st);
 		free(st);
 	}
