@@ -1,6 +1,6 @@
 /*
- * banned: functions that are too easy to misuse. Included by every module
- * after the system headers; using one is a compile error.
+ * banned: functions that are too easy to misuse. common/base.h includes it
+ * after the C library headers; using one is a compile error.
  */
 #ifndef SF_COMMON_BANNED_H
 #define SF_COMMON_BANNED_H

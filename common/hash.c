@@ -1,4 +1,4 @@
-#include "config.h"
+#include "common/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 # common/: small shared helpers, linked by sandform and daytona-emulator.
 noinst_LTLIBRARIES += libcommon.la
 libcommon_la_SOURCES = \
-	common/banned.h \
+	common/banned.h common/base.h \
 	common/buf.c common/buf.h \
 	common/error.c common/error.h \
 	common/exitcodes.h \

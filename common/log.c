@@ -1,4 +1,4 @@
-#include "config.h"
+#include "common/base.h"
 
 #include <stdarg.h>
 #include <stdio.h>

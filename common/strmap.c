@@ -3,22 +3,20 @@
  * are small (labels, env: tens of keys), and sorted order is what every
  * caller wants for output, hashing and comparison.
  */
-#include "config.h"
+#include "common/base.h"
 
-#include <stdlib.h>
-#include <string.h>
-
+#include "common/error.h"
 #include "common/strmap.h"
 #include "common/xalloc.h"
 
 long
-strmap_find(const struct strmap_item *items, size_t n, const char *key)
+strmap_find(const struct strmap *m, const char *key)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = 0, hi = m ? m->n : 0;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(items[mid].key, key);
+		int c = strcmp(m->v[mid].key, key);
 
 		if (c == 0)
 			return (long)mid;
@@ -31,89 +29,122 @@ strmap_find(const struct strmap_item *items, size_t n, const char *key)
 }
 
 const char *
-strmap_get(const struct strmap_item *items, size_t n, const char *key)
+strmap_get(const struct strmap *m, const char *key)
 {
-	long i = strmap_find(items, n, key);
+	long i = strmap_find(m, key);
 
-	return i >= 0 ? items[i].value : NULL;
+	return i >= 0 ? m->v[i].value : NULL;
 }
 
 void
-strmap_set(struct strmap_item **items, size_t *n, const char *key,
-           const char *value)
+strmap_set(struct strmap *m, const char *key, const char *value)
 {
-	struct strmap_item *v = *items;
-	long i = strmap_find(v, *n, key);
+	long i = strmap_find(m, key);
 	size_t at;
 
 	if (i >= 0) {
-		free(v[i].value);
-		v[i].value = xstrdup(value);
+		free(m->v[i].value);
+		m->v[i].value = xstrdup(value);
 		return;
 	}
 	at = (size_t)(-i - 1);
-	v = xreallocarray(v, *n + 1, sizeof(*v));
-	memmove(&v[at + 1], &v[at], (*n - at) * sizeof(*v));
-	v[at].key = xstrdup(key);
-	v[at].value = xstrdup(value);
-	*items = v;
-	(*n)++;
+	m->v = xreallocarray(m->v, m->n + 1, sizeof(*m->v));
+	memmove(&m->v[at + 1], &m->v[at], (m->n - at) * sizeof(*m->v));
+	m->v[at].key = xstrdup(key);
+	m->v[at].value = xstrdup(value);
+	m->n++;
 }
 
 int
-strmap_del(struct strmap_item *items, size_t *n, const char *key)
+strmap_del(struct strmap *m, const char *key)
 {
-	long i = strmap_find(items, *n, key);
+	long i = strmap_find(m, key);
 
 	if (i < 0)
 		return 0;
-	free(items[i].key);
-	free(items[i].value);
-	memmove(&items[i], &items[i + 1],
-	        (*n - (size_t)i - 1) * sizeof(*items));
-	(*n)--;
+	free(m->v[i].key);
+	free(m->v[i].value);
+	memmove(&m->v[i], &m->v[i + 1], (m->n - (size_t)i - 1) * sizeof(*m->v));
+	m->n--;
 	return 1;
 }
 
-struct strmap_item *
-strmap_copy(const struct strmap_item *items, size_t n)
+void
+strmap_copy(struct strmap *dst, const struct strmap *src)
 {
-	struct strmap_item *v;
 	size_t i;
 
-	if (n == 0)
-		return NULL;
-	v = xcalloc(n, sizeof(*v));
-	for (i = 0; i < n; i++) {
-		v[i].key = xstrdup(items[i].key);
-		v[i].value = xstrdup(items[i].value);
+	dst->v = NULL;
+	dst->n = 0;
+	if (src == NULL || src->n == 0)
+		return;
+	dst->v = xcalloc(src->n, sizeof(*dst->v));
+	for (i = 0; i < src->n; i++) {
+		dst->v[i].key = xstrdup(src->v[i].key);
+		dst->v[i].value = xstrdup(src->v[i].value);
 	}
-	return v;
+	dst->n = src->n;
 }
 
 int
-strmap_equal(const struct strmap_item *a, size_t na,
-             const struct strmap_item *b, size_t nb)
+strmap_equal(const struct strmap *a, const struct strmap *b)
 {
-	size_t i;
+	size_t na = a ? a->n : 0, nb = b ? b->n : 0, i;
 
 	if (na != nb)
 		return 0;
 	for (i = 0; i < na; i++)
-		if (strcmp(a[i].key, b[i].key) != 0 ||
-		    strcmp(a[i].value, b[i].value) != 0)
+		if (strcmp(a->v[i].key, b->v[i].key) != 0 ||
+		    strcmp(a->v[i].value, b->v[i].value) != 0)
 			return 0;
 	return 1;
 }
 
 void
-strmap_free(struct strmap_item *items, size_t n)
+strmap_clear(struct strmap *m)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		free(items[i].key);
-		free(items[i].value);
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n; i++) {
+		free(m->v[i].key);
+		free(m->v[i].value);
 	}
-	free(items);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+cJSON *
+strmap_to_json(const struct strmap *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; m != NULL && i < m->n; i++)
+		cJSON_AddStringToObject(o, m->v[i].key, m->v[i].value);
+	return o;
+}
+
+int
+strmap_from_json(const cJSON *obj, const char *what, struct strmap *out)
+{
+	const cJSON *it;
+
+	strmap_clear(out);
+	if (obj == NULL || cJSON_IsNull(obj))
+		return 0;
+	if (!cJSON_IsObject(obj))
+		return sf_error_set(SF_EINVALID, "%s: not an object", what);
+	cJSON_ArrayForEach(it, obj)
+	{
+		if (!cJSON_IsString(it) || it->string == NULL) {
+			strmap_clear(out);
+			return sf_error_set(SF_EINVALID,
+			                    "%s: value is not a string", what);
+		}
+		strmap_set(out, it->string, it->valuestring);
+	}
+	return 0;
 }

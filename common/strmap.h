@@ -1,45 +1,70 @@
 /*
- * strmap: a string-to-string map kept as an array sorted by key (strcmp),
- * keys unique, so that anything printed or hashed from it is stable. Used
- * for labels and env (daytona/ struct dt_kvs).
+ * strmap: the one string-to-string map of sandform: labels, env, and any
+ * other map of strings. An array sorted by key (strcmp), keys unique, so
+ * that anything printed or hashed from it is stable.
  *
- * A map is a pair (items, n) that the owner keeps in its own struct; a
- * NULL array with n 0 is empty. The functions take that pair so that each
- * module can keep its own struct name around the same items.
+ *	struct strmap m = STRMAP_INIT;
+ *	strmap_set(&m, "team", "agents");
+ *	v = strmap_get(&m, "team");
+ *	strmap_clear(&m);
+ *
+ * NULL rules, the same for every function: a NULL map pointer given as
+ * input reads as the empty map; a zeroed struct strmap is an empty map.
  *
  * Ownership: the map owns its keys and values (copies of what was set);
- * strmap_free() frees them and the array. Returned values point into the
- * map and live until that key is set, deleted or the map is freed.
+ * strmap_clear() frees them and the array and leaves the map empty (the
+ * struct itself is the caller's). Returned values point into the map and
+ * live until that key is set or deleted or the map is cleared.
  */
 #ifndef SF_COMMON_STRMAP_H
 #define SF_COMMON_STRMAP_H
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 struct strmap_item {
 	char *key;
 	char *value;
 };
 
+struct strmap {
+	struct strmap_item *v; /* sorted by key */
+	size_t n;
+};
+
+#define STRMAP_INIT     \
+	{               \
+		NULL, 0 \
+	}
+
 /*
  * strmap_find: the index of key, or -(the index it would be inserted at)
  * - 1 when it is absent.
  */
-long strmap_find(const struct strmap_item *items, size_t n, const char *key);
+long strmap_find(const struct strmap *m, const char *key);
 /* strmap_get: the value of key, or NULL. */
-const char *strmap_get(const struct strmap_item *items, size_t n,
-                       const char *key);
+const char *strmap_get(const struct strmap *m, const char *key);
 /* strmap_set: insert or replace, keeping the order (copies both). */
-void strmap_set(struct strmap_item **items, size_t *n, const char *key,
-                const char *value);
+void strmap_set(struct strmap *m, const char *key, const char *value);
 /* strmap_del: remove key; 1 when it was there, else 0. */
-int strmap_del(struct strmap_item *items, size_t *n, const char *key);
-/* strmap_copy: a new array holding copies of the n items (NULL when 0). */
-struct strmap_item *strmap_copy(const struct strmap_item *items, size_t n);
+int strmap_del(struct strmap *m, const char *key);
+/* strmap_copy: make dst a copy of src. dst is overwritten, not freed: it
+ * must hold nothing (zeroed, cleared, or a struct copy of another map). */
+void strmap_copy(struct strmap *dst, const struct strmap *src);
 /* strmap_equal: 1 when both maps hold the same keys and values. */
-int strmap_equal(const struct strmap_item *a, size_t na,
-                 const struct strmap_item *b, size_t nb);
-/* strmap_free: free every key and value and the array (NULL-safe). */
-void strmap_free(struct strmap_item *items, size_t n);
+int strmap_equal(const struct strmap *a, const struct strmap *b);
+/* strmap_clear: free every key and value and the array; m is left empty
+ * (NULL-safe). */
+void strmap_clear(struct strmap *m);
+/* strmap_to_json: a new JSON object of the map (adding it to a tree hands
+ * it over, else release it with cJSON_Delete()). */
+cJSON *strmap_to_json(const struct strmap *m);
+/*
+ * strmap_from_json: fill out (cleared first) from a JSON object of string
+ * values; NULL or a JSON null gives the empty map. Returns 0, or
+ * SF_EINVALID (message "WHAT: ...", out left empty) for anything else.
+ */
+int strmap_from_json(const cJSON *obj, const char *what, struct strmap *out);
 
 #endif

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "common/base.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
  * VALIDATE_NO_LEADING_ZERO and VALIDATE_ALPHA_TLD flags, the manifest's own
  * control-character and "." rules) stays visible at its call site.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <ctype.h>
 #include <string.h>

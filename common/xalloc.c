@@ -3,7 +3,7 @@
  * a half-read manifest is worthless anyway, and the journal in SQLite makes a
  * crashed apply recoverable.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -21,7 +21,7 @@
  * After a 429 the whole bucket is blocked until its Retry-After passes, so
  * other threads do not keep hammering it either.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -43,7 +43,6 @@
 #include "common/xalloc.h"
 #include "daytona/client.h"
 #include "daytona/transport.h"
-#include "common/banned.h"
 
 /* Two responses whose reset times differ by less than this belong to the
  * same rate-limit window. */
@@ -969,7 +968,7 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 	buf_addstr(&k.path, "/sandbox");
 	if (q != NULL) {
 		if (q->labels != NULL && q->labels->n > 0) {
-			cJSON *lj = dt_kvs_to_json(q->labels);
+			cJSON *lj = strmap_to_json(q->labels);
 			char *s = cJSON_PrintUnformatted(lj);
 
 			cJSON_Delete(lj);
@@ -1164,9 +1163,9 @@ dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 	}
 	add_str(j, "user", r->user);
 	if (r->env != NULL)
-		cJSON_AddItemToObject(j, "env", dt_kvs_to_json(r->env));
+		cJSON_AddItemToObject(j, "env", strmap_to_json(r->env));
 	if (r->labels != NULL)
-		cJSON_AddItemToObject(j, "labels", dt_kvs_to_json(r->labels));
+		cJSON_AddItemToObject(j, "labels", strmap_to_json(r->labels));
 	if (r->has_public)
 		cJSON_AddBoolToObject(j, "public", r->is_public);
 	if (r->has_network_block_all)
@@ -1291,12 +1290,12 @@ dt_resize(struct dt_client *c, const char *id, int cpu, int memory, int disk,
 }
 
 int
-dt_set_labels(struct dt_client *c, const char *id, const struct dt_kvs *labels,
+dt_set_labels(struct dt_client *c, const char *id, const struct strmap *labels,
               struct dt_result *res)
 {
 	cJSON *j = cJSON_CreateObject();
 
-	cJSON_AddItemToObject(j, "labels", dt_kvs_to_json(labels));
+	cJSON_AddItemToObject(j, "labels", strmap_to_json(labels));
 	return action(c, "PUT", id, "/labels", DT_BUCKET_AUTHENTICATED, 1, j,
 	              res);
 }

@@ -55,7 +55,7 @@
  *
  * Ownership: everything a dt_* function returns through a pointer belongs to
  * the caller and is released with the matching _free or _clear function.
- * Input structs (dt_config, dt_create, dt_list_query, dt_network, dt_kvs
+ * Input structs (dt_config, dt_create, dt_list_query, dt_network, strmap
  * passed as input) are borrowed for the duration of the call only.
  * dt_sandbox_to_json() returns a new cJSON tree the caller frees with
  * cJSON_Delete(); adding it to another tree transfers it.
@@ -103,31 +103,7 @@
 /* dt_list_all() refuses to walk more pages than this (a looping cursor). */
 #define DT_LIST_MAX_PAGES 100000
 
-/* ---- key/value maps (labels, env) ---------------------------------------- */
-
-/* Sorted by key (strcmp), keys unique: a common/strmap.h map. */
-struct dt_kvs {
-	struct strmap_item *items;
-	size_t n;
-};
-
-#define DT_KVS_INIT     \
-	{               \
-		NULL, 0 \
-	}
-
-/* dt_kvs_set: insert or replace (copies key and value), keeps order. */
-void dt_kvs_set(struct dt_kvs *m, const char *key, const char *value);
-/* dt_kvs_get: the value or NULL. */
-const char *dt_kvs_get(const struct dt_kvs *m, const char *key);
-/* dt_kvs_del: remove key; returns 1 when it was there. */
-int dt_kvs_del(struct dt_kvs *m, const char *key);
-void dt_kvs_copy(struct dt_kvs *dst, const struct dt_kvs *src);
-int dt_kvs_equal(const struct dt_kvs *a, const struct dt_kvs *b);
-/* dt_kvs_clear: free the contents, leave m empty (m itself is the caller's). */
-void dt_kvs_clear(struct dt_kvs *m);
-/* dt_kvs_to_json: a new JSON object of the map (m NULL: {}). */
-cJSON *dt_kvs_to_json(const struct dt_kvs *m);
+/* Labels and env are common/strmap.h maps (sorted by key, keys unique). */
 
 /* ---- the Sandbox -------------------------------------------------------- */
 
@@ -204,8 +180,8 @@ struct dt_sandbox {
 	char *target;
 	char *snapshot; /* NULL for image (buildInfo) sandboxes */
 	char *user;
-	struct dt_kvs env;    /* full DTO only (is_full) */
-	struct dt_kvs labels; /* always */
+	struct strmap env;    /* full DTO only (is_full) */
+	struct strmap labels; /* always */
 	int is_public;
 	int network_block_all;      /* full DTO only */
 	char *network_allow_list;   /* full DTO only; comma list */
@@ -398,7 +374,7 @@ int64_t dt_backoff_ms(int retry, long base_ms, long max_ms);
 /* ---- routes ------------------------------------------------------------ */
 
 struct dt_list_query {
-	const struct dt_kvs *labels; /* containment filter; NULL: none */
+	const struct strmap *labels; /* containment filter; NULL: none */
 	const char *name_prefix;     /* case-insensitive prefix; NULL: none */
 	const enum dt_state *states; /* raw-state filter, n_states of them */
 	size_t n_states;
@@ -446,8 +422,8 @@ struct dt_create {
 	const char *image; /* sent as buildInfo.dockerfileContent "FROM x\n" */
 	const char *dockerfile; /* raw dockerfileContent (overrides image) */
 	const char *user;
-	const struct dt_kvs *env;
-	const struct dt_kvs *labels;
+	const struct strmap *env;
+	const struct strmap *labels;
 	int has_public, is_public;
 	int has_network_block_all, network_block_all;
 	const char *network_allow_list; /* comma list */
@@ -490,7 +466,7 @@ int dt_resize(struct dt_client *c, const char *id, int cpu, int memory,
               int disk, struct dt_result *res);
 /* dt_set_labels: PUT, replaces the whole map. */
 int dt_set_labels(struct dt_client *c, const char *id,
-                  const struct dt_kvs *labels, struct dt_result *res);
+                  const struct strmap *labels, struct dt_result *res);
 int dt_set_public(struct dt_client *c, const char *id, int is_public,
                   struct dt_result *res);
 int dt_set_autostop(struct dt_client *c, const char *id, int minutes,

@@ -7,7 +7,7 @@
  * Label and env values are not validated by the server; a non-string value
  * is kept as its JSON text rather than refusing the whole sandbox.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <limits.h>
 #include <math.h>
@@ -20,65 +20,6 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
-#include "common/banned.h"
-
-/* ---- key/value maps ---------------------------------------------------- */
-
-void
-dt_kvs_set(struct dt_kvs *m, const char *key, const char *value)
-{
-	strmap_set(&m->items, &m->n, key, value);
-}
-
-const char *
-dt_kvs_get(const struct dt_kvs *m, const char *key)
-{
-	return m != NULL ? strmap_get(m->items, m->n, key) : NULL;
-}
-
-int
-dt_kvs_del(struct dt_kvs *m, const char *key)
-{
-	return strmap_del(m->items, &m->n, key);
-}
-
-void
-dt_kvs_copy(struct dt_kvs *dst, const struct dt_kvs *src)
-{
-	dt_kvs_clear(dst);
-	if (src == NULL)
-		return;
-	dst->items = strmap_copy(src->items, src->n);
-	dst->n = src->n;
-}
-
-int
-dt_kvs_equal(const struct dt_kvs *a, const struct dt_kvs *b)
-{
-	return strmap_equal(a ? a->items : NULL, a ? a->n : 0,
-	                    b ? b->items : NULL, b ? b->n : 0);
-}
-
-void
-dt_kvs_clear(struct dt_kvs *m)
-{
-	if (m == NULL)
-		return;
-	strmap_free(m->items, m->n);
-	m->items = NULL;
-	m->n = 0;
-}
-
-cJSON *
-dt_kvs_to_json(const struct dt_kvs *m)
-{
-	cJSON *o = cJSON_CreateObject();
-	size_t i;
-
-	for (i = 0; m != NULL && i < m->n; i++)
-		cJSON_AddStringToObject(o, m->items[i].key, m->items[i].value);
-	return o;
-}
 
 /* ---- states ------------------------------------------------------------ */
 
@@ -218,7 +159,7 @@ get_bool(const cJSON *obj, const char *field, int *out, unsigned *present,
 }
 
 static int
-get_map(const cJSON *obj, const char *field, struct dt_kvs *out,
+get_map(const cJSON *obj, const char *field, struct strmap *out,
         unsigned *present, unsigned bit)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
@@ -233,13 +174,13 @@ get_map(const cJSON *obj, const char *field, struct dt_kvs *out,
 		if (e->string == NULL)
 			continue;
 		if (cJSON_IsString(e) && e->valuestring != NULL) {
-			dt_kvs_set(out, e->string, e->valuestring);
+			strmap_set(out, e->string, e->valuestring);
 		} else if (!cJSON_IsNull(e)) {
 			char *text = cJSON_PrintUnformatted(e);
 
 			if (text == NULL)
 				return bad_type(field, "an object");
-			dt_kvs_set(out, e->string, text);
+			strmap_set(out, e->string, text);
 			cJSON_free(text);
 		}
 	}
@@ -407,8 +348,8 @@ dt_sandbox_to_json(const struct dt_sandbox *sb)
 	put_str(o, "snapshot", sb->snapshot);
 	put_str(o, "user", sb->user);
 	if (p & DT_HAS_ENV)
-		cJSON_AddItemToObject(o, "env", dt_kvs_to_json(&sb->env));
-	cJSON_AddItemToObject(o, "labels", dt_kvs_to_json(&sb->labels));
+		cJSON_AddItemToObject(o, "env", strmap_to_json(&sb->env));
+	cJSON_AddItemToObject(o, "labels", strmap_to_json(&sb->labels));
 	put_bool(o, "public", sb->is_public, p, DT_HAS_PUBLIC);
 	put_bool(o, "networkBlockAll", sb->network_block_all, p,
 	         DT_HAS_NETWORK_BLOCK_ALL);
@@ -470,12 +411,12 @@ dt_sandbox_dup(const struct dt_sandbox *sb)
 	d->target = xstrdup_or_null(sb->target);
 	d->snapshot = xstrdup_or_null(sb->snapshot);
 	d->user = xstrdup_or_null(sb->user);
-	d->env.items = NULL;
+	d->env.v = NULL;
 	d->env.n = 0;
-	dt_kvs_copy(&d->env, &sb->env);
-	d->labels.items = NULL;
+	strmap_copy(&d->env, &sb->env);
+	d->labels.v = NULL;
 	d->labels.n = 0;
-	dt_kvs_copy(&d->labels, &sb->labels);
+	strmap_copy(&d->labels, &sb->labels);
 	d->network_allow_list = xstrdup_or_null(sb->network_allow_list);
 	d->domain_allow_list = xstrdup_or_null(sb->domain_allow_list);
 	d->gpu_type = xstrdup_or_null(sb->gpu_type);
@@ -517,8 +458,8 @@ dt_sandbox_free(struct dt_sandbox *sb)
 	free(sb->target);
 	free(sb->snapshot);
 	free(sb->user);
-	dt_kvs_clear(&sb->env);
-	dt_kvs_clear(&sb->labels);
+	strmap_clear(&sb->env);
+	strmap_clear(&sb->labels);
 	free(sb->network_allow_list);
 	free(sb->domain_allow_list);
 	free(sb->gpu_type);

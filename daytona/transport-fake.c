@@ -5,7 +5,7 @@
  * moves when someone sleeps on it or calls dt_fake_advance(), so backoff
  * and budget tests are exact and take no real time.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -16,7 +16,6 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "daytona/transport-fake.h"
-#include "common/banned.h"
 
 struct scripted {
 	int status;

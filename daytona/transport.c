@@ -10,7 +10,7 @@
  * max_body: a bigger answer aborts the transfer and reports
  * DT_HTTP_TOO_LARGE.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -23,7 +23,6 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "daytona/transport.h"
-#include "common/banned.h"
 
 /* ---- responses --------------------------------------------------------- */
 

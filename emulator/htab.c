@@ -2,7 +2,7 @@
  * htab: FNV-1a chained hashing; a rehash doubles the bucket array when the
  * count passes it. Enough for 10^5 sandboxes behind one mutex.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,7 +10,6 @@
 
 #include "common/xalloc.h"
 #include "emulator/htab.h"
-#include "common/banned.h"
 
 struct hnode {
 	struct hnode *next;

@@ -9,7 +9,7 @@
  * accepting, answer the requests still waiting, flush the state file,
  * free everything, exit 0.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -27,7 +27,6 @@
 #include "common/xalloc.h"
 #include "emulator/server.h"
 #include "emulator/store.h"
-#include "common/banned.h"
 
 #define DEFAULT_LISTEN        "127.0.0.1:0"
 #define DEFAULT_TRANSITION_MS 1000

@@ -4,7 +4,7 @@
  * so that it reads like the tables it implements and unit tests can drive
  * it exhaustively.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -18,7 +18,6 @@
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
 #include "emulator/model.h"
-#include "common/banned.h"
 
 static const char *const state_names[ST__COUNT] = {
 	"creating", "restoring",        "destroyed",     "destroying",

@@ -17,7 +17,7 @@
  * libmicrohttpd, except MHD_suspend_connection() from the handler, which
  * is what keeps a resume from overtaking its suspend.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -46,7 +46,6 @@
 #include "common/xalloc.h"
 #include "emulator/htab.h"
 #include "emulator/server.h"
-#include "common/banned.h"
 
 #define API_VERSION "0.190.0"
 

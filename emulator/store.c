@@ -13,7 +13,7 @@
  * was sorted (any change bumps it), so a walk over an idle organization
  * sorts once and then binary-searches each cursor.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +36,6 @@
 #include "common/xalloc.h"
 #include "emulator/htab.h"
 #include "emulator/store.h"
-#include "common/banned.h"
 
 #define N_SORTS   6
 #define RUNNER_ID "9e1f5c2a-6b0d-4c43-9a51-3f2e8d7c6b5a"

@@ -2,7 +2,7 @@
  * diag: diagnostics are collected, then sorted and printed together, so a
  * user sees every problem of a run at once and in file order.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,8 +12,6 @@
 #include "common/buf.h"
 #include "common/xalloc.h"
 #include "manifests/diag.h"
-
-#include "common/banned.h"
 
 void
 diag_add(struct diag_list *l, enum diag_severity sev, const char *file,

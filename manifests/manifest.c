@@ -7,7 +7,7 @@
  * error contributes no sandbox; the set is handed out only when the whole
  * run had no error. Duplicate names are found after all files, by sorting.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -27,8 +27,6 @@
 #include "common/xalloc.h"
 #include "manifests/manifest.h"
 #include "manifests/ytree.h"
-
-#include "common/banned.h"
 
 #define PATH_MAX_LEN 512
 

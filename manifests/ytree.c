@@ -8,7 +8,7 @@
  * checked for valid UTF-8 and NUL first so that such errors get a line and
  * column (libyaml's reader only gives a byte offset).
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,8 +20,6 @@
 #include "common/xalloc.h"
 #include "manifests/manifest.h"
 #include "manifests/ytree.h"
-
-#include "common/banned.h"
 
 bool
 ynode_is_null(const struct ynode *n)

@@ -20,7 +20,7 @@
  * Only a stop request (SIGINT/SIGTERM) ends the run early, and then only
  * after the calls in flight have returned and been recorded.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -40,8 +40,6 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "reconciler/apply.h"
-
-#include "common/banned.h"
 
 #ifdef SF_UNITTEST
 #define SF_STATIC
@@ -114,7 +112,7 @@ struct job {
 	const char *what;        /* current step, for progress */
 	struct dt_sandbox *last; /* last seen (owned) */
 	struct spec_create create;
-	struct spec_labels create_labels;
+	struct strmap create_labels;
 	int has_create;
 	int64_t pending_jid; /* a create intent whose outcome is unknown */
 	int stopped_self;    /* a STEP_STOP of this job took effect */
@@ -313,18 +311,18 @@ tty_render(struct sched *s, int final)
 /* ---- helpers ------------------------------------------------------------ */
 
 static void
-kvs_from_labels(struct dt_kvs *dst, const struct spec_labels *l)
+kvs_from_labels(struct strmap *dst, const struct strmap *l)
 {
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		dt_kvs_set(dst, l->v[i].key, l->v[i].value);
+		strmap_set(dst, l->v[i].key, l->v[i].value);
 }
 
 static char *
-labels_json(const struct spec_labels *l)
+labels_json(const struct strmap *l)
 {
-	cJSON *j = spec_labels_to_json(l);
+	cJSON *j = strmap_to_json(l);
 	char *txt = cJSON_PrintUnformatted(j);
 	char *r = xstrdup(txt ? txt : "{}");
 
@@ -343,8 +341,7 @@ apply_detail_json(const struct plan_action *a)
 		cJSON_AddStringToObject(j, "spec", a->desired->hash);
 		cJSON_AddItemToObject(j, "desired", spec_to_json(a->desired));
 	}
-	cJSON_AddItemToObject(j, "labels",
-	                      spec_labels_to_json(&a->owned_labels));
+	cJSON_AddItemToObject(j, "labels", strmap_to_json(&a->owned_labels));
 	txt = cJSON_PrintUnformatted(j);
 	r = xstrdup(txt ? txt : "{}");
 	cJSON_free(txt);
@@ -356,12 +353,12 @@ apply_detail_json(const struct plan_action *a)
 static int
 sb_is_ours(const struct dt_sandbox *sb, const char *stack, const char *spec)
 {
-	const char *v = dt_kvs_get(&sb->labels, SPEC_LABEL_STACK);
+	const char *v = strmap_get(&sb->labels, SPEC_LABEL_STACK);
 
 	if (v == NULL || strcmp(v, stack) != 0)
 		return 0;
 	if (spec && *spec) {
-		v = dt_kvs_get(&sb->labels, SPEC_LABEL_SPEC);
+		v = strmap_get(&sb->labels, SPEC_LABEL_SPEC);
 		if (v == NULL || strcmp(v, spec) != 0)
 			return 0;
 	}
@@ -672,7 +669,7 @@ static int
 do_call(struct sched *s, struct job *j, const struct plan_step *st,
         struct dt_result *r)
 {
-	struct dt_kvs kv = DT_KVS_INIT;
+	struct strmap kv = STRMAP_INIT;
 	struct dt_network net;
 	int rc = SF_ERROR;
 
@@ -700,7 +697,7 @@ do_call(struct sched *s, struct job *j, const struct plan_step *st,
 	case STEP_SET_LABELS:
 		kvs_from_labels(&kv, &st->labels);
 		rc = dt_set_labels(s->client, j->id, &kv, r);
-		dt_kvs_clear(&kv);
+		strmap_clear(&kv);
 		break;
 	case STEP_SET_PUBLIC:
 		rc = dt_set_public(s->client, j->id, st->value != 0, r);
@@ -1357,7 +1354,7 @@ static void
 poll_once(struct sched *s)
 {
 	struct dt_sandbox_list l = DT_SANDBOX_LIST_INIT;
-	struct dt_kvs filter = DT_KVS_INIT;
+	struct strmap filter = STRMAP_INIT;
 	struct dt_list_query q;
 	size_t i, nwait = 0, pages = 0, *idx = NULL;
 	int use_list = 0, listed = 0;
@@ -1383,7 +1380,7 @@ poll_once(struct sched *s)
 
 	if (use_list) {
 		memset(&q, 0, sizeof(q));
-		dt_kvs_set(&filter, SPEC_LABEL_STACK, s->o->stack);
+		strmap_set(&filter, SPEC_LABEL_STACK, s->o->stack);
 		q.labels = &filter;
 		q.sort = "createdAt";
 		q.order = "asc";
@@ -1473,7 +1470,7 @@ poll_once(struct sched *s)
 	}
 out:
 	free(idx);
-	dt_kvs_clear(&filter);
+	strmap_clear(&filter);
 	dt_sandbox_list_free(&l);
 }
 
@@ -1753,7 +1750,7 @@ out:
 
 		if (j->has_create)
 			spec_create_clear(&j->create);
-		spec_labels_free(&j->create_labels);
+		strmap_clear(&j->create_labels);
 		dt_sandbox_free(j->last);
 		free(j->id);
 		free(j->error);
@@ -1907,7 +1904,7 @@ out:
 static char *
 fingerprint_of(const struct dt_sandbox *sb)
 {
-	const char *spec = dt_kvs_get(&sb->labels, SPEC_LABEL_SPEC);
+	const char *spec = strmap_get(&sb->labels, SPEC_LABEL_SPEC);
 
 	return xasprintf("%s|%s|%s", sb->state_raw ? sb->state_raw : "",
 	                 sb->updated_at ? sb->updated_at : "",
@@ -1918,13 +1915,13 @@ int
 apply_check_fresh(const struct plan *p, struct dt_client *c)
 {
 	struct dt_sandbox_list l = DT_SANDBOX_LIST_INIT;
-	struct dt_kvs filter = DT_KVS_INIT;
+	struct strmap filter = STRMAP_INIT;
 	struct dt_list_query q;
 	size_t i, k;
 	int rc = 0;
 
 	memset(&q, 0, sizeof(q));
-	dt_kvs_set(&filter, SPEC_LABEL_STACK, p->stack);
+	strmap_set(&filter, SPEC_LABEL_STACK, p->stack);
 	q.labels = &filter;
 	q.sort = "createdAt";
 	q.order = "asc";
@@ -1999,7 +1996,7 @@ apply_check_fresh(const struct plan *p, struct dt_client *c)
 	}
 	rc = 0;
 out:
-	dt_kvs_clear(&filter);
+	strmap_clear(&filter);
 	dt_sandbox_list_free(&l);
 	return rc;
 }

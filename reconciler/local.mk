@@ -1,30 +1,12 @@
-# reconciler/: the sandform program. The CLI (argv, printing, exit codes) is
-# the binary; everything else lives in libsandform.la, which tests link.
-bin_PROGRAMS += sandform
-sandform_SOURCES = \
-	reconciler/cli.c reconciler/cli.h \
-	reconciler/commands.c reconciler/commands.h \
-	reconciler/main.c
-sandform_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
-sandform_LDADD = libsandform.la
-# One line per command (cmd-NAME.c); kept here because this fragment is
-# included after the other folders' ones.
-sandform_SOURCES += reconciler/cmd-validate.c
-sandform_SOURCES += reconciler/cmd-state.c
-# plan: the spec, the diff, plan output and saved plans (core), the shared
-# command setup and the refresh walk (core), and the plan command (CLI).
+# reconciler/: the core library (DESIGN.md §2): the spec and its hash, the
+# refresh walk, the diff (plan), plan output and saved plans, and the
+# executor (apply). It never prints and never reads argv: cli/ does.
 libsandform_la_SOURCES += \
 	reconciler/spec.c reconciler/spec.h \
 	reconciler/plan.c reconciler/plan.h \
-	reconciler/planout.c reconciler/planout.h
-libsandform_la_SOURCES += \
+	reconciler/planout.c reconciler/planout.h \
 	reconciler/refresh.c reconciler/refresh.h \
-	reconciler/runctx.c reconciler/runctx.h
-sandform_SOURCES += reconciler/cmd-plan.c
-# apply: the executor (core) and apply/destroy/force-unlock (CLI).
-libsandform_la_SOURCES += reconciler/apply.c reconciler/apply.h
-sandform_SOURCES += reconciler/cmd-apply.c reconciler/applycli.h \
-	reconciler/cmd-destroy.c reconciler/cmd-force-unlock.c
+	reconciler/apply.c reconciler/apply.h
 check_PROGRAMS += tests/unit/unit-plan
 TESTS += tests/unit/unit-plan
 tests_unit_unit_plan_SOURCES = tests/unit/test_plan.c

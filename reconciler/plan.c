@@ -21,7 +21,7 @@
  * - A transitional state is judged by where the sandbox is heading
  *   (desiredState) and the steps wait for it to settle first.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,8 +34,6 @@
 #include "common/xalloc.h"
 #include "daytona/client.h"
 #include "reconciler/plan.h"
-
-#include "common/banned.h"
 
 static const char *const kind_names[PLAN_KIND_COUNT] = {
 	"create", "replace", "delete", "recover", "resize",
@@ -112,7 +110,7 @@ plan_observed_clear(struct plan_observed *o)
 	free(o->name);
 	free(o->state);
 	free(o->desired_state);
-	spec_labels_free(&o->labels);
+	strmap_clear(&o->labels);
 	free(o->snapshot);
 	free(o->target);
 	free(o->user);
@@ -120,7 +118,7 @@ plan_observed_clear(struct plan_observed *o)
 	free(o->created_at);
 	free(o->updated_at);
 	spec_network_clear(&o->network);
-	spec_labels_free(&o->createonly);
+	strmap_clear(&o->createonly);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -144,7 +142,7 @@ plan_observed_dup(const struct plan_observed *o)
 	d->name = xstrdup_or_null(o->name);
 	d->state = xstrdup_or_null(o->state);
 	d->desired_state = xstrdup_or_null(o->desired_state);
-	spec_labels_copy(&d->labels, &o->labels);
+	strmap_copy(&d->labels, &o->labels);
 	d->snapshot = xstrdup_or_null(o->snapshot);
 	d->target = xstrdup_or_null(o->target);
 	d->user = xstrdup_or_null(o->user);
@@ -153,7 +151,7 @@ plan_observed_dup(const struct plan_observed *o)
 	d->updated_at = xstrdup_or_null(o->updated_at);
 	spec_network_copy(&d->network, &o->network);
 	memset(&d->createonly, 0, sizeof(d->createonly));
-	spec_labels_copy(&d->createonly, &o->createonly);
+	strmap_copy(&d->createonly, &o->createonly);
 	return d;
 }
 
@@ -165,7 +163,7 @@ plan_record_clear(struct plan_record *r)
 	free(r->name);
 	free(r->id);
 	free(r->spec_hash);
-	spec_labels_free(&r->owned_labels);
+	strmap_clear(&r->owned_labels);
 	spec_network_clear(&r->network);
 	spec_free(r->applied);
 	memset(r, 0, sizeof(*r));
@@ -174,7 +172,7 @@ plan_record_clear(struct plan_record *r)
 char *
 plan_fingerprint(const struct plan_observed *o)
 {
-	const char *spec = spec_labels_get(&o->labels, SPEC_LABEL_SPEC);
+	const char *spec = strmap_get(&o->labels, SPEC_LABEL_SPEC);
 
 	return xasprintf("%s|%s|%s", o->state ? o->state : "",
 	                 o->updated_at ? o->updated_at : "", spec ? spec : "");
@@ -185,7 +183,7 @@ plan_fingerprint(const struct plan_observed *o)
 static void
 step_clear(struct plan_step *st)
 {
-	spec_labels_free(&st->labels);
+	strmap_clear(&st->labels);
 	spec_network_clear(&st->network);
 }
 
@@ -214,7 +212,7 @@ plan_free(struct plan *p)
 		spec_free(a->desired);
 		plan_observed_free(a->observed);
 		free(a->fingerprint);
-		spec_labels_free(&a->owned_labels);
+		strmap_clear(&a->owned_labels);
 	}
 	free(p->actions);
 	for (i = 0; i < p->nerrors; i++) {
@@ -222,7 +220,7 @@ plan_free(struct plan *p)
 		free(p->errors[i].message);
 	}
 	free(p->errors);
-	spec_labels_free(&p->unmanaged);
+	strmap_clear(&p->unmanaged);
 	free(p->format_version);
 	free(p->stack);
 	free(p->created_at);
@@ -719,8 +717,7 @@ prevent_destroy_of(const struct spec *s, const struct plan_observed *o,
                    const struct plan_record *r)
 {
 	const char *v =
-	        o ? spec_labels_get(&o->labels, SPEC_LABEL_PREVENT_DESTROY)
-	          : NULL;
+	        o ? strmap_get(&o->labels, SPEC_LABEL_PREVENT_DESTROY) : NULL;
 
 	if (s)
 		return s->prevent_destroy;
@@ -800,7 +797,7 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
                 const struct plan_observed *o, const struct plan_record *r)
 {
 	enum dt_state cur = dt_state_parse(o->state);
-	const char *live = spec_labels_get(&o->labels, SPEC_LABEL_SPEC);
+	const char *live = strmap_get(&o->labels, SPEC_LABEL_SPEC);
 	char lh[SPEC_HASH_SEG_HEX + 1], dh[SPEC_HASH_SEG_HEX + 1];
 	size_t before = a->nreasons;
 	int i;
@@ -856,13 +853,13 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
 }
 
 static void
-label_reasons(struct plan_action *a, const struct spec_labels *have,
-              const struct spec_labels *want)
+label_reasons(struct plan_action *a, const struct strmap *have,
+              const struct strmap *want)
 {
 	size_t i;
 
 	for (i = 0; i < have->n; i++) {
-		const char *w = spec_labels_get(want, have->v[i].key);
+		const char *w = strmap_get(want, have->v[i].key);
 
 		if (w == NULL || strcmp(w, have->v[i].value) != 0) {
 			char *f = xasprintf("labels.%s", have->v[i].key);
@@ -872,7 +869,7 @@ label_reasons(struct plan_action *a, const struct spec_labels *have,
 		}
 	}
 	for (i = 0; i < want->n; i++)
-		if (spec_labels_get(have, want->v[i].key) == NULL) {
+		if (strmap_get(have, want->v[i].key) == NULL) {
 			char *f = xasprintf("labels.%s", want->v[i].key);
 
 			add_reason(a, f, NULL, want->v[i].value, 0);
@@ -885,7 +882,7 @@ diff_existing(struct builder *b, const struct spec *s,
               const struct plan_observed *o, const struct plan_record *r)
 {
 	struct plan_action *a;
-	struct spec_labels merged = { NULL, 0 };
+	struct strmap merged = { NULL, 0 };
 	enum dt_state orig, cur, final;
 	int transitional, recovering, resize = 0, update = 0;
 	long long want;
@@ -938,12 +935,12 @@ diff_existing(struct builder *b, const struct spec *s,
 	/* secrets that cannot be compared: keep the label as it is, or
 	 * every plan after a lost state would rewrite it */
 	if (incomparable_before != b->p->secrets_incomparable)
-		spec_labels_set(&merged, SPEC_LABEL_SPEC,
-		                spec_labels_get(&o->labels, SPEC_LABEL_SPEC));
-	if (!spec_labels_equal(&merged, &o->labels)) {
+		strmap_set(&merged, SPEC_LABEL_SPEC,
+		           strmap_get(&o->labels, SPEC_LABEL_SPEC));
+	if (!strmap_equal(&merged, &o->labels)) {
 		label_reasons(a, &o->labels, &merged);
 		st = add_step(a, STEP_SET_LABELS);
-		spec_labels_copy(&st->labels, &merged);
+		strmap_copy(&st->labels, &merged);
 		update = 1;
 	}
 	if (s->has_public && !s->public_ != !o->public_) {
@@ -1064,10 +1061,10 @@ keep:
 	a->desired = spec_dup(s);
 	a->observed = plan_observed_dup(o);
 	a->fingerprint = plan_fingerprint(o);
-	spec_labels_free(&merged);
+	strmap_clear(&merged);
 	return;
 drop:
-	spec_labels_free(&merged);
+	strmap_clear(&merged);
 	b->p->nactions--;
 	free(a->name);
 	free(a->sandbox_id);
@@ -1081,7 +1078,7 @@ drop:
 	free(a->reasons);
 	for (i = 0; i < a->nsteps; i++)
 		step_clear(&a->steps[i]);
-	spec_labels_free(&a->owned_labels);
+	strmap_clear(&a->owned_labels);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -1136,7 +1133,7 @@ plan_delete(struct builder *b, const struct plan_observed *o,
 static const char *
 other_stack(const struct plan_observed *o, const char *stack)
 {
-	const char *v = spec_labels_get(&o->labels, SPEC_LABEL_STACK);
+	const char *v = strmap_get(&o->labels, SPEC_LABEL_STACK);
 
 	return v && *v && strcmp(v, stack) != 0 ? v : NULL;
 }

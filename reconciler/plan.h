@@ -70,7 +70,7 @@ struct plan_step {
 	long long value;
 	int has_cpu, has_memory, has_disk;
 	long long cpu, memory, disk;
-	struct spec_labels labels;
+	struct strmap labels;
 	struct spec_network network;
 };
 
@@ -91,7 +91,7 @@ struct plan_observed {
 	char *name;
 	char *state;         /* displayed state, e.g. "started" */
 	char *desired_state; /* may be NULL */
-	struct spec_labels labels;
+	struct strmap labels;
 	int public_;
 	long long cpu, memory, disk, gpu;
 	char *snapshot;
@@ -109,7 +109,7 @@ struct plan_observed {
 	 * differ from the spec: field -> the live value as shown
 	 * (PLAN_LIVE_NOT_SHOWN for env values, PLAN_LIVE_ABSENT) */
 	int createonly_checked;
-	struct spec_labels createonly;
+	struct strmap createonly;
 };
 
 #define PLAN_LIVE_NOT_SHOWN "(not shown)"
@@ -119,10 +119,10 @@ struct plan_observed {
 struct plan_record {
 	char *name;
 	char *id;
-	char *spec_hash;                 /* NULL: unknown (imported) */
-	struct spec_labels owned_labels; /* labels sandform set last time */
-	int imported;                    /* state import: adopt, set labels */
-	int has_network;                 /* last applied network settings */
+	char *spec_hash;            /* NULL: unknown (imported) */
+	struct strmap owned_labels; /* labels sandform set last time */
+	int imported;               /* state import: adopt, set labels */
+	int has_network;            /* last applied network settings */
 	struct spec_network network;
 	struct spec *applied; /* last applied spec (applied_json), or NULL */
 };
@@ -142,7 +142,7 @@ struct plan_action {
 	 * plan whose sandbox no longer matches it. "" for create. */
 	char *fingerprint;
 	/* the labels sandform owns after this action (for the state) */
-	struct spec_labels owned_labels;
+	struct strmap owned_labels;
 };
 
 /* A per-name failure: the plan cannot be applied while any exists. */
@@ -172,7 +172,7 @@ struct plan {
 	 * label was made under another state's key (a lost state file) */
 	size_t secrets_incomparable;
 	/* unmanaged org sandboxes (--show-unmanaged), name and id pairs */
-	struct spec_labels unmanaged;
+	struct strmap unmanaged;
 	int has_unmanaged;
 };
 

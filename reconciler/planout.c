@@ -7,7 +7,7 @@
  * reads it back field by field and plan_to_json of the result gives the
  * same bytes. docs/plan-format.md describes it.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +21,6 @@
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
 #include "reconciler/planout.h"
-
-#include "common/banned.h"
 
 /* ---- to JSON ------------------------------------------------------------ */
 
@@ -42,7 +40,7 @@ observed_to_json(const struct plan_observed *o)
 	add_opt_str(j, "name", o->name);
 	add_opt_str(j, "state", o->state);
 	add_opt_str(j, "desiredState", o->desired_state);
-	cJSON_AddItemToObject(j, "labels", spec_labels_to_json(&o->labels));
+	cJSON_AddItemToObject(j, "labels", strmap_to_json(&o->labels));
 	cJSON_AddBoolToObject(j, "public", o->public_);
 	cJSON_AddNumberToObject(j, "cpu", (double)o->cpu);
 	cJSON_AddNumberToObject(j, "memory", (double)o->memory);
@@ -90,8 +88,7 @@ step_to_json(const struct plan_step *st)
 		break;
 	case STEP_CREATE:
 	case STEP_SET_LABELS:
-		cJSON_AddItemToObject(j, "labels",
-		                      spec_labels_to_json(&st->labels));
+		cJSON_AddItemToObject(j, "labels", strmap_to_json(&st->labels));
 		break;
 	case STEP_SET_NETWORK:
 		cJSON_AddItemToObject(j, "network",
@@ -139,7 +136,7 @@ action_to_json(const struct plan_action *a)
 	else
 		cJSON_AddNullToObject(j, "observed");
 	cJSON_AddItemToObject(j, "owned_labels",
-	                      spec_labels_to_json(&a->owned_labels));
+	                      strmap_to_json(&a->owned_labels));
 	return j;
 }
 
@@ -231,8 +228,8 @@ observed_from_json(const cJSON *j, struct plan_observed *o)
 	o->name = json_strdup(j, "name");
 	o->state = json_strdup(j, "state");
 	o->desired_state = json_strdup(j, "desiredState");
-	if (spec_labels_from_json(cJSON_GetObjectItemCaseSensitive(j, "labels"),
-	                          &o->labels) < 0)
+	if (strmap_from_json(cJSON_GetObjectItemCaseSensitive(j, "labels"),
+	                     "labels", &o->labels) < 0)
 		return SF_EINVALID;
 	o->public_ = jbool(j, "public");
 	o->cpu = jnum(j, "cpu", NULL);
@@ -275,7 +272,7 @@ step_from_json(const cJSON *j, struct plan_step *st)
 	st->memory = jnum(j, "memory", &st->has_memory);
 	st->disk = jnum(j, "disk", &st->has_disk);
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "labels")) != NULL &&
-	    (rc = spec_labels_from_json(v, &st->labels)) < 0)
+	    (rc = strmap_from_json(v, "labels", &st->labels)) < 0)
 		goto out;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "network")) != NULL)
 		rc = spec_network_from_json(v, &st->network);
@@ -353,9 +350,9 @@ action_from_json(const cJSON *j, struct plan_action *a)
 		if ((rc = observed_from_json(v, a->observed)) < 0)
 			goto out;
 	}
-	rc = spec_labels_from_json(
+	rc = strmap_from_json(
 	        cJSON_GetObjectItemCaseSensitive(j, "owned_labels"),
-	        &a->owned_labels);
+	        "owned_labels", &a->owned_labels);
 out:
 	free(kind);
 	return rc;

@@ -8,7 +8,7 @@
  * printed JSON of the list item), in one transaction, so an unchanged
  * stack costs no SQLite writes.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -22,8 +22,6 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "reconciler/refresh.h"
-
-#include "common/banned.h"
 
 static const char *
 nz(const char *s)
@@ -42,10 +40,8 @@ refresh_observed_from_dt(const struct dt_sandbox *sb, struct plan_observed *o)
 	o->state = xstrdup_or_null(sb->state_raw);
 	o->desired_state = xstrdup_or_null(sb->desired_state_raw);
 	for (i = 0; i < sb->labels.n; i++)
-		spec_labels_set(&o->labels, sb->labels.items[i].key,
-		                sb->labels.items[i].value
-		                        ? sb->labels.items[i].value
-		                        : "");
+		strmap_set(&o->labels, sb->labels.v[i].key,
+		           sb->labels.v[i].value ? sb->labels.v[i].value : "");
 	o->public_ = sb->is_public;
 	o->cpu = sb->cpu;
 	o->memory = sb->memory;
@@ -90,7 +86,7 @@ refresh_record_from_store(const struct store_record *r, struct plan_record *out)
 	out->imported =
 	        r->status && strcmp(r->status, STORE_STATUS_IMPORTED) == 0;
 	if ((j = parse_json(r->labels_json)) != NULL) {
-		if (spec_labels_from_json(j, &out->owned_labels) < 0)
+		if (strmap_from_json(j, "labels", &out->owned_labels) < 0)
 			log_debug("%s: ignoring malformed labels_json",
 			          r->name);
 		cJSON_Delete(j);
@@ -122,7 +118,7 @@ refresh_result_clear(struct refresh_result *r)
 	for (i = 0; i < r->nforeign; i++)
 		plan_observed_clear(&r->foreign[i]);
 	free(r->foreign);
-	spec_labels_free(&r->unmanaged);
+	strmap_clear(&r->unmanaged);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -258,7 +254,7 @@ struct org_walk {
 	size_t nrecs;
 	const struct spec **names; /* desired names to find, sorted */
 	size_t nnames;
-	struct spec_labels *unmanaged; /* NULL: not asked */
+	struct strmap *unmanaged; /* NULL: not asked */
 };
 
 static int
@@ -278,14 +274,14 @@ static int
 take_record_hit(struct org_walk *ow, const struct plan_record *r,
                 const struct dt_sandbox *sb)
 {
-	const char *stack = dt_kvs_get(&sb->labels, SPEC_LABEL_STACK);
+	const char *stack = strmap_get(&sb->labels, SPEC_LABEL_STACK);
 	struct plan_observed ob;
 
 	if (is_gone(sb) || sb->name == NULL || strcmp(sb->name, r->name) ||
 	    (stack && strcmp(stack, ow->o->stack)))
 		return 0;
 	refresh_observed_from_dt(sb, &ob);
-	if (sb->is_full && dt_kvs_get(&sb->labels, SPEC_LABEL_SPEC) == NULL) {
+	if (sb->is_full && strmap_get(&sb->labels, SPEC_LABEL_SPEC) == NULL) {
 		/* imported: this GET shows the create-only fields too */
 		const struct spec *s =
 		        ow->o->nspecs
@@ -305,7 +301,7 @@ take_record_hit(struct org_walk *ow, const struct plan_record *r,
 static void
 take_name_hit(struct org_walk *ow, const struct dt_sandbox *sb)
 {
-	const char *stack = dt_kvs_get(&sb->labels, SPEC_LABEL_STACK);
+	const char *stack = strmap_get(&sb->labels, SPEC_LABEL_STACK);
 	struct refresh_result *out = ow->out;
 	struct plan_observed ob;
 
@@ -341,8 +337,8 @@ org_cb(void *arg, struct dt_sandbox *sb)
 
 	if (sb->name == NULL || sb->id == NULL)
 		goto out;
-	if (ow->unmanaged && dt_kvs_get(&sb->labels, SPEC_LABEL_STACK) == NULL)
-		spec_labels_set(ow->unmanaged, sb->name, sb->id);
+	if (ow->unmanaged && strmap_get(&sb->labels, SPEC_LABEL_STACK) == NULL)
+		strmap_set(ow->unmanaged, sb->name, sb->id);
 	key.id = sb->id;
 	key.i = 0;
 	if (ow->nrecs)
@@ -619,24 +615,24 @@ check_createonly(const struct spec *s, const struct dt_sandbox *sb,
 	ob->createonly_checked = 1;
 	for (i = 0; s->nenv && i < s->nenv; i++) {
 		const struct spec_env *e = &s->env[i];
-		const char *live = dt_kvs_get(&sb->env, e->key);
+		const char *live = strmap_get(&sb->env, e->key);
 		char *f;
 
 		if (live &&
 		    (e->kind != SPEC_ENV_PLAIN || strcmp(live, e->value) == 0))
 			continue;
 		f = xasprintf("spec.env.%s", e->key);
-		spec_labels_set(&ob->createonly, f,
-		                live ? PLAN_LIVE_NOT_SHOWN : PLAN_LIVE_ABSENT);
+		strmap_set(&ob->createonly, f,
+		           live ? PLAN_LIVE_NOT_SHOWN : PLAN_LIVE_ABSENT);
 		free(f);
 	}
 	for (i = 0; s->nenv && i < sb->env.n; i++) {
 		char *f;
 
-		if (spec_env_find(s, sb->env.items[i].key))
+		if (spec_env_find(s, sb->env.v[i].key))
 			continue;
-		f = xasprintf("spec.env.%s", sb->env.items[i].key);
-		spec_labels_set(&ob->createonly, f, PLAN_LIVE_NOT_SHOWN);
+		f = xasprintf("spec.env.%s", sb->env.v[i].key);
+		strmap_set(&ob->createonly, f, PLAN_LIVE_NOT_SHOWN);
 		free(f);
 	}
 	if (s->nvolumes) {
@@ -655,8 +651,8 @@ check_createonly(const struct spec *s, const struct dt_sandbox *sb,
 			         sb->volumes[i].subpath ? ":" : "",
 			         nz(sb->volumes[i].subpath));
 		v = buf_detach(&b, NULL);
-		spec_labels_set(&ob->createonly, "spec.volumes",
-		                *v ? v : PLAN_LIVE_ABSENT);
+		strmap_set(&ob->createonly, "spec.volumes",
+		           *v ? v : PLAN_LIVE_ABSENT);
 		free(v);
 	}
 }
@@ -745,7 +741,7 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 				need |= FULL_NETWORK;
 			}
 		}
-		if (spec_labels_get(&ob->labels, SPEC_LABEL_SPEC) == NULL &&
+		if (strmap_get(&ob->labels, SPEC_LABEL_SPEC) == NULL &&
 		    !ob->createonly_checked && (s->nenv || s->nvolumes))
 			need |= FULL_CREATEONLY;
 		if (ob->has_network && w->json[k]) {
@@ -802,7 +798,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	struct store_record *puts = NULL;
 	size_t nputs = 0, i;
 	struct walk w;
-	struct dt_kvs filter = DT_KVS_INIT;
+	struct strmap filter = STRMAP_INIT;
 	struct dt_list_query q;
 	struct dt_result res = DT_RESULT_INIT;
 	char **seen_json = NULL;
@@ -838,7 +834,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	}
 
 	/* 1. one label-filtered, stable walk */
-	dt_kvs_set(&filter, SPEC_LABEL_STACK, o->stack);
+	strmap_set(&filter, SPEC_LABEL_STACK, o->stack);
 	memset(&q, 0, sizeof(q));
 	q.labels = &filter;
 	q.sort = "createdAt";
@@ -864,15 +860,15 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 			r->name = xstrdup(ob->name);
 			r->id = xstrdup(ob->id);
 			r->spec_hash = xstrdup_or_null(
-			        spec_labels_get(&ob->labels, SPEC_LABEL_SPEC));
+			        strmap_get(&ob->labels, SPEC_LABEL_SPEC));
 			/* only sandform's own labels are known to be ours */
 			for (k = 0; k < ob->labels.n; k++)
 				if (strncmp(ob->labels.v[k].key,
 				            SPEC_LABEL_PREFIX,
 				            strlen(SPEC_LABEL_PREFIX)) == 0)
-					spec_labels_set(&r->owned_labels,
-					                ob->labels.v[k].key,
-					                ob->labels.v[k].value);
+					strmap_set(&r->owned_labels,
+					           ob->labels.v[k].key,
+					           ob->labels.v[k].value);
 			out->nrecords++;
 		}
 		log_warn("state of stack '%s' rebuilt from the labels of %zu "
@@ -995,7 +991,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 		if (sr) {
 			puts[nputs] = *sr;
 		} else {
-			cJSON *lj = spec_labels_to_json(&r->owned_labels);
+			cJSON *lj = strmap_to_json(&r->owned_labels);
 
 			memset(&puts[nputs], 0, sizeof(puts[nputs]));
 			puts[nputs].stack = o->stack;
@@ -1045,7 +1041,7 @@ out:
 	free(w.ix);
 	free(puts);
 	dt_result_clear(&res);
-	dt_kvs_clear(&filter);
+	strmap_clear(&filter);
 	store_record_list_free(&recs);
 	return rc;
 }

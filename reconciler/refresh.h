@@ -59,7 +59,7 @@ struct refresh_result {
 	size_t nrecords;
 	struct plan_observed *foreign; /* hold a desired name, not ours */
 	size_t nforeign;
-	struct spec_labels unmanaged; /* name -> id, no stack label */
+	struct strmap unmanaged; /* name -> id, no stack label */
 	int has_unmanaged;
 	int rebuilt;                /* records were rebuilt from labels */
 	long long max_auto_archive; /* from GET /config, 0: not asked */

@@ -9,7 +9,7 @@
  * are compared directly, which also keeps a resize from looking like a
  * replace.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,91 +23,12 @@
 #include "common/strmap.h"
 #include "reconciler/spec.h"
 
-#include "common/banned.h"
-
 const char *
 spec_state_name(enum spec_state st)
 {
 	const char *name = sandbox_state_name((enum sandbox_state)st);
 
 	return name ? name : "";
-}
-
-/* ---- labels ------------------------------------------------------------ */
-
-void
-spec_labels_set(struct spec_labels *l, const char *key, const char *value)
-{
-	strmap_set(&l->v, &l->n, key, value);
-}
-
-const char *
-spec_labels_get(const struct spec_labels *l, const char *key)
-{
-	return l != NULL ? strmap_get(l->v, l->n, key) : NULL;
-}
-
-void
-spec_labels_del(struct spec_labels *l, const char *key)
-{
-	(void)strmap_del(l->v, &l->n, key);
-}
-
-void
-spec_labels_copy(struct spec_labels *dst, const struct spec_labels *src)
-{
-	dst->v = src != NULL ? strmap_copy(src->v, src->n) : NULL;
-	dst->n = dst->v != NULL ? src->n : 0;
-}
-
-int
-spec_labels_equal(const struct spec_labels *a, const struct spec_labels *b)
-{
-	return strmap_equal(a->v, a->n, b->v, b->n);
-}
-
-void
-spec_labels_free(struct spec_labels *l)
-{
-	if (l == NULL)
-		return;
-	strmap_free(l->v, l->n);
-	l->v = NULL;
-	l->n = 0;
-}
-
-cJSON *
-spec_labels_to_json(const struct spec_labels *l)
-{
-	cJSON *o = cJSON_CreateObject();
-	size_t i;
-
-	for (i = 0; l && i < l->n; i++)
-		cJSON_AddStringToObject(o, l->v[i].key, l->v[i].value);
-	return o;
-}
-
-int
-spec_labels_from_json(const cJSON *obj, struct spec_labels *out)
-{
-	const cJSON *it;
-
-	out->v = NULL;
-	out->n = 0;
-	if (obj == NULL || cJSON_IsNull(obj))
-		return 0;
-	if (!cJSON_IsObject(obj))
-		return sf_error_set(SF_EINVALID, "labels: not an object");
-	cJSON_ArrayForEach(it, obj)
-	{
-		if (!cJSON_IsString(it) || it->string == NULL) {
-			spec_labels_free(out);
-			return sf_error_set(SF_EINVALID,
-			                    "labels: value is not a string");
-		}
-		spec_labels_set(out, it->string, it->valuestring);
-	}
-	return 0;
 }
 
 /* ---- network ------------------------------------------------------------ */
@@ -186,7 +107,7 @@ spec_clear(struct spec *s)
 		return;
 	free(s->name);
 	free(s->file);
-	spec_labels_free(&s->labels);
+	strmap_clear(&s->labels);
 	free(s->image);
 	free(s->snapshot);
 	for (i = 0; i < s->nenv; i++) {
@@ -218,7 +139,7 @@ spec_dup(const struct spec *s)
 	*d = *s; /* scalars and hash; pointers replaced below */
 	d->name = xstrdup_or_null(s->name);
 	d->file = xstrdup_or_null(s->file);
-	spec_labels_copy(&d->labels, &s->labels);
+	strmap_copy(&d->labels, &s->labels);
 	d->image = xstrdup_or_null(s->image);
 	d->snapshot = xstrdup_or_null(s->snapshot);
 	d->env = s->nenv ? xcalloc(s->nenv, sizeof(*d->env)) : NULL;
@@ -268,8 +189,7 @@ spec_from_manifest(const struct sandbox_spec *m)
 	s->file = xstrdup(loc->file ? loc->file : "-");
 	s->line = (int)loc->line;
 	for (i = 0; i < m->n_labels; i++)
-		spec_labels_set(&s->labels, m->labels[i].key,
-		                m->labels[i].value);
+		strmap_set(&s->labels, m->labels[i].key, m->labels[i].value);
 	s->image = xstrdup_or_null(m->image);
 	s->snapshot = xstrdup_or_null(m->snapshot);
 	s->has_cpu = m->has_cpu;
@@ -457,15 +377,14 @@ spec_normalize_auto_archive(long long n, long long max)
 /* ---- labels sandform sets ------------------------------------------------ */
 
 void
-spec_owned_labels(const struct spec *s, const char *stack,
-                  struct spec_labels *out)
+spec_owned_labels(const struct spec *s, const char *stack, struct strmap *out)
 {
-	spec_labels_copy(out, &s->labels);
-	spec_labels_set(out, SPEC_LABEL_STACK, stack);
+	strmap_copy(out, &s->labels);
+	strmap_set(out, SPEC_LABEL_STACK, stack);
 	if (s->hash[0])
-		spec_labels_set(out, SPEC_LABEL_SPEC, s->hash);
+		strmap_set(out, SPEC_LABEL_SPEC, s->hash);
 	if (s->prevent_destroy)
-		spec_labels_set(out, SPEC_LABEL_PREVENT_DESTROY, "true");
+		strmap_set(out, SPEC_LABEL_PREVENT_DESTROY, "true");
 	if (s->labels.n) {
 		/* the declared keys, so the merge still knows them after the
 		 * state is lost */
@@ -477,7 +396,7 @@ spec_owned_labels(const struct spec *s, const char *stack,
 			cJSON_AddItemToArray(
 			        a, cJSON_CreateString(s->labels.v[i].key));
 		v = cJSON_PrintUnformatted(a);
-		spec_labels_set(out, SPEC_LABEL_OWNED, v ? v : "[]");
+		strmap_set(out, SPEC_LABEL_OWNED, v ? v : "[]");
 		cJSON_free(v);
 		cJSON_Delete(a);
 	}
@@ -485,16 +404,16 @@ spec_owned_labels(const struct spec *s, const char *stack,
 
 /* Keys the live SPEC_LABEL_OWNED label lists (malformed: none). */
 static void
-live_owned_keys(const struct spec_labels *live, struct spec_labels *out)
+live_owned_keys(const struct strmap *live, struct strmap *out)
 {
-	const char *v = live ? spec_labels_get(live, SPEC_LABEL_OWNED) : NULL;
+	const char *v = live ? strmap_get(live, SPEC_LABEL_OWNED) : NULL;
 	cJSON *a = v ? cJSON_Parse(v) : NULL, *it;
 
 	if (cJSON_IsArray(a)) {
 		cJSON_ArrayForEach(it, a)
 		{
 			if (cJSON_IsString(it) && *it->valuestring)
-				spec_labels_set(out, it->valuestring, "");
+				strmap_set(out, it->valuestring, "");
 		}
 	}
 	cJSON_Delete(a);
@@ -502,36 +421,36 @@ live_owned_keys(const struct spec_labels *live, struct spec_labels *out)
 
 void
 spec_merge_labels(const struct spec *s, const char *stack,
-                  const struct spec_labels *live,
-                  const struct spec_labels *prev_owned, struct spec_labels *out)
+                  const struct strmap *live, const struct strmap *prev_owned,
+                  struct strmap *out)
 {
-	struct spec_labels owned = { NULL, 0 }, before = { NULL, 0 };
+	struct strmap owned = { NULL, 0 }, before = { NULL, 0 };
 	size_t i;
 
-	spec_labels_copy(out, live);
+	strmap_copy(out, live);
 	spec_owned_labels(s, stack, &owned);
 	/* keys sandform set before (the state's record, and the list in
 	 * the live label) and no longer owns go away */
 	live_owned_keys(live, &before);
 	for (i = 0; prev_owned && i < prev_owned->n; i++)
-		spec_labels_set(&before, prev_owned->v[i].key, "");
+		strmap_set(&before, prev_owned->v[i].key, "");
 	for (i = 0; i < before.n; i++)
-		if (spec_labels_get(&owned, before.v[i].key) == NULL)
-			spec_labels_del(out, before.v[i].key);
-	spec_labels_free(&before);
+		if (strmap_get(&owned, before.v[i].key) == NULL)
+			strmap_del(out, before.v[i].key);
+	strmap_clear(&before);
 	/* sandform's own namespace is always exactly what it owns now */
 	for (i = 0; i < out->n;) {
 		if (strncmp(out->v[i].key, SPEC_LABEL_PREFIX,
 		            strlen(SPEC_LABEL_PREFIX)) == 0 &&
-		    spec_labels_get(&owned, out->v[i].key) == NULL) {
-			spec_labels_del(out, out->v[i].key);
+		    strmap_get(&owned, out->v[i].key) == NULL) {
+			strmap_del(out, out->v[i].key);
 			continue;
 		}
 		i++;
 	}
 	for (i = 0; i < owned.n; i++)
-		spec_labels_set(out, owned.v[i].key, owned.v[i].value);
-	spec_labels_free(&owned);
+		strmap_set(out, owned.v[i].key, owned.v[i].value);
+	strmap_clear(&owned);
 }
 
 /* ---- JSON -------------------------------------------------------------- */
@@ -545,7 +464,7 @@ spec_to_json(const struct spec *s)
 	cJSON_AddStringToObject(o, "name", s->name);
 	cJSON_AddStringToObject(o, "file", s->file ? s->file : "");
 	cJSON_AddNumberToObject(o, "line", s->line);
-	cJSON_AddItemToObject(o, "labels", spec_labels_to_json(&s->labels));
+	cJSON_AddItemToObject(o, "labels", strmap_to_json(&s->labels));
 	if (s->image)
 		cJSON_AddStringToObject(o, "image", s->image);
 	if (s->snapshot)
@@ -639,9 +558,8 @@ spec_from_json(const cJSON *obj)
 	s->file = json_strdup(obj, "file");
 	if (jnum(obj, "line", &n))
 		s->line = (int)n;
-	if (spec_labels_from_json(
-	            cJSON_GetObjectItemCaseSensitive(obj, "labels"),
-	            &s->labels) < 0)
+	if (strmap_from_json(cJSON_GetObjectItemCaseSensitive(obj, "labels"),
+	                     "labels", &s->labels) < 0)
 		goto bad;
 	s->image = json_strdup(obj, "image");
 	s->snapshot = json_strdup(obj, "snapshot");
@@ -729,16 +647,16 @@ bad:
  */
 
 static void
-labels_to_kvs(const struct spec_labels *l, struct dt_kvs *out)
+labels_to_kvs(const struct strmap *l, struct strmap *out)
 {
 	size_t i;
 
 	for (i = 0; l && i < l->n; i++)
-		dt_kvs_set(out, l->v[i].key, l->v[i].value);
+		strmap_set(out, l->v[i].key, l->v[i].value);
 }
 
 int
-spec_to_create(const struct spec *s, const struct spec_labels *labels,
+spec_to_create(const struct spec *s, const struct strmap *labels,
                spec_secret_fn resolve, void *arg, struct spec_create *out)
 {
 	struct dt_create *r = &out->req;
@@ -755,14 +673,14 @@ spec_to_create(const struct spec *s, const struct spec_labels *labels,
 		char *v = NULL;
 
 		if (s->env[i].kind == SPEC_ENV_PLAIN) {
-			dt_kvs_set(&out->env, s->env[i].key, s->env[i].value);
+			strmap_set(&out->env, s->env[i].key, s->env[i].value);
 			continue;
 		}
 		if (resolve == NULL)
 			resolve = spec_secret_resolve_manifest;
 		if ((rc = resolve(arg, &s->env[i], &v)) < 0)
 			goto fail;
-		dt_kvs_set(&out->env, s->env[i].key, v);
+		strmap_set(&out->env, s->env[i].key, v);
 		spec_secret_free(v);
 	}
 	if (s->nenv)
@@ -816,11 +734,10 @@ spec_create_clear(struct spec_create *c)
 	size_t i;
 
 	for (i = 0; i < c->env.n; i++)
-		if (c->env.items[i].value)
-			memset(c->env.items[i].value, 0,
-			       strlen(c->env.items[i].value));
-	dt_kvs_clear(&c->env);
-	dt_kvs_clear(&c->labels);
+		if (c->env.v[i].value)
+			memset(c->env.v[i].value, 0, strlen(c->env.v[i].value));
+	strmap_clear(&c->env);
+	strmap_clear(&c->labels);
 	free(c->volumes); /* the strings are the spec's */
 	memset(c, 0, sizeof(*c));
 }

@@ -17,7 +17,7 @@
  *
  * Ownership: a struct spec owns every string and array in it; spec_free()
  * releases them (the struct itself too), spec_dup() deep-copies.
- * spec_labels_free() releases a label list built by the functions below.
+ * Label maps are common/strmap.h maps.
  */
 #ifndef SF_RECONCILER_SPEC_H
 #define SF_RECONCILER_SPEC_H
@@ -76,12 +76,6 @@ enum spec_segment {
 #define SPEC_IMAGE_DEFAULT_MEMORY 1
 #define SPEC_IMAGE_DEFAULT_DISK   3
 
-/* A string map kept sorted by key (so output and hashes are stable). */
-struct spec_labels {
-	struct strmap_item *v; /* common/strmap.h */
-	size_t n;
-};
-
 /* The manifest's kinds (enum env_kind), so converting is a cast. */
 enum spec_env_kind {
 	SPEC_ENV_PLAIN = ENV_PLAIN, /* value is the literal value */
@@ -123,9 +117,9 @@ struct spec {
 	char *name;
 	char *file; /* provenance: the manifest file and line of the doc */
 	int line;
-	struct spec_labels labels; /* declared labels only */
-	char *image;               /* NULL or the image reference */
-	char *snapshot;            /* NULL or the snapshot name */
+	struct strmap labels; /* declared labels only */
+	char *image;          /* NULL or the image reference */
+	char *snapshot;       /* NULL or the snapshot name */
 	int has_cpu, has_memory, has_disk, has_gpu;
 	long long cpu, memory, disk, gpu;
 	struct spec_env *env;
@@ -150,14 +144,6 @@ void spec_free(struct spec *s);
 void spec_clear(struct spec *s);
 struct spec *spec_dup(const struct spec *s);
 const char *spec_state_name(enum spec_state st); /* "started", ..., "" */
-
-/* Label maps. spec_labels_set replaces or inserts, keeping the order. */
-void spec_labels_set(struct spec_labels *l, const char *key, const char *value);
-const char *spec_labels_get(const struct spec_labels *l, const char *key);
-void spec_labels_del(struct spec_labels *l, const char *key);
-void spec_labels_copy(struct spec_labels *dst, const struct spec_labels *src);
-int spec_labels_equal(const struct spec_labels *a, const struct spec_labels *b);
-void spec_labels_free(struct spec_labels *l);
 
 /*
  * spec_secret_fn: resolve one secret reference for hashing. Returns 0 and
@@ -199,8 +185,6 @@ struct spec *spec_from_manifest(const struct sandbox_spec *m);
  * tree (caller deletes); from_json returns NULL for a malformed object. */
 cJSON *spec_to_json(const struct spec *s);
 struct spec *spec_from_json(const cJSON *obj);
-cJSON *spec_labels_to_json(const struct spec_labels *l);
-int spec_labels_from_json(const cJSON *obj, struct spec_labels *out);
 cJSON *spec_network_to_json(const struct spec_network *n);
 int spec_network_from_json(const cJSON *obj, struct spec_network *out);
 void spec_network_copy(struct spec_network *dst,
@@ -216,11 +200,11 @@ void spec_network_clear(struct spec_network *n);
  */
 struct spec_create {
 	struct dt_create req;
-	struct dt_kvs env;
-	struct dt_kvs labels;
+	struct strmap env;
+	struct strmap labels;
 	struct dt_volume *volumes;
 };
-int spec_to_create(const struct spec *s, const struct spec_labels *labels,
+int spec_to_create(const struct spec *s, const struct strmap *labels,
                    spec_secret_fn resolve, void *arg, struct spec_create *out);
 void spec_create_clear(struct spec_create *c);
 
@@ -237,12 +221,11 @@ long long spec_normalize_auto_archive(long long n, long long max);
  * removed, declared keys are set, everyone else's keys
  * are kept; then SPEC_LABEL_STACK=stack and SPEC_LABEL_SPEC=hash are set.
  * live or prev_owned may be NULL. The result is written to *out (freed by
- * the caller with spec_labels_free).
+ * the caller with strmap_clear).
  */
 void spec_merge_labels(const struct spec *s, const char *stack,
-                       const struct spec_labels *live,
-                       const struct spec_labels *prev_owned,
-                       struct spec_labels *out);
+                       const struct strmap *live,
+                       const struct strmap *prev_owned, struct strmap *out);
 
 /*
  * spec_owned_labels: the labels sandform owns on a sandbox built from s:
@@ -251,6 +234,6 @@ void spec_merge_labels(const struct spec *s, const char *stack,
  * so the next merge knows what to remove.
  */
 void spec_owned_labels(const struct spec *s, const char *stack,
-                       struct spec_labels *out);
+                       struct strmap *out);
 
 #endif

@@ -19,7 +19,7 @@
  *   add the v1 schema as a fixture in tests/unit/test_store.c (the test
  *   migrates every fixture and compares the result with a fresh database).
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

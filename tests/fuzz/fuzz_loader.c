@@ -4,7 +4,7 @@
  * through the JSON and diagnostic printers. Built with --enable-fuzzing;
  * run with tests/fuzz/run-fuzz.sh SECONDS.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stddef.h>
 #include <stdint.h>

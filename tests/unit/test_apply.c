@@ -6,7 +6,7 @@
  * first call, a failed resize starting back the sandbox it stopped (and a
  * 404 remembered in the state), and a stop request during a final wait.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

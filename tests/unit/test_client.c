@@ -3,7 +3,7 @@
  * and the client against the fake transport (requests per route, error
  * mapping, retries, backoff, Retry-After, budgets, pagination, secrets).
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,12 +128,12 @@ test_sandbox_full(void **state)
 	assert_null(sb->snapshot);
 	assert_string_equal(sb->user, "daytona");
 	assert_int_equal(sb->env.n, 2);
-	assert_string_equal(sb->env.items[0].key, "A");
-	assert_string_equal(dt_kvs_get(&sb->env, "B"), "2");
+	assert_string_equal(sb->env.v[0].key, "A");
+	assert_string_equal(strmap_get(&sb->env, "B"), "2");
 	assert_int_equal(sb->labels.n, 3);
-	assert_string_equal(sb->labels.items[0].key, "n");
-	assert_string_equal(dt_kvs_get(&sb->labels, "n"), "7");
-	assert_string_equal(dt_kvs_get(&sb->labels, "sandform.dev/stack"),
+	assert_string_equal(sb->labels.v[0].key, "n");
+	assert_string_equal(strmap_get(&sb->labels, "n"), "7");
+	assert_string_equal(strmap_get(&sb->labels, "sandform.dev/stack"),
 	                    "default");
 	assert_true(sb->is_public);
 	assert_false(sb->network_block_all);
@@ -233,7 +233,7 @@ test_sandbox_roundtrip(void **state)
 	assert_same_json(sb, back);
 	dup = dt_sandbox_dup(sb);
 	assert_same_json(sb, dup);
-	assert_ptr_not_equal(dup->labels.items, sb->labels.items);
+	assert_ptr_not_equal(dup->labels.v, sb->labels.v);
 	dt_sandbox_free(dup);
 	dt_sandbox_free(back);
 	dt_sandbox_free(sb);
@@ -270,34 +270,6 @@ test_states(void **state)
 	assert_int_equal(dt_state_parse(NULL), DT_STATE_NONE);
 	assert_false(dt_state_is_transitional(DT_STATE_NONE));
 }
-
-static void
-test_kvs(void **state)
-{
-	struct dt_kvs a = DT_KVS_INIT, b = DT_KVS_INIT;
-
-	(void)state;
-	dt_kvs_set(&a, "m", "1");
-	dt_kvs_set(&a, "a", "2");
-	dt_kvs_set(&a, "z", "3");
-	dt_kvs_set(&a, "m", "4");
-	assert_int_equal(a.n, 3);
-	assert_string_equal(a.items[0].key, "a");
-	assert_string_equal(a.items[1].value, "4");
-	assert_string_equal(a.items[2].key, "z");
-	assert_null(dt_kvs_get(&a, "q"));
-	dt_kvs_copy(&b, &a);
-	assert_true(dt_kvs_equal(&a, &b));
-	assert_int_equal(dt_kvs_del(&b, "m"), 1);
-	assert_int_equal(dt_kvs_del(&b, "m"), 0);
-	assert_false(dt_kvs_equal(&a, &b));
-	assert_true(dt_kvs_equal(NULL, &(struct dt_kvs)DT_KVS_INIT));
-	dt_kvs_clear(&a);
-	dt_kvs_clear(&b);
-	assert_int_equal(a.n, 0);
-}
-
-/* ---- requests per route ------------------------------------------------ */
 
 static void
 push_sandbox(struct fx *x, int status)
@@ -393,7 +365,7 @@ test_routes(void **state)
 	};
 	struct fx *x = *state;
 	struct dt_result r = DT_RESULT_INIT;
-	struct dt_kvs labels = DT_KVS_INIT;
+	struct strmap labels = STRMAP_INIT;
 	struct dt_network net = { 1, 0, "", NULL };
 	struct dt_server_config sc;
 	size_t i;
@@ -403,8 +375,8 @@ test_routes(void **state)
 	dt_fake_push(x->f, 200, NULL,
 	             "{\"defaultSnapshot\":\"daytona-small\","
 	             "\"maxAutoArchiveInterval\":43200}");
-	dt_kvs_set(&labels, "sandform.dev/stack", "s");
-	dt_kvs_set(&labels, "k", "v");
+	strmap_set(&labels, "sandform.dev/stack", "s");
+	strmap_set(&labels, "k", "v");
 	assert_int_equal(dt_start(x->c, "a", &r), 0);
 	assert_non_null(r.sandbox);
 	assert_int_equal(dt_stop(x->c, "a", 0, &r), 0);
@@ -437,7 +409,7 @@ test_routes(void **state)
 	assert_int_equal(dt_start(x->c, NULL, &r), SF_EINVALID);
 	assert_int_equal(dt_fake_n_requests(x->f), 15);
 	dt_result_clear(&r);
-	dt_kvs_clear(&labels);
+	strmap_clear(&labels);
 }
 
 static void
@@ -445,7 +417,7 @@ test_create_body(void **state)
 {
 	struct fx *x = *state;
 	struct dt_result r = DT_RESULT_INIT;
-	struct dt_kvs env = DT_KVS_INIT, labels = DT_KVS_INIT;
+	struct strmap env = STRMAP_INIT, labels = STRMAP_INIT;
 	struct dt_volume vols[1];
 	struct dt_create cr;
 	struct route_case want = {
@@ -467,8 +439,8 @@ test_create_body(void **state)
 	vols[0].mount_path = xstrdup("/data");
 	vols[0].subpath = xstrdup("team-a");
 	memset(&cr, 0, sizeof(cr));
-	dt_kvs_set(&env, "A", "1");
-	dt_kvs_set(&labels, "t", "x");
+	strmap_set(&env, "A", "1");
+	strmap_set(&labels, "t", "x");
 	cr.name = "web 1";
 	cr.image = "whitezxj/sandbox:0.1.0";
 	cr.snapshot = "ignored-with-image";
@@ -500,8 +472,8 @@ test_create_body(void **state)
 	free(vols[0].volume_id);
 	free(vols[0].mount_path);
 	free(vols[0].subpath);
-	dt_kvs_clear(&env);
-	dt_kvs_clear(&labels);
+	strmap_clear(&env);
+	strmap_clear(&labels);
 }
 
 /* ---- responses and errors ---------------------------------------------- */
@@ -981,14 +953,14 @@ static void
 test_list_query(void **state)
 {
 	struct fx *x = *state;
-	struct dt_kvs labels = DT_KVS_INIT;
+	struct strmap labels = STRMAP_INIT;
 	enum dt_state states[] = { DT_STATE_STARTED, DT_STATE_BUILD_FAILED };
 	struct dt_list_query q;
 	struct dt_page p = DT_PAGE_INIT;
 	struct dt_result r = DT_RESULT_INIT;
 
 	memset(&q, 0, sizeof(q));
-	dt_kvs_set(&labels, "sandform.dev/stack", "my stack");
+	strmap_set(&labels, "sandform.dev/stack", "my stack");
 	q.labels = &labels;
 	q.name_prefix = "web";
 	q.states = states;
@@ -1019,7 +991,7 @@ test_list_query(void **state)
 		assert_string_equal(buf_cstr(&b), "a~b%20c%2F%C3%A9");
 		buf_free(&b);
 	}
-	dt_kvs_clear(&labels);
+	strmap_clear(&labels);
 	dt_result_clear(&r);
 }
 
@@ -1109,8 +1081,8 @@ test_hostile_responses(void **state)
 	assert_int_equal(r.sandbox->cpu, 2147483647);
 	assert_int_equal(r.sandbox->memory, -2147483647 - 1);
 	assert_int_equal(r.sandbox->disk, 2);
-	assert_string_equal(dt_kvs_get(&r.sandbox->labels, "o"), "{\"x\":[1]}");
-	assert_null(dt_kvs_get(&r.sandbox->labels, "n"));
+	assert_string_equal(strmap_get(&r.sandbox->labels, "o"), "{\"x\":[1]}");
+	assert_null(strmap_get(&r.sandbox->labels, "n"));
 	/* nesting deeper than cJSON allows is just not a sandbox */
 	for (i = 0; i < 5000; i++)
 		buf_addstr(&deep, "[");
@@ -1290,7 +1262,7 @@ test_key_redacted(void **state)
 	assert_int_equal(dt_get(x->c, "a", &r), 0);
 	assert_string_equal(r.sandbox->error_reason,
 	                    "token *** rejected (***)");
-	assert_string_equal(dt_kvs_get(&r.sandbox->labels, "kind"), "***");
+	assert_string_equal(strmap_get(&r.sandbox->labels, "kind"), "***");
 	/* a transport error that quotes the header */
 	dt_fake_set_handler(x->f, NULL, NULL);
 	dt_fake_push_failure(x->f, DT_HTTP_DROPPED,
@@ -1483,7 +1455,6 @@ main(void)
 		cmocka_unit_test(test_sandbox_nulls),
 		cmocka_unit_test(test_sandbox_roundtrip),
 		cmocka_unit_test(test_states),
-		cmocka_unit_test(test_kvs),
 		cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_body, setup,

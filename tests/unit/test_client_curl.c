@@ -4,7 +4,7 @@
  * so the real request bytes and the real failure modes (dropped
  * connection, oversized body, timeout) are checked without the emulator.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -218,14 +218,14 @@ test_curl_routes(void **state)
 	struct server *s = server_start(steps, 4);
 	struct dt_client *c = client_for(s, 0);
 	struct dt_result r = DT_RESULT_INIT;
-	struct dt_kvs labels = DT_KVS_INIT;
+	struct strmap labels = STRMAP_INIT;
 	struct dt_create cr;
 
 	(void)state;
 	assert_int_equal(dt_get(c, "a b", &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.sandbox->name, "a b");
-	assert_string_equal(dt_kvs_get(&r.sandbox->labels, "k"), "v");
+	assert_string_equal(strmap_get(&r.sandbox->labels, "k"), "v");
 
 	memset(&cr, 0, sizeof(cr));
 	cr.name = "a b";
@@ -233,7 +233,7 @@ test_curl_routes(void **state)
 	assert_int_equal(dt_create(c, &cr, &r), 0);
 	assert_int_equal(r.status, 201);
 
-	dt_kvs_set(&labels, "x", "y");
+	strmap_set(&labels, "x", "y");
 	assert_int_equal(dt_set_labels(c, "a b", &labels, &r), 0);
 	assert_int_equal(dt_delete(c, "a b", &r), SF_ENOTFOUND);
 	assert_int_equal(r.status, 404);
@@ -268,7 +268,7 @@ test_curl_routes(void **state)
 	                    "DELETE /api/sandbox/a%20b HTTP/1.1\r\n", 36) == 0);
 	server_free(s);
 	dt_result_clear(&r);
-	dt_kvs_clear(&labels);
+	strmap_clear(&labels);
 	free(ok);
 	free(created);
 	free(gone);

@@ -2,7 +2,7 @@
  * Unit tests for common/: buf, strnum, timeutil, hash, fileutil, error,
  * validate.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -174,51 +174,68 @@ test_hash(void **state)
 	assert_true(strchr("89ab", uuid[19]) != NULL);
 }
 
-/* strmap: sorted inserts, replace, delete, copy, equality. */
+/* strmap: sorted inserts, replace, delete, copy, equality, JSON, and the
+ * NULL rules (a NULL map reads as empty). */
 static void
 test_strmap(void **state)
 {
 	static const char *const keys[] = { "m", "c", "x", "a", "q" };
-	struct strmap_item *m = NULL, *cp;
-	size_t n = 0, ncp, i;
+	struct strmap m = STRMAP_INIT, cp = STRMAP_INIT, back = STRMAP_INIT;
+	cJSON *j;
+	size_t i;
 
 	(void)state;
-	assert_null(strmap_get(m, n, "a"));
-	assert_int_equal(strmap_find(m, n, "a"), -1);
-	assert_int_equal(strmap_del(m, &n, "a"), 0);
+	assert_null(strmap_get(&m, "a"));
+	assert_null(strmap_get(NULL, "a"));
+	assert_int_equal(strmap_find(&m, "a"), -1);
+	assert_int_equal(strmap_del(&m, "a"), 0);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		strmap_set(&m, &n, keys[i], keys[i]);
-	assert_int_equal(n, 5);
-	for (i = 1; i < n; i++)
-		assert_true(strcmp(m[i - 1].key, m[i].key) < 0);
-	assert_string_equal(m[0].key, "a");
-	assert_int_equal(strmap_find(m, n, "q"), 3);
-	assert_int_equal(strmap_find(m, n, "b"), -2); /* would go at 1 */
-	assert_int_equal(strmap_find(m, n, "z"), -6);
+		strmap_set(&m, keys[i], keys[i]);
+	assert_int_equal(m.n, 5);
+	for (i = 1; i < m.n; i++)
+		assert_true(strcmp(m.v[i - 1].key, m.v[i].key) < 0);
+	assert_string_equal(m.v[0].key, "a");
+	assert_int_equal(strmap_find(&m, "q"), 3);
+	assert_int_equal(strmap_find(&m, "b"), -2); /* would go at 1 */
+	assert_int_equal(strmap_find(&m, "z"), -6);
 
-	strmap_set(&m, &n, "c", "new");
-	assert_int_equal(n, 5);
-	assert_string_equal(strmap_get(m, n, "c"), "new");
+	strmap_set(&m, "c", "new");
+	assert_int_equal(m.n, 5);
+	assert_string_equal(strmap_get(&m, "c"), "new");
 
-	cp = strmap_copy(m, n);
-	ncp = n;
-	assert_true(strmap_equal(m, n, cp, ncp));
-	strmap_set(&cp, &ncp, "c", "other");
-	assert_int_equal(ncp, 5);
-	assert_false(strmap_equal(m, n, cp, ncp));
-	assert_false(strmap_equal(m, n, cp, ncp - 1));
-	assert_true(strmap_equal(NULL, 0, NULL, 0));
-	assert_null(strmap_copy(m, 0));
+	strmap_copy(&cp, &m);
+	assert_true(strmap_equal(&m, &cp));
+	strmap_set(&cp, "c", "other");
+	assert_int_equal(cp.n, 5);
+	assert_false(strmap_equal(&m, &cp));
+	assert_true(strmap_equal(NULL, NULL));
+	assert_true(strmap_equal(NULL, &back));
+	assert_false(strmap_equal(NULL, &m));
+	strmap_clear(&cp);
+	strmap_copy(&cp, NULL);
+	assert_int_equal(cp.n, 0);
+	assert_null(cp.v);
 
-	assert_int_equal(strmap_del(m, &n, "m"), 1);
-	assert_int_equal(strmap_del(m, &n, "m"), 0);
-	assert_int_equal(n, 4);
-	assert_null(strmap_get(m, n, "m"));
-	assert_string_equal(strmap_get(m, n, "x"), "x");
-	assert_string_equal(m[n - 1].key, "x");
-	strmap_free(cp, ncp);
-	strmap_free(m, n);
-	strmap_free(NULL, 0);
+	j = strmap_to_json(&m);
+	assert_int_equal(strmap_from_json(j, "labels", &back), 0);
+	assert_true(strmap_equal(&m, &back));
+	cJSON_AddNumberToObject(j, "n", 1);
+	assert_int_equal(strmap_from_json(j, "labels", &back), SF_EINVALID);
+	assert_string_equal(sf_error_last(), "labels: value is not a string");
+	assert_int_equal(back.n, 0);
+	cJSON_Delete(j);
+	assert_int_equal(strmap_from_json(NULL, "labels", &back), 0);
+
+	assert_int_equal(strmap_del(&m, "m"), 1);
+	assert_int_equal(strmap_del(&m, "m"), 0);
+	assert_int_equal(m.n, 4);
+	assert_null(strmap_get(&m, "m"));
+	assert_string_equal(strmap_get(&m, "x"), "x");
+	assert_string_equal(m.v[m.n - 1].key, "x");
+	strmap_clear(&cp);
+	strmap_clear(&m);
+	strmap_clear(NULL);
+	assert_int_equal(m.n, 0);
 }
 
 static void
@@ -270,7 +287,7 @@ test_error(void **state)
 	sf_error_set(SF_EINVALID, "format_version 2 is not supported");
 	sf_error_set(SF_EINVALID, "%s: %s", "f.plan", sf_error_last());
 	assert_string_equal(sf_error_last(),
-			    "f.plan: format_version 2 is not supported");
+	                    "f.plan: format_version 2 is not supported");
 	sf_error_clear();
 	assert_string_equal(sf_error_last(), "");
 }

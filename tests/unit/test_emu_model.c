@@ -2,7 +2,7 @@
  * Unit tests for emulator/model.c: derived states (§5.3), the pending
  * invariant (§5.2), the precondition order of §13 and the validators of §7.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

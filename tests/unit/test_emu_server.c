@@ -2,7 +2,7 @@
  * Unit tests for the pure helpers of emulator/server.c: percent-decoding of
  * paths and query strings, and the snapshot table.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,7 +3,7 @@
  * transitions on the clock, the platform lifecycle, list pagination with
  * cursors, label containment and sorting, and SQLite persistence.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

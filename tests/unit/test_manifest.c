@@ -3,7 +3,7 @@
  * the model (sorting, has_X flags, locations), diagnostics, JSON output and
  * secret references.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

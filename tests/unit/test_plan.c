@@ -5,7 +5,7 @@
  * mass-delete guard, ownership, the JSON round trip, and the refresh walk
  * against the client's fake transport and a temporary store.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,7 +43,7 @@ base_spec(struct spec *s, const char *name)
 	s->name = xstrdup(name);
 	s->file = xstrdup("sb.yaml");
 	s->line = 3;
-	spec_labels_set(&s->labels, "team", "agents");
+	strmap_set(&s->labels, "team", "agents");
 	s->snapshot = xstrdup("daytona-small");
 }
 
@@ -58,7 +58,7 @@ hash(struct spec *s)
 static void
 observed_for(struct plan_observed *o, const struct spec *s, const char *id)
 {
-	struct spec_labels l = { NULL, 0 };
+	struct strmap l = { NULL, 0 };
 
 	memset(o, 0, sizeof(*o));
 	o->id = xstrdup(id);
@@ -67,7 +67,7 @@ observed_for(struct plan_observed *o, const struct spec *s, const char *id)
 	o->desired_state = xstrdup("started");
 	spec_merge_labels(s, STACK, NULL, NULL, &l);
 	o->labels = l;
-	spec_labels_set(&o->labels, "code-toolbox-language", "python");
+	strmap_set(&o->labels, "code-toolbox-language", "python");
 	o->public_ = s->has_public ? s->public_ : 0;
 	o->cpu = s->has_cpu ? s->cpu : 1;
 	o->memory = s->has_memory ? s->memory : 1;
@@ -233,29 +233,28 @@ test_labels_three_way_merge(void **state)
 {
 	struct one t;
 	const struct plan_action *a;
-	const struct spec_labels *l;
+	const struct strmap *l;
 
 	(void)state;
 	one_setup(&t, "web");
 	/* sandform set "old" before; the manifest dropped it and changed
 	 * team; someone else added "owner" */
-	spec_labels_set(&t.o.labels, "old", "x");
-	spec_labels_set(&t.r.owned_labels, "old", "x");
-	spec_labels_set(&t.o.labels, "owner", "bob");
-	spec_labels_set(&t.s.labels, "team", "infra");
+	strmap_set(&t.o.labels, "old", "x");
+	strmap_set(&t.r.owned_labels, "old", "x");
+	strmap_set(&t.o.labels, "owner", "bob");
+	strmap_set(&t.s.labels, "team", "infra");
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 1);
 	a = &t.p->actions[0];
 	assert_int_equal(a->kind, PLAN_UPDATE);
 	assert_steps(a, "set_labels");
 	l = &a->steps[0].labels;
-	assert_string_equal(spec_labels_get(l, "team"), "infra");
-	assert_null(spec_labels_get(l, "old"));
-	assert_string_equal(spec_labels_get(l, "owner"), "bob");
-	assert_string_equal(spec_labels_get(l, "code-toolbox-language"),
-	                    "python");
-	assert_string_equal(spec_labels_get(l, SPEC_LABEL_STACK), STACK);
-	assert_string_equal(spec_labels_get(l, SPEC_LABEL_SPEC), t.s.hash);
+	assert_string_equal(strmap_get(l, "team"), "infra");
+	assert_null(strmap_get(l, "old"));
+	assert_string_equal(strmap_get(l, "owner"), "bob");
+	assert_string_equal(strmap_get(l, "code-toolbox-language"), "python");
+	assert_string_equal(strmap_get(l, SPEC_LABEL_STACK), STACK);
+	assert_string_equal(strmap_get(l, SPEC_LABEL_SPEC), t.s.hash);
 	assert_non_null(reason(a, "labels.team"));
 	assert_string_equal(reason(a, "labels.team")->old, "agents");
 	assert_string_equal(reason(a, "labels.team")->new_, "infra");
@@ -270,31 +269,30 @@ static void
 test_labels_merge_without_state(void **state)
 {
 	struct spec s;
-	struct spec_labels live = { NULL, 0 }, out = { NULL, 0 };
+	struct strmap live = { NULL, 0 }, out = { NULL, 0 };
 
 	(void)state;
 	base_spec(&s, "web");
-	spec_labels_set(&s.labels, "old", "x");
+	strmap_set(&s.labels, "old", "x");
 	hash(&s);
 	spec_merge_labels(&s, STACK, NULL, NULL, &live);
-	assert_string_equal(spec_labels_get(&live, SPEC_LABEL_OWNED),
+	assert_string_equal(strmap_get(&live, SPEC_LABEL_OWNED),
 	                    "[\"old\",\"team\"]");
-	spec_labels_set(&live, "owner", "bob");
-	spec_labels_del(&s.labels, "old");
+	strmap_set(&live, "owner", "bob");
+	strmap_del(&s.labels, "old");
 	spec_merge_labels(&s, STACK, &live, NULL, &out);
-	assert_null(spec_labels_get(&out, "old"));
-	assert_string_equal(spec_labels_get(&out, "owner"), "bob");
-	assert_string_equal(spec_labels_get(&out, SPEC_LABEL_OWNED),
-	                    "[\"team\"]");
-	spec_labels_free(&out);
+	assert_null(strmap_get(&out, "old"));
+	assert_string_equal(strmap_get(&out, "owner"), "bob");
+	assert_string_equal(strmap_get(&out, SPEC_LABEL_OWNED), "[\"team\"]");
+	strmap_clear(&out);
 	/* no declared labels: no list label, and the old list is gone */
-	spec_labels_del(&s.labels, "team");
+	strmap_del(&s.labels, "team");
 	spec_merge_labels(&s, STACK, &live, NULL, &out);
-	assert_null(spec_labels_get(&out, SPEC_LABEL_OWNED));
-	assert_null(spec_labels_get(&out, "team"));
-	assert_string_equal(spec_labels_get(&out, "owner"), "bob");
-	spec_labels_free(&out);
-	spec_labels_free(&live);
+	assert_null(strmap_get(&out, SPEC_LABEL_OWNED));
+	assert_null(strmap_get(&out, "team"));
+	assert_string_equal(strmap_get(&out, "owner"), "bob");
+	strmap_clear(&out);
+	strmap_clear(&live);
 	spec_clear(&s);
 }
 
@@ -587,7 +585,7 @@ test_prevent_destroy_lifted_by_manifest(void **state)
 	one_setup(&t, "db");
 	t.s.prevent_destroy = 1;
 	t.r.applied = spec_dup(&t.s);
-	spec_labels_set(&t.o.labels, SPEC_LABEL_PREVENT_DESTROY, "true");
+	strmap_set(&t.o.labels, SPEC_LABEL_PREVENT_DESTROY, "true");
 	t.s.prevent_destroy = 0;
 	free(t.s.snapshot);
 	t.s.snapshot = xstrdup("daytona-medium");
@@ -719,10 +717,9 @@ test_create(void **state)
 	assert_null(a->sandbox_id);
 	assert_steps(a, "create,wait_stable,stop,wait_stable,archive,"
 	                "wait_stable");
-	assert_string_equal(
-	        spec_labels_get(&a->steps[0].labels, SPEC_LABEL_STACK), STACK);
-	assert_string_equal(spec_labels_get(&a->owned_labels, "team"),
-	                    "agents");
+	assert_string_equal(strmap_get(&a->steps[0].labels, SPEC_LABEL_STACK),
+	                    STACK);
+	assert_string_equal(strmap_get(&a->owned_labels, "team"), "agents");
 	assert_int_equal(p->summary.create, 1);
 	plan_free(p);
 	spec_clear(&s);
@@ -749,8 +746,8 @@ stack_plan(size_t n, size_t keep, int allow, const char *pd_name)
 		hash(&specs[i]);
 		observed_for(&obs[i], &specs[i], id);
 		if (specs[i].prevent_destroy)
-			spec_labels_set(&obs[i].labels,
-			                SPEC_LABEL_PREVENT_DESTROY, "true");
+			strmap_set(&obs[i].labels, SPEC_LABEL_PREVENT_DESTROY,
+			           "true");
 		record_for(&recs[i], &specs[i], id);
 	}
 	memset(&in, 0, sizeof(in));
@@ -851,15 +848,15 @@ test_ownership(void **state)
 
 	/* imported: no labels yet, adopted with an update */
 	one_setup(&t, "web");
-	spec_labels_free(&t.o.labels);
-	spec_labels_set(&t.o.labels, "someone", "else");
+	strmap_clear(&t.o.labels);
+	strmap_set(&t.o.labels, "someone", "else");
 	t.r.imported = 1;
-	spec_labels_free(&t.r.owned_labels);
+	strmap_clear(&t.r.owned_labels);
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 1);
 	assert_int_equal(t.p->actions[0].kind, PLAN_UPDATE);
 	assert_string_equal(
-	        spec_labels_get(&t.p->actions[0].steps[0].labels, "someone"),
+	        strmap_get(&t.p->actions[0].steps[0].labels, "someone"),
 	        "else");
 	assert_non_null(reason(&t.p->actions[0], "labels." SPEC_LABEL_STACK));
 	one_free(&t);
@@ -876,7 +873,7 @@ test_other_stack_and_running_apply(void **state)
 
 	(void)state;
 	one_setup(&t, "e1");
-	spec_labels_set(&t.o.labels, SPEC_LABEL_STACK, "pp");
+	strmap_set(&t.o.labels, SPEC_LABEL_STACK, "pp");
 	memset(&in, 0, sizeof(in));
 	in.stack = STACK;
 	in.specs = &t.s;
@@ -894,7 +891,7 @@ test_other_stack_and_running_apply(void **state)
 	t.p = NULL;
 
 	/* our label, not in the state, a run holds the lock */
-	spec_labels_set(&t.o.labels, SPEC_LABEL_STACK, STACK);
+	strmap_set(&t.o.labels, SPEC_LABEL_STACK, STACK);
 	memset(&in, 0, sizeof(in));
 	in.stack = STACK;
 	in.specs = &t.s;
@@ -1083,7 +1080,7 @@ test_json_round_trip(void **state)
 	t.s.has_network = 1;
 	t.s.network.allow_list = xstrdup("10.0.0.0/8");
 	t.s.state = SPEC_STATE_STOPPED;
-	spec_labels_set(&t.s.labels, "new", "label");
+	strmap_set(&t.s.labels, "new", "label");
 	assert_int_equal(one_plan(&t), 0);
 	assert_true(t.p->nactions == 1);
 	assert_int_equal(plan_to_json(t.p, &j1), 0);
@@ -1155,7 +1152,7 @@ test_human_output(void **state)
 	 * string value quoted */
 	t.s.has_disk = 1;
 	t.s.disk = 10;
-	spec_labels_set(&t.s.labels, "team", "42");
+	strmap_set(&t.s.labels, "team", "42");
 	hash(&t.s);
 	assert_int_equal(one_plan(&t), 0);
 	fp = open_memstream(&buf, &len);
@@ -1198,7 +1195,7 @@ test_spec_hash_segments(void **state)
 	assert_int_equal(strlen(s.hash), SPEC_HASH_LEN);
 	memcpy(h1, s.hash, sizeof(h1));
 	/* labels, resources and the state do not enter the hash */
-	spec_labels_set(&s.labels, "a", "b");
+	strmap_set(&s.labels, "a", "b");
 	s.has_cpu = 1;
 	s.cpu = 3;
 	s.state = SPEC_STATE_STOPPED;
@@ -1253,7 +1250,7 @@ test_secret_key_fingerprint(void **state)
 	        spec_hash(&t.s, other_key, sizeof(other_key), fake_secret, v1),
 	        0);
 	memcpy(live, t.s.hash, sizeof(live));
-	spec_labels_set(&t.o.labels, SPEC_LABEL_SPEC, live);
+	strmap_set(&t.o.labels, SPEC_LABEL_SPEC, live);
 	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v1), 0);
 	assert_string_not_equal(live, t.s.hash);
 	assert_int_equal(one_plan(&t), 0);
@@ -1261,7 +1258,7 @@ test_secret_key_fingerprint(void **state)
 	assert_int_equal(t.p->secrets_incomparable, 1);
 	/* same key, other value: a replace that never shows the value */
 	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v1), 0);
-	spec_labels_set(&t.o.labels, SPEC_LABEL_SPEC, t.s.hash);
+	strmap_set(&t.o.labels, SPEC_LABEL_SPEC, t.s.hash);
 	t.r.applied = spec_dup(&t.s);
 	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v2), 0);
 	assert_int_equal(one_plan(&t), 0);
@@ -1286,7 +1283,7 @@ test_spec_to_create(void **state)
 {
 	struct spec s;
 	struct spec_create c;
-	struct spec_labels l = { NULL, 0 };
+	struct strmap l = { NULL, 0 };
 	char dir[] = "/tmp/sf-secret-XXXXXX", *file;
 	FILE *fp;
 	char h1[SPEC_HASH_LEN + 1];
@@ -1326,8 +1323,8 @@ test_spec_to_create(void **state)
 	assert_int_equal(c.req.memory, 0); /* not declared: not sent */
 	assert_true(c.req.has_auto_stop && c.req.auto_stop_interval == 0);
 	assert_false(c.req.has_auto_archive);
-	assert_string_equal(dt_kvs_get(c.req.env, "TOKEN"), "file-secret");
-	assert_string_equal(dt_kvs_get(c.req.labels, SPEC_LABEL_SPEC), h1);
+	assert_string_equal(strmap_get(c.req.env, "TOKEN"), "file-secret");
+	assert_string_equal(strmap_get(c.req.labels, SPEC_LABEL_SPEC), h1);
 	spec_create_clear(&c);
 	/* a changed secret file changes the env segment only */
 	fp = fopen(file, "w");
@@ -1345,7 +1342,7 @@ test_spec_to_create(void **state)
 	assert_non_null(strstr(sf_error_last(), file));
 	rmdir(dir);
 	free(file);
-	spec_labels_free(&l);
+	strmap_clear(&l);
 	spec_clear(&s);
 }
 

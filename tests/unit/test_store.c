@@ -3,7 +3,7 @@
  * earlier schema, the HMAC key, records (CRUD and bulk), runs, the journal,
  * drift, and the stack lock across processes.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -31,7 +31,7 @@
  * This file also holds what destroy shares with apply (lock, signals,
  * confirmation, the run and its summary): see apply_cli_* in applycli.h.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -49,14 +49,12 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "reconciler/apply.h"
-#include "reconciler/applycli.h"
-#include "reconciler/commands.h"
+#include "cli/applycli.h"
+#include "cli/commands.h"
 #include "reconciler/plan.h"
 #include "reconciler/planout.h"
 #include "reconciler/refresh.h"
-#include "reconciler/runctx.h"
-
-#include "common/banned.h"
+#include "cli/runctx.h"
 
 int cmd_apply(struct sf_ctx *ctx, struct cli_args *args);
 

@@ -19,15 +19,15 @@
  * the specs; runctx_close() releases them all (safe on a partly set up
  * runctx).
  */
-#ifndef SF_RECONCILER_RUNCTX_H
-#define SF_RECONCILER_RUNCTX_H
+#ifndef SF_CLI_RUNCTX_H
+#define SF_CLI_RUNCTX_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "daytona/client.h"
 #include "manifests/manifest.h"
-#include "reconciler/commands.h"
+#include "cli/commands.h"
 #include "reconciler/plan.h"
 #include "reconciler/refresh.h"
 #include "reconciler/spec.h"

@@ -2,11 +2,11 @@
  * The command table: {name, fn, synopsis, summary, options}.
  * Keep it sorted in the order commands are usually run.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stddef.h>
 
-#include "reconciler/commands.h"
+#include "cli/commands.h"
 
 /* Each cmd-NAME.c defines cmd_NAME and cmd_NAME_opts. */
 #define SF_DECLARE_CMD(n)                                       \

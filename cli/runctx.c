@@ -2,7 +2,7 @@
  * runctx: load, open, connect; each step prints its own failure once so
  * the commands built on it stay short and say things the same way.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +11,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "reconciler/runctx.h"
-
-#include "common/banned.h"
+#include "cli/runctx.h"
 
 int
 runctx_fail(const struct runctx *rx, int rc)

@@ -5,16 +5,16 @@
  * ..." and return exit statuses of common/exitcodes.h (or booleans where
  * said); they never print a secret. Nothing they return needs freeing.
  */
-#ifndef SF_RECONCILER_APPLYCLI_H
-#define SF_RECONCILER_APPLYCLI_H
+#ifndef SF_CLI_APPLYCLI_H
+#define SF_CLI_APPLYCLI_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "daytona/client.h"
-#include "reconciler/commands.h"
+#include "cli/commands.h"
 #include "reconciler/plan.h"
-#include "reconciler/runctx.h"
+#include "cli/runctx.h"
 #include "state/store.h"
 
 /* apply_cli_signals: SIGINT/SIGTERM request a stop; a second one quits. */

@@ -35,7 +35,7 @@
  * "sandform state: ...". Nothing here reads secrets; only rm reads the API
  * key (DAYTONA_API_KEY or --api-key-file), and never prints it.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -54,11 +54,9 @@
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
-#include "reconciler/commands.h"
+#include "cli/commands.h"
 #include "reconciler/spec.h"
 #include "state/store.h"
-
-#include "common/banned.h"
 
 /* Longest NAME and ID that import accepts. */
 #define STATE_NAME_MAX 255
@@ -304,7 +302,7 @@ unlabel(struct sf_ctx *ctx, struct dt_client *c, const struct store_record *r,
         enum unlabel_outcome *what, char **id_out)
 {
 	struct dt_result res = DT_RESULT_INIT;
-	struct dt_kvs keep = DT_KVS_INIT;
+	struct strmap keep = STRMAP_INIT;
 	const struct dt_sandbox *sb;
 	const char *owner;
 	size_t i;
@@ -322,7 +320,7 @@ unlabel(struct sf_ctx *ctx, struct dt_client *c, const struct store_record *r,
 	}
 	sb = res.sandbox;
 	*id_out = xstrdup(sb->id);
-	owner = dt_kvs_get(&sb->labels, SPEC_LABEL_STACK);
+	owner = strmap_get(&sb->labels, SPEC_LABEL_STACK);
 	if (owner != NULL && strcmp(owner, ctx->stack) != 0) {
 		log_warn("sandbox %s carries %s=%s, not this stack's: its "
 		         "labels are left as they are",
@@ -331,10 +329,10 @@ unlabel(struct sf_ctx *ctx, struct dt_client *c, const struct store_record *r,
 		goto out;
 	}
 	for (i = 0; i < sb->labels.n; i++)
-		if (strncmp(sb->labels.items[i].key, SPEC_LABEL_PREFIX,
+		if (strncmp(sb->labels.v[i].key, SPEC_LABEL_PREFIX,
 		            strlen(SPEC_LABEL_PREFIX)) != 0)
-			dt_kvs_set(&keep, sb->labels.items[i].key,
-			           sb->labels.items[i].value);
+			strmap_set(&keep, sb->labels.v[i].key,
+			           sb->labels.v[i].value);
 	if (keep.n == sb->labels.n) {
 		*what = UNLABEL_NONE;
 		goto out;
@@ -347,7 +345,7 @@ unlabel(struct sf_ctx *ctx, struct dt_client *c, const struct store_record *r,
 	}
 	*what = UNLABEL_REMOVED;
 out:
-	dt_kvs_clear(&keep);
+	strmap_clear(&keep);
 	dt_result_clear(&res);
 	return rc;
 }

@@ -8,7 +8,7 @@
  * automatically and needs no force-unlock. The released holder is printed
  * so the log shows whose lock was broken. Exit 0 released, 1 no such lock.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +16,8 @@
 #include "common/error.h"
 #include "common/exitcodes.h"
 #include "common/timeutil.h"
-#include "reconciler/commands.h"
+#include "cli/commands.h"
 #include "state/store.h"
-
-#include "common/banned.h"
 
 int cmd_force_unlock(struct sf_ctx *ctx, struct cli_args *args);
 

@@ -19,7 +19,7 @@
  * (in parallel, journaled, waiting until each sandbox is gone); when all
  * succeeded the stack's records are emptied. Exit status as for apply.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +31,11 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "reconciler/apply.h"
-#include "reconciler/applycli.h"
-#include "reconciler/commands.h"
+#include "cli/applycli.h"
+#include "cli/commands.h"
 #include "reconciler/plan.h"
 #include "reconciler/refresh.h"
-#include "reconciler/runctx.h"
-
-#include "common/banned.h"
+#include "cli/runctx.h"
 
 int cmd_destroy(struct sf_ctx *ctx, struct cli_args *args);
 
@@ -109,7 +107,7 @@ static int
 prevent_destroy(const struct spec *s, const struct plan_observed *o,
                 const struct plan_record *r)
 {
-	const char *v = spec_labels_get(&o->labels, SPEC_LABEL_PREVENT_DESTROY);
+	const char *v = strmap_get(&o->labels, SPEC_LABEL_PREVENT_DESTROY);
 
 	if (s && s->prevent_destroy)
 		return 1;

@@ -12,8 +12,8 @@
  * Long options take "--name VALUE" or "--name=VALUE"; short ones "-x VALUE".
  * "--" ends options. Positional arguments are collected in order.
  */
-#ifndef SF_RECONCILER_CLI_H
-#define SF_RECONCILER_CLI_H
+#ifndef SF_CLI_OPT_H
+#define SF_CLI_OPT_H
 
 #include <stdio.h>
 
@@ -42,7 +42,10 @@ struct cli_opt {
 	long long min, max; /* CLI_INT bounds */
 };
 
-#define CLI_OPT_END { CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0 }
+#define CLI_OPT_END                                      \
+	{                                                \
+		CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0 \
+	}
 
 struct cli_args {
 	int argc;
@@ -56,12 +59,12 @@ struct cli_args {
  * stderr for an unknown option, a missing value or a bad number.
  */
 int cli_parse(const char *cmd, const struct cli_opt *opts, int argc,
-	      char **argv, struct cli_args *out);
+              char **argv, struct cli_args *out);
 void cli_args_free(struct cli_args *a);
 void cli_list_free(struct cli_list *l);
 
 /* cli_usage: the --help text for a command from its synopsis and table. */
 void cli_usage(FILE *fp, const char *cmd, const char *synopsis,
-	       const char *summary, const struct cli_opt *opts);
+               const char *summary, const struct cli_opt *opts);
 
 #endif

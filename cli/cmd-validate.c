@@ -14,7 +14,7 @@
  * {"valid":false,"diagnostics":[{file,line,column,path,severity,message}]}
  * (the same diagnostics, warnings included), so CI can read them.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +22,7 @@
 #include "common/exitcodes.h"
 #include "common/log.h"
 #include "manifests/manifest.h"
-#include "reconciler/commands.h"
-
-#include "common/banned.h"
+#include "cli/commands.h"
 
 int cmd_validate(struct sf_ctx *ctx, struct cli_args *args);
 

@@ -23,7 +23,7 @@
  * sandbox that is not ours, preventDestroy refusing a delete or replace,
  * the mass-delete guard); no saved plan is written then.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +33,11 @@
 #include "common/exitcodes.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "reconciler/commands.h"
+#include "cli/commands.h"
 #include "reconciler/plan.h"
 #include "reconciler/planout.h"
 #include "reconciler/refresh.h"
-#include "reconciler/runctx.h"
-
-#include "common/banned.h"
+#include "cli/runctx.h"
 
 int cmd_plan(struct sf_ctx *ctx, struct cli_args *args);
 
@@ -157,7 +155,7 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	}
 	if (rr.has_unmanaged) {
 		p->has_unmanaged = 1;
-		spec_labels_copy(&p->unmanaged, &rr.unmanaged);
+		strmap_copy(&p->unmanaged, &rr.unmanaged);
 	}
 
 	if (ctx->json) {

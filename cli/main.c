@@ -16,7 +16,7 @@
  * $SANDFORM_STATE in a missing directory is an error, so a typo never
  * starts a fresh state somewhere else.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,7 +28,7 @@
 #include "common/exitcodes.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "reconciler/commands.h"
+#include "cli/commands.h"
 
 struct sf_ctx sf_ctx;
 

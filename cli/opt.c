@@ -2,14 +2,14 @@
  * The option parser is small on purpose: every command's table is also its
  * help text, so the two can never disagree.
  */
-#include "config.h"
+#include "common/base.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/strnum.h"
 #include "common/xalloc.h"
-#include "reconciler/cli.h"
+#include "cli/opt.h"
 
 static const struct cli_opt *
 find_long(const struct cli_opt *opts, const char *name, size_t len, int *neg)

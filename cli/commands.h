@@ -1,0 +1,91 @@
+/*
+ * commands: the command table of the sandform program and the context every
+ * command receives.
+ *
+ * Each subcommand lives in cli/cmd-NAME.c and exports
+ *	int cmd_NAME(struct sf_ctx *ctx, struct cli_args *args);
+ * and its option table. A command returns an exit status from
+ * common/exitcodes.h; it prints results on stdout and everything else on
+ * stderr. The dispatcher (main.c) parses options, handles --help, sets the
+ * log level, checks what every command shares (a valid --stack name, an
+ * explicit state path's directory existing; see main.c), then calls the
+ * command.
+ *
+ * A command prepares what it needs itself, because that depends on its
+ * options (plan --refresh=false needs no API client, apply of a saved plan
+ * no manifests): plan, apply and destroy go through cli/runctx.h
+ * (manifests, state, API client, in that order), state and force-unlock
+ * open the state with store_open(). The command table (commands.c) only
+ * names, describes and parses commands.
+ */
+#ifndef SF_CLI_COMMANDS_H
+#define SF_CLI_COMMANDS_H
+
+#include "cli/opt.h"
+
+/*
+ * A stack name: 1 to SF_STACK_NAME_MAX bytes of ASCII letters, digits, '-',
+ * '_' and '.', starting with a letter or digit (checked in main.c for every
+ * command's "stack" option).
+ */
+#define SF_STACK_NAME_MAX 63
+
+/* The state file when neither --state nor $SANDFORM_STATE names one; the
+ * only one whose directory is created when missing. */
+#define SF_STATE_DEFAULT "./.sandform/state.db"
+
+/* Settings shared by all commands, filled from options and environment. */
+struct sf_ctx {
+	int verbose;            /* -v count */
+	int json;               /* --json */
+	int color;              /* colour on stdout (TTY and no NO_COLOR) */
+	const char *stack;      /* --stack, default "default", checked */
+	const char *state_path; /* --state, SANDFORM_STATE, default */
+	const char *api_key_file;
+};
+
+extern struct sf_ctx sf_ctx;
+
+struct sf_cmd {
+	const char *name;
+	int (*fn)(struct sf_ctx *ctx, struct cli_args *args);
+	const char *synopsis;
+	const char *summary;
+	const struct cli_opt *opts;
+};
+
+/* Options most commands share; use them inside a command's table. */
+#define SF_OPT_VERBOSE                                                        \
+	{                                                                     \
+		CLI_COUNT, "verbose", 'v', NULL,                              \
+		        "debug logging (-vv for more)", &sf_ctx.verbose, 0, 0 \
+	}
+#define SF_OPT_JSON                                                        \
+	{                                                                  \
+		CLI_FLAG, "json", 0, NULL, "machine-readable JSON output", \
+		        &sf_ctx.json, 0, 0                                 \
+	}
+#define SF_OPT_STACK                                                        \
+	{                                                                   \
+		CLI_STRING, "stack", 0, "NAME",                             \
+		        "the stack (default: default)", &sf_ctx.stack, 0, 0 \
+	}
+#define SF_OPT_STATE                                                   \
+	{                                                              \
+		CLI_STRING, "state", 0, "PATH",                        \
+		        "state database (default: $SANDFORM_STATE or " \
+		        "./.sandform/state.db)",                       \
+		        &sf_ctx.state_path, 0, 0                       \
+	}
+#define SF_OPT_API_KEY_FILE                                             \
+	{                                                               \
+		CLI_STRING, "api-key-file", 0, "FILE",                  \
+		        "read the Daytona API key from FILE (default: " \
+		        "$DAYTONA_API_KEY)",                            \
+		        &sf_ctx.api_key_file, 0, 0                      \
+	}
+
+/* The commands; add each new one to the table in commands.c. */
+extern const struct sf_cmd sf_commands[];
+
+#endif

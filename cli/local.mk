@@ -1,0 +1,18 @@
+# cli/: the sandform program: main, the option parser and command table,
+# one cmd-NAME.c per command, prompts and rendering. Only this folder
+# touches argv, stdout and exit(); everything else lives in libsandform.la.
+bin_PROGRAMS += sandform
+sandform_SOURCES = \
+	cli/main.c \
+	cli/opt.c cli/opt.h \
+	cli/commands.c cli/commands.h \
+	cli/runctx.c cli/runctx.h \
+	cli/applycli.h \
+	cli/cmd-validate.c \
+	cli/cmd-state.c \
+	cli/cmd-plan.c \
+	cli/cmd-apply.c \
+	cli/cmd-destroy.c \
+	cli/cmd-force-unlock.c
+sandform_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
+sandform_LDADD = libsandform.la
