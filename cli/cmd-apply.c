@@ -407,7 +407,7 @@ apply_cli_execute(struct sf_ctx *ctx, struct runctx *rx, const struct plan *p,
 	o.lock_id = run->locked ? run->lock.id : NULL;
 	o.out = stdout;
 	o.color = ctx->color;
-	o.resolve = spec_secret_resolve_manifest;
+	o.resolve = secret_resolve;
 	o.command = rx->cmd;
 	o.api_url = url = runctx_api_url();
 	if (ctx->json)

@@ -107,7 +107,7 @@ static int
 prevent_destroy(const struct spec *s, const struct plan_observed *o,
                 const struct plan_record *r)
 {
-	const char *v = strmap_get(&o->labels, SPEC_LABEL_PREVENT_DESTROY);
+	const char *v = strmap_get(&o->labels, LABEL_PREVENT_DESTROY);
 
 	if (s && s->prevent_destroy)
 		return 1;

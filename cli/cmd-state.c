@@ -55,7 +55,11 @@
 #include "common/xalloc.h"
 #include "daytona/client.h"
 #include "cli/commands.h"
-#include "reconciler/spec.h"
+#include "manifests/secret.h"
+#include "manifests/spec.h"
+#include "manifests/spechash.h"
+#include "reconciler/create.h"
+#include "reconciler/labels.h"
 #include "state/store.h"
 
 /* Longest NAME and ID that import accepts. */
@@ -320,17 +324,17 @@ unlabel(struct sf_ctx *ctx, struct dt_client *c, const struct store_record *r,
 	}
 	sb = res.sandbox;
 	*id_out = xstrdup(sb->id);
-	owner = strmap_get(&sb->labels, SPEC_LABEL_STACK);
+	owner = strmap_get(&sb->labels, LABEL_STACK);
 	if (owner != NULL && strcmp(owner, ctx->stack) != 0) {
 		log_warn("sandbox %s carries %s=%s, not this stack's: its "
 		         "labels are left as they are",
-		         sb->id, SPEC_LABEL_STACK, owner);
+		         sb->id, LABEL_STACK, owner);
 		*what = UNLABEL_OTHER;
 		goto out;
 	}
 	for (i = 0; i < sb->labels.n; i++)
-		if (strncmp(sb->labels.v[i].key, SPEC_LABEL_PREFIX,
-		            strlen(SPEC_LABEL_PREFIX)) != 0)
+		if (strncmp(sb->labels.v[i].key, LABEL_PREFIX,
+		            strlen(LABEL_PREFIX)) != 0)
 			strmap_set(&keep, sb->labels.v[i].key,
 			           sb->labels.v[i].value);
 	if (keep.n == sb->labels.n) {

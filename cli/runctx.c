@@ -111,7 +111,6 @@ int
 runctx_load(struct runctx *rx, struct sf_ctx *ctx, int argc, char **argv)
 {
 	struct diag_list diags = DIAG_LIST_INIT;
-	size_t i;
 	int rc;
 
 	(void)ctx;
@@ -127,13 +126,7 @@ runctx_load(struct runctx *rx, struct sf_ctx *ctx, int argc, char **argv)
 	}
 	diag_list_free(&diags);
 	rx->nspecs = rx->set->n_sandboxes;
-	rx->specs = xcalloc(rx->nspecs + 1, sizeof(*rx->specs));
-	for (i = 0; i < rx->nspecs; i++) {
-		struct spec *s = spec_from_manifest(&rx->set->sandboxes[i]);
-
-		rx->specs[i] = *s; /* take the contents */
-		free(s);
-	}
+	rx->specs = rx->set->sandboxes;
 	log_debug("%zu sandboxes in the manifests", rx->nspecs);
 	return 0;
 }
@@ -156,8 +149,7 @@ runctx_hash_specs(struct runctx *rx)
 
 	for (i = 0; i < rx->nspecs; i++) {
 		rc = spec_hash(&rx->specs[i], store_hmac_key(rx->store),
-		               STORE_HMAC_KEY_LEN, spec_secret_resolve_manifest,
-		               NULL);
+		               STORE_HMAC_KEY_LEN, secret_resolve, NULL);
 		if (rc < 0) {
 			fprintf(stderr, "sandform %s: %s: %s\n",
 			        rx->cmd ? rx->cmd : "", rx->specs[i].name,
@@ -186,12 +178,7 @@ runctx_open_client(struct runctx *rx, struct sf_ctx *ctx)
 void
 runctx_close(struct runctx *rx)
 {
-	size_t i;
-
-	for (i = 0; i < rx->nspecs; i++)
-		spec_clear(&rx->specs[i]);
-	free(rx->specs);
-	manifest_set_free(rx->set);
+	manifest_set_free(rx->set); /* and the specs, which are its own */
 	dt_client_free(rx->client);
 	store_close(rx->store);
 	memset(rx, 0, sizeof(*rx));

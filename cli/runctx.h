@@ -30,7 +30,11 @@
 #include "cli/commands.h"
 #include "reconciler/plan.h"
 #include "reconciler/refresh.h"
-#include "reconciler/spec.h"
+#include "manifests/secret.h"
+#include "manifests/spec.h"
+#include "manifests/spechash.h"
+#include "reconciler/create.h"
+#include "reconciler/labels.h"
 #include "state/store.h"
 
 struct runctx {
@@ -38,7 +42,7 @@ struct runctx {
 	struct store *store;
 	struct dt_client *client;
 	struct manifest_set *set;
-	struct spec *specs; /* sorted by name, nspecs of them */
+	struct spec *specs; /* set->sandboxes: sorted by name, nspecs */
 	size_t nspecs;
 };
 

@@ -127,17 +127,6 @@ dt_client_cancel(struct dt_client *c)
 
 /* ---- configuration ----------------------------------------------------- */
 
-static void
-wipe_free(char *s)
-{
-	if (s == NULL)
-		return;
-	/* volatile so the compiler cannot drop the wipe of dead memory */
-	for (volatile char *p = s; *p; p++)
-		*p = '\0';
-	free(s);
-}
-
 static int
 url_ok(const char *url)
 {
@@ -199,7 +188,7 @@ out:
 		memset(b.data, 0, b.cap);
 		buf_free(&b);
 	}
-	wipe_free(key);
+	free_secret(key);
 	free(url);
 	return rc;
 }
@@ -209,7 +198,7 @@ dt_config_clear(struct dt_config *cfg)
 {
 	if (cfg == NULL || !cfg->owned)
 		return;
-	wipe_free((char *)cfg->api_key);
+	free_secret((char *)cfg->api_key);
 	free((char *)cfg->base_url);
 	free((char *)cfg->target);
 	free((char *)cfg->organization_id);
@@ -364,8 +353,8 @@ dt_client_free(struct dt_client *c)
 {
 	if (c == NULL)
 		return;
-	wipe_free(c->api_key);
-	wipe_free(c->auth_header);
+	free_secret(c->api_key);
+	free_secret(c->auth_header);
 	free(c->base_url);
 	free(c->ua_header);
 	free(c->org_header);

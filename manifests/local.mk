@@ -1,11 +1,18 @@
-# manifests/: the manifest model, YAML loader, validation, secret refs
-# (DESIGN.md §2-3). Sources are added to libsandform.la.
+# manifests/: the desired-sandbox model and its field table (spec), the
+# spec label (spechash), secret references (secret), the incremental loader
+# and its kinds (loader, doc, kind-*), value rules, the sources (source),
+# YAML (ytree) and diagnostics (diag). DESIGN.md §2-3. Sources are added to
+# libsandform.la.
 libsandform_la_SOURCES += \
-	manifests/diag.h \
-	manifests/manifest.h
-libsandform_la_SOURCES += \
-	manifests/diag.c \
-	manifests/manifest.c \
+	manifests/diag.c manifests/diag.h \
+	manifests/doc.c manifests/doc.h \
+	manifests/kind-sandbox.c \
+	manifests/loader.c manifests/manifest.h \
+	manifests/rules.c manifests/rules.h \
+	manifests/secret.c manifests/secret.h \
+	manifests/source.c manifests/source.h \
+	manifests/spec.c manifests/spec.h \
+	manifests/spechash.c manifests/spechash.h \
 	manifests/ytree.c manifests/ytree.h
 
 check_PROGRAMS += tests/unit/unit-manifest

@@ -111,7 +111,7 @@ struct job {
 	char *error;
 	const char *what;        /* current step, for progress */
 	struct dt_sandbox *last; /* last seen (owned) */
-	struct spec_create create;
+	struct create_body create;
 	struct strmap create_labels;
 	int has_create;
 	int64_t pending_jid; /* a create intent whose outcome is unknown */
@@ -353,12 +353,12 @@ apply_detail_json(const struct plan_action *a)
 static int
 sb_is_ours(const struct dt_sandbox *sb, const char *stack, const char *spec)
 {
-	const char *v = strmap_get(&sb->labels, SPEC_LABEL_STACK);
+	const char *v = strmap_get(&sb->labels, LABEL_STACK);
 
 	if (v == NULL || strcmp(v, stack) != 0)
 		return 0;
 	if (spec && *spec) {
-		v = strmap_get(&sb->labels, SPEC_LABEL_SPEC);
+		v = strmap_get(&sb->labels, LABEL_SPEC);
 		if (v == NULL || strcmp(v, spec) != 0)
 			return 0;
 	}
@@ -1380,7 +1380,7 @@ poll_once(struct sched *s)
 
 	if (use_list) {
 		memset(&q, 0, sizeof(q));
-		strmap_set(&filter, SPEC_LABEL_STACK, s->o->stack);
+		strmap_set(&filter, LABEL_STACK, s->o->stack);
 		q.labels = &filter;
 		q.sort = "createdAt";
 		q.order = "asc";
@@ -1591,11 +1591,11 @@ prepare(struct sched *s)
 			return sf_error_set(SF_EINVALID,
 			                    "%s: create without a desired spec",
 			                    a->name);
-		spec_merge_labels(a->desired, s->o->stack, NULL, NULL,
-		                  &j->create_labels);
-		rc = spec_to_create(a->desired, &j->create_labels,
-		                    s->o->resolve, s->o->resolve_arg,
-		                    &j->create);
+		labels_merge(a->desired, s->o->stack, NULL, NULL,
+		             &j->create_labels);
+		rc = create_body_build(a->desired, &j->create_labels,
+		                       s->o->resolve, s->o->resolve_arg,
+		                       &j->create);
 		if (rc < 0)
 			return rc;
 		j->has_create = 1;
@@ -1749,7 +1749,7 @@ out:
 		struct job *j = &s.jobs[k];
 
 		if (j->has_create)
-			spec_create_clear(&j->create);
+			create_body_clear(&j->create);
 		strmap_clear(&j->create_labels);
 		dt_sandbox_free(j->last);
 		free(j->id);
@@ -1904,7 +1904,7 @@ out:
 static char *
 fingerprint_of(const struct dt_sandbox *sb)
 {
-	const char *spec = strmap_get(&sb->labels, SPEC_LABEL_SPEC);
+	const char *spec = strmap_get(&sb->labels, LABEL_SPEC);
 
 	return xasprintf("%s|%s|%s", sb->state_raw ? sb->state_raw : "",
 	                 sb->updated_at ? sb->updated_at : "",
@@ -1921,7 +1921,7 @@ apply_check_fresh(const struct plan *p, struct dt_client *c)
 	int rc = 0;
 
 	memset(&q, 0, sizeof(q));
-	strmap_set(&filter, SPEC_LABEL_STACK, p->stack);
+	strmap_set(&filter, LABEL_STACK, p->stack);
 	q.labels = &filter;
 	q.sort = "createdAt";
 	q.order = "asc";

@@ -47,7 +47,11 @@
 
 #include "daytona/client.h"
 #include "reconciler/plan.h"
-#include "reconciler/spec.h"
+#include "manifests/secret.h"
+#include "manifests/spec.h"
+#include "manifests/spechash.h"
+#include "reconciler/create.h"
+#include "reconciler/labels.h"
 #include "state/store.h"
 
 #define APPLY_DEFAULT_PARALLELISM 16
@@ -93,9 +97,9 @@ struct apply_opts {
 	int64_t run_id;                   /* journal entries name it; 0 none */
 	const char *lock_id;              /* renewed while running; NULL none */
 	enum apply_output output;
-	FILE *out;              /* events; NULL: stdout */
-	int color;              /* ANSI colour in TTY/lines output */
-	spec_secret_fn resolve; /* secret resolver for create bodies */
+	FILE *out;         /* events; NULL: stdout */
+	int color;         /* ANSI colour in TTY/lines output */
+	secret_fn resolve; /* secret resolver for create bodies */
 	void *resolve_arg;
 	const char *command; /* "apply" or "destroy", for messages */
 	/* The API base URL, remembered in the state (under

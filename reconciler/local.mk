@@ -2,7 +2,8 @@
 # refresh walk, the diff (plan), plan output and saved plans, and the
 # executor (apply). It never prints and never reads argv: cli/ does.
 libsandform_la_SOURCES += \
-	reconciler/spec.c reconciler/spec.h \
+	reconciler/labels.c reconciler/labels.h \
+	reconciler/create.c reconciler/create.h \
 	reconciler/plan.c reconciler/plan.h \
 	reconciler/planout.c reconciler/planout.h \
 	reconciler/refresh.c reconciler/refresh.h \

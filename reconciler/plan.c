@@ -172,7 +172,7 @@ plan_record_clear(struct plan_record *r)
 char *
 plan_fingerprint(const struct plan_observed *o)
 {
-	const char *spec = strmap_get(&o->labels, SPEC_LABEL_SPEC);
+	const char *spec = strmap_get(&o->labels, LABEL_SPEC);
 
 	return xasprintf("%s|%s|%s", o->state ? o->state : "",
 	                 o->updated_at ? o->updated_at : "", spec ? spec : "");
@@ -397,8 +397,8 @@ add_step(struct plan_action *a, enum plan_step_kind kind)
 static char *
 source_of(const struct spec *s)
 {
-	if (s->file && s->line > 0)
-		return xasprintf("%s:%d", s->file, s->line);
+	if (s->file && spec_line(s) > 0)
+		return spec_source(s);
 	return xstrdup(s->file ? s->file : "-");
 }
 
@@ -489,12 +489,12 @@ create_steps(struct builder *b, struct plan_action *a, const struct spec *s)
 {
 	struct plan_step *st = add_step(a, STEP_CREATE);
 
-	spec_merge_labels(s, b->in->stack, NULL, NULL, &st->labels);
+	labels_merge(s, b->in->stack, NULL, NULL, &st->labels);
 	add_step(a, STEP_WAIT_STABLE);
 	if (s->state == SPEC_STATE_STOPPED || s->state == SPEC_STATE_ARCHIVED)
 		lifecycle_steps(a, DT_STATE_STARTED,
 		                spec_final(s, DT_STATE_STARTED));
-	spec_owned_labels(s, b->in->stack, &a->owned_labels);
+	labels_owned(s, b->in->stack, &a->owned_labels);
 }
 
 static long long
@@ -524,17 +524,6 @@ env_shown(const struct spec_env *e)
 	return e->kind == SPEC_ENV_PLAIN ? e->value : "(sensitive)";
 }
 
-static const struct spec_env *
-env_find(const struct spec *s, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < s->nenv; i++)
-		if (strcmp(s->env[i].key, key) == 0)
-			return &s->env[i];
-	return NULL;
-}
-
 /* env reasons from the last applied spec: for SPEC_SEG_ENV keys added,
  * removed, plain values and secret references changed; for
  * SPEC_SEG_SECRETS the secrets whose reference stayed (one of their
@@ -547,7 +536,7 @@ env_reasons(struct plan_action *a, const struct spec *old, const struct spec *s,
 
 	for (i = 0; i < old->nenv; i++) {
 		const struct spec_env *oe = &old->env[i];
-		const struct spec_env *ne = env_find(s, oe->key);
+		const struct spec_env *ne = spec_env_find(s, oe->key);
 		int same_ref = ne && ne->kind == oe->kind &&
 		               strcmp(ne->value, oe->value) == 0;
 		char *f = xasprintf("spec.env.%s", oe->key);
@@ -566,7 +555,7 @@ env_reasons(struct plan_action *a, const struct spec *old, const struct spec *s,
 	for (i = 0; seg == SPEC_SEG_ENV && i < s->nenv; i++) {
 		char *f;
 
-		if (env_find(old, s->env[i].key))
+		if (spec_env_find(old, s->env[i].key))
 			continue;
 		f = xasprintf("spec.env.%s", s->env[i].key);
 		add_reason(a, f, NULL, env_shown(&s->env[i]), 1);
@@ -717,7 +706,7 @@ prevent_destroy_of(const struct spec *s, const struct plan_observed *o,
                    const struct plan_record *r)
 {
 	const char *v =
-	        o ? strmap_get(&o->labels, SPEC_LABEL_PREVENT_DESTROY) : NULL;
+	        o ? strmap_get(&o->labels, LABEL_PREVENT_DESTROY) : NULL;
 
 	if (s)
 		return s->prevent_destroy;
@@ -779,7 +768,7 @@ createonly_reasons(struct plan_action *a, const struct spec *s,
 		const char *old = strcmp(live, PLAN_LIVE_ABSENT) ? live : NULL;
 
 		if (strncmp(f, "spec.env.", 9) == 0) {
-			const struct spec_env *e = env_find(s, f + 9);
+			const struct spec_env *e = spec_env_find(s, f + 9);
 
 			add_reason(a, f, old, e ? env_shown(e) : NULL, 1);
 		} else if (strcmp(f, "spec.volumes") == 0) {
@@ -797,7 +786,7 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
                 const struct plan_observed *o, const struct plan_record *r)
 {
 	enum dt_state cur = dt_state_parse(o->state);
-	const char *live = strmap_get(&o->labels, SPEC_LABEL_SPEC);
+	const char *live = strmap_get(&o->labels, LABEL_SPEC);
 	char lh[SPEC_HASH_SEG_HEX + 1], dh[SPEC_HASH_SEG_HEX + 1];
 	size_t before = a->nreasons;
 	int i;
@@ -930,13 +919,13 @@ diff_existing(struct builder *b, const struct spec *s,
 	}
 
 	/* settings: one call each */
-	spec_merge_labels(s, b->in->stack, &o->labels,
-	                  r ? &r->owned_labels : NULL, &merged);
+	labels_merge(s, b->in->stack, &o->labels, r ? &r->owned_labels : NULL,
+	             &merged);
 	/* secrets that cannot be compared: keep the label as it is, or
 	 * every plan after a lost state would rewrite it */
 	if (incomparable_before != b->p->secrets_incomparable)
-		strmap_set(&merged, SPEC_LABEL_SPEC,
-		           strmap_get(&o->labels, SPEC_LABEL_SPEC));
+		strmap_set(&merged, LABEL_SPEC,
+		           strmap_get(&o->labels, LABEL_SPEC));
 	if (!strmap_equal(&merged, &o->labels)) {
 		label_reasons(a, &o->labels, &merged);
 		st = add_step(a, STEP_SET_LABELS);
@@ -1056,7 +1045,7 @@ diff_existing(struct builder *b, const struct spec *s,
 	} else {
 		goto drop; /* nothing to do (maybe a wait) */
 	}
-	spec_owned_labels(s, b->in->stack, &a->owned_labels);
+	labels_owned(s, b->in->stack, &a->owned_labels);
 keep:
 	a->desired = spec_dup(s);
 	a->observed = plan_observed_dup(o);
@@ -1133,7 +1122,7 @@ plan_delete(struct builder *b, const struct plan_observed *o,
 static const char *
 other_stack(const struct plan_observed *o, const char *stack)
 {
-	const char *v = strmap_get(&o->labels, SPEC_LABEL_STACK);
+	const char *v = strmap_get(&o->labels, LABEL_STACK);
 
 	return v && *v && strcmp(v, stack) != 0 ? v : NULL;
 }
@@ -1214,15 +1203,15 @@ plan_build(const struct plan_input *in, struct plan **out)
 			          "is not in the state: probably being "
 			          "created by the running %s; plan again "
 			          "when it has finished",
-			          s->name, nz(o->id), SPEC_LABEL_STACK,
-			          in->stack, in->locked_by);
+			          s->name, nz(o->id), LABEL_STACK, in->stack,
+			          in->locked_by);
 		} else if (o) {
 			add_error(&b, s->name,
 			          "'%s' (id %s) carries the label %s=%s but "
 			          "is not in the state; adopt it with "
 			          "'sandform state import %s %s'",
-			          s->name, nz(o->id), SPEC_LABEL_STACK,
-			          in->stack, s->name, nz(o->id));
+			          s->name, nz(o->id), LABEL_STACK, in->stack,
+			          s->name, nz(o->id));
 		} else if (f && other_stack(f, in->stack)) {
 			/* importing it would steal it from that stack */
 			add_error(&b, s->name,

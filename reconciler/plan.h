@@ -23,7 +23,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "reconciler/spec.h"
+#include "manifests/secret.h"
+#include "manifests/spec.h"
+#include "manifests/spechash.h"
+#include "reconciler/create.h"
+#include "reconciler/labels.h"
 
 #define PLAN_FORMAT_VERSION "1"
 /* At most this many steps per action (replace + state changes). */

@@ -339,9 +339,11 @@ action_from_json(const cJSON *j, struct plan_action *a)
 		a->nsteps++;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "desired");
-	if (cJSON_IsObject(v) && (a->desired = spec_from_json(v)) == NULL) {
-		rc = sf_error_set(SF_EINVALID, "plan: %s: bad desired spec",
-		                  a->name);
+	if (cJSON_IsObject(v) && spec_from_json(v, &a->desired) < 0) {
+		char *why = xstrdup(sf_error_last());
+
+		rc = sf_error_set(SF_EINVALID, "plan: %s: %s", a->name, why);
+		free(why);
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "observed");

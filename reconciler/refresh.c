@@ -92,10 +92,9 @@ refresh_record_from_store(const struct store_record *r, struct plan_record *out)
 		cJSON_Delete(j);
 	}
 	if ((j = parse_json(r->applied_json)) != NULL) {
-		out->applied = spec_from_json(j);
-		if (out->applied == NULL)
-			log_debug("%s: ignoring malformed applied_json",
-			          r->name);
+		if (spec_from_json(j, &out->applied) < 0)
+			log_debug("%s: ignoring malformed applied_json: %s",
+			          r->name, sf_error_last());
 		cJSON_Delete(j);
 	}
 	if (out->applied && out->applied->has_network) {
@@ -274,14 +273,14 @@ static int
 take_record_hit(struct org_walk *ow, const struct plan_record *r,
                 const struct dt_sandbox *sb)
 {
-	const char *stack = strmap_get(&sb->labels, SPEC_LABEL_STACK);
+	const char *stack = strmap_get(&sb->labels, LABEL_STACK);
 	struct plan_observed ob;
 
 	if (is_gone(sb) || sb->name == NULL || strcmp(sb->name, r->name) ||
 	    (stack && strcmp(stack, ow->o->stack)))
 		return 0;
 	refresh_observed_from_dt(sb, &ob);
-	if (sb->is_full && strmap_get(&sb->labels, SPEC_LABEL_SPEC) == NULL) {
+	if (sb->is_full && strmap_get(&sb->labels, LABEL_SPEC) == NULL) {
 		/* imported: this GET shows the create-only fields too */
 		const struct spec *s =
 		        ow->o->nspecs
@@ -301,7 +300,7 @@ take_record_hit(struct org_walk *ow, const struct plan_record *r,
 static void
 take_name_hit(struct org_walk *ow, const struct dt_sandbox *sb)
 {
-	const char *stack = strmap_get(&sb->labels, SPEC_LABEL_STACK);
+	const char *stack = strmap_get(&sb->labels, LABEL_STACK);
 	struct refresh_result *out = ow->out;
 	struct plan_observed ob;
 
@@ -337,7 +336,7 @@ org_cb(void *arg, struct dt_sandbox *sb)
 
 	if (sb->name == NULL || sb->id == NULL)
 		goto out;
-	if (ow->unmanaged && strmap_get(&sb->labels, SPEC_LABEL_STACK) == NULL)
+	if (ow->unmanaged && strmap_get(&sb->labels, LABEL_STACK) == NULL)
 		strmap_set(ow->unmanaged, sb->name, sb->id);
 	key.id = sb->id;
 	key.i = 0;
@@ -572,17 +571,6 @@ item_with_network(const char *json, const struct spec_network *n)
 	return out;
 }
 
-static const struct spec_env *
-spec_env_find(const struct spec *s, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < s->nenv; i++)
-		if (strcmp(s->env[i].key, key) == 0)
-			return &s->env[i];
-	return NULL;
-}
-
 static int
 volume_declared(const struct spec *s, const struct dt_volume *v)
 {
@@ -741,7 +729,7 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 				need |= FULL_NETWORK;
 			}
 		}
-		if (strmap_get(&ob->labels, SPEC_LABEL_SPEC) == NULL &&
+		if (strmap_get(&ob->labels, LABEL_SPEC) == NULL &&
 		    !ob->createonly_checked && (s->nenv || s->nvolumes))
 			need |= FULL_CREATEONLY;
 		if (ob->has_network && w->json[k]) {
@@ -834,7 +822,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	}
 
 	/* 1. one label-filtered, stable walk */
-	strmap_set(&filter, SPEC_LABEL_STACK, o->stack);
+	strmap_set(&filter, LABEL_STACK, o->stack);
 	memset(&q, 0, sizeof(q));
 	q.labels = &filter;
 	q.sort = "createdAt";
@@ -860,12 +848,11 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 			r->name = xstrdup(ob->name);
 			r->id = xstrdup(ob->id);
 			r->spec_hash = xstrdup_or_null(
-			        strmap_get(&ob->labels, SPEC_LABEL_SPEC));
+			        strmap_get(&ob->labels, LABEL_SPEC));
 			/* only sandform's own labels are known to be ours */
 			for (k = 0; k < ob->labels.n; k++)
-				if (strncmp(ob->labels.v[k].key,
-				            SPEC_LABEL_PREFIX,
-				            strlen(SPEC_LABEL_PREFIX)) == 0)
+				if (strncmp(ob->labels.v[k].key, LABEL_PREFIX,
+				            strlen(LABEL_PREFIX)) == 0)
 					strmap_set(&r->owned_labels,
 					           ob->labels.v[k].key,
 					           ob->labels.v[k].value);

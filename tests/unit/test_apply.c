@@ -24,7 +24,11 @@
 #include "daytona/transport-fake.h"
 #include "reconciler/apply.h"
 #include "reconciler/plan.h"
-#include "reconciler/spec.h"
+#include "manifests/secret.h"
+#include "manifests/spec.h"
+#include "manifests/spechash.h"
+#include "reconciler/create.h"
+#include "reconciler/labels.h"
 #include "state/store.h"
 
 #define STACK "default"
@@ -160,7 +164,7 @@ mkplan(const char *name, enum plan_kind kind, const char *id,
 	a->nsteps = nsteps;
 	if (kind != PLAN_DELETE) {
 		a->desired = mkspec(name, secret);
-		spec_owned_labels(a->desired, STACK, &a->owned_labels);
+		labels_owned(a->desired, STACK, &a->owned_labels);
 	}
 	a->fingerprint = xstrdup("");
 	return p;
@@ -182,7 +186,7 @@ run(struct fx *x, const struct plan *p, struct apply_stats *st)
 	o.poll_max_ms = 20;
 	o.output = APPLY_OUT_JSON;
 	o.out = x->out;
-	o.resolve = spec_secret_resolve_manifest;
+	o.resolve = secret_resolve;
 	o.api_url = URL;
 	assert_int_equal(apply_run(p, x->c, x->st, &o, st), 0);
 }
@@ -431,7 +435,7 @@ test_missing_secret_no_calls(void **state)
 	o.stack = STACK;
 	o.out = x->out;
 	o.output = APPLY_OUT_QUIET;
-	o.resolve = spec_secret_resolve_manifest;
+	o.resolve = secret_resolve;
 	assert_true(apply_run(p, x->c, x->st, &o, &st) < 0);
 	assert_non_null(strstr(sf_error_last(), "SF_UNIT_NO_SUCH_SECRET_VAR"));
 	assert_int_equal(dt_fake_n_requests(x->f), 0);

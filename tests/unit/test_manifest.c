@@ -21,6 +21,8 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "manifests/manifest.h"
+#include "manifests/rules.h"
+#include "manifests/secret.h"
 #include "manifests/ytree.h"
 
 /* A document whose spec starts at line 6. */
@@ -133,7 +135,7 @@ test_full(void **state)
 	        "    preventDestroy: true\n";
 	struct manifest_set *set = NULL;
 	struct diag_list d = DIAG_LIST_INIT;
-	const struct sandbox_spec *s;
+	const struct spec *s;
 
 	(void)state;
 	assert_int_equal(load(yaml, &set, &d), 0);
@@ -143,9 +145,9 @@ test_full(void **state)
 	s = manifest_set_find(set, "browser-agent");
 	assert_non_null(s);
 	assert_null(manifest_set_find(set, "nope"));
-	assert_int_equal(s->n_labels, 2);
-	assert_string_equal(s->labels[0].key, "alpha");
-	assert_string_equal(s->labels[1].value, "z");
+	assert_int_equal(s->labels.n, 2);
+	assert_string_equal(s->labels.v[0].key, "alpha");
+	assert_string_equal(s->labels.v[1].value, "z");
 	assert_string_equal(s->image, "whitezxj/sandbox:0.1.0");
 	assert_null(s->snapshot);
 	assert_true(s->has_cpu && s->has_memory && s->has_disk);
@@ -153,40 +155,41 @@ test_full(void **state)
 	assert_int_equal(s->cpu, 2);
 	assert_int_equal(s->memory, 4);
 	assert_int_equal(s->disk, 5);
-	assert_int_equal(s->n_env, 4);
+	assert_int_equal(s->nenv, 4);
 	assert_string_equal(s->env[0].key, "API_TOKEN");
-	assert_int_equal(s->env[0].kind, ENV_SECRET_FILE);
+	assert_int_equal(s->env[0].kind, SPEC_ENV_SECRET_FILE);
 	assert_string_equal(s->env[0].value, "/run/secrets/token");
 	assert_string_equal(s->env[1].key, "PORT");
 	assert_string_equal(s->env[1].value, "8080");
-	assert_int_equal(s->env[3].kind, ENV_SECRET_ENV);
+	assert_int_equal(s->env[3].kind, SPEC_ENV_SECRET_ENV);
 	assert_string_equal(s->env[3].value, "VNC_PASSWORD");
-	assert_int_equal(s->env[3].loc.line, 11);
 	assert_string_equal(s->user, "daytona");
 	assert_string_equal(s->target, "us");
-	assert_true(s->has_public && s->is_public);
-	assert_int_equal(s->state, SANDBOX_STATE_STOPPED);
+	assert_true(s->has_public && s->public_);
+	assert_int_equal(s->state, SPEC_STATE_STOPPED);
 	assert_true(s->has_auto_stop && s->has_auto_archive &&
 	            s->has_auto_delete);
 	assert_int_equal(s->auto_stop, 0);
 	assert_int_equal(s->auto_archive, 1440);
 	assert_int_equal(s->auto_delete, -1);
-	assert_true(s->has_block_all && !s->block_all);
-	assert_int_equal(s->n_allow_list, 1);
-	assert_string_equal(s->allow_list[0], "10.0.0.0/8");
-	assert_int_equal(s->n_domain_allow_list, 2);
-	assert_string_equal(s->domain_allow_list[1], "*.github.com");
-	assert_int_equal(s->n_volumes, 1);
+	assert_true(s->has_network && s->network.has_block_all &&
+	            !s->network.block_all);
+	assert_string_equal(s->network.allow_list, "10.0.0.0/8");
+	assert_string_equal(s->network.domain_allow_list,
+	                    "pypi.org,*.github.com");
+	assert_int_equal(s->nvolumes, 1);
 	assert_string_equal(s->volumes[0].subpath, "team-a");
 	assert_true(s->prevent_destroy);
-	assert_int_equal(s->loc[MF_NAME].line, 4);
-	assert_int_equal(s->loc[MF_NAME].col, 9);
-	assert_string_equal(s->loc[MF_NAME].file, "t.yaml");
-	assert_int_equal(s->loc[MF_IMAGE].line, 7);
-	assert_int_equal(s->loc[MF_CPU].line, 8);
-	assert_null(s->loc[MF_SNAPSHOT].file);
-	assert_string_equal(manifest_field_path(MF_AUTO_STOP),
+	assert_int_equal(s->pos[SPEC_F_NAME].line, 4);
+	assert_int_equal(s->pos[SPEC_F_NAME].col, 9);
+	assert_string_equal(s->file, "t.yaml");
+	assert_int_equal(s->pos[SPEC_F_IMAGE].line, 7);
+	assert_int_equal(s->pos[SPEC_F_CPU].line, 8);
+	assert_int_equal(s->pos[SPEC_F_SNAPSHOT].line, 0);
+	assert_string_equal(spec_field_path(SPEC_F_AUTO_STOP),
 	                    "spec.autoStopInterval");
+	assert_int_equal(spec_field_by_path("spec.resources.gpu"), SPEC_F_GPU);
+	assert_int_equal(spec_field_by_path("spec.nope"), SPEC_F_COUNT);
 	manifest_set_free(set);
 	diag_list_free(&d);
 }
@@ -202,7 +205,7 @@ test_minimal_and_multidoc(void **state)
 	        "b}\n---\n";
 	struct manifest_set *set = NULL;
 	struct diag_list d = DIAG_LIST_INIT;
-	const struct sandbox_spec *s;
+	const struct spec *s;
 
 	(void)state;
 	assert_int_equal(load(yaml, &set, &d), 0);
@@ -213,9 +216,9 @@ test_minimal_and_multidoc(void **state)
 	assert_null(s->image);
 	assert_null(s->snapshot);
 	assert_false(s->has_public || s->has_auto_stop || s->has_cpu ||
-	             s->has_allow_list || s->has_volumes);
-	assert_int_equal(s->state, SANDBOX_STATE_UNSET);
-	assert_int_equal(s->loc[MF_DOCUMENT].line, 10);
+	             s->has_network || s->has_volumes);
+	assert_int_equal(s->state, SPEC_STATE_ANY);
+	assert_int_equal(s->pos[SPEC_F_DOCUMENT].line, 10);
 	manifest_set_free(set);
 	diag_list_free(&d);
 }
@@ -452,7 +455,7 @@ test_resources_with_snapshot(void **state)
 		HDR "  resources:\n",
 	};
 	struct manifest_set *set;
-	const struct sandbox_spec *s;
+	const struct spec *s;
 	cJSON *json;
 	size_t i;
 
@@ -462,7 +465,7 @@ test_resources_with_snapshot(void **state)
 		s = &set->sandboxes[0];
 		assert_false(s->has_cpu || s->has_memory || s->has_disk ||
 		             s->has_gpu);
-		assert_null(s->loc[MF_GPU].file);
+		assert_int_equal(s->pos[SPEC_F_GPU].line, 0);
 		json = manifest_set_to_json(set);
 		assert_null(cJSON_GetObjectItem(
 		        cJSON_GetArrayItem(
@@ -839,31 +842,29 @@ test_json_and_secrets(void **state)
 	cJSON_Delete(j);
 
 	/* env sorted: F, P, S */
-	assert_int_equal(
-	        manifest_secret_resolve(&set->sandboxes[0].env[0], &val), 0);
+	assert_int_equal(secret_resolve(NULL, &set->sandboxes[0].env[0], &val),
+	                 0);
 	assert_string_equal(val, "file-secret");
-	manifest_secret_free(val);
-	assert_int_equal(
-	        manifest_secret_resolve(&set->sandboxes[0].env[1], &val), 0);
+	free_secret(val);
+	assert_int_equal(secret_resolve(NULL, &set->sandboxes[0].env[1], &val),
+	                 0);
 	assert_string_equal(val, "plain");
-	manifest_secret_free(val);
-	assert_int_equal(
-	        manifest_secret_resolve(&set->sandboxes[0].env[2], &val), 0);
+	free_secret(val);
+	assert_int_equal(secret_resolve(NULL, &set->sandboxes[0].env[2], &val),
+	                 0);
 	assert_string_equal(val, "hunter2-value");
-	manifest_secret_free(val);
+	free_secret(val);
 
 	unsetenv("SF_TEST_SECRET");
-	assert_int_equal(
-	        manifest_secret_resolve(&set->sandboxes[0].env[2], &val),
-	        SF_ENOTFOUND);
+	assert_int_equal(secret_resolve(NULL, &set->sandboxes[0].env[2], &val),
+	                 SF_ENOTFOUND);
 	assert_null(val);
 	assert_non_null(strstr(sf_error_last(), "SF_TEST_SECRET"));
 	unlink(path);
-	assert_true(manifest_secret_resolve(&set->sandboxes[0].env[0], &val) <
-	            0);
+	assert_true(secret_resolve(NULL, &set->sandboxes[0].env[0], &val) < 0);
 	assert_non_null(strstr(sf_error_last(), path));
 	assert_null(strstr(sf_error_last(), "file-secret"));
-	manifest_secret_free(NULL);
+	free_secret(NULL);
 	manifest_set_free(set);
 	diag_list_free(&d);
 	free(yaml);
@@ -873,33 +874,33 @@ static void
 test_value_rules(void **state)
 {
 	(void)state;
-	assert_true(manifest_cidr_ok("0.0.0.0/0"));
-	assert_true(manifest_cidr_ok("192.168.1.0/24"));
-	assert_true(manifest_cidr_ok("255.255.255.255/32"));
-	assert_false(manifest_cidr_ok("1.2.3.4/33"));
-	assert_false(manifest_cidr_ok("1.2.3/8"));
-	assert_false(manifest_cidr_ok("01.2.3.4/8"));
-	assert_false(manifest_cidr_ok("1.2.3.4/8 "));
-	assert_false(manifest_cidr_ok("::1/128"));
-	assert_true(manifest_domain_ok("pypi.org"));
-	assert_true(manifest_domain_ok("*.github.com"));
-	assert_true(manifest_domain_ok("a-b.example.co"));
-	assert_false(manifest_domain_ok("*.com"));
-	assert_false(manifest_domain_ok("a..com"));
-	assert_false(manifest_domain_ok("a.-b.com"));
-	assert_false(manifest_domain_ok("https://a.com"));
-	assert_false(manifest_domain_ok("a.com/x"));
-	assert_false(manifest_domain_ok("*"));
-	assert_true(manifest_mount_path_ok("/data"));
-	assert_true(manifest_mount_path_ok("/a/b.c/d"));
-	assert_false(manifest_mount_path_ok("/"));
-	assert_false(manifest_mount_path_ok("/a/.."));
-	assert_false(manifest_mount_path_ok("/./a"));
-	assert_false(manifest_mount_path_ok("a"));
-	assert_true(manifest_subpath_ok("team-a/x"));
-	assert_false(manifest_subpath_ok("a/../b"));
-	assert_false(manifest_subpath_ok("a//b"));
-	assert_false(manifest_subpath_ok(""));
+	assert_true(rule_cidr_ok("0.0.0.0/0"));
+	assert_true(rule_cidr_ok("192.168.1.0/24"));
+	assert_true(rule_cidr_ok("255.255.255.255/32"));
+	assert_false(rule_cidr_ok("1.2.3.4/33"));
+	assert_false(rule_cidr_ok("1.2.3/8"));
+	assert_false(rule_cidr_ok("01.2.3.4/8"));
+	assert_false(rule_cidr_ok("1.2.3.4/8 "));
+	assert_false(rule_cidr_ok("::1/128"));
+	assert_true(rule_domain_ok("pypi.org"));
+	assert_true(rule_domain_ok("*.github.com"));
+	assert_true(rule_domain_ok("a-b.example.co"));
+	assert_false(rule_domain_ok("*.com"));
+	assert_false(rule_domain_ok("a..com"));
+	assert_false(rule_domain_ok("a.-b.com"));
+	assert_false(rule_domain_ok("https://a.com"));
+	assert_false(rule_domain_ok("a.com/x"));
+	assert_false(rule_domain_ok("*"));
+	assert_true(rule_mount_path_ok("/data"));
+	assert_true(rule_mount_path_ok("/a/b.c/d"));
+	assert_false(rule_mount_path_ok("/"));
+	assert_false(rule_mount_path_ok("/a/.."));
+	assert_false(rule_mount_path_ok("/./a"));
+	assert_false(rule_mount_path_ok("a"));
+	assert_true(rule_subpath_ok("team-a/x"));
+	assert_false(rule_subpath_ok("a/../b"));
+	assert_false(rule_subpath_ok("a//b"));
+	assert_false(rule_subpath_ok(""));
 }
 
 int

@@ -27,7 +27,11 @@
 #include "reconciler/plan.h"
 #include "reconciler/planout.h"
 #include "reconciler/refresh.h"
-#include "reconciler/spec.h"
+#include "manifests/secret.h"
+#include "manifests/spec.h"
+#include "manifests/spechash.h"
+#include "reconciler/create.h"
+#include "reconciler/labels.h"
 #include "state/store.h"
 
 #define STACK "default"
@@ -42,7 +46,7 @@ base_spec(struct spec *s, const char *name)
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
 	s->file = xstrdup("sb.yaml");
-	s->line = 3;
+	s->pos[SPEC_F_DOCUMENT].line = 3;
 	strmap_set(&s->labels, "team", "agents");
 	s->snapshot = xstrdup("daytona-small");
 }
@@ -65,7 +69,7 @@ observed_for(struct plan_observed *o, const struct spec *s, const char *id)
 	o->name = xstrdup(s->name);
 	o->state = xstrdup("started");
 	o->desired_state = xstrdup("started");
-	spec_merge_labels(s, STACK, NULL, NULL, &l);
+	labels_merge(s, STACK, NULL, NULL, &l);
 	o->labels = l;
 	strmap_set(&o->labels, "code-toolbox-language", "python");
 	o->public_ = s->has_public ? s->public_ : 0;
@@ -92,7 +96,7 @@ record_for(struct plan_record *r, const struct spec *s, const char *id)
 	r->name = xstrdup(s->name);
 	r->id = xstrdup(id);
 	r->spec_hash = xstrdup(s->hash);
-	spec_owned_labels(s, STACK, &r->owned_labels);
+	labels_owned(s, STACK, &r->owned_labels);
 }
 
 /* One desired sandbox, its observation and record. */
@@ -253,8 +257,8 @@ test_labels_three_way_merge(void **state)
 	assert_null(strmap_get(l, "old"));
 	assert_string_equal(strmap_get(l, "owner"), "bob");
 	assert_string_equal(strmap_get(l, "code-toolbox-language"), "python");
-	assert_string_equal(strmap_get(l, SPEC_LABEL_STACK), STACK);
-	assert_string_equal(strmap_get(l, SPEC_LABEL_SPEC), t.s.hash);
+	assert_string_equal(strmap_get(l, LABEL_STACK), STACK);
+	assert_string_equal(strmap_get(l, LABEL_SPEC), t.s.hash);
 	assert_non_null(reason(a, "labels.team"));
 	assert_string_equal(reason(a, "labels.team")->old, "agents");
 	assert_string_equal(reason(a, "labels.team")->new_, "infra");
@@ -275,20 +279,20 @@ test_labels_merge_without_state(void **state)
 	base_spec(&s, "web");
 	strmap_set(&s.labels, "old", "x");
 	hash(&s);
-	spec_merge_labels(&s, STACK, NULL, NULL, &live);
-	assert_string_equal(strmap_get(&live, SPEC_LABEL_OWNED),
+	labels_merge(&s, STACK, NULL, NULL, &live);
+	assert_string_equal(strmap_get(&live, LABEL_OWNED),
 	                    "[\"old\",\"team\"]");
 	strmap_set(&live, "owner", "bob");
 	strmap_del(&s.labels, "old");
-	spec_merge_labels(&s, STACK, &live, NULL, &out);
+	labels_merge(&s, STACK, &live, NULL, &out);
 	assert_null(strmap_get(&out, "old"));
 	assert_string_equal(strmap_get(&out, "owner"), "bob");
-	assert_string_equal(strmap_get(&out, SPEC_LABEL_OWNED), "[\"team\"]");
+	assert_string_equal(strmap_get(&out, LABEL_OWNED), "[\"team\"]");
 	strmap_clear(&out);
 	/* no declared labels: no list label, and the old list is gone */
 	strmap_del(&s.labels, "team");
-	spec_merge_labels(&s, STACK, &live, NULL, &out);
-	assert_null(strmap_get(&out, SPEC_LABEL_OWNED));
+	labels_merge(&s, STACK, &live, NULL, &out);
+	assert_null(strmap_get(&out, LABEL_OWNED));
 	assert_null(strmap_get(&out, "team"));
 	assert_string_equal(strmap_get(&out, "owner"), "bob");
 	strmap_clear(&out);
@@ -585,7 +589,7 @@ test_prevent_destroy_lifted_by_manifest(void **state)
 	one_setup(&t, "db");
 	t.s.prevent_destroy = 1;
 	t.r.applied = spec_dup(&t.s);
-	strmap_set(&t.o.labels, SPEC_LABEL_PREVENT_DESTROY, "true");
+	strmap_set(&t.o.labels, LABEL_PREVENT_DESTROY, "true");
 	t.s.prevent_destroy = 0;
 	free(t.s.snapshot);
 	t.s.snapshot = xstrdup("daytona-medium");
@@ -717,7 +721,7 @@ test_create(void **state)
 	assert_null(a->sandbox_id);
 	assert_steps(a, "create,wait_stable,stop,wait_stable,archive,"
 	                "wait_stable");
-	assert_string_equal(strmap_get(&a->steps[0].labels, SPEC_LABEL_STACK),
+	assert_string_equal(strmap_get(&a->steps[0].labels, LABEL_STACK),
 	                    STACK);
 	assert_string_equal(strmap_get(&a->owned_labels, "team"), "agents");
 	assert_int_equal(p->summary.create, 1);
@@ -746,7 +750,7 @@ stack_plan(size_t n, size_t keep, int allow, const char *pd_name)
 		hash(&specs[i]);
 		observed_for(&obs[i], &specs[i], id);
 		if (specs[i].prevent_destroy)
-			strmap_set(&obs[i].labels, SPEC_LABEL_PREVENT_DESTROY,
+			strmap_set(&obs[i].labels, LABEL_PREVENT_DESTROY,
 			           "true");
 		record_for(&recs[i], &specs[i], id);
 	}
@@ -858,7 +862,7 @@ test_ownership(void **state)
 	assert_string_equal(
 	        strmap_get(&t.p->actions[0].steps[0].labels, "someone"),
 	        "else");
-	assert_non_null(reason(&t.p->actions[0], "labels." SPEC_LABEL_STACK));
+	assert_non_null(reason(&t.p->actions[0], "labels." LABEL_STACK));
 	one_free(&t);
 }
 
@@ -873,7 +877,7 @@ test_other_stack_and_running_apply(void **state)
 
 	(void)state;
 	one_setup(&t, "e1");
-	strmap_set(&t.o.labels, SPEC_LABEL_STACK, "pp");
+	strmap_set(&t.o.labels, LABEL_STACK, "pp");
 	memset(&in, 0, sizeof(in));
 	in.stack = STACK;
 	in.specs = &t.s;
@@ -891,7 +895,7 @@ test_other_stack_and_running_apply(void **state)
 	t.p = NULL;
 
 	/* our label, not in the state, a run holds the lock */
-	strmap_set(&t.o.labels, SPEC_LABEL_STACK, STACK);
+	strmap_set(&t.o.labels, LABEL_STACK, STACK);
 	memset(&in, 0, sizeof(in));
 	in.stack = STACK;
 	in.specs = &t.s;
@@ -1073,9 +1077,8 @@ test_json_round_trip(void **state)
 	t.s.env[1].kind = SPEC_ENV_SECRET_ENV;
 	t.s.env[1].value = xstrdup("SF_TEST_TOKEN");
 	setenv("SF_TEST_TOKEN", "hunter2-secret", 1);
-	assert_int_equal(spec_hash(&t.s, key, sizeof(key),
-	                           spec_secret_resolve_manifest, NULL),
-	                 0);
+	assert_int_equal(
+	        spec_hash(&t.s, key, sizeof(key), secret_resolve, NULL), 0);
 	t.s.memory = 2;
 	t.s.has_network = 1;
 	t.s.network.allow_list = xstrdup("10.0.0.0/8");
@@ -1250,7 +1253,7 @@ test_secret_key_fingerprint(void **state)
 	        spec_hash(&t.s, other_key, sizeof(other_key), fake_secret, v1),
 	        0);
 	memcpy(live, t.s.hash, sizeof(live));
-	strmap_set(&t.o.labels, SPEC_LABEL_SPEC, live);
+	strmap_set(&t.o.labels, LABEL_SPEC, live);
 	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v1), 0);
 	assert_string_not_equal(live, t.s.hash);
 	assert_int_equal(one_plan(&t), 0);
@@ -1258,7 +1261,7 @@ test_secret_key_fingerprint(void **state)
 	assert_int_equal(t.p->secrets_incomparable, 1);
 	/* same key, other value: a replace that never shows the value */
 	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v1), 0);
-	strmap_set(&t.o.labels, SPEC_LABEL_SPEC, t.s.hash);
+	strmap_set(&t.o.labels, LABEL_SPEC, t.s.hash);
 	t.r.applied = spec_dup(&t.s);
 	assert_int_equal(spec_hash(&t.s, key, sizeof(key), fake_secret, v2), 0);
 	assert_int_equal(one_plan(&t), 0);
@@ -1282,7 +1285,7 @@ static void
 test_spec_to_create(void **state)
 {
 	struct spec s;
-	struct spec_create c;
+	struct create_body c;
 	struct strmap l = { NULL, 0 };
 	char dir[] = "/tmp/sf-secret-XXXXXX", *file;
 	FILE *fp;
@@ -1310,12 +1313,11 @@ test_spec_to_create(void **state)
 	s.env[1].key = xstrdup("TOKEN");
 	s.env[1].kind = SPEC_ENV_SECRET_FILE;
 	s.env[1].value = xstrdup(file);
-	assert_int_equal(spec_hash(&s, key, sizeof(key),
-	                           spec_secret_resolve_manifest, NULL),
+	assert_int_equal(spec_hash(&s, key, sizeof(key), secret_resolve, NULL),
 	                 0);
 	memcpy(h1, s.hash, sizeof(h1));
-	spec_merge_labels(&s, STACK, NULL, NULL, &l);
-	assert_int_equal(spec_to_create(&s, &l, NULL, NULL, &c), 0);
+	labels_merge(&s, STACK, NULL, NULL, &l);
+	assert_int_equal(create_body_build(&s, &l, NULL, NULL, &c), 0);
 	assert_string_equal(c.req.name, "web");
 	assert_string_equal(c.req.image, "python:3.12");
 	assert_null(c.req.snapshot);
@@ -1324,21 +1326,19 @@ test_spec_to_create(void **state)
 	assert_true(c.req.has_auto_stop && c.req.auto_stop_interval == 0);
 	assert_false(c.req.has_auto_archive);
 	assert_string_equal(strmap_get(c.req.env, "TOKEN"), "file-secret");
-	assert_string_equal(strmap_get(c.req.labels, SPEC_LABEL_SPEC), h1);
-	spec_create_clear(&c);
+	assert_string_equal(strmap_get(c.req.labels, LABEL_SPEC), h1);
+	create_body_clear(&c);
 	/* a changed secret file changes the env segment only */
 	fp = fopen(file, "w");
 	fputs("other\n", fp);
 	fclose(fp);
-	assert_int_equal(spec_hash(&s, key, sizeof(key),
-	                           spec_secret_resolve_manifest, NULL),
+	assert_int_equal(spec_hash(&s, key, sizeof(key), secret_resolve, NULL),
 	                 0);
 	assert_memory_equal(s.hash, h1, 11);
 	assert_string_not_equal(s.hash, h1);
 	/* a missing one fails, naming the file */
 	unlink(file);
-	assert_true(spec_hash(&s, key, sizeof(key),
-	                      spec_secret_resolve_manifest, NULL) < 0);
+	assert_true(spec_hash(&s, key, sizeof(key), secret_resolve, NULL) < 0);
 	assert_non_null(strstr(sf_error_last(), file));
 	rmdir(dir);
 	free(file);
@@ -1362,11 +1362,10 @@ item_json(const char *name, const char *id, const char *spec_label,
 	        "\"autoArchiveInterval\":10080,\"autoDeleteInterval\":-1,"
 	        "\"createdAt\":\"2026-01-01T00:00:00.000Z\","
 	        "\"updatedAt\":\"2026-01-01T00:00:00.000Z\"}",
-	        id, name, stack ? "\"" SPEC_LABEL_STACK "\":\"" : "",
-	        stack ? stack : "",
-	        stack ? "\",\"" SPEC_LABEL_SPEC "\":\"" : "",
+	        id, name, stack ? "\"" LABEL_STACK "\":\"" : "",
+	        stack ? stack : "", stack ? "\",\"" LABEL_SPEC "\":\"" : "",
 	        stack ? spec_label : "",
-	        stack ? "\",\"team\":\"agents\",\"" SPEC_LABEL_OWNED
+	        stack ? "\",\"team\":\"agents\",\"" LABEL_OWNED
 	                "\":\"[\\\"team\\\"]\","
 	              : "");
 }
@@ -1646,7 +1645,7 @@ lag_item(const struct lag *lg, const char *name, const char *id)
 		cJSON_AddItemToObject(j, "env", cJSON_Parse(lg->env_json));
 	/* the spec label of the walk's items is not comparable here */
 	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(j, "labels"),
-	                           SPEC_LABEL_SPEC);
+	                           LABEL_SPEC);
 	s = cJSON_PrintUnformatted(j);
 	out = xstrdup(s);
 	cJSON_free(s);

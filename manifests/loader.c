@@ -1,0 +1,381 @@
+/*
+ * loader: files → YAML documents (ytree) → each document to the loader of
+ * its kind → the desired set.
+ *
+ * Every document is validated in one pass that records each problem and
+ * goes on; a document with an error contributes nothing, and the set is
+ * handed out only when the run had no error. What needs the whole run
+ * (duplicate names) is checked in manifest_loader_finish().
+ */
+#include "common/base.h"
+
+#include <stdarg.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "manifests/doc.h"
+#include "manifests/manifest.h"
+#include "manifests/ytree.h"
+
+/* The kinds of document sandform reads (apiVersion sandform.dev/v1). */
+static const struct {
+	const char *name;
+	doc_kind_fn load;
+} kinds[] = {
+	{ "Sandbox", kind_sandbox_load },
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+struct manifest_loader {
+	struct diag_list *diags;
+	struct manifest_set *set;
+	size_t n_docs;
+	bool too_many;        /* MANIFEST_MAX_ERRORS reached */
+	struct strmap claims; /* identity -> the name it was first read as */
+	char *last_claim;     /* for manifest_loader_unclaim() */
+	const char *file;     /* the file being read, owned by set->files */
+};
+
+struct manifest_loader *
+manifest_loader_new(struct diag_list *diags)
+{
+	struct manifest_loader *L = xcalloc(1, sizeof(*L));
+
+	L->diags = diags;
+	L->set = xcalloc(1, sizeof(*L->set));
+	return L;
+}
+
+void
+manifest_loader_free(struct manifest_loader *L)
+{
+	if (L == NULL)
+		return;
+	manifest_set_free(L->set);
+	strmap_clear(&L->claims);
+	free(L->last_claim);
+	free(L);
+}
+
+void
+manifest_loader_diag(struct manifest_loader *L, enum diag_severity sev,
+                     const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (sev == DIAG_ERROR && L->diags->n_errors >= MANIFEST_MAX_ERRORS) {
+		L->too_many = true;
+		return;
+	}
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	diag_add(L->diags, sev, name, 0, 0, NULL, "%s", msg);
+	free(msg);
+}
+
+int
+manifest_loader_claim(struct manifest_loader *L, const char *identity,
+                      const char *name, const char **first)
+{
+	const char *was = strmap_get(&L->claims, identity);
+
+	if (was != NULL) {
+		if (first)
+			*first = was;
+		return 1;
+	}
+	strmap_set(&L->claims, identity, name);
+	free(L->last_claim);
+	L->last_claim = xstrdup(identity);
+	return 0;
+}
+
+void
+manifest_loader_unclaim(struct manifest_loader *L)
+{
+	if (L->last_claim == NULL)
+		return;
+	strmap_del(&L->claims, L->last_claim);
+	free(L->last_claim);
+	L->last_claim = NULL;
+}
+
+/* ---- documents ------------------------------------------------------------
+ */
+
+/* check_kind: the kind's loader (missing or unknown: reported; the
+ * document is still read as a Sandbox so that every problem shows). */
+static doc_kind_fn
+check_kind(struct doc *d, const struct ynode *root, const struct ynode *v)
+{
+	struct buf expect = BUF_INIT;
+	const char *val;
+	size_t i, old = doc_push(d, "kind");
+	doc_kind_fn fn = kinds[0].load;
+
+	for (i = 0; i < NKINDS; i++)
+		buf_addf(&expect, "%s%s", i ? ", " : "", kinds[i].name);
+	if (v == NULL) {
+		DOC_ERR(d, root, "missing (expected %s)", buf_cstr(&expect));
+	} else if (doc_string(d, v, &val)) {
+		for (i = 0; i < NKINDS; i++)
+			if (strcmp(val, kinds[i].name) == 0)
+				break;
+		if (i < NKINDS)
+			fn = kinds[i].load;
+		else
+			DOC_ERR(d, v, "unsupported kind '%s' (expected %s)",
+			        val, buf_cstr(&expect));
+	}
+	doc_pop(d, old);
+	buf_free(&expect);
+	return fn;
+}
+
+static int
+on_document(void *arg, const struct ynode *root)
+{
+	static const char *const top[] = { "apiVersion", "kind", "metadata",
+		                           "spec" };
+	struct manifest_loader *L = arg;
+	const struct ynode *v[4], *k[4];
+	struct doc d;
+	doc_kind_fn load;
+	const char *val;
+	size_t old;
+
+	if (ynode_is_null(root))
+		return 0; /* an empty document: "---" alone, comments */
+	memset(&d, 0, sizeof(d));
+	d.diags = L->diags;
+	d.file = L->file;
+	if (++L->n_docs > MANIFEST_MAX_DOCUMENTS) {
+		DOC_ERR(&d, root,
+		        "more than %d documents in this run (expected at most "
+		        "%d)",
+		        MANIFEST_MAX_DOCUMENTS, MANIFEST_MAX_DOCUMENTS);
+		L->too_many |= d.too_many;
+		return SF_EINVALID;
+	}
+	if (root->type != YNODE_MAP) {
+		DOC_ERR(&d, root,
+		        "got %s (expected a mapping with apiVersion, kind, "
+		        "metadata and spec)",
+		        doc_what(root));
+		L->too_many |= d.too_many;
+		return 0;
+	}
+	doc_fields(&d, root, top, 4, v, k);
+	old = doc_push(&d, "apiVersion");
+	if (v[0] == NULL)
+		DOC_ERR(&d, root, "missing (expected %s)", SPEC_API_VERSION);
+	else if (doc_string(&d, v[0], &val) &&
+	         strcmp(val, SPEC_API_VERSION) != 0)
+		DOC_ERR(&d, v[0], "unsupported apiVersion '%s' (expected %s)",
+		        val, SPEC_API_VERSION);
+	doc_pop(&d, old);
+	load = check_kind(&d, root, v[1]);
+	load(&d, root, v[2], v[3], L->set);
+	L->too_many |= d.too_many;
+	return 0;
+}
+
+static const char *
+add_file(struct manifest_set *set, const char *name)
+{
+	if (set->n_files == set->cap_files) {
+		set->cap_files = set->cap_files ? set->cap_files * 2 : 16;
+		set->files = xreallocarray(set->files, set->cap_files,
+		                           sizeof(*set->files));
+	}
+	set->files[set->n_files] = xstrdup(name);
+	return set->files[set->n_files++];
+}
+
+void
+manifest_loader_add(struct manifest_loader *L, const char *name,
+                    const char *data, size_t len)
+{
+	if (L->set->n_files >= MANIFEST_MAX_FILES) {
+		manifest_loader_diag(L, DIAG_ERROR, name,
+		                     "more than %d files in this run (expected "
+		                     "at most %d)",
+		                     MANIFEST_MAX_FILES, MANIFEST_MAX_FILES);
+		return;
+	}
+	/* set->files grows, but the strings do not move: locations that
+	 * point to them stay valid */
+	L->file = add_file(L->set, name);
+	log_debug("loading %s (%zu bytes)", name, len);
+	ytree_parse(L->file, data, len, on_document, L, L->diags);
+}
+
+/* ---- the set --------------------------------------------------------------
+ */
+
+void
+manifest_set_add_sandbox(struct manifest_set *set, struct spec *s)
+{
+	if (set->n_sandboxes == set->cap_sandboxes) {
+		set->cap_sandboxes =
+		        set->cap_sandboxes ? set->cap_sandboxes * 2 : 64;
+		set->sandboxes =
+		        xreallocarray(set->sandboxes, set->cap_sandboxes,
+		                      sizeof(*set->sandboxes));
+	}
+	set->sandboxes[set->n_sandboxes++] = *s;
+	memset(s, 0, sizeof(*s));
+}
+
+struct order {
+	const char *name;
+	size_t idx; /* load order */
+};
+
+static int
+order_cmp(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* sort_set: sort by name; equal names keep load order. */
+static void
+sort_set(struct manifest_set *set)
+{
+	struct order *o;
+	struct spec *v;
+	size_t i, n = set->n_sandboxes;
+
+	if (n < 2)
+		return;
+	o = xreallocarray(NULL, n, sizeof(*o));
+	for (i = 0; i < n; i++) {
+		o[i].name = set->sandboxes[i].name;
+		o[i].idx = i;
+	}
+	qsort(o, n, sizeof(*o), order_cmp);
+	v = xreallocarray(NULL, n, sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = set->sandboxes[o[i].idx];
+	free(set->sandboxes);
+	set->sandboxes = v;
+	set->cap_sandboxes = n;
+	free(o);
+}
+
+int
+manifest_loader_finish(struct manifest_loader *L, struct manifest_set **out)
+{
+	struct manifest_set *set = L->set;
+	size_t i;
+	const struct spec *a, *b;
+	int rc = 0;
+
+	*out = NULL;
+	sort_set(set);
+	for (i = 1; i < set->n_sandboxes; i++) {
+		a = &set->sandboxes[i - 1];
+		b = &set->sandboxes[i];
+		if (strcmp(a->name, b->name) != 0)
+			continue;
+		if (L->diags->n_errors >= MANIFEST_MAX_ERRORS) {
+			L->too_many = true;
+			continue;
+		}
+		diag_add(L->diags, DIAG_ERROR, b->file,
+		         b->pos[SPEC_F_NAME].line, b->pos[SPEC_F_NAME].col,
+		         "metadata.name",
+		         "duplicate sandbox name '%s' (also at %s:%u:%u; "
+		         "expected unique names)",
+		         b->name, a->file, a->pos[SPEC_F_NAME].line,
+		         a->pos[SPEC_F_NAME].col);
+	}
+	if (L->too_many)
+		diag_add(L->diags, DIAG_ERROR, L->file ? L->file : "-", 0, 0,
+		         NULL, "too many errors; only the first %d are shown",
+		         MANIFEST_MAX_ERRORS);
+	diag_list_sort(L->diags);
+	if (L->diags->n_errors > 0) {
+		rc = sf_error_set(SF_EINVALID, "%zu error%s in manifests",
+		                  L->diags->n_errors,
+		                  L->diags->n_errors == 1 ? "" : "s");
+	} else {
+		*out = set;
+		L->set = NULL;
+	}
+	manifest_loader_free(L);
+	return rc;
+}
+
+int
+manifest_load_buffer(const char *name, const char *data, size_t len,
+                     struct manifest_set **out, struct diag_list *diags)
+{
+	struct manifest_loader *L = manifest_loader_new(diags);
+
+	manifest_loader_add(L, name, data, len);
+	return manifest_loader_finish(L, out);
+}
+
+void
+manifest_set_free(struct manifest_set *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n_sandboxes; i++)
+		spec_clear(&set->sandboxes[i]);
+	free(set->sandboxes);
+	for (i = 0; i < set->n_files; i++)
+		free(set->files[i]);
+	free(set->files);
+	free(set);
+}
+
+const struct spec *
+manifest_set_find(const struct manifest_set *set, const char *name)
+{
+	size_t lo = 0, hi, mid;
+	int c;
+
+	if (set == NULL || name == NULL)
+		return NULL;
+	hi = set->n_sandboxes;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, set->sandboxes[mid].name);
+		if (c == 0)
+			return &set->sandboxes[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+cJSON *
+manifest_set_to_json(const struct manifest_set *set)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	size_t i;
+
+	cJSON_AddStringToObject(o, "apiVersion", SPEC_API_VERSION);
+	a = cJSON_AddArrayToObject(o, "files");
+	for (i = 0; i < set->n_files; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(set->files[i]));
+	a = cJSON_AddArrayToObject(o, "sandboxes");
+	for (i = 0; i < set->n_sandboxes; i++)
+		cJSON_AddItemToArray(a, spec_to_json(&set->sandboxes[i]));
+	return o;
+}

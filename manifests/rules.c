@@ -1,0 +1,97 @@
+/*
+ * rules: see rules.h. Where Daytona's own checks are looser than what a
+ * reviewed plan should show (control characters in names), sandform is
+ * stricter, as docs/manifest.md says.
+ */
+#include "common/base.h"
+
+#include <ctype.h>
+
+#include "common/validate.h"
+#include "manifests/doc.h"
+#include "manifests/rules.h"
+#include "manifests/spec.h"
+
+/*
+ * rule_name_problem: why name is not a safe sandbox name, with what is expected
+ * ("what is wrong (expected ...)"), or NULL.
+ */
+const char *
+rule_name_problem(const char *s)
+{
+	unsigned problems;
+
+	if (*s == '\0')
+		return "empty name (expected a sandbox name)";
+	if (strlen(s) > SPEC_MAX_NAME)
+		return "name longer than 255 bytes (expected at most 255 "
+		       "bytes)";
+	if (doc_has_control(s))
+		return "control character in name (expected a name without "
+		       "control characters)";
+	if (isspace((unsigned char)s[0]) ||
+	    isspace((unsigned char)s[strlen(s) - 1]))
+		return "name starts or ends with a space (expected no leading "
+		       "or trailing space)";
+	if (strncmp(s, "DESTROYED_", 10) == 0)
+		return "names starting with 'DESTROYED_' are reserved by "
+		       "Daytona (expected a name not starting with "
+		       "DESTROYED_)";
+	/*
+	 * Daytona's IsSafeDisplayString refuses '<' followed by a letter or
+	 * '/' whether or not a '>' follows; doc_has_control() covered the rest.
+	 */
+	problems = validate_display_string(s);
+	if (problems & VALIDATE_TAG_OPEN)
+		return "name contains an HTML tag ('<' followed by a letter or "
+		       "'/') (expected no '<' before a letter or '/')";
+	if (problems & VALIDATE_URL)
+		return "name contains a URL scheme or 'www.' (expected a name "
+		       "without URL schemes or 'www.')";
+	return NULL;
+}
+
+bool
+rule_env_name_ok(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return false;
+	for (s++; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+/* rule_cidr_ok: "a.b.c.d/n", n 0..32, no leading zeros. */
+bool
+rule_cidr_ok(const char *s)
+{
+	return validate_cidr(s, VALIDATE_NO_LEADING_ZERO);
+}
+
+/*
+ * rule_domain_ok: Daytona's host names (validate_domain) whose last
+ * label does not start with a digit.
+ */
+bool
+rule_domain_ok(const char *s)
+{
+	return validate_domain(s, VALIDATE_ALPHA_TLD);
+}
+
+/* Absolute, not "/", no "//", no "." or ".." segment, no control. */
+bool
+rule_mount_path_ok(const char *s)
+{
+	return !doc_has_control(s) &&
+	       validate_mount_path(s) == VALIDATE_PATH_OK;
+}
+
+/* Relative and not empty, no "//", no "." or ".." segment, no control. */
+bool
+rule_subpath_ok(const char *s)
+{
+	return *s != '\0' && !doc_has_control(s) &&
+	       validate_subpath(s) == VALIDATE_PATH_OK &&
+	       !validate_has_segment(s, ".");
+}

@@ -1,0 +1,51 @@
+/*
+ * source: where manifests come from — the seam between "which files" and
+ * the loader (manifests/manifest.h), in the libgit2 manner: a small vtable
+ * per kind of source.
+ *
+ *	struct source *src;
+ *	if (source_path_new("examples/", &src) == 0) {
+ *		source_load(src, loader);	// feeds every manifest file
+ *		source_free(src);
+ *	}
+ *
+ * Kinds today: a path (a file, a directory walked recursively in sorted
+ * order for *.yaml / *.yml, or "-" for stdin). A later one reads a git
+ * tree at a resolved revision and names its files "REVISION:PATH".
+ *
+ * A source reports problems with files (unreadable, too large, skipped
+ * links) as diagnostics of the loader, so a run reports them all; its load
+ * fails (negative SF_E*, message set) only when it cannot be read at all in
+ * a way diagnostics do not describe (a git fetch that failed, say).
+ *
+ * Ownership: source_free() releases a source (NULL-safe); the loader it
+ * feeds stays the caller's.
+ */
+#ifndef SF_MANIFESTS_SOURCE_H
+#define SF_MANIFESTS_SOURCE_H
+
+#include "manifests/manifest.h"
+
+/* Directory recursion of a path source at most. */
+#define SOURCE_MAX_DIR_DEPTH 32
+
+struct source;
+
+struct source_ops {
+	const char *type; /* "path", "git", ... */
+	int (*load)(struct source *src, struct manifest_loader *L);
+	void (*free)(struct source *src);
+};
+
+struct source {
+	const struct source_ops *ops;
+	char *name; /* what runs and plans record: the path, "-", a URL */
+};
+
+/* source_path_new: a path source (never fails today; the path is read by
+ * source_load). */
+int source_path_new(const char *path, struct source **out);
+int source_load(struct source *src, struct manifest_loader *L);
+void source_free(struct source *src);
+
+#endif

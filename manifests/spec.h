@@ -1,0 +1,275 @@
+/*
+ * spec: the one model of a desired sandbox (kind Sandbox, docs/manifest.md)
+ * and the table of its fields.
+ *
+ * The loader (manifests/sandbox.c) builds a struct spec from a manifest
+ * document; the reconciler plans and applies from it; saved plans and the
+ * state carry it as JSON (spec_to_json / spec_from_json, the one
+ * serializer, whose object is also what `validate --json` prints). A spec
+ * is self-contained: plain C strings and arrays, no pointers into the
+ * manifests it came from, so it outlives them.
+ *
+ * The field table (spec_fields[], one row per field, in manifest order)
+ * names each field once: its manifest and JSON key, its path in messages
+ * ("spec.autoStopInterval"), its type and bounds, Daytona's default, and
+ * how a change is applied (update in place, resize, lifecycle, or replace).
+ * The loader, the serializer and the plan read the scalar fields through
+ * it; docs/hacking.md has the recipe for adding a field.
+ *
+ * Secret env values are never stored in a spec, only their reference (a
+ * secretEnv variable name or a secretFile path); manifests/secret.h
+ * resolves them when a value is needed.
+ *
+ * Ownership: a struct spec owns every string and array in it; spec_clear()
+ * frees the members (for specs in arrays), spec_free() the struct too,
+ * spec_dup() deep-copies. spec_to_json() returns a new cJSON tree (adding
+ * it to another tree hands it over).
+ */
+#ifndef SF_MANIFESTS_SPEC_H
+#define SF_MANIFESTS_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/strmap.h"
+
+#define SPEC_API_VERSION "sandform.dev/v1"
+/* Label keys starting with this are sandform's own (refused in manifests). */
+#define SPEC_RESERVED_LABEL_PREFIX "sandform.dev/"
+
+/* ---- Daytona's defaults and limits (daytona-api.md §4.4, §7, §8) ------- */
+
+/* Applied by the server when a field is omitted. */
+#define SPEC_DEFAULT_AUTO_STOP    15
+#define SPEC_DEFAULT_AUTO_ARCHIVE 10080
+#define SPEC_DEFAULT_AUTO_DELETE  (-1)
+#define SPEC_DEFAULT_USER         "daytona"
+/* The server clamps autoArchiveInterval to this (shipped config); 0 means
+ * the maximum. GET /config may say otherwise. */
+#define SPEC_DEFAULT_MAX_AUTO_ARCHIVE 43200
+/* Image builds: the server uses value || default (daytona-api.md §8.2). */
+#define SPEC_IMAGE_DEFAULT_CPU    1
+#define SPEC_IMAGE_DEFAULT_MEMORY 1
+#define SPEC_IMAGE_DEFAULT_DISK   3
+
+#define SPEC_MAX_CPU          64    /* vCPU */
+#define SPEC_MAX_MEMORY       1024  /* GiB */
+#define SPEC_MAX_DISK         10240 /* GiB */
+#define SPEC_MAX_GPU          1
+#define SPEC_MAX_INTERVAL     5256000 /* minutes (10 years) */
+#define SPEC_MAX_NETWORK_LIST 10      /* entries per allow list */
+#define SPEC_MAX_NAME         255     /* bytes of metadata.name */
+
+/* Room for the sandform.dev/spec label value (manifests/spechash.h). */
+#define SPEC_HASH_MAX 63
+
+/* ---- the fields -----------------------------------------------------------
+ */
+
+/* Every field of a Sandbox document, for locations, messages and plans. */
+enum spec_field {
+	SPEC_F_DOCUMENT = 0, /* the document itself (its first line) */
+	SPEC_F_NAME,
+	SPEC_F_LABELS,
+	SPEC_F_IMAGE,
+	SPEC_F_SNAPSHOT,
+	SPEC_F_RESOURCES,
+	SPEC_F_CPU,
+	SPEC_F_MEMORY,
+	SPEC_F_DISK,
+	SPEC_F_GPU,
+	SPEC_F_ENV,
+	SPEC_F_USER,
+	SPEC_F_TARGET,
+	SPEC_F_PUBLIC,
+	SPEC_F_STATE,
+	SPEC_F_AUTO_STOP,
+	SPEC_F_AUTO_ARCHIVE,
+	SPEC_F_AUTO_DELETE,
+	SPEC_F_NETWORK,
+	SPEC_F_BLOCK_ALL,
+	SPEC_F_ALLOW_LIST,
+	SPEC_F_DOMAIN_ALLOW_LIST,
+	SPEC_F_VOLUMES,
+	SPEC_F_LIFECYCLE,
+	SPEC_F_PREVENT_DESTROY,
+	SPEC_F_COUNT
+};
+
+/* How a value is written and read. */
+enum spec_type {
+	SPEC_T_GROUP = 0, /* a mapping of other fields (resources, network) */
+	SPEC_T_WORD,      /* a non-empty string without spaces */
+	SPEC_T_INT,       /* an integer in [min, max] */
+	SPEC_T_BOOL,
+	SPEC_T_OTHER, /* its own code: name, labels, env, state, lists, ... */
+};
+
+/* What a change of the field does to an existing sandbox. */
+enum spec_change {
+	SPEC_CHANGE_NONE = 0, /* nothing to call (metadata, groups) */
+	SPEC_CHANGE_UPDATE,   /* one API call sets it in place */
+	SPEC_CHANGE_RESIZE,   /* POST /sandbox/{id}/resize */
+	SPEC_CHANGE_STATE,    /* start / stop / archive */
+	SPEC_CHANGE_REPLACE,  /* create-only: delete and create again */
+};
+
+struct spec_field_info {
+	enum spec_field id;
+	enum spec_field parent; /* the group it is written in; DOCUMENT */
+	const char *key;        /* manifest and JSON key ("autoStopInterval") */
+	const char *path;       /* in messages ("spec.autoStopInterval") */
+	enum spec_type type;
+	enum spec_change change;
+	size_t off;         /* offsetof(struct spec, value) for WORD/INT/BOOL */
+	size_t has_off;     /* offsetof(struct spec, has flag) for INT/BOOL */
+	long long min, max; /* INT bounds */
+	const char *expect; /* "(expected ...)" text of a bad value */
+	bool has_default;   /* Daytona applies def when omitted */
+	int def;
+};
+
+/* spec_fields: indexed by enum spec_field. */
+extern const struct spec_field_info spec_fields[SPEC_F_COUNT];
+
+/* spec_field_path: "spec.resources.cpu", ... ("" for the document). */
+const char *spec_field_path(enum spec_field f);
+/* spec_field_by_path: the field whose path is path, or SPEC_F_COUNT. */
+enum spec_field spec_field_by_path(const char *path);
+
+/* ---- the model ------------------------------------------------------------
+ */
+
+/* The declared run state; ANY = omitted (existence only, DESIGN.md §5). */
+enum spec_state {
+	SPEC_STATE_ANY = 0,
+	SPEC_STATE_STARTED,
+	SPEC_STATE_STOPPED,
+	SPEC_STATE_ARCHIVED,
+};
+
+/* "started", "stopped", "archived"; "" for ANY. */
+const char *spec_state_name(enum spec_state st);
+/* spec_state_parse: 0 and *out, or -1 for anything else. */
+int spec_state_parse(const char *s, enum spec_state *out);
+
+enum spec_env_kind {
+	SPEC_ENV_PLAIN = 0,       /* value is the literal value */
+	SPEC_ENV_SECRET_ENV = 1,  /* value is an environment variable name */
+	SPEC_ENV_SECRET_FILE = 2, /* value is an absolute file path */
+};
+
+struct spec_env {
+	char *key;
+	enum spec_env_kind kind;
+	char *value; /* the literal (PLAIN) or the reference, never a secret */
+};
+
+struct spec_volume {
+	char *volume;     /* volume name or id */
+	char *mount_path; /* absolute */
+	char *subpath;    /* NULL: none */
+};
+
+struct spec_network {
+	bool has_block_all, block_all;
+	/* comma-joined lists as the API takes them; NULL: not declared, "":
+	 * declared empty (clears the list) */
+	char *allow_list;
+	char *domain_allow_list;
+};
+
+/* Where a field was written in the document (0: not written). */
+struct spec_pos {
+	unsigned line, col;
+};
+
+struct spec {
+	char *name; /* metadata.name, always set */
+	/* provenance: the file (or REVISION:PATH of a git source) and the
+	 * position of every written field; pos[SPEC_F_DOCUMENT] is the
+	 * document's first line. file is NULL for a spec read from JSON
+	 * without one. */
+	char *file;
+	struct spec_pos pos[SPEC_F_COUNT];
+
+	struct strmap labels; /* declared labels only */
+	char *image;          /* NULL unless set; exclusive with snapshot */
+	char *snapshot;       /* both NULL: the server's default snapshot */
+	bool has_cpu, has_memory, has_disk, has_gpu;
+	int cpu, memory, disk, gpu; /* vCPU, GiB, GiB, count */
+	struct spec_env *env;       /* sorted by key */
+	size_t nenv;
+	char *user;   /* NULL: Daytona's default (SPEC_DEFAULT_USER) */
+	char *target; /* NULL: DAYTONA_TARGET or the organization's default */
+	bool has_public, public_;
+	enum spec_state state;
+	bool has_auto_stop, has_auto_archive, has_auto_delete;
+	int auto_stop, auto_archive, auto_delete; /* minutes */
+	bool has_network;
+	struct spec_network network;
+	bool has_volumes;
+	struct spec_volume *volumes; /* in written order */
+	size_t nvolumes;
+	bool prevent_destroy; /* lifecycle.preventDestroy */
+
+	/* the sandform.dev/spec label value, set by spec_hash()
+	 * (manifests/spechash.h); "" until then */
+	char hash[SPEC_HASH_MAX + 1];
+};
+
+/* Network settings: copy (dst holding nothing), clear, and the JSON
+ * object spec_to_json writes for spec.network (lists as arrays; lists
+ * written as comma-joined strings by sandform 0.1 are read too). */
+void spec_network_copy(struct spec_network *dst,
+                       const struct spec_network *src);
+void spec_network_clear(struct spec_network *n);
+cJSON *spec_network_to_json(const struct spec_network *n);
+int spec_network_from_json(const cJSON *obj, struct spec_network *out);
+
+void spec_clear(struct spec *s);
+void spec_free(struct spec *s);
+struct spec *spec_dup(const struct spec *s);
+/* spec_copy: *dst (holding nothing) becomes a deep copy of *src. */
+void spec_copy(struct spec *dst, const struct spec *src);
+
+/* spec_env_find: the entry for key, or NULL. */
+const struct spec_env *spec_env_find(const struct spec *s, const char *key);
+/*
+ * spec_normalize_auto_archive: the autoArchiveInterval the server stores for
+ * n: 0 means the maximum, larger values are clamped to it (max <= 0:
+ * SPEC_DEFAULT_MAX_AUTO_ARCHIVE).
+ */
+int spec_normalize_auto_archive(int n, int max);
+/* spec_line: the document's line (for "FILE:LINE" provenance), 0 unknown. */
+unsigned spec_line(const struct spec *s);
+/* spec_source: "FILE:LINE" of the document, or "-" when unknown (caller
+ * frees). */
+char *spec_source(const struct spec *s);
+
+/* ---- JSON -------------------------------------------------------------- */
+
+/*
+ * spec_to_json: the spec as one object with the manifest's keys, only the
+ * written fields: name, labels, image | snapshot, resources {cpu, memory,
+ * disk, gpu}, env (plain values as strings, secrets as {"secretEnv": NAME}
+ * or {"secretFile": PATH}), user, target, public, state, autoStopInterval,
+ * autoArchiveInterval, autoDeleteInterval, network {blockAll, allowList
+ * [...], domainAllowList [...]}, volumes [{volume, mountPath, subpath}],
+ * lifecycle {preventDestroy}, source {file, line, column} when known, and
+ * hash when computed. Never a secret value.
+ */
+cJSON *spec_to_json(const struct spec *s);
+/*
+ * spec_from_json: the spec of an object written by spec_to_json(), or by
+ * sandform 0.1 (top-level file/line/preventDestroy, comma-joined network
+ * lists), so old state files and saved plans still read. Returns 0 and a
+ * new spec in *out, or SF_EINVALID naming what is malformed.
+ */
+int spec_from_json(const cJSON *obj, struct spec **out);
+/* spec_env_value_to_json: an env entry's value as spec_to_json writes it. */
+cJSON *spec_env_value_to_json(const struct spec_env *e);
+
+#endif

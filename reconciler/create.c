@@ -1,0 +1,94 @@
+/*
+ * create: see create.h.
+ */
+#include "common/base.h"
+
+#include "common/xalloc.h"
+#include "reconciler/create.h"
+
+int
+create_body_build(const struct spec *s, const struct strmap *labels,
+                  secret_fn resolve, void *arg, struct create_body *out)
+{
+	struct dt_create *r = &out->req;
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	r->name = s->name;
+	r->snapshot = s->snapshot;
+	r->image = s->image;
+	r->user = s->user;
+	r->target = s->target;
+	for (i = 0; i < s->nenv; i++) {
+		char *v = NULL;
+
+		if (s->env[i].kind == SPEC_ENV_PLAIN) {
+			strmap_set(&out->env, s->env[i].key, s->env[i].value);
+			continue;
+		}
+		if (resolve == NULL)
+			resolve = secret_resolve;
+		if ((rc = resolve(arg, &s->env[i], &v)) < 0)
+			goto fail;
+		strmap_set(&out->env, s->env[i].key, v);
+		free_secret(v);
+	}
+	if (s->nenv)
+		r->env = &out->env;
+	strmap_copy(&out->labels, labels);
+	r->labels = &out->labels;
+	r->has_public = s->has_public;
+	r->is_public = s->public_;
+	if (s->has_network) {
+		r->has_network_block_all = s->network.has_block_all;
+		r->network_block_all = s->network.block_all;
+		/* "" is "no list" at create */
+		if (s->network.allow_list && *s->network.allow_list)
+			r->network_allow_list = s->network.allow_list;
+		if (s->network.domain_allow_list &&
+		    *s->network.domain_allow_list)
+			r->domain_allow_list = s->network.domain_allow_list;
+	}
+	if (s->image) {
+		/* resources go with image builds only (validation) */
+		r->cpu = s->has_cpu ? s->cpu : 0;
+		r->memory = s->has_memory ? s->memory : 0;
+		r->disk = s->has_disk ? s->disk : 0;
+	}
+	r->gpu = s->has_gpu ? s->gpu : 0;
+	r->has_auto_stop = s->has_auto_stop;
+	r->auto_stop_interval = s->auto_stop;
+	r->has_auto_archive = s->has_auto_archive;
+	r->auto_archive_interval = s->auto_archive;
+	r->has_auto_delete = s->has_auto_delete;
+	r->auto_delete_interval = s->auto_delete;
+	if (s->nvolumes) {
+		out->volumes = xcalloc(s->nvolumes, sizeof(*out->volumes));
+		for (i = 0; i < s->nvolumes; i++) {
+			out->volumes[i].volume_id = s->volumes[i].volume;
+			out->volumes[i].mount_path = s->volumes[i].mount_path;
+			out->volumes[i].subpath = s->volumes[i].subpath;
+		}
+		r->volumes = out->volumes;
+		r->n_volumes = s->nvolumes;
+	}
+	return 0;
+fail:
+	create_body_clear(out);
+	return rc;
+}
+
+void
+create_body_clear(struct create_body *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->env.n; i++)
+		if (c->env.v[i].value)
+			wipe(c->env.v[i].value, strlen(c->env.v[i].value));
+	strmap_clear(&c->env);
+	strmap_clear(&c->labels);
+	free(c->volumes); /* the strings are the spec's */
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,84 @@
+/*
+ * labels: see labels.h.
+ */
+#include "common/base.h"
+
+#include <cjson/cJSON.h>
+
+#include "reconciler/labels.h"
+
+void
+labels_owned(const struct spec *s, const char *stack, struct strmap *out)
+{
+	strmap_copy(out, &s->labels);
+	strmap_set(out, LABEL_STACK, stack);
+	if (s->hash[0])
+		strmap_set(out, LABEL_SPEC, s->hash);
+	if (s->prevent_destroy)
+		strmap_set(out, LABEL_PREVENT_DESTROY, "true");
+	if (s->labels.n) {
+		/* the declared keys, so the merge still knows them after the
+		 * state is lost */
+		cJSON *a = cJSON_CreateArray();
+		char *v;
+		size_t i;
+
+		for (i = 0; i < s->labels.n; i++)
+			cJSON_AddItemToArray(
+			        a, cJSON_CreateString(s->labels.v[i].key));
+		v = cJSON_PrintUnformatted(a);
+		strmap_set(out, LABEL_OWNED, v ? v : "[]");
+		cJSON_free(v);
+		cJSON_Delete(a);
+	}
+}
+
+/* Keys the live LABEL_OWNED label lists (malformed: none). */
+static void
+live_owned_keys(const struct strmap *live, struct strmap *out)
+{
+	const char *v = live ? strmap_get(live, LABEL_OWNED) : NULL;
+	cJSON *a = v ? cJSON_Parse(v) : NULL, *it;
+
+	if (cJSON_IsArray(a)) {
+		cJSON_ArrayForEach(it, a)
+		{
+			if (cJSON_IsString(it) && *it->valuestring)
+				strmap_set(out, it->valuestring, "");
+		}
+	}
+	cJSON_Delete(a);
+}
+
+void
+labels_merge(const struct spec *s, const char *stack, const struct strmap *live,
+             const struct strmap *prev_owned, struct strmap *out)
+{
+	struct strmap owned = { NULL, 0 }, before = { NULL, 0 };
+	size_t i;
+
+	strmap_copy(out, live);
+	labels_owned(s, stack, &owned);
+	/* keys sandform set before (the state's record, and the list in
+	 * the live label) and no longer owns go away */
+	live_owned_keys(live, &before);
+	for (i = 0; prev_owned && i < prev_owned->n; i++)
+		strmap_set(&before, prev_owned->v[i].key, "");
+	for (i = 0; i < before.n; i++)
+		if (strmap_get(&owned, before.v[i].key) == NULL)
+			strmap_del(out, before.v[i].key);
+	strmap_clear(&before);
+	/* sandform's own namespace is always exactly what it owns now */
+	for (i = 0; i < out->n;) {
+		if (strncmp(out->v[i].key, LABEL_PREFIX,
+		            strlen(LABEL_PREFIX)) == 0 &&
+		    strmap_get(&owned, out->v[i].key) == NULL) {
+			strmap_del(out, out->v[i].key);
+			continue;
+		}
+		i++;
+	}
+	for (i = 0; i < owned.n; i++)
+		strmap_set(out, owned.v[i].key, owned.v[i].value);
+	strmap_clear(&owned);
+}
