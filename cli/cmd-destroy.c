@@ -104,7 +104,7 @@ find_spec(const struct runctx *rx, const char *name)
 }
 
 static int
-prevent_destroy(const struct spec *s, const struct plan_observed *o,
+prevent_destroy(const struct spec *s, const struct dt_sandbox *o,
                 const struct plan_record *r)
 {
 	const char *v = strmap_get(&o->labels, LABEL_PREVENT_DESTROY);
@@ -155,10 +155,10 @@ destroy_plan(const struct sf_ctx *ctx, const struct runctx *rx,
 	p->actions =
 	        xcalloc(rr->nobserved ? rr->nobserved : 1, sizeof(*p->actions));
 	for (i = 0; i < rr->nobserved; i++) {
-		const struct plan_observed *o = &rr->observed[i];
+		const struct dt_sandbox *o = rr->observed[i];
 		const struct plan_record *r = find_record(rr, o->name);
 		struct plan_action *a;
-		enum dt_state st = dt_state_parse(o->state);
+		enum dt_state st = o->state;
 
 		/* ours only when the state agrees (DESIGN.md §4) */
 		if (r == NULL || (r->id && o->id && strcmp(r->id, o->id) != 0))
@@ -182,6 +182,8 @@ destroy_plan(const struct sf_ctx *ctx, const struct runctx *rx,
 		a->reasons = xcalloc(1, sizeof(*a->reasons));
 		a->reasons[0].field = xstrdup("sandbox");
 		a->reasons[0].old = o->id ? xstrdup(o->id) : NULL;
+		a->reasons[0].category = PLAN_CAT_REMOVED;
+		a->reasons[0].origin = PLAN_ORIGIN_MANIFEST;
 		a->nreasons = 1;
 		if (dt_state_is_transitional(st))
 			a->steps[a->nsteps++].kind = STEP_WAIT_STABLE;

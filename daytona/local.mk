@@ -1,13 +1,16 @@
 # daytona/: see DESIGN.md §2. Sources are added to libsandform.la.
 # The Daytona API client: client.h is the interface, transport.h the HTTP
-# vtable (libcurl in production), transport-fake.h an in-memory transport
-# that unit tests of every module may use (the sandform binary does not
-# link it: nothing there refers to it).
+# vtable (libcurl in production). transport-fake.h is an in-memory
+# transport for the unit tests of every module: it is built into a
+# test-only library (libsftest.la), never into libsandform.la or sandform.
 libsandform_la_SOURCES += \
 	daytona/client.c daytona/client.h \
 	daytona/sandbox.c \
-	daytona/transport.c daytona/transport.h \
-	daytona/transport-fake.c daytona/transport-fake.h
+	daytona/transport.c daytona/transport.h
+
+check_LTLIBRARIES += libsftest.la
+libsftest_la_SOURCES = daytona/transport-fake.c daytona/transport-fake.h
+libsftest_la_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
 
 check_PROGRAMS += tests/unit/unit-client
 TESTS += tests/unit/unit-client

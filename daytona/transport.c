@@ -202,6 +202,8 @@ classify(CURLcode rc, int too_large)
 		return DT_HTTP_TIMEOUT;
 	case CURLE_WRITE_ERROR:
 		return too_large ? DT_HTTP_TOO_LARGE : DT_HTTP_OTHER;
+	case CURLE_FILESIZE_EXCEEDED:
+		return DT_HTTP_TOO_LARGE;
 	case CURLE_GOT_NOTHING:
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
@@ -263,6 +265,10 @@ curl_send(void *ctx, const struct dt_http_request *req,
 	                 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	/* a Content-Length above the limit fails before any byte of it */
+	if (req->max_body > 0)
+		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+		                 (curl_off_t)req->max_body);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);

@@ -238,6 +238,105 @@ spec_dup(const struct spec *s)
 	return d;
 }
 
+static int
+str_equal(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static int
+scalar_equal(const struct spec *a, const struct spec *b,
+             const struct spec_field_info *fi)
+{
+	const char *x = (const char *)a, *y = (const char *)b;
+	bool hx = fi->has_off ? *(const bool *)(x + fi->has_off) : true;
+	bool hy = fi->has_off ? *(const bool *)(y + fi->has_off) : true;
+
+	switch (fi->type) {
+	case SPEC_T_WORD:
+		return str_equal(*(char *const *)(x + fi->off),
+		                 *(char *const *)(y + fi->off));
+	case SPEC_T_INT:
+		return hx == hy && (!hx || *(const int *)(x + fi->off) ==
+		                                   *(const int *)(y + fi->off));
+	case SPEC_T_BOOL:
+		return hx == hy &&
+		       (!hx || *(const bool *)(x + fi->off) ==
+		                       *(const bool *)(y + fi->off));
+	default:
+		return 1;
+	}
+}
+
+static int
+env_equal(const struct spec *a, const struct spec *b)
+{
+	size_t i;
+
+	if (a->nenv != b->nenv)
+		return 0;
+	for (i = 0; i < a->nenv; i++)
+		if (strcmp(a->env[i].key, b->env[i].key) != 0 ||
+		    a->env[i].kind != b->env[i].kind ||
+		    strcmp(a->env[i].value, b->env[i].value) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+volumes_equal(const struct spec *a, const struct spec *b)
+{
+	size_t i;
+
+	if (a->nvolumes != b->nvolumes)
+		return 0;
+	for (i = 0; i < a->nvolumes; i++)
+		if (strcmp(a->volumes[i].volume, b->volumes[i].volume) != 0 ||
+		    strcmp(a->volumes[i].mount_path,
+		           b->volumes[i].mount_path) != 0 ||
+		    !str_equal(a->volumes[i].subpath, b->volumes[i].subpath))
+			return 0;
+	return 1;
+}
+
+int
+spec_field_equal(const struct spec *a, const struct spec *b, enum spec_field f)
+{
+	int g;
+
+	switch (f) {
+	case SPEC_F_NAME:
+		return strcmp(a->name, b->name) == 0;
+	case SPEC_F_LABELS:
+		return strmap_equal(&a->labels, &b->labels);
+	case SPEC_F_ENV:
+		return env_equal(a, b);
+	case SPEC_F_STATE:
+		return a->state == b->state;
+	case SPEC_F_VOLUMES:
+		return volumes_equal(a, b);
+	case SPEC_F_BLOCK_ALL:
+		return a->network.has_block_all == b->network.has_block_all &&
+		       a->network.block_all == b->network.block_all;
+	case SPEC_F_ALLOW_LIST:
+		return str_equal(a->network.allow_list, b->network.allow_list);
+	case SPEC_F_DOMAIN_ALLOW_LIST:
+		return str_equal(a->network.domain_allow_list,
+		                 b->network.domain_allow_list);
+	default:
+		break;
+	}
+	if ((int)f <= 0 || f >= SPEC_F_COUNT)
+		return 1;
+	if (spec_fields[f].type != SPEC_T_GROUP)
+		return scalar_equal(a, b, &spec_fields[f]);
+	for (g = 0; g < SPEC_F_COUNT; g++)
+		if (spec_fields[g].parent == f &&
+		    !spec_field_equal(a, b, (enum spec_field)g))
+			return 0;
+	return 1;
+}
+
 const struct spec_env *
 spec_env_find(const struct spec *s, const char *key)
 {

@@ -235,6 +235,14 @@ struct spec *spec_dup(const struct spec *s);
 /* spec_copy: *dst (holding nothing) becomes a deep copy of *src. */
 void spec_copy(struct spec *dst, const struct spec *src);
 
+/*
+ * spec_field_equal: 1 when a and b declare field f alike (both leaving it
+ * unset counts as alike); a group (resources, network, lifecycle) compares
+ * its fields. The plan uses it to tell a change of the manifests from a
+ * change made outside sandform.
+ */
+int spec_field_equal(const struct spec *a, const struct spec *b,
+                     enum spec_field f);
 /* spec_env_find: the entry for key, or NULL. */
 const struct spec_env *spec_env_find(const struct spec *s, const char *key);
 /*

@@ -4,7 +4,8 @@
 libsandform_la_SOURCES += \
 	reconciler/labels.c reconciler/labels.h \
 	reconciler/create.c reconciler/create.h \
-	reconciler/plan.c reconciler/plan.h \
+	reconciler/plan.c reconciler/plan.h reconciler/plan-build.h \
+	reconciler/plan-diff.c \
 	reconciler/planout.c reconciler/planout.h \
 	reconciler/refresh.c reconciler/refresh.h \
 	reconciler/apply.c reconciler/apply.h

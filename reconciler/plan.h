@@ -28,6 +28,7 @@
 #include "manifests/spechash.h"
 #include "reconciler/create.h"
 #include "reconciler/labels.h"
+#include "daytona/client.h"
 
 #define PLAN_FORMAT_VERSION "1"
 /* At most this many steps per action (replace + state changes). */
@@ -78,44 +79,54 @@ struct plan_step {
 	struct spec_network network;
 };
 
+/*
+ * What a reason is about: the category of the difference (drift reports
+ * and the "changed outside sandform" section read these, never the field
+ * text).
+ */
+enum plan_category {
+	PLAN_CAT_MISSING = 0, /* no live sandbox: it is created */
+	PLAN_CAT_REMOVED,     /* no longer in the manifests: it is deleted */
+	PLAN_CAT_SPEC,        /* a create-only field: it is replaced */
+	PLAN_CAT_LABELS,
+	PLAN_CAT_RESOURCES, /* cpu, memory, disk */
+	PLAN_CAT_SETTINGS,  /* public, the intervals */
+	PLAN_CAT_NETWORK,
+	PLAN_CAT_STATE,     /* started / stopped / archived, error states */
+	PLAN_CAT_UNMANAGED, /* labelled for the stack, unknown to the state */
+	PLAN_CAT_COUNT
+};
+
+/* Who changed what a reason is about. */
+enum plan_origin {
+	/* the manifests ask for something else than was last applied (or
+	 * for something new) */
+	PLAN_ORIGIN_MANIFEST = 0,
+	/* the manifests ask what was last applied, the live sandbox moved:
+	 * a change made outside sandform (drift) */
+	PLAN_ORIGIN_OUT_OF_BAND,
+	/* nothing applied is known to tell (imported, or a lost state) */
+	PLAN_ORIGIN_UNKNOWN,
+	PLAN_ORIGIN_COUNT
+};
+
+const char *plan_category_name(enum plan_category c); /* "missing", ... */
+int plan_category_parse(const char *s, enum plan_category *out);
+/* "manifest", "out-of-band", "unknown" */
+const char *plan_origin_name(enum plan_origin o);
+int plan_origin_parse(const char *s, enum plan_origin *out);
+
 struct plan_reason {
 	char *field; /* manifest field path, e.g. "spec.image", "labels.team" */
 	char *old;   /* NULL: absent; "(sensitive)" for secrets */
 	char *new_;  /* NULL: absent */
 	int forces_replace;
 	char *note; /* why, when not the field itself; NULL: none */
+	enum plan_category category;
+	enum plan_origin origin;
 };
 
-/*
- * What refresh saw of one sandbox (a list item, plus the network settings
- * from a GET or the last apply when known). Strings may be NULL.
- */
-struct plan_observed {
-	char *id;
-	char *name;
-	char *state;         /* displayed state, e.g. "started" */
-	char *desired_state; /* may be NULL */
-	struct strmap labels;
-	int public_;
-	long long cpu, memory, disk, gpu;
-	char *snapshot;
-	char *target;
-	char *user;
-	long long auto_stop, auto_archive, auto_delete;
-	int recoverable;
-	char *error_reason;
-	char *created_at;
-	char *updated_at;
-	int has_network; /* network below is known */
-	struct spec_network network;
-	/* a full GET checked the create-only fields a list item lacks (a
-	 * sandbox without sandform's spec label, e.g. imported); those that
-	 * differ from the spec: field -> the live value as shown
-	 * (PLAN_LIVE_NOT_SHOWN for env values, PLAN_LIVE_ABSENT) */
-	int createonly_checked;
-	struct strmap createonly;
-};
-
+/* How a live value a plan cannot show is written in a reason. */
 #define PLAN_LIVE_NOT_SHOWN "(not shown)"
 #define PLAN_LIVE_ABSENT    "(none)"
 
@@ -126,8 +137,6 @@ struct plan_record {
 	char *spec_hash;            /* NULL: unknown (imported) */
 	struct strmap owned_labels; /* labels sandform set last time */
 	int imported;               /* state import: adopt, set labels */
-	int has_network;            /* last applied network settings */
-	struct spec_network network;
 	struct spec *applied; /* last applied spec (applied_json), or NULL */
 };
 
@@ -140,8 +149,8 @@ struct plan_action {
 	size_t nreasons;
 	struct plan_step steps[PLAN_MAX_STEPS];
 	size_t nsteps;
-	struct spec *desired;           /* NULL for delete */
-	struct plan_observed *observed; /* NULL for create */
+	struct spec *desired;        /* NULL for delete */
+	struct dt_sandbox *observed; /* NULL for create; never holds env */
 	/* state + updatedAt + spec label of observed; apply refuses a saved
 	 * plan whose sandbox no longer matches it. "" for create. */
 	char *fingerprint;
@@ -184,13 +193,17 @@ struct plan_input {
 	const char *stack;
 	const struct spec *specs; /* desired, hashed (spec_hash) */
 	size_t nspecs;
-	/* the stack's live sandboxes (label walk, plus records found by id) */
-	const struct plan_observed *observed;
+	/* the stack's live sandboxes (label walk, plus records found by id):
+	 * list items, with the network settings when known (the
+	 * DT_HAS_NETWORK_BLOCK_ALL bit) and env and volumes when a full GET
+	 * was needed to check the create-only fields of a sandbox without
+	 * sandform's spec label (DT_HAS_ENV) */
+	struct dt_sandbox *const *observed;
 	size_t nobserved;
 	const struct plan_record *records;
 	size_t nrecords;
 	/* sandboxes that hold a desired name but are not this stack's */
-	const struct plan_observed *foreign;
+	struct dt_sandbox *const *foreign;
 	size_t nforeign;
 	long long max_auto_archive; /* 0: SPEC_DEFAULT_MAX_AUTO_ARCHIVE */
 	int allow_mass_delete;
@@ -224,12 +237,12 @@ int plan_step_parse(const char *s, enum plan_step_kind *out);
 /* plan_has_changes: 1 when there is at least one action. */
 int plan_has_changes(const struct plan *p);
 
-void plan_observed_free(struct plan_observed *o); /* frees o itself */
-struct plan_observed *plan_observed_dup(const struct plan_observed *o);
-void plan_observed_clear(struct plan_observed *o); /* fields only */
-void plan_record_clear(struct plan_record *r);     /* fields only */
-/* plan_fingerprint: "state|updatedAt|spec label" of o (caller frees). */
-char *plan_fingerprint(const struct plan_observed *o);
+void plan_record_clear(struct plan_record *r); /* fields only */
+/* plan_observed_dup: a copy of sb for a plan action, without env values
+ * (a plan never holds them). */
+struct dt_sandbox *plan_observed_dup(const struct dt_sandbox *sb);
+/* plan_fingerprint: "state|updatedAt|spec label" of sb (caller frees). */
+char *plan_fingerprint(const struct dt_sandbox *sb);
 
 /* --- reconciler/planout.c ------------------------------------------------ */
 

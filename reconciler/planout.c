@@ -31,36 +31,13 @@ add_opt_str(cJSON *o, const char *k, const char *v)
 		cJSON_AddStringToObject(o, k, v);
 }
 
+/* observed_to_json: the sandbox as the API showed it (never env). */
 static cJSON *
-observed_to_json(const struct plan_observed *o)
+observed_to_json(const struct dt_sandbox *o)
 {
-	cJSON *j = cJSON_CreateObject();
+	cJSON *j = dt_sandbox_to_json(o);
 
-	add_opt_str(j, "id", o->id);
-	add_opt_str(j, "name", o->name);
-	add_opt_str(j, "state", o->state);
-	add_opt_str(j, "desiredState", o->desired_state);
-	cJSON_AddItemToObject(j, "labels", strmap_to_json(&o->labels));
-	cJSON_AddBoolToObject(j, "public", o->public_);
-	cJSON_AddNumberToObject(j, "cpu", (double)o->cpu);
-	cJSON_AddNumberToObject(j, "memory", (double)o->memory);
-	cJSON_AddNumberToObject(j, "disk", (double)o->disk);
-	cJSON_AddNumberToObject(j, "gpu", (double)o->gpu);
-	add_opt_str(j, "snapshot", o->snapshot);
-	add_opt_str(j, "target", o->target);
-	add_opt_str(j, "user", o->user);
-	cJSON_AddNumberToObject(j, "autoStopInterval", (double)o->auto_stop);
-	cJSON_AddNumberToObject(j, "autoArchiveInterval",
-	                        (double)o->auto_archive);
-	cJSON_AddNumberToObject(j, "autoDeleteInterval",
-	                        (double)o->auto_delete);
-	cJSON_AddBoolToObject(j, "recoverable", o->recoverable);
-	add_opt_str(j, "errorReason", o->error_reason);
-	add_opt_str(j, "createdAt", o->created_at);
-	add_opt_str(j, "updatedAt", o->updated_at);
-	if (o->has_network)
-		cJSON_AddItemToObject(j, "network",
-		                      spec_network_to_json(&o->network));
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "env");
 	return j;
 }
 
@@ -119,6 +96,11 @@ action_to_json(const struct plan_action *a)
 		cJSON_AddBoolToObject(r, "forces_replace",
 		                      a->reasons[i].forces_replace);
 		add_opt_str(r, "note", a->reasons[i].note);
+		cJSON_AddStringToObject(
+		        r, "category",
+		        plan_category_name(a->reasons[i].category));
+		cJSON_AddStringToObject(r, "origin",
+		                        plan_origin_name(a->reasons[i].origin));
 		cJSON_AddItemToArray(arr, r);
 	}
 	cJSON_AddStringToObject(j, "fingerprint",
@@ -216,41 +198,19 @@ jbool(const cJSON *o, const char *k)
 }
 
 static int
-observed_from_json(const cJSON *j, struct plan_observed *o)
+observed_from_json(const cJSON *j, struct dt_sandbox **out)
 {
-	const cJSON *v;
+	int rc = dt_sandbox_from_json(j, 0, out);
 
-	memset(o, 0, sizeof(*o));
-	if (!cJSON_IsObject(j))
-		return sf_error_set(SF_EINVALID, "plan: observed: not an "
-		                                 "object");
-	o->id = json_strdup(j, "id");
-	o->name = json_strdup(j, "name");
-	o->state = json_strdup(j, "state");
-	o->desired_state = json_strdup(j, "desiredState");
-	if (strmap_from_json(cJSON_GetObjectItemCaseSensitive(j, "labels"),
-	                     "labels", &o->labels) < 0)
-		return SF_EINVALID;
-	o->public_ = jbool(j, "public");
-	o->cpu = jnum(j, "cpu", NULL);
-	o->memory = jnum(j, "memory", NULL);
-	o->disk = jnum(j, "disk", NULL);
-	o->gpu = jnum(j, "gpu", NULL);
-	o->snapshot = json_strdup(j, "snapshot");
-	o->target = json_strdup(j, "target");
-	o->user = json_strdup(j, "user");
-	o->auto_stop = jnum(j, "autoStopInterval", NULL);
-	o->auto_archive = jnum(j, "autoArchiveInterval", NULL);
-	o->auto_delete = jnum(j, "autoDeleteInterval", NULL);
-	o->recoverable = jbool(j, "recoverable");
-	o->error_reason = json_strdup(j, "errorReason");
-	o->created_at = json_strdup(j, "createdAt");
-	o->updated_at = json_strdup(j, "updatedAt");
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "network")) != NULL) {
-		o->has_network = 1;
-		if (spec_network_from_json(v, &o->network) < 0)
-			return SF_EINVALID;
+	if (rc < 0) {
+		char *why = xstrdup(sf_error_last());
+
+		rc = sf_error_set(SF_EINVALID, "plan: observed: %s", why);
+		free(why);
+		return rc;
 	}
+	strmap_clear(&(*out)->env);
+	(*out)->present &= ~(unsigned)DT_HAS_ENV;
 	return 0;
 }
 
@@ -313,6 +273,19 @@ action_from_json(const cJSON *j, struct plan_action *a)
 			r->new_ = json_strdup(it, "new");
 			r->forces_replace = jbool(it, "forces_replace");
 			r->note = json_strdup(it, "note");
+			/* absent in plans of sandform 0.1 */
+			if (plan_category_parse(
+			            cJSON_GetStringValue(
+			                    cJSON_GetObjectItemCaseSensitive(
+			                            it, "category")),
+			            &r->category) < 0)
+				r->category = PLAN_CAT_SPEC;
+			if (plan_origin_parse(
+			            cJSON_GetStringValue(
+			                    cJSON_GetObjectItemCaseSensitive(
+			                            it, "origin")),
+			            &r->origin) < 0)
+				r->origin = PLAN_ORIGIN_UNKNOWN;
 			if (r->field == NULL) {
 				rc = sf_error_set(SF_EINVALID,
 				                  "plan: %s: reason without "
@@ -348,8 +321,7 @@ action_from_json(const cJSON *j, struct plan_action *a)
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "observed");
 	if (cJSON_IsObject(v)) {
-		a->observed = xcalloc(1, sizeof(*a->observed));
-		if ((rc = observed_from_json(v, a->observed)) < 0)
+		if ((rc = observed_from_json(v, &a->observed)) < 0)
 			goto out;
 	}
 	rc = strmap_from_json(

@@ -29,45 +29,6 @@ nz(const char *s)
 	return s ? s : "";
 }
 
-void
-refresh_observed_from_dt(const struct dt_sandbox *sb, struct plan_observed *o)
-{
-	size_t i;
-
-	memset(o, 0, sizeof(*o));
-	o->id = xstrdup_or_null(sb->id);
-	o->name = xstrdup_or_null(sb->name);
-	o->state = xstrdup_or_null(sb->state_raw);
-	o->desired_state = xstrdup_or_null(sb->desired_state_raw);
-	for (i = 0; i < sb->labels.n; i++)
-		strmap_set(&o->labels, sb->labels.v[i].key,
-		           sb->labels.v[i].value ? sb->labels.v[i].value : "");
-	o->public_ = sb->is_public;
-	o->cpu = sb->cpu;
-	o->memory = sb->memory;
-	o->disk = sb->disk;
-	o->gpu = sb->gpu;
-	o->snapshot = xstrdup_or_null(sb->snapshot);
-	o->target = xstrdup_or_null(sb->target);
-	o->user = xstrdup_or_null(sb->user);
-	o->auto_stop = sb->auto_stop_interval;
-	o->auto_archive = sb->auto_archive_interval;
-	o->auto_delete = sb->auto_delete_interval;
-	o->recoverable = sb->recoverable;
-	o->error_reason = xstrdup_or_null(sb->error_reason);
-	o->created_at = xstrdup_or_null(sb->created_at);
-	o->updated_at = xstrdup_or_null(sb->updated_at);
-	if (sb->is_full) {
-		o->has_network = 1;
-		o->network.has_block_all = 1;
-		o->network.block_all = sb->network_block_all;
-		o->network.allow_list = xstrdup(
-		        sb->network_allow_list ? sb->network_allow_list : "");
-		o->network.domain_allow_list = xstrdup(
-		        sb->domain_allow_list ? sb->domain_allow_list : "");
-	}
-}
-
 static cJSON *
 parse_json(const char *s)
 {
@@ -97,10 +58,6 @@ refresh_record_from_store(const struct store_record *r, struct plan_record *out)
 			          r->name, sf_error_last());
 		cJSON_Delete(j);
 	}
-	if (out->applied && out->applied->has_network) {
-		out->has_network = 1;
-		spec_network_copy(&out->network, &out->applied->network);
-	}
 }
 
 void
@@ -109,13 +66,13 @@ refresh_result_clear(struct refresh_result *r)
 	size_t i;
 
 	for (i = 0; i < r->nobserved; i++)
-		plan_observed_clear(&r->observed[i]);
+		dt_sandbox_free(r->observed[i]);
 	free(r->observed);
 	for (i = 0; i < r->nrecords; i++)
 		plan_record_clear(&r->records[i]);
 	free(r->records);
 	for (i = 0; i < r->nforeign; i++)
-		plan_observed_clear(&r->foreign[i]);
+		dt_sandbox_free(r->foreign[i]);
 	free(r->foreign);
 	strmap_clear(&r->unmanaged);
 	memset(r, 0, sizeof(*r));
@@ -134,8 +91,9 @@ struct walk {
 	size_t nix;
 };
 
+/* push_observed: take sb (and its printed form, for the store). */
 static void
-push_observed(struct walk *w, struct plan_observed *o, char *json)
+push_observed(struct walk *w, struct dt_sandbox *sb, char *json)
 {
 	struct refresh_result *r = w->res;
 
@@ -145,7 +103,7 @@ push_observed(struct walk *w, struct plan_observed *o, char *json)
 		                            sizeof(*r->observed));
 		w->json = xreallocarray(w->json, w->alloc, sizeof(*w->json));
 	}
-	r->observed[r->nobserved] = *o;
+	r->observed[r->nobserved] = sb;
 	w->json[r->nobserved] = json;
 	r->nobserved++;
 }
@@ -172,15 +130,12 @@ static int
 walk_cb(void *arg, struct dt_sandbox *sb)
 {
 	struct walk *w = arg;
-	struct plan_observed o;
 
 	if (sb->name == NULL || sb->id == NULL) {
 		dt_sandbox_free(sb);
 		return 0;
 	}
-	refresh_observed_from_dt(sb, &o);
-	push_observed(w, &o, print_item(sb));
-	dt_sandbox_free(sb);
+	push_observed(w, sb, print_item(sb));
 	return 0;
 }
 
@@ -205,7 +160,7 @@ index_build(struct walk *w)
 	free(w->ix);
 	w->ix = xcalloc(w->res->nobserved + 1, sizeof(*w->ix));
 	for (i = 0; i < w->res->nobserved; i++) {
-		w->ix[i].name = w->res->observed[i].name;
+		w->ix[i].name = w->res->observed[i]->name;
 		w->ix[i].i = i;
 	}
 	qsort(w->ix, w->res->nobserved, sizeof(*w->ix), cmp_ix);
@@ -224,7 +179,7 @@ find_observed(const struct walk *w, const char *name)
 	if (hit)
 		return (long)hit->i;
 	for (i = w->nix; i < w->res->nobserved; i++)
-		if (strcmp(w->res->observed[i].name, name) == 0)
+		if (strcmp(w->res->observed[i]->name, name) == 0)
 			return (long)i;
 	return -1;
 }
@@ -263,9 +218,22 @@ cmp_id(const void *a, const void *b)
 	              ((const struct id_ix *)b)->id);
 }
 
-static int cmp_spec_key(const void *key, const void *elem);
-static void check_createonly(const struct spec *s, const struct dt_sandbox *sb,
-                             struct plan_observed *ob);
+/*
+ * observation: a copy of sb for the result. env values are kept only where
+ * the plan needs them: a sandbox without sandform's spec label (imported),
+ * whose create-only fields a full GET shows.
+ */
+static struct dt_sandbox *
+observation(const struct dt_sandbox *sb)
+{
+	struct dt_sandbox *d = dt_sandbox_dup(sb);
+
+	if (strmap_get(&d->labels, LABEL_SPEC) != NULL) {
+		strmap_clear(&d->env);
+		d->present &= ~(unsigned)DT_HAS_ENV;
+	}
+	return d;
+}
 
 /* A recorded sandbox found by id: ours when it still has the name and no
  * other stack's label (an imported one has no label yet). */
@@ -274,24 +242,12 @@ take_record_hit(struct org_walk *ow, const struct plan_record *r,
                 const struct dt_sandbox *sb)
 {
 	const char *stack = strmap_get(&sb->labels, LABEL_STACK);
-	struct plan_observed ob;
 
 	if (is_gone(sb) || sb->name == NULL || strcmp(sb->name, r->name) ||
 	    (stack && strcmp(stack, ow->o->stack)))
 		return 0;
-	refresh_observed_from_dt(sb, &ob);
-	if (sb->is_full && strmap_get(&sb->labels, LABEL_SPEC) == NULL) {
-		/* imported: this GET shows the create-only fields too */
-		const struct spec *s =
-		        ow->o->nspecs
-		                ? bsearch(r->name, ow->o->specs, ow->o->nspecs,
-		                          sizeof(*ow->o->specs), cmp_spec_key)
-		                : NULL;
-
-		if (s)
-			check_createonly(s, sb, &ob);
-	}
-	push_observed(ow->w, &ob, print_item(sb));
+	/* imported: a GET shows the create-only fields too (env) */
+	push_observed(ow->w, observation(sb), print_item(sb));
 	return 1;
 }
 
@@ -302,15 +258,18 @@ take_name_hit(struct org_walk *ow, const struct dt_sandbox *sb)
 {
 	const char *stack = strmap_get(&sb->labels, LABEL_STACK);
 	struct refresh_result *out = ow->out;
-	struct plan_observed ob;
+	struct dt_sandbox *ob;
 
 	if (is_gone(sb))
 		return;
-	refresh_observed_from_dt(sb, &ob);
+	ob = observation(sb);
 	if (stack && strcmp(stack, ow->o->stack) == 0) {
-		push_observed(ow->w, &ob, print_item(sb));
+		push_observed(ow->w, ob, print_item(sb));
 		return;
 	}
+	/* someone else's: only its name, id and labels matter */
+	strmap_clear(&ob->env);
+	ob->present &= ~(unsigned)DT_HAS_ENV;
 	out->foreign = xreallocarray(out->foreign, out->nforeign + 1,
 	                             sizeof(*out->foreign));
 	out->foreign[out->nforeign++] = ob;
@@ -503,27 +462,26 @@ get_names(struct dt_client *c, struct org_walk *ow, size_t *gets)
 
 /* ---- full GETs: network settings and unlabelled create-only fields ---- */
 
+/* copy_network: the network settings of from onto ob (now known). */
 static void
-network_from_dt(const struct dt_sandbox *sb, struct spec_network *n)
+copy_network(struct dt_sandbox *ob, const struct dt_sandbox *from)
 {
-	spec_network_clear(n);
-	n->has_block_all = 1;
-	n->block_all = sb->network_block_all;
-	n->allow_list =
-	        xstrdup(sb->network_allow_list ? sb->network_allow_list : "");
-	n->domain_allow_list =
-	        xstrdup(sb->domain_allow_list ? sb->domain_allow_list : "");
+	free(ob->network_allow_list);
+	free(ob->domain_allow_list);
+	ob->network_block_all = from->network_block_all;
+	ob->network_allow_list = xstrdup(nz(from->network_allow_list));
+	ob->domain_allow_list = xstrdup(nz(from->domain_allow_list));
+	ob->present |= DT_HAS_NETWORK_BLOCK_ALL;
 }
 
 /*
  * recorded_network: the network settings of the record's last observation
- * when it is the same version of the sandbox (updatedAt) as the list item.
- * Returns 1 with *n filled, 0 when not recorded; *same says whether the
- * versions matched at all.
+ * onto ob when it is the same version of the sandbox (updatedAt) as the
+ * list item. Returns 1 when they were recorded, 0 when not; *same says
+ * whether the versions matched at all.
  */
 static int
-recorded_network(const char *observed_json, const char *updated_at,
-                 struct spec_network *n, int *same)
+recorded_network(const char *observed_json, struct dt_sandbox *ob, int *same)
 {
 	cJSON *j = parse_json(observed_json);
 	const cJSON *u, *b;
@@ -531,16 +489,16 @@ recorded_network(const char *observed_json, const char *updated_at,
 	int ok = 0;
 
 	*same = 0;
-	if (j == NULL || updated_at == NULL)
+	if (j == NULL || ob->updated_at == NULL)
 		goto out;
 	u = cJSON_GetObjectItemCaseSensitive(j, "updatedAt");
-	if (!cJSON_IsString(u) || strcmp(u->valuestring, updated_at) != 0)
+	if (!cJSON_IsString(u) || strcmp(u->valuestring, ob->updated_at) != 0)
 		goto out;
 	*same = 1;
 	b = cJSON_GetObjectItemCaseSensitive(j, "networkBlockAll");
 	if (!cJSON_IsBool(b) || dt_sandbox_from_json(j, 1, &sb) < 0)
 		goto out;
-	network_from_dt(sb, n);
+	copy_network(ob, sb);
 	ok = 1;
 out:
 	dt_sandbox_free(sb);
@@ -551,7 +509,7 @@ out:
 /* The stored observation: the list item plus the network settings known
  * for it, so a later plan of the same version needs no GET. */
 static char *
-item_with_network(const char *json, const struct spec_network *n)
+item_with_network(const char *json, const struct dt_sandbox *n)
 {
 	cJSON *j = parse_json(json);
 	char *s, *out;
@@ -561,8 +519,9 @@ item_with_network(const char *json, const struct spec_network *n)
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "networkBlockAll");
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "networkAllowList");
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "domainAllowList");
-	cJSON_AddBoolToObject(j, "networkBlockAll", n->block_all);
-	cJSON_AddStringToObject(j, "networkAllowList", nz(n->allow_list));
+	cJSON_AddBoolToObject(j, "networkBlockAll", n->network_block_all);
+	cJSON_AddStringToObject(j, "networkAllowList",
+	                        nz(n->network_allow_list));
 	cJSON_AddStringToObject(j, "domainAllowList", nz(n->domain_allow_list));
 	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
@@ -571,78 +530,29 @@ item_with_network(const char *json, const struct spec_network *n)
 	return out;
 }
 
-static int
-volume_declared(const struct spec *s, const struct dt_volume *v)
-{
-	size_t i;
-
-	for (i = 0; i < s->nvolumes; i++)
-		if (strcmp(s->volumes[i].mount_path, nz(v->mount_path)) == 0 &&
-		    strcmp(nz(s->volumes[i].subpath), nz(v->subpath)) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * check_createonly: compare the create-only fields a full sandbox shows
- * and a list item does not (env, volumes) with a spec, for a sandbox the
- * spec label cannot vouch for. Differences go to ob->createonly as field
- * -> live value as shown; env values are never shown (one may be a
- * secret), secret values are not compared (only that the key is set), and
- * volumes are compared by mount path and subpath (a manifest may name a
- * volume where Daytona shows its id). An omitted env or volumes is not
- * managed.
- */
+/* copy_createonly: the env and volumes of a full sandbox onto the list
+ * item ob, for the plan to compare (a sandbox without our spec label). */
 static void
-check_createonly(const struct spec *s, const struct dt_sandbox *sb,
-                 struct plan_observed *ob)
+copy_createonly(struct dt_sandbox *ob, const struct dt_sandbox *full)
 {
+	struct dt_sandbox *d = dt_sandbox_dup(full);
 	size_t i;
-	int vol_differs = 0;
 
-	ob->createonly_checked = 1;
-	for (i = 0; s->nenv && i < s->nenv; i++) {
-		const struct spec_env *e = &s->env[i];
-		const char *live = strmap_get(&sb->env, e->key);
-		char *f;
-
-		if (live &&
-		    (e->kind != SPEC_ENV_PLAIN || strcmp(live, e->value) == 0))
-			continue;
-		f = xasprintf("spec.env.%s", e->key);
-		strmap_set(&ob->createonly, f,
-		           live ? PLAN_LIVE_NOT_SHOWN : PLAN_LIVE_ABSENT);
-		free(f);
+	for (i = 0; i < ob->n_volumes; i++) {
+		free(ob->volumes[i].volume_id);
+		free(ob->volumes[i].mount_path);
+		free(ob->volumes[i].subpath);
 	}
-	for (i = 0; s->nenv && i < sb->env.n; i++) {
-		char *f;
-
-		if (spec_env_find(s, sb->env.v[i].key))
-			continue;
-		f = xasprintf("spec.env.%s", sb->env.v[i].key);
-		strmap_set(&ob->createonly, f, PLAN_LIVE_NOT_SHOWN);
-		free(f);
-	}
-	if (s->nvolumes) {
-		vol_differs = sb->n_volumes != s->nvolumes;
-		for (i = 0; !vol_differs && i < sb->n_volumes; i++)
-			vol_differs = !volume_declared(s, &sb->volumes[i]);
-	}
-	if (vol_differs) {
-		struct buf b = BUF_INIT;
-		char *v;
-
-		for (i = 0; i < sb->n_volumes; i++)
-			buf_addf(&b, "%s%s:%s%s%s", i ? "," : "",
-			         nz(sb->volumes[i].volume_id),
-			         nz(sb->volumes[i].mount_path),
-			         sb->volumes[i].subpath ? ":" : "",
-			         nz(sb->volumes[i].subpath));
-		v = buf_detach(&b, NULL);
-		strmap_set(&ob->createonly, "spec.volumes",
-		           *v ? v : PLAN_LIVE_ABSENT);
-		free(v);
-	}
+	free(ob->volumes);
+	strmap_clear(&ob->env);
+	ob->env = d->env;
+	memset(&d->env, 0, sizeof(d->env));
+	ob->volumes = d->volumes;
+	ob->n_volumes = d->n_volumes;
+	d->volumes = NULL;
+	d->n_volumes = 0;
+	ob->present |= full->present & (DT_HAS_ENV | DT_HAS_VOLUMES);
+	dt_sandbox_free(d);
 }
 
 static int
@@ -693,47 +603,34 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 		const struct spec *s = &o->specs[i];
 		const struct plan_record *r = NULL;
 		const struct store_record *sr = NULL;
-		struct plan_observed *ob;
-		struct spec_network net;
+		const struct plan_record *const *hit;
+		struct dt_sandbox *ob;
 		int same = 0, need = 0;
 		long k;
 
 		if ((k = find_observed(w, s->name)) < 0)
 			continue;
-		ob = &out->observed[k];
-		{
-			const struct plan_record *const *hit =
-			        out->nrecords
-			                ? bsearch(s->name, byname,
-			                          out->nrecords,
-			                          sizeof(*byname), key_rec_name)
-			                : NULL;
-
-			r = hit ? *hit : NULL;
-		}
+		ob = out->observed[k];
+		hit = out->nrecords ? bsearch(s->name, byname, out->nrecords,
+		                              sizeof(*byname), key_rec_name)
+		                    : NULL;
+		r = hit ? *hit : NULL;
 		/* records are in the order loaded, unless rebuilt */
 		j = r ? (size_t)(r - out->records) : 0;
 		if (r && !out->rebuilt)
 			sr = &recs->v[j];
 		if (r == NULL || (r->id && strcmp(r->id, ob->id) != 0))
 			continue; /* not ours: the plan reports it */
-		if (s->has_network && !ob->has_network) {
-			memset(&net, 0, sizeof(net));
-			if (sr &&
-			    recorded_network(sr->observed_json, ob->updated_at,
-			                     &net, &same)) {
-				ob->has_network = 1;
-				ob->network = net;
-			} else if (!(same && r->has_network)) {
-				/* changed since recorded, or never seen */
-				need |= FULL_NETWORK;
-			}
-		}
+		if (s->has_network &&
+		    !(ob->present & DT_HAS_NETWORK_BLOCK_ALL) &&
+		    !(sr && recorded_network(sr->observed_json, ob, &same)) &&
+		    !(same && r->applied && r->applied->has_network))
+			need |= FULL_NETWORK; /* changed, or never seen */
 		if (strmap_get(&ob->labels, LABEL_SPEC) == NULL &&
-		    !ob->createonly_checked && (s->nenv || s->nvolumes))
+		    !(ob->present & DT_HAS_ENV) && (s->nenv || s->nvolumes))
 			need |= FULL_CREATEONLY;
-		if (ob->has_network && w->json[k]) {
-			char *nj = item_with_network(w->json[k], &ob->network);
+		if ((ob->present & DT_HAS_NETWORK_BLOCK_ALL) && w->json[k]) {
+			char *nj = item_with_network(w->json[k], ob);
 
 			free(w->json[k]);
 			w->json[k] = nj;
@@ -746,30 +643,26 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 	}
 	rc = get_all(c, jobs, n, gets);
 	for (i = 0; rc == 0 && i < n; i++) {
-		struct plan_observed *ob = &out->observed[at[i]];
+		struct dt_sandbox *ob = out->observed[at[i]];
 		const struct dt_sandbox *sb = jobs[i].res.sandbox;
-		const struct spec *s;
 
 		if (jobs[i].rc == SF_ENOTFOUND || !sb->is_full)
 			continue; /* deleted since the walk: apply will see */
-		s = bsearch(ob->name, o->specs, o->nspecs, sizeof(*o->specs),
-		            cmp_spec_key);
 		if (why[i] & FULL_NETWORK) {
 			log_debug("%s: updatedAt %s differs from the recorded "
 			          "observation: network settings read",
 			          ob->name, nz(ob->updated_at));
-			ob->has_network = 1;
-			network_from_dt(sb, &ob->network);
+			copy_network(ob, sb);
 			if (w->json[at[i]]) {
-				char *nj = item_with_network(w->json[at[i]],
-				                             &ob->network);
+				char *nj =
+				        item_with_network(w->json[at[i]], ob);
 
 				free(w->json[at[i]]);
 				w->json[at[i]] = nj;
 			}
 		}
-		if ((why[i] & FULL_CREATEONLY) && s)
-			check_createonly(s, sb, ob);
+		if (why[i] & FULL_CREATEONLY)
+			copy_createonly(ob, sb);
 	}
 	get_jobs_free(jobs, n);
 	free(at);
@@ -778,19 +671,231 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 	return rc;
 }
 
+/* from_recorded: --refresh=false: the last observations the records hold. */
+static void
+from_recorded(struct walk *w, const struct store_record_list *recs)
+{
+	size_t i;
+
+	for (i = 0; i < recs->n; i++) {
+		struct dt_sandbox *sb = NULL;
+		cJSON *j = parse_json(recs->v[i].observed_json);
+
+		if (j && dt_sandbox_from_json(j, 0, &sb) == 0 && sb->name &&
+		    sb->id) {
+			push_observed(w, sb, NULL);
+			sb = NULL;
+		}
+		dt_sandbox_free(sb);
+		cJSON_Delete(j);
+	}
+}
+
+/* rebuild_records: a lost or empty state: the records from the labels. */
+static void
+rebuild_records(const struct refresh_opts *o, struct refresh_result *out)
+{
+	size_t i, k;
+
+	out->rebuilt = 1;
+	out->records = xreallocarray(out->records, out->nobserved + 1,
+	                             sizeof(*out->records));
+	for (i = 0; i < out->nobserved; i++) {
+		const struct dt_sandbox *ob = out->observed[i];
+		struct plan_record *r = &out->records[out->nrecords++];
+
+		memset(r, 0, sizeof(*r));
+		r->name = xstrdup(ob->name);
+		r->id = xstrdup(ob->id);
+		r->spec_hash =
+		        xstrdup_or_null(strmap_get(&ob->labels, LABEL_SPEC));
+		/* only sandform's own labels are known to be ours */
+		for (k = 0; k < ob->labels.n; k++)
+			if (strncmp(ob->labels.v[k].key, LABEL_PREFIX,
+			            strlen(LABEL_PREFIX)) == 0)
+				strmap_set(&r->owned_labels,
+				           ob->labels.v[k].key,
+				           ob->labels.v[k].value);
+	}
+	log_warn("state of stack '%s' rebuilt from the labels of %zu live "
+	         "sandboxes",
+	         o->stack, out->nrecords);
+}
+
+/*
+ * unanswered: what the stack walk did not answer: recorded sandboxes it
+ * did not return (gone, or imported and not labelled yet) and desired
+ * names it did not return (free, or held by someone else). A few are GETs;
+ * many are one walk of the whole organization. *gone gets the indexes
+ * (into out->records) of the records whose id answered 404.
+ */
+static int
+unanswered(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
+           size_t **gone, size_t *ngone)
+{
+	struct refresh_result *out = w->res;
+	struct org_walk ow;
+	struct dt_list_query q;
+	size_t nrec = 0, nname = 0, i;
+	int rc;
+
+	memset(&ow, 0, sizeof(ow));
+	ow.w = w;
+	ow.o = o;
+	ow.out = out;
+	ow.recs = xcalloc(out->nrecords + 1, sizeof(*ow.recs));
+	for (i = 0; i < out->nrecords; i++)
+		if (out->records[i].id &&
+		    find_observed(w, out->records[i].name) < 0) {
+			ow.recs[nrec].id = out->records[i].id;
+			ow.recs[nrec++].i = i;
+		}
+	ow.names = xcalloc(o->nspecs + 1, sizeof(*ow.names));
+	for (i = 0; i < o->nspecs; i++)
+		if (find_observed(w, o->specs[i].name) < 0 &&
+		    (i == 0 || strcmp(o->specs[i - 1].name, o->specs[i].name)))
+			ow.names[nname++] = &o->specs[i];
+	ow.nrecs = nrec;
+	ow.nnames = nname;
+	qsort(ow.recs, nrec, sizeof(*ow.recs), cmp_id);
+	if (nname > REFRESH_GET_MAX || o->show_unmanaged) {
+		size_t pages = 0;
+
+		if (o->show_unmanaged)
+			ow.unmanaged = &out->unmanaged;
+		memset(&q, 0, sizeof(q));
+		q.sort = "createdAt";
+		q.order = "asc";
+		q.limit = REFRESH_PAGE_LIMIT;
+		rc = dt_list_all(c, &q, org_cb, &ow, &pages);
+		out->pages += pages;
+		out->has_unmanaged = o->show_unmanaged;
+		log_debug("organization walk: %zu pages for %zu records and "
+		          "%zu names",
+		          pages, nrec, nname);
+		/* what it did not return is not gone: ask by id */
+		if (rc == 0)
+			rc = get_records(c, &ow, &out->gets);
+	} else if ((rc = get_records(c, &ow, &out->gets)) == 0) {
+		rc = get_names(c, &ow, &out->gets);
+	}
+	*gone = xcalloc(nrec + 1, sizeof(**gone));
+	for (i = 0; rc == 0 && i < nrec; i++)
+		if (!ow.recs[i].found) {
+			log_debug("%s: sandbox %s is gone (404)",
+			          out->records[ow.recs[i].i].name,
+			          ow.recs[i].id);
+			(*gone)[(*ngone)++] = ow.recs[i].i;
+		}
+	free(ow.recs);
+	free(ow.names);
+	return rc;
+}
+
+/* server_archive_max: the server's archive maximum, asked only when a
+ * spec needs it. */
+static void
+server_archive_max(struct dt_client *c, const struct refresh_opts *o,
+                   struct refresh_result *out)
+{
+	struct dt_server_config sc = { NULL, 0 };
+	size_t i;
+
+	for (i = 0; i < o->nspecs; i++)
+		if (o->specs[i].has_auto_archive &&
+		    (o->specs[i].auto_archive == 0 ||
+		     o->specs[i].auto_archive >
+		             SPEC_DEFAULT_MAX_AUTO_ARCHIVE / 2))
+			break;
+	if (i == o->nspecs)
+		return;
+	if (dt_get_config(c, &sc, NULL) == 0 &&
+	    sc.max_auto_archive_interval > 0)
+		out->max_auto_archive = sc.max_auto_archive_interval;
+	else
+		log_debug(
+		        "GET /config failed or has no maxAutoArchiveInterval; "
+		        "using %d",
+		        SPEC_DEFAULT_MAX_AUTO_ARCHIVE);
+	dt_server_config_clear(&sc);
+}
+
+/*
+ * record_seen: write the changed observations in one transaction (a record
+ * rebuilt from the labels is written whole), then forget the records of
+ * sandboxes that are gone and no longer desired.
+ */
+static int
+record_seen(struct store *st, const struct refresh_opts *o,
+            const struct walk *w, const struct store_record_list *recs,
+            const size_t *gone, size_t ngone)
+{
+	struct refresh_result *out = w->res;
+	struct store_record *puts = xcalloc(out->nrecords + 1, sizeof(*puts));
+	char **labels_json = xcalloc(out->nrecords + 1, sizeof(*labels_json));
+	size_t nputs = 0, i;
+	int rc = 0;
+
+	for (i = 0; i < out->nrecords; i++) {
+		const struct plan_record *r = &out->records[i];
+		const struct store_record *sr = NULL;
+		const char *json = NULL;
+		long k = find_observed(w, r->name);
+
+		if (k >= 0 &&
+		    (r->id == NULL || strcmp(out->observed[k]->id, r->id) == 0))
+			json = w->json[k];
+		if (!out->rebuilt)
+			sr = &recs->v[i]; /* same order as loaded */
+		if (json == NULL || (sr && sr->observed_json &&
+		                     strcmp(sr->observed_json, json) == 0))
+			continue;
+		if (sr) {
+			puts[nputs] = *sr;
+		} else {
+			cJSON *lj = strmap_to_json(&r->owned_labels);
+
+			puts[nputs].stack = o->stack;
+			puts[nputs].name = r->name;
+			puts[nputs].sandbox_id = r->id;
+			puts[nputs].spec_hash = r->spec_hash;
+			labels_json[nputs] = cJSON_PrintUnformatted(lj);
+			puts[nputs].labels_json = labels_json[nputs];
+			puts[nputs].status = STORE_STATUS_ACTIVE;
+			cJSON_Delete(lj);
+		}
+		puts[nputs++].observed_json = json;
+	}
+	if (nputs > 0 && (rc = store_record_put_many(st, puts, nputs)) < 0)
+		goto out;
+	out->recorded = nputs;
+	for (i = 0; i < ngone; i++) {
+		const char *name = out->records[gone[i]].name;
+
+		if (bsearch(name, o->specs, o->nspecs, sizeof(*o->specs),
+		            cmp_spec_key))
+			continue; /* the plan creates it again */
+		if ((rc = store_record_delete(st, o->stack, name)) < 0)
+			goto out;
+		out->forgotten++;
+	}
+out:
+	for (i = 0; i < nputs; i++)
+		cJSON_free(labels_json[i]);
+	free(labels_json);
+	free(puts);
+	return rc;
+}
+
 int
 refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
             struct refresh_result *out)
 {
 	struct store_record_list recs = { NULL, 0 };
-	struct store_record *puts = NULL;
-	size_t nputs = 0, i;
-	struct walk w;
 	struct strmap filter = STRMAP_INIT;
 	struct dt_list_query q;
-	struct dt_result res = DT_RESULT_INIT;
-	char **seen_json = NULL;
-	size_t nseen = 0, *gone = NULL, ngone = 0;
+	struct walk w;
+	size_t *gone = NULL, ngone = 0, i;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -802,22 +907,8 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	for (i = 0; i < recs.n; i++)
 		refresh_record_from_store(&recs.v[i], &out->records[i]);
 	out->nrecords = recs.n;
-
 	if (!o->refresh) {
-		/* the last observations the records hold */
-		for (i = 0; i < recs.n; i++) {
-			struct dt_sandbox *sb = NULL;
-			cJSON *j2 = parse_json(recs.v[i].observed_json);
-			struct plan_observed ob;
-
-			if (j2 && dt_sandbox_from_json(j2, 0, &sb) == 0 &&
-			    sb->name && sb->id) {
-				refresh_observed_from_dt(sb, &ob);
-				push_observed(&w, &ob, NULL);
-			}
-			dt_sandbox_free(sb);
-			cJSON_Delete(j2);
-		}
+		from_recorded(&w, &recs);
 		goto out;
 	}
 
@@ -833,201 +924,33 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	log_debug("stack '%s': %zu sandboxes in %zu pages", o->stack,
 	          out->nobserved, out->pages);
 	index_build(&w);
-
 	/* 2. a lost or empty state: rebuild the records from the labels */
-	if (recs.n == 0 && out->nobserved > 0) {
-		out->rebuilt = 1;
-		out->records = xreallocarray(out->records, out->nobserved + 1,
-		                             sizeof(*out->records));
-		for (i = 0; i < out->nobserved; i++) {
-			const struct plan_observed *ob = &out->observed[i];
-			struct plan_record *r = &out->records[out->nrecords];
-			size_t k;
-
-			memset(r, 0, sizeof(*r));
-			r->name = xstrdup(ob->name);
-			r->id = xstrdup(ob->id);
-			r->spec_hash = xstrdup_or_null(
-			        strmap_get(&ob->labels, LABEL_SPEC));
-			/* only sandform's own labels are known to be ours */
-			for (k = 0; k < ob->labels.n; k++)
-				if (strncmp(ob->labels.v[k].key, LABEL_PREFIX,
-				            strlen(LABEL_PREFIX)) == 0)
-					strmap_set(&r->owned_labels,
-					           ob->labels.v[k].key,
-					           ob->labels.v[k].value);
-			out->nrecords++;
-		}
-		log_warn("state of stack '%s' rebuilt from the labels of %zu "
-		         "live sandboxes",
-		         o->stack, out->nrecords);
-	}
-
-	/* 3-4. what the walk did not answer: recorded sandboxes it did not
-	 * return (gone, or imported and not labelled yet) and desired names
-	 * it did not return (free, or held by someone else). A few are
-	 * GETs; many are one walk of the whole organization. */
-	{
-		struct org_walk ow;
-		size_t nrec = 0, nname = 0;
-
-		memset(&ow, 0, sizeof(ow));
-		ow.w = &w;
-		ow.o = o;
-		ow.out = out;
-		ow.recs = xcalloc(out->nrecords + 1, sizeof(*ow.recs));
-		for (i = 0; i < out->nrecords; i++)
-			if (out->records[i].id &&
-			    find_observed(&w, out->records[i].name) < 0) {
-				ow.recs[nrec].id = out->records[i].id;
-				ow.recs[nrec++].i = i;
-			}
-		ow.names = xcalloc(o->nspecs + 1, sizeof(*ow.names));
-		for (i = 0; i < o->nspecs; i++)
-			if (find_observed(&w, o->specs[i].name) < 0 &&
-			    (i == 0 ||
-			     strcmp(o->specs[i - 1].name, o->specs[i].name)))
-				ow.names[nname++] = &o->specs[i];
-		ow.nrecs = nrec;
-		ow.nnames = nname;
-		qsort(ow.recs, nrec, sizeof(*ow.recs), cmp_id);
-		if (nname > REFRESH_GET_MAX || o->show_unmanaged) {
-			size_t pages = 0;
-
-			if (o->show_unmanaged)
-				ow.unmanaged = &out->unmanaged;
-			memset(&q, 0, sizeof(q));
-			q.sort = "createdAt";
-			q.order = "asc";
-			q.limit = REFRESH_PAGE_LIMIT;
-			rc = dt_list_all(c, &q, org_cb, &ow, &pages);
-			out->pages += pages;
-			out->has_unmanaged = o->show_unmanaged;
-			log_debug("organization walk: %zu pages for %zu "
-			          "records and %zu names",
-			          pages, nrec, nname);
-			/* what it did not return is not gone: ask by id */
-			if (rc == 0)
-				rc = get_records(c, &ow, &out->gets);
-		} else {
-			if ((rc = get_records(c, &ow, &out->gets)) == 0)
-				rc = get_names(c, &ow, &out->gets);
-		}
-		gone = xcalloc(nrec + 1, sizeof(*gone));
-		for (i = 0; rc == 0 && i < nrec; i++)
-			if (!ow.recs[i].found) {
-				log_debug("%s: sandbox %s is gone (404)",
-				          out->records[ow.recs[i].i].name,
-				          ow.recs[i].id);
-				gone[ngone++] = ow.recs[i].i;
-			}
-		free(ow.recs);
-		free(ow.names);
-		if (rc < 0)
-			goto out;
-		index_build(&w);
-	}
-
-	/* 5. what only a full GET tells: network settings that may have
+	if (recs.n == 0 && out->nobserved > 0)
+		rebuild_records(o, out);
+	/* 3. what the walk did not answer */
+	if ((rc = unanswered(c, o, &w, &gone, &ngone)) < 0)
+		goto out;
+	index_build(&w);
+	/* 4. what only a full GET tells: network settings that may have
 	 * changed, create-only fields of a sandbox without our spec label */
 	if ((rc = full_gets(c, o, &w, &recs, &out->gets)) < 0)
 		goto out;
-
-	/* 6. the server's archive maximum, only when a spec needs it */
-	for (i = 0; i < o->nspecs; i++)
-		if (o->specs[i].has_auto_archive &&
-		    (o->specs[i].auto_archive == 0 ||
-		     o->specs[i].auto_archive >
-		             SPEC_DEFAULT_MAX_AUTO_ARCHIVE / 2))
-			break;
-	if (i < o->nspecs) {
-		struct dt_server_config sc = { NULL, 0 };
-
-		if (dt_get_config(c, &sc, NULL) == 0 &&
-		    sc.max_auto_archive_interval > 0)
-			out->max_auto_archive = sc.max_auto_archive_interval;
-		else
-			log_debug("GET /config failed or has no "
-			          "maxAutoArchiveInterval; using %d",
-			          SPEC_DEFAULT_MAX_AUTO_ARCHIVE);
-		dt_server_config_clear(&sc);
-	}
-
-	/* 8. record what was seen: changed observations, one transaction */
-	if (o->no_record)
-		goto out;
-	puts = xcalloc(out->nrecords + 1, sizeof(*puts));
-	nseen = out->nrecords;
-	seen_json = xcalloc(nseen + 1, sizeof(*seen_json));
-	for (i = 0; i < out->nrecords; i++) {
-		const struct plan_record *r = &out->records[i];
-		const struct store_record *sr = NULL;
-		const char *json = NULL;
-		long k = find_observed(&w, r->name);
-
-		if (k >= 0 &&
-		    (r->id == NULL || strcmp(out->observed[k].id, r->id) == 0))
-			json = w.json[k];
-		if (!out->rebuilt)
-			sr = &recs.v[i]; /* same order as loaded */
-		if (json == NULL)
-			continue;
-		if (sr && sr->observed_json &&
-		    strcmp(sr->observed_json, json) == 0)
-			continue;
-		if (sr) {
-			puts[nputs] = *sr;
-		} else {
-			cJSON *lj = strmap_to_json(&r->owned_labels);
-
-			memset(&puts[nputs], 0, sizeof(puts[nputs]));
-			puts[nputs].stack = o->stack;
-			puts[nputs].name = r->name;
-			puts[nputs].sandbox_id = r->id;
-			puts[nputs].spec_hash = r->spec_hash;
-			seen_json[nputs] = cJSON_PrintUnformatted(lj);
-			puts[nputs].labels_json = seen_json[nputs];
-			puts[nputs].status = STORE_STATUS_ACTIVE;
-			cJSON_Delete(lj);
-		}
-		puts[nputs].observed_json = json;
-		nputs++;
-	}
-	if (nputs > 0 && (rc = store_record_put_many(st, puts, nputs)) < 0)
-		goto out;
-	out->recorded = nputs;
-	/* records of sandboxes that are gone and no longer desired: forget */
-	for (i = 0; i < ngone; i++) {
-		const char *name = out->records[gone[i]].name;
-
-		if (bsearch(name, o->specs, o->nspecs, sizeof(*o->specs),
-		            cmp_spec_key))
-			continue; /* the plan creates it again */
-		if ((rc = store_record_delete(st, o->stack, name)) < 0)
-			goto out;
-		out->forgotten++;
-	}
+	/* 5. the server's archive maximum, only when a spec needs it */
+	server_archive_max(c, o, out);
+	/* 6. record what was seen */
+	if (!o->no_record)
+		rc = record_seen(st, o, &w, &recs, gone, ngone);
 out:
-	if (rc < 0) {
-		/* keep the message of the failing call */
-		for (i = 0; i < out->nobserved; i++)
-			free(w.json ? w.json[i] : NULL);
-		free(w.json);
-		w.json = NULL;
-		refresh_result_clear(out);
-	}
 	if (w.json) {
 		for (i = 0; i < out->nobserved; i++)
 			free(w.json[i]);
 		free(w.json);
 	}
-	for (i = 0; i < nseen; i++)
-		cJSON_free(seen_json[i]);
-	free(seen_json);
+	if (rc < 0)
+		refresh_result_clear(
+		        out); /* the failing call's message stays */
 	free(gone);
 	free(w.ix);
-	free(puts);
-	dt_result_clear(&res);
 	strmap_clear(&filter);
 	store_record_list_free(&recs);
 	return rc;

@@ -53,11 +53,12 @@ struct refresh_opts {
 };
 
 struct refresh_result {
-	struct plan_observed *observed; /* the stack's live sandboxes */
+	/* the stack's live sandboxes (see struct plan_input) */
+	struct dt_sandbox **observed;
 	size_t nobserved;
 	struct plan_record *records; /* the stack's records */
 	size_t nrecords;
-	struct plan_observed *foreign; /* hold a desired name, not ours */
+	struct dt_sandbox **foreign; /* hold a desired name, not ours */
 	size_t nforeign;
 	struct strmap unmanaged; /* name -> id, no stack label */
 	int has_unmanaged;
@@ -73,9 +74,6 @@ int refresh_run(struct dt_client *c, struct store *st,
                 const struct refresh_opts *o, struct refresh_result *out);
 void refresh_result_clear(struct refresh_result *r);
 
-/* refresh_observed_from_dt: convert a list item or full sandbox. */
-void refresh_observed_from_dt(const struct dt_sandbox *sb,
-                              struct plan_observed *out);
 /* refresh_record_from_store: convert a store record (JSON fields parsed;
  * malformed JSON is ignored with a debug log). */
 void refresh_record_from_store(const struct store_record *r,

@@ -59,34 +59,80 @@ hash(struct spec *s)
 
 /* The sandbox Daytona shows right after creating s (server defaults,
  * the SDK's language label added by someone else). */
+/* set_state: the raw and parsed states of a fixture observation. */
 static void
-observed_for(struct plan_observed *o, const struct spec *s, const char *id)
+set_state(struct dt_sandbox *o, const char *st, const char *want)
 {
-	struct strmap l = { NULL, 0 };
+	free(o->state_raw);
+	free(o->desired_state_raw);
+	o->state_raw = xstrdup(st);
+	o->desired_state_raw = want ? xstrdup(want) : NULL;
+	o->state = dt_state_parse(st);
+	o->desired_state = dt_state_parse(want);
+}
+
+/* set_str: replace a string member of a fixture. */
+static void
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? xstrdup(v) : NULL;
+}
+
+/* The sandbox Daytona shows right after creating s (server defaults,
+ * the SDK's language label added by someone else). */
+static void
+observed_for(struct dt_sandbox *o, const struct spec *s, const char *id)
+{
+	struct strmap l = STRMAP_INIT;
 
 	memset(o, 0, sizeof(*o));
 	o->id = xstrdup(id);
 	o->name = xstrdup(s->name);
-	o->state = xstrdup("started");
-	o->desired_state = xstrdup("started");
+	set_state(o, "started", "started");
 	labels_merge(s, STACK, NULL, NULL, &l);
 	o->labels = l;
 	strmap_set(&o->labels, "code-toolbox-language", "python");
-	o->public_ = s->has_public ? s->public_ : 0;
+	o->is_public = s->has_public ? s->public_ : 0;
 	o->cpu = s->has_cpu ? s->cpu : 1;
 	o->memory = s->has_memory ? s->memory : 1;
 	o->disk = s->has_disk ? s->disk : 3;
 	o->snapshot = s->snapshot ? xstrdup(s->snapshot) : NULL;
 	o->target = xstrdup("us");
 	o->user = xstrdup("daytona");
-	o->auto_stop = s->has_auto_stop ? s->auto_stop : 15;
-	o->auto_archive =
+	o->auto_stop_interval = s->has_auto_stop ? s->auto_stop : 15;
+	o->auto_archive_interval =
 	        s->has_auto_archive
 	                ? spec_normalize_auto_archive(s->auto_archive, 0)
 	                : 10080;
-	o->auto_delete = s->has_auto_delete ? s->auto_delete : -1;
+	o->auto_delete_interval = s->has_auto_delete ? s->auto_delete : -1;
 	o->created_at = xstrdup("2026-01-01T00:00:00.000Z");
 	o->updated_at = xstrdup("2026-01-01T00:00:00.000Z");
+	o->present = DT_HAS_PUBLIC | DT_HAS_CPU | DT_HAS_GPU | DT_HAS_MEMORY |
+	             DT_HAS_DISK | DT_HAS_AUTO_STOP | DT_HAS_AUTO_ARCHIVE |
+	             DT_HAS_AUTO_DELETE;
+}
+
+/* dt_sandbox_clear: free a fixture's members (the struct is the test's). */
+static void
+observed_clear(struct dt_sandbox *o)
+{
+	struct dt_sandbox *heap = xcalloc(1, sizeof(*heap));
+
+	*heap = *o;
+	dt_sandbox_free(heap);
+	memset(o, 0, sizeof(*o));
+}
+
+/* known_net: give a fixture observation known network settings. */
+static void
+known_net(struct dt_sandbox *o, int block_all, const char *allow,
+          const char *domains)
+{
+	o->present |= DT_HAS_NETWORK_BLOCK_ALL;
+	o->network_block_all = block_all;
+	set_str(&o->network_allow_list, allow);
+	set_str(&o->domain_allow_list, domains);
 }
 
 static void
@@ -102,7 +148,8 @@ record_for(struct plan_record *r, const struct spec *s, const char *id)
 /* One desired sandbox, its observation and record. */
 struct one {
 	struct spec s;
-	struct plan_observed o;
+	struct dt_sandbox o;
+	struct dt_sandbox *op; /* &o, for plan_input */
 	struct plan_record r;
 	struct plan *p;
 };
@@ -126,7 +173,8 @@ one_plan(struct one *t)
 	in.stack = STACK;
 	in.specs = &t->s;
 	in.nspecs = 1;
-	in.observed = &t->o;
+	t->op = &t->o;
+	in.observed = &t->op;
 	in.nobserved = 1;
 	in.records = &t->r;
 	in.nrecords = 1;
@@ -140,7 +188,7 @@ static void
 one_free(struct one *t)
 {
 	spec_clear(&t->s);
-	plan_observed_clear(&t->o);
+	observed_clear(&t->o);
 	plan_record_clear(&t->r);
 	plan_free(t->p);
 }
@@ -179,6 +227,198 @@ assert_steps(const struct plan_action *a, const char *want)
 	free(got);
 }
 
+/* ---- typed reasons: category and origin -------------------------------- */
+
+/*
+ * The origin of a reason compares the manifests with the spec last
+ * applied: the same request with a different live value is a change made
+ * outside sandform; a new request is the manifests'; without a record of
+ * what was applied nobody can tell.
+ */
+static void
+test_reason_categories_and_origins(void **state)
+{
+	struct one t;
+	const struct plan_reason *r;
+
+	(void)state;
+	one_setup(&t, "web");
+	t.s.has_auto_stop = 1;
+	t.s.auto_stop = 0;
+	t.s.has_public = 1;
+	t.s.public_ = 0;
+	strmap_set(&t.s.labels, "team", "agents");
+	hash(&t.s);
+	observed_clear(&t.o);
+	observed_for(&t.o, &t.s, "id-1");
+	plan_record_clear(&t.r);
+	record_for(&t.r, &t.s, "id-1");
+	t.r.applied = spec_dup(&t.s);
+
+	/* out of band: someone made it public and changed autoStop */
+	t.o.is_public = 1;
+	t.o.auto_stop_interval = 30;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	r = reason(&t.p->actions[0], "spec.public");
+	assert_int_equal(r->category, PLAN_CAT_SETTINGS);
+	assert_int_equal(r->origin, PLAN_ORIGIN_OUT_OF_BAND);
+	r = reason(&t.p->actions[0], "spec.autoStopInterval");
+	assert_int_equal(r->category, PLAN_CAT_SETTINGS);
+	assert_int_equal(r->origin, PLAN_ORIGIN_OUT_OF_BAND);
+
+	/* the manifest now asks for another autoStop: its own change */
+	t.s.auto_stop = 60;
+	assert_int_equal(one_plan(&t), 0);
+	r = reason(&t.p->actions[0], "spec.autoStopInterval");
+	assert_int_equal(r->origin, PLAN_ORIGIN_MANIFEST);
+	assert_int_equal(reason(&t.p->actions[0], "spec.public")->origin,
+	                 PLAN_ORIGIN_OUT_OF_BAND);
+
+	/* labels: an out-of-band edit of a declared one */
+	t.s.auto_stop = 0;
+	t.o.is_public = 0;
+	t.o.auto_stop_interval = 0;
+	strmap_set(&t.o.labels, "team", "other");
+	assert_int_equal(one_plan(&t), 0);
+	r = reason(&t.p->actions[0], "labels.team");
+	assert_int_equal(r->category, PLAN_CAT_LABELS);
+	assert_int_equal(r->origin, PLAN_ORIGIN_OUT_OF_BAND);
+
+	/* state: stopped outside sandform while the manifest says started */
+	strmap_set(&t.o.labels, "team", "agents");
+	t.s.state = SPEC_STATE_STARTED;
+	spec_free(t.r.applied);
+	t.r.applied = spec_dup(&t.s);
+	set_state(&t.o, "stopped", "stopped");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_START);
+	r = reason(&t.p->actions[0], "spec.state");
+	assert_int_equal(r->category, PLAN_CAT_STATE);
+	assert_int_equal(r->origin, PLAN_ORIGIN_OUT_OF_BAND);
+
+	/* nothing applied is known (an imported or rebuilt record) */
+	spec_free(t.r.applied);
+	t.r.applied = NULL;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(reason(&t.p->actions[0], "spec.state")->origin,
+	                 PLAN_ORIGIN_UNKNOWN);
+	one_free(&t);
+}
+
+static void
+test_reason_missing_and_removed(void **state)
+{
+	struct one t;
+	struct plan_input in;
+	const struct plan_reason *r;
+	struct dt_sandbox *none[1];
+
+	(void)state;
+	one_setup(&t, "web");
+	/* new in the manifests */
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &t.s;
+	in.nspecs = 1;
+	in.observed = none;
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	r = reason(&t.p->actions[0], "sandbox");
+	assert_int_equal(r->category, PLAN_CAT_MISSING);
+	assert_int_equal(r->origin, PLAN_ORIGIN_MANIFEST);
+	plan_free(t.p);
+	/* deleted outside sandform: the state has its id */
+	in.records = &t.r;
+	in.nrecords = 1;
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	r = reason(&t.p->actions[0], "sandbox");
+	assert_int_equal(r->category, PLAN_CAT_MISSING);
+	assert_int_equal(r->origin, PLAN_ORIGIN_OUT_OF_BAND);
+	plan_free(t.p);
+	/* removed from the manifests */
+	t.op = &t.o;
+	in.observed = &t.op;
+	in.nobserved = 1;
+	in.nspecs = 0;
+	in.allow_mass_delete = 1;
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_DELETE);
+	r = reason(&t.p->actions[0], "sandbox");
+	assert_int_equal(r->category, PLAN_CAT_REMOVED);
+	assert_int_equal(r->origin, PLAN_ORIGIN_MANIFEST);
+	one_free(&t);
+}
+
+/* Categories and origins survive the JSON document; 0.1 plans read. */
+static void
+test_reason_json(void **state)
+{
+	static const char old[] =
+	        "{\"format_version\":\"1\",\"stack\":\"default\","
+	        "\"actions\":[{\"name\":\"a\",\"action\":\"update\","
+	        "\"sandbox_id\":\"i\",\"source\":\"x:1\",\"reasons\":[{"
+	        "\"field\":\"spec.public\",\"old\":\"false\",\"new\":"
+	        "\"true\",\"forces_replace\":false}],\"fingerprint\":\"\","
+	        "\"steps\":[{\"op\":\"set_public\",\"value\":1}],"
+	        "\"desired\":null,\"observed\":null,\"owned_labels\":{}}]}";
+	struct one t;
+	struct plan *back = NULL;
+	char *json = NULL;
+
+	(void)state;
+	one_setup(&t, "web");
+	t.o.is_public = 1;
+	t.s.has_public = 1;
+	t.r.applied = spec_dup(&t.s);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(plan_to_json(t.p, &json), 0);
+	assert_non_null(strstr(json, "\"category\":\"settings\""));
+	assert_non_null(strstr(json, "\"origin\":\"out-of-band\""));
+	assert_int_equal(plan_from_json(json, strlen(json), &back), 0);
+	assert_int_equal(back->actions[0].reasons[0].category,
+	                 PLAN_CAT_SETTINGS);
+	assert_int_equal(back->actions[0].reasons[0].origin,
+	                 PLAN_ORIGIN_OUT_OF_BAND);
+	plan_free(back);
+	back = NULL;
+	assert_int_equal(plan_from_json(old, strlen(old), &back), 0);
+	assert_int_equal(back->actions[0].reasons[0].origin,
+	                 PLAN_ORIGIN_UNKNOWN);
+	plan_free(back);
+	free(json);
+	one_free(&t);
+}
+
+/* spec_field_equal: scalars with their has flags, groups, lists. */
+static void
+test_spec_field_equal(void **state)
+{
+	struct spec a, *b;
+
+	(void)state;
+	base_spec(&a, "x");
+	b = spec_dup(&a);
+	assert_true(spec_field_equal(&a, b, SPEC_F_RESOURCES));
+	b->has_cpu = 1;
+	b->cpu = 1;
+	assert_false(spec_field_equal(&a, b, SPEC_F_CPU));
+	assert_false(spec_field_equal(&a, b, SPEC_F_RESOURCES));
+	assert_true(spec_field_equal(&a, b, SPEC_F_MEMORY));
+	a.has_cpu = 1;
+	a.cpu = 1;
+	assert_true(spec_field_equal(&a, b, SPEC_F_RESOURCES));
+	b->has_network = 1;
+	b->network.allow_list = xstrdup("10.0.0.0/8");
+	assert_false(spec_field_equal(&a, b, SPEC_F_ALLOW_LIST));
+	assert_true(spec_field_equal(&a, b, SPEC_F_BLOCK_ALL));
+	assert_false(spec_field_equal(&a, b, SPEC_F_NETWORK));
+	strmap_set(&b->labels, "k", "v");
+	assert_false(spec_field_equal(&a, b, SPEC_F_LABELS));
+	assert_true(spec_field_equal(&a, b, SPEC_F_IMAGE));
+	spec_free(b);
+	spec_clear(&a);
+}
+
 /* ---- no difference ------------------------------------------------------ */
 
 static void
@@ -197,10 +437,10 @@ test_fresh_sandbox_has_no_diff(void **state)
 	t.s.auto_delete = -5; /* any negative disables */
 	t.s.has_public = 1;
 	t.s.public_ = 0;
-	plan_observed_clear(&t.o);
+	observed_clear(&t.o);
 	observed_for(&t.o, &t.s, "id-1");
-	t.o.auto_archive = SPEC_DEFAULT_MAX_AUTO_ARCHIVE;
-	t.o.auto_delete = -1;
+	t.o.auto_archive_interval = SPEC_DEFAULT_MAX_AUTO_ARCHIVE;
+	t.o.auto_delete_interval = -1;
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 0);
 	assert_int_equal(t.p->nerrors, 0);
@@ -216,15 +456,13 @@ test_omitted_fields_are_not_managed(void **state)
 	(void)state;
 	one_setup(&t, "web");
 	/* everything drifted, nothing declared */
-	t.o.public_ = 1;
-	t.o.auto_stop = 60;
-	t.o.auto_archive = 60;
-	t.o.auto_delete = 10;
+	t.o.is_public = 1;
+	t.o.auto_stop_interval = 60;
+	t.o.auto_archive_interval = 60;
+	t.o.auto_delete_interval = 10;
 	t.o.cpu = 4;
-	free(t.o.user);
-	t.o.user = xstrdup("root");
-	free(t.o.state);
-	t.o.state = xstrdup("archived");
+	set_str(&t.o.user, "root");
+	set_state(&t.o, "archived", "archived");
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 0);
 	one_free(&t);
@@ -329,10 +567,10 @@ test_update_public_and_intervals(void **state)
 	assert_string_equal(reason(a, "spec.autoStopInterval")->old, "15");
 	assert_int_equal(t.p->summary.update, 1);
 	/* the server then shows the clamped value: no diff */
-	t.o.public_ = 1;
-	t.o.auto_stop = 0;
-	t.o.auto_archive = 43200;
-	t.o.auto_delete = 120;
+	t.o.is_public = 1;
+	t.o.auto_stop_interval = 0;
+	t.o.auto_archive_interval = 43200;
+	t.o.auto_delete_interval = 120;
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 0);
 	one_free(&t);
@@ -357,15 +595,11 @@ test_update_network(void **state)
 	assert_steps(a, "set_network");
 	assert_string_equal(a->steps[0].network.allow_list, "10.0.0.0/8");
 	/* the state remembers what was applied: equal, no diff */
-	t.r.has_network = 1;
-	spec_network_copy(&t.r.network, &t.s.network);
+	t.r.applied = spec_dup(&t.s);
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 0);
 	/* a GET showed something else (out of band) */
-	t.o.has_network = 1;
-	t.o.network.has_block_all = 1;
-	t.o.network.block_all = 1;
-	t.o.network.allow_list = xstrdup("");
+	known_net(&t.o, 1, "", NULL);
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 1);
 	/* only the changed settings, each named (r45 B19) */
@@ -392,7 +626,7 @@ image_spec(struct one *t)
 	t->s.memory = 4;
 	t->s.disk = 5;
 	hash(&t->s);
-	plan_observed_clear(&t->o);
+	observed_clear(&t->o);
 	observed_for(&t->o, &t->s, "id-1");
 	plan_record_clear(&t->r);
 	record_for(&t->r, &t->s, "id-1");
@@ -435,10 +669,7 @@ test_resize_decrease_needs_stop(void **state)
 	assert_steps(&t.p->actions[0],
 	             "stop,wait_stable,resize,wait_stable,start,wait_stable");
 	/* already stopped and no state declared: stays stopped */
-	free(t.o.state);
-	t.o.state = xstrdup("stopped");
-	free(t.o.desired_state);
-	t.o.desired_state = xstrdup("stopped");
+	set_state(&t.o, "stopped", "stopped");
 	assert_int_equal(one_plan(&t), 0);
 	assert_steps(&t.p->actions[0], "resize,wait_stable");
 	one_free(&t);
@@ -604,15 +835,6 @@ test_prevent_destroy_lifted_by_manifest(void **state)
 /* ---- run state -------------------------------------------------------- */
 
 static void
-set_state(struct plan_observed *o, const char *st, const char *want)
-{
-	free(o->state);
-	free(o->desired_state);
-	o->state = xstrdup(st);
-	o->desired_state = xstrdup(want);
-}
-
-static void
 test_state_policy(void **state)
 {
 	struct one t;
@@ -682,7 +904,7 @@ test_error_recover_or_replace(void **state)
 	one_setup(&t, "web");
 	set_state(&t.o, "error", "started");
 	t.o.recoverable = 1;
-	t.o.error_reason = xstrdup("Timeout while starting sandbox");
+	set_str(&t.o.error_reason, "Timeout while starting sandbox");
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->actions[0].kind, PLAN_RECOVER);
 	assert_steps(&t.p->actions[0], "recover,wait_stable");
@@ -734,7 +956,8 @@ static struct plan *
 stack_plan(size_t n, size_t keep, int allow, const char *pd_name)
 {
 	struct spec *specs = xcalloc(n, sizeof(*specs));
-	struct plan_observed *obs = xcalloc(n, sizeof(*obs));
+	struct dt_sandbox *obs = xcalloc(n, sizeof(*obs));
+	struct dt_sandbox **op = xcalloc(n, sizeof(*op));
 	struct plan_record *recs = xcalloc(n, sizeof(*recs));
 	struct plan_input in;
 	struct plan *p = NULL;
@@ -753,12 +976,13 @@ stack_plan(size_t n, size_t keep, int allow, const char *pd_name)
 			strmap_set(&obs[i].labels, LABEL_PREVENT_DESTROY,
 			           "true");
 		record_for(&recs[i], &specs[i], id);
+		op[i] = &obs[i];
 	}
 	memset(&in, 0, sizeof(in));
 	in.stack = STACK;
 	in.specs = specs;
 	in.nspecs = keep;
-	in.observed = obs;
+	in.observed = op;
 	in.nobserved = n;
 	in.records = recs;
 	in.nrecords = n;
@@ -766,11 +990,12 @@ stack_plan(size_t n, size_t keep, int allow, const char *pd_name)
 	assert_int_equal(plan_build(&in, &p), 0);
 	for (i = 0; i < n; i++) {
 		spec_clear(&specs[i]);
-		plan_observed_clear(&obs[i]);
+		observed_clear(&obs[i]);
 		plan_record_clear(&recs[i]);
 	}
 	free(specs);
 	free(obs);
+	free(op);
 	free(recs);
 	return p;
 }
@@ -831,7 +1056,8 @@ test_ownership(void **state)
 		in.stack = STACK;
 		in.specs = &t.s;
 		in.nspecs = 1;
-		in.foreign = &t.o;
+		t.op = &t.o;
+		in.foreign = &t.op;
 		in.nforeign = 1;
 		assert_int_equal(plan_build(&in, &t.p), 0);
 		assert_int_equal(t.p->nactions, 0);
@@ -882,7 +1108,8 @@ test_other_stack_and_running_apply(void **state)
 	in.stack = STACK;
 	in.specs = &t.s;
 	in.nspecs = 1;
-	in.foreign = &t.o;
+	t.op = &t.o;
+	in.foreign = &t.op;
 	in.nforeign = 1;
 	assert_int_equal(plan_build(&in, &t.p), 0);
 	assert_int_equal(t.p->nerrors, 1);
@@ -900,7 +1127,8 @@ test_other_stack_and_running_apply(void **state)
 	in.stack = STACK;
 	in.specs = &t.s;
 	in.nspecs = 1;
-	in.observed = &t.o;
+	t.op = &t.o;
+	in.observed = &t.op;
 	in.nobserved = 1;
 	in.locked_by = "apply (pid 42 on ci)";
 	assert_int_equal(plan_build(&in, &t.p), 0);
@@ -933,7 +1161,8 @@ test_resize_unavailable_is_replace(void **state)
 	in.stack = STACK;
 	in.specs = &t.s;
 	in.nspecs = 1;
-	in.observed = &t.o;
+	t.op = &t.o;
+	in.observed = &t.op;
 	in.nobserved = 1;
 	in.records = &t.r;
 	in.nrecords = 1;
@@ -974,7 +1203,7 @@ static void
 test_rename_is_create_and_delete(void **state)
 {
 	struct spec specs[3];
-	struct plan_observed obs[3];
+	struct dt_sandbox obs[3], *op[3];
 	struct plan_record recs[3];
 	struct plan_input in;
 	struct plan *p = NULL;
@@ -989,6 +1218,7 @@ test_rename_is_create_and_delete(void **state)
 		base_spec(&specs[i], names[i]);
 		hash(&specs[i]);
 		observed_for(&obs[i], &specs[i], id);
+		op[i] = &obs[i];
 		record_for(&recs[i], &specs[i], id);
 	}
 	free(specs[2].name);
@@ -997,7 +1227,7 @@ test_rename_is_create_and_delete(void **state)
 	in.stack = STACK;
 	in.specs = specs;
 	in.nspecs = 3;
-	in.observed = obs;
+	in.observed = op;
 	in.nobserved = 3;
 	in.records = recs;
 	in.nrecords = 3;
@@ -1011,7 +1241,7 @@ test_rename_is_create_and_delete(void **state)
 	plan_free(p);
 	for (i = 0; i < 3; i++) {
 		spec_clear(&specs[i]);
-		plan_observed_clear(&obs[i]);
+		observed_clear(&obs[i]);
 		plan_record_clear(&recs[i]);
 	}
 }
@@ -1024,11 +1254,7 @@ test_network_fields(void **state)
 
 	(void)state;
 	one_setup(&t, "web");
-	t.o.has_network = 1;
-	t.o.network.has_block_all = 1;
-	t.o.network.block_all = 0;
-	t.o.network.allow_list = xstrdup("10.0.0.0/8");
-	t.o.network.domain_allow_list = xstrdup("pypi.org");
+	known_net(&t.o, 0, "10.0.0.0/8", "pypi.org");
 	t.s.has_network = 1;
 	t.s.network.domain_allow_list = xstrdup("pypi.org");
 	assert_int_equal(one_plan(&t), 0);
@@ -1143,7 +1369,7 @@ test_human_output(void **state)
 	                            "replace, 0 to delete.\n"));
 	assert_null(strstr(buf, "\033["));
 	free(buf);
-	t.o.public_ = 1;
+	t.o.is_public = 1;
 	assert_int_equal(one_plan(&t), 0);
 	fp = open_memstream(&buf, &len);
 	plan_print_human(fp, t.p, 1);
@@ -1564,7 +1790,7 @@ test_refresh_foreign_name(void **state)
 	ro.nspecs = 1;
 	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
 	assert_int_equal(rr.nforeign, 1);
-	assert_string_equal(rr.foreign[0].id, "id-x");
+	assert_string_equal(rr.foreign[0]->id, "id-x");
 	assert_int_equal(rr.nobserved, 0);
 	refresh_result_clear(&rr);
 	free(item);
@@ -1604,7 +1830,7 @@ test_refresh_org_walk_for_many_names(void **state)
 	assert_null(strstr(dt_fake_request(x.f, 1)->path, "labels="));
 	assert_int_equal(rr.gets, 0);
 	assert_int_equal(rr.nforeign, 1);
-	assert_string_equal(rr.foreign[0].name, "n007");
+	assert_string_equal(rr.foreign[0]->name, "n007");
 	refresh_result_clear(&rr);
 	for (i = 0; i < n; i++)
 		spec_clear(&specs[i]);
@@ -1825,7 +2051,7 @@ test_refresh_network_drift(void **state)
 	dt_fake_push(x.f, 200, NULL, body);
 	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
 	assert_int_equal(rr.gets, 0);
-	assert_true(rr.observed[0].has_network);
+	assert_true((rr.observed[0]->present & DT_HAS_NETWORK_BLOCK_ALL));
 	in.observed = rr.observed;
 	in.nobserved = rr.nobserved;
 	in.records = rr.records;
@@ -1982,6 +2208,10 @@ main(void)
 		cmocka_unit_test(test_other_stack_and_running_apply),
 		cmocka_unit_test(test_resize_unavailable_is_replace),
 		cmocka_unit_test(test_rename_is_create_and_delete),
+		cmocka_unit_test(test_reason_categories_and_origins),
+		cmocka_unit_test(test_reason_missing_and_removed),
+		cmocka_unit_test(test_reason_json),
+		cmocka_unit_test(test_spec_field_equal),
 		cmocka_unit_test(test_network_fields),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_human_output),

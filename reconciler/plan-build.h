@@ -1,0 +1,55 @@
+/*
+ * plan-build: what plan.c (the plan model, plan_build and the actions for
+ * whole sandboxes) and plan-diff.c (the diff of one existing sandbox)
+ * share. Private to the reconciler's plan.
+ */
+#ifndef SF_RECONCILER_PLAN_BUILD_H
+#define SF_RECONCILER_PLAN_BUILD_H
+
+#include "reconciler/plan.h"
+
+struct builder {
+	const struct plan_input *in;
+	struct plan *p;
+	int max_archive;
+	/* name-sorted views of the inputs */
+	const struct dt_sandbox **obs;
+	const struct plan_record **recs;
+	const struct dt_sandbox **foreign;
+	size_t nfound_ours; /* stack sandboxes that are ours */
+	size_t alloc_actions;
+};
+
+void add_error(struct builder *b, const char *name, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+struct plan_action *new_action(struct builder *b, const char *name,
+                               enum plan_kind kind);
+/* drop_last_action: forget the action new_action() just made. */
+void drop_last_action(struct builder *b);
+struct plan_reason *add_reason(struct plan_action *a, enum plan_category cat,
+                               enum plan_origin origin, const char *field,
+                               const char *old, const char *new_, int forces);
+struct plan_reason *add_reason_num(struct plan_action *a,
+                                   enum plan_category cat,
+                                   enum plan_origin origin, const char *field,
+                                   long long old, long long new_);
+struct plan_step *add_step(struct plan_action *a, enum plan_step_kind kind);
+char *source_of(const struct spec *s);
+/* create_steps: create, wait, then the declared state; the owned labels. */
+void create_steps(struct builder *b, struct plan_action *a,
+                  const struct spec *s);
+/* lifecycle_steps: the steps that move a sandbox in state cur to final;
+ * returns the new cur. */
+enum dt_state lifecycle_steps(struct plan_action *a, enum dt_state cur,
+                              enum dt_state final);
+enum dt_state spec_final(const struct spec *s, enum dt_state orig);
+/* prevent_destroy_of: whether lifecycle.preventDestroy protects it. */
+int prevent_destroy_of(const struct spec *s, const struct dt_sandbox *o,
+                       const struct plan_record *r);
+const char *nz(const char *s);
+
+/* plan-diff.c: the action for an existing sandbox of the stack. */
+void diff_existing(struct builder *b, const struct spec *s,
+                   const struct dt_sandbox *o, const struct plan_record *r);
+
+#endif
