@@ -10,6 +10,7 @@
  */
 #include "common/base.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +387,151 @@ parser_error(struct ytree_ctx *c, yaml_parser_t *p, const char *data,
 	return SF_EINVALID;
 }
 
+/* at_event: a diagnostic at the event's position, with the node path. */
+static void at_event(struct ytree_ctx *c, unsigned line, unsigned col,
+                     const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void
+at_event(struct ytree_ctx *c, unsigned line, unsigned col, const char *fmt, ...)
+{
+	char *path = node_path(c), *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	diag_add(c->diags, DIAG_ERROR, c->file, line, col, path, "%s", msg);
+	free(msg);
+	free(path);
+}
+
+static struct ynode *
+on_scalar(struct ytree_ctx *c, const yaml_event_t *ev)
+{
+	struct ynode *n = node_new(YNODE_SCALAR, &ev->start_mark);
+	bool ok;
+
+	n->tag = tag_kind((const char *)ev->data.scalar.tag, &ok);
+	if (!ok)
+		at_event(c, n->line, n->col,
+		         "unsupported YAML tag '%s' (expected plain values)",
+		         (const char *)ev->data.scalar.tag);
+	n->value = xmalloc(ev->data.scalar.length + 1);
+	memcpy(n->value, ev->data.scalar.value, ev->data.scalar.length);
+	n->value[ev->data.scalar.length] = '\0';
+	n->len = ev->data.scalar.length;
+	if (n->tag == YTAG_NONE)
+		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	else
+		n->plain = n->tag != YTAG_STR && n->tag != YTAG_OTHER;
+	if (memchr(n->value, '\0', n->len) != NULL)
+		at_event(c, n->line, n->col,
+		         "NUL character in a string (expected text without NUL "
+		         "characters)");
+	return n;
+}
+
+/* on_collection_start: a mapping or list; NULL past the depth limit
+ * (reported: *rc is set). */
+static struct ynode *
+on_collection_start(struct ytree_ctx *c, const yaml_event_t *ev, int *rc)
+{
+	bool map = ev->type == YAML_MAPPING_START_EVENT, ok;
+	struct ynode *n;
+
+	if (c->depth >= MANIFEST_MAX_DEPTH) {
+		at_event(c, (unsigned)ev->start_mark.line + 1,
+		         (unsigned)ev->start_mark.column + 1,
+		         "nesting deeper than %d levels (expected at most %d)",
+		         MANIFEST_MAX_DEPTH, MANIFEST_MAX_DEPTH);
+		*rc = SF_EINVALID;
+		return NULL;
+	}
+	n = node_new(map ? YNODE_MAP : YNODE_SEQ, &ev->start_mark);
+	tag_kind(map ? (const char *)ev->data.mapping_start.tag
+	             : (const char *)ev->data.sequence_start.tag,
+	         &ok);
+	if (!ok)
+		at_event(c, n->line, n->col,
+		         "unsupported YAML tag (expected plain mappings and "
+		         "lists)");
+	return n;
+}
+
+/* add_node: attach a new node under the current collection; 0, or
+ * SF_EINVALID past the node limit (reported, n freed). */
+static int
+add_node(struct ytree_ctx *c, struct ynode *n)
+{
+	if (++c->nodes > YTREE_MAX_NODES) {
+		at_event(c, n->line, n->col,
+		         "document has more than %d values (expected at most "
+		         "%d)",
+		         YTREE_MAX_NODES, YTREE_MAX_NODES);
+		ynode_free(n);
+		return SF_EINVALID;
+	}
+	attach(c, n);
+	if (n->type != YNODE_SCALAR)
+		c->stack[c->depth++] = n;
+	return 0;
+}
+
+/*
+ * on_event: one parser event. Returns 0 to go on, 1 at the end of the
+ * stream, or a negative code that stops the parse (a limit, an alias, or
+ * fn's own code for a document).
+ */
+static int
+on_event(struct ytree_ctx *c, const yaml_event_t *ev,
+         int (*fn)(void *arg, const struct ynode *root), void *arg)
+{
+	struct ynode *n = NULL;
+	int rc = 0;
+
+	switch (ev->type) {
+	case YAML_STREAM_END_EVENT:
+		return 1;
+	case YAML_DOCUMENT_START_EVENT:
+		ynode_free(c->root);
+		c->root = NULL;
+		c->depth = 0;
+		c->nodes = 0;
+		return 0;
+	case YAML_DOCUMENT_END_EVENT:
+		if (c->root != NULL)
+			rc = fn(arg, c->root);
+		ynode_free(c->root);
+		c->root = NULL;
+		return rc != 0 ? (rc < 0 ? rc : SF_EINVALID) : 0;
+	case YAML_ALIAS_EVENT:
+		at_event(c, (unsigned)ev->start_mark.line + 1,
+		         (unsigned)ev->start_mark.column + 1,
+		         "YAML alias '*%s' refused (expected the value written "
+		         "out; at most %d aliases per file)",
+		         (const char *)ev->data.alias.anchor,
+		         MANIFEST_MAX_ALIASES);
+		return SF_EINVALID;
+	case YAML_SCALAR_EVENT:
+		n = on_scalar(c, ev);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if ((n = on_collection_start(c, ev, &rc)) == NULL)
+			return rc;
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (c->depth > 0)
+			c->depth--;
+		return 0;
+	default:
+		return 0;
+	}
+	return add_node(c, n);
+}
+
 int
 ytree_parse(const char *file, const char *data, size_t len,
             int (*fn)(void *arg, const struct ynode *root), void *arg,
@@ -394,16 +540,11 @@ ytree_parse(const char *file, const char *data, size_t len,
 	struct ytree_ctx c;
 	yaml_parser_t parser;
 	yaml_event_t ev;
-	struct ynode *n;
 	const char *what = NULL;
-	char *path;
-	size_t bad;
+	size_t bad, errors_before = diags->n_errors;
 	unsigned line, col;
-	bool ok, done = false;
-	size_t errors_before;
-	int rc = 0;
+	int rc = 0, step = 0;
 
-	errors_before = diags->n_errors;
 	memset(&c, 0, sizeof(c));
 	c.file = file;
 	c.diags = diags;
@@ -420,140 +561,16 @@ ytree_parse(const char *file, const char *data, size_t len,
 		return SF_EINVALID;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	while (!done) {
+	while (step == 0) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			rc = parser_error(&c, &parser, data, len);
 			break;
 		}
-		n = NULL;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			ynode_free(c.root);
-			c.root = NULL;
-			c.depth = 0;
-			c.nodes = 0;
-			break;
-		case YAML_DOCUMENT_END_EVENT:
-			if (c.root != NULL)
-				rc = fn(arg, c.root);
-			ynode_free(c.root);
-			c.root = NULL;
-			if (rc != 0)
-				done = true;
-			break;
-		case YAML_ALIAS_EVENT:
-			path = node_path(&c);
-			diag_add(diags, DIAG_ERROR, file,
-			         (unsigned)ev.start_mark.line + 1,
-			         (unsigned)ev.start_mark.column + 1, path,
-			         "YAML alias '*%s' refused (expected the value "
-			         "written out; at most %d aliases per file)",
-			         (const char *)ev.data.alias.anchor,
-			         MANIFEST_MAX_ALIASES);
-			free(path);
-			rc = SF_EINVALID;
-			done = true;
-			break;
-		case YAML_SCALAR_EVENT:
-			n = node_new(YNODE_SCALAR, &ev.start_mark);
-			n->tag =
-			        tag_kind((const char *)ev.data.scalar.tag, &ok);
-			if (!ok) {
-				path = node_path(&c);
-				diag_add(diags, DIAG_ERROR, file, n->line,
-				         n->col, path,
-				         "unsupported YAML tag '%s' (expected "
-				         "plain values)",
-				         (const char *)ev.data.scalar.tag);
-				free(path);
-			}
-			n->value = xmalloc(ev.data.scalar.length + 1);
-			memcpy(n->value, ev.data.scalar.value,
-			       ev.data.scalar.length);
-			n->value[ev.data.scalar.length] = '\0';
-			n->len = ev.data.scalar.length;
-			if (n->tag == YTAG_NONE)
-				n->plain = ev.data.scalar.style ==
-				           YAML_PLAIN_SCALAR_STYLE;
-			else
-				n->plain = n->tag != YTAG_STR &&
-				           n->tag != YTAG_OTHER;
-			if (memchr(n->value, '\0', n->len) != NULL) {
-				path = node_path(&c);
-				diag_add(diags, DIAG_ERROR, file, n->line,
-				         n->col, path,
-				         "NUL character in a string (expected "
-				         "text without NUL characters)");
-				free(path);
-			}
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (c.depth >= MANIFEST_MAX_DEPTH) {
-				path = node_path(&c);
-				diag_add(diags, DIAG_ERROR, file,
-				         (unsigned)ev.start_mark.line + 1,
-				         (unsigned)ev.start_mark.column + 1,
-				         path,
-				         "nesting deeper than %d levels "
-				         "(expected at most %d)",
-				         MANIFEST_MAX_DEPTH,
-				         MANIFEST_MAX_DEPTH);
-				free(path);
-				rc = SF_EINVALID;
-				done = true;
-				break;
-			}
-			n = node_new(ev.type == YAML_MAPPING_START_EVENT
-			                     ? YNODE_MAP
-			                     : YNODE_SEQ,
-			             &ev.start_mark);
-			tag_kind(ev.type == YAML_MAPPING_START_EVENT
-			                 ? (const char *)
-			                           ev.data.mapping_start.tag
-			                 : (const char *)
-			                           ev.data.sequence_start.tag,
-			         &ok);
-			if (!ok) {
-				path = node_path(&c);
-				diag_add(diags, DIAG_ERROR, file, n->line,
-				         n->col, path,
-				         "unsupported YAML tag (expected "
-				         "plain mappings and lists)");
-				free(path);
-			}
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			if (c.depth > 0)
-				c.depth--;
-			break;
-		default:
-			break;
-		}
-		if (n != NULL) {
-			if (++c.nodes > YTREE_MAX_NODES) {
-				path = node_path(&c);
-				diag_add(diags, DIAG_ERROR, file, n->line,
-				         n->col, path,
-				         "document has more than %d values "
-				         "(expected at most %d)",
-				         YTREE_MAX_NODES, YTREE_MAX_NODES);
-				free(path);
-				ynode_free(n);
-				rc = SF_EINVALID;
-				done = true;
-			} else {
-				attach(&c, n);
-				if (n->type != YNODE_SCALAR)
-					c.stack[c.depth++] = n;
-			}
-		}
+		step = on_event(&c, &ev, fn, arg);
 		yaml_event_delete(&ev);
 	}
+	if (step < 0)
+		rc = step;
 	ynode_free(c.root);
 	yaml_parser_delete(&parser);
 	if (rc == 0 && diags->n_errors > errors_before)
