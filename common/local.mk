@@ -4,6 +4,7 @@ libcommon_la_SOURCES = \
 	common/banned.h common/base.h \
 	common/buf.c common/buf.h \
 	common/error.c common/error.h \
+	common/escape.c common/escape.h \
 	common/exitcodes.h \
 	common/fileutil.c common/fileutil.h \
 	common/hash.c common/hash.h \

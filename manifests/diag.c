@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/escape.h"
 #include "common/xalloc.h"
 #include "manifests/diag.h"
 
@@ -88,6 +89,7 @@ char *
 diag_format(const struct diag *d)
 {
 	struct buf b = BUF_INIT;
+	char *line, *safe;
 
 	buf_addstr(&b, d->file);
 	if (d->line > 0) {
@@ -101,7 +103,12 @@ diag_format(const struct diag *d)
 	if (d->path)
 		buf_addf(&b, "%s: ", d->path);
 	buf_addstr(&b, d->msg);
-	return buf_detach(&b, NULL);
+	/* messages quote what manifests say: nothing may reach a terminal
+	 * as a control sequence */
+	line = buf_detach(&b, NULL);
+	safe = esc_text(line);
+	free(line);
+	return safe;
 }
 
 void

@@ -88,6 +88,7 @@ load_labels(struct doc *d, const struct ynode *n, struct spec *s)
 	struct doc_pair *kv = NULL;
 	size_t i, m, old;
 	const char *val;
+	unsigned cp;
 
 	if (n->type != YNODE_MAP) {
 		DOC_ERR(d, n, "got %s (expected a mapping of string to string)",
@@ -108,12 +109,34 @@ load_labels(struct doc *d, const struct ynode *n, struct spec *s)
 			        "for "
 			        "sandform (expected another key)",
 			        SPEC_RESERVED_LABEL_PREFIX);
+		} else if ((cp = rule_invisible(kv[i].k->value)) != 0) {
+			DOC_ERR(d, kv[i].k,
+			        "label key contains U+%04X, an invisible, "
+			        "reordering or control character (expected "
+			        "visible text only)",
+			        cp);
+		} else if (kv[i].k->len > RULE_MAX_LABEL_KEY) {
+			DOC_ERR(d, kv[i].k,
+			        "label key of %zu bytes (expected at most %d)",
+			        kv[i].k->len, RULE_MAX_LABEL_KEY);
 		} else if (doc_string(d, kv[i].v, &val)) {
 			if (doc_has_control(val))
 				DOC_ERR(d, kv[i].v,
 				        "control character in label value "
 				        "(expected a value without control "
 				        "characters)");
+			else if ((cp = rule_invisible(val)) != 0)
+				DOC_ERR(d, kv[i].v,
+				        "label value contains U+%04X, an "
+				        "invisible, reordering or control "
+				        "character (expected visible text "
+				        "only)",
+				        cp);
+			else if (strlen(val) > RULE_MAX_LABEL_VALUE)
+				DOC_ERR(d, kv[i].v,
+				        "label value of %zu bytes (expected at "
+				        "most %d)",
+				        strlen(val), RULE_MAX_LABEL_VALUE);
 			else
 				strmap_set(&s->labels, kv[i].k->value, val);
 		}

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 
+#include "common/escape.h"
 #include "common/validate.h"
 #include "manifests/doc.h"
 #include "manifests/rules.h"
@@ -16,6 +17,25 @@
  * rule_name_problem: why name is not a safe sandbox name, with what is expected
  * ("what is wrong (expected ...)"), or NULL.
  */
+unsigned
+rule_invisible(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), len;
+	unsigned cp;
+
+	while (n > 0) {
+		len = esc_utf8_next(p, n, &cp);
+		if (len == 0)
+			return 0; /* the loader refused invalid UTF-8 */
+		if (esc_invisible(cp) || (cp >= 0x80 && cp <= 0x9F))
+			return cp;
+		p += len;
+		n -= len;
+	}
+	return 0;
+}
+
 const char *
 rule_name_problem(const char *s)
 {
@@ -29,6 +49,10 @@ rule_name_problem(const char *s)
 	if (doc_has_control(s))
 		return "control character in name (expected a name without "
 		       "control characters)";
+	if (rule_invisible(s))
+		return "name contains an invisible, reordering or control "
+		       "character (bidirectional override, zero-width, C1) "
+		       "(expected visible text only)";
 	if (isspace((unsigned char)s[0]) ||
 	    isspace((unsigned char)s[strlen(s) - 1]))
 		return "name starts or ends with a space (expected no leading "

@@ -7,11 +7,26 @@
 
 #include <stdbool.h>
 
+#include "manifests/spec.h"
+
 /*
  * rule_name_problem: why name is not a safe sandbox name, written as
  * "what is wrong (expected ...)", or NULL when it is fine.
  */
 const char *rule_name_problem(const char *name);
+/*
+ * rule_invisible: the first invisible, reordering or C1 control code point
+ * in s (common/escape.h esc_invisible(): bidirectional overrides,
+ * zero-width characters; and U+0080..U+009F), or 0. Such characters make one
+ * name look like another in a reviewed plan, so names and labels refuse them.
+ */
+unsigned rule_invisible(const char *s);
+/* Label sizes sandform accepts. Daytona sets no limit per label (only its
+ * 1 MiB request body bounds them), so these keep a plan reviewable and far
+ * below that bound. */
+#define RULE_MAX_LABEL_KEY   256  /* bytes */
+#define RULE_MAX_LABEL_VALUE 4096 /* bytes */
+
 /* rule_env_name_ok: [A-Za-z_][A-Za-z0-9_]* (a secretEnv variable). */
 bool rule_env_name_ok(const char *s);
 /* rule_cidr_ok: an IPv4 CIDR "a.b.c.d/n", n 0..32, no leading zeros. */

@@ -17,6 +17,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/escape.h"
 #include "common/fileutil.h"
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
@@ -547,18 +548,29 @@ is_scalar_field(const char *field)
 	return 0;
 }
 
+/* put: text from a server or a manifest, made safe for a terminal
+ * (common/escape.h: no control sequence or reordering reaches it). */
+static void
+put(FILE *fp, const char *s)
+{
+	char *e = esc_text(s);
+
+	fputs(e, fp);
+	free(e);
+}
+
 static void
 print_value(FILE *fp, const char *v, int scalar)
 {
 	if (v == NULL)
 		fputs("(none)", fp);
 	else if (scalar || v[0] == '(')
-		fputs(v, fp); /* (sensitive), (hash ...) */
+		put(fp, v); /* (sensitive), (hash ...) */
 	else {
 		struct buf b = BUF_INIT;
 
 		buf_add_json_string(&b, v);
-		fputs(buf_cstr(&b), fp);
+		put(fp, buf_cstr(&b));
 		buf_free(&b);
 	}
 }
@@ -619,15 +631,21 @@ plan_print_human(FILE *fp, const struct plan *p, int color)
 		const struct plan_action *a = &p->actions[i];
 
 		on = color ? colour(a->kind) : "";
-		fprintf(fp, "%s%3s %s%s%s%s (%s%s)%s  %s%s%s\n", on,
-		        marker(a->kind), color ? C_BOLD : "", a->name, off, on,
+		fprintf(fp, "%s%3s %s", on, marker(a->kind),
+		        color ? C_BOLD : "");
+		put(fp, a->name);
+		fprintf(fp, "%s%s (%s%s)%s  %s", off, on,
 		        plan_kind_name(a->kind), downtime(a), off,
-		        color ? C_DIM : "", a->source ? a->source : "", off);
+		        color ? C_DIM : "");
+		put(fp, a->source ? a->source : "");
+		fprintf(fp, "%s\n", off);
 		for (j = 0; j < a->nreasons; j++) {
 			const struct plan_reason *r = &a->reasons[j];
 			int scalar = is_scalar_field(r->field);
 
-			fprintf(fp, "      %s: ", r->field);
+			fputs("      ", fp);
+			put(fp, r->field);
+			fputs(": ", fp);
 			if (a->kind == PLAN_CREATE ||
 			    (a->kind == PLAN_DELETE && r->new_ == NULL &&
 			     strcmp(r->field, "sandbox") == 0)) {
@@ -653,9 +671,13 @@ plan_print_human(FILE *fp, const struct plan *p, int color)
 		        "%sUnmanaged sandboxes in the organization "
 		        "(%zu):\n",
 		        p->nactions ? "\n" : "", p->unmanaged.n);
-		for (i = 0; i < p->unmanaged.n; i++)
-			fprintf(fp, "    %s  %s\n", p->unmanaged.v[i].key,
-			        p->unmanaged.v[i].value);
+		for (i = 0; i < p->unmanaged.n; i++) {
+			fputs("    ", fp);
+			put(fp, p->unmanaged.v[i].key);
+			fputs("  ", fp);
+			put(fp, p->unmanaged.v[i].value);
+			fputc('\n', fp);
+		}
 	}
 	sum = planout_summary(p);
 	fprintf(fp, "%s%s%s%s\n", p->nactions || p->has_unmanaged ? "\n" : "",

@@ -18,6 +18,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/escape.h"
 #include "common/fileutil.h"
 #include "common/hash.h"
 #include "common/strmap.h"
@@ -238,6 +239,46 @@ test_strmap(void **state)
 	assert_int_equal(m.n, 0);
 }
 
+/* escape: controls, C1, bidi and zero-width are escaped, text is not. */
+static void
+test_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain text", "plain text" },
+		{ "caf\xc3\xa9 \xe6\x97\xa5", "caf\xc3\xa9 \xe6\x97\xa5" },
+		{ "a\x1b[2Jb", "a\\x1b[2Jb" },
+		{ "t\tn\nr\r", "t\\tn\\nr\\r" },
+		{ "del\x7f", "del\\x7f" },
+		{ "c1\xc2\x9b", "c1\\u{009B}" },
+		{ "rtl\xe2\x80\xae"
+		  "evil",
+		  "rtl\\u{202E}evil" },
+		{ "zw\xe2\x80\x8bsp", "zw\\u{200B}sp" },
+		{ "bom\xef\xbb\xbf", "bom\\u{FEFF}" },
+		{ "bad\xff", "bad\\xff" },
+		{ "overlong\xc0\xaf", "overlong\\xc0\\xaf" },
+		{ "cut\xe6\x97", "cut\\xe6\\x97" },
+	};
+	size_t i;
+	char *e;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		e = esc_text(cases[i].in);
+		assert_string_equal(e, cases[i].out);
+		assert_int_equal(esc_needed(cases[i].in),
+		                 strcmp(cases[i].in, cases[i].out) != 0);
+		free(e);
+	}
+	e = esc_text(NULL);
+	assert_string_equal(e, "");
+	free(e);
+	assert_true(esc_invisible(0x2066));
+	assert_false(esc_invisible(0x20AC));
+}
+
 static void
 test_file_atomic_and_read(void **state)
 {
@@ -444,6 +485,7 @@ main(void)
 		cmocka_unit_test(test_iso_time),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_strmap),
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_file_atomic_and_read),
 		cmocka_unit_test(test_error),
 		cmocka_unit_test(test_validate_display_string),

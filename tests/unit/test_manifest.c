@@ -357,6 +357,60 @@ test_errors(void **state)
 	             "(expected unique mount paths)");
 }
 
+/*
+ * Look-alike names and labels are refused (issue 9): bidirectional
+ * overrides, zero-width characters and C1 controls; label sizes are
+ * capped; a value quoted in a message reaches the terminal escaped.
+ */
+static void
+test_invisible_and_sizes(void **state)
+{
+	static const char *const bad_names[] = {
+		"\"pay\\u202Eroll\"", "\"a\\u200Bb\"", "\"a\\u2066b\"",
+		"\"a\\uFEFFb\"",      "\"a\\u0085b\"",
+	};
+	struct buf y = BUF_INIT;
+	struct diag_list d = DIAG_LIST_INIT;
+	struct manifest_set *set = NULL;
+	char *line;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		buf_reset(&y);
+		buf_addf(&y,
+		         "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+		         "metadata:\n  name: %s\n",
+		         bad_names[i]);
+		expect_error(buf_cstr(&y), 4, "metadata.name",
+		             "invisible, reordering or control character");
+	}
+	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+	             "metadata:\n  name: a\n  labels: {team: "
+	             "\"a\\u202Eb\"}\n",
+	             5, "metadata.labels.team", "contains U+202E");
+	expect_error("apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+	             "metadata:\n  name: a\n  labels: {\"t\\u200Bm\": x}\n",
+	             5, NULL, "label key contains U+200B");
+	buf_reset(&y);
+	buf_addstr(&y, "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+	               "metadata:\n  name: a\n  labels:\n    k: ");
+	for (i = 0; i <= RULE_MAX_LABEL_VALUE; i++)
+		buf_addch(&y, 'v');
+	buf_addch(&y, '\n');
+	expect_error(buf_cstr(&y), 6, "metadata.labels.k",
+	             "label value of 4097 bytes (expected at most 4096)");
+	/* a hostile value quoted in a message is escaped */
+	assert_int_equal(load(HDR "  state: \"\\e[2Jx\"\n", &set, &d),
+	                 SF_EINVALID);
+	line = diag_format(&d.v[0]);
+	assert_null(strchr(line, '\033'));
+	assert_non_null(strstr(line, "unknown state '\\x1b[2Jx'"));
+	free(line);
+	diag_list_free(&d);
+	buf_free(&y);
+}
+
 static void
 test_names_and_labels(void **state)
 {
@@ -911,6 +965,7 @@ main(void)
 		cmocka_unit_test(test_minimal_and_multidoc),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_names_and_labels),
+		cmocka_unit_test(test_invisible_and_sizes),
 		cmocka_unit_test(test_resources_with_snapshot),
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_hostile),

@@ -1347,6 +1347,40 @@ test_json_round_trip(void **state)
 	one_free(&t);
 }
 
+/* Text a server sends (a label key or value) reaches the terminal escaped:
+ * no control sequence, no bidirectional override (issue 9, item 8). */
+static void
+test_human_output_escapes_server_text(void **state)
+{
+	struct one t;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)state;
+	one_setup(&t, "web");
+	strmap_set(&t.s.labels, "team", "agents");
+	hash(&t.s);
+	observed_clear(&t.o);
+	observed_for(&t.o, &t.s, "id-1");
+	strmap_set(&t.o.labels, "team", "\033]0;pwned\007\033[2J");
+	strmap_set(&t.o.labels, "evil\xe2\x80\xaekey", "x");
+	plan_record_clear(&t.r);
+	record_for(&t.r, &t.s, "id-1");
+	strmap_set(&t.r.owned_labels, "evil\xe2\x80\xaekey", "x");
+	assert_int_equal(one_plan(&t), 0);
+	fp = open_memstream(&buf, &len);
+	plan_print_human(fp, t.p, 0);
+	fclose(fp);
+	assert_null(strchr(buf, '\033'));
+	assert_null(strchr(buf, '\007'));
+	assert_null(strstr(buf, "\xe2\x80\xae"));
+	assert_non_null(strstr(buf, "\\u001b]0;pwned\\u0007"));
+	assert_non_null(strstr(buf, "labels.evil\\u{202E}key"));
+	free(buf);
+	one_free(&t);
+}
+
 static void
 test_human_output(void **state)
 {
@@ -2215,6 +2249,7 @@ main(void)
 		cmocka_unit_test(test_network_fields),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_human_output),
+		cmocka_unit_test(test_human_output_escapes_server_text),
 		cmocka_unit_test(test_spec_hash_segments),
 		cmocka_unit_test(test_spec_to_create),
 		cmocka_unit_test(test_secret_key_fingerprint),
