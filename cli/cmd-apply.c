@@ -408,6 +408,7 @@ apply_cli_execute(struct sf_ctx *ctx, struct runctx *rx, const struct plan *p,
 	o.out = stdout;
 	o.color = ctx->color;
 	o.resolve = secret_resolve;
+	o.resolve_arg = &rx->secrets;
 	o.command = rx->cmd;
 	o.api_url = url = runctx_api_url();
 	if (ctx->json)
@@ -525,6 +526,7 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	struct runctx rx = RUNCTX_INIT;
 	struct apply_cli_run run = APPLY_CLI_RUN_INIT;
 	struct plan *p = NULL;
+	size_t i;
 	int rc, exit_rc = SF_EXIT_ERROR, saved;
 
 	run.t0_ms = time_mono_ms();
@@ -548,6 +550,13 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 		}
 		if (p->stack)
 			ctx->stack = p->stack;
+		/* secret files: under the roots of the manifests planned */
+		for (i = 0; i < p->nactions; i++)
+			if (p->actions[i].desired &&
+			    p->actions[i].desired->file)
+				(void)secret_policy_allow(
+				        &rx.secrets,
+				        p->actions[i].desired->file);
 		if ((rc = runctx_open_store(&rx, ctx)) < 0 ||
 		    (rc = runctx_open_client(&rx, ctx)) < 0)
 			goto out;

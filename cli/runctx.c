@@ -111,7 +111,7 @@ int
 runctx_load(struct runctx *rx, struct sf_ctx *ctx, int argc, char **argv)
 {
 	struct diag_list diags = DIAG_LIST_INIT;
-	int rc;
+	int rc, i;
 
 	(void)ctx;
 	rc = manifest_load((const char *const *)argv, (size_t)argc, &rx->set,
@@ -127,6 +127,11 @@ runctx_load(struct runctx *rx, struct sf_ctx *ctx, int argc, char **argv)
 	diag_list_free(&diags);
 	rx->nspecs = rx->set->n_sandboxes;
 	rx->specs = rx->set->sandboxes;
+	/* a manifest may read secret files under its own root only */
+	for (i = 0; i < (argc ? argc : 1); i++)
+		if ((rc = secret_policy_allow(&rx->secrets,
+		                              argc ? argv[i] : ".")) < 0)
+			return runctx_fail(rx, rc);
 	log_debug("%zu sandboxes in the manifests", rx->nspecs);
 	return 0;
 }
@@ -149,7 +154,8 @@ runctx_hash_specs(struct runctx *rx)
 
 	for (i = 0; i < rx->nspecs; i++) {
 		rc = spec_hash(&rx->specs[i], store_hmac_key(rx->store),
-		               STORE_HMAC_KEY_LEN, secret_resolve, NULL);
+		               STORE_HMAC_KEY_LEN, secret_resolve,
+		               &rx->secrets);
 		if (rc < 0) {
 			fprintf(stderr, "sandform %s: %s: %s\n",
 			        rx->cmd ? rx->cmd : "", rx->specs[i].name,
@@ -179,6 +185,7 @@ void
 runctx_close(struct runctx *rx)
 {
 	manifest_set_free(rx->set); /* and the specs, which are its own */
+	secret_policy_clear(&rx->secrets);
 	dt_client_free(rx->client);
 	store_close(rx->store);
 	memset(rx, 0, sizeof(*rx));

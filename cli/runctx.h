@@ -44,11 +44,13 @@ struct runctx {
 	struct manifest_set *set;
 	struct spec *specs; /* set->sandboxes: sorted by name, nspecs */
 	size_t nspecs;
+	/* where secretFile references may be read: the manifest roots */
+	struct secret_policy secrets;
 };
 
-#define RUNCTX_INIT                             \
-	{                                       \
-		NULL, NULL, NULL, NULL, NULL, 0 \
+#define RUNCTX_INIT                                                 \
+	{                                                           \
+		NULL, NULL, NULL, NULL, NULL, 0, SECRET_POLICY_INIT \
 	}
 
 /*

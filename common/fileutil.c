@@ -14,35 +14,24 @@
 #include "common/xalloc.h"
 
 int
-file_read(const char *path, size_t max, struct buf *out)
+file_read_fd(int fd, const char *name, size_t max, struct buf *out)
 {
-	int fd, rc = 0;
 	struct stat st;
 	char chunk[65536];
 	ssize_t n;
-	int is_stdin = strcmp(path, "-") == 0;
+	int rc = 0;
 
-	fd = is_stdin ? STDIN_FILENO
-	              : open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return sf_error_set(SF_EIO, "%s: %s", path, strerror(errno));
-	if (!is_stdin) {
-		if (fstat(fd, &st) < 0) {
-			rc = sf_error_set(SF_EIO, "%s: %s", path,
-			                  strerror(errno));
-			goto out;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			rc = sf_error_set(SF_EINVALID, "%s: not a regular file",
-			                  path);
-			goto out;
-		}
-		if (max && (size_t)st.st_size > max) {
-			rc = sf_error_set(SF_EINVALID,
-			                  "%s: file is larger than %zu bytes",
-			                  path, max);
-			goto out;
-		}
+	if (fd != STDIN_FILENO) {
+		if (fstat(fd, &st) < 0)
+			return sf_error_set(SF_EIO, "%s: %s", name,
+			                    strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return sf_error_set(SF_EINVALID,
+			                    "%s: not a regular file", name);
+		if (max && (size_t)st.st_size > max)
+			return sf_error_set(SF_EINVALID,
+			                    "%s: file is larger than %zu bytes",
+			                    name, max);
 		/* Regular files never block; clear O_NONBLOCK anyway. */
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	}
@@ -51,23 +40,37 @@ file_read(const char *path, size_t max, struct buf *out)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = sf_error_set(SF_EIO, "%s: %s", path,
+			rc = sf_error_set(SF_EIO, "%s: %s", name,
 			                  strerror(errno));
-			goto out;
+			break;
 		}
 		if (n == 0)
 			break;
 		if (max && out->len + (size_t)n > max) {
 			rc = sf_error_set(SF_EINVALID,
 			                  "%s: file is larger than %zu bytes",
-			                  path, max);
-			goto out;
+			                  name, max);
+			break;
 		}
 		buf_add(out, chunk, (size_t)n);
 	}
-out:
-	if (!is_stdin)
-		close(fd);
+	/* the file may hold a secret: leave no copy on the stack */
+	wipe(chunk, sizeof(chunk));
+	return rc;
+}
+
+int
+file_read(const char *path, size_t max, struct buf *out)
+{
+	int fd, rc;
+
+	if (strcmp(path, "-") == 0)
+		return file_read_fd(STDIN_FILENO, path, max, out);
+	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return sf_error_set(SF_EIO, "%s: %s", path, strerror(errno));
+	rc = file_read_fd(fd, path, max, out);
+	close(fd);
 	return rc;
 }
 

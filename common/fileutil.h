@@ -15,6 +15,9 @@
  * otherwise. "-" reads stdin. The message is recorded with sf_error_set().
  */
 int file_read(const char *path, size_t max, struct buf *out);
+/* file_read_fd: the same for an open descriptor (name for messages);
+ * the descriptor stays open. */
+int file_read_fd(int fd, const char *name, size_t max, struct buf *out);
 
 /*
  * file_write_atomic: write data to a temporary file beside path, fsync it,

@@ -14,6 +14,7 @@
 #include "common/xalloc.h"
 #include "manifests/doc.h"
 #include "manifests/rules.h"
+#include "manifests/secret.h"
 #include "manifests/spec.h"
 
 static void
@@ -177,6 +178,13 @@ load_secret_ref(struct doc *d, const struct ynode *v, struct spec_env *e)
 			DOC_ERR(d, vals[0],
 			        "'%s' is not a variable name (expected "
 			        "[A-Za-z_][A-Za-z0-9_]*)",
+			        val);
+		else if (secret_env_refused(val))
+			DOC_ERR(d, vals[0],
+			        "'%s' is one of sandform's or Daytona's own "
+			        "variables, which manifests may not read "
+			        "(expected another variable; DAYTONA_* and "
+			        "SANDFORM_* are refused)",
 			        val);
 		else {
 			e->kind = SPEC_ENV_SECRET_ENV;

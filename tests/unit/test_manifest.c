@@ -869,11 +869,18 @@ test_json_and_secrets(void **state)
 	struct manifest_set *set = NULL;
 	struct diag_list d = DIAG_LIST_INIT;
 	char path[] = "/tmp/sf-test-secret-XXXXXX";
+	char link_path[64];
 	char *text, *val = NULL, *yaml;
+	struct secret_policy pol = SECRET_POLICY_INIT;
+	struct spec_env link_env = { xstrdup("L"), SPEC_ENV_SECRET_FILE, NULL };
+	struct spec_env daytona_env = { "K", SPEC_ENV_SECRET_ENV,
+		                        "DAYTONA_API_KEY" };
 	cJSON *j;
 	int fd;
 
 	(void)state;
+	snprintf(link_path, sizeof(link_path), "/tmp/sf-test-link-%ld",
+	         (long)getpid());
 	setenv("SF_TEST_SECRET", "hunter2-value", 1);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -895,11 +902,29 @@ test_json_and_secrets(void **state)
 	free(text);
 	cJSON_Delete(j);
 
-	/* env sorted: F, P, S */
+	/* env sorted: F, P, S. No directory allowed: the file is refused */
 	assert_int_equal(secret_resolve(NULL, &set->sandboxes[0].env[0], &val),
+	                 SF_EINVALID);
+	assert_non_null(strstr(sf_error_last(), "outside the directories"));
+	assert_null(val);
+	assert_int_equal(secret_policy_allow(&pol, "/tmp"), 0);
+	assert_int_equal(secret_resolve(&pol, &set->sandboxes[0].env[0], &val),
 	                 0);
 	assert_string_equal(val, "file-secret");
 	free_secret(val);
+	/* a link under the allowed directory to a file outside it reads
+	 * nothing: the opened file's real path decides */
+	assert_int_equal(symlink("/etc/hostname", link_path), 0);
+	free(link_env.value);
+	link_env.value = xstrdup(link_path);
+	assert_int_equal(secret_resolve(&pol, &link_env, &val), SF_EINVALID);
+	assert_non_null(strstr(sf_error_last(), "/tmp"));
+	unlink(link_path);
+	/* sandform's and Daytona's own variables are never read */
+	setenv("DAYTONA_API_KEY", "sekrit-key", 1);
+	assert_int_equal(secret_resolve(&pol, &daytona_env, &val), SF_EINVALID);
+	assert_null(strstr(sf_error_last(), "sekrit-key"));
+	unsetenv("DAYTONA_API_KEY");
 	assert_int_equal(secret_resolve(NULL, &set->sandboxes[0].env[1], &val),
 	                 0);
 	assert_string_equal(val, "plain");
@@ -915,13 +940,20 @@ test_json_and_secrets(void **state)
 	assert_null(val);
 	assert_non_null(strstr(sf_error_last(), "SF_TEST_SECRET"));
 	unlink(path);
-	assert_true(secret_resolve(NULL, &set->sandboxes[0].env[0], &val) < 0);
+	assert_true(secret_resolve(&pol, &set->sandboxes[0].env[0], &val) < 0);
 	assert_non_null(strstr(sf_error_last(), path));
 	assert_null(strstr(sf_error_last(), "file-secret"));
 	free_secret(NULL);
+	secret_policy_clear(&pol);
+	free(link_env.value);
 	manifest_set_free(set);
 	diag_list_free(&d);
 	free(yaml);
+	/* a manifest naming them is refused when it is read */
+	expect_error(HDR "  env:\n    K: {secretEnv: DAYTONA_API_KEY}\n", 8,
+	             "spec.env.K.secretEnv", "Daytona's own variables");
+	expect_error(HDR "  env:\n    K: {secretEnv: SANDFORM_STATE}\n", 8,
+	             "spec.env.K.secretEnv", "sandform's");
 }
 
 static void
