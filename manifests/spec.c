@@ -213,8 +213,8 @@ spec_copy(struct spec *d, const struct spec *s)
 	d->snapshot = xstrdup_or_null(s->snapshot);
 	d->env = s->nenv ? xcalloc(s->nenv, sizeof(*d->env)) : NULL;
 	for (i = 0; i < s->nenv; i++) {
+		d->env[i] = s->env[i]; /* kind, hmac */
 		d->env[i].key = xstrdup(s->env[i].key);
-		d->env[i].kind = s->env[i].kind;
 		d->env[i].value = xstrdup(s->env[i].value);
 	}
 	d->user = xstrdup_or_null(s->user);
@@ -717,7 +717,7 @@ network_from_json(struct spec *s, const cJSON *o)
 static int
 env_from_json(struct spec *s, const cJSON *o)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "env"), *it;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "env"), *it, *hmac;
 
 	if (v == NULL || cJSON_IsNull(v))
 		return 0;
@@ -740,6 +740,11 @@ env_from_json(struct spec *s, const cJSON *o)
 		} else {
 			return bad("spec.env");
 		}
+		hmac = cJSON_GetObjectItemCaseSensitive(it, "hmac");
+		if (e->kind != SPEC_ENV_PLAIN && cJSON_IsString(hmac) &&
+		    strlen(hmac->valuestring) == SPEC_ENV_HMAC_HEX)
+			memcpy(e->hmac, hmac->valuestring,
+			       SPEC_ENV_HMAC_HEX + 1);
 		e->key = xstrdup(it->string);
 		s->nenv++;
 		if (s->nenv > 1 && strcmp(s->env[s->nenv - 2].key, e->key) >= 0)

@@ -161,10 +161,17 @@ enum spec_env_kind {
 	SPEC_ENV_SECRET_FILE = 2, /* value is an absolute file path */
 };
 
+/* Hex digits of a secret's keyed hash kept per env entry. */
+#define SPEC_ENV_HMAC_HEX 16
+
 struct spec_env {
 	char *key;
 	enum spec_env_kind kind;
 	char *value; /* the literal (PLAIN) or the reference, never a secret */
+	/* a secret's value as HMAC-SHA-256 under the state's key (the first
+	 * SPEC_ENV_HMAC_HEX hex digits), set by spec_hash(); "" unknown. It
+	 * tells which secret changed, never what it is. */
+	char hmac[SPEC_ENV_HMAC_HEX + 1];
 };
 
 struct spec_volume {

@@ -48,7 +48,7 @@ spec_hash(struct spec *s, const void *key, size_t keylen, secret_fn resolve,
 	/* env: plain values and the secret references (no key needed), then
 	 * the secret values under the state's key, then which key */
 	for (i = 0; i < s->nenv; i++) {
-		const struct spec_env *e = &s->env[i];
+		struct spec_env *e = &s->env[i];
 		char *v = NULL;
 
 		add_field(&b, "key", e->key);
@@ -71,6 +71,9 @@ spec_hash(struct spec *s, const void *key, size_t keylen, secret_fn resolve,
 			goto out;
 		hmac_sha256_hex(key, keylen, v, strlen(v), hex);
 		free_secret(v);
+		/* which secret changed can be told, what it is cannot */
+		memcpy(s->env[i].hmac, hex, SPEC_ENV_HMAC_HEX);
+		s->env[i].hmac[SPEC_ENV_HMAC_HEX] = '\0';
 		add_field(&sec, "key", e->key);
 		add_field(&sec, "secret", hex);
 	}

@@ -85,8 +85,9 @@ env_shown(const struct spec_env *e)
 
 /* env reasons from the last applied spec: for SPEC_SEG_ENV keys added,
  * removed, plain values and secret references changed; for
- * SPEC_SEG_SECRETS the secrets whose reference stayed (one of their
- * values changed; which one cannot be told). */
+ * SPEC_SEG_SECRETS the secrets whose reference stayed and whose keyed
+ * hash changed (all of them when the applied spec predates per-secret
+ * hashes: which one changed cannot be told then). */
 static void
 env_reasons(struct plan_action *a, enum plan_origin origin,
             const struct spec *old, const struct spec *s, int seg)
@@ -101,7 +102,11 @@ env_reasons(struct plan_action *a, enum plan_origin origin,
 		char *f = xasprintf("spec.env.%s", oe->key);
 
 		if (seg == SPEC_SEG_SECRETS) {
-			if (same_ref && oe->kind != SPEC_ENV_PLAIN)
+			/* with both keyed hashes known, only the secret
+			 * whose value changed */
+			if (same_ref && oe->kind != SPEC_ENV_PLAIN &&
+			    !(oe->hmac[0] && ne->hmac[0] &&
+			      strcmp(oe->hmac, ne->hmac) == 0))
 				add_reason(a, PLAN_CAT_SPEC, origin, f,
 				           "(sensitive)", "(sensitive)", 1);
 		} else if (ne == NULL) {

@@ -872,13 +872,19 @@ test_json_and_secrets(void **state)
 	char link_path[64];
 	char *text, *val = NULL, *yaml;
 	struct secret_policy pol = SECRET_POLICY_INIT;
-	struct spec_env link_env = { xstrdup("L"), SPEC_ENV_SECRET_FILE, NULL };
-	struct spec_env daytona_env = { "K", SPEC_ENV_SECRET_ENV,
-		                        "DAYTONA_API_KEY" };
+	char kname[] = "K", dname[] = "DAYTONA_API_KEY";
+	struct spec_env link_env, daytona_env;
 	cJSON *j;
 	int fd;
 
 	(void)state;
+	memset(&link_env, 0, sizeof(link_env));
+	link_env.key = xstrdup("L");
+	link_env.kind = SPEC_ENV_SECRET_FILE;
+	memset(&daytona_env, 0, sizeof(daytona_env));
+	daytona_env.key = kname;
+	daytona_env.kind = SPEC_ENV_SECRET_ENV;
+	daytona_env.value = dname;
 	snprintf(link_path, sizeof(link_path), "/tmp/sf-test-link-%ld",
 	         (long)getpid());
 	setenv("SF_TEST_SECRET", "hunter2-value", 1);
@@ -946,13 +952,14 @@ test_json_and_secrets(void **state)
 	free_secret(NULL);
 	secret_policy_clear(&pol);
 	free(link_env.value);
+	free(link_env.key);
 	manifest_set_free(set);
 	diag_list_free(&d);
 	free(yaml);
 	/* a manifest naming them is refused when it is read */
-	expect_error(HDR "  env:\n    K: {secretEnv: DAYTONA_API_KEY}\n", 8,
+	expect_error(HDR "  env:\n    K: {secretEnv: DAYTONA_API_KEY}\n", 7,
 	             "spec.env.K.secretEnv", "Daytona's own variables");
-	expect_error(HDR "  env:\n    K: {secretEnv: SANDFORM_STATE}\n", 8,
+	expect_error(HDR "  env:\n    K: {secretEnv: SANDFORM_STATE}\n", 7,
 	             "spec.env.K.secretEnv", "sandform's");
 }
 

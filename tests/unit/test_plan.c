@@ -1540,6 +1540,64 @@ test_secret_key_fingerprint(void **state)
 	one_free(&t);
 }
 
+/* A resolver per key: "A=1,B=2" gives A the value 1, B the value 2. */
+static int
+keyed_secret(void *arg, const struct spec_env *e, char **value)
+{
+	const char *p = strstr(arg, e->key);
+
+	if (p == NULL)
+		return SF_ENOTFOUND;
+	p += strlen(e->key) + 1;
+	*value = xstrndup(p, strcspn(p, ","));
+	return 0;
+}
+
+/* One changed secret among several: only its key is reported (issue 9,
+ * item 9); the keyed hashes never show a value. */
+static void
+test_one_secret_changed(void **state)
+{
+	struct one t;
+	char before[] = "A=one,B=two,C=three", after[] = "A=one,B=TWO,C=three";
+	static const char *const keys[] = { "A", "B", "C" };
+	char *json = NULL;
+	size_t i;
+
+	(void)state;
+	one_setup(&t, "web");
+	t.s.env = xcalloc(3, sizeof(*t.s.env));
+	for (i = 0; i < 3; i++) {
+		t.s.env[i].key = xstrdup(keys[i]);
+		t.s.env[i].kind = SPEC_ENV_SECRET_ENV;
+		t.s.env[i].value = xasprintf("%s_VAR", keys[i]);
+	}
+	t.s.nenv = 3;
+	assert_int_equal(
+	        spec_hash(&t.s, key, sizeof(key), keyed_secret, before), 0);
+	assert_int_equal(strlen(t.s.env[1].hmac), SPEC_ENV_HMAC_HEX);
+	strmap_set(&t.o.labels, LABEL_SPEC, t.s.hash);
+	t.r.applied = spec_dup(&t.s);
+	assert_int_equal(spec_hash(&t.s, key, sizeof(key), keyed_secret, after),
+	                 0);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	assert_int_equal(t.p->actions[0].nreasons, 1);
+	assert_string_equal(t.p->actions[0].reasons[0].field, "spec.env.B");
+	/* the plan document carries no value */
+	assert_int_equal(plan_to_json(t.p, &json), 0);
+	assert_null(strstr(json, "TWO"));
+	assert_null(strstr(json, "two"));
+	free(json);
+	/* an applied spec without per-secret hashes (sandform 0.1): every
+	 * secret is named, as before */
+	for (i = 0; i < 3; i++)
+		t.r.applied->env[i].hmac[0] = '\0';
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].nreasons, 3);
+	one_free(&t);
+}
+
 /* spec_to_create: the create body apply sends */
 static void
 test_spec_to_create(void **state)
@@ -1548,6 +1606,7 @@ test_spec_to_create(void **state)
 	struct create_body c;
 	struct strmap l = { NULL, 0 };
 	char dir[] = "/tmp/sf-secret-XXXXXX", *file;
+	struct secret_policy pol = SECRET_POLICY_INIT;
 	FILE *fp;
 	char h1[SPEC_HASH_LEN + 1];
 
@@ -1573,11 +1632,13 @@ test_spec_to_create(void **state)
 	s.env[1].key = xstrdup("TOKEN");
 	s.env[1].kind = SPEC_ENV_SECRET_FILE;
 	s.env[1].value = xstrdup(file);
-	assert_int_equal(spec_hash(&s, key, sizeof(key), secret_resolve, NULL),
+	assert_int_equal(secret_policy_allow(&pol, dir), 0);
+	assert_int_equal(spec_hash(&s, key, sizeof(key), secret_resolve, &pol),
 	                 0);
 	memcpy(h1, s.hash, sizeof(h1));
 	labels_merge(&s, STACK, NULL, NULL, &l);
-	assert_int_equal(create_body_build(&s, &l, NULL, NULL, &c), 0);
+	assert_int_equal(create_body_build(&s, &l, secret_resolve, &pol, &c),
+	                 0);
 	assert_string_equal(c.req.name, "web");
 	assert_string_equal(c.req.image, "python:3.12");
 	assert_null(c.req.snapshot);
@@ -1592,16 +1653,17 @@ test_spec_to_create(void **state)
 	fp = fopen(file, "w");
 	fputs("other\n", fp);
 	fclose(fp);
-	assert_int_equal(spec_hash(&s, key, sizeof(key), secret_resolve, NULL),
+	assert_int_equal(spec_hash(&s, key, sizeof(key), secret_resolve, &pol),
 	                 0);
 	assert_memory_equal(s.hash, h1, 11);
 	assert_string_not_equal(s.hash, h1);
 	/* a missing one fails, naming the file */
 	unlink(file);
-	assert_true(spec_hash(&s, key, sizeof(key), secret_resolve, NULL) < 0);
+	assert_true(spec_hash(&s, key, sizeof(key), secret_resolve, &pol) < 0);
 	assert_non_null(strstr(sf_error_last(), file));
 	rmdir(dir);
 	free(file);
+	secret_policy_clear(&pol);
 	strmap_clear(&l);
 	spec_clear(&s);
 }
@@ -2253,6 +2315,7 @@ main(void)
 		cmocka_unit_test(test_spec_hash_segments),
 		cmocka_unit_test(test_spec_to_create),
 		cmocka_unit_test(test_secret_key_fingerprint),
+		cmocka_unit_test(test_one_secret_changed),
 		cmocka_unit_test(test_refresh_walk_and_rebuild),
 		cmocka_unit_test(test_refresh_foreign_name),
 		cmocka_unit_test(test_refresh_org_walk_for_many_names),
