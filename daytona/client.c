@@ -1023,14 +1023,99 @@ out:
 	return rc;
 }
 
+/*
+ * A set of 64-bit hashes (FNV-1a of cursors or sandbox ids), open
+ * addressing: what a walk has seen, 8 bytes each (a hash collision can
+ * only end a walk early, with the message naming the repeat).
+ */
+struct seen {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h ? h : 1; /* 0 marks an empty slot */
+}
+
+/* seen_add: 1 when s was in the set already, else adds it and 0. */
+static int
+seen_add(struct seen *set, const char *s)
+{
+	uint64_t h = fnv1a(s);
+	size_t i;
+
+	if (2 * (set->n + 1) > set->cap) {
+		struct seen bigger = { NULL, 0, set->cap ? 2 * set->cap : 512 };
+
+		bigger.v = xcalloc(bigger.cap, sizeof(*bigger.v));
+		for (i = 0; i < set->cap; i++)
+			if (set->v[i]) {
+				size_t j = set->v[i] & (bigger.cap - 1);
+
+				while (bigger.v[j])
+					j = (j + 1) & (bigger.cap - 1);
+				bigger.v[j] = set->v[i];
+			}
+		bigger.n = set->n;
+		free(set->v);
+		*set = bigger;
+	}
+	for (i = h & (set->cap - 1); set->v[i]; i = (i + 1) & (set->cap - 1))
+		if (set->v[i] == h)
+			return 1;
+	set->v[i] = h;
+	set->n++;
+	return 0;
+}
+
+/* walk_page: the checks of one page and the items handed to cb. */
+static int
+walk_page(struct dt_page *page, int limit, struct seen *ids, dt_list_cb cb,
+          void *arg, size_t n)
+{
+	size_t i;
+	int rc;
+
+	if (page->items.n > (size_t)limit)
+		return sf_error_set(
+		        SF_EINVALID,
+		        "daytona: list: page %zu has %zu items, "
+		        "more than the %d asked for; the server does "
+		        "not page as the API does",
+		        n, page->items.n, limit);
+	for (i = 0; i < page->items.n; i++) {
+		struct dt_sandbox *sb = page->items.items[i];
+
+		if (sb->id && seen_add(ids, sb->id))
+			return sf_error_set(
+			        SF_EINVALID,
+			        "daytona: list: page %zu repeats "
+			        "sandbox %s of an earlier page; the "
+			        "server's cursors do not advance the "
+			        "walk",
+			        n, sb->id);
+		page->items.items[i] = NULL;
+		if ((rc = cb(arg, sb)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int
 dt_list_all(struct dt_client *c, const struct dt_list_query *q, dt_list_cb cb,
             void *arg, size_t *pages)
 {
 	struct dt_list_query qq;
 	struct dt_page page = DT_PAGE_INIT;
+	struct seen cursors = { NULL, 0, 0 }, ids = { NULL, 0, 0 };
 	char *cursor = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int rc = 0;
 
 	if (q != NULL)
@@ -1039,31 +1124,34 @@ dt_list_all(struct dt_client *c, const struct dt_list_query *q, dt_list_cb cb,
 		memset(&qq, 0, sizeof(qq));
 	if (qq.limit <= 0)
 		qq.limit = DT_LIST_LIMIT_MAX;
-	if (qq.cursor != NULL)
+	if (qq.cursor != NULL) {
 		cursor = xstrdup(qq.cursor);
+		seen_add(&cursors, cursor);
+	}
 	for (;;) {
 		if (n >= DT_LIST_MAX_PAGES) {
-			rc = sf_error_set(SF_ERROR,
-			                  "daytona: list: more than %d pages",
-			                  DT_LIST_MAX_PAGES);
+			rc = sf_error_set(
+			        SF_EINVALID,
+			        "daytona: list: more than %d pages; the "
+			        "server never ends the walk",
+			        DT_LIST_MAX_PAGES);
 			goto out;
 		}
 		qq.cursor = cursor;
 		if ((rc = dt_list(c, &qq, &page, NULL)) < 0)
 			goto out;
 		n++;
-		for (i = 0; i < page.items.n; i++) {
-			struct dt_sandbox *sb = page.items.items[i];
-
-			page.items.items[i] = NULL;
-			if ((rc = cb(arg, sb)) != 0)
-				goto out;
-		}
+		if ((rc = walk_page(&page, qq.limit, &ids, cb, arg, n)) != 0)
+			goto out;
 		if (page.next_cursor == NULL)
 			break;
-		if (cursor != NULL && strcmp(cursor, page.next_cursor) == 0) {
-			rc = sf_error_set(SF_ERROR, "daytona: list: the "
-			                            "cursor did not advance");
+		if (seen_add(&cursors, page.next_cursor)) {
+			rc = sf_error_set(
+			        SF_EINVALID,
+			        "daytona: list: page %zu gives a cursor "
+			        "the walk had before; the server's "
+			        "cursors loop",
+			        n);
 			goto out;
 		}
 		free(cursor);
@@ -1076,6 +1164,8 @@ out:
 		*pages = n;
 	dt_page_clear(&page);
 	free(cursor);
+	free(cursors.v);
+	free(ids.v);
 	return rc;
 }
 

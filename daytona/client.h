@@ -100,8 +100,14 @@
 #define DT_REDACT_MIN_KEY_LEN 8
 /* A page size for dt_list_all() when the query gives none. */
 #define DT_LIST_LIMIT_MAX 200
-/* dt_list_all() refuses to walk more pages than this (a looping cursor). */
-#define DT_LIST_MAX_PAGES 100000
+/*
+ * dt_list_all() stops a walk that cannot be a real organization's, in
+ * constant memory: more pages than this (a million sandboxes at the
+ * maximum page size), a cursor it was given before (a loop, however
+ * long), a sandbox id it returned before (pages that repeat), or a page
+ * with more items than asked for.
+ */
+#define DT_LIST_MAX_PAGES 5000
 
 /* Labels and env are common/strmap.h maps (sorted by key, keys unique). */
 
@@ -406,7 +412,9 @@ int dt_list(struct dt_client *c, const struct dt_list_query *q,
  * dt_list_all: walk every page of q (q->cursor is the start), calling cb
  * with each item; cb owns the item (keep it or dt_sandbox_free it). A
  * non-zero return from cb stops the walk and is returned. *pages (may be
- * NULL) gets the number of pages fetched.
+ * NULL) gets the number of pages fetched. A server that never ends the
+ * walk (see DT_LIST_MAX_PAGES) fails it with SF_EINVALID and a message
+ * saying what it did.
  */
 typedef int (*dt_list_cb)(void *arg, struct dt_sandbox *sb);
 int dt_list_all(struct dt_client *c, const struct dt_list_query *q,

@@ -1039,8 +1039,8 @@ test_pagination(void **state)
 	/* a cursor that does not advance */
 	push_page(x, 0, 1, "same");
 	push_page(x, 1, 1, "same");
-	assert_int_equal(dt_list_all_into(x->c, &q, &all, &pages), SF_ERROR);
-	assert_non_null(strstr(sf_error_last(), "did not advance"));
+	assert_int_equal(dt_list_all_into(x->c, &q, &all, &pages), SF_EINVALID);
+	assert_non_null(strstr(sf_error_last(), "cursors loop"));
 	dt_sandbox_list_free(&all);
 
 	/* the callback can stop the walk */
@@ -1049,6 +1049,53 @@ test_pagination(void **state)
 	assert_int_equal(dt_list_all(x->c, &q, stop_at, &seen, &pages), 42);
 	assert_int_equal(seen, 5);
 	assert_int_equal(pages, 2);
+}
+
+/*
+ * A server whose walk never ends costs pages, not memory (issue 9, item
+ * 2): a new cursor with the same items, two cursors that alternate, a
+ * page larger than asked for, and the page bound.
+ */
+static void
+test_list_never_ends(void **state)
+{
+	struct fx *x = *state;
+	struct dt_sandbox_list all = DT_SANDBOX_LIST_INIT;
+	struct dt_list_query q;
+	size_t pages = 0;
+	char cur[32];
+	int i;
+
+	memset(&q, 0, sizeof(q));
+	q.sort = "createdAt";
+	/* new cursors, the same items */
+	push_page(x, 0, 2, "a1");
+	push_page(x, 0, 2, "a2");
+	assert_int_equal(dt_list_all_into(x->c, &q, &all, &pages), SF_EINVALID);
+	assert_non_null(strstr(sf_error_last(), "page 2 repeats sandbox"));
+	assert_int_equal(pages, 2);
+	assert_int_equal(all.n, 0);
+	/* two cursors taking turns, with fresh items */
+	push_page(x, 0, 1, "b1");
+	push_page(x, 1, 1, "b2");
+	push_page(x, 2, 1, "b1");
+	assert_int_equal(dt_list_all_into(x->c, &q, &all, &pages), SF_EINVALID);
+	assert_non_null(strstr(sf_error_last(), "page 3 gives a cursor"));
+	/* more items than the limit asked for */
+	q.limit = 2;
+	push_page(x, 0, 3, NULL);
+	assert_int_equal(dt_list_all_into(x->c, &q, &all, &pages), SF_EINVALID);
+	assert_non_null(strstr(sf_error_last(), "more than the 2 asked for"));
+	/* the page bound: fresh cursors and items forever */
+	q.limit = 1;
+	for (i = 0; i < DT_LIST_MAX_PAGES; i++) {
+		snprintf(cur, sizeof(cur), "c%d", i);
+		push_page(x, i, 1, cur);
+	}
+	assert_int_equal(dt_list_all_into(x->c, &q, &all, &pages), SF_EINVALID);
+	assert_non_null(strstr(sf_error_last(), "never ends the walk"));
+	assert_int_equal(pages, DT_LIST_MAX_PAGES);
+	dt_sandbox_list_free(&all);
 }
 
 static void
@@ -1476,6 +1523,8 @@ main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_query, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_list_never_ends, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_pagination, setup,
 		                                teardown),
