@@ -47,9 +47,12 @@ struct store_backend {
 	const char *const *schemes;  /* URL schemes served; NULL: file paths */
 
 	/*
-	 * open: open or create the state at path, bringing its schema up to
-	 * date; close is NULL-safe. schema_version: the version now in use.
+	 * exists: 1 when there is a state at path, 0 when there is none (and
+	 * nothing is created). open: open or create the state at path,
+	 * bringing its schema up to date; close is NULL-safe.
+	 * schema_version: the version now in use.
 	 */
+	int (*exists)(const char *path);
 	int (*open)(const char *path, struct store_be **out);
 	void (*close)(struct store_be *be);
 	int (*schema_version)(struct store_be *be);

@@ -20,6 +20,13 @@ tests_unit_unit_store_sqlite_SOURCES = tests/unit/test_store_sqlite.c \
 tests_unit_unit_store_sqlite_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_store_sqlite_LDADD = $(SF_UNIT_LIBS)
 
+# A helper of the end-to-end tests, not a test: it writes through the
+# store API what only a running or interrupted run leaves in a state.
+check_PROGRAMS += tests/store-tool
+tests_store_tool_SOURCES = tests/unit/test_store_tool.c
+tests_store_tool_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
+tests_store_tool_LDADD = libsandform.la
+
 TESTS += tests/e2e/t2500-state.bats
 EXTRA_DIST += tests/e2e/t2500-state.bats
 TESTS += tests/e2e/t2501-state-rm.bats

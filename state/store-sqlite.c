@@ -728,6 +728,18 @@ out:
 	return rc;
 }
 
+static int
+sqlite_exists(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return sf_error_set(SF_EIO, "%s: %s", path, strerror(errno));
+}
+
 static void
 sqlite_close(struct store_be *be)
 {
@@ -1356,6 +1368,7 @@ sqlite_lock_delete(struct store_be *be, const char *lock_id,
 const struct store_backend store_backend_sqlite = {
 	.name = "sqlite",
 	.schemes = NULL,
+	.exists = sqlite_exists,
 	.open = sqlite_open,
 	.close = sqlite_close,
 	.schema_version = sqlite_schema_version,

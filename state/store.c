@@ -301,6 +301,19 @@ pick_backend(const char *path, const struct store_backend **out)
 }
 
 int
+store_exists(const char *path)
+{
+	const struct store_backend *ops = NULL;
+	int rc;
+
+	if (empty(path))
+		return sf_error_set(SF_EINVALID, "state: empty path");
+	if ((rc = pick_backend(path, &ops)) < 0)
+		return rc;
+	return ops->exists(path);
+}
+
+int
 store_open(const char *path, struct store **out)
 {
 	const struct store_backend *ops = NULL;

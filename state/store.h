@@ -100,6 +100,12 @@ struct store;
  * transaction), and a new state gets its HMAC key.
  */
 int store_open(const char *path, struct store **out);
+/*
+ * store_exists: 1 when a state exists at path, 0 when not (nothing is
+ * created; reading commands then show an empty state), or a negative code
+ * (an unknown URL scheme, a path that cannot be examined).
+ */
+int store_exists(const char *path);
 void store_close(struct store *s);
 const char *store_path(const struct store *s);
 /* store_backend_name: "sqlite". */

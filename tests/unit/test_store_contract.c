@@ -100,7 +100,12 @@ test_open_policy(void **state)
 	assert_null(s);
 	assert_non_null(strstr(sf_error_last(), "'nosuch://'"));
 	assert_null(strstr(sf_error_last(), "pw@host"));
+	assert_true(store_exists("nosuch://x") < 0);
+	/* exists creates nothing; open creates */
+	assert_int_equal(store_exists(t->path), 0);
+	assert_int_equal(store_exists(t->path), 0);
 	s = open_ok(t->path);
+	assert_int_equal(store_exists(t->path), 1);
 	assert_string_equal(store_path(s), t->path);
 	assert_string_equal(store_backend_name(s), target->name);
 	assert_true(store_schema_version(s) > 0);
