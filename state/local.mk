@@ -1,6 +1,6 @@
 # state/: see DESIGN.md §2. Sources are added to libsandform.la.
 libsandform_la_SOURCES += state/store.c state/store.h state/backend.h \
-	state/store-sqlite.c
+	state/store-sqlite.c state/statefile.c state/statefile.h
 
 # The store's tests: the contract every backend passes (run once per
 # backend the suite lists) and the SQLite backend's own.

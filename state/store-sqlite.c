@@ -4,9 +4,10 @@
  * the schema, its migrations, the SQL, and the file.
  *
  * Why it looks the way it does:
- * - The file is created by us with open(O_CREAT|O_EXCL, 0600) and fchmod()
- *   before SQLite sees it, so the mode does not depend on the umask; SQLite
- *   gives its -wal and -shm files the mode of the database file.
+ * - The file is checked, or created with mode 0600 whatever the umask, by
+ *   statefile.c before SQLite sees it (no links, a directory nobody else
+ *   can write in); SQLite gives its -wal and -shm files the mode of the
+ *   database file.
  * - WAL with synchronous=NORMAL: a commit is in the WAL (written, not
  *   fsynced) when sqlite3_step() returns, which survives a killed process;
  *   readers never block the writer, so `sandform state list` can run beside
@@ -26,19 +27,16 @@
  */
 #include "common/base.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/error.h"
-#include "common/fileutil.h"
 #include "common/log.h"
 #include "common/strmap.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "state/backend.h"
+#include "state/statefile.h"
 #include "state/store.h"
 
 /* ---- schema ---------------------------------------------------------- */
@@ -525,65 +523,6 @@ list_by(struct store_be *be, enum stmt_id id, const char *arg,
 
 /* ---- the file, migrations, open and close ---------------------------- */
 
-/*
- * create_file: make sure path exists with mode 0600 before SQLite opens it.
- * A new file gets STORE_FILE_MODE whatever the umask; an existing one that
- * others can read is tightened, with a warning.
- */
-static int
-create_file(const char *path)
-{
-	struct stat st;
-	char *dir = NULL, *slash;
-	int fd = -1, rc = 0;
-
-	dir = xstrdup(path);
-	slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		if (stat(dir, &st) < 0 &&
-		    (rc = file_mkdir_p(dir, STORE_DIR_MODE)) < 0)
-			goto out;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE);
-	if (fd >= 0) {
-		if (fchmod(fd, STORE_FILE_MODE) < 0) {
-			rc = sf_error_set(SF_EIO, "%s: %s", path,
-			                  strerror(errno));
-			goto out;
-		}
-		log_debug("created state file '%s'", path);
-		goto out;
-	}
-	if (errno != EEXIST) {
-		rc = sf_error_set(SF_EIO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (stat(path, &st) < 0) {
-		rc = sf_error_set(SF_EIO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = sf_error_set(SF_EINVALID, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		log_warn("%s: state file was readable by others (mode %03o); "
-		         "setting 0600",
-		         path, (unsigned)(st.st_mode & 0777));
-		if (chmod(path, STORE_FILE_MODE) < 0) {
-			rc = sf_error_set(SF_EIO, "%s: %s", path,
-			                  strerror(errno));
-			goto out;
-		}
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
-}
-
 /* pragma_row: run a PRAGMA that answers one row; finalize *out after. */
 static int
 pragma_row(struct store_be *be, const char *sql, const char *what,
@@ -680,53 +619,10 @@ out:
 }
 
 /*
- * init_lock: serialise opening among processes. Turning a new file into a
- * WAL database is not covered by SQLite's busy handler: two processes
- * creating one state at once could see "database is locked" or a disk I/O
- * error. An advisory flock() on the state's directory (never on the
- * database file, whose POSIX locks belong to SQLite) is held from before
- * SQLite opens the file until the schema is in place.
+ * The side files SQLite makes beside the database: it writes through them
+ * as through the file itself, so they get the same checks (statefile.h).
  */
-static int
-init_lock(const char *path, int *fd_out)
-{
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int64_t deadline = time_mono_ms() + STORE_BUSY_TIMEOUT_MS;
-	int fd, rc = 0;
-
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = sf_error_set(SF_EIO, "%s: %s", slash ? dir : ".",
-		                  strerror(errno));
-		goto out;
-	}
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			rc = sf_error_set(SF_EIO, "%s: lock: %s", path,
-			                  strerror(errno));
-			goto out;
-		}
-		if (time_mono_ms() > deadline) {
-			rc = sf_error_set(SF_EIO,
-			                  "%s: timed out waiting for another "
-			                  "process opening the state",
-			                  path);
-			goto out;
-		}
-		time_sleep_ms(5);
-	}
-	*fd_out = fd;
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
-}
+static const char *const side_files[] = { "-wal", "-shm", "-journal", NULL };
 
 static int
 sqlite_exists(const char *path)
@@ -754,21 +650,30 @@ sqlite_close(struct store_be *be)
 	free(be);
 }
 
+/*
+ * sqlite_open: the file is checked (or created) by statefile_open(), which
+ * also serialises opening among processes: turning a new file into a WAL
+ * database is not covered by SQLite's busy handler, and two processes
+ * creating one state at once could see "database is locked" or a disk
+ * I/O error. The flock is held until the schema is in place.
+ */
 static int
 sqlite_open(const char *path, struct store_be **out)
 {
+	struct statefile f;
 	struct store_be *be = NULL;
-	int rc, lockfd = -1;
+	int rc;
 
 	*out = NULL;
-	if ((rc = create_file(path)) < 0)
-		return rc;
-	if ((rc = init_lock(path, &lockfd)) < 0)
-		return rc;
+	rc = statefile_open(path, side_files, STORE_BUSY_TIMEOUT_MS, &f);
+	if (rc < 0)
+		goto out;
 	be = xcalloc(1, sizeof(*be));
 	be->path = xstrdup(path);
-	rc = sqlite3_open_v2(path, &be->db,
-	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(f.real, &be->db,
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	                             SQLITE_OPEN_NOFOLLOW,
+	                     NULL);
 	if (rc != SQLITE_OK) {
 		if (be->db == NULL) {
 			rc = sf_error_set(SF_EIO, "%s: cannot open database",
@@ -782,6 +687,9 @@ sqlite_open(const char *path, struct store_be **out)
 	sqlite3_busy_timeout(be->db, STORE_BUSY_TIMEOUT_MS);
 	if ((rc = set_wal(be)) < 0)
 		goto out;
+	/* SQLite has the file and its side files open: are they ours? */
+	if ((rc = statefile_verify(&f, path)) < 0)
+		goto out;
 	if ((rc = db_exec(be,
 	                  "PRAGMA synchronous = NORMAL;"
 	                  "PRAGMA foreign_keys = ON;",
@@ -793,7 +701,7 @@ sqlite_open(const char *path, struct store_be **out)
 	be = NULL;
 out:
 	sqlite_close(be);
-	close(lockfd); /* releases the flock */
+	statefile_close(&f); /* releases the flock */
 	return rc;
 }
 

@@ -12,7 +12,10 @@ setup() {
 	TOOL="$SF_BUILDDIR/tests/store-tool"
 }
 
-teardown() { [ -z "${holder:-}" ] || kill "$holder" 2>/dev/null || true; }
+teardown() {
+	[ -z "${holder:-}" ] || kill "$holder" 2>/dev/null || true
+	[ -z "${outside:-}" ] || rm -rf "$outside"
+}
 
 # hold_lock: a process takes the default stack's lock and waits, as a
 # running apply does: $holder is its pid, $lock_id the lock's id.
@@ -268,4 +271,77 @@ load lib/sandbox # json EXPR
 	cmp "$DB" before.db # refused, not changed
 	run "$SANDFORM" state info --json
 	[ "$status" -eq 1 ]
+}
+
+@test "a state file that is a symbolic link is refused; its target is untouched" {
+	mkdir -m 700 .sandform
+	printf 'another file\n' >target
+	chmod 644 target
+	ln -s ../target "$DB"
+	run "$SANDFORM" state import web sb-1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *".sandform/state.db: the state file is a symbolic link (to '../target'); sandform does not follow links for its state"* ]]
+	run "$SANDFORM" state list
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"symbolic link"* ]]
+	[ "$(stat -c %a target)" = 644 ]
+	[ "$(cat target)" = "another file" ]
+	# a side file SQLite would write through is refused the same way
+	rm "$DB"
+	"$SANDFORM" state import web sb-1
+	ln -s ../target "$DB-wal"
+	run "$SANDFORM" state list
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"state.db-wal: the state's side file is a symbolic link (to '../target')"* ]]
+	[ "$(cat target)" = "another file" ]
+	rm "$DB-wal"
+	run "$SANDFORM" state list --json
+	[ "$status" -eq 0 ]
+}
+
+@test "the state's directory must not be writable by others unless sticky, nor be another user's" {
+	mkdir shared
+	chmod 777 shared
+	run "$SANDFORM" state import web sb-1 --state shared/s.db
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"shared: the directory of the state file is writable by group or others (mode 0777) and not sticky"*"'chmod go-w shared'"* ]]
+	[ ! -e shared/s.db ]
+	chmod 1777 shared # sticky, as /tmp
+	run "$SANDFORM" state import web sb-1 --state shared/s.db
+	[ "$status" -eq 0 ]
+	# the default directory is made 0700 whatever the umask
+	(umask 0 && "$SANDFORM" state import web sb-1)
+	[ "$(stat -c %a .sandform)" = 700 ]
+	chmod 770 .sandform
+	run "$SANDFORM" state list
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"writable by group or others (mode 0770)"* ]]
+	chmod 700 .sandform
+	[ "$(id -u)" = 0 ] || skip "only root can give a directory away"
+	mkdir theirs
+	chown 65534 theirs
+	run "$SANDFORM" state import web sb-1 --state theirs/s.db
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"theirs: the directory of the state file is owned by uid 65534, not by you (uid 0) or root"* ]]
+	[ ! -e theirs/s.db ]
+}
+
+@test "a state directory sandform cannot write in: the message names it and the cause" {
+	# outside the test's directory, which only its owner can enter
+	outside=$(mktemp -d /tmp/sf-t2500.XXXXXX)
+	chmod 755 "$outside"
+	mkdir "$outside/ro"
+	"$SANDFORM" state import web sb-1 --state "$outside/ro/s.db"
+	as=()
+	if [ "$(id -u)" = 0 ]; then
+		# permissions do not stop root: run as nobody
+		command -v setpriv >/dev/null || skip "needs setpriv to run as another user"
+		chown -R 65534:65534 "$outside/ro"
+		as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	fi
+	chmod 500 "$outside/ro"
+	run "${as[@]}" "$SANDFORM" state list --state "$outside/ro/s.db"
+	[ "$status" -eq 1 ]
+	[ "$output" = "sandform state: $outside/ro: cannot write in the directory of the state file (Permission denied): SQLite keeps its -wal and -shm files beside the state" ]
+	chmod 700 "$outside/ro"
 }

@@ -2,8 +2,10 @@
  * The SQLite backend's own promises, beyond the contract every backend
  * passes (test_store_contract.c): the file and its modes, WAL and the
  * pragmas, the schema migrated from every version sandform ever wrote,
- * damaged and foreign files, old journal rows, and that no secret reaches
- * the bytes of the files.
+ * damaged and foreign files, old journal rows, that no secret reaches the
+ * bytes of the files, and the path rules of statefile.c: no symbolic link
+ * as the file or a side file, a directory nobody else can write in, files
+ * of the user or root, a clear message for a directory it cannot write.
  */
 #include "common/base.h"
 
@@ -13,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <grp.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,6 +27,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "state/backend.h"
+#include "state/statefile.h"
 #include "state/store.h"
 #include "tests/unit/test_store.h"
 
@@ -501,16 +506,275 @@ test_constraints(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- the path: links, owners, modes ---------------------------------- */
+
+/* state_dir: make the state's directory (t->dir/sub/dir) with mode. */
+static char *
+state_dir(struct tctx *t, mode_t mode)
+{
+	char *sub = xasprintf("%s/sub", t->dir);
+	char *dir = xasprintf("%s/sub/dir", t->dir);
+
+	(void)mkdir(sub, 0700);
+	(void)mkdir(dir, 0700);
+	assert_int_equal(chmod(dir, mode), 0);
+	free(sub);
+	return dir;
+}
+
+/* refused: store_open(path) fails with code, its message holding want. */
+static void
+refused(const char *path, int code, const char *want)
+{
+	struct store *s = (struct store *)1;
+
+	assert_int_equal(store_open(path, &s), code);
+	assert_null(s);
+	if (strstr(sf_error_last(), want) == NULL)
+		fail_msg("'%s' lacks '%s'", sf_error_last(), want);
+}
+
+/*
+ * A state file that is a symbolic link is refused: neither its target's
+ * mode nor its tables change (before, sandform chmodded the target and
+ * wrote its schema into it), and a dangling link creates nothing.
+ */
+static void
+test_symlink_refused(void **state)
+{
+	struct tctx *t = *state;
+	char *dir = state_dir(t, 0700);
+	char *target = xasprintf("%s/other-project.db", t->dir);
+	char *before, *after;
+	struct stat st;
+
+	sql_exec(target, "CREATE TABLE mine (x)");
+	assert_int_equal(chmod(target, 0644), 0);
+	before = schema_of(target);
+	assert_int_equal(symlink(target, t->path), 0);
+	refused(t->path, SF_EINVALID, "state.db: the state file is a symbolic");
+	assert_non_null(strstr(sf_error_last(), target));
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	after = schema_of(target);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* reading commands see a state there, and are refused the same */
+	assert_int_equal(store_exists(t->path), 1);
+
+	/* a dangling link: nothing is created where it points */
+	assert_int_equal(unlink(target), 0);
+	refused(t->path, SF_EINVALID, "symbolic link");
+	assert_int_equal(stat(target, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	free(target);
+	free(dir);
+}
+
+/* A side file (-wal, -shm, -journal) that is a link is refused too. */
+static void
+test_symlinked_side_files(void **state)
+{
+	static const char *const sides[] = { "-wal", "-shm", "-journal" };
+	struct tctx *t = *state;
+	char *victim = xasprintf("%s/victim", t->dir), *side;
+	struct stat st;
+	size_t i;
+	FILE *fp;
+
+	store_close(open_ok(t->path));
+	fp = fopen(victim, "w");
+	assert_non_null(fp);
+	fputs("victim\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(victim, 0644), 0);
+	for (i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		side = xasprintf("%s%s", t->path, sides[i]);
+		(void)unlink(side);
+		assert_int_equal(symlink(victim, side), 0);
+		refused(t->path, SF_EINVALID, sides[i]);
+		assert_non_null(strstr(sf_error_last(), "symbolic link"));
+		assert_int_equal(stat(victim, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0644);
+		assert_int_equal(st.st_size, 7);
+		assert_int_equal(unlink(side), 0);
+		store_close(open_ok(t->path));
+		free(side);
+	}
+	free(victim);
+}
+
+/*
+ * The state's directory must not be writable by group or others unless
+ * sticky; a directory reached through a link is checked where it leads.
+ */
+static void
+test_dir_modes(void **state)
+{
+	static const mode_t loose[] = { 0770, 0730, 0707, 0757 };
+	struct tctx *t = *state;
+	char *dir = state_dir(t, 0700);
+	char *link = xasprintf("%s/link", t->dir);
+	char *via = xasprintf("%s/state.db", link);
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
+		assert_int_equal(chmod(dir, loose[i]), 0);
+		refused(t->path, SF_EINVALID, "writable by group or others");
+		assert_non_null(strstr(sf_error_last(), dir));
+		assert_int_equal(stat(t->path, &st), -1); /* nothing made */
+	}
+	assert_int_equal(chmod(dir, 01777), 0); /* sticky, as /tmp */
+	store_close(open_ok(t->path));
+	assert_int_equal(chmod(dir, 0755), 0);
+	store_close(open_ok(t->path));
+	assert_int_equal(symlink(dir, link), 0);
+	store_close(open_ok(via));
+	assert_int_equal(chmod(dir, 0777), 0);
+	refused(via, SF_EINVALID, "writable by group or others");
+	free(via);
+	free(link);
+	free(dir);
+}
+
+/*
+ * Directory, file and side files must belong to the user or root. Only
+ * root can give files away, so only root runs this.
+ */
+static void
+test_owners(void **state)
+{
+	struct tctx *t = *state;
+	char *dir = state_dir(t, 0700), *wal;
+	int fd;
+
+	if (geteuid() != 0)
+		skip();
+	store_close(open_ok(t->path));
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	refused(t->path, SF_EINVALID, "owned by uid 65534");
+	assert_int_equal(chown(dir, 0, 0), 0);
+	assert_int_equal(chown(t->path, 65534, 65534), 0);
+	refused(t->path, SF_EINVALID, "the state file is owned by uid 65534");
+	assert_int_equal(chown(t->path, 0, 0), 0);
+	wal = xasprintf("%s-wal", t->path);
+	fd = open(wal, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fchown(fd, 65534, 65534), 0);
+	close(fd);
+	refused(t->path, SF_EINVALID,
+	        "state.db-wal: the state's side file "
+	        "is owned by uid 65534");
+	assert_int_equal(unlink(wal), 0);
+	store_close(open_ok(t->path));
+	free(wal);
+	free(dir);
+}
+
+/*
+ * A directory sandform cannot write in: the message names the directory
+ * and the cause (before: "enable WAL: unable to open database file"). As
+ * root, whom permissions do not stop, a child drops to nobody first.
+ */
+static void
+test_readonly_dir(void **state)
+{
+	struct tctx *t = *state;
+	char *dir = state_dir(t, 0700), *sub = xasprintf("%s/sub", t->dir);
+	char msg[1024];
+	int pfd[2], status, rc;
+	ssize_t n;
+	pid_t pid;
+
+	store_close(open_ok(t->path));
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(t->dir, 0755), 0);
+		assert_int_equal(chmod(sub, 0755), 0);
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		assert_int_equal(chown(t->path, 65534, 65534), 0);
+	}
+	assert_int_equal(chmod(dir, 0500), 0);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *s = NULL;
+
+		close(pfd[0]);
+		if (geteuid() == 0 && (setgroups(0, NULL) < 0 ||
+		                       setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(2);
+		rc = store_open(t->path, &s);
+		snprintf(msg, sizeof(msg), "%d %s", rc, sf_error_last());
+		if (write(pfd[1], msg, strlen(msg)) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], msg, sizeof(msg) - 1);
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(n > 0);
+	msg[n] = '\0';
+	assert_int_equal(strtol(msg, NULL, 10), SF_EIO);
+	if (strstr(msg, dir) == NULL ||
+	    strstr(msg, "cannot write in the directory") == NULL ||
+	    strstr(msg, strerror(EACCES)) == NULL)
+		fail_msg("unexpected message: %s", msg);
+	assert_int_equal(chmod(dir, 0700), 0);
+	free(sub);
+	free(dir);
+}
+
+/* A file replaced between the checks and SQLite's open is refused. */
+static void
+test_replaced_while_opening(void **state)
+{
+	struct tctx *t = *state;
+	static const char *const sides[] = { "-wal", NULL };
+	char *other = xasprintf("%s/other.db", t->dir);
+	struct statefile f;
+	FILE *fp;
+
+	store_close(open_ok(t->path));
+	assert_int_equal(statefile_open(t->path, sides, 1000, &f), 0);
+	assert_int_equal(statefile_verify(&f, t->path), 0);
+	fp = fopen(other, "w");
+	assert_non_null(fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(rename(other, t->path), 0);
+	assert_int_equal(statefile_verify(&f, t->path), SF_EINVALID);
+	assert_non_null(strstr(sf_error_last(), "replaced"));
+	statefile_close(&f);
+	statefile_close(&f);
+	free(other);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_open_modes),        T(test_open_pragmas),
-		T(test_open_errors),       T(test_migrations),
-		T(test_meta_updated),      T(test_no_secrets_in_files),
-		T(test_journal_sent_rows), T(test_constraints),
+		/* clang-format off */
+		T(test_open_modes),
+		T(test_open_pragmas),
+		T(test_open_errors),
+		T(test_migrations),
+		T(test_meta_updated),
+		T(test_no_secrets_in_files),
+		T(test_journal_sent_rows),
+		T(test_constraints),
+		T(test_symlink_refused),
+		T(test_symlinked_side_files),
+		T(test_dir_modes),
+		T(test_owners),
+		T(test_readonly_dir),
+		T(test_replaced_while_opening),
+		/* clang-format on */
 	};
 
 	return cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
