@@ -109,7 +109,11 @@ struct store_backend {
 	int (*drift_list)(struct store_be *be, int64_t run_id,
 	                  struct store_drift_list *out);
 
-	/* named settings; list gives every stored name (the key's too) */
+	/*
+	 * named settings. get: 1 with *out (malloc()ed), 0 when absent.
+	 * list: name to value into out; the store drops the reserved name
+	 * of the key, should a backend keep the key among its settings.
+	 */
 	int (*meta_set)(struct store_be *be, const char *key,
 	                const char *value, int64_t now_ms);
 	int (*meta_get)(struct store_be *be, const char *key, char **out);

@@ -24,9 +24,11 @@
  *   link anywhere in a path) can be its own line of defence; after it has
  *   opened the file, statefile_verify() compares the inode with the one
  *   checked.
- * - Our descriptor of the file is closed before SQLite opens it: closing
- *   any descriptor of a file drops every POSIX lock the process holds on
- *   it, SQLite's included.
+ * - An existing file is never opened here, only examined with fstatat():
+ *   closing any descriptor of a file drops every POSIX lock the process
+ *   holds on it, SQLite's included, and another handle in this process
+ *   may have the same state open. (Doing so let a second process run WAL
+ *   recovery under a live writer.)
  */
 #include "common/base.h"
 
@@ -136,55 +138,26 @@ lock_dir(const struct statefile *f, const char *path, long wait_ms)
 }
 
 /*
- * check_open: the checks of an open descriptor of path+suffix (what); a
- * loose mode is tightened.
+ * check_existing: check path+suffix (what), the file base+suffix of the
+ * directory, without opening it: 1 when it is a regular file of ours (a
+ * loose mode tightened, *st filled), 0 when there is none, or the
+ * refusal. Never open(): closing a descriptor of a file drops every POSIX
+ * lock this process holds on it, and another handle of this process may
+ * have the database open (SQLite's locks on the file and its -shm).
+ * fchmodat() follows a link, but the name was just seen not to be one,
+ * and nobody else can replace it in a directory that passed check_dir().
  */
 static int
-check_open(int fd, const char *path, const char *suffix, const char *what,
-           struct stat *st)
-{
-	if (fstat(fd, st) < 0)
-		return sf_error_set(SF_EIO, "%s%s: %s", path, suffix,
-		                    strerror(errno));
-	if (!S_ISREG(st->st_mode))
-		return sf_error_set(SF_EINVALID,
-		                    "%s%s: %s is not a regular file", path,
-		                    suffix, what);
-	if (!owned_ok(st))
-		return sf_error_set(
-		        SF_EINVALID,
-		        "%s%s: %s is owned by uid %lu, not by you "
-		        "(uid %lu) or root; refusing another user's "
-		        "state",
-		        path, suffix, what, (unsigned long)st->st_uid,
-		        (unsigned long)geteuid());
-	if ((st->st_mode & 077) == 0)
-		return 0;
-	log_warn("%s%s: %s was readable by others (mode %03o); setting %03o",
-	         path, suffix, what, (unsigned)(st->st_mode & 0777),
-	         (unsigned)STORE_FILE_MODE);
-	if (fchmod(fd, STORE_FILE_MODE) < 0)
-		return sf_error_set(SF_EIO, "%s%s: %s", path, suffix,
-		                    strerror(errno));
-	return 0;
-}
-
-/*
- * open_existing: check path+suffix (what), the file base+suffix of the
- * directory: 1 when it is a regular file of ours (its mode tightened, *st
- * filled), 0 when there is none, or the refusal.
- */
-static int
-open_existing(const struct statefile *f, const char *path, const char *suffix,
-              const char *what, struct stat *st)
+check_existing(const struct statefile *f, const char *path, const char *suffix,
+               const char *what, struct stat *st)
 {
 	char *name = xasprintf("%s%s", f->base, suffix);
-	int fd = -1, rc;
+	int rc = 0;
 
 	if (fstatat(f->dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
-		rc = errno == ENOENT ? 0
-		                     : sf_error_set(SF_EIO, "%s%s: %s", path,
-		                                    suffix, strerror(errno));
+		if (errno != ENOENT)
+			rc = sf_error_set(SF_EIO, "%s%s: %s", path, suffix,
+			                  strerror(errno));
 		goto out;
 	}
 	if (S_ISLNK(st->st_mode)) {
@@ -196,25 +169,33 @@ open_existing(const struct statefile *f, const char *path, const char *suffix,
 		                  path, suffix, what);
 		goto out;
 	}
-	fd = openat(f->dirfd, name,
-	            O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 && errno == ELOOP)
-		rc = refuse_link(f, path, name, suffix, what);
-	else if (fd < 0 && errno == ENOENT)
-		rc = 0;
-	else if (fd < 0)
+	if (!owned_ok(st)) {
+		rc = sf_error_set(SF_EINVALID,
+		                  "%s%s: %s is owned by uid %lu, not by you "
+		                  "(uid %lu) or root; refusing another user's "
+		                  "state",
+		                  path, suffix, what, (unsigned long)st->st_uid,
+		                  (unsigned long)geteuid());
+		goto out;
+	}
+	rc = 1;
+	if ((st->st_mode & 077) == 0)
+		goto out;
+	log_warn("%s%s: %s was readable by others (mode %03o); setting %03o",
+	         path, suffix, what, (unsigned)(st->st_mode & 0777),
+	         (unsigned)STORE_FILE_MODE);
+	if (fchmodat(f->dirfd, name, STORE_FILE_MODE, 0) < 0)
 		rc = sf_error_set(SF_EIO, "%s%s: %s", path, suffix,
 		                  strerror(errno));
-	else if ((rc = check_open(fd, path, suffix, what, st)) == 0)
-		rc = 1;
 out:
-	if (fd >= 0)
-		close(fd);
 	free(name);
 	return rc;
 }
 
-/* create_new: the state file does not exist: create it, 0600. */
+/*
+ * create_new: the state file does not exist: create it, 0600 whatever
+ * the umask. (Its descriptor may be closed: a new file has no locks.)
+ */
 static int
 create_new(struct statefile *f, const char *path, struct stat *st)
 {
@@ -244,7 +225,8 @@ check_sides(const struct statefile *f, const char *path)
 	int rc = 0;
 
 	for (sfx = f->sides; sfx != NULL && *sfx != NULL && rc >= 0; sfx++)
-		rc = open_existing(f, path, *sfx, "the state's side file", &st);
+		rc = check_existing(f, path, *sfx, "the state's side file",
+		                    &st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -290,7 +272,7 @@ statefile_open(const char *path, const char *const *sides, long wait_ms,
 		return rc;
 	/* exists, or create; again if it appeared or vanished meanwhile */
 	for (tries = 0, rc = 0; rc == 0 && tries < 3; tries++) {
-		rc = open_existing(f, path, "", "the state file", &st);
+		rc = check_existing(f, path, "", "the state file", &st);
 		if (rc == 0)
 			rc = create_new(f, path, &st);
 	}

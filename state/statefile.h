@@ -21,7 +21,9 @@
  * to STORE_FILE_MODE with a warning.
  *
  * Races: the directory is opened once and every check and creation is
- * relative to that descriptor (O_NOFOLLOW, O_EXCL). The database library
+ * relative to that descriptor (AT_SYMLINK_NOFOLLOW, O_NOFOLLOW|O_EXCL);
+ * an existing file is examined, never opened (which would drop SQLite's
+ * POSIX locks of another handle in the process). The database library
  * then opens the file again, by f->real (the path with its links
  * resolved, so that it can refuse any link itself): statefile_verify()
  * afterwards makes sure both names still lead to the file that was

@@ -357,7 +357,7 @@ Y
 	holder=$!
 	for ((i = 0; i < 200; i++)); do
 		id=$("$SANDFORM" state info --json 2>/dev/null |
-			json 'd["lock"]["id"] if d["lock"] else ""') || true
+			emu_json 'd["lock"]["id"] if d["lock"] else ""') || true
 		[ -n "$id" ] && break
 		sleep 0.05
 	done

@@ -729,6 +729,65 @@ test_readonly_dir(void **state)
 	free(dir);
 }
 
+/*
+ * lock_held: whether another process holds a POSIX lock that conflicts
+ * with a write lock on len bytes at start of the file: a child asks, so
+ * that the answer covers this process's locks.
+ */
+static int
+lock_held(const char *file, off_t start, off_t len)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct flock fl;
+		int fd = open(file, O_RDWR);
+
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = start;
+		fl.l_len = len;
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0)
+			_exit(2);
+		_exit(fl.l_type == F_UNLCK ? 1 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) < 2);
+	return WEXITSTATUS(status) == 0;
+}
+
+/*
+ * Opening a second handle in a process must leave the first one's SQLite
+ * locks alone: closing any descriptor of a file drops all of a process's
+ * POSIX locks on it, so the path checks must never open an existing file
+ * (when they did, a concurrent process ran WAL recovery under a live
+ * writer). While a handle is open, SQLite read-locks the -shm's DMS byte
+ * (128): others then know the WAL index is in use.
+ */
+static void
+test_second_handle_keeps_locks(void **state)
+{
+	struct tctx *t = *state;
+	struct store_record r = rec("default", "web", "sb-1");
+	struct store *a = open_ok(t->path), *b;
+	char *shm = xasprintf("%s-shm", t->path);
+
+	assert_int_equal(store_record_put(a, &r), 0);
+	assert_true(lock_held(shm, 128, 1));
+	b = open_ok(t->path);
+	assert_true(lock_held(shm, 128, 1));
+	assert_int_equal(store_record_put(b, &r), 0);
+	store_close(b);
+	assert_true(lock_held(shm, 128, 1));
+	assert_int_equal(store_record_put(a, &r), 0);
+	store_close(a);
+	assert_false(lock_held(t->path, 0, 0));
+	free(shm);
+}
+
 /* A file replaced between the checks and SQLite's open is refused. */
 static void
 test_replaced_while_opening(void **state)
@@ -774,6 +833,7 @@ main(void)
 		T(test_owners),
 		T(test_readonly_dir),
 		T(test_replaced_while_opening),
+		T(test_second_handle_keeps_locks),
 		/* clang-format on */
 	};
 
