@@ -89,9 +89,9 @@ struct store_backend {
 
 	/*
 	 * journal; add: e is an intent with its times set. finish: move an
-	 * open entry (intent, or "sent" as old versions wrote) to DONE with
-	 * arg as the result id, or to FAILED with arg as the message; 0 when
-	 * no open entry has that id.
+	 * open entry (intent; or "sent", which the SQLite schema allows and
+	 * nothing writes) to DONE with arg as the result id, or to FAILED
+	 * with arg as the message; 0 when no open entry has that id.
 	 */
 	int (*journal_add)(struct store_be *be,
 	                   const struct store_journal_entry *e,
@@ -192,8 +192,9 @@ void store_row_clear(const struct store_row_kind *k, void *row);
 /* store_rows_free: store_row_clear every row of an array, then the array. */
 void store_rows_free(const struct store_row_kind *k, void *v, size_t n);
 
-/* store_journal_state_parse: a stored state name; "sent" (written by old
- * versions) and unknown names read as STORE_JOURNAL_INTENT, i.e. open. */
+/* store_journal_state_parse: a stored state name; "sent" (allowed by the
+ * SQLite schema, never written) and unknown names read as
+ * STORE_JOURNAL_INTENT, i.e. open. */
 enum store_journal_state store_journal_state_parse(const char *name);
 
 #endif
