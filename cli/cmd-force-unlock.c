@@ -6,7 +6,9 @@
  * id is the one a locked apply or destroy prints. A lock held by a dead
  * process on this host or with an expired lease is taken over
  * automatically and needs no force-unlock. The released holder is printed
- * so the log shows whose lock was broken. Exit 0 released, 1 no such lock.
+ * so the log shows whose lock was broken. Exit 0 released, 1 no such lock
+ * (or no state at all: a missing state is not created). `sandform state
+ * info` shows a stack's lock and its id.
  */
 #include "common/base.h"
 
@@ -41,6 +43,17 @@ cmd_force_unlock(struct sf_ctx *ctx, struct cli_args *args)
 		return SF_EXIT_ERROR;
 	}
 	memset(&h, 0, sizeof(h));
+	if ((rc = store_exists(ctx->state_path)) <= 0) {
+		if (rc == 0)
+			fprintf(stderr,
+			        "sandform force-unlock: no lock with id '%s': "
+			        "there is no state at %s\n",
+			        args->argv[0], ctx->state_path);
+		else
+			fprintf(stderr, "sandform force-unlock: %s\n",
+			        sf_error_last());
+		goto out;
+	}
 	if ((rc = store_open(ctx->state_path, &st)) < 0) {
 		fprintf(stderr, "sandform force-unlock: %s\n", sf_error_last());
 		goto out;

@@ -1,9 +1,10 @@
 /*
- * sandform state list|show NAME|rm NAME|import NAME ID|history
- *                 [--stack NAME] [--state PATH] [--json] [--limit N] [-v]
+ * sandform state list|show NAME|rm NAME|import NAME ID|history|journal|info
+ *                 [--stack NAME] [--state PATH] [--json] [--limit N]
+ *                 [--open] [-v]
  *
- * Looks at and edits what the state database remembers about one stack.
- * Only rm talks to Daytona (and not with --keep-labels):
+ * Looks at and edits what the state remembers about one stack. Only rm
+ * talks to Daytona (and not with --keep-labels):
  *
  * - list: the stack's records, one line each (NAME, ID, STATUS, UPDATED),
  *   sorted by name; --json gives {"format_version": "1", "stack", "records"}.
@@ -27,7 +28,16 @@
  * - history: the stack's runs, newest first (--limit N keeps the last N).
  *   A run without an outcome is "running", or "abandoned" when its process
  *   (on this host) is gone: it was killed before it could record its end.
+ * - journal: the stack's journal of mutating API calls, oldest first: each
+ *   written as an intent before its call and marked done or failed after
+ *   it. --open keeps the entries still open, which an interrupted run left
+ *   and the next run resolves; --limit N keeps the last N.
+ * - info: the state itself: backend, path, schema version, the named
+ *   settings (such as resize_unavailable), the stack's lock holder (its id
+ *   is what force-unlock takes) and how many records, runs, journal
+ *   entries (open ones) and drift observations the stack has.
  *
+ * Every --json document is an object with "format_version": "1".
  * rm and import change the state, so they hold the stack lock while they do
  * (exit 3 naming the holder when a run has it). Reading subcommands never
  * create a state file that does not exist yet: an absent file has no
@@ -44,12 +54,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/exitcodes.h"
 #include "common/log.h"
+#include "common/strmap.h"
 #include "common/timeutil.h"
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
@@ -62,6 +72,9 @@
 #include "reconciler/labels.h"
 #include "state/store.h"
 
+/* What `sandform state` does, for its usage messages. */
+#define SUBCOMMANDS "list, show, rm, import, history, journal, info"
+
 /* Longest NAME and ID that import accepts. */
 #define STATE_NAME_MAX 255
 #define STATE_ID_MAX   255
@@ -70,13 +83,18 @@ int cmd_state(struct sf_ctx *ctx, struct cli_args *args);
 
 static long long opt_limit;
 static int opt_keep_labels;
+static int opt_open;
 
 const struct cli_opt cmd_state_opts[] = {
 	SF_OPT_STACK,
 	SF_OPT_STATE,
 	SF_OPT_JSON,
-	{ CLI_INT, "limit", 0, "N", "history: only the last N runs", &opt_limit,
-	  0, 1000000 },
+	{ CLI_INT, "limit", 0, "N",
+	  "history, journal: only the last N runs or entries", &opt_limit, 0,
+	  1000000 },
+	{ CLI_FLAG, "open", 0, NULL,
+	  "journal: only entries still open (left by an interrupted run)",
+	  &opt_open, 0, 0 },
 	{ CLI_FLAG, "keep-labels", 0, NULL,
 	  "rm: forget without contacting Daytona (the sandbox keeps its "
 	  "sandform.dev/* labels)",
@@ -110,18 +128,19 @@ store_fail(int rc)
 }
 
 /*
- * open_state: open the database; with may_create 0 an absent file is not
+ * open_state: open the state; with may_create 0 an absent state is not
  * created and *out stays NULL (0 is returned: nothing recorded).
  */
 static int
 open_state(struct sf_ctx *ctx, int may_create, struct store **out)
 {
-	struct stat st;
 	int rc;
 
 	*out = NULL;
-	if (!may_create && stat(ctx->state_path, &st) < 0 && errno == ENOENT) {
-		log_debug("no state file at '%s'", ctx->state_path);
+	if (!may_create && (rc = store_exists(ctx->state_path)) <= 0) {
+		if (rc < 0)
+			return store_fail(rc);
+		log_debug("no state at '%s'", ctx->state_path);
 		return 0;
 	}
 	if ((rc = store_open(ctx->state_path, out)) < 0)
@@ -596,6 +615,193 @@ state_history(struct sf_ctx *ctx, struct store *s)
 	return SF_EXIT_OK;
 }
 
+static cJSON *
+journal_entry_to_json(const struct store_journal_entry *e)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "id", (double)e->id);
+	if (e->run_id > 0)
+		cJSON_AddNumberToObject(o, "run_id", (double)e->run_id);
+	else
+		cJSON_AddNullToObject(o, "run_id");
+	cJSON_AddStringToObject(o, "name", e->name);
+	cJSON_AddStringToObject(o, "action", e->action);
+	json_add_string_or_null(o, "sandbox_id", e->sandbox_id);
+	cJSON_AddStringToObject(o, "state", store_journal_state_name(e->state));
+	json_add_string_or_null(o, "result_sandbox_id", e->result_sandbox_id);
+	json_add_string_or_null(o, "message", e->message);
+	cJSON_AddItemToObject(o, "detail", json_or_null(e->detail_json));
+	add_time(o, "created", e->created_ms);
+	add_time(o, "updated", e->updated_ms);
+	return o;
+}
+
+static int
+state_journal(struct sf_ctx *ctx, struct store *s)
+{
+	struct store_journal_list l = { NULL, 0 };
+	const struct store_journal_entry *e;
+	char iso[SF_ISO8601_LEN + 1];
+	cJSON *doc, *arr;
+	size_t i, first = 0;
+	int rc;
+
+	if (s != NULL &&
+	    (rc = opt_open ? store_journal_open(s, ctx->stack, &l)
+	                   : store_journal_list(s, ctx->stack, &l)) < 0)
+		return store_fail(rc);
+	if (opt_limit > 0 && l.n > (size_t)opt_limit)
+		first = l.n - (size_t)opt_limit;
+	if (ctx->json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "format_version", "1");
+		cJSON_AddStringToObject(doc, "stack", ctx->stack);
+		arr = cJSON_AddArrayToObject(doc, "entries");
+		for (i = first; i < l.n; i++)
+			cJSON_AddItemToArray(arr,
+			                     journal_entry_to_json(&l.v[i]));
+		store_journal_list_free(&l);
+		return print_json(doc, 0);
+	}
+	if (l.n == 0) {
+		fprintf(stderr,
+		        "sandform state: stack '%s' has no %sjournal "
+		        "entries\n",
+		        ctx->stack, opt_open ? "open " : "");
+		return SF_EXIT_OK;
+	}
+	printf("%-6s  %-24s  %-8s  %-7s  %-20s  %s\n", "ID", "CREATED",
+	       "ACTION", "STATE", "NAME", "SANDBOX");
+	for (i = first; i < l.n; i++) {
+		e = &l.v[i];
+		time_format_iso(e->created_ms, iso);
+		printf("%-6lld  %-24s  %-8s  %-7s  %-20s  %s%s%s\n",
+		       (long long)e->id, iso, e->action,
+		       store_journal_state_name(e->state), e->name,
+		       or_dash(e->result_sandbox_id ? e->result_sandbox_id
+		                                    : e->sandbox_id),
+		       e->message ? "  " : "", e->message ? e->message : "");
+	}
+	store_journal_list_free(&l);
+	return SF_EXIT_OK;
+}
+
+static cJSON *
+lock_to_json(const struct store_lock_holder *h)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", h->id);
+	cJSON_AddStringToObject(o, "stack", h->stack);
+	cJSON_AddStringToObject(o, "holder", h->info);
+	cJSON_AddNumberToObject(o, "pid", (double)h->pid);
+	cJSON_AddStringToObject(o, "host", h->host);
+	add_time(o, "since", h->since_ms);
+	add_time(o, "lease_until", h->lease_until_ms);
+	return o;
+}
+
+static cJSON *
+counts_to_json(const struct store_counts *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "records", (double)c->records);
+	cJSON_AddNumberToObject(o, "runs", (double)c->runs);
+	cJSON_AddNumberToObject(o, "journal", (double)c->journal);
+	cJSON_AddNumberToObject(o, "journal_open", (double)c->journal_open);
+	cJSON_AddNumberToObject(o, "drift", (double)c->drift);
+	return o;
+}
+
+/* info_print: the human form of state info. */
+static void
+info_print(struct sf_ctx *ctx, struct store *s, const struct strmap *settings,
+           const struct store_lock_holder *lock, const struct store_counts *c)
+{
+	char since[SF_ISO8601_LEN + 1], until[SF_ISO8601_LEN + 1];
+	size_t i;
+
+	printf("state:           %s\n", ctx->state_path);
+	if (s == NULL) {
+		printf("(no state yet: it is created by the first command that "
+		       "records something)\n");
+		return;
+	}
+	printf("backend:         %s (schema %d)\n", store_backend_name(s),
+	       store_schema_version(s));
+	printf("stack:           %s\n", ctx->stack);
+	if (lock == NULL) {
+		printf("lock:            free\n");
+	} else {
+		time_format_iso(lock->since_ms, since);
+		time_format_iso(lock->lease_until_ms, until);
+		printf("lock:            %s, held by %s (pid %ld on '%s') "
+		       "since "
+		       "%s, lease until %s\n",
+		       lock->id, lock->info, lock->pid, lock->host, since,
+		       until);
+	}
+	printf("records:         %zu\n", c->records);
+	printf("runs:            %zu\n", c->runs);
+	printf("journal:         %zu (%zu open)\n", c->journal,
+	       c->journal_open);
+	printf("drift:           %zu\n", c->drift);
+	for (i = 0; i < settings->n; i++)
+		printf("setting:         %s = %s\n", settings->v[i].key,
+		       settings->v[i].value);
+}
+
+static int
+state_info(struct sf_ctx *ctx, struct store *s)
+{
+	struct strmap settings = STRMAP_INIT;
+	struct store_lock_holder lock;
+	struct store_counts c;
+	cJSON *doc;
+	int rc, locked = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (s != NULL) {
+		if ((rc = store_meta_list(s, &settings)) < 0 ||
+		    (rc = store_counts(s, ctx->stack, &c)) < 0)
+			goto fail;
+		rc = store_lock_get(s, ctx->stack, &lock);
+		if (rc < 0 && rc != SF_ENOTFOUND)
+			goto fail;
+		locked = rc == 0;
+	}
+	if (!ctx->json) {
+		info_print(ctx, s, &settings, locked ? &lock : NULL, &c);
+		strmap_clear(&settings);
+		return SF_EXIT_OK;
+	}
+	doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "format_version", "1");
+	cJSON_AddBoolToObject(doc, "exists", s != NULL);
+	json_add_string_or_null(doc, "backend",
+	                        s ? store_backend_name(s) : NULL);
+	cJSON_AddStringToObject(doc, "path", ctx->state_path);
+	if (s != NULL)
+		cJSON_AddNumberToObject(doc, "schema_version",
+		                        store_schema_version(s));
+	else
+		cJSON_AddNullToObject(doc, "schema_version");
+	cJSON_AddStringToObject(doc, "stack", ctx->stack);
+	cJSON_AddItemToObject(doc, "settings", strmap_to_json(&settings));
+	if (locked)
+		cJSON_AddItemToObject(doc, "lock", lock_to_json(&lock));
+	else
+		cJSON_AddNullToObject(doc, "lock");
+	cJSON_AddItemToObject(doc, "counts", counts_to_json(&c));
+	strmap_clear(&settings);
+	return print_json(doc, 0);
+fail:
+	strmap_clear(&settings);
+	return store_fail(rc);
+}
+
 static int
 want_args(struct cli_args *args, int n, const char *usage)
 {
@@ -613,8 +819,7 @@ cmd_state(struct sf_ctx *ctx, struct cli_args *args)
 	int rc;
 
 	if (args->argc < 1)
-		return fail("missing subcommand (list, show, rm, import, "
-		            "history)");
+		return fail("missing subcommand (%s)", SUBCOMMANDS);
 	sub = args->argv[0];
 	if (strcmp(sub, "list") == 0) {
 		if (want_args(args, 0, "list") < 0)
@@ -641,10 +846,18 @@ cmd_state(struct sf_ctx *ctx, struct cli_args *args)
 			return SF_EXIT_ERROR;
 		if ((rc = open_state(ctx, 0, &s)) == 0)
 			rc = state_history(ctx, s);
+	} else if (strcmp(sub, "journal") == 0) {
+		if (want_args(args, 0, "journal [--open]") < 0)
+			return SF_EXIT_ERROR;
+		if ((rc = open_state(ctx, 0, &s)) == 0)
+			rc = state_journal(ctx, s);
+	} else if (strcmp(sub, "info") == 0) {
+		if (want_args(args, 0, "info") < 0)
+			return SF_EXIT_ERROR;
+		if ((rc = open_state(ctx, 0, &s)) == 0)
+			rc = state_info(ctx, s);
 	} else {
-		return fail("unknown subcommand '%s' (list, show, rm, import, "
-		            "history)",
-		            sub);
+		return fail("unknown subcommand '%s' (%s)", sub, SUBCOMMANDS);
 	}
 	store_close(s);
 	return rc;

@@ -29,10 +29,10 @@ const struct sf_cmd sf_commands[] = {
 	  "show what apply would change (reads Daytona, changes nothing)",
 	  cmd_plan_opts },
 	{ "state", cmd_state,
-	  "list|show NAME|rm NAME [--keep-labels]|import NAME ID|history "
-	  "[--stack NAME] "
-	  "[--state PATH] [--json]",
-	  "list, show, forget, import records; run history", cmd_state_opts },
+	  "list|show NAME|rm NAME [--keep-labels]|import NAME ID|history|"
+	  "journal [--open]|info [--stack NAME] [--state PATH] [--json]",
+	  "list, show, forget, import records; runs, journal, state info",
+	  cmd_state_opts },
 	{ "apply", cmd_apply,
 	  "[PATH... | PLANFILE] [--auto-approve] [--parallelism N] [--timeout "
 	  "DURATION] [--lock-timeout DURATION] [--json]",

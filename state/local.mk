@@ -1,11 +1,31 @@
 # state/: see DESIGN.md §2. Sources are added to libsandform.la.
-libsandform_la_SOURCES += state/store.c state/store.h
+libsandform_la_SOURCES += state/store.c state/store.h state/backend.h \
+	state/store-sqlite.c state/statefile.c state/statefile.h
 
-check_PROGRAMS += tests/unit/unit-store
-TESTS += tests/unit/unit-store
-tests_unit_unit_store_SOURCES = tests/unit/test_store.c
-tests_unit_unit_store_CFLAGS = $(SF_UNIT_CFLAGS)
-tests_unit_unit_store_LDADD = $(SF_UNIT_LIBS)
+# The store's tests: the contract every backend passes (run once per
+# backend the suite lists) and the SQLite backend's own.
+SF_STORE_TEST_COMMON = tests/unit/test_store_common.c tests/unit/test_store.h
+
+check_PROGRAMS += tests/unit/unit-store-contract
+TESTS += tests/unit/unit-store-contract
+tests_unit_unit_store_contract_SOURCES = tests/unit/test_store_contract.c \
+	$(SF_STORE_TEST_COMMON)
+tests_unit_unit_store_contract_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_store_contract_LDADD = $(SF_UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/unit-store-sqlite
+TESTS += tests/unit/unit-store-sqlite
+tests_unit_unit_store_sqlite_SOURCES = tests/unit/test_store_sqlite.c \
+	$(SF_STORE_TEST_COMMON)
+tests_unit_unit_store_sqlite_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_store_sqlite_LDADD = $(SF_UNIT_LIBS)
+
+# A helper of the end-to-end tests, not a test: it writes through the
+# store API what only a running or interrupted run leaves in a state.
+check_PROGRAMS += tests/store-tool
+tests_store_tool_SOURCES = tests/unit/test_store_tool.c
+tests_store_tool_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
+tests_store_tool_LDADD = libsandform.la
 
 TESTS += tests/e2e/t2500-state.bats
 EXTRA_DIST += tests/e2e/t2500-state.bats

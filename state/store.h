@@ -1,21 +1,29 @@
 /*
- * store: sandform's SQLite state (DESIGN.md §4).
+ * store: sandform's state (DESIGN.md §4, §7a).
  *
- * One database file per working directory (default ./.sandform/state.db)
- * holds, per stack: the records of managed sandboxes, the runs, the journal
- * of mutating API calls, drift observations and the stack lock; and, for
- * the whole file, named settings (store_meta_*). The schema
- * is migrated step by step with PRAGMA user_version (see store.c).
+ * One state per working directory (default ./.sandform/state.db) holds,
+ * per stack: the records of managed sandboxes, the runs, the journal of
+ * mutating API calls, drift observations and the stack lock; and, for the
+ * whole state, named settings (store_meta_*). This module is the policy:
+ * argument checks, the secret safety net, the HMAC key, the lock rules
+ * (stale holders, leases, waiting) and the messages. The storage is a
+ * backend chosen by store_open() from the path (state/backend.h): SQLite
+ * (state/store-sqlite.c) for a file path, the only backend today.
  *
- * Durability: the database runs in WAL mode with synchronous=NORMAL. Every
- * write function has committed when it returns, so what it wrote survives a
- * crash of the process (kill -9) at any later point; the last commits may be
- * lost on a power failure or OS crash (they are then rebuilt from the live
- * labels, DESIGN.md §4).
+ * SQLite: one file, mode 0600 (STORE_FILE_MODE) in a directory sandform
+ * creates with 0700, in WAL mode with synchronous=NORMAL, its schema
+ * migrated step by step with PRAGMA user_version. The file must not be a
+ * symbolic link, and its directory must be owned by the user (or root)
+ * and not writable by group or others unless sticky (store_open).
+ *
+ * Durability: every write function has committed when it returns, so what
+ * it wrote survives a crash of the process (kill -9) at any later point;
+ * with SQLite the last commits may be lost on a power failure or OS crash
+ * (they are then rebuilt from the live labels, DESIGN.md §4).
  *
  * Secrets: nothing secret is ever stored. Env values are stored only as
- * keyed hashes (store_secret_hash(), HMAC-SHA-256 with a random 32-byte key
- * created with the database); the API key never reaches the store. As a
+ * keyed hashes (HMAC-SHA-256 under store_hmac_key(), a random 32-byte key
+ * created with the state); the API key never reaches the store. As a
  * safety net, the string values of a top-level "env" object in a record's
  * observed_json or a journal entry's detail_json are replaced by
  * STORE_ENV_HASH_PREFIX and their keyed hash before they are written.
@@ -31,14 +39,15 @@
  *
  * Threads: one handle may be used from several threads; calls are serialised
  * by a mutex inside the handle. After fork() the child must open its own
- * handle. Several processes may use one database at the same time; writers
+ * handle. Several processes may use one state at the same time; writers
  * wait up to STORE_BUSY_TIMEOUT_MS for each other.
  *
  * Errors: functions return 0 or a negative SF_E* code with the message set
  * by sf_error_set(): SF_ENOTFOUND (no such record, entry, run or lock),
  * SF_ELOCKED (lock held by another run), SF_EINVALID (bad argument, invalid
- * JSON, a journal entry already finished, a state file of a newer schema),
- * SF_EIO (file or SQLite failure; the message carries sqlite3_errmsg()).
+ * JSON, a journal entry already finished, a state of a newer schema, an
+ * unsafe state path), SF_EIO (file or database failure; the message carries
+ * the backend's detail, e.g. sqlite3_errmsg() and the system error).
  */
 #ifndef SF_STATE_STORE_H
 #define SF_STATE_STORE_H
@@ -46,15 +55,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/hash.h"
+#include "common/strmap.h"
 
-/* The schema version this build writes; older files are migrated. */
-#define STORE_SCHEMA_VERSION 2
 /* How long a writer waits for another process's transaction. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 /* Size of the per-state HMAC key for env values. */
 #define STORE_HMAC_KEY_LEN 32
-/* Mode of a new database file and of new parent directories. */
+/* Mode of a new state file and of the directories store_open() creates. */
 #define STORE_FILE_MODE 0600
 #define STORE_DIR_MODE  0700
 /* Longest lock holder description and host name kept in a lock. */
@@ -79,22 +86,35 @@
 struct store;
 
 /*
- * store_open: open or create the database at path. A new file is created
- * with mode 0600 whatever the umask, its missing parent directories with
- * 0700. Enables WAL, the busy timeout and foreign keys, migrates an older
- * schema to STORE_SCHEMA_VERSION (each step in its own transaction), and
- * creates the HMAC key of a new state. A file with a newer schema than this
- * build knows is refused (SF_EINVALID).
+ * store_open: open or create the state at path. A path "SCHEME://..." is
+ * refused unless a backend serves SCHEME (none does yet); anything else is
+ * an SQLite file. A new file is created with mode 0600 whatever the umask,
+ * its missing parent directories with 0700; an existing file readable by
+ * others is tightened to 0600 with a warning. Refused (SF_EINVALID): a
+ * path that is a symbolic link or not a regular file (nor may its -wal,
+ * -shm or -journal side files be), a file or directory owned by another
+ * user than the current one or root, a directory writable by group or
+ * others without the sticky bit, and a file of a newer schema than this
+ * build knows. A directory sandform cannot write to is an error naming it
+ * and the cause (SF_EIO). Older schemas are migrated (each step in its own
+ * transaction), and a new state gets its HMAC key.
  */
 int store_open(const char *path, struct store **out);
+/*
+ * store_exists: 1 when a state exists at path, 0 when not (nothing is
+ * created; reading commands then show an empty state), or a negative code
+ * (an unknown URL scheme, a path that cannot be examined).
+ */
+int store_exists(const char *path);
 void store_close(struct store *s);
 const char *store_path(const struct store *s);
+/* store_backend_name: "sqlite". */
+const char *store_backend_name(const struct store *s);
+/* store_schema_version: the backend's schema version in use. */
+int store_schema_version(const struct store *s);
 
 /* store_hmac_key: the state's key (STORE_HMAC_KEY_LEN bytes). */
 const unsigned char *store_hmac_key(const struct store *s);
-/* store_secret_hash: HMAC-SHA-256 of value under the state's key, in hex. */
-void store_secret_hash(const struct store *s, const char *value,
-                       char out_hex[SF_SHA256_HEX_LEN + 1]);
 
 /* ---- records of managed sandboxes ------------------------------------ */
 
@@ -186,15 +206,15 @@ void store_run_list_free(struct store_run_list *l);
 /* ---- journal of mutating API calls ----------------------------------- */
 
 /*
- * An entry is written as "intent" and committed BEFORE the API call, marked
- * "sent" just before the request leaves (optional), and ends "done" (with
- * the resulting sandbox id) or "failed" (with the message). Entries still
- * "intent" or "sent" at the start of a run were left by a crashed run: the
- * next run resolves them from what Daytona shows, then marks them.
+ * An entry is written as "intent" and committed BEFORE the API call, and
+ * ends "done" (with the resulting sandbox id) or "failed" (with the
+ * message). Entries still open (intent) at the start of a run were left by
+ * a crashed run: the next run resolves them from what Daytona shows, then
+ * marks them. (The schema also allows "sent", which no version of sandform
+ * ever wrote; an entry in that state reads as intent, i.e. open.)
  */
 enum store_journal_state {
 	STORE_JOURNAL_INTENT = 0,
-	STORE_JOURNAL_SENT,
 	STORE_JOURNAL_DONE,
 	STORE_JOURNAL_FAILED,
 };
@@ -225,13 +245,15 @@ int store_journal_intent(struct store *s, int64_t run_id, const char *stack,
                          const char *name, const char *action,
                          const char *sandbox_id, const char *detail_json,
                          int64_t *id_out);
-int store_journal_sent(struct store *s, int64_t id);
 /* result_sandbox_id may be NULL (e.g. a delete). */
 int store_journal_done(struct store *s, int64_t id,
                        const char *result_sandbox_id);
 int store_journal_failed(struct store *s, int64_t id, const char *message);
-/* store_journal_open: the stack's entries still intent or sent, by id. */
+/* store_journal_open: the stack's open (intent) entries, by id. */
 int store_journal_open(struct store *s, const char *stack,
+                       struct store_journal_list *out);
+/* store_journal_list: every entry of the stack, open or finished, by id. */
+int store_journal_list(struct store *s, const char *stack,
                        struct store_journal_list *out);
 /* store_journal_get: one entry by id. */
 int store_journal_get(struct store *s, int64_t id,
@@ -243,11 +265,10 @@ void store_journal_list_free(struct store_journal_list *l);
 /* ---- drift observations ---------------------------------------------- */
 
 /*
- * Status: the drift table is written only through store_drift_add(), and
- * no command calls it yet: it is for the future `sandform drift` command
- * (DESIGN.md §7). Until then plan and apply keep what they saw in each
- * record's observed_json, and the table stays empty (store_prune() and the
- * tests exercise it).
+ * What exists: store_drift_add() and store_drift_list(), pruned with their
+ * runs by store_prune() and counted by store_counts(). No command records
+ * drift yet; the `sandform drift` command of a later issue will (DESIGN.md
+ * §7). Plan and apply keep what they saw in each record's observed_json.
  */
 
 struct store_drift {
@@ -267,7 +288,7 @@ struct store_drift_list {
 	size_t n;
 };
 
-/* Values must not be secrets (use store_secret_hash() or "(sensitive)"). */
+/* Values must not be secrets (use a keyed hash or "(sensitive)"). */
 int store_drift_add(struct store *s, int64_t run_id, const char *stack,
                     const char *name, const char *category, const char *field,
                     const char *old_value, const char *new_value);
@@ -299,6 +320,9 @@ int store_meta_set(struct store *s, const char *key, const char *value);
 /* store_meta_get: *value_out is an owned string, or NULL when the key is
  * absent (returns 0 then too). */
 int store_meta_get(struct store *s, const char *key, char **value_out);
+/* store_meta_list: every setting, name to value (the key is not one);
+ * out is cleared first and is the caller's (strmap_clear()). */
+int store_meta_list(struct store *s, struct strmap *out);
 
 /* ---- housekeeping ---------------------------------------------------- */
 
@@ -310,6 +334,18 @@ int store_meta_get(struct store *s, const char *key, char **value_out);
  * rows removed. For long-running `watch` loops.
  */
 int store_prune(struct store *s, int64_t before_ms, size_t *removed_out);
+
+/* What a stack holds (store_counts()); the settings are per state. */
+struct store_counts {
+	size_t records;
+	size_t runs;
+	size_t journal;      /* entries, open or finished */
+	size_t journal_open; /* entries still open */
+	size_t drift;        /* observations */
+};
+
+/* store_counts: how many rows the stack has of each kind. */
+int store_counts(struct store *s, const char *stack, struct store_counts *out);
 
 /* ---- the per-stack lock ---------------------------------------------- */
 
@@ -326,7 +362,7 @@ struct store_lock_holder {
 
 /*
  * store_lock_acquire: take the stack's lock for lease_ms (0: the default
- * STORE_LOCK_LEASE_MS). Atomic across processes (BEGIN IMMEDIATE). A lock
+ * STORE_LOCK_LEASE_MS). Atomic across processes and handles. A lock
  * whose process no longer exists on this host, or whose lease has expired,
  * is taken over and the takeover is logged. Returns 0 with *current_out
  * describing the new lock (its id is what renew and release take), or

@@ -9,7 +9,10 @@ load lib/emulator
 load lib/plan
 
 setup() { plan_setup; }
-teardown() { emu_stop; }
+teardown() {
+	[ -z "${holder:-}" ] || kill "$holder" 2>/dev/null || true
+	emu_stop
+}
 
 @test "empty organization: every manifest is a create; only GETs sent" {
 	sbx web
@@ -101,20 +104,20 @@ teardown() { emu_stop; }
 	rm -rf .sandform
 	"$SANDFORM" state list >/dev/null
 	"$SANDFORM" state import other sb-x --stack elsewhere >/dev/null
-	sqlite3 .sandform/state.db "
-	  INSERT INTO locks (stack, id, holder, pid, host, acquired_ms,
-	    renewed_ms, lease_until_ms)
-	  VALUES ('default', 'lock-1', 'apply', $$, '$(uname -n)',
-	    1764000000000, 1764000000000, 99999999999999);"
+	# a running apply holds the lock (a process that takes it and waits)
+	"$SF_BUILDDIR/tests/store-tool" .sandform/state.db hold-lock info=apply >lock.id 3>&- &
+	holder=$!
+	for ((i = 0; i < 100; i++)); do [ -s lock.id ] && break; sleep 0.05; done
 	run --separate-stderr "$SANDFORM" plan m
 	[ "$status" -eq 0 ]
 	[ "$output" = "No changes." ]
-	[[ "$stderr" == *"stack 'default' is locked by apply (pid $$ on $(uname -n)); planning without recording"* ]]
-	[ "$(sqlite3 .sandform/state.db "SELECT count(*) FROM records WHERE stack = 'default'")" = 0 ]
+	[[ "$stderr" == *"stack 'default' is locked by apply (pid $holder on $(uname -n)); planning without recording"* ]]
+	[ "$("$SANDFORM" state info --json | json 'd["counts"]["records"]')" = 0 ]
 	# once free, the plan records the rebuilt state and releases the lock
-	sqlite3 .sandform/state.db "DELETE FROM locks"
+	"$SANDFORM" force-unlock "$(cat lock.id)" >/dev/null 2>&1
+	kill "$holder"
+	wait "$holder" || true
 	run --separate-stderr "$SANDFORM" plan m
 	[ "$status" -eq 0 ]
-	[ "$(sqlite3 .sandform/state.db "SELECT count(*) FROM records WHERE stack = 'default'")" = 1 ]
-	[ "$(sqlite3 .sandform/state.db "SELECT count(*) FROM locks")" = 0 ]
+	[ "$("$SANDFORM" state info --json | json 'd["counts"]["records"], d["lock"]')" = "(1, None)" ]
 }

@@ -94,11 +94,7 @@ for e in evs[1:-1]:
 	"$SANDFORM" apply m --auto-approve >/dev/null
 	mk web '  public: true'
 	# an open create intent, as a killed run leaves it
-	python3 -c '
-import sqlite3
-c = sqlite3.connect(".sandform/state.db")
-c.execute("insert into journal (run_id, stack, name, action, state, created_ms, updated_ms) values (NULL, \"default\", \"gone1\", \"create\", \"intent\", 0, 0)")
-c.commit()'
+	"$SF_BUILDDIR/tests/store-tool" .sandform/state.db intent name=gone1 action=create >/dev/null
 	[ "$(open_journal)" = 1 ]
 	emu_hook DELETE /requests >/dev/null
 	run --separate-stderr "$SANDFORM" apply m --auto-approve --json
@@ -273,10 +269,8 @@ Y
 	# stop, resize (404), start: the sandbox runs again
 	emu_requests | grep -q '"path":"/api/sandbox/[^"]*/start"'
 	[ "$(emu_api GET /sandbox/big | json 'd["state"]')" = started ]
-	run python3 -c '
-import sqlite3
-print(sqlite3.connect(".sandform/state.db").execute("select value from meta where key = \"resize_unavailable\"").fetchone()[0])'
-	[ "$output" = "$DAYTONA_API_URL" ]
+	run "$SANDFORM" state info --json
+	[ "$(echo "$output" | json 'd["settings"]["resize_unavailable"]')" = "$DAYTONA_API_URL" ]
 }
 
 @test "SIGTERM: the report tells actions not started from ones in flight; done ones are not left" {
@@ -362,10 +356,8 @@ print(sqlite3.connect(".sandform/state.db").execute("select value from meta wher
 	"$SANDFORM" apply m --auto-approve --json --parallelism 1 >/dev/null 2>&1 &
 	holder=$!
 	for ((i = 0; i < 200; i++)); do
-		id=$(python3 -c '
-import sqlite3
-r = sqlite3.connect(".sandform/state.db").execute("select id from locks").fetchone()
-print(r[0] if r else "")' 2>/dev/null) || true
+		id=$("$SANDFORM" state info --json 2>/dev/null |
+			emu_json 'd["lock"]["id"] if d["lock"] else ""') || true
 		[ -n "$id" ] && break
 		sleep 0.05
 	done

@@ -13,8 +13,8 @@
 #   tty_sandform ANSWER ARGS... run sandform on a pseudo-terminal, answer
 #                               ANSWER to its confirmation question; print
 #                               what it wrote, exit with its status
-#   open_journal                journal rows of the state left open
-#                               (intent or sent)
+#   open_journal                journal entries of the state left open
+#                               (sandform state journal --open)
 
 # shellcheck source=tests/e2e/lib/sandbox.bash
 source "${BASH_SOURCE[0]%/*}/sandbox.bash"
@@ -119,8 +119,5 @@ PY
 }
 
 open_journal() {
-	"${EMU_PYTHON:-python3}" -c '
-import sqlite3
-c = sqlite3.connect(".sandform/state.db")
-print(c.execute("select count(*) from journal where state in (\"intent\", \"sent\")").fetchone()[0])'
+	"$SANDFORM" state journal --open --json | emu_json 'len(d["entries"])'
 }
