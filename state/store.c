@@ -345,7 +345,7 @@ store_open(const char *path, struct store **out)
 	*out = s;
 	s = NULL;
 out:
-	explicit_bzero(fresh, sizeof(fresh));
+	wipe(fresh, sizeof(fresh));
 	store_close(s);
 	return rc;
 }
@@ -357,7 +357,7 @@ store_close(struct store *s)
 		return;
 	s->ops->close(s->be);
 	pthread_mutex_destroy(&s->mu);
-	explicit_bzero(s->key, sizeof(s->key));
+	wipe(s->key, sizeof(s->key));
 	free(s->path);
 	free(s);
 }
