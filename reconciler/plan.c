@@ -1299,3 +1299,120 @@ plan_build(const struct plan_input *in, struct plan **out)
 	plan_free(p);
 	return rc;
 }
+
+/*
+ * plan_build_destroy: the builder's own rules (is_ours, prevent_destroy_of)
+ * so that destroy and plan never disagree on which sandbox is the stack's
+ * or protected. A --force-destroy name is checked against the records, not
+ * the observations: a name the state does not know is a typo even when a
+ * sandbox of that name exists.
+ */
+static int
+forced_name(const char *const *force, size_t nforce, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nforce; i++)
+		if (strcmp(force[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+destroy_action(struct builder *b, const struct plan_observed *o)
+{
+	struct plan_action *a = new_action(b, o->name, PLAN_DELETE);
+
+	a->sandbox_id = xstrdup_or_null(o->id);
+	a->source = xstrdup("destroy");
+	add_reason(a, "sandbox", o->id, NULL, 0);
+	if (o->id) {
+		if (dt_state_is_transitional(dt_state_parse(o->state)))
+			add_step(a, STEP_WAIT_STABLE);
+		add_step(a, STEP_DELETE);
+		add_step(a, STEP_WAIT_GONE);
+	}
+	a->observed = plan_observed_dup(o);
+	a->fingerprint = plan_fingerprint(o);
+}
+
+int
+plan_build_destroy(const struct plan_input *in, const char *const *force,
+                   size_t nforce, struct plan **out)
+{
+	struct builder b;
+	struct plan *p;
+	char now[SF_ISO8601_LEN + 1];
+	size_t i;
+
+	*out = NULL;
+	memset(&b, 0, sizeof(b));
+	for (i = 1; i < in->nspecs; i++)
+		if (strcmp(in->specs[i - 1].name, in->specs[i].name) >= 0)
+			return sf_error_set(SF_EINVALID,
+			                    "plan: desired set not sorted "
+			                    "or has duplicate '%s'",
+			                    in->specs[i].name);
+	for (i = 0; i < in->nobserved; i++)
+		if (in->observed[i].name == NULL)
+			return sf_error_set(SF_EINVALID,
+			                    "plan: observed sandbox without "
+			                    "a name");
+	p = xcalloc(1, sizeof(*p));
+	p->format_version = xstrdup(PLAN_FORMAT_VERSION);
+	p->stack = xstrdup(in->stack);
+	time_format_iso(time_now_ms(), now);
+	p->created_at = xstrdup(now);
+	p->refreshed = in->refreshed;
+	p->managed = in->nrecords;
+	b.in = in;
+	b.p = p;
+	b.obs = xcalloc(in->nobserved + 1, sizeof(*b.obs));
+	for (i = 0; i < in->nobserved; i++)
+		b.obs[i] = &in->observed[i];
+	qsort(b.obs, in->nobserved, sizeof(*b.obs), cmp_obs);
+	b.recs = xcalloc(in->nrecords + 1, sizeof(*b.recs));
+	for (i = 0; i < in->nrecords; i++)
+		b.recs[i] = &in->records[i];
+	qsort(b.recs, in->nrecords, sizeof(*b.recs), cmp_rec);
+
+	for (i = 0; i < in->nobserved; i++) {
+		const struct plan_observed *o = b.obs[i];
+		enum dt_state st = dt_state_parse(o->state);
+
+		if (!is_ours(&b, o))
+			continue;
+		/* listed twice (walk + GET): one delete */
+		if (i > 0 && strcmp(b.obs[i - 1]->name, o->name) == 0)
+			continue;
+		if (st == DT_STATE_DESTROYED || st == DT_STATE_DESTROYING)
+			continue;
+		if (prevent_destroy_of(
+		            find_spec(in, o->name), o,
+		            find_rec(b.recs, in->nrecords, o->name)) &&
+		    !forced_name(force, nforce, o->name)) {
+			add_error(&b, o->name,
+			          "refusing to destroy '%s': "
+			          "lifecycle.preventDestroy is set (name it "
+			          "with --force-destroy %s)",
+			          o->name, o->name);
+			continue;
+		}
+		destroy_action(&b, o);
+	}
+	/* a --force-destroy that names nothing of the stack is a typo */
+	for (i = 0; i < nforce; i++)
+		if (find_rec(b.recs, in->nrecords, force[i]) == NULL)
+			add_error(&b, force[i],
+			          "--force-destroy %s: stack '%s' has no "
+			          "sandbox of that name",
+			          force[i], in->stack);
+	if (p->nactions > 1)
+		qsort(p->actions, p->nactions, sizeof(*p->actions), cmp_action);
+	p->summary.delete_ = p->nactions;
+	p->summary.by_kind[PLAN_DELETE] = p->nactions;
+	free(b.obs);
+	free(b.recs);
+	*out = p;
+	return 0;
+}
