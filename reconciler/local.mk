@@ -6,7 +6,10 @@ libsandform_la_SOURCES += \
 	reconciler/plan.c reconciler/plan.h \
 	reconciler/planout.c reconciler/planout.h \
 	reconciler/refresh.c reconciler/refresh.h \
-	reconciler/apply.c reconciler/apply.h
+	reconciler/apply.c reconciler/apply.h reconciler/apply-int.h \
+	reconciler/apply-steps.c reconciler/apply-wait.c \
+	reconciler/apply-recover.c \
+	reconciler/reconcile.c reconciler/reconcile.h
 check_PROGRAMS += tests/unit/unit-plan
 TESTS += tests/unit/unit-plan
 tests_unit_unit_plan_SOURCES = tests/unit/test_plan.c

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "common/buf.h"
+#include "common/cancel.h"
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
@@ -37,7 +39,8 @@ struct fx {
 	struct store *st;
 	struct dt_fake *f;
 	struct dt_client *c;
-	FILE *out;
+	struct sf_cancel tok;
+	struct buf events; /* one line per event: "KIND NAME: TEXT" */
 };
 
 static int
@@ -57,8 +60,6 @@ setup(void **state)
 	cfg.clock = dt_fake_clock(x->f);
 	cfg.max_retries = -1;
 	assert_int_equal(dt_client_new(&cfg, &x->c), 0);
-	x->out = fopen("/dev/null", "w");
-	apply_reset_stop();
 	*state = x;
 	return 0;
 }
@@ -72,7 +73,7 @@ teardown(void **state)
 	dt_client_free(x->c);
 	dt_fake_free(x->f);
 	store_close(x->st);
-	fclose(x->out);
+	buf_free(&x->events);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", x->dir);
@@ -169,6 +170,31 @@ mkplan(const char *name, enum plan_kind kind, const char *id,
 static const enum plan_step_kind create_steps[] = { STEP_CREATE,
 	                                            STEP_WAIT_STABLE };
 
+/* on_event: every event as a line of x->events (job events only). */
+static void
+on_event(void *arg, const struct apply_event *ev)
+{
+	static const char *const kinds[APPLY_EV_KIND_COUNT] = {
+		[APPLY_EV_STARTED] = "started",
+		[APPLY_EV_STEP] = "step",
+		[APPLY_EV_WAITING] = "waiting",
+		[APPLY_EV_DONE] = "done",
+		[APPLY_EV_FAILED] = "failed",
+		[APPLY_EV_LEFT] = "left",
+		[APPLY_EV_RETRY] = "retry",
+		[APPLY_EV_RATE_LIMITED] = "limited",
+		[APPLY_EV_LOCK_LOST] = "lock-lost",
+	};
+	struct fx *x = arg;
+
+	if (kinds[ev->kind] == NULL)
+		return;
+	buf_addf(&x->events, "%s %s: %s%s%s\n", kinds[ev->kind],
+	         ev->action ? ev->action->name : "-", ev->step ? ev->step : "",
+	         ev->step && ev->message ? " " : "",
+	         ev->message ? ev->message : "");
+}
+
 static void
 run(struct fx *x, const struct plan *p, struct apply_stats *st)
 {
@@ -180,30 +206,21 @@ run(struct fx *x, const struct plan *p, struct apply_stats *st)
 	o.timeout_ms = 5000;
 	o.poll_min_ms = 10;
 	o.poll_max_ms = 20;
-	o.output = APPLY_OUT_JSON;
-	o.out = x->out;
+	o.cancel = &x->tok;
+	o.on_event = on_event;
+	o.event_arg = x;
 	o.resolve = spec_secret_resolve_manifest;
 	o.api_url = URL;
 	assert_int_equal(apply_run(p, x->c, x->st, &o, st), 0);
 }
 
-/* run_text: run() with the events (JSON lines) returned, owned. */
+/* run_text: run() with the events (one a line) returned, owned. */
 static char *
 run_text(struct fx *x, const struct plan *p, struct apply_stats *st)
 {
-	FILE *keep = x->out, *tmp = tmpfile();
-	char *txt = xcalloc(1, 65536);
-	size_t n;
-
-	assert_non_null(tmp);
-	x->out = tmp;
+	buf_reset(&x->events);
 	run(x, p, st);
-	x->out = keep;
-	rewind(tmp);
-	n = fread(txt, 1, 65535, tmp);
-	txt[n] = '\0';
-	fclose(tmp);
-	return txt;
+	return xstrdup(buf_cstr(&x->events));
 }
 
 static size_t
@@ -429,8 +446,6 @@ test_missing_secret_no_calls(void **state)
 	unsetenv("SF_UNIT_NO_SUCH_SECRET_VAR");
 	memset(&o, 0, sizeof(o));
 	o.stack = STACK;
-	o.out = x->out;
-	o.output = APPLY_OUT_QUIET;
 	o.resolve = spec_secret_resolve_manifest;
 	assert_true(apply_run(p, x->c, x->st, &o, &st) < 0);
 	assert_non_null(strstr(sf_error_last(), "SF_UNIT_NO_SUCH_SECRET_VAR"));
@@ -563,9 +578,8 @@ test_stop_requested_leaves_all(void **state)
 	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
 	struct apply_stats st;
 
-	apply_request_stop();
+	sf_cancel_request(&x->tok, SF_CANCEL_STOP);
 	run(x, p, &st);
-	apply_reset_stop();
 	assert_int_equal(st.left, 1);
 	assert_int_equal(dt_fake_n_requests(x->f), 0);
 	plan_free(p);
@@ -677,12 +691,12 @@ static int
 stop_on_get(void *arg, const struct dt_fake_req *req,
             struct dt_http_response *resp)
 {
+	struct fx *x = arg;
 	char *b;
 
-	(void)arg;
 	if (strcmp(req->method, "GET") != 0)
 		return SF_ENET;
-	apply_request_stop();
+	sf_cancel_request(&x->tok, SF_CANCEL_STOP);
 	b = sandbox_json("id-w", "web", "creating", STACK, NULL);
 	resp->status = 200;
 	buf_addstr(&resp->body, b);
@@ -700,9 +714,8 @@ test_stop_during_final_wait_is_done(void **state)
 	char *txt;
 
 	push_sb(x->f, 200, "id-w", "web", "creating", STACK, NULL);
-	dt_fake_set_handler(x->f, stop_on_get, NULL);
+	dt_fake_set_handler(x->f, stop_on_get, x);
 	txt = run_text(x, p, &st);
-	apply_reset_stop();
 	assert_int_equal(st.done, 1);
 	assert_int_equal(st.unwaited, 1);
 	assert_int_equal(st.left, 0);
