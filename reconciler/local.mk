@@ -31,9 +31,10 @@ dist_noinst_SCRIPTS += tests/bench/bench-plan.sh
 EXTRA_DIST += tests/bench/lib.sh
 EXTRA_DIST += docs/plan-format.md
 TESTS += tests/e2e/t3100-apply-faults.bats tests/e2e/t3200-apply-crash.bats \
-	tests/e2e/t3300-apply-concurrent.bats
+	tests/e2e/t3300-apply-concurrent.bats tests/e2e/t3400-apply-lock-lost.bats
 EXTRA_DIST += tests/e2e/t3100-apply-faults.bats \
-	tests/e2e/t3200-apply-crash.bats tests/e2e/t3300-apply-concurrent.bats
+	tests/e2e/t3200-apply-crash.bats tests/e2e/t3300-apply-concurrent.bats \
+	tests/e2e/t3400-apply-lock-lost.bats
 check_PROGRAMS += tests/unit/unit-apply
 TESTS += tests/unit/unit-apply
 tests_unit_unit_apply_SOURCES = tests/unit/test_apply.c
