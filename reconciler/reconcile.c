@@ -192,6 +192,8 @@ reconcile_open(const struct reconcile_opts *o, struct diag_list *diags,
 	    (rc = hash_specs(r, r->specs, r->nspecs)) < 0)
 		goto fail;
 	if (o->refresh || o->mode != RECONCILE_PLAN) {
+		cfg.transport = o->transport;
+		cfg.clock = o->clock;
 		if ((rc = dt_config_from_env(&cfg, o->api_key_file)) < 0 ||
 		    (rc = dt_client_new(&cfg, &r->client)) < 0) {
 			dt_config_clear(&cfg);

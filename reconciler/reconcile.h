@@ -95,6 +95,10 @@ struct reconcile_opts {
 	struct sf_cancel *cancel; /* the run's token; NULL: none */
 	apply_event_fn on_event;  /* NULL: no events */
 	void *event_arg;
+	/* the client's transport and clock (unit tests); NULL: libcurl and
+	 * real time */
+	const struct dt_transport *transport;
+	const struct dt_clock *clock;
 };
 
 #define RECONCILE_OPTS_INIT      \

@@ -15,12 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
 #include "common/buf.h"
 #include "common/cancel.h"
 #include "common/error.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
 #include "daytona/transport-fake.h"
@@ -189,6 +194,12 @@ on_event(void *arg, const struct apply_event *ev)
 
 	if (kinds[ev->kind] == NULL)
 		return;
+	if (ev->kind == APPLY_EV_RATE_LIMITED || ev->kind == APPLY_EV_RETRY) {
+		buf_addf(&x->events, "%s %s: bucket %d, %lld ms\n",
+		         kinds[ev->kind], ev->action ? ev->action->name : "-",
+		         (int)ev->bucket, (long long)ev->wait_ms);
+		return;
+	}
 	buf_addf(&x->events, "%s %s: %s%s%s\n", kinds[ev->kind],
 	         ev->action ? ev->action->name : "-", ev->step ? ev->step : "",
 	         ev->step && ev->message ? " " : "",
@@ -725,6 +736,97 @@ test_stop_during_final_wait_is_done(void **state)
 	plan_free(p);
 }
 
+/* A 429 on create: the client's wait is an event naming the bucket and
+ * the Retry-After, then the create goes through. */
+static void
+test_rate_limit_event(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *keep = x->c;
+	struct apply_stats st;
+	char *txt, *want;
+
+	cfg.api_key = "k";
+	cfg.base_url = URL;
+	cfg.transport = dt_fake_transport(x->f);
+	cfg.clock = dt_fake_clock(x->f);
+	assert_int_equal(dt_client_new(&cfg, &x->c), 0);
+	push_error(x->f, 429, "Too Many Requests");
+	dt_fake_push(x->f, 429, "Retry-After: 2",
+	             "{\"statusCode\":429,\"message\":\"slow down\"}");
+	push_sb(x->f, 200, "id-w", "web", "started", STACK, NULL);
+	txt = run_text(x, p, &st);
+	assert_int_equal(st.done, 1);
+	want = xasprintf("limited web: bucket %d, 2000 ms", DT_BUCKET_CREATE);
+	assert_non_null(strstr(txt, want));
+	assert_non_null(strstr(txt, "limited web: bucket "));
+	free(want);
+	free(txt);
+	dt_client_free(x->c);
+	x->c = keep;
+	plan_free(p);
+}
+
+/* abort_later: SF_CANCEL_ABORT on the token after 300 ms. */
+static void *
+abort_later(void *arg)
+{
+	struct fx *x = arg;
+
+	usleep(300 * 1000);
+	sf_cancel_request(&x->tok, SF_CANCEL_ABORT);
+	return NULL;
+}
+
+/* ABORT cuts a create in flight (a server that never answers): the run
+ * ends at once, the job is left and its journal intent stays open for the
+ * next run's recovery (its outcome is unknown). */
+static void
+test_abort_in_flight(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *keep = x->c;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct apply_stats st;
+	pthread_t t;
+	char url[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int64_t t0;
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0); /* never accepted, never answered */
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api",
+	         ntohs(sa.sin_port));
+	cfg.api_key = "k";
+	cfg.base_url = url;
+	cfg.max_retries = -1;
+	assert_int_equal(dt_client_new(&cfg, &x->c), 0);
+	assert_int_equal(pthread_create(&t, NULL, abort_later, x), 0);
+	t0 = time_mono_ms();
+	run(x, p, &st);
+	pthread_join(t, NULL);
+	assert_true(time_mono_ms() - t0 < 5000);
+	assert_int_equal(st.left, 1);
+	assert_true(st.stopped);
+	assert_int_equal(n_open(x), 1);
+	dt_client_free(x->c);
+	x->c = keep;
+	close(fd);
+	plan_free(p);
+}
+
 int
 main(void)
 {
@@ -767,6 +869,10 @@ main(void)
 		        test_resize_failure_start_back_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		        test_stop_during_final_wait_is_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limit_event, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_abort_in_flight, setup,
+		                                teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
