@@ -84,7 +84,7 @@
 /* Backoff between those attempts. */
 #define APPLY_RETRY_BASE_MS 300
 #define APPLY_RETRY_MAX_MS  5000
-/* The live progress is redrawn this often (APPLY_EV_TICK). */
+/* A run emits APPLY_EV_TICK (live redraws) at least this often. */
 #define APPLY_TICK_MS 200
 /* The stack lock is renewed this often while a run lives... */
 #define APPLY_LOCK_RENEW_MS (STORE_LOCK_LEASE_MS / 4)

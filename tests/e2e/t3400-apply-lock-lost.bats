@@ -23,12 +23,13 @@ print(r[0] if r else "")' 2>/dev/null || true
 	mk_many s 30
 	"$SANDFORM" apply m --auto-approve --parallelism 2 >run.out 2>run.err &
 	pid=$!
-	id=
-	for ((i = 0; i < 300; i++)); do
-		[ -z "$id" ] && id=$(lock_id)
-		[ -n "$id" ] && [ "$(creates_ok)" -ge 2 ] && break
-		sleep 0.05
+	# the apply phase is under way (a slow machine may need a while)
+	for ((i = 0; i < 600; i++)); do
+		[ "$(creates_ok)" -ge 2 ] && break
+		sleep 0.1
 	done
+	[ "$(creates_ok)" -ge 2 ]
+	id=$(lock_id)
 	[ -n "$id" ]
 	run --separate-stderr "$SANDFORM" force-unlock "$id"
 	[ "$status" -eq 0 ]
@@ -64,13 +65,12 @@ print(r[0] if r else "")' 2>/dev/null || true
 	mk_many s 20
 	"$SANDFORM" apply m --auto-approve --parallelism 1 --json >run.out 2>run.err &
 	pid=$!
-	id=
-	for ((i = 0; i < 300; i++)); do
-		[ -z "$id" ] && id=$(lock_id)
-		[ -n "$id" ] && [ "$(creates_ok)" -ge 1 ] && break
-		sleep 0.05
+	for ((i = 0; i < 600; i++)); do
+		[ "$(creates_ok)" -ge 1 ] && break
+		sleep 0.1
 	done
-	[ -n "$id" ]
+	[ "$(creates_ok)" -ge 1 ]
+	[ -n "$(lock_id)" ]
 	# as if its lease had run out and another run had taken the stack
 	python3 -c '
 import sqlite3
