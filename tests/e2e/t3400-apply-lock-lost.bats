@@ -12,25 +12,33 @@ load lib/apply
 setup() { apply_setup --transition-ms 30 --latency-ms 300; }
 teardown() { emu_stop; }
 
+# lock_id: the stack lock's id, "" while there is none (or the read met a
+# busy database)
 lock_id() {
 	python3 -c '
 import sqlite3
-r = sqlite3.connect(".sandform/state.db").execute("select id from locks").fetchone()
+r = sqlite3.connect(".sandform/state.db", timeout=10).execute("select id from locks").fetchone()
 print(r[0] if r else "")' 2>/dev/null || true
 }
 
+# wait_apply N: until the run holds the lock (its id in $id) and N creates
+# went through (a slow machine may need a while)
+wait_apply() {
+	local i
+	id=
+	for ((i = 0; i < 1200; i++)); do
+		[ -z "$id" ] && id=$(lock_id)
+		[ -n "$id" ] && [ "$(creates_ok)" -ge "$1" ] && break
+		sleep 0.05
+	done
+	[ -n "$id" ] && [ "$(creates_ok)" -ge "$1" ]
+}
+
 @test "force-unlocked while applying: stops making calls, says why, exits 1; the next apply converges" {
-	mk_many s 30
+	mk_many s 40
 	"$SANDFORM" apply m --auto-approve --parallelism 2 >run.out 2>run.err &
 	pid=$!
-	# the apply phase is under way (a slow machine may need a while)
-	for ((i = 0; i < 600; i++)); do
-		[ "$(creates_ok)" -ge 2 ] && break
-		sleep 0.1
-	done
-	[ "$(creates_ok)" -ge 2 ]
-	id=$(lock_id)
-	[ -n "$id" ]
+	wait_apply 2
 	run --separate-stderr "$SANDFORM" force-unlock "$id"
 	[ "$status" -eq 0 ]
 	before=$(creates_ok)
@@ -47,7 +55,7 @@ print(r[0] if r else "")' 2>/dev/null || true
 	[ $((t1 - t0)) -le 10 ]
 	after=$(creates_ok)
 	[ "$after" -le $((before + 2)) ]
-	[ "$after" -lt 30 ]
+	[ "$after" -lt 40 ]
 	# it made no call after it stopped
 	n=$(n_requests)
 	sleep 1
@@ -58,19 +66,14 @@ print(r[0] if r else "")' 2>/dev/null || true
 	[ "$status" -eq 0 ]
 	[ "$(live_names)" = "$(declared_names)" ]
 	[ "$(creates_409)" = 0 ]
-	[ "$(creates_ok)" = 30 ]
+	[ "$(creates_ok)" = 40 ]
 }
 
 @test "the lock taken by another run while applying: the first stops and names the new holder" {
 	mk_many s 20
 	"$SANDFORM" apply m --auto-approve --parallelism 1 --json >run.out 2>run.err &
 	pid=$!
-	for ((i = 0; i < 600; i++)); do
-		[ "$(creates_ok)" -ge 1 ] && break
-		sleep 0.1
-	done
-	[ "$(creates_ok)" -ge 1 ]
-	[ -n "$(lock_id)" ]
+	wait_apply 1
 	# as if its lease had run out and another run had taken the stack
 	python3 -c '
 import sqlite3
