@@ -141,7 +141,7 @@ struct apply_event {
 	int64_t elapsed_ms;               /* since the job (TICK: run) began */
 	const char *step;    /* the step's label, e.g. "waiting for started" */
 	int started;         /* LEFT: the job had begun */
-	const char *message; /* FAILED, DONE (note), LOCK_LOST: why */
+	const char *message; /* FAILED: why; DONE: a note or NULL */
 	int unwaited;        /* DONE: a stop skipped the last wait */
 	/* RETRY, RATE_LIMITED */
 	enum dt_bucket bucket;
