@@ -1,5 +1,8 @@
 /*
- * applycli: the command-line side apply and destroy share (cmd-apply.c).
+ * applycli: the command-line side plan, apply and destroy share
+ * (cli/applycli.c): the run's cancel token and the signals that request
+ * it, the confirmation prompt, options turned into a reconcile_opts, and
+ * the messages of the pipeline's failures.
  *
  * These functions print their own messages on stderr as "sandform CMD:
  * ..." and return exit statuses of common/exitcodes.h (or booleans where
@@ -8,26 +11,26 @@
 #ifndef SF_CLI_APPLYCLI_H
 #define SF_CLI_APPLYCLI_H
 
-#include <stddef.h>
 #include <stdint.h>
 
-#include "daytona/client.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
+#include "common/cancel.h"
+#include "manifests/diag.h"
 #include "reconciler/plan.h"
-#include "cli/runctx.h"
-#include "state/store.h"
-
-/* apply_cli_signals: SIGINT/SIGTERM request a stop; a second one quits. */
-void apply_cli_signals(void);
+#include "reconciler/reconcile.h"
 
 /*
- * apply_cli_lock: take the stack's lock, waiting up to timeout (a
- * duration string, NULL: no wait). SF_EXIT_OK with *lock filled, or
- * SF_EXIT_LOCKED after naming the holder (pid, host, since, lock id), or
- * SF_EXIT_ERROR.
+ * apply_cli_signals: SIGINT/SIGTERM request SF_CANCEL_STOP on the returned
+ * token (the run's: start no new call, let those in flight finish); a
+ * second signal quits at once.
  */
-int apply_cli_lock(struct store *st, const char *stack, const char *cmd,
-                   const char *timeout, struct store_lock_holder *lock);
+struct sf_cancel *apply_cli_signals(void);
+
+/* apply_cli_duration: parse --NAME's value (NULL: *out untouched); 0, or
+ * SF_EXIT_ERROR after "sandform CMD: --NAME: invalid duration ...". */
+int apply_cli_duration(const char *cmd, const char *name, const char *val,
+                       const char *example, int64_t *out);
 
 /*
  * apply_cli_confirm: 1 to go on. Without auto_approve, asks question on a
@@ -35,59 +38,42 @@ int apply_cli_lock(struct store *st, const char *stack, const char *cmd,
  */
 int apply_cli_confirm(const char *cmd, int auto_approve, const char *question);
 
-/*
- * One apply or destroy run, from apply_cli_begin() to apply_cli_end():
- * the summary covers all of it (recovery, refresh and the apply phase).
- */
-struct apply_cli_run {
-	struct store_lock_holder lock;
-	int locked;       /* lock.id is held */
-	int64_t run_id;   /* the run record */
-	size_t recovered; /* journal entries of an interrupted run resolved */
-	int64_t t0_ms;    /* monotonic start; 0: set by apply_cli_begin() */
-	struct dt_stats http0; /* the client's counters at the start */
-};
+/* apply_cli_mode: how a run is shown: --json, a terminal, or lines. */
+enum progress_mode apply_cli_mode(const struct sf_ctx *ctx);
 
-#define APPLY_CLI_RUN_INIT  \
-	{                   \
-		.locked = 0 \
-	}
+/* apply_cli_opts: o from the shared settings (stack, state, key file,
+ * events to pg) for cmd in mode. */
+void apply_cli_opts(struct sf_ctx *ctx, const char *cmd,
+                    enum reconcile_mode mode, struct progress *pg,
+                    struct reconcile_opts *o);
 
-/*
- * apply_cli_begin: what apply and destroy do before they plan, as rx->cmd:
- * take the stack's lock (apply_cli_lock() with lock_timeout), record the
- * run (runctx_run_begin() with source) and resolve the journal an
- * interrupted run left (apply_recover(), said on stderr). SF_EXIT_OK with
- * run filled; otherwise SF_EXIT_LOCKED or SF_EXIT_ERROR after saying why.
- * run->locked is 1 whenever the lock is held on return (apply_cli_end()
- * releases it).
- */
-int apply_cli_begin(struct runctx *rx, const char *stack,
-                    const char *lock_timeout, const char *source,
-                    struct apply_cli_run *run);
+/* apply_cli_open: reconcile_open() with the diagnostics printed on stderr
+ * and a failure said; SF_EXIT_OK or SF_EXIT_ERROR. */
+int apply_cli_open(const struct reconcile_opts *o, struct reconcile **r);
 
-/* apply_cli_end: release the lock if held (a failure is only logged). */
-void apply_cli_end(struct runctx *rx, struct apply_cli_run *run);
+/* apply_cli_begin: reconcile_begin(); a held lock is named (pid, host,
+ * since, lock id, how to break it): SF_EXIT_LOCKED; other failures
+ * SF_EXIT_ERROR. */
+int apply_cli_begin(struct reconcile *r, const char *cmd, const char *stack);
 
-/*
- * apply_cli_nothing: the plan had no changes: finish the run record "ok";
- * with --json print a summary event of zero actions (recovered and whole
- * run figures included); otherwise say what recovery resolved, if any.
- */
-void apply_cli_nothing(struct sf_ctx *ctx, struct runctx *rx,
-                       const struct apply_cli_run *run);
+/* apply_cli_fail: print "sandform CMD: MESSAGE" from sf_error_last(). */
+int apply_cli_fail(const char *cmd, int rc);
 
 /* apply_cli_show_plan: human plan, or one {"event":"plan"} line (--json). */
 int apply_cli_show_plan(const struct sf_ctx *ctx, const struct plan *p);
 
+/* apply_cli_plan_errors: one "sandform CMD: NAME: MESSAGE" line per error
+ * of p (no name for plan-wide errors, or with named 0). */
+void apply_cli_plan_errors(const char *cmd, const struct plan *p, int named);
+
 /*
- * apply_cli_execute: run p with apply_run() (progress per ctx->json and
- * the terminal), print the summary (time and requests of the whole run,
- * the interrupted actions recovered), finish the run record. Returns
- * SF_EXIT_OK when everything converged, else SF_EXIT_ERROR.
+ * apply_cli_execute: run p through reconcile_apply() (progress and summary
+ * through pg's events). SF_EXIT_OK when everything converged; SF_EXIT_ERROR
+ * when anything failed, was left by a stop request or the run lost the
+ * stack lock (said); SF_EXIT_LOCKED when the lock was lost before
+ * anything changed.
  */
-int apply_cli_execute(struct sf_ctx *ctx, struct runctx *rx,
-                      const struct plan *p, const struct apply_cli_run *run,
-                      int parallelism, const char *timeout);
+int apply_cli_execute(struct sf_ctx *ctx, struct reconcile *r,
+                      const struct plan *p, const char *cmd);
 
 #endif

@@ -31,13 +31,13 @@
 
 #include "common/error.h"
 #include "common/exitcodes.h"
-#include "common/log.h"
 #include "common/xalloc.h"
+#include "cli/applycli.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "reconciler/plan.h"
 #include "reconciler/planout.h"
-#include "reconciler/refresh.h"
-#include "cli/runctx.h"
+#include "reconciler/reconcile.h"
 
 int cmd_plan(struct sf_ctx *ctx, struct cli_args *args);
 
@@ -81,89 +81,19 @@ counts_json(const struct plan *p)
 	                 p->summary.other, p->nerrors);
 }
 
-int
-cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
+/* show: print p (human or JSON) and its notes and errors; 0 when it
+ * has no errors. */
+static int
+show(struct sf_ctx *ctx, const struct plan *p)
 {
-	struct runctx rx = RUNCTX_INIT;
-	struct refresh_opts ro;
-	struct refresh_result rr;
-	struct plan_input in;
-	struct plan *p = NULL;
-	int64_t run_id = 0;
-	char *json = NULL, *counts = NULL, *locked_by = NULL;
-	struct store_lock_holder lock;
-	int rc, exit_rc = SF_EXIT_ERROR, locked = 0;
-
-	memset(&rr, 0, sizeof(rr));
-	memset(&lock, 0, sizeof(lock));
-	rx.cmd = "plan";
-	if ((rc = runctx_load(&rx, ctx, args->argc, args->argv)) < 0 ||
-	    (rc = runctx_open_store(&rx, ctx)) < 0 ||
-	    (rc = runctx_hash_specs(&rx)) < 0)
-		goto out;
-	if (plan_refresh && (rc = runctx_open_client(&rx, ctx)) < 0)
-		goto out;
-
-	run_id = runctx_run_begin(&rx, ctx->stack,
-	                          args->argc > 0 ? args->argv[0] : ".");
-
-	memset(&ro, 0, sizeof(ro));
-	ro.stack = ctx->stack;
-	ro.refresh = plan_refresh;
-	ro.show_unmanaged = plan_show_unmanaged;
-	ro.specs = rx.specs;
-	ro.nspecs = rx.nspecs;
-	/* recording takes the stack's lock for a moment, so a plan never
-	 * overwrites what a running apply records; a locked stack is still
-	 * planned, just not recorded */
-	if (plan_refresh) {
-		rc = store_lock_acquire(rx.store, ctx->stack, "plan", 0, &lock);
-		if (rc == SF_ELOCKED) {
-			log_warn("stack '%s' is locked by %s (pid %ld on %s); "
-			         "planning without recording what is seen",
-			         ctx->stack, lock.info, lock.pid, lock.host);
-			ro.no_record = 1;
-			locked_by = xasprintf("%s (pid %ld on %s)", lock.info,
-			                      lock.pid, lock.host);
-		} else if (rc < 0) {
-			runctx_fail(&rx, rc);
-			goto out;
-		} else {
-			locked = 1;
-		}
-	}
-	rc = refresh_run(rx.client, rx.store, &ro, &rr);
-	if (locked && store_lock_release(rx.store, lock.id) < 0)
-		log_warn("releasing the stack lock: %s", sf_error_last());
-	locked = 0;
-	if (rc < 0) {
-		runctx_fail(&rx, rc);
-		goto out;
-	}
-	log_debug("refresh: %zu observed, %zu records, %zu pages, %zu gets, "
-	          "%zu recorded%s",
-	          rr.nobserved, rr.nrecords, rr.pages, rr.gets, rr.recorded,
-	          rr.rebuilt ? " (state rebuilt from labels)" : "");
-
-	runctx_plan_input(&rx, ctx->stack, &rr, &in);
-	in.allow_mass_delete = plan_allow_mass_delete;
-	in.refreshed = plan_refresh;
-	in.locked_by = locked_by;
-	if ((rc = plan_build(&in, &p)) < 0) {
-		runctx_fail(&rx, rc);
-		goto out;
-	}
-	if (rr.has_unmanaged) {
-		p->has_unmanaged = 1;
-		strmap_copy(&p->unmanaged, &rr.unmanaged);
-	}
+	char *json = NULL;
+	int rc;
 
 	if (ctx->json) {
-		if ((rc = plan_to_json(p, &json)) < 0) {
-			runctx_fail(&rx, rc);
-			goto out;
-		}
+		if ((rc = plan_to_json(p, &json)) < 0)
+			return apply_cli_fail("plan", rc);
 		printf("%s\n", json);
+		free(json);
 	} else {
 		plan_print_human(stdout, p, ctx->color);
 	}
@@ -176,18 +106,45 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 		        p->secrets_incomparable,
 		        p->secrets_incomparable == 1 ? "" : "es",
 		        p->secrets_incomparable == 1 ? "its" : "their");
-	runctx_print_plan_errors(&rx, p);
-	if (p->nerrors) {
-		if (plan_out)
-			fprintf(stderr,
-			        "sandform plan: not writing '%s': the "
-			        "plan has errors\n",
-			        plan_out);
+	apply_cli_plan_errors("plan", p, 1);
+	if (p->nerrors && plan_out)
+		fprintf(stderr,
+		        "sandform plan: not writing '%s': the plan has "
+		        "errors\n",
+		        plan_out);
+	return p->nerrors ? SF_EXIT_ERROR : 0;
+}
+
+int
+cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
+{
+	struct reconcile_opts o;
+	struct reconcile *r = NULL;
+	struct progress pg;
+	struct plan *p = NULL;
+	char *counts = NULL;
+	int rc, exit_rc = SF_EXIT_ERROR;
+
+	progress_init(&pg, PROGRESS_QUIET, stdout, ctx->color, "plan");
+	apply_cli_opts(ctx, "plan", RECONCILE_PLAN, &pg, &o);
+	o.paths = (const char *const *)args->argv;
+	o.npaths = (size_t)args->argc;
+	o.refresh = plan_refresh;
+	o.show_unmanaged = plan_show_unmanaged;
+	o.allow_mass_delete = plan_allow_mass_delete;
+	o.lock = RECONCILE_LOCK_RECORD;
+	o.source = args->argc > 0 ? args->argv[0] : ".";
+	if (apply_cli_open(&o, &r) != SF_EXIT_OK)
+		goto out;
+	if ((rc = reconcile_begin(r)) < 0 || (rc = reconcile_plan(r, &p)) < 0) {
+		apply_cli_fail("plan", rc);
 		goto out;
 	}
+	if (show(ctx, p) != 0)
+		goto out;
 	if (plan_out) {
 		if ((rc = planout_save(p, plan_out)) < 0) {
-			runctx_fail(&rx, rc);
+			apply_cli_fail("plan", rc);
 			goto out;
 		}
 		if (!ctx->json)
@@ -198,17 +155,14 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	exit_rc = plan_detailed && plan_has_changes(p) ? SF_EXIT_CHANGES
 	                                               : SF_EXIT_OK;
 out:
-	if (run_id > 0) {
+	if (r) {
 		counts = p ? counts_json(p) : NULL;
-		store_run_finish(rx.store, run_id,
-		                 exit_rc == SF_EXIT_ERROR ? "failed" : "ok",
+		reconcile_finish(r, exit_rc == SF_EXIT_ERROR ? "failed" : "ok",
 		                 counts);
 	}
 	free(counts);
-	free(locked_by);
-	free(json);
 	plan_free(p);
-	refresh_result_clear(&rr);
-	runctx_close(&rx);
+	reconcile_close(r);
+	progress_free(&pg);
 	return exit_rc;
 }

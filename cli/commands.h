@@ -13,10 +13,11 @@
  *
  * A command prepares what it needs itself, because that depends on its
  * options (plan --refresh=false needs no API client, apply of a saved plan
- * no manifests): plan, apply and destroy go through cli/runctx.h
- * (manifests, state, API client, in that order), state and force-unlock
- * open the state with store_open(). The command table (commands.c) only
- * names, describes and parses commands.
+ * no manifests): plan, apply and destroy go through the one pipeline of
+ * reconciler/reconcile.h (sources, state, lock, refresh, plan, apply) with
+ * cli/applycli.h for what they share on the command line; state and
+ * force-unlock open the state with store_open(). The command table (commands.c)
+ *only names, describes and parses commands.
  */
 #ifndef SF_CLI_COMMANDS_H
 #define SF_CLI_COMMANDS_H

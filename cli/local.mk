@@ -6,8 +6,9 @@ sandform_SOURCES = \
 	cli/main.c \
 	cli/opt.c cli/opt.h \
 	cli/commands.c cli/commands.h \
-	cli/runctx.c cli/runctx.h \
-	cli/applycli.h \
+	cli/applycli.c cli/applycli.h \
+	cli/progress.c cli/progress.h \
+	cli/ndjson.c cli/ndjson.h \
 	cli/cmd-validate.c \
 	cli/cmd-state.c \
 	cli/cmd-plan.c \

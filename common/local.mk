@@ -3,6 +3,7 @@ noinst_LTLIBRARIES += libcommon.la
 libcommon_la_SOURCES = \
 	common/banned.h common/base.h \
 	common/buf.c common/buf.h \
+	common/cancel.h \
 	common/error.c common/error.h \
 	common/escape.c common/escape.h \
 	common/exitcodes.h \

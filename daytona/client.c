@@ -74,12 +74,21 @@ struct dt_client {
 	struct bucket buckets[DT_BUCKET_COUNT];
 	struct dt_stats stats;
 	volatile sig_atomic_t cancelled; /* dt_client_cancel() */
+	struct dt_hooks hooks;           /* dt_client_set_hooks() */
 	/* the host of a plain http:// URL that is not loopback, until the
 	 * warning about sending the key there has been given; else NULL */
 	char *plain_http_host;
 };
 
 /* ---- clocks ------------------------------------------------------------ */
+
+/* stopping: dt_client_cancel() or the run's token says send no more. */
+static int
+stopping(const struct dt_client *c)
+{
+	return c->cancelled ||
+	       sf_cancel_level(c->hooks.cancel) >= SF_CANCEL_STOP;
+}
 
 static int64_t
 real_now(void *ctx)
@@ -95,7 +104,7 @@ real_sleep(void *ctx, int64_t ms)
 	struct dt_client *c = ctx;
 	int64_t slice;
 
-	while (ms > 0 && !c->cancelled) {
+	while (ms > 0 && !stopping(c)) {
 		slice = ms < DT_WAIT_SLICE_MS ? ms : DT_WAIT_SLICE_MS;
 		time_sleep_ms(slice);
 		ms -= slice;
@@ -111,7 +120,7 @@ now_ms(struct dt_client *c)
 static void
 wait_ms(struct dt_client *c, int64_t ms)
 {
-	if (ms <= 0 || c->cancelled)
+	if (ms <= 0 || stopping(c))
 		return;
 	c->clock.sleep_ms(c->clock.ctx, ms);
 	pthread_mutex_lock(&c->mu);
@@ -123,6 +132,30 @@ void
 dt_client_cancel(struct dt_client *c)
 {
 	c->cancelled = 1;
+}
+
+void
+dt_client_set_hooks(struct dt_client *c, const struct dt_hooks *h)
+{
+	if (h != NULL)
+		c->hooks = *h;
+	else
+		memset(&c->hooks, 0, sizeof(c->hooks));
+}
+
+void
+dt_client_get_hooks(struct dt_client *c, struct dt_hooks *out)
+{
+	*out = c->hooks;
+}
+
+/* notify_wait: tell the run's hook about a sleep before it starts. */
+static void
+notify_wait(struct dt_client *c, enum dt_bucket b, enum dt_wait_reason why,
+            int64_t ms)
+{
+	if (ms > 0 && c->hooks.on_wait != NULL && !stopping(c))
+		c->hooks.on_wait(c->hooks.arg, b, why, ms);
 }
 
 /* ---- configuration ----------------------------------------------------- */
@@ -411,12 +444,13 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 	struct bucket *bk = &c->buckets[b];
 	int64_t now, until = 0;
 	long long reserve;
-	int paced = 0;
+	int paced = 0, blocked = 0;
 
 	pthread_mutex_lock(&c->mu);
 	now = now_ms(c);
 	if (bk->blocked_until > now) {
 		until = bk->blocked_until;
+		blocked = 1;
 	} else if (bk->remaining >= 0 && bk->reset_at > now) {
 		reserve = bk->limit > 0
 		                  ? bk->limit * DT_BUDGET_RESERVE_PERCENT / 100
@@ -451,6 +485,9 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 	if (until > now) {
 		log_debug("waiting %lld ms for the '%s' rate-limit budget",
 		          (long long)(until - now), dt_bucket_name(b));
+		notify_wait(c, b,
+		            blocked ? DT_WAIT_RATE_LIMITED : DT_WAIT_BUDGET,
+		            until - now);
 		wait_ms(c, until - now);
 	}
 }
@@ -737,13 +774,14 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 	req.connect_timeout_ms = c->connect_ms;
 	req.timeout_ms = c->timeout_ms;
 	req.max_body = DT_MAX_BODY;
+	req.cancel = c->hooks.cancel;
 
 	for (attempt = 0;; attempt++) {
 		int64_t t0, wait = -1;
 		int retryable, sent;
 
 		budget_wait(c, call->bucket);
-		if (c->cancelled) {
+		if (stopping(c)) {
 			rc = sf_error_set(SF_EINTR,
 			                  "daytona: %s %s: interrupted",
 			                  call->method, buf_cstr(&call->path));
@@ -759,6 +797,19 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 		if (sent < 0)
 			resp->status = 0;
 		redact_key(c, resp);
+		if (sent < 0 &&
+		    sf_cancel_level(c->hooks.cancel) >= SF_CANCEL_ABORT) {
+			/* aborted in flight: whether it took effect is
+			 * unknown; the caller's journal keeps the entry */
+			if (res != NULL) {
+				res->status = 0;
+				res->attempts = attempt + 1;
+			}
+			rc = sf_error_set(SF_EINTR,
+			                  "daytona: %s %s: aborted in flight",
+			                  call->method, buf_cstr(&call->path));
+			goto out;
+		}
 		if (res != NULL) {
 			res->status = resp->status;
 			res->attempts = attempt + 1;
@@ -807,11 +858,19 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 			break;
 		/* a 503 (maintenance) may say when to come back, too */
 		if (sent == 0 && resp->status != 429 &&
-		    (wait = retry_after_ms(resp, call->bucket)) >= 0)
+		    (wait = retry_after_ms(resp, call->bucket)) >= 0) {
+			notify_wait(c, call->bucket, DT_WAIT_RETRY, wait);
 			wait_ms(c, wait);
-		else if (wait < 0)
-			wait_ms(c, dt_backoff_ms(attempt + 1, c->backoff_base,
-			                         c->backoff_max));
+		} else if (wait < 0) {
+			wait = dt_backoff_ms(attempt + 1, c->backoff_base,
+			                     c->backoff_max);
+			notify_wait(c, call->bucket,
+			            sent == 0 && resp->status == 429
+			                    ? DT_WAIT_RATE_LIMITED
+			                    : DT_WAIT_RETRY,
+			            wait);
+			wait_ms(c, wait);
+		}
 	}
 
 	rc = call_error(c, call, resp, attempt + 1);

@@ -68,6 +68,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/cancel.h"
 #include "common/strmap.h"
 
 /* ---- limits ------------------------------------------------------------ */
@@ -370,6 +371,36 @@ enum dt_bucket {
 
 /* "authenticated", "sandbox-create", "sandbox-lifecycle" */
 const char *dt_bucket_name(enum dt_bucket b);
+
+/* Why the client is about to sleep before sending (struct dt_hooks). */
+enum dt_wait_reason {
+	DT_WAIT_RETRY = 0,    /* backoff (or a 503's Retry-After) */
+	DT_WAIT_RATE_LIMITED, /* a 429: the bucket is blocked */
+	DT_WAIT_BUDGET,       /* few requests left in the window: pacing */
+};
+
+/*
+ * Hooks of one run (apply) into the client, set with dt_client_set_hooks()
+ * while no other thread uses the client; all fields may be NULL.
+ * cancel: SF_CANCEL_STOP ends every backoff, Retry-After and budget sleep
+ * at once and sends nothing more (calls fail with SF_EINTR and
+ * res->attempts counts only what was sent); SF_CANCEL_ABORT also aborts
+ * the exchange in flight (libcurl), which fails with SF_EINTR: its outcome
+ * is unknown. on_wait: called, from the calling thread and without any
+ * client lock held, before each such sleep with the bucket, the reason and
+ * the planned wait.
+ */
+struct dt_hooks {
+	const struct sf_cancel *cancel;
+	void (*on_wait)(void *arg, enum dt_bucket bucket,
+	                enum dt_wait_reason why, int64_t ms);
+	void *arg;
+};
+
+/* dt_client_set_hooks: replace the hooks (NULL: none); *h is copied. */
+void dt_client_set_hooks(struct dt_client *c, const struct dt_hooks *h);
+/* dt_client_get_hooks: the current hooks (to restore them later). */
+void dt_client_get_hooks(struct dt_client *c, struct dt_hooks *out);
 
 /*
  * dt_backoff_ms: the wait before retry number `retry` (1 = first retry):

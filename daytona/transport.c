@@ -188,6 +188,20 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
+/* on_progress: a non-zero return aborts the transfer (ABORT requested). */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+            curl_off_t ulnow)
+{
+	const struct sf_cancel *tok = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return sf_cancel_level(tok) >= SF_CANCEL_ABORT;
+}
+
 static enum dt_http_failure
 classify(CURLcode rc, int too_large)
 {
@@ -275,6 +289,11 @@ curl_send(void *ctx, const struct dt_http_request *req,
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
 	if (curl_share != NULL)
 		curl_easy_setopt(h, CURLOPT_SHARE, curl_share);
+	if (req->cancel != NULL) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)req->cancel);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (strcmp(req->method, "GET") != 0) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 		if (req->body != NULL || strcmp(req->method, "POST") == 0) {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "common/cancel.h"
 #include "daytona/client.h"
 
 /* CURL_ERROR_SIZE */
@@ -33,6 +34,9 @@ struct dt_http_request {
 	long connect_timeout_ms;
 	long timeout_ms;
 	size_t max_body; /* response body cap */
+	/* NULL, or a token whose SF_CANCEL_ABORT aborts the exchange in
+	 * flight (a transport that cannot abort may ignore it) */
+	const struct sf_cancel *cancel;
 };
 
 /* Why no response arrived. */

@@ -29,22 +29,36 @@
  * answered 404 (resize disabled for the organization) is remembered in
  * the state, so the next plan replaces instead.
  *
- * Signals: apply_request_stop() (async-signal-safe) makes the run start no
- * new call; calls in flight finish and are recorded, and apply_run()
- * returns with the unfinished jobs counted as left ("not started", or "in
- * flight" with the step they stopped at). A job whose calls were all made
- * and that only had waits left counts as done ("not waited for").
+ * Stopping: a per-run cancel token (common/cancel.h, apply_opts.cancel).
+ * At SF_CANCEL_STOP the run starts no new call and ends its waits; calls
+ * in flight finish and are recorded, and apply_run() returns with the
+ * unfinished jobs counted as left ("not started", or "in flight" with the
+ * step they stopped at). A job whose calls were all made and that only
+ * had waits left counts as done ("not waited for"). At SF_CANCEL_ABORT
+ * the HTTP exchanges in flight are aborted too: such a call's outcome is
+ * unknown, so its journal entry stays open for apply_recover().
  *
- * Ownership: apply_run() borrows the plan, client and store; nothing it
- * returns needs freeing. The output stream is written under a lock by the
- * workers; nothing secret is ever written to it.
+ * The stack lock: with apply_opts.lock_id the run checks every
+ * APPLY_LOCK_CHECK_MS and before each mutating call that the lock is
+ * still its own, and renews it every APPLY_LOCK_RENEW_MS. A run that lost
+ * it (force-unlocked, or its lease ran out and another run took it) stops
+ * as above at once, emits APPLY_EV_LOCK_LOST and sets apply_stats.lock_lost.
+ *
+ * Events: apply_run() prints nothing. It reports through apply_opts.on_event
+ * (struct apply_event: a kind and data, no preformatted text), and so do
+ * reconcile.h's steps before it (lock wait, recovery); cli/ renders them
+ * (live TTY lines, one line per sandbox, NDJSON).
+ *
+ * Ownership: apply_run() borrows the plan, client, store and token;
+ * nothing it returns needs freeing. Event fields point into the run and
+ * are valid only during the callback; nothing secret is ever in them.
  */
 #ifndef SF_RECONCILER_APPLY_H
 #define SF_RECONCILER_APPLY_H
 
 #include <stdint.h>
-#include <stdio.h>
 
+#include "common/cancel.h"
 #include "daytona/client.h"
 #include "reconciler/plan.h"
 #include "manifests/secret.h"
@@ -74,20 +88,81 @@
 /* Backoff between those attempts. */
 #define APPLY_RETRY_BASE_MS 300
 #define APPLY_RETRY_MAX_MS  5000
-/* Sandboxes shown at once in the live TTY progress. */
-#define APPLY_TTY_LINES 20
-#define APPLY_RENDER_MS 200
-/* The stack lock is renewed this often while a run lives. */
+/* A run emits APPLY_EV_TICK (live redraws) at least this often. */
+#define APPLY_TICK_MS 200
+/* The stack lock is renewed this often while a run lives... */
 #define APPLY_LOCK_RENEW_MS (STORE_LOCK_LEASE_MS / 4)
+/* ...and checked to be still ours this often (and before each call). */
+#define APPLY_LOCK_CHECK_MS 1000
 /* Said of a job done when a stop request skipped its last waits. */
 #define APPLY_UNWAITED_NOTE "calls made; not waited for (stop requested)"
 
-enum apply_output {
-	APPLY_OUT_QUIET = 0, /* nothing but errors */
-	APPLY_OUT_LINES,     /* one line per event (not a TTY) */
-	APPLY_OUT_TTY,       /* live lines per sandbox, redrawn */
-	APPLY_OUT_JSON,      /* one JSON event per line */
+struct apply_stats {
+	size_t total;    /* actions */
+	size_t done;     /* converged */
+	size_t failed;   /* failed (APPLY_EV_FAILED said why) */
+	size_t left;     /* not finished because the run stopped */
+	size_t unwaited; /* of done: calls made, the last wait skipped by a
+	                  * stop request */
+	int stopped;     /* the run was stopped (token, or lost lock) */
+	int lock_lost;   /* the stack lock was lost: the run stopped */
+	int64_t elapsed_ms;
+	struct dt_stats http; /* the client's counters during the run */
 };
+
+/* What an apply (and the reconcile steps around it) reports. */
+enum apply_event_kind {
+	APPLY_EV_STARTED = 0,  /* a job began: index, action, step */
+	APPLY_EV_STEP,         /* a started job is at a call step: step */
+	APPLY_EV_WAITING,      /* a started job waits for a state: step */
+	APPLY_EV_DONE,         /* converged: message is a note or NULL */
+	APPLY_EV_FAILED,       /* message says why */
+	APPLY_EV_LEFT,         /* after the run, per job left: started, step */
+	APPLY_EV_RETRY,        /* the client waits wait_ms before a retry */
+	APPLY_EV_RATE_LIMITED, /* the client waits wait_ms for bucket */
+	APPLY_EV_TICK,         /* every APPLY_TICK_MS or change: redraw */
+	APPLY_EV_END,          /* the jobs are over (after the LEFTs) */
+	APPLY_EV_SUMMARY,      /* the whole run: stats, recovered, ... */
+	APPLY_EV_RECOVERED,    /* recovery resolved `recovered` entries */
+	APPLY_EV_LOCK_WAIT,    /* held by holder; waiting up to wait_ms */
+	APPLY_EV_LOCK_TAKEN_OVER, /* a stale lock of the stack was taken */
+	APPLY_EV_LOCK_BUSY,       /* plan: held by holder; not recording */
+	APPLY_EV_LOCK_LOST,       /* not ours any more (holder: the new one or
+	                           * NULL when free); the run stops */
+	APPLY_EV_KIND_COUNT
+};
+
+struct apply_event {
+	enum apply_event_kind kind;
+	const char *command; /* "apply", "destroy", "plan" */
+	const char *stack;
+	int64_t time_ms; /* wall clock */
+	/* a job's events (STARTED..LEFT; RETRY and RATE_LIMITED when a job
+	 * made the call, else action is NULL) */
+	size_t index;                     /* of the action in the plan */
+	const struct plan_action *action; /* name, kind */
+	const char *sandbox_id;           /* may be NULL */
+	int64_t elapsed_ms;               /* since the job (TICK: run) began */
+	const char *step;    /* the step's label, e.g. "waiting for started" */
+	int started;         /* LEFT: the job had begun */
+	const char *message; /* FAILED: why; DONE: a note or NULL */
+	int unwaited;        /* DONE: a stop skipped the last wait */
+	/* RETRY, RATE_LIMITED */
+	enum dt_bucket bucket;
+	enum dt_wait_reason why;
+	int64_t wait_ms; /* also LOCK_WAIT: how long at most */
+	/* TICK */
+	size_t finished, total;
+	/* SUMMARY: the whole run (recovery, refresh and apply) */
+	const struct apply_stats *stats;
+	size_t recovered; /* also RECOVERED */
+	int interrupted;  /* a stop request (signal or lost lock) */
+	int executed;     /* 0: there was nothing to do */
+	/* LOCK_* */
+	const struct store_lock_holder *holder;
+};
+
+typedef void (*apply_event_fn)(void *arg, const struct apply_event *ev);
 
 struct apply_opts {
 	const char *stack;
@@ -95,28 +170,17 @@ struct apply_opts {
 	int64_t timeout_ms; /* per sandbox wait; 0: APPLY_DEFAULT_TIMEOUT_MS */
 	int64_t poll_min_ms, poll_max_ms; /* 0: the defaults above */
 	int64_t run_id;                   /* journal entries name it; 0 none */
-	const char *lock_id;              /* renewed while running; NULL none */
-	enum apply_output output;
-	FILE *out;         /* events; NULL: stdout */
-	int color;         /* ANSI colour in TTY/lines output */
+	const char *lock_id; /* checked and renewed while running; NULL none */
+	struct sf_cancel *cancel; /* the run's token; NULL: a private one */
+	apply_event_fn on_event;  /* NULL: no events */
+	void *event_arg;
 	secret_fn resolve; /* secret resolver for create bodies */
 	void *resolve_arg;
-	const char *command; /* "apply" or "destroy", for messages */
+	const char *command; /* "apply" or "destroy", for events */
 	/* The API base URL, remembered in the state (under
 	 * STORE_META_RESIZE_UNAVAILABLE) when a resize answers 404; NULL:
 	 * not remembered. */
 	const char *api_url;
-};
-
-struct apply_stats {
-	size_t total;    /* actions */
-	size_t done;     /* converged */
-	size_t failed;   /* failed (message printed) */
-	size_t left;     /* not finished because of a stop request */
-	size_t unwaited; /* of done: calls made, the last wait skipped by a
-	                  * stop request */
-	int64_t elapsed_ms;
-	struct dt_stats http; /* the client's counters during the run */
 };
 
 /*
@@ -145,12 +209,6 @@ int apply_recover(struct dt_client *c, struct store *s, const char *stack,
  * changed since the plan was made.
  */
 int apply_check_fresh(const struct plan *p, struct dt_client *c);
-
-/* apply_request_stop: stop starting calls (async-signal-safe). */
-void apply_request_stop(void);
-int apply_stop_requested(void);
-/* apply_reset_stop: clear the request (tests run several applies). */
-void apply_reset_stop(void);
 
 /* apply_detail_json: the journal detail of a create (no secret; exposed
  * for tests): {"spec": hash, "labels": owned labels, "desired": spec}. */

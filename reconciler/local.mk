@@ -8,7 +8,10 @@ libsandform_la_SOURCES += \
 	reconciler/plan-diff.c \
 	reconciler/planout.c reconciler/planout.h \
 	reconciler/refresh.c reconciler/refresh.h \
-	reconciler/apply.c reconciler/apply.h
+	reconciler/apply.c reconciler/apply.h reconciler/apply-int.h \
+	reconciler/apply-steps.c reconciler/apply-wait.c \
+	reconciler/apply-recover.c \
+	reconciler/reconcile.c reconciler/reconcile.h
 check_PROGRAMS += tests/unit/unit-plan
 TESTS += tests/unit/unit-plan
 tests_unit_unit_plan_SOURCES = tests/unit/test_plan.c
@@ -30,9 +33,10 @@ dist_noinst_SCRIPTS += tests/bench/bench-plan.sh
 EXTRA_DIST += tests/bench/lib.sh
 EXTRA_DIST += docs/plan-format.md
 TESTS += tests/e2e/t3100-apply-faults.bats tests/e2e/t3200-apply-crash.bats \
-	tests/e2e/t3300-apply-concurrent.bats
+	tests/e2e/t3300-apply-concurrent.bats tests/e2e/t3400-apply-lock-lost.bats
 EXTRA_DIST += tests/e2e/t3100-apply-faults.bats \
-	tests/e2e/t3200-apply-crash.bats tests/e2e/t3300-apply-concurrent.bats
+	tests/e2e/t3200-apply-crash.bats tests/e2e/t3300-apply-concurrent.bats \
+	tests/e2e/t3400-apply-lock-lost.bats
 check_PROGRAMS += tests/unit/unit-apply
 TESTS += tests/unit/unit-apply
 tests_unit_unit_apply_SOURCES = tests/unit/test_apply.c
@@ -41,3 +45,8 @@ tests_unit_unit_apply_LDADD = $(SF_UNIT_LIBS)
 dist_noinst_SCRIPTS += tests/bench/bench-apply.sh
 TESTS += tests/e2e/t0002-cli-settings.bats
 EXTRA_DIST += tests/e2e/t0002-cli-settings.bats
+check_PROGRAMS += tests/unit/unit-reconcile
+TESTS += tests/unit/unit-reconcile
+tests_unit_unit_reconcile_SOURCES = tests/unit/test_reconcile.c
+tests_unit_unit_reconcile_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_reconcile_LDADD = $(SF_UNIT_LIBS)

@@ -772,3 +772,90 @@ plan_build(const struct plan_input *in, struct plan **out)
 	builder_done(&b, out);
 	return 0;
 }
+
+/*
+ * plan_build_destroy: the builder's own rules (is_ours, prevent_destroy_of)
+ * so that destroy and plan never disagree on which sandbox is the stack's
+ * or protected. A --force-destroy name is checked against the records, not
+ * the observations: a name the state does not know is a typo even when a
+ * sandbox of that name exists.
+ */
+static int
+forced_name(const char *const *force, size_t nforce, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nforce; i++)
+		if (strcmp(force[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+destroy_action(struct builder *b, const struct dt_sandbox *o)
+{
+	struct plan_action *a = new_action(b, o->name, PLAN_DELETE);
+
+	a->sandbox_id = xstrdup_or_null(o->id);
+	a->source = xstrdup("destroy");
+	add_reason(a, PLAN_CAT_REMOVED, PLAN_ORIGIN_MANIFEST, "sandbox", o->id,
+	           NULL, 0);
+	if (o->id) {
+		if (dt_state_is_transitional(o->state))
+			add_step(a, STEP_WAIT_STABLE);
+		add_step(a, STEP_DELETE);
+		add_step(a, STEP_WAIT_GONE);
+	}
+	a->observed = plan_observed_dup(o);
+	a->fingerprint = plan_fingerprint(o);
+}
+
+int
+plan_build_destroy(const struct plan_input *in, const char *const *force,
+                   size_t nforce, struct plan **out)
+{
+	struct builder b;
+	struct plan *p;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = builder_init(&b, in)) < 0)
+		return rc;
+	p = b.p;
+	p->managed = in->nrecords;
+	for (i = 0; i < in->nobserved; i++) {
+		const struct dt_sandbox *o = b.obs[i];
+
+		if (!is_ours(&b, o))
+			continue;
+		/* listed twice (walk + GET): one delete */
+		if (i > 0 && strcmp(b.obs[i - 1]->name, o->name) == 0)
+			continue;
+		if (o->state == DT_STATE_DESTROYED ||
+		    o->state == DT_STATE_DESTROYING)
+			continue;
+		if (prevent_destroy_of(
+		            find_spec(in, o->name), o,
+		            find_rec(b.recs, in->nrecords, o->name)) &&
+		    !forced_name(force, nforce, o->name)) {
+			add_error(&b, o->name,
+			          "refusing to destroy '%s': "
+			          "lifecycle.preventDestroy is set (name it "
+			          "with --force-destroy %s)",
+			          o->name, o->name);
+			continue;
+		}
+		destroy_action(&b, o);
+	}
+	/* a --force-destroy that names nothing of the stack is a typo */
+	for (i = 0; i < nforce; i++)
+		if (find_rec(b.recs, in->nrecords, force[i]) == NULL)
+			add_error(&b, force[i],
+			          "--force-destroy %s: stack '%s' has no "
+			          "sandbox of that name",
+			          force[i], in->stack);
+	summarize(p);
+	builder_done(&b, out);
+	return 0;
+}

@@ -228,6 +228,19 @@ struct plan_input {
  * do not make plan_build fail; it fails only for invalid input.
  */
 int plan_build(const struct plan_input *in, struct plan **out);
+/*
+ * plan_build_destroy: a plan of one delete per sandbox of the stack (those
+ * the records and the live labels agree on, as in plan_build; ones being
+ * destroyed are skipped) for 'sandform destroy'. A sandbox protected by
+ * lifecycle.preventDestroy, by the rule plan_build uses (the spec of in,
+ * when in names it, alone decides; otherwise its live
+ * sandform.dev/prevent-destroy label or the last applied spec), is
+ * refused as a plan error unless force[0..nforce) names it; a force name
+ * that is not a record of the stack is a plan error too (a typo). The
+ * specs of in are optional (nspecs 0). Caller frees *out.
+ */
+int plan_build_destroy(const struct plan_input *in, const char *const *force,
+                       size_t nforce, struct plan **out);
 void plan_free(struct plan *p);
 
 const char *plan_kind_name(enum plan_kind k); /* "create", ... */

@@ -9,7 +9,8 @@
 # The kills must hit runs at work: the emulator is slow enough (latency per
 # request, transitions) and the parallelism low enough that calls are in
 # flight for most of a run; the delay is drawn within the measured duration
-# of an unkilled run of a typical trial; and most trials must have left open
+# of an unkilled run of a typical trial (from half the time a plan takes,
+# so that most kills land among the calls); and most trials must have left open
 # journal entries (a call under way when killed), which the next apply
 # reports as recovered.
 
@@ -77,7 +78,11 @@ plan_calls() {
 		at=$(gen "$trial")
 		calls=$(plan_calls)
 		est=$((start + calls * ms / ncalls))
-		delay=$((at * est / 1000))
+		# drawn over the second half of the time before the first
+		# call and the whole call phase: a kill during the plan's
+		# refresh is still possible, but most land among the calls
+		# (over the whole run only about half did, too few to count)
+		delay=$((start / 2 + at * (est - start / 2) / 1000))
 		"$SANDFORM" "${APPLY[@]}" >"run$trial.out" 2>&1 &
 		pid=$!
 		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"

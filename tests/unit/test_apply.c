@@ -15,10 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
+#include "common/buf.h"
+#include "common/cancel.h"
 #include "common/error.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
 #include "daytona/transport-fake.h"
@@ -41,7 +48,8 @@ struct fx {
 	struct store *st;
 	struct dt_fake *f;
 	struct dt_client *c;
-	FILE *out;
+	struct sf_cancel tok;
+	struct buf events; /* one line per event: "KIND NAME: TEXT" */
 };
 
 static int
@@ -61,8 +69,6 @@ setup(void **state)
 	cfg.clock = dt_fake_clock(x->f);
 	cfg.max_retries = -1;
 	assert_int_equal(dt_client_new(&cfg, &x->c), 0);
-	x->out = fopen("/dev/null", "w");
-	apply_reset_stop();
 	*state = x;
 	return 0;
 }
@@ -76,7 +82,7 @@ teardown(void **state)
 	dt_client_free(x->c);
 	dt_fake_free(x->f);
 	store_close(x->st);
-	fclose(x->out);
+	buf_free(&x->events);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", x->dir);
@@ -173,6 +179,37 @@ mkplan(const char *name, enum plan_kind kind, const char *id,
 static const enum plan_step_kind create_steps[] = { STEP_CREATE,
 	                                            STEP_WAIT_STABLE };
 
+/* on_event: every event as a line of x->events (job events only). */
+static void
+on_event(void *arg, const struct apply_event *ev)
+{
+	static const char *const kinds[APPLY_EV_KIND_COUNT] = {
+		[APPLY_EV_STARTED] = "started",
+		[APPLY_EV_STEP] = "step",
+		[APPLY_EV_WAITING] = "waiting",
+		[APPLY_EV_DONE] = "done",
+		[APPLY_EV_FAILED] = "failed",
+		[APPLY_EV_LEFT] = "left",
+		[APPLY_EV_RETRY] = "retry",
+		[APPLY_EV_RATE_LIMITED] = "limited",
+		[APPLY_EV_LOCK_LOST] = "lock-lost",
+	};
+	struct fx *x = arg;
+
+	if (kinds[ev->kind] == NULL)
+		return;
+	if (ev->kind == APPLY_EV_RATE_LIMITED || ev->kind == APPLY_EV_RETRY) {
+		buf_addf(&x->events, "%s %s: bucket %d, %lld ms\n",
+		         kinds[ev->kind], ev->action ? ev->action->name : "-",
+		         (int)ev->bucket, (long long)ev->wait_ms);
+		return;
+	}
+	buf_addf(&x->events, "%s %s: %s%s%s\n", kinds[ev->kind],
+	         ev->action ? ev->action->name : "-", ev->step ? ev->step : "",
+	         ev->step && ev->message ? " " : "",
+	         ev->message ? ev->message : "");
+}
+
 static void
 run(struct fx *x, const struct plan *p, struct apply_stats *st)
 {
@@ -184,30 +221,21 @@ run(struct fx *x, const struct plan *p, struct apply_stats *st)
 	o.timeout_ms = 5000;
 	o.poll_min_ms = 10;
 	o.poll_max_ms = 20;
-	o.output = APPLY_OUT_JSON;
-	o.out = x->out;
+	o.cancel = &x->tok;
+	o.on_event = on_event;
+	o.event_arg = x;
 	o.resolve = secret_resolve;
 	o.api_url = URL;
 	assert_int_equal(apply_run(p, x->c, x->st, &o, st), 0);
 }
 
-/* run_text: run() with the events (JSON lines) returned, owned. */
+/* run_text: run() with the events (one a line) returned, owned. */
 static char *
 run_text(struct fx *x, const struct plan *p, struct apply_stats *st)
 {
-	FILE *keep = x->out, *tmp = tmpfile();
-	char *txt = xcalloc(1, 65536);
-	size_t n;
-
-	assert_non_null(tmp);
-	x->out = tmp;
+	buf_reset(&x->events);
 	run(x, p, st);
-	x->out = keep;
-	rewind(tmp);
-	n = fread(txt, 1, 65535, tmp);
-	txt[n] = '\0';
-	fclose(tmp);
-	return txt;
+	return xstrdup(buf_cstr(&x->events));
 }
 
 static size_t
@@ -433,8 +461,6 @@ test_missing_secret_no_calls(void **state)
 	unsetenv("SF_UNIT_NO_SUCH_SECRET_VAR");
 	memset(&o, 0, sizeof(o));
 	o.stack = STACK;
-	o.out = x->out;
-	o.output = APPLY_OUT_QUIET;
 	o.resolve = secret_resolve;
 	assert_true(apply_run(p, x->c, x->st, &o, &st) < 0);
 	assert_non_null(strstr(sf_error_last(), "SF_UNIT_NO_SUCH_SECRET_VAR"));
@@ -567,9 +593,8 @@ test_stop_requested_leaves_all(void **state)
 	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
 	struct apply_stats st;
 
-	apply_request_stop();
+	sf_cancel_request(&x->tok, SF_CANCEL_STOP);
 	run(x, p, &st);
-	apply_reset_stop();
 	assert_int_equal(st.left, 1);
 	assert_int_equal(dt_fake_n_requests(x->f), 0);
 	plan_free(p);
@@ -681,12 +706,12 @@ static int
 stop_on_get(void *arg, const struct dt_fake_req *req,
             struct dt_http_response *resp)
 {
+	struct fx *x = arg;
 	char *b;
 
-	(void)arg;
 	if (strcmp(req->method, "GET") != 0)
 		return SF_ENET;
-	apply_request_stop();
+	sf_cancel_request(&x->tok, SF_CANCEL_STOP);
 	b = sandbox_json("id-w", "web", "creating", STACK, NULL);
 	resp->status = 200;
 	buf_addstr(&resp->body, b);
@@ -704,15 +729,105 @@ test_stop_during_final_wait_is_done(void **state)
 	char *txt;
 
 	push_sb(x->f, 200, "id-w", "web", "creating", STACK, NULL);
-	dt_fake_set_handler(x->f, stop_on_get, NULL);
+	dt_fake_set_handler(x->f, stop_on_get, x);
 	txt = run_text(x, p, &st);
-	apply_reset_stop();
 	assert_int_equal(st.done, 1);
 	assert_int_equal(st.unwaited, 1);
 	assert_int_equal(st.left, 0);
 	assert_non_null(strstr(txt, "not waited for"));
 	assert_record(x, "web", "id-w");
 	free(txt);
+	plan_free(p);
+}
+
+/* A 429 on create: the client's wait is an event naming the bucket and
+ * the Retry-After, then the create goes through. */
+static void
+test_rate_limit_event(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *keep = x->c;
+	struct apply_stats st;
+	char *txt, *want;
+
+	cfg.api_key = "k";
+	cfg.base_url = URL;
+	cfg.transport = dt_fake_transport(x->f);
+	cfg.clock = dt_fake_clock(x->f);
+	assert_int_equal(dt_client_new(&cfg, &x->c), 0);
+	push_error(x->f, 429, "Too Many Requests");
+	dt_fake_push(x->f, 429, "Retry-After: 2",
+	             "{\"statusCode\":429,\"message\":\"slow down\"}");
+	push_sb(x->f, 200, "id-w", "web", "started", STACK, NULL);
+	txt = run_text(x, p, &st);
+	assert_int_equal(st.done, 1);
+	want = xasprintf("limited web: bucket %d, 2000 ms", DT_BUCKET_CREATE);
+	assert_non_null(strstr(txt, want));
+	assert_non_null(strstr(txt, "limited web: bucket "));
+	free(want);
+	free(txt);
+	dt_client_free(x->c);
+	x->c = keep;
+	plan_free(p);
+}
+
+/* abort_later: SF_CANCEL_ABORT on the token after 300 ms. */
+static void *
+abort_later(void *arg)
+{
+	struct fx *x = arg;
+
+	usleep(300 * 1000);
+	sf_cancel_request(&x->tok, SF_CANCEL_ABORT);
+	return NULL;
+}
+
+/* ABORT cuts a create in flight (a server that never answers): the run
+ * ends at once, the job is left and its journal intent stays open for the
+ * next run's recovery (its outcome is unknown). */
+static void
+test_abort_in_flight(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *keep = x->c;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct apply_stats st;
+	pthread_t t;
+	char url[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int64_t t0;
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0); /* never accepted, never answered */
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api",
+	         ntohs(sa.sin_port));
+	cfg.api_key = "k";
+	cfg.base_url = url;
+	cfg.max_retries = -1;
+	assert_int_equal(dt_client_new(&cfg, &x->c), 0);
+	assert_int_equal(pthread_create(&t, NULL, abort_later, x), 0);
+	t0 = time_mono_ms();
+	run(x, p, &st);
+	pthread_join(t, NULL);
+	assert_true(time_mono_ms() - t0 < 5000);
+	assert_int_equal(st.left, 1);
+	assert_true(st.stopped);
+	assert_int_equal(n_open(x), 1);
+	dt_client_free(x->c);
+	x->c = keep;
+	close(fd);
 	plan_free(p);
 }
 
@@ -758,6 +873,10 @@ main(void)
 		        test_resize_failure_start_back_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		        test_stop_during_final_wait_is_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limit_event, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_abort_in_flight, setup,
+		                                teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

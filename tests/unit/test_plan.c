@@ -2279,6 +2279,165 @@ test_refresh_imported_createonly(void **state)
 	rfix_close(&x);
 }
 
+/* ---- destroy ------------------------------------------------------------- */
+
+/* plan_error message of name, or NULL */
+static const char *
+plan_err(const struct plan *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nerrors; i++)
+		if (strcmp(p->errors[i].name, name) == 0)
+			return p->errors[i].message;
+	return NULL;
+}
+
+static const struct plan_action *
+plan_act(const struct plan *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nactions; i++)
+		if (strcmp(p->actions[i].name, name) == 0)
+			return &p->actions[i];
+	return NULL;
+}
+
+/*
+ * Destroy's plan: one delete per sandbox of the stack, preventDestroy by
+ * plan_build's rule (the manifest alone decides when it names the sandbox,
+ * else the live label, else the last applied spec), --force-destroy lifts
+ * it, a force name that is not the stack's is a typo, transitional ones
+ * wait first, a record naming another id and a sandbox being destroyed
+ * are left alone.
+ */
+static void
+test_destroy_plan(void **state)
+{
+	static const char *names[] = { "appl",   "busy",    "foreign",
+		                       "gone",   "keep",    "lbl",
+		                       "lifted", "nolabel", "web" };
+	enum { N = sizeof(names) / sizeof(names[0]) };
+	struct spec s[N], man[2];
+	struct dt_sandbox o[N + 1], *op[N + 1];
+	struct plan_record r[N];
+	struct plan_input in;
+	struct plan *p = NULL;
+	const struct plan_action *a;
+	const char *const force1[] = { "lbl", "nosuch", "unrec" };
+	const char *const force2[] = { "appl", "keep", "lbl" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		char id[32];
+
+		base_spec(&s[i], names[i]);
+		hash(&s[i]);
+		snprintf(id, sizeof(id), "id-%s", names[i]);
+		observed_for(&o[i], &s[i], id);
+		record_for(&r[i], &s[i], id);
+	}
+	/* a sandbox with no record (not the stack's: never deleted) */
+	observed_for(&o[N], &s[N - 1], "id-unrec");
+	set_str(&o[N].name, "unrec");
+	for (i = 0; i <= N; i++)
+		op[i] = &o[i];
+	/* appl: protected by the spec last applied */
+	r[0].applied = spec_dup(&s[0]);
+	r[0].applied->prevent_destroy = 1;
+	/* busy: stopping */
+	set_state(&o[1], "stopping", "stopped");
+	/* foreign: the record names another sandbox */
+	free(r[2].id);
+	r[2].id = xstrdup("id-other");
+	/* gone: being destroyed */
+	set_state(&o[3], "destroying", "destroyed");
+	/* lbl and lifted: the live label says protected */
+	strmap_set(&o[5].labels, LABEL_PREVENT_DESTROY, "true");
+	strmap_set(&o[6].labels, LABEL_PREVENT_DESTROY, "true");
+	/* manifests given: keep protects, lifted turns it off */
+	base_spec(&man[0], "keep");
+	man[0].prevent_destroy = 1;
+	hash(&man[0]);
+	base_spec(&man[1], "lifted");
+	man[1].prevent_destroy = 0;
+	hash(&man[1]);
+
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = man;
+	in.nspecs = 2;
+	in.observed = op;
+	in.nobserved = N + 1;
+	in.records = r;
+	in.nrecords = N;
+	in.refreshed = 1;
+
+	assert_int_equal(plan_build_destroy(&in, NULL, 0, &p), 0);
+	assert_int_equal(p->nerrors, 3);
+	assert_non_null(strstr(plan_err(p, "appl"),
+	                       "refusing to destroy 'appl': "
+	                       "lifecycle.preventDestroy is set (name it "
+	                       "with --force-destroy appl)"));
+	assert_non_null(plan_err(p, "keep"));
+	assert_non_null(plan_err(p, "lbl"));
+	/* the manifest alone decides for a sandbox it names */
+	assert_null(plan_err(p, "lifted"));
+	assert_int_equal(p->nactions, 4);
+	assert_int_equal(p->summary.delete_, 4);
+	assert_int_equal(p->managed, N);
+	assert_string_equal(p->actions[0].name, "busy");
+	assert_steps(&p->actions[0], "wait_stable,delete,wait_gone");
+	assert_string_equal(p->actions[1].name, "lifted");
+	assert_string_equal(p->actions[2].name, "nolabel");
+	assert_string_equal(p->actions[3].name, "web");
+	a = plan_act(p, "web");
+	assert_int_equal(a->kind, PLAN_DELETE);
+	assert_string_equal(a->sandbox_id, "id-web");
+	assert_string_equal(a->source, "destroy");
+	assert_steps(a, "delete,wait_gone");
+	assert_non_null(a->observed);
+	assert_non_null(a->fingerprint);
+	assert_null(plan_act(p, "foreign"));
+	assert_null(plan_act(p, "gone"));
+	assert_null(plan_act(p, "unrec"));
+	plan_free(p);
+	p = NULL;
+
+	/* a force name lifts the protection; names the stack lacks are
+	 * typos (also one whose sandbox exists without a record) */
+	assert_int_equal(plan_build_destroy(&in, force1, 3, &p), 0);
+	assert_non_null(plan_act(p, "lbl"));
+	assert_null(plan_err(p, "lbl"));
+	assert_string_equal(plan_err(p, "nosuch"),
+	                    "--force-destroy nosuch: stack 'default' has no "
+	                    "sandbox of that name");
+	assert_non_null(plan_err(p, "unrec"));
+	assert_null(plan_act(p, "unrec"));
+	plan_free(p);
+	p = NULL;
+
+	/* without manifests: keep is unprotected (no label, nothing
+	 * applied), lifted is protected by its label */
+	in.nspecs = 0;
+	assert_int_equal(plan_build_destroy(&in, force2, 3, &p), 0);
+	assert_int_equal(p->nerrors, 1);
+	assert_non_null(plan_err(p, "lifted"));
+	assert_int_equal(p->nactions, 6);
+	plan_free(p);
+
+	for (i = 0; i < N; i++) {
+		spec_clear(&s[i]);
+		observed_clear(&o[i]);
+		plan_record_clear(&r[i]);
+	}
+	observed_clear(&o[N]);
+	spec_clear(&man[0]);
+	spec_clear(&man[1]);
+}
+
 int
 main(void)
 {
@@ -2322,6 +2481,7 @@ main(void)
 		cmocka_unit_test(test_refresh_lagging_list_is_not_gone),
 		cmocka_unit_test(test_refresh_network_drift),
 		cmocka_unit_test(test_refresh_imported_createonly),
+		cmocka_unit_test(test_destroy_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,220 @@
+/*
+ * applycli: what plan, apply and destroy share on the command line. The
+ * pipeline itself is reconciler/reconcile.c; this file turns its codes,
+ * holders and events into the messages sandform has always printed.
+ */
+#include "common/base.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/exitcodes.h"
+#include "common/strnum.h"
+#include "common/timeutil.h"
+#include "cli/applycli.h"
+#include "cli/ndjson.h"
+
+static struct sf_cancel run_cancel = SF_CANCEL_INIT;
+static volatile sig_atomic_t signals_seen;
+
+static void
+on_signal(int sig)
+{
+	static const char msg[] = "\nsandform: stopping: no new calls; "
+	                          "waiting for the calls in flight (again "
+	                          "to quit at once)\n";
+	ssize_t n;
+
+	if (signals_seen++ > 0) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	sf_cancel_request(&run_cancel, SF_CANCEL_STOP);
+	n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)n;
+}
+
+struct sf_cancel *
+apply_cli_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a prompt read is interrupted */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return &run_cancel;
+}
+
+int
+apply_cli_duration(const char *cmd, const char *name, const char *val,
+                   const char *example, int64_t *out)
+{
+	long long ms = 0;
+
+	if (val == NULL)
+		return 0;
+	if (strnum_duration_ms(val, &ms) < 0 ||
+	    (strcmp(name, "timeout") == 0 && ms <= 0)) {
+		fprintf(stderr,
+		        "sandform %s: --%s: invalid duration '%s' (expected "
+		        "e.g. %s)\n",
+		        cmd, name, val, example);
+		return SF_EXIT_ERROR;
+	}
+	*out = ms;
+	return 0;
+}
+
+int
+apply_cli_confirm(const char *cmd, int auto_approve, const char *question)
+{
+	char line[64];
+
+	if (auto_approve)
+		return 1;
+	if (!isatty(STDIN_FILENO)) {
+		fprintf(stderr,
+		        "sandform %s: refusing to %s without confirmation: "
+		        "stdin is not a terminal; use --auto-approve\n",
+		        cmd, cmd);
+		return 0;
+	}
+	fprintf(stderr, "\n%s\n  Only 'yes' will be accepted: ", question);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		fprintf(stderr, "\nsandform %s: cancelled\n", cmd);
+		return 0;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, "yes") != 0) {
+		fprintf(stderr, "sandform %s: cancelled\n", cmd);
+		return 0;
+	}
+	return 1;
+}
+
+enum progress_mode
+apply_cli_mode(const struct sf_ctx *ctx)
+{
+	if (ctx->json)
+		return PROGRESS_JSON;
+	return isatty(STDOUT_FILENO) ? PROGRESS_TTY : PROGRESS_LINES;
+}
+
+void
+apply_cli_opts(struct sf_ctx *ctx, const char *cmd, enum reconcile_mode mode,
+               struct progress *pg, struct reconcile_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->command = cmd;
+	o->mode = mode;
+	o->stack = ctx->stack;
+	o->state_path = ctx->state_path;
+	o->api_key_file = ctx->api_key_file;
+	o->refresh = 1;
+	o->on_event = progress_event;
+	o->event_arg = pg;
+}
+
+int
+apply_cli_fail(const char *cmd, int rc)
+{
+	fprintf(stderr, "sandform %s: %s\n", cmd,
+	        *sf_error_last() ? sf_error_last() : sf_error_name(rc));
+	return SF_EXIT_ERROR;
+}
+
+int
+apply_cli_open(const struct reconcile_opts *o, struct reconcile **r)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+	int rc;
+
+	rc = reconcile_open(o, &diags, r);
+	diag_list_print(stderr, &diags);
+	diag_list_free(&diags);
+	if (rc < 0)
+		return apply_cli_fail(o->command, rc);
+	return SF_EXIT_OK;
+}
+
+int
+apply_cli_begin(struct reconcile *r, const char *cmd, const char *stack)
+{
+	const struct store_lock_holder *h;
+	char since[SF_ISO8601_LEN + 1];
+	int rc = reconcile_begin(r);
+
+	if (rc == 0)
+		return SF_EXIT_OK;
+	if (rc != SF_ELOCKED || (h = reconcile_holder(r)) == NULL)
+		return apply_cli_fail(cmd, rc);
+	time_format_iso(h->since_ms, since);
+	fprintf(stderr,
+	        "sandform %s: stack '%s' is locked by another run: pid %ld "
+	        "on %s (%s) since %s, lock %s\n"
+	        "sandform %s: wait for it, retry with --lock-timeout, or "
+	        "release it with 'sandform force-unlock %s' if that run is "
+	        "gone\n",
+	        cmd, stack, h->pid, h->host, h->info, since, h->id, cmd, h->id);
+	return SF_EXIT_LOCKED;
+}
+
+int
+apply_cli_show_plan(const struct sf_ctx *ctx, const struct plan *p)
+{
+	if (ctx->json)
+		return ndjson_plan(stdout, p) < 0 ? -1 : 0;
+	plan_print_human(stdout, p, ctx->color);
+	fflush(stdout);
+	return 0;
+}
+
+void
+apply_cli_plan_errors(const char *cmd, const struct plan *p, int named)
+{
+	size_t i;
+
+	for (i = 0; i < p->nerrors; i++) {
+		int n = named && strcmp(p->errors[i].name, "*") != 0;
+
+		fprintf(stderr, "sandform %s: %s%s%s\n", cmd,
+		        n ? p->errors[i].name : "", n ? ": " : "",
+		        p->errors[i].message);
+	}
+}
+
+int
+apply_cli_execute(struct sf_ctx *ctx, struct reconcile *r, const struct plan *p,
+                  const char *cmd)
+{
+	struct apply_stats st;
+	int rc;
+
+	if (!ctx->json)
+		printf("\n");
+	rc = reconcile_apply(r, p, &st);
+	if (rc == SF_ELOCKED) {
+		apply_cli_fail(cmd, rc);
+		return SF_EXIT_LOCKED;
+	}
+	if (rc < 0)
+		return apply_cli_fail(cmd, rc);
+	if (st.left && !ctx->json)
+		fprintf(stderr, "sandform %s: interrupted: %zu action%s left\n",
+		        cmd, st.left, st.left == 1 ? "" : "s");
+	if (st.lock_lost)
+		fprintf(stderr,
+		        "sandform %s: lost the stack lock while running; run "
+		        "'sandform %s' again once the other run is over\n",
+		        cmd, cmd);
+	return st.failed || st.left || st.lock_lost ? SF_EXIT_ERROR
+	                                            : SF_EXIT_OK;
+}

@@ -1,0 +1,148 @@
+/*
+ * apply-int: what the files of the executor share (reconciler/apply*.c);
+ * nothing outside reconciler/apply*.c includes it.
+ *
+ *	apply.c          the scheduler: jobs, the ready queue, workers,
+ *	                 events, the stop and the stack lock's watch
+ *	apply-steps.c    one step of a job: the calls and their journal
+ *	apply-wait.c     the poller: waits for states, one list walk a tick
+ *	apply-recover.c  recovery of an interrupted run, saved-plan freshness
+ *
+ * Locking: struct sched's mu guards the jobs, the queue and the counters;
+ * a job's fields belong to the worker running its step while it is
+ * J_RUNNING. The store and the client have their own locks. Events are
+ * emitted with mu held, so the caller's callback sees them one at a time.
+ */
+#ifndef SF_RECONCILER_APPLY_INT_H
+#define SF_RECONCILER_APPLY_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cancel.h"
+#include "daytona/client.h"
+#include "reconciler/apply.h"
+#include "reconciler/plan.h"
+#include "manifests/secret.h"
+#include "manifests/spec.h"
+#include "manifests/spechash.h"
+#include "reconciler/create.h"
+#include "reconciler/labels.h"
+#include "state/store.h"
+
+enum job_state {
+	J_READY = 0, /* next step is a call: in the ready queue */
+	J_RUNNING,   /* a worker has it */
+	J_WAITING,   /* waiting for a state (the poller has it) */
+	J_DELAY,     /* waiting until not_before, then ready again */
+	J_DONE,
+	J_FAILED,
+	J_LEFT, /* not finished: a stop was requested */
+};
+
+/* What a wait is for; decided by the call that preceded it. */
+enum wait_kind {
+	W_SETTLED = 0, /* stable and where it is heading, or errored */
+	W_GONE,        /* destroyed or 404 */
+};
+
+/* What the previous call expects the settled state to be. */
+enum expect {
+	E_ANY = 0,
+	E_STARTED, /* create, start, recover: error is a failure */
+	E_STOPPED, /* stop: gone is fine too (ephemeral) */
+	E_ARCHIVED,
+};
+
+/* outcome of one step, decided by a worker without the lock */
+enum step_out {
+	S_NEXT = 0,     /* step done, go on */
+	S_WAIT,         /* wait (j->wait), then go on */
+	S_RETRY_SETTLE, /* 409: wait until settled, then this step again */
+	S_RETRY_LATER,  /* try this step again after a delay */
+	S_FAIL,         /* j->error set */
+	S_STOPPED,      /* not called, or cut short: the run is stopping */
+};
+
+struct job {
+	size_t idx;
+	const struct plan_action *act;
+	char *id; /* the sandbox the steps act on (a replace changes it) */
+	size_t step;
+	enum job_state st;
+	enum wait_kind wait;
+	enum expect expect;
+	int64_t t0;         /* monotonic start */
+	int64_t wait_t0;    /* when the current wait began */
+	int64_t not_before; /* J_DELAY: monotonic time to become ready */
+	int conflicts;      /* 409 retries of the current step */
+	int attempts;       /* attempts of the current step */
+	int started;        /* the start event was emitted */
+	char *error;
+	const char *what;        /* current step, for progress */
+	struct dt_sandbox *last; /* last seen (owned) */
+	struct create_body create;
+	struct strmap create_labels;
+	int has_create;
+	int64_t pending_jid; /* a create intent whose outcome is unknown */
+	int stopped_self;    /* a STEP_STOP of this job took effect */
+	int compensating;    /* failed: running the action's start back */
+	size_t comp_end;     /* compensation ends before this step */
+	char *cause;         /* the failure the compensation follows */
+	int unwaited; /* done when a stop request skipped its last waits */
+};
+
+struct sched {
+	const struct plan *plan;
+	struct dt_client *client;
+	struct store *store;
+	const struct apply_opts *o;
+	struct sf_cancel *cancel; /* o->cancel, or own_cancel */
+	struct sf_cancel own_cancel;
+	struct job *jobs;
+	size_t njobs;
+	size_t *queue; /* ring of ready job indexes */
+	size_t qhead, qlen;
+	size_t nfinished;
+	size_t nwaiting; /* J_WAITING + J_DELAY */
+	int quit;        /* workers and poller exit */
+	int lock_lost;   /* the stack lock is no longer ours */
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work; /* ready queue or quit */
+	pthread_cond_t cv_main; /* a job finished or changed */
+	int64_t t0;
+	int64_t poll_ms;
+	size_t est_pages; /* pages of the last list walk */
+};
+
+/* apply.c */
+int apply_stopping(const struct sched *s);
+void apply_emit(struct sched *s, enum apply_event_kind kind,
+                const struct job *j, const char *step, const char *message);
+void apply_push_front(struct sched *s, struct job *j);
+void apply_advance(struct sched *s, struct job *j, enum step_out out);
+void apply_job_failed(struct sched *s, struct job *j);
+/* apply_lock_check: 1 while the run holds its lock (or has none), 0 when
+ * it was lost (the run is then stopping); no s->mu held. */
+int apply_lock_check(struct sched *s);
+
+/* apply-steps.c */
+enum step_out apply_run_step(struct sched *s, struct job *j);
+int apply_put_record(struct store *st, const char *stack,
+                     const struct plan_action *a, const char *id,
+                     const struct dt_sandbox *sb);
+int apply_sb_is_ours(const struct dt_sandbox *sb, const char *stack,
+                     const char *spec);
+int apply_lookup_name(struct dt_client *c, const char *name,
+                      struct dt_result *r);
+const char *apply_errmsg(void);
+
+/* apply-wait.c */
+int apply_judge(struct job *j, const struct dt_sandbox *sb);
+void *apply_poller_main(void *arg);
+int apply_cmp_sb_id(const void *a, const void *b);
+const struct dt_sandbox *apply_seen_find(const struct dt_sandbox_list *l,
+                                         const char *id);
+
+#endif

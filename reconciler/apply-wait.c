@@ -1,0 +1,322 @@
+/*
+ * apply-wait: the poller. It looks at all waiting jobs each tick: with few
+ * of them it GETs each one, with many it walks the stack's label-filtered
+ * list once and GETs only the ones the list did not show (the list is
+ * eventually consistent and does not carry unlabelled, imported
+ * sandboxes). Waiting costs no worker.
+ */
+#include "common/base.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "reconciler/apply-int.h"
+
+static int64_t
+opt_timeout(const struct sched *s)
+{
+	return s->o->timeout_ms > 0 ? s->o->timeout_ms
+	                            : APPLY_DEFAULT_TIMEOUT_MS;
+}
+
+/*
+ * judge: is j's wait over, given what is seen (sb; NULL = not found)?
+ * Returns 1 over (go on), 0 keep waiting, -1 failed (j->error set).
+ */
+int
+apply_judge(struct job *j, const struct dt_sandbox *sb)
+{
+	enum dt_state st, ds;
+
+	if (j->wait == W_GONE)
+		return sb == NULL || sb->state == DT_STATE_DESTROYED;
+	if (sb == NULL) {
+		if (j->expect == E_STOPPED)
+			return 1; /* an ephemeral sandbox is deleted by stop */
+		free(j->error);
+		j->error = xasprintf("sandbox %s disappeared while waiting",
+		                     j->id ? j->id : "?");
+		return -1;
+	}
+	st = sb->state;
+	ds = sb->desired_state;
+	if (dt_state_is_error(st)) {
+		if (j->expect == E_ANY &&
+		    j->act->steps[j->step].kind == STEP_WAIT_STABLE &&
+		    j->step + 1 < j->act->nsteps &&
+		    (j->act->steps[j->step + 1].kind == STEP_DELETE ||
+		     j->act->steps[j->step + 1].kind == STEP_RECOVER))
+			return 1; /* settled in error: delete or recover next */
+		free(j->error);
+		j->error = xasprintf("sandbox %s is in state %s: %s",
+		                     sb->id ? sb->id : "?", dt_state_name(st),
+		                     sb->error_reason ? sb->error_reason
+		                                      : "no reason given");
+		return -1;
+	}
+	if (st == DT_STATE_DESTROYED || st == DT_STATE_DESTROYING) {
+		if (j->expect == E_STOPPED)
+			return 1;
+		free(j->error);
+		j->error = xasprintf("sandbox %s is being deleted",
+		                     sb->id ? sb->id : "?");
+		return -1;
+	}
+	if (!dt_state_is_stable(st))
+		return 0;
+	if (ds != DT_STATE_NONE && ds != st)
+		return 0; /* e.g. archived with desiredState started */
+	switch (j->expect) {
+	case E_STARTED:
+		if (st != DT_STATE_STARTED) {
+			free(j->error);
+			j->error = xasprintf("sandbox settled in state %s, "
+			                     "expected started",
+			                     dt_state_name(st));
+			return -1;
+		}
+		return 1;
+	case E_STOPPED:
+		return st == DT_STATE_STOPPED || st == DT_STATE_ARCHIVED ? 1
+		                                                         : 0;
+	case E_ARCHIVED:
+		return st == DT_STATE_ARCHIVED ? 1 : 0;
+	default:
+		return 1;
+	}
+}
+
+int
+apply_cmp_sb_id(const void *a, const void *b)
+{
+	const struct dt_sandbox *x = *(const struct dt_sandbox *const *)a;
+	const struct dt_sandbox *y = *(const struct dt_sandbox *const *)b;
+
+	return strcmp(x->id ? x->id : "", y->id ? y->id : "");
+}
+
+const struct dt_sandbox *
+apply_seen_find(const struct dt_sandbox_list *l, const char *id)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(l->items[mid]->id ? l->items[mid]->id : "", id);
+
+		if (c == 0)
+			return l->items[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * look: what is seen of waiting job j: from the list walk l when it shows
+ * it (or, for a sandbox that carried our label, when its absence means
+ * gone), else a GET. 1 with *sb set (NULL: gone; *got owns a GET's
+ * answer), 0 when nothing could be learnt.
+ */
+static int
+look(struct sched *s, struct job *j, const struct dt_sandbox_list *l,
+     int listed, const struct dt_sandbox **sb, struct dt_sandbox **got)
+{
+	struct dt_result r = DT_RESULT_INIT;
+	int rc, have = 0;
+
+	*sb = NULL;
+	*got = NULL;
+	if (listed && j->id) {
+		*sb = apply_seen_find(l, j->id);
+		/* absence from a full label walk means gone for a sandbox
+		 * that carried our label when it went */
+		if (*sb || (j->wait == W_GONE && j->last &&
+		            apply_sb_is_ours(j->last, s->o->stack, NULL)))
+			have = 1;
+	}
+	if (!have && j->id) {
+		rc = dt_get(s->client, j->id, &r);
+		if (rc == 0 && r.sandbox) {
+			*got = r.sandbox;
+			r.sandbox = NULL;
+			*sb = *got;
+			have = 1;
+		} else if (rc == SF_ENOTFOUND) {
+			*sb = NULL;
+			have = 1;
+		} else {
+			log_debug("%s: poll: %s", j->act->name, apply_errmsg());
+		}
+		dt_result_clear(&r);
+	}
+	return have;
+}
+
+/* settle: judge what was seen of j; with s->mu held. */
+static void
+settle(struct sched *s, struct job *j, int have, const struct dt_sandbox *sb,
+       struct dt_sandbox **got)
+{
+	int verdict = have ? apply_judge(j, sb) : 0;
+
+	if (have && sb) {
+		dt_sandbox_free(j->last);
+		j->last = *got ? *got : dt_sandbox_dup(sb);
+		*got = NULL;
+	}
+	if (verdict == 0 && time_mono_ms() - j->wait_t0 > opt_timeout(s)) {
+		free(j->error);
+		j->error = xasprintf("timed out after %llds waiting (state %s)",
+		                     (long long)(opt_timeout(s) / 1000),
+		                     j->last ? dt_state_name(j->last->state)
+		                             : "?");
+		verdict = -1;
+	}
+	if (verdict == 0)
+		return;
+	s->nwaiting--;
+	if (verdict < 0)
+		apply_job_failed(s, j);
+	else if (j->act->steps[j->step].kind == STEP_WAIT_STABLE ||
+	         j->act->steps[j->step].kind == STEP_WAIT_GONE)
+		apply_advance(s, j, S_NEXT);
+	else
+		apply_push_front(s, j); /* a 409 retry: the same call again */
+	s->poll_ms = 0;
+}
+
+/* poll_once: one tick over the waiting jobs. */
+static void
+poll_once(struct sched *s)
+{
+	struct dt_sandbox_list l = DT_SANDBOX_LIST_INIT;
+	struct strmap filter = STRMAP_INIT;
+	struct dt_list_query q;
+	size_t i, nwait = 0, pages = 0, *idx = NULL;
+	int use_list = 0, listed = 0;
+	int64_t now = time_mono_ms();
+
+	pthread_mutex_lock(&s->mu);
+	idx = xreallocarray(NULL, s->njobs ? s->njobs : 1, sizeof(*idx));
+	for (i = 0; i < s->njobs; i++) {
+		struct job *j = &s->jobs[i];
+
+		if (j->st == J_DELAY && now >= j->not_before) {
+			s->nwaiting--;
+			apply_push_front(s, j);
+		} else if (j->st == J_WAITING) {
+			idx[nwait++] = i;
+		}
+	}
+	/* list when it costs fewer requests than a GET per waiting job */
+	use_list = nwait > 2 && nwait > (s->est_pages ? s->est_pages : 1);
+	pthread_mutex_unlock(&s->mu);
+	if (nwait == 0 || apply_stopping(s))
+		goto out;
+
+	if (use_list) {
+		memset(&q, 0, sizeof(q));
+		strmap_set(&filter, LABEL_STACK, s->o->stack);
+		q.labels = &filter;
+		q.sort = "createdAt";
+		q.order = "asc";
+		q.limit = APPLY_LIST_PAGE;
+		if (dt_list_all_into(s->client, &q, &l, &pages) == 0) {
+			listed = 1;
+			s->est_pages = pages;
+			if (l.n > 1)
+				qsort(l.items, l.n, sizeof(*l.items),
+				      apply_cmp_sb_id);
+		} else {
+			log_debug("list walk failed: %s", apply_errmsg());
+		}
+	}
+	for (i = 0; i < nwait && !apply_stopping(s); i++) {
+		struct job *j = &s->jobs[idx[i]];
+		const struct dt_sandbox *sb = NULL;
+		struct dt_sandbox *got = NULL;
+		int have = look(s, j, &l, listed, &sb, &got);
+
+		pthread_mutex_lock(&s->mu);
+		if (j->st == J_WAITING)
+			settle(s, j, have, sb, &got);
+		pthread_cond_broadcast(&s->cv_main);
+		pthread_mutex_unlock(&s->mu);
+		dt_sandbox_free(got);
+	}
+out:
+	free(idx);
+	strmap_clear(&filter);
+	dt_sandbox_list_free(&l);
+}
+
+/*
+ * poller_main: one tick per interval over every waiting job. The interval
+ * starts at poll_min and grows by half each tick up to poll_max; a job that
+ * starts waiting brings the next tick forward, but never closer than
+ * poll_min to the previous one (so a burst of new waiters costs one tick).
+ */
+void *
+apply_poller_main(void *arg)
+{
+	struct sched *s = arg;
+	int64_t min =
+	        s->o->poll_min_ms > 0 ? s->o->poll_min_ms : APPLY_POLL_MIN_MS;
+	int64_t max =
+	        s->o->poll_max_ms > 0 ? s->o->poll_max_ms : APPLY_POLL_MAX_MS;
+	int64_t last_poll = 0, interval, due, now;
+	struct timespec ts;
+
+	if (max < min)
+		max = min;
+	interval = min;
+	pthread_mutex_lock(&s->mu);
+	s->poll_ms = min;
+	for (;;) {
+		if (s->quit)
+			break;
+		now = time_mono_ms();
+		if (s->poll_ms == 0)
+			interval = min; /* nudged: a new waiter */
+		due = last_poll + interval;
+		if (s->nwaiting == 0 || now < due) {
+			int64_t wait = s->nwaiting == 0 ? max : due - now;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&s->cv_main, &s->mu, &ts);
+			continue;
+		}
+		if (apply_stopping(s)) {
+			last_poll = now;
+			continue;
+		}
+		s->poll_ms = interval;
+		pthread_mutex_unlock(&s->mu);
+		poll_once(s);
+		pthread_mutex_lock(&s->mu);
+		last_poll = time_mono_ms();
+		/* back off while nothing moves */
+		if (s->poll_ms != 0) {
+			interval = interval * 3 / 2;
+			if (interval > max)
+				interval = max;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}

@@ -1,0 +1,636 @@
+/*
+ * reconcile: one pipeline for every command that looks at a stack, so
+ * plan, apply and destroy cannot drift apart (they once assembled it three
+ * times, and destroy's preventDestroy rule diverged from the planner's).
+ *
+ * The order is that of the commands before: sources, state, spec hashes
+ * (they need the state's key), client; then per cycle the run record, the
+ * lock, recovery, refresh, plan. The figures of a cycle (time, requests)
+ * start before the lock is taken, so a summary covers recovery and refresh
+ * as well as the apply.
+ */
+#include "common/base.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "manifests/manifest.h"
+#include "reconciler/refresh.h"
+#include "reconciler/reconcile.h"
+#include "manifests/secret.h"
+#include "manifests/spec.h"
+#include "manifests/spechash.h"
+#include "reconciler/create.h"
+#include "reconciler/labels.h"
+
+/* The slice of a lock wait between looks at the cancel token. */
+#define RECONCILE_LOCK_SLICE_MS 1000
+
+struct reconcile {
+	struct reconcile_opts o;
+	struct store *store;
+	struct dt_client *client;
+	struct manifest_set *set;
+	struct spec *specs; /* sorted by name, nspecs of them */
+	size_t nspecs;
+	int64_t t0_ms;         /* the cycle's start (monotonic) */
+	struct dt_stats http0; /* the client's counters then */
+	int64_t run_id;        /* the cycle's run record, 0: none */
+	int run_open;          /* not finished yet */
+	struct store_lock_holder lock;
+	int locked;
+	struct store_lock_holder holder; /* who held it (SF_ELOCKED) */
+	int have_holder;
+	size_t recovered;
+	int cycles;
+	/* where secretFile references may be read: the manifest roots and
+	 * the operator's secret directories (manifests/secret.h) */
+	struct secret_policy secrets;
+};
+
+char *
+reconcile_api_url(void)
+{
+	const char *v = getenv("DAYTONA_API_URL");
+	char *u = xstrdup(v && *v ? v : DT_DEFAULT_URL);
+	size_t n = strlen(u);
+
+	while (n > 0 && u[n - 1] == '/')
+		u[--n] = '\0';
+	return u;
+}
+
+static void
+emit(struct reconcile *r, enum apply_event_kind kind,
+     const struct store_lock_holder *holder, int64_t wait_ms)
+{
+	struct apply_event ev;
+
+	if (r->o.on_event == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.command = r->o.command;
+	ev.stack = r->o.stack;
+	ev.time_ms = time_now_ms();
+	ev.elapsed_ms = time_mono_ms() - r->t0_ms;
+	ev.holder = holder;
+	ev.wait_ms = wait_ms;
+	ev.recovered = r->recovered;
+	r->o.on_event(r->o.event_arg, &ev);
+}
+
+static int
+stopping(const struct reconcile *r)
+{
+	return sf_cancel_level(r->o.cancel) >= SF_CANCEL_STOP;
+}
+
+/* ---- sources ------------------------------------------------------------ */
+
+static void
+specs_free(struct spec *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		spec_clear(&v[i]);
+	free(v);
+}
+
+/* hash_specs: every spec's hash with the state's key, secret references
+ * resolved for hashing only. */
+static int
+hash_specs(struct reconcile *r, struct spec *v, size_t n)
+{
+	size_t i;
+	int rc;
+
+	/* destroy reads manifests for preventDestroy only: no hash, so a
+	 * secret it cannot resolve does not stand in its way */
+	if (r->o.mode == RECONCILE_DESTROY)
+		return 0;
+	for (i = 0; i < n; i++) {
+		rc = spec_hash(&v[i], store_hmac_key(r->store),
+		               STORE_HMAC_KEY_LEN, secret_resolve, &r->secrets);
+		if (rc < 0) {
+			char *msg = xstrdup(sf_error_last());
+
+			sf_error_set(rc, "%s: %s", v[i].name, msg);
+			free(msg);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * allow_secrets: the secret policy of the run: the root of every path
+ * source and every --secret-dir. A secretFile elsewhere is refused.
+ */
+static int
+allow_secrets(struct reconcile *r)
+{
+	size_t i;
+	int rc;
+
+	secret_policy_clear(&r->secrets);
+	for (i = 0; !r->o.no_sources && i < (r->o.npaths ? r->o.npaths : 1);
+	     i++)
+		if ((rc = secret_policy_allow(
+		             &r->secrets, r->o.npaths ? r->o.paths[i] : ".")) <
+		            0 &&
+		    rc != SF_EIO)
+			return rc; /* a missing path: the loader says so */
+	for (i = 0; i < r->o.nsecret_dirs; i++)
+		if ((rc = secret_policy_allow(&r->secrets,
+		                              r->o.secret_dirs[i])) < 0)
+			return rc;
+	return 0;
+}
+
+/* load_specs: the sources into a manifest set; the specs are taken out of
+ * it (the set keeps the file names). */
+static int
+load_specs(struct reconcile *r, struct diag_list *diags,
+           struct manifest_set **set, struct spec **specs, size_t *n)
+{
+	int rc;
+
+	*set = NULL;
+	*specs = NULL;
+	*n = 0;
+	if (r->o.no_sources)
+		return 0;
+	rc = manifest_load(r->o.paths, r->o.npaths, set, diags);
+	if (rc < 0)
+		return sf_error_set(rc, "%zu error%s in the manifests",
+		                    diags->n_errors,
+		                    diags->n_errors == 1 ? "" : "s");
+	*n = (*set)->n_sandboxes;
+	*specs = (*set)->sandboxes;
+	(*set)->sandboxes = NULL;
+	(*set)->n_sandboxes = (*set)->cap_sandboxes = 0;
+	log_debug("%zu sandboxes in the manifests", *n);
+	return 0;
+}
+
+int
+reconcile_load(struct reconcile *r, struct diag_list *diags)
+{
+	struct manifest_set *set = NULL;
+	struct spec *specs = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = load_specs(r, diags, &set, &specs, &n)) < 0 ||
+	    (rc = hash_specs(r, specs, n)) < 0) {
+		specs_free(specs, n);
+		manifest_set_free(set);
+		return rc;
+	}
+	specs_free(r->specs, r->nspecs);
+	manifest_set_free(r->set);
+	r->set = set;
+	r->specs = specs;
+	r->nspecs = n;
+	return 0;
+}
+
+int
+reconcile_open(const struct reconcile_opts *o, struct diag_list *diags,
+               struct reconcile **out)
+{
+	struct reconcile *r = xcalloc(1, sizeof(*r));
+	struct dt_config cfg = DT_CONFIG_INIT;
+	int rc;
+
+	*out = NULL;
+	r->o = *o;
+	r->t0_ms = time_mono_ms();
+	/* the order the commands always had: a manifest error is reported
+	 * before a state or key problem */
+	if ((rc = load_specs(r, diags, &r->set, &r->specs, &r->nspecs)) < 0 ||
+	    (rc = allow_secrets(r)) < 0 ||
+	    (rc = store_open(o->state_path, &r->store)) < 0 ||
+	    (rc = hash_specs(r, r->specs, r->nspecs)) < 0)
+		goto fail;
+	if (o->refresh || o->mode != RECONCILE_PLAN) {
+		cfg.transport = o->transport;
+		cfg.clock = o->clock;
+		if ((rc = dt_config_from_env(&cfg, o->api_key_file)) < 0 ||
+		    (rc = dt_client_new(&cfg, &r->client)) < 0) {
+			dt_config_clear(&cfg);
+			goto fail;
+		}
+		dt_config_clear(&cfg);
+	}
+	*out = r;
+	return 0;
+fail:
+	reconcile_close(r);
+	return rc;
+}
+
+/* ---- a cycle ------------------------------------------------------------ */
+
+/* take_lock: LOCK_HOLD: one try, then (said) wait in slices that a stop
+ * request on the token cuts short. */
+static int
+take_lock(struct reconcile *r)
+{
+	struct store_lock_holder h;
+	int64_t deadline, left;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	rc = store_lock_acquire_wait(r->store, r->o.stack, r->o.command, 0, 0,
+	                             &h);
+	if (rc == SF_ELOCKED && r->o.lock_timeout_ms > 0 && !stopping(r)) {
+		emit(r, APPLY_EV_LOCK_WAIT, &h, r->o.lock_timeout_ms);
+		deadline = time_mono_ms() + r->o.lock_timeout_ms;
+		while (rc == SF_ELOCKED && !stopping(r) &&
+		       (left = deadline - time_mono_ms()) > 0)
+			rc = store_lock_acquire_wait(
+			        r->store, r->o.stack, r->o.command, 0,
+			        left < RECONCILE_LOCK_SLICE_MS
+			                ? left
+			                : RECONCILE_LOCK_SLICE_MS,
+			        &h);
+	}
+	if (rc == SF_ELOCKED) {
+		r->holder = h;
+		r->have_holder = 1;
+		return sf_error_set(SF_ELOCKED,
+		                    "stack '%s' is locked by another run",
+		                    r->o.stack);
+	}
+	if (rc < 0)
+		return rc;
+	r->lock = h;
+	r->locked = 1;
+	if (h.took_over)
+		emit(r, APPLY_EV_LOCK_TAKEN_OVER, &h, 0);
+	return 0;
+}
+
+static void
+run_begin(struct reconcile *r)
+{
+	struct store_run run;
+
+	memset(&run, 0, sizeof(run));
+	run.command = r->o.command;
+	run.stack = r->o.stack;
+	run.source = r->o.source;
+	if (store_run_begin(r->store, &run, &r->run_id) < 0) {
+		log_debug("cannot record the run: %s", sf_error_last());
+		r->run_id = 0;
+	}
+	r->run_open = r->run_id > 0;
+}
+
+int
+reconcile_begin(struct reconcile *r)
+{
+	int rc;
+
+	if (r->cycles++ > 0)
+		r->t0_ms = time_mono_ms();
+	r->have_holder = 0;
+	r->recovered = 0;
+	if (r->client)
+		dt_client_stats(r->client, &r->http0);
+	if (r->o.lock == RECONCILE_LOCK_HOLD && (rc = take_lock(r)) < 0)
+		return rc;
+	run_begin(r);
+	if (r->o.mode == RECONCILE_PLAN || r->client == NULL)
+		return 0;
+	if ((rc = apply_recover(r->client, r->store, r->o.stack, r->run_id,
+	                        &r->recovered)) < 0) {
+		char *msg = xstrdup(sf_error_last());
+
+		sf_error_set(rc, "resolving an interrupted run: %s", msg);
+		free(msg);
+		reconcile_finish(r, "failed", NULL);
+		return rc;
+	}
+	if (r->recovered)
+		emit(r, APPLY_EV_RECOVERED, NULL, 0);
+	return 0;
+}
+
+/* resize_unavailable: the state remembers that a resize answered 404 at
+ * this API (the plan then replaces instead). */
+static int
+resize_unavailable(struct reconcile *r)
+{
+	char *v = NULL, *url;
+	int hit;
+
+	if (store_meta_get(r->store, STORE_META_RESIZE_UNAVAILABLE, &v) < 0) {
+		log_debug("reading %s: %s", STORE_META_RESIZE_UNAVAILABLE,
+		          sf_error_last());
+		return 0;
+	}
+	if (v == NULL)
+		return 0;
+	url = reconcile_api_url();
+	hit = strcmp(v, url) == 0;
+	if (hit)
+		log_debug("resize answered 404 at %s before: resources "
+		          "force a replace",
+		          url);
+	free(url);
+	free(v);
+	return hit;
+}
+
+/* diff: the plan of what refresh saw (rr). */
+static int
+diff(struct reconcile *r, const struct refresh_result *rr,
+     const char *locked_by, struct plan **out)
+{
+	struct plan_input in;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.stack = r->o.stack;
+	in.specs = r->specs;
+	in.nspecs = r->nspecs;
+	in.observed = rr->observed;
+	in.nobserved = rr->nobserved;
+	in.records = rr->records;
+	in.nrecords = rr->nrecords;
+	in.foreign = rr->foreign;
+	in.nforeign = rr->nforeign;
+	in.max_auto_archive = rr->max_auto_archive;
+	in.resize_unavailable = resize_unavailable(r);
+	in.allow_mass_delete = r->o.allow_mass_delete;
+	in.refreshed = r->o.refresh;
+	in.locked_by = locked_by;
+	if (r->o.mode == RECONCILE_DESTROY)
+		rc = plan_build_destroy(&in, r->o.force_destroy, r->o.nforce,
+		                        out);
+	else
+		rc = plan_build(&in, out);
+	if (rc == 0 && rr->has_unmanaged) {
+		(*out)->has_unmanaged = 1;
+		strmap_copy(&(*out)->unmanaged, &rr->unmanaged);
+	}
+	return rc;
+}
+
+int
+reconcile_plan(struct reconcile *r, struct plan **out)
+{
+	struct refresh_opts ro;
+	struct refresh_result rr;
+	struct store_lock_holder lock;
+	char *locked_by = NULL;
+	int rc, brief = 0;
+
+	*out = NULL;
+	memset(&rr, 0, sizeof(rr));
+	memset(&ro, 0, sizeof(ro));
+	ro.stack = r->o.stack;
+	ro.refresh = r->o.refresh;
+	ro.show_unmanaged = r->o.show_unmanaged;
+	/* destroy refreshes the stack only; its specs (optional) add
+	 * nothing to look up */
+	if (r->o.mode != RECONCILE_DESTROY) {
+		ro.specs = r->specs;
+		ro.nspecs = r->nspecs;
+	}
+	/* recording takes the stack's lock for a moment, so a plan never
+	 * overwrites what a running apply records; a locked stack is still
+	 * planned, just not recorded */
+	if (r->o.lock == RECONCILE_LOCK_RECORD && r->o.refresh) {
+		memset(&lock, 0, sizeof(lock));
+		rc = store_lock_acquire(r->store, r->o.stack, r->o.command, 0,
+		                        &lock);
+		if (rc == SF_ELOCKED) {
+			emit(r, APPLY_EV_LOCK_BUSY, &lock, 0);
+			ro.no_record = 1;
+			locked_by = xasprintf("%s (pid %ld on %s)", lock.info,
+			                      lock.pid, lock.host);
+		} else if (rc < 0) {
+			goto out;
+		} else {
+			brief = 1;
+		}
+	}
+	rc = refresh_run(r->client, r->store, &ro, &rr);
+	if (brief && store_lock_release(r->store, lock.id) < 0)
+		log_debug("releasing the stack lock: %s", sf_error_last());
+	if (rc < 0)
+		goto out;
+	log_debug("refresh: %zu observed, %zu records, %zu pages, %zu gets, "
+	          "%zu recorded%s",
+	          rr.nobserved, rr.nrecords, rr.pages, rr.gets, rr.recorded,
+	          rr.rebuilt ? " (state rebuilt from labels)" : "");
+	rc = diff(r, &rr, locked_by, out);
+out:
+	free(locked_by);
+	refresh_result_clear(&rr);
+	return rc;
+}
+
+int
+reconcile_check_saved(struct reconcile *r, const struct plan *p)
+{
+	size_t i;
+
+	/* its secret files: under the roots of the manifests planned (and
+	 * the --secret-dir ones) */
+	for (i = 0; i < p->nactions; i++)
+		if (p->actions[i].desired && p->actions[i].desired->file)
+			(void)secret_policy_allow(&r->secrets,
+			                          p->actions[i].desired->file);
+	return apply_check_fresh(p, r->client);
+}
+
+/* whole_cycle: the figures of a cycle: time since t0, the client's
+ * counters since http0 (recovery and refresh included). */
+static void
+whole_cycle(struct reconcile *r, struct apply_stats *st)
+{
+	struct dt_stats now;
+
+	st->elapsed_ms = time_mono_ms() - r->t0_ms;
+	if (r->client == NULL)
+		return;
+	dt_client_stats(r->client, &now);
+	st->http.requests = now.requests - r->http0.requests;
+	st->http.retries = now.retries - r->http0.retries;
+	st->http.throttled = now.throttled - r->http0.throttled;
+}
+
+static void
+summary(struct reconcile *r, const struct apply_stats *st, int executed)
+{
+	struct apply_event ev;
+
+	if (r->o.on_event == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = APPLY_EV_SUMMARY;
+	ev.command = r->o.command;
+	ev.stack = r->o.stack;
+	ev.time_ms = time_now_ms();
+	ev.elapsed_ms = st->elapsed_ms;
+	ev.stats = st;
+	ev.total = st->total;
+	ev.finished = st->done + st->failed;
+	ev.recovered = r->recovered;
+	ev.interrupted = st->stopped;
+	ev.executed = executed;
+	r->o.on_event(r->o.event_arg, &ev);
+}
+
+/* run: apply_run with the cycle's token, events and lock. */
+static int
+run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
+{
+	struct apply_opts ao;
+	char *url = reconcile_api_url();
+	int rc;
+
+	memset(&ao, 0, sizeof(ao));
+	ao.stack = p->stack ? p->stack : r->o.stack;
+	ao.parallelism = r->o.parallelism;
+	ao.timeout_ms = r->o.timeout_ms;
+	ao.run_id = r->run_id;
+	ao.lock_id = r->locked ? r->lock.id : NULL;
+	ao.cancel = r->o.cancel;
+	ao.on_event = r->o.on_event;
+	ao.event_arg = r->o.event_arg;
+	ao.resolve = secret_resolve;
+	ao.resolve_arg = &r->secrets;
+	ao.command = r->o.command;
+	ao.api_url = url;
+	rc = apply_run(p, r->client, r->store, &ao, st);
+	free(url);
+	return rc;
+}
+
+int
+reconcile_apply(struct reconcile *r, const struct plan *p,
+                struct apply_stats *st)
+{
+	char *counts, *msg;
+	const char *outcome;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	/* the lease may have run out while a person read the plan */
+	if (r->locked && store_lock_renew(r->store, r->lock.id, 0) < 0) {
+		msg = xstrdup(sf_error_last());
+		r->locked = 0;
+		reconcile_finish(r, "failed", NULL);
+		rc = sf_error_set(SF_ELOCKED,
+		                  "lost the stack lock while waiting for "
+		                  "confirmation (%s); nothing was changed",
+		                  msg);
+		free(msg);
+		return rc;
+	}
+	if ((rc = run(r, p, st)) < 0) {
+		/* nothing was called: e.g. a missing secret */
+		msg = xstrdup(sf_error_last());
+		reconcile_finish(r, "failed", NULL);
+		sf_error_set(rc, "%s; nothing was changed", msg);
+		free(msg);
+		return rc;
+	}
+	if (st->lock_lost)
+		r->locked = 0; /* not ours to release */
+	whole_cycle(r, st);
+	summary(r, st, 1);
+	outcome = st->stopped ? "interrupted" : (st->failed ? "failed" : "ok");
+	counts = xasprintf("{\"total\":%zu,\"done\":%zu,\"failed\":%zu,"
+	                   "\"left\":%zu,\"recovered\":%zu,\"requests\":%llu}",
+	                   st->total, st->done, st->failed, st->left,
+	                   r->recovered, (unsigned long long)st->http.requests);
+	reconcile_finish(r, outcome, counts);
+	free(counts);
+	if (r->o.mode == RECONCILE_DESTROY && !st->failed && !st->left)
+		return store_record_delete_stack(r->store, r->o.stack);
+	return 0;
+}
+
+void
+reconcile_nothing(struct reconcile *r)
+{
+	struct apply_stats none;
+	char *counts;
+
+	if (r->o.mode == RECONCILE_DESTROY)
+		store_record_delete_stack(r->store, r->o.stack);
+	memset(&none, 0, sizeof(none));
+	whole_cycle(r, &none);
+	summary(r, &none, 0);
+	counts =
+	        xasprintf("{\"total\":0,\"recovered\":%zu,\"requests\":%llu}",
+	                  r->recovered, (unsigned long long)none.http.requests);
+	reconcile_finish(r, "ok", counts);
+	free(counts);
+}
+
+void
+reconcile_finish(struct reconcile *r, const char *outcome,
+                 const char *counts_json)
+{
+	if (!r->run_open)
+		return;
+	store_run_finish(r->store, r->run_id, outcome, counts_json);
+	r->run_open = 0;
+}
+
+void
+reconcile_end(struct reconcile *r)
+{
+	if (r == NULL)
+		return;
+	reconcile_finish(r, "failed", NULL);
+	if (r->locked && store_lock_release(r->store, r->lock.id) < 0)
+		log_debug("releasing the lock: %s", sf_error_last());
+	r->locked = 0;
+}
+
+void
+reconcile_close(struct reconcile *r)
+{
+	if (r == NULL)
+		return;
+	if (r->store)
+		reconcile_end(r);
+	specs_free(r->specs, r->nspecs);
+	manifest_set_free(r->set);
+	secret_policy_clear(&r->secrets);
+	dt_client_free(r->client);
+	store_close(r->store);
+	free(r);
+}
+
+const struct store_lock_holder *
+reconcile_holder(const struct reconcile *r)
+{
+	return r && r->have_holder ? &r->holder : NULL;
+}
+
+size_t
+reconcile_recovered(const struct reconcile *r)
+{
+	return r ? r->recovered : 0;
+}
+
+struct store *
+reconcile_store(struct reconcile *r)
+{
+	return r ? r->store : NULL;
+}
