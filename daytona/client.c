@@ -1304,8 +1304,16 @@ dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 		cJSON_AddItemToObject(j, "env", strmap_to_json(r->env));
 	if (r->labels != NULL)
 		cJSON_AddItemToObject(j, "labels", strmap_to_json(r->labels));
-	if (r->has_public)
-		cJSON_AddBoolToObject(j, "public", r->is_public);
+	for (i = 0; i < DT_SET_COUNT; i++) {
+		if (!r->has_setting[i])
+			continue;
+		if (dt_settings[i].is_bool)
+			cJSON_AddBoolToObject(j, dt_settings[i].key,
+			                      r->setting[i]);
+		else
+			cJSON_AddNumberToObject(j, dt_settings[i].key,
+			                        r->setting[i]);
+	}
 	if (r->has_network_block_all)
 		cJSON_AddBoolToObject(j, "networkBlockAll",
 		                      r->network_block_all);
@@ -1320,15 +1328,6 @@ dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 		cJSON_AddNumberToObject(j, "memory", r->memory);
 	if (r->disk > 0)
 		cJSON_AddNumberToObject(j, "disk", r->disk);
-	if (r->has_auto_stop)
-		cJSON_AddNumberToObject(j, "autoStopInterval",
-		                        r->auto_stop_interval);
-	if (r->has_auto_archive)
-		cJSON_AddNumberToObject(j, "autoArchiveInterval",
-		                        r->auto_archive_interval);
-	if (r->has_auto_delete)
-		cJSON_AddNumberToObject(j, "autoDeleteInterval",
-		                        r->auto_delete_interval);
 	if (r->n_volumes > 0) {
 		cJSON *arr = cJSON_AddArrayToObject(j, "volumes");
 
@@ -1439,44 +1438,21 @@ dt_set_labels(struct dt_client *c, const char *id, const struct strmap *labels,
 }
 
 int
-dt_set_public(struct dt_client *c, const char *id, int is_public,
-              struct dt_result *res)
-{
-	return action(c, "POST", id,
-	              is_public ? "/public/true" : "/public/false",
-	              DT_BUCKET_AUTHENTICATED, 1, NULL, res);
-}
-
-static int
-interval(struct dt_client *c, const char *id, const char *what, int minutes,
-         struct dt_result *res)
+dt_set_setting(struct dt_client *c, const char *id, enum dt_setting s,
+               int value, struct dt_result *res)
 {
 	char suffix[64];
 
-	snprintf(suffix, sizeof(suffix), "/%s/%d", what, minutes);
+	if ((unsigned)s >= DT_SET_COUNT)
+		return sf_error_set(SF_EINVALID, "daytona: unknown setting");
+	if (dt_settings[s].is_bool)
+		snprintf(suffix, sizeof(suffix), "/%s/%s", dt_settings[s].route,
+		         value ? "true" : "false");
+	else
+		snprintf(suffix, sizeof(suffix), "/%s/%d", dt_settings[s].route,
+		         value);
 	return action(c, "POST", id, suffix, DT_BUCKET_AUTHENTICATED, 1, NULL,
 	              res);
-}
-
-int
-dt_set_autostop(struct dt_client *c, const char *id, int minutes,
-                struct dt_result *res)
-{
-	return interval(c, id, "autostop", minutes, res);
-}
-
-int
-dt_set_autoarchive(struct dt_client *c, const char *id, int minutes,
-                   struct dt_result *res)
-{
-	return interval(c, id, "autoarchive", minutes, res);
-}
-
-int
-dt_set_autodelete(struct dt_client *c, const char *id, int minutes,
-                  struct dt_result *res)
-{
-	return interval(c, id, "autodelete", minutes, res);
 }
 
 int

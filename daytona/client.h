@@ -234,6 +234,39 @@ cJSON *dt_sandbox_to_json(const struct dt_sandbox *sb);
 struct dt_sandbox *dt_sandbox_dup(const struct dt_sandbox *sb);
 void dt_sandbox_free(struct dt_sandbox *sb);
 
+/*
+ * The settings Daytona changes in place with one call each,
+ * POST /sandbox/{id}/ROUTE/{value}: a table, so a new one is a row (and
+ * its member in struct dt_sandbox) and every caller follows. key is the
+ * API's field name, which is also the manifest's (manifests/spec.c).
+ */
+enum dt_setting {
+	DT_SET_PUBLIC = 0,
+	DT_SET_AUTO_STOP,
+	DT_SET_AUTO_ARCHIVE,
+	DT_SET_AUTO_DELETE,
+	DT_SET_COUNT
+};
+
+struct dt_setting_info {
+	enum dt_setting id;
+	const char *key;   /* "autoStopInterval" */
+	const char *route; /* "autostop" */
+	int is_bool;       /* true/false in the route and the body */
+	size_t off;        /* offsetof(struct dt_sandbox, its int member) */
+	unsigned present;  /* its enum dt_present bit */
+};
+
+extern const struct dt_setting_info dt_settings[DT_SET_COUNT];
+
+/* dt_setting_by_key / _by_route: the row, or NULL. */
+const struct dt_setting_info *dt_setting_by_key(const char *key);
+const struct dt_setting_info *dt_setting_by_route(const char *route);
+/* dt_sandbox_setting: the live value of s in sb; 0, or -1 when the server
+ * did not send it. */
+int dt_sandbox_setting(const struct dt_sandbox *sb, enum dt_setting s,
+                       int *value);
+
 /* A growable array of owned sandboxes. */
 struct dt_sandbox_list {
 	struct dt_sandbox **items;
@@ -463,15 +496,14 @@ struct dt_create {
 	const char *user;
 	const struct strmap *env;
 	const struct strmap *labels;
-	int has_public, is_public;
+	/* the settings (struct dt_setting_info): sent when has_setting */
+	int has_setting[DT_SET_COUNT];
+	int setting[DT_SET_COUNT];
 	int has_network_block_all, network_block_all;
 	const char *network_allow_list; /* comma list */
 	const char *domain_allow_list;
 	const char *target;         /* NULL: the config's target, else none */
 	int cpu, gpu, memory, disk; /* 0: not sent */
-	int has_auto_stop, auto_stop_interval;
-	int has_auto_archive, auto_archive_interval;
-	int has_auto_delete, auto_delete_interval;
 	const struct dt_volume *volumes; /* volume_id may be an id or name */
 	size_t n_volumes;
 };
@@ -506,14 +538,9 @@ int dt_resize(struct dt_client *c, const char *id, int cpu, int memory,
 /* dt_set_labels: PUT, replaces the whole map. */
 int dt_set_labels(struct dt_client *c, const char *id,
                   const struct strmap *labels, struct dt_result *res);
-int dt_set_public(struct dt_client *c, const char *id, int is_public,
-                  struct dt_result *res);
-int dt_set_autostop(struct dt_client *c, const char *id, int minutes,
-                    struct dt_result *res);
-int dt_set_autoarchive(struct dt_client *c, const char *id, int minutes,
-                       struct dt_result *res);
-int dt_set_autodelete(struct dt_client *c, const char *id, int minutes,
-                      struct dt_result *res);
+/* dt_set_setting: POST /sandbox/{id}/ROUTE/{value} of the setting s. */
+int dt_set_setting(struct dt_client *c, const char *id, enum dt_setting s,
+                   int value, struct dt_result *res);
 int dt_set_network(struct dt_client *c, const char *id,
                    const struct dt_network *net, struct dt_result *res);
 /* dt_get_config: GET /config. */

@@ -92,6 +92,59 @@ dt_state_is_transitional(enum dt_state s)
 	       !dt_state_is_stable(s) && !dt_state_is_error(s);
 }
 
+/* ---- settings ------------------------------------------------------------ */
+
+#define SB_OFF(m) offsetof(struct dt_sandbox, m)
+
+const struct dt_setting_info dt_settings[DT_SET_COUNT] = {
+	[DT_SET_PUBLIC] = { DT_SET_PUBLIC, "public", "public", 1,
+	                    SB_OFF(is_public), DT_HAS_PUBLIC },
+	[DT_SET_AUTO_STOP] = { DT_SET_AUTO_STOP, "autoStopInterval", "autostop",
+	                       0, SB_OFF(auto_stop_interval),
+	                       DT_HAS_AUTO_STOP },
+	[DT_SET_AUTO_ARCHIVE] = { DT_SET_AUTO_ARCHIVE, "autoArchiveInterval",
+	                          "autoarchive", 0,
+	                          SB_OFF(auto_archive_interval),
+	                          DT_HAS_AUTO_ARCHIVE },
+	[DT_SET_AUTO_DELETE] = { DT_SET_AUTO_DELETE, "autoDeleteInterval",
+	                         "autodelete", 0, SB_OFF(auto_delete_interval),
+	                         DT_HAS_AUTO_DELETE },
+};
+
+const struct dt_setting_info *
+dt_setting_by_key(const char *key)
+{
+	int i;
+
+	for (i = 0; key && i < DT_SET_COUNT; i++)
+		if (strcmp(dt_settings[i].key, key) == 0)
+			return &dt_settings[i];
+	return NULL;
+}
+
+const struct dt_setting_info *
+dt_setting_by_route(const char *route)
+{
+	int i;
+
+	for (i = 0; route && i < DT_SET_COUNT; i++)
+		if (strcmp(dt_settings[i].route, route) == 0)
+			return &dt_settings[i];
+	return NULL;
+}
+
+int
+dt_sandbox_setting(const struct dt_sandbox *sb, enum dt_setting s, int *value)
+{
+	const struct dt_setting_info *si;
+
+	if ((unsigned)s >= DT_SET_COUNT)
+		return -1;
+	si = &dt_settings[s];
+	*value = *(const int *)((const char *)sb + si->off);
+	return (sb->present & si->present) ? 0 : -1;
+}
+
 /* ---- JSON → sandbox ---------------------------------------------------- */
 
 static int
@@ -244,6 +297,26 @@ get_build_info(const cJSON *obj, struct dt_sandbox *sb)
 	return get_str(v, "snapshotRef", &sb->snapshot_ref);
 }
 
+/* get_settings: every field of dt_settings[], by its type. */
+static int
+get_settings(const cJSON *obj, struct dt_sandbox *sb)
+{
+	int i, rc;
+
+	for (i = 0; i < DT_SET_COUNT; i++) {
+		const struct dt_setting_info *si = &dt_settings[i];
+		int *dst = (int *)((char *)sb + si->off);
+
+		rc = si->is_bool ? get_bool(obj, si->key, dst, &sb->present,
+		                            si->present)
+		                 : get_int(obj, si->key, dst, &sb->present,
+		                           si->present);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int
 dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 {
@@ -266,8 +339,7 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 	    (rc = get_str(obj, "user", &sb->user)) < 0 ||
 	    (rc = get_map(obj, "env", &sb->env, p, DT_HAS_ENV)) < 0 ||
 	    (rc = get_map(obj, "labels", &sb->labels, p, 0)) < 0 ||
-	    (rc = get_bool(obj, "public", &sb->is_public, p, DT_HAS_PUBLIC)) <
-	            0 ||
+	    (rc = get_settings(obj, sb)) < 0 ||
 	    (rc = get_bool(obj, "networkBlockAll", &sb->network_block_all, p,
 	                   DT_HAS_NETWORK_BLOCK_ALL)) < 0 ||
 	    (rc = get_str(obj, "networkAllowList", &sb->network_allow_list)) <
@@ -285,13 +357,6 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 	    (rc = get_str(obj, "errorReason", &sb->error_reason)) < 0 ||
 	    (rc = get_bool(obj, "recoverable", &sb->recoverable, p,
 	                   DT_HAS_RECOVERABLE)) < 0 ||
-	    (rc = get_int(obj, "autoStopInterval", &sb->auto_stop_interval, p,
-	                  DT_HAS_AUTO_STOP)) < 0 ||
-	    (rc = get_int(obj, "autoArchiveInterval",
-	                  &sb->auto_archive_interval, p, DT_HAS_AUTO_ARCHIVE)) <
-	            0 ||
-	    (rc = get_int(obj, "autoDeleteInterval", &sb->auto_delete_interval,
-	                  p, DT_HAS_AUTO_DELETE)) < 0 ||
 	    (rc = get_volumes(obj, sb)) < 0 ||
 	    (rc = get_build_info(obj, sb)) < 0 ||
 	    (rc = get_time(obj, "createdAt", &sb->created_at,
@@ -350,7 +415,15 @@ dt_sandbox_to_json(const struct dt_sandbox *sb)
 	if (p & DT_HAS_ENV)
 		cJSON_AddItemToObject(o, "env", strmap_to_json(&sb->env));
 	cJSON_AddItemToObject(o, "labels", strmap_to_json(&sb->labels));
-	put_bool(o, "public", sb->is_public, p, DT_HAS_PUBLIC);
+	for (i = 0; i < DT_SET_COUNT; i++) {
+		const struct dt_setting_info *si = &dt_settings[i];
+		int v = *(const int *)((const char *)sb + si->off);
+
+		if (si->is_bool)
+			put_bool(o, si->key, v, p, si->present);
+		else
+			put_int(o, si->key, v, p, si->present);
+	}
 	put_bool(o, "networkBlockAll", sb->network_block_all, p,
 	         DT_HAS_NETWORK_BLOCK_ALL);
 	put_str(o, "networkAllowList", sb->network_allow_list);
@@ -365,12 +438,6 @@ dt_sandbox_to_json(const struct dt_sandbox *sb)
 	put_str(o, "desiredState", sb->desired_state_raw);
 	put_str(o, "errorReason", sb->error_reason);
 	put_bool(o, "recoverable", sb->recoverable, p, DT_HAS_RECOVERABLE);
-	put_int(o, "autoStopInterval", sb->auto_stop_interval, p,
-	        DT_HAS_AUTO_STOP);
-	put_int(o, "autoArchiveInterval", sb->auto_archive_interval, p,
-	        DT_HAS_AUTO_ARCHIVE);
-	put_int(o, "autoDeleteInterval", sb->auto_delete_interval, p,
-	        DT_HAS_AUTO_DELETE);
 	if (p & DT_HAS_VOLUMES) {
 		cJSON *arr = cJSON_AddArrayToObject(o, "volumes");
 

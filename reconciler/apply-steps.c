@@ -398,17 +398,9 @@ do_call(struct sched *s, struct job *j, const struct plan_step *st,
 		rc = dt_set_labels(s->client, j->id, &kv, r);
 		strmap_clear(&kv);
 		break;
-	case STEP_SET_PUBLIC:
-		rc = dt_set_public(s->client, j->id, st->value != 0, r);
-		break;
-	case STEP_SET_AUTOSTOP:
-		rc = dt_set_autostop(s->client, j->id, (int)st->value, r);
-		break;
-	case STEP_SET_AUTOARCHIVE:
-		rc = dt_set_autoarchive(s->client, j->id, (int)st->value, r);
-		break;
-	case STEP_SET_AUTODELETE:
-		rc = dt_set_autodelete(s->client, j->id, (int)st->value, r);
+	case STEP_SET_SETTING:
+		rc = dt_set_setting(s->client, j->id, st->setting,
+		                    (int)st->value, r);
 		break;
 	case STEP_SET_NETWORK:
 		memset(&net, 0, sizeof(net));
@@ -420,7 +412,7 @@ do_call(struct sched *s, struct job *j, const struct plan_step *st,
 		break;
 	default:
 		rc = sf_error_set(SF_EINVALID, "apply: step '%s' is not a call",
-		                  plan_step_name(st->kind));
+		                  plan_step_name(st));
 		break;
 	}
 	return rc;
@@ -492,24 +484,22 @@ forget_record(struct sched *s, struct job *j)
 	store_record_free(rec);
 }
 
+/* call_action_name: the journal's name of a call ("public", "autostop",
+ * the route of a setting). */
 static const char *
-call_action_name(enum plan_step_kind k)
+call_action_name(const struct plan_step *st)
 {
-	switch (k) {
+	switch (st->kind) {
 	case STEP_SET_LABELS:
 		return "labels";
-	case STEP_SET_PUBLIC:
-		return "public";
-	case STEP_SET_AUTOSTOP:
-		return "autostop";
-	case STEP_SET_AUTOARCHIVE:
-		return "autoarchive";
-	case STEP_SET_AUTODELETE:
-		return "autodelete";
+	case STEP_SET_SETTING:
+		return (unsigned)st->setting < DT_SET_COUNT
+		               ? dt_settings[st->setting].route
+		               : "setting";
 	case STEP_SET_NETWORK:
 		return "network";
 	default:
-		return plan_step_name(k);
+		return plan_step_name(st);
 	}
 }
 
@@ -539,8 +529,7 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 	int rc, eff;
 
 	if (j->id == NULL) {
-		out = fail_with(j, "%s: no sandbox id",
-		                plan_step_name(st->kind));
+		out = fail_with(j, "%s: no sandbox id", plan_step_name(st));
 		goto out;
 	}
 	if (!may_call(s))
@@ -548,7 +537,7 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 	detail = st->kind == STEP_DELETE
 	                 ? NULL
 	                 : xasprintf("{\"value\":%lld}", st->value);
-	if (jr_intent(s, j, call_action_name(st->kind), detail, &jid) < 0) {
+	if (jr_intent(s, j, call_action_name(st), detail, &jid) < 0) {
 		out = fail_with(j, "journal: %s", apply_errmsg());
 		goto out;
 	}
@@ -597,8 +586,8 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 			out = fail_with(j,
 			                "%s: %s (still busy after %d "
 			                "tries)",
-			                plan_step_name(st->kind),
-			                apply_errmsg(), j->conflicts);
+			                plan_step_name(st), apply_errmsg(),
+			                j->conflicts);
 			goto out;
 		}
 		out = S_RETRY_SETTLE;
@@ -621,13 +610,12 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 		           ++j->attempts < APPLY_CALL_ATTEMPTS) {
 			out = S_RETRY_LATER;
 		} else {
-			out = fail_with(j, "%s: %s", plan_step_name(st->kind),
-			                why);
+			out = fail_with(j, "%s: %s", plan_step_name(st), why);
 		}
 		free(why);
 		goto out;
 	}
-	out = fail_with(j, "%s: %s", plan_step_name(st->kind), apply_errmsg());
+	out = fail_with(j, "%s: %s", plan_step_name(st), apply_errmsg());
 out:
 	dt_result_clear(&r);
 	free(detail);

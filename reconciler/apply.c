@@ -236,6 +236,21 @@ job_fail(struct sched *s, struct job *j, const char *fmt, ...)
 	apply_emit(s, APPLY_EV_FAILED, j, NULL, j->error);
 }
 
+/* "setting" and each setting's API name, made once from the client's
+ * table. */
+static char setting_labels[DT_SET_COUNT][48];
+static pthread_once_t setting_labels_once = PTHREAD_ONCE_INIT;
+
+static void
+setting_labels_init(void)
+{
+	int i;
+
+	for (i = 0; i < DT_SET_COUNT; i++)
+		snprintf(setting_labels[i], sizeof(setting_labels[i]),
+		         "setting %s", dt_settings[i].key);
+}
+
 static const char *
 step_label(const struct plan_step *st, enum expect e)
 {
@@ -269,14 +284,11 @@ step_label(const struct plan_step *st, enum expect e)
 		return "resizing";
 	case STEP_SET_LABELS:
 		return "setting labels";
-	case STEP_SET_PUBLIC:
-		return "setting public";
-	case STEP_SET_AUTOSTOP:
-		return "setting autoStopInterval";
-	case STEP_SET_AUTOARCHIVE:
-		return "setting autoArchiveInterval";
-	case STEP_SET_AUTODELETE:
-		return "setting autoDeleteInterval";
+	case STEP_SET_SETTING:
+		pthread_once(&setting_labels_once, setting_labels_init);
+		return (unsigned)st->setting < DT_SET_COUNT
+		               ? setting_labels[st->setting]
+		               : "setting";
 	case STEP_SET_NETWORK:
 		return "setting network";
 	default:

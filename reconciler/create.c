@@ -6,11 +6,39 @@
 #include "common/xalloc.h"
 #include "reconciler/create.h"
 
+const struct dt_setting_info *
+create_setting(enum spec_field f)
+{
+	const struct spec_field_info *fi;
+
+	if ((int)f <= 0 || f >= SPEC_F_COUNT)
+		return NULL;
+	fi = &spec_fields[f];
+	if (fi->change != SPEC_CHANGE_UPDATE || fi->parent != SPEC_F_DOCUMENT ||
+	    (fi->type != SPEC_T_INT && fi->type != SPEC_T_BOOL))
+		return NULL;
+	return dt_setting_by_key(fi->key);
+}
+
+int
+create_setting_value(const struct spec *s, enum spec_field f, int *value)
+{
+	const struct spec_field_info *fi = &spec_fields[f];
+	const char *base = (const char *)s;
+
+	if (!*(const bool *)(base + fi->has_off))
+		return 0;
+	*value = fi->type == SPEC_T_BOOL ? *(const bool *)(base + fi->off)
+	                                 : *(const int *)(base + fi->off);
+	return 1;
+}
+
 int
 create_body_build(const struct spec *s, const struct strmap *labels,
                   secret_fn resolve, void *arg, struct create_body *out)
 {
 	struct dt_create *r = &out->req;
+	enum spec_field f;
 	size_t i;
 	int rc = 0;
 
@@ -38,8 +66,15 @@ create_body_build(const struct spec *s, const struct strmap *labels,
 		r->env = &out->env;
 	strmap_copy(&out->labels, labels);
 	r->labels = &out->labels;
-	r->has_public = s->has_public;
-	r->is_public = s->public_;
+	for (f = 0; f < SPEC_F_COUNT; f++) {
+		const struct dt_setting_info *si = create_setting(f);
+		int v;
+
+		if (si && create_setting_value(s, f, &v)) {
+			r->has_setting[si->id] = 1;
+			r->setting[si->id] = v;
+		}
+	}
 	if (s->has_network) {
 		r->has_network_block_all = s->network.has_block_all;
 		r->network_block_all = s->network.block_all;
@@ -57,12 +92,6 @@ create_body_build(const struct spec *s, const struct strmap *labels,
 		r->disk = s->has_disk ? s->disk : 0;
 	}
 	r->gpu = s->has_gpu ? s->gpu : 0;
-	r->has_auto_stop = s->has_auto_stop;
-	r->auto_stop_interval = s->auto_stop;
-	r->has_auto_archive = s->has_auto_archive;
-	r->auto_archive_interval = s->auto_archive;
-	r->has_auto_delete = s->has_auto_delete;
-	r->auto_delete_interval = s->auto_delete;
 	if (s->nvolumes) {
 		out->volumes = xcalloc(s->nvolumes, sizeof(*out->volumes));
 		for (i = 0; i < s->nvolumes; i++) {

@@ -30,6 +30,16 @@ struct create_body {
  * secret env values with resolve (NULL: secret_resolve). Returns 0, or the
  * resolver's error (nothing to clear then).
  */
+/*
+ * create_setting: the API setting (daytona/client.h dt_settings[]) a spec
+ * field is — public and the intervals, the fields the table marks
+ * SPEC_CHANGE_UPDATE whose key is a setting's key — or NULL.
+ */
+const struct dt_setting_info *create_setting(enum spec_field f);
+/* create_setting_value: the declared value of such a field in s (a
+ * boolean as 0/1); 0 when not declared. */
+int create_setting_value(const struct spec *s, enum spec_field f, int *value);
+
 int create_body_build(const struct spec *s, const struct strmap *labels,
                       secret_fn resolve, void *arg, struct create_body *out);
 void create_body_clear(struct create_body *c);

@@ -529,32 +529,6 @@ label_reasons(struct plan_action *a, const struct spec *s,
 		}
 }
 
-/* The settings updated in place with one call each, and their steps. */
-static const struct {
-	enum spec_field f;
-	enum plan_step_kind step;
-} settings[] = {
-	{ SPEC_F_PUBLIC, STEP_SET_PUBLIC },
-	{ SPEC_F_AUTO_STOP, STEP_SET_AUTOSTOP },
-	{ SPEC_F_AUTO_ARCHIVE, STEP_SET_AUTOARCHIVE },
-	{ SPEC_F_AUTO_DELETE, STEP_SET_AUTODELETE },
-};
-
-static int
-live_setting(const struct dt_sandbox *o, enum spec_field f)
-{
-	switch (f) {
-	case SPEC_F_PUBLIC:
-		return o->is_public != 0;
-	case SPEC_F_AUTO_STOP:
-		return o->auto_stop_interval;
-	case SPEC_F_AUTO_ARCHIVE:
-		return o->auto_archive_interval;
-	default:
-		return o->auto_delete_interval;
-	}
-}
-
 /* setting_differs: the server's normalisation: autoArchiveInterval 0 is
  * the maximum and larger values are clamped; any negative
  * autoDeleteInterval is "never". *shown is the value the live one is
@@ -571,34 +545,41 @@ setting_differs(enum spec_field f, int want, int have, int max_archive,
 	return *shown != have;
 }
 
+/*
+ * settings_part: the fields Daytona sets in place with one call each
+ * (create_setting(): public, the intervals), compared with the live
+ * values; a step per change.
+ */
 static int
 settings_part(struct builder *b, struct plan_action *a, const struct spec *s,
               const struct dt_sandbox *o, const struct plan_record *r)
 {
-	const char *base = (const char *)s;
+	struct plan_step *st;
+	enum spec_field f;
 	int update = 0;
-	size_t i;
 
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-		const struct spec_field_info *fi = &spec_fields[settings[i].f];
-		enum plan_origin origin = origin_of(r, s, fi->id);
-		int want, have = live_setting(o, fi->id), shown;
+	for (f = 0; f < SPEC_F_COUNT; f++) {
+		const struct dt_setting_info *si = create_setting(f);
+		const char *path = spec_field_path(f);
+		enum plan_origin origin;
+		int want, have = 0, shown;
 
-		if (!*(const bool *)(base + fi->has_off))
+		if (si == NULL || !create_setting_value(s, f, &want))
 			continue;
-		want = fi->type == SPEC_T_BOOL ? *(const bool *)(base + fi->off)
-		                               : *(const int *)(base + fi->off);
-		if (!setting_differs(fi->id, want, have, b->max_archive,
-		                     &shown))
+		(void)dt_sandbox_setting(o, si->id, &have);
+		if (!setting_differs(f, want, have, b->max_archive, &shown))
 			continue;
-		if (fi->type == SPEC_T_BOOL)
-			add_reason(a, PLAN_CAT_SETTINGS, origin, fi->path,
+		origin = origin_of(r, s, f);
+		if (si->is_bool)
+			add_reason(a, PLAN_CAT_SETTINGS, origin, path,
 			           have ? "true" : "false",
 			           want ? "true" : "false", 0);
 		else
-			add_reason_num(a, PLAN_CAT_SETTINGS, origin, fi->path,
-			               have, shown);
-		add_step(a, settings[i].step)->value = want;
+			add_reason_num(a, PLAN_CAT_SETTINGS, origin, path, have,
+			               shown);
+		st = add_step(a, STEP_SET_SETTING);
+		st->setting = si->id;
+		st->value = want;
 		update = 1;
 	}
 	return update;

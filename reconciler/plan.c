@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/timeutil.h"
@@ -46,11 +48,24 @@ static const char *const kind_names[PLAN_KIND_COUNT] = {
 };
 
 static const char *const step_names[STEP_KIND_COUNT] = {
-	"create",          "delete",         "wait_gone",   "wait_stable",
-	"start",           "stop",           "archive",     "recover",
-	"resize",          "set_labels",     "set_public",  "set_autostop",
-	"set_autoarchive", "set_autodelete", "set_network",
+	"create", "delete",     "wait_gone",   "wait_stable",
+	"start",  "stop",       "archive",     "recover",
+	"resize", "set_labels", "set_setting", "set_network",
 };
+
+/* "set_" and each setting's route, made once from the client's table. */
+static char setting_ops[DT_SET_COUNT][40];
+static pthread_once_t setting_ops_once = PTHREAD_ONCE_INIT;
+
+static void
+setting_ops_init(void)
+{
+	int i;
+
+	for (i = 0; i < DT_SET_COUNT; i++)
+		snprintf(setting_ops[i], sizeof(setting_ops[i]), "set_%s",
+		         dt_settings[i].route);
+}
 
 /* name_parse: the index of s in names[0..n), or -1. */
 static int
@@ -82,19 +97,34 @@ plan_kind_parse(const char *s, enum plan_kind *out)
 }
 
 const char *
-plan_step_name(enum plan_step_kind k)
+plan_step_name(const struct plan_step *st)
 {
-	return (unsigned)k < STEP_KIND_COUNT ? step_names[k] : "?";
+	if (st->kind == STEP_SET_SETTING) {
+		pthread_once(&setting_ops_once, setting_ops_init);
+		return (unsigned)st->setting < DT_SET_COUNT
+		               ? setting_ops[st->setting]
+		               : "?";
+	}
+	return (unsigned)st->kind < STEP_KIND_COUNT ? step_names[st->kind]
+	                                            : "?";
 }
 
 int
-plan_step_parse(const char *s, enum plan_step_kind *out)
+plan_step_parse(const char *s, struct plan_step *out)
 {
-	int i = name_parse(step_names, STEP_KIND_COUNT, s);
+	const struct dt_setting_info *si;
+	int i;
 
-	if (i < 0)
+	if (s && strncmp(s, "set_", 4) == 0 &&
+	    (si = dt_setting_by_route(s + 4)) != NULL) {
+		out->kind = STEP_SET_SETTING;
+		out->setting = si->id;
+		return 0;
+	}
+	i = name_parse(step_names, STEP_KIND_COUNT, s);
+	if (i < 0 || i == STEP_SET_SETTING)
 		return -1;
-	*out = (enum plan_step_kind)i;
+	out->kind = (enum plan_step_kind)i;
 	return 0;
 }
 

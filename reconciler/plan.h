@@ -60,18 +60,16 @@ enum plan_step_kind {
 	STEP_STOP,
 	STEP_ARCHIVE,
 	STEP_RECOVER,
-	STEP_RESIZE,       /* cpu/memory/disk below, has_ flags say which */
-	STEP_SET_LABELS,   /* PUT labels = step->labels (the merged map) */
-	STEP_SET_PUBLIC,   /* value: 0/1 */
-	STEP_SET_AUTOSTOP, /* value: minutes */
-	STEP_SET_AUTOARCHIVE,
-	STEP_SET_AUTODELETE,
+	STEP_RESIZE,      /* cpu/memory/disk below, has_ flags say which */
+	STEP_SET_LABELS,  /* PUT labels = step->labels (the merged map) */
+	STEP_SET_SETTING, /* step->setting = value (0/1, minutes) */
 	STEP_SET_NETWORK, /* step->network */
 	STEP_KIND_COUNT
 };
 
 struct plan_step {
 	enum plan_step_kind kind;
+	enum dt_setting setting; /* STEP_SET_SETTING: which */
 	long long value;
 	int has_cpu, has_memory, has_disk;
 	long long cpu, memory, disk;
@@ -245,8 +243,11 @@ void plan_free(struct plan *p);
 
 const char *plan_kind_name(enum plan_kind k); /* "create", ... */
 int plan_kind_parse(const char *s, enum plan_kind *out);
-const char *plan_step_name(enum plan_step_kind k); /* "create", ... */
-int plan_step_parse(const char *s, enum plan_step_kind *out);
+/* plan_step_name: the step's op, "create", ..., "set_" and a setting's
+ * route for STEP_SET_SETTING ("set_autostop"). */
+const char *plan_step_name(const struct plan_step *st);
+/* plan_step_parse: kind and setting of an op name; -1 when unknown. */
+int plan_step_parse(const char *s, struct plan_step *out);
 /* plan_has_changes: 1 when there is at least one action. */
 int plan_has_changes(const struct plan *p);
 

@@ -47,12 +47,9 @@ step_to_json(const struct plan_step *st)
 {
 	cJSON *j = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(j, "op", plan_step_name(st->kind));
+	cJSON_AddStringToObject(j, "op", plan_step_name(st));
 	switch (st->kind) {
-	case STEP_SET_PUBLIC:
-	case STEP_SET_AUTOSTOP:
-	case STEP_SET_AUTOARCHIVE:
-	case STEP_SET_AUTODELETE:
+	case STEP_SET_SETTING:
 		cJSON_AddNumberToObject(j, "value", (double)st->value);
 		break;
 	case STEP_RESIZE:
@@ -223,7 +220,7 @@ step_from_json(const cJSON *j, struct plan_step *st)
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (op == NULL || plan_step_parse(op, &st->kind) < 0) {
+	if (op == NULL || plan_step_parse(op, st) < 0) {
 		rc = sf_error_set(SF_EINVALID, "plan: unknown step '%s'",
 		                  op ? op : "(none)");
 		goto out;

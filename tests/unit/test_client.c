@@ -387,11 +387,13 @@ test_routes(void **state)
 	assert_int_equal(dt_recover(x->c, "a", &r), 0);
 	assert_int_equal(dt_resize(x->c, "a", 2, 0, 9, &r), 0);
 	assert_int_equal(dt_set_labels(x->c, "a", &labels, &r), 0);
-	assert_int_equal(dt_set_public(x->c, "a", 1, &r), 0);
-	assert_int_equal(dt_set_public(x->c, "a", 0, &r), 0);
-	assert_int_equal(dt_set_autostop(x->c, "a", 0, &r), 0);
-	assert_int_equal(dt_set_autoarchive(x->c, "a", 1440, &r), 0);
-	assert_int_equal(dt_set_autodelete(x->c, "a", -1, &r), 0);
+	assert_int_equal(dt_set_setting(x->c, "a", DT_SET_PUBLIC, 1, &r), 0);
+	assert_int_equal(dt_set_setting(x->c, "a", DT_SET_PUBLIC, 0, &r), 0);
+	assert_int_equal(dt_set_setting(x->c, "a", DT_SET_AUTO_STOP, 0, &r), 0);
+	assert_int_equal(
+	        dt_set_setting(x->c, "a", DT_SET_AUTO_ARCHIVE, 1440, &r), 0);
+	assert_int_equal(dt_set_setting(x->c, "a", DT_SET_AUTO_DELETE, -1, &r),
+	                 0);
 	assert_int_equal(dt_set_network(x->c, "a", &net, &r), 0);
 	assert_int_equal(dt_get_config(x->c, &sc, &r), 0);
 	assert_string_equal(sc.default_snapshot, "daytona-small");
@@ -447,14 +449,16 @@ test_create_body(void **state)
 	cr.user = "daytona";
 	cr.env = &env;
 	cr.labels = &labels;
-	cr.has_public = 1;
+	cr.has_setting[DT_SET_PUBLIC] = 1;
 	cr.has_network_block_all = 1;
 	cr.network_block_all = 1;
 	cr.cpu = 2;
 	cr.memory = 4;
 	cr.disk = 5;
-	cr.has_auto_stop = cr.has_auto_archive = cr.has_auto_delete = 1;
-	cr.auto_delete_interval = -1;
+	cr.has_setting[DT_SET_AUTO_STOP] = 1;
+	cr.has_setting[DT_SET_AUTO_ARCHIVE] = 1;
+	cr.has_setting[DT_SET_AUTO_DELETE] = 1;
+	cr.setting[DT_SET_AUTO_DELETE] = -1;
 	cr.volumes = vols;
 	cr.n_volumes = 1;
 	push_sandbox(x, 200);
@@ -623,9 +627,10 @@ test_retry_idempotent(void **state)
 	dt_fake_push(x->f, 200, NULL, "{\"defaultSnapshot\":\"s\"}");
 	assert_int_equal(dt_set_labels(x->c, "a", NULL, &r), 0);
 	assert_int_equal(r.attempts, 2);
-	assert_int_equal(dt_set_public(x->c, "a", 1, &r), 0);
-	assert_int_equal(dt_set_autostop(x->c, "a", 1, &r), 0);
-	assert_int_equal(dt_set_autodelete(x->c, "a", 1, &r), 0);
+	assert_int_equal(dt_set_setting(x->c, "a", DT_SET_PUBLIC, 1, &r), 0);
+	assert_int_equal(dt_set_setting(x->c, "a", DT_SET_AUTO_STOP, 1, &r), 0);
+	assert_int_equal(dt_set_setting(x->c, "a", DT_SET_AUTO_DELETE, 1, &r),
+	                 0);
 	assert_int_equal(dt_start(x->c, "a", &r), 0);
 	assert_int_equal(r.attempts, 2);
 	assert_int_equal(dt_get_config(x->c, &sc, &r), 0);

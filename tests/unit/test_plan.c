@@ -214,7 +214,7 @@ steps(const struct plan_action *a)
 	for (i = 0; i < a->nsteps; i++)
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
 		                        i ? "," : "",
-		                        plan_step_name(a->steps[i].kind));
+		                        plan_step_name(&a->steps[i]));
 	return xstrdup(buf);
 }
 
@@ -1644,8 +1644,10 @@ test_spec_to_create(void **state)
 	assert_null(c.req.snapshot);
 	assert_int_equal(c.req.cpu, 2);
 	assert_int_equal(c.req.memory, 0); /* not declared: not sent */
-	assert_true(c.req.has_auto_stop && c.req.auto_stop_interval == 0);
-	assert_false(c.req.has_auto_archive);
+	assert_true(c.req.has_setting[DT_SET_AUTO_STOP] &&
+	            c.req.setting[DT_SET_AUTO_STOP] == 0);
+	assert_false(c.req.has_setting[DT_SET_AUTO_ARCHIVE]);
+	assert_false(c.req.has_setting[DT_SET_PUBLIC]);
 	assert_string_equal(strmap_get(c.req.env, "TOKEN"), "file-secret");
 	assert_string_equal(strmap_get(c.req.labels, LABEL_SPEC), h1);
 	create_body_clear(&c);
