@@ -6,7 +6,7 @@ libemulator_la_SOURCES = \
 	emulator/htab.c emulator/htab.h \
 	emulator/model.c emulator/model.h \
 	emulator/server.c emulator/server.h \
-	emulator/store.c emulator/store.h
+	emulator/db.c emulator/db.h
 libemulator_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CJSON_CFLAGS) \
 	$(SQLITE_CFLAGS)
 libemulator_la_LIBADD = libcommon.la $(MHD_LIBS) $(CJSON_LIBS) \
@@ -20,20 +20,20 @@ daytona_emulator_LDADD = libemulator.la
 
 dist_man_MANS += docs/daytona-emulator.1
 
-# Unit tests: the state machine and validators, and the store.
+# Unit tests: the state machine and validators, the db, the server helpers.
 EMU_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) \
 	$(SQLITE_CFLAGS) -DSF_UNITTEST
 EMU_UNIT_LIBS = libemulator.la $(CMOCKA_LIBS)
-check_PROGRAMS += tests/unit/unit-emu_model tests/unit/unit-emu_store \
+check_PROGRAMS += tests/unit/unit-emu_model tests/unit/unit-emu_db \
 	tests/unit/unit-emu_server
-TESTS += tests/unit/unit-emu_model tests/unit/unit-emu_store \
+TESTS += tests/unit/unit-emu_model tests/unit/unit-emu_db \
 	tests/unit/unit-emu_server
 tests_unit_unit_emu_model_SOURCES = tests/unit/test_emu_model.c
 tests_unit_unit_emu_model_CFLAGS = $(EMU_UNIT_CFLAGS)
 tests_unit_unit_emu_model_LDADD = $(EMU_UNIT_LIBS)
-tests_unit_unit_emu_store_SOURCES = tests/unit/test_emu_store.c
-tests_unit_unit_emu_store_CFLAGS = $(EMU_UNIT_CFLAGS)
-tests_unit_unit_emu_store_LDADD = $(EMU_UNIT_LIBS)
+tests_unit_unit_emu_db_SOURCES = tests/unit/test_emu_db.c
+tests_unit_unit_emu_db_CFLAGS = $(EMU_UNIT_CFLAGS)
+tests_unit_unit_emu_db_LDADD = $(EMU_UNIT_LIBS)
 tests_unit_unit_emu_server_SOURCES = tests/unit/test_emu_server.c
 tests_unit_unit_emu_server_CFLAGS = $(EMU_UNIT_CFLAGS) $(MHD_CFLAGS)
 tests_unit_unit_emu_server_LDADD = $(EMU_UNIT_LIBS)

@@ -26,7 +26,7 @@
 #include "common/strnum.h"
 #include "common/xalloc.h"
 #include "emulator/server.h"
-#include "emulator/store.h"
+#include "emulator/db.h"
 
 #define DEFAULT_LISTEN        "127.0.0.1:0"
 #define DEFAULT_TRANSITION_MS 1000
@@ -360,7 +360,7 @@ add_key_file(const char *path, char **keys, int *n)
 int
 main(int argc, char **argv)
 {
-	struct store_opts to = { 0 };
+	struct emudb_opts to = { 0 };
 	struct server_opts so;
 	int64_t transition = DEFAULT_TRANSITION_MS;
 	int64_t kind[7] = { -1, -1, -1, -1, -1, -1, -1 };
@@ -369,7 +369,7 @@ main(int argc, char **argv)
 	int n_keys = 0, c, verbose = 0, rc = 1, sig;
 	long long v;
 	const char *err;
-	struct store *st = NULL;
+	struct emu_db *db = NULL;
 	struct server *srv = NULL;
 	sigset_t set;
 
@@ -539,20 +539,20 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (store_new(&to, &st) < 0) {
+	if (emudb_new(&to, &db) < 0) {
 		fprintf(stderr, "daytona-emulator: %s\n", sf_error_last());
 		goto out;
 	}
-	store_lock(st);
+	emudb_lock(db);
 	for (int i = 0; i < n_keys; i++)
-		store_org_add(st, keys[i]);
-	c = store_load(st);
-	store_unlock(st);
+		emudb_org_add(db, keys[i]);
+	c = emudb_load(db);
+	emudb_unlock(db);
 	if (c < 0) {
 		fprintf(stderr, "daytona-emulator: %s\n", sf_error_last());
 		goto out;
 	}
-	if (server_new(&so, st, &srv) < 0) {
+	if (server_new(&so, db, &srv) < 0) {
 		fprintf(stderr, "daytona-emulator: %s: %s\n", listen_at,
 		        sf_error_last());
 		goto out;
@@ -585,16 +585,16 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	server_free(srv);
-	if (st) {
-		store_lock(st);
-		if (store_flush(st) < 0) {
+	if (db) {
+		emudb_lock(db);
+		if (emudb_flush(db) < 0) {
 			fprintf(stderr, "daytona-emulator: %s\n",
 			        sf_error_last());
 			rc = 1;
 		}
-		store_unlock(st);
+		emudb_unlock(db);
 	}
-	store_free(st);
+	emudb_free(db);
 	for (int i = 0; i < n_keys; i++)
 		free(keys[i]);
 	return rc;

@@ -11,9 +11,9 @@
  *
  * Requests that must wait — injected latency, and create/start/recover
  * waiting for `started` like the server's 30 s wait — are suspended rather
- * than blocking a pool thread; the ticker thread advances the store's
+ * than blocking a pool thread; the ticker thread advances the db's
  * clocks every EMU_TICK_MS and resumes the requests whose wait is over.
- * Lock order: the store lock is never held while calling into
+ * Lock order: the db lock is never held while calling into
  * libmicrohttpd, except MHD_suspend_connection() from the handler, which
  * is what keeps a resume from overtaking its suspend.
  */
@@ -193,14 +193,14 @@ struct rl_state {
 
 struct server {
 	struct server_opts opts;
-	struct store *st;
+	struct emu_db *db;
 	struct MHD_Daemon *d;
 	int port;
 	bool loopback; /* bound to 127.0.0.0/8 or ::1: hooks need no key */
 	pthread_t ticker;
 	bool ticker_running;
 	_Atomic int stopping;
-	/* the following are guarded by the store lock */
+	/* the following are guarded by the db lock */
 	struct req **waiters;
 	int n_waiters, cap_waiters;
 	uint64_t rng;
@@ -668,7 +668,7 @@ check_quota(struct server *srv, struct org *o, const struct sandbox *sb,
 	if (!srv->opts.quota_cpu && !srv->opts.quota_memory &&
 	    !srv->opts.quota_disk)
 		return 0;
-	store_org_usage(srv->st, o, sb, &cpu, &mem, &disk);
+	emudb_org_usage(srv->db, o, sb, &cpu, &mem, &disk);
 	if (srv->opts.quota_cpu && cpu + sb->cpu > srv->opts.quota_cpu) {
 		resp_errorf(r, q, 400,
 		            "Total CPU limit exceeded. Maximum allowed: %d.\n"
@@ -716,10 +716,10 @@ throttle(struct server *srv, struct org *o, int bucket, struct resp *r)
 	if (bucket < 0 || srv->opts.rl[bucket].limit <= 0)
 		return false;
 	rl = &srv->opts.rl[bucket];
-	s = htab_get(srv->rl, store_org_id(o));
+	s = htab_get(srv->rl, emudb_org_id(o));
 	if (!s) {
 		s = xcalloc(1, sizeof(*s));
-		htab_put(srv->rl, store_org_id(o), s);
+		htab_put(srv->rl, emudb_org_id(o), s);
 	}
 	if (s->count[bucket] == 0 ||
 	    now - s->window_start[bucket] >= rl->window_ms) {
@@ -777,7 +777,7 @@ waiter_del(struct server *srv, struct req *q)
 	q->wait_pos = -1;
 }
 
-/* suspend q until the ticker resumes it; call with the store lock held */
+/* suspend q until the ticker resumes it; call with the db lock held */
 static void
 suspend(struct server *srv, struct req *q, enum wait_kind kind, int64_t until)
 {
@@ -797,7 +797,7 @@ wait_over(struct server *srv, struct req *q, int64_t mono)
 		return true;
 	if (q->wait != W_STARTED)
 		return false;
-	sb = store_find_any(srv->st, q->wait_id);
+	sb = emudb_find_any(srv->db, q->wait_id);
 	return !sb || sb->state == ST_STARTED || sb_errored(sb) ||
 	       sb->desired == DS_DESTROYED;
 }
@@ -814,8 +814,8 @@ ticker_main(void *arg)
 		int64_t mono;
 		bool stop = srv->stopping;
 
-		store_lock(srv->st);
-		store_tick(srv->st, false);
+		emudb_lock(srv->db);
+		emudb_tick(srv->db, false);
 		mono = time_mono_ms();
 		for (int i = 0; i < srv->n_waiters;) {
 			struct req *q = srv->waiters[i];
@@ -833,7 +833,7 @@ ticker_main(void *arg)
 			}
 			ready[n++] = q;
 		}
-		store_unlock(srv->st);
+		emudb_unlock(srv->db);
 		for (int i = 0; i < n; i++)
 			MHD_resume_connection(ready[i]->con);
 		if (stop)
@@ -1156,7 +1156,7 @@ build_sandbox(struct server *srv, struct org *o, const cJSON *body,
 		if (validate_uuid(vid))
 			memcpy(uuid, vid, 37);
 		else
-			volume_uuid(store_org_id(o), vid, uuid);
+			volume_uuid(emudb_org_id(o), vid, uuid);
 		sandbox_add_volume(sb, uuid, mp, sp);
 	}
 	if (as_set)
@@ -1168,7 +1168,7 @@ build_sandbox(struct server *srv, struct org *o, const cJSON *body,
 	if (ad_set)
 		sb->auto_delete = ad;
 	sb->name = xstrdup(name && *name ? name : sb->id);
-	if (store_name_taken(srv->st, o, sb->name)) {
+	if (emudb_name_taken(srv->db, o, sb->name)) {
 		resp_errorf(r, q, 409, "Sandbox with name %s already exists",
 		            sb->name);
 		goto fail;
@@ -1208,8 +1208,8 @@ parse_bool_param(const char *v)
 
 /* fill lq from the query; 0, or -1 with r set */
 static int
-parse_list_query(const struct qparams *p, bool paginated, struct list_query *lq,
-                 const struct req *q, struct resp *r)
+parse_list_query(const struct qparams *p, bool paginated,
+                 struct emudb_query *lq, const struct req *q, struct resp *r)
 {
 	static const char *const sorts[] = { "lastActivityAt", "createdAt",
 		                             "name",           "cpu",
@@ -1520,24 +1520,24 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
            const char *param, cJSON *body, struct org *o,
            const struct qparams *qp, struct resp *r)
 {
-	struct store *st = srv->st;
+	struct emu_db *db = srv->db;
 	struct sandbox *sb = NULL;
 	const char *msg;
 	struct errs e = { BUF_INIT };
 	int c;
 
 	if (rt == R_LIST || rt == R_PAGINATED) {
-		struct list_query lq;
+		struct emudb_query lq;
 
-		list_query_init(&lq);
+		emudb_query_init(&lq);
 		if (parse_list_query(qp, rt == R_PAGINATED, &lq, q, r) == 0) {
 			r->status = 200;
-			if (store_list(st, o, &lq, &r->body) < 0)
+			if (emudb_list(db, o, &lq, &r->body) < 0)
 				resp_errorf(r, q, 400,
 				            "Invalid cursor provided: %s",
 				            lq.cursor);
 		}
-		list_query_clear(&lq);
+		emudb_query_clear(&lq);
 		return;
 	}
 	if (rt == R_CREATE) {
@@ -1549,7 +1549,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			return;
 		}
 		sb->will_fail = draw_error(srv);
-		store_insert(st, o, sb, false);
+		emudb_insert(db, o, sb, false);
 		if (sb->state == ST_PENDING_BUILD)
 			resp_sandbox(r, 200, sb);
 		else
@@ -1560,7 +1560,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 		resp_error(r, q, 404, "Not Found");
 		return;
 	}
-	sb = store_find(st, o, id);
+	sb = emudb_find(db, o, id);
 	if (rt == R_ACTIVITY && sb && strcmp(sb->id, id) != 0)
 		sb = NULL; /* this route takes an id only */
 	if (!sb) {
@@ -1577,7 +1577,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			resp_error(r, q, c, msg);
 			break;
 		}
-		store_delete(st, sb);
+		emudb_delete(db, sb);
 		resp_sandbox(r, 200, sb);
 		break;
 	case R_START:
@@ -1593,7 +1593,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 		if (check_quota(srv, o, sb, q, r) < 0)
 			break;
 		sb->will_fail = draw_error(srv);
-		store_start(st, sb);
+		emudb_start(db, sb);
 		if (sb->state == ST_ARCHIVED || sb->state == ST_RESTORING)
 			resp_sandbox(r, 200, sb);
 		else
@@ -1607,9 +1607,9 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			break;
 		}
 		if (rt == R_STOP)
-			store_stop(st, sb);
+			emudb_stop(db, sb);
 		else
-			store_archive(st, sb);
+			emudb_archive(db, sb);
 		resp_sandbox(r, 200, sb);
 		break;
 	case R_RECOVER: {
@@ -1621,7 +1621,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			break;
 		}
 		sb->will_fail = !skip_start && draw_error(srv);
-		store_recover(st, sb, skip_start);
+		emudb_recover(db, sb, skip_start);
 		if (skip_start)
 			resp_sandbox(r, 200, sb);
 		else
@@ -1687,7 +1687,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			            EMU_MAX_CPU, EMU_MAX_MEMORY, EMU_MAX_DISK);
 			break;
 		}
-		store_resize(st, sb, cpu, mem, disk);
+		emudb_resize(db, sb, cpu, mem, disk);
 		resp_sandbox(r, 200, sb);
 		break;
 	}
@@ -1712,13 +1712,13 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 		{
 			kvmap_set(&sb->labels, it->string, it->valuestring);
 		}
-		store_touch(st, sb);
+		emudb_touch(db, sb);
 		resp_sandbox(r, 200, sb);
 		break;
 	}
 	case R_PUBLIC:
 		sb->public_ = strcmp(param, "true") == 0;
-		store_touch(st, sb);
+		emudb_touch(db, sb);
 		resp_sandbox(r, 201, sb);
 		break;
 	case R_AUTOSTOP:
@@ -1759,7 +1759,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			}
 			sb->auto_delete = n;
 		}
-		store_touch(st, sb);
+		emudb_touch(db, sb);
 		resp_sandbox(r, 201, sb);
 		break;
 	}
@@ -1803,7 +1803,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			free(sb->domain_allow_list);
 			sb->domain_allow_list = *dal ? xstrdup(dal) : NULL;
 		}
-		store_touch(st, sb);
+		emudb_touch(db, sb);
 		resp_sandbox(r, 200, sb);
 		break;
 	}
@@ -1816,8 +1816,8 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 		resp_sandbox(r, 201, sb);
 		break;
 	case R_ACTIVITY:
-		sb->last_activity_at = store_now(st);
-		store_touch(st, sb);
+		sb->last_activity_at = emudb_now(db);
+		emudb_touch(db, sb);
 		r->status = 201;
 		break;
 	case R_FORK:
@@ -1842,7 +1842,7 @@ handle_api(struct server *srv, struct req *q, enum route rt, const char *id,
 			           "Sandbox state change in progress");
 			break;
 		}
-		store_snapshot(st, sb);
+		emudb_snapshot(db, sb);
 		resp_sandbox(r, 200, sb);
 		break;
 	}
@@ -1885,8 +1885,8 @@ static void
 hook_sandbox(struct server *srv, struct req *q, const char *key,
              const cJSON *body, struct resp *r)
 {
-	struct store *st = srv->st;
-	struct sandbox *sb = store_find_any(st, key);
+	struct emu_db *db = srv->db;
+	struct sandbox *sb = emudb_find_any(db, key);
 	const cJSON *v;
 	struct errs e = { BUF_INIT };
 	int state = -1, desired = -1;
@@ -1914,10 +1914,10 @@ hook_sandbox(struct server *srv, struct req *q, const char *key,
 		goto out;
 	}
 	if (state >= 0) {
-		store_set_state(st, sb, (enum sb_state)state, desired);
+		emudb_set_state(db, sb, (enum sb_state)state, desired);
 	} else if (desired >= 0) {
 		sb->desired = (enum sb_desired)desired;
-		store_touch(st, sb);
+		emudb_touch(db, sb);
 	}
 	if (field(body, "labels")) {
 		kvmap_clear(&sb->labels);
@@ -1948,7 +1948,7 @@ hook_sandbox(struct server *srv, struct req *q, const char *key,
 		resp_error(r, q, 400, e.b.data);
 		goto out;
 	}
-	store_touch(st, sb);
+	emudb_touch(db, sb);
 	resp_sandbox(r, 200, sb);
 out:
 	buf_free(&e.b);
@@ -1976,7 +1976,7 @@ hook_seed(struct server *srv, struct req *q, struct org *o, const cJSON *body,
 	/* all or nothing: a taken name is found before anything is made */
 	for (int i = 0; i < count; i++) {
 		char *name = xasprintf("%s%05d", prefix, i);
-		bool taken = store_name_taken(srv->st, o, name);
+		bool taken = emudb_name_taken(srv->db, o, name);
 
 		if (taken)
 			resp_errorf(r, q, 409,
@@ -1996,7 +1996,7 @@ hook_seed(struct server *srv, struct req *q, struct org *o, const cJSON *body,
 		sb = build_sandbox(srv, o, create, q, r);
 		if (!sb)
 			goto out;
-		store_insert(srv->st, o, sb, true);
+		emudb_insert(srv->db, o, sb, true);
 		made++;
 	}
 	r->status = 200;
@@ -2039,7 +2039,7 @@ handle_hook(struct server *srv, struct req *q, const char *method,
 	const char *what = s->n >= 2 ? s->v[1] : "";
 
 	if (s->n == 2 && post && strcmp(what, "reset") == 0) {
-		store_reset(srv->st);
+		emudb_reset(srv->db);
 		log_clear(srv);
 		memset(srv->counts, 0, sizeof(srv->counts));
 		memset(srv->methods, 0, sizeof(srv->methods));
@@ -2053,7 +2053,7 @@ handle_hook(struct server *srv, struct req *q, const char *method,
 	} else if (s->n == 3 && strcmp(method, "GET") == 0 &&
 	           strcmp(what, "sandbox") == 0) {
 		/* the stored form, raw state included, changing nothing */
-		struct sandbox *sb = store_find_any(srv->st, s->v[2]);
+		struct sandbox *sb = emudb_find_any(srv->db, s->v[2]);
 
 		if (!sb) {
 			resp_errorf(r, q, 404,
@@ -2073,9 +2073,9 @@ handle_hook(struct server *srv, struct req *q, const char *method,
 			           "ms must be a non-negative number");
 			return;
 		}
-		store_advance(srv->st, (int64_t)ms->valuedouble);
-		store_tick(srv->st, true);
-		time_format_iso(store_now(srv->st), iso);
+		emudb_advance(srv->db, (int64_t)ms->valuedouble);
+		emudb_tick(srv->db, true);
+		time_format_iso(emudb_now(srv->db), iso);
 		r->status = 200;
 		buf_addf(&r->body, "{\"now\":\"%s\"}", iso);
 	} else if (s->n == 2 && strcmp(what, "requests") == 0 &&
@@ -2129,7 +2129,7 @@ auth_org(struct server *srv, struct MHD_Connection *con)
 		h++;
 	if (!*h)
 		return NULL;
-	return store_org_by_key(srv->st, h);
+	return emudb_org_by_key(srv->db, h);
 }
 
 static void
@@ -2212,9 +2212,9 @@ process(struct server *srv, struct req *q, const char *method)
 		segs_free(&s);
 		s.n = 0;
 	}
-	store_lock(srv->st);
+	emudb_lock(srv->db);
 	if (q->resumed && q->wait == W_STARTED) {
-		struct sandbox *sb = store_find_any(srv->st, q->wait_id);
+		struct sandbox *sb = emudb_find_any(srv->db, q->wait_id);
 
 		q->wait = W_NONE;
 		if (!sb)
@@ -2304,7 +2304,7 @@ process(struct server *srv, struct req *q, const char *method)
 	}
 	if (hook) {
 		handle_hook(srv, q, as, &s, body,
-		            o ? o : store_org_first(srv->st), r);
+		            o ? o : emudb_org_first(srv->db), r);
 		goto out;
 	}
 	if (q->route == R_NONE) {
@@ -2342,7 +2342,7 @@ logged:
 	apply_fault(q);
 	finish_log(srv, q, method, r->drop ? 0 : r->status);
 out:
-	store_unlock(srv->st);
+	emudb_unlock(srv->db);
 	cJSON_Delete(body);
 	qparams_free(&qp);
 	segs_free(&s);
@@ -2501,7 +2501,7 @@ emu_addr_is_loopback(const struct sockaddr_storage *a)
 }
 
 int
-server_new(const struct server_opts *opts, struct store *st,
+server_new(const struct server_opts *opts, struct emu_db *db,
            struct server **out)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
@@ -2510,7 +2510,7 @@ server_new(const struct server_opts *opts, struct store *st,
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	srv->opts = *opts;
-	srv->st = st;
+	srv->db = db;
 	srv->loopback = emu_addr_is_loopback(&opts->addr);
 	srv->rng = opts->seed;
 	srv->rl = htab_new();
@@ -2570,7 +2570,7 @@ server_free(struct server *srv)
 		struct req **v = NULL;
 		int n;
 
-		store_lock(srv->st);
+		emudb_lock(srv->db);
 		n = srv->n_waiters;
 		if (n) {
 			v = xreallocarray(NULL, (size_t)n, sizeof(*v));
@@ -2581,7 +2581,7 @@ server_free(struct server *srv)
 			}
 			srv->n_waiters = 0;
 		}
-		store_unlock(srv->st);
+		emudb_unlock(srv->db);
 		for (int k = 0; k < n; k++)
 			MHD_resume_connection(v[k]->con);
 		free(v);

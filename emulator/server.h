@@ -3,7 +3,7 @@
  * pool on epoll, routing of the /api routes and the /_emulator test hooks,
  * authentication, error bodies, rate-limit buckets and fault injection.
  *
- * The server borrows the store (the caller frees it after server_free())
+ * The server borrows the db (the caller frees it after server_free())
  * and owns everything else it allocates.
  */
 #ifndef SF_EMULATOR_SERVER_H
@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "emulator/store.h"
+#include "emulator/db.h"
 
 #define EMU_BODY_MAX         (1024 * 1024) /* 413 above this (body-parser limit) */
 #define EMU_REQUEST_LOG_MAX  100000        /* oldest entries are dropped */
@@ -53,7 +53,7 @@ struct server_opts {
 
 struct server;
 
-int server_new(const struct server_opts *opts, struct store *st,
+int server_new(const struct server_opts *opts, struct emu_db *db,
                struct server **out);
 int server_port(const struct server *srv);
 /* server_free: stop accepting, answer suspended requests, stop, free. */
