@@ -3,10 +3,20 @@
 # libemulator.la so the unit tests can link it.
 noinst_LTLIBRARIES += libemulator.la
 libemulator_la_SOURCES = \
+	emulator/api.h \
+	emulator/api-create.c \
+	emulator/api-list.c \
+	emulator/api-sandbox.c \
+	emulator/body.c emulator/body.h \
+	emulator/db.c emulator/db.h \
+	emulator/faults.c emulator/faults.h \
+	emulator/hooks.c emulator/hooks.h \
 	emulator/htab.c emulator/htab.h \
+	emulator/http.c emulator/http.h \
+	emulator/internal.h \
 	emulator/model.c emulator/model.h \
-	emulator/server.c emulator/server.h \
-	emulator/db.c emulator/db.h
+	emulator/routes.c emulator/routes.h \
+	emulator/server.c emulator/server.h
 libemulator_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CJSON_CFLAGS) \
 	$(SQLITE_CFLAGS)
 libemulator_la_LIBADD = libcommon.la $(MHD_LIBS) $(CJSON_LIBS) \

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the pure helpers of emulator/server.c: percent-decoding of
+ * Unit tests for the pure helpers of the emulator's server: percent-decoding of
  * paths and query strings, and the snapshot table.
  */
 #include "common/base.h"
@@ -16,12 +16,14 @@
 
 #include <cmocka.h>
 
-#include "emulator/server.h"
+#include "emulator/api.h"
+#include "emulator/body.h"
+#include "emulator/http.h"
 
 static void
 check_decode(const char *in, bool plus, const char *want)
 {
-	char *got = emu_percent_decode(in, strlen(in), plus);
+	char *got = http_percent_decode(in, strlen(in), plus);
 
 	if (!want) {
 		assert_null(got);
@@ -48,7 +50,7 @@ test_percent_decode(void **unused)
 	check_decode("", false, "");
 	/* a length shorter than the string stops there */
 	{
-		char *got = emu_percent_decode("ab%20", 2, false);
+		char *got = http_percent_decode("ab%20", 2, false);
 
 		assert_string_equal(got, "ab");
 		free(got);
@@ -84,20 +86,19 @@ test_json_nul(void **unused)
 
 	(void)unused;
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
-		assert_int_equal(emu_json_find_nul(none[i], strlen(none[i])),
-		                 -1);
+		assert_int_equal(body_find_nul(none[i], strlen(none[i])), -1);
 	{
 		const char *three =
 		        "{\"a\":\"\\\\\\u0000\"}"; /* \\ then \u0000 */
 
-		assert_int_equal(emu_json_find_nul(three, strlen(three)), 8);
+		assert_int_equal(body_find_nul(three, strlen(three)), 8);
 	}
 	/* the length bounds the scan */
-	assert_int_equal(emu_json_find_nul("\"\\u0000\"", 6), -1);
+	assert_int_equal(body_find_nul("\"\\u0000\"", 6), -1);
 	for (size_t i = 0; i < sizeof(nul) / sizeof(nul[0]); i++) {
-		assert_true(emu_json_find_nul(nul[i].body,
-		                              strlen(nul[i].body)) >= 0);
-		m = emu_json_nul_message(nul[i].body, strlen(nul[i].body));
+		assert_true(body_find_nul(nul[i].body, strlen(nul[i].body)) >=
+		            0);
+		m = body_nul_message(nul[i].body, strlen(nul[i].body));
 		assert_string_equal(m, nul[i].msg);
 		free(m);
 	}
@@ -140,7 +141,7 @@ test_loopback(void **unused)
 			        inet_pton(AF_INET, v[i].addr, &a4->sin_addr),
 			        1);
 		}
-		assert_int_equal(emu_addr_is_loopback(&ss), v[i].loopback);
+		assert_int_equal(http_addr_is_loopback(&ss), v[i].loopback);
 	}
 }
 
@@ -152,30 +153,30 @@ test_snapshots(void **unused)
 
 	(void)unused;
 	assert_int_equal(
-	        emu_snapshot_lookup("daytona-small", &name, &cpu, &mem, &disk),
+	        api_snapshot_lookup("daytona-small", &name, &cpu, &mem, &disk),
 	        0);
 	assert_int_equal(cpu * 100 + mem * 10 + disk, 113);
 	assert_int_equal(
-	        emu_snapshot_lookup("daytona-medium", &name, &cpu, &mem, &disk),
+	        api_snapshot_lookup("daytona-medium", &name, &cpu, &mem, &disk),
 	        0);
 	assert_int_equal(cpu * 100 + mem * 10 + disk, 248);
 	assert_int_equal(
-	        emu_snapshot_lookup("daytona-large", &name, &cpu, &mem, &disk),
+	        api_snapshot_lookup("daytona-large", &name, &cpu, &mem, &disk),
 	        0);
 	assert_int_equal(cpu, 4);
 	assert_int_equal(mem, 8);
 	assert_int_equal(disk, 10);
 	/* by id, answering the name */
-	assert_int_equal(emu_snapshot_lookup("3f0c1b7e-1a2b-4c3d-8e4f-"
+	assert_int_equal(api_snapshot_lookup("3f0c1b7e-1a2b-4c3d-8e4f-"
 	                                     "000000000002",
 	                                     &name, &cpu, &mem, &disk),
 	                 0);
 	assert_string_equal(name, "daytona-medium");
 	assert_int_equal(
-	        emu_snapshot_lookup("ubuntu:22.04", &name, &cpu, &mem, &disk),
+	        api_snapshot_lookup("ubuntu:22.04", &name, &cpu, &mem, &disk),
 	        -1);
 	assert_int_equal(
-	        emu_snapshot_lookup("Daytona-Small", &name, &cpu, &mem, &disk),
+	        api_snapshot_lookup("Daytona-Small", &name, &cpu, &mem, &disk),
 	        -1);
 }
 
