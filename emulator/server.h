@@ -40,7 +40,6 @@ struct rate_limit {
 
 struct server_opts {
 	struct sockaddr_storage addr;
-	socklen_t addr_len;
 	int threads;
 	int64_t max_wait_ms;
 	int64_t latency_ms;
