@@ -324,8 +324,9 @@ emudb_name_taken(struct emu_db *db, struct org *o, const char *name)
 	return taken;
 }
 
-void
-emudb_rename(struct emu_db *db, struct sandbox *sb, const char *name)
+/* give sb a new name, keeping the name index right */
+static void
+rename_sandbox(struct emu_db *db, struct sandbox *sb, const char *name)
 {
 	char *k = name_key(sb->org, sb->name);
 
@@ -424,7 +425,7 @@ delete_now(struct emu_db *db, struct sandbox *sb)
 	char *name =
 	        xasprintf("DESTROYED_%s_%" PRId64, sb->name, emudb_now(db));
 
-	emudb_rename(db, sb, name);
+	rename_sandbox(db, sb, name);
 	free(name);
 	sb->desired = DS_DESTROYED;
 	if (sb_errored(sb)) {

@@ -5,10 +5,10 @@
  * persistence.
  *
  * Locking: the db has one mutex; every function below except
- * emudb_new(), emudb_free(), emudb_lock() and emudb_unlock() must be called
- * with it held. Sandbox pointers returned by lookups stay valid until the
- * lock is released (a purge or reset may free them afterwards). The db
- * owns every sandbox inserted into it.
+ * emudb_new(), emudb_free(), emudb_lock(), emudb_unlock() and the
+ * emudb_query_*() ones must be called with it held. Sandbox pointers returned
+ * by lookups stay valid until the lock is released (a purge or reset may free
+ * them afterwards). The db owns every sandbox inserted into it.
  */
 #ifndef SF_EMULATOR_DB_H
 #define SF_EMULATOR_DB_H
@@ -94,8 +94,6 @@ void emudb_touch(struct emu_db *db, struct sandbox *sb);
 /* emudb_set_state: an out-of-band state change (test hook). */
 void emudb_set_state(struct emu_db *db, struct sandbox *sb, enum sb_state state,
                      int desired);
-/* emudb_rename: give sb a new name, keeping the name index right. */
-void emudb_rename(struct emu_db *db, struct sandbox *sb, const char *name);
 
 /*
  * emudb_tick: advance due transitions; run the platform lifecycle when
@@ -103,6 +101,7 @@ void emudb_rename(struct emu_db *db, struct sandbox *sb, const char *name);
  * Returns how many sandboxes changed state.
  */
 int emudb_tick(struct emu_db *db, bool force_lifecycle);
+/* emudb_reset: delete every sandbox of every organization at once. */
 void emudb_reset(struct emu_db *db);
 /* emudb_flush: write dirty sandboxes to the state file (no-op in memory). */
 int emudb_flush(struct emu_db *db);
@@ -116,6 +115,11 @@ enum list_sort {
 	SORT_DISK,
 };
 
+/*
+ * A list query. Its strings (cursor, prefixes) are borrowed from the
+ * caller; labels, snapshots and regions are owned and freed by
+ * emudb_query_clear().
+ */
 struct emudb_query {
 	const char *cursor;
 	int limit;
