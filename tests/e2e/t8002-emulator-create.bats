@@ -79,20 +79,23 @@ teardown() { emu_default_teardown; }
 	emu_start --transition-ms 600 --build-ms 1200
 	emu_api POST /sandbox '{"name":"img","buildInfo":{"dockerfileContent":"FROM python:3.12\n","contextHashes":["b","a"]}}' >sb.json
 	[ "$EMU_STATUS" = 200 ]
+	# poll first, and cheaply (no Python): on a loaded machine the checks
+	# below, or a slow poll, would outlast a phase
+	seen=" "
+	for i in $(seq 1 150); do
+		s=$(curl -sS -H 'Authorization: Bearer test-key' "$DAYTONA_API_URL/sandbox/img" |
+			grep -o '"state":"[a-z_]*"' | cut -d'"' -f4)
+		[[ "$seen" == *" $s "* ]] || seen="$seen$s "
+		[ "$s" = started ] && break
+		sleep 0.02
+	done
+	[ "$seen" = " pending_build building_snapshot creating started " ]
 	[ "$(emu_json 'd["state"]' <sb.json)" = pending_build ]
 	[ "$(emu_json 'd["snapshot"]' <sb.json)" = null ]
 	[ "$(emu_json '[d["cpu"], d["memory"], d["disk"]]' <sb.json)" = "[1, 1, 3]" ]
 	[ "$(emu_json 'd["buildInfo"]["dockerfileContent"] == "FROM python:3.12\n"' <sb.json)" = true ]
 	want=$(printf 'FROM python:3.12\nab' | sha256sum | cut -d' ' -f1)
 	[ "$(emu_json 'd["buildInfo"]["snapshotRef"]' <sb.json)" = "daytona-$want:daytona" ]
-	seen=" "
-	for i in $(seq 1 150); do
-		s=$(emu_api GET /sandbox/img | emu_json 'd["state"]')
-		[[ "$seen" == *" $s "* ]] || seen="$seen$s "
-		[ "$s" = started ] && break
-		sleep 0.02
-	done
-	[ "$seen" = " pending_build building_snapshot creating started " ]
 	# the list item has no buildInfo
 	[ "$(emu_api GET /sandbox | emu_json '"buildInfo" in d["items"][0]')" = false ]
 }
