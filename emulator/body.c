@@ -1,12 +1,16 @@
 /*
  * body: JSON request bodies.
  *
- * Express's JSON parser is strict (an object or an array, nothing else)
- * and answers everything it cannot parse with its own short body, without
- * the path and timestamp of the exception filter. cJSON keeps C strings,
- * so an escaped NUL would silently cut a value short; Daytona keeps it and
- * refuses it later, so the emulator refuses it up front with the message
- * the server would give.
+ * Daytona's body parser (Express's, over iconv-lite) first decodes the
+ * bytes as UTF-8 the way Node does — a leading byte-order mark dropped,
+ * each ill-formed sequence turned into U+FFFD, nothing refused — and then
+ * JSON.parse()s the text strictly (an object or an array, no raw control
+ * characters), answering whatever fails with its own short body, without
+ * the path and timestamp of the exception filter. The emulator does the
+ * same before cJSON sees the text, so no invalid UTF-8 is ever stored or
+ * echoed back. cJSON keeps C strings, so an escaped NUL would silently cut
+ * a value short; Daytona keeps it and refuses it later, so the emulator
+ * refuses it up front with the message the server would give.
  */
 #include "common/base.h"
 
@@ -16,34 +20,135 @@
 #include "emulator/body.h"
 #include "emulator/http.h"
 
+#define UTF8_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 #define INVALID_JSON_BODY                                          \
 	"{\"message\":\"Invalid JSON in request body\",\"error\":" \
 	"\"Bad Request\",\"statusCode\":400}"
+
+/*
+ * utf8_next: the character at s (len > 0) is *n bytes long; false when
+ * those bytes are the maximal subpart of an ill-formed sequence, which
+ * WHATWG's decoder (and so Node's) turns into one U+FFFD.
+ */
+static bool
+utf8_next(const unsigned char *s, size_t len, size_t *n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (s[0] < 0x80) {
+		*n = 1;
+		return true;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		lo = s[0] == 0xe0 ? 0xa0 : lo; /* no overlong forms */
+		hi = s[0] == 0xed ? 0x9f : hi; /* no surrogates */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		lo = s[0] == 0xf0 ? 0x90 : lo;
+		hi = s[0] == 0xf4 ? 0x8f : hi; /* nothing above U+10FFFF */
+	} else {
+		*n = 1;
+		return false;
+	}
+	for (size_t i = 1; i <= need; i++) {
+		if (i == len || s[i] < lo || s[i] > hi) {
+			*n = i;
+			return false;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	*n = need + 1;
+	return true;
+}
+
+char *
+body_utf8(const char *data, size_t len, size_t *out_len)
+{
+	const unsigned char *s = (const unsigned char *)data;
+	struct buf b = BUF_INIT;
+	size_t i = 0, n, start;
+	bool bom = len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0;
+
+	for (start = i = bom ? 3 : 0; i < len; i += n)
+		if (!utf8_next(s + i, len - i, &n))
+			break;
+	if (i == len && !bom)
+		return NULL; /* well-formed: nothing to copy */
+	buf_add(&b, data + start, i - start);
+	while (i < len) {
+		if (utf8_next(s + i, len - i, &n))
+			buf_add(&b, data + i, n);
+		else
+			buf_addstr(&b, UTF8_REPLACEMENT);
+		i += n;
+	}
+	return buf_detach(&b, out_len);
+}
+
+/*
+ * raw_control: a control character JSON.parse refuses — any below U+0020
+ * inside a string, and outside strings any but tab, LF and CR — and
+ * cJSON lets through (a raw NUL would cut a value short).
+ */
+static bool
+raw_control(const char *s, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 &&
+		    (in_string || (c != '\t' && c != '\n' && c != '\r')))
+			return true;
+		if (in_string && c == '\\')
+			i++; /* the escaped character (a raw one fails cJSON) */
+		else if (c == '"')
+			in_string = !in_string;
+	}
+	return false;
+}
 
 int
 body_parse(const char *data, size_t len, const char *path, cJSON **out,
            struct resp *r)
 {
-	cJSON *j = cJSON_ParseWithLength(data, len);
+	size_t n;
+	char *fixed = body_utf8(data, len, &n);
+	const char *text = fixed ? fixed : data;
+	cJSON *j;
+	int rc = -1;
 
 	*out = NULL;
-	if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {
-		cJSON_Delete(j);
+	if (fixed)
+		len = n;
+	j = cJSON_ParseWithLength(text, len);
+	if ((!cJSON_IsObject(j) && !cJSON_IsArray(j)) ||
+	    raw_control(text, len)) {
 		r->status = 400;
 		buf_reset(&r->body);
 		buf_addstr(&r->body, INVALID_JSON_BODY);
-		return -1;
+		goto out;
 	}
-	if (body_find_nul(data, len) >= 0) {
-		char *m = body_nul_message(data, len);
+	if (body_find_nul(text, len) >= 0) {
+		char *m = body_nul_message(text, len);
 
-		cJSON_Delete(j);
 		http_error(r, path, 400, m);
 		free(m);
-		return -1;
+		goto out;
 	}
 	*out = j;
-	return 0;
+	j = NULL;
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	free(fixed);
+	return rc;
 }
 
 /*

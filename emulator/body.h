@@ -31,14 +31,23 @@ struct body_errs {
 	}
 
 /*
- * body_parse: parse a request body of len > 0 bytes. 0 with *out an
- * object or array (the caller deletes it); -1 with r set to the answer
- * (path is the raw URI for the error body): the body parser's own 400 for
- * anything but a JSON object or array, and body_nul_message()'s 400 for
- * an escaped NUL.
+ * body_parse: parse a request body of len > 0 bytes, decoded as
+ * body_utf8() does. 0 with *out an object or array (the caller deletes
+ * it); -1 with r set to the answer (path is the raw URI for the error
+ * body): the body parser's own 400 for anything but a JSON object or array
+ * (raw control characters included), and body_nul_message()'s 400 for an
+ * escaped NUL.
  */
 int body_parse(const char *data, size_t len, const char *path, cJSON **out,
                struct resp *r);
+
+/*
+ * body_utf8: the bytes as Node's UTF-8 decoder reads them: a leading
+ * byte-order mark dropped, each ill-formed sequence (each maximal subpart,
+ * as WHATWG's decoder counts) replaced by U+FFFD. NULL when that changes
+ * nothing; else a new string of *out_len bytes the caller frees.
+ */
+char *body_utf8(const char *data, size_t len, size_t *out_len);
 
 /* body_err: add msg (copied) to e. */
 void body_err(struct body_errs *e, const char *msg);

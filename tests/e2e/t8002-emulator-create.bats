@@ -150,6 +150,37 @@ teardown() { emu_default_teardown; }
 	[ "$EMU_STATUS" = 400 ]
 }
 
+@test "ill-formed UTF-8 is decoded as the server decodes it, never stored as sent" {
+	emu_start --transition-ms 0
+	# Node's decoder: each ill-formed sequence becomes one U+FFFD, in names,
+	# label keys and values and env alike; the answer is valid UTF-8
+	emu_api POST /sandbox $'{"name":"a\xffb","labels":{"k\xc3":"v\xed\xa0\x80"},"env":{"E":"\xf0\x9f\x98"}}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	printf '%s' "$EMU_BODY" | "$EMU_PYTHON" -c 'import sys; sys.stdin.buffer.read().decode("utf-8")'
+	[ "$(echo "$EMU_BODY" | emu_json 'd["name"] == "a\ufffdb"')" = true ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["labels"] == {"k\ufffd": "v\ufffd\ufffd\ufffd"}')" = true ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["env"] == {"E": "\ufffd"}')" = true ]
+	[ "$(emu_api GET /sandbox/a%EF%BF%BDb | emu_json 'd["name"] == "a\ufffdb"')" = true ]
+	# an overlong NUL in a label replacement is two U+FFFD, not a NUL
+	emu_api PUT /sandbox/a%EF%BF%BDb/labels $'{"labels":{"t":"\xc0\x80"}}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["labels"] == {"t": "\ufffd\ufffd"}')" = true ]
+	# a leading byte-order mark is dropped
+	emu_api POST /sandbox $'\xef\xbb\xbf{"name":"bom"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	# raw control characters are invalid JSON: a raw NUL cuts nothing short
+	printf '{"name":"t\tab"}' >tab.json
+	printf '{"name":"nul\000x"}' >nul.json
+	printf '{\001"name":"ctl"}' >ctl.json
+	for f in tab.json nul.json ctl.json; do
+		code=$(curl -sS -o resp -w '%{http_code}' -H 'Authorization: Bearer test-key' \
+			-H 'Content-Type: application/json' --data-binary "@$f" "$DAYTONA_API_URL/sandbox")
+		[ "$code" = 400 ]
+		[ "$(cat resp)" = '{"message":"Invalid JSON in request body","error":"Bad Request","statusCode":400}' ]
+	done
+	[ "$(emu_api GET /sandbox | emu_json 'sorted(i["name"] for i in d["items"])')" = '["a\ufffdb", "bom"]' ]
+}
+
 @test "network lists and volumes are validated; volumes get stable UUIDs" {
 	emu_start --transition-ms 0
 	emu_api POST /sandbox '{"networkAllowList":"10.0.0.0/8,300.1.1.1/8"}' >/dev/null

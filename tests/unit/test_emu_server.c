@@ -1,6 +1,7 @@
 /*
- * Unit tests for the pure helpers of the emulator's server: percent-decoding of
- * paths and query strings, and the snapshot table.
+ * Unit tests for the pure helpers of the emulator's server: percent-decoding
+ * of paths and query strings, JSON bodies (escaped NULs, ill-formed UTF-8,
+ * raw control characters), loopback addresses and the snapshot table.
  */
 #include "common/base.h"
 
@@ -14,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "emulator/api.h"
@@ -105,6 +107,93 @@ test_json_nul(void **unused)
 }
 
 static void
+check_utf8(const char *in, size_t len, const char *want)
+{
+	size_t n;
+	char *got = body_utf8(in, len, &n);
+
+	if (!want) {
+		assert_null(got);
+		return;
+	}
+	assert_non_null(got);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(got, want, n);
+	free(got);
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+static void
+test_body_utf8(void **unused)
+{
+	(void)unused;
+	/* well-formed text is not copied */
+	check_utf8("{\"a\":\"\xe2\x82\xac \xf0\x9f\x98\x80\"}", 15, NULL);
+	check_utf8("", 0, NULL);
+	/* one U+FFFD per maximal subpart, as WHATWG's decoder */
+	check_utf8("a\xff"
+	           "b",
+	           3, "a" FFFD "b");
+	check_utf8("\xc0\x80", 2, FFFD FFFD);          /* overlong */
+	check_utf8("\xed\xa0\x80", 3, FFFD FFFD FFFD); /* a surrogate */
+	check_utf8("\xf4\x90\x80\x80", 4, FFFD FFFD FFFD FFFD);
+	check_utf8("\xe2\x82", 2, FFFD);      /* cut short at the end */
+	check_utf8("\xe2\x82x", 3, FFFD "x"); /* cut short by a character */
+	check_utf8("\xf0\x9f\x98\"", 4, FFFD "\"");
+	check_utf8("\x80\xbf", 2, FFFD FFFD); /* lone continuations */
+	/* a leading byte-order mark is dropped, a later one kept */
+	check_utf8("\xef\xbb\xbf{}", 5, "{}");
+	check_utf8("{\xef\xbb\xbf}", 5, NULL);
+}
+
+static void
+test_body_parse(void **unused)
+{
+	static const char *const invalid[] = {
+		"{\"name\":\"a\tb\"}", /* a raw tab in a string */
+		"{\x01\"a\":1}",       /* a control character outside one */
+		"{\"a\":\"x\\\x01\"}", /* escaped, still raw */
+		"\"just a string\"",   /* strict: objects and arrays only */
+		"{\"a\":",
+	};
+	struct resp r;
+	cJSON *j;
+	size_t len;
+	const char *body = "{\"name\":\"a\xff\",\n\t\"n\":\"x\0y\"}";
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(body_parse(invalid[i], strlen(invalid[i]),
+		                            "/p", &j, &r),
+		                 -1);
+		assert_null(j);
+		assert_int_equal(r.status, 400);
+		assert_string_equal(buf_cstr(&r.body),
+		                    "{\"message\":\"Invalid JSON in request "
+		                    "body\",\"error\":\"Bad Request\","
+		                    "\"statusCode\":400}");
+		buf_free(&r.body);
+	}
+	/* a raw NUL: invalid, never a value cut short */
+	memset(&r, 0, sizeof(r));
+	len = strlen(body) + 4;
+	assert_int_equal(body_parse(body, len, "/p", &j, &r), -1);
+	assert_int_equal(r.status, 400);
+	buf_free(&r.body);
+	/* ill-formed UTF-8 is replaced, white space between tokens is fine */
+	memset(&r, 0, sizeof(r));
+	body = "\xef\xbb\xbf{\"name\":\"a\xff\",\r\n\t\"n\":1}";
+	assert_int_equal(body_parse(body, strlen(body), "/p", &j, &r), 0);
+	assert_string_equal(
+	        cJSON_GetObjectItemCaseSensitive(j, "name")->valuestring,
+	        "a" FFFD);
+	cJSON_Delete(j);
+	buf_free(&r.body);
+}
+
+static void
 test_loopback(void **unused)
 {
 	static const struct {
@@ -186,6 +275,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_percent_decode),
 		cmocka_unit_test(test_json_nul),
+		cmocka_unit_test(test_body_utf8),
+		cmocka_unit_test(test_body_parse),
 		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_snapshots),
 	};
