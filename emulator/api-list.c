@@ -3,19 +3,23 @@
  *
  * The query string is read parameter by parameter against a table of the
  * parameters the ListSandboxesQuery DTO knows; the first bad one answers
- * 400 with its validator's message. Unknown parameters are ignored, as
+ * 400 with its validators' messages. Numbers are read as the server reads
+ * them (jsnum.h): limit=1e2 is 100. Unknown parameters are ignored, as
  * the DTO is not whitelisted. Array parameters may repeat and may be
  * spelled KEY[] (qs's bracket style).
  */
 #include "common/base.h"
 
+#include <limits.h>
 #include <stddef.h>
 
-#include "common/strnum.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "emulator/api.h"
 #include "emulator/internal.h"
+#include "emulator/jsnum.h"
+
+#define BIGINT_MAX 9223372036854775807.0
 
 /* a list query being read */
 struct lq_read {
@@ -40,16 +44,38 @@ static const char *const sort_names[] = {
 static const char *const sandbox_classes[] = { "container", "linux-vm",
 	                                       "android", "windows" };
 
-int
-api_int_param(const char *v, int min, int max, int *out)
+/*
+ * number_param: a numeric parameter as the DTO reads it: Number(v) (with
+ * @Type(() => Number)), then its validators in the order they were
+ * declared — `order` spells them: 'i' @IsInt, 'm' @Min(min), 'x'
+ * @Max(max) — and every one that fails adds its message, as
+ * class-validator reports them. 0 with *out set, or -1 with a 400.
+ */
+static int
+number_param(struct lq_read *r, const char *key, const char *v,
+             const char *order, double min, double max, double *out)
 {
-	long long n;
-	const char *err;
+	struct buf msg = BUF_INIT;
+	double n = jsnum_parse(v);
+	bool failed;
 
-	if (strnum_parse(v, min, max, &n, &err) < 0)
-		return -1;
-	*out = (int)n;
-	return 0;
+	for (const char *o = order; *o; o++) {
+		if (*o == 'i' && !jsnum_is_integer(n))
+			buf_addf(&msg, "%s%s must be an integer number",
+			         msg.len ? ", " : "", key);
+		else if (*o == 'm' && !(n >= min))
+			buf_addf(&msg, "%s%s must not be less than %g",
+			         msg.len ? ", " : "", key, min);
+		else if (*o == 'x' && !(n <= max))
+			buf_addf(&msg, "%s%s must not be greater than %g",
+			         msg.len ? ", " : "", key, max);
+	}
+	failed = msg.len > 0;
+	if (failed)
+		route_error(r->c, 400, msg.data);
+	buf_free(&msg);
+	*out = n;
+	return failed ? -1 : 0;
 }
 
 static int
@@ -69,28 +95,25 @@ bad(struct lq_read *r, const char *msg)
 	return -1;
 }
 
+/* limit: @PageLimit's @IsInt @Min(1) @Max(200) */
 static int
 lq_limit(struct lq_read *r, const char *key, const char *v, size_t off)
 {
-	(void)key;
+	double n;
+
 	(void)off;
-	if (api_int_param(v, INT32_MIN, INT32_MAX, &r->lq->limit) < 0)
-		return bad(r, "limit must be an integer number");
-	if (r->lq->limit < 1)
-		return bad(r, "limit must not be less than 1");
-	if (r->lq->limit > EMU_LIST_LIMIT_MAX)
-		return bad(r, "limit must not be greater than 200");
+	if (number_param(r, key, v, "imx", 1, EMU_LIST_LIMIT_MAX, &n) < 0)
+		return -1;
+	r->lq->limit = (int)n;
 	return 0;
 }
 
+/* page: @PageNumber's @IsInt @Min(1); any integer, echoed back */
 static int
 lq_page(struct lq_read *r, const char *key, const char *v, size_t off)
 {
-	(void)key;
 	(void)off;
-	if (api_int_param(v, 1, INT32_MAX, &r->lq->page) < 0)
-		return bad(r, "page must not be less than 1");
-	return 0;
+	return number_param(r, key, v, "im", 1, 0, &r->lq->page);
 }
 
 static int
@@ -202,14 +225,19 @@ lq_classes(struct lq_read *r, const char *key, const char *v, size_t off)
 	return 0;
 }
 
-/* minCpu, maxDiskGiB, ...: an integer >= 1 into the int at off */
+/*
+ * minCpu, maxDiskGiB, ...: @IsInt @Min(1), declared in that order and so
+ * reported the other way round; into the int at off (no sandbox comes
+ * near INT_MAX, so larger bounds are clamped to it)
+ */
 static int
 lq_resource(struct lq_read *r, const char *key, const char *v, size_t off)
 {
-	if (api_int_param(v, 1, INT32_MAX, (int *)((char *)r->lq + off)) < 0) {
-		route_errorf(r->c, 400, "%s must not be less than 1", key);
+	double n;
+
+	if (number_param(r, key, v, "mi", 1, 0, &n) < 0)
 		return -1;
-	}
+	*(int *)((char *)r->lq + off) = n > INT_MAX ? INT_MAX : (int)n;
 	return 0;
 }
 
@@ -356,6 +384,11 @@ list(struct route_call *c, bool paginated)
 			goto out;
 	}
 	lq.no_class_match = r.class_filter && !r.class_match;
+	if ((lq.page - 1) * lq.limit > BIGINT_MAX) {
+		/* the page's OFFSET is no Postgres bigint: the query fails */
+		route_error(c, 500, "An unexpected error occurred.");
+		goto out;
+	}
 	c->r->status = 200;
 	if (emudb_list(c->srv->db, c->o, &lq, &c->r->body) < 0)
 		route_errorf(c, 400, "Invalid cursor provided: %s", lq.cursor);

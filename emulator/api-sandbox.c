@@ -11,12 +11,12 @@
 #include <inttypes.h>
 
 #include "common/hash.h"
-#include "common/strnum.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "emulator/api.h"
 #include "emulator/body.h"
 #include "emulator/internal.h"
+#include "emulator/jsnum.h"
 
 void
 api_config(struct route_call *c)
@@ -269,74 +269,61 @@ api_public(struct route_call *c)
 }
 
 /*
- * The {interval} of the three interval routes, coerced as "+value" into
- * an int column: anything but an integer fails in the database (500).
+ * The three interval routes take {interval} as the server does: "+value"
+ * (jsnum_parse(): "1e3" is 1000, "abc" NaN), the service's checks of that
+ * number, and then an int column, where anything but an integer in
+ * [-2^31, 2^31 - 1] fails (a 500, as Postgres's error becomes one).
  */
 static bool
-interval(struct route_call *c, int *n)
+interval_set(struct route_call *c, int *field, double n)
 {
-	if (api_int_param(c->param[1], INT32_MIN, INT32_MAX, n) < 0) {
+	if (!jsnum_is_int32(n)) {
 		route_error(c, 500, "An unexpected error occurred.");
 		return false;
 	}
-	return true;
-}
-
-/* the interval route's answer once the sandbox changed */
-static void
-interval_set(struct route_call *c)
-{
+	*field = (int)n;
 	emudb_touch(c->srv->db, c->sb);
 	route_sandbox(c, 201, c->sb);
+	return true;
 }
 
 void
 api_autostop(struct route_call *c)
 {
-	int n;
+	double n = jsnum_parse(c->param[1]);
 
-	if (!interval(c, &n))
-		return;
-	if (n < 0) {
+	if (n < 0) { /* NaN is not */
 		route_error(c, 400, "Auto-stop interval must be non-negative");
 		return;
 	}
-	c->sb->auto_stop = n;
-	interval_set(c);
+	interval_set(c, &c->sb->auto_stop, n);
 }
 
 void
 api_autoarchive(struct route_call *c)
 {
-	int n;
+	double n = jsnum_parse(c->param[1]);
 
-	if (!interval(c, &n))
-		return;
 	if (n < 0) {
 		route_error(c, 400,
 		            "Auto-archive interval must be non-negative");
 		return;
 	}
-	c->sb->auto_archive =
-	        n == 0 || n > EMU_MAX_AUTO_ARCHIVE ? EMU_MAX_AUTO_ARCHIVE : n;
-	interval_set(c);
+	/* 0 is the maximum, above it Math.min() (which keeps NaN) */
+	if (n == 0 || n > EMU_MAX_AUTO_ARCHIVE)
+		n = EMU_MAX_AUTO_ARCHIVE;
+	interval_set(c, &c->sb->auto_archive, n);
 }
 
 void
 api_autodelete(struct route_call *c)
 {
-	int n;
-
-	if (!interval(c, &n))
-		return;
+	/* checked before the number is looked at: any value is refused */
 	if (c->sb->gpu > 0) {
-		route_error(c, 400,
-		            "GPU sandboxes must be ephemeral - the auto-delete "
-		            "interval cannot be changed");
+		route_error(c, 400, "GPU sandboxes must remain ephemeral");
 		return;
 	}
-	c->sb->auto_delete = n;
-	interval_set(c);
+	interval_set(c, &c->sb->auto_delete, jsnum_parse(c->param[1]));
 }
 
 void
@@ -443,22 +430,27 @@ api_fork(struct route_call *c)
 	route_error(c, 422, "Forking is not supported for this sandbox");
 }
 
+/*
+ * {port} is "+value" too, and only a number outside [1, 65535] is
+ * refused: NaN and fractions pass into the URL as JavaScript prints them.
+ */
 void
 api_preview(struct route_call *c)
 {
-	const char *id = c->sb->id, *err;
-	long long port;
-	char tok[SF_SHA256_HEX_LEN + 1];
+	const char *id = c->sb->id;
+	double port = jsnum_parse(c->param[1]);
+	char tok[SF_SHA256_HEX_LEN + 1], num[JSNUM_FORMAT_MAX];
 
-	if (strnum_parse(c->param[1], 1, 65535, &port, &err) < 0) {
+	if (port < 1 || port > 65535) {
 		route_error(c, 400, "Invalid port");
 		return;
 	}
+	jsnum_format(port, num);
 	sha256_hex(id, strlen(id), tok);
 	tok[32] = '\0';
 	c->r->status = 200;
 	buf_addf(&c->r->body,
-	         "{\"sandboxId\":\"%s\",\"url\":\"https://%lld-%s.proxy.app."
+	         "{\"sandboxId\":\"%s\",\"url\":\"https://%s-%s.proxy.app."
 	         "daytona.io\",\"token\":\"%s\"}",
-	         id, port, id, tok);
+	         id, num, id, tok);
 }

@@ -46,9 +46,6 @@ int api_snapshot_lookup(const char *name_or_id, const char **name, int *cpu,
 /* api-list.c */
 route_fn api_list;
 route_fn api_paginated;
-/* api_int_param: a decimal path or query parameter in [min, max]; 0 or
- * -1. */
-int api_int_param(const char *v, int min, int max, int *out);
 
 /* api-sandbox.c */
 route_fn api_config;

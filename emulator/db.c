@@ -35,6 +35,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "emulator/htab.h"
+#include "emulator/jsnum.h"
 #include "emulator/db.h"
 
 #define N_SORTS   6
@@ -956,7 +957,8 @@ emudb_list(struct emu_db *db, struct org *o, const struct emudb_query *q,
 	memset(&probe, 0, sizeof(probe));
 	if (q->page > 0) {
 		/* deprecated offset pagination with full objects */
-		int skip = (q->page - 1) * q->limit;
+		double skip = (q->page - 1) * q->limit;
+		char page[JSNUM_FORMAT_MAX];
 
 		buf_addstr(out, "{\"items\":[");
 		for (i = q->desc ? s->n - 1 : 0; i >= 0 && i < s->n;
@@ -970,8 +972,9 @@ emudb_list(struct emu_db *db, struct org *o, const struct emudb_query *q,
 			}
 			total++;
 		}
-		buf_addf(out, "],\"total\":%d,\"page\":%d,\"totalPages\":%d}",
-		         total, q->page, (total + q->limit - 1) / q->limit);
+		jsnum_format(q->page, page);
+		buf_addf(out, "],\"total\":%d,\"page\":%s,\"totalPages\":%d}",
+		         total, page, (total + q->limit - 1) / q->limit);
 		return 0;
 	}
 	if (q->cursor) {

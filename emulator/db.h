@@ -136,7 +136,8 @@ struct emudb_query {
 	int64_t created_after, created_before, activity_after, activity_before;
 	enum list_sort sort;
 	bool desc;
-	int page; /* the deprecated /paginated route: page >= 1, else 0 */
+	double page; /* the deprecated /paginated route: an integer >= 1 (as
+	                JavaScript reads it, any size), else 0 */
 };
 
 void emudb_query_init(struct emudb_query *q);

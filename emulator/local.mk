@@ -14,6 +14,7 @@ libemulator_la_SOURCES = \
 	emulator/htab.c emulator/htab.h \
 	emulator/http.c emulator/http.h \
 	emulator/internal.h \
+	emulator/jsnum.c emulator/jsnum.h \
 	emulator/model.c emulator/model.h \
 	emulator/routes.c emulator/routes.h \
 	emulator/server.c emulator/server.h
@@ -35,9 +36,9 @@ EMU_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) \
 	$(SQLITE_CFLAGS) -DSF_UNITTEST
 EMU_UNIT_LIBS = libemulator.la $(CMOCKA_LIBS)
 check_PROGRAMS += tests/unit/unit-emu_model tests/unit/unit-emu_db \
-	tests/unit/unit-emu_server
+	tests/unit/unit-emu_server tests/unit/unit-emu_jsnum
 TESTS += tests/unit/unit-emu_model tests/unit/unit-emu_db \
-	tests/unit/unit-emu_server
+	tests/unit/unit-emu_server tests/unit/unit-emu_jsnum
 tests_unit_unit_emu_model_SOURCES = tests/unit/test_emu_model.c
 tests_unit_unit_emu_model_CFLAGS = $(EMU_UNIT_CFLAGS)
 tests_unit_unit_emu_model_LDADD = $(EMU_UNIT_LIBS)
@@ -47,6 +48,9 @@ tests_unit_unit_emu_db_LDADD = $(EMU_UNIT_LIBS)
 tests_unit_unit_emu_server_SOURCES = tests/unit/test_emu_server.c
 tests_unit_unit_emu_server_CFLAGS = $(EMU_UNIT_CFLAGS) $(MHD_CFLAGS)
 tests_unit_unit_emu_server_LDADD = $(EMU_UNIT_LIBS)
+tests_unit_unit_emu_jsnum_SOURCES = tests/unit/test_emu_jsnum.c
+tests_unit_unit_emu_jsnum_CFLAGS = $(EMU_UNIT_CFLAGS)
+tests_unit_unit_emu_jsnum_LDADD = $(EMU_UNIT_LIBS)
 
 # End-to-end tests (bats + curl), each test with its own emulator.
 EMU_E2E = \
