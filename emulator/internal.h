@@ -1,8 +1,8 @@
 /*
  * internal: what the modules of daytona-emulator's server share — one
- * struct server per daemon and one struct req per HTTP request. http.c,
- * routes.c, api-*.c, hooks.c and server.c include it; main.c and the unit
- * tests of the public API see only server.h.
+ * struct server per daemon and one struct req per HTTP request. The
+ * modules below include it; main.c does not (it sees server.h, db.h and
+ * faults.h's bucket names).
  *
  *	http.c      libmicrohttpd, requests and answers, paths and queries
  *	routes.c    the route table and the order checks run in
@@ -10,6 +10,7 @@
  *	hooks.c     the /_emulator/ test hooks and the request log
  *	faults.c    rate-limit windows and injected faults
  *	body.c      JSON request bodies and their typed fields
+ *	jsnum.c     numbers in paths and queries, read as JavaScript does
  *	server.c    the daemon's lifetime, the ticker, waiting requests
  *
  * Locking: fields marked "db lock" are used with the db's mutex held
