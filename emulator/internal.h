@@ -36,7 +36,7 @@ struct MHD_Daemon;
 struct route;
 
 /* Why a request is suspended (see server_suspend()). */
-enum wait_kind {
+enum req_wait {
 	W_NONE,
 	W_LATENCY, /* --latency-ms */
 	W_STARTED, /* create/start/recover waiting for `started` */
@@ -56,7 +56,7 @@ struct req {
 	/* What the server keeps across suspensions of this request. */
 	bool latency_done;
 	bool resumed; /* the ticker resumed it (db lock) */
-	enum wait_kind wait;
+	enum req_wait wait;
 	int64_t wait_until; /* monotonic ms */
 	char wait_id[37];   /* W_STARTED: the sandbox waited for */
 	int wait_ok_status;
@@ -88,7 +88,7 @@ struct server {
  * resumes it; routes_answer() then runs again for q. Call with the db lock
  * held, from the request's own handler.
  */
-void server_suspend(struct server *srv, struct req *q, enum wait_kind kind,
+void server_suspend(struct server *srv, struct req *q, enum req_wait kind,
                     int64_t until);
 
 #endif

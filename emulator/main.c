@@ -35,7 +35,7 @@
 #define DEFAULT_MAX_WAIT_MS   30000
 #define MAX_KEYS              64
 #define MAX_MS                (24LL * 3600 * 1000) /* of a duration option */
-#define OPT_BASE              256 /* getopt_long values of cli_opts[i] */
+#define OPT_BASE              256 /* getopt_long values of emu_options[i] */
 
 static const char usage_text[] =
         "usage: daytona-emulator --api-key KEY [options]\n"
@@ -289,7 +289,7 @@ enum opt_type {
  * The options: getopt_long's table and the parsing both come from here
  * (the usage text above lists them for people).
  */
-static const struct cli_opt {
+static const struct emu_option {
 	const char *name;
 	char short_name;
 	enum opt_type type;
@@ -297,7 +297,7 @@ static const struct cli_opt {
 	double min, max;                           /* T_REAL */
 	long long lo, hi;                          /* T_INT, T_U64 */
 	int (*fn)(struct cli *c, const char *arg); /* T_FN */
-} cli_opts[] = {
+} emu_options[] = {
 	{ .name = "listen", .type = T_STR, .off = AT(listen_at) },
 	{ .name = "api-key", .type = T_FN, .fn = opt_api_key },
 	{ .name = "api-key-file", .type = T_FN, .fn = opt_api_key_file },
@@ -366,11 +366,11 @@ static const struct cli_opt {
 	{ .name = "version", .type = T_VERSION },
 };
 
-#define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
+#define N_OPTS (sizeof(emu_options) / sizeof(emu_options[0]))
 
 /* a bounded integer option; the message names the option */
 static int
-opt_integer(const struct cli_opt *o, const char *arg, long long min,
+opt_integer(const struct emu_option *o, const char *arg, long long min,
             long long max, long long *out)
 {
 	const char *err;
@@ -384,7 +384,7 @@ opt_integer(const struct cli_opt *o, const char *arg, long long min,
 }
 
 static int
-opt_real(const struct cli_opt *o, const char *arg, double *out)
+opt_real(const struct emu_option *o, const char *arg, double *out)
 {
 	char *end;
 	double v = strtod(arg, &end);
@@ -402,7 +402,7 @@ opt_real(const struct cli_opt *o, const char *arg, double *out)
 
 /* set one option; 0, -1 on a bad value, 1 to exit 0 (help, version) */
 static int
-opt_set(struct cli *c, const struct cli_opt *o, const char *arg)
+opt_set(struct cli *c, const struct emu_option *o, const char *arg)
 {
 	void *field = (char *)c + o->off;
 	long long v;
@@ -455,27 +455,27 @@ parse_args(struct cli *c, int argc, char **argv)
 
 	memset(longs, 0, sizeof(longs));
 	for (size_t i = 0; i < N_OPTS; i++) {
-		longs[i].name = cli_opts[i].name;
+		longs[i].name = emu_options[i].name;
 		longs[i].has_arg =
-		        cli_opts[i].type == T_FLAG ||
-		                        cli_opts[i].type == T_COUNT ||
-		                        cli_opts[i].type == T_HELP ||
-		                        cli_opts[i].type == T_VERSION
+		        emu_options[i].type == T_FLAG ||
+		                        emu_options[i].type == T_COUNT ||
+		                        emu_options[i].type == T_HELP ||
+		                        emu_options[i].type == T_VERSION
 		                ? no_argument
 		                : required_argument;
 		longs[i].val = OPT_BASE + (int)i;
-		if (cli_opts[i].short_name)
-			*sp++ = cli_opts[i].short_name;
+		if (emu_options[i].short_name)
+			*sp++ = emu_options[i].short_name;
 	}
 	*sp = '\0';
 	while ((ch = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-		const struct cli_opt *o = NULL;
+		const struct emu_option *o = NULL;
 
 		if (ch >= OPT_BASE && ch < OPT_BASE + (int)N_OPTS)
-			o = &cli_opts[ch - OPT_BASE];
+			o = &emu_options[ch - OPT_BASE];
 		for (size_t i = 0; !o && ch > 0 && i < N_OPTS; i++)
-			if (cli_opts[i].short_name == ch)
-				o = &cli_opts[i];
+			if (emu_options[i].short_name == ch)
+				o = &emu_options[i];
 		if (!o) {
 			fputs(usage_text, stderr);
 			return -1;

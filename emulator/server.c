@@ -43,7 +43,7 @@ waiter_del(struct server *srv, struct req *q)
 }
 
 void
-server_suspend(struct server *srv, struct req *q, enum wait_kind kind,
+server_suspend(struct server *srv, struct req *q, enum req_wait kind,
                int64_t until)
 {
 	q->wait = kind;
