@@ -274,17 +274,16 @@ api_public(struct route_call *c)
  * number, and then an int column, where anything but an integer in
  * [-2^31, 2^31 - 1] fails (a 500, as Postgres's error becomes one).
  */
-static bool
+static void
 interval_set(struct route_call *c, int *field, double n)
 {
 	if (!jsnum_is_int32(n)) {
 		route_error(c, 500, "An unexpected error occurred.");
-		return false;
+		return;
 	}
 	*field = (int)n;
 	emudb_touch(c->srv->db, c->sb);
 	route_sandbox(c, 201, c->sb);
-	return true;
 }
 
 void

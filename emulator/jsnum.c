@@ -104,7 +104,7 @@ double
 jsnum_parse(const char *str)
 {
 	const unsigned char *u = (const unsigned char *)str;
-	const char *s, *end;
+	const char *s;
 	size_t n, sp;
 	char *copy;
 	double v;
@@ -113,19 +113,18 @@ jsnum_parse(const char *str)
 	while ((sp = space_len(u)) > 0)
 		u += sp;
 	s = (const char *)u;
-	end = s + strlen(s);
+	n = strlen(s);
 	/* trailing white space: walk back over whole characters */
 	for (;;) {
 		size_t k;
 
-		for (k = 1; k <= 3 && end - k >= s; k++)
-			if (space_len((const unsigned char *)end - k) == k)
+		for (k = 1; k <= 3 && k <= n; k++)
+			if (space_len((const unsigned char *)s + n - k) == k)
 				break;
-		if (k > 3 || end - k < s)
+		if (k > 3 || k > n)
 			break;
-		end -= k;
+		n -= k;
 	}
-	n = (size_t)(end - s);
 	if (n == 0)
 		return 0;
 	if (n > 2 && s[0] == '0' && strchr("xXoObB", s[1])) {
