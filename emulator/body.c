@@ -19,52 +19,11 @@
 #include "common/xalloc.h"
 #include "emulator/body.h"
 #include "emulator/http.h"
+#include "emulator/utf8.h"
 
-#define UTF8_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 #define INVALID_JSON_BODY                                          \
 	"{\"message\":\"Invalid JSON in request body\",\"error\":" \
 	"\"Bad Request\",\"statusCode\":400}"
-
-/*
- * utf8_next: the character at s (len > 0) is *n bytes long; false when
- * those bytes are the maximal subpart of an ill-formed sequence, which
- * WHATWG's decoder (and so Node's) turns into one U+FFFD.
- */
-static bool
-utf8_next(const unsigned char *s, size_t len, size_t *n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (s[0] < 0x80) {
-		*n = 1;
-		return true;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		need = 1;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 2;
-		lo = s[0] == 0xe0 ? 0xa0 : lo; /* no overlong forms */
-		hi = s[0] == 0xed ? 0x9f : hi; /* no surrogates */
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 3;
-		lo = s[0] == 0xf0 ? 0x90 : lo;
-		hi = s[0] == 0xf4 ? 0x8f : hi; /* nothing above U+10FFFF */
-	} else {
-		*n = 1;
-		return false;
-	}
-	for (size_t i = 1; i <= need; i++) {
-		if (i == len || s[i] < lo || s[i] > hi) {
-			*n = i;
-			return false;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	*n = need + 1;
-	return true;
-}
 
 char *
 body_utf8(const char *data, size_t len, size_t *out_len)

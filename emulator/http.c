@@ -28,6 +28,7 @@
 #include "common/xalloc.h"
 #include "emulator/internal.h"
 #include "emulator/routes.h"
+#include "emulator/utf8.h"
 
 #define LISTEN_BACKLOG     1024u
 #define CONNECTION_TIMEOUT 120u /* seconds of silence before a close */
@@ -134,6 +135,26 @@ bad:
 	return NULL;
 }
 
+/*
+ * qs's decoding of one key or value: '+' is a space, then
+ * decodeURIComponent(); when that throws (a malformed escape, or bytes
+ * that are no UTF-8) qs keeps the text with only its '+' replaced.
+ */
+static char *
+qs_decode(const char *s, size_t len)
+{
+	char *v = http_percent_decode(s, len, true);
+
+	if (v && utf8_valid(v, strlen(v)))
+		return v;
+	free(v);
+	v = xstrndup(s, len);
+	for (char *p = v; *p; p++)
+		if (*p == '+')
+			*p = ' ';
+	return v;
+}
+
 void
 http_query_parse(const char *query, struct http_query *out)
 {
@@ -148,20 +169,12 @@ http_query_parse(const char *query, struct http_query *out)
 		if (n > 0) {
 			size_t kn = eq ? (size_t)(eq - p) : n;
 			size_t vn = eq ? n - kn - 1 : 0;
-			char *k, *v;
 
-			/* like qs: a malformed escape stays as it is */
-			k = http_percent_decode(p, kn, true);
-			if (!k)
-				k = xstrndup(p, kn);
-			v = eq ? http_percent_decode(eq + 1, vn, true)
-			       : xstrdup("");
-			if (!v)
-				v = xstrndup(eq + 1, vn);
 			out->v = xreallocarray(out->v, (size_t)out->n + 1,
 			                       sizeof(*out->v));
-			out->v[out->n].key = k;
-			out->v[out->n].value = v;
+			out->v[out->n].key = qs_decode(p, kn);
+			out->v[out->n].value =
+			        eq ? qs_decode(eq + 1, vn) : xstrdup("");
 			out->n++;
 		}
 		if (!amp)
@@ -207,6 +220,11 @@ http_path_parse(const char *path, struct http_path *s)
 		s->v[s->n] = http_percent_decode(p, n, false);
 		if (!s->v[s->n])
 			goto bad;
+		/* decodeURIComponent() throws on bytes that are no UTF-8 */
+		if (!utf8_valid(s->v[s->n], strlen(s->v[s->n]))) {
+			free(s->v[s->n]);
+			goto bad;
+		}
 		s->n++;
 		if (!e)
 			break;

@@ -46,7 +46,11 @@ void http_error(struct resp *r, const char *path, int status, const char *msg);
  * an escape is malformed. */
 char *http_percent_decode(const char *s, size_t len, bool plus);
 
-/* A query string as key/value pairs, in order, decoded as qs does. */
+/*
+ * A query string as key/value pairs, in order, decoded as qs does: '+' is
+ * a space and %XX escapes are decoded, unless they are malformed or do not
+ * decode to UTF-8, in which case they stay as they were.
+ */
 struct http_query {
 	struct http_param {
 		char *key, *value;
@@ -67,8 +71,8 @@ struct http_path {
 
 /*
  * http_path_parse: split and decode; a trailing slash is ignored, as
- * Express does. -1 (and an empty path) for a malformed escape or more than
- * HTTP_PATH_SEGS_MAX segments.
+ * Express does. -1 (and an empty path) for a malformed escape, a segment
+ * that does not decode to UTF-8, or more than HTTP_PATH_SEGS_MAX segments.
  */
 int http_path_parse(const char *path, struct http_path *s);
 void http_path_free(struct http_path *s);

@@ -17,7 +17,8 @@ libemulator_la_SOURCES = \
 	emulator/jsnum.c emulator/jsnum.h \
 	emulator/model.c emulator/model.h \
 	emulator/routes.c emulator/routes.h \
-	emulator/server.c emulator/server.h
+	emulator/server.c emulator/server.h \
+	emulator/utf8.c emulator/utf8.h
 libemulator_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CJSON_CFLAGS) \
 	$(SQLITE_CFLAGS)
 libemulator_la_LIBADD = libcommon.la $(MHD_LIBS) $(CJSON_LIBS) \

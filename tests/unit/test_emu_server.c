@@ -60,6 +60,43 @@ test_percent_decode(void **unused)
 }
 
 static void
+test_query_and_path(void **unused)
+{
+	static const char *const want[][2] = {
+		{ "a", "1 2" },
+		{ "c%zz", "x y%zz" },     /* malformed: kept, '+' replaced */
+		{ "cursor", "%FF z" },    /* no UTF-8: the same */
+		{ "ok", "\xe2\x82\xac" }, /* U+20AC */
+		{ "e", "" },
+		{ "", "v" },
+	};
+	struct http_query q;
+	struct http_path p;
+
+	(void)unused;
+	http_query_parse("a=1+2&c%zz=x+y%zz&cursor=%FF+z&ok=%E2%82%AC&e&=v&",
+	                 &q);
+	assert_int_equal(q.n, 6);
+	for (int i = 0; i < q.n; i++) {
+		assert_string_equal(q.v[i].key, want[i][0]);
+		assert_string_equal(q.v[i].value, want[i][1]);
+	}
+	assert_string_equal(http_query_get(&q, "cursor"), "%FF z");
+	assert_null(http_query_get(&q, "nope"));
+	http_query_free(&q);
+
+	assert_int_equal(http_path_parse("/api/sandbox/%E2%82%AC/", &p), 0);
+	assert_int_equal(p.n, 3);
+	assert_string_equal(p.v[2], "\xe2\x82\xac");
+	http_path_free(&p);
+	assert_int_equal(http_path_parse("/api/sandbox/%FF", &p), -1);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(http_path_parse("/api/sandbox/%ED%A0%80", &p), -1);
+	assert_int_equal(http_path_parse("/api/sandbox/%zz", &p), -1);
+	assert_int_equal(http_path_parse("/1/2/3/4/5/6/7/8/9", &p), -1);
+}
+
+static void
 test_json_nul(void **unused)
 {
 	static const char *const none[] = {
@@ -274,6 +311,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_percent_decode),
+		cmocka_unit_test(test_query_and_path),
 		cmocka_unit_test(test_json_nul),
 		cmocka_unit_test(test_body_utf8),
 		cmocka_unit_test(test_body_parse),
