@@ -11,6 +11,7 @@
  *	faults.c    rate-limit windows and injected faults
  *	body.c      JSON request bodies and their typed fields
  *	jsnum.c     numbers in paths and queries, read as JavaScript does
+ *	utf8.c      UTF-8 as Node.js decodes it
  *	server.c    the daemon's lifetime, the ticker, waiting requests
  *
  * Locking: fields marked "db lock" are used with the db's mutex held
