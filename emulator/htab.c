@@ -145,9 +145,3 @@ htab_del(struct htab *t, const char *key)
 	}
 	return NULL;
 }
-
-size_t
-htab_count(const struct htab *t)
-{
-	return t->count;
-}

@@ -19,6 +19,5 @@ void htab_put(struct htab *t, const char *key, void *value);
 void *htab_get(const struct htab *t, const char *key);
 /* htab_del: remove key; returns the old value or NULL. */
 void *htab_del(struct htab *t, const char *key);
-size_t htab_count(const struct htab *t);
 
 #endif

@@ -3,10 +3,22 @@
 # libemulator.la so the unit tests can link it.
 noinst_LTLIBRARIES += libemulator.la
 libemulator_la_SOURCES = \
+	emulator/api.h \
+	emulator/api-create.c \
+	emulator/api-list.c \
+	emulator/api-sandbox.c \
+	emulator/body.c emulator/body.h \
+	emulator/db.c emulator/db.h \
+	emulator/faults.c emulator/faults.h \
+	emulator/hooks.c emulator/hooks.h \
 	emulator/htab.c emulator/htab.h \
+	emulator/http.c emulator/http.h \
+	emulator/internal.h \
+	emulator/jsnum.c emulator/jsnum.h \
 	emulator/model.c emulator/model.h \
+	emulator/routes.c emulator/routes.h \
 	emulator/server.c emulator/server.h \
-	emulator/store.c emulator/store.h
+	emulator/utf8.c emulator/utf8.h
 libemulator_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CJSON_CFLAGS) \
 	$(SQLITE_CFLAGS)
 libemulator_la_LIBADD = libcommon.la $(MHD_LIBS) $(CJSON_LIBS) \
@@ -20,23 +32,26 @@ daytona_emulator_LDADD = libemulator.la
 
 dist_man_MANS += docs/daytona-emulator.1
 
-# Unit tests: the state machine and validators, and the store.
+# Unit tests: the state machine and validators, the db, the server helpers.
 EMU_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) \
 	$(SQLITE_CFLAGS) -DSF_UNITTEST
 EMU_UNIT_LIBS = libemulator.la $(CMOCKA_LIBS)
-check_PROGRAMS += tests/unit/unit-emu_model tests/unit/unit-emu_store \
-	tests/unit/unit-emu_server
-TESTS += tests/unit/unit-emu_model tests/unit/unit-emu_store \
-	tests/unit/unit-emu_server
+check_PROGRAMS += tests/unit/unit-emu_model tests/unit/unit-emu_db \
+	tests/unit/unit-emu_server tests/unit/unit-emu_jsnum
+TESTS += tests/unit/unit-emu_model tests/unit/unit-emu_db \
+	tests/unit/unit-emu_server tests/unit/unit-emu_jsnum
 tests_unit_unit_emu_model_SOURCES = tests/unit/test_emu_model.c
 tests_unit_unit_emu_model_CFLAGS = $(EMU_UNIT_CFLAGS)
 tests_unit_unit_emu_model_LDADD = $(EMU_UNIT_LIBS)
-tests_unit_unit_emu_store_SOURCES = tests/unit/test_emu_store.c
-tests_unit_unit_emu_store_CFLAGS = $(EMU_UNIT_CFLAGS)
-tests_unit_unit_emu_store_LDADD = $(EMU_UNIT_LIBS)
+tests_unit_unit_emu_db_SOURCES = tests/unit/test_emu_db.c
+tests_unit_unit_emu_db_CFLAGS = $(EMU_UNIT_CFLAGS)
+tests_unit_unit_emu_db_LDADD = $(EMU_UNIT_LIBS)
 tests_unit_unit_emu_server_SOURCES = tests/unit/test_emu_server.c
 tests_unit_unit_emu_server_CFLAGS = $(EMU_UNIT_CFLAGS) $(MHD_CFLAGS)
 tests_unit_unit_emu_server_LDADD = $(EMU_UNIT_LIBS)
+tests_unit_unit_emu_jsnum_SOURCES = tests/unit/test_emu_jsnum.c
+tests_unit_unit_emu_jsnum_CFLAGS = $(EMU_UNIT_CFLAGS)
+tests_unit_unit_emu_jsnum_LDADD = $(EMU_UNIT_LIBS)
 
 # End-to-end tests (bats + curl), each test with its own emulator.
 EMU_E2E = \

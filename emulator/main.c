@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,13 +26,16 @@
 #include "common/log.h"
 #include "common/strnum.h"
 #include "common/xalloc.h"
+#include "emulator/db.h"
+#include "emulator/faults.h"
 #include "emulator/server.h"
-#include "emulator/store.h"
 
 #define DEFAULT_LISTEN        "127.0.0.1:0"
 #define DEFAULT_TRANSITION_MS 1000
 #define DEFAULT_MAX_WAIT_MS   30000
 #define MAX_KEYS              64
+#define MAX_MS                (24LL * 3600 * 1000) /* of a duration option */
+#define OPT_BASE              256 /* getopt_long values of emu_options[i] */
 
 static const char usage_text[] =
         "usage: daytona-emulator --api-key KEY [options]\n"
@@ -90,116 +94,18 @@ static const char usage_text[] =
         "  -h, --help              this text\n"
         "  --version               print the version\n";
 
-enum {
-	OPT_LISTEN = 256,
-	OPT_API_KEY,
-	OPT_API_KEY_FILE,
-	OPT_PORT_FILE,
-	OPT_STATE,
-	OPT_TRANSITION,
-	OPT_CREATE,
-	OPT_BUILD,
-	OPT_START,
-	OPT_STOP,
-	OPT_ARCHIVE,
-	OPT_DELETE,
-	OPT_RESIZE,
-	OPT_MAX_WAIT,
-	OPT_TIME_SCALE,
-	OPT_DEFAULT_SNAPSHOT,
-	OPT_RESIZE_DISABLED,
-	OPT_RATE_LIMIT,
-	OPT_LATENCY,
-	OPT_FAIL_RATE,
-	OPT_DROP_RATE,
-	OPT_THROTTLE_RATE,
-	OPT_FAULT_AFTER,
-	OPT_ERROR_RATE,
-	OPT_QUOTA,
-	OPT_LIST_LAG,
-	OPT_SEED,
-	OPT_THREADS,
-	OPT_VERSION,
+/* Everything the command line sets. */
+struct cli {
+	struct emudb_opts db;
+	struct server_opts srv;
+	int64_t transition; /* --transition-ms */
+	int64_t kind[7];    /* --create-ms ... --resize-ms; -1: unset */
+	const char *listen_at, *port_file;
+	char *keys[MAX_KEYS];
+	int n_keys, verbose;
 };
 
-static const struct option long_opts[] = {
-	{ "listen", required_argument, NULL, OPT_LISTEN },
-	{ "api-key", required_argument, NULL, OPT_API_KEY },
-	{ "api-key-file", required_argument, NULL, OPT_API_KEY_FILE },
-	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
-	{ "state", required_argument, NULL, OPT_STATE },
-	{ "transition-ms", required_argument, NULL, OPT_TRANSITION },
-	{ "create-ms", required_argument, NULL, OPT_CREATE },
-	{ "build-ms", required_argument, NULL, OPT_BUILD },
-	{ "start-ms", required_argument, NULL, OPT_START },
-	{ "stop-ms", required_argument, NULL, OPT_STOP },
-	{ "archive-ms", required_argument, NULL, OPT_ARCHIVE },
-	{ "delete-ms", required_argument, NULL, OPT_DELETE },
-	{ "resize-ms", required_argument, NULL, OPT_RESIZE },
-	{ "max-wait-ms", required_argument, NULL, OPT_MAX_WAIT },
-	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
-	{ "default-snapshot", required_argument, NULL, OPT_DEFAULT_SNAPSHOT },
-	{ "resize-disabled", no_argument, NULL, OPT_RESIZE_DISABLED },
-	{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT },
-	{ "latency-ms", required_argument, NULL, OPT_LATENCY },
-	{ "fail-rate", required_argument, NULL, OPT_FAIL_RATE },
-	{ "drop-rate", required_argument, NULL, OPT_DROP_RATE },
-	{ "throttle-rate", required_argument, NULL, OPT_THROTTLE_RATE },
-	{ "fault-after", no_argument, NULL, OPT_FAULT_AFTER },
-	{ "error-rate", required_argument, NULL, OPT_ERROR_RATE },
-	{ "quota", required_argument, NULL, OPT_QUOTA },
-	{ "list-lag-ms", required_argument, NULL, OPT_LIST_LAG },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* option_name: the long name of option code c ("create-ms"). */
-static const char *
-option_name(int c)
-{
-	for (size_t i = 0; long_opts[i].name; i++)
-		if (long_opts[i].val == c)
-			return long_opts[i].name;
-	return "?";
-}
-
-static int
-parse_ms(const char *opt, const char *s, int64_t *out)
-{
-	long long v;
-	const char *err;
-
-	if (strnum_parse(s, 0, 24LL * 3600 * 1000, &v, &err) < 0) {
-		fprintf(stderr, "daytona-emulator: --%s: '%s' is %s\n", opt, s,
-		        err);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-parse_real(const char *opt, const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !(v >= min && v <= max)) {
-		fprintf(stderr,
-		        "daytona-emulator: --%s: '%s' must be a number in "
-		        "[%g, %g]\n",
-		        opt, s, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* "HOST:PORT", "[v6]:PORT" or "PORT" (loopback) */
+/* --listen "HOST:PORT", "[v6]:PORT" or "PORT" (loopback) */
 static int
 parse_listen(const char *s, struct server_opts *so)
 {
@@ -236,13 +142,11 @@ parse_listen(const char *s, struct server_opts *so)
 	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
 		a4->sin_family = AF_INET;
 		a4->sin_port = htons((uint16_t)p);
-		so->addr_len = sizeof(*a4);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
 		a6->sin6_family = AF_INET6;
 		a6->sin6_port = htons((uint16_t)p);
-		so->addr_len = sizeof(*a6);
 		return 0;
 	}
 bad:
@@ -253,24 +157,19 @@ bad:
 	return -1;
 }
 
-/* "create=10/1" */
+/* --rate-limit "create=10/1" */
 static int
-parse_rate_limit(const char *s, struct server_opts *so)
+opt_rate_limit(struct cli *c, const char *s)
 {
-	static const char *const names[RL__COUNT] = { "create", "lifecycle",
-		                                      "other" };
 	const char *eq = strchr(s, '='), *slash;
 	long long limit, secs;
 	const char *err;
 	char num[32];
-	int b = -1;
+	int b;
 
 	if (!eq)
 		goto bad;
-	for (int i = 0; i < RL__COUNT; i++)
-		if (strlen(names[i]) == (size_t)(eq - s) &&
-		    strncmp(s, names[i], (size_t)(eq - s)) == 0)
-			b = i;
+	b = faults_bucket_parse(s, (size_t)(eq - s));
 	slash = strchr(eq, '/');
 	if (b < 0 || !slash || (size_t)(slash - eq - 1) >= sizeof(num))
 		goto bad;
@@ -279,8 +178,8 @@ parse_rate_limit(const char *s, struct server_opts *so)
 	if (strnum_parse(num, 1, 1000000000, &limit, &err) < 0 ||
 	    strnum_parse(slash + 1, 1, 86400, &secs, &err) < 0)
 		goto bad;
-	so->rl[b].limit = (int)limit;
-	so->rl[b].window_ms = secs * 1000;
+	c->srv.rl[b].limit = (int)limit;
+	c->srv.rl[b].window_ms = secs * 1000;
 	return 0;
 bad:
 	fprintf(stderr,
@@ -290,9 +189,9 @@ bad:
 	return -1;
 }
 
-/* "10/10/30": organization totals of vCPU / GiB memory / GiB disk */
+/* --quota "10/10/30": organization totals of vCPU / GiB memory / GiB disk */
 static int
-parse_quota(const char *s, struct server_opts *so)
+opt_quota(struct cli *c, const char *s)
 {
 	int v[3] = { 0, 0, 0 };
 	const char *p = s;
@@ -316,9 +215,9 @@ parse_quota(const char *s, struct server_opts *so)
 	}
 	if (*p)
 		goto bad;
-	so->quota_cpu = v[0];
-	so->quota_memory = v[1];
-	so->quota_disk = v[2];
+	c->srv.quota_cpu = v[0];
+	c->srv.quota_memory = v[1];
+	c->srv.quota_disk = v[2];
 	return 0;
 bad:
 	fprintf(stderr,
@@ -329,7 +228,21 @@ bad:
 }
 
 static int
-add_key_file(const char *path, char **keys, int *n)
+opt_api_key(struct cli *c, const char *key)
+{
+	if (!*key || c->n_keys == MAX_KEYS) {
+		fprintf(stderr,
+		        "daytona-emulator: --api-key: empty or too many "
+		        "keys\n");
+		return -1;
+	}
+	c->keys[c->n_keys++] = xstrdup(key);
+	return 0;
+}
+
+/* --api-key-file: one key a line; blank lines and # comments skipped */
+static int
+opt_api_key_file(struct cli *c, const char *path)
 {
 	struct buf b = BUF_INIT;
 	char *p, *line;
@@ -349,253 +262,358 @@ add_key_file(const char *path, char **keys, int *n)
 			nl[-1] = '\0';
 		if (*p == '\0' || *p == '#')
 			continue;
-		if (*n == MAX_KEYS)
+		if (c->n_keys == MAX_KEYS)
 			break;
-		keys[(*n)++] = xstrdup(p);
+		c->keys[c->n_keys++] = xstrdup(p);
 	}
 	buf_free(&b);
 	return 0;
 }
 
-int
-main(int argc, char **argv)
-{
-	struct store_opts to = { 0 };
-	struct server_opts so;
-	int64_t transition = DEFAULT_TRANSITION_MS;
-	int64_t kind[7] = { -1, -1, -1, -1, -1, -1, -1 };
-	const char *listen_at = DEFAULT_LISTEN, *port_file = NULL;
-	char *keys[MAX_KEYS];
-	int n_keys = 0, c, verbose = 0, rc = 1, sig;
-	long long v;
-	const char *err;
-	struct store *st = NULL;
-	struct server *srv = NULL;
-	sigset_t set;
+enum opt_type {
+	T_STR,     /* a string, kept as given */
+	T_FLAG,    /* a bool set to true */
+	T_COUNT,   /* an int counted up (-v -v) */
+	T_MS,      /* an int64_t of milliseconds, 0 to 24 h */
+	T_REAL,    /* a double in [min, max] */
+	T_INT,     /* an int in [min, max] */
+	T_U64,     /* a uint64_t in [min, max] */
+	T_FN,      /* fn parses it */
+	T_HELP,    /* print the usage, exit 0 */
+	T_VERSION, /* print the version, exit 0 */
+};
 
-	memset(&so, 0, sizeof(so));
-	so.max_wait_ms = DEFAULT_MAX_WAIT_MS;
-	so.seed = 1;
-	so.threads = EMU_THREADS_DEFAULT;
-	so.default_snapshot = "daytona-small";
-	to.time_scale = 1;
-	log_set_prog("daytona-emulator");
-	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_LISTEN:
-			listen_at = optarg;
-			break;
-		case OPT_API_KEY:
-			if (!*optarg || n_keys == MAX_KEYS) {
-				fprintf(stderr, "daytona-emulator: --api-key: "
-				                "empty or too many keys\n");
-				goto out;
-			}
-			keys[n_keys++] = xstrdup(optarg);
-			break;
-		case OPT_API_KEY_FILE:
-			if (add_key_file(optarg, keys, &n_keys) < 0)
-				goto out;
-			break;
-		case OPT_PORT_FILE:
-			port_file = optarg;
-			break;
-		case OPT_STATE:
-			to.state_path = optarg;
-			break;
-		case OPT_TRANSITION:
-			if (parse_ms("transition-ms", optarg, &transition) < 0)
-				goto out;
-			break;
-		case OPT_CREATE:
-		case OPT_BUILD:
-		case OPT_START:
-		case OPT_STOP:
-		case OPT_ARCHIVE:
-		case OPT_DELETE:
-		case OPT_RESIZE:
-			if (parse_ms(option_name(c), optarg,
-			             &kind[c - OPT_CREATE]) < 0)
-				goto out;
-			break;
-		case OPT_MAX_WAIT:
-			if (parse_ms("max-wait-ms", optarg, &so.max_wait_ms) <
-			    0)
-				goto out;
-			break;
-		case OPT_TIME_SCALE:
-			if (parse_real("time-scale", optarg, 0.001, 1e9,
-			               &to.time_scale) < 0)
-				goto out;
-			break;
-		case OPT_DEFAULT_SNAPSHOT:
-			so.default_snapshot = optarg;
-			break;
-		case OPT_RESIZE_DISABLED:
-			so.resize_disabled = true;
-			break;
-		case OPT_RATE_LIMIT:
-			if (parse_rate_limit(optarg, &so) < 0)
-				goto out;
-			break;
-		case OPT_LATENCY:
-			if (parse_ms("latency-ms", optarg, &so.latency_ms) < 0)
-				goto out;
-			break;
-		case OPT_FAIL_RATE:
-			if (parse_real("fail-rate", optarg, 0, 1,
-			               &so.fail_rate) < 0)
-				goto out;
-			break;
-		case OPT_DROP_RATE:
-			if (parse_real("drop-rate", optarg, 0, 1,
-			               &so.drop_rate) < 0)
-				goto out;
-			break;
-		case OPT_LIST_LAG:
-			if (parse_ms("list-lag-ms", optarg, &to.list_lag_ms) <
-			    0)
-				goto out;
-			break;
-		case OPT_QUOTA:
-			if (parse_quota(optarg, &so) < 0)
-				goto out;
-			break;
-		case OPT_ERROR_RATE:
-			if (parse_real("error-rate", optarg, 0, 1,
-			               &so.error_rate) < 0)
-				goto out;
-			break;
-		case OPT_FAULT_AFTER:
-			so.fault_after = true;
-			break;
-		case OPT_THROTTLE_RATE:
-			if (parse_real("throttle-rate", optarg, 0, 1,
-			               &so.throttle_rate) < 0)
-				goto out;
-			break;
-		case OPT_SEED:
-			if (strnum_parse(optarg, 0, INT64_MAX, &v, &err) < 0) {
-				fprintf(stderr,
-				        "daytona-emulator: --seed: '%s' is "
-				        "%s\n",
-				        optarg, err);
-				goto out;
-			}
-			so.seed = (uint64_t)v;
-			break;
-		case OPT_THREADS:
-			if (strnum_parse(optarg, 1, 256, &v, &err) < 0) {
-				fprintf(stderr,
-				        "daytona-emulator: --threads: '%s' is "
-				        "%s\n",
-				        optarg, err);
-				goto out;
-			}
-			so.threads = (int)v;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			rc = 0;
-			goto out;
-		case OPT_VERSION:
-			printf("daytona-emulator %s\n", PACKAGE_VERSION);
-			rc = 0;
-			goto out;
-		default:
+#define AT(field) offsetof(struct cli, field)
+
+/*
+ * The options: getopt_long's table and the parsing both come from here
+ * (the usage text above lists them for people).
+ */
+static const struct emu_option {
+	const char *name;
+	char short_name;
+	enum opt_type type;
+	size_t off;                                /* the field it sets */
+	double min, max;                           /* T_REAL */
+	long long lo, hi;                          /* T_INT, T_U64 */
+	int (*fn)(struct cli *c, const char *arg); /* T_FN */
+} emu_options[] = {
+	{ .name = "listen", .type = T_STR, .off = AT(listen_at) },
+	{ .name = "api-key", .type = T_FN, .fn = opt_api_key },
+	{ .name = "api-key-file", .type = T_FN, .fn = opt_api_key_file },
+	{ .name = "port-file", .type = T_STR, .off = AT(port_file) },
+	{ .name = "state", .type = T_STR, .off = AT(db.state_path) },
+	{ .name = "transition-ms", .type = T_MS, .off = AT(transition) },
+	{ .name = "create-ms", .type = T_MS, .off = AT(kind[0]) },
+	{ .name = "build-ms", .type = T_MS, .off = AT(kind[1]) },
+	{ .name = "start-ms", .type = T_MS, .off = AT(kind[2]) },
+	{ .name = "stop-ms", .type = T_MS, .off = AT(kind[3]) },
+	{ .name = "archive-ms", .type = T_MS, .off = AT(kind[4]) },
+	{ .name = "delete-ms", .type = T_MS, .off = AT(kind[5]) },
+	{ .name = "resize-ms", .type = T_MS, .off = AT(kind[6]) },
+	{ .name = "max-wait-ms", .type = T_MS, .off = AT(srv.max_wait_ms) },
+	{ .name = "time-scale",
+	  .type = T_REAL,
+	  .off = AT(db.time_scale),
+	  .min = 0.001,
+	  .max = 1e9 },
+	{ .name = "default-snapshot",
+	  .type = T_STR,
+	  .off = AT(srv.default_snapshot) },
+	{ .name = "resize-disabled",
+	  .type = T_FLAG,
+	  .off = AT(srv.resize_disabled) },
+	{ .name = "rate-limit", .type = T_FN, .fn = opt_rate_limit },
+	{ .name = "latency-ms", .type = T_MS, .off = AT(srv.latency_ms) },
+	{ .name = "fail-rate",
+	  .type = T_REAL,
+	  .off = AT(srv.fail_rate),
+	  .min = 0,
+	  .max = 1 },
+	{ .name = "drop-rate",
+	  .type = T_REAL,
+	  .off = AT(srv.drop_rate),
+	  .min = 0,
+	  .max = 1 },
+	{ .name = "throttle-rate",
+	  .type = T_REAL,
+	  .off = AT(srv.throttle_rate),
+	  .min = 0,
+	  .max = 1 },
+	{ .name = "fault-after", .type = T_FLAG, .off = AT(srv.fault_after) },
+	{ .name = "error-rate",
+	  .type = T_REAL,
+	  .off = AT(srv.error_rate),
+	  .min = 0,
+	  .max = 1 },
+	{ .name = "quota", .type = T_FN, .fn = opt_quota },
+	{ .name = "list-lag-ms", .type = T_MS, .off = AT(db.list_lag_ms) },
+	{ .name = "seed",
+	  .type = T_U64,
+	  .off = AT(srv.seed),
+	  .lo = 0,
+	  .hi = INT64_MAX },
+	{ .name = "threads",
+	  .type = T_INT,
+	  .off = AT(srv.threads),
+	  .lo = 1,
+	  .hi = 256 },
+	{ .name = "verbose",
+	  .short_name = 'v',
+	  .type = T_COUNT,
+	  .off = AT(verbose) },
+	{ .name = "help", .short_name = 'h', .type = T_HELP },
+	{ .name = "version", .type = T_VERSION },
+};
+
+#define N_OPTS (sizeof(emu_options) / sizeof(emu_options[0]))
+
+/* a bounded integer option; the message names the option */
+static int
+opt_integer(const struct emu_option *o, const char *arg, long long min,
+            long long max, long long *out)
+{
+	const char *err;
+
+	if (strnum_parse(arg, min, max, out, &err) < 0) {
+		fprintf(stderr, "daytona-emulator: --%s: '%s' is %s\n", o->name,
+		        arg, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+opt_real(const struct emu_option *o, const char *arg, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end || !(v >= o->min && v <= o->max)) {
+		fprintf(stderr,
+		        "daytona-emulator: --%s: '%s' must be a number in "
+		        "[%g, %g]\n",
+		        o->name, arg, o->min, o->max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* set one option; 0, -1 on a bad value, 1 to exit 0 (help, version) */
+static int
+opt_set(struct cli *c, const struct emu_option *o, const char *arg)
+{
+	void *field = (char *)c + o->off;
+	long long v;
+
+	switch (o->type) {
+	case T_STR:
+		*(const char **)field = arg;
+		return 0;
+	case T_FLAG:
+		*(bool *)field = true;
+		return 0;
+	case T_COUNT:
+		(*(int *)field)++;
+		return 0;
+	case T_MS:
+		if (opt_integer(o, arg, 0, MAX_MS, &v) < 0)
+			return -1;
+		*(int64_t *)field = v;
+		return 0;
+	case T_REAL:
+		return opt_real(o, arg, field);
+	case T_INT:
+	case T_U64:
+		if (opt_integer(o, arg, o->lo, o->hi, &v) < 0)
+			return -1;
+		if (o->type == T_INT)
+			*(int *)field = (int)v;
+		else
+			*(uint64_t *)field = (uint64_t)v;
+		return 0;
+	case T_FN:
+		return o->fn(c, arg);
+	case T_HELP:
+		fputs(usage_text, stdout);
+		return 1;
+	case T_VERSION:
+		printf("daytona-emulator %s\n", PACKAGE_VERSION);
+		return 1;
+	}
+	return -1;
+}
+
+/* parse argv into c; 0, -1 (exit 1) or 1 (exit 0) */
+static int
+parse_args(struct cli *c, int argc, char **argv)
+{
+	struct option longs[N_OPTS + 1];
+	char shorts[2 * N_OPTS + 1], *sp = shorts;
+	int ch, rc;
+
+	memset(longs, 0, sizeof(longs));
+	for (size_t i = 0; i < N_OPTS; i++) {
+		longs[i].name = emu_options[i].name;
+		longs[i].has_arg =
+		        emu_options[i].type == T_FLAG ||
+		                        emu_options[i].type == T_COUNT ||
+		                        emu_options[i].type == T_HELP ||
+		                        emu_options[i].type == T_VERSION
+		                ? no_argument
+		                : required_argument;
+		longs[i].val = OPT_BASE + (int)i;
+		if (emu_options[i].short_name)
+			*sp++ = emu_options[i].short_name;
+	}
+	*sp = '\0';
+	while ((ch = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		const struct emu_option *o = NULL;
+
+		if (ch >= OPT_BASE && ch < OPT_BASE + (int)N_OPTS)
+			o = &emu_options[ch - OPT_BASE];
+		for (size_t i = 0; !o && ch > 0 && i < N_OPTS; i++)
+			if (emu_options[i].short_name == ch)
+				o = &emu_options[i];
+		if (!o) {
 			fputs(usage_text, stderr);
-			goto out;
+			return -1;
 		}
+		if ((rc = opt_set(c, o, optarg)) != 0)
+			return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "daytona-emulator: unexpected argument '%s'\n",
 		        argv[optind]);
-		goto out;
+		return -1;
 	}
-	if (n_keys == 0) {
+	if (c->n_keys == 0) {
 		fprintf(stderr, "daytona-emulator: at least one --api-key (or "
 		                "--api-key-file) is required\n");
-		goto out;
+		return -1;
 	}
-	log_set_level(verbose >= 2   ? LOG_TRACE
-	              : verbose == 1 ? LOG_DEBUG
-	                             : LOG_WARN);
-	if (parse_listen(listen_at, &so) < 0)
-		goto out;
-	to.create_ms = kind[0] >= 0 ? kind[0] : transition;
-	to.build_ms = kind[1] >= 0 ? kind[1] : transition;
-	to.start_ms = kind[2] >= 0 ? kind[2] : transition;
-	to.stop_ms = kind[3] >= 0 ? kind[3] : transition;
-	to.archive_ms = kind[4] >= 0 ? kind[4] : transition;
-	to.delete_ms = kind[5] >= 0 ? kind[5] : transition;
-	to.resize_ms = kind[6] >= 0 ? kind[6] : transition;
+	return parse_listen(c->listen_at, &c->srv);
+}
 
+static void
+cli_init(struct cli *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->srv.max_wait_ms = DEFAULT_MAX_WAIT_MS;
+	c->srv.seed = 1;
+	c->srv.threads = EMU_THREADS_DEFAULT;
+	c->srv.default_snapshot = "daytona-small";
+	c->db.time_scale = 1;
+	c->transition = DEFAULT_TRANSITION_MS;
+	for (size_t i = 0; i < sizeof(c->kind) / sizeof(c->kind[0]); i++)
+		c->kind[i] = -1;
+	c->listen_at = DEFAULT_LISTEN;
+}
+
+/* the durations: each kind's own, else --transition-ms */
+static void
+cli_durations(struct cli *c)
+{
+	int64_t *ms[7] = { &c->db.create_ms,  &c->db.build_ms,
+		           &c->db.start_ms,   &c->db.stop_ms,
+		           &c->db.archive_ms, &c->db.delete_ms,
+		           &c->db.resize_ms };
+
+	for (int i = 0; i < 7; i++)
+		*ms[i] = c->kind[i] >= 0 ? c->kind[i] : c->transition;
+}
+
+static int
+write_port_file(const char *port_file, int port)
+{
+	char num[16];
+	int len = snprintf(num, sizeof(num), "%d\n", port);
+	const char *m, *why;
+
+	if (file_write_atomic(port_file, num, (size_t)len, 0644) == 0)
+		return 0;
+	/* the message names the temporary file beside it */
+	m = sf_error_last();
+	why = strncmp(m, port_file, strlen(port_file)) == 0
+	              ? strstr(m + strlen(port_file), ": ")
+	              : NULL;
+	fprintf(stderr, "daytona-emulator: --port-file %s: %s\n", port_file,
+	        why ? why + 2 : m);
+	return -1;
+}
+
+/* open the db, serve until SIGTERM or SIGINT; the exit status */
+static int
+run(struct cli *c)
+{
+	struct emu_db *db = NULL;
+	struct server *srv = NULL;
+	sigset_t set;
+	int rc = 1, sig, loaded;
+
+	log_set_level(c->verbose >= 2   ? LOG_TRACE
+	              : c->verbose == 1 ? LOG_DEBUG
+	                                : LOG_WARN);
+	cli_durations(c);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (store_new(&to, &st) < 0) {
+	if (emudb_new(&c->db, &db) < 0) {
 		fprintf(stderr, "daytona-emulator: %s\n", sf_error_last());
 		goto out;
 	}
-	store_lock(st);
-	for (int i = 0; i < n_keys; i++)
-		store_org_add(st, keys[i]);
-	c = store_load(st);
-	store_unlock(st);
-	if (c < 0) {
+	emudb_lock(db);
+	for (int i = 0; i < c->n_keys; i++)
+		emudb_org_add(db, c->keys[i]);
+	loaded = emudb_load(db);
+	emudb_unlock(db);
+	if (loaded < 0) {
 		fprintf(stderr, "daytona-emulator: %s\n", sf_error_last());
 		goto out;
 	}
-	if (server_new(&so, st, &srv) < 0) {
-		fprintf(stderr, "daytona-emulator: %s: %s\n", listen_at,
+	if (server_new(&c->srv, db, &srv) < 0) {
+		fprintf(stderr, "daytona-emulator: %s: %s\n", c->listen_at,
 		        sf_error_last());
 		goto out;
 	}
-	if (port_file) {
-		char num[16];
-		int len = snprintf(num, sizeof(num), "%d\n", server_port(srv));
-
-		if (file_write_atomic(port_file, num, (size_t)len, 0644) < 0) {
-			/* the message names the temporary file beside it */
-			const char *m = sf_error_last();
-			const char *why =
-			        strncmp(m, port_file, strlen(port_file)) == 0
-			                ? strstr(m + strlen(port_file), ": ")
-			                : NULL;
-
-			fprintf(stderr,
-			        "daytona-emulator: --port-file %s: %s\n",
-			        port_file, why ? why + 2 : m);
-			goto out;
-		}
-	}
+	if (c->port_file && write_port_file(c->port_file, server_port(srv)) < 0)
+		goto out;
 	printf("daytona-emulator: listening on port %d (API under /api)\n",
 	       server_port(srv));
-	if (fflush(stdout) != 0)
-		goto out;
-	if (sigwait(&set, &sig) != 0)
+	if (fflush(stdout) != 0 || sigwait(&set, &sig) != 0)
 		goto out;
 	log_info("signal %d: shutting down", sig);
 	rc = 0;
 out:
 	server_free(srv);
-	if (st) {
-		store_lock(st);
-		if (store_flush(st) < 0) {
+	if (db) {
+		emudb_lock(db);
+		if (emudb_flush(db) < 0) {
 			fprintf(stderr, "daytona-emulator: %s\n",
 			        sf_error_last());
 			rc = 1;
 		}
-		store_unlock(st);
+		emudb_unlock(db);
 	}
-	store_free(st);
-	for (int i = 0; i < n_keys; i++)
-		free(keys[i]);
+	emudb_free(db);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli c;
+	int rc;
+
+	log_set_prog("daytona-emulator");
+	cli_init(&c);
+	rc = parse_args(&c, argc, argv);
+	rc = rc == 0 ? run(&c) : rc > 0 ? 0 : 1;
+	for (int i = 0; i < c.n_keys; i++)
+		free(c.keys[i]);
 	return rc;
 }

@@ -68,7 +68,7 @@ enum sb_desired {
 	DS__COUNT
 };
 
-/* What the emulator's clock will do to a sandbox next (see store.c). */
+/* What the emulator's clock will do to a sandbox next (see db.c). */
 enum sb_timer {
 	TM_NONE,
 	TM_CREATE,  /* unknown -> creating -> started */
@@ -83,13 +83,13 @@ enum sb_timer {
 
 struct org;
 
-struct kv {
+struct kvmap_item {
 	char *key;
 	char *value;
 };
 
 struct kvmap {
-	struct kv *items;
+	struct kvmap_item *items;
 	int n;
 };
 
@@ -136,7 +136,7 @@ struct sandbox {
 	int resize_cpu, resize_memory, resize_disk;
 	int64_t destroyed_at; /* emulated ms when it reached destroyed */
 	int list_pos;         /* index in the owning org's array */
-	int active_pos;       /* index in the store's timer array, or -1 */
+	int active_pos;       /* index in the db's timer array, or -1 */
 	bool dirty;           /* changed since the last flush */
 	bool will_fail;       /* the running transition ends in error */
 	int64_t list_after;   /* monotonic ms before which lists miss it */

@@ -1,10 +1,11 @@
 /*
- * server: the HTTP side of daytona-emulator — libmicrohttpd with a thread
- * pool on epoll, routing of the /api routes and the /_emulator test hooks,
- * authentication, error bodies, rate-limit buckets and fault injection.
+ * server: daytona-emulator's HTTP server — the /api routes and the
+ * /_emulator test hooks on libmicrohttpd, with authentication, Daytona's
+ * error bodies, rate-limit buckets and fault injection (see internal.h for
+ * the modules behind it).
  *
- * The server borrows the store (the caller frees it after server_free())
- * and owns everything else it allocates.
+ * The server borrows the db (the caller frees it after server_free()) and
+ * owns everything else it allocates.
  */
 #ifndef SF_EMULATOR_SERVER_H
 #define SF_EMULATOR_SERVER_H
@@ -13,8 +14,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "emulator/store.h"
+#include "emulator/db.h"
 
+#define EMU_API_VERSION      "0.190.0"     /* the Daytona API it answers as */
 #define EMU_BODY_MAX         (1024 * 1024) /* 413 above this (body-parser limit) */
 #define EMU_REQUEST_LOG_MAX  100000        /* oldest entries are dropped */
 #define EMU_THREADS_DEFAULT  4
@@ -22,6 +24,7 @@
 #define EMU_TICK_MS          5 /* how often transitions and waiters are checked */
 #define EMU_MAX_SEED_COUNT   1000000
 
+/* The rate-limit buckets of Daytona's throttler. */
 enum rl_bucket {
 	RL_CREATE,
 	RL_LIFECYCLE,
@@ -37,7 +40,6 @@ struct rate_limit {
 
 struct server_opts {
 	struct sockaddr_storage addr;
-	socklen_t addr_len;
 	int threads;
 	int64_t max_wait_ms;
 	int64_t latency_ms;
@@ -53,25 +55,12 @@ struct server_opts {
 
 struct server;
 
-int server_new(const struct server_opts *opts, struct store *st,
+/* server_new: listen and serve; SF_ENET (message set) when the address
+ * cannot be bound. */
+int server_new(const struct server_opts *opts, struct emu_db *db,
                struct server **out);
 int server_port(const struct server *srv);
 /* server_free: stop accepting, answer suspended requests, stop, free. */
 void server_free(struct server *srv);
-
-/* Helpers shared with the unit tests. */
-int emu_snapshot_lookup(const char *name_or_id, const char **name, int *cpu,
-                        int *memory, int *disk);
-/* emu_percent_decode: decode %XX (and '+' as space when plus); NULL when
- * the escape is malformed. Caller frees. */
-char *emu_percent_decode(const char *s, size_t len, bool plus);
-/* emu_json_find_nul: offset of the first "\u0000" escape in JSON text, or
- * -1. */
-long emu_json_find_nul(const char *s, size_t len);
-/* emu_json_nul_message: the 400 message for a body with such an escape,
- * naming its field (the name's own message for "name"). Caller frees. */
-char *emu_json_nul_message(const char *s, size_t len);
-/* emu_addr_is_loopback: 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
-bool emu_addr_is_loopback(const struct sockaddr_storage *a);
 
 #endif

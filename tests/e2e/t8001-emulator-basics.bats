@@ -118,6 +118,20 @@ teardown() { emu_default_teardown; }
 	[ "$EMU_STATUS" = 404 ]
 }
 
+@test "a path or query that does not decode to UTF-8 is never answered as raw bytes" {
+	emu_start
+	# decodeURIComponent() fails: the path is no route; qs keeps the text
+	emu_api GET /sandbox/%FF >/dev/null
+	[ "$EMU_STATUS" = 404 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Cannot GET /api/sandbox/%FF" ]
+	emu_api GET '/sandbox?cursor=%C0%80+x' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Invalid cursor provided: %C0%80 x" ]
+	# well-formed escapes are decoded as before
+	emu_api GET /sandbox/%E2%82%AC >/dev/null
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = $'Sandbox with ID or name \xe2\x82\xac not found' ]
+}
+
 @test "HEAD answers every GET route with its status and headers, no body" {
 	emu_start --transition-ms 0
 	emu_api POST /sandbox '{"name":"h"}' >/dev/null

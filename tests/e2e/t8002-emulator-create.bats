@@ -79,20 +79,23 @@ teardown() { emu_default_teardown; }
 	emu_start --transition-ms 600 --build-ms 1200
 	emu_api POST /sandbox '{"name":"img","buildInfo":{"dockerfileContent":"FROM python:3.12\n","contextHashes":["b","a"]}}' >sb.json
 	[ "$EMU_STATUS" = 200 ]
+	# poll first, and cheaply (no Python): on a loaded machine the checks
+	# below, or a slow poll, would outlast a phase
+	seen=" "
+	for i in $(seq 1 150); do
+		s=$(curl -sS -H 'Authorization: Bearer test-key' "$DAYTONA_API_URL/sandbox/img" |
+			grep -o '"state":"[a-z_]*"' | cut -d'"' -f4)
+		[[ "$seen" == *" $s "* ]] || seen="$seen$s "
+		[ "$s" = started ] && break
+		sleep 0.02
+	done
+	[ "$seen" = " pending_build building_snapshot creating started " ]
 	[ "$(emu_json 'd["state"]' <sb.json)" = pending_build ]
 	[ "$(emu_json 'd["snapshot"]' <sb.json)" = null ]
 	[ "$(emu_json '[d["cpu"], d["memory"], d["disk"]]' <sb.json)" = "[1, 1, 3]" ]
 	[ "$(emu_json 'd["buildInfo"]["dockerfileContent"] == "FROM python:3.12\n"' <sb.json)" = true ]
 	want=$(printf 'FROM python:3.12\nab' | sha256sum | cut -d' ' -f1)
 	[ "$(emu_json 'd["buildInfo"]["snapshotRef"]' <sb.json)" = "daytona-$want:daytona" ]
-	seen=" "
-	for i in $(seq 1 150); do
-		s=$(emu_api GET /sandbox/img | emu_json 'd["state"]')
-		[[ "$seen" == *" $s "* ]] || seen="$seen$s "
-		[ "$s" = started ] && break
-		sleep 0.02
-	done
-	[ "$seen" = " pending_build building_snapshot creating started " ]
 	# the list item has no buildInfo
 	[ "$(emu_api GET /sandbox | emu_json '"buildInfo" in d["items"][0]')" = false ]
 }
@@ -145,6 +148,37 @@ teardown() { emu_default_teardown; }
 	# a label change is checked too
 	emu_api PUT /sandbox/t4%5Cu0000/labels '{"labels":{"k":"a\u0000"}}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
+}
+
+@test "ill-formed UTF-8 is decoded as the server decodes it, never stored as sent" {
+	emu_start --transition-ms 0
+	# Node's decoder: each ill-formed sequence becomes one U+FFFD, in names,
+	# label keys and values and env alike; the answer is valid UTF-8
+	emu_api POST /sandbox $'{"name":"a\xffb","labels":{"k\xc3":"v\xed\xa0\x80"},"env":{"E":"\xf0\x9f\x98"}}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	printf '%s' "$EMU_BODY" | "$EMU_PYTHON" -c 'import sys; sys.stdin.buffer.read().decode("utf-8")'
+	[ "$(echo "$EMU_BODY" | emu_json 'd["name"] == "a\ufffdb"')" = true ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["labels"] == {"k\ufffd": "v\ufffd\ufffd\ufffd"}')" = true ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["env"] == {"E": "\ufffd"}')" = true ]
+	[ "$(emu_api GET /sandbox/a%EF%BF%BDb | emu_json 'd["name"] == "a\ufffdb"')" = true ]
+	# an overlong NUL in a label replacement is two U+FFFD, not a NUL
+	emu_api PUT /sandbox/a%EF%BF%BDb/labels $'{"labels":{"t":"\xc0\x80"}}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["labels"] == {"t": "\ufffd\ufffd"}')" = true ]
+	# a leading byte-order mark is dropped
+	emu_api POST /sandbox $'\xef\xbb\xbf{"name":"bom"}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	# raw control characters are invalid JSON: a raw NUL cuts nothing short
+	printf '{"name":"t\tab"}' >tab.json
+	printf '{"name":"nul\000x"}' >nul.json
+	printf '{\001"name":"ctl"}' >ctl.json
+	for f in tab.json nul.json ctl.json; do
+		code=$(curl -sS -o resp -w '%{http_code}' -H 'Authorization: Bearer test-key' \
+			-H 'Content-Type: application/json' --data-binary "@$f" "$DAYTONA_API_URL/sandbox")
+		[ "$code" = 400 ]
+		[ "$(cat resp)" = '{"message":"Invalid JSON in request body","error":"Bad Request","statusCode":400}' ]
+	done
+	[ "$(emu_api GET /sandbox | emu_json 'sorted(i["name"] for i in d["items"])')" = '["a\ufffdb", "bom"]' ]
 }
 
 @test "network lists and volumes are validated; volumes get stable UUIDs" {

@@ -219,6 +219,55 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 	done
 }
 
+@test "path numbers are read as the server reads them: Number(), then its checks" {
+	emu_start --transition-ms 0
+	emu_api POST /sandbox '{"name":"n"}' >/dev/null
+	# "+value": 1e3 is 1000, 0x10 is 16, white space around is trimmed
+	emu_api POST /sandbox/n/autostop/1e3 >/dev/null
+	[ "$EMU_STATUS" = 201 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["autoStopInterval"]')" = 1000 ]
+	emu_api POST /sandbox/n/autostop/%200x10%C2%A0 >/dev/null
+	[ "$EMU_STATUS" = 201 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["autoStopInterval"]')" = 16 ]
+	# what an int column cannot hold fails in the database (500)
+	for v in 2147483648 1.5 abc Infinity; do
+		emu_api POST "/sandbox/n/autostop/$v" >/dev/null
+		[ "$EMU_STATUS" = 500 ] || { echo "autostop/$v gave $EMU_STATUS"; false; }
+		[ "$(msg)" = "An unexpected error occurred." ]
+	done
+	emu_api POST /sandbox/n/autostop/-Infinity >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(msg)" = "Auto-stop interval must be non-negative" ]
+	[ "$(emu_api GET /sandbox/n | emu_json 'd["autoStopInterval"]')" = 16 ]
+	# auto-archive clamps before the column: Infinity is the maximum
+	emu_api POST /sandbox/n/autoarchive/Infinity >/dev/null
+	[ "$EMU_STATUS" = 201 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["autoArchiveInterval"]')" = 43200 ]
+	emu_api POST /sandbox/n/autoarchive/NaN >/dev/null
+	[ "$EMU_STATUS" = 500 ]
+	emu_api POST /sandbox/n/autodelete/-2147483648 >/dev/null
+	[ "$EMU_STATUS" = 201 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["autoDeleteInterval"]')" = -2147483648 ]
+	emu_api POST /sandbox/n/autodelete/-2147483649 >/dev/null
+	[ "$EMU_STATUS" = 500 ]
+	# preview: only a number outside 1..65535 is refused, the rest is printed
+	emu_api GET /sandbox/n/ports/8e3/preview-url >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[[ "$(echo "$EMU_BODY" | emu_json 'd["url"]')" == https://8000-* ]]
+	emu_api GET /sandbox/n/ports/x/preview-url >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[[ "$(echo "$EMU_BODY" | emu_json 'd["url"]')" == https://NaN-* ]]
+	emu_api GET /sandbox/n/ports/65536/preview-url >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(msg)" = "Invalid port" ]
+	# a GPU sandbox refuses every auto-delete change, whatever the number
+	emu_api POST /sandbox '{"name":"g","gpu":1,"autoDeleteInterval":0,"buildInfo":{"dockerfileContent":"FROM x"}}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	emu_api POST /sandbox/g/autodelete/abc >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(msg)" = "GPU sandboxes must remain ephemeral" ]
+}
+
 @test "network-settings: validation and the block-all/allow-list rules" {
 	emu_start --transition-ms 0
 	emu_api POST /sandbox '{"name":"n"}' >/dev/null

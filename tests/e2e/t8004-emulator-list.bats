@@ -122,6 +122,35 @@ print("CURSOR:" + urllib.parse.quote(d["nextCursor"] or "", safe=""))')
 	[ "$(echo "$EMU_BODY" | emu_json 'len(d["items"])')" = 1 ]
 }
 
+@test "query numbers are read as Number() and checked as the DTO checks them" {
+	emu_api GET '/sandbox?limit=1e1' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'len(d["items"])')" = 10 ]
+	msg() { echo "$EMU_BODY" | emu_json 'd["message"]'; }
+	# every failing validator speaks, in the DTO's order
+	emu_api GET '/sandbox?limit=abc' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(msg)" = "limit must be an integer number, limit must not be less than 1, limit must not be greater than 200" ]
+	emu_api GET '/sandbox?limit=' >/dev/null
+	[ "$(msg)" = "limit must not be less than 1" ]
+	emu_api GET '/sandbox?limit=2e2' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	emu_api GET '/sandbox?minCpu=x' >/dev/null
+	[ "$(msg)" = "minCpu must not be less than 1, minCpu must be an integer number" ]
+	emu_api GET '/sandbox?maxDiskGiB=2.5' >/dev/null
+	[ "$(msg)" = "maxDiskGiB must be an integer number" ]
+	emu_api GET '/sandbox?minCpu=1e20' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'len(d["items"])')" = 0 ]
+	emu_api GET '/sandbox/paginated?page=0x2&limit=1e1' >/dev/null
+	[ "$(echo "$EMU_BODY" | emu_json '[d["page"], len(d["items"])]')" = "[2, 10]" ]
+	emu_api GET '/sandbox/paginated?page=1.5' >/dev/null
+	[ "$(msg)" = "page must be an integer number" ]
+	# an offset beyond a Postgres bigint fails in the database
+	emu_api GET '/sandbox/paginated?page=1e17' >/dev/null
+	[ "$EMU_STATUS" = 500 ]
+}
+
 @test "other filters: snapshots, resources, public, classes, dates" {
 	run walk "snapshots=daytona-medium"
 	[ "${#lines[@]}" -eq 12 ]

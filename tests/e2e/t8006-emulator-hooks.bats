@@ -207,3 +207,14 @@ teardown() { emu_default_teardown; }
 	emu_start --transition-ms 0 --state "$BATS_TEST_TMPDIR/old.db"
 	[ "$(stat -c %a "$BATS_TEST_TMPDIR/old.db")" = 600 ]
 }
+
+@test "build-logs-url points at a hook that answers the logs as text" {
+	emu_start --transition-ms 0
+	emu_api POST /sandbox '{"name":"b"}' >/dev/null
+	url=$(emu_api GET /sandbox/b/build-logs-url | emu_json 'd["url"]')
+	[[ "$url" == "$EMU_URL/_emulator/build-logs/"* ]]
+	run curl -sS -D head.txt "$url"
+	[ "$status" -eq 0 ]
+	[ "$output" = "daytona-emulator: build finished" ]
+	grep -qi '^content-type: text/plain' head.txt
+}

@@ -1,5 +1,5 @@
 /*
- * store: organizations, sandboxes and time.
+ * db: the emulator's data — organizations, sandboxes and time.
  *
  * Two clocks: transitions (creating, stopping, ...) run on the monotonic
  * clock in real milliseconds so tests can make them short; the platform
@@ -35,7 +35,8 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "emulator/htab.h"
-#include "emulator/store.h"
+#include "emulator/jsnum.h"
+#include "emulator/db.h"
 
 #define N_SORTS   6
 #define RUNNER_ID "9e1f5c2a-6b0d-4c43-9a51-3f2e8d7c6b5a"
@@ -55,9 +56,9 @@ struct org {
 	struct sorted sorted[N_SORTS];
 };
 
-struct store {
+struct emu_db {
 	pthread_mutex_t mu;
-	struct store_opts opts;
+	struct emudb_opts opts;
 	struct org **orgs;
 	int n_orgs;
 	struct htab *by_key;  /* key hash -> org */
@@ -67,7 +68,7 @@ struct store {
 	int n_active, cap_active;
 	int64_t wall_base, mono_base, offset;
 	int64_t last_scan_mono;
-	sqlite3 *db;
+	sqlite3 *sql;
 	bool any_dirty;
 	char **deleted_ids; /* purged since the last flush */
 	int n_deleted;
@@ -76,19 +77,19 @@ struct store {
 /* --- clocks ----------------------------------------------------------- */
 
 int64_t
-store_now(struct store *st)
+emudb_now(struct emu_db *db)
 {
-	int64_t real = time_mono_ms() - st->mono_base;
+	int64_t real = time_mono_ms() - db->mono_base;
 
-	return st->wall_base + (int64_t)((double)real * st->opts.time_scale) +
-	       st->offset;
+	return db->wall_base + (int64_t)((double)real * db->opts.time_scale) +
+	       db->offset;
 }
 
 void
-store_advance(struct store *st, int64_t ms)
+emudb_advance(struct emu_db *db, int64_t ms)
 {
 	if (ms > 0)
-		st->offset += ms;
+		db->offset += ms;
 }
 
 /* --- orgs ------------------------------------------------------------- */
@@ -102,7 +103,7 @@ uuid_from_hash(const char *hex, char out[37])
 }
 
 struct org *
-store_org_add(struct store *st, const char *api_key)
+emudb_org_add(struct emu_db *db, const char *api_key)
 {
 	char h[SF_SHA256_HEX_LEN + 1];
 	struct org *o;
@@ -110,49 +111,49 @@ store_org_add(struct store *st, const char *api_key)
 
 	sha256_hex(salted, strlen(salted), h);
 	free(salted);
-	o = htab_get(st->by_key, h);
+	o = htab_get(db->by_key, h);
 	if (o)
 		return o;
 	o = xcalloc(1, sizeof(*o));
 	memcpy(o->key_hash, h, sizeof(h));
 	uuid_from_hash(h, o->id);
 	o->version = 1;
-	st->orgs = xreallocarray(st->orgs, (size_t)st->n_orgs + 1,
-	                         sizeof(*st->orgs));
-	st->orgs[st->n_orgs++] = o;
-	htab_put(st->by_key, o->key_hash, o);
+	db->orgs = xreallocarray(db->orgs, (size_t)db->n_orgs + 1,
+	                         sizeof(*db->orgs));
+	db->orgs[db->n_orgs++] = o;
+	htab_put(db->by_key, o->key_hash, o);
 	return o;
 }
 
 struct org *
-store_org_by_key(struct store *st, const char *api_key)
+emudb_org_by_key(struct emu_db *db, const char *api_key)
 {
 	char h[SF_SHA256_HEX_LEN + 1];
 	char *salted = xasprintf("daytona-emulator-org:%s", api_key);
 
 	sha256_hex(salted, strlen(salted), h);
 	free(salted);
-	return htab_get(st->by_key, h);
+	return htab_get(db->by_key, h);
 }
 
 struct org *
-store_org_first(struct store *st)
+emudb_org_first(struct emu_db *db)
 {
-	return st->n_orgs ? st->orgs[0] : NULL;
+	return db->n_orgs ? db->orgs[0] : NULL;
 }
 
 const char *
-store_org_id(const struct org *o)
+emudb_org_id(const struct org *o)
 {
 	return o->id;
 }
 
 static struct org *
-org_by_id(struct store *st, const char *id)
+org_by_id(struct emu_db *db, const char *id)
 {
-	for (int i = 0; i < st->n_orgs; i++)
-		if (strcmp(st->orgs[i]->id, id) == 0)
-			return st->orgs[i];
+	for (int i = 0; i < db->n_orgs; i++)
+		if (strcmp(db->orgs[i]->id, id) == 0)
+			return db->orgs[i];
 	return NULL;
 }
 
@@ -165,36 +166,36 @@ name_key(const struct org *o, const char *name)
 }
 
 static void
-mark(struct store *st, struct sandbox *sb)
+mark(struct emu_db *db, struct sandbox *sb)
 {
 	sb->dirty = true;
-	st->any_dirty = true;
+	db->any_dirty = true;
 	sb->org->version++;
 }
 
 static void
-active_add(struct store *st, struct sandbox *sb)
+active_add(struct emu_db *db, struct sandbox *sb)
 {
 	if (sb->active_pos >= 0)
 		return;
-	if (st->n_active == st->cap_active) {
-		st->cap_active = st->cap_active ? st->cap_active * 2 : 64;
-		st->active = xreallocarray(st->active, (size_t)st->cap_active,
-		                           sizeof(*st->active));
+	if (db->n_active == db->cap_active) {
+		db->cap_active = db->cap_active ? db->cap_active * 2 : 64;
+		db->active = xreallocarray(db->active, (size_t)db->cap_active,
+		                           sizeof(*db->active));
 	}
-	sb->active_pos = st->n_active;
-	st->active[st->n_active++] = sb;
+	sb->active_pos = db->n_active;
+	db->active[db->n_active++] = sb;
 }
 
 static void
-active_del(struct store *st, struct sandbox *sb)
+active_del(struct emu_db *db, struct sandbox *sb)
 {
 	int i = sb->active_pos;
 
 	if (i < 0)
 		return;
-	st->active[i] = st->active[--st->n_active];
-	st->active[i]->active_pos = i;
+	db->active[i] = db->active[--db->n_active];
+	db->active[i]->active_pos = i;
 	sb->active_pos = -1;
 }
 
@@ -212,52 +213,52 @@ org_append(struct org *o, struct sandbox *sb)
 }
 
 static void
-index_add(struct store *st, struct org *o, struct sandbox *sb)
+index_add(struct emu_db *db, struct org *o, struct sandbox *sb)
 {
 	char *k = name_key(o, sb->name);
 
 	org_append(o, sb);
-	htab_put(st->by_id, sb->id, sb);
-	htab_put(st->by_name, k, sb);
+	htab_put(db->by_id, sb->id, sb);
+	htab_put(db->by_name, k, sb);
 	free(k);
 }
 
 /* remove sb from every index and free it */
 static void
-purge(struct store *st, struct sandbox *sb)
+purge(struct emu_db *db, struct sandbox *sb)
 {
 	struct org *o = sb->org;
 	char *k = name_key(o, sb->name);
 	int i = sb->list_pos;
 
-	if (htab_get(st->by_name, k) == sb)
-		htab_del(st->by_name, k);
+	if (htab_get(db->by_name, k) == sb)
+		htab_del(db->by_name, k);
 	free(k);
-	htab_del(st->by_id, sb->id);
-	active_del(st, sb);
+	htab_del(db->by_id, sb->id);
+	active_del(db, sb);
 	o->sbs[i] = o->sbs[--o->n];
 	o->sbs[i]->list_pos = i;
 	o->version++;
-	if (st->db) {
-		st->deleted_ids = xreallocarray(st->deleted_ids,
-		                                (size_t)st->n_deleted + 1,
+	if (db->sql) {
+		db->deleted_ids = xreallocarray(db->deleted_ids,
+		                                (size_t)db->n_deleted + 1,
 		                                sizeof(char *));
-		st->deleted_ids[st->n_deleted++] = xstrdup(sb->id);
-		st->any_dirty = true;
+		db->deleted_ids[db->n_deleted++] = xstrdup(sb->id);
+		db->any_dirty = true;
 	}
 	sandbox_free(sb);
 }
 
 struct sandbox *
-store_find(struct store *st, struct org *o, const char *key)
+emudb_find(struct emu_db *db, struct org *o, const char *key)
 {
-	struct sandbox *sb = htab_get(st->by_id, key);
+	struct sandbox *sb = htab_get(db->by_id, key);
 	char *k;
 
 	if (sb && sb->org == o && !sb_hidden(sb))
 		return sb;
 	k = name_key(o, key);
-	sb = htab_get(st->by_name, k);
+	sb = htab_get(db->by_name, k);
 	free(k);
 	if (sb && !sb_hidden(sb))
 		return sb;
@@ -265,16 +266,16 @@ store_find(struct store *st, struct org *o, const char *key)
 }
 
 struct sandbox *
-store_find_any(struct store *st, const char *key)
+emudb_find_any(struct emu_db *db, const char *key)
 {
-	struct sandbox *sb = htab_get(st->by_id, key);
+	struct sandbox *sb = htab_get(db->by_id, key);
 
 	if (sb && sb->state != ST_DESTROYED)
 		return sb;
-	for (int i = 0; i < st->n_orgs; i++) {
-		char *k = name_key(st->orgs[i], key);
+	for (int i = 0; i < db->n_orgs; i++) {
+		char *k = name_key(db->orgs[i], key);
 
-		sb = htab_get(st->by_name, k);
+		sb = htab_get(db->by_name, k);
 		free(k);
 		if (sb && sb->state != ST_DESTROYED)
 			return sb;
@@ -283,10 +284,10 @@ store_find_any(struct store *st, const char *key)
 }
 
 void
-store_org_usage(struct store *st, struct org *o, const struct sandbox *except,
+emudb_org_usage(struct emu_db *db, struct org *o, const struct sandbox *except,
                 int *cpu, int *memory, int *disk)
 {
-	(void)st;
+	(void)db;
 	*cpu = *memory = *disk = 0;
 	for (int i = 0; i < o->n; i++) {
 		const struct sandbox *sb = o->sbs[i];
@@ -315,38 +316,39 @@ store_org_usage(struct store *st, struct org *o, const struct sandbox *except,
 }
 
 bool
-store_name_taken(struct store *st, struct org *o, const char *name)
+emudb_name_taken(struct emu_db *db, struct org *o, const char *name)
 {
 	char *k = name_key(o, name);
-	bool taken = htab_get(st->by_name, k) != NULL;
+	bool taken = htab_get(db->by_name, k) != NULL;
 
 	free(k);
 	return taken;
 }
 
-void
-store_rename(struct store *st, struct sandbox *sb, const char *name)
+/* give sb a new name, keeping the name index right */
+static void
+rename_sandbox(struct emu_db *db, struct sandbox *sb, const char *name)
 {
 	char *k = name_key(sb->org, sb->name);
 
-	if (htab_get(st->by_name, k) == sb)
-		htab_del(st->by_name, k);
+	if (htab_get(db->by_name, k) == sb)
+		htab_del(db->by_name, k);
 	free(k);
 	free(sb->name);
 	sb->name = xstrdup(name);
 	k = name_key(sb->org, sb->name);
-	htab_put(st->by_name, k, sb);
+	htab_put(db->by_name, k, sb);
 	free(k);
-	mark(st, sb);
+	mark(db, sb);
 }
 
 /* --- transitions ------------------------------------------------------ */
 
 /* a state change: bumps lastActivityAt like the server's state events */
 static void
-set_state(struct store *st, struct sandbox *sb, enum sb_state s)
+set_state(struct emu_db *db, struct sandbox *sb, enum sb_state s)
 {
-	int64_t now = store_now(st);
+	int64_t now = emudb_now(db);
 
 	sb->state = s;
 	sb->updated_at = now;
@@ -357,11 +359,11 @@ set_state(struct store *st, struct sandbox *sb, enum sb_state s)
 		memcpy(sb->runner_id, RUNNER_ID, sizeof(RUNNER_ID));
 	if (s == ST_DESTROYED)
 		sb->destroyed_at = now;
-	mark(st, sb);
+	mark(db, sb);
 }
 
 static void
-set_timer(struct store *st, struct sandbox *sb, enum sb_timer t, int phase,
+set_timer(struct emu_db *db, struct sandbox *sb, enum sb_timer t, int phase,
           int64_t ms)
 {
 	sb->timer = t;
@@ -369,162 +371,162 @@ set_timer(struct store *st, struct sandbox *sb, enum sb_timer t, int phase,
 	sb->timer_due = time_mono_ms() + (ms > 0 ? ms : 0);
 	if (t == TM_NONE) {
 		sb->timer_due = 0;
-		active_del(st, sb);
+		active_del(db, sb);
 	} else {
-		active_add(st, sb);
+		active_add(db, sb);
 	}
 }
 
 void
-store_touch(struct store *st, struct sandbox *sb)
+emudb_touch(struct emu_db *db, struct sandbox *sb)
 {
-	sb->updated_at = store_now(st);
-	mark(st, sb);
+	sb->updated_at = emudb_now(db);
+	mark(db, sb);
 }
 
 void
-store_insert(struct store *st, struct org *o, struct sandbox *sb, bool instant)
+emudb_insert(struct emu_db *db, struct org *o, struct sandbox *sb, bool instant)
 {
-	int64_t now = store_now(st);
+	int64_t now = emudb_now(db);
 
 	memcpy(sb->org_id, o->id, sizeof(o->id));
 	sb->created_at = sb->updated_at = sb->last_activity_at = now;
-	if (!instant && st->opts.list_lag_ms > 0)
-		sb->list_after = time_mono_ms() + st->opts.list_lag_ms;
-	index_add(st, o, sb);
-	mark(st, sb);
+	if (!instant && db->opts.list_lag_ms > 0)
+		sb->list_after = time_mono_ms() + db->opts.list_lag_ms;
+	index_add(db, o, sb);
+	mark(db, sb);
 	if (instant) {
 		sb->desired = DS_STARTED;
-		set_state(st, sb, ST_STARTED);
+		set_state(db, sb, ST_STARTED);
 	} else if (sb->state == ST_PENDING_BUILD) {
-		set_timer(st, sb, TM_BUILD, 0, st->opts.build_ms / 2);
+		set_timer(db, sb, TM_BUILD, 0, db->opts.build_ms / 2);
 	} else {
 		sb->state = ST_UNKNOWN;
-		set_timer(st, sb, TM_CREATE, 0, st->opts.create_ms / 2);
+		set_timer(db, sb, TM_CREATE, 0, db->opts.create_ms / 2);
 	}
 }
 
 void
-store_start(struct store *st, struct sandbox *sb)
+emudb_start(struct emu_db *db, struct sandbox *sb)
 {
 	sb->desired = DS_STARTED;
 	if (sb->state == ST_ARCHIVED) {
-		set_state(st, sb, ST_ARCHIVED);
-		set_timer(st, sb, TM_RESTORE, 0, st->opts.start_ms / 2);
+		set_state(db, sb, ST_ARCHIVED);
+		set_timer(db, sb, TM_RESTORE, 0, db->opts.start_ms / 2);
 	} else {
 		/* stopped, archiving (cancels the archive) or paused */
-		set_state(st, sb, sb->state);
-		set_timer(st, sb, TM_START, 0, st->opts.start_ms);
+		set_state(db, sb, sb->state);
+		set_timer(db, sb, TM_START, 0, db->opts.start_ms);
 	}
 }
 
 static void
-delete_now(struct store *st, struct sandbox *sb)
+delete_now(struct emu_db *db, struct sandbox *sb)
 {
 	char *name =
-	        xasprintf("DESTROYED_%s_%" PRId64, sb->name, store_now(st));
+	        xasprintf("DESTROYED_%s_%" PRId64, sb->name, emudb_now(db));
 
-	store_rename(st, sb, name);
+	rename_sandbox(db, sb, name);
 	free(name);
 	sb->desired = DS_DESTROYED;
 	if (sb_errored(sb)) {
 		/* errored rows stay as they are until the purge */
-		set_timer(st, sb, TM_NONE, 0, 0);
-		store_touch(st, sb);
+		set_timer(db, sb, TM_NONE, 0, 0);
+		emudb_touch(db, sb);
 		return;
 	}
 	if (sb->state != ST_STARTED && sb->state != ST_STOPPED)
 		sb->state = ST_DESTROYING;
-	set_state(st, sb, sb->state);
-	set_timer(st, sb, TM_DESTROY, 0, st->opts.delete_ms);
+	set_state(db, sb, sb->state);
+	set_timer(db, sb, TM_DESTROY, 0, db->opts.delete_ms);
 }
 
 void
-store_stop(struct store *st, struct sandbox *sb)
+emudb_stop(struct emu_db *db, struct sandbox *sb)
 {
 	if (sb->auto_delete == 0) {
-		delete_now(st, sb);
+		delete_now(db, sb);
 		return;
 	}
 	sb->desired = DS_STOPPED;
-	set_state(st, sb, sb->state);
-	set_timer(st, sb, TM_STOP, 0, st->opts.stop_ms);
+	set_state(db, sb, sb->state);
+	set_timer(db, sb, TM_STOP, 0, db->opts.stop_ms);
 }
 
 void
-store_archive(struct store *st, struct sandbox *sb)
+emudb_archive(struct emu_db *db, struct sandbox *sb)
 {
 	sb->desired = DS_ARCHIVED;
-	set_state(st, sb, ST_ARCHIVING);
-	set_timer(st, sb, TM_ARCHIVE, 0, st->opts.archive_ms);
+	set_state(db, sb, ST_ARCHIVING);
+	set_timer(db, sb, TM_ARCHIVE, 0, db->opts.archive_ms);
 }
 
 void
-store_delete(struct store *st, struct sandbox *sb)
+emudb_delete(struct emu_db *db, struct sandbox *sb)
 {
-	delete_now(st, sb);
+	delete_now(db, sb);
 }
 
 void
-store_recover(struct store *st, struct sandbox *sb, bool skip_start)
+emudb_recover(struct emu_db *db, struct sandbox *sb, bool skip_start)
 {
 	free(sb->error_reason);
 	sb->error_reason = NULL;
 	sb->recoverable = false;
 	if (skip_start) {
 		sb->desired = DS_STOPPED;
-		set_state(st, sb, ST_STOPPED);
-		set_timer(st, sb, TM_NONE, 0, 0);
+		set_state(db, sb, ST_STOPPED);
+		set_timer(db, sb, TM_NONE, 0, 0);
 	} else {
 		sb->desired = DS_STARTED;
-		set_state(st, sb, ST_STOPPED);
-		set_timer(st, sb, TM_START, 0, st->opts.start_ms);
+		set_state(db, sb, ST_STOPPED);
+		set_timer(db, sb, TM_START, 0, db->opts.start_ms);
 	}
 }
 
 void
-store_resize(struct store *st, struct sandbox *sb, int cpu, int memory,
+emudb_resize(struct emu_db *db, struct sandbox *sb, int cpu, int memory,
              int disk)
 {
 	sb->resize_prev = sb->state;
 	sb->resize_cpu = cpu;
 	sb->resize_memory = memory;
 	sb->resize_disk = disk;
-	set_state(st, sb, ST_RESIZING);
-	set_timer(st, sb, TM_RESIZE, 0, st->opts.resize_ms);
+	set_state(db, sb, ST_RESIZING);
+	set_timer(db, sb, TM_RESIZE, 0, db->opts.resize_ms);
 }
 
 void
-store_snapshot(struct store *st, struct sandbox *sb)
+emudb_snapshot(struct emu_db *db, struct sandbox *sb)
 {
 	sb->resize_prev = sb->state;
 	sb->resize_cpu = sb->resize_memory = sb->resize_disk = 0;
-	set_state(st, sb, ST_SNAPSHOTTING);
-	set_timer(st, sb, TM_RESIZE, 0, st->opts.resize_ms);
+	set_state(db, sb, ST_SNAPSHOTTING);
+	set_timer(db, sb, TM_RESIZE, 0, db->opts.resize_ms);
 }
 
 void
-store_set_state(struct store *st, struct sandbox *sb, enum sb_state state,
+emudb_set_state(struct emu_db *db, struct sandbox *sb, enum sb_state state,
                 int desired)
 {
-	set_timer(st, sb, TM_NONE, 0, 0);
+	set_timer(db, sb, TM_NONE, 0, 0);
 	if (desired >= 0)
 		sb->desired = (enum sb_desired)desired;
 	else if (sb_stable_desired(state) >= 0)
 		sb->desired = (enum sb_desired)sb_stable_desired(state);
-	set_state(st, sb, state);
+	set_state(db, sb, state);
 }
 
 /* an injected failure at the end of a transition (--error-rate) */
 static void
-fail(struct store *st, struct sandbox *sb, enum sb_state s, const char *why)
+fail(struct emu_db *db, struct sandbox *sb, enum sb_state s, const char *why)
 {
 	sb->will_fail = false;
 	free(sb->error_reason);
 	sb->error_reason = xstrdup(why);
 	sb->recoverable = s == ST_ERROR;
-	set_state(st, sb, s);
-	set_timer(st, sb, TM_NONE, 0, 0);
+	set_state(db, sb, s);
+	set_timer(db, sb, TM_NONE, 0, 0);
 }
 
 /*
@@ -532,24 +534,24 @@ fail(struct store *st, struct sandbox *sb, enum sb_state s, const char *why)
  * second phase for the rest of ms. False when phase 1 is the one firing.
  */
 static bool
-first_half(struct store *st, struct sandbox *sb, enum sb_state mid, int64_t ms)
+first_half(struct emu_db *db, struct sandbox *sb, enum sb_state mid, int64_t ms)
 {
 	if (sb->timer_phase != 0)
 		return false;
-	set_state(st, sb, mid);
-	set_timer(st, sb, sb->timer, 1, ms - ms / 2);
+	set_state(db, sb, mid);
+	set_timer(db, sb, sb->timer, 1, ms - ms / 2);
 	return true;
 }
 
 /* one due timer fires: the next phase of the transition */
 static void
-fire(struct store *st, struct sandbox *sb)
+fire(struct emu_db *db, struct sandbox *sb)
 {
-	const struct store_opts *op = &st->opts;
+	const struct emudb_opts *op = &db->opts;
 
 	if (sb->will_fail) {
 		if (sb->timer == TM_BUILD && sb->timer_phase == 1) {
-			fail(st, sb, ST_BUILD_FAILED,
+			fail(db, sb, ST_BUILD_FAILED,
 			     "Failed to build snapshot: emulated build "
 			     "failure");
 			return;
@@ -557,7 +559,7 @@ fire(struct store *st, struct sandbox *sb)
 		if ((sb->timer == TM_CREATE && sb->timer_phase == 1) ||
 		    sb->timer == TM_START ||
 		    (sb->timer == TM_RESTORE && sb->timer_phase == 1)) {
-			fail(st, sb, ST_ERROR,
+			fail(db, sb, ST_ERROR,
 			     sb->timer == TM_CREATE
 			             ? "Failed to create sandbox: emulated "
 			               "runner failure"
@@ -569,32 +571,32 @@ fire(struct store *st, struct sandbox *sb)
 
 	switch (sb->timer) {
 	case TM_CREATE:
-		if (first_half(st, sb, ST_CREATING, op->create_ms))
+		if (first_half(db, sb, ST_CREATING, op->create_ms))
 			return;
-		set_state(st, sb, ST_STARTED);
+		set_state(db, sb, ST_STARTED);
 		break;
 	case TM_BUILD:
-		if (first_half(st, sb, ST_BUILDING_SNAPSHOT, op->build_ms))
+		if (first_half(db, sb, ST_BUILDING_SNAPSHOT, op->build_ms))
 			return;
-		set_state(st, sb, ST_CREATING);
-		set_timer(st, sb, TM_CREATE, 1, op->create_ms);
+		set_state(db, sb, ST_CREATING);
+		set_timer(db, sb, TM_CREATE, 1, op->create_ms);
 		return;
 	case TM_START:
-		set_state(st, sb, ST_STARTED);
+		set_state(db, sb, ST_STARTED);
 		break;
 	case TM_RESTORE:
-		if (first_half(st, sb, ST_RESTORING, op->start_ms))
+		if (first_half(db, sb, ST_RESTORING, op->start_ms))
 			return;
-		set_state(st, sb, ST_STARTED);
+		set_state(db, sb, ST_STARTED);
 		break;
 	case TM_STOP:
-		set_state(st, sb, ST_STOPPED);
+		set_state(db, sb, ST_STOPPED);
 		break;
 	case TM_ARCHIVE:
-		set_state(st, sb, ST_ARCHIVED);
+		set_state(db, sb, ST_ARCHIVED);
 		break;
 	case TM_DESTROY:
-		set_state(st, sb, ST_DESTROYED);
+		set_state(db, sb, ST_DESTROYED);
 		break;
 	case TM_RESIZE:
 		if (sb->resize_cpu)
@@ -603,22 +605,22 @@ fire(struct store *st, struct sandbox *sb)
 			sb->memory = sb->resize_memory;
 		if (sb->resize_disk)
 			sb->disk = sb->resize_disk;
-		set_state(st, sb, sb->resize_prev);
+		set_state(db, sb, sb->resize_prev);
 		break;
 	case TM_NONE:
 		break;
 	}
-	set_timer(st, sb, TM_NONE, 0, 0);
+	set_timer(db, sb, TM_NONE, 0, 0);
 }
 
 /* the platform crons of §5.5, on the emulated clock */
 static void
-lifecycle(struct store *st)
+lifecycle(struct emu_db *db)
 {
-	int64_t now = store_now(st);
+	int64_t now = emudb_now(db);
 
-	for (int oi = 0; oi < st->n_orgs; oi++) {
-		struct org *o = st->orgs[oi];
+	for (int oi = 0; oi < db->n_orgs; oi++) {
+		struct org *o = db->orgs[oi];
 
 		for (int i = 0; i < o->n; i++) {
 			struct sandbox *sb = o->sbs[i];
@@ -628,7 +630,7 @@ lifecycle(struct store *st)
 			    (sb_errored(sb) && sb->desired == DS_DESTROYED)) {
 				if (now - sb->updated_at >
 				    EMU_DESTROYED_PURGE_MS) {
-					purge(st, sb);
+					purge(db, sb);
 					i--;
 				}
 				continue;
@@ -639,69 +641,69 @@ lifecycle(struct store *st)
 			    sb->desired == DS_STARTED && sb->auto_stop > 0 &&
 			    idle > (int64_t)sb->auto_stop * 60000) {
 				log_debug("auto-stop %s", sb->id);
-				store_stop(st, sb);
+				emudb_stop(db, sb);
 			} else if (sb->state == ST_STOPPED &&
 			           sb->desired == DS_STOPPED &&
 			           sb->auto_delete >= 0 &&
 			           idle > (int64_t)sb->auto_delete * 60000) {
 				log_debug("auto-delete %s", sb->id);
-				delete_now(st, sb);
+				delete_now(db, sb);
 			} else if (sb->state == ST_STOPPED &&
 			           sb->desired == DS_STOPPED &&
 			           sb->auto_archive > 0 &&
 			           idle > (int64_t)sb->auto_archive * 60000) {
 				log_debug("auto-archive %s", sb->id);
-				store_archive(st, sb);
+				emudb_archive(db, sb);
 			}
 		}
 	}
 }
 
 int
-store_tick(struct store *st, bool force_lifecycle)
+emudb_tick(struct emu_db *db, bool force_lifecycle)
 {
 	int64_t mono = time_mono_ms();
 	int changed = 0;
 
-	for (int i = 0; i < st->n_active;) {
-		struct sandbox *sb = st->active[i];
+	for (int i = 0; i < db->n_active;) {
+		struct sandbox *sb = db->active[i];
 
 		if (sb->timer_due <= mono) {
-			fire(st, sb);
+			fire(db, sb);
 			changed++;
 			/* fire may have removed sb from the array */
-			if (i < st->n_active && st->active[i] == sb)
+			if (i < db->n_active && db->active[i] == sb)
 				i++;
 		} else {
 			i++;
 		}
 	}
 	if (force_lifecycle ||
-	    mono - st->last_scan_mono >= EMU_LIFECYCLE_SCAN_MS) {
-		st->last_scan_mono = mono;
-		lifecycle(st);
-		if (st->any_dirty)
-			store_flush(st);
+	    mono - db->last_scan_mono >= EMU_LIFECYCLE_SCAN_MS) {
+		db->last_scan_mono = mono;
+		lifecycle(db);
+		if (db->any_dirty)
+			emudb_flush(db);
 	}
 	return changed;
 }
 
 void
-store_reset(struct store *st)
+emudb_reset(struct emu_db *db)
 {
-	for (int oi = 0; oi < st->n_orgs; oi++) {
-		struct org *o = st->orgs[oi];
+	for (int oi = 0; oi < db->n_orgs; oi++) {
+		struct org *o = db->orgs[oi];
 
 		while (o->n > 0)
-			purge(st, o->sbs[o->n - 1]);
+			purge(db, o->sbs[o->n - 1]);
 	}
-	store_flush(st);
+	emudb_flush(db);
 }
 
 /* --- list ------------------------------------------------------------- */
 
 void
-list_query_init(struct list_query *q)
+emudb_query_init(struct emudb_query *q)
 {
 	memset(q, 0, sizeof(*q));
 	q->limit = EMU_LIST_LIMIT_DEFAULT;
@@ -713,7 +715,7 @@ list_query_init(struct list_query *q)
 }
 
 void
-list_query_clear(struct list_query *q)
+emudb_query_clear(struct emudb_query *q)
 {
 	kvmap_clear(&q->labels);
 	for (int i = 0; i < q->n_snapshots; i++)
@@ -896,7 +898,7 @@ in_list(char **v, int n, const char *s)
 }
 
 static bool
-matches(const struct sandbox *sb, const struct list_query *q, int64_t mono)
+matches(const struct sandbox *sb, const struct emudb_query *q, int64_t mono)
 {
 	if (sb->state == ST_DESTROYED)
 		return false;
@@ -941,7 +943,7 @@ matches(const struct sandbox *sb, const struct list_query *q, int64_t mono)
 }
 
 int
-store_list(struct store *st, struct org *o, const struct list_query *q,
+emudb_list(struct emu_db *db, struct org *o, const struct emudb_query *q,
            struct buf *out)
 {
 	struct sorted *s = sorted_for(o, q->sort);
@@ -951,11 +953,12 @@ store_list(struct store *st, struct org *o, const struct list_query *q,
 	const struct sandbox *last = NULL;
 	bool more = false;
 
-	(void)st;
+	(void)db;
 	memset(&probe, 0, sizeof(probe));
 	if (q->page > 0) {
 		/* deprecated offset pagination with full objects */
-		int skip = (q->page - 1) * q->limit;
+		double skip = (q->page - 1) * q->limit;
+		char page[JSNUM_FORMAT_MAX];
 
 		buf_addstr(out, "{\"items\":[");
 		for (i = q->desc ? s->n - 1 : 0; i >= 0 && i < s->n;
@@ -969,8 +972,9 @@ store_list(struct store *st, struct org *o, const struct list_query *q,
 			}
 			total++;
 		}
-		buf_addf(out, "],\"total\":%d,\"page\":%d,\"totalPages\":%d}",
-		         total, q->page, (total + q->limit - 1) / q->limit);
+		jsnum_format(q->page, page);
+		buf_addf(out, "],\"total\":%d,\"page\":%s,\"totalPages\":%d}",
+		         total, page, (total + q->limit - 1) / q->limit);
 		return 0;
 	}
 	if (q->cursor) {
@@ -1037,11 +1041,11 @@ store_list(struct store *st, struct org *o, const struct list_query *q,
 /* --- persistence ------------------------------------------------------ */
 
 static int
-db_exec(sqlite3 *db, const char *sql)
+sql_exec(sqlite3 *sql, const char *stmt)
 {
 	char *err = NULL;
 
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+	if (sqlite3_exec(sql, stmt, NULL, NULL, &err) != SQLITE_OK) {
 		sf_error_set(SF_EIO, "state file: %s", err ? err : "error");
 		sqlite3_free(err);
 		return SF_EIO;
@@ -1050,14 +1054,14 @@ db_exec(sqlite3 *db, const char *sql)
 }
 
 /*
- * db_private: create the state file with EMU_STATE_FILE_MODE before SQLite
+ * sql_private: create the state file with EMU_STATE_FILE_MODE before SQLite
  * opens it (whatever the umask; SQLite gives its -wal and -shm files the
  * same mode), or take group and other access away from an existing one:
  * the bodies it stores include env values, which are sandform's resolved
  * secrets once apply runs against the emulator.
  */
 static int
-db_private(const char *path)
+sql_private(const char *path)
 {
 	struct stat sb;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, EMU_STATE_FILE_MODE);
@@ -1074,43 +1078,43 @@ db_private(const char *path)
 }
 
 static int
-db_open(struct store *st)
+sql_open(struct emu_db *db)
 {
-	if (db_private(st->opts.state_path) < 0)
+	if (sql_private(db->opts.state_path) < 0)
 		return SF_EIO;
-	if (sqlite3_open(st->opts.state_path, &st->db) != SQLITE_OK) {
-		sf_error_set(SF_EIO, "%s: %s", st->opts.state_path,
-		             sqlite3_errmsg(st->db));
+	if (sqlite3_open(db->opts.state_path, &db->sql) != SQLITE_OK) {
+		sf_error_set(SF_EIO, "%s: %s", db->opts.state_path,
+		             sqlite3_errmsg(db->sql));
 		return SF_EIO;
 	}
-	sqlite3_busy_timeout(st->db, 5000);
-	if (db_exec(st->db, "PRAGMA journal_mode=WAL;"
-	                    "PRAGMA synchronous=NORMAL;"
-	                    "CREATE TABLE IF NOT EXISTS sandboxes ("
-	                    " id TEXT PRIMARY KEY, org_id TEXT NOT NULL,"
-	                    " body TEXT NOT NULL);") < 0)
+	sqlite3_busy_timeout(db->sql, 5000);
+	if (sql_exec(db->sql, "PRAGMA journal_mode=WAL;"
+	                      "PRAGMA synchronous=NORMAL;"
+	                      "CREATE TABLE IF NOT EXISTS sandboxes ("
+	                      " id TEXT PRIMARY KEY, org_id TEXT NOT NULL,"
+	                      " body TEXT NOT NULL);") < 0)
 		return SF_EIO;
 	return 0;
 }
 
 int
-store_load(struct store *st)
+emudb_load(struct emu_db *db)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc = 0, n = 0;
 
-	if (!st->db)
+	if (!db->sql)
 		return 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT org_id, body FROM sandboxes", -1,
-	                       &stmt, NULL) != SQLITE_OK) {
-		rc = sf_error_set(SF_EIO, "%s: %s", st->opts.state_path,
-		                  sqlite3_errmsg(st->db));
+	if (sqlite3_prepare_v2(db->sql, "SELECT org_id, body FROM sandboxes",
+	                       -1, &stmt, NULL) != SQLITE_OK) {
+		rc = sf_error_set(SF_EIO, "%s: %s", db->opts.state_path,
+		                  sqlite3_errmsg(db->sql));
 		goto out;
 	}
 	while (sqlite3_step(stmt) == SQLITE_ROW) {
 		const char *oid = (const char *)sqlite3_column_text(stmt, 0);
 		const char *body = (const char *)sqlite3_column_text(stmt, 1);
-		struct org *o = oid ? org_by_id(st, oid) : NULL;
+		struct org *o = oid ? org_by_id(db, oid) : NULL;
 		cJSON *j;
 		struct sandbox *sb;
 
@@ -1119,54 +1123,54 @@ store_load(struct store *st)
 		j = cJSON_Parse(body);
 		sb = j ? sandbox_from_persist(j) : NULL;
 		cJSON_Delete(j);
-		if (!sb || htab_get(st->by_id, sb->id)) {
+		if (!sb || htab_get(db->by_id, sb->id)) {
 			sandbox_free(sb);
 			continue;
 		}
-		index_add(st, o, sb);
+		index_add(db, o, sb);
 		if (sb->timer != TM_NONE)
-			set_timer(st, sb, sb->timer, sb->timer_phase, 0);
+			set_timer(db, sb, sb->timer, sb->timer_phase, 0);
 		n++;
 	}
-	log_info("loaded %d sandboxes from %s", n, st->opts.state_path);
+	log_info("loaded %d sandboxes from %s", n, db->opts.state_path);
 out:
 	sqlite3_finalize(stmt);
 	return rc;
 }
 
 int
-store_flush(struct store *st)
+emudb_flush(struct emu_db *db)
 {
 	sqlite3_stmt *put = NULL, *del = NULL;
 	struct buf b = BUF_INIT;
 	int rc = 0;
 
-	if (!st->db) {
-		st->any_dirty = false;
+	if (!db->sql) {
+		db->any_dirty = false;
 		return 0;
 	}
-	if (!st->any_dirty)
+	if (!db->any_dirty)
 		return 0;
-	if (db_exec(st->db, "BEGIN") < 0)
+	if (sql_exec(db->sql, "BEGIN") < 0)
 		return SF_EIO;
-	if (sqlite3_prepare_v2(st->db,
+	if (sqlite3_prepare_v2(db->sql,
 	                       "INSERT OR REPLACE INTO sandboxes (id, org_id, "
 	                       "body) VALUES (?1, ?2, ?3)",
 	                       -1, &put, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(st->db, "DELETE FROM sandboxes WHERE id = ?1",
+	    sqlite3_prepare_v2(db->sql, "DELETE FROM sandboxes WHERE id = ?1",
 	                       -1, &del, NULL) != SQLITE_OK) {
-		rc = sf_error_set(SF_EIO, "%s: %s", st->opts.state_path,
-		                  sqlite3_errmsg(st->db));
+		rc = sf_error_set(SF_EIO, "%s: %s", db->opts.state_path,
+		                  sqlite3_errmsg(db->sql));
 		goto out;
 	}
-	for (int i = 0; i < st->n_deleted; i++) {
-		sqlite3_bind_text(del, 1, st->deleted_ids[i], -1,
+	for (int i = 0; i < db->n_deleted; i++) {
+		sqlite3_bind_text(del, 1, db->deleted_ids[i], -1,
 		                  SQLITE_STATIC);
 		sqlite3_step(del);
 		sqlite3_reset(del);
 	}
-	for (int oi = 0; oi < st->n_orgs; oi++) {
-		struct org *o = st->orgs[oi];
+	for (int oi = 0; oi < db->n_orgs; oi++) {
+		struct org *o = db->orgs[oi];
 
 		for (int i = 0; i < o->n; i++) {
 			struct sandbox *sb = o->sbs[i];
@@ -1182,8 +1186,8 @@ store_flush(struct store *st)
 			                  SQLITE_STATIC);
 			if (sqlite3_step(put) != SQLITE_DONE) {
 				rc = sf_error_set(SF_EIO, "%s: %s",
-				                  st->opts.state_path,
-				                  sqlite3_errmsg(st->db));
+				                  db->opts.state_path,
+				                  sqlite3_errmsg(db->sql));
 				goto out;
 			}
 			sqlite3_reset(put);
@@ -1195,14 +1199,14 @@ out:
 	sqlite3_finalize(del);
 	buf_free(&b);
 	if (rc == 0)
-		rc = db_exec(st->db, "COMMIT");
+		rc = sql_exec(db->sql, "COMMIT");
 	else
-		db_exec(st->db, "ROLLBACK");
+		sql_exec(db->sql, "ROLLBACK");
 	if (rc == 0) {
-		for (int i = 0; i < st->n_deleted; i++)
-			free(st->deleted_ids[i]);
-		st->n_deleted = 0;
-		st->any_dirty = false;
+		for (int i = 0; i < db->n_deleted; i++)
+			free(db->deleted_ids[i]);
+		db->n_deleted = 0;
+		db->any_dirty = false;
 	} else {
 		log_error("%s", sf_error_last());
 	}
@@ -1212,40 +1216,40 @@ out:
 /* --- lifetime --------------------------------------------------------- */
 
 int
-store_new(const struct store_opts *opts, struct store **out)
+emudb_new(const struct emudb_opts *opts, struct emu_db **out)
 {
-	struct store *st = xcalloc(1, sizeof(*st));
+	struct emu_db *db = xcalloc(1, sizeof(*db));
 	int rc;
 
-	st->opts = *opts;
-	if (st->opts.time_scale <= 0)
-		st->opts.time_scale = 1;
-	pthread_mutex_init(&st->mu, NULL);
-	st->by_key = htab_new();
-	st->by_id = htab_new();
-	st->by_name = htab_new();
-	st->wall_base = time_now_ms();
-	st->mono_base = time_mono_ms();
-	st->last_scan_mono = st->mono_base;
-	if (opts->state_path && (rc = db_open(st)) < 0) {
-		store_free(st);
+	db->opts = *opts;
+	if (db->opts.time_scale <= 0)
+		db->opts.time_scale = 1;
+	pthread_mutex_init(&db->mu, NULL);
+	db->by_key = htab_new();
+	db->by_id = htab_new();
+	db->by_name = htab_new();
+	db->wall_base = time_now_ms();
+	db->mono_base = time_mono_ms();
+	db->last_scan_mono = db->mono_base;
+	if (opts->state_path && (rc = sql_open(db)) < 0) {
+		emudb_free(db);
 		return rc;
 	}
-	*out = st;
+	*out = db;
 	return 0;
 }
 
 void
-store_free(struct store *st)
+emudb_free(struct emu_db *db)
 {
-	if (!st)
+	if (!db)
 		return;
-	if (st->db) {
-		store_flush(st);
-		sqlite3_close(st->db);
+	if (db->sql) {
+		emudb_flush(db);
+		sqlite3_close(db->sql);
 	}
-	for (int oi = 0; oi < st->n_orgs; oi++) {
-		struct org *o = st->orgs[oi];
+	for (int oi = 0; oi < db->n_orgs; oi++) {
+		struct org *o = db->orgs[oi];
 
 		for (int i = 0; i < o->n; i++)
 			sandbox_free(o->sbs[i]);
@@ -1254,26 +1258,26 @@ store_free(struct store *st)
 			free(o->sorted[k].v);
 		free(o);
 	}
-	for (int i = 0; i < st->n_deleted; i++)
-		free(st->deleted_ids[i]);
-	free(st->deleted_ids);
-	free(st->orgs);
-	free(st->active);
-	htab_free(st->by_key);
-	htab_free(st->by_id);
-	htab_free(st->by_name);
-	pthread_mutex_destroy(&st->mu);
-	free(st);
+	for (int i = 0; i < db->n_deleted; i++)
+		free(db->deleted_ids[i]);
+	free(db->deleted_ids);
+	free(db->orgs);
+	free(db->active);
+	htab_free(db->by_key);
+	htab_free(db->by_id);
+	htab_free(db->by_name);
+	pthread_mutex_destroy(&db->mu);
+	free(db);
 }
 
 void
-store_lock(struct store *st)
+emudb_lock(struct emu_db *db)
 {
-	pthread_mutex_lock(&st->mu);
+	pthread_mutex_lock(&db->mu);
 }
 
 void
-store_unlock(struct store *st)
+emudb_unlock(struct emu_db *db)
 {
-	pthread_mutex_unlock(&st->mu);
+	pthread_mutex_unlock(&db->mu);
 }

@@ -1,0 +1,450 @@
+/*
+ * api-create: POST /sandbox.
+ *
+ * A create is checked in three rounds, as the server checks it: the DTO's
+ * validators (every type message of the body at once, joined), then the
+ * controller's rules (snapshot vs buildInfo, resources, GPU), then the
+ * service's (snapshot lookup, per-sandbox maxima, region, network lists,
+ * volumes, name taken). The first failing round answers; its message is
+ * the server's.
+ */
+#include "common/base.h"
+
+#include "common/hash.h"
+#include "common/validate.h"
+#include "common/xalloc.h"
+#include "emulator/api.h"
+#include "emulator/body.h"
+#include "emulator/internal.h"
+
+#define QUOTA_UPGRADE_TEXT                                                  \
+	"To increase concurrency limits, upgrade your organization's Tier " \
+	"by visiting https://app.daytona.io/dashboard/limits."
+
+static const struct {
+	const char *name, *id;
+	int cpu, memory, disk;
+} snapshots[] = {
+	{ "daytona-small", "3f0c1b7e-1a2b-4c3d-8e4f-000000000001", 1, 1, 3 },
+	{ "daytona-medium", "3f0c1b7e-1a2b-4c3d-8e4f-000000000002", 2, 4, 8 },
+	{ "daytona-large", "3f0c1b7e-1a2b-4c3d-8e4f-000000000003", 4, 8, 10 },
+};
+
+static const char *const gpu_types[] = { "H100", "RTX-PRO-6000" };
+
+int
+api_snapshot_lookup(const char *key, const char **name, int *cpu, int *memory,
+                    int *disk)
+{
+	for (size_t i = 0; i < sizeof(snapshots) / sizeof(snapshots[0]); i++) {
+		if (strcmp(key, snapshots[i].name) == 0 ||
+		    strcmp(key, snapshots[i].id) == 0) {
+			*name = snapshots[i].name;
+			*cpu = snapshots[i].cpu;
+			*memory = snapshots[i].memory;
+			*disk = snapshots[i].disk;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+api_check_quota(struct route_call *c, const struct sandbox *sb)
+{
+	const struct server_opts *op = &c->srv->opts;
+	int cpu, mem, disk;
+
+	if (!op->quota_cpu && !op->quota_memory && !op->quota_disk)
+		return 0;
+	emudb_org_usage(c->srv->db, c->o, sb, &cpu, &mem, &disk);
+	if (op->quota_cpu && cpu + sb->cpu > op->quota_cpu) {
+		route_errorf(c, 400,
+		             "Total CPU limit exceeded. Maximum allowed: %d.\n"
+		             "%s",
+		             op->quota_cpu, QUOTA_UPGRADE_TEXT);
+		return -1;
+	}
+	if (op->quota_memory && mem + sb->memory > op->quota_memory) {
+		route_errorf(c, 400,
+		             "Total memory limit exceeded. Maximum allowed: "
+		             "%dGiB.\n%s",
+		             op->quota_memory, QUOTA_UPGRADE_TEXT);
+		return -1;
+	}
+	if (op->quota_disk && disk + sb->disk > op->quota_disk) {
+		route_errorf(c, 400,
+		             "Total disk limit exceeded. Maximum allowed: "
+		             "%dGiB.\n%s Consider archiving stopped sandboxes "
+		             "to free up disk space.",
+		             op->quota_disk, QUOTA_UPGRADE_TEXT);
+		return -1;
+	}
+	return 0;
+}
+
+/* The fields of a CreateSandbox body that are not stored as they are. */
+struct create {
+	const char *name, *snap, *user, *target, *nal, *dal;
+	const cJSON *bi, *vols;
+	bool cpu_set, gpu_set, mem_set, disk_set, as_set, aa_set, ad_set;
+	int cpu, gpu, mem, disk, as, aa, ad;
+};
+
+static bool
+is_gpu_type(const char *s)
+{
+	for (size_t i = 0; i < sizeof(gpu_types) / sizeof(gpu_types[0]); i++)
+		if (strcmp(s, gpu_types[i]) == 0)
+			return true;
+	return false;
+}
+
+/* gpuType: one type or an array of them; the first is kept */
+static void
+read_gpu_type(const cJSON *gt, struct sandbox *sb, struct body_errs *e)
+{
+	const cJSON *it;
+	bool ok = true;
+
+	if (cJSON_IsString(gt)) {
+		ok = is_gpu_type(gt->valuestring);
+		if (ok)
+			sb->gpu_type = xstrdup(gt->valuestring);
+	} else if (cJSON_IsArray(gt)) {
+		cJSON_ArrayForEach(it, gt)
+		{
+			if (!cJSON_IsString(it) ||
+			    !is_gpu_type(it->valuestring))
+				ok = false;
+			else if (!sb->gpu_type)
+				sb->gpu_type = xstrdup(it->valuestring);
+		}
+	} else {
+		ok = false;
+	}
+	if (!ok)
+		body_err(e, "gpuType must be one of the following values: "
+		            "H100, RTX-PRO-6000");
+}
+
+static void
+read_build_info(const cJSON *bi, struct sandbox *sb, struct body_errs *e)
+{
+	const cJSON *df = body_field(bi, "dockerfileContent");
+	const cJSON *ch = body_field(bi, "contextHashes");
+	const cJSON *it;
+
+	if (!cJSON_IsObject(bi))
+		body_err(e, "buildInfo must be an object");
+	else if (!cJSON_IsString(df) || !df->valuestring[0])
+		body_err(e, "buildInfo.dockerfileContent should not be empty");
+	else
+		sb->dockerfile = xstrdup(df->valuestring);
+	if (ch && !cJSON_IsArray(ch))
+		body_err(e, "buildInfo.contextHashes must be an array");
+	cJSON_ArrayForEach(it, ch)
+	{
+		if (!cJSON_IsString(it)) {
+			body_err(e, "each value in buildInfo.contextHashes "
+			            "must be a string");
+			break;
+		}
+		sandbox_add_context_hash(sb, it->valuestring);
+	}
+}
+
+/* the DTO's validators, in the order of its fields */
+static void
+read_fields(const cJSON *body, struct sandbox *sb, struct create *f,
+            struct body_errs *e)
+{
+	const char *msg;
+	const cJSON *gt;
+
+	f->name = body_string(body, "name", e);
+	if (f->name && emu_valid_name(f->name, &msg) < 0)
+		body_err(e, msg);
+	f->snap = body_string(body, "snapshot", e);
+	f->user = body_string(body, "user", e);
+	f->target = body_string(body, "target", e);
+	body_map(body, "env", &sb->env, e);
+	body_map(body, "labels", &sb->labels, e);
+	sb->public_ = body_bool(body, "public", e) == 1;
+	sb->network_block_all = body_bool(body, "networkBlockAll", e) == 1;
+	f->nal = body_string(body, "networkAllowList", e);
+	f->dal = body_string(body, "domainAllowList", e);
+	f->cpu = body_int(body, "cpu", 0, &f->cpu_set, e);
+	f->gpu = body_int(body, "gpu", 0, &f->gpu_set, e);
+	f->mem = body_int(body, "memory", 0, &f->mem_set, e);
+	f->disk = body_int(body, "disk", 0, &f->disk_set, e);
+	f->as = body_int(body, "autoStopInterval", 0, &f->as_set, e);
+	f->aa = body_int(body, "autoArchiveInterval", 0, &f->aa_set, e);
+	f->ad = body_int(body, "autoDeleteInterval", -2147483647.0, &f->ad_set,
+	                 e);
+	if (f->gpu_set && f->gpu > 1)
+		body_err(e, "gpu must not be greater than 1");
+	gt = body_field(body, "gpuType");
+	if (gt)
+		read_gpu_type(gt, sb, e);
+	f->vols = body_field(body, "volumes");
+	if (f->vols && !cJSON_IsArray(f->vols))
+		body_err(e, "volumes must be an array");
+	f->bi = body_field(body, "buildInfo");
+	if (f->bi)
+		read_build_info(f->bi, sb, e);
+}
+
+/* the controller's rules; 0 or -1 with the answer set */
+static int
+controller_rules(struct route_call *c, const cJSON *body,
+                 const struct create *f, const struct sandbox *sb)
+{
+	const char *msg = NULL;
+
+	if (f->bi && f->snap && *f->snap)
+		msg = "Cannot specify a snapshot when using a build info entry";
+	else if (f->bi && body_field(body, "linkedSandbox"))
+		msg = "Cannot specify a linked sandbox when using a build info "
+		      "entry";
+	else if (!f->bi && (f->cpu || f->gpu || f->mem || f->disk))
+		msg = "Cannot specify Sandbox resources when using a snapshot";
+	else if (!f->bi && sb->gpu_type)
+		msg = "Cannot specify a GPU type when using a snapshot";
+	else if (f->gpu > 0 && !(f->ad_set && f->ad == 0))
+		msg = "GPU sandboxes must be ephemeral - set "
+		      "autoDeleteInterval "
+		      "to 0";
+	if (!msg)
+		return 0;
+	route_error(c, 400, msg);
+	return -1;
+}
+
+static void
+volume_uuid(const char *org_id, const char *name, char out[37])
+{
+	char h[SF_SHA256_HEX_LEN + 1];
+	char *s = xasprintf("volume:%s:%s", org_id, name);
+
+	sha256_hex(s, strlen(s), h);
+	free(s);
+	snprintf(out, 37, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 13,
+	         h + 17, h + 20);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* the snapshotRef of build-info.entity.ts */
+static char *
+snapshot_ref(const char *dockerfile, char **hashes, int n)
+{
+	struct buf b = BUF_INIT;
+	char **sorted = xcalloc((size_t)n + 1, sizeof(char *));
+	char h[SF_SHA256_HEX_LEN + 1];
+
+	if (n > 0) { /* hashes is NULL without contextHashes */
+		memcpy(sorted, hashes, (size_t)n * sizeof(char *));
+		qsort(sorted, (size_t)n, sizeof(char *), cmp_str);
+	}
+	buf_addstr(&b, dockerfile);
+	for (int i = 0; i < n; i++)
+		buf_addstr(&b, sorted[i]);
+	sha256_hex(buf_cstr(&b), b.len, h);
+	buf_free(&b);
+	free(sorted);
+	return xasprintf("daytona-%s:daytona", h);
+}
+
+/* The per-sandbox maxima of create, checked cpu, memory, disk. 0, or 400. */
+static int
+check_maxima(struct route_call *c, const struct sandbox *sb)
+{
+	const struct {
+		const char *what, *unit;
+		int value, max;
+	} res[] = {
+		{ "CPU", "", sb->cpu, EMU_MAX_CPU },
+		{ "Memory", "GB", sb->memory, EMU_MAX_MEMORY },
+		{ "Disk", "GB", sb->disk, EMU_MAX_DISK },
+	};
+
+	for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++)
+		if (res[i].value > res[i].max) {
+			route_errorf(
+			        c, 400,
+			        "%s request %d%s exceeds maximum allowed per "
+			        "sandbox (%d%s).\nPlease contact support to "
+			        "increase your limits.",
+			        res[i].what, res[i].value, res[i].unit,
+			        res[i].max, res[i].unit);
+			return -1;
+		}
+	return 0;
+}
+
+/* resources from buildInfo or the snapshot, maxima, region and user */
+static int
+service_resources(struct route_call *c, const struct create *f,
+                  struct sandbox *sb)
+{
+	if (f->bi) {
+		sb->cpu = f->cpu ? f->cpu : EMU_DEFAULT_CPU;
+		sb->memory = f->mem ? f->mem : EMU_DEFAULT_MEMORY;
+		sb->disk = f->disk ? f->disk : EMU_DEFAULT_DISK;
+		sb->gpu = f->gpu;
+		sb->snapshot_ref =
+		        snapshot_ref(sb->dockerfile, sb->context_hashes,
+		                     sb->n_context_hashes);
+		sb->state = ST_PENDING_BUILD;
+	} else {
+		const char *sname;
+		const char *want = f->snap && *f->snap
+		                           ? f->snap
+		                           : c->srv->opts.default_snapshot;
+
+		if (api_snapshot_lookup(want, &sname, &sb->cpu, &sb->memory,
+		                        &sb->disk) < 0) {
+			route_errorf(c, 400,
+			             "Snapshot %s not found. Did you add it "
+			             "through the Daytona Dashboard?",
+			             want);
+			return -1;
+		}
+		sb->snapshot = xstrdup(sname);
+	}
+	if (check_maxima(c, sb) < 0)
+		return -1;
+	if (f->target && *f->target && strcmp(f->target, "us") != 0 &&
+	    strcmp(f->target, "eu") != 0) {
+		route_error(c, 404, "Region not found");
+		return -1;
+	}
+	sb->target = xstrdup(f->target && *f->target ? f->target
+	                                             : EMU_DEFAULT_REGION);
+	sb->user = xstrdup(f->user && *f->user ? f->user : EMU_DEFAULT_USER);
+	return 0;
+}
+
+static int
+service_network(struct route_call *c, const struct create *f,
+                struct sandbox *sb)
+{
+	const char *msg;
+
+	if ((f->nal && emu_valid_network_list(f->nal, &msg) < 0) ||
+	    (f->dal && emu_valid_domain_list(f->dal, &msg) < 0)) {
+		route_error(c, 400, msg);
+		return -1;
+	}
+	if (f->nal && *f->nal) {
+		sb->network_allow_list = xstrdup(f->nal);
+		sb->network_block_all = false;
+	}
+	if (f->dal && *f->dal)
+		sb->domain_allow_list = xstrdup(f->dal);
+	return 0;
+}
+
+/* volumes: a name is stored as a stable UUID of o and the name */
+static int
+service_volumes(struct route_call *c, struct org *o, const cJSON *vols,
+                struct sandbox *sb)
+{
+	const cJSON *it;
+	const char *msg;
+
+	cJSON_ArrayForEach(it, vols)
+	{
+		struct body_errs e = BODY_ERRS_INIT;
+		const char *vid = body_string(it, "volumeId", &e);
+		const char *mp = body_string(it, "mountPath", &e);
+		const char *sp = body_string(it, "subpath", &e);
+		bool bad = !cJSON_IsObject(it) || !vid || !mp || e.b.len;
+		char uuid[37];
+
+		body_errs_free(&e);
+		if (bad) {
+			route_error(
+			        c, 400,
+			        "each volume needs a volumeId and a mountPath "
+			        "string");
+			return -1;
+		}
+		if (emu_valid_mount_path(mp, &msg) < 0 ||
+		    (sp && emu_valid_subpath(sp, &msg) < 0)) {
+			route_error(c, 400, msg);
+			return -1;
+		}
+		if (validate_uuid(vid))
+			memcpy(uuid, vid, 37);
+		else
+			volume_uuid(emudb_org_id(o), vid, uuid);
+		sandbox_add_volume(sb, uuid, mp, sp);
+	}
+	return 0;
+}
+
+struct sandbox *
+api_build_sandbox(struct route_call *c, struct org *o, const cJSON *body)
+{
+	struct body_errs e = BODY_ERRS_INIT;
+	struct sandbox *sb = sandbox_new();
+	struct create f;
+
+	memset(&f, 0, sizeof(f));
+	uuid_v4(sb->id);
+	read_fields(body, sb, &f, &e);
+	if (e.b.len) {
+		route_error(c, 400, e.b.data);
+		goto fail;
+	}
+	if (controller_rules(c, body, &f, sb) < 0 ||
+	    service_resources(c, &f, sb) < 0 ||
+	    service_network(c, &f, sb) < 0 ||
+	    service_volumes(c, o, f.vols, sb) < 0)
+		goto fail;
+	if (f.as_set)
+		sb->auto_stop = f.as;
+	if (f.aa_set)
+		sb->auto_archive = f.aa == 0 || f.aa > EMU_MAX_AUTO_ARCHIVE
+		                           ? EMU_MAX_AUTO_ARCHIVE
+		                           : f.aa;
+	if (f.ad_set)
+		sb->auto_delete = f.ad;
+	sb->name = xstrdup(f.name && *f.name ? f.name : sb->id);
+	if (emudb_name_taken(c->srv->db, o, sb->name)) {
+		route_errorf(c, 409, "Sandbox with name %s already exists",
+		             sb->name);
+		goto fail;
+	}
+	body_errs_free(&e);
+	return sb;
+fail:
+	body_errs_free(&e);
+	sandbox_free(sb);
+	return NULL;
+}
+
+void
+api_create(struct route_call *c)
+{
+	struct sandbox *sb = api_build_sandbox(c, c->o, c->body);
+
+	if (!sb)
+		return;
+	if (api_check_quota(c, sb) < 0) {
+		sandbox_free(sb);
+		return;
+	}
+	sb->will_fail = faults_draw_error(&c->srv->faults);
+	emudb_insert(c->srv->db, c->o, sb, false);
+	if (sb->state == ST_PENDING_BUILD)
+		route_sandbox(c, 200, sb);
+	else
+		api_wait_started(c, sb, 200);
+}
