@@ -218,7 +218,7 @@ dt_config_from_env(struct dt_config *cfg, const char *api_key_file)
 	rc = 0;
 out:
 	if (b.data != NULL) {
-		memset(b.data, 0, b.cap);
+		wipe(b.data, b.cap);
 		buf_free(&b);
 	}
 	free_secret(key);
