@@ -14,10 +14,29 @@
 #include "common/exitcodes.h"
 #include "common/strnum.h"
 #include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "manifests/stack.h"
 #include "cli/applycli.h"
 #include "cli/ndjson.h"
 
 static struct sf_cancel run_cancel = SF_CANCEL_INIT;
+
+struct cli_list apply_cli_targets, apply_cli_secret_dirs, apply_cli_replace;
+
+/* Paths made from the stack file, freed by apply_cli_release(). */
+static char **made;
+static size_t nmade;
+
+static const char *
+keep(char *s)
+{
+	made = xreallocarray(made, nmade + 1, sizeof(*made));
+	made[nmade++] = s;
+	return s;
+}
+
+/* the stack file's secret directories (resolved) and the flags' */
+static const char **secret_dirs;
 static volatile sig_atomic_t signals_seen;
 
 static void
@@ -112,6 +131,9 @@ void
 apply_cli_opts(struct sf_ctx *ctx, const char *cmd, enum reconcile_mode mode,
                struct progress *pg, struct reconcile_opts *o)
 {
+	const struct stack_spec *st;
+	size_t i, j, n;
+
 	memset(o, 0, sizeof(*o));
 	o->command = cmd;
 	o->mode = mode;
@@ -121,6 +143,101 @@ apply_cli_opts(struct sf_ctx *ctx, const char *cmd, enum reconcile_mode mode,
 	o->refresh = 1;
 	o->on_event = progress_event;
 	o->event_arg = pg;
+	o->targets = apply_cli_targets.v;
+	o->ntargets = (size_t)apply_cli_targets.n;
+	o->replace = apply_cli_replace.v;
+	o->nreplace = (size_t)apply_cli_replace.n;
+	st = ctx->stackfile;
+	n = (size_t)apply_cli_secret_dirs.n + (st ? st->nsecret_dirs : 0);
+	free(secret_dirs);
+	secret_dirs = xcalloc(n + 1, sizeof(*secret_dirs));
+	for (i = 0; i < (size_t)apply_cli_secret_dirs.n; i++)
+		secret_dirs[i] = apply_cli_secret_dirs.v[i];
+	for (j = 0; st && j < st->nsecret_dirs; j++)
+		secret_dirs[i++] = keep(stack_path(st, st->secret_dirs[j]));
+	o->secret_dirs = secret_dirs;
+	o->nsecret_dirs = n;
+	if (st && st->has_prune)
+		o->no_prune = !st->prune;
+	if (st && st->has_mass_delete)
+		o->mass_delete = st->mass_delete ? st->mass_delete : -1;
+}
+
+void
+apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
+                  struct reconcile_opts *o)
+{
+	const struct stack_spec *st = ctx->stackfile;
+	const char **v;
+	size_t i, n = 0;
+
+	o->paths = (const char *const *)args->argv;
+	o->npaths = (size_t)args->argc;
+	o->source = args->argc > 0 ? args->argv[0] : ".";
+	if (args->argc > 0 || st == NULL)
+		return;
+	v = xcalloc(st->nsources + 2, sizeof(*v));
+	for (i = 0; i < st->nsources; i++)
+		if (st->sources[i].kind == STACK_SOURCE_PATH)
+			v[n++] = keep(stack_path(st, st->sources[i].path));
+	if (st->nsources == 0)
+		v[n++] = keep(xstrdup(st->dir)); /* the stack's directory */
+	made = xreallocarray(made, nmade + 1, sizeof(*made));
+	made[nmade++] = (char *)v; /* freed with the rest */
+	o->paths = v;
+	o->npaths = n;
+	o->source = ctx->stack_file;
+}
+
+int
+apply_cli_parallelism(const struct sf_ctx *ctx, long long flag)
+{
+	if (flag > 0)
+		return (int)flag;
+	if (ctx->stackfile && ctx->stackfile->has_parallelism)
+		return ctx->stackfile->parallelism;
+	return APPLY_DEFAULT_PARALLELISM;
+}
+
+const char *
+apply_cli_lock_timeout(const struct sf_ctx *ctx, const char *flag)
+{
+	if (flag != NULL)
+		return flag;
+	return ctx->stackfile ? ctx->stackfile->lock_timeout : NULL;
+}
+
+int
+apply_cli_need_name(const struct sf_ctx *ctx, const char *cmd, const char *what)
+{
+	if (ctx->stack_from != SF_STACK_UNNAMED)
+		return SF_EXIT_OK;
+	/* never suggest a name two projects could both pick */
+	fprintf(stderr,
+	        "sandform %s: no stack is named, and %s needs one: name it "
+	        "with --stack NAME or $SANDFORM_STACK, or run 'sandform "
+	        "init' to write a stack file (sandform.yaml) with a name of "
+	        "its own; unnamed stacks are read only, so that two projects "
+	        "cannot change each other's sandboxes\n",
+	        cmd, what);
+	return SF_EXIT_ERROR;
+}
+
+void
+apply_cli_release(void)
+{
+	size_t i;
+
+	for (i = 0; i < nmade; i++)
+		free(made[i]);
+	free(made);
+	made = NULL;
+	nmade = 0;
+	free(secret_dirs);
+	secret_dirs = NULL;
+	cli_list_free(&apply_cli_targets);
+	cli_list_free(&apply_cli_secret_dirs);
+	cli_list_free(&apply_cli_replace);
 }
 
 int

@@ -41,11 +41,61 @@ int apply_cli_confirm(const char *cmd, int auto_approve, const char *question);
 /* apply_cli_mode: how a run is shown: --json, a terminal, or lines. */
 enum progress_mode apply_cli_mode(const struct sf_ctx *ctx);
 
-/* apply_cli_opts: o from the shared settings (stack, state, key file,
- * events to pg) for cmd in mode. */
+/* Options plan, apply and destroy share (repeatable): --target NAME,
+ * --secret-dir DIR; --replace NAME for plan and apply. */
+extern struct cli_list apply_cli_targets, apply_cli_secret_dirs,
+        apply_cli_replace;
+#define APPLY_OPT_TARGET                                                      \
+	{                                                                     \
+		CLI_LIST, "target", 0, "NAME",                                \
+		        "only this sandbox (repeatable)", &apply_cli_targets, \
+		        0, 0                                                  \
+	}
+#define APPLY_OPT_SECRET_DIR                                             \
+	{                                                                \
+		CLI_LIST, "secret-dir", 0, "DIR",                        \
+		        "secretFile references may also read files "     \
+		        "under DIR (repeatable; the manifest roots may " \
+		        "always)",                                       \
+		        &apply_cli_secret_dirs, 0, 0                     \
+	}
+#define APPLY_OPT_REPLACE                                                 \
+	{                                                                 \
+		CLI_LIST, "replace", 0, "NAME",                           \
+		        "replace this sandbox even if nothing forces it " \
+		        "(repeatable; e.g. to set its secrets again)",    \
+		        &apply_cli_replace, 0, 0                          \
+	}
+
+/*
+ * apply_cli_opts: o from the shared settings for cmd in mode: the stack,
+ * state and key file, events to pg, the shared options above, and the
+ * stack file's policy (secret directories, prune, the mass-delete
+ * threshold) where no flag says otherwise. Its strings live until
+ * apply_cli_release().
+ */
 void apply_cli_opts(struct sf_ctx *ctx, const char *cmd,
                     enum reconcile_mode mode, struct progress *pg,
                     struct reconcile_opts *o);
+/*
+ * apply_cli_sources: the manifests: the operands, else the stack file's
+ * sources (relative to the file), else the current directory.
+ */
+void apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
+                       struct reconcile_opts *o);
+/* apply_cli_parallelism / _lock_timeout: the flag's value when given (a
+ * positive number, a string), else the stack file's, else the default. */
+int apply_cli_parallelism(const struct sf_ctx *ctx, long long flag);
+const char *apply_cli_lock_timeout(const struct sf_ctx *ctx, const char *flag);
+/*
+ * apply_cli_need_name: the named-stack rule (cli/main.c): SF_EXIT_OK when
+ * the stack was named (--stack, $SANDFORM_STACK, a stack file), else
+ * SF_EXIT_ERROR after saying how to name one.
+ */
+int apply_cli_need_name(const struct sf_ctx *ctx, const char *cmd,
+                        const char *what);
+/* apply_cli_release: free what apply_cli_opts/_sources made. */
+void apply_cli_release(void);
 
 /* apply_cli_open: reconcile_open() with the diagnostics printed on stderr
  * and a failure said; SF_EXIT_OK or SF_EXIT_ERROR. */

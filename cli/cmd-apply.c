@@ -50,11 +50,10 @@
 int cmd_apply(struct sf_ctx *ctx, struct cli_args *args);
 
 static int apply_auto_approve;
-static long long apply_parallelism = APPLY_DEFAULT_PARALLELISM;
+static long long apply_parallelism; /* 0: the stack file's, or 16 */
 static const char *apply_timeout;
 static const char *apply_lock_timeout;
 static int apply_allow_mass_delete;
-static const char *apply_stack; /* --stack, when given */
 
 const struct cli_opt cmd_apply_opts[] = {
 	{ CLI_FLAG, "auto-approve", 0, NULL,
@@ -73,11 +72,10 @@ const struct cli_opt cmd_apply_opts[] = {
 	  "allow deleting more than half of the stack's sandboxes",
 	  &apply_allow_mass_delete, 0, 0 },
 	SF_OPT_JSON,
-	/* not SF_OPT_STACK: a saved plan names its stack, and a --stack
-	 * that disagrees must be told apart from the default */
-	{ CLI_STRING, "stack", 0, "NAME",
-	  "the stack (default: default; a saved plan's own)", &apply_stack, 0,
-	  0 },
+	APPLY_OPT_TARGET,
+	APPLY_OPT_REPLACE,
+	APPLY_OPT_SECRET_DIR,
+	SF_OPT_STACK,
 	SF_OPT_STATE,
 	SF_OPT_API_KEY_FILE,
 	SF_OPT_VERBOSE,
@@ -139,15 +137,25 @@ load_saved(struct sf_ctx *ctx, const struct cli_args *args, struct plan **p)
 
 	if ((rc = planout_load(args->argv[0], p)) < 0)
 		return apply_cli_fail("apply", rc);
-	if ((*p)->stack && apply_stack && strcmp((*p)->stack, apply_stack)) {
+	/* a stack named on the command line or in the environment must be
+	 * the plan's; a stack file's name yields to it (the plan names its
+	 * stack) */
+	if ((*p)->stack &&
+	    (ctx->stack_from == SF_STACK_FLAG ||
+	     ctx->stack_from == SF_STACK_ENV) &&
+	    strcmp((*p)->stack, ctx->stack)) {
 		fprintf(stderr,
 		        "sandform apply: %s is a plan for stack '%s', not "
-		        "'%s' (--stack); nothing was changed\n",
-		        args->argv[0], (*p)->stack, apply_stack);
+		        "'%s' (%s); nothing was changed\n",
+		        args->argv[0], (*p)->stack, ctx->stack,
+		        ctx->stack_from == SF_STACK_FLAG ? "--stack"
+		                                         : "SANDFORM_STACK");
 		return SF_EXIT_ERROR;
 	}
-	if ((*p)->stack)
+	if ((*p)->stack) {
 		ctx->stack = (*p)->stack;
+		ctx->stack_from = SF_STACK_FLAG;
+	}
 	return SF_EXIT_OK;
 }
 
@@ -192,8 +200,7 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	int64_t lock_ms = 0, timeout_ms = 0;
 	int rc, exit_rc = SF_EXIT_ERROR, saved, go = 0;
 
-	if (apply_stack)
-		ctx->stack = apply_stack;
+	apply_lock_timeout = apply_cli_lock_timeout(ctx, apply_lock_timeout);
 	if ((saved = saved_plan_arg(args)) < 0 ||
 	    apply_cli_duration("apply", "lock-timeout", apply_lock_timeout,
 	                       "30s, 5m", &lock_ms) != 0 ||
@@ -205,15 +212,15 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	pg.lock_timeout = apply_lock_timeout;
 	if (saved && load_saved(ctx, args, &p) != SF_EXIT_OK)
 		goto out;
+	if (apply_cli_need_name(ctx, "apply", "apply") != SF_EXIT_OK)
+		goto out;
 	apply_cli_opts(ctx, "apply", RECONCILE_APPLY, &pg, &o);
-	o.paths = (const char *const *)args->argv;
-	o.npaths = (size_t)args->argc;
+	apply_cli_sources(ctx, args, &o);
 	o.no_sources = saved;
 	o.allow_mass_delete = apply_allow_mass_delete;
 	o.lock = RECONCILE_LOCK_HOLD;
 	o.lock_timeout_ms = lock_ms;
-	o.source = args->argc > 0 ? args->argv[0] : ".";
-	o.parallelism = (int)apply_parallelism;
+	o.parallelism = apply_cli_parallelism(ctx, apply_parallelism);
 	o.timeout_ms = timeout_ms;
 	o.cancel = tok;
 	if (apply_cli_open(&o, &r) != SF_EXIT_OK)
@@ -233,5 +240,6 @@ out:
 	plan_free(p);
 	reconcile_close(r);
 	progress_free(&pg);
+	apply_cli_release();
 	return exit_rc;
 }

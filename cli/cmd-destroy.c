@@ -41,7 +41,7 @@ int cmd_destroy(struct sf_ctx *ctx, struct cli_args *args);
 
 static int destroy_auto_approve;
 static struct cli_list destroy_force;
-static long long destroy_parallelism = APPLY_DEFAULT_PARALLELISM;
+static long long destroy_parallelism; /* 0: the stack file's, or 16 */
 static const char *destroy_timeout;
 static const char *destroy_lock_timeout;
 
@@ -63,6 +63,7 @@ const struct cli_opt cmd_destroy_opts[] = {
 	  "wait this long for the stack's lock (default: do not wait)",
 	  &destroy_lock_timeout, 0, 0 },
 	SF_OPT_JSON,
+	APPLY_OPT_TARGET,
 	SF_OPT_STACK,
 	SF_OPT_STATE,
 	SF_OPT_API_KEY_FILE,
@@ -115,7 +116,10 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 	int64_t lock_ms = 0, timeout_ms = 0;
 	int rc, exit_rc = SF_EXIT_ERROR, go = 0;
 
-	if (apply_cli_duration("destroy", "lock-timeout", destroy_lock_timeout,
+	destroy_lock_timeout =
+	        apply_cli_lock_timeout(ctx, destroy_lock_timeout);
+	if (apply_cli_need_name(ctx, "destroy", "destroy") != SF_EXIT_OK ||
+	    apply_cli_duration("destroy", "lock-timeout", destroy_lock_timeout,
 	                       "30s, 5m", &lock_ms) != 0 ||
 	    apply_cli_duration("destroy", "timeout", destroy_timeout,
 	                       "90s, 10m", &timeout_ms) != 0)
@@ -123,16 +127,15 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 	progress_init(&pg, apply_cli_mode(ctx), stdout, ctx->color, "destroy");
 	pg.lock_timeout = destroy_lock_timeout;
 	apply_cli_opts(ctx, "destroy", RECONCILE_DESTROY, &pg, &o);
-	/* manifests are optional: they only say what is protected */
-	o.paths = (const char *const *)args->argv;
-	o.npaths = (size_t)args->argc;
-	o.no_sources = args->argc == 0;
+	/* manifests are optional: they only say what is protected (the
+	 * operands, else the stack file's sources) */
+	apply_cli_sources(ctx, args, &o);
+	o.no_sources = o.npaths == 0;
 	o.lock = RECONCILE_LOCK_HOLD;
 	o.lock_timeout_ms = lock_ms;
 	o.force_destroy = (const char *const *)destroy_force.v;
 	o.nforce = (size_t)destroy_force.n;
-	o.source = args->argc > 0 ? args->argv[0] : NULL;
-	o.parallelism = (int)destroy_parallelism;
+	o.parallelism = apply_cli_parallelism(ctx, destroy_parallelism);
 	o.timeout_ms = timeout_ms;
 	o.cancel = apply_cli_signals();
 	if (apply_cli_open(&o, &r) == SF_EXIT_OK &&
@@ -150,5 +153,6 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 	progress_free(&pg);
 out:
 	cli_list_free(&destroy_force);
+	apply_cli_release();
 	return exit_rc;
 }

@@ -64,6 +64,9 @@ const struct cli_opt cmd_plan_opts[] = {
 	{ CLI_FLAG, "allow-mass-delete", 0, NULL,
 	  "allow deleting more than half of the stack's sandboxes",
 	  &plan_allow_mass_delete, 0, 0 },
+	APPLY_OPT_TARGET,
+	APPLY_OPT_REPLACE,
+	APPLY_OPT_SECRET_DIR,
 	SF_OPT_STACK,
 	SF_OPT_STATE,
 	SF_OPT_API_KEY_FILE,
@@ -126,14 +129,15 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	int rc, exit_rc = SF_EXIT_ERROR;
 
 	progress_init(&pg, PROGRESS_QUIET, stdout, ctx->color, "plan");
+	/* a saved plan is for applying: it needs a named stack */
+	if (plan_out && apply_cli_need_name(ctx, "plan", "--out") != 0)
+		goto out;
 	apply_cli_opts(ctx, "plan", RECONCILE_PLAN, &pg, &o);
-	o.paths = (const char *const *)args->argv;
-	o.npaths = (size_t)args->argc;
+	apply_cli_sources(ctx, args, &o);
 	o.refresh = plan_refresh;
 	o.show_unmanaged = plan_show_unmanaged;
 	o.allow_mass_delete = plan_allow_mass_delete;
 	o.lock = RECONCILE_LOCK_RECORD;
-	o.source = args->argc > 0 ? args->argv[0] : ".";
 	if (apply_cli_open(&o, &r) != SF_EXIT_OK)
 		goto out;
 	if ((rc = reconcile_begin(r)) < 0 || (rc = reconcile_plan(r, &p)) < 0) {
@@ -142,6 +146,15 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	}
 	if (show(ctx, p) != 0)
 		goto out;
+	if (plan_out && p->not_compared.n) {
+		fprintf(stderr,
+		        "sandform plan: not writing '%s': secrets of %zu "
+		        "sandbox%s were not available, and a saved plan is "
+		        "applied exactly as it was made; plan with them\n",
+		        plan_out, p->not_compared.n,
+		        p->not_compared.n == 1 ? "" : "es");
+		goto out;
+	}
 	if (plan_out) {
 		if ((rc = planout_save(p, plan_out)) < 0) {
 			apply_cli_fail("plan", rc);
@@ -164,5 +177,6 @@ out:
 	plan_free(p);
 	reconcile_close(r);
 	progress_free(&pg);
+	apply_cli_release();
 	return exit_rc;
 }

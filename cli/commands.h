@@ -35,14 +35,30 @@
  * only one whose directory is created when missing. */
 #define SF_STATE_DEFAULT "./.sandform/state.db"
 
+/* Where the stack's name came from (the named-stack rule of main.c). */
+enum sf_stack_from {
+	SF_STACK_UNNAMED = 0, /* nothing named one: "default", read-only */
+	SF_STACK_FLAG,        /* --stack */
+	SF_STACK_ENV,         /* $SANDFORM_STACK */
+	SF_STACK_FILE,        /* the stack file's metadata.name */
+};
+
+struct stack_spec;
+
 /* Settings shared by all commands, filled from options and environment. */
 struct sf_ctx {
-	int verbose;            /* -v count */
-	int json;               /* --json */
-	int color;              /* colour on stdout (TTY and no NO_COLOR) */
-	const char *stack;      /* --stack, default "default", checked */
-	const char *state_path; /* --state, SANDFORM_STATE, default */
+	int verbose;       /* -v count */
+	int json;          /* --json */
+	int color;         /* colour on stdout (TTY and no NO_COLOR) */
+	const char *stack; /* the stack's name (see stack_from) */
+	enum sf_stack_from stack_from;
+	const char *state_path; /* --state, SANDFORM_STATE, the stack file's
+	                           state, default */
 	const char *api_key_file;
+	const char *stack_file; /* --stack-file, or the one found */
+	/* the stack file (manifests/stack.h): its sources and policy where
+	 * no flag says otherwise; NULL: none */
+	const struct stack_spec *stackfile;
 };
 
 extern struct sf_ctx sf_ctx;
@@ -66,10 +82,12 @@ struct sf_cmd {
 		CLI_FLAG, "json", 0, NULL, "machine-readable JSON output", \
 		        &sf_ctx.json, 0, 0                                 \
 	}
-#define SF_OPT_STACK                                                        \
-	{                                                                   \
-		CLI_STRING, "stack", 0, "NAME",                             \
-		        "the stack (default: default)", &sf_ctx.stack, 0, 0 \
+#define SF_OPT_STACK                                                      \
+	{                                                                 \
+		CLI_STRING, "stack", 0, "NAME",                           \
+		        "the stack (default: $SANDFORM_STACK, the stack " \
+		        "file's name)",                                   \
+		        &sf_ctx.stack, 0, 0                               \
 	}
 #define SF_OPT_STATE                                                   \
 	{                                                              \

@@ -7,6 +7,19 @@
  * what the command printed on stdout really reached it before reporting
  * success.
  *
+ * Global options may come before the command ("sandform --stack x plan"):
+ * --stack, --state, --stack-file, --api-key-file, --json, -v. The stack
+ * file (sandform.yaml here or in a parent directory, or --stack-file) is
+ * loaded for the commands that work on a stack; its name, state and
+ * sources apply where no flag or variable says otherwise.
+ *
+ * The named-stack rule: a stack's name comes from --stack, then
+ * $SANDFORM_STACK, then the stack file. Without any, the stack is
+ * "default" and only read: plan and the state commands work, but apply and
+ * destroy refuse, and no message ever suggests "default" as a name. So two
+ * projects that never named a stack cannot change each other's sandboxes;
+ * a named stack whose state file is lost is still rebuilt from its labels.
+ *
  * It also checks, once for every command, what the option tables can say
  * about any command: a "stack" option (SF_OPT_STACK, or a command's own
  * entry of that name such as apply's) holds a valid stack name, and a
@@ -25,9 +38,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "common/exitcodes.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "manifests/stack.h"
 #include "cli/commands.h"
 
 struct sf_ctx sf_ctx;
@@ -191,15 +206,138 @@ finish_stdout(int rc)
 	return rc;
 }
 
+/* Global options: a table of what may come before the command. */
+static const char *global_stack_file;
+static int global_no_stack_file;
+static char *stack_state; /* the stack file's state, resolved */
+
+static const struct cli_opt global_opts[] = {
+	{ CLI_STRING, "stack", 0, "NAME", "the stack", &sf_ctx.stack, 0, 0 },
+	{ CLI_STRING, "state", 0, "PATH", "the state", &sf_ctx.state_path, 0,
+	  0 },
+	{ CLI_STRING, "stack-file", 0, "FILE",
+	  "the stack file (default: sandform.yaml here or above)",
+	  &global_stack_file, 0, 0 },
+	{ CLI_FLAG, "no-stack-file", 0, NULL, "read no stack file",
+	  &global_no_stack_file, 0, 0 },
+	{ CLI_STRING, "api-key-file", 0, "FILE", "the API key",
+	  &sf_ctx.api_key_file, 0, 0 },
+	SF_OPT_JSON,
+	SF_OPT_VERBOSE,
+	CLI_OPT_END,
+};
+
+/*
+ * split_globals: the options before the command: parsed into sf_ctx.
+ * Returns the index of the command in argv, or -1 after saying why.
+ */
+static int
+split_globals(int argc, char **argv)
+{
+	struct cli_args ga;
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--help") &&
+	       strcmp(argv[i], "-h") && strcmp(argv[i], "--version")) {
+		const struct cli_opt *o;
+		const char *a = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+		size_t n = strcspn(a, "=");
+		int takes = 0;
+
+		for (o = global_opts; o->type != CLI_END; o++)
+			if (strlen(o->name) == n && strncmp(o->name, a, n) == 0)
+				takes = o->type == CLI_STRING && a[n] != '=';
+		i += 1 + takes;
+	}
+	if (i > argc)
+		i = argc;
+	if (cli_parse(i < argc ? argv[i] : "", global_opts, i - 1, argv + 1,
+	              &ga) < 0)
+		return -1;
+	cli_args_free(&ga);
+	return i;
+}
+
+/* stack_cmd: commands that work on a stack (they read the stack file). */
+static int
+stack_cmd(const struct sf_cmd *cmd)
+{
+	const struct cli_opt *o;
+
+	if (strcmp(cmd->name, "validate") == 0)
+		return 1;
+	for (o = cmd->opts; o->type != CLI_END; o++)
+		if (o->name && strcmp(o->name, "stack") == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * load_stack_file: --stack-file, or sandform.yaml found upwards; then the
+ * stack's name and state from it where nothing else named them. 0, or -1
+ * after saying why.
+ */
+static int
+load_stack_file(const struct sf_cmd *cmd, const char *state_env)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+	struct stack_spec *st = NULL;
+	static char *found;
+	const char *env = getenv("SANDFORM_STACK");
+
+	if (sf_ctx.stack != NULL)
+		sf_ctx.stack_from = SF_STACK_FLAG;
+	else if (env != NULL && *env != '\0') {
+		sf_ctx.stack = env;
+		sf_ctx.stack_from = SF_STACK_ENV;
+	}
+	if (!stack_cmd(cmd) || global_no_stack_file)
+		goto named;
+	if (global_stack_file == NULL && stack_find(&found) == 0)
+		goto named;
+	sf_ctx.stack_file = global_stack_file ? global_stack_file : found;
+	if (stack_load(sf_ctx.stack_file, &st, &diags) < 0) {
+		diag_list_print(stderr, &diags);
+		fprintf(stderr, "sandform %s: %s: %s\n", cmd->name,
+		        sf_ctx.stack_file,
+		        diags.n_errors ? "not a valid stack file"
+		                       : sf_error_last());
+		diag_list_free(&diags);
+		return -1;
+	}
+	diag_list_print(stderr, &diags);
+	diag_list_free(&diags);
+	sf_ctx.stackfile = st;
+	log_debug("stack file %s: stack '%s'", sf_ctx.stack_file, st->name);
+	if (sf_ctx.stack == NULL) {
+		sf_ctx.stack = st->name;
+		sf_ctx.stack_from = SF_STACK_FILE;
+	}
+	if (st->state != NULL && sf_ctx.state_path == state_env &&
+	    state_env == NULL)
+		sf_ctx.state_path = stack_state = stack_path(st, st->state);
+named:
+	if (sf_ctx.stack == NULL) {
+		sf_ctx.stack = "default";
+		sf_ctx.stack_from = SF_STACK_UNNAMED;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct sf_cmd *cmd;
 	struct cli_args args;
 	const char *env, *state_env, *state_from = NULL;
-	int rc;
+	int rc, first;
 
 	log_set_prog("sandform");
+	sf_ctx.state_path = state_env = getenv("SANDFORM_STATE");
+	if ((first = split_globals(argc, argv)) < 0)
+		return SF_EXIT_ERROR;
+	argc -= first - 1;
+	argv += first - 1;
 	if (argc < 2) {
 		usage(stderr);
 		return SF_EXIT_ERROR;
@@ -228,8 +366,6 @@ main(int argc, char **argv)
 		return SF_EXIT_ERROR;
 	}
 
-	sf_ctx.stack = "default";
-	sf_ctx.state_path = state_env = getenv("SANDFORM_STATE");
 	if (cli_parse(cmd->name, cmd->opts, argc - 2, argv + 2, &args) < 0)
 		return SF_EXIT_ERROR;
 	if (args.help) {
@@ -238,9 +374,22 @@ main(int argc, char **argv)
 		cli_args_free(&args);
 		return finish_stdout(SF_EXIT_OK);
 	}
-	if (sf_ctx.state_path != NULL && *sf_ctx.state_path != '\0')
+	if (sf_ctx.state_path != NULL && *sf_ctx.state_path == '\0')
+		sf_ctx.state_path = NULL;
+	if (sf_ctx.stack != NULL &&
+	    check_stack_name(cmd->name, sf_ctx.stack) < 0) {
+		cli_args_free(&args);
+		return SF_EXIT_ERROR;
+	}
+	if (load_stack_file(cmd, state_env) < 0) {
+		cli_args_free(&args);
+		return SF_EXIT_ERROR;
+	}
+	if (sf_ctx.state_path != NULL)
 		state_from = sf_ctx.state_path == state_env ? "SANDFORM_STATE"
-		                                            : "--state";
+		             : sf_ctx.stackfile && sf_ctx.stackfile->state
+		                     ? "the stack file's state"
+		                     : "--state";
 	else
 		sf_ctx.state_path = SF_STATE_DEFAULT;
 	if (check_settings(cmd, state_from) < 0) {
@@ -256,5 +405,10 @@ main(int argc, char **argv)
 
 	rc = cmd->fn(&sf_ctx, &args);
 	cli_args_free(&args);
+	stack_spec_free((struct stack_spec *)sf_ctx.stackfile);
+	free(stack_state);
+	free((char *)sf_ctx.stack_file == global_stack_file
+	             ? NULL
+	             : (char *)sf_ctx.stack_file);
 	return finish_stdout(rc);
 }

@@ -17,6 +17,7 @@
 #include "common/xalloc.h"
 #include "manifests/doc.h"
 #include "manifests/manifest.h"
+#include "manifests/stack.h"
 #include "manifests/ytree.h"
 
 /* The kinds of document sandform reads (apiVersion sandform.dev/v1). */
@@ -25,6 +26,7 @@ static const struct {
 	doc_kind_fn load;
 } kinds[] = {
 	{ "Sandbox", kind_sandbox_load },
+	{ "Stack", kind_stack_load },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -339,6 +341,7 @@ manifest_set_free(struct manifest_set *set)
 	for (i = 0; i < set->n_files; i++)
 		free(set->files[i]);
 	free(set->files);
+	stack_spec_free(set->stack);
 	free(set);
 }
 

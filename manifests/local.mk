@@ -7,6 +7,7 @@ libsandform_la_SOURCES += \
 	manifests/diag.c manifests/diag.h \
 	manifests/doc.c manifests/doc.h \
 	manifests/kind-sandbox.c \
+	manifests/kind-stack.c manifests/stack.h \
 	manifests/loader.c manifests/manifest.h \
 	manifests/rules.c manifests/rules.h \
 	manifests/secret.c manifests/secret.h \

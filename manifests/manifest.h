@@ -41,9 +41,14 @@
 #define MANIFEST_MAX_DOCUMENTS 100000 /* documents per load */
 #define MANIFEST_MAX_ERRORS    1000   /* diagnostics kept; then "too many" */
 
+struct stack_spec;
+
 struct manifest_set {
 	struct spec *sandboxes; /* sorted by name, names unique */
 	size_t n_sandboxes;
+	/* the run's kind Stack document (manifests/stack.h), or NULL: a
+	 * stack file read among the sources configures nothing */
+	struct stack_spec *stack;
 	char **files; /* every file read, in load order ("-" = stdin) */
 	size_t n_files;
 	size_t cap_sandboxes, cap_files; /* the loader's */

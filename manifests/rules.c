@@ -75,6 +75,32 @@ rule_name_problem(const char *s)
 	return NULL;
 }
 
+const char *
+rule_stack_name_problem(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0)
+		return "the stack name is empty (expected 1 to 63 letters, "
+		       "digits, '-', '_' or '.')";
+	if (len > RULE_MAX_STACK_NAME)
+		return "the stack name is longer than 63 bytes (expected at "
+		       "most 63)";
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (isalnum(c) && c < 0x80)
+			continue;
+		if (i == 0)
+			return "a stack name starts with a letter or digit "
+			       "(expected [A-Za-z0-9] first)";
+		if (c != '-' && c != '_' && c != '.')
+			return "a stack name holds only letters, digits, '-', "
+			       "'_' and '.' (expected no other character)";
+	}
+	return NULL;
+}
+
 bool
 rule_env_name_ok(const char *s)
 {

@@ -27,6 +27,16 @@ unsigned rule_invisible(const char *s);
 #define RULE_MAX_LABEL_KEY   256  /* bytes */
 #define RULE_MAX_LABEL_VALUE 4096 /* bytes */
 
+/* The longest stack name: it is a label value and part of file names. */
+#define RULE_MAX_STACK_NAME 63
+
+/*
+ * rule_stack_name_problem: why name is not a stack name (1 to
+ * RULE_MAX_STACK_NAME bytes of ASCII letters, digits, '-', '_' and '.',
+ * starting with a letter or digit), written "what is wrong (expected
+ * ...)"; NULL when it is one.
+ */
+const char *rule_stack_name_problem(const char *name);
 /* rule_env_name_ok: [A-Za-z_][A-Za-z0-9_]* (a secretEnv variable). */
 bool rule_env_name_ok(const char *s);
 /* rule_cidr_ok: an IPv4 CIDR "a.b.c.d/n", n 0..32, no leading zeros. */

@@ -172,6 +172,9 @@ struct spec_env {
 	 * SPEC_ENV_HMAC_HEX hex digits), set by spec_hash(); "" unknown. It
 	 * tells which secret changed, never what it is. */
 	char hmac[SPEC_ENV_HMAC_HEX + 1];
+	/* the secret could not be read when the spec was hashed (a plan
+	 * without the production secrets): its value is not compared */
+	bool unresolved;
 };
 
 struct spec_volume {
@@ -225,6 +228,9 @@ struct spec {
 	/* the sandform.dev/spec label value, set by spec_hash()
 	 * (manifests/spechash.h); "" until then */
 	char hash[SPEC_HASH_MAX + 1];
+	/* secrets spec_hash() could not read (env[].unresolved): the hash's
+	 * secret segment is then not comparable */
+	size_t nunresolved;
 };
 
 /* Network settings: copy (dst holding nothing), clear, and the JSON

@@ -22,6 +22,9 @@ add_field(struct buf *b, const char *tag, const char *v)
 	buf_addch(b, '\n');
 }
 
+static int hash_with(struct spec *s, const void *key, size_t keylen,
+                     secret_fn resolve, void *arg, int lenient);
+
 static void
 segment(struct buf *b, struct buf *label)
 {
@@ -37,11 +40,26 @@ int
 spec_hash(struct spec *s, const void *key, size_t keylen, secret_fn resolve,
           void *arg)
 {
+	return hash_with(s, key, keylen, resolve, arg, 0);
+}
+
+int
+spec_hash_lenient(struct spec *s, const void *key, size_t keylen,
+                  secret_fn resolve, void *arg)
+{
+	return hash_with(s, key, keylen, resolve, arg, 1);
+}
+
+static int
+hash_with(struct spec *s, const void *key, size_t keylen, secret_fn resolve,
+          void *arg, int lenient)
+{
 	struct buf b = BUF_INIT, sec = BUF_INIT, label = BUF_INIT;
 	char hex[SF_SHA256_HEX_LEN + 1];
 	size_t i;
 	int rc = 0;
 
+	s->nunresolved = 0;
 	buf_addstr(&label, SPEC_HASH_VERSION);
 	add_field(&b, "image", s->image);
 	segment(&b, &label);
@@ -67,8 +85,20 @@ spec_hash(struct spec *s, const void *key, size_t keylen, secret_fn resolve,
 			                  s->name, e->key);
 			goto out;
 		}
-		if ((rc = resolve(arg, e, &v)) < 0)
-			goto out;
+		e->unresolved = false;
+		if ((rc = resolve(arg, e, &v)) < 0) {
+			if (!lenient || (rc != SF_ENOTFOUND && rc != SF_EIO))
+				goto out;
+			/* not available here: the segment says so, and no
+			 * value enters it */
+			e->unresolved = true;
+			e->hmac[0] = '\0';
+			s->nunresolved++;
+			add_field(&sec, "key", e->key);
+			add_field(&sec, "unresolved", "");
+			rc = 0;
+			continue;
+		}
 		hmac_sha256_hex(key, keylen, v, strlen(v), hex);
 		free_secret(v);
 		/* which secret changed can be told, what it is cannot */

@@ -41,6 +41,17 @@ enum spec_segment {
  */
 int spec_hash(struct spec *s, const void *key, size_t keylen, secret_fn resolve,
               void *arg);
+/*
+ * spec_hash_lenient: the same, but a secret that is not available (an
+ * unset variable, a missing or unreadable file: SF_ENOTFOUND, SF_EIO) is
+ * no failure: its entry is marked unresolved and counted in
+ * s->nunresolved, and the secret segment of the hash is then not
+ * comparable. A secret that is refused (SF_EINVALID: a forbidden
+ * variable, a file outside the allowed directories) still fails. For plans
+ * made without the production secrets; apply resolves strictly.
+ */
+int spec_hash_lenient(struct spec *s, const void *key, size_t keylen,
+                      secret_fn resolve, void *arg);
 /* spec_hash_segment: segment i (enum spec_segment) of a label value into
  * out; 0, or -1 when the value is not a v1 spec label. */
 int spec_hash_segment(const char *label, int i,

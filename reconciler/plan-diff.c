@@ -454,6 +454,17 @@ listed_reasons(struct plan_action *a, const struct spec *s,
 	}
 }
 
+static int
+replace_asked(const struct plan_input *in, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < in->nreplace; i++)
+		if (strcmp(in->replace[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 /* Create-only differences of an existing sandbox; 1 when replace. */
 static int
 replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
@@ -484,6 +495,8 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
 			spec_hash_segment(s->hash, i, dh);
 			if (strcmp(lh, dh) == 0)
 				continue;
+			if (i == SPEC_SEG_SECRETS && s->nunresolved)
+				continue; /* not available: not compared */
 			if (i == SPEC_SEG_SECRETS && !same_key(live, s->hash)) {
 				b->p->secrets_incomparable++;
 				continue;
@@ -496,6 +509,10 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
 		createonly_reasons(a, s, o);
 	if (b->in->resize_unavailable)
 		unresizable_reasons(a, s, o, r);
+	if (replace_asked(b->in, s->name))
+		add_reason(a, PLAN_CAT_SPEC, PLAN_ORIGIN_MANIFEST, "sandbox",
+		           o->id, "(replaced)", 1)
+		        ->note = xstrdup(PLAN_NOTE_REPLACE_ASKED);
 	return a->nreasons > before;
 }
 
@@ -690,9 +707,11 @@ labels_part(struct builder *b, struct plan_action *a, const struct spec *s,
 	             &merged);
 	/* secrets that cannot be compared: keep the label as it is, or
 	 * every plan after a lost state would rewrite it */
-	if (keep_spec_label)
+	if (keep_spec_label && strmap_get(&o->labels, LABEL_SPEC))
 		strmap_set(&merged, LABEL_SPEC,
 		           strmap_get(&o->labels, LABEL_SPEC));
+	else if (keep_spec_label)
+		strmap_del(&merged, LABEL_SPEC);
 	if (!strmap_equal(&merged, &o->labels)) {
 		label_reasons(a, s, r, &o->labels, &merged);
 		strmap_copy(&add_step(a, STEP_SET_LABELS)->labels, &merged);
@@ -719,6 +738,39 @@ network_part(struct plan_action *a, const struct spec *s,
 		return 0;
 	spec_network_copy(&add_step(a, STEP_SET_NETWORK)->network, &s->network);
 	return 1;
+}
+
+/* all_differences: the reasons of the in-place parts for a replace, whose
+ * steps it does not need (the new sandbox is made as declared). */
+static void
+all_differences(struct builder *b, struct plan_action *a, const struct spec *s,
+                const struct dt_sandbox *o, const struct plan_record *r)
+{
+	size_t nsteps = a->nsteps, from = a->nreasons, i, n;
+	int transitional;
+	enum dt_state cur = effective_state(o, &transitional);
+
+	labels_part(b, a, s, o, r, 0);
+	settings_part(b, a, s, o, r);
+	network_part(a, s, o, r);
+	resize_part(a, s, o, r, &cur);
+	while (a->nsteps > nsteps)
+		step_clear(&a->steps[--a->nsteps]);
+	/* sandform's own labels follow the replace: not a difference */
+	for (i = n = from; i < a->nreasons; i++) {
+		struct plan_reason *rs = &a->reasons[i];
+
+		if (strncmp(rs->field, "labels." LABEL_PREFIX,
+		            strlen("labels." LABEL_PREFIX)) == 0) {
+			free(rs->field);
+			free(rs->old);
+			free(rs->new_);
+			free(rs->note);
+			continue;
+		}
+		a->reasons[n++] = *rs;
+	}
+	a->nreasons = n;
 }
 
 /* kind_of: the most significant thing a does (PLAN_KIND_COUNT: nothing). */
@@ -758,6 +810,9 @@ diff_existing(struct builder *b, const struct spec *s,
 	a->source = source_of(s);
 	incomparable_before = b->p->secrets_incomparable;
 	if (replace_reasons(b, a, s, o, r)) {
+		/* a replace lists every field that differs, not only the
+		 * ones that force it (those say so) */
+		all_differences(b, a, s, o, r);
 		if (replace_action(b, a, s, o, r) < 0)
 			goto drop;
 		goto keep;
@@ -780,10 +835,14 @@ diff_existing(struct builder *b, const struct spec *s,
 		cur = orig = DT_STATE_STARTED;
 	}
 
-	/* settings: one call each */
+	/* settings: one call each. The spec label stays as it is when its
+	 * secrets could not be compared (another state's key, or not
+	 * available to this plan): a rewrite would record a hash nobody
+	 * checked */
 	update |=
 	        labels_part(b, a, s, o, r,
-	                    incomparable_before != b->p->secrets_incomparable);
+	                    incomparable_before != b->p->secrets_incomparable ||
+	                            s->nunresolved > 0);
 	update |= settings_part(b, a, s, o, r);
 	update |= network_part(a, s, o, r);
 	resize = resize_part(a, s, o, r, &cur);

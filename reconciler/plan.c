@@ -40,6 +40,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
+#include "manifests/stack.h"
 #include "reconciler/plan-build.h"
 
 static const char *const kind_names[PLAN_KIND_COUNT] = {
@@ -226,7 +227,7 @@ plan_fingerprint(const struct dt_sandbox *o)
 
 /* ---- the plan ------------------------------------------------------------ */
 
-static void
+void
 step_clear(struct plan_step *st)
 {
 	strmap_clear(&st->labels);
@@ -385,6 +386,8 @@ plan_free(struct plan *p)
 	}
 	free(p->errors);
 	strmap_clear(&p->unmanaged);
+	strmap_clear(&p->not_compared);
+	strmap_clear(&p->targets);
 	free(p->format_version);
 	free(p->stack);
 	free(p->created_at);
@@ -618,6 +621,29 @@ cmp_action(const void *x, const void *y)
 	return strcmp(a->name, b->name);
 }
 
+/* targeted: the name is in the plan's scope (--target; none: all). */
+static int
+targeted(const struct builder *b, const char *name)
+{
+	return b->p->targets.n == 0 || strmap_get(&b->p->targets, name);
+}
+
+/* note_unresolved: the secrets of s the plan could not compare. */
+static void
+note_unresolved(struct builder *b, const struct spec *s)
+{
+	struct buf keys = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < s->nenv; i++)
+		if (s->env[i].unresolved)
+			buf_addf(&keys, "%s%s", keys.len ? "," : "",
+			         s->env[i].key);
+	if (keys.len)
+		strmap_set(&b->p->not_compared, s->name, buf_cstr(&keys));
+	buf_free(&keys);
+}
+
 /* plan_spec: the action (or the error) for one desired sandbox. */
 static void
 plan_spec(struct builder *b, const struct spec *s)
@@ -628,6 +654,10 @@ plan_spec(struct builder *b, const struct spec *s)
 	const struct dt_sandbox *f =
 	        find_obs(b->foreign, in->nforeign, s->name);
 
+	if (!targeted(b, s->name))
+		return;
+	if (s->nunresolved)
+		note_unresolved(b, s);
 	if (o && is_ours(b, o)) {
 		diff_existing(b, s, o, r);
 	} else if (o && in->locked_by) {
@@ -671,18 +701,28 @@ mass_delete_guard(struct builder *b)
 	struct plan *p = b->p;
 	size_t i, ndelete = 0;
 
+	/* 0: the default; a negative value stands for 0% */
+	int pct = b->in->mass_delete == 0  ? STACK_MASS_DELETE_DEFAULT
+	          : b->in->mass_delete < 0 ? 0
+	                                   : b->in->mass_delete;
+
 	for (i = 0; i < p->nactions; i++)
 		if (p->actions[i].kind == PLAN_DELETE)
 			ndelete++;
 	if (ndelete == 0 || b->in->allow_mass_delete ||
-	    !(ndelete * 2 > b->nfound_ours || ndelete == b->nfound_ours))
+	    !(ndelete * 100 > (size_t)pct * b->nfound_ours ||
+	      (ndelete == b->nfound_ours && pct < 100)))
 		return;
 	p->mass_delete_refused = 1;
+	/* the likeliest cause first: another project's sandboxes under
+	 * this stack's name, then a wrong path; only then the override */
 	add_error(b, "*",
 	          "refusing to delete %zu of the %zu sandboxes of stack '%s' "
-	          "(more than half; an empty or wrong manifest path?); use "
-	          "--allow-mass-delete if this is intended",
-	          ndelete, b->nfound_ours, b->in->stack);
+	          "(more than %d%%): if they belong to another project, give "
+	          "this project a stack of its own (--stack NAME, or "
+	          "'sandform init'); if the manifest path is wrong, fix it; "
+	          "only to really delete them, --allow-mass-delete",
+	          ndelete, b->nfound_ours, b->in->stack, pct);
 }
 
 static void
@@ -743,6 +783,8 @@ builder_init(struct builder *b, const struct plan_input *in)
 	p->created_at = xstrdup(now);
 	p->refreshed = in->refreshed;
 	b->in = in;
+	for (i = 0; i < in->ntargets; i++)
+		strmap_set(&p->targets, in->targets[i], "");
 	b->max_archive = in->max_auto_archive > 0
 	                         ? (int)in->max_auto_archive
 	                         : SPEC_DEFAULT_MAX_AUTO_ARCHIVE;
@@ -789,14 +831,26 @@ plan_build(const struct plan_input *in, struct plan **out)
 	for (i = 0; i < in->nobserved; i++) {
 		const struct dt_sandbox *o = b.obs[i];
 
-		if (find_spec(in, o->name) || !is_ours(&b, o))
+		if (find_spec(in, o->name) || !is_ours(&b, o) ||
+		    !targeted(&b, o->name))
 			continue;
 		/* a second sandbox of the same name cannot exist, but an
 		 * observation may be listed twice (walk + GET): once */
 		if (i > 0 && strcmp(b.obs[i - 1]->name, o->name) == 0)
 			continue;
+		if (in->no_prune) {
+			b.p->kept++;
+			continue;
+		}
 		plan_delete(&b, o, find_rec(b.recs, in->nrecords, o->name));
 	}
+	for (i = 0; i < in->nreplace; i++)
+		if (find_spec(in, in->replace[i]) == NULL ||
+		    find_obs(b.obs, in->nobserved, in->replace[i]) == NULL)
+			add_error(&b, in->replace[i],
+			          "--replace %s: stack '%s' has no sandbox of "
+			          "that name in the manifests",
+			          in->replace[i], in->stack);
 	mass_delete_guard(&b);
 	summarize(b.p);
 	builder_done(&b, out);
@@ -857,7 +911,7 @@ plan_build_destroy(const struct plan_input *in, const char *const *force,
 	for (i = 0; i < in->nobserved; i++) {
 		const struct dt_sandbox *o = b.obs[i];
 
-		if (!is_ours(&b, o))
+		if (!is_ours(&b, o) || !targeted(&b, o->name))
 			continue;
 		/* listed twice (walk + GET): one delete */
 		if (i > 0 && strcmp(b.obs[i - 1]->name, o->name) == 0)

@@ -185,6 +185,14 @@ struct plan {
 	/* unmanaged org sandboxes (--show-unmanaged), name and id pairs */
 	struct strmap unmanaged;
 	int has_unmanaged;
+	/* secrets that were not available to the plan and so not compared:
+	 * sandbox name -> comma-joined env keys (a plan without the
+	 * production secrets; apply needs them) */
+	struct strmap not_compared;
+	/* sandboxes no longer in the manifests that prune: false keeps */
+	size_t kept;
+	/* --target: the plan covers only these names (empty: all) */
+	struct strmap targets;
 };
 
 struct plan_input {
@@ -205,6 +213,20 @@ struct plan_input {
 	size_t nforeign;
 	long long max_auto_archive; /* 0: SPEC_DEFAULT_MAX_AUTO_ARCHIVE */
 	int allow_mass_delete;
+	/* the guard refuses deleting more than this share (percent) of the
+	 * stack's sandboxes, and all of them below 100; 0: the default
+	 * (STACK_MASS_DELETE_DEFAULT); negative: 0% (every delete) */
+	int mass_delete;
+	/* 1: a sandbox removed from the manifests is kept, not deleted
+	 * (prune: false); counted in plan->kept */
+	int no_prune;
+	/* only these names (--target); NULL or 0: every sandbox */
+	const char *const *targets;
+	size_t ntargets;
+	/* these names are replaced even when nothing forces it (--replace):
+	 * the way to re-seed secrets after a lost state */
+	const char *const *replace;
+	size_t nreplace;
 	int refreshed;
 	/* a resize answered 404 at this API (the state's resize_unavailable
 	 * setting): resources that would be resized force a replace */
@@ -216,6 +238,11 @@ struct plan_input {
 };
 
 /* The note of resources that force a replace when resize_unavailable. */
+/* The note of a replace asked for with --replace. */
+#define PLAN_NOTE_REPLACE_ASKED "asked for with --replace"
+/* What a secret that was not available is shown as. */
+#define PLAN_NOT_COMPARED "(secret not available: not compared)"
+
 #define PLAN_NOTE_RESIZE_UNAVAILABLE \
 	"resize is not available for this organization"
 

@@ -120,6 +120,46 @@ action_to_json(const struct plan_action *a)
 	return j;
 }
 
+/* keys_to_json: "A,B" as ["A","B"]. */
+static cJSON *
+keys_to_json(const char *keys)
+{
+	cJSON *a = cJSON_CreateArray();
+	const char *p = keys;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		char *k = xstrndup(p, n);
+
+		cJSON_AddItemToArray(a, cJSON_CreateString(k));
+		free(k);
+		p += n + (p[n] == ',');
+	}
+	return a;
+}
+
+/* keys_from_json: {name: [keys]} into name -> "A,B". */
+static void
+keys_from_json(const cJSON *o, struct strmap *out)
+{
+	const cJSON *it, *k;
+
+	cJSON_ArrayForEach(it, o)
+	{
+		struct buf b = BUF_INIT;
+
+		cJSON_ArrayForEach(k, it)
+		{
+			if (cJSON_IsString(k))
+				buf_addf(&b, "%s%s", b.len ? "," : "",
+				         k->valuestring);
+		}
+		if (it->string && b.len)
+			strmap_set(out, it->string, buf_cstr(&b));
+		buf_free(&b);
+	}
+}
+
 int
 plan_to_json(const struct plan *p, char **out)
 {
@@ -157,6 +197,18 @@ plan_to_json(const struct plan *p, char **out)
 	cJSON_AddBoolToObject(j, "mass_delete_refused", p->mass_delete_refused);
 	cJSON_AddNumberToObject(j, "secrets_incomparable",
 	                        (double)p->secrets_incomparable);
+	/* secrets not available to the plan: name -> [keys] */
+	o = cJSON_AddObjectToObject(j, "secrets_not_compared");
+	for (i = 0; i < p->not_compared.n; i++)
+		cJSON_AddItemToObject(o, p->not_compared.v[i].key,
+		                      keys_to_json(p->not_compared.v[i].value));
+	cJSON_AddNumberToObject(j, "kept", (double)p->kept);
+	if (p->targets.n) {
+		arr = cJSON_AddArrayToObject(j, "targets");
+		for (i = 0; i < p->targets.n; i++)
+			cJSON_AddItemToArray(
+			        arr, cJSON_CreateString(p->targets.v[i].key));
+	}
 	if (p->has_unmanaged) {
 		arr = cJSON_AddArrayToObject(j, "unmanaged");
 		for (i = 0; i < p->unmanaged.n; i++) {
@@ -404,6 +456,16 @@ plan_from_json(const char *json, size_t len, struct plan **out)
 	}
 	p->mass_delete_refused = jbool(j, "mass_delete_refused");
 	p->secrets_incomparable = (size_t)jnum(j, "secrets_incomparable", NULL);
+	p->kept = (size_t)jnum(j, "kept", NULL);
+	keys_from_json(
+	        cJSON_GetObjectItemCaseSensitive(j, "secrets_not_compared"),
+	        &p->not_compared);
+	arr = cJSON_GetObjectItemCaseSensitive(j, "targets");
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (cJSON_IsString(it))
+			strmap_set(&p->targets, it->valuestring, "");
+	}
 	arr = cJSON_GetObjectItemCaseSensitive(j, "unmanaged");
 	if (cJSON_IsArray(arr)) {
 		p->has_unmanaged = 1;
@@ -520,29 +582,17 @@ colour(enum plan_kind k)
 	}
 }
 
-/* Fields whose values are numbers or booleans: printed as they are
- * (2 -> 4), every other value as a JSON string ("python:3.12"). */
-static const char *const scalar_fields[] = {
-	"spec.public",
-	"spec.autoStopInterval",
-	"spec.autoArchiveInterval",
-	"spec.autoDeleteInterval",
-	"spec.resources.cpu",
-	"spec.resources.memory",
-	"spec.resources.disk",
-	"spec.resources.gpu",
-	"spec.network.blockAll",
-};
-
+/* is_scalar_field: a reason's field whose values are numbers or booleans
+ * (the field table says so): printed as they are (2 -> 4); every other
+ * value as a JSON string ("python:3.12"). */
 static int
 is_scalar_field(const char *field)
 {
-	size_t i;
+	enum spec_field f = spec_field_by_path(field);
 
-	for (i = 0; i < sizeof(scalar_fields) / sizeof(scalar_fields[0]); i++)
-		if (strcmp(field, scalar_fields[i]) == 0)
-			return 1;
-	return 0;
+	return f != SPEC_F_COUNT &&
+	       (spec_fields[f].type == SPEC_T_INT ||
+	        spec_fields[f].type == SPEC_T_BOOL || f == SPEC_F_BLOCK_ALL);
 }
 
 /* put: text from a server or a manifest, made safe for a terminal
@@ -602,67 +652,254 @@ planout_summary(const struct plan *p)
 		                 p->nerrors, p->nerrors == 1 ? "" : "s");
 	if (p->nactions == 0)
 		return xstrdup("No changes.");
-	if (p->summary.other)
-		return xasprintf("Plan: %zu to create, %zu to update, %zu to "
-		                 "replace, %zu to delete, %zu other.",
-		                 p->summary.create, p->summary.update,
-		                 p->summary.replace, p->summary.delete_,
-		                 p->summary.other);
-	return xasprintf("Plan: %zu to create, %zu to update, %zu to "
-	                 "replace, %zu to delete.",
-	                 p->summary.create, p->summary.update,
-	                 p->summary.replace, p->summary.delete_);
+	{
+		/* the four Terraform counts always, then every other kind
+		 * that occurs, by name */
+		static const enum plan_kind others[] = {
+			PLAN_RESIZE, PLAN_RECOVER, PLAN_START,
+			PLAN_STOP,   PLAN_ARCHIVE,
+		};
+		struct buf b = BUF_INIT;
+		size_t i;
+
+		buf_addf(&b,
+		         "Plan: %zu to create, %zu to update, %zu to replace, "
+		         "%zu to delete",
+		         p->summary.create, p->summary.update,
+		         p->summary.replace, p->summary.delete_);
+		for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+			if (p->summary.by_kind[others[i]])
+				buf_addf(&b, ", %zu to %s",
+				         p->summary.by_kind[others[i]],
+				         plan_kind_name(others[i]));
+		buf_addch(&b, '.');
+		return buf_detach(&b, NULL);
+	}
+}
+
+/* print_reason: one "      field: old -> new" line of an action. */
+static void
+print_reason(FILE *fp, const struct plan_action *a, const struct plan_reason *r,
+             int color)
+{
+	const char *off = color ? C_RESET : "";
+	int scalar = is_scalar_field(r->field);
+
+	fputs("      ", fp);
+	put(fp, r->field);
+	fputs(": ", fp);
+	if (a->kind == PLAN_CREATE ||
+	    (a->kind == PLAN_DELETE && r->new_ == NULL &&
+	     strcmp(r->field, "sandbox") == 0)) {
+		print_value(fp, a->kind == PLAN_CREATE ? r->new_ : r->old,
+		            scalar);
+	} else {
+		print_value(fp, r->old, scalar);
+		fputs(" -> ", fp);
+		print_value(fp, r->new_, scalar);
+	}
+	if (r->note)
+		fprintf(fp, "; %s", r->note);
+	if (r->forces_replace)
+		fprintf(fp, " %s(forces replacement)%s", color ? C_RED : "",
+		        off);
+	fputc('\n', fp);
+}
+
+/* print_attr: the attributes of a create, flattened from the desired
+ * spec's JSON: "spec.resources.cpu: 2", secrets "(sensitive)". */
+static void
+print_attr(FILE *fp, const char *path, const cJSON *v)
+{
+	const cJSON *it;
+	char *p;
+
+	if (cJSON_IsObject(v) &&
+	    (cJSON_GetObjectItemCaseSensitive(v, "secretEnv") ||
+	     cJSON_GetObjectItemCaseSensitive(v, "secretFile"))) {
+		fprintf(fp, "      %s: (sensitive)\n", path);
+		return;
+	}
+	if (cJSON_IsObject(v)) {
+		cJSON_ArrayForEach(it, v)
+		{
+			p = xasprintf("%s.%s", path, it->string);
+			print_attr(fp, p, it);
+			free(p);
+		}
+		return;
+	}
+	fputs("      ", fp);
+	put(fp, path);
+	fputs(": ", fp);
+	p = cJSON_PrintUnformatted(v);
+	put(fp, p ? p : "?");
+	cJSON_free(p);
+	fputc('\n', fp);
+}
+
+/* print_create: every attribute a create sends, as written. */
+static void
+print_create(FILE *fp, const struct plan_action *a)
+{
+	cJSON *j = spec_to_json(a->desired), *it;
+
+	cJSON_ArrayForEach(it, j)
+	{
+		char *path;
+
+		if (!strcmp(it->string, "name") ||
+		    !strcmp(it->string, "source") ||
+		    !strcmp(it->string, "hash") ||
+		    (!strcmp(it->string, "labels") && it->child == NULL) ||
+		    (!strcmp(it->string, "env") && it->child == NULL))
+			continue;
+		if (!strcmp(it->string, "lifecycle") &&
+		    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+		            it, "preventDestroy")))
+			continue;
+		path = xasprintf("%s.%s",
+		                 strcmp(it->string, "labels") ? "spec"
+		                                              : "metadata",
+		                 it->string);
+		print_attr(fp, path, it);
+		free(path);
+	}
+	cJSON_Delete(j);
+}
+
+/* print_not_compared: the secrets a plan without them did not compare. */
+static void
+print_not_compared(FILE *fp, const char *keys)
+{
+	const char *p = keys;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		char *k = xstrndup(p, n);
+
+		fputs("      spec.env.", fp);
+		put(fp, k);
+		fputs(": " PLAN_NOT_COMPARED "\n", fp);
+		free(k);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+}
+
+static void
+print_action(FILE *fp, const struct plan *p, const struct plan_action *a,
+             int color)
+{
+	const char *on = color ? colour(a->kind) : "";
+	const char *off = color ? C_RESET : "";
+	size_t j;
+
+	fprintf(fp, "%s%3s %s", on, marker(a->kind), color ? C_BOLD : "");
+	put(fp, a->name);
+	fprintf(fp, "%s%s (%s%s)%s  %s", off, on, plan_kind_name(a->kind),
+	        downtime(a), off, color ? C_DIM : "");
+	put(fp, a->source ? a->source : "");
+	fprintf(fp, "%s\n", off);
+	for (j = 0; j < a->nreasons; j++) {
+		/* a create lists what it sends, below, not its reasons */
+		if (a->kind == PLAN_CREATE && j > 0 && a->desired)
+			break;
+		print_reason(fp, a, &a->reasons[j], color);
+	}
+	if (a->kind == PLAN_CREATE && a->desired)
+		print_create(fp, a);
+	print_not_compared(fp, strmap_get(&p->not_compared, a->name));
+}
+
+/*
+ * print_out_of_band: what changed outside sandform (reasons whose origin is
+ * out-of-band), before the actions that put it back, as Terraform shows
+ * "Objects have changed outside of Terraform".
+ */
+static void
+print_out_of_band(FILE *fp, const struct plan *p)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < p->nactions; i++) {
+		const struct plan_action *a = &p->actions[i];
+
+		for (j = 0; j < a->nreasons; j++) {
+			const struct plan_reason *r = &a->reasons[j];
+
+			if (r->origin != PLAN_ORIGIN_OUT_OF_BAND)
+				continue;
+			if (n++ == 0)
+				fputs("Changed outside sandform (the plan "
+				      "below "
+				      "puts them back):\n",
+				      fp);
+			fputs("    ", fp);
+			put(fp, a->name);
+			fprintf(fp, " (%s) ", plan_category_name(r->category));
+			put(fp, r->field);
+			fputs(": ", fp);
+			if (r->category == PLAN_CAT_MISSING)
+				fputs("deleted", fp);
+			else
+				print_value(fp, r->new_,
+				            is_scalar_field(r->field));
+			fputs(" -> ", fp);
+			if (r->category == PLAN_CAT_MISSING)
+				fputs("(created again)", fp);
+			else
+				print_value(fp, r->old,
+				            is_scalar_field(r->field));
+			fputc('\n', fp);
+		}
+	}
+	if (n)
+		fputc('\n', fp);
+}
+
+/* print_notes: the secrets not compared for sandboxes without an action,
+ * and the sandboxes prune: false keeps. */
+static void
+print_notes(FILE *fp, const struct plan *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->not_compared.n; i++) {
+		for (j = 0; j < p->nactions; j++)
+			if (!strcmp(p->actions[j].name,
+			            p->not_compared.v[i].key))
+				break;
+		if (j < p->nactions)
+			continue;
+		fputs("    ", fp);
+		put(fp, p->not_compared.v[i].key);
+		fputs(" (no changes but)\n", fp);
+		print_not_compared(fp, p->not_compared.v[i].value);
+	}
+	if (p->kept)
+		fprintf(fp,
+		        "note: %zu sandbox%s no longer in the manifests %s "
+		        "kept "
+		        "(prune: false)\n",
+		        p->kept, p->kept == 1 ? "" : "es",
+		        p->kept == 1 ? "is" : "are");
 }
 
 void
 plan_print_human(FILE *fp, const struct plan *p, int color)
 {
-	const char *on, *off = color ? C_RESET : "";
 	char *sum;
-	size_t i, j;
+	size_t i;
 
 	if (!p->refreshed)
 		fprintf(fp, "note: planned from recorded state only "
 		            "(--refresh=false)\n\n");
-	for (i = 0; i < p->nactions; i++) {
-		const struct plan_action *a = &p->actions[i];
-
-		on = color ? colour(a->kind) : "";
-		fprintf(fp, "%s%3s %s", on, marker(a->kind),
-		        color ? C_BOLD : "");
-		put(fp, a->name);
-		fprintf(fp, "%s%s (%s%s)%s  %s", off, on,
-		        plan_kind_name(a->kind), downtime(a), off,
-		        color ? C_DIM : "");
-		put(fp, a->source ? a->source : "");
-		fprintf(fp, "%s\n", off);
-		for (j = 0; j < a->nreasons; j++) {
-			const struct plan_reason *r = &a->reasons[j];
-			int scalar = is_scalar_field(r->field);
-
-			fputs("      ", fp);
-			put(fp, r->field);
-			fputs(": ", fp);
-			if (a->kind == PLAN_CREATE ||
-			    (a->kind == PLAN_DELETE && r->new_ == NULL &&
-			     strcmp(r->field, "sandbox") == 0)) {
-				print_value(fp,
-				            a->kind == PLAN_CREATE ? r->new_
-				                                   : r->old,
-				            scalar);
-			} else {
-				print_value(fp, r->old, scalar);
-				fputs(" -> ", fp);
-				print_value(fp, r->new_, scalar);
-			}
-			if (r->note)
-				fprintf(fp, "; %s", r->note);
-			if (r->forces_replace)
-				fprintf(fp, " %s(forces replacement)%s",
-				        color ? C_RED : "", off);
-			fputc('\n', fp);
-		}
-	}
+	print_out_of_band(fp, p);
+	for (i = 0; i < p->nactions; i++)
+		print_action(fp, p, &p->actions[i], color);
+	print_notes(fp, p);
 	if (p->has_unmanaged) {
 		fprintf(fp,
 		        "%sUnmanaged sandboxes in the organization "

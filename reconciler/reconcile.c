@@ -115,8 +115,12 @@ hash_specs(struct reconcile *r, struct spec *v, size_t n)
 	if (r->o.mode == RECONCILE_DESTROY)
 		return 0;
 	for (i = 0; i < n; i++) {
-		rc = spec_hash(&v[i], store_hmac_key(r->store),
-		               STORE_HMAC_KEY_LEN, secret_resolve, &r->secrets);
+		/* a plan works without the production secrets (it says which
+		 * it could not compare); apply needs them */
+		rc = (r->o.mode == RECONCILE_PLAN ? spec_hash_lenient
+		                                  : spec_hash)(
+		        &v[i], store_hmac_key(r->store), STORE_HMAC_KEY_LEN,
+		        secret_resolve, &r->secrets);
 		if (rc < 0) {
 			char *msg = xstrdup(sf_error_last());
 
@@ -371,6 +375,12 @@ diff(struct reconcile *r, const struct refresh_result *rr,
 	in.max_auto_archive = rr->max_auto_archive;
 	in.resize_unavailable = resize_unavailable(r);
 	in.allow_mass_delete = r->o.allow_mass_delete;
+	in.mass_delete = r->o.mass_delete;
+	in.no_prune = r->o.no_prune;
+	in.targets = r->o.targets;
+	in.ntargets = r->o.ntargets;
+	in.replace = r->o.replace;
+	in.nreplace = r->o.nreplace;
 	in.refreshed = r->o.refresh;
 	in.locked_by = locked_by;
 	if (r->o.mode == RECONCILE_DESTROY)

@@ -86,6 +86,13 @@ struct reconcile_opts {
 	int refresh;              /* 0: recorded state only, no API client */
 	int show_unmanaged;
 	int allow_mass_delete;
+	int mass_delete; /* the guard's percent; 0: the default */
+	int no_prune;    /* removed manifests keep their sandboxes */
+	/* --target: only these names; --replace: replace these */
+	const char *const *targets;
+	size_t ntargets;
+	const char *const *replace;
+	size_t nreplace;
 	enum reconcile_lock lock;
 	int64_t lock_timeout_ms; /* LOCK_HOLD: wait this long (0: one try) */
 	/* RECONCILE_DESTROY: names to delete despite preventDestroy */

@@ -77,13 +77,17 @@ port=$(cat "$tmp/port")
 echo "listening on http://127.0.0.1:$port/api"
 
 # What a real user would export for Daytona, plus the secrets the
-# examples reference with secretEnv.
+# examples reference with secretEnv. The stack is named (a project would
+# name it in its stack file, sandform.yaml): sandform never changes an
+# unnamed one.
 DAYTONA_API_URL="http://127.0.0.1:$port/api"
 DAYTONA_API_KEY=demo-key
 SANDFORM_STATE="$tmp/state.db"
+SANDFORM_STACK=demo
 VNC_PASSWORD=demo-vnc-password
 HF_TOKEN=demo-hf-token
-export DAYTONA_API_URL DAYTONA_API_KEY SANDFORM_STATE VNC_PASSWORD HF_TOKEN
+export DAYTONA_API_URL DAYTONA_API_KEY SANDFORM_STATE SANDFORM_STACK \
+	VNC_PASSWORD HF_TOKEN
 unset DAYTONA_TARGET DAYTONA_ORGANIZATION_ID 2>/dev/null || true
 
 step "1. Check the manifests (no API calls)"

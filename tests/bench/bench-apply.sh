@@ -50,7 +50,8 @@ curl -fsS -X POST "$url/_emulator/reset" >/dev/null 2>&1 ||
 status=0
 DAYTONA_API_URL=$url/api DAYTONA_API_KEY=$key SANDFORM_STATE=$tmp/state.db \
 	/usr/bin/time -f '%e %M' -o "$tmp/time" \
-	"$sandform" apply "$tmp/m" --auto-approve --parallelism "$conc" --json \
+	"$sandform" apply "$tmp/m" --stack bench --auto-approve \
+		--parallelism "$conc" --json \
 	>"$tmp/out" 2>"$tmp/err" || status=$?
 curl -fsS "$url/_emulator/counters" >"$tmp/counters"
 read -r wall rss <"$tmp/time"

@@ -25,6 +25,11 @@
 
 : "${DAYTONA_EMULATOR:=${SF_BUILDDIR:-.}/daytona-emulator}"
 
+# sandform applies only to a named stack (--stack, $SANDFORM_STACK or a
+# stack file): the tests name theirs through the environment, as a CI job
+# would. Tests of the rule itself unset it.
+export SANDFORM_STACK="${SANDFORM_STACK-default}"
+
 emu_default_setup() {
 	cd "$BATS_TEST_TMPDIR"
 }

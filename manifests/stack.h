@@ -1,0 +1,95 @@
+/*
+ * stack: the stack file (kind Stack, by convention sandform.yaml at the
+ * root of a project; docs/manifest.md "Stack"): the stack's name, where its
+ * manifests come from, and the policy that would otherwise be flags.
+ *
+ *	apiVersion: sandform.dev/v1
+ *	kind: Stack
+ *	metadata: {name: agents-prod}
+ *	spec:
+ *	  sources: [{path: manifests}]
+ *	  state: .sandform/state.db
+ *	  prune: true
+ *	  massDelete: {threshold: 50}
+ *	  parallelism: 16
+ *	  lockTimeout: 5m
+ *	  secretDirs: [/run/secrets]
+ *	  exclude: [vendor]
+ *
+ * Paths in a stack file are relative to the file's directory, which the
+ * loader records (dir). Flags override every setting.
+ *
+ * Ownership: a struct stack_spec owns all it points to; stack_spec_free()
+ * releases it (NULL-safe).
+ */
+#ifndef SF_MANIFESTS_STACK_H
+#define SF_MANIFESTS_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "manifests/diag.h"
+
+/* The conventional name of a stack file, looked for from the current
+ * directory upwards. */
+#define STACK_FILE_NAME "sandform.yaml"
+/* The mass-delete guard's default: refuse deleting more than this share
+ * of a stack's sandboxes (and all of them). */
+#define STACK_MASS_DELETE_DEFAULT 50 /* percent */
+
+enum stack_source_kind {
+	STACK_SOURCE_PATH = 0,
+	STACK_SOURCE_GIT,
+};
+
+struct stack_source {
+	enum stack_source_kind kind;
+	char *path;    /* PATH: as written (relative to dir); GIT: the path in
+	                  the repository, or NULL */
+	unsigned line; /* where it was written */
+};
+
+struct stack_spec {
+	char *name;
+	char *file; /* the stack file as loaded */
+	char *dir;  /* its directory: paths are relative to it */
+	struct stack_source *sources;
+	size_t nsources;
+	char *state; /* as written; NULL: the default */
+	bool has_prune, prune;
+	bool has_mass_delete;
+	int mass_delete; /* percent 0..100 */
+	bool has_parallelism;
+	int parallelism;
+	char *lock_timeout; /* a duration as written, or NULL */
+	char **secret_dirs;
+	size_t nsecret_dirs;
+	char **exclude; /* patterns of .sandformignore syntax */
+	size_t nexclude;
+};
+
+void stack_spec_free(struct stack_spec *st);
+
+/*
+ * stack_path: a path of the stack file resolved against its directory (an
+ * absolute path or a URL stays as it is). Caller frees.
+ */
+char *stack_path(const struct stack_spec *st, const char *path);
+
+/*
+ * stack_find: the stack file for a run started in the current directory:
+ * STACK_FILE_NAME here or in the nearest parent directory (up to the
+ * filesystem's root), as git finds .git. Returns 1 and the path in *out
+ * (caller frees), 0 when there is none.
+ */
+int stack_find(char **out);
+
+/*
+ * stack_load: read the stack file at path (a file whose only document is
+ * a kind Stack). Returns 0 and *out, or SF_EINVALID with the problems in
+ * diags (as "PATH:LINE:COL: field: message"), or SF_EIO.
+ */
+int stack_load(const char *path, struct stack_spec **out,
+               struct diag_list *diags);
+
+#endif
