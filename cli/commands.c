@@ -13,6 +13,7 @@
 	int cmd_##n(struct sf_ctx *ctx, struct cli_args *args); \
 	extern const struct cli_opt cmd_##n##_opts[]
 
+SF_DECLARE_CMD(init);
 SF_DECLARE_CMD(validate);
 SF_DECLARE_CMD(plan);
 SF_DECLARE_CMD(state);
@@ -21,6 +22,9 @@ SF_DECLARE_CMD(destroy);
 SF_DECLARE_CMD(force_unlock);
 
 const struct sf_cmd sf_commands[] = {
+	{ "init", cmd_init, "[--name NAME] [--force]",
+	  "write a stack file (sandform.yaml) for this project",
+	  cmd_init_opts },
 	{ "validate", cmd_validate, "[PATH...] [--json] [-v]",
 	  "check manifests without contacting Daytona", cmd_validate_opts },
 	{ "plan", cmd_plan,

@@ -9,6 +9,7 @@ sandform_SOURCES = \
 	cli/applycli.c cli/applycli.h \
 	cli/progress.c cli/progress.h \
 	cli/ndjson.c cli/ndjson.h \
+	cli/cmd-init.c \
 	cli/cmd-validate.c \
 	cli/cmd-state.c \
 	cli/cmd-plan.c \

@@ -9,6 +9,8 @@
  */
 #include "common/base.h"
 
+#include <ctype.h>
+
 #include "common/buf.h"
 #include "common/validate.h"
 #include "common/xalloc.h"
@@ -207,6 +209,22 @@ load_secret_ref(struct doc *d, const struct ynode *v, struct spec_env *e)
 	return ok;
 }
 
+/* looks_like_variable: "$NAME" or "${NAME}" somewhere in v, which a
+ * shell would expand and sandform does not. */
+static bool
+looks_like_variable(const char *v)
+{
+	const char *p;
+
+	for (p = strchr(v, '$'); p; p = strchr(p + 1, '$')) {
+		const char *q = p + 1 + (p[1] == '{');
+
+		if (isalpha((unsigned char)*q) || *q == '_')
+			return true;
+	}
+	return false;
+}
+
 static void
 load_env(struct doc *d, const struct ynode *n, struct spec *s)
 {
@@ -244,6 +262,13 @@ load_env(struct doc *d, const struct ynode *n, struct spec *s)
 			        "or {secretFile: PATH})",
 			        doc_what(v));
 		} else {
+			if (looks_like_variable(v->value))
+				DOC_WARN(d, v,
+				         "'%s' is taken literally: sandform "
+				         "does "
+				         "not expand variables (expected "
+				         "{secretEnv: NAME} to read one)",
+				         v->value);
 			e.key = xstrdup(kv[i].k->value);
 			e.kind = SPEC_ENV_PLAIN;
 			e.value = xstrdup(v->value);

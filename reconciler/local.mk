@@ -18,6 +18,8 @@ tests_unit_unit_plan_SOURCES = tests/unit/test_plan.c
 tests_unit_unit_plan_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_plan_LDADD = $(SF_UNIT_LIBS)
 EXTRA_DIST += tests/demo.sh
+TESTS += tests/e2e/t2010-stacks.bats
+EXTRA_DIST += tests/e2e/t2010-stacks.bats
 TESTS += tests/e2e/t2001-plan.bats
 EXTRA_DIST += tests/e2e/t2001-plan.bats tests/e2e/lib/plan.bash \
 	tests/e2e/lib/sandbox.bash
