@@ -69,7 +69,7 @@ const struct cli_opt cmd_apply_opts[] = {
 	  "wait this long for the stack's lock (default: do not wait)",
 	  &apply_lock_timeout, 0, 0 },
 	{ CLI_FLAG, "allow-mass-delete", 0, NULL,
-	  "allow deleting more than half of the stack's sandboxes",
+	  "allow deleting more than the stack's mass-delete threshold (half unless its stack file says otherwise)",
 	  &apply_allow_mass_delete, 0, 0 },
 	SF_OPT_JSON,
 	APPLY_OPT_TARGET,

@@ -62,7 +62,7 @@ const struct cli_opt cmd_plan_opts[] = {
 	  "also list sandboxes of the organization no stack owns",
 	  &plan_show_unmanaged, 0, 0 },
 	{ CLI_FLAG, "allow-mass-delete", 0, NULL,
-	  "allow deleting more than half of the stack's sandboxes",
+	  "allow deleting more than the stack's mass-delete threshold (half unless its stack file says otherwise)",
 	  &plan_allow_mass_delete, 0, 0 },
 	APPLY_OPT_TARGET,
 	APPLY_OPT_REPLACE,

@@ -816,6 +816,32 @@ builder_done(struct builder *b, struct plan **out)
 	free(b->foreign);
 }
 
+/*
+ * check_targets: a --target that names nothing of the stack (no manifest
+ * when with_specs, no sandbox of the stack, no record) is a typo: an error,
+ * rather than a plan that silently does nothing.
+ */
+static void
+check_targets(struct builder *b, bool with_specs)
+{
+	const struct plan_input *in = b->in;
+	const struct dt_sandbox *o;
+	size_t i;
+
+	for (i = 0; i < in->ntargets; i++) {
+		const char *t = in->targets[i];
+
+		o = find_obs(b->obs, in->nobserved, t);
+		if ((with_specs && find_spec(in, t)) || (o && is_ours(b, o)) ||
+		    find_rec(b->recs, in->nrecords, t))
+			continue;
+		add_error(b, t,
+		          "--target %s: stack '%s' has no %ssandbox of "
+		          "that name",
+		          t, in->stack, with_specs ? "manifest or " : "");
+	}
+}
+
 int
 plan_build(const struct plan_input *in, struct plan **out)
 {
@@ -851,6 +877,7 @@ plan_build(const struct plan_input *in, struct plan **out)
 			          "--replace %s: stack '%s' has no sandbox of "
 			          "that name in the manifests",
 			          in->replace[i], in->stack);
+	check_targets(&b, true);
 	mass_delete_guard(&b);
 	summarize(b.p);
 	builder_done(&b, out);
@@ -939,6 +966,7 @@ plan_build_destroy(const struct plan_input *in, const char *const *force,
 			          "--force-destroy %s: stack '%s' has no "
 			          "sandbox of that name",
 			          force[i], in->stack);
+	check_targets(&b, false);
 	summarize(p);
 	builder_done(&b, out);
 	return 0;

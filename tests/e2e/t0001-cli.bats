@@ -60,3 +60,19 @@ setup() {
 	run bash -c '"$SANDFORM" --version >/dev/full'
 	[ "$status" -eq 1 ]
 }
+
+@test "every command and every option of every command is in sandform(1)" {
+	man="$SF_SRCDIR/docs/sandform.1"
+	cmds=$("$SANDFORM" --help | awk '/^commands:/ {on = 1; next} on && /^  [a-z]/ {print $1}')
+	[ -n "$cmds" ]
+	missing=
+	for c in $cmds; do
+		grep -q "^\.SS $c\$" "$man" || missing="$missing $c"
+		for o in $("$SANDFORM" "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+			m=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
+			grep -q -- "$m" "$man" || missing="$missing $c:$o"
+		done
+	done
+	echo "not in sandform(1):$missing"
+	[ -z "$missing" ]
+}

@@ -201,6 +201,12 @@ project() {
 	run --separate-stderr "$SANDFORM" plan m --replace nosuch
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"--replace nosuch: stack 'tg' has no sandbox of that name"* ]]
+	run --separate-stderr "$SANDFORM" plan m --target nosuch
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--target nosuch: stack 'tg' has no manifest or sandbox of that name"* ]]
+	run --separate-stderr "$SANDFORM" destroy --auto-approve --target nosuch
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--target nosuch: stack 'tg' has no sandbox of that name"* ]]
 	# destroy --target deletes only that one
 	"$SANDFORM" destroy --auto-approve --target api >/dev/null
 	[ "$(emu_api GET /sandbox | json '[i["name"] for i in d["items"]]')" = "['web']" ]
