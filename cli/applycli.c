@@ -327,11 +327,19 @@ apply_cli_execute(struct sf_ctx *ctx, struct reconcile *r, const struct plan *p,
 	if (st.left && !ctx->json)
 		fprintf(stderr, "sandform %s: interrupted: %zu action%s left\n",
 		        cmd, st.left, st.left == 1 ? "" : "s");
+	else if (st.stopped && !st.lock_lost && !ctx->json)
+		fprintf(stderr,
+		        "sandform %s: interrupted: every call was made; %zu "
+		        "action%s not waited for\n",
+		        cmd, st.unwaited, st.unwaited == 1 ? "" : "s");
 	if (st.lock_lost)
 		fprintf(stderr,
 		        "sandform %s: lost the stack lock while running; run "
 		        "'sandform %s' again once the other run is over\n",
 		        cmd, cmd);
-	return st.failed || st.left || st.lock_lost ? SF_EXIT_ERROR
-	                                            : SF_EXIT_OK;
+	/* a stop request is a failure even when it only skipped waits:
+	 * the sandboxes may not have reached their state yet */
+	return st.failed || st.left || st.lock_lost || st.stopped
+	               ? SF_EXIT_ERROR
+	               : SF_EXIT_OK;
 }

@@ -10,8 +10,9 @@
  * exactly as 'sandform plan' does (or loads a saved plan, which is refused,
  * naming the sandbox, when anything it touches changed since it was made),
  * shows it, and asks for "yes" on a terminal; without one it refuses unless
- * --auto-approve. A saved plan is no exception: it is shown and asked
- * about like any other. It must be the only operand (not mixed with
+ * --auto-approve. A saved plan was the review: it is shown and run
+ * without asking again (as terraform apply PLANFILE). It must be the only
+ * operand (not mixed with
  * manifest paths), and a --stack that names another stack than the plan's
  * is refused. Nothing to do exits 0 at once.
  *
@@ -69,7 +70,8 @@ const struct cli_opt cmd_apply_opts[] = {
 	  "wait this long for the stack's lock (default: do not wait)",
 	  &apply_lock_timeout, 0, 0 },
 	{ CLI_FLAG, "allow-mass-delete", 0, NULL,
-	  "allow deleting more than the stack's mass-delete threshold (half unless its stack file says otherwise)",
+	  "allow deleting more than the stack's mass-delete threshold (half "
+	  "unless its stack file says otherwise)",
 	  &apply_allow_mass_delete, 0, 0 },
 	SF_OPT_JSON,
 	APPLY_OPT_TARGET,
@@ -162,7 +164,8 @@ load_saved(struct sf_ctx *ctx, const struct cli_args *args, struct plan **p)
 /* decide: show p, refuse errors, ask; SF_EXIT_OK to apply it (*go set),
  * or the exit status of a run that ends here. */
 static int
-decide(struct sf_ctx *ctx, struct reconcile *r, const struct plan *p, int *go)
+decide(struct sf_ctx *ctx, struct reconcile *r, const struct plan *p, int saved,
+       int *go)
 {
 	*go = 0;
 	if (apply_cli_show_plan(ctx, p) < 0)
@@ -178,10 +181,11 @@ decide(struct sf_ctx *ctx, struct reconcile *r, const struct plan *p, int *go)
 		reconcile_nothing(r);
 		return SF_EXIT_OK;
 	}
-	/* a saved plan too: shown above, it runs only with a "yes" or
-	 * --auto-approve, like any other */
-	if (!apply_cli_confirm("apply", apply_auto_approve,
-	                       "Do you want to perform these actions?")) {
+	/* a saved plan was the review (as terraform apply PLANFILE): shown
+	 * above, checked fresh, run without asking again */
+	if (!saved && !apply_cli_confirm("apply", apply_auto_approve,
+	                                 "Do you want to perform these "
+	                                 "actions?")) {
 		reconcile_finish(r, "cancelled", NULL);
 		return SF_EXIT_ERROR;
 	}
@@ -233,7 +237,7 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 		exit_rc = apply_cli_fail("apply", rc);
 		goto out;
 	}
-	exit_rc = decide(ctx, r, p, &go);
+	exit_rc = decide(ctx, r, p, saved, &go);
 	if (go)
 		exit_rc = apply_cli_execute(ctx, r, p, "apply");
 out:
