@@ -62,7 +62,8 @@ const struct cli_opt cmd_plan_opts[] = {
 	  "also list sandboxes of the organization no stack owns",
 	  &plan_show_unmanaged, 0, 0 },
 	{ CLI_FLAG, "allow-mass-delete", 0, NULL,
-	  "allow deleting more than the stack's mass-delete threshold (half unless its stack file says otherwise)",
+	  "allow deleting more than the stack's mass-delete threshold (half "
+	  "unless its stack file says otherwise)",
 	  &plan_allow_mass_delete, 0, 0 },
 	APPLY_OPT_TARGET,
 	APPLY_OPT_REPLACE,
@@ -156,7 +157,7 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 		goto out;
 	}
 	if (plan_out) {
-		if ((rc = planout_save(p, plan_out)) < 0) {
+		if ((rc = reconcile_save_plan(r, p, plan_out)) < 0) {
 			apply_cli_fail("plan", rc);
 			goto out;
 		}

@@ -161,8 +161,28 @@ fingerprint_of(const struct dt_sandbox *sb)
 	                 spec ? spec : "");
 }
 
+/*
+ * owned: the stack owns sb for action a: the name is the plan's and the
+ * live stack label is the plan's stack, or the stack's record of that name
+ * has this id (a sandbox whose label was removed out of band). A saved plan
+ * is sealed; this holds even if its seal were broken.
+ */
+static int
+owned(const struct plan *p, const struct plan_action *a,
+      const struct dt_sandbox *sb, const struct strmap *records)
+{
+	const char *label = strmap_get(&sb->labels, LABEL_STACK);
+	const char *rec = strmap_get(records, a->name);
+
+	if (sb->name == NULL || strcmp(sb->name, a->name) != 0)
+		return 0;
+	return (label && strcmp(label, p->stack) == 0) ||
+	       (rec && sb->id && strcmp(rec, sb->id) == 0);
+}
+
 int
-apply_check_fresh(const struct plan *p, struct dt_client *c)
+apply_check_fresh(const struct plan *p, struct dt_client *c,
+                  const struct strmap *records)
 {
 	struct dt_sandbox_list l = DT_SANDBOX_LIST_INIT;
 	struct strmap filter = STRMAP_INIT;
@@ -226,6 +246,16 @@ apply_check_fresh(const struct plan *p, struct dt_client *c)
 				goto out;
 			}
 			sb = r.sandbox;
+		}
+		if (!owned(p, a, sb, records)) {
+			rc = sf_error_set(SF_EINVALID,
+			                  "the saved plan touches '%s' (%s), "
+			                  "which stack '%s' does not own (no "
+			                  "label or record of it under that "
+			                  "name); nothing was changed",
+			                  a->name, a->sandbox_id, p->stack);
+			dt_result_clear(&r);
+			goto out;
 		}
 		fp = fingerprint_of(sb);
 		if (a->fingerprint && *a->fingerprint &&

@@ -204,11 +204,15 @@ int apply_recover(struct dt_client *c, struct store *s, const char *stack,
 
 /*
  * apply_check_fresh: for a saved plan, compare every action's fingerprint
- * with the live sandbox (GET by id; creates: the name must be free).
- * Returns 0, or SF_ECONFLICT with a message naming the first sandbox that
- * changed since the plan was made.
+ * with the live sandbox (GET by id; creates: the name must be free), and
+ * check that the stack owns every sandbox the plan touches: its live
+ * stack label names the plan's stack, or records (the stack's records:
+ * name -> sandbox id) hold it under the same name and id. Returns 0,
+ * SF_ECONFLICT naming the first sandbox that changed since the plan was
+ * made, or SF_EINVALID naming one the stack does not own.
  */
-int apply_check_fresh(const struct plan *p, struct dt_client *c);
+int apply_check_fresh(const struct plan *p, struct dt_client *c,
+                      const struct strmap *records);
 
 /* apply_detail_json: the journal detail of a create (no secret; exposed
  * for tests): {"spec": hash, "labels": owned labels, "desired": spec}. */

@@ -377,6 +377,7 @@ plan_free(struct plan *p)
 
 	if (p == NULL)
 		return;
+	free(p->seal_mac);
 	for (i = 0; i < p->nactions; i++)
 		action_clear(&p->actions[i]);
 	free(p->actions);

@@ -193,6 +193,10 @@ struct plan {
 	size_t kept;
 	/* --target: the plan covers only these names (empty: all) */
 	struct strmap targets;
+	/* a loaded saved plan's seal (planout_load): the integrity MAC as
+	 * written (NULL: none) and the SHA-256 of the document without it */
+	char *seal_mac;
+	char seal_digest[65];
 };
 
 struct plan_input {

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/buf.h"
+#include "common/hash.h"
 #include "common/error.h"
 #include "common/escape.h"
 #include "common/fileutil.h"
@@ -382,16 +383,15 @@ out:
 	return rc;
 }
 
-int
-plan_from_json(const char *json, size_t len, struct plan **out)
+/* plan_from_cjson: the plan of a parsed document j (not freed). */
+static int
+plan_from_cjson(const cJSON *j, struct plan **out)
 {
-	cJSON *j = NULL;
 	const cJSON *arr, *it, *sum, *by;
 	struct plan *p = NULL;
 	int rc = 0, k;
 
 	*out = NULL;
-	j = cJSON_ParseWithLength(json, len);
 	if (!cJSON_IsObject(j)) {
 		rc = sf_error_set(SF_EINVALID, "plan: not a JSON document");
 		goto out;
@@ -491,24 +491,103 @@ plan_from_json(const char *json, size_t len, struct plan **out)
 	*out = p;
 	p = NULL;
 out:
-	cJSON_Delete(j);
 	plan_free(p);
+	return rc;
+}
+
+int
+plan_from_json(const char *json, size_t len, struct plan **out)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	int rc = plan_from_cjson(j, out);
+
+	cJSON_Delete(j);
 	return rc;
 }
 
 /* ---- files ----------------------------------------------------------------
  */
 
-int
-planout_save(const struct plan *p, const char *path)
+/*
+ * The seal of a saved plan: "integrity": {"algorithm": PLANOUT_SEAL_ALG,
+ * "mac": HMAC-SHA-256 under the state's key of the hex SHA-256 of the
+ * document without "integrity", printed unformatted}. cJSON prints what it
+ * parsed back to the same bytes, so the digest of a loaded document is the
+ * digest of the one written. Only the state that made the plan can make a
+ * seal it accepts: an edited plan (a delete pointed at someone else's
+ * sandbox) is refused as a whole.
+ */
+#define PLANOUT_SEAL_ALG "hmac-sha256"
+
+/* seal_digest: the hex SHA-256 of j printed unformatted (j without its
+ * "integrity"). */
+static int
+seal_digest(const cJSON *j, char out[SF_SHA256_HEX_LEN + 1])
 {
+	char *text = cJSON_PrintUnformatted(j);
+
+	if (text == NULL)
+		return sf_error_set(SF_ERROR, "plan: out of memory");
+	sha256_hex(text, strlen(text), out);
+	free(text);
+	return 0;
+}
+
+void
+planout_seal_mac(const unsigned char *key, size_t keylen, const char *digest,
+                 char out[SF_SHA256_HEX_LEN + 1])
+{
+	hmac_sha256_hex(key, keylen, digest, strlen(digest), out);
+}
+
+int
+planout_save(const struct plan *p, const char *path, const unsigned char *key,
+             size_t keylen)
+{
+	char digest[SF_SHA256_HEX_LEN + 1], mac[SF_SHA256_HEX_LEN + 1];
 	char *s = NULL;
+	cJSON *j = NULL, *o;
 	int rc;
 
 	if ((rc = plan_to_json(p, &s)) < 0)
 		return rc;
-	rc = file_write_atomic(path, s, strlen(s), PLANOUT_FILE_MODE);
+	j = cJSON_Parse(s);
 	free(s);
+	s = NULL;
+	if (j == NULL || (rc = seal_digest(j, digest)) < 0) {
+		rc = rc < 0 ? rc
+		            : sf_error_set(SF_ERROR, "plan: out of memory");
+		goto out;
+	}
+	planout_seal_mac(key, keylen, digest, mac);
+	o = cJSON_AddObjectToObject(j, "integrity");
+	cJSON_AddStringToObject(o, "algorithm", PLANOUT_SEAL_ALG);
+	cJSON_AddStringToObject(o, "mac", mac);
+	if ((s = cJSON_PrintUnformatted(j)) == NULL) {
+		rc = sf_error_set(SF_ERROR, "plan: out of memory");
+		goto out;
+	}
+	rc = file_write_atomic(path, s, strlen(s), PLANOUT_FILE_MODE);
+out:
+	free(s);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* take_seal: detach j's "integrity" into p (seal_mac, seal_digest). */
+static int
+take_seal(cJSON *j, struct plan *p)
+{
+	cJSON *seal = cJSON_DetachItemFromObjectCaseSensitive(j, "integrity");
+	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(seal, "algorithm");
+	const cJSON *mac = cJSON_GetObjectItemCaseSensitive(seal, "mac");
+	int rc;
+
+	if (cJSON_IsString(alg) && cJSON_IsString(mac) &&
+	    strcmp(alg->valuestring, PLANOUT_SEAL_ALG) == 0)
+		p->seal_mac = xstrdup(mac->valuestring);
+	cJSON_Delete(seal);
+	rc = seal_digest(j, p->seal_digest);
 	return rc;
 }
 
@@ -516,14 +595,23 @@ int
 planout_load(const char *path, struct plan **out)
 {
 	struct buf b = BUF_INIT;
+	cJSON *j = NULL;
 	int rc;
 
 	*out = NULL;
 	if ((rc = file_read(path, PLAN_FILE_MAX, &b)) < 0)
 		goto out;
-	if ((rc = plan_from_json(buf_cstr(&b), b.len, out)) < 0)
+	j = cJSON_ParseWithLength(buf_cstr(&b), b.len);
+	if ((rc = plan_from_cjson(j, out)) < 0) {
 		sf_error_set(rc, "%s: %s", path, sf_error_last());
+		goto out;
+	}
+	if ((rc = take_seal(j, *out)) < 0) {
+		plan_free(*out);
+		*out = NULL;
+	}
 out:
+	cJSON_Delete(j);
 	buf_free(&b);
 	return rc;
 }

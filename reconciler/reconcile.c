@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
@@ -26,6 +27,7 @@
 #include "manifests/spechash.h"
 #include "reconciler/create.h"
 #include "reconciler/labels.h"
+#include "reconciler/planout.h"
 
 /* The slice of a lock wait between looks at the cancel token. */
 #define RECONCILE_LOCK_SLICE_MS 1000
@@ -450,10 +452,48 @@ out:
 	return rc;
 }
 
+/*
+ * check_seal: the saved plan's integrity MAC (planout_save) under this
+ * state's key. Compared in constant time; any difference refuses the plan
+ * as a whole.
+ */
+static int
+check_seal(struct reconcile *r, const struct plan *p)
+{
+	char mac[SF_SHA256_HEX_LEN + 1];
+	unsigned char diff = 0;
+	size_t i;
+
+	if (p->seal_mac == NULL)
+		return sf_error_set(SF_EINVALID,
+		                    "the saved plan has no integrity seal "
+		                    "(edited, or written by an older "
+		                    "sandform); nothing was changed: run "
+		                    "sandform plan --out again");
+	planout_seal_mac(store_hmac_key(r->store), STORE_HMAC_KEY_LEN,
+	                 p->seal_digest, mac);
+	if (strlen(p->seal_mac) != SF_SHA256_HEX_LEN)
+		diff = 1;
+	else
+		for (i = 0; i < SF_SHA256_HEX_LEN; i++)
+			diff |= (unsigned char)(mac[i] ^ p->seal_mac[i]);
+	if (diff)
+		return sf_error_set(SF_EINVALID,
+		                    "the saved plan failed its integrity "
+		                    "check: it was changed after sandform "
+		                    "plan --out wrote it, or was made with "
+		                    "another state; nothing was changed: run "
+		                    "sandform plan --out again");
+	return 0;
+}
+
 int
 reconcile_check_saved(struct reconcile *r, const struct plan *p)
 {
+	struct store_record_list l = { NULL, 0 };
+	struct strmap records = STRMAP_INIT;
 	size_t i;
+	int rc;
 
 	/* its secret files: under the roots of the manifests planned (and
 	 * the --secret-dir ones) */
@@ -461,7 +501,24 @@ reconcile_check_saved(struct reconcile *r, const struct plan *p)
 		if (p->actions[i].desired && p->actions[i].desired->file)
 			(void)secret_policy_allow(&r->secrets,
 			                          p->actions[i].desired->file);
-	return apply_check_fresh(p, r->client);
+	if ((rc = check_seal(r, p)) < 0)
+		return rc;
+	if ((rc = store_record_list(r->store, p->stack, &l)) < 0)
+		return rc;
+	for (i = 0; i < l.n; i++)
+		if (l.v[i].sandbox_id)
+			strmap_set(&records, l.v[i].name, l.v[i].sandbox_id);
+	store_record_list_free(&l);
+	rc = apply_check_fresh(p, r->client, &records);
+	strmap_clear(&records);
+	return rc;
+}
+
+int
+reconcile_save_plan(struct reconcile *r, const struct plan *p, const char *path)
+{
+	return planout_save(p, path, store_hmac_key(r->store),
+	                    STORE_HMAC_KEY_LEN);
 }
 
 /* whole_cycle: the figures of a cycle: time since t0, the client's

@@ -150,8 +150,14 @@ int reconcile_begin(struct reconcile *r);
  * not failures. Caller frees *out.
  */
 int reconcile_plan(struct reconcile *r, struct plan **out);
-/* reconcile_check_saved: a saved plan (planout_load) must still match
- * what is live (apply_check_fresh): SF_ECONFLICT naming the sandbox. */
+/* reconcile_save_plan: write p to path as a saved plan sealed with the
+ * state's key (planout_save). */
+int reconcile_save_plan(struct reconcile *r, const struct plan *p,
+                        const char *path);
+/* reconcile_check_saved: a saved plan (planout_load) must carry this
+ * state's seal (SF_EINVALID: edited or made elsewhere), touch only
+ * sandboxes the stack owns (SF_EINVALID) and still match what is live
+ * (apply_check_fresh): SF_ECONFLICT naming the sandbox. */
 int reconcile_check_saved(struct reconcile *r, const struct plan *p);
 /*
  * reconcile_apply: run p (which must have changes) with the run's token,

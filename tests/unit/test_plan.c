@@ -22,6 +22,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/fileutil.h"
 #include "common/xalloc.h"
 #include "daytona/transport-fake.h"
 #include "reconciler/plan.h"
@@ -1291,6 +1292,8 @@ test_json_round_trip(void **state)
 	char *j1 = NULL, *j2 = NULL, *path;
 	struct plan *back = NULL;
 	char dir[] = "/tmp/sf-plan-XXXXXX";
+	unsigned char skey[32] = { 7, 1, 2 };
+	char mac[65];
 
 	(void)state;
 	one_setup(&t, "web");
@@ -1304,7 +1307,7 @@ test_json_round_trip(void **state)
 	t.s.env[1].value = xstrdup("SF_TEST_TOKEN");
 	setenv("SF_TEST_TOKEN", "hunter2-secret", 1);
 	assert_int_equal(
-	        spec_hash(&t.s, key, sizeof(key), secret_resolve, NULL), 0);
+	        spec_hash(&t.s, skey, sizeof(skey), secret_resolve, NULL), 0);
 	t.s.memory = 2;
 	t.s.has_network = 1;
 	t.s.network.allow_list = xstrdup("10.0.0.0/8");
@@ -1325,13 +1328,41 @@ test_json_round_trip(void **state)
 	/* the saved file round-trips too, mode 0600 */
 	assert_non_null(mkdtemp(dir));
 	path = xasprintf("%s/plan.json", dir);
-	assert_int_equal(planout_save(t.p, path), 0);
+	assert_int_equal(planout_save(t.p, path, skey, sizeof(skey)), 0);
 	assert_int_equal(planout_load(path, &back), 0);
 	free(j2);
 	assert_int_equal(plan_to_json(back, &j2), 0);
 	assert_string_equal(j1, j2);
+	/* sealed: the MAC read back is the MAC of what was read, under the
+	 * key; another key makes another MAC */
+	assert_non_null(back->seal_mac);
+	planout_seal_mac(skey, sizeof(skey), back->seal_digest, mac);
+	assert_string_equal(mac, back->seal_mac);
+	skey[0] ^= 1;
+	planout_seal_mac(skey, sizeof(skey), back->seal_digest, mac);
+	assert_string_not_equal(mac, back->seal_mac);
 	plan_free(back);
 	back = NULL;
+	/* an edit anywhere changes the digest */
+	{
+		struct buf b = BUF_INIT;
+		char *at, digest[65];
+
+		assert_int_equal(file_read(path, 1 << 20, &b), 0);
+		assert_int_equal(planout_load(path, &back), 0);
+		memcpy(digest, back->seal_digest, sizeof(digest));
+		plan_free(back);
+		at = strstr(b.data, "\"stack\":\"");
+		assert_non_null(at);
+		at[9] = at[9] == 'x' ? 'y' : 'x';
+		assert_int_equal(file_write_atomic(path, b.data, b.len, 0600),
+		                 0);
+		assert_int_equal(planout_load(path, &back), 0);
+		assert_string_not_equal(digest, back->seal_digest);
+		plan_free(back);
+		back = NULL;
+		buf_free(&b);
+	}
 	/* a wrong version is refused */
 	assert_int_not_equal(
 	        plan_from_json("{\"format_version\":\"9\",\"stack\":\"x\","
