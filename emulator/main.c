@@ -315,7 +315,7 @@ static const struct emu_option {
 	{ .name = "time-scale",
 	  .type = T_REAL,
 	  .off = AT(db.time_scale),
-	  .min = 0.001,
+	  .min = 0.000001,
 	  .max = 1e9 },
 	{ .name = "default-snapshot",
 	  .type = T_STR,

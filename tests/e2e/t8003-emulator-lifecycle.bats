@@ -67,7 +67,7 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 
 @test "an ephemeral sandbox cannot be archived and is deleted by stop" {
 	# a slow emulated clock keeps auto-delete (idle > 0 min) from racing
-	emu_start --transition-ms 100 --time-scale 0.001
+	emu_start --transition-ms 100 --time-scale 0.000001
 	emu_api POST /sandbox '{"name":"eph","autoDeleteInterval":0}' >/dev/null
 	emu_api POST /sandbox/eph/stop >/dev/null
 	[ "$EMU_STATUS" = 200 ]
