@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/redact.h"
 
 #define SF_ERROR_MSG_MAX 2048
 
@@ -24,6 +25,7 @@ sf_error_set(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	redact_str(tmp); /* a secret a server echoed never gets further */
 	memcpy(last_msg, tmp, sizeof(last_msg));
 	return code;
 }

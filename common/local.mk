@@ -11,6 +11,7 @@ libcommon_la_SOURCES = \
 	common/hash.c common/hash.h \
 	common/jsonutil.c common/jsonutil.h \
 	common/log.c common/log.h \
+	common/redact.c common/redact.h \
 	common/strnum.c common/strnum.h \
 	common/timeutil.c common/timeutil.h \
 	common/validate.c common/validate.h \

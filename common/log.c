@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "common/log.h"
+#include "common/redact.h"
 
 static enum log_level cur_level = LOG_WARN;
 static const char *prog_name = "sandform";
@@ -39,6 +40,7 @@ log_msg(enum log_level level, const char *func, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	redact_str(line);
 	/* One fprintf per line keeps lines of parallel work whole. */
 	if (level >= LOG_DEBUG)
 		fprintf(stderr, "%s: %s: %s: %s\n", prog_name, names[level],

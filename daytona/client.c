@@ -38,6 +38,7 @@
 #include "common/fileutil.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/redact.h"
 #include "common/strnum.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
@@ -699,6 +700,7 @@ redact_key(const struct dt_client *c, struct dt_http_response *resp)
 		n = redact(b->data, b->len, bearer, strlen(bearer));
 		if (klen >= DT_REDACT_MIN_KEY_LEN)
 			n = redact(b->data, n, c->api_key, klen);
+		n = redact_text(b->data, n); /* the run's secret values */
 		if (n != b->len)
 			buf_truncate(b, n);
 	}
@@ -706,6 +708,7 @@ redact_key(const struct dt_client *c, struct dt_http_response *resp)
 	n = redact(resp->error, n, bearer, strlen(bearer));
 	if (klen >= DT_REDACT_MIN_KEY_LEN)
 		n = redact(resp->error, n, c->api_key, klen);
+	n = redact_text(resp->error, n);
 	resp->error[n < sizeof(resp->error) ? n : sizeof(resp->error) - 1] =
 	        '\0';
 }

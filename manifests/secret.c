@@ -12,6 +12,8 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fileutil.h"
+#include "common/log.h"
+#include "common/redact.h"
 #include "common/xalloc.h"
 #include "manifests/secret.h"
 
@@ -154,11 +156,28 @@ read_file(const struct spec_env *e, const struct secret_policy *p, char **out)
 	return 0;
 }
 
+/*
+ * registered: a resolved value is masked from then on in every answer,
+ * message and log line (common/redact.h), so a server that echoes the
+ * create body cannot make it appear. A value too short to mask is said
+ * once per reference.
+ */
+static int
+registered(const struct spec_env *e, const char *value)
+{
+	if (*value != '\0' && redact_register(value) < 0)
+		log_warn("env '%s': the secret value is shorter than %d bytes, "
+		         "too short to be masked should a server echo it",
+		         e->key, REDACT_MIN_LEN);
+	return 0;
+}
+
 int
 secret_resolve(void *arg, const struct spec_env *e, char **out)
 {
 	const struct secret_policy *p = arg;
 	const char *v;
+	int rc;
 
 	*out = NULL;
 	switch (e->kind) {
@@ -181,9 +200,11 @@ secret_resolve(void *arg, const struct spec_env *e, char **out)
 			                    "is not set",
 			                    e->key, e->value);
 		*out = xstrdup(v);
-		return 0;
+		return registered(e, *out);
 	case SPEC_ENV_SECRET_FILE:
-		return read_file(e, p, out);
+		if ((rc = read_file(e, p, out)) < 0)
+			return rc;
+		return registered(e, *out);
 	}
 	return sf_error_set(SF_EINVALID, "env '%s': unknown reference", e->key);
 }

@@ -1,6 +1,6 @@
 /*
  * Unit tests for common/: buf, strnum, timeutil, hash, fileutil, error,
- * validate.
+ * validate, redact.
  */
 #include "common/base.h"
 
@@ -21,6 +21,7 @@
 #include "common/escape.h"
 #include "common/fileutil.h"
 #include "common/hash.h"
+#include "common/redact.h"
 #include "common/strmap.h"
 #include "common/strnum.h"
 #include "common/timeutil.h"
@@ -472,6 +473,54 @@ test_validate_uuid(void **state)
 	assert_false(validate_uuid(""));
 }
 
+/* redact: every registered value (and its JSON-escaped form) becomes ***
+ * wherever it appears, the longest match wins, short values are refused,
+ * and errors made by sf_error_set are masked too. */
+/* SET: a string literal into s, with its NUL */
+#define SET(s, lit) memcpy((s), (lit), sizeof(lit))
+
+static void
+test_redact(void **state)
+{
+	char s[256];
+	size_t n;
+
+	(void)state;
+	redact_reset();
+	SET(s, "nothing registered: hunter22 stays");
+	assert_int_equal(redact_text(s, strlen(s)), strlen(s));
+	assert_int_equal(redact_register("abc"), -1);
+	assert_int_equal(redact_register(""), -1);
+	assert_int_equal(redact_count(), 0);
+	assert_int_equal(redact_register("hunter22"), 0);
+	assert_int_equal(redact_register("hunter22"), 0); /* once */
+	assert_int_equal(redact_count(), 1);
+	assert_int_equal(redact_register("hunter22-long"), 0);
+	assert_int_equal(redact_register("pa\"ss\nword"), 0);
+	/* value + its escaped form */
+	assert_int_equal(redact_count(), 4);
+
+	SET(s, "hunter22 and hunter22-long and hunter2");
+	redact_str(s);
+	assert_string_equal(s, "*** and *** and hunter2");
+	SET(s, "{\"v\":\"pa\\\"ss\\nword\"}");
+	redact_str(s);
+	assert_string_equal(s, "{\"v\":\"***\"}");
+	/* only len bytes are looked at; the rest stays */
+	SET(s, "xhunter22yhunter22");
+	n = redact_text(s, 10);
+	assert_int_equal(n, 5);
+	assert_memory_equal(s, "x***y", 5);
+
+	sf_error_set(SF_EINVALID, "server said: bad value 'hunter22'");
+	assert_string_equal(sf_error_last(), "server said: bad value '***'");
+	redact_reset();
+	assert_int_equal(redact_count(), 0);
+	SET(s, "hunter22");
+	redact_str(s);
+	assert_string_equal(s, "hunter22");
+}
+
 int
 main(void)
 {
@@ -493,6 +542,7 @@ main(void)
 		cmocka_unit_test(test_validate_domain),
 		cmocka_unit_test(test_validate_paths),
 		cmocka_unit_test(test_validate_uuid),
+		cmocka_unit_test(test_redact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
