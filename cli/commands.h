@@ -41,7 +41,9 @@ struct sf_ctx {
 	int json;               /* --json */
 	int color;              /* colour on stdout (TTY and no NO_COLOR) */
 	const char *stack;      /* --stack, default "default", checked */
-	const char *state_path; /* --state, SANDFORM_STATE, default */
+	const char *state_path; /* --state, SANDFORM_STATE, default: a file
+	                           or a URL that may hold a password: show
+	                           only store_redact() of it */
 	const char *api_key_file;
 };
 
@@ -71,12 +73,13 @@ struct sf_cmd {
 		CLI_STRING, "stack", 0, "NAME",                             \
 		        "the stack (default: default)", &sf_ctx.stack, 0, 0 \
 	}
-#define SF_OPT_STATE                                                   \
-	{                                                              \
-		CLI_STRING, "state", 0, "PATH",                        \
-		        "state database (default: $SANDFORM_STATE or " \
-		        "./.sandform/state.db)",                       \
-		        &sf_ctx.state_path, 0, 0                       \
+#define SF_OPT_STATE                                                    \
+	{                                                               \
+		CLI_STRING, "state", 0, "PATH|URL",                     \
+		        "state: an SQLite file or a postgresql:// URL " \
+		        "(default: $SANDFORM_STATE or "                 \
+		        "./.sandform/state.db)",                        \
+		        &sf_ctx.state_path, 0, 0                        \
 	}
 #define SF_OPT_API_KEY_FILE                                             \
 	{                                                               \
