@@ -52,3 +52,12 @@ TESTS += tests/e2e/t2500-state.bats
 EXTRA_DIST += tests/e2e/t2500-state.bats
 TESTS += tests/e2e/t2501-state-rm.bats
 EXTRA_DIST += tests/e2e/t2501-state-rm.bats
+
+# PostgreSQL end to end: each file starts its own server (tests/e2e/lib/
+# pg.bash; SKIP without PostgreSQL).
+SF_PG_E2E = tests/e2e/t2510-state-pg.bats tests/e2e/t2511-state-pg-locks.bats \
+	tests/e2e/t2512-state-pg-faults.bats tests/e2e/t2513-state-pg-migrate.bats
+TESTS += $(SF_PG_E2E)
+EXTRA_DIST += $(SF_PG_E2E) tests/e2e/lib/pg.bash docs/state-backends.md
+# The benchmark (run by hand against a build without sanitizers).
+dist_noinst_SCRIPTS += tests/bench/bench-state-pg.sh

@@ -143,6 +143,20 @@ unlock_held(struct store_be *be, struct pg_held *h)
 	held_remove(be, h);
 }
 
+int
+pg_lock_lost(struct store_be *be, const char *stack)
+{
+	struct pg_held *h = held_by(be, stack, NULL);
+
+	if (h == NULL || !h->lost)
+		return 0;
+	return sf_error_set(SF_EIO,
+	                    "%s: the lock of stack '%s' was lost with its "
+	                    "database session: no new calls are journaled "
+	                    "under it",
+	                    be->shown, stack);
+}
+
 /* ---- reading the row ------------------------------------------------- */
 
 /*

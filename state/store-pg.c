@@ -1061,7 +1061,10 @@ pg_journal_add(struct store_be *be, const struct store_journal_entry *e,
 		                e->detail_json,
 		                pg_i64(c, e->created_ms),
 		                pg_i64(u, e->updated_ms) };
+	int rc;
 
+	if ((rc = pg_lock_lost(be, e->stack)) < 0)
+		return rc;
 	return id_of(be,
 	             "INSERT INTO journal (run_id, stack, name, action, "
 	             "sandbox_id, detail, state, created_ms, updated_ms) "

@@ -120,6 +120,13 @@ int pg_lock_claim(struct store_be *be, const struct store_lock_holder *mine,
                   struct store_lock_holder *cur);
 int pg_lock_break(struct store_be *be, const char *lock_id,
                   struct store_lock_holder *out);
+/*
+ * pg_lock_lost: 0, or SF_EIO (message set) when this handle held the
+ * stack's lock and lost it with its session: a journal intent for the
+ * stack is then refused, so no new call is made without the lock, even
+ * when the database is back before the run notices.
+ */
+int pg_lock_lost(struct store_be *be, const char *stack);
 /* pg_lock_key: the advisory lock key of what (a stack, or "" with a
  * distinct prefix for the migrations) in this schema. */
 int64_t pg_lock_key(const struct store_be *be, const char *prefix,

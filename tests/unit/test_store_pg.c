@@ -300,6 +300,7 @@ test_session_lost(void **state)
 	struct store *a, *b;
 	struct store_lock_holder mine, got;
 	struct store_record_list l;
+	int64_t j;
 
 	(void)state;
 	a = open_ok(url);
@@ -312,6 +313,14 @@ test_session_lost(void **state)
 	assert_non_null(strstr(sf_error_last(), "lost with its database"));
 	assert_int_equal(store_lock_get(a, "web", &got), SF_ENOTFOUND);
 	assert_int_equal(store_lock_renew(a, mine.id, 0), SF_ENOTFOUND);
+	/* and journals no new call under it, even with the database back */
+	assert_int_equal(store_journal_intent(a, 0, "web", "x", "create", NULL,
+	                                      NULL, &j),
+	                 SF_EIO);
+	assert_non_null(strstr(sf_error_last(), "no new calls"));
+	assert_int_equal(store_journal_intent(a, 0, "api", "x", "create", NULL,
+	                                      NULL, &j),
+	                 0);
 	/* another handle takes it over at once */
 	assert_int_equal(store_lock_acquire(b, "web", "apply", 0, &got), 0);
 	assert_int_equal(got.took_over, 1);
@@ -327,6 +336,9 @@ test_session_lost(void **state)
 	assert_int_equal(store_lock_release(b, got.id), 0);
 	assert_int_equal(store_lock_acquire(a, "web", "apply", 0, &mine), 0);
 	assert_int_equal(mine.took_over, 0);
+	assert_int_equal(store_journal_intent(a, 0, "web", "x", "create", NULL,
+	                                      NULL, &j),
+	                 0);
 	/* a second acquire by the holding handle is refused too */
 	assert_int_equal(store_lock_acquire(a, "web", "apply", 0, &got),
 	                 SF_ELOCKED);
