@@ -61,3 +61,9 @@ TESTS += $(SF_PG_E2E)
 EXTRA_DIST += $(SF_PG_E2E) tests/e2e/lib/pg.bash docs/state-backends.md
 # The benchmark (run by hand against a build without sanitizers).
 dist_noinst_SCRIPTS += tests/bench/bench-state-pg.sh
+
+# The PostgreSQL cluster template the tests copy (tests/e2e/lib/pg.bash).
+clean-local: clean-local-pg
+clean-local-pg:
+	-rm -rf tests/pg-template-* tests/pg-template.lock
+.PHONY: clean-local-pg

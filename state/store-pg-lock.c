@@ -160,6 +160,15 @@ pg_lock_lost(struct store_be *be, const char *stack)
 /* ---- reading the row ------------------------------------------------- */
 
 /*
+ * The columns of store_rows_lock only, for the holder itself: its session
+ * holds the key (or its connection would have failed), and pg_locks is
+ * not free to read; an apply checks its lock before every call.
+ */
+#define LOCK_SELECT_OWN                                                  \
+	"SELECT l.id, l.stack, l.holder, l.pid, l.host, l.acquired_ms, " \
+	"l.lease_until_ms FROM locks l WHERE l.stack = $1"
+
+/*
  * read_lock: the row matching cond ("l.stack = $1" or "l.id = $1") into
  * *out with out->connected, and the holder's session pid into *session
  * (may be NULL); 1, or 0 when none.
@@ -192,12 +201,24 @@ pg_lock_get(struct store_be *be, const char *stack,
             struct store_lock_holder *out)
 {
 	struct pg_held *h = held_by(be, stack, NULL);
+	PGresult *res;
 	int rc;
 
 	/* a lock of ours that went with its session: no need to ask */
 	if (h != NULL && h->lost && !connected(be))
 		return 0;
-	rc = read_lock(be, "l.stack = $1", stack, "", out, NULL);
+	if (h != NULL && !h->lost) {
+		rc = pg_exec(be, LOCK_SELECT_OWN, 1, &stack, "read lock", &res);
+		if (rc == 0 && PQntuples(res) > 0) {
+			pg_row_fill(res, 0, &store_rows_lock, out);
+			out->connected = strcmp(out->id, h->id) == 0;
+			rc = 1;
+		}
+		PQclear(res);
+		/* (h may have been found lost by this very call) */
+	} else {
+		rc = read_lock(be, "l.stack = $1", stack, "", out, NULL);
+	}
 	if (h == NULL || !h->lost)
 		return rc;
 	/* ours is gone; what the row says is a stale copy of it */

@@ -23,9 +23,11 @@
  * - JSON is kept in "json" columns, which validate and keep the text as
  *   given (jsonb would reorder it): what is read back is what was stored,
  *   byte for byte, as with SQLite.
- * - Statements are sent with PQexecParams() and text parameters; the
- *   bulk put of records (a refresh of 10,000 sandboxes) is one statement
- *   over json_to_recordset(), one round trip instead of 10,000.
+ * - Statements take text parameters and are prepared once per connection
+ *   (be->prepared), so the server plans each only once: an apply makes
+ *   several small statements per API call. The bulk put of records (a
+ *   refresh of 10,000 sandboxes) is one statement over
+ *   json_to_recordset(), one round trip instead of 10,000.
  * - Autocommit: a single statement commits when it returns (the journal
  *   intent is durable before the API call); the few multi-statement
  *   writes run in BEGIN ... COMMIT.
@@ -295,6 +297,7 @@ pg_connect(struct store_be *be)
 	}
 	PQfinish(be->conn);
 	be->conn = c;
+	strmap_clear(&be->prepared); /* they were the old session's */
 	log_debug("%s: connected (server %d, session %d)", be->shown,
 	          PQserverVersion(c), PQbackendPID(c));
 out:
@@ -308,6 +311,8 @@ pg_exec(struct store_be *be, const char *sql, int n, const char *const *vals,
         const char *what, PGresult **out)
 {
 	ExecStatusType st;
+	const char *name;
+	char nbuf[32];
 	PGresult *res;
 	int rc;
 
@@ -323,7 +328,19 @@ pg_exec(struct store_be *be, const char *sql, int n, const char *const *vals,
 		if ((rc = pg_connect(be)) < 0)
 			return rc;
 	}
-	res = PQexecParams(be->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	if ((name = strmap_get(&be->prepared, sql)) == NULL) {
+		snprintf(nbuf, sizeof(nbuf), "sf%zu", be->prepared.n);
+		res = PQprepare(be->conn, nbuf, sql, n, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rc = pg_fail(be, res, what);
+			PQclear(res);
+			return rc;
+		}
+		PQclear(res);
+		strmap_set(&be->prepared, sql, nbuf);
+		name = nbuf;
+	}
+	res = PQexecPrepared(be->conn, name, n, vals, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		*out = res;
@@ -539,6 +556,7 @@ pg_close(struct store_be *be)
 	if (be == NULL)
 		return;
 	PQfinish(be->conn); /* ends the session: its locks go with it */
+	strmap_clear(&be->prepared);
 	if (be->conninfo != NULL)
 		free_secret(be->conninfo);
 	free(be->shown);

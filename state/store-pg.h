@@ -65,7 +65,9 @@ struct store_be {
 	char *shown;    /* the location without its password, for messages */
 	char *schema;
 	int version;
-	int in_tx; /* inside BEGIN ... COMMIT: never reconnect */
+	int in_tx;              /* inside BEGIN ... COMMIT: never reconnect */
+	struct strmap prepared; /* SQL text to its prepared statement's name,
+	                           for this connection */
 	struct pg_held *held;
 	size_t nheld, capheld;
 };
@@ -77,8 +79,10 @@ int64_t pg_get_i64(const PGresult *res, int row, int col);
 
 /*
  * pg_exec: run sql with n text parameters (NULL: SQL NULL), connecting
- * again first when the connection was lost outside a transaction. 0 with
- * *res (the caller's), or a negative code with the message set.
+ * again first when the connection was lost outside a transaction. Each
+ * distinct sql is prepared once per connection and then only executed
+ * (sql must not hold input: parameters do). 0 with *res (the caller's),
+ * or a negative code with the message set.
  */
 int pg_exec(struct store_be *be, const char *sql, int n,
             const char *const *vals, const char *what, PGresult **res);

@@ -131,7 +131,9 @@ int store_open(const char *path, struct store **out);
 /*
  * store_exists: 1 when a state exists at path, 0 when not (nothing is
  * created; reading commands then show an empty state), or a negative code
- * (an unknown URL scheme, a path that cannot be examined).
+ * (an unknown URL scheme, a path that cannot be examined, a database that
+ * cannot be reached). For PostgreSQL, a state exists when its schema has
+ * its schema_migrations table.
  */
 int store_exists(const char *path);
 void store_close(struct store *s);
