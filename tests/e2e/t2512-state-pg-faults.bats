@@ -49,7 +49,7 @@ recorded_names() {
 @test "the database stopped mid-apply: exit 1 with a clear message, nothing half done; the next run recovers" {
 	emu_stop
 	emu_start --transition-ms 20 --latency-ms 150
-	mk_many d 30
+	mk_many d 60
 	"$SANDFORM" apply m --auto-approve --parallelism 2 >run.out 2>run.err &
 	pid=$!
 	wait_creates 4
@@ -63,7 +63,7 @@ recorded_names() {
 	n=$(n_requests)
 	sleep 1
 	[ "$(n_requests)" -eq "$n" ]
-	[ "$(creates_ok)" -lt 30 ]
+	[ "$(creates_ok)" -lt 60 ]
 	# with the database down every command says so and changes nothing
 	run --separate-stderr "$SANDFORM" plan m
 	[ "$status" -eq 1 ]
@@ -79,7 +79,7 @@ recorded_names() {
 	[ "$(live_names)" = "$(declared_names)" ]
 	[ "$(recorded_names)" = "$(declared_names)" ]
 	[ "$(creates_409)" = 0 ]
-	[ "$(creates_ok)" = 30 ]
+	[ "$(creates_ok)" = 60 ]
 	[ "$(open_journal)" = 0 ]
 	run "$SANDFORM" plan m --detailed-exitcode
 	[ "$status" -eq 0 ]
@@ -123,7 +123,7 @@ PY
 @test "an administrator ends the holder's session: the run stops mutating, exit 1; the next converges" {
 	emu_stop
 	emu_start --transition-ms 20 --latency-ms 150
-	mk_many s 30
+	mk_many s 60
 	"$SANDFORM" apply m --auto-approve --parallelism 1 >run.out 2>run.err &
 	pid=$!
 	wait_creates 3
@@ -133,10 +133,10 @@ PY
 	cat run.err >&2
 	[ "$rc" -eq 1 ]
 	grep -q "lost the database session holding the lock" run.err
-	[ "$(creates_ok)" -lt 30 ]
+	[ "$(creates_ok)" -lt 60 ]
 	run --separate-stderr "$SANDFORM" apply m --auto-approve
 	[ "$status" -eq 0 ]
 	[ "$(live_names)" = "$(declared_names)" ]
 	[ "$(creates_409)" = 0 ]
-	[ "$(creates_ok)" = 30 ]
+	[ "$(creates_ok)" = 60 ]
 }
