@@ -11,6 +11,7 @@ fi
 PACKAGES="
 build-essential autoconf automake libtool pkg-config make git
 libyaml-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev sqlite3
+libpq-dev postgresql
 libgit2-dev libssl-dev libmicrohttpd-dev libcmocka-dev
 bats curl wrk valgrind clang libclang-rt-14-dev clang-format
 ca-certificates python3

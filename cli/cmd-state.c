@@ -1,7 +1,9 @@
 /*
  * sandform state list|show NAME|rm NAME|import NAME ID|history|journal|info
- *                 [--stack NAME] [--state PATH] [--json] [--limit N]
+ *                 [--stack NAME] [--state PATH|URL] [--json] [--limit N]
  *                 [--open] [-v]
+ * sandform state migrate --to PATH|URL [--force] [--stack NAME]
+ *                 [--state PATH|URL] [--json]
  *
  * Looks at and edits what the state remembers about one stack. Only rm
  * talks to Daytona (and not with --keep-labels):
@@ -36,7 +38,17 @@
  *   settings (such as resize_unavailable), the stack's lock holder (its id
  *   is what force-unlock takes) and how many records, runs, journal
  *   entries (open ones) and drift observations the stack has.
+ * - migrate --to PATH|URL: copy the stack's state (records, runs, journal,
+ *   drift, the secret-hashing key, settings the target lacks; not the
+ *   lock) to another state, of either backend (SQLite file, PostgreSQL
+ *   URL), and read the copy back to check it (store_migrate). The source
+ *   is left as it was; point --state or SANDFORM_STATE at the target to
+ *   use it. Refused: a stack with nothing to copy, a target that already
+ *   holds the stack (--force replaces it), a target with another key and
+ *   other stacks, and a stack locked in either state (exit 3). A target
+ *   file's directory must exist.
  *
+ * A state given as a URL is shown without its password.
  * Every --json document is an object with "format_version": "1".
  * rm and import change the state, so they hold the stack lock while they do
  * (exit 3 naming the holder when a run has it). Reading subcommands never
@@ -54,6 +66,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -73,7 +86,7 @@
 #include "state/store.h"
 
 /* What `sandform state` does, for its usage messages. */
-#define SUBCOMMANDS "list, show, rm, import, history, journal, info"
+#define SUBCOMMANDS "list, show, rm, import, history, journal, info, migrate"
 
 /* Longest NAME and ID that import accepts. */
 #define STATE_NAME_MAX 255
@@ -84,6 +97,8 @@ int cmd_state(struct sf_ctx *ctx, struct cli_args *args);
 static long long opt_limit;
 static int opt_keep_labels;
 static int opt_open;
+static const char *opt_to;
+static int opt_force;
 
 const struct cli_opt cmd_state_opts[] = {
 	SF_OPT_STACK,
@@ -99,6 +114,13 @@ const struct cli_opt cmd_state_opts[] = {
 	  "rm: forget without contacting Daytona (the sandbox keeps its "
 	  "sandform.dev/* labels)",
 	  &opt_keep_labels, 0, 0 },
+	{ CLI_STRING, "to", 0, "PATH|URL",
+	  "migrate: the state to copy the stack to (an SQLite file or a "
+	  "postgresql:// URL)",
+	  &opt_to, 0, 0 },
+	{ CLI_FLAG, "force", 0, NULL,
+	  "migrate: replace the stack when the target already holds it",
+	  &opt_force, 0, 0 },
 	SF_OPT_API_KEY_FILE,
 	SF_OPT_VERBOSE,
 	CLI_OPT_END,
@@ -140,7 +162,7 @@ open_state(struct sf_ctx *ctx, int may_create, struct store **out)
 	if (!may_create && (rc = store_exists(ctx->state_path)) <= 0) {
 		if (rc < 0)
 			return store_fail(rc);
-		log_debug("no state at '%s'", ctx->state_path);
+		log_debug("no state at the given location");
 		return 0;
 	}
 	if ((rc = store_open(ctx->state_path, out)) < 0)
@@ -721,9 +743,11 @@ info_print(struct sf_ctx *ctx, struct store *s, const struct strmap *settings,
            const struct store_lock_holder *lock, const struct store_counts *c)
 {
 	char since[SF_ISO8601_LEN + 1], until[SF_ISO8601_LEN + 1];
+	char *shown = store_redact(ctx->state_path);
 	size_t i;
 
-	printf("state:           %s\n", ctx->state_path);
+	printf("state:           %s\n", shown);
+	free(shown);
 	if (s == NULL) {
 		printf("(no state yet: it is created by the first command that "
 		       "records something)\n");
@@ -760,6 +784,7 @@ state_info(struct sf_ctx *ctx, struct store *s)
 	struct store_lock_holder lock;
 	struct store_counts c;
 	cJSON *doc;
+	char *shown;
 	int rc, locked = 0;
 
 	memset(&c, 0, sizeof(c));
@@ -782,7 +807,9 @@ state_info(struct sf_ctx *ctx, struct store *s)
 	cJSON_AddBoolToObject(doc, "exists", s != NULL);
 	json_add_string_or_null(doc, "backend",
 	                        s ? store_backend_name(s) : NULL);
-	cJSON_AddStringToObject(doc, "path", ctx->state_path);
+	shown = store_redact(ctx->state_path);
+	cJSON_AddStringToObject(doc, "path", shown);
+	free(shown);
 	if (s != NULL)
 		cJSON_AddNumberToObject(doc, "schema_version",
 		                        store_schema_version(s));
@@ -800,6 +827,105 @@ state_info(struct sf_ctx *ctx, struct store *s)
 fail:
 	strmap_clear(&settings);
 	return store_fail(rc);
+}
+
+/* target_dir_ok: a file target's directory exists (a typo never starts a
+ * state somewhere else); URLs are the database's business. */
+static int
+target_dir_ok(const char *to)
+{
+	const char *slash = strrchr(to, '/');
+	struct stat st;
+	char *dir;
+	int ok;
+
+	if (store_is_url(to) || slash == NULL || slash == to)
+		return 1;
+	dir = xstrndup(to, (size_t)(slash - to));
+	ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!ok)
+		fail("migrate: --to: directory '%s' does not exist (create it "
+		     "first)",
+		     dir);
+	free(dir);
+	return ok;
+}
+
+static void
+migrate_print(struct sf_ctx *ctx, const char *from, const char *to,
+              const struct store_counts *c)
+{
+	cJSON *doc;
+
+	if (ctx->json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "format_version", "1");
+		cJSON_AddStringToObject(doc, "stack", ctx->stack);
+		cJSON_AddStringToObject(doc, "from", from);
+		cJSON_AddStringToObject(doc, "to", to);
+		cJSON_AddItemToObject(doc, "copied", counts_to_json(c));
+		cJSON_AddBoolToObject(doc, "verified", 1);
+		print_json(doc, 0);
+		return;
+	}
+	printf("Copied stack '%s' from %s to %s: %zu records, %zu runs, %zu "
+	       "journal entries (%zu open), %zu drift observations; the copy "
+	       "reads back identical.\n",
+	       ctx->stack, from, to, c->records, c->runs, c->journal,
+	       c->journal_open, c->drift);
+	printf("The source is unchanged. To use the copy, point --state (or "
+	       "SANDFORM_STATE) at %s.\n",
+	       to);
+}
+
+static int
+state_migrate(struct sf_ctx *ctx)
+{
+	struct store *from = NULL, *to = NULL;
+	char *from_shown = store_redact(ctx->state_path), *to_shown = NULL;
+	struct store_counts c;
+	int rc;
+
+	if (opt_to == NULL || *opt_to == '\0') {
+		rc = fail("migrate: --to PATH|URL names the state to copy the "
+		          "stack to");
+		goto out;
+	}
+	to_shown = store_redact(opt_to);
+	if ((rc = store_exists(ctx->state_path)) <= 0) {
+		rc = rc < 0 ? store_fail(rc)
+		            : fail("migrate: there is no state at %s",
+		                   from_shown);
+		goto out;
+	}
+	if ((rc = store_open(ctx->state_path, &from)) < 0 ||
+	    (rc = store_counts(from, ctx->stack, &c)) < 0) {
+		rc = store_fail(rc);
+		goto out;
+	}
+	if (c.records + c.runs + c.journal + c.drift == 0) {
+		rc = fail("migrate: stack '%s' has nothing in %s (no records, "
+		          "runs or journal entries; see --stack)",
+		          ctx->stack, from_shown);
+		goto out;
+	}
+	if (!target_dir_ok(opt_to)) {
+		rc = SF_EXIT_ERROR;
+		goto out;
+	}
+	if ((rc = store_open(opt_to, &to)) < 0 ||
+	    (rc = store_migrate(from, to, ctx->stack, opt_force, &c)) < 0) {
+		rc = store_fail(rc);
+		goto out;
+	}
+	migrate_print(ctx, from_shown, to_shown, &c);
+	rc = SF_EXIT_OK;
+out:
+	store_close(from);
+	store_close(to);
+	free(from_shown);
+	free(to_shown);
+	return rc;
 }
 
 static int
@@ -856,6 +982,10 @@ cmd_state(struct sf_ctx *ctx, struct cli_args *args)
 			return SF_EXIT_ERROR;
 		if ((rc = open_state(ctx, 0, &s)) == 0)
 			rc = state_info(ctx, s);
+	} else if (strcmp(sub, "migrate") == 0) {
+		if (want_args(args, 0, "migrate --to PATH|URL [--force]") < 0)
+			return SF_EXIT_ERROR;
+		rc = state_migrate(ctx);
 	} else {
 		return fail("unknown subcommand '%s' (%s)", sub, SUBCOMMANDS);
 	}

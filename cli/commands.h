@@ -52,8 +52,9 @@ struct sf_ctx {
 	int color;         /* colour on stdout (TTY and no NO_COLOR) */
 	const char *stack; /* the stack's name (see stack_from) */
 	enum sf_stack_from stack_from;
-	const char *state_path; /* --state, SANDFORM_STATE, the stack file's
-	                           state, default */
+	/* --state, SANDFORM_STATE, the stack file's state, default: a file or
+	 * a URL that may hold a password: show only store_redact() of it */
+	const char *state_path;
 	const char *api_key_file;
 	const char *stack_file; /* --stack-file, or the one found */
 	/* the stack file (manifests/stack.h): its sources and policy where
@@ -89,12 +90,13 @@ struct sf_cmd {
 		        "file's name)",                                   \
 		        &sf_ctx.stack, 0, 0                               \
 	}
-#define SF_OPT_STATE                                                   \
-	{                                                              \
-		CLI_STRING, "state", 0, "PATH",                        \
-		        "state database (default: $SANDFORM_STATE or " \
-		        "./.sandform/state.db)",                       \
-		        &sf_ctx.state_path, 0, 0                       \
+#define SF_OPT_STATE                                                    \
+	{                                                               \
+		CLI_STRING, "state", 0, "PATH|URL",                     \
+		        "state: an SQLite file or a postgresql:// URL " \
+		        "(default: $SANDFORM_STATE or "                 \
+		        "./.sandform/state.db)",                        \
+		        &sf_ctx.state_path, 0, 0                        \
 	}
 #define SF_OPT_API_KEY_FILE                                             \
 	{                                                               \

@@ -44,6 +44,7 @@
 #include "common/xalloc.h"
 #include "manifests/stack.h"
 #include "cli/commands.h"
+#include "state/store.h"
 
 struct sf_ctx sf_ctx;
 
@@ -140,8 +141,8 @@ check_state_dir(const char *cmd, const char *path, const char *from)
 	char *dir;
 	int rc = 0;
 
-	if (slash == NULL || slash == path)
-		return 0; /* the current directory or / */
+	if (slash == NULL || slash == path || store_is_url(path))
+		return 0; /* the current directory or /, or a database */
 	dir = xstrndup(path, (size_t)(slash - path));
 	if (stat(dir, &st) < 0) {
 		if (errno == ENOENT)

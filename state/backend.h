@@ -1,7 +1,7 @@
 /*
  * backend: the seam between the store's policy (store.c) and the storage
- * that keeps the state (store-sqlite.c; next store-pg.c). Private to
- * state/ and its tests: callers use store.h only.
+ * that keeps the state (store-sqlite.c, store-pg.c). Private to state/
+ * and its tests: callers use store.h only.
  *
  * A backend is a table of functions. store_open() gives a path that looks
  * like a URL ("SCHEME://...") to the backend that lists SCHEME, and any
@@ -20,6 +20,13 @@
  * found / 0 none); a backend words its own failures with its detail (file,
  * library message) and returns SF_EIO (or SF_EINVALID for a state it
  * cannot use, such as a newer schema).
+ *
+ * Locks come in two kinds. A backend whose locks are rows only (SQLite)
+ * leaves lock_claim and lock_break NULL: the store then decides when a
+ * holder is stale (lease expired, or its process gone from this host) and
+ * swaps the row. A backend with sessions (PostgreSQL) sets them: a lock is
+ * held by the database session that took it, so only the backend can tell
+ * whether its holder lives, and the lease is then informational.
  *
  * Ownership: strings and structs passed in are borrowed for the call.
  * Structs a backend returns belong to the caller, which frees them with
@@ -40,6 +47,17 @@
 
 /* One open connection of a backend; each backend defines its own. */
 struct store_be;
+
+/*
+ * struct store_dump: a stack's state but its lock: records by name, runs,
+ * journal entries and drift observations each by id.
+ */
+struct store_dump {
+	struct store_record_list records;
+	struct store_run_list runs;
+	struct store_journal_list journal;
+	struct store_drift_list drift;
+};
 
 /* clang-format off */
 struct store_backend {
@@ -140,14 +158,59 @@ struct store_backend {
 	                  int64_t now_ms, int64_t lease_until_ms);
 	int (*lock_delete)(struct store_be *be, const char *lock_id,
 	                   struct store_lock_holder *out);
+	/*
+	 * lock_find: the lock with that id into *out (1), 0 when none; sets
+	 * out->connected when its holder's database session is connected.
+	 */
+	int (*lock_find)(struct store_be *be, const char *lock_id,
+	                 struct store_lock_holder *out);
+
+	/*
+	 * Session locks (NULL for row-only backends). lock_claim: take the
+	 * stack's lock for mine unless a live session holds it: 1 when taken
+	 * (*cur: the row of a dead holder that was replaced, or an empty id
+	 * when there was none), 0 when held (*cur: the holder; an empty id
+	 * when the holder has not written its row yet). A handle that holds
+	 * the lock already gets 0 with its own row. lock_break: force-release
+	 * the lock with that id: delete its row and end its holder's session
+	 * when that is still connected; as lock_delete, with out->connected
+	 * set when another session was connected and was ended.
+	 */
+	int (*lock_claim)(struct store_be *be,
+	                  const struct store_lock_holder *mine,
+	                  struct store_lock_holder *cur);
+	int (*lock_break)(struct store_be *be, const char *lock_id,
+	                  struct store_lock_holder *out);
+
+	/*
+	 * Copying a stack between states (store_migrate, migrate.c).
+	 * stacks: the name of every stack with records, runs, journal
+	 * entries or drift (keys of out; values ""). dump: everything the
+	 * stack has but its lock, in the order of struct store_dump. load:
+	 * write a dump into the stack in one transaction (replace: first
+	 * delete what the stack has), keeping the times, the run and journal
+	 * ids when none of them is taken in this state (else new ids in the
+	 * same order), and updating d's ids and run ids to those stored.
+	 * key_set: replace the state's HMAC key.
+	 */
+	int (*stacks)(struct store_be *be, struct strmap *out);
+	int (*dump)(struct store_be *be, const char *stack,
+	            struct store_dump *out);
+	int (*load)(struct store_be *be, const char *stack,
+	            struct store_dump *d, int replace);
+	int (*key_set)(struct store_be *be, const unsigned char *key,
+	               size_t len);
 };
 /* clang-format on */
 
 /* The backends this build has (store.c lists them in store_backends[]). */
 extern const struct store_backend store_backend_sqlite;
+extern const struct store_backend store_backend_pg;
 
 /* The schema version store-sqlite.c writes; older files are migrated. */
 #define STORE_SQLITE_SCHEMA_VERSION 2
+/* The schema version store-pg.c writes (schema_migrations). */
+#define STORE_PG_SCHEMA_VERSION 1
 
 /* ---- the members of the returned structs, in query order ------------- */
 
@@ -191,6 +254,32 @@ extern const struct store_row_kind store_rows_lock;
 void store_row_clear(const struct store_row_kind *k, void *row);
 /* store_rows_free: store_row_clear every row of an array, then the array. */
 void store_rows_free(const struct store_row_kind *k, void *v, size_t n);
+
+/* ---- what state/'s own modules share (migrate.c) --------------------- */
+
+/*
+ * Through the store's mutex, as every call: the backend's stacks, dump and
+ * load; store_key_replace sets the state's key (stored and in the handle).
+ */
+int store_stacks(struct store *s, struct strmap *out);
+int store_dump(struct store *s, const char *stack, struct store_dump *out);
+int store_load(struct store *s, const char *stack, struct store_dump *d,
+               int replace);
+int store_key_replace(struct store *s, const unsigned char *key);
+/*
+ * For a backend's load: store_dump_run_ids: the run ids of d in order
+ * (malloc()ed; NULL when none); after the runs were stored with new ids,
+ * store_dump_map_runs: turn the run ids of d's journal entries and drift
+ * observations from those old ids into the new ones (0 when a run is not
+ * among d's runs).
+ */
+int64_t *store_dump_run_ids(const struct store_dump *d);
+void store_dump_map_runs(struct store_dump *d, const int64_t *old);
+/* store_dump_free: frees every list of d (NULL-safe) and zeroes it. */
+void store_dump_free(struct store_dump *d);
+/* store_location: the location the store was opened with, password and
+ * all: for the backend only, never for a message. */
+const char *store_location(const struct store *s);
 
 /* store_journal_state_parse: a stored state name; "sent" (allowed by the
  * SQLite schema, never written) and unknown names read as

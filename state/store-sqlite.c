@@ -37,6 +37,7 @@
 #include "common/xalloc.h"
 #include "state/backend.h"
 #include "state/statefile.h"
+#include "state/store-sqlite.h"
 #include "state/store.h"
 
 /* ---- schema ---------------------------------------------------------- */
@@ -261,12 +262,18 @@ struct store_be {
 
 /* ---- helpers --------------------------------------------------------- */
 
+sqlite3 *
+store_sqlite_db(struct store_be *be)
+{
+	return be->db;
+}
+
 /*
  * db_error: record SQLite's message for a failure, with the file. When
  * the failure was the system's (cannot open, I/O), its errno says why.
  */
-static int
-db_error(struct store_be *be, int rc, const char *what)
+int
+store_sqlite_error(struct store_be *be, int rc, const char *what)
 {
 	int code = SF_EIO, sys = sqlite3_system_errno(be->db);
 	int prim = rc & 0xff;
@@ -286,12 +293,12 @@ db_exec(struct store_be *be, const char *sql, const char *what)
 	int rc = sqlite3_exec(be->db, sql, NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK)
-		return db_error(be, rc, what);
+		return store_sqlite_error(be, rc, what);
 	return 0;
 }
 
-static int
-tx_begin(struct store_be *be)
+int
+store_sqlite_begin(struct store_be *be)
 {
 	return db_exec(be, "BEGIN IMMEDIATE", "begin transaction");
 }
@@ -311,8 +318,8 @@ tx_rollback(struct store_be *be)
 
 /* tx_end: commit when rc says all went well, else roll back; rc or the
  * commit's failure. */
-static int
-tx_end(struct store_be *be, int rc)
+int
+store_sqlite_end(struct store_be *be, int rc)
 {
 	int crc;
 
@@ -335,7 +342,7 @@ stmt_get(struct store_be *be, enum stmt_id id, sqlite3_stmt **out)
 		                        SQLITE_PREPARE_PERSISTENT,
 		                        &be->stmt[id], NULL);
 		if (rc != SQLITE_OK)
-			return db_error(be, rc, "prepare");
+			return store_sqlite_error(be, rc, "prepare");
 	}
 	*out = be->stmt[id];
 	return 0;
@@ -348,8 +355,8 @@ stmt_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-static void
-bind_text(sqlite3_stmt *st, int i, const char *v)
+void
+store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v == NULL)
 		sqlite3_bind_null(st, i);
@@ -357,8 +364,8 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-static void
-bind_id(sqlite3_stmt *st, int i, int64_t id)
+void
+store_sqlite_bind_id(sqlite3_stmt *st, int i, int64_t id)
 {
 	if (id <= 0)
 		sqlite3_bind_null(st, i);
@@ -383,14 +390,14 @@ col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
 }
 
 /* step_write: run a write statement to completion and reset it. */
-static int
-step_write(struct store_be *be, sqlite3_stmt *st, const char *what)
+int
+store_sqlite_step(struct store_be *be, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
 	stmt_done(st);
 	if (rc != SQLITE_DONE)
-		return db_error(be, rc, what);
+		return store_sqlite_error(be, rc, what);
 	return 0;
 }
 
@@ -398,7 +405,7 @@ step_write(struct store_be *be, sqlite3_stmt *st, const char *what)
 static int
 step_changes(struct store_be *be, sqlite3_stmt *st, const char *what)
 {
-	int rc = step_write(be, st, what);
+	int rc = store_sqlite_step(be, st, what);
 
 	return rc < 0 ? rc : sqlite3_changes(be->db) > 0;
 }
@@ -454,7 +461,7 @@ row_step(struct store_be *be, sqlite3_stmt *st, const struct store_row_kind *k,
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
-		rc = db_error(be, rc, what);
+		rc = store_sqlite_error(be, rc, what);
 	}
 	stmt_done(st);
 	return rc;
@@ -479,9 +486,10 @@ row_get(struct store_be *be, sqlite3_stmt *st, const struct store_row_kind *k,
  * rows_read: every row of a bound query into a new array (*v_out, *n_out;
  * empty on failure) and reset the statement.
  */
-static int
-rows_read(struct store_be *be, sqlite3_stmt *st, const struct store_row_kind *k,
-          const char *what, void **v_out, size_t *n_out)
+int
+store_sqlite_rows(struct store_be *be, sqlite3_stmt *st,
+                  const struct store_row_kind *k, const char *what,
+                  void **v_out, size_t *n_out)
 {
 	size_t n = 0, cap = 0;
 	char *v = NULL;
@@ -494,7 +502,7 @@ rows_read(struct store_be *be, sqlite3_stmt *st, const struct store_row_kind *k,
 		}
 		row_fill(st, k, v + n++ * k->size);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(be, rc, what);
+	rc = rc == SQLITE_DONE ? 0 : store_sqlite_error(be, rc, what);
 	stmt_done(st);
 	if (rc < 0) {
 		store_rows_free(k, v, n);
@@ -517,8 +525,8 @@ list_by(struct store_be *be, enum stmt_id id, const char *arg,
 
 	if ((rc = stmt_get(be, id, &st)) < 0)
 		return rc;
-	bind_text(st, 1, arg);
-	return rows_read(be, st, k, what, v_out, n_out);
+	store_sqlite_bind_text(st, 1, arg);
+	return store_sqlite_rows(be, st, k, what, v_out, n_out);
 }
 
 /* ---- the file, migrations, open and close ---------------------------- */
@@ -533,10 +541,10 @@ pragma_row(struct store_be *be, const char *sql, const char *what,
 
 	rc = sqlite3_prepare_v2(be->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_error(be, rc, what);
+		return store_sqlite_error(be, rc, what);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		rc = db_error(be, rc, what);
+		rc = store_sqlite_error(be, rc, what);
 		sqlite3_finalize(st);
 		return rc;
 	}
@@ -566,7 +574,7 @@ migrate(struct store_be *be)
 	int v, rc;
 
 	for (;;) {
-		if ((rc = tx_begin(be)) < 0)
+		if ((rc = store_sqlite_begin(be)) < 0)
 			return rc;
 		if ((rc = user_version(be, &v)) < 0)
 			goto fail;
@@ -680,7 +688,7 @@ sqlite_open(const char *path, struct store_be **out)
 			                  path);
 			goto out;
 		}
-		rc = db_error(be, rc, "open");
+		rc = store_sqlite_error(be, rc, "open");
 		goto out;
 	}
 	sqlite3_extended_result_codes(be->db, 1);
@@ -719,13 +727,13 @@ sqlite_key_init(struct store_be *be, const unsigned char *fresh,
 	sqlite3_stmt *st = NULL;
 	int rc, step;
 
-	if ((rc = tx_begin(be)) < 0)
+	if ((rc = store_sqlite_begin(be)) < 0)
 		return rc;
 	rc = sqlite3_prepare_v2(be->db,
 	                        "SELECT value FROM meta WHERE key = 'hmac_key'",
 	                        -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		rc = db_error(be, rc, "read key");
+		rc = store_sqlite_error(be, rc, "read key");
 		goto out;
 	}
 	step = sqlite3_step(st);
@@ -741,7 +749,7 @@ sqlite_key_init(struct store_be *be, const unsigned char *fresh,
 		goto out;
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_error(be, step, "read key");
+		rc = store_sqlite_error(be, step, "read key");
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -750,17 +758,18 @@ sqlite_key_init(struct store_be *be, const unsigned char *fresh,
 	        be->db, "INSERT INTO meta (key, value) VALUES ('hmac_key', ?1)",
 	        -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		rc = db_error(be, rc, "store key");
+		rc = store_sqlite_error(be, rc, "store key");
 		goto out;
 	}
 	sqlite3_bind_blob(st, 1, fresh, (int)len, SQLITE_STATIC);
 	step = sqlite3_step(st);
-	rc = step == SQLITE_DONE ? 0 : db_error(be, step, "store key");
+	rc = step == SQLITE_DONE ? 0
+	                         : store_sqlite_error(be, step, "store key");
 	if (rc == 0)
 		memcpy(out, fresh, len);
 out:
 	sqlite3_finalize(st);
-	return tx_end(be, rc);
+	return store_sqlite_end(be, rc);
 }
 
 /* ---- records --------------------------------------------------------- */
@@ -774,21 +783,21 @@ record_put_one(struct store_be *be, const struct store_record *r, int64_t now)
 
 	if ((rc = stmt_get(be, ST_REC_PUT, &st)) < 0)
 		return rc;
-	bind_text(st, 1, r->stack);
-	bind_text(st, 2, r->name);
-	bind_text(st, 3, r->sandbox_id);
-	bind_text(st, 4, r->spec_hash);
-	bind_text(st, 5, r->labels_json);
-	bind_text(st, 6, r->observed_json);
-	bind_text(st, 7, r->applied_json);
-	bind_text(st, 8, r->status);
+	store_sqlite_bind_text(st, 1, r->stack);
+	store_sqlite_bind_text(st, 2, r->name);
+	store_sqlite_bind_text(st, 3, r->sandbox_id);
+	store_sqlite_bind_text(st, 4, r->spec_hash);
+	store_sqlite_bind_text(st, 5, r->labels_json);
+	store_sqlite_bind_text(st, 6, r->observed_json);
+	store_sqlite_bind_text(st, 7, r->applied_json);
+	store_sqlite_bind_text(st, 8, r->status);
 	sqlite3_bind_int64(st, 9, now);
 	rc = sqlite3_step(st);
 	stmt_done(st);
 	if (rc == SQLITE_DONE)
 		return 0;
 	what = xasprintf("record '%s'", r->name);
-	rc = db_error(be, rc, what);
+	rc = store_sqlite_error(be, rc, what);
 	free(what);
 	return rc;
 }
@@ -802,11 +811,11 @@ sqlite_record_put(struct store_be *be, const struct store_record *v, size_t n,
 
 	if (n == 1)
 		return record_put_one(be, v, now_ms);
-	if ((rc = tx_begin(be)) < 0)
+	if ((rc = store_sqlite_begin(be)) < 0)
 		return rc;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = record_put_one(be, &v[i], now_ms);
-	return tx_end(be, rc);
+	return store_sqlite_end(be, rc);
 }
 
 static int
@@ -819,8 +828,8 @@ sqlite_record_get(struct store_be *be, const char *stack, const char *name,
 
 	if ((rc = stmt_get(be, ST_REC_GET, &st)) < 0)
 		return rc;
-	bind_text(st, 1, stack);
-	bind_text(st, 2, name);
+	store_sqlite_bind_text(st, 1, stack);
+	store_sqlite_bind_text(st, 2, name);
 	rc = row_get(be, st, &store_rows_record, "read record", &row);
 	*out = row;
 	return rc;
@@ -836,7 +845,7 @@ sqlite_record_find_id(struct store_be *be, const char *sandbox_id,
 
 	if ((rc = stmt_get(be, ST_REC_FIND_ID, &st)) < 0)
 		return rc;
-	bind_text(st, 1, sandbox_id);
+	store_sqlite_bind_text(st, 1, sandbox_id);
 	rc = row_get(be, st, &store_rows_record, "read record", &row);
 	*out = row;
 	return rc;
@@ -862,8 +871,8 @@ sqlite_record_delete(struct store_be *be, const char *stack, const char *name)
 
 	if ((rc = stmt_get(be, ST_REC_DEL, &st)) < 0)
 		return rc;
-	bind_text(st, 1, stack);
-	bind_text(st, 2, name);
+	store_sqlite_bind_text(st, 1, stack);
+	store_sqlite_bind_text(st, 2, name);
 	return step_changes(be, st, "delete record");
 }
 
@@ -875,8 +884,8 @@ sqlite_record_delete_stack(struct store_be *be, const char *stack)
 
 	if ((rc = stmt_get(be, ST_REC_DEL_STACK, &st)) < 0)
 		return rc;
-	bind_text(st, 1, stack);
-	return step_write(be, st, "delete records");
+	store_sqlite_bind_text(st, 1, stack);
+	return store_sqlite_step(be, st, "delete records");
 }
 
 /* ---- runs ------------------------------------------------------------ */
@@ -890,14 +899,14 @@ sqlite_run_add(struct store_be *be, const struct store_run *run,
 
 	if ((rc = stmt_get(be, ST_RUN_ADD, &st)) < 0)
 		return rc;
-	bind_text(st, 1, run->command);
-	bind_text(st, 2, run->stack);
-	bind_text(st, 3, run->source);
-	bind_text(st, 4, run->git_commit);
+	store_sqlite_bind_text(st, 1, run->command);
+	store_sqlite_bind_text(st, 2, run->stack);
+	store_sqlite_bind_text(st, 3, run->source);
+	store_sqlite_bind_text(st, 4, run->git_commit);
 	sqlite3_bind_int64(st, 5, run->pid);
-	bind_text(st, 6, run->host);
+	store_sqlite_bind_text(st, 6, run->host);
 	sqlite3_bind_int64(st, 7, run->started_ms);
-	if ((rc = step_write(be, st, "record run")) < 0)
+	if ((rc = store_sqlite_step(be, st, "record run")) < 0)
 		return rc;
 	*id_out = sqlite3_last_insert_rowid(be->db);
 	return 0;
@@ -913,8 +922,8 @@ sqlite_run_finish(struct store_be *be, int64_t id, const char *outcome,
 	if ((rc = stmt_get(be, ST_RUN_FINISH, &st)) < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
-	bind_text(st, 2, outcome);
-	bind_text(st, 3, counts_json);
+	store_sqlite_bind_text(st, 2, outcome);
+	store_sqlite_bind_text(st, 3, counts_json);
 	sqlite3_bind_int64(st, 4, finished_ms);
 	return step_changes(be, st, "finish run");
 }
@@ -929,9 +938,10 @@ sqlite_run_list(struct store_be *be, const char *stack, size_t limit,
 
 	if ((rc = stmt_get(be, ST_RUN_LIST, &st)) < 0)
 		return rc;
-	bind_text(st, 1, stack);
+	store_sqlite_bind_text(st, 1, stack);
 	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
-	rc = rows_read(be, st, &store_rows_run, "list runs", &v, &out->n);
+	rc = store_sqlite_rows(be, st, &store_rows_run, "list runs", &v,
+	                       &out->n);
 	out->v = v;
 	return rc;
 }
@@ -947,15 +957,15 @@ sqlite_journal_add(struct store_be *be, const struct store_journal_entry *e,
 
 	if ((rc = stmt_get(be, ST_J_ADD, &st)) < 0)
 		return rc;
-	bind_id(st, 1, e->run_id);
-	bind_text(st, 2, e->stack);
-	bind_text(st, 3, e->name);
-	bind_text(st, 4, e->action);
-	bind_text(st, 5, e->sandbox_id);
-	bind_text(st, 6, e->detail_json);
+	store_sqlite_bind_id(st, 1, e->run_id);
+	store_sqlite_bind_text(st, 2, e->stack);
+	store_sqlite_bind_text(st, 3, e->name);
+	store_sqlite_bind_text(st, 4, e->action);
+	store_sqlite_bind_text(st, 5, e->sandbox_id);
+	store_sqlite_bind_text(st, 6, e->detail_json);
 	sqlite3_bind_int64(st, 7, e->created_ms);
 	sqlite3_bind_int64(st, 8, e->updated_ms);
-	if ((rc = step_write(be, st, "journal intent")) < 0)
+	if ((rc = store_sqlite_step(be, st, "journal intent")) < 0)
 		return rc;
 	*id_out = sqlite3_last_insert_rowid(be->db);
 	return 0;
@@ -979,7 +989,7 @@ sqlite_journal_finish(struct store_be *be, int64_t id,
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_ms);
-	bind_text(st, 3, arg);
+	store_sqlite_bind_text(st, 3, arg);
 	return step_changes(be, st, "journal update");
 }
 
@@ -1021,15 +1031,15 @@ sqlite_drift_add(struct store_be *be, const struct store_drift *d)
 
 	if ((rc = stmt_get(be, ST_DRIFT_ADD, &st)) < 0)
 		return rc;
-	bind_id(st, 1, d->run_id);
-	bind_text(st, 2, d->stack);
-	bind_text(st, 3, d->name);
-	bind_text(st, 4, d->category);
-	bind_text(st, 5, d->field);
-	bind_text(st, 6, d->old_value);
-	bind_text(st, 7, d->new_value);
+	store_sqlite_bind_id(st, 1, d->run_id);
+	store_sqlite_bind_text(st, 2, d->stack);
+	store_sqlite_bind_text(st, 3, d->name);
+	store_sqlite_bind_text(st, 4, d->category);
+	store_sqlite_bind_text(st, 5, d->field);
+	store_sqlite_bind_text(st, 6, d->old_value);
+	store_sqlite_bind_text(st, 7, d->new_value);
 	sqlite3_bind_int64(st, 8, d->observed_ms);
-	return step_write(be, st, "record drift");
+	return store_sqlite_step(be, st, "record drift");
 }
 
 static int
@@ -1043,7 +1053,8 @@ sqlite_drift_list(struct store_be *be, int64_t run_id,
 	if ((rc = stmt_get(be, ST_DRIFT_LIST, &st)) < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, run_id);
-	rc = rows_read(be, st, &store_rows_drift, "list drift", &v, &out->n);
+	rc = store_sqlite_rows(be, st, &store_rows_drift, "list drift", &v,
+	                       &out->n);
 	out->v = v;
 	return rc;
 }
@@ -1061,10 +1072,10 @@ sqlite_meta_set(struct store_be *be, const char *key, const char *value,
 	if ((rc = stmt_get(be, ST_META_SET, &st)) < 0)
 		return rc;
 	time_format_iso(now_ms, now);
-	bind_text(st, 1, key);
-	bind_text(st, 2, value);
-	bind_text(st, 3, now);
-	return step_write(be, st, "write setting");
+	store_sqlite_bind_text(st, 1, key);
+	store_sqlite_bind_text(st, 2, value);
+	store_sqlite_bind_text(st, 3, now);
+	return store_sqlite_step(be, st, "write setting");
 }
 
 static int
@@ -1075,7 +1086,7 @@ sqlite_meta_get(struct store_be *be, const char *key, char **out)
 
 	if ((rc = stmt_get(be, ST_META_GET, &st)) < 0)
 		return rc;
-	bind_text(st, 1, key);
+	store_sqlite_bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*out = col_str(st, 0);
@@ -1083,7 +1094,7 @@ sqlite_meta_get(struct store_be *be, const char *key, char **out)
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
-		rc = db_error(be, rc, "read setting");
+		rc = store_sqlite_error(be, rc, "read setting");
 	}
 	stmt_done(st);
 	return rc;
@@ -1100,7 +1111,8 @@ sqlite_meta_list(struct store_be *be, struct strmap *out)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		strmap_set(out, (const char *)sqlite3_column_text(st, 0),
 		           (const char *)sqlite3_column_text(st, 1));
-	rc = rc == SQLITE_DONE ? 0 : db_error(be, rc, "list settings");
+	rc = rc == SQLITE_DONE ? 0
+	                       : store_sqlite_error(be, rc, "list settings");
 	stmt_done(st);
 	return rc;
 }
@@ -1124,25 +1136,25 @@ sqlite_prune(struct store_be *be, int64_t before_ms, size_t *removed)
 	int rc;
 
 	*removed = 0;
-	if ((rc = tx_begin(be)) < 0)
+	if ((rc = store_sqlite_begin(be)) < 0)
 		return rc;
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == 0; i++) {
 		rc = sqlite3_prepare_v2(be->db, sql[i], -1, &st, NULL);
 		if (rc != SQLITE_OK) {
-			rc = db_error(be, rc, "prune");
+			rc = store_sqlite_error(be, rc, "prune");
 			break;
 		}
 		sqlite3_bind_int64(st, 1, before_ms);
 		rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE) {
-			rc = db_error(be, rc, "prune");
+			rc = store_sqlite_error(be, rc, "prune");
 			break;
 		}
 		rc = 0;
 		*removed += (size_t)sqlite3_changes(be->db);
 	}
-	return tx_end(be, rc);
+	return store_sqlite_end(be, rc);
 }
 
 static int
@@ -1153,7 +1165,7 @@ sqlite_counts(struct store_be *be, const char *stack, struct store_counts *out)
 
 	if ((rc = stmt_get(be, ST_COUNTS, &st)) < 0)
 		return rc;
-	bind_text(st, 1, stack);
+	store_sqlite_bind_text(st, 1, stack);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->records = (size_t)sqlite3_column_int64(st, 0);
@@ -1163,7 +1175,7 @@ sqlite_counts(struct store_be *be, const char *stack, struct store_counts *out)
 		out->drift = (size_t)sqlite3_column_int64(st, 4);
 		rc = 0;
 	} else {
-		rc = db_error(be, rc, "count");
+		rc = store_sqlite_error(be, rc, "count");
 	}
 	stmt_done(st);
 	return rc;
@@ -1180,7 +1192,7 @@ lock_read(struct store_be *be, enum stmt_id id, const char *key,
 
 	if ((rc = stmt_get(be, id, &st)) < 0)
 		return rc;
-	bind_text(st, 1, key);
+	store_sqlite_bind_text(st, 1, key);
 	return row_step(be, st, &store_rows_lock, out, "read lock");
 }
 
@@ -1201,19 +1213,19 @@ lock_insert(struct store_be *be, const char *stack,
 
 	if ((rc = stmt_get(be, ST_LOCK_DEL_STACK, &st)) < 0)
 		return rc;
-	bind_text(st, 1, stack);
-	if ((rc = step_write(be, st, "take over lock")) < 0)
+	store_sqlite_bind_text(st, 1, stack);
+	if ((rc = store_sqlite_step(be, st, "take over lock")) < 0)
 		return rc;
 	if ((rc = stmt_get(be, ST_LOCK_INSERT, &st)) < 0)
 		return rc;
-	bind_text(st, 1, mine->id);
-	bind_text(st, 2, stack);
-	bind_text(st, 3, mine->info);
+	store_sqlite_bind_text(st, 1, mine->id);
+	store_sqlite_bind_text(st, 2, stack);
+	store_sqlite_bind_text(st, 3, mine->info);
 	sqlite3_bind_int64(st, 4, mine->pid);
-	bind_text(st, 5, mine->host);
+	store_sqlite_bind_text(st, 5, mine->host);
 	sqlite3_bind_int64(st, 6, mine->since_ms);
 	sqlite3_bind_int64(st, 7, mine->lease_until_ms);
-	return step_write(be, st, "take lock");
+	return store_sqlite_step(be, st, "take lock");
 }
 
 static int
@@ -1223,15 +1235,15 @@ sqlite_lock_swap(struct store_be *be, const char *stack, const char *old_id,
 	struct store_lock_holder cur;
 	int rc, found;
 
-	if ((rc = tx_begin(be)) < 0)
+	if ((rc = store_sqlite_begin(be)) < 0)
 		return rc;
 	if ((found = rc = lock_read(be, ST_LOCK_GET, stack, &cur)) < 0)
-		return tx_end(be, rc);
+		return store_sqlite_end(be, rc);
 	if (old_id == NULL ? found : !found || strcmp(cur.id, old_id) != 0)
-		return tx_end(be, 0);
+		return store_sqlite_end(be, 0);
 	if ((rc = lock_insert(be, stack, mine)) < 0)
-		return tx_end(be, rc);
-	return tx_end(be, 1);
+		return store_sqlite_end(be, rc);
+	return store_sqlite_end(be, 1);
 }
 
 static int
@@ -1243,7 +1255,7 @@ sqlite_lock_renew(struct store_be *be, const char *lock_id, int64_t now_ms,
 
 	if ((rc = stmt_get(be, ST_LOCK_RENEW, &st)) < 0)
 		return rc;
-	bind_text(st, 1, lock_id);
+	store_sqlite_bind_text(st, 1, lock_id);
 	sqlite3_bind_int64(st, 2, now_ms);
 	sqlite3_bind_int64(st, 3, lease_until_ms);
 	return step_changes(be, st, "renew lock");
@@ -1257,18 +1269,25 @@ sqlite_lock_delete(struct store_be *be, const char *lock_id,
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = tx_begin(be)) < 0)
+	if ((rc = store_sqlite_begin(be)) < 0)
 		return rc;
 	if ((rc = lock_read(be, ST_LOCK_GET_ID, lock_id, &h)) <= 0)
-		return tx_end(be, rc);
+		return store_sqlite_end(be, rc);
 	if ((rc = stmt_get(be, ST_LOCK_DEL_ID, &st)) < 0)
-		return tx_end(be, rc);
-	bind_text(st, 1, lock_id);
-	if ((rc = step_write(be, st, "release lock")) < 0)
-		return tx_end(be, rc);
-	if ((rc = tx_end(be, 1)) == 1 && out != NULL)
+		return store_sqlite_end(be, rc);
+	store_sqlite_bind_text(st, 1, lock_id);
+	if ((rc = store_sqlite_step(be, st, "release lock")) < 0)
+		return store_sqlite_end(be, rc);
+	if ((rc = store_sqlite_end(be, 1)) == 1 && out != NULL)
 		*out = h;
 	return rc;
+}
+
+static int
+sqlite_lock_find(struct store_be *be, const char *lock_id,
+                 struct store_lock_holder *out)
+{
+	return lock_read(be, ST_LOCK_GET_ID, lock_id, out);
 }
 
 /* ---- the table --------------------------------------------------------- */
@@ -1305,4 +1324,11 @@ const struct store_backend store_backend_sqlite = {
 	.lock_swap = sqlite_lock_swap,
 	.lock_renew = sqlite_lock_renew,
 	.lock_delete = sqlite_lock_delete,
+	.lock_find = sqlite_lock_find,
+	.lock_claim = NULL,
+	.lock_break = NULL,
+	.stacks = store_sqlite_stacks,
+	.dump = store_sqlite_dump,
+	.load = store_sqlite_load,
+	.key_set = store_sqlite_key_set,
 };

@@ -11,18 +11,22 @@
  * - One mutex per handle serialises the backend calls: a backend needs no
  *   thread safety of its own, and the threads of a parallel apply share
  *   one handle.
- * - The lock is a compare-and-swap: read the holder, decide here whether
- *   it may be replaced (its process is gone from this host, or its lease
- *   expired), then have the backend swap only if the holder is still the
- *   one that was read. Two processes that both read "free" cannot both
- *   win; the loser reads again, finds the winner alive and names it.
+ * - The lock of a row-only backend (SQLite) is a compare-and-swap: read
+ *   the holder, decide here whether it may be replaced (its process is
+ *   gone from this host, or its lease expired), then have the backend swap
+ *   only if the holder is still the one that was read. Two processes that
+ *   both read "free" cannot both win; the loser reads again, finds the
+ *   winner alive and names it. A backend with sessions (PostgreSQL)
+ *   claims instead: whether a holder lives is its session's business, not
+ *   a pid on some host, so no host-local rule is applied to it here.
+ * - The handle keeps the location with its password for the backend, and
+ *   shows only store_redact() of it (store_path, messages, the log).
  * - The HMAC key is drawn here and offered to the backend, which keeps the
  *   first key stored, so processes creating one state at once agree.
  */
 #include "common/base.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -34,11 +38,13 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "state/backend.h"
+#include "state/location.h"
 #include "state/store.h"
 
 /* Every backend of this build; a new one adds its line here. */
 static const struct store_backend *const store_backends[] = {
 	&store_backend_sqlite,
+	&store_backend_pg,
 };
 
 #define N_BACKENDS (sizeof(store_backends) / sizeof(store_backends[0]))
@@ -56,7 +62,8 @@ static const struct store_backend *const store_backends[] = {
 struct store {
 	const struct store_backend *ops;
 	struct store_be *be;
-	char *path;
+	char *path;     /* shown: without the password */
+	char *location; /* as given, for the backend only */
 	unsigned char key[STORE_HMAC_KEY_LEN];
 	pthread_mutex_t mu;
 };
@@ -249,18 +256,16 @@ out:
 
 /* ---- open, close ----------------------------------------------------- */
 
-/* url_scheme: the length of SCHEME when path is "SCHEME://...", else 0. */
-static size_t
-url_scheme(const char *path)
+int
+store_is_url(const char *path)
 {
-	size_t i = 0;
+	return location_scheme_len(path) > 0;
+}
 
-	if (!isalpha((unsigned char)path[0]))
-		return 0;
-	while (isalnum((unsigned char)path[i]) || path[i] == '+' ||
-	       path[i] == '-' || path[i] == '.')
-		i++;
-	return strncmp(path + i, "://", 3) == 0 ? i : 0;
+char *
+store_redact(const char *path)
+{
+	return location_redact(path);
 }
 
 static int
@@ -283,7 +288,7 @@ serves(const struct store_backend *b, const char *scheme, size_t len)
 static int
 pick_backend(const char *path, const struct store_backend **out)
 {
-	size_t len = url_scheme(path), i;
+	size_t len = location_scheme_len(path), i;
 
 	for (i = 0; i < N_BACKENDS; i++) {
 		if (serves(store_backends[i], path, len)) {
@@ -328,19 +333,20 @@ store_open(const char *path, struct store **out)
 		return rc;
 	s = xcalloc(1, sizeof(*s));
 	s->ops = ops;
-	s->path = xstrdup(path);
+	s->path = location_redact(path);
+	s->location = xstrdup(path);
 	pthread_mutex_init(&s->mu, NULL);
 	if ((rc = ops->open(path, &s->be)) < 0)
 		goto out;
 	if (random_bytes(fresh, sizeof(fresh)) < 0) {
 		rc = sf_error_set(SF_EIO, "%s: no random bytes for the key",
-		                  path);
+		                  s->path);
 		goto out;
 	}
 	rc = ops->key_init(s->be, fresh, s->key, sizeof(s->key));
 	if (rc < 0)
 		goto out;
-	log_debug("opened %s state '%s' (schema %d)", ops->name, path,
+	log_debug("opened %s state '%s' (schema %d)", ops->name, s->path,
 	          ops->schema_version(s->be));
 	*out = s;
 	s = NULL;
@@ -359,6 +365,8 @@ store_close(struct store *s)
 	pthread_mutex_destroy(&s->mu);
 	wipe(s->key, sizeof(s->key));
 	free(s->path);
+	if (s->location != NULL)
+		free_secret(s->location);
 	free(s);
 }
 
@@ -366,6 +374,12 @@ const char *
 store_path(const struct store *s)
 {
 	return s->path;
+}
+
+const char *
+store_location(const struct store *s)
+{
+	return s->location;
 }
 
 const char *
@@ -974,6 +988,49 @@ format_holder(const struct store_lock_holder *h, char *out, size_t size)
 }
 
 /*
+ * lock_claim: lock_take for a backend with sessions: the backend takes the
+ * lock unless a live session holds it; the lease only words the message.
+ */
+static int
+lock_claim(struct store *s, struct store_lock_holder *mine,
+           struct store_lock_holder *cur, int64_t now)
+{
+	char desc[HOLDER_DESC_MAX], until[SF_ISO8601_LEN + 1];
+	int rc;
+
+	if ((rc = s->ops->lock_claim(s->be, mine, cur)) < 0)
+		return rc;
+	if (rc == 0 && cur->id[0] == '\0')
+		return sf_error_set(
+		        SF_ELOCKED,
+		        "stack '%s' is locked by a database session "
+		        "that has not named itself yet",
+		        mine->stack);
+	if (rc == 0) {
+		format_holder(cur, desc, sizeof(desc));
+		if (now < cur->lease_until_ms)
+			return sf_error_set(SF_ELOCKED,
+			                    "stack '%s' is locked by %s",
+			                    mine->stack, desc);
+		time_format_iso(cur->lease_until_ms, until);
+		return sf_error_set(SF_ELOCKED,
+		                    "stack '%s' is locked by %s; its lease "
+		                    "ran out at %s but its database session is "
+		                    "still connected (a stuck run? 'sandform "
+		                    "force-unlock %s' ends it)",
+		                    mine->stack, desc, until, cur->id);
+	}
+	mine->took_over = cur->id[0] != '\0';
+	if (mine->took_over) {
+		format_holder(cur, desc, sizeof(desc));
+		log_warn("taking over the lock of stack '%s' from %s: its "
+		         "database session ended",
+		         mine->stack, desc);
+	}
+	return 1;
+}
+
+/*
  * lock_take: one round of store_lock_acquire under the handle's mutex: 1
  * when mine was swapped in, 0 when the lock changed between the read and
  * the swap (read again), or a negative code (SF_ELOCKED: *cur holds it).
@@ -987,6 +1044,12 @@ lock_take(struct store *s, struct store_lock_holder *mine, int64_t lease_ms,
 	int64_t now;
 	int rc;
 
+	if (s->ops->lock_claim != NULL) {
+		now = time_now_ms();
+		mine->since_ms = now;
+		mine->lease_until_ms = now + lease_ms;
+		return lock_claim(s, mine, cur, now);
+	}
 	if ((rc = s->ops->lock_get(s->be, mine->stack, cur)) < 0)
 		return rc;
 	now = time_now_ms();
@@ -1097,15 +1160,22 @@ store_lock_renew(struct store *s, const char *lock_id, int64_t lease_ms)
 	return rc < 0 ? rc : 0;
 }
 
-/* lock_delete: remove the lock with that id, reporting what it was. */
+/*
+ * lock_delete: remove the lock with that id, reporting what it was; force
+ * also ends its holder's session where the backend has sessions.
+ */
 static int
-lock_delete(struct store *s, const char *lock_id, struct store_lock_holder *h)
+lock_delete(struct store *s, const char *lock_id, int force,
+            struct store_lock_holder *h)
 {
 	int rc;
 
 	memset(h, 0, sizeof(*h));
 	lock_handle(s);
-	rc = s->ops->lock_delete(s->be, lock_id, h);
+	if (force && s->ops->lock_break != NULL)
+		rc = s->ops->lock_break(s->be, lock_id, h);
+	else
+		rc = s->ops->lock_delete(s->be, lock_id, h);
 	unlock_handle(s);
 	if (rc == 0)
 		return sf_error_set(SF_ENOTFOUND, "no lock with id '%s'",
@@ -1117,7 +1187,7 @@ int
 store_lock_release(struct store *s, const char *lock_id)
 {
 	struct store_lock_holder h;
-	int rc = lock_delete(s, lock_id, &h);
+	int rc = lock_delete(s, lock_id, 0, &h);
 
 	if (rc == 0)
 		log_debug("released the lock of stack '%s' (lock %s)", h.stack,
@@ -1131,13 +1201,16 @@ store_lock_force_release(struct store *s, const char *lock_id,
 {
 	struct store_lock_holder h;
 	char desc[HOLDER_DESC_MAX];
-	int rc = lock_delete(s, lock_id, &h);
+	int rc = lock_delete(s, lock_id, 1, &h);
 
 	if (rc < 0)
 		return rc;
 	format_holder(&h, desc, sizeof(desc));
-	log_warn("force-released the lock of stack '%s' held by %s", h.stack,
-	         desc);
+	log_warn("force-released the lock of stack '%s' held by %s%s", h.stack,
+	         desc,
+	         h.connected ? "; its database session was still connected "
+	                       "and was ended"
+	                     : "");
 	if (holder_out != NULL)
 		*holder_out = h;
 	return 0;
@@ -1157,4 +1230,132 @@ store_lock_get(struct store *s, const char *stack,
 		return sf_error_set(SF_ENOTFOUND, "stack '%s' is not locked",
 		                    stack);
 	return rc < 0 ? rc : 0;
+}
+
+int
+store_lock_find(struct store *s, const char *lock_id,
+                struct store_lock_holder *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (empty(lock_id))
+		return sf_error_set(SF_EINVALID, "state: a lock id is needed");
+	lock_handle(s);
+	rc = s->ops->lock_find(s->be, lock_id, out);
+	unlock_handle(s);
+	if (rc == 0)
+		return sf_error_set(SF_ENOTFOUND, "no lock with id '%s'",
+		                    lock_id);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- what migrate.c uses ---------------------------------------------- */
+
+int
+store_stacks(struct store *s, struct strmap *out)
+{
+	int rc;
+
+	strmap_clear(out);
+	lock_handle(s);
+	rc = s->ops->stacks(s->be, out);
+	unlock_handle(s);
+	if (rc < 0)
+		strmap_clear(out);
+	return rc;
+}
+
+int
+store_dump(struct store *s, const char *stack, struct store_dump *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	lock_handle(s);
+	rc = s->ops->dump(s->be, stack, out);
+	unlock_handle(s);
+	if (rc < 0)
+		store_dump_free(out);
+	return rc;
+}
+
+int
+store_load(struct store *s, const char *stack, struct store_dump *d,
+           int replace)
+{
+	int rc;
+
+	lock_handle(s);
+	rc = s->ops->load(s->be, stack, d, replace);
+	unlock_handle(s);
+	return rc;
+}
+
+int
+store_key_replace(struct store *s, const unsigned char *key)
+{
+	int rc;
+
+	lock_handle(s);
+	rc = s->ops->key_set(s->be, key, sizeof(s->key));
+	if (rc == 0)
+		memcpy(s->key, key, sizeof(s->key));
+	unlock_handle(s);
+	return rc;
+}
+
+int64_t *
+store_dump_run_ids(const struct store_dump *d)
+{
+	int64_t *ids;
+	size_t i;
+
+	if (d->runs.n == 0)
+		return NULL;
+	ids = xcalloc(d->runs.n, sizeof(*ids));
+	for (i = 0; i < d->runs.n; i++)
+		ids[i] = d->runs.v[i].id;
+	return ids;
+}
+
+/* map_run: the new id of the run whose old id was id (old: ascending). */
+static int64_t
+map_run(const struct store_dump *d, const int64_t *old, int64_t id)
+{
+	size_t lo = 0, hi = d->runs.n, mid;
+
+	while (id > 0 && lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (old[mid] == id)
+			return d->runs.v[mid].id;
+		if (old[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+void
+store_dump_map_runs(struct store_dump *d, const int64_t *old)
+{
+	size_t i;
+
+	for (i = 0; i < d->journal.n; i++)
+		d->journal.v[i].run_id =
+		        map_run(d, old, d->journal.v[i].run_id);
+	for (i = 0; i < d->drift.n; i++)
+		d->drift.v[i].run_id = map_run(d, old, d->drift.v[i].run_id);
+}
+
+void
+store_dump_free(struct store_dump *d)
+{
+	if (d == NULL)
+		return;
+	store_record_list_free(&d->records);
+	store_run_list_free(&d->runs);
+	store_journal_list_free(&d->journal);
+	store_drift_list_free(&d->drift);
 }

@@ -7,8 +7,9 @@
  * whole state, named settings (store_meta_*). This module is the policy:
  * argument checks, the secret safety net, the HMAC key, the lock rules
  * (stale holders, leases, waiting) and the messages. The storage is a
- * backend chosen by store_open() from the path (state/backend.h): SQLite
- * (state/store-sqlite.c) for a file path, the only backend today.
+ * backend chosen by store_open() from the location (state/backend.h):
+ * SQLite (state/store-sqlite.c) for a file path, PostgreSQL
+ * (state/store-pg.c) for a postgresql:// or postgres:// URL.
  *
  * SQLite: one file, mode 0600 (STORE_FILE_MODE) in a directory sandform
  * creates with 0700, in WAL mode with synchronous=NORMAL, its schema
@@ -16,10 +17,20 @@
  * symbolic link, and its directory must be owned by the user (or root)
  * and not writable by group or others unless sticky (store_open).
  *
+ * PostgreSQL: the tables live in their own schema of the database
+ * (default "sandform", or the URL's schema= parameter), created and
+ * migrated by versioned migrations (a schema_migrations table) under a
+ * transaction-scoped advisory lock, so processes starting at once agree.
+ * One state is one database and schema; many stacks share it. The
+ * password comes from PGPASSWORD, a passfile or the URL (libpq reads
+ * them); every message shows the location through store_redact(). Stack
+ * locks are session advisory locks: see "the per-stack lock" below.
+
  * Durability: every write function has committed when it returns, so what
  * it wrote survives a crash of the process (kill -9) at any later point;
  * with SQLite the last commits may be lost on a power failure or OS crash
- * (they are then rebuilt from the live labels, DESIGN.md §4).
+ * (they are then rebuilt from the live labels, DESIGN.md §4); PostgreSQL
+ * keeps them as its server is configured to.
  *
  * Secrets: nothing secret is ever stored. Env values are stored only as
  * keyed hashes (HMAC-SHA-256 under store_hmac_key(), a random 32-byte key
@@ -38,16 +49,19 @@
  * structs in a *_list with a count, freed with the *_list_free() function.
  *
  * Threads: one handle may be used from several threads; calls are serialised
- * by a mutex inside the handle. After fork() the child must open its own
- * handle. Several processes may use one state at the same time; writers
- * wait up to STORE_BUSY_TIMEOUT_MS for each other.
+ * by a mutex inside the handle (a PostgreSQL handle is one connection).
+ * After fork() the child must open its own handle. Several processes may
+ * use one state at the same time; SQLite writers wait up to
+ * STORE_BUSY_TIMEOUT_MS for each other.
  *
  * Errors: functions return 0 or a negative SF_E* code with the message set
  * by sf_error_set(): SF_ENOTFOUND (no such record, entry, run or lock),
  * SF_ELOCKED (lock held by another run), SF_EINVALID (bad argument, invalid
  * JSON, a journal entry already finished, a state of a newer schema, an
- * unsafe state path), SF_EIO (file or database failure; the message carries
- * the backend's detail, e.g. sqlite3_errmsg() and the system error).
+ * unsafe state path), SF_EIO (file or database failure, a lost database
+ * connection; the message carries the backend's detail, e.g.
+ * sqlite3_errmsg() and the system error, or libpq's message),
+ * SF_EEXISTS and SF_ECONFLICT (store_migrate).
  */
 #ifndef SF_STATE_STORE_H
 #define SF_STATE_STORE_H
@@ -86,9 +100,23 @@
 struct store;
 
 /*
- * store_open: open or create the state at path. A path "SCHEME://..." is
- * refused unless a backend serves SCHEME (none does yet); anything else is
- * an SQLite file. A new file is created with mode 0600 whatever the umask,
+ * store_is_url: 1 when path is a URL ("SCHEME://..."), not a file path.
+ * store_redact: path without its password (a URL's user password and any
+ * password= parameter), for messages and output; a file path unchanged.
+ * The caller frees it.
+ */
+int store_is_url(const char *path);
+char *store_redact(const char *path);
+
+/*
+ * store_open: open or create the state at path. A URL
+ * "postgresql://[USER@]HOST[:PORT]/DB[?PARAM=VALUE&...]" (or postgres://)
+ * is a PostgreSQL state: libpq takes the URL and its parameters (sslmode,
+ * sslrootcert, connect_timeout, ...; see docs/state-backends.md) but
+ * schema=NAME (lowercase letters, digits, '_'; default "sandform"), which
+ * names the schema; the schema and its tables are created when missing. A
+ * URL of another scheme is refused naming only the scheme; anything else
+ * is an SQLite file. A new file is created with mode 0600 whatever the umask,
  * its missing parent directories with 0700; an existing file readable by
  * others is tightened to 0600 with a warning. Refused (SF_EINVALID): a
  * path that is a symbolic link or not a regular file (nor may its -wal,
@@ -103,12 +131,15 @@ int store_open(const char *path, struct store **out);
 /*
  * store_exists: 1 when a state exists at path, 0 when not (nothing is
  * created; reading commands then show an empty state), or a negative code
- * (an unknown URL scheme, a path that cannot be examined).
+ * (an unknown URL scheme, a path that cannot be examined, a database that
+ * cannot be reached). For PostgreSQL, a state exists when its schema has
+ * its schema_migrations table.
  */
 int store_exists(const char *path);
 void store_close(struct store *s);
+/* store_path: the location opened, without its password (store_redact). */
 const char *store_path(const struct store *s);
-/* store_backend_name: "sqlite". */
+/* store_backend_name: "sqlite" or "postgresql". */
 const char *store_backend_name(const struct store *s);
 /* store_schema_version: the backend's schema version in use. */
 int store_schema_version(const struct store *s);
@@ -349,6 +380,25 @@ int store_counts(struct store *s, const char *stack, struct store_counts *out);
 
 /* ---- the per-stack lock ---------------------------------------------- */
 
+/*
+ * SQLite: a lock is a row. Its holder is stale when its lease expired or
+ * when its process no longer exists on this host; a stale lock is taken
+ * over by the next acquirer. Other hosts' processes are judged by the
+ * lease only.
+ *
+ * PostgreSQL: a lock is a session advisory lock on a 64-bit key derived
+ * from the schema and the stack, held by the handle's database session,
+ * plus a row naming the holder (for messages and force-unlock). Only the
+ * advisory lock decides: a holder whose session ended (process killed,
+ * host lost and detected by TCP keepalives, connection terminated) has
+ * released it, and the next acquirer takes the row over at once, from any
+ * host; a live session keeps the lock even past its lease (the message
+ * then says so: force-unlock ends it). A handle whose connection was lost
+ * has lost its locks for good: renew fails (SF_ENOTFOUND) and get finds
+ * no lock of its own, so a run notices and stops. The handle reconnects
+ * for later calls.
+ */
+
 struct store_lock_holder {
 	char id[STORE_LOCK_ID_LEN + 1];
 	char stack[STORE_LOCK_INFO_MAX + 1];
@@ -358,6 +408,8 @@ struct store_lock_holder {
 	int64_t since_ms;       /* acquired */
 	int64_t lease_until_ms; /* expires unless renewed */
 	int took_over;          /* acquire: 1 when a stale lock was replaced */
+	int connected; /* find: its holder's database session is connected;
+	                  force-release: it was, and was ended; SQLite: 0 */
 };
 
 /*
@@ -395,5 +447,32 @@ int store_lock_force_release(struct store *s, const char *lock_id,
 /* store_lock_get: the stack's current lock, SF_ENOTFOUND when free. */
 int store_lock_get(struct store *s, const char *stack,
                    struct store_lock_holder *out);
+/*
+ * store_lock_find: the lock with that id, any stack (SF_ENOTFOUND when
+ * none), with out->connected set when force-releasing it would end a
+ * live database session (what force-unlock asks about).
+ */
+int store_lock_find(struct store *s, const char *lock_id,
+                    struct store_lock_holder *out);
+
+/* ---- copying a stack to another state -------------------------------- */
+
+/*
+ * store_migrate: copy stack's state from one state to another (any
+ * backends), then read the copy back and compare it with the original:
+ * records, runs, journal entries (open ones too) and drift observations,
+ * with their times; run and journal ids are kept when the target has none
+ * of them (else renumbered in order, references following). Settings the
+ * target lacks are copied; locks are not. The target gets the source's
+ * HMAC key, without which no secret hash would compare: when the target's
+ * key differs and it holds other stacks, SF_ECONFLICT (nothing copied).
+ * Both stacks are locked while copying (SF_ELOCKED naming the holder when
+ * either is locked by a run). A target that already holds the stack is
+ * refused (SF_EEXISTS) unless replace, which deletes what it holds there
+ * first, in the same transaction as the copy. *copied (may be NULL) gets
+ * what was copied.
+ */
+int store_migrate(struct store *from, struct store *to, const char *stack,
+                  int replace, struct store_counts *copied);
 
 #endif

@@ -1,12 +1,17 @@
 /*
  * The store's contract: what store.h promises whatever backend keeps the
- * state. Every test here runs against each target in targets[] (today
- * SQLite; a PostgreSQL backend adds one entry whose fresh() names a new
- * empty database, or skips when no server is configured): records, runs,
- * the journal, drift, settings, prune, counts, the HMAC key and the
- * env-value scrubbing, the lock (stale takeover, leases, waiting, races
- * between processes) and two handles on one state. Nothing here looks at
- * how a backend stores things; that is test_store_sqlite.c's job.
+ * state. Every test here runs against each target in targets[]: SQLite,
+ * and PostgreSQL when SF_TEST_PG_URL names a server (its fresh() names a
+ * new schema; without it every test of that target is skipped, and
+ * tests/unit/store-pg-server.sh starts a server and runs this program
+ * with "postgresql" to run that target alone): records, runs, the
+ * journal, drift, settings, prune, counts, the HMAC key and the env-value
+ * scrubbing, the lock (stale takeover, leases, waiting, races between
+ * processes) and two handles on one state. Where the backends differ by
+ * design (a lock past its lease: taken over with SQLite, kept while its
+ * session lives with PostgreSQL), the test says which target does what.
+ * Nothing here looks at how a backend stores things; that is
+ * test_store_sqlite.c's and test_store_pg.c's job.
  */
 #include "common/base.h"
 
@@ -39,6 +44,8 @@ struct store_target {
 	 * directory. NULL skips the test (e.g. no server to run it against).
 	 */
 	char *(*fresh)(const char *dir, const char *name);
+	/* sessions: locks live with database sessions, not leases */
+	int sessions;
 };
 
 static char *
@@ -47,8 +54,24 @@ sqlite_fresh(const char *dir, const char *name)
 	return xasprintf("%s/%s.db", dir, name);
 }
 
+/* pg_fresh: a new schema of the server SF_TEST_PG_URL names. */
+static char *
+pg_fresh(const char *dir, const char *name)
+{
+	static unsigned n;
+	const char *url = getenv("SF_TEST_PG_URL");
+
+	(void)dir;
+	if (url == NULL || *url == '\0')
+		return NULL;
+	return xasprintf("%s%sschema=c%ld_%u_%s", url,
+	                 strchr(url, '?') ? "&" : "?", (long)getpid(), n++,
+	                 name);
+}
+
 static const struct store_target targets[] = {
-	{ "sqlite", sqlite_fresh },
+	{ "sqlite", sqlite_fresh, 0 },
+	{ "postgresql", pg_fresh, 1 },
 };
 
 /* The target of the group being run. */
@@ -821,32 +844,64 @@ test_lock_basic(void **state)
 	store_close(b);
 }
 
+/* close_later: close the handle arg after 300 ms (a holder going away). */
+static void *
+close_later(void *arg)
+{
+	time_sleep_ms(300);
+	store_close(arg);
+	return NULL;
+}
+
 static void
 test_lock_lease_expiry(void **state)
 {
 	struct tctx *t = *state;
 	struct store *a = open_ok(t->path), *b = open_ok(t->path);
 	struct store_lock_holder first, second;
+	pthread_t closer;
 
 	assert_int_equal(store_lock_acquire(a, "default", "apply", 1, &first),
 	                 0);
 	time_sleep_ms(5);
-	/* the holder (this process) is alive, but its lease is over */
-	assert_int_equal(store_lock_acquire(b, "default", "apply", 0, &second),
+	if (target->sessions) {
+		/* the lease is over but the holder's session lives: it keeps
+		 * the lock, and the message says how to end it */
+		assert_int_equal(
+		        store_lock_acquire(b, "default", "apply", 0, &second),
+		        SF_ELOCKED);
+		assert_string_equal(second.id, first.id);
+		assert_non_null(strstr(sf_error_last(), "lease ran out"));
+		assert_non_null(strstr(sf_error_last(), "force-unlock"));
+		assert_int_equal(store_lock_renew(a, first.id, 0), 0);
+		/* its session ends: taken over at once */
+		store_close(a);
+		a = open_ok(t->path);
+	}
+	/* SQLite: the holder (this process) is alive, but its lease is over */
+	assert_int_equal(store_lock_acquire_wait(b, "default", "apply", 0, 5000,
+	                                         &second),
 	                 0);
 	assert_int_equal(second.took_over, 1);
 	assert_string_not_equal(second.id, first.id);
 	assert_int_equal(store_lock_renew(a, first.id, 0), SF_ENOTFOUND);
 	assert_int_equal(store_lock_release(b, second.id), 0);
 
-	/* a waiter gets the lock once the holder's lease runs out */
+	/* a waiter gets the lock once the holder's lease runs out (SQLite),
+	 * or once its session ends (PostgreSQL: closed while b waits) */
 	assert_int_equal(store_lock_acquire(a, "default", "apply", 400, &first),
 	                 0);
+	if (target->sessions)
+		assert_int_equal(pthread_create(&closer, NULL, close_later, a),
+		                 0);
 	assert_int_equal(store_lock_acquire_wait(b, "default", "apply", 0, 5000,
 	                                         &second),
 	                 0);
 	assert_int_equal(second.took_over, 1);
-	store_close(a);
+	if (target->sessions)
+		assert_int_equal(pthread_join(closer, NULL), 0);
+	else
+		store_close(a);
 	store_close(b);
 }
 
@@ -898,7 +953,10 @@ test_lock_cross_process(void **state)
 	close(up[0]);
 	close(down[1]);
 
-	assert_int_equal(store_lock_acquire(s, "default", "parent", 0, &h), 0);
+	/* (the server may take a moment to see the session end) */
+	assert_int_equal(
+	        store_lock_acquire_wait(s, "default", "parent", 0, 5000, &h),
+	        0);
 	assert_int_equal(h.took_over, 1);
 	assert_int_equal(h.pid, (long)getpid());
 	assert_int_equal(store_lock_release(s, h.id), 0);
@@ -1105,6 +1163,112 @@ test_two_handles(void **state)
 	store_close(b);
 }
 
+/* ---- copying a stack ------------------------------------------------- */
+
+/* run_in: record a run of stack; its id. */
+static int64_t
+run_in(struct store *s, const char *stack)
+{
+	struct store_run run;
+	int64_t id = 0;
+
+	memset(&run, 0, sizeof(run));
+	run.command = "apply";
+	run.stack = stack;
+	assert_int_equal(store_run_begin(s, &run, &id), 0);
+	return id;
+}
+
+/*
+ * store_migrate into another state of the same backend: everything of
+ * the stack and the key arrive, ids kept when free and renumbered (with
+ * the journal following) when taken; refusals change nothing.
+ */
+static void
+test_migrate(void **state)
+{
+	struct tctx *t = *state;
+	struct store *a = open_ok(t->path), *a2 = open_ok(t->path), *b, *c;
+	char *bpath = target->fresh(t->dir, "copy");
+	char *cpath = target->fresh(t->dir, "third");
+	struct store_record r = rec("default", "web", "id-web");
+	struct store_journal_list ja, jb;
+	struct store_run_list ra, rb;
+	struct store_lock_holder h;
+	struct store_counts n;
+	int64_t run, j;
+
+	run = run_in(a, "default");
+	assert_int_equal(store_record_put(a, &r), 0);
+	assert_int_equal(store_journal_intent(a, run, "default", "web",
+	                                      "create", NULL, NULL, &j),
+	                 0);
+	assert_int_equal(store_drift_add(a, run, "default", "web", "state",
+	                                 "state", "a", "b"),
+	                 0);
+	b = open_ok(bpath);
+	assert_memory_not_equal(store_hmac_key(a), store_hmac_key(b),
+	                        STORE_HMAC_KEY_LEN);
+	assert_int_equal(store_migrate(a, a2, "default", 0, NULL), SF_EINVALID);
+	assert_int_equal(store_migrate(a, b, "default", 0, &n), 0);
+	assert_int_equal(n.records + n.runs + n.journal + n.drift, 4);
+	assert_int_equal(n.journal_open, 1);
+	assert_memory_equal(store_hmac_key(a), store_hmac_key(b),
+	                    STORE_HMAC_KEY_LEN);
+	assert_int_equal(store_journal_open(b, "default", &jb), 0);
+	assert_int_equal(jb.n, 1);
+	assert_int_equal(jb.v[0].id, j);
+	assert_int_equal(jb.v[0].run_id, run);
+	store_journal_list_free(&jb);
+	assert_int_equal(store_lock_get(b, "default", &h), SF_ENOTFOUND);
+
+	/* ids taken in the target: renumbered, the journal following */
+	run = run_in(a, "other");
+	assert_int_equal(store_journal_intent(a, run, "other", "x", "delete",
+	                                      "id-x", NULL, &j),
+	                 0);
+	(void)run_in(b, "zz"); /* takes the id "other"'s run has in a */
+	assert_int_equal(store_migrate(a, b, "other", 0, &n), 0);
+	assert_int_equal(store_run_list(a, "other", 0, &ra), 0);
+	assert_int_equal(store_run_list(b, "other", 0, &rb), 0);
+	assert_int_equal(rb.n, 1);
+	assert_true(rb.v[0].id != ra.v[0].id);
+	assert_int_equal(store_journal_list(a, "other", &ja), 0);
+	assert_int_equal(store_journal_list(b, "other", &jb), 0);
+	assert_int_equal(jb.n, 1);
+	assert_int_equal(jb.v[0].run_id, rb.v[0].id);
+	assert_string_equal(jb.v[0].sandbox_id, ja.v[0].sandbox_id);
+	store_journal_list_free(&ja);
+	store_journal_list_free(&jb);
+	store_run_list_free(&ra);
+	store_run_list_free(&rb);
+
+	/* refusals: the target holds it; a stack locked on either side */
+	assert_int_equal(store_migrate(a, b, "default", 0, NULL), SF_EEXISTS);
+	assert_non_null(strstr(sf_error_last(), "already holds"));
+	assert_int_equal(store_lock_acquire(a2, "default", "apply", 0, &h), 0);
+	assert_int_equal(store_migrate(a, b, "default", 1, NULL), SF_ELOCKED);
+	assert_non_null(strstr(sf_error_last(), "source"));
+	assert_int_equal(store_lock_release(a2, h.id), 0);
+	/* another key and other stacks: nothing copied */
+	c = open_ok(cpath);
+	r.stack = "mine";
+	assert_int_equal(store_record_put(c, &r), 0);
+	assert_int_equal(store_migrate(a, c, "default", 0, NULL), SF_ECONFLICT);
+	assert_int_equal(store_counts(c, "default", &n), 0);
+	assert_int_equal(n.records + n.runs + n.journal + n.drift, 0);
+	/* replacing */
+	assert_int_equal(store_migrate(a, b, "default", 1, &n), 0);
+	assert_int_equal(store_counts(b, "default", &n), 0);
+	assert_int_equal(n.records + n.runs + n.journal + n.drift, 4);
+	store_close(a);
+	store_close(a2);
+	store_close(b);
+	store_close(c);
+	free(bpath);
+	free(cpath);
+}
+
 /* The contract tests, run once per target. */
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -1129,15 +1293,33 @@ static const struct CMUnitTest contract[] = {
 	T(test_lock_lease_expiry),
 	T(test_lock_cross_process),
 	T(test_lock_race),
+	T(test_migrate),
 };
 
+/* main [TARGET]: every target, or the one named. */
 int
-main(void)
+main(int argc, char **argv)
 {
 	size_t i;
 	int failed = 0;
+	char *probe;
 
 	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		if (argc > 1 && strcmp(argv[1], targets[i].name) != 0)
+			continue;
+		/* a target without its server is not run (cmocka would count
+		 * a skip in setup as an error) */
+		if ((probe = targets[i].fresh("/nonexistent", "probe")) ==
+		    NULL) {
+			print_message(
+			        "%s: no server to run against (see "
+			        "tests/unit/store-pg-server.sh): not run\n",
+			        targets[i].name);
+			if (argc > 1)
+				return 77;
+			continue;
+		}
+		free(probe);
 		target = &targets[i];
 		failed += cmocka_run_group_tests_name(target->name, contract,
 		                                      NULL, NULL);
