@@ -43,3 +43,16 @@ dist_noinst_SCRIPTS += tests/fuzz/run-fuzz.sh
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/manifest.dict
 # Benchmark, run by hand (not a test): tests/bench/bench-validate.sh.
 dist_noinst_SCRIPTS += tests/bench/bench-validate.sh tests/bench/gen-manifests.sh
+
+# Git sources (issue 11): the source and its internal modules: the
+# configuration, cache repositories, the remote (auth, TLS, host keys),
+# known_hosts, signature verification, semver ranges, URLs.
+libsandform_la_SOURCES += \
+	manifests/source-git.c manifests/source-git.h \
+	manifests/git-cache.c manifests/git-cache.h \
+	manifests/git-config.c \
+	manifests/git-knownhosts.c manifests/git-knownhosts.h \
+	manifests/git-remote.c manifests/git-remote.h \
+	manifests/git-semver.c manifests/git-semver.h \
+	manifests/git-url.c manifests/git-url.h \
+	manifests/git-verify.c manifests/git-verify.h
