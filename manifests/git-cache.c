@@ -29,6 +29,7 @@ struct gitcache {
 	char *path;  /* DIR/<hash>.git */
 	char *shown; /* the URL for messages */
 	int lock_fd;
+	int was_reset; /* found damaged when opened */
 	git_repository *repo;
 };
 
@@ -109,6 +110,40 @@ gitcache_reset(struct gitcache *c)
 	return init_repo(c);
 }
 
+/*
+ * sound: every ref reads and names an object the repository has. A cache
+ * left half-written or damaged on disk fails this, and is then re-created
+ * before anything negotiates from it (libgit2 handles broken objects
+ * during a fetch poorly).
+ */
+static bool
+sound(git_repository *repo)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *r = NULL, *res = NULL;
+	git_odb *odb = NULL;
+	bool ok = true;
+	int grc;
+
+	if (git_repository_odb(&odb, repo) < 0 ||
+	    git_reference_iterator_new(&it, repo) < 0) {
+		git_odb_free(odb);
+		return false;
+	}
+	while (ok && (grc = git_reference_next(&r, it)) == 0) {
+		ok = git_reference_resolve(&res, r) == 0 &&
+		     git_odb_exists(odb, git_reference_target(res));
+		git_reference_free(res);
+		git_reference_free(r);
+		res = r = NULL;
+	}
+	if (ok && grc != GIT_ITEROVER)
+		ok = false;
+	git_reference_iterator_free(it);
+	git_odb_free(odb);
+	return ok;
+}
+
 int
 gitcache_open(const char *dir, const char *norm_url, const char *shown_url,
               int create, struct gitcache **out)
@@ -134,7 +169,8 @@ gitcache_open(const char *dir, const char *norm_url, const char *shown_url,
 	if ((rc = file_mkdir_p(dir, 0700)) < 0 ||
 	    (rc = take_lock(c, lockpath)) < 0)
 		goto fail;
-	if (git_repository_open_bare(&c->repo, c->path) == 0) {
+	if (git_repository_open_bare(&c->repo, c->path) == 0 &&
+	    sound(c->repo)) {
 		/* open */
 	} else if (!create) {
 		const git_error *e = git_error_last();
@@ -142,9 +178,16 @@ gitcache_open(const char *dir, const char *norm_url, const char *shown_url,
 		rc = sf_error_set(SF_ENOTFOUND,
 		                  "the cached copy of %s is damaged (%s): run "
 		                  "without --offline to fetch it again",
-		                  shown_url, e ? e->message : "cannot open");
+		                  shown_url,
+		                  e && e->message ? e->message
+		                                  : "a ref names a missing "
+		                                    "object");
 		goto fail;
 	} else if (access(c->path, F_OK) == 0) {
+		log_debug("the git cache of %s is damaged (%s): fetching it "
+		          "again",
+		          shown_url, c->path);
+		c->was_reset = 1;
 		if ((rc = gitcache_reset(c)) < 0)
 			goto fail;
 	} else if ((rc = init_repo(c)) < 0) {
@@ -164,6 +207,12 @@ git_repository *
 gitcache_repo(struct gitcache *c)
 {
 	return c->repo;
+}
+
+int
+gitcache_was_reset(const struct gitcache *c)
+{
+	return c->was_reset;
 }
 
 const char *

@@ -29,7 +29,8 @@ struct gitcache;
  * gitcache_open: lock and open the cache of norm_url under dir (created
  * 0700 when missing). create 0: a missing or unreadable cache is
  * SF_ENOTFOUND (offline); create 1: it is created, and a repository that
- * does not open is removed and created again. shown_url (redacted) names
+ * does not open, or has a ref that does not read or names a missing
+ * object, is removed and created again (offline: SF_ENOTFOUND). shown_url (redacted) names
  * it in messages. Waits up to GITSRC_LOCK_TIMEOUT_MS for another run.
  */
 int gitcache_open(const char *dir, const char *norm_url, const char *shown_url,
@@ -37,6 +38,8 @@ int gitcache_open(const char *dir, const char *norm_url, const char *shown_url,
 git_repository *gitcache_repo(struct gitcache *c);
 /* gitcache_path: the repository's directory. */
 const char *gitcache_path(const struct gitcache *c);
+/* gitcache_was_reset: it was found damaged and re-created when opened. */
+int gitcache_was_reset(const struct gitcache *c);
 /* gitcache_reset: remove the repository and create it empty (locked). */
 int gitcache_reset(struct gitcache *c);
 void gitcache_close(struct gitcache *c);

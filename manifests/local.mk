@@ -56,3 +56,7 @@ libsandform_la_SOURCES += \
 	manifests/git-semver.c manifests/git-semver.h \
 	manifests/git-url.c manifests/git-url.h \
 	manifests/git-verify.c manifests/git-verify.h
+
+TESTS += tests/e2e/t6001-git-sources.bats
+EXTRA_DIST += tests/e2e/t6001-git-sources.bats tests/e2e/lib/gitserver.bash \
+	tests/e2e/lib/lsan-libgit2.supp

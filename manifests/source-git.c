@@ -856,9 +856,11 @@ git_load(struct source *src, struct manifest_loader *L)
 	if ((rc = gitcache_open(sg->cfg.cache_dir, sg->norm, src->name,
 	                        !sg->cfg.offline, &cache)) < 0)
 		return rc;
+	sg->stats.recloned = (unsigned)gitcache_was_reset(cache);
 	rc = phase_one(sg, gitcache_repo(cache), &rev, &t);
 	if (rc < 0 && gitremote_local() && !sg->cfg.offline) {
-		log_debug("the git cache of %s is damaged (%s): fetching again",
+		log_debug("the git cache of %s is damaged (%s): fetching it "
+		          "again",
 		          src->name, sf_error_last());
 		sg->stats.recloned++;
 		if ((rc = gitcache_reset(cache)) == 0)
