@@ -57,6 +57,8 @@ libsandform_la_SOURCES += \
 	manifests/git-url.c manifests/git-url.h \
 	manifests/git-verify.c manifests/git-verify.h
 
-TESTS += tests/e2e/t6001-git-sources.bats
-EXTRA_DIST += tests/e2e/t6001-git-sources.bats tests/e2e/lib/gitserver.bash \
+TESTS += tests/e2e/t6001-git-sources.bats tests/e2e/t6002-git-https.bats \
+	tests/e2e/t6003-git-ssh.bats
+EXTRA_DIST += tests/e2e/t6001-git-sources.bats tests/e2e/t6002-git-https.bats \
+	tests/e2e/t6003-git-ssh.bats tests/e2e/lib/gitserver.bash \
 	tests/e2e/lib/lsan-libgit2.supp

@@ -19,7 +19,8 @@
 # gitd_start               git daemon: GITD_URL=git://127.0.0.1:PORT/infra.git
 # https_start              lighttpd + git-http-backend over TLS with basic
 #                          auth: HTTPS_URL, HTTPS_CA (the test CA's PEM),
-#                          HTTPS_LOG (the access log), token in
+#                          HTTPS_LOG (one line per request that reached
+#                          git: "METHOD PATH?QUERY"), token in
 #                          $GITSRV_TOKEN (user x-access-token)
 # sshd_start               sshd: SSH_URL=ssh://USER@127.0.0.1:PORT/PATH,
 #                          SSH_KEY (the user's private key), SSH_KNOWN
@@ -59,7 +60,7 @@ gitsrv_setup() {
 	export GIT_COMMITTER_NAME=Tester GIT_COMMITTER_EMAIL=tester@example.com
 	export GIT_CONFIG_NOSYSTEM=1
 	unset SANDFORM_STATE NO_COLOR SSL_CERT_FILE SSH_AUTH_SOCK
-	LSAN_OPTIONS="suppressions=${BASH_SOURCE[0]%/*}/lsan-libgit2.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+	LSAN_OPTIONS="suppressions=${BASH_SOURCE[0]%/*}/lsan-libgit2.supp:print_suppressions=0:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 	export LSAN_OPTIONS
 	GITSRV_ROOT=$BATS_TEST_TMPDIR/srv
 	GITSRV_WORK=$BATS_TEST_TMPDIR/work
@@ -137,6 +138,12 @@ https_start() {
 	_gitsrv_certs "$d" || return 1
 	GITSRV_TOKEN=tok-$RANDOM$RANDOM-secret
 	printf 'x-access-token:%s\n' "$GITSRV_TOKEN" >"$d/users"
+	# the CGI logs every request that reaches git, at once (lighttpd's
+	# access log is written in batches)
+	printf '#!/bin/sh\nprintf "%%s %%s?%%s\\n" "$REQUEST_METHOD" "$PATH_INFO" "$QUERY_STRING" >>"%s"\nexec "%s"\n' \
+		"$d/requests.log" "$backend" >"$d/backend.sh"
+	chmod +x "$d/backend.sh"
+	: >"$d/requests.log"
 	port=$(git_free_port)
 	cat >"$d/lighttpd.conf" <<EOF
 server.modules = ("mod_alias", "mod_setenv", "mod_cgi", "mod_auth",
@@ -149,7 +156,7 @@ accesslog.filename = "$d/access.log"
 ssl.engine = "enable"
 ssl.pemfile = "$d/server.pem"
 ssl.privkey = "$d/server.key"
-alias.url = ("/git" => "$backend")
+alias.url = ("/git" => "$d/backend.sh")
 \$HTTP["url"] =~ "^/git" {
 	cgi.assign = ("" => "")
 	setenv.add-environment = ("GIT_PROJECT_ROOT" => "$GITSRV_ROOT",
@@ -165,7 +172,7 @@ EOF
 	_gitsrv_wait_port "$port" "$!" "$d/stderr.log" || return 1
 	HTTPS_URL=https://127.0.0.1:$port/git/infra.git
 	HTTPS_CA=$d/ca.pem
-	HTTPS_LOG=$d/access.log
+	HTTPS_LOG=$d/requests.log
 	export GITSRV_TOKEN
 }
 
