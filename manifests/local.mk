@@ -63,3 +63,9 @@ EXTRA_DIST += tests/e2e/t6001-git-sources.bats tests/e2e/t6002-git-https.bats \
 	tests/e2e/t6003-git-ssh.bats tests/e2e/t6004-git-verify.bats \
 	tests/e2e/lib/gitserver.bash \
 	tests/e2e/lib/lsan-libgit2.supp
+
+check_PROGRAMS += tests/unit/unit-git
+TESTS += tests/unit/unit-git
+tests_unit_unit_git_SOURCES = tests/unit/test_git.c
+tests_unit_unit_git_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_git_LDADD = $(SF_UNIT_LIBS)
