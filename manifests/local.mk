@@ -59,7 +59,8 @@ libsandform_la_SOURCES += \
 
 TESTS += tests/e2e/t6001-git-sources.bats tests/e2e/t6002-git-https.bats \
 	tests/e2e/t6003-git-ssh.bats tests/e2e/t6004-git-verify.bats
-EXTRA_DIST += tests/e2e/t6001-git-sources.bats tests/e2e/t6002-git-https.bats \
+EXTRA_DIST += docs/gitops.md tests/e2e/t6001-git-sources.bats \
+	tests/e2e/t6002-git-https.bats \
 	tests/e2e/t6003-git-ssh.bats tests/e2e/t6004-git-verify.bats \
 	tests/e2e/lib/gitserver.bash \
 	tests/e2e/lib/lsan-libgit2.supp
