@@ -42,7 +42,8 @@ tests_fuzz_fuzz_loader_LDADD = libsandform.la
 dist_noinst_SCRIPTS += tests/fuzz/run-fuzz.sh
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/manifest.dict
 # Benchmark, run by hand (not a test): tests/bench/bench-validate.sh.
-dist_noinst_SCRIPTS += tests/bench/bench-validate.sh tests/bench/gen-manifests.sh
+dist_noinst_SCRIPTS += tests/bench/bench-validate.sh tests/bench/gen-manifests.sh \
+	tests/bench/bench-git.sh
 
 # Git sources (issue 11): the source and its internal modules: the
 # configuration, cache repositories, the remote (auth, TLS, host keys),
