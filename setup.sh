@@ -15,6 +15,7 @@ libpq-dev postgresql
 libgit2-dev libssl-dev libmicrohttpd-dev libcmocka-dev
 bats curl wrk valgrind clang libclang-rt-14-dev clang-format
 ca-certificates python3
+lighttpd lighttpd-mod-openssl openssh-server openssh-client openssl
 "
 # Node.js is used for the SDK conformance test; take Debian's only when the
 # machine has none (a preinstalled Node.js conflicts with Debian's npm).

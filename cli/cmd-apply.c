@@ -1,5 +1,6 @@
 /*
- * sandform apply [PATH... | PLANFILE] [--auto-approve] [--parallelism N]
+ * sandform apply [PATH... | PLANFILE | --git URL [--ref REF] [--path DIR]
+ *                [--offline]] [--auto-approve] [--parallelism N]
  *                [--timeout DURATION] [--lock-timeout DURATION] [--json]
  *                [--allow-mass-delete] [--stack NAME] [--state PATH]
  *                [--api-key-file FILE] [-v]
@@ -14,7 +15,10 @@
  * without asking again (as terraform apply PLANFILE). It must be the only
  * operand (not mixed with
  * manifest paths), and a --stack that names another stack than the plan's
- * is refused. Nothing to do exits 0 at once.
+ * is refused. Nothing to do exits 0 at once. With --git the manifests come
+ * from a repository at a ref (cli/gitcli.h); a saved plan applied with
+ * --git is refused, naming both revisions, when the ref has moved since
+ * the plan was made.
  *
  * The plan runs through apply.c: bounded parallelism, waits by polling the
  * whole stack at once, a journal entry around every mutating call, create
@@ -42,6 +46,7 @@
 #include "common/exitcodes.h"
 #include "cli/applycli.h"
 #include "cli/commands.h"
+#include "cli/gitcli.h"
 #include "cli/progress.h"
 #include "reconciler/apply.h"
 #include "reconciler/plan.h"
@@ -78,6 +83,7 @@ const struct cli_opt cmd_apply_opts[] = {
 	APPLY_OPT_REPLACE,
 	APPLY_OPT_SECRET_DIR,
 	SF_OPT_STACK,
+	SF_OPTS_GIT,
 	SF_OPT_STATE,
 	SF_OPT_API_KEY_FILE,
 	SF_OPT_VERBOSE,
@@ -201,6 +207,7 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	struct progress pg;
 	struct plan *p = NULL;
 	struct sf_cancel *tok;
+	struct source *git = NULL;
 	int64_t lock_ms = 0, timeout_ms = 0;
 	int rc, exit_rc = SF_EXIT_ERROR, saved, go = 0;
 
@@ -214,9 +221,15 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	tok = apply_cli_signals();
 	progress_init(&pg, apply_cli_mode(ctx), stdout, ctx->color, "apply");
 	pg.lock_timeout = apply_lock_timeout;
+	if (git_cli_source("apply", ctx, saved ? 0 : args->argc, &git) !=
+	    SF_EXIT_OK)
+		goto out;
 	if (saved && load_saved(ctx, args, &p) != SF_EXIT_OK)
 		goto out;
 	if (apply_cli_need_name(ctx, "apply", "apply") != SF_EXIT_OK)
+		goto out;
+	/* a reviewed plan from a ref that has moved since is refused */
+	if (saved && git && git_cli_check_saved("apply", git, p) != SF_EXIT_OK)
 		goto out;
 	apply_cli_opts(ctx, "apply", RECONCILE_APPLY, &pg, &o);
 	apply_cli_sources(ctx, args, &o);
@@ -224,6 +237,11 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	o.allow_mass_delete = apply_allow_mass_delete;
 	o.lock = RECONCILE_LOCK_HOLD;
 	o.lock_timeout_ms = lock_ms;
+	if (git && !saved) {
+		o.sources = &git;
+		o.nsources = 1;
+		o.source = git->name;
+	}
 	o.parallelism = apply_cli_parallelism(ctx, apply_parallelism);
 	o.timeout_ms = timeout_ms;
 	o.cancel = tok;
@@ -243,6 +261,7 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 out:
 	plan_free(p);
 	reconcile_close(r);
+	source_free(git);
 	progress_free(&pg);
 	apply_cli_release();
 	return exit_rc;

@@ -1,10 +1,12 @@
 /*
- * sandform plan [PATH...] [--json] [--out FILE] [--detailed-exitcode]
+ * sandform plan [PATH... | --git URL [--ref REF] [--path DIR] [--offline]]
+ *               [--json] [--out FILE] [--detailed-exitcode]
  *               [--refresh=false] [--show-unmanaged] [--allow-mass-delete]
  *               [--stack NAME] [--state PATH] [--api-key-file FILE] [-v]
  *
  * Shows what apply would do, and never changes anything in Daytona: it
- * sends only GET requests. It loads the manifests (default "."), refreshes
+ * sends only GET requests. It loads the manifests (default "."; with --git
+ * from a repository at a ref, cli/gitcli.h), refreshes
  * the stack (one label-filtered list walk, GETs only for what a list item
  * cannot answer, observations recorded in the state; a lost state is
  * rebuilt from the live labels), diffs desired against observed (see
@@ -34,6 +36,7 @@
 #include "common/xalloc.h"
 #include "cli/applycli.h"
 #include "cli/commands.h"
+#include "cli/gitcli.h"
 #include "cli/progress.h"
 #include "reconciler/plan.h"
 #include "reconciler/planout.h"
@@ -68,6 +71,7 @@ const struct cli_opt cmd_plan_opts[] = {
 	APPLY_OPT_TARGET,
 	APPLY_OPT_REPLACE,
 	APPLY_OPT_SECRET_DIR,
+	SF_OPTS_GIT,
 	SF_OPT_STACK,
 	SF_OPT_STATE,
 	SF_OPT_API_KEY_FILE,
@@ -126,9 +130,12 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	struct reconcile *r = NULL;
 	struct progress pg;
 	struct plan *p = NULL;
+	struct source *git = NULL;
 	char *counts = NULL;
 	int rc, exit_rc = SF_EXIT_ERROR;
 
+	if (git_cli_source("plan", ctx, args->argc, &git) != SF_EXIT_OK)
+		return SF_EXIT_ERROR;
 	progress_init(&pg, PROGRESS_QUIET, stdout, ctx->color, "plan");
 	/* a saved plan is for applying: it needs a named stack */
 	if (plan_out && apply_cli_need_name(ctx, "plan", "--out") != 0)
@@ -139,6 +146,11 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	o.show_unmanaged = plan_show_unmanaged;
 	o.allow_mass_delete = plan_allow_mass_delete;
 	o.lock = RECONCILE_LOCK_RECORD;
+	if (git) {
+		o.sources = &git;
+		o.nsources = 1;
+		o.source = git->name;
+	}
 	if (apply_cli_open(&o, &r) != SF_EXIT_OK)
 		goto out;
 	if ((rc = reconcile_begin(r)) < 0 || (rc = reconcile_plan(r, &p)) < 0) {
@@ -177,6 +189,7 @@ out:
 	free(counts);
 	plan_free(p);
 	reconcile_close(r);
+	source_free(git);
 	progress_free(&pg);
 	apply_cli_release();
 	return exit_rc;

@@ -7,6 +7,7 @@ sandform_SOURCES = \
 	cli/opt.c cli/opt.h \
 	cli/commands.c cli/commands.h \
 	cli/applycli.c cli/applycli.h \
+	cli/gitcli.c cli/gitcli.h \
 	cli/progress.c cli/progress.h \
 	cli/ndjson.c cli/ndjson.h \
 	cli/cmd-init.c \

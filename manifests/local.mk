@@ -43,4 +43,32 @@ tests_fuzz_fuzz_loader_LDADD = libsandform.la
 dist_noinst_SCRIPTS += tests/fuzz/run-fuzz.sh
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/manifest.dict
 # Benchmark, run by hand (not a test): tests/bench/bench-validate.sh.
-dist_noinst_SCRIPTS += tests/bench/bench-validate.sh tests/bench/gen-manifests.sh
+dist_noinst_SCRIPTS += tests/bench/bench-validate.sh tests/bench/gen-manifests.sh \
+	tests/bench/bench-git.sh
+
+# Git sources (issue 11): the source and its internal modules: the
+# configuration, cache repositories, the remote (auth, TLS, host keys),
+# known_hosts, signature verification, semver ranges, URLs.
+libsandform_la_SOURCES += \
+	manifests/source-git.c manifests/source-git.h \
+	manifests/git-cache.c manifests/git-cache.h \
+	manifests/git-config.c \
+	manifests/git-knownhosts.c manifests/git-knownhosts.h \
+	manifests/git-remote.c manifests/git-remote.h \
+	manifests/git-semver.c manifests/git-semver.h \
+	manifests/git-url.c manifests/git-url.h \
+	manifests/git-verify.c manifests/git-verify.h
+
+TESTS += tests/e2e/t6001-git-sources.bats tests/e2e/t6002-git-https.bats \
+	tests/e2e/t6003-git-ssh.bats tests/e2e/t6004-git-verify.bats
+EXTRA_DIST += docs/gitops.md tests/e2e/t6001-git-sources.bats \
+	tests/e2e/t6002-git-https.bats \
+	tests/e2e/t6003-git-ssh.bats tests/e2e/t6004-git-verify.bats \
+	tests/e2e/lib/gitserver.bash \
+	tests/e2e/lib/lsan-libgit2.supp
+
+check_PROGRAMS += tests/unit/unit-git
+TESTS += tests/unit/unit-git
+tests_unit_unit_git_SOURCES = tests/unit/test_git.c
+tests_unit_unit_git_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_git_LDADD = $(SF_UNIT_LIBS)

@@ -20,6 +20,29 @@ source_load(struct source *src, struct manifest_loader *L)
 	return src->ops->load(src, L);
 }
 
+const char *
+source_revision(const struct source *src)
+{
+	if (src == NULL || src->ops->revision == NULL)
+		return NULL;
+	return src->ops->revision(src);
+}
+
+const char *
+source_revision_commit(const char *revision)
+{
+	size_t n = revision ? strlen(revision) : 0;
+	const char *c;
+
+	if (n < 45)
+		return NULL;
+	c = revision + n - 40;
+	if (strncmp(c - 5, "sha1:", 5) != 0 ||
+	    strspn(c, "0123456789abcdef") != 40)
+		return NULL;
+	return c;
+}
+
 void
 source_free(struct source *src)
 {
@@ -241,7 +264,7 @@ path_load(struct source *src, struct manifest_loader *L)
 	return 0;
 }
 
-static const struct source_ops path_ops = { "path", path_load, NULL };
+static const struct source_ops path_ops = { "path", path_load, NULL, NULL };
 
 int
 source_path_new(const char *path, struct source **out)

@@ -9,9 +9,9 @@
  *		source_free(src);
  *	}
  *
- * Kinds today: a path (a file, a directory walked recursively in sorted
- * order for *.yaml / *.yml, or "-" for stdin). A later one reads a git
- * tree at a resolved revision and names its files "REVISION:PATH".
+ * Kinds: a path (a file, a directory walked recursively in sorted order
+ * for *.yaml / *.yml, or "-" for stdin), and git (manifests/source-git.h:
+ * a tree at a resolved revision, its files named "REVISION:PATH").
  *
  * A source reports problems with files (unreadable, too large, skipped
  * links) as diagnostics of the loader, so a run reports them all; its load
@@ -35,11 +35,14 @@ struct source_ops {
 	const char *type; /* "path", "git", ... */
 	int (*load)(struct source *src, struct manifest_loader *L);
 	void (*free)(struct source *src);
+	/* the revision the last load read, NULL: none (NULL op: never) */
+	const char *(*revision)(const struct source *src);
 };
 
 struct source {
 	const struct source_ops *ops;
-	char *name; /* what runs and plans record: the path, "-", a URL */
+	char *name; /* what runs and plans record: the path, "-", a URL
+	             * (git: without credentials) */
 };
 
 /* source_path_new: a path source (never fails today; the path is read by
@@ -47,5 +50,14 @@ struct source {
 int source_path_new(const char *path, struct source **out);
 int source_load(struct source *src, struct manifest_loader *L);
 void source_free(struct source *src);
+/*
+ * source_revision: the provenance of what the last source_load() read: a
+ * git source's "main@sha1:<40 hex>" (manifests/source-git.h); NULL for a
+ * path source or before a load. Owned by the source.
+ */
+const char *source_revision(const struct source *src);
+/* source_revision_commit: the 40-hex commit id in a revision ("sha1:"
+ * and 40 hex digits at its end), pointing into it, or NULL. */
+const char *source_revision_commit(const char *revision);
 
 #endif

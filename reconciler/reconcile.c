@@ -20,6 +20,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "manifests/manifest.h"
+#include "manifests/source.h"
 #include "reconciler/refresh.h"
 #include "reconciler/reconcile.h"
 #include "manifests/secret.h"
@@ -145,7 +146,8 @@ allow_secrets(struct reconcile *r)
 	int rc;
 
 	secret_policy_clear(&r->secrets);
-	for (i = 0; !r->o.no_sources && i < (r->o.npaths ? r->o.npaths : 1);
+	for (i = 0; !r->o.no_sources && !r->o.nsources &&
+	            i < (r->o.npaths ? r->o.npaths : 1);
 	     i++)
 		if ((rc = secret_policy_allow(
 		             &r->secrets, r->o.npaths ? r->o.paths[i] : ".")) <
@@ -157,6 +159,23 @@ allow_secrets(struct reconcile *r)
 		                              r->o.secret_dirs[i])) < 0)
 			return rc;
 	return 0;
+}
+
+/* load_sources: o.sources into one set (manifest_load() for paths). */
+static int
+load_sources(struct reconcile *r, struct manifest_set **set,
+             struct diag_list *diags)
+{
+	struct manifest_loader *L = manifest_loader_new(diags);
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->o.nsources; i++)
+		if ((rc = source_load(r->o.sources[i], L)) < 0) {
+			manifest_loader_free(L);
+			return rc;
+		}
+	return manifest_loader_finish(L, set);
 }
 
 /* load_specs: the sources into a manifest set; the specs are taken out of
@@ -172,7 +191,13 @@ load_specs(struct reconcile *r, struct diag_list *diags,
 	*n = 0;
 	if (r->o.no_sources)
 		return 0;
-	rc = manifest_load(r->o.paths, r->o.npaths, set, diags);
+	if (r->o.nsources) {
+		rc = load_sources(r, set, diags);
+		if (rc < 0 && (rc != SF_EINVALID || diags->n_errors == 0))
+			return rc; /* a fetch or verification: said */
+	} else {
+		rc = manifest_load(r->o.paths, r->o.npaths, set, diags);
+	}
 	if (rc < 0)
 		return sf_error_set(rc, "%zu error%s in the manifests",
 		                    diags->n_errors,
@@ -288,11 +313,19 @@ static void
 run_begin(struct reconcile *r)
 {
 	struct store_run run;
+	const char *rev;
+	size_t i;
 
 	memset(&run, 0, sizeof(run));
 	run.command = r->o.command;
 	run.stack = r->o.stack;
 	run.source = r->o.source;
+	for (i = 0; i < r->o.nsources && !r->o.no_sources; i++)
+		if ((rev = source_revision(r->o.sources[i])) != NULL) {
+			run.source = r->o.sources[i]->name;
+			run.git_commit = source_revision_commit(rev);
+			break;
+		}
 	if (store_run_begin(r->store, &run, &r->run_id) < 0) {
 		log_debug("cannot record the run: %s", sf_error_last());
 		r->run_id = 0;
@@ -694,6 +727,18 @@ size_t
 reconcile_recovered(const struct reconcile *r)
 {
 	return r ? r->recovered : 0;
+}
+
+const char *
+reconcile_revision(const struct reconcile *r)
+{
+	const char *rev;
+	size_t i;
+
+	for (i = 0; r && !r->o.no_sources && i < r->o.nsources; i++)
+		if ((rev = source_revision(r->o.sources[i])) != NULL)
+			return rev;
+	return NULL;
 }
 
 struct store *

@@ -47,6 +47,7 @@
 #include "common/cancel.h"
 #include "daytona/client.h"
 #include "manifests/diag.h"
+#include "manifests/source.h"
 #include "reconciler/apply.h"
 #include "reconciler/plan.h"
 #include "state/store.h"
@@ -78,6 +79,13 @@ struct reconcile_opts {
 	const char *const *paths;
 	size_t npaths;
 	int no_sources;
+	/* Sources instead of paths (a git source; the stack file's list),
+	 * loaded in order into one set each cycle; borrowed. A git source
+	 * gives the run record its source (the URL without credentials)
+	 * and git_commit. Their roots never widen the secret policy:
+	 * manifests from a repository are not trusted with local files. */
+	struct source *const *sources;
+	size_t nsources;
 	/* more directories secretFile references may read from
 	 * (--secret-dir); the roots of the paths always may */
 	const char *const *secret_dirs;
@@ -191,6 +199,9 @@ void reconcile_close(struct reconcile *r);
 const struct store_lock_holder *reconcile_holder(const struct reconcile *r);
 /* Interrupted actions reconcile_begin() resolved in this cycle. */
 size_t reconcile_recovered(const struct reconcile *r);
+/* reconcile_revision: the revision the sources were last loaded at
+ * ("main@sha1:<hex>", the first source that has one), or NULL. */
+const char *reconcile_revision(const struct reconcile *r);
 /* The state, for what a command does beyond the pipeline. */
 struct store *reconcile_store(struct reconcile *r);
 
