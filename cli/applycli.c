@@ -15,7 +15,9 @@
 #include "common/strnum.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include "manifests/source-git.h"
 #include "manifests/stack.h"
+#include "cli/gitcli.h"
 #include "cli/applycli.h"
 #include "cli/ndjson.h"
 
@@ -37,6 +39,9 @@ keep(char *s)
 
 /* the stack file's secret directories (resolved) and the flags' */
 static const char **secret_dirs;
+/* the stack file's sources when it has a git source */
+static struct source **sources;
+static size_t nsources;
 static volatile sig_atomic_t signals_seen;
 
 static void
@@ -163,7 +168,50 @@ apply_cli_opts(struct sf_ctx *ctx, const char *cmd, enum reconcile_mode mode,
 		o->mass_delete = st->mass_delete ? st->mass_delete : -1;
 }
 
-void
+/*
+ * stack_sources: a stack file with a git source gives the run a list of
+ * sources (reconcile_opts.sources) rather than paths; its path sources
+ * keep the right to hold secretFile targets they have as paths.
+ */
+static int
+stack_sources(const struct sf_ctx *ctx, const struct stack_spec *st,
+              struct reconcile_opts *o)
+{
+	struct gitsrc_config cfg;
+	const char **dirs;
+	size_t i, n = o->nsecret_dirs;
+	int rc = 0;
+
+	free(sources);
+	sources = xcalloc(st->nsources + 1, sizeof(*sources));
+	dirs = xcalloc(n + st->nsources + 1, sizeof(*dirs));
+	memcpy(dirs, o->secret_dirs, n * sizeof(*dirs));
+	for (i = 0; rc == 0 && i < st->nsources; i++) {
+		const struct stack_source *s = &st->sources[i];
+
+		if (s->kind == STACK_SOURCE_PATH) {
+			dirs[n++] = keep(stack_path(st, s->path));
+			rc = source_path_new(dirs[n - 1], &sources[nsources]);
+		} else {
+			stack_git_config(st, s, ctx->state_path, sf_git.offline,
+			                 &cfg);
+			rc = source_git_new(&cfg, &sources[nsources]);
+			gitsrc_config_clear(&cfg);
+		}
+		if (rc == 0)
+			nsources++;
+	}
+	free(secret_dirs);
+	secret_dirs = dirs;
+	o->secret_dirs = dirs;
+	o->nsecret_dirs = n;
+	o->sources = sources;
+	o->nsources = nsources;
+	o->source = ctx->stack_file;
+	return rc;
+}
+
+int
 apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
                   struct reconcile_opts *o)
 {
@@ -174,12 +222,14 @@ apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
 	o->paths = (const char *const *)args->argv;
 	o->npaths = (size_t)args->argc;
 	o->source = args->argc > 0 ? args->argv[0] : ".";
-	if (args->argc > 0 || st == NULL)
-		return;
+	if (args->argc > 0 || st == NULL || sf_git.url != NULL)
+		return 0;
+	for (i = 0; i < st->nsources; i++)
+		if (st->sources[i].kind == STACK_SOURCE_GIT)
+			return stack_sources(ctx, st, o) < 0 ? -1 : 0;
 	v = xcalloc(st->nsources + 2, sizeof(*v));
 	for (i = 0; i < st->nsources; i++)
-		if (st->sources[i].kind == STACK_SOURCE_PATH)
-			v[n++] = keep(stack_path(st, st->sources[i].path));
+		v[n++] = keep(stack_path(st, st->sources[i].path));
 	if (st->nsources == 0)
 		v[n++] = keep(xstrdup(st->dir)); /* the stack's directory */
 	made = xreallocarray(made, nmade + 1, sizeof(*made));
@@ -187,6 +237,7 @@ apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
 	o->paths = v;
 	o->npaths = n;
 	o->source = ctx->stack_file;
+	return 0;
 }
 
 int
@@ -235,6 +286,11 @@ apply_cli_release(void)
 	nmade = 0;
 	free(secret_dirs);
 	secret_dirs = NULL;
+	for (i = 0; i < nsources; i++)
+		source_free(sources[i]);
+	free(sources);
+	sources = NULL;
+	nsources = 0;
 	cli_list_free(&apply_cli_targets);
 	cli_list_free(&apply_cli_secret_dirs);
 	cli_list_free(&apply_cli_replace);

@@ -78,11 +78,13 @@ void apply_cli_opts(struct sf_ctx *ctx, const char *cmd,
                     enum reconcile_mode mode, struct progress *pg,
                     struct reconcile_opts *o);
 /*
- * apply_cli_sources: the manifests: the operands, else the stack file's
- * sources (relative to the file), else the current directory.
+ * apply_cli_sources: the manifests: the operands (or --git, which the
+ * caller sets), else the stack file's sources (relative to the file; its
+ * git sources through the cache beside the state), else the current
+ * directory. -1 (sf_error_last() says why) when a source cannot be made.
  */
-void apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
-                       struct reconcile_opts *o);
+int apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
+                      struct reconcile_opts *o);
 /* apply_cli_parallelism / _lock_timeout: the flag's value when given (a
  * positive number, a string), else the stack file's, else the default. */
 int apply_cli_parallelism(const struct sf_ctx *ctx, long long flag);

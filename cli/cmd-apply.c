@@ -232,7 +232,10 @@ cmd_apply(struct sf_ctx *ctx, struct cli_args *args)
 	if (saved && git && git_cli_check_saved("apply", git, p) != SF_EXIT_OK)
 		goto out;
 	apply_cli_opts(ctx, "apply", RECONCILE_APPLY, &pg, &o);
-	apply_cli_sources(ctx, args, &o);
+	if (apply_cli_sources(ctx, args, &o) < 0) {
+		fprintf(stderr, "sandform apply: %s\n", sf_error_last());
+		goto out;
+	}
 	o.no_sources = saved;
 	o.allow_mass_delete = apply_allow_mass_delete;
 	o.lock = RECONCILE_LOCK_HOLD;

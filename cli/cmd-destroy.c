@@ -129,8 +129,11 @@ cmd_destroy(struct sf_ctx *ctx, struct cli_args *args)
 	apply_cli_opts(ctx, "destroy", RECONCILE_DESTROY, &pg, &o);
 	/* manifests are optional: they only say what is protected (the
 	 * operands, else the stack file's sources) */
-	apply_cli_sources(ctx, args, &o);
-	o.no_sources = o.npaths == 0;
+	if (apply_cli_sources(ctx, args, &o) < 0) {
+		fprintf(stderr, "sandform destroy: %s\n", sf_error_last());
+		goto out;
+	}
+	o.no_sources = o.npaths == 0 && o.nsources == 0;
 	o.lock = RECONCILE_LOCK_HOLD;
 	o.lock_timeout_ms = lock_ms;
 	o.force_destroy = (const char *const *)destroy_force.v;

@@ -141,7 +141,10 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	if (plan_out && apply_cli_need_name(ctx, "plan", "--out") != 0)
 		goto out;
 	apply_cli_opts(ctx, "plan", RECONCILE_PLAN, &pg, &o);
-	apply_cli_sources(ctx, args, &o);
+	if (apply_cli_sources(ctx, args, &o) < 0) {
+		fprintf(stderr, "sandform plan: %s\n", sf_error_last());
+		goto out;
+	}
 	o.refresh = plan_refresh;
 	o.show_unmanaged = plan_show_unmanaged;
 	o.allow_mass_delete = plan_allow_mass_delete;

@@ -17,18 +17,21 @@
  *
  * With --git the manifests are those of a repository at a ref (fetched
  * into the cache beside the state, cli/gitcli.h); locations then read
- * "REVISION:PATH:LINE:COL" and the summary line names the revision.
+ * "REVISION:PATH:LINE:COL" and the summary line names the revision. With
+ * no PATH and no --git the stack file's sources are read, as plan does.
  */
 #include "common/base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/error.h"
 #include "common/exitcodes.h"
 #include "common/log.h"
 #include "manifests/manifest.h"
 #include "manifests/source.h"
+#include "cli/applycli.h"
 #include "cli/commands.h"
 #include "cli/gitcli.h"
 
@@ -59,26 +62,44 @@ cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
 	struct diag_list diags = DIAG_LIST_INIT;
 	struct manifest_set *set = NULL;
 	struct manifest_loader *L;
-	struct source *git = NULL;
+	struct source *git = NULL, *const * srcs;
+	struct reconcile_opts o;
 	cJSON *json = NULL;
+	size_t i, nsrcs;
 	int rc;
 
+	memset(&o, 0, sizeof(o));
 	if (git_cli_source("validate", ctx, args->argc, &git) != SF_EXIT_OK)
 		return SF_EXIT_ERROR;
 	if (git) {
-		L = manifest_loader_new(&diags);
-		if ((rc = source_load(git, L)) < 0) {
-			manifest_loader_free(L);
-			diag_list_print(stderr, &diags);
+		srcs = &git;
+		nsrcs = 1;
+	} else {
+		/* no PATH: the stack file's sources, as plan reads them */
+		apply_cli_opts(ctx, "validate", RECONCILE_PLAN, NULL, &o);
+		if (apply_cli_sources(ctx, args, &o) < 0) {
 			fprintf(stderr, "sandform validate: %s\n",
 			        sf_error_last());
 			rc = SF_EXIT_ERROR;
 			goto out;
 		}
+		srcs = o.sources;
+		nsrcs = o.nsources;
+	}
+	if (nsrcs > 0) {
+		L = manifest_loader_new(&diags);
+		for (i = 0; i < nsrcs; i++)
+			if ((rc = source_load(srcs[i], L)) < 0) {
+				manifest_loader_free(L);
+				diag_list_print(stderr, &diags);
+				fprintf(stderr, "sandform validate: %s\n",
+				        sf_error_last());
+				rc = SF_EXIT_ERROR;
+				goto out;
+			}
 		rc = manifest_loader_finish(L, &set);
 	} else {
-		rc = manifest_load((const char *const *)args->argv,
-		                   (size_t)args->argc, &set, &diags);
+		rc = manifest_load(o.paths, o.npaths, &set, &diags);
 	}
 	diag_list_print(stderr, &diags);
 	if (rc != 0) {
@@ -106,13 +127,14 @@ cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
 	}
 	printf("%zu sandbox%s in %zu file%s%s%s\n", set->n_sandboxes,
 	       set->n_sandboxes == 1 ? "" : "es", set->n_files,
-	       set->n_files == 1 ? "" : "s", git ? " at " : "",
-	       git ? source_revision(git) : "");
+	       set->n_files == 1 ? "" : "s", nsrcs == 1 ? " at " : "",
+	       nsrcs == 1 ? source_revision(srcs[0]) : "");
 	rc = SF_EXIT_OK;
 out:
 	cJSON_Delete(json);
 	manifest_set_free(set);
 	diag_list_free(&diags);
 	source_free(git);
+	apply_cli_release();
 	return rc;
 }

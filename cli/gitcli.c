@@ -12,6 +12,7 @@
 #include "common/xalloc.h"
 #include "cli/gitcli.h"
 #include "manifests/source-git.h"
+#include "manifests/stack.h"
 
 struct sf_git_opts sf_git;
 
@@ -26,6 +27,20 @@ fail(const char *cmd)
 {
 	fprintf(stderr, "sandform %s: %s\n", cmd, sf_error_last());
 	return SF_EXIT_ERROR;
+}
+
+/* stack_has_git: the run's stack file has a git source (--offline then
+ * applies to it). */
+static int
+stack_has_git(const struct sf_ctx *ctx)
+{
+	const struct stack_spec *st = ctx->stackfile;
+	size_t i;
+
+	for (i = 0; st && i < st->nsources; i++)
+		if (st->sources[i].kind == STACK_SOURCE_GIT)
+			return 1;
+	return 0;
 }
 
 /* fill: c from the options. */
@@ -70,14 +85,16 @@ git_cli_source(const char *cmd, const struct sf_ctx *ctx, int nops,
 
 	*out = NULL;
 	if (sf_git.url == NULL) {
-		if (sf_git.ref || sf_git.path || sf_git.offline ||
+		if (sf_git.ref || sf_git.path ||
+		    (sf_git.offline && !stack_has_git(ctx)) ||
 		    sf_git.token_env || sf_git.token_file || sf_git.user ||
 		    sf_git.ca_file || sf_git.ssh_key || sf_git.passphrase_env ||
 		    sf_git.known_hosts || sf_git.ssh_agent || sf_git.verify ||
 		    sf_git.allowed_signers) {
 			fprintf(stderr,
-			        "sandform %s: --ref, --path, --offline and "
-			        "the --git-* options need --git URL\n",
+			        "sandform %s: --ref, --path and the --git-* "
+			        "options need --git URL (--offline: --git or a "
+			        "stack file with a git source)\n",
 			        cmd);
 			return SF_EXIT_ERROR;
 		}

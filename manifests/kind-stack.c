@@ -15,6 +15,7 @@
 #include "common/xalloc.h"
 #include "manifests/doc.h"
 #include "manifests/rules.h"
+#include "manifests/source-git.h"
 #include "manifests/source.h"
 #include "manifests/stack.h"
 
@@ -28,8 +29,12 @@ stack_spec_free(struct stack_spec *st)
 	free(st->name);
 	free(st->file);
 	free(st->dir);
-	for (i = 0; i < st->nsources; i++)
+	for (i = 0; i < st->nsources; i++) {
 		free(st->sources[i].path);
+		if (st->sources[i].git != NULL)
+			gitsrc_config_clear(st->sources[i].git);
+		free(st->sources[i].git);
+	}
 	free(st->sources);
 	free(st->state);
 	free(st->lock_timeout);
@@ -49,6 +54,40 @@ stack_path(const struct stack_spec *st, const char *path)
 	    strcmp(st->dir, ".") == 0)
 		return xstrdup(path);
 	return xasprintf("%s/%s", st->dir, path);
+}
+
+/* resolved: a file of the stack file against its directory, or NULL. */
+static char *
+resolved(const struct stack_spec *st, const char *path)
+{
+	return path ? stack_path(st, path) : NULL;
+}
+
+void
+stack_git_config(const struct stack_spec *st, const struct stack_source *src,
+                 const char *state_path, int offline, struct gitsrc_config *out)
+{
+	const struct gitsrc_config *g = src->git;
+	const char *url = g->url;
+
+	gitsrc_config_init(out, NULL);
+	/* a local repository by relative path (no scheme, no host:) is
+	 * relative to the stack file, as every other path in it */
+	out->url = strchr(url, ':') ? xstrdup(url) : stack_path(st, url);
+	(void)gitsrc_config_set_ref(out, g->ref_kind, g->ref); /* checked */
+	out->path = xstrdup_or_null(g->path);
+	out->auth.token_env = xstrdup_or_null(g->auth.token_env);
+	out->auth.token_file = resolved(st, g->auth.token_file);
+	out->auth.username = xstrdup_or_null(g->auth.username);
+	out->auth.ca_file = resolved(st, g->auth.ca_file);
+	out->auth.ssh_key = resolved(st, g->auth.ssh_key);
+	out->auth.passphrase_env = xstrdup_or_null(g->auth.passphrase_env);
+	out->auth.known_hosts = resolved(st, g->auth.known_hosts);
+	out->auth.ssh_agent = g->auth.ssh_agent;
+	out->verify.mode = g->verify.mode;
+	out->verify.allowed_signers = resolved(st, g->verify.allowed_signers);
+	out->cache_dir = gitsrc_cache_dir(state_path);
+	out->offline = offline;
 }
 
 /* load_strings: a list of non-empty strings without control characters. */
@@ -80,6 +119,192 @@ load_strings(struct doc *d, const struct ynode *n, const char *what,
 	}
 }
 
+/*
+ * A git source: {url, ref, path, auth: {...}, verify: {...}}, the
+ * configuration the command line's --git options fill (docs/gitops.md).
+ * Strings are stored as written; stack_git_config resolves the files.
+ */
+static const char *const auth_keys[] = {
+	"tokenEnv", "tokenFile",     "username",   "caFile",
+	"sshKey",   "passphraseEnv", "knownHosts", "agent",
+};
+
+/* auth_string: where auth key i goes; NULL for agent (a bool). */
+static char **
+auth_string(struct gitsrc_auth *a, size_t i)
+{
+	char **const dst[] = {
+		&a->token_env, &a->token_file,     &a->username,    &a->ca_file,
+		&a->ssh_key,   &a->passphrase_env, &a->known_hosts,
+	};
+
+	return i < sizeof(dst) / sizeof(dst[0]) ? dst[i] : NULL;
+}
+
+static bool
+load_git_auth(struct doc *d, const struct ynode *n, struct gitsrc_auth *a)
+{
+	enum { NAUTH = sizeof(auth_keys) / sizeof(auth_keys[0]) };
+	const struct ynode *v[NAUTH], *k[NAUTH];
+	bool ok = true, b;
+	size_t i, old;
+
+	if (!doc_fields(d, n, auth_keys, NAUTH, v, k))
+		return false;
+	for (i = 0; i < NAUTH; i++) {
+		if (v[i] == NULL)
+			continue;
+		old = doc_push(d, auth_keys[i]);
+		if (auth_string(a, i) != NULL)
+			ok = doc_word(d, v[i], "a string", auth_string(a, i)) &&
+			     ok;
+		else if (doc_bool(d, v[i], &b))
+			a->ssh_agent = b;
+		else
+			ok = false;
+		doc_pop(d, old);
+	}
+	return ok;
+}
+
+/* load_git_ref: ref: as --ref ("branch:main", "v1.2.0"), or one of
+ * {branch: NAME}, {tag: NAME}, {semver: RANGE}, {commit: SHA}. */
+static bool
+load_git_ref(struct doc *d, const struct ynode *n, struct gitsrc_config *c)
+{
+	static const char *const kinds[] = { "branch", "tag", "semver",
+		                             "commit" };
+	static const enum gitsrc_ref_kind kv[] = { GITSRC_REF_BRANCH,
+		                                   GITSRC_REF_TAG,
+		                                   GITSRC_REF_SEMVER,
+		                                   GITSRC_REF_COMMIT };
+	const struct ynode *v[4], *k[4];
+	const struct ynode *at = n;
+	const char *text = NULL;
+	size_t i, old, found = 4;
+	int rc;
+
+	if (n->type == YNODE_SCALAR) {
+		if (!doc_string(d, n, &text))
+			return false;
+		rc = gitsrc_config_parse_ref(c, text);
+	} else {
+		if (!doc_fields(d, n, kinds, 4, v, k))
+			return false;
+		for (i = 0; i < 4; i++)
+			if (v[i] != NULL)
+				found = found == 4 ? i : 5;
+		if (found >= 4) {
+			DOC_ERR(d, n,
+			        "%s (expected one of branch, tag, semver, "
+			        "commit)",
+			        found == 4 ? "no ref kind"
+			                   : "more than one ref");
+			return false;
+		}
+		at = v[found];
+		old = doc_push(d, kinds[found]);
+		rc = doc_string(d, at, &text)
+		             ? gitsrc_config_set_ref(c, kv[found], text)
+		             : 0;
+		if (rc < 0)
+			DOC_ERR(d, at, "%s", sf_error_last());
+		doc_pop(d, old);
+		return rc == 0 && text != NULL;
+	}
+	if (rc < 0) {
+		DOC_ERR(d, at, "%s", sf_error_last());
+		return false;
+	}
+	return true;
+}
+
+/* load_git_verify: verify: {mode: none|head|tag|tag-and-head,
+ * allowedSigners: FILE}. */
+static bool
+load_git_verify(struct doc *d, const struct ynode *n, struct gitsrc_verify *vf)
+{
+	static const char *const keys[] = { "mode", "allowedSigners" };
+	const struct ynode *v[2], *k[2];
+	const char *word;
+	bool ok = true;
+	size_t old;
+	int mode;
+
+	if (!doc_fields(d, n, keys, 2, v, k))
+		return false;
+	if (v[0] != NULL) {
+		old = doc_push(d, "mode");
+		if (!doc_string(d, v[0], &word))
+			ok = false;
+		else if ((mode = gitsrc_verify_mode_parse(word)) < 0) {
+			DOC_ERR(d, v[0],
+			        "unknown mode '%s' (expected none, head, tag "
+			        "or "
+			        "tag-and-head)",
+			        word);
+			ok = false;
+		} else
+			vf->mode = (enum gitsrc_verify_mode)mode;
+		doc_pop(d, old);
+	}
+	if (v[1] != NULL) {
+		old = doc_push(d, "allowedSigners");
+		ok = doc_word(d, v[1], "a file", &vf->allowed_signers) && ok;
+		doc_pop(d, old);
+	}
+	return ok;
+}
+
+/*
+ * load_git: the source, checked as the command line's --git options are
+ * (gitsrc_config_check, with a placeholder cache: the real one depends on
+ * the state the run uses).
+ */
+static bool
+load_git(struct doc *d, const struct ynode *n, struct gitsrc_config *c)
+{
+	static const char *const keys[] = { "url", "ref", "path", "auth",
+		                            "verify" };
+	const struct ynode *v[5], *k[5];
+	bool ok = true;
+	size_t i, old;
+
+	if (!doc_fields(d, n, keys, 5, v, k))
+		return false;
+	if (v[0] == NULL) {
+		DOC_ERR(d, n, "missing url (expected {url: URL, ref: ...})");
+		return false;
+	}
+	for (i = 0; i < 5; i++) {
+		if (v[i] == NULL)
+			continue;
+		old = doc_push(d, keys[i]);
+		if (i == 0)
+			ok = doc_word(d, v[i], "a repository URL", &c->url) &&
+			     ok;
+		else if (i == 1)
+			ok = load_git_ref(d, v[i], c) && ok;
+		else if (i == 2)
+			ok = doc_word(d, v[i], "a path", &c->path) && ok;
+		else if (i == 3)
+			ok = load_git_auth(d, v[i], &c->auth) && ok;
+		else
+			ok = load_git_verify(d, v[i], &c->verify) && ok;
+		doc_pop(d, old);
+	}
+	if (!ok)
+		return false;
+	c->cache_dir = xstrdup("."); /* checked for presence only */
+	if (gitsrc_config_check(c) < 0) {
+		DOC_ERR(d, n, "%s", sf_error_last());
+		ok = false;
+	}
+	free(c->cache_dir);
+	c->cache_dir = NULL;
+	return ok;
+}
+
 static void
 load_source(struct doc *d, const struct ynode *n, struct stack_spec *st)
 {
@@ -107,9 +332,15 @@ load_source(struct doc *d, const struct ynode *n, struct stack_spec *st)
 		return;
 	}
 	old = doc_push(d, "git");
-	DOC_ERR(d, v[1],
-	        "git sources in a stack file are not supported by this build "
-	        "(expected a path source)");
+	src->kind = STACK_SOURCE_GIT;
+	src->git = xcalloc(1, sizeof(*src->git));
+	if (load_git(d, v[1], src->git))
+		st->nsources++;
+	else {
+		gitsrc_config_clear(src->git);
+		free(src->git);
+		src->git = NULL;
+	}
 	doc_pop(d, old);
 }
 

@@ -60,11 +60,12 @@ libsandform_la_SOURCES += \
 	manifests/git-verify.c manifests/git-verify.h
 
 TESTS += tests/e2e/t6001-git-sources.bats tests/e2e/t6002-git-https.bats \
-	tests/e2e/t6003-git-ssh.bats tests/e2e/t6004-git-verify.bats
+	tests/e2e/t6003-git-ssh.bats tests/e2e/t6004-git-verify.bats \
+	tests/e2e/t6005-git-stackfile.bats
 EXTRA_DIST += docs/gitops.md tests/e2e/t6001-git-sources.bats \
 	tests/e2e/t6002-git-https.bats \
 	tests/e2e/t6003-git-ssh.bats tests/e2e/t6004-git-verify.bats \
-	tests/e2e/lib/gitserver.bash \
+	tests/e2e/t6005-git-stackfile.bats tests/e2e/lib/gitserver.bash \
 	tests/e2e/lib/lsan-libgit2.supp
 
 check_PROGRAMS += tests/unit/unit-git

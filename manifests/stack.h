@@ -42,10 +42,14 @@ enum stack_source_kind {
 	STACK_SOURCE_GIT,
 };
 
+struct gitsrc_config;
+
 struct stack_source {
 	enum stack_source_kind kind;
-	char *path;    /* PATH: as written (relative to dir); GIT: the path in
-	                  the repository, or NULL */
+	char *path; /* PATH: as written (relative to dir); GIT: NULL */
+	/* GIT: url, ref, path in the repository, auth and verification as
+	 * written (files relative to dir; no cache: see stack_git_config) */
+	struct gitsrc_config *git;
 	unsigned line; /* where it was written */
 };
 
@@ -75,6 +79,17 @@ void stack_spec_free(struct stack_spec *st);
  * absolute path or a URL stays as it is). Caller frees.
  */
 char *stack_path(const struct stack_spec *st, const char *path);
+
+/*
+ * stack_git_config: the configuration a git source of the stack file runs
+ * with: its files (token, CA, SSH key, known_hosts, allowed signers, a
+ * local repository path) resolved against the stack file's directory, the
+ * cache beside state_path, offline as given. Clear *out with
+ * gitsrc_config_clear().
+ */
+void stack_git_config(const struct stack_spec *st,
+                      const struct stack_source *src, const char *state_path,
+                      int offline, struct gitsrc_config *out);
 
 /*
  * stack_find: the stack file for a run started in the current directory:
