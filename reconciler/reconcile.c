@@ -430,16 +430,51 @@ diff(struct reconcile *r, const struct refresh_result *rr,
 	return rc;
 }
 
+/* The brief lock of a plan's recording (RECONCILE_LOCK_RECORD). */
+struct brief_lock {
+	struct reconcile *r;
+	struct store_lock_holder lock;
+	char *locked_by; /* who held it, for the plan */
+};
+
+static int
+brief_take(void *arg)
+{
+	struct brief_lock *b = arg;
+	struct reconcile *r = b->r;
+	int rc;
+
+	memset(&b->lock, 0, sizeof(b->lock));
+	rc = store_lock_acquire(r->store, r->o.stack, r->o.command, 0,
+	                        &b->lock);
+	if (rc != SF_ELOCKED)
+		return rc < 0 ? rc : 0;
+	emit(r, APPLY_EV_LOCK_BUSY, &b->lock, 0);
+	b->locked_by = xasprintf("%s (pid %ld on %s)", b->lock.info,
+	                         b->lock.pid, b->lock.host);
+	return 1;
+}
+
+static void
+brief_give(void *arg)
+{
+	struct brief_lock *b = arg;
+
+	if (store_lock_release(b->r->store, b->lock.id) < 0)
+		log_debug("releasing the stack lock: %s", sf_error_last());
+}
+
 int
 reconcile_plan(struct reconcile *r, struct plan **out)
 {
 	struct refresh_opts ro;
 	struct refresh_result rr;
-	struct store_lock_holder lock;
-	char *locked_by = NULL;
-	int rc, brief = 0;
+	struct brief_lock brief;
+	int rc;
 
 	*out = NULL;
+	memset(&brief, 0, sizeof(brief));
+	brief.r = r;
 	memset(&rr, 0, sizeof(rr));
 	memset(&ro, 0, sizeof(ro));
 	ro.stack = r->o.stack;
@@ -451,36 +486,25 @@ reconcile_plan(struct reconcile *r, struct plan **out)
 		ro.specs = r->specs;
 		ro.nspecs = r->nspecs;
 	}
-	/* recording takes the stack's lock for a moment, so a plan never
-	 * overwrites what a running apply records; a locked stack is still
-	 * planned, just not recorded */
+	/* the requests run unlocked (a hung server never keeps an apply
+	 * out); recording takes the stack's lock for a moment, so a plan
+	 * never overwrites what a running apply records; a locked stack is
+	 * still planned, just not recorded */
 	if (r->o.lock == RECONCILE_LOCK_RECORD && r->o.refresh) {
-		memset(&lock, 0, sizeof(lock));
-		rc = store_lock_acquire(r->store, r->o.stack, r->o.command, 0,
-		                        &lock);
-		if (rc == SF_ELOCKED) {
-			emit(r, APPLY_EV_LOCK_BUSY, &lock, 0);
-			ro.no_record = 1;
-			locked_by = xasprintf("%s (pid %ld on %s)", lock.info,
-			                      lock.pid, lock.host);
-		} else if (rc < 0) {
-			goto out;
-		} else {
-			brief = 1;
-		}
+		ro.take = brief_take;
+		ro.give = brief_give;
+		ro.lock_arg = &brief;
 	}
 	rc = refresh_run(r->client, r->store, &ro, &rr);
-	if (brief && store_lock_release(r->store, lock.id) < 0)
-		log_debug("releasing the stack lock: %s", sf_error_last());
 	if (rc < 0)
 		goto out;
 	log_debug("refresh: %zu observed, %zu records, %zu pages, %zu gets, "
 	          "%zu recorded%s",
 	          rr.nobserved, rr.nrecords, rr.pages, rr.gets, rr.recorded,
 	          rr.rebuilt ? " (state rebuilt from labels)" : "");
-	rc = diff(r, &rr, locked_by, out);
+	rc = diff(r, &rr, brief.locked_by, out);
 out:
-	free(locked_by);
+	free(brief.locked_by);
 	refresh_result_clear(&rr);
 	return rc;
 }

@@ -887,6 +887,63 @@ out:
 	return rc;
 }
 
+static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/* unchanged: the stack's records are still those read at the start (a run
+ * that recorded meanwhile changes a record's time or the list). */
+static int
+unchanged(struct store *st, const char *stack,
+          const struct store_record_list *was)
+{
+	struct store_record_list now = { NULL, 0 };
+	size_t i;
+	int same;
+
+	if (store_record_list(st, stack, &now) < 0)
+		return -1;
+	same = now.n == was->n;
+	for (i = 0; same && i < now.n; i++) {
+		const struct store_record *a = &now.v[i], *b = &was->v[i];
+
+		same = strcmp(a->name, b->name) == 0 &&
+		       a->updated_ms == b->updated_ms &&
+		       same_str(a->sandbox_id, b->sandbox_id) &&
+		       same_str(a->spec_hash, b->spec_hash) &&
+		       same_str(a->status, b->status) &&
+		       same_str(a->applied_json, b->applied_json);
+	}
+	store_record_list_free(&now);
+	return same;
+}
+
+/* record_locked: record_seen under the stack's lock (o->take), unless
+ * another run holds it or recorded since the records were read. */
+static int
+record_locked(struct store *st, const struct refresh_opts *o, struct walk *w,
+              const struct store_record_list *recs, const size_t *gone,
+              size_t ngone)
+{
+	int rc;
+
+	if (o->take == NULL)
+		return record_seen(st, o, w, recs, gone, ngone);
+	if ((rc = o->take(o->lock_arg)) != 0)
+		return rc > 0 ? 0 : rc;
+	rc = unchanged(st, o->stack, recs);
+	if (rc > 0)
+		rc = record_seen(st, o, w, recs, gone, ngone);
+	else if (rc == 0)
+		log_debug("stack '%s': records changed during the refresh; "
+		          "not recording what it saw",
+		          o->stack);
+	o->give(o->lock_arg);
+	return rc;
+}
+
 int
 refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
             struct refresh_result *out)
@@ -939,7 +996,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	server_archive_max(c, o, out);
 	/* 6. record what was seen */
 	if (!o->no_record)
-		rc = record_seen(st, o, &w, &recs, gone, ngone);
+		rc = record_locked(st, o, &w, &recs, gone, ngone);
 out:
 	if (w.json) {
 		for (i = 0; i < out->nobserved; i++)

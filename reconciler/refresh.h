@@ -45,9 +45,17 @@
 
 struct refresh_opts {
 	const char *stack;
-	int refresh;              /* 0: recorded state only, no requests */
-	int show_unmanaged;       /* also walk the org for unlabelled ones */
-	int no_record;            /* 1: write nothing to the store */
+	int refresh;        /* 0: recorded state only, no requests */
+	int show_unmanaged; /* also walk the org for unlabelled ones */
+	int no_record;      /* 1: write nothing to the store */
+	/* Around recording only (the requests run unlocked): take() returns
+	 * 0 when the stack's lock is held, 1 when another run holds it (then
+	 * nothing is recorded), <0 on error; give() releases it. Records
+	 * that changed since they were read (a run recorded meanwhile) are
+	 * not overwritten: nothing is recorded then. NULL: no lock. */
+	int (*take)(void *arg);
+	void (*give)(void *arg);
+	void *lock_arg;
 	const struct spec *specs; /* the desired set, sorted by name */
 	size_t nspecs;
 };

@@ -5,7 +5,8 @@
 # created twice: the emulator's request log shows no create refused with
 # 409 and no more successful creates than names. SIGTERM stops new calls,
 # lets the ones in flight finish and be recorded, exits 1 with a note, and
-# the next apply finishes the job.
+# the next apply finishes the job. A plan makes its requests without the
+# lock, so a slow server during a plan never locks out an apply.
 
 bats_require_minimum_version 1.5.0
 
@@ -49,6 +50,23 @@ teardown() { emu_stop; }
 	[ "$(creates_409)" = 0 ]
 	[ "$(creates_ok)" = 20 ]
 	[ "$(live_names)" = "$(declared_names)" ]
+}
+
+@test "a plan's requests run without the stack's lock: a slow server never locks out an apply" {
+	emu_stop
+	emu_start --transition-ms 30 --latency-ms 2500
+	export SANDFORM_STACK=slow
+	mk web
+	mkdir e
+	"$SANDFORM" plan m >p.out 2>p.err &
+	p=$!
+	sleep 1 # the plan waits for its first page
+	run --separate-stderr "$SANDFORM" apply e --auto-approve
+	echo "$stderr" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"No changes."* ]]
+	wait "$p"
+	grep -q "+ web" p.out
 }
 
 @test "SIGTERM: calls in flight finish and are recorded; exit 1; the next apply finishes" {
