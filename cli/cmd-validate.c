@@ -87,6 +87,11 @@ cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
 		nsrcs = o.nsources;
 	}
 	if (nsrcs > 0) {
+		/* the git cache lives beside the state */
+		if (cli_check_state_dir("validate") < 0) {
+			rc = SF_EXIT_ERROR;
+			goto out;
+		}
 		L = manifest_loader_new(&diags);
 		for (i = 0; i < nsrcs; i++)
 			if ((rc = source_load(srcs[i], L)) < 0) {

@@ -55,6 +55,9 @@ struct sf_ctx {
 	/* --state, SANDFORM_STATE, the stack file's state, default: a file or
 	 * a URL that may hold a password: show only store_redact() of it */
 	const char *state_path;
+	/* where an explicit state_path came from ("--state",
+	 * "SANDFORM_STATE", "the stack file's state"); NULL: the default */
+	const char *state_from;
 	const char *api_key_file;
 	const char *stack_file; /* --stack-file, or the one found */
 	/* the stack file (manifests/stack.h): its sources and policy where
@@ -105,6 +108,15 @@ struct sf_cmd {
 		        "$DAYTONA_API_KEY)",                            \
 		        &sf_ctx.api_key_file, 0, 0                      \
 	}
+
+/*
+ * cli_check_state_dir: 0 when the directory of an explicit state path
+ * exists (or none was named), else say which is missing, as "sandform CMD:
+ * FROM: ...", and return -1. The dispatcher calls it for every command with
+ * a state option but validate, which needs the state's directory only for a
+ * git source's cache and calls it itself then.
+ */
+int cli_check_state_dir(const char *cmd);
 
 /* The commands; add each new one to the table in commands.c. */
 extern const struct sf_cmd sf_commands[];

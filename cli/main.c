@@ -141,7 +141,8 @@ check_state_dir(const char *cmd, const char *path, const char *from)
 	char *dir;
 	int rc = 0;
 
-	if (slash == NULL || slash == path || store_is_url(path))
+	if (from == NULL || slash == NULL || slash == path ||
+	    store_is_url(path))
 		return 0; /* the current directory or /, or a database */
 	dir = xstrndup(path, (size_t)(slash - path));
 	if (stat(dir, &st) < 0) {
@@ -171,8 +172,14 @@ check_state_dir(const char *cmd, const char *path, const char *from)
  * "stack" option's value (wherever the command keeps it) and, for a
  * command with a "state" option, an explicit state path's directory.
  */
+int
+cli_check_state_dir(const char *cmd)
+{
+	return check_state_dir(cmd, sf_ctx.state_path, sf_ctx.state_from);
+}
+
 static int
-check_settings(const struct sf_cmd *cmd, const char *state_from)
+check_settings(const struct sf_cmd *cmd)
 {
 	const struct cli_opt *o;
 	int has_state = 0;
@@ -189,8 +196,9 @@ check_settings(const struct sf_cmd *cmd, const char *state_from)
 			has_state = 1;
 		}
 	}
-	if (has_state && state_from != NULL &&
-	    check_state_dir(cmd->name, sf_ctx.state_path, state_from) < 0)
+	/* validate checks it only when it fetches from git */
+	if (has_state && strcmp(cmd->name, "validate") != 0 &&
+	    cli_check_state_dir(cmd->name) < 0)
 		return -1;
 	return 0;
 }
@@ -330,7 +338,7 @@ main(int argc, char **argv)
 {
 	const struct sf_cmd *cmd;
 	struct cli_args args;
-	const char *env, *state_env, *state_from = NULL;
+	const char *env, *state_env;
 	int rc, first;
 
 	log_set_prog("sandform");
@@ -387,13 +395,14 @@ main(int argc, char **argv)
 		return SF_EXIT_ERROR;
 	}
 	if (sf_ctx.state_path != NULL)
-		state_from = sf_ctx.state_path == state_env ? "SANDFORM_STATE"
-		             : sf_ctx.stackfile && sf_ctx.stackfile->state
-		                     ? "the stack file's state"
-		                     : "--state";
+		sf_ctx.state_from =
+		        sf_ctx.state_path == state_env ? "SANDFORM_STATE"
+		        : sf_ctx.stackfile && sf_ctx.stackfile->state
+		                ? "the stack file's state"
+		                : "--state";
 	else
 		sf_ctx.state_path = SF_STATE_DEFAULT;
-	if (check_settings(cmd, state_from) < 0) {
+	if (check_settings(cmd) < 0) {
 		cli_args_free(&args);
 		return SF_EXIT_ERROR;
 	}

@@ -86,6 +86,11 @@ stack_cmds=(
 	# validate has no state: SANDFORM_STATE does not concern it
 	SANDFORM_STATE=nodir/s.db run "$SANDFORM" validate m
 	[ "$status" -eq 0 ]
+	# ... but its git cache lives beside the state
+	SANDFORM_STATE=nodir/s.db run --separate-stderr "$SANDFORM" validate \
+		--git "file://$BATS_TEST_TMPDIR/repo"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "sandform validate: SANDFORM_STATE: directory 'nodir' does not exist"* ]]
 	# an existing directory is fine, with no directory created
 	mkdir d
 	run "$SANDFORM" state import web sb-1 --state d/s.db
