@@ -5,6 +5,7 @@
 # test-only library (libsftest.la), never into libsandform.la or sandform.
 libsandform_la_SOURCES += \
 	daytona/client.c daytona/client.h \
+	daytona/config.c daytona/config.h \
 	daytona/reply.c daytona/reply.h \
 	daytona/sandbox.c \
 	daytona/transport.c daytona/transport.h
