@@ -304,6 +304,10 @@ curl_send(void *ctx, const struct dt_http_request *req,
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
 	if (curl_share != NULL)
 		curl_easy_setopt(h, CURLOPT_SHARE, curl_share);
+	/* keep a connection per call in flight: each transfer's own cache
+	 * limit (libcurl's default, 5 here) would close the shared cache's
+	 * extra connections, a new connect (and TLS handshake) per call */
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, DT_MAX_CONNECTS);
 	if (req->cancel != NULL) {
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)req->cancel);

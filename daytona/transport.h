@@ -20,6 +20,9 @@
 
 /* CURL_ERROR_SIZE */
 #define DT_HTTP_ERROR_MAX 256
+/* Idle connections kept for reuse, shared by all threads: above the most
+ * calls in flight (apply's --parallelism is at most 256). */
+#define DT_MAX_CONNECTS 264L
 /* Response headers kept; extra ones are dropped. */
 #define DT_HTTP_MAX_HEADERS 128
 
