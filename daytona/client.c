@@ -52,6 +52,7 @@ struct bucket {
 	int64_t reset_at;    /* clock ms when the window resets; 0 unknown */
 	int64_t blocked_until;
 	int64_t next_slot;
+	long long demand; /* calls the run still wants; -1: unknown */
 };
 
 struct dt_client {
@@ -141,6 +142,16 @@ dt_client_set_hooks(struct dt_client *c, const struct dt_hooks *h)
 		c->hooks = *h;
 	else
 		memset(&c->hooks, 0, sizeof(c->hooks));
+}
+
+void
+dt_client_set_demand(struct dt_client *c, enum dt_bucket b, long long n)
+{
+	if ((int)b < 0 || b >= DT_BUCKET_COUNT)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->buckets[b].demand = n < 0 ? -1 : n;
+	pthread_mutex_unlock(&c->mu);
 }
 
 void
@@ -252,6 +263,7 @@ dt_client_new(const struct dt_config *cfg, struct dt_client **out)
 	for (i = 0; i < DT_BUCKET_COUNT; i++) {
 		c->buckets[i].remaining = -1;
 		c->buckets[i].limit = -1;
+		c->buckets[i].demand = -1;
 	}
 	*out = c;
 	return 0;
@@ -338,7 +350,8 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 		if (bk->remaining <= 0) {
 			until = bk->reset_at;
 			paced = 1;
-		} else if (bk->remaining <= reserve) {
+		} else if (bk->remaining <= reserve &&
+		           (bk->demand < 0 || bk->demand > bk->remaining)) {
 			int64_t slot =
 			        bk->next_slot > now ? bk->next_slot : now;
 			int64_t left =
@@ -359,6 +372,8 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 	}
 	if (paced)
 		c->stats.paced++;
+	if (bk->demand > 0)
+		bk->demand--;
 	pthread_mutex_unlock(&c->mu);
 	if (until > now) {
 		log_debug("waiting %lld ms for the '%s' rate-limit budget",

@@ -450,6 +450,14 @@ struct dt_hooks {
 void dt_client_set_hooks(struct dt_client *c, const struct dt_hooks *h);
 /* dt_client_get_hooks: the current hooks (to restore them later). */
 void dt_client_get_hooks(struct dt_client *c, struct dt_hooks *out);
+/*
+ * dt_client_set_demand: the run will still send about n calls in bucket b
+ * (-1: unknown, the default; each request taken counts one off). The budget
+ * spreads a window's last requests over the rest of the window only when
+ * more is wanted than the window has left: a demand that fits goes out at
+ * once instead of being paced for nothing.
+ */
+void dt_client_set_demand(struct dt_client *c, enum dt_bucket b, long long n);
 
 /*
  * dt_backoff_ms: the wait before retry number `retry` (1 = first retry):

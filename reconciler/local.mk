@@ -50,6 +50,7 @@ tests_unit_unit_apply_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_apply_LDADD = $(SF_UNIT_LIBS)
 dist_noinst_SCRIPTS += tests/bench/bench-apply.sh
 dist_noinst_SCRIPTS += tests/bench/bench-conn.sh
+dist_noinst_SCRIPTS += tests/bench/bench-ratelimit.sh
 TESTS += tests/e2e/t0002-cli-settings.bats
 EXTRA_DIST += tests/e2e/t0002-cli-settings.bats
 check_PROGRAMS += tests/unit/unit-reconcile

@@ -5,7 +5,8 @@
  * escaped), a redirect named and not followed, a TLS failure not retried
  * and hinting at --ca-file, one call's time limit over all its attempts
  * (each attempt's own timeout cut to what is left; a Retry-After that
- * would pass it refused at once), long waits said on stderr, and the
+ * would pass it refused at once), long waits said on stderr, a budget
+ * that paces only when the run wants more than is left, and the
  * settings around them: CAs from --ca-file / SSL_CERT_FILE / SSL_CERT_DIR,
  * a key file others can read warned about, loopback spelled any way.
  */
@@ -246,6 +247,62 @@ test_retry_after_past_limit(void **state)
 	dt_fake_free(f);
 }
 
+/* get_n: n GETs answered with a sandbox; the first carries headers */
+static void
+get_n(struct dt_fake *f, struct dt_client *c, int n, const char *headers)
+{
+	struct dt_result r = DT_RESULT_INIT;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		dt_fake_push(f, 200, i == 0 ? headers : NULL, sandbox_json);
+		assert_int_equal(dt_get(c, "a", &r), 0);
+	}
+	dt_result_clear(&r);
+}
+
+/* A window's last requests are spread over it only when the run wants
+ * more than it has left (issue 13, item 1). */
+static void
+test_budget_demand(void **state)
+{
+	static const char few_left[] = "X-RateLimit-Limit: 100\n"
+	                               "X-RateLimit-Remaining: 10\n"
+	                               "X-RateLimit-Reset: 60";
+	struct dt_fake *f = dt_fake_new();
+	struct dt_client *c = client_with(f, NULL, 0);
+	struct dt_stats st;
+
+	(void)state;
+	/* unknown demand: paced, as before */
+	get_n(f, c, 6, few_left);
+	assert_true(dt_fake_n_sleeps(f) >= 4);
+	dt_client_free(c);
+	dt_fake_free(f);
+
+	/* 8 more wanted, 10 left: all at once */
+	f = dt_fake_new();
+	c = client_with(f, NULL, 0);
+	get_n(f, c, 1, few_left);
+	dt_client_set_demand(c, DT_BUCKET_AUTHENTICATED, 8);
+	get_n(f, c, 8, NULL);
+	assert_int_equal(dt_fake_n_sleeps(f), 0);
+	dt_client_stats(c, &st);
+	assert_int_equal(st.paced, 0);
+	dt_client_free(c);
+	dt_fake_free(f);
+
+	/* 30 wanted, 10 left in the window: spread again */
+	f = dt_fake_new();
+	c = client_with(f, NULL, 0);
+	get_n(f, c, 1, few_left);
+	dt_client_set_demand(c, DT_BUCKET_AUTHENTICATED, 30);
+	get_n(f, c, 3, NULL);
+	assert_true(dt_fake_n_sleeps(f) >= 2);
+	dt_client_free(c);
+	dt_fake_free(f);
+}
+
 /* A long wait is said on stderr at normal verbosity; a short one not. */
 static void
 test_wait_said(void **state)
@@ -445,6 +502,7 @@ main(void)
 		cmocka_unit_test(test_call_time_limit),
 		cmocka_unit_test(test_retry_after_past_limit),
 		cmocka_unit_test(test_wait_said),
+		cmocka_unit_test(test_budget_demand),
 		cmocka_unit_test(test_ca_settings),
 		cmocka_unit_test(test_key_file_mode),
 		cmocka_unit_test(test_loopback_spellings),
