@@ -23,7 +23,8 @@
 
 static struct sf_cancel run_cancel = SF_CANCEL_INIT;
 
-struct cli_list apply_cli_targets, apply_cli_secret_dirs, apply_cli_replace;
+struct cli_list apply_cli_targets, apply_cli_secret_dirs, apply_cli_replace,
+        apply_cli_ignore;
 
 /* Paths made from the stack file, freed by apply_cli_release(). */
 static char **made;
@@ -39,6 +40,8 @@ keep(char *s)
 
 /* the stack file's secret directories (resolved) and the flags' */
 static const char **secret_dirs;
+/* the flags' ignore rules and the stack file's */
+static const char **ignore_rules;
 /* the stack file's sources when it has a git source */
 static struct source **sources;
 static size_t nsources;
@@ -167,6 +170,15 @@ apply_cli_opts(struct sf_ctx *ctx, const char *cmd, enum reconcile_mode mode,
 		o->no_prune = !st->prune;
 	if (st && st->has_mass_delete)
 		o->mass_delete = st->mass_delete ? st->mass_delete : -1;
+	n = (size_t)apply_cli_ignore.n + (st ? st->nignore : 0);
+	free(ignore_rules);
+	ignore_rules = xcalloc(n + 1, sizeof(*ignore_rules));
+	for (i = 0; i < (size_t)apply_cli_ignore.n; i++)
+		ignore_rules[i] = apply_cli_ignore.v[i];
+	for (j = 0; st && j < st->nignore; j++)
+		ignore_rules[i++] = st->ignore[j];
+	o->ignore = ignore_rules;
+	o->nignore = n;
 }
 
 /*
@@ -220,6 +232,16 @@ apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
 	const char **v;
 	size_t i, n = 0;
 
+	for (i = 0; i < (size_t)apply_cli_ignore.n; i++)
+		if (!stack_ignore_rule_ok(apply_cli_ignore.v[i]))
+			return sf_error_set(
+			        SF_EINVALID,
+			        "--ignore: '%s' is not an ignore rule "
+			        "(expected a "
+			        "category: missing, spec, labels, resources, "
+			        "settings, network, state; or a field such as "
+			        "labels.team, spec.resources.cpu, labels.*)",
+			        apply_cli_ignore.v[i]);
 	o->paths = (const char *const *)args->argv;
 	o->npaths = (size_t)args->argc;
 	o->source = args->argc > 0 ? args->argv[0] : ".";
@@ -287,6 +309,8 @@ apply_cli_release(void)
 	nmade = 0;
 	free(secret_dirs);
 	secret_dirs = NULL;
+	free(ignore_rules);
+	ignore_rules = NULL;
 	for (i = 0; i < nsources; i++)
 		source_free(sources[i]);
 	free(sources);
@@ -295,6 +319,7 @@ apply_cli_release(void)
 	cli_list_free(&apply_cli_targets);
 	cli_list_free(&apply_cli_secret_dirs);
 	cli_list_free(&apply_cli_replace);
+	cli_list_free(&apply_cli_ignore);
 }
 
 int

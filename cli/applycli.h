@@ -44,7 +44,7 @@ enum progress_mode apply_cli_mode(const struct sf_ctx *ctx);
 /* Options plan, apply and destroy share (repeatable): --target NAME,
  * --secret-dir DIR; --replace NAME for plan and apply. */
 extern struct cli_list apply_cli_targets, apply_cli_secret_dirs,
-        apply_cli_replace;
+        apply_cli_replace, apply_cli_ignore;
 #define APPLY_OPT_TARGET                                                      \
 	{                                                                     \
 		CLI_LIST, "target", 0, "NAME",                                \
@@ -67,6 +67,15 @@ extern struct cli_list apply_cli_targets, apply_cli_secret_dirs,
 		        &apply_cli_replace, 0, 0                          \
 	}
 
+#define APPLY_OPT_IGNORE                                                 \
+	{                                                                \
+		CLI_LIST, "ignore", 0, "RULE",                           \
+		        "leave this difference alone: a category "       \
+		        "(state, labels, ...) or a field (labels.team, " \
+		        "spec.resources.cpu; repeatable)",               \
+		        &apply_cli_ignore, 0, 0                          \
+	}
+
 /*
  * apply_cli_opts: o from the shared settings for cmd in mode: the stack,
  * state and key file, events to pg, the shared options above, and the
@@ -81,7 +90,9 @@ void apply_cli_opts(struct sf_ctx *ctx, const char *cmd,
  * apply_cli_sources: the manifests: the operands (or --git, which the
  * caller sets), else the stack file's sources (relative to the file; its
  * git sources through the cache beside the state), else the current
- * directory. -1 (sf_error_last() says why) when a source cannot be made.
+ * directory. -1 (sf_error_last() says why) when a source cannot be made,
+ * or when an --ignore rule is not one (the run's settings are checked
+ * here, before anything is loaded).
  */
 int apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
                       struct reconcile_opts *o);

@@ -81,6 +81,7 @@ const struct cli_opt cmd_apply_opts[] = {
 	SF_OPT_JSON,
 	APPLY_OPT_TARGET,
 	APPLY_OPT_REPLACE,
+	APPLY_OPT_IGNORE,
 	APPLY_OPT_SECRET_DIR,
 	SF_OPT_STACK,
 	SF_OPTS_GIT,

@@ -75,6 +75,7 @@ const struct cli_opt cmd_plan_opts[] = {
 	  &plan_timeout, 0, 0 },
 	APPLY_OPT_TARGET,
 	APPLY_OPT_REPLACE,
+	APPLY_OPT_IGNORE,
 	APPLY_OPT_SECRET_DIR,
 	SF_OPTS_GIT,
 	SF_OPT_STACK,

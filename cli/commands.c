@@ -19,6 +19,7 @@ SF_DECLARE_CMD(plan);
 SF_DECLARE_CMD(state);
 SF_DECLARE_CMD(apply);
 SF_DECLARE_CMD(destroy);
+SF_DECLARE_CMD(drift);
 SF_DECLARE_CMD(force_unlock);
 
 const struct sf_cmd sf_commands[] = {
@@ -46,6 +47,11 @@ const struct sf_cmd sf_commands[] = {
 	  "[PATH...] [--auto-approve] [--force-destroy NAME]... "
 	  "[--lock-timeout DURATION] [--json]",
 	  "delete every sandbox of the stack", cmd_destroy_opts },
+	{ "drift", cmd_drift,
+	  "[PATH...] [--json] [--diff-exit-code N] [--ignore RULE]... "
+	  "[--history]",
+	  "show what changed in Daytona outside sandform (changes nothing)",
+	  cmd_drift_opts },
 	{ "force-unlock", cmd_force_unlock, "LOCK_ID [--state PATH]",
 	  "release a stack lock left by a run that is gone",
 	  cmd_force_unlock_opts },

@@ -44,6 +44,9 @@ stack_spec_free(struct stack_spec *st)
 	for (i = 0; i < st->nexclude; i++)
 		free(st->exclude[i]);
 	free(st->exclude);
+	for (i = 0; i < st->nignore; i++)
+		free(st->ignore[i]);
+	free(st->ignore);
 	free(st);
 }
 
@@ -117,6 +120,42 @@ load_strings(struct doc *d, const struct ynode *n, const char *what,
 		}
 		doc_pop(d, old);
 	}
+}
+
+int
+stack_ignore_rule_ok(const char *rule)
+{
+	static const char *const categories[] = {
+		"missing",  "spec",    "labels", "resources",
+		"settings", "network", "state",
+	};
+	size_t i, n = rule ? strlen(rule) : 0;
+
+	for (i = 0; i < sizeof(categories) / sizeof(categories[0]); i++)
+		if (n && strcmp(rule, categories[i]) == 0)
+			return 1;
+	if (strncmp(rule ? rule : "", "spec.", 5) != 0 &&
+	    strncmp(rule ? rule : "", "labels.", 7) != 0)
+		return 0;
+	return rule[n - 1] != '.' && strstr(rule, "..") == NULL &&
+	       strcmp(rule, "spec.*") != 0;
+}
+
+/* load_ignore: the ignore rules, each checked where it is written. */
+static void
+load_ignore(struct doc *d, const struct ynode *n, struct stack_spec *st)
+{
+	size_t i;
+
+	load_strings(d, n, "ignore rules", &st->ignore, &st->nignore);
+	for (i = 0; i < st->nignore; i++)
+		if (!stack_ignore_rule_ok(st->ignore[i]))
+			DOC_ERR(d, n->kids[i],
+			        "'%s' is not an ignore rule (expected a "
+			        "category: missing, spec, labels, resources, "
+			        "settings, network, state; or a field such as "
+			        "labels.team, spec.resources.cpu, labels.*)",
+			        st->ignore[i]);
 }
 
 /*
@@ -392,12 +431,13 @@ enum stack_key {
 	SK_LOCK_TIMEOUT,
 	SK_SECRET_DIRS,
 	SK_EXCLUDE,
+	SK_IGNORE,
 	SK_COUNT
 };
 
 static const char *const stack_keys[SK_COUNT] = {
-	"sources",     "state",       "prune",      "massDelete",
-	"parallelism", "lockTimeout", "secretDirs", "exclude",
+	"sources",     "state",      "prune",   "massDelete", "parallelism",
+	"lockTimeout", "secretDirs", "exclude", "ignore",
 };
 
 static void
@@ -449,6 +489,9 @@ load_stack_value(struct doc *d, enum stack_key key, const struct ynode *n,
 	case SK_EXCLUDE:
 		load_strings(d, n, ".sandformignore patterns", &st->exclude,
 		             &st->nexclude);
+		break;
+	case SK_IGNORE:
+		load_ignore(d, n, st);
 		break;
 	default:
 		break;

@@ -15,6 +15,7 @@
  *	  lockTimeout: 5m
  *	  secretDirs: [/run/secrets]
  *	  exclude: [vendor]
+ *	  ignore: [labels.team, state]
  *
  * Paths in a stack file are relative to the file's directory, which the
  * loader records (dir). Flags override every setting.
@@ -70,9 +71,20 @@ struct stack_spec {
 	size_t nsecret_dirs;
 	char **exclude; /* patterns of .sandformignore syntax */
 	size_t nexclude;
+	char **ignore; /* differences left alone (stack_ignore_rule_ok) */
+	size_t nignore;
 };
 
 void stack_spec_free(struct stack_spec *st);
+
+/*
+ * stack_ignore_rule_ok: 1 when rule is an ignore rule: a drift category
+ * ("missing", "spec", "labels", "resources", "settings", "network",
+ * "state") or a manifest field path under spec. or labels. ("labels.team",
+ * "spec.resources.cpu"), optionally ending in ".*" for every field under
+ * it. reconciler/plan.h applies them.
+ */
+int stack_ignore_rule_ok(const char *rule);
 
 /*
  * stack_path: a path of the stack file resolved against its directory (an

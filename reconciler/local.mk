@@ -6,6 +6,7 @@ libsandform_la_SOURCES += \
 	reconciler/create.c reconciler/create.h \
 	reconciler/plan.c reconciler/plan.h reconciler/plan-build.h \
 	reconciler/plan-diff.c \
+	reconciler/plan-ignore.c \
 	reconciler/planout.c reconciler/planout.h \
 	reconciler/refresh.c reconciler/refresh.h \
 	reconciler/apply.c reconciler/apply.h reconciler/apply-int.h \

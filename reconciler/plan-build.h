@@ -36,6 +36,8 @@ struct plan_reason *add_reason_num(struct plan_action *a,
 struct plan_step *add_step(struct plan_action *a, enum plan_step_kind kind);
 /* step_clear: free what a step holds (its labels and network). */
 void step_clear(struct plan_step *st);
+/* action_clear: free what an action holds and zero it. */
+void action_clear(struct plan_action *a);
 char *source_of(const struct spec *s);
 /* create_steps: create, wait, then the declared state; the owned labels. */
 void create_steps(struct builder *b, struct plan_action *a,

@@ -596,6 +596,7 @@ settings_part(struct builder *b, struct plan_action *a, const struct spec *s,
 			               shown);
 		st = add_step(a, STEP_SET_SETTING);
 		st->setting = si->id;
+		st->field = path;
 		st->value = want;
 		update = 1;
 	}

@@ -346,7 +346,7 @@ new_action(struct builder *b, const char *name, enum plan_kind kind)
 	return a;
 }
 
-static void
+void
 action_clear(struct plan_action *a)
 {
 	size_t j;
@@ -726,10 +726,12 @@ mass_delete_guard(struct builder *b)
 	          ndelete, b->nfound_ours, b->in->stack, pct);
 }
 
-static void
-summarize(struct plan *p)
+void
+plan_summarize(struct plan *p)
 {
 	size_t i;
+
+	memset(&p->summary, 0, sizeof(p->summary));
 
 	if (p->nactions > 1)
 		qsort(p->actions, p->nactions, sizeof(*p->actions), cmp_action);
@@ -880,7 +882,7 @@ plan_build(const struct plan_input *in, struct plan **out)
 			          in->replace[i], in->stack);
 	check_targets(&b, true);
 	mass_delete_guard(&b);
-	summarize(b.p);
+	plan_summarize(b.p);
 	builder_done(&b, out);
 	return 0;
 }
@@ -968,7 +970,7 @@ plan_build_destroy(const struct plan_input *in, const char *const *force,
 			          "sandbox of that name",
 			          force[i], in->stack);
 	check_targets(&b, false);
-	summarize(p);
+	plan_summarize(p);
 	builder_done(&b, out);
 	return 0;
 }

@@ -70,6 +70,8 @@ enum plan_step_kind {
 struct plan_step {
 	enum plan_step_kind kind;
 	enum dt_setting setting; /* STEP_SET_SETTING: which */
+	const char *field;       /* STEP_SET_SETTING: the manifest field it sets
+	                            (static), as its reason names it; or NULL */
 	long long value;
 	int has_cpu, has_memory, has_disk;
 	long long cpu, memory, disk;
@@ -279,6 +281,26 @@ int plan_kind_parse(const char *s, enum plan_kind *out);
 const char *plan_step_name(const struct plan_step *st);
 /* plan_step_parse: kind and setting of an op name; -1 when unknown. */
 int plan_step_parse(const char *s, struct plan_step *out);
+/*
+ * Ignore rules (--ignore, the stack file's ignore:): a difference a rule
+ * matches is neither reported nor corrected. A rule is a category name
+ * ("labels", "state", "resources", "settings", "network", "spec",
+ * "missing") or a manifest field path ("labels.team",
+ * "spec.autoStopInterval", "spec.resources.cpu"), or a path ending in ".*"
+ * for every field under it. "missing" covers only sandboxes deleted
+ * outside sandform (never a new one). manifests/stack.h's
+ * stack_ignore_rule_ok() checks a rule's form.
+ */
+/*
+ * plan_ignore: drop from p the reasons rules match and the steps that would
+ * correct only them (a label set back to its live value, a resource left
+ * out of a resize, a setting's step dropped); an action with no reason
+ * left goes, and so does a replace with no forcing reason left. The
+ * summary is counted again. Returns how many reasons were dropped.
+ */
+size_t plan_ignore(struct plan *p, const char *const *rules, size_t nrules);
+/* plan_summarize: count p's actions by kind into p->summary again. */
+void plan_summarize(struct plan *p);
 /* plan_has_changes: 1 when there is at least one action. */
 int plan_has_changes(const struct plan *p);
 

@@ -424,8 +424,8 @@ diff(struct reconcile *r, const struct refresh_result *rr,
 	if (r->o.mode == RECONCILE_DESTROY)
 		rc = plan_build_destroy(&in, r->o.force_destroy, r->o.nforce,
 		                        out);
-	else
-		rc = plan_build(&in, out);
+	else if ((rc = plan_build(&in, out)) == 0)
+		plan_ignore(*out, r->o.ignore, r->o.nignore);
 	if (rc == 0 && rr->has_unmanaged) {
 		(*out)->has_unmanaged = 1;
 		strmap_copy(&(*out)->unmanaged, &rr->unmanaged);
@@ -772,4 +772,10 @@ struct store *
 reconcile_store(struct reconcile *r)
 {
 	return r ? r->store : NULL;
+}
+
+int64_t
+reconcile_run_id(const struct reconcile *r)
+{
+	return r ? r->run_id : 0;
 }

@@ -97,6 +97,10 @@ struct reconcile_opts {
 	int allow_mass_delete;
 	int mass_delete; /* the guard's percent; 0: the default */
 	int no_prune;    /* removed manifests keep their sandboxes */
+	/* --ignore and the stack file's ignore: differences neither
+	 * planned nor corrected (plan_ignore() of plan.h) */
+	const char *const *ignore;
+	size_t nignore;
 	/* --target: only these names; --replace: replace these */
 	const char *const *targets;
 	size_t ntargets;
@@ -207,6 +211,8 @@ size_t reconcile_recovered(const struct reconcile *r);
 const char *reconcile_revision(const struct reconcile *r);
 /* The state, for what a command does beyond the pipeline. */
 struct store *reconcile_store(struct reconcile *r);
+/* The cycle's run record (0: none), e.g. for drift's observations. */
+int64_t reconcile_run_id(const struct reconcile *r);
 
 /*
  * reconcile_api_url: the API base URL the client talks to

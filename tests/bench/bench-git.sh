@@ -85,14 +85,15 @@ EOF
 "$lighttpd" -D -f "$tmp/lighttpd.conf" >"$tmp/httpd.out" 2>&1 &
 httpd_pid=$!
 n=0
-until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+# (sh has no /dev/tcp: any HTTP answer says it listens)
+until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
 	n=$((n + 1))
 	[ $n -lt 100 ] || {
 		cat "$tmp/httpd.out" >&2
 		exit 1
 	}
 	sleep 0.05
-done 2>/dev/null
+done
 url=http://127.0.0.1:$port/git/infra.git
 
 # run LABEL CMD...: CMD once, timed (seconds) and measured (KiB) into
