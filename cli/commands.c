@@ -20,6 +20,7 @@ SF_DECLARE_CMD(state);
 SF_DECLARE_CMD(apply);
 SF_DECLARE_CMD(destroy);
 SF_DECLARE_CMD(drift);
+SF_DECLARE_CMD(watch);
 SF_DECLARE_CMD(force_unlock);
 
 const struct sf_cmd sf_commands[] = {
@@ -52,6 +53,11 @@ const struct sf_cmd sf_commands[] = {
 	  "[--history]",
 	  "show what changed in Daytona outside sandform (changes nothing)",
 	  cmd_drift_opts },
+	{ "watch", cmd_watch,
+	  "[PATH...] [--interval DURATION] [--once] [--detect-only] "
+	  "[--metrics-file FILE]",
+	  "reconcile the stack on a schedule (a drift corrector)",
+	  cmd_watch_opts },
 	{ "force-unlock", cmd_force_unlock, "LOCK_ID [--state PATH]",
 	  "release a stack lock left by a run that is gone",
 	  cmd_force_unlock_opts },

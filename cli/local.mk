@@ -17,6 +17,7 @@ sandform_SOURCES = \
 	cli/cmd-apply.c \
 	cli/cmd-destroy.c \
 	cli/cmd-drift.c cli/drift-history.c \
+	cli/cmd-watch.c cli/watch-metrics.c cli/watch-metrics.h \
 	cli/cmd-force-unlock.c
 sandform_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
 sandform_LDADD = libsandform.la
@@ -24,3 +25,5 @@ sandform_LDADD = libsandform.la
 # sandform drift: read-only drift, ignore rules, history (issue 12)
 TESTS += tests/e2e/t7001-drift.bats
 EXTRA_DIST += tests/e2e/t7001-drift.bats
+TESTS += tests/e2e/t7002-watch.bats
+EXTRA_DIST += tests/e2e/t7002-watch.bats

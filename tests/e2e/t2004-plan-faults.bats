@@ -67,7 +67,9 @@ EOF
 	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
-	[[ "$stderr" == "sandform plan: daytona: "* ]]
+	# the waits between tries (of 2 s or more) are said as they start;
+	# the error comes last
+	[[ "$(tail -1 <<<"$stderr")" == "sandform plan: daytona: "* ]]
 }
 
 # r45 A1: lists are eventually consistent; a sandbox the walk does not

@@ -1,0 +1,214 @@
+/*
+ * watch-metrics: see watch-metrics.h. Label values are escaped as the
+ * Prometheus text format asks (backslash, double quote, newline).
+ */
+#include "common/base.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/fileutil.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "cli/watch-metrics.h"
+
+static const char *const result_names[WATCH_RESULT_COUNT] = {
+	"converged", "applied", "detected", "failed", "locked",
+};
+
+static const double bucket_le[WATCH_BUCKETS] = {
+	0.1, 0.5, 1, 5, 15, 60, 300, 1800,
+};
+
+const char *
+watch_result_name(enum watch_result r)
+{
+	return r < WATCH_RESULT_COUNT ? result_names[r] : "?";
+}
+
+void
+watch_metrics_init(struct watch_metrics *m, const char *stack)
+{
+	memset(m, 0, sizeof(*m));
+	m->stack = xstrdup(stack ? stack : "default");
+}
+
+void
+watch_metrics_free(struct watch_metrics *m)
+{
+	free(m->stack);
+	free(m->revision);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+watch_metrics_plan(struct watch_metrics *m, const struct plan *p)
+{
+	size_t i, j;
+
+	memset(m->drift_by_cat, 0, sizeof(m->drift_by_cat));
+	m->drift = 0;
+	for (i = 0; i < p->nactions; i++) {
+		int seen[PLAN_CAT_COUNT] = { 0 }, any = 0;
+
+		for (j = 0; j < p->actions[i].nreasons; j++) {
+			const struct plan_reason *r = &p->actions[i].reasons[j];
+
+			if (r->origin != PLAN_ORIGIN_OUT_OF_BAND)
+				continue;
+			if (!seen[r->category]++)
+				m->drift_by_cat[r->category]++;
+			any = 1;
+		}
+		m->drift += any;
+	}
+	m->managed = p->managed;
+	m->changes = p->nactions;
+}
+
+void
+watch_metrics_source(struct watch_metrics *m, int ok)
+{
+	if (!ok)
+		m->source_failures++;
+}
+
+void
+watch_metrics_cycle(struct watch_metrics *m, enum watch_result res, int64_t ms,
+                    const char *revision)
+{
+	double s = (double)ms / 1000.0;
+	size_t i;
+
+	m->total[res]++;
+	m->count++;
+	m->sum_s += s;
+	for (i = 0; i < WATCH_BUCKETS && s > bucket_le[i]; i++)
+		;
+	m->le[i]++;
+	if (res == WATCH_CONVERGED || res == WATCH_APPLIED)
+		m->last_success_s = time_now_ms() / 1000;
+	if (revision && (!m->revision || strcmp(m->revision, revision))) {
+		free(m->revision);
+		m->revision = xstrdup(revision);
+	}
+}
+
+/* label: a label value, escaped for the text format. */
+static void
+label(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_addch(b, '\\');
+		if (*v == '\n')
+			buf_addstr(b, "\\n");
+		else
+			buf_addch(b, *v);
+	}
+}
+
+static void
+header(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+stack_line(struct buf *b, const struct watch_metrics *m, const char *name,
+           const char *extra, double v)
+{
+	buf_addf(b, "%s{stack=\"", name);
+	label(b, m->stack);
+	buf_addf(b, "\"%s} %.17g\n", extra ? extra : "", v);
+}
+
+static void
+write_totals(struct buf *b, const struct watch_metrics *m)
+{
+	char extra[64];
+	uint64_t cum = 0;
+	size_t i;
+
+	header(b, "sandform_reconcile_total", "counter",
+	       "Reconcile cycles by result.");
+	for (i = 0; i < WATCH_RESULT_COUNT; i++) {
+		snprintf(extra, sizeof(extra), ",result=\"%s\"",
+		         result_names[i]);
+		stack_line(b, m, "sandform_reconcile_total", extra,
+		           (double)m->total[i]);
+	}
+	header(b, "sandform_reconcile_duration_seconds", "histogram",
+	       "Duration of reconcile cycles.");
+	for (i = 0; i <= WATCH_BUCKETS; i++) {
+		cum += m->le[i];
+		if (i < WATCH_BUCKETS)
+			snprintf(extra, sizeof(extra), ",le=\"%g\"",
+			         bucket_le[i]);
+		else
+			snprintf(extra, sizeof(extra), ",le=\"+Inf\"");
+		stack_line(b, m, "sandform_reconcile_duration_seconds_bucket",
+		           extra, (double)cum);
+	}
+	stack_line(b, m, "sandform_reconcile_duration_seconds_sum", NULL,
+	           m->sum_s);
+	stack_line(b, m, "sandform_reconcile_duration_seconds_count", NULL,
+	           (double)m->count);
+}
+
+static void
+write_gauges(struct buf *b, const struct watch_metrics *m)
+{
+	char extra[64];
+	size_t i;
+
+	header(b, "sandform_drift_sandboxes", "gauge",
+	       "Sandboxes changed outside sandform, by category, at the "
+	       "last cycle.");
+	for (i = 0; i < PLAN_CAT_COUNT; i++) {
+		if (i == PLAN_CAT_REMOVED || i == PLAN_CAT_UNMANAGED)
+			continue;
+		snprintf(extra, sizeof(extra), ",category=\"%s\"",
+		         plan_category_name((enum plan_category)i));
+		stack_line(b, m, "sandform_drift_sandboxes", extra,
+		           (double)m->drift_by_cat[i]);
+	}
+	header(b, "sandform_sandboxes", "gauge",
+	       "Sandboxes of the stack at the last cycle.");
+	stack_line(b, m, "sandform_sandboxes", NULL, (double)m->managed);
+	header(b, "sandform_pending_changes", "gauge",
+	       "Actions the last cycle's plan had.");
+	stack_line(b, m, "sandform_pending_changes", NULL, (double)m->changes);
+	header(b, "sandform_last_success_timestamp_seconds", "gauge",
+	       "When a cycle last converged or applied (Unix time).");
+	stack_line(b, m, "sandform_last_success_timestamp_seconds", NULL,
+	           (double)m->last_success_s);
+	header(b, "sandform_source_failures_total", "counter",
+	       "Cycles whose sources failed to load (the last good revision "
+	       "was enforced).");
+	stack_line(b, m, "sandform_source_failures_total", NULL,
+	           (double)m->source_failures);
+	if (m->revision) {
+		header(b, "sandform_source_revision_info", "gauge",
+		       "The revision of the sources enforced.");
+		buf_addstr(b, "sandform_source_revision_info{stack=\"");
+		label(b, m->stack);
+		buf_addstr(b, "\",revision=\"");
+		label(b, m->revision);
+		buf_addstr(b, "\"} 1\n");
+	}
+}
+
+int
+watch_metrics_write(const struct watch_metrics *m, const char *path)
+{
+	struct buf b = BUF_INIT;
+	int rc;
+
+	write_totals(&b, m);
+	write_gauges(&b, m);
+	rc = file_write_atomic(path, b.data, b.len, 0644);
+	buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,64 @@
+/*
+ * watch-metrics: what `sandform watch` counts about its cycles, and its
+ * Prometheus text rendering (the --metrics-file, written atomically):
+ *
+ *	sandform_reconcile_total{stack,result}          counter
+ *	sandform_reconcile_duration_seconds{stack}      histogram
+ *	sandform_drift_sandboxes{stack,category}        gauge
+ *	sandform_sandboxes{stack}                       gauge (managed)
+ *	sandform_pending_changes{stack}                 gauge
+ *	sandform_last_success_timestamp_seconds{stack}  gauge
+ *	sandform_source_revision_info{stack,revision}   gauge (1)
+ *	sandform_source_failures_total{stack}           counter
+ */
+#ifndef SF_CLI_WATCH_METRICS_H
+#define SF_CLI_WATCH_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reconciler/plan.h"
+
+enum watch_result {
+	WATCH_CONVERGED = 0, /* nothing to do */
+	WATCH_APPLIED,       /* changes applied */
+	WATCH_DETECTED,      /* changes found, not applied (detect-only) */
+	WATCH_FAILED,        /* an error */
+	WATCH_LOCKED,        /* another run held the stack */
+	WATCH_RESULT_COUNT
+};
+
+/* "converged", "applied", "detected", "failed", "locked" */
+const char *watch_result_name(enum watch_result r);
+
+/* Upper bounds (seconds) of the duration histogram's buckets. */
+#define WATCH_BUCKETS 8
+
+struct watch_metrics {
+	char *stack;
+	uint64_t total[WATCH_RESULT_COUNT];
+	uint64_t le[WATCH_BUCKETS + 1]; /* cumulative at write; +Inf last */
+	double sum_s;
+	uint64_t count;
+	/* the last cycle */
+	size_t drift;                        /* out-of-band sandboxes */
+	size_t drift_by_cat[PLAN_CAT_COUNT]; /* sandboxes per category */
+	size_t managed, changes;
+	int64_t last_success_s; /* 0: never */
+	char *revision;
+	uint64_t source_failures;
+};
+
+void watch_metrics_init(struct watch_metrics *m, const char *stack);
+void watch_metrics_free(struct watch_metrics *m);
+/* watch_metrics_plan: the drift and sizes of the cycle's plan. */
+void watch_metrics_plan(struct watch_metrics *m, const struct plan *p);
+/* watch_metrics_source: whether the cycle's sources loaded. */
+void watch_metrics_source(struct watch_metrics *m, int ok);
+/* watch_metrics_cycle: count a cycle's result and duration. */
+void watch_metrics_cycle(struct watch_metrics *m, enum watch_result res,
+                         int64_t ms, const char *revision);
+/* watch_metrics_write: the text format, atomically to path; 0 or < 0. */
+int watch_metrics_write(const struct watch_metrics *m, const char *path);
+
+#endif

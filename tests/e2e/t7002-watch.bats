@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# sandform watch (issue 12, the loop for one stack): an out-of-band stop
+# corrected within 3 cycles at --interval 1s; detect-only changes nothing;
+# --once exit statuses for cron and CI; a bad revision is not applied (the
+# last good one is enforced) and the metrics say so; SIGTERM ends the loop
+# with status 0; SIGHUP starts a cycle at once; the metrics file is the
+# Prometheus text format.
+
+bats_require_minimum_version 1.5.0
+
+load lib/emulator
+load lib/apply
+
+setup() {
+	apply_setup --transition-ms 10
+	export SANDFORM_STACK=w
+	WATCH_PID=
+}
+
+teardown() {
+	if [ -n "$WATCH_PID" ]; then kill -KILL "$WATCH_PID" 2>/dev/null || true; fi
+	emu_stop
+}
+
+# wait_for CMD...: until CMD succeeds, at most 15 s
+wait_for() {
+	local i
+	for ((i = 0; i < 150; i++)); do
+		if "$@"; then return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+state_is() { [ "$(emu_api GET "/sandbox/$1" | json 'd["state"]')" = "$2" ]; }
+
+@test "watch --once: 0 when converged, 2 with changes in detect-only mode, which changes nothing" {
+	mk web
+	run "$SANDFORM" watch m --once --detect-only
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"watch: cycle 1 of stack 'w': detected (0 drifted, 1 change; "* ]]
+	[ "$(emu_api GET /sandbox | json 'len(d["items"])')" = 0 ]
+	run "$SANDFORM" watch m --once
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"applied"* ]]
+	state_is web started
+	run "$SANDFORM" watch m --once --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tail -1 | json 'd["result"], d["changes"]')" = "('converged', 0)" ]
+	# drift in detect-only: reported, not corrected
+	emu_hook POST /sandbox/web '{"state":"stopped"}' >/dev/null
+	run "$SANDFORM" watch m --once --detect-only --metrics-file metrics.prom
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"(1 drifted, 1 change; "* ]]
+	state_is web stopped
+	grep -q '^sandform_drift_sandboxes{stack="w",category="state"} 1$' metrics.prom
+	grep -q '^sandform_reconcile_total{stack="w",result="detected"} 1$' metrics.prom
+}
+
+@test "the loop: an out-of-band stop is corrected within 3 cycles; SIGHUP runs a cycle now; SIGTERM exits 0" {
+	mk web
+	"$SANDFORM" apply m --auto-approve >/dev/null
+	"$SANDFORM" watch m --interval 1s --metrics-file metrics.prom >watch.out 2>watch.err &
+	WATCH_PID=$!
+	wait_for grep -q 'cycle 1 ' watch.out
+	emu_hook POST /sandbox/web '{"state":"stopped"}' >/dev/null
+	wait_for state_is web started
+	cycles=$(grep -c '^watch: cycle' watch.out)
+	[ "$cycles" -le 4 ]
+	grep -q 'applied (1 drifted' watch.out
+	# a long interval, then SIGHUP: a cycle at once
+	kill -TERM "$WATCH_PID"
+	wait "$WATCH_PID"
+	status=$?
+	WATCH_PID=
+	[ "$status" -eq 0 ]
+	"$SANDFORM" watch m --interval 10m >watch2.out 2>&1 &
+	WATCH_PID=$!
+	wait_for grep -q 'cycle 1 ' watch2.out
+	kill -HUP "$WATCH_PID"
+	wait_for grep -q 'cycle 2 ' watch2.out
+	kill -TERM "$WATCH_PID"
+	wait "$WATCH_PID"
+	status=$?
+	WATCH_PID=
+	[ "$status" -eq 0 ]
+	# the metrics file: the text format, counters that add up
+	grep -q '^# TYPE sandform_reconcile_total counter$' metrics.prom
+	grep -q '^sandform_reconcile_duration_seconds_bucket{stack="w",le="+Inf"} ' metrics.prom
+	grep -q '^sandform_last_success_timestamp_seconds{stack="w"} [1-9]' metrics.prom
+	[ "$(grep '^sandform_reconcile_total{stack="w",result="applied"}' metrics.prom | cut -d' ' -f2)" -ge 1 ]
+}
+
+@test "a revision that fails to load is not applied; the last good one is enforced" {
+	mk web
+	"$SANDFORM" watch m --interval 1s --metrics-file metrics.prom >watch.out 2>watch.err &
+	WATCH_PID=$!
+	wait_for state_is web started
+	# a broken manifest: reported, and what was good keeps being enforced
+	printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata: {name: bad}\nspec: {cpu: [}\n' >m/bad.yaml
+	wait_for grep -q 'the sources failed' watch.err
+	emu_hook POST /sandbox/web '{"state":"stopped"}' >/dev/null
+	wait_for state_is web started
+	[ "$(emu_api GET /sandbox | json 'sorted(s["name"] for s in d["items"])')" = "['web']" ]
+	wait_for grep -q '^sandform_source_failures_total{stack="w"} [1-9]' metrics.prom
+	# fixed: the next cycle takes it
+	rm m/bad.yaml
+	mk api
+	wait_for state_is api started
+	kill -TERM "$WATCH_PID"
+	wait "$WATCH_PID" || true
+	WATCH_PID=
+}
+
+@test "watch refuses what a loop must not do" {
+	run --separate-stderr "$SANDFORM" watch m --interval 10ms --once
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--interval: '10ms' is shorter than 100ms"* ]]
+	unset SANDFORM_STACK
+	run --separate-stderr "$SANDFORM" watch m --once
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--stack"* ]]
+}
