@@ -16,6 +16,7 @@ sandform_SOURCES = \
 	cli/cmd-plan.c \
 	cli/cmd-apply.c \
 	cli/cmd-destroy.c \
-	cli/cmd-force-unlock.c
+	cli/cmd-force-unlock.c \
+	cli/cmd-schema.c
 sandform_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
 sandform_LDADD = libsandform.la
