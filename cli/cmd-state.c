@@ -73,6 +73,7 @@
 #include "common/exitcodes.h"
 #include "common/log.h"
 #include "common/strmap.h"
+#include "common/suggest.h"
 #include "common/timeutil.h"
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
@@ -987,6 +988,16 @@ cmd_state(struct sf_ctx *ctx, struct cli_args *args)
 			return SF_EXIT_ERROR;
 		rc = state_migrate(ctx);
 	} else {
+		static const char *const subs[] = { "list",    "show",
+			                            "rm",      "import",
+			                            "history", "journal",
+			                            "info",    "migrate" };
+		const char *near = suggest_closest(sub, subs, 8);
+
+		if (near != NULL)
+			return fail("unknown subcommand '%s'; did you mean "
+			            "'%s'? (%s)",
+			            sub, near, SUBCOMMANDS);
 		return fail("unknown subcommand '%s' (%s)", sub, SUBCOMMANDS);
 	}
 	store_close(s);

@@ -41,6 +41,7 @@
 #include "common/error.h"
 #include "common/exitcodes.h"
 #include "common/log.h"
+#include "common/suggest.h"
 #include "common/xalloc.h"
 #include "manifests/stack.h"
 #include "cli/commands.h"
@@ -57,6 +58,35 @@ find_command(const char *name)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
+}
+
+/* unknown_command: says so, with the nearest command if one is near. */
+static void
+unknown_command(const char *name)
+{
+	const char **names, *near;
+	size_t n = 0;
+	const struct sf_cmd *c;
+
+	for (c = sf_commands; c->name; c++)
+		n++;
+	names = xcalloc(n + 2, sizeof(*names));
+	for (n = 0, c = sf_commands; c->name; c++)
+		names[n++] = c->name;
+	names[n++] = "help";
+	names[n++] = "version";
+	near = suggest_closest(name, names, n);
+	if (near != NULL)
+		fprintf(stderr,
+		        "sandform: '%s' is not a command; did you mean '%s'? "
+		        "(see 'sandform --help')\n",
+		        name, near);
+	else
+		fprintf(stderr,
+		        "sandform: '%s' is not a command (see 'sandform "
+		        "--help')\n",
+		        name);
+	free(names);
 }
 
 static void
@@ -368,10 +398,7 @@ main(int argc, char **argv)
 	}
 	cmd = find_command(argv[1]);
 	if (cmd == NULL) {
-		fprintf(stderr,
-		        "sandform: '%s' is not a command (see 'sandform "
-		        "--help')\n",
-		        argv[1]);
+		unknown_command(argv[1]);
 		return SF_EXIT_ERROR;
 	}
 

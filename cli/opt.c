@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/strnum.h"
+#include "common/suggest.h"
 #include "common/xalloc.h"
 #include "cli/opt.h"
 
@@ -29,6 +30,41 @@ find_long(const struct cli_opt *opts, const char *name, size_t len, int *neg)
 				return o;
 			}
 	return NULL;
+}
+
+/*
+ * unknown_long: "unknown option '--NAME'", with the nearest of the
+ * table's long names when one is near ("--detailed-exitcodes": did you
+ * mean '--detailed-exitcode'?).
+ */
+static void
+unknown_long(const char *cmd, const struct cli_opt *opts, const char *name,
+             size_t len)
+{
+	const struct cli_opt *o;
+	const char **names, *near;
+	char *word = xstrndup(name, len);
+	size_t n = 0;
+
+	for (o = opts; o->type != CLI_END; o++)
+		n++;
+	names = xcalloc(n + 1, sizeof(*names));
+	for (n = 0, o = opts; o->type != CLI_END; o++)
+		names[n++] = o->name;
+	names[n++] = "help";
+	near = suggest_closest(word, names, n);
+	if (near != NULL)
+		fprintf(stderr,
+		        "sandform %s: unknown option '--%s'; did you mean "
+		        "'--%s'? (see 'sandform %s --help')\n",
+		        cmd, word, near, cmd);
+	else
+		fprintf(stderr,
+		        "sandform %s: unknown option '--%s' (see 'sandform %s "
+		        "--help')\n",
+		        cmd, word, cmd);
+	free(names);
+	free(word);
 }
 
 static const struct cli_opt *
@@ -131,10 +167,7 @@ cli_parse(const char *cmd, const struct cli_opt *opts, int argc, char **argv,
 
 			o = find_long(opts, a + 2, len, &neg);
 			if (o == NULL) {
-				fprintf(stderr,
-				        "sandform %s: unknown option '%.*s' "
-				        "(see 'sandform %s --help')\n",
-				        cmd, (int)len + 2, a, cmd);
+				unknown_long(cmd, opts, a + 2, len);
 				goto fail;
 			}
 			if (eq)

@@ -47,6 +47,38 @@ setup() {
 	[ -z "$output" ]
 }
 
+@test "an unknown command near a known one gets 'did you mean'" {
+	run --separate-stderr "$SANDFORM" pln
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"'pln' is not a command; did you mean 'plan'?"* ]]
+	run --separate-stderr "$SANDFORM" --stack x aplly
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"did you mean 'apply'?"* ]]
+	run --separate-stderr "$SANDFORM" Validate
+	[[ "$stderr" == *"did you mean 'validate'?"* ]]
+	run --separate-stderr "$SANDFORM" frobnicate
+	[[ "$stderr" != *"did you mean"* ]]
+	run --separate-stderr "$SANDFORM" state lst
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unknown subcommand 'lst'; did you mean 'list'?"* ]]
+}
+
+@test "an unknown option near a known one gets 'did you mean'" {
+	run --separate-stderr "$SANDFORM" plan --detailed-exitcodes
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unknown option '--detailed-exitcodes'; did you mean '--detailed-exitcode'?"* ]]
+	run --separate-stderr "$SANDFORM" plan --refrsh=false
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unknown option '--refrsh'; did you mean '--refresh'?"* ]]
+	run --separate-stderr "$SANDFORM" apply --auto-aprove
+	[[ "$stderr" == *"did you mean '--auto-approve'?"* ]]
+	run --separate-stderr "$SANDFORM" --stak x plan
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"did you mean '--stack'?"* ]]
+	run --separate-stderr "$SANDFORM" validate --frobnicate
+	[[ "$stderr" != *"did you mean"* ]]
+}
+
 @test "an unknown option exits 1 naming it" {
 	run --separate-stderr "$SANDFORM" validate --frobnicate
 	[ "$status" -eq 1 ]

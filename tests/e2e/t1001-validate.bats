@@ -239,3 +239,21 @@ sandform validate: 1 error, 0 warnings" ]
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"a.yaml"* ]]
 }
+
+@test "an unknown key or kind near a known one gets 'did you mean'" {
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Sandbx' \
+		'metadata:' '  name: x' 'spec:' '  imgae: a' \
+		'  resources: {cpus: 2}' '  replicas: 3' >typo.yaml
+	run --separate-stderr "$SANDFORM" --no-stack-file validate typo.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"typo.yaml:2:7: kind: unsupported kind 'Sandbx'; did you mean 'Sandbox'? (expected Sandbox, Stack)"* ]]
+	[[ "$stderr" == *"typo.yaml:6:3: spec.imgae: unknown key; did you mean 'image'? (expected one of image, snapshot,"* ]]
+	[[ "$stderr" == *"spec.resources.cpus: unknown key; did you mean 'cpu'? (expected one of cpu, memory, disk, gpu)"* ]]
+	# nothing near: no guess
+	[[ "$stderr" == *"spec.replicas: unknown key (expected one of"* ]]
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Stack' \
+		'metadata: {name: st}' 'spec: {parallelsm: 2}' >sandform.yaml
+	run --separate-stderr "$SANDFORM" validate sandform.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"spec.parallelsm: unknown key; did you mean 'parallelism'?"* ]]
+}

@@ -72,9 +72,10 @@ assert set(d["definitions"]) >= {"Sandbox", "Stack"}' printed.json
 # refuse, the schema naming PATH.
 bad() {
 	printf '%s\n' "$3" >"$1.yaml"
-	run "$SANDFORM" validate --no-stack-file "$1.yaml"
+	run "$SANDFORM" --no-stack-file validate "$1.yaml"
 	echo "validate: $output"
 	[ "$status" -eq 1 ]
+	[[ "$output" == *"$2"* ]]
 	run check "$1.yaml"
 	echo "schema: $output"
 	[ "$status" -eq 1 ]
