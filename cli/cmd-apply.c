@@ -87,6 +87,7 @@ const struct cli_opt cmd_apply_opts[] = {
 	SF_OPT_STATE,
 	SF_OPT_API_KEY_FILE,
 	SF_OPT_VERBOSE,
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 

@@ -20,6 +20,7 @@
 int cmd_schema(struct sf_ctx *ctx, struct cli_args *args);
 
 const struct cli_opt cmd_schema_opts[] = {
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 

@@ -124,6 +124,7 @@ const struct cli_opt cmd_state_opts[] = {
 	  &opt_force, 0, 0 },
 	SF_OPT_API_KEY_FILE,
 	SF_OPT_VERBOSE,
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 

@@ -47,9 +47,10 @@ struct stack_spec;
 
 /* Settings shared by all commands, filled from options and environment. */
 struct sf_ctx {
-	int verbose;       /* -v count */
-	int json;          /* --json */
-	int color;         /* colour on stdout (TTY and no NO_COLOR) */
+	int verbose;  /* -v count */
+	int json;     /* --json */
+	int color;    /* colour on stdout (TTY, no NO_COLOR, no --no-color) */
+	int no_color; /* --no-color */
 	const char *stack; /* the stack's name (see stack_from) */
 	enum sf_stack_from stack_from;
 	/* --state, SANDFORM_STATE, the stack file's state, default: a file or
@@ -80,6 +81,12 @@ struct sf_cmd {
 	{                                                                     \
 		CLI_COUNT, "verbose", 'v', NULL,                              \
 		        "debug logging (-vv for more)", &sf_ctx.verbose, 0, 0 \
+	}
+#define SF_OPT_NO_COLOR                                                 \
+	{                                                               \
+		CLI_FLAG, "no-color", 0, NULL,                          \
+		        "no colour, even on a terminal (as $NO_COLOR)", \
+		        &sf_ctx.no_color, 0, 0                          \
 	}
 #define SF_OPT_JSON                                                        \
 	{                                                                  \

@@ -263,6 +263,7 @@ static const struct cli_opt global_opts[] = {
 	  &sf_ctx.api_key_file, 0, 0 },
 	SF_OPT_JSON,
 	SF_OPT_VERBOSE,
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 
@@ -434,7 +435,8 @@ main(int argc, char **argv)
 		return SF_EXIT_ERROR;
 	}
 	env = getenv("NO_COLOR");
-	sf_ctx.color = isatty(STDOUT_FILENO) && (env == NULL || *env == '\0');
+	sf_ctx.color = !sf_ctx.no_color && isatty(STDOUT_FILENO) &&
+	               (env == NULL || *env == '\0');
 	if (sf_ctx.verbose >= 2)
 		log_set_level(LOG_TRACE);
 	else if (sf_ctx.verbose == 1)

@@ -79,6 +79,56 @@ setup() {
 	[[ "$stderr" != *"did you mean"* ]]
 }
 
+# one manifest, planned from an empty state without Daytona
+one_manifest() {
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Sandbox' \
+		'metadata: {name: a}' 'spec: {image: x}' >a.yaml
+}
+
+@test "Terraform-style single-dash long options are accepted" {
+	one_manifest
+	run --separate-stderr "$SANDFORM" plan -refresh=false -detailed-exitcode a.yaml
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"+ a (create)"* ]]
+	run --separate-stderr "$SANDFORM" -stack=x plan -json -refresh=false a.yaml
+	[ "$status" -eq 0 ]
+	[[ "$output" == "{"* ]]
+	[[ "$output" == *'"stack":"x"'* ]]
+	run --separate-stderr "$SANDFORM" -stack x -no-stack-file plan -refresh false a.yaml
+	[ "$status" -eq 1 ] # --refresh takes =false only: the parse reached it
+	run "$SANDFORM" apply -help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--auto-approve"* ]]
+	# short options keep their meaning: -v, -vv
+	run --separate-stderr "$SANDFORM" plan -vv -refresh=false a.yaml
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"debug:"* ]]
+	# an unknown one is named as written
+	run --separate-stderr "$SANDFORM" plan -detailed-exitcodes
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unknown option '-detailed-exitcodes'; did you mean '--detailed-exitcode'?"* ]]
+	run --separate-stderr "$SANDFORM" plan -vx
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unknown option '-vx'"* ]]
+}
+
+@test "--no-color turns colour off on a terminal, before or after the command" {
+	command -v script >/dev/null || skip "no script(1) for a terminal"
+	one_manifest
+	script -qec "'$SANDFORM' plan --refresh=false a.yaml" /dev/null >tty.out
+	grep -q $'\e\[' tty.out # coloured on a terminal
+	script -qec "'$SANDFORM' plan --no-color --refresh=false a.yaml" /dev/null >tty.out
+	grep -q 'a (create)' tty.out
+	! grep -q $'\e\[' tty.out
+	script -qec "'$SANDFORM' --no-color plan --refresh=false a.yaml" /dev/null >tty.out
+	grep -q 'a (create)' tty.out
+	! grep -q $'\e\[' tty.out
+	script -qec "'$SANDFORM' plan -no-color --refresh=false a.yaml" /dev/null >tty.out
+	! grep -q $'\e\[' tty.out
+	run "$SANDFORM" validate --no-color a.yaml
+	[ "$status" -eq 0 ]
+}
+
 @test "an unknown option exits 1 naming it" {
 	run --separate-stderr "$SANDFORM" validate --frobnicate
 	[ "$status" -eq 1 ]

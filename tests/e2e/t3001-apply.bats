@@ -379,3 +379,17 @@ Y
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Released lock $id of stack 'default'"* ]]
 }
+
+@test "Terraform-style options: apply -auto-approve -parallelism=2, plan -detailed-exitcode" {
+	mk web
+	mk api
+	run --separate-stderr "$SANDFORM" apply m -auto-approve -parallelism=2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Apply complete: 2 of 2 done, 0 failed"* ]]
+	[ "$(live_names)" = "$(declared_names)" ]
+	run "$SANDFORM" plan m -detailed-exitcode
+	[ "$status" -eq 0 ]
+	rm m/api.yaml
+	run "$SANDFORM" plan -detailed-exitcode m
+	[ "$status" -eq 2 ]
+}
