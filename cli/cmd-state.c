@@ -89,6 +89,12 @@
 /* What `sandform state` does, for its usage messages. */
 #define SUBCOMMANDS "list, show, rm, import, history, journal, info, migrate"
 
+/* The same, for "did you mean" and the shell completions. */
+const char *const cmd_state_subcommands[] = {
+	"list",    "show", "rm",      "import", "history",
+	"journal", "info", "migrate", NULL,
+};
+
 /* Longest NAME and ID that import accepts. */
 #define STATE_NAME_MAX 255
 #define STATE_ID_MAX   255
@@ -989,11 +995,11 @@ cmd_state(struct sf_ctx *ctx, struct cli_args *args)
 			return SF_EXIT_ERROR;
 		rc = state_migrate(ctx);
 	} else {
-		static const char *const subs[] = { "list",    "show",
-			                            "rm",      "import",
-			                            "history", "journal",
-			                            "info",    "migrate" };
-		const char *near = suggest_closest(sub, subs, 8);
+		const char *near = suggest_closest(
+		        sub, cmd_state_subcommands,
+		        sizeof(cmd_state_subcommands) /
+		                        sizeof(cmd_state_subcommands[0]) -
+		                1);
 
 		if (near != NULL)
 			return fail("unknown subcommand '%s'; did you mean "

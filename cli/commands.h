@@ -128,4 +128,10 @@ int cli_check_state_dir(const char *cmd);
 /* The commands; add each new one to the table in commands.c. */
 extern const struct sf_cmd sf_commands[];
 
+/* The options that may come before the command (main.c). */
+extern const struct cli_opt sf_global_opts[];
+
+/* state's subcommands, NULL-terminated (cmd-state.c). */
+extern const char *const cmd_state_subcommands[];
+
 #endif

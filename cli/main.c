@@ -45,6 +45,7 @@
 #include "common/xalloc.h"
 #include "manifests/stack.h"
 #include "cli/commands.h"
+#include "cli/completion.h"
 #include "state/store.h"
 
 struct sf_ctx sf_ctx;
@@ -250,7 +251,7 @@ static const char *global_stack_file;
 static int global_no_stack_file;
 static char *stack_state; /* the stack file's state, resolved */
 
-static const struct cli_opt global_opts[] = {
+const struct cli_opt sf_global_opts[] = {
 	{ CLI_STRING, "stack", 0, "NAME", "the stack", &sf_ctx.stack, 0, 0 },
 	{ CLI_STRING, "state", 0, "PATH", "the state", &sf_ctx.state_path, 0,
 	  0 },
@@ -284,14 +285,14 @@ split_globals(int argc, char **argv)
 		size_t n = strcspn(a, "=");
 		int takes = 0;
 
-		for (o = global_opts; o->type != CLI_END; o++)
+		for (o = sf_global_opts; o->type != CLI_END; o++)
 			if (strlen(o->name) == n && strncmp(o->name, a, n) == 0)
 				takes = o->type == CLI_STRING && a[n] != '=';
 		i += 1 + takes;
 	}
 	if (i > argc)
 		i = argc;
-	if (cli_parse(i < argc ? argv[i] : "", global_opts, i - 1, argv + 1,
+	if (cli_parse(i < argc ? argv[i] : "", sf_global_opts, i - 1, argv + 1,
 	              &ga) < 0)
 		return -1;
 	cli_args_free(&ga);
@@ -390,6 +391,15 @@ main(int argc, char **argv)
 			return finish_stdout(SF_EXIT_OK);
 		}
 		usage(stdout);
+		return finish_stdout(SF_EXIT_OK);
+	}
+	/* not in the table: not a command people run, but their shell */
+	if (strcmp(argv[1], "completion") == 0) {
+		if (argc != 3 || completion_print(stdout, argv[2]) < 0) {
+			fprintf(stderr,
+			        "usage: sandform completion bash|zsh\n");
+			return SF_EXIT_ERROR;
+		}
 		return finish_stdout(SF_EXIT_OK);
 	}
 	if (strcmp(argv[1], "--version") == 0 ||
