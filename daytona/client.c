@@ -588,6 +588,17 @@ struct call {
 	int retry_safe; /* may repeat after 5xx / lost connection */
 };
 
+/* api_path: the base URL's path ends in /api (or /api/). */
+static int
+api_path(const char *url)
+{
+	size_t n = strlen(url);
+
+	if (n > 0 && url[n - 1] == '/')
+		n--;
+	return n >= 4 && strncmp(url + n - 4, "/api", 4) == 0;
+}
+
 static int
 status_code(int status, const char *msg)
 {
@@ -737,6 +748,14 @@ call_error(const struct dt_client *c, const struct call *call,
 		sf_error_set(code,
 		             "daytona: 401 %s%s; check DAYTONA_API_KEY (or "
 		             "--api-key-file) and DAYTONA_API_URL (%s)",
+		             msg, more, c->base_url);
+	else if (resp->status == 404 && !api_path(c->base_url))
+		/* Daytona's API lives under /api: a URL without it finds
+		 * nothing at all, which would read as "no such sandbox" */
+		sf_error_set(code,
+		             "daytona: 404 %s%s; DAYTONA_API_URL (%s) does not "
+		             "end in /api, where Daytona's API is (e.g. "
+		             "https://app.daytona.io/api)",
 		             msg, more, c->base_url);
 	else
 		sf_error_set(code, "daytona: %d %s%s", resp->status, msg, more);
