@@ -14,6 +14,15 @@ setup() {
 	[[ "$output" =~ ^sandform\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
 }
 
+@test "sandform version: the same line, documented in sandform(1)" {
+	run "$SANDFORM" version
+	[ "$status" -eq 0 ]
+	[ "$output" = "$("$SANDFORM" --version)" ]
+	grep -q '^\.SS version$' "$SF_SRCDIR/docs/sandform.1"
+	grep -q '^\.SS help$' "$SF_SRCDIR/docs/sandform.1"
+	grep -q '^\.SS completion$' "$SF_SRCDIR/docs/sandform.1"
+}
+
 @test "--help lists the commands and exits 0" {
 	run "$SANDFORM" --help
 	[ "$status" -eq 0 ]
