@@ -203,6 +203,23 @@ sandbox() {
 	[[ "$stderr" == "tab.yaml:6:1: spec: invalid YAML: "*" (expected spaces; tabs cannot indent YAML)"$'\n'* ]]
 }
 
+@test "a line indented too deep gets an indentation hint, not a quoting one" {
+	{ sandbox a; printf 'spec:\n  image: x\n    user: daytona\n'; } > deep.yaml
+	run --separate-stderr "$SANDFORM" validate deep.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "deep.yaml:7:9: spec: invalid YAML: mapping values are not allowed in this context (expected this line at the indentation of the keys beside it: indented deeper, it continues the value of the line above)"$'\n'* ]]
+	# under metadata, with a blank line between
+	printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: a\n\n    labels: {a: b}\n' > deep2.yaml
+	run --separate-stderr "$SANDFORM" validate deep2.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"deep2.yaml:6:11: metadata: "*"(expected this line at the indentation of the keys beside it:"* ]]
+	# a ': ' inside a value at the right indentation still wants quotes
+	{ sandbox a; printf 'spec:\n  image: x\n  user: a: b\n'; } > colon.yaml
+	run --separate-stderr "$SANDFORM" validate colon.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"(expected quotes around a value that contains ': ')"* ]]
+}
+
 @test "state: started with a refused autoStopInterval: its error, no warning" {
 	{ sandbox a; printf 'spec:\n  state: started\n  autoStopInterval: 0x10\n'; } > b.yaml
 	run --separate-stderr "$SANDFORM" validate b.yaml
