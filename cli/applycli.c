@@ -145,6 +145,7 @@ apply_cli_opts(struct sf_ctx *ctx, const char *cmd, enum reconcile_mode mode,
 	o->stack = ctx->stack;
 	o->state_path = ctx->state_path;
 	o->api_key_file = ctx->api_key_file;
+	o->ca_file = ctx->ca_file;
 	o->refresh = 1;
 	o->on_event = progress_event;
 	o->event_arg = pg;

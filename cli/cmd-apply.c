@@ -85,7 +85,7 @@ const struct cli_opt cmd_apply_opts[] = {
 	SF_OPT_STACK,
 	SF_OPTS_GIT,
 	SF_OPT_STATE,
-	SF_OPT_API_KEY_FILE,
+	SF_OPTS_API,
 	SF_OPT_VERBOSE,
 	SF_OPT_NO_COLOR,
 	CLI_OPT_END,

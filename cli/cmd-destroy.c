@@ -66,7 +66,7 @@ const struct cli_opt cmd_destroy_opts[] = {
 	APPLY_OPT_TARGET,
 	SF_OPT_STACK,
 	SF_OPT_STATE,
-	SF_OPT_API_KEY_FILE,
+	SF_OPTS_API,
 	SF_OPT_VERBOSE,
 	SF_OPT_NO_COLOR,
 	CLI_OPT_END,

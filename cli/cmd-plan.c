@@ -49,6 +49,7 @@ static int plan_detailed;
 static int plan_refresh = 1;
 static int plan_show_unmanaged;
 static int plan_allow_mass_delete;
+static const char *plan_timeout;
 
 const struct cli_opt cmd_plan_opts[] = {
 	SF_OPT_JSON,
@@ -68,13 +69,17 @@ const struct cli_opt cmd_plan_opts[] = {
 	  "allow deleting more than the stack's mass-delete threshold (half "
 	  "unless its stack file says otherwise)",
 	  &plan_allow_mass_delete, 0, 0 },
+	{ CLI_STRING, "timeout", 0, "DURATION",
+	  "give up on one API call, its retries included, after DURATION "
+	  "(default and most 5m)",
+	  &plan_timeout, 0, 0 },
 	APPLY_OPT_TARGET,
 	APPLY_OPT_REPLACE,
 	APPLY_OPT_SECRET_DIR,
 	SF_OPTS_GIT,
 	SF_OPT_STACK,
 	SF_OPT_STATE,
-	SF_OPT_API_KEY_FILE,
+	SF_OPTS_API,
 	SF_OPT_VERBOSE,
 	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
@@ -133,9 +138,12 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	struct plan *p = NULL;
 	struct source *git = NULL;
 	char *counts = NULL;
+	int64_t timeout_ms = 0;
 	int rc, exit_rc = SF_EXIT_ERROR;
 
-	if (git_cli_source("plan", ctx, args->argc, &git) != SF_EXIT_OK)
+	if (apply_cli_duration("plan", "timeout", plan_timeout, "30s, 5m",
+	                       &timeout_ms) != 0 ||
+	    git_cli_source("plan", ctx, args->argc, &git) != SF_EXIT_OK)
 		return SF_EXIT_ERROR;
 	progress_init(&pg, PROGRESS_QUIET, stdout, ctx->color, "plan");
 	/* a saved plan is for applying: it needs a named stack */
@@ -149,6 +157,7 @@ cmd_plan(struct sf_ctx *ctx, struct cli_args *args)
 	o.refresh = plan_refresh;
 	o.show_unmanaged = plan_show_unmanaged;
 	o.allow_mass_delete = plan_allow_mass_delete;
+	o.timeout_ms = timeout_ms;
 	o.lock = RECONCILE_LOCK_RECORD;
 	if (git) {
 		o.sources = &git;

@@ -128,7 +128,7 @@ const struct cli_opt cmd_state_opts[] = {
 	{ CLI_FLAG, "force", 0, NULL,
 	  "migrate: replace the stack when the target already holds it",
 	  &opt_force, 0, 0 },
-	SF_OPT_API_KEY_FILE,
+	SF_OPTS_API,
 	SF_OPT_VERBOSE,
 	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
@@ -410,7 +410,7 @@ open_client(struct sf_ctx *ctx, const char *name, struct dt_client **out)
 	struct dt_config cfg = DT_CONFIG_INIT;
 	int rc;
 
-	rc = dt_config_from_env(&cfg, ctx->api_key_file);
+	rc = dt_config_from_env(&cfg, ctx->api_key_file, ctx->ca_file);
 	if (rc == 0)
 		rc = dt_client_new(&cfg, out);
 	dt_config_clear(&cfg);

@@ -60,6 +60,7 @@ struct sf_ctx {
 	 * "SANDFORM_STATE", "the stack file's state"); NULL: the default */
 	const char *state_from;
 	const char *api_key_file;
+	const char *ca_file;    /* --ca-file */
 	const char *stack_file; /* --stack-file, or the one found */
 	/* the stack file (manifests/stack.h): its sources and policy where
 	 * no flag says otherwise; NULL: none */
@@ -108,12 +109,21 @@ struct sf_cmd {
 		        "./.sandform/state.db)",                        \
 		        &sf_ctx.state_path, 0, 0                        \
 	}
-#define SF_OPT_API_KEY_FILE                                             \
-	{                                                               \
-		CLI_STRING, "api-key-file", 0, "FILE",                  \
-		        "read the Daytona API key from FILE (default: " \
-		        "$DAYTONA_API_KEY)",                            \
-		        &sf_ctx.api_key_file, 0, 0                      \
+/* The options of commands that talk to Daytona: the key and the CAs. */
+#define SF_OPTS_API                                                         \
+	{ CLI_STRING,                                                       \
+	  "api-key-file",                                                   \
+	  0,                                                                \
+	  "FILE",                                                           \
+	  "read the Daytona API key from FILE (default: $DAYTONA_API_KEY)", \
+	  &sf_ctx.api_key_file,                                             \
+	  0,                                                                \
+	  0 },                                                              \
+	{                                                                   \
+		CLI_STRING, "ca-file", 0, "FILE",                           \
+		        "trust the CAs in FILE (PEM) for Daytona's TLS "    \
+		        "(default: $SSL_CERT_FILE, else the system's)",     \
+		        &sf_ctx.ca_file, 0, 0                               \
 	}
 
 /*

@@ -264,6 +264,26 @@ lines(struct progress *pg, const struct apply_event *ev)
 	fflush(pg->out);
 }
 
+/* wait_line: without a terminal, a long wait of a call is said as it
+ * starts (the terminal's live region shows it instead). */
+static void
+wait_line(struct progress *pg, const struct apply_event *ev)
+{
+	long long secs = (long long)((ev->wait_ms + 999) / 1000);
+
+	if (pg->mode != PROGRESS_LINES || ev->wait_ms < DT_WAIT_NOTICE_MS)
+		return;
+	if (ev->kind == APPLY_EV_RATE_LIMITED)
+		fprintf(pg->out, "%s: waiting %llds: rate limited (%s)\n",
+		        ev->action ? ev->action->name : "refresh", secs,
+		        dt_bucket_name(ev->bucket));
+	else
+		fprintf(pg->out, "%s: waiting %llds to retry (%s)\n",
+		        ev->action ? ev->action->name : "refresh", secs,
+		        ev->step ? ev->step : "a failed call");
+	fflush(pg->out);
+}
+
 /* summary_human: the closing lines of a run that executed a plan. */
 static void
 summary_human(struct progress *pg, const struct apply_event *ev)
@@ -399,8 +419,10 @@ progress_event(void *arg, const struct apply_event *ev)
 		if (ev->bucket < DT_BUCKET_COUNT)
 			pg->limited_until[ev->bucket] =
 			        time_mono_ms() + ev->wait_ms;
+		wait_line(pg, ev);
 		break;
 	case APPLY_EV_RETRY:
+		wait_line(pg, ev);
 		break;
 	case APPLY_EV_TICK:
 		if (pg->mode == PROGRESS_TTY)

@@ -23,9 +23,6 @@
  */
 #include "common/base.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,14 +32,14 @@
 
 #include "common/buf.h"
 #include "common/error.h"
-#include "common/fileutil.h"
 #include "common/hash.h"
 #include "common/log.h"
-#include "common/redact.h"
 #include "common/strnum.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
+#include "daytona/config.h"
+#include "daytona/reply.h"
 #include "daytona/transport.h"
 
 /* Two responses whose reset times differ by less than this belong to the
@@ -55,6 +52,7 @@ struct bucket {
 	int64_t reset_at;    /* clock ms when the window resets; 0 unknown */
 	int64_t blocked_until;
 	int64_t next_slot;
+	long long demand; /* calls the run still wants; -1: unknown */
 };
 
 struct dt_client {
@@ -66,6 +64,8 @@ struct dt_client {
 	char *target;
 	long connect_ms;
 	long timeout_ms;
+	long call_ms; /* one call's whole time */
+	char *ca_file, *ca_dir;
 	int max_retries;
 	long backoff_base;
 	long backoff_max;
@@ -145,6 +145,16 @@ dt_client_set_hooks(struct dt_client *c, const struct dt_hooks *h)
 }
 
 void
+dt_client_set_demand(struct dt_client *c, enum dt_bucket b, long long n)
+{
+	if ((int)b < 0 || b >= DT_BUCKET_COUNT)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->buckets[b].demand = n < 0 ? -1 : n;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
 dt_client_get_hooks(struct dt_client *c, struct dt_hooks *out)
 {
 	*out = c->hooks;
@@ -157,134 +167,6 @@ notify_wait(struct dt_client *c, enum dt_bucket b, enum dt_wait_reason why,
 {
 	if (ms > 0 && c->hooks.on_wait != NULL && !stopping(c))
 		c->hooks.on_wait(c->hooks.arg, b, why, ms);
-}
-
-/* ---- configuration ----------------------------------------------------- */
-
-static int
-url_ok(const char *url)
-{
-	return strncasecmp(url, "http://", 7) == 0 ||
-	       strncasecmp(url, "https://", 8) == 0;
-}
-
-static char *
-env_or_null(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && *v ? xstrdup(v) : NULL;
-}
-
-int
-dt_config_from_env(struct dt_config *cfg, const char *api_key_file)
-{
-	struct buf b = BUF_INIT;
-	char *key = NULL, *url = NULL;
-	int rc;
-
-	if (api_key_file != NULL) {
-		if ((rc = file_read(api_key_file, DT_MAX_API_KEY_FILE, &b)) < 0)
-			goto out;
-		while (b.len > 0 && isspace((unsigned char)b.data[b.len - 1]))
-			b.data[--b.len] = '\0';
-		if (b.len == 0) {
-			rc = sf_error_set(SF_EINVALID,
-			                  "%s: the api key file is empty",
-			                  api_key_file);
-			goto out;
-		}
-		key = buf_detach(&b, NULL);
-	} else if ((key = env_or_null("DAYTONA_API_KEY")) == NULL) {
-		rc = sf_error_set(SF_EAUTH, "no daytona api key: set "
-		                            "DAYTONA_API_KEY or use "
-		                            "--api-key-file");
-		goto out;
-	}
-	url = env_or_null("DAYTONA_API_URL");
-	if (url != NULL && !url_ok(url)) {
-		rc = sf_error_set(SF_EINVALID,
-		                  "DAYTONA_API_URL: '%s' is not an http:// or "
-		                  "https:// url",
-		                  url);
-		goto out;
-	}
-	dt_config_clear(cfg);
-	cfg->api_key = key;
-	cfg->base_url = url ? url : xstrdup(DT_DEFAULT_URL);
-	cfg->target = env_or_null("DAYTONA_TARGET");
-	cfg->organization_id = env_or_null("DAYTONA_ORGANIZATION_ID");
-	cfg->owned = 1;
-	key = url = NULL;
-	rc = 0;
-out:
-	if (b.data != NULL) {
-		wipe(b.data, b.cap);
-		buf_free(&b);
-	}
-	free_secret(key);
-	free(url);
-	return rc;
-}
-
-void
-dt_config_clear(struct dt_config *cfg)
-{
-	if (cfg == NULL || !cfg->owned)
-		return;
-	free_secret((char *)cfg->api_key);
-	free((char *)cfg->base_url);
-	free((char *)cfg->target);
-	free((char *)cfg->organization_id);
-	cfg->api_key = cfg->base_url = cfg->target = NULL;
-	cfg->organization_id = NULL;
-	cfg->owned = 0;
-}
-
-/*
- * plain_http_remote: for an http:// URL whose host is not loopback
- * (localhost, 127.0.0.0/8, ::1), a copy of the host; else NULL.
- */
-static char *
-plain_http_remote(const char *url)
-{
-	const char *a, *end, *at, *h, *he;
-	unsigned char addr[sizeof(struct in6_addr)];
-	char *host;
-	int local = 0;
-
-	if (strncasecmp(url, "http://", 7) != 0)
-		return NULL;
-	a = url + 7;
-	end = a + strcspn(a, "/?#");
-	for (at = a; at < end; at++) /* skip user:password@ */
-		if (*at == '@')
-			a = at + 1;
-	if (*a == '[') {
-		h = a + 1;
-		he = memchr(h, ']', (size_t)(end - h));
-		if (he == NULL)
-			he = end;
-	} else {
-		h = a;
-		he = memchr(h, ':', (size_t)(end - h));
-		if (he == NULL)
-			he = end;
-	}
-	host = xstrndup(h, (size_t)(he - h));
-	if (strcasecmp(host, "localhost") == 0)
-		local = 1;
-	else if (inet_pton(AF_INET, host, addr) == 1)
-		local = addr[0] == 127;
-	else if (inet_pton(AF_INET6, host, addr) == 1)
-		local = IN6_IS_ADDR_LOOPBACK((struct in6_addr *)addr) ||
-		        (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)addr) &&
-		         addr[12] == 127);
-	if (local) {
-		free(host);
-		return NULL;
-	}
-	return host;
 }
 
 /* warn_plain_http: once per client, before the key first leaves. */
@@ -334,7 +216,7 @@ dt_client_new(const struct dt_config *cfg, struct dt_client **out)
 		return sf_error_set(SF_EINVALID,
 		                    "daytona: configuration value contains a "
 		                    "line break");
-	if (!url_ok(url))
+	if (!dt_url_ok(url))
 		return sf_error_set(SF_EINVALID,
 		                    "daytona: '%s' is not an http:// or "
 		                    "https:// url",
@@ -344,7 +226,7 @@ dt_client_new(const struct dt_config *cfg, struct dt_client **out)
 	n = strlen(c->base_url);
 	while (n > 0 && c->base_url[n - 1] == '/')
 		c->base_url[--n] = '\0';
-	c->plain_http_host = plain_http_remote(c->base_url);
+	c->plain_http_host = dt_plain_http_remote(c->base_url);
 	c->api_key = xstrdup(cfg->api_key);
 	c->auth_header = xasprintf("Authorization: Bearer %s", c->api_key);
 	c->ua_header = xasprintf("User-Agent: sandform/%s",
@@ -358,6 +240,10 @@ dt_client_new(const struct dt_config *cfg, struct dt_client **out)
 	                                            : DT_CONNECT_TIMEOUT_MS;
 	c->timeout_ms = cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms
 	                                            : DT_REQUEST_TIMEOUT_MS;
+	c->call_ms = cfg->call_timeout_ms > 0 ? cfg->call_timeout_ms
+	                                      : DT_CALL_TIMEOUT_MS;
+	c->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
+	c->ca_dir = cfg->ca_dir ? xstrdup(cfg->ca_dir) : NULL;
 	c->max_retries = cfg->max_retries == 0  ? DT_MAX_RETRIES
 	                 : cfg->max_retries < 0 ? 0
 	                                        : cfg->max_retries;
@@ -377,6 +263,7 @@ dt_client_new(const struct dt_config *cfg, struct dt_client **out)
 	for (i = 0; i < DT_BUCKET_COUNT; i++) {
 		c->buckets[i].remaining = -1;
 		c->buckets[i].limit = -1;
+		c->buckets[i].demand = -1;
 	}
 	*out = c;
 	return 0;
@@ -394,6 +281,8 @@ dt_client_free(struct dt_client *c)
 	free(c->org_header);
 	free(c->target);
 	free(c->plain_http_host);
+	free(c->ca_file);
+	free(c->ca_dir);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -461,7 +350,8 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 		if (bk->remaining <= 0) {
 			until = bk->reset_at;
 			paced = 1;
-		} else if (bk->remaining <= reserve) {
+		} else if (bk->remaining <= reserve &&
+		           (bk->demand < 0 || bk->demand > bk->remaining)) {
 			int64_t slot =
 			        bk->next_slot > now ? bk->next_slot : now;
 			int64_t left =
@@ -482,10 +372,20 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 	}
 	if (paced)
 		c->stats.paced++;
+	if (bk->demand > 0)
+		bk->demand--;
 	pthread_mutex_unlock(&c->mu);
 	if (until > now) {
 		log_debug("waiting %lld ms for the '%s' rate-limit budget",
 		          (long long)(until - now), dt_bucket_name(b));
+		if (until - now >= DT_WAIT_NOTICE_MS &&
+		    c->hooks.on_wait == NULL)
+			log_warn("waiting %lld s for Daytona's '%s' rate limit "
+			         "(%s)",
+			         (long long)((until - now + 999) / 1000),
+			         dt_bucket_name(b),
+			         blocked ? "the server answered 429"
+			                 : "few requests left in this window");
 		notify_wait(c, b,
 		            blocked ? DT_WAIT_RATE_LIMITED : DT_WAIT_BUDGET,
 		            until - now);
@@ -588,195 +488,13 @@ struct call {
 	int retry_safe; /* may repeat after 5xx / lost connection */
 };
 
-/* api_path: the base URL's path ends in /api (or /api/). */
-static int
-api_path(const char *url)
-{
-	size_t n = strlen(url);
-
-	if (n > 0 && url[n - 1] == '/')
-		n--;
-	return n >= 4 && strncmp(url + n - 4, "/api", 4) == 0;
-}
-
-static int
-status_code(int status, const char *msg)
-{
-	if (status == 404)
-		return SF_ENOTFOUND;
-	if (status == 409)
-		return strstr(msg, "already exists") ? SF_EEXISTS
-		                                     : SF_ECONFLICT;
-	if (status == 400 || status == 422)
-		return SF_EINVALID;
-	if (status == 401 || status == 403)
-		return SF_EAUTH;
-	if (status == 429)
-		return SF_ERATELIMIT;
-	if (status >= 500)
-		return SF_ENET;
-	return SF_ERROR;
-}
-
-/* api_message: the error body's `message` (string, or array joined with
- * ", "), else its `error`, else a placeholder. */
-static char *
-api_message(const struct buf *body)
-{
-	cJSON *j = cJSON_ParseWithLength(buf_cstr(body), body->len);
-	const cJSON *m;
-	struct buf b = BUF_INIT;
-	const cJSON *e;
-
-	if (j == NULL)
-		return xstrdup("(no error message)");
-	m = cJSON_GetObjectItemCaseSensitive(j, "message");
-	if (cJSON_IsString(m) && m->valuestring && *m->valuestring) {
-		buf_addstr(&b, m->valuestring);
-	} else if (cJSON_IsArray(m)) {
-		cJSON_ArrayForEach(e, m)
-		{
-			if (!cJSON_IsString(e))
-				continue;
-			if (b.len)
-				buf_addstr(&b, ", ");
-			buf_addstr(&b, e->valuestring);
-		}
-	}
-	if (b.len == 0) {
-		m = cJSON_GetObjectItemCaseSensitive(j, "error");
-		buf_addstr(&b, cJSON_IsString(m) && m->valuestring
-		                       ? m->valuestring
-		                       : "(no error message)");
-	}
-	cJSON_Delete(j);
-	return buf_detach(&b, NULL);
-}
-
-static const char *
-failure_name(enum dt_http_failure f)
-{
-	switch (f) {
-	case DT_HTTP_CONNECT:
-		return "cannot connect";
-	case DT_HTTP_TIMEOUT:
-		return "timed out";
-	case DT_HTTP_DROPPED:
-		return "connection dropped";
-	case DT_HTTP_TOO_LARGE:
-		return "response too large";
-	default:
-		return "request failed";
-	}
-}
-
-/*
- * redact: replace every occurrence of needle (nlen > DT_REDACTED's length)
- * in s[0..len) with DT_REDACTED, in place; returns the new length.
- */
-static size_t
-redact(char *s, size_t len, const char *needle, size_t nlen)
-{
-	static const size_t rlen = sizeof(DT_REDACTED) - 1;
-	size_t i = 0, o = 0;
-
-	while (i < len) {
-		if (len - i >= nlen && memcmp(s + i, needle, nlen) == 0) {
-			memcpy(s + o, DT_REDACTED, rlen);
-			o += rlen;
-			i += nlen;
-		} else {
-			s[o++] = s[i++];
-		}
-	}
-	return o;
-}
-
-/*
- * redact_key: the one place server text is cleaned of the API key, before
- * anything reads the response. "Bearer <key>" always becomes "***"; the bare
- * key too when it has at least DT_REDACT_MIN_KEY_LEN characters (a shorter
- * one would match ordinary words of the answer; Daytona's keys are long).
- * Everything later (error messages, the journal's messages, parsed sandboxes
- * in the state, logs) only sees the cleaned text.
- */
+/* call_request: the request of a call: its headers (hdrs has room for 6),
+ * the client's timeouts and CAs. */
 static void
-redact_key(const struct dt_client *c, struct dt_http_response *resp)
+call_request(const struct dt_client *c, const struct call *call,
+             const char *url, const char **hdrs, struct dt_http_request *req)
 {
-	const char *bearer = c->auth_header + strlen("Authorization: ");
-	size_t klen = strlen(c->api_key), n;
-	struct buf *b = &resp->body;
-
-	if (b->data != NULL && b->len > 0) {
-		n = redact(b->data, b->len, bearer, strlen(bearer));
-		if (klen >= DT_REDACT_MIN_KEY_LEN)
-			n = redact(b->data, n, c->api_key, klen);
-		n = redact_text(b->data, n); /* the run's secret values */
-		if (n != b->len)
-			buf_truncate(b, n);
-	}
-	n = strnlen(resp->error, sizeof(resp->error));
-	n = redact(resp->error, n, bearer, strlen(bearer));
-	if (klen >= DT_REDACT_MIN_KEY_LEN)
-		n = redact(resp->error, n, c->api_key, klen);
-	n = redact_text(resp->error, n);
-	resp->error[n < sizeof(resp->error) ? n : sizeof(resp->error) - 1] =
-	        '\0';
-}
-
-/* call_error: record the failure of the last attempt and map it. */
-static int
-call_error(const struct dt_client *c, const struct call *call,
-           const struct dt_http_response *resp, int attempts)
-{
-	char more[32] = "";
-	char *msg;
-	int code;
-
-	if (attempts > 1)
-		snprintf(more, sizeof(more), " (after %d attempts)", attempts);
-	if (resp->status == 0)
-		return sf_error_set(
-		        SF_ENET, "daytona: %s %s: %s: %s%s", call->method,
-		        buf_cstr(&call->path), failure_name(resp->failure),
-		        resp->error[0] ? resp->error : "no detail", more);
-	msg = api_message(&resp->body);
-	code = status_code(resp->status, msg);
-	if (resp->status == 401)
-		/* the usual causes: a wrong or expired key, or a key for
-		 * another Daytona than the one asked */
-		sf_error_set(code,
-		             "daytona: 401 %s%s; check DAYTONA_API_KEY (or "
-		             "--api-key-file) and DAYTONA_API_URL (%s)",
-		             msg, more, c->base_url);
-	else if (resp->status == 404 && !api_path(c->base_url))
-		/* Daytona's API lives under /api: a URL without it finds
-		 * nothing at all, which would read as "no such sandbox" */
-		sf_error_set(code,
-		             "daytona: 404 %s%s; DAYTONA_API_URL (%s) does not "
-		             "end in /api, where Daytona's API is (e.g. "
-		             "https://app.daytona.io/api)",
-		             msg, more, c->base_url);
-	else
-		sf_error_set(code, "daytona: %d %s%s", resp->status, msg, more);
-	free(msg);
-	return code;
-}
-
-/*
- * do_call: send the call, retrying per the policy, and leave the last
- * response in resp. Returns 0 on a 2xx, else the mapped error (message
- * set).
- */
-static int
-do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
-        struct dt_result *res)
-{
-	const char *hdrs[6];
-	struct dt_http_request req;
-	char *url = xasprintf("%s%s", c->base_url, buf_cstr(&call->path));
 	size_t nh = 0;
-	int attempt, rc = SF_ERROR;
 
 	hdrs[nh++] = c->auth_header;
 	hdrs[nh++] = c->ua_header;
@@ -786,22 +504,164 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 		hdrs[nh++] = "Content-Type: application/json";
 	if (c->org_header != NULL)
 		hdrs[nh++] = c->org_header;
-	memset(&req, 0, sizeof(req));
-	req.method = call->method;
-	req.url = url;
-	req.headers = hdrs;
-	req.n_headers = nh;
-	req.body = call->body;
-	req.body_len = call->body ? strlen(call->body) : 0;
-	req.connect_timeout_ms = c->connect_ms;
-	req.timeout_ms = c->timeout_ms;
-	req.max_body = DT_MAX_BODY;
-	req.cancel = c->hooks.cancel;
+	memset(req, 0, sizeof(*req));
+	req->method = call->method;
+	req->url = url;
+	req->headers = hdrs;
+	req->n_headers = nh;
+	req->body = call->body;
+	req->body_len = call->body ? strlen(call->body) : 0;
+	req->connect_timeout_ms = c->connect_ms;
+	req->timeout_ms = c->timeout_ms;
+	req->max_body = DT_MAX_BODY;
+	req->cancel = c->hooks.cancel;
+	req->ca_file = c->ca_file;
+	req->ca_dir = c->ca_dir;
+}
 
+/* count_attempt: the client's counters after one exchange. */
+static void
+count_attempt(struct dt_client *c, int attempt, int sent, int status)
+{
+	pthread_mutex_lock(&c->mu);
+	c->stats.requests++;
+	if (attempt > 0)
+		c->stats.retries++;
+	if (sent < 0)
+		c->stats.net_failures++;
+	else if (status == 429)
+		c->stats.throttled++;
+	else if (status >= 500)
+		c->stats.server_errors++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* retryable: whether the policy repeats this outcome (see the top). */
+static int
+retryable(const struct call *call, int sent,
+          const struct dt_http_response *resp)
+{
+	if (sent < 0)
+		return call->retry_safe && resp->failure != DT_HTTP_TOO_LARGE &&
+		       resp->failure != DT_HTTP_TLS;
+	if (resp->status == 429)
+		return 1;
+	if (resp->status >= 500)
+		return call->retry_safe;
+	return 0;
+}
+
+/*
+ * give_up: the error of a call that may not wait (wait ms, 0: none) past
+ * its deadline: the last attempt's failure and why there is no other.
+ */
+static int
+give_up(const struct dt_client *c, const struct call *call,
+        const struct dt_http_response *resp, int attempts, int64_t wait)
+{
+	int code = dt_reply_error(c->base_url, call->method,
+	                          buf_cstr(&call->path), resp, attempts);
+	char *last = xstrdup(sf_error_last());
+
+	if (wait > 0)
+		sf_error_set(code,
+		             "%s; not retried: waiting %lld s more would pass "
+		             "the call's time limit of %ld s",
+		             last, (long long)((wait + 999) / 1000),
+		             (c->call_ms + 999) / 1000);
+	else
+		sf_error_set(code,
+		             "%s; gave up: the call's time limit of %ld s "
+		             "has passed",
+		             last, (c->call_ms + 999) / 1000);
+	free(last);
+	return code;
+}
+
+/* retry_notice: say a long wait before a retry on stderr, when no run's
+ * hook shows it (a plan has none). */
+static void
+retry_notice(const struct dt_client *c, const struct call *call, int sent,
+             const struct dt_http_response *resp, int64_t ms)
+{
+	if (ms < DT_WAIT_NOTICE_MS || c->hooks.on_wait != NULL)
+		return;
+	if (sent < 0)
+		log_warn("waiting %lld s to retry %s %s: %s",
+		         (long long)((ms + 999) / 1000), call->method,
+		         buf_cstr(&call->path),
+		         dt_reply_failure(resp->failure));
+	else
+		log_warn("waiting %lld s to retry %s %s: the server answered "
+		         "%d",
+		         (long long)((ms + 999) / 1000), call->method,
+		         buf_cstr(&call->path), resp->status);
+}
+
+/*
+ * next_wait: after a failed attempt that will be repeated, how long to
+ * sleep before the next: the answer's Retry-After, else the backoff. (A
+ * 429's Retry-After blocks the bucket instead; budget_wait() sleeps it.)
+ */
+static int64_t
+next_wait(struct dt_client *c, const struct call *call, int sent,
+          const struct dt_http_response *resp, int attempt)
+{
+	int64_t wait;
+
+	/* a 503 (maintenance) may say when to come back, too */
+	if (sent == 0 && (wait = retry_after_ms(resp, call->bucket)) >= 0)
+		return wait;
+	return dt_backoff_ms(attempt + 1, c->backoff_base, c->backoff_max);
+}
+
+/* send_once: one exchange, its key masked out of the answer and counted;
+ * 0 when a response arrived, else < 0 (resp->failure says why). */
+static int
+send_once(struct dt_client *c, const struct call *call,
+          struct dt_http_request *req, struct dt_http_response *resp,
+          int attempt)
+{
+	int64_t t0 = time_mono_ms();
+	int sent;
+
+	warn_plain_http(c);
+	dt_http_response_clear(resp);
+	buf_init_max(&resp->body, DT_MAX_BODY);
+	sent = c->tp.send(c->tp.ctx, req, resp);
+	if (sent < 0 && resp->failure == DT_HTTP_OK)
+		resp->failure = DT_HTTP_OTHER;
+	if (sent < 0)
+		resp->status = 0;
+	dt_reply_redact(resp, c->auth_header + strlen("Authorization: "),
+	                c->api_key);
+	log_debug("%s %s -> %d%s%s (%lld ms, attempt %d)", call->method,
+	          buf_cstr(&call->path), resp->status, sent < 0 ? " " : "",
+	          sent < 0 ? dt_reply_failure(resp->failure) : "",
+	          (long long)(time_mono_ms() - t0), attempt + 1);
+	count_attempt(c, attempt, sent, resp->status);
+	if (sent == 0)
+		budget_update(c, call->bucket, resp);
+	return sent;
+}
+
+/*
+ * do_call: send the call, retrying per the policy within the call's time
+ * limit, and leave the last response in resp. Returns 0 on a 2xx, else the
+ * mapped error (message set).
+ */
+static int
+do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
+        struct dt_result *res)
+{
+	const char *hdrs[6];
+	struct dt_http_request req;
+	char *url = xasprintf("%s%s", c->base_url, buf_cstr(&call->path));
+	int64_t deadline = now_ms(c) + c->call_ms, left, wait;
+	int attempt, sent, rc = SF_ERROR;
+
+	call_request(c, call, url, hdrs, &req);
 	for (attempt = 0;; attempt++) {
-		int64_t t0, wait = -1;
-		int retryable, sent;
-
 		budget_wait(c, call->bucket);
 		if (stopping(c)) {
 			rc = sf_error_set(SF_EINTR,
@@ -809,16 +669,13 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 			                  call->method, buf_cstr(&call->path));
 			goto out;
 		}
-		warn_plain_http(c);
-		dt_http_response_clear(resp);
-		buf_init_max(&resp->body, DT_MAX_BODY);
-		t0 = time_mono_ms();
-		sent = c->tp.send(c->tp.ctx, &req, resp);
-		if (sent < 0 && resp->failure == DT_HTTP_OK)
-			resp->failure = DT_HTTP_OTHER;
-		if (sent < 0)
-			resp->status = 0;
-		redact_key(c, resp);
+		if ((left = deadline - now_ms(c)) <= 0 && attempt > 0) {
+			rc = give_up(c, call, resp, attempt, 0);
+			goto out;
+		}
+		if (left > 0 && left < c->timeout_ms)
+			req.timeout_ms = (long)left;
+		sent = send_once(c, call, &req, resp, attempt);
 		if (sent < 0 &&
 		    sf_cancel_level(c->hooks.cancel) >= SF_CANCEL_ABORT) {
 			/* aborted in flight: whether it took effect is
@@ -836,66 +693,40 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 			res->status = resp->status;
 			res->attempts = attempt + 1;
 		}
-		log_debug("%s %s -> %d%s%s (%lld ms, attempt %d)", call->method,
-		          buf_cstr(&call->path), resp->status,
-		          sent < 0 ? " " : "",
-		          sent < 0 ? failure_name(resp->failure) : "",
-		          (long long)(time_mono_ms() - t0), attempt + 1);
-		pthread_mutex_lock(&c->mu);
-		c->stats.requests++;
-		if (attempt > 0)
-			c->stats.retries++;
-		if (sent < 0)
-			c->stats.net_failures++;
-		else if (resp->status == 429)
-			c->stats.throttled++;
-		else if (resp->status >= 500)
-			c->stats.server_errors++;
-		pthread_mutex_unlock(&c->mu);
-
-		if (sent == 0)
-			budget_update(c, call->bucket, resp);
 		if (sent == 0 && resp->status >= 200 && resp->status < 300) {
 			rc = 0;
 			goto out;
 		}
-		if (sent < 0)
-			retryable = call->retry_safe &&
-			            resp->failure != DT_HTTP_TOO_LARGE;
-		else if (resp->status == 429)
-			retryable = 1;
-		else if (resp->status >= 500)
-			retryable = call->retry_safe;
-		else
-			retryable = 0;
 		/* A 429 blocks the bucket for every caller, retrying or not;
 		 * the retry then waits in budget_wait() until the block ends.
 		 */
-		if (sent == 0 && resp->status == 429) {
-			wait = retry_after_ms(resp, call->bucket);
-			if (wait >= 0)
-				block_bucket(c, call->bucket, now_ms(c) + wait);
-		}
-		if (!retryable || attempt >= c->max_retries)
+		wait = sent == 0 && resp->status == 429
+		               ? retry_after_ms(resp, call->bucket)
+		               : -1;
+		if (wait >= 0)
+			block_bucket(c, call->bucket, now_ms(c) + wait);
+		if (!retryable(call, sent, resp) || attempt >= c->max_retries)
 			break;
-		/* a 503 (maintenance) may say when to come back, too */
-		if (sent == 0 && resp->status != 429 &&
-		    (wait = retry_after_ms(resp, call->bucket)) >= 0) {
-			notify_wait(c, call->bucket, DT_WAIT_RETRY, wait);
-			wait_ms(c, wait);
-		} else if (wait < 0) {
-			wait = dt_backoff_ms(attempt + 1, c->backoff_base,
-			                     c->backoff_max);
-			notify_wait(c, call->bucket,
-			            sent == 0 && resp->status == 429
-			                    ? DT_WAIT_RATE_LIMITED
-			                    : DT_WAIT_RETRY,
-			            wait);
-			wait_ms(c, wait);
+		if (wait < 0)
+			wait = next_wait(c, call, sent, resp, attempt);
+		if ((left = deadline - now_ms(c)) <= wait) {
+			rc = give_up(c, call, resp, attempt + 1,
+			             left > 0 ? wait : 0);
+			goto out;
 		}
+		if (sent == 0 && resp->status == 429 &&
+		    retry_after_ms(resp, call->bucket) >= 0)
+			continue; /* budget_wait() sleeps the block */
+		retry_notice(c, call, sent, resp, wait);
+		notify_wait(c, call->bucket,
+		            sent == 0 && resp->status == 429
+		                    ? DT_WAIT_RATE_LIMITED
+		                    : DT_WAIT_RETRY,
+		            wait);
+		wait_ms(c, wait);
 	}
-
-	rc = call_error(c, call, resp, attempt + 1);
+	rc = dt_reply_error(c->base_url, call->method, buf_cstr(&call->path),
+	                    resp, attempt + 1);
 out:
 	free(url);
 	return rc;
@@ -986,10 +817,8 @@ sandbox_call(struct dt_client *c, struct call *k, struct dt_result *res,
 		dt_sandbox_free(sb);
 		sb = NULL;
 		if (required) {
-			rc = sf_error_set(SF_EINVALID,
-			                  "daytona: %s %s: the response is not "
-			                  "a sandbox",
-			                  k->method, buf_cstr(&k->path));
+			rc = dt_reply_unexpected(k->method, buf_cstr(&k->path),
+			                         &resp, "a sandbox");
 			goto out;
 		}
 		sf_error_clear();
@@ -1076,10 +905,8 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 	j = parse_body(&resp);
 	items = cJSON_GetObjectItemCaseSensitive(j, "items");
 	if (!cJSON_IsArray(items)) {
-		rc = sf_error_set(SF_EINVALID,
-		                  "daytona: GET %s: the response has no "
-		                  "items array",
-		                  buf_cstr(&k.path));
+		rc = dt_reply_unexpected("GET", buf_cstr(&k.path), &resp,
+		                         "a page of sandboxes");
 		goto out;
 	}
 	cJSON_ArrayForEach(e, items)
@@ -1515,9 +1342,8 @@ dt_get_config(struct dt_client *c, struct dt_server_config *out,
 		goto out;
 	j = parse_body(&resp);
 	if (!cJSON_IsObject(j)) {
-		rc = sf_error_set(SF_EINVALID,
-		                  "daytona: GET /config: the response is not "
-		                  "an object");
+		rc = dt_reply_unexpected("GET", "/config", &resp,
+		                         "a configuration object");
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "defaultSnapshot");

@@ -5,7 +5,7 @@
  *	struct dt_client *c = NULL;
  *	struct dt_result r = DT_RESULT_INIT;
  *
- *	if (dt_config_from_env(&cfg, api_key_file) < 0 ||
+ *	if (dt_config_from_env(&cfg, api_key_file, NULL) < 0 ||
  *	    dt_client_new(&cfg, &c) < 0)
  *		goto out;			// sf_error_last() says why
  *	if (dt_get(c, "browser-agent", &r) == 0)
@@ -77,6 +77,10 @@
 #define DT_CONNECT_TIMEOUT_MS 10000L
 /* Above the server's 30 s wait on create/start/recover. */
 #define DT_REQUEST_TIMEOUT_MS 90000L
+/* One call, all its attempts and waits included, gives up after this. */
+#define DT_CALL_TIMEOUT_MS 300000L
+/* A wait at least this long is said on stderr (when no hook shows it). */
+#define DT_WAIT_NOTICE_MS 2000
 /* Largest response body accepted (a list page of 200 is well under 1 MiB). */
 #define DT_MAX_BODY         (16u * 1024u * 1024u)
 #define DT_MAX_API_KEY_FILE 4096
@@ -351,22 +355,34 @@ struct dt_config {
 	const struct dt_transport *transport; /* NULL: libcurl */
 	const struct dt_clock *clock;         /* NULL: real time */
 	int owned;
+	/* CAs to trust instead of the system's (PEM bundle, hashed
+	 * directory); NULL: the system's. TLS is verified either way. */
+	const char *ca_file;
+	const char *ca_dir;
+	/* give up on one call (all its attempts and waits) after this;
+	 * 0: DT_CALL_TIMEOUT_MS */
+	long call_timeout_ms;
 };
 
-#define DT_CONFIG_INIT                                                     \
-	{                                                                  \
-		NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0 \
+#define DT_CONFIG_INIT                                                      \
+	{                                                                   \
+		NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, \
+		        NULL, NULL, 0                                       \
 	}
 
 /*
  * dt_config_from_env: fill cfg from the environment: the key from
- * api_key_file when not NULL (trailing whitespace stripped) else
- * DAYTONA_API_KEY; DAYTONA_API_URL, DAYTONA_TARGET, DAYTONA_ORGANIZATION_ID.
- * Fails with SF_EAUTH when there is no key, SF_EINVALID for an empty key
- * file or a URL that is not http:// or https://, SF_EIO when the file
- * cannot be read. Other fields of cfg are left as they are.
+ * api_key_file when not NULL (trailing whitespace stripped; a warning on
+ * stderr when the file is readable by group or others) else
+ * DAYTONA_API_KEY; DAYTONA_API_URL, DAYTONA_TARGET, DAYTONA_ORGANIZATION_ID;
+ * the CAs from ca_file when not NULL, else SSL_CERT_FILE, and SSL_CERT_DIR
+ * (each must be readable). Fails with SF_EAUTH when there is no key,
+ * SF_EINVALID for an empty key file or a URL that is not http:// or
+ * https://, SF_EIO when a file cannot be read. Other fields of cfg are left
+ * as they are.
  */
-int dt_config_from_env(struct dt_config *cfg, const char *api_key_file);
+int dt_config_from_env(struct dt_config *cfg, const char *api_key_file,
+                       const char *ca_file);
 /* dt_config_clear: free owned strings (wiping the key); NULL-safe. */
 void dt_config_clear(struct dt_config *cfg);
 
@@ -434,6 +450,14 @@ struct dt_hooks {
 void dt_client_set_hooks(struct dt_client *c, const struct dt_hooks *h);
 /* dt_client_get_hooks: the current hooks (to restore them later). */
 void dt_client_get_hooks(struct dt_client *c, struct dt_hooks *out);
+/*
+ * dt_client_set_demand: the run will still send about n calls in bucket b
+ * (-1: unknown, the default; each request taken counts one off). The budget
+ * spreads a window's last requests over the rest of the window only when
+ * more is wanted than the window has left: a demand that fits goes out at
+ * once instead of being paced for nothing.
+ */
+void dt_client_set_demand(struct dt_client *c, enum dt_bucket b, long long n);
 
 /*
  * dt_backoff_ms: the wait before retry number `retry` (1 = first retry):

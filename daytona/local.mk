@@ -5,6 +5,8 @@
 # test-only library (libsftest.la), never into libsandform.la or sandform.
 libsandform_la_SOURCES += \
 	daytona/client.c daytona/client.h \
+	daytona/config.c daytona/config.h \
+	daytona/reply.c daytona/reply.h \
 	daytona/sandbox.c \
 	daytona/transport.c daytona/transport.h
 
@@ -18,6 +20,12 @@ tests_unit_unit_client_SOURCES = tests/unit/test_client.c
 tests_unit_unit_client_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_client_LDADD = $(SF_UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/unit-client-reply
+TESTS += tests/unit/unit-client-reply
+tests_unit_unit_client_reply_SOURCES = tests/unit/test_client_reply.c
+tests_unit_unit_client_reply_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_client_reply_LDADD = $(SF_UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/unit-client-curl
 TESTS += tests/unit/unit-client-curl
 tests_unit_unit_client_curl_SOURCES = tests/unit/test_client_curl.c
@@ -27,3 +35,6 @@ tests_unit_unit_client_curl_LDADD = $(SF_UNIT_LIBS)
 # End-to-end: the client against daytona-emulator (through sandform plan).
 TESTS += tests/e2e/t2800-client.bats
 EXTRA_DIST += tests/e2e/t2800-client.bats
+# over TLS behind lighttpd with a test CA; off loopback inside unshare -n
+TESTS += tests/e2e/t2810-client-tls.bats
+EXTRA_DIST += tests/e2e/t2810-client-tls.bats

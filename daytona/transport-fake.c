@@ -101,6 +101,8 @@ fake_send(void *ctx, const struct dt_http_request *req,
 
 	pthread_mutex_lock(&f->mu);
 	r->at_ms = f->now;
+	r->timeout_ms = req->timeout_ms;
+	r->ca_file = req->ca_file;
 	f->reqs = xreallocarray(f->reqs, f->n_reqs + 1, sizeof(*f->reqs));
 	f->reqs[f->n_reqs++] = r;
 	if (f->head < f->n_queue)

@@ -32,12 +32,14 @@ struct dt_fake;
 /* A recorded request. */
 struct dt_fake_req {
 	char *method;
-	char *url;     /* full URL as sent */
-	char *path;    /* everything after scheme://host[:port], e.g.
-	                  "/api/sandbox/x/stop?force=true" */
-	char *headers; /* all request headers, "Name: value\n" each */
-	char *body;    /* "" when none */
-	int64_t at_ms; /* fake clock when sent */
+	char *url;           /* full URL as sent */
+	char *path;          /* everything after scheme://host[:port], e.g.
+	                        "/api/sandbox/x/stop?force=true" */
+	char *headers;       /* all request headers, "Name: value\n" each */
+	char *body;          /* "" when none */
+	int64_t at_ms;       /* fake clock when sent */
+	long timeout_ms;     /* the request's own time limit */
+	const char *ca_file; /* the CAs it trusts (the client's string) */
 };
 
 /* A dynamic responder: fill resp (status, headers, body) or set

@@ -4,7 +4,8 @@
  * Every exchange gets its own easy handle, so any number of threads can
  * send at once; a curl share handle (behind mutexes) lets them reuse
  * connections, DNS answers and TLS sessions. TLS peer and host
- * verification stay on whatever the caller does; redirects are not
+ * verification stay on whatever the caller does (a request may name the
+ * CA bundle or directory to trust instead of the system's); redirects are not
  * followed (they would carry the Authorization header elsewhere); only
  * http and https are allowed. The body is capped by the request's
  * max_body: a bigger answer aborts the transfer and reports
@@ -218,6 +219,16 @@ classify(CURLcode rc, int too_large)
 		return too_large ? DT_HTTP_TOO_LARGE : DT_HTTP_OTHER;
 	case CURLE_FILESIZE_EXCEEDED:
 		return DT_HTTP_TOO_LARGE;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return DT_HTTP_TLS;
 	case CURLE_GOT_NOTHING:
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
@@ -272,6 +283,10 @@ curl_send(void *ctx, const struct dt_http_request *req,
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	if (req->ca_file != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+	if (req->ca_dir != NULL)
+		curl_easy_setopt(h, CURLOPT_CAPATH, req->ca_dir);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -289,6 +304,10 @@ curl_send(void *ctx, const struct dt_http_request *req,
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
 	if (curl_share != NULL)
 		curl_easy_setopt(h, CURLOPT_SHARE, curl_share);
+	/* keep a connection per call in flight: each transfer's own cache
+	 * limit (libcurl's default, 5 here) would close the shared cache's
+	 * extra connections, a new connect (and TLS handshake) per call */
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, DT_MAX_CONNECTS);
 	if (req->cancel != NULL) {
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)req->cancel);

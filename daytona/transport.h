@@ -20,6 +20,9 @@
 
 /* CURL_ERROR_SIZE */
 #define DT_HTTP_ERROR_MAX 256
+/* Idle connections kept for reuse, shared by all threads: above the most
+ * calls in flight (apply's --parallelism is at most 256). */
+#define DT_MAX_CONNECTS 264L
 /* Response headers kept; extra ones are dropped. */
 #define DT_HTTP_MAX_HEADERS 128
 
@@ -34,6 +37,10 @@ struct dt_http_request {
 	long connect_timeout_ms;
 	long timeout_ms;
 	size_t max_body; /* response body cap */
+	/* CAs to trust instead of the system's: a PEM bundle and/or a
+	 * hashed directory (openssl rehash); NULL: the default */
+	const char *ca_file;
+	const char *ca_dir;
 	/* NULL, or a token whose SF_CANCEL_ABORT aborts the exchange in
 	 * flight (a transport that cannot abort may ignore it) */
 	const struct sf_cancel *cancel;
@@ -46,6 +53,7 @@ enum dt_http_failure {
 	DT_HTTP_TIMEOUT,   /* connect or request timeout */
 	DT_HTTP_DROPPED,   /* connection closed mid-exchange, bad response */
 	DT_HTTP_TOO_LARGE, /* body passed max_body */
+	DT_HTTP_TLS,       /* TLS handshake or certificate verification */
 	DT_HTTP_OTHER,
 };
 

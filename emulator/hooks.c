@@ -104,6 +104,7 @@ hook_reset(struct route_call *c)
 
 	emudb_reset(srv->db);
 	reqlog_reset(&srv->log, true);
+	srv->connections = 0;
 	faults_reset(&srv->faults);
 	c->r->status = 200;
 	buf_addstr(&c->r->body, "{\"reset\":true}");
@@ -268,7 +269,10 @@ hook_counters(struct route_call *c)
 
 	api = routes_api(&n);
 	c->r->status = 200;
-	buf_addf(b, "{\"total\":%" PRIu64 ",\"routes\":{", l->total);
+	buf_addf(b,
+	         "{\"total\":%" PRIu64 ",\"connections\":%" PRIu64
+	         ",\"routes\":{",
+	         l->total, (uint64_t)c->srv->connections);
 	for (int i = 0; i <= n; i++) {
 		if (!l->routes[i])
 			continue;

@@ -427,6 +427,19 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	free(m);
 }
 
+/* on_connection: count each connection a client opens. */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+	struct server *srv = cls;
+
+	(void)conn;
+	(void)socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		srv->connections++;
+}
+
 /* --- the daemon ------------------------------------------------------- */
 
 int
@@ -449,6 +462,7 @@ http_start(struct server *srv)
 	        LISTEN_BACKLOG, MHD_OPTION_CONNECTION_TIMEOUT,
 	        CONNECTION_TIMEOUT, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 	        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
 	if (!srv->d)
 		return sf_error_set(SF_ENET, "cannot listen: %s",

@@ -81,6 +81,9 @@ struct server {
 	int n_waiters, cap_waiters;
 	struct faults faults;
 	struct reqlog log;
+	/* TCP connections accepted since start or the last counters reset
+	 * (GET /_emulator/counters: "connections") */
+	_Atomic uint64_t connections;
 };
 
 /*

@@ -376,8 +376,10 @@ opt_integer(const struct emu_option *o, const char *arg, long long min,
 	const char *err;
 
 	if (strnum_parse(arg, min, max, out, &err) < 0) {
-		fprintf(stderr, "daytona-emulator: --%s: '%s' is %s\n", o->name,
-		        arg, err);
+		fprintf(stderr,
+		        "daytona-emulator: --%s: '%s' is %s (expected a whole "
+		        "number from %lld to %lld)\n",
+		        o->name, arg, err, min, max);
 		return -1;
 	}
 	return 0;

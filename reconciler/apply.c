@@ -775,6 +775,38 @@ sched_free(struct sched *s)
 	pthread_mutex_destroy(&s->mu);
 }
 
+/*
+ * set_demand: tell the client how many creates and lifecycle calls the plan
+ * will send, so that the rate-limit budget does not pace a last window the
+ * rest of the work fits in (dt_client_set_demand()).
+ */
+static void
+set_demand(struct dt_client *c, const struct plan *p)
+{
+	long long creates = 0, lifecycle = 0;
+	size_t i, k;
+
+	for (i = 0; i < p->nactions; i++)
+		for (k = 0; k < p->actions[i].nsteps; k++)
+			switch (p->actions[i].steps[k].kind) {
+			case STEP_CREATE:
+				creates++;
+				break;
+			case STEP_DELETE:
+			case STEP_START:
+			case STEP_STOP:
+			case STEP_ARCHIVE:
+			case STEP_RECOVER:
+			case STEP_RESIZE:
+				lifecycle++;
+				break;
+			default:
+				break;
+			}
+	dt_client_set_demand(c, DT_BUCKET_CREATE, creates);
+	dt_client_set_demand(c, DT_BUCKET_LIFECYCLE, lifecycle);
+}
+
 int
 apply_run(const struct plan *p, struct dt_client *c, struct store *st,
           const struct apply_opts *o, struct apply_stats *stats)
@@ -814,6 +846,7 @@ apply_run(const struct plan *p, struct dt_client *c, struct store *st,
 	}
 	if ((rc = prepare(&s)) < 0)
 		goto out;
+	set_demand(c, p);
 	/* the client's waits end on the token and are reported */
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.cancel = s.cancel;
@@ -831,6 +864,8 @@ apply_run(const struct plan *p, struct dt_client *c, struct store *st,
 	tally(&s, stats);
 out:
 	dt_client_set_hooks(c, &saved);
+	dt_client_set_demand(c, DT_BUCKET_CREATE, -1);
+	dt_client_set_demand(c, DT_BUCKET_LIFECYCLE, -1);
 	stats_since(c, &before, stats);
 	stats->elapsed_ms = time_mono_ms() - s.t0;
 	sched_free(&s);

@@ -253,7 +253,10 @@ reconcile_open(const struct reconcile_opts *o, struct diag_list *diags,
 	if (o->refresh || o->mode != RECONCILE_PLAN) {
 		cfg.transport = o->transport;
 		cfg.clock = o->clock;
-		if ((rc = dt_config_from_env(&cfg, o->api_key_file)) < 0 ||
+		if (o->timeout_ms > 0 && o->timeout_ms < DT_CALL_TIMEOUT_MS)
+			cfg.call_timeout_ms = (long)o->timeout_ms;
+		if ((rc = dt_config_from_env(&cfg, o->api_key_file,
+		                             o->ca_file)) < 0 ||
 		    (rc = dt_client_new(&cfg, &r->client)) < 0) {
 			dt_config_clear(&cfg);
 			goto fail;

@@ -91,6 +91,7 @@ struct reconcile_opts {
 	const char *const *secret_dirs;
 	size_t nsecret_dirs;
 	const char *api_key_file; /* NULL: $DAYTONA_API_KEY */
+	const char *ca_file;      /* NULL: $SSL_CERT_FILE, else the system's */
 	int refresh;              /* 0: recorded state only, no API client */
 	int show_unmanaged;
 	int allow_mass_delete;
@@ -108,7 +109,9 @@ struct reconcile_opts {
 	size_t nforce;
 	const char *source; /* the run record's source; NULL: none */
 	/* applying: calls in flight (0: APPLY_DEFAULT_PARALLELISM) and the
-	 * wait per sandbox (0: APPLY_DEFAULT_TIMEOUT_MS) */
+	 * wait per sandbox (0: APPLY_DEFAULT_TIMEOUT_MS); any run: no one API
+	 * call, its retries included, takes longer than timeout_ms (nor
+	 * DT_CALL_TIMEOUT_MS) */
 	int parallelism;
 	int64_t timeout_ms;
 	struct sf_cancel *cancel; /* the run's token; NULL: none */

@@ -151,3 +151,20 @@ PY
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"cannot connect"* ]]
 }
+
+@test "connections are reused: an apply opens about one per call in flight" {
+	emu_start --transition-ms 10 --latency-ms 20
+	mkdir -p m
+	for ((i = 0; i < 80; i++)); do
+		printf -- '---\napiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: c%03d\nspec:\n  snapshot: daytona-small\n  autoStopInterval: 0\n' "$i"
+	done >m/many.yaml
+	emu_hook POST /reset >/dev/null
+	run "$SANDFORM" apply m --auto-approve --parallelism 8
+	[ "$status" -eq 0 ]
+	conns=$(curl -fsS "$EMU_URL/_emulator/counters" | python3 -c 'import json,sys; print(json.load(sys.stdin)["connections"])')
+	total=$(curl -fsS "$EMU_URL/_emulator/counters" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+	echo "connections=$conns requests=$total"
+	[ "$total" -ge 80 ]
+	# parallelism + 2 (+1 for the counters request itself)
+	[ "$conns" -le 11 ]
+}

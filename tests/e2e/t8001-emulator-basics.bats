@@ -30,8 +30,12 @@ teardown() { emu_default_teardown; }
 	for opt in create-ms build-ms start-ms stop-ms archive-ms delete-ms resize-ms; do
 		run --separate-stderr "$DAYTONA_EMULATOR" --api-key k "--$opt" x
 		[ "$status" -eq 1 ]
-		[ "$stderr" = "daytona-emulator: --$opt: 'x' is invalid" ]
+		[[ "$stderr" == "daytona-emulator: --$opt: 'x' is invalid (expected a whole number from 0 to "* ]]
 	done
+	# out of range: the range is named
+	run --separate-stderr "$DAYTONA_EMULATOR" --api-key k --create-ms -1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" =~ ^"daytona-emulator: --create-ms: '-1' is too small (expected a whole number from 0 to "[0-9]+")"$ ]]
 	emu_start
 	# the port is taken: one message, naming it (not libmicrohttpd's "port 0")
 	run --separate-stderr timeout 10 "$DAYTONA_EMULATOR" --api-key k --listen "127.0.0.1:$EMU_PORT"

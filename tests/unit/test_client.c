@@ -560,7 +560,8 @@ test_error_mapping(void **state)
 		  SF_ENET,
 		  "daytona: 503 Service is currently under maintenance" },
 		{ 500, "<html>oops</html>", SF_ENET,
-		  "daytona: 500 (no error message)" },
+		  "daytona: 500 (not the API's JSON: no Content-Type, 17 "
+		  "bytes: '<html>oops</html>')" },
 		{ 418, "{\"error\":\"I'm a teapot\"}", SF_ERROR,
 		  "daytona: 418 I'm a teapot" },
 	};
@@ -1179,11 +1180,11 @@ test_config_env(void **state)
 	unsetenv("DAYTONA_TARGET");
 	unsetenv("DAYTONA_ORGANIZATION_ID");
 	unsetenv("DAYTONA_API_KEY");
-	assert_int_equal(dt_config_from_env(&cfg, NULL), SF_EAUTH);
+	assert_int_equal(dt_config_from_env(&cfg, NULL, NULL), SF_EAUTH);
 	assert_int_equal(dt_client_new(&cfg, &c), SF_EAUTH);
 
 	setenv("DAYTONA_API_KEY", "envkey", 1);
-	assert_int_equal(dt_config_from_env(&cfg, NULL), 0);
+	assert_int_equal(dt_config_from_env(&cfg, NULL, NULL), 0);
 	assert_string_equal(cfg.api_key, "envkey");
 	assert_string_equal(cfg.base_url, "https://app.daytona.io/api");
 	assert_null(cfg.target);
@@ -1198,22 +1199,22 @@ test_config_env(void **state)
 	setenv("DAYTONA_API_URL", "http://127.0.0.1:9/api", 1);
 	setenv("DAYTONA_TARGET", "us", 1);
 	setenv("DAYTONA_ORGANIZATION_ID", "org-9", 1);
-	assert_int_equal(dt_config_from_env(&cfg, path), 0);
+	assert_int_equal(dt_config_from_env(&cfg, path, NULL), 0);
 	assert_string_equal(cfg.api_key, "filekey");
 	assert_string_equal(cfg.base_url, "http://127.0.0.1:9/api");
 	assert_string_equal(cfg.target, "us");
 	assert_string_equal(cfg.organization_id, "org-9");
 	/* calling again replaces, no leak */
-	assert_int_equal(dt_config_from_env(&cfg, path), 0);
+	assert_int_equal(dt_config_from_env(&cfg, path, NULL), 0);
 	dt_config_clear(&cfg);
 
 	assert_int_equal(truncate(path, 0), 0);
-	assert_int_equal(dt_config_from_env(&cfg, path), SF_EINVALID);
+	assert_int_equal(dt_config_from_env(&cfg, path, NULL), SF_EINVALID);
 	unlink(path);
-	assert_true(dt_config_from_env(&cfg, path) < 0);
+	assert_true(dt_config_from_env(&cfg, path, NULL) < 0);
 
 	setenv("DAYTONA_API_URL", "ftp://x/api", 1);
-	assert_int_equal(dt_config_from_env(&cfg, NULL), SF_EINVALID);
+	assert_int_equal(dt_config_from_env(&cfg, NULL, NULL), SF_EINVALID);
 	cfg.api_key = "a\nb";
 	assert_int_equal(dt_client_new(&cfg, &c), SF_EINVALID);
 	assert_null(c);
