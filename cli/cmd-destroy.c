@@ -68,6 +68,7 @@ const struct cli_opt cmd_destroy_opts[] = {
 	SF_OPT_STATE,
 	SF_OPTS_API,
 	SF_OPT_VERBOSE,
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 

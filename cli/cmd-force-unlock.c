@@ -40,6 +40,7 @@ const struct cli_opt cmd_force_unlock_opts[] = {
 	  "(PostgreSQL)",
 	  &opt_auto_approve, 0, 0 },
 	SF_OPT_VERBOSE,
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 

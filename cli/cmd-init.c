@@ -46,6 +46,7 @@ const struct cli_opt cmd_init_opts[] = {
 	{ CLI_FLAG, "force", 0, NULL, "overwrite an existing sandform.yaml",
 	  &init_force, 0, 0 },
 	SF_OPT_VERBOSE,
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 

@@ -82,6 +82,7 @@ const struct cli_opt cmd_plan_opts[] = {
 	SF_OPT_STATE,
 	SF_OPTS_API,
 	SF_OPT_VERBOSE,
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 

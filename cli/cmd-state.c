@@ -73,6 +73,7 @@
 #include "common/exitcodes.h"
 #include "common/log.h"
 #include "common/strmap.h"
+#include "common/suggest.h"
 #include "common/timeutil.h"
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
@@ -87,6 +88,12 @@
 
 /* What `sandform state` does, for its usage messages. */
 #define SUBCOMMANDS "list, show, rm, import, history, journal, info, migrate"
+
+/* The same, for "did you mean" and the shell completions. */
+const char *const cmd_state_subcommands[] = {
+	"list",    "show", "rm",      "import", "history",
+	"journal", "info", "migrate", NULL,
+};
 
 /* Longest NAME and ID that import accepts. */
 #define STATE_NAME_MAX 255
@@ -123,6 +130,7 @@ const struct cli_opt cmd_state_opts[] = {
 	  &opt_force, 0, 0 },
 	SF_OPTS_API,
 	SF_OPT_VERBOSE,
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 
@@ -987,6 +995,16 @@ cmd_state(struct sf_ctx *ctx, struct cli_args *args)
 			return SF_EXIT_ERROR;
 		rc = state_migrate(ctx);
 	} else {
+		const char *near = suggest_closest(
+		        sub, cmd_state_subcommands,
+		        sizeof(cmd_state_subcommands) /
+		                        sizeof(cmd_state_subcommands[0]) -
+		                1);
+
+		if (near != NULL)
+			return fail("unknown subcommand '%s'; did you mean "
+			            "'%s'? (%s)",
+			            sub, near, SUBCOMMANDS);
 		return fail("unknown subcommand '%s' (%s)", sub, SUBCOMMANDS);
 	}
 	store_close(s);

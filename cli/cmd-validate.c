@@ -38,7 +38,8 @@
 int cmd_validate(struct sf_ctx *ctx, struct cli_args *args);
 
 const struct cli_opt cmd_validate_opts[] = {
-	SF_OPT_JSON, SF_OPTS_GIT, SF_OPT_STATE, SF_OPT_VERBOSE, CLI_OPT_END,
+	SF_OPT_JSON,    SF_OPTS_GIT,     SF_OPT_STATE,
+	SF_OPT_VERBOSE, SF_OPT_NO_COLOR, CLI_OPT_END,
 };
 
 /* print_json: one JSON document and a newline on stdout. */

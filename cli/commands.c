@@ -22,6 +22,7 @@ SF_DECLARE_CMD(destroy);
 SF_DECLARE_CMD(drift);
 SF_DECLARE_CMD(watch);
 SF_DECLARE_CMD(force_unlock);
+SF_DECLARE_CMD(schema);
 
 const struct sf_cmd sf_commands[] = {
 	{ "init", cmd_init, "[--name NAME] [--force]",
@@ -61,5 +62,8 @@ const struct sf_cmd sf_commands[] = {
 	{ "force-unlock", cmd_force_unlock, "LOCK_ID [--state PATH]",
 	  "release a stack lock left by a run that is gone",
 	  cmd_force_unlock_opts },
+	{ "schema", cmd_schema, "",
+	  "print a JSON Schema of the manifest kinds (for editors)",
+	  cmd_schema_opts },
 	{ NULL, NULL, NULL, NULL, NULL },
 };

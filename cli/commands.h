@@ -47,9 +47,10 @@ struct stack_spec;
 
 /* Settings shared by all commands, filled from options and environment. */
 struct sf_ctx {
-	int verbose;       /* -v count */
-	int json;          /* --json */
-	int color;         /* colour on stdout (TTY and no NO_COLOR) */
+	int verbose;  /* -v count */
+	int json;     /* --json */
+	int color;    /* colour on stdout (TTY, no NO_COLOR, no --no-color) */
+	int no_color; /* --no-color */
 	const char *stack; /* the stack's name (see stack_from) */
 	enum sf_stack_from stack_from;
 	/* --state, SANDFORM_STATE, the stack file's state, default: a file or
@@ -81,6 +82,12 @@ struct sf_cmd {
 	{                                                                     \
 		CLI_COUNT, "verbose", 'v', NULL,                              \
 		        "debug logging (-vv for more)", &sf_ctx.verbose, 0, 0 \
+	}
+#define SF_OPT_NO_COLOR                                                 \
+	{                                                               \
+		CLI_FLAG, "no-color", 0, NULL,                          \
+		        "no colour, even on a terminal (as $NO_COLOR)", \
+		        &sf_ctx.no_color, 0, 0                          \
 	}
 #define SF_OPT_JSON                                                        \
 	{                                                                  \
@@ -130,5 +137,11 @@ int cli_check_state_dir(const char *cmd);
 
 /* The commands; add each new one to the table in commands.c. */
 extern const struct sf_cmd sf_commands[];
+
+/* The options that may come before the command (main.c). */
+extern const struct cli_opt sf_global_opts[];
+
+/* state's subcommands, NULL-terminated (cmd-state.c). */
+extern const char *const cmd_state_subcommands[];
 
 #endif

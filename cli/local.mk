@@ -6,6 +6,7 @@ sandform_SOURCES = \
 	cli/main.c \
 	cli/opt.c cli/opt.h \
 	cli/commands.c cli/commands.h \
+	cli/completion.c cli/completion.h \
 	cli/applycli.c cli/applycli.h \
 	cli/gitcli.c cli/gitcli.h \
 	cli/progress.c cli/progress.h \
@@ -18,11 +19,31 @@ sandform_SOURCES = \
 	cli/cmd-destroy.c \
 	cli/cmd-drift.c cli/drift-history.c \
 	cli/cmd-watch.c cli/watch-metrics.c cli/watch-metrics.h \
-	cli/cmd-force-unlock.c
+	cli/cmd-force-unlock.c \
+	cli/cmd-schema.c
 sandform_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
 sandform_LDADD = libsandform.la
 
-# sandform drift: read-only drift, ignore rules, history (issue 12)
+# Shell completions, generated from the command table by the program just
+# built (sandform completion bash|zsh) and installed where bash-completion
+# and zsh look for them.
+bashcompletiondir = $(datadir)/bash-completion/completions
+bashcompletion_DATA = completions/sandform
+zshcompletiondir = $(datadir)/zsh/site-functions
+zshcompletion_DATA = completions/_sandform
+CLEANFILES += completions/sandform completions/_sandform
+completions/sandform: sandform$(EXEEXT)
+	$(AM_V_GEN)mkdir -p completions && \
+	./sandform$(EXEEXT) completion bash >$@.tmp && mv $@.tmp $@
+completions/_sandform: sandform$(EXEEXT)
+	$(AM_V_GEN)mkdir -p completions && \
+	./sandform$(EXEEXT) completion zsh >$@.tmp && mv $@.tmp $@
+
+TESTS += tests/e2e/t0003-completion.bats
+EXTRA_DIST += tests/e2e/t0003-completion.bats
+
+# sandform drift: read-only drift, ignore rules, history; sandform watch
+# (issue 12)
 TESTS += tests/e2e/t7001-drift.bats
 EXTRA_DIST += tests/e2e/t7001-drift.bats
 TESTS += tests/e2e/t7002-watch.bats

@@ -41,9 +41,11 @@
 #include "common/error.h"
 #include "common/exitcodes.h"
 #include "common/log.h"
+#include "common/suggest.h"
 #include "common/xalloc.h"
 #include "manifests/stack.h"
 #include "cli/commands.h"
+#include "cli/completion.h"
 #include "state/store.h"
 
 struct sf_ctx sf_ctx;
@@ -57,6 +59,35 @@ find_command(const char *name)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
+}
+
+/* unknown_command: says so, with the nearest command if one is near. */
+static void
+unknown_command(const char *name)
+{
+	const char **names, *near;
+	size_t n = 0;
+	const struct sf_cmd *c;
+
+	for (c = sf_commands; c->name; c++)
+		n++;
+	names = xcalloc(n + 2, sizeof(*names));
+	for (n = 0, c = sf_commands; c->name; c++)
+		names[n++] = c->name;
+	names[n++] = "help";
+	names[n++] = "version";
+	near = suggest_closest(name, names, n);
+	if (near != NULL)
+		fprintf(stderr,
+		        "sandform: '%s' is not a command; did you mean '%s'? "
+		        "(see 'sandform --help')\n",
+		        name, near);
+	else
+		fprintf(stderr,
+		        "sandform: '%s' is not a command (see 'sandform "
+		        "--help')\n",
+		        name);
+	free(names);
 }
 
 static void
@@ -220,7 +251,7 @@ static const char *global_stack_file;
 static int global_no_stack_file;
 static char *stack_state; /* the stack file's state, resolved */
 
-static const struct cli_opt global_opts[] = {
+const struct cli_opt sf_global_opts[] = {
 	{ CLI_STRING, "stack", 0, "NAME", "the stack", &sf_ctx.stack, 0, 0 },
 	{ CLI_STRING, "state", 0, "PATH", "the state", &sf_ctx.state_path, 0,
 	  0 },
@@ -233,6 +264,7 @@ static const struct cli_opt global_opts[] = {
 	  &sf_ctx.api_key_file, 0, 0 },
 	SF_OPT_JSON,
 	SF_OPT_VERBOSE,
+	SF_OPT_NO_COLOR,
 	CLI_OPT_END,
 };
 
@@ -253,14 +285,14 @@ split_globals(int argc, char **argv)
 		size_t n = strcspn(a, "=");
 		int takes = 0;
 
-		for (o = global_opts; o->type != CLI_END; o++)
+		for (o = sf_global_opts; o->type != CLI_END; o++)
 			if (strlen(o->name) == n && strncmp(o->name, a, n) == 0)
 				takes = o->type == CLI_STRING && a[n] != '=';
 		i += 1 + takes;
 	}
 	if (i > argc)
 		i = argc;
-	if (cli_parse(i < argc ? argv[i] : "", global_opts, i - 1, argv + 1,
+	if (cli_parse(i < argc ? argv[i] : "", sf_global_opts, i - 1, argv + 1,
 	              &ga) < 0)
 		return -1;
 	cli_args_free(&ga);
@@ -361,6 +393,15 @@ main(int argc, char **argv)
 		usage(stdout);
 		return finish_stdout(SF_EXIT_OK);
 	}
+	/* not in the table: not a command people run, but their shell */
+	if (strcmp(argv[1], "completion") == 0) {
+		if (argc != 3 || completion_print(stdout, argv[2]) < 0) {
+			fprintf(stderr,
+			        "usage: sandform completion bash|zsh\n");
+			return SF_EXIT_ERROR;
+		}
+		return finish_stdout(SF_EXIT_OK);
+	}
 	if (strcmp(argv[1], "--version") == 0 ||
 	    strcmp(argv[1], "version") == 0) {
 		printf("sandform %s\n", PACKAGE_VERSION);
@@ -368,10 +409,7 @@ main(int argc, char **argv)
 	}
 	cmd = find_command(argv[1]);
 	if (cmd == NULL) {
-		fprintf(stderr,
-		        "sandform: '%s' is not a command (see 'sandform "
-		        "--help')\n",
-		        argv[1]);
+		unknown_command(argv[1]);
 		return SF_EXIT_ERROR;
 	}
 
@@ -407,7 +445,8 @@ main(int argc, char **argv)
 		return SF_EXIT_ERROR;
 	}
 	env = getenv("NO_COLOR");
-	sf_ctx.color = isatty(STDOUT_FILENO) && (env == NULL || *env == '\0');
+	sf_ctx.color = !sf_ctx.no_color && isatty(STDOUT_FILENO) &&
+	               (env == NULL || *env == '\0');
 	if (sf_ctx.verbose >= 2)
 		log_set_level(LOG_TRACE);
 	else if (sf_ctx.verbose == 1)

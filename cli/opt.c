@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/strnum.h"
+#include "common/suggest.h"
 #include "common/xalloc.h"
 #include "cli/opt.h"
 
@@ -29,6 +30,41 @@ find_long(const struct cli_opt *opts, const char *name, size_t len, int *neg)
 				return o;
 			}
 	return NULL;
+}
+
+/*
+ * unknown_long: "unknown option '--NAME'", with the nearest of the
+ * table's long names when one is near ("--detailed-exitcodes": did you
+ * mean '--detailed-exitcode'?).
+ */
+static void
+unknown_long(const char *cmd, const struct cli_opt *opts, const char *dashes,
+             const char *name, size_t len)
+{
+	const struct cli_opt *o;
+	const char **names, *near;
+	char *word = xstrndup(name, len);
+	size_t n = 0;
+
+	for (o = opts; o->type != CLI_END; o++)
+		n++;
+	names = xcalloc(n + 1, sizeof(*names));
+	for (n = 0, o = opts; o->type != CLI_END; o++)
+		names[n++] = o->name;
+	names[n++] = "help";
+	near = suggest_closest(word, names, n);
+	if (near != NULL)
+		fprintf(stderr,
+		        "sandform %s: unknown option '%s%s'; did you mean "
+		        "'--%s'? (see 'sandform %s --help')\n",
+		        cmd, dashes, word, near, cmd);
+	else
+		fprintf(stderr,
+		        "sandform %s: unknown option '%s%s' (see 'sandform %s "
+		        "--help')\n",
+		        cmd, dashes, word, cmd);
+	free(names);
+	free(word);
 }
 
 static const struct cli_opt *
@@ -99,6 +135,75 @@ store(const char *cmd, const struct cli_opt *o, const char *val, int neg)
 	}
 }
 
+/*
+ * short_form: a is a valid use of short options: -x, -vv (a counter
+ * repeated) or -xVALUE (an option taking a value). Anything else after a
+ * single dash may be a long name ("-auto-approve", as Terraform writes).
+ */
+static int
+short_form(const struct cli_opt *opts, const char *a)
+{
+	const struct cli_opt *o = find_short(opts, a[1]);
+	const char *p;
+
+	if (o == NULL)
+		return 0;
+	if (a[2] == '\0' || takes_value(o))
+		return 1;
+	for (p = a + 1; *p == o->short_name && o->type == CLI_COUNT; p++)
+		;
+	return *p == '\0';
+}
+
+/*
+ * parse_long: "--name[=value]" or "-name[=value]" (a points at the name,
+ * dashes is what came before it): the option, its inline value and
+ * whether it was "no-NAME". 0, or -1 after saying why.
+ */
+static int
+parse_long(const char *cmd, const struct cli_opt *opts, const char *a,
+           const char *dashes, const struct cli_opt **o, const char **val,
+           int *neg)
+{
+	const char *eq = strchr(a, '=');
+	size_t len = eq ? (size_t)(eq - a) : strlen(a);
+
+	*o = find_long(opts, a, len, neg);
+	if (*o == NULL) {
+		unknown_long(cmd, opts, dashes, a, len);
+		return -1;
+	}
+	if (eq)
+		*val = eq + 1;
+	if (eq && !takes_value(*o) && (*o)->type != CLI_BOOL) {
+		fprintf(stderr, "sandform %s: --%s takes no value\n", cmd,
+		        (*o)->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* parse_short: -x, -vv, -xVALUE (short_form said it is one). 1 when
+ * the argument is fully handled (a counter repeated). */
+static int
+parse_short(const struct cli_opt *opts, const char *a, const struct cli_opt **o,
+            const char **val, int *neg)
+{
+	const char *p;
+
+	*o = find_short(opts, a[1]);
+	*neg = 0;
+	if (a[2] == '\0')
+		return 0;
+	if (takes_value(*o)) {
+		*val = a + 2;
+		return 0;
+	}
+	for (p = a + 1; *p; p++) /* -vv: repeated counters */
+		(*(int *)(*o)->dest)++;
+	return 1;
+}
+
 int
 cli_parse(const char *cmd, const struct cli_opt *opts, int argc, char **argv,
           struct cli_args *out)
@@ -120,61 +225,21 @@ cli_parse(const char *cmd, const struct cli_opt *opts, int argc, char **argv,
 			only_pos = 1;
 			continue;
 		}
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ||
+		    strcmp(a, "-help") == 0) {
 			out->help = 1;
 			continue;
 		}
 		if (a[1] == '-') {
-			const char *eq = strchr(a + 2, '=');
-			size_t len =
-			        eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-
-			o = find_long(opts, a + 2, len, &neg);
-			if (o == NULL) {
-				fprintf(stderr,
-				        "sandform %s: unknown option '%.*s' "
-				        "(see 'sandform %s --help')\n",
-				        cmd, (int)len + 2, a, cmd);
+			if (parse_long(cmd, opts, a + 2, "--", &o, &val, &neg) <
+			    0)
 				goto fail;
-			}
-			if (eq)
-				val = eq + 1;
-			if (eq && !takes_value(o) && o->type != CLI_BOOL) {
-				fprintf(stderr,
-				        "sandform %s: --%s takes no value\n",
-				        cmd, o->name);
+		} else if (!short_form(opts, a)) {
+			if (parse_long(cmd, opts, a + 1, "-", &o, &val, &neg) <
+			    0)
 				goto fail;
-			}
-		} else {
-			o = find_short(opts, a[1]);
-			if (o == NULL) {
-				fprintf(stderr,
-				        "sandform %s: unknown option '%s' "
-				        "(see 'sandform %s --help')\n",
-				        cmd, a, cmd);
-				goto fail;
-			}
-			neg = 0;
-			if (a[2] != '\0') {
-				/* -vv: repeated counters */
-				const char *p;
-
-				for (p = a + 1; *p && o->type == CLI_COUNT &&
-				                *p == o->short_name;
-				     p++)
-					(*(int *)o->dest)++;
-				if (*p == '\0')
-					continue;
-				if (takes_value(o)) {
-					val = a + 2;
-				} else {
-					fprintf(stderr,
-					        "sandform %s: unknown option "
-					        "'%s'\n",
-					        cmd, a);
-					goto fail;
-				}
-			}
+		} else if (parse_short(opts, a, &o, &val, &neg)) {
+			continue;
 		}
 		if (takes_value(o) && val == NULL) {
 			if (i + 1 >= argc) {

@@ -10,7 +10,9 @@
  *   CLI_LIST    struct cli_list *, repeatable; values point into argv
  *   CLI_COUNT   int *, incremented each time (-v -v)
  * Long options take "--name VALUE" or "--name=VALUE"; short ones "-x VALUE".
- * "--" ends options. Positional arguments are collected in order.
+ * A single dash works for long names too ("-auto-approve", "-out=FILE",
+ * as Terraform writes them), unless the word is a valid use of short
+ * options ("-vv", "-xVALUE"). "-help" is "--help". "--" ends options. Positional arguments are collected in order.
  */
 #ifndef SF_CLI_OPT_H
 #define SF_CLI_OPT_H

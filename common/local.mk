@@ -13,6 +13,7 @@ libcommon_la_SOURCES = \
 	common/log.c common/log.h \
 	common/redact.c common/redact.h \
 	common/strnum.c common/strnum.h \
+	common/suggest.c common/suggest.h \
 	common/timeutil.c common/timeutil.h \
 	common/validate.c common/validate.h \
 	common/xalloc.c common/xalloc.h

@@ -136,6 +136,17 @@ dt_reply_unexpected(const char *method, const char *path,
 	return rc;
 }
 
+/* api_path: the base URL's path ends in /api (or /api/). */
+static int
+api_path(const char *url)
+{
+	size_t n = strlen(url);
+
+	if (n > 0 && url[n - 1] == '/')
+		n--;
+	return n >= 4 && strncmp(url + n - 4, "/api", 4) == 0;
+}
+
 static int
 status_code(int status, const char *msg)
 {
@@ -257,6 +268,14 @@ dt_reply_error(const char *base_url, const char *method, const char *path,
 		sf_error_set(code,
 		             "daytona: 401 %s%s; check DAYTONA_API_KEY (or "
 		             "--api-key-file) and DAYTONA_API_URL (%s)",
+		             msg, more, base_url);
+	else if (resp->status == 404 && !api_path(base_url))
+		/* Daytona's API lives under /api: a URL without it finds
+		 * nothing at all, which would read as "no such sandbox" */
+		sf_error_set(code,
+		             "daytona: 404 %s%s; DAYTONA_API_URL (%s) does not "
+		             "end in /api, where Daytona's API is (e.g. "
+		             "https://app.daytona.io/api)",
 		             msg, more, base_url);
 	else
 		sf_error_set(code, "daytona: %d %s%s", resp->status, msg, more);

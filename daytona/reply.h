@@ -43,7 +43,8 @@ int dt_reply_unexpected(const char *method, const char *path,
  * failed and return its code: no response (naming the failure; a TLS
  * failure with the hint to trust a private CA), a redirect (naming its
  * target, which is never followed with the key), a 401 (with the settings
- * to check against base_url), or any other status with the API's message
+ * to check against base_url), a 404 when base_url does not end in /api
+ * (saying so), or any other status with the API's message
  * or, when the body is not the API's JSON, a description of it.
  */
 int dt_reply_error(const char *base_url, const char *method, const char *path,

@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/strnum.h"
+#include "common/suggest.h"
 #include "common/xalloc.h"
 #include "manifests/doc.h"
 
@@ -232,12 +233,21 @@ doc_fields(struct doc *d, const struct ynode *map, const char *const *names,
 				break;
 		old = doc_push(d, k->value);
 		if (j == n) {
+			const char *near = suggest_closest(k->value, names, n);
+
 			buf_reset(&expect);
 			for (j = 0; j < n; j++)
 				buf_addf(&expect, "%s%s", j ? ", " : "",
 				         names[j]);
-			DOC_ERR(d, k, "unknown key (expected one of %s)",
-			        buf_cstr(&expect));
+			if (near != NULL)
+				DOC_ERR(d, k,
+				        "unknown key; did you mean '%s'? "
+				        "(expected one of %s)",
+				        near, buf_cstr(&expect));
+			else
+				DOC_ERR(d, k,
+				        "unknown key (expected one of %s)",
+				        buf_cstr(&expect));
 		} else if (keys[j] != NULL) {
 			DOC_ERR(d, k,
 			        "duplicate key (first at line %u; expected "

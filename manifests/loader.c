@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/suggest.h"
 #include "common/xalloc.h"
 #include "manifests/doc.h"
 #include "manifests/manifest.h"
@@ -109,6 +110,27 @@ manifest_loader_unclaim(struct manifest_loader *L)
 /* ---- documents ------------------------------------------------------------
  */
 
+/* unknown_kind: the error, naming the nearest kind if one is near. */
+static void
+unknown_kind(struct doc *d, const struct ynode *v, const char *val,
+             const char *expect)
+{
+	const char *names[NKINDS], *near;
+	size_t i;
+
+	for (i = 0; i < NKINDS; i++)
+		names[i] = kinds[i].name;
+	near = suggest_closest(val, names, NKINDS);
+	if (near != NULL)
+		DOC_ERR(d, v,
+		        "unsupported kind '%s'; did you mean '%s'? (expected "
+		        "%s)",
+		        val, near, expect);
+	else
+		DOC_ERR(d, v, "unsupported kind '%s' (expected %s)", val,
+		        expect);
+}
+
 /* check_kind: the kind's loader (missing or unknown: reported; the
  * document is still read as a Sandbox so that every problem shows). */
 static doc_kind_fn
@@ -130,8 +152,7 @@ check_kind(struct doc *d, const struct ynode *root, const struct ynode *v)
 		if (i < NKINDS)
 			fn = kinds[i].load;
 		else
-			DOC_ERR(d, v, "unsupported kind '%s' (expected %s)",
-			        val, buf_cstr(&expect));
+			unknown_kind(d, v, val, buf_cstr(&expect));
 	}
 	doc_pop(d, old);
 	buf_free(&expect);

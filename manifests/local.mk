@@ -10,6 +10,7 @@ libsandform_la_SOURCES += \
 	manifests/kind-stack.c manifests/stack.h \
 	manifests/loader.c manifests/manifest.h \
 	manifests/rules.c manifests/rules.h \
+	manifests/schema.c manifests/schema.h \
 	manifests/secret.c manifests/secret.h \
 	manifests/source.c manifests/source.h \
 	manifests/spec.c manifests/spec.h \
@@ -73,3 +74,14 @@ TESTS += tests/unit/unit-git
 tests_unit_unit_git_SOURCES = tests/unit/test_git.c
 tests_unit_unit_git_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_git_LDADD = $(SF_UNIT_LIBS)
+
+# The JSON Schema of the manifest kinds (sandform schema), shipped as
+# docs/sandform.schema.json; the e2e test checks the examples with it,
+# through yaml2json (a helper, not a test) and a stdlib-only checker.
+TESTS += tests/e2e/t1002-schema.bats
+EXTRA_DIST += tests/e2e/t1002-schema.bats tests/e2e/lib/schema_check.py
+dist_pkgdata_DATA = docs/sandform.schema.json
+check_PROGRAMS += tests/yaml2json
+tests_yaml2json_SOURCES = tests/unit/test_yaml2json.c
+tests_yaml2json_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
+tests_yaml2json_LDADD = libsandform.la

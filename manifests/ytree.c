@@ -318,6 +318,52 @@ static const struct {
 	  "printable text, tab, CR or LF" },
 };
 
+/* indent_of: the spaces opening the line that starts at i. */
+static size_t
+indent_of(const char *data, size_t len, size_t i)
+{
+	size_t n = 0;
+
+	while (i + n < len && data[i + n] == ' ')
+		n++;
+	return n;
+}
+
+/* line_start: the offset of the line holding offset at. */
+static size_t
+line_start(const char *data, size_t at)
+{
+	while (at > 0 && data[at - 1] != '\n' && data[at - 1] != '\r')
+		at--;
+	return at;
+}
+
+/*
+ * too_deep: the ':' at offset at is the first of its line, and that line
+ * is indented deeper than the line above it that holds something (not
+ * blank, not a comment): "  image: x" then "    user: daytona". libyaml
+ * read the deeper line as the rest of the value above ("x user"), and its
+ * ':' then comes where no key may start. Quotes would not help there;
+ * the indentation would.
+ */
+static bool
+too_deep(const char *data, size_t len, size_t at)
+{
+	size_t ls = line_start(data, at), indent = indent_of(data, len, ls);
+	size_t prev, pi;
+
+	if (memchr(data + ls, ':', at - ls) != NULL)
+		return false;
+	for (prev = ls; prev > 0;) {
+		prev = line_start(data, prev - 1);
+		pi = indent_of(data, len, prev);
+		if (prev + pi < len && data[prev + pi] != '\n' &&
+		    data[prev + pi] != '\r' && data[prev + pi] != '#')
+			return pi < indent;
+	}
+	return false;
+}
+
 static const char *
 syntax_hint(const yaml_parser_t *p, const char *data, size_t len)
 {
@@ -336,6 +382,12 @@ syntax_hint(const yaml_parser_t *p, const char *data, size_t len)
 	}
 	if (p->problem == NULL)
 		return "valid YAML";
+	if (strncmp(p->problem, "mapping values are not allowed", 30) == 0 &&
+	    (at = mark_offset(data, len, &p->problem_mark)) < len &&
+	    too_deep(data, len, at))
+		return "this line at the indentation of the keys beside it: "
+		       "indented deeper, it continues the value of the line "
+		       "above";
 	for (i = 0; i < sizeof(syntax_hints) / sizeof(syntax_hints[0]); i++) {
 		if (strncmp(p->problem, syntax_hints[i].problem,
 		            strlen(syntax_hints[i].problem)) != 0)

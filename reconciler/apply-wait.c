@@ -175,10 +175,13 @@ settle(struct sched *s, struct job *j, int have, const struct dt_sandbox *sb,
 	}
 	if (verdict == 0 && time_mono_ms() - j->wait_t0 > opt_timeout(s)) {
 		free(j->error);
-		j->error = xasprintf("timed out after %llds waiting (state %s)",
-		                     (long long)(opt_timeout(s) / 1000),
-		                     j->last ? dt_state_name(j->last->state)
-		                             : "?");
+		j->error = xasprintf(
+		        "timed out after %lld%s waiting (state %s)",
+		        (long long)(opt_timeout(s) % 1000
+		                            ? opt_timeout(s)
+		                            : opt_timeout(s) / 1000),
+		        opt_timeout(s) % 1000 ? "ms" : "s",
+		        j->last ? dt_state_name(j->last->state) : "?");
 		verdict = -1;
 	}
 	if (verdict == 0)

@@ -203,6 +203,23 @@ sandbox() {
 	[[ "$stderr" == "tab.yaml:6:1: spec: invalid YAML: "*" (expected spaces; tabs cannot indent YAML)"$'\n'* ]]
 }
 
+@test "a line indented too deep gets an indentation hint, not a quoting one" {
+	{ sandbox a; printf 'spec:\n  image: x\n    user: daytona\n'; } > deep.yaml
+	run --separate-stderr "$SANDFORM" validate deep.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "deep.yaml:7:9: spec: invalid YAML: mapping values are not allowed in this context (expected this line at the indentation of the keys beside it: indented deeper, it continues the value of the line above)"$'\n'* ]]
+	# under metadata, with a blank line between
+	printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: a\n\n    labels: {a: b}\n' > deep2.yaml
+	run --separate-stderr "$SANDFORM" validate deep2.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"deep2.yaml:6:11: metadata: "*"(expected this line at the indentation of the keys beside it:"* ]]
+	# a ': ' inside a value at the right indentation still wants quotes
+	{ sandbox a; printf 'spec:\n  image: x\n  user: a: b\n'; } > colon.yaml
+	run --separate-stderr "$SANDFORM" validate colon.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"(expected quotes around a value that contains ': ')"* ]]
+}
+
 @test "state: started with a refused autoStopInterval: its error, no warning" {
 	{ sandbox a; printf 'spec:\n  state: started\n  autoStopInterval: 0x10\n'; } > b.yaml
 	run --separate-stderr "$SANDFORM" validate b.yaml
@@ -238,4 +255,22 @@ sandform validate: 1 error, 0 warnings" ]
 	run --separate-stderr "$SANDFORM" validate -v a.yaml
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"a.yaml"* ]]
+}
+
+@test "an unknown key or kind near a known one gets 'did you mean'" {
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Sandbx' \
+		'metadata:' '  name: x' 'spec:' '  imgae: a' \
+		'  resources: {cpus: 2}' '  replicas: 3' >typo.yaml
+	run --separate-stderr "$SANDFORM" --no-stack-file validate typo.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"typo.yaml:2:7: kind: unsupported kind 'Sandbx'; did you mean 'Sandbox'? (expected Sandbox, Stack)"* ]]
+	[[ "$stderr" == *"typo.yaml:6:3: spec.imgae: unknown key; did you mean 'image'? (expected one of image, snapshot,"* ]]
+	[[ "$stderr" == *"spec.resources.cpus: unknown key; did you mean 'cpu'? (expected one of cpu, memory, disk, gpu)"* ]]
+	# nothing near: no guess
+	[[ "$stderr" == *"spec.replicas: unknown key (expected one of"* ]]
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Stack' \
+		'metadata: {name: st}' 'spec: {parallelsm: 2}' >sandform.yaml
+	run --separate-stderr "$SANDFORM" validate sandform.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"spec.parallelsm: unknown key; did you mean 'parallelism'?"* ]]
 }

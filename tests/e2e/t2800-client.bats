@@ -100,6 +100,17 @@ for line in sys.stdin:
 	[[ "$output" != *"wrong-key"* ]]
 }
 
+@test "a DAYTONA_API_URL without /api: the 404 says where the API is" {
+	emu_start --transition-ms 10
+	DAYTONA_API_URL=$EMU_URL run --separate-stderr "$SANDFORM" plan "$MANIFESTS"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"daytona: 404 "*"DAYTONA_API_URL ($EMU_URL) does not end in /api"* ]]
+	# with /api (and a trailing slash) there is no such hint
+	DAYTONA_API_URL=$EMU_URL/api/ run --separate-stderr "$SANDFORM" plan "$MANIFESTS"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" != *"does not end in /api"* ]]
+}
+
 @test "a server that echoes the key back gets *** into the message" {
 	local key=sf-e2e-echoed-0123456789
 	# answers every request 400, quoting the Authorization header and the

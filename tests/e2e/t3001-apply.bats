@@ -179,6 +179,31 @@ Y
 	[ "$(echo "$output" | json 'sorted(r["name"] for r in d["records"])')" = "['slow', 'web']" ]
 }
 
+@test "--timeout 500ms is honoured in milliseconds, not rounded to 0s" {
+	emu_stop
+	emu_start --transition-ms 30 --build-ms 4000 --max-wait-ms 0
+	cat >m/slow.yaml <<'Y'
+apiVersion: sandform.dev/v1
+kind: Sandbox
+metadata:
+  name: slow
+spec:
+  image: python:3.12
+  autoStopInterval: 0
+Y
+	t0=$(date +%s%N)
+	run --separate-stderr "$SANDFORM" apply m -auto-approve -timeout=500ms
+	t1=$(date +%s%N)
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr$output" == *"timed out after 500ms waiting"* ]]
+	# well before the 4 s build is over
+	[ $(((t1 - t0) / 1000000)) -lt 3500 ]
+	run --separate-stderr "$SANDFORM" apply m --auto-approve --timeout 0ms
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--timeout: invalid duration '0ms'"* ]]
+}
+
 @test "replace: delete, wait until gone, create again under the same name" {
 	mk web
 	"$SANDFORM" apply m --auto-approve >/dev/null
@@ -378,4 +403,18 @@ Y
 	wait "$holder" || true
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Released lock $id of stack 'default'"* ]]
+}
+
+@test "Terraform-style options: apply -auto-approve -parallelism=2, plan -detailed-exitcode" {
+	mk web
+	mk api
+	run --separate-stderr "$SANDFORM" apply m -auto-approve -parallelism=2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Apply complete: 2 of 2 done, 0 failed"* ]]
+	[ "$(live_names)" = "$(declared_names)" ]
+	run "$SANDFORM" plan m -detailed-exitcode
+	[ "$status" -eq 0 ]
+	rm m/api.yaml
+	run "$SANDFORM" plan -detailed-exitcode m
+	[ "$status" -eq 2 ]
 }

@@ -24,6 +24,7 @@
 #include "common/redact.h"
 #include "common/strmap.h"
 #include "common/strnum.h"
+#include "common/suggest.h"
 #include "common/timeutil.h"
 #include "common/validate.h"
 #include "common/xalloc.h"
@@ -521,6 +522,40 @@ test_redact(void **state)
 	assert_string_equal(s, "hunter22");
 }
 
+static void
+test_suggest(void **state)
+{
+	static const char *const cmds[] = { "init",  "validate", "plan",
+		                            "state", "apply",    "destroy" };
+	static const char *const keys[] = { "image", "snapshot", NULL,
+		                            "autoStopInterval" };
+
+	(void)state;
+	assert_int_equal(suggest_distance("plan", "plan"), 0);
+	assert_int_equal(suggest_distance("pln", "plan"), 1);
+	assert_int_equal(suggest_distance("paln", "plan"), 1); /* a swap */
+	assert_int_equal(suggest_distance("Plan", "plan"), 1);
+	assert_int_equal(suggest_distance("", "abc"), 3);
+	assert_int_equal(suggest_distance("kitten", "sitting"), 3);
+	assert_string_equal(suggest_closest("pln", cmds, 6), "plan");
+	assert_string_equal(suggest_closest("aply", cmds, 6), "apply");
+	assert_string_equal(suggest_closest("valdiate", cmds, 6), "validate");
+	assert_string_equal(suggest_closest("destory", cmds, 6), "destroy");
+	assert_string_equal(suggest_closest("State", cmds, 6), "state");
+	/* equally near: the first */
+	assert_string_equal(suggest_closest("plate", cmds, 6), "plan");
+	assert_null(suggest_closest("plan", cmds, 6));
+	assert_null(suggest_closest("frobnicate", cmds, 6));
+	assert_null(suggest_closest("x", cmds, 6));
+	assert_null(suggest_closest("", cmds, 6));
+	assert_string_equal(suggest_closest("imgae", keys, 4), "image");
+	assert_string_equal(suggest_closest("autoStopIntervall", keys, 4),
+	                    "autoStopInterval");
+	assert_string_equal(suggest_closest("autostopinterval", keys, 4),
+	                    "autoStopInterval");
+	assert_null(suggest_closest("replicas", keys, 4));
+}
+
 int
 main(void)
 {
@@ -543,6 +578,7 @@ main(void)
 		cmocka_unit_test(test_validate_paths),
 		cmocka_unit_test(test_validate_uuid),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_suggest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
