@@ -182,9 +182,10 @@ apply_cli_opts(struct sf_ctx *ctx, const char *cmd, enum reconcile_mode mode,
 }
 
 /*
- * stack_sources: a stack file with a git source gives the run a list of
- * sources (reconcile_opts.sources) rather than paths; its path sources
- * keep the right to hold secretFile targets they have as paths.
+ * stack_sources: a stack file with a git source or exclude: patterns gives
+ * the run a list of sources (reconcile_opts.sources) rather than paths
+ * (each skipping what exclude: says); its path sources keep the right to
+ * hold secretFile targets they have as paths.
  */
 static int
 stack_sources(const struct sf_ctx *ctx, const struct stack_spec *st,
@@ -196,9 +197,12 @@ stack_sources(const struct sf_ctx *ctx, const struct stack_spec *st,
 	int rc = 0;
 
 	free(sources);
-	sources = xcalloc(st->nsources + 1, sizeof(*sources));
+	sources = xcalloc(st->nsources + 2, sizeof(*sources));
 	dirs = xcalloc(n + st->nsources + 1, sizeof(*dirs));
 	memcpy(dirs, o->secret_dirs, n * sizeof(*dirs));
+	if (st->nsources == 0) /* the stack's directory */
+		rc = source_path_new(keep(xstrdup(st->dir)),
+		                     &sources[nsources++]);
 	for (i = 0; rc == 0 && i < st->nsources; i++) {
 		const struct stack_source *s = &st->sources[i];
 
@@ -214,6 +218,8 @@ stack_sources(const struct sf_ctx *ctx, const struct stack_spec *st,
 		if (rc == 0)
 			nsources++;
 	}
+	for (i = 0; i < nsources; i++)
+		source_set_exclude(sources[i], st->exclude, st->nexclude);
 	free(secret_dirs);
 	secret_dirs = dirs;
 	o->secret_dirs = dirs;
@@ -250,6 +256,8 @@ apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
 	for (i = 0; i < st->nsources; i++)
 		if (st->sources[i].kind == STACK_SOURCE_GIT)
 			return stack_sources(ctx, st, o) < 0 ? -1 : 0;
+	if (st->nexclude)
+		return stack_sources(ctx, st, o) < 0 ? -1 : 0;
 	v = xcalloc(st->nsources + 2, sizeof(*v));
 	for (i = 0; i < st->nsources; i++)
 		v[n++] = keep(stack_path(st, st->sources[i].path));

@@ -66,6 +66,7 @@ cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
 	struct source *git = NULL, *const * srcs;
 	struct reconcile_opts o;
 	cJSON *json = NULL;
+	const char *rev;
 	size_t i, nsrcs;
 	int rc;
 
@@ -131,10 +132,10 @@ cmd_validate(struct sf_ctx *ctx, struct cli_args *args)
 		rc = print_json(json);
 		goto out;
 	}
+	rev = nsrcs == 1 ? source_revision(srcs[0]) : NULL;
 	printf("%zu sandbox%s in %zu file%s%s%s\n", set->n_sandboxes,
 	       set->n_sandboxes == 1 ? "" : "es", set->n_files,
-	       set->n_files == 1 ? "" : "s", nsrcs == 1 ? " at " : "",
-	       nsrcs == 1 ? source_revision(srcs[0]) : "");
+	       set->n_files == 1 ? "" : "s", rev ? " at " : "", rev ? rev : "");
 	rc = SF_EXIT_OK;
 out:
 	cJSON_Delete(json);

@@ -18,10 +18,15 @@
  * CI schedules. Without it the loop runs until SIGTERM or SIGINT (calls in
  * flight finish and are recorded; exit 0); SIGHUP starts a cycle at once.
  * --metrics-file FILE is rewritten atomically after every cycle in the
- * Prometheus text format (node_exporter's textfile collector).
+ * Prometheus text format (node_exporter's textfile collector); --listen
+ * ADDR:PORT serves the same as /metrics, with /healthz and /readyz
+ * (cli/watch-http.h). Under systemd (Type=notify, $NOTIFY_SOCKET) it says
+ * READY=1 when it starts, STATUS= after each cycle, WATCHDOG=1 at half
+ * $WATCHDOG_USEC and STOPPING=1 at the end (cli/sdnotify.h).
  */
 #include "common/base.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +42,8 @@
 #include "cli/commands.h"
 #include "cli/gitcli.h"
 #include "cli/progress.h"
+#include "cli/sdnotify.h"
+#include "cli/watch-http.h"
 #include "cli/watch-metrics.h"
 #include "reconciler/plan.h"
 #include "reconciler/reconcile.h"
@@ -47,6 +54,7 @@ static const char *watch_interval;
 static long long watch_jitter = 10;
 static int watch_once, watch_detect;
 static const char *watch_metrics_file;
+static const char *watch_listen;
 
 const struct cli_opt cmd_watch_opts[] = {
 	{ CLI_STRING, "interval", 0, "DURATION",
@@ -62,6 +70,9 @@ const struct cli_opt cmd_watch_opts[] = {
 	{ CLI_STRING, "metrics-file", 0, "FILE",
 	  "rewrite FILE after every cycle (Prometheus text format)",
 	  &watch_metrics_file, 0, 0 },
+	{ CLI_STRING, "listen", 0, "ADDR:PORT",
+	  "serve /metrics, /healthz and /readyz over HTTP (e.g. :9090)",
+	  &watch_listen, 0, 0 },
 	APPLY_OPT_IGNORE,
 	APPLY_OPT_SECRET_DIR,
 	SF_OPTS_GIT,
@@ -91,6 +102,8 @@ struct watch {
 	struct reconcile *r;
 	struct sf_cancel *tok;
 	struct watch_metrics m;
+	pthread_mutex_t mu; /* m, read by the HTTP thread */
+	int64_t watchdog_ms, last_ping_ms;
 	int64_t interval_ms;
 	int64_t backoff_ms;
 	unsigned long cycle;
@@ -147,7 +160,9 @@ one_cycle(struct watch *w)
 		}
 	}
 	diag_list_free(&diags);
+	pthread_mutex_lock(&w->mu);
 	watch_metrics_source(&w->m, source_ok);
+	pthread_mutex_unlock(&w->mu);
 	if ((rc = apply_cli_begin(w->r, "watch", w->ctx->stack)) !=
 	    SF_EXIT_OK) {
 		reconcile_end(w->r);
@@ -159,11 +174,28 @@ one_cycle(struct watch *w)
 		return WATCH_FAILED;
 	}
 	apply_cli_plan_errors("watch", p, 1);
+	pthread_mutex_lock(&w->mu);
 	watch_metrics_plan(&w->m, p);
+	pthread_mutex_unlock(&w->mu);
 	res = p->nerrors ? WATCH_FAILED : act(w, p);
 	reconcile_end(w->r);
 	plan_free(p);
 	return res;
+}
+
+/* tick: the loop is alive: for /healthz, and systemd's watchdog. */
+static void
+tick(struct watch *w)
+{
+	int64_t now = time_mono_ms();
+
+	pthread_mutex_lock(&w->mu);
+	w->m.last_tick_ms = now;
+	pthread_mutex_unlock(&w->mu);
+	if (w->watchdog_ms > 0 && now - w->last_ping_ms >= w->watchdog_ms) {
+		sd_notify_msg("WATCHDOG=1");
+		w->last_ping_ms = now;
+	}
 }
 
 /* pause: sleep ms in slices; early on a stop request or SIGHUP. */
@@ -173,8 +205,10 @@ pause_ms(struct watch *w, int64_t ms)
 	int64_t end = time_mono_ms() + ms;
 
 	while (time_mono_ms() < end && !hup_seen &&
-	       sf_cancel_level(w->tok) == SF_CANCEL_NONE)
+	       sf_cancel_level(w->tok) == SF_CANCEL_NONE) {
+		tick(w);
 		time_sleep_ms(100);
+	}
 	if (hup_seen)
 		log_warn("SIGHUP: starting a cycle now");
 	hup_seen = 0;
@@ -226,6 +260,23 @@ report(struct watch *w, enum watch_result res, int64_t ms)
 	fflush(stdout);
 }
 
+/* start_http: --listen, its port said on stderr (for port 0). */
+static int
+start_http(struct watch *w, struct watch_http **http)
+{
+	int port = 0;
+
+	if (watch_http_start(watch_listen, &w->m, &w->mu, &port, http) < 0) {
+		fprintf(stderr, "sandform watch: %s\n", sf_error_last());
+		return SF_EXIT_ERROR;
+	}
+	fprintf(stderr,
+	        "sandform watch: serving /metrics, /healthz and "
+	        "/readyz on port %d\n",
+	        port);
+	return SF_EXIT_OK;
+}
+
 /* run: cycles until a stop request (or one with --once); exit status. */
 static int
 run(struct watch *w)
@@ -234,11 +285,20 @@ run(struct watch *w)
 	int64_t t0, ms;
 
 	while (sf_cancel_level(w->tok) == SF_CANCEL_NONE) {
+		char status[160];
+
 		w->cycle++;
+		tick(w);
 		t0 = time_mono_ms();
 		res = one_cycle(w);
 		ms = time_mono_ms() - t0;
+		tick(w);
+		pthread_mutex_lock(&w->mu);
 		watch_metrics_cycle(&w->m, res, ms, reconcile_revision(w->r));
+		pthread_mutex_unlock(&w->mu);
+		snprintf(status, sizeof(status), "STATUS=cycle %lu: %s",
+		         w->cycle, watch_result_name(res));
+		sd_notify_msg(status);
 		if (watch_metrics_file &&
 		    watch_metrics_write(&w->m, watch_metrics_file) < 0)
 			fprintf(stderr, "sandform watch: --metrics-file: %s\n",
@@ -263,9 +323,11 @@ cmd_watch(struct sf_ctx *ctx, struct cli_args *args)
 	struct progress pg;
 	struct source *git = NULL;
 	struct sigaction sa;
+	struct watch_http *http = NULL;
 	int exit_rc = SF_EXIT_ERROR;
 
 	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.mu, NULL);
 	w.ctx = ctx;
 	w.interval_ms = WATCH_DEFAULT_MS;
 	if (apply_cli_duration("watch", "interval", watch_interval, "30s, 5m",
@@ -309,12 +371,23 @@ cmd_watch(struct sf_ctx *ctx, struct cli_args *args)
 	if (apply_cli_open(&o, &w.r) != SF_EXIT_OK)
 		goto out;
 	watch_metrics_init(&w.m, ctx->stack);
+	w.m.interval_ms = w.interval_ms;
+	w.m.last_tick_ms = time_mono_ms();
+	if (watch_listen && start_http(&w, &http) != SF_EXIT_OK) {
+		watch_metrics_free(&w.m);
+		goto out;
+	}
+	w.watchdog_ms = sd_watchdog_ms();
+	sd_notify_msg("READY=1");
 	exit_rc = run(&w);
+	sd_notify_msg("STOPPING=1");
+	watch_http_stop(http);
 	watch_metrics_free(&w.m);
 out:
 	reconcile_close(w.r);
 	source_free(git);
 	progress_free(&pg);
 	apply_cli_release();
+	pthread_mutex_destroy(&w.mu);
 	return exit_rc;
 }

@@ -87,8 +87,10 @@ watch_metrics_cycle(struct watch_metrics *m, enum watch_result res, int64_t ms,
 	for (i = 0; i < WATCH_BUCKETS && s > bucket_le[i]; i++)
 		;
 	m->le[i]++;
-	if (res == WATCH_CONVERGED || res == WATCH_APPLIED)
+	if (res == WATCH_CONVERGED || res == WATCH_APPLIED) {
 		m->last_success_s = time_now_ms() / 1000;
+		m->ready = 1;
+	}
 	if (revision && (!m->revision || strcmp(m->revision, revision))) {
 		free(m->revision);
 		m->revision = xstrdup(revision);
@@ -200,14 +202,20 @@ write_gauges(struct buf *b, const struct watch_metrics *m)
 	}
 }
 
+void
+watch_metrics_render(const struct watch_metrics *m, struct buf *b)
+{
+	write_totals(b, m);
+	write_gauges(b, m);
+}
+
 int
 watch_metrics_write(const struct watch_metrics *m, const char *path)
 {
 	struct buf b = BUF_INIT;
 	int rc;
 
-	write_totals(&b, m);
-	write_gauges(&b, m);
+	watch_metrics_render(m, &b);
 	rc = file_write_atomic(path, b.data, b.len, 0644);
 	buf_free(&b);
 	return rc;

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "reconciler/plan.h"
 
 enum watch_result {
@@ -47,6 +48,10 @@ struct watch_metrics {
 	int64_t last_success_s; /* 0: never */
 	char *revision;
 	uint64_t source_failures;
+	/* for /healthz and /readyz */
+	int ready;            /* a cycle converged or applied */
+	int64_t last_tick_ms; /* monotonic: the loop last moved */
+	int64_t interval_ms;
 };
 
 void watch_metrics_init(struct watch_metrics *m, const char *stack);
@@ -58,6 +63,8 @@ void watch_metrics_source(struct watch_metrics *m, int ok);
 /* watch_metrics_cycle: count a cycle's result and duration. */
 void watch_metrics_cycle(struct watch_metrics *m, enum watch_result res,
                          int64_t ms, const char *revision);
+/* watch_metrics_render: the text format, appended to b. */
+void watch_metrics_render(const struct watch_metrics *m, struct buf *b);
 /* watch_metrics_write: the text format, atomically to path; 0 or < 0. */
 int watch_metrics_write(const struct watch_metrics *m, const char *path);
 

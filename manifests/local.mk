@@ -13,6 +13,7 @@ libsandform_la_SOURCES += \
 	manifests/schema.c manifests/schema.h \
 	manifests/secret.c manifests/secret.h \
 	manifests/source.c manifests/source.h \
+	manifests/ignorefile.c manifests/ignorefile.h \
 	manifests/spec.c manifests/spec.h \
 	manifests/spechash.c manifests/spechash.h \
 	manifests/ytree.c manifests/ytree.h
@@ -85,3 +86,7 @@ check_PROGRAMS += tests/yaml2json
 tests_yaml2json_SOURCES = tests/unit/test_yaml2json.c
 tests_yaml2json_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
 tests_yaml2json_LDADD = libsandform.la
+
+# .sandformignore and the stack file's exclude: (issue 10)
+TESTS += tests/e2e/t1003-sandformignore.bats
+EXTRA_DIST += tests/e2e/t1003-sandformignore.bats

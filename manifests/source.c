@@ -7,11 +7,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fileutil.h"
 #include "common/xalloc.h"
+#include "manifests/ignorefile.h"
 #include "manifests/source.h"
 
 int
@@ -50,8 +52,22 @@ source_free(struct source *src)
 		return;
 	if (src->ops && src->ops->free)
 		src->ops->free(src);
+	for (size_t i = 0; i < src->nexclude; i++)
+		free(src->exclude[i]);
+	free(src->exclude);
 	free(src->name);
 	free(src);
+}
+
+void
+source_set_exclude(struct source *src, char *const *pats, size_t n)
+{
+	size_t i;
+
+	src->exclude = xreallocarray(src->exclude, src->nexclude + n + 1,
+	                             sizeof(*src->exclude));
+	for (i = 0; i < n; i++)
+		src->exclude[src->nexclude++] = xstrdup(pats[i]);
 }
 
 /* ---- the path source ------------------------------------------------------
@@ -175,19 +191,43 @@ dir_names(struct manifest_loader *L, const char *dir, size_t *count)
 	return names;
 }
 
-static void walk_dir(struct manifest_loader *L, const char *dir, int depth);
+/* A directory walk: the loader, what it skips, and how many it did. */
+struct walk {
+	struct manifest_loader *L;
+	struct ignorefile ign;
+	size_t rootlen; /* p + rootlen + 1 is the path from the root */
+	size_t skipped;
+};
+
+static void walk_dir(struct walk *w, const char *dir, int depth);
+
+/* skipped: whether .sandformignore or exclude: skips p (counted). */
+static bool
+skipped(struct walk *w, const char *p, bool is_dir)
+{
+	const char *rel = p + w->rootlen;
+
+	while (*rel == '/')
+		rel++;
+	if (w->ign.n == 0 || !ignorefile_skips(&w->ign, rel, is_dir))
+		return false;
+	w->skipped++;
+	return true;
+}
 
 /* walk_entry: one entry p (named name) of a directory being walked. */
 static void
-walk_entry(struct manifest_loader *L, const char *p, const char *name,
-           int depth)
+walk_entry(struct walk *w, const char *p, const char *name, int depth)
 {
+	struct manifest_loader *L = w->L;
 	struct stat lst, st;
 
 	if (lstat(p, &lst) != 0) {
 		manifest_loader_diag(L, DIAG_ERROR, p, "%s", strerror(errno));
+	} else if (skipped(w, p, S_ISDIR(lst.st_mode))) {
+		/* .sandformignore, exclude: (counted, said once) */
 	} else if (S_ISDIR(lst.st_mode)) {
-		walk_dir(L, p, depth + 1);
+		walk_dir(w, p, depth + 1);
 	} else if (!yaml_name(name)) {
 		/* not a manifest */
 	} else if (S_ISREG(lst.st_mode)) {
@@ -211,8 +251,9 @@ walk_entry(struct manifest_loader *L, const char *p, const char *name,
 }
 
 static void
-walk_dir(struct manifest_loader *L, const char *dir, int depth)
+walk_dir(struct walk *w, const char *dir, int depth)
 {
+	struct manifest_loader *L = w->L;
 	char **names, *p;
 	size_t n = 0, i;
 
@@ -229,11 +270,45 @@ walk_dir(struct manifest_loader *L, const char *dir, int depth)
 	for (i = 0; i < n; i++) {
 		p = xasprintf("%s%s%s", dir,
 		              dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
-		walk_entry(L, p, names[i], depth);
+		walk_entry(w, p, names[i], depth);
 		free(p);
 		free(names[i]);
 	}
 	free(names);
+}
+
+/*
+ * walk_root: walk the directory of a path source, skipping what its
+ * .sandformignore and the exclude: patterns say; how many entries were
+ * skipped is said once, as a warning (never silently).
+ */
+static void
+walk_root(const struct source *src, struct manifest_loader *L, const char *path)
+{
+	struct walk w = { L, IGNOREFILE_INIT, strlen(path), 0 };
+	char *file = xasprintf("%s/%s", path, IGNOREFILE_NAME);
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	if (access(file, F_OK) == 0) {
+		if (file_read(file, SOURCE_MAX_IGNOREFILE, &b) == 0)
+			ignorefile_parse(&w.ign, buf_cstr(&b), b.len);
+		else
+			manifest_loader_diag(L, DIAG_ERROR, file, "%s",
+			                     sf_error_last());
+	}
+	for (i = 0; i < src->nexclude; i++)
+		ignorefile_add(&w.ign, src->exclude[i]);
+	walk_dir(&w, path, 0);
+	if (w.skipped)
+		manifest_loader_diag(L, DIAG_WARNING, path,
+		                     "%zu entr%s skipped by %s or the stack "
+		                     "file's exclude:",
+		                     w.skipped, w.skipped == 1 ? "y" : "ies",
+		                     IGNOREFILE_NAME);
+	ignorefile_clear(&w.ign);
+	buf_free(&b);
+	free(file);
 }
 
 static int
@@ -254,7 +329,7 @@ path_load(struct source *src, struct manifest_loader *L)
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode))
-		walk_dir(L, path, 0);
+		walk_root(src, L, path);
 	else if (S_ISREG(st.st_mode))
 		load_file(L, path);
 	else

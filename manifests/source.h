@@ -28,6 +28,8 @@
 
 /* Directory recursion of a path source at most. */
 #define SOURCE_MAX_DIR_DEPTH 32
+/* The largest .sandformignore read. */
+#define SOURCE_MAX_IGNOREFILE (64 * 1024)
 
 struct source;
 
@@ -43,7 +45,14 @@ struct source {
 	const struct source_ops *ops;
 	char *name; /* what runs and plans record: the path, "-", a URL
 	             * (git: without credentials) */
+	/* the stack file's exclude: patterns, after the root's
+	 * .sandformignore (manifests/ignorefile.h); path sources */
+	char **exclude;
+	size_t nexclude;
 };
+
+/* source_set_exclude: the exclude: patterns a source also skips (copied). */
+void source_set_exclude(struct source *src, char *const *pats, size_t n);
 
 /* source_path_new: a path source (never fails today; the path is read by
  * source_load). */

@@ -123,3 +123,50 @@ state_is() { [ "$(emu_api GET "/sandbox/$1" | json 'd["state"]')" = "$2" ]; }
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"--stack"* ]]
 }
+
+@test "--listen serves /metrics, /healthz and /readyz; systemd hears READY, STATUS, WATCHDOG and STOPPING" {
+	mk web
+	python3 - "$BATS_TEST_TMPDIR/notify.sock" >notify.log 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+try:
+    while True:
+        m = s.recv(4096).decode()
+        print(m, flush=True)
+        if m == "STOPPING=1":
+            break
+except socket.timeout:
+    pass
+PY
+	NOTIFY_PID=$!
+	wait_for test -S notify.sock
+	NOTIFY_SOCKET=$BATS_TEST_TMPDIR/notify.sock WATCHDOG_USEC=400000 \
+		"$SANDFORM" watch m --interval 1s --listen 127.0.0.1:0 >watch.out 2>watch.err &
+	WATCH_PID=$!
+	wait_for grep -q 'serving /metrics' watch.err
+	port=$(sed -n 's/.*on port \([0-9]*\)$/\1/p' watch.err)
+	wait_for grep -q 'cycle 2 ' watch.out
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ]
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" = 200 ]
+	curl -s -D headers.txt "http://127.0.0.1:$port/metrics" >metrics.txt
+	grep -qi '^content-type: text/plain; version=0.0.4' headers.txt
+	grep -q '^sandform_reconcile_total{stack="w",result="applied"} 1$' metrics.txt
+	grep -q '^sandform_sandboxes{stack="w"} ' metrics.txt
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")" = 404 ]
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/metrics")" = 405 ]
+	kill -TERM "$WATCH_PID"
+	wait "$WATCH_PID"
+	WATCH_PID=
+	wait "$NOTIFY_PID" || true
+	cat notify.log
+	[ "$(head -1 notify.log)" = "READY=1" ]
+	grep -q '^STATUS=cycle 1: applied$' notify.log
+	grep -q '^WATCHDOG=1$' notify.log
+	[ "$(tail -1 notify.log)" = "STOPPING=1" ]
+	# a bad address is refused before anything runs
+	run --separate-stderr "$SANDFORM" watch m --once --listen nowhere
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--listen: 'nowhere' is not ADDRESS:PORT"* ]]
+}

@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/xalloc.h"
+#include "manifests/ignorefile.h"
 #include "manifests/manifest.h"
 #include "manifests/rules.h"
 #include "manifests/secret.h"
@@ -996,6 +997,55 @@ test_value_rules(void **state)
 	assert_false(rule_subpath_ok(""));
 }
 
+/* .sandformignore: gitignore's syntax, the last match deciding. */
+static void
+test_ignorefile(void **state)
+{
+	static const char text[] = "# vendored\n"
+	                           "vendor/\n"
+	                           "*.draft.yaml\n"
+	                           "!keep.draft.yaml\n"
+	                           "/top.yaml\n"
+	                           "ci/**/*.yml\n"
+	                           "deep/**\n"
+	                           "\n"
+	                           "\\#hash.yaml\n";
+	static const struct {
+		const char *rel;
+		bool dir, skip;
+	} cases[] = {
+		{ "vendor", true, true },
+		{ "a/vendor", true, true },
+		{ "vendor", false, false },
+		{ "x.draft.yaml", false, true },
+		{ "a/b/x.draft.yaml", false, true },
+		{ "keep.draft.yaml", false, false },
+		{ "top.yaml", false, true },
+		{ "a/top.yaml", false, false },
+		{ "ci/a.yml", false, true },
+		{ "ci/a/b/c.yml", false, true },
+		{ "ci/a.yaml", false, false },
+		{ "deep/x/y.yaml", false, true },
+		{ "deeper/y.yaml", false, false },
+		{ "#hash.yaml", false, true },
+		{ "web.yaml", false, false },
+	};
+	struct ignorefile f = IGNOREFILE_INIT;
+	size_t i;
+
+	(void)state;
+	ignorefile_parse(&f, text, sizeof(text) - 1);
+	assert_int_equal(f.n, 7);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (ignorefile_skips(&f, cases[i].rel, cases[i].dir) !=
+		    cases[i].skip)
+			fail_msg("%s%s: expected %s", cases[i].rel,
+			         cases[i].dir ? "/" : "",
+			         cases[i].skip ? "skipped" : "read");
+	ignorefile_clear(&f);
+	assert_false(ignorefile_skips(&f, "x", false));
+}
+
 int
 main(void)
 {
@@ -1014,6 +1064,7 @@ main(void)
 		cmocka_unit_test(test_diag_format_sort),
 		cmocka_unit_test(test_json_and_secrets),
 		cmocka_unit_test(test_value_rules),
+		cmocka_unit_test(test_ignorefile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
