@@ -25,6 +25,7 @@
 #include "manifests/git-semver.h"
 #include "manifests/git-url.h"
 #include "manifests/git-verify.h"
+#include "manifests/ignorefile.h"
 #include "manifests/source-git.h"
 
 /* The most bytes of manifests held in memory between the two phases. */
@@ -62,6 +63,10 @@ struct tree_read {
 	struct gfile *v;
 	size_t n;
 	size_t bytes;
+	/* the source root's .sandformignore and exclude: */
+	struct ignorefile ign;
+	size_t rootlen; /* of the source's path in the repository */
+	size_t skipped;
 };
 
 static void
@@ -84,6 +89,7 @@ tree_read_clear(struct tree_read *t)
 		git_blob_free(t->v[i].blob);
 	}
 	free(t->v);
+	ignorefile_clear(&t->ign);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -601,6 +607,38 @@ read_entry(struct gitsrc *sg, git_repository *repo, const git_tree_entry *e,
 	}
 }
 
+/* ignored: whether the source root's rules skip path (from the
+ * repository's root). */
+static bool
+ignored(const struct tree_read *t, const char *path, bool is_dir)
+{
+	const char *rel = path + t->rootlen;
+
+	while (*rel == '/')
+		rel++;
+	return t->ign.n > 0 && ignorefile_skips(&t->ign, rel, is_dir);
+}
+
+/* root_rules: the .sandformignore of tree (the source's root), then the
+ * exclude: patterns. */
+static void
+root_rules(struct gitsrc *sg, git_repository *repo, const git_tree *tree,
+           struct tree_read *t)
+{
+	const git_tree_entry *e = git_tree_entry_byname(tree, IGNOREFILE_NAME);
+	git_blob *blob = NULL;
+	size_t i;
+
+	if (e != NULL && git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
+	    git_blob_lookup(&blob, repo, git_tree_entry_id(e)) == 0 &&
+	    git_blob_rawsize(blob) <= SOURCE_MAX_IGNOREFILE)
+		ignorefile_parse(&t->ign, git_blob_rawcontent(blob),
+		                 (size_t)git_blob_rawsize(blob));
+	git_blob_free(blob);
+	for (i = 0; i < sg->base.nexclude; i++)
+		ignorefile_add(&t->ign, sg->base.exclude[i]);
+}
+
 static int
 read_tree(struct gitsrc *sg, git_repository *repo, const git_tree *tree,
           const char *prefix, const char *rev, int depth, struct tree_read *t)
@@ -633,7 +671,11 @@ read_tree(struct gitsrc *sg, git_repository *repo, const git_tree *tree,
 		path = *prefix ? xasprintf("%s/%s", prefix,
 		                           git_tree_entry_name(v[i]))
 		               : xstrdup(git_tree_entry_name(v[i]));
-		rc = read_entry(sg, repo, v[i], path, rev, depth, t);
+		if (ignored(t, path,
+		            git_tree_entry_type(v[i]) == GIT_OBJECT_TREE))
+			t->skipped++;
+		else
+			rc = read_entry(sg, repo, v[i], path, rev, depth, t);
 		free(path);
 	}
 	free(v);
@@ -684,6 +726,7 @@ read_commit(struct gitsrc *sg, git_repository *repo, const git_oid *commit,
 		goto out;
 	}
 	if (*path == '\0') {
+		root_rules(sg, repo, root, t);
 		rc = read_tree(sg, repo, root, "", rev, 0, t);
 		goto out;
 	}
@@ -704,13 +747,25 @@ read_commit(struct gitsrc *sg, git_repository *repo, const git_oid *commit,
 		    0)
 			rc = gitsrc_git_fail(grc, "reading the tree of",
 			                     sg->cfg.url, sg->base.name);
-		else
+		else {
+			t->rootlen = strlen(path);
+			root_rules(sg, repo, sub, t);
 			rc = read_tree(sg, repo, sub, path, rev, 0, t);
+		}
 	} else {
 		problem(t, rev, path, 0,
 		        "not a file or directory at this revision");
 	}
 out:
+	if (rc == 0 && t->skipped) {
+		char *m = xasprintf("%zu entr%s skipped by %s or the stack "
+		                    "file's exclude:",
+		                    t->skipped, t->skipped == 1 ? "y" : "ies",
+		                    IGNOREFILE_NAME);
+
+		problem(t, rev, *path ? path : ".", 1, m);
+		free(m);
+	}
 	git_tree_entry_free(e);
 	git_tree_free(sub);
 	git_tree_free(root);

@@ -59,3 +59,20 @@ YAML
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Plan: 2 to create"* ]]
 }
+
+@test "a git source honours the .sandformignore at its root, and says so" {
+	command -v git >/dev/null || skip "git is not installed"
+	export HOME=$BATS_TEST_TMPDIR/home GIT_CONFIG_NOSYSTEM=1
+	mkdir -p "$HOME"
+	LSAN_OPTIONS="suppressions=$SF_SRCDIR/tests/e2e/lib/lsan-libgit2.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+	export LSAN_OPTIONS
+	printf 'ci/\n' >m/.sandformignore
+	git -C m init -q -b main
+	git -C m add -A
+	git -C m -c user.name=T -c user.email=t@example.com commit -q -m one
+	run --separate-stderr "$SANDFORM" validate --git "file://$BATS_TEST_TMPDIR/m" --state s.db
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "3 sandboxes in 3 files at main@"* ]]
+	[[ "$stderr" == *"warning: 1 entry skipped by .sandformignore or the stack file's exclude:"* ]]
+}
