@@ -49,3 +49,12 @@ TESTS += tests/e2e/t7001-drift.bats
 EXTRA_DIST += tests/e2e/t7001-drift.bats
 TESTS += tests/e2e/t7002-watch.bats
 EXTRA_DIST += tests/e2e/t7002-watch.bats
+TESTS += tests/e2e/t7003-deploy-examples.bats
+EXTRA_DIST += tests/e2e/t7003-deploy-examples.bats
+# the deployment examples it checks
+EXTRA_DIST += examples/deploy/README.md examples/deploy/crontab \
+	examples/deploy/.gitlab-ci.yml \
+	examples/deploy/.github/workflows/sandform.yml \
+	examples/deploy/systemd/sandform-watch.service \
+	examples/deploy/systemd/sandform-once.service \
+	examples/deploy/systemd/sandform-once.timer
