@@ -27,10 +27,13 @@
 #include "common/base.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "common/error.h"
 #include "common/exitcodes.h"
@@ -44,6 +47,8 @@
 #include "cli/progress.h"
 #include "cli/sdnotify.h"
 #include "cli/watch-http.h"
+#include "cli/watch-notify.h"
+#include "manifests/stack.h"
 #include "cli/watch-metrics.h"
 #include "reconciler/plan.h"
 #include "reconciler/reconcile.h"
@@ -107,13 +112,37 @@ struct watch {
 	int64_t interval_ms;
 	int64_t backoff_ms;
 	unsigned long cycle;
+	const struct stack_watch *sw; /* the stack file's watch:, or NULL */
+	bool detect;                  /* --detect-only or mode: detect */
+	bool source_failed;           /* this cycle's sources failed */
+	enum watch_result prev;
 };
+
+/* event: tell the stack file's hooks. */
+static void
+event(struct watch *w, enum stack_event kind, const char *message)
+{
+	struct watch_event ev;
+
+	if (w->sw == NULL || w->sw->nnotify == 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.stack = w->ctx->stack;
+	ev.revision = reconcile_revision(w->r);
+	ev.cycle = w->cycle;
+	ev.drift = w->m.drift;
+	ev.changes = w->m.changes;
+	ev.message = message;
+	watch_notify(w->sw->notify, w->sw->nnotify, &ev);
+}
 
 /* act: apply p when there is something to do and the mode allows it;
  * the cycle's result. */
 static enum watch_result
 act(struct watch *w, const struct plan *p)
 {
+	const struct stack_window *win;
 	struct apply_stats st;
 	int rc;
 
@@ -121,7 +150,12 @@ act(struct watch *w, const struct plan *p)
 		reconcile_nothing(w->r);
 		return WATCH_CONVERGED;
 	}
-	if (watch_detect) {
+	win = stack_in_window(w->sw, time_now_ms() / 1000);
+	if (w->detect || win) {
+		if (win)
+			printf("watch: in the deny window of %s:%d:%d: "
+			       "detection only\n",
+			       w->ctx->stack_file, win->line, win->column);
 		reconcile_finish(w->r, "drift", NULL);
 		return WATCH_DETECTED;
 	}
@@ -157,6 +191,7 @@ one_cycle(struct watch *w)
 			                ? reconcile_revision(w->r)
 			                : "(the manifests read before)");
 			source_ok = 0;
+			w->source_failed = true;
 		}
 	}
 	diag_list_free(&diags);
@@ -277,6 +312,33 @@ start_http(struct watch *w, struct watch_http **http)
 	return SF_EXIT_OK;
 }
 
+/* events: what a cycle's result tells the hooks. */
+static void
+cycle_events(struct watch *w, enum watch_result res)
+{
+	char msg[160];
+
+	if (w->source_failed)
+		event(w, STACK_EVENT_SOURCE_FAILED,
+		      "the sources failed to load; the last good revision is "
+		      "enforced");
+	if (w->m.drift > 0) {
+		snprintf(msg, sizeof(msg),
+		         "%zu sandbox%s changed outside sandform", w->m.drift,
+		         w->m.drift == 1 ? "" : "es");
+		event(w, STACK_EVENT_DRIFT_DETECTED, msg);
+		if (res == WATCH_APPLIED)
+			event(w, STACK_EVENT_DRIFT_CORRECTED, msg);
+	}
+	if (res == WATCH_FAILED)
+		event(w, STACK_EVENT_APPLY_FAILED, "the cycle failed");
+	if ((res == WATCH_CONVERGED || res == WATCH_APPLIED) &&
+	    w->prev == WATCH_FAILED)
+		event(w, STACK_EVENT_RECOVERED, "the cycle succeeded again");
+	w->prev = res;
+	w->source_failed = false;
+}
+
 /* run: cycles until a stop request (or one with --once); exit status. */
 static int
 run(struct watch *w)
@@ -304,6 +366,7 @@ run(struct watch *w)
 			fprintf(stderr, "sandform watch: --metrics-file: %s\n",
 			        sf_error_last());
 		report(w, res, ms);
+		cycle_events(w, res);
 		if (watch_once)
 			break;
 		pause_ms(w, next_wait(w, res));
@@ -330,6 +393,8 @@ cmd_watch(struct sf_ctx *ctx, struct cli_args *args)
 	pthread_mutex_init(&w.mu, NULL);
 	w.ctx = ctx;
 	w.interval_ms = WATCH_DEFAULT_MS;
+	if (watch_interval == NULL && ctx->stackfile)
+		watch_interval = ctx->stackfile->watch.interval;
 	if (apply_cli_duration("watch", "interval", watch_interval, "30s, 5m",
 	                       &w.interval_ms) != 0)
 		return SF_EXIT_ERROR;
@@ -346,14 +411,23 @@ cmd_watch(struct sf_ctx *ctx, struct cli_args *args)
 	              ctx->color, "watch");
 	if (apply_cli_need_name(ctx, "watch", "watch") != SF_EXIT_OK)
 		goto out;
+	w.sw = ctx->stackfile ? &ctx->stackfile->watch : NULL;
+	w.detect = watch_detect || (w.sw && w.sw->has_detect && w.sw->detect);
+	if (w.sw && w.sw->suspend) {
+		printf("watch: stack '%s' is suspended (suspend: true in %s): "
+		       "nothing runs\n",
+		       ctx->stack, ctx->stack_file);
+		exit_rc = SF_EXIT_OK;
+		goto out;
+	}
 	w.tok = apply_cli_signals();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_hup;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGHUP, &sa, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread */
 	apply_cli_opts(ctx, "watch",
-	               watch_detect ? RECONCILE_PLAN : RECONCILE_APPLY, &pg,
-	               &o);
+	               w.detect ? RECONCILE_PLAN : RECONCILE_APPLY, &pg, &o);
 	if (apply_cli_sources(ctx, args, &o) < 0) {
 		fprintf(stderr, "sandform watch: %s\n", sf_error_last());
 		goto out;
@@ -365,7 +439,7 @@ cmd_watch(struct sf_ctx *ctx, struct cli_args *args)
 	}
 	/* no override of the mass-delete guard in a loop */
 	o.allow_mass_delete = 0;
-	o.lock = watch_detect ? RECONCILE_LOCK_RECORD : RECONCILE_LOCK_HOLD;
+	o.lock = w.detect ? RECONCILE_LOCK_RECORD : RECONCILE_LOCK_HOLD;
 	o.parallelism = apply_cli_parallelism(ctx, 0);
 	o.cancel = w.tok;
 	if (apply_cli_open(&o, &w.r) != SF_EXIT_OK)
@@ -381,6 +455,7 @@ cmd_watch(struct sf_ctx *ctx, struct cli_args *args)
 	sd_notify_msg("READY=1");
 	exit_rc = run(&w);
 	sd_notify_msg("STOPPING=1");
+	watch_notify_drain(5000);
 	watch_http_stop(http);
 	watch_metrics_free(&w.m);
 out:

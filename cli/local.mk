@@ -20,10 +20,11 @@ sandform_SOURCES = \
 	cli/cmd-drift.c cli/drift-history.c \
 	cli/cmd-watch.c cli/watch-metrics.c cli/watch-metrics.h \
 	cli/watch-http.c cli/watch-http.h cli/sdnotify.c cli/sdnotify.h \
+	cli/watch-notify.c cli/watch-notify.h \
 	cli/cmd-force-unlock.c \
 	cli/cmd-schema.c
 sandform_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS) $(MHD_CFLAGS)
-sandform_LDADD = libsandform.la $(MHD_LIBS)
+sandform_LDADD = libsandform.la $(MHD_LIBS) $(SF_DEPS_LIBS)
 
 # Shell completions, generated from the command table by the program just
 # built (sandform completion bash|zsh) and installed where bash-completion

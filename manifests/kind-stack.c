@@ -17,6 +17,7 @@
 #include "manifests/rules.h"
 #include "manifests/source-git.h"
 #include "manifests/source.h"
+#include "manifests/kind-stack-watch.h"
 #include "manifests/stack.h"
 
 void
@@ -47,6 +48,7 @@ stack_spec_free(struct stack_spec *st)
 	for (i = 0; i < st->nignore; i++)
 		free(st->ignore[i]);
 	free(st->ignore);
+	stack_watch_clear(&st->watch);
 	free(st);
 }
 
@@ -432,12 +434,13 @@ enum stack_key {
 	SK_SECRET_DIRS,
 	SK_EXCLUDE,
 	SK_IGNORE,
+	SK_WATCH,
 	SK_COUNT
 };
 
 static const char *const stack_keys[SK_COUNT] = {
 	"sources",     "state",      "prune",   "massDelete", "parallelism",
-	"lockTimeout", "secretDirs", "exclude", "ignore",
+	"lockTimeout", "secretDirs", "exclude", "ignore",     "watch",
 };
 
 static void
@@ -492,6 +495,9 @@ load_stack_value(struct doc *d, enum stack_key key, const struct ynode *n,
 		break;
 	case SK_IGNORE:
 		load_ignore(d, n, st);
+		break;
+	case SK_WATCH:
+		stack_load_watch(d, n, &st->watch);
 		break;
 	default:
 		break;

@@ -14,6 +14,7 @@ libsandform_la_SOURCES += \
 	manifests/secret.c manifests/secret.h \
 	manifests/source.c manifests/source.h \
 	manifests/ignorefile.c manifests/ignorefile.h \
+	manifests/kind-stack-watch.c manifests/kind-stack-watch.h \
 	manifests/spec.c manifests/spec.h \
 	manifests/spechash.c manifests/spechash.h \
 	manifests/ytree.c manifests/ytree.h

@@ -13,6 +13,7 @@
 
 #include "manifests/rules.h"
 #include "manifests/schema.h"
+#include "manifests/stack.h"
 #include "manifests/spec.h"
 
 #define DRAFT "http://json-schema.org/draft-07/schema#"
@@ -440,11 +441,83 @@ bounded(long long min, long long max, const char *desc)
 	return o;
 }
 
+/* A time of a deny window. */
+#define HHMM_PATTERN "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+
 /* An ignore rule (stack_ignore_rule_ok() of manifests/stack.h). */
 #define IGNORE_RULE_PATTERN                                       \
 	"^(missing|spec|labels|resources|settings|network|state|" \
 	"labels\\.[^.]+(\\.[^.]+)*|labels\\.\\*|"                 \
 	"spec\\.[^.*]+(\\.[^.*]+)*(\\.\\*)?)$"
+
+/* one_of_strings: a string that is one of v[0..n). */
+static cJSON *
+one_of_strings(const char *const *v, size_t n, const char *desc)
+{
+	cJSON *o = types("string", NULL, false, desc);
+	cJSON *e = cJSON_AddArrayToObject(o, "enum");
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(e, cJSON_CreateString(v[i]));
+	return o;
+}
+
+/* watch_schema: the watch: block (manifests/kind-stack-watch.c). */
+static cJSON *
+watch_schema(void)
+{
+	static const char *const modes[] = { "apply", "detect" };
+	static const char *const days[] = { "sun", "mon", "tue", "wed",
+		                            "thu", "fri", "sat" };
+	static const char *const formats[] = { "json", "slack" };
+	static const char *const req[] = { "url" };
+	const char *events[STACK_EVENT_COUNT];
+	cJSON *props,
+	        *o = closed(true, "sandform watch's schedule and policy",
+	                    &props),
+	        *w, *wp, *n, *np, *d;
+	size_t i;
+
+	d = types("string", NULL, true, "a duration like 30s or 5m");
+	cJSON_AddStringToObject(d, "pattern", DURATION_PATTERN);
+	cJSON_AddItemToObject(props, "interval", d);
+	cJSON_AddItemToObject(
+	        props, "mode",
+	        one_of_strings(modes, 2, "apply (default) or detect only"));
+	cJSON_AddItemToObject(props, "suspend",
+	                      types("boolean", NULL, true,
+	                            "true: watch does nothing for this stack"));
+	w = closed(false, "days and a UTC time range of detection only", &wp);
+	cJSON_AddItemToObject(wp, "days",
+	                      list_of(one_of_strings(days, 7, NULL), 7, true,
+	                              false, "days of the week (default all)"));
+	d = types("string", NULL, false, "HH:MM in UTC");
+	cJSON_AddStringToObject(d, "pattern", HHMM_PATTERN);
+	cJSON_AddItemToObject(wp, "start", d);
+	d = types("string", NULL, false, "HH:MM in UTC, up to 24:00");
+	cJSON_AddStringToObject(d, "pattern", HHMM_PATTERN);
+	cJSON_AddItemToObject(wp, "end", d);
+	cJSON_AddItemToObject(props, "denyWindows",
+	                      list_of(w, 0, false, true, "deny windows"));
+	n = closed(false, "a webhook", &np);
+	d = types("string", NULL, false, "an http:// or https:// URL");
+	cJSON_AddStringToObject(d, "pattern", "^https?://[^ ]+$");
+	cJSON_AddItemToObject(np, "url", d);
+	cJSON_AddItemToObject(np, "format", one_of_strings(formats, 2, NULL));
+	cJSON_AddItemToObject(np, "secretEnv",
+	                      word(false, "the HMAC-SHA256 key's variable"));
+	for (i = 0; i < STACK_EVENT_COUNT; i++)
+		events[i] = stack_event_name((enum stack_event)i);
+	cJSON_AddItemToObject(
+	        np, "events",
+	        list_of(one_of_strings(events, STACK_EVENT_COUNT, NULL), 0,
+	                true, false, "the events to send (default all)"));
+	require(n, req, 1);
+	cJSON_AddItemToObject(props, "notify",
+	                      list_of(n, 0, false, true, "webhooks"));
+	return o;
+}
 
 static cJSON *
 stack_spec_schema(void)
@@ -491,6 +564,7 @@ stack_spec_schema(void)
 	                              "differences drift, plan and apply "
 	                              "leave alone: a category or a field "
 	                              "path (labels.team, labels.*)"));
+	cJSON_AddItemToObject(props, "watch", watch_schema());
 	return o;
 }
 

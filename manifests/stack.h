@@ -16,6 +16,13 @@
  *	  secretDirs: [/run/secrets]
  *	  exclude: [vendor]
  *	  ignore: [labels.team, state]
+ *	  watch:
+ *	    interval: 5m
+ *	    mode: apply            # or detect
+ *	    suspend: false
+ *	    denyWindows: [{days: [sat, sun], start: "00:00", end: "24:00"}]
+ *	    notify: [{url: https://hooks.example/x, format: slack,
+ *	              secretEnv: HOOK_KEY, events: [drift-detected]}]
  *
  * Paths in a stack file are relative to the file's directory, which the
  * loader records (dir). Flags override every setting.
@@ -54,6 +61,47 @@ struct stack_source {
 	unsigned line; /* where it was written */
 };
 
+/* A deny window of watch: days of the week and a UTC time range in which
+ * watch only detects (start > end spans midnight). */
+struct stack_window {
+	unsigned days;    /* bit d for day d, 0 = Sunday; 0x7f: every day */
+	int start_min;    /* minutes after 00:00 UTC */
+	int end_min;      /* exclusive */
+	int line, column; /* where it is written, for messages */
+};
+
+/* A webhook watch notifies. */
+struct stack_notify {
+	char *url;
+	bool slack;       /* format: slack (else json) */
+	char *secret_env; /* the HMAC-SHA256 key's variable, or NULL */
+	unsigned events;  /* bits of the STACK_EVENT_* below; 0: all */
+};
+
+enum stack_event {
+	STACK_EVENT_DRIFT_DETECTED = 0,
+	STACK_EVENT_DRIFT_CORRECTED,
+	STACK_EVENT_APPLY_FAILED,
+	STACK_EVENT_SOURCE_FAILED,
+	STACK_EVENT_RECOVERED,
+	STACK_EVENT_COUNT
+};
+
+/* "drift-detected", "drift-corrected", "apply-failed", "source-failed",
+ * "recovered" */
+const char *stack_event_name(enum stack_event e);
+
+/* The stack file's watch: block (flags override it). */
+struct stack_watch {
+	char *interval;          /* a duration as written, or NULL */
+	bool has_detect, detect; /* mode: detect (else apply) */
+	bool suspend;
+	struct stack_window *windows;
+	size_t nwindows;
+	struct stack_notify *notify;
+	size_t nnotify;
+};
+
 struct stack_spec {
 	char *name;
 	char *file; /* the stack file as loaded */
@@ -73,9 +121,17 @@ struct stack_spec {
 	size_t nexclude;
 	char **ignore; /* differences left alone (stack_ignore_rule_ok) */
 	size_t nignore;
+	struct stack_watch watch;
 };
 
 void stack_spec_free(struct stack_spec *st);
+
+/* stack_in_window: whether the UTC time t (seconds) is in one of w's deny
+ * windows; the first such window, or NULL. */
+const struct stack_window *stack_in_window(const struct stack_watch *w,
+                                           long long t);
+/* stack_watch_clear: free what a watch: block holds. */
+void stack_watch_clear(struct stack_watch *w);
 
 /*
  * stack_ignore_rule_ok: 1 when rule is an ignore rule: a drift category

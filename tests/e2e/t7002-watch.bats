@@ -170,3 +170,106 @@ PY
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"--listen: 'nowhere' is not ADDRESS:PORT"* ]]
 }
+
+# stackfile WATCH_YAML: a stack file for m/ with this watch: block
+stackfile() {
+	printf 'apiVersion: sandform.dev/v1\nkind: Stack\nmetadata: {name: w}\nspec:\n  sources: [{path: m}]\n  watch:\n%s\n' "$1" >sandform.yaml
+}
+
+@test "the stack file's watch: mode, suspend and deny windows; mistakes at their line and column" {
+	mk web
+	unset SANDFORM_STACK
+	stackfile '    mode: detect'
+	run "$SANDFORM" watch --once
+	[ "$status" -eq 2 ]
+	[ "$(emu_api GET /sandbox | json 'len(d["items"])')" = 0 ]
+	stackfile '    suspend: true'
+	run "$SANDFORM" watch --once
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stack 'w' is suspended"* ]]
+	[ "$(emu_api GET /sandbox | json 'len(d["items"])')" = 0 ]
+	stackfile '    denyWindows: [{start: "00:00", end: "24:00"}]'
+	run "$SANDFORM" watch --once
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"in the deny window of "*"sandform.yaml:7:"*": detection only"* ]]
+	[ "$(emu_api GET /sandbox | json 'len(d["items"])')" = 0 ]
+	# a window that is not now: applies
+	day=$(date -u +%a | tr 'A-Z' 'a-z')
+	stackfile "    denyWindows: [{days: [$day], start: \"00:00\", end: \"00:01\"}, {days: [$day], start: \"23:59\", end: \"24:00\"}]"
+	now=$(date -u +%H%M)
+	if [ "$now" != 0000 ] && [ "$now" != 2359 ]; then
+		run "$SANDFORM" watch --once
+		[ "$status" -eq 0 ]
+		[ "$(emu_api GET /sandbox | json 'len(d["items"])')" = 1 ]
+	fi
+	stackfile '    mode: sometimes
+    denyWindows: [{days: [someday], start: "25:00"}]
+    notify: [{url: "ftp://x", format: xml, events: [boom]}]
+    interval: 1ms'
+	run --separate-stderr "$SANDFORM" watch --once
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"sandform.yaml:7:11: spec.watch.mode: 'sometimes' is not a mode (expected apply or detect)"* ]]
+	[[ "$stderr" == *"spec.watch.denyWindows[0].days[0]: 'someday' is not a day"* ]]
+	[[ "$stderr" == *"spec.watch.denyWindows[0].start: '25:00' is not a time"* ]]
+	[[ "$stderr" == *"spec.watch.notify[0].url: 'ftp://x' is not an http:// or https:// URL"* ]]
+	[[ "$stderr" == *"spec.watch.notify[0].format: 'xml' is not a format"* ]]
+	[[ "$stderr" == *"spec.watch.notify[0].events[0]: 'boom' is not an event"* ]]
+	[[ "$stderr" == *"spec.watch.interval: '1ms' is not a duration of 100ms or more"* ]]
+}
+
+@test "notify: a webhook receiver gets drift detected and corrected, signed; Slack's body; recovered" {
+	mk web
+	unset SANDFORM_STACK
+	python3 - "$BATS_TEST_TMPDIR/hooks.log" "$BATS_TEST_TMPDIR/hook.port" <<'PY' &
+import http.server, json, sys
+log, portfile = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(log, "a") as f:
+            f.write(json.dumps({"path": self.path, "sig": self.headers.get("X-Sandform-Signature"), "body": body.decode()}) + "\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(portfile, "w").write(str(s.server_address[1]))
+s.timeout = 2
+for _ in range(15):
+    s.handle_request()
+PY
+	HOOK_PID=$!
+	WATCH_PID=$HOOK_PID # killed by teardown if the test fails
+	wait_for test -s hook.port
+	port=$(cat hook.port)
+	stackfile "    notify:
+      - {url: \"http://127.0.0.1:$port/json\", secretEnv: HOOK_KEY, events: [drift-detected, drift-corrected, recovered]}
+      - {url: \"http://127.0.0.1:$port/slack\", format: slack, events: [drift-corrected]}"
+	export HOOK_KEY=hook-secret-key
+	"$SANDFORM" watch --once >/dev/null
+	emu_hook POST /sandbox/web '{"state":"stopped"}' >/dev/null
+	run "$SANDFORM" watch --once
+	[ "$status" -eq 0 ]
+	wait_for test "$(wc -l <hooks.log 2>/dev/null || echo 0)" -ge 3
+	kill "$HOOK_PID" 2>/dev/null || true
+	WATCH_PID=
+	cat hooks.log
+	python3 - hooks.log <<'PY'
+import hashlib, hmac, json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+js = [r for r in rows if r["path"] == "/json"]
+events = sorted(json.loads(r["body"])["event"] for r in js)
+assert events == ["drift-corrected", "drift-detected"], events
+for r in js:
+    want = "sha256=" + hmac.new(b"hook-secret-key", r["body"].encode(), hashlib.sha256).hexdigest()
+    assert r["sig"] == want, (r["sig"], want)
+    b = json.loads(r["body"])
+    assert b["stack"] == "w" and b["drift"] == 1, b
+sl = [r for r in rows if r["path"] == "/slack"]
+assert len(sl) == 1 and sl[0]["sig"] is None, sl
+assert "drift-corrected in stack 'w'" in json.loads(sl[0]["body"])["text"], sl
+assert "hook-secret-key" not in open(sys.argv[1]).read().replace(js[0]["sig"], "")
+PY
+}
