@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/timeutil.h"
 #include "common/exitcodes.h"
 #include "cli/applycli.h"
 #include "cli/commands.h"
@@ -175,6 +176,9 @@ static int
 decide(struct sf_ctx *ctx, struct reconcile *r, const struct plan *p, int saved,
        int *go)
 {
+	int64_t asked;
+	int yes;
+
 	*go = 0;
 	if (apply_cli_show_plan(ctx, p) < 0)
 		return apply_cli_fail("apply", SF_ERROR);
@@ -191,9 +195,13 @@ decide(struct sf_ctx *ctx, struct reconcile *r, const struct plan *p, int saved,
 	}
 	/* a saved plan was the review (as terraform apply PLANFILE): shown
 	 * above, checked fresh, run without asking again */
-	if (!saved && !apply_cli_confirm("apply", apply_auto_approve,
+	asked = time_mono_ms();
+	yes = saved || apply_cli_confirm("apply", apply_auto_approve,
 	                                 "Do you want to perform these "
-	                                 "actions?")) {
+	                                 "actions?");
+	/* the summary's time is the run's, not the person's at the prompt */
+	reconcile_not_counted(r, time_mono_ms() - asked);
+	if (!yes) {
 		reconcile_finish(r, "cancelled", NULL);
 		return SF_EXIT_ERROR;
 	}

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/timeutil.h"
 #include "common/exitcodes.h"
 #include "common/xalloc.h"
 #include "cli/applycli.h"
@@ -78,6 +79,7 @@ static int
 decide(struct sf_ctx *ctx, struct reconcile *r, const struct plan *p, int *go)
 {
 	char *question;
+	int64_t asked;
 	int yes;
 
 	*go = 0;
@@ -97,7 +99,9 @@ decide(struct sf_ctx *ctx, struct reconcile *r, const struct plan *p, int *go)
 	                     "sandbox%s of stack '%s'? There is no undo.",
 	                     p->nactions, p->nactions == 1 ? "" : "es",
 	                     ctx->stack);
+	asked = time_mono_ms();
 	yes = apply_cli_confirm("destroy", destroy_auto_approve, question);
+	reconcile_not_counted(r, time_mono_ms() - asked);
 	free(question);
 	if (!yes) {
 		reconcile_finish(r, "cancelled", NULL);

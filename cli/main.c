@@ -32,6 +32,7 @@
 #include "common/base.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,10 @@ main(int argc, char **argv)
 	int rc, first;
 
 	log_set_prog("sandform");
+	/* a reader that goes away (sandform apply | head) makes writes
+	 * fail, seen at the end (exit 1), instead of killing a run between
+	 * a call and its record */
+	signal(SIGPIPE, SIG_IGN);
 	sf_ctx.state_path = state_env = getenv("SANDFORM_STATE");
 	if ((first = split_globals(argc, argv)) < 0)
 		return SF_EXIT_ERROR;

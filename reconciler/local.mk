@@ -52,6 +52,7 @@ tests_unit_unit_apply_LDADD = $(SF_UNIT_LIBS)
 dist_noinst_SCRIPTS += tests/bench/bench-apply.sh
 dist_noinst_SCRIPTS += tests/bench/bench-conn.sh
 dist_noinst_SCRIPTS += tests/bench/bench-ratelimit.sh
+dist_noinst_SCRIPTS += tests/bench/bench-watch.sh
 TESTS += tests/e2e/t0002-cli-settings.bats
 EXTRA_DIST += tests/e2e/t0002-cli-settings.bats
 check_PROGRAMS += tests/unit/unit-reconcile

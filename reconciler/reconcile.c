@@ -774,6 +774,13 @@ reconcile_store(struct reconcile *r)
 	return r ? r->store : NULL;
 }
 
+void
+reconcile_not_counted(struct reconcile *r, int64_t ms)
+{
+	if (r != NULL && ms > 0)
+		r->t0_ms += ms;
+}
+
 int64_t
 reconcile_run_id(const struct reconcile *r)
 {

@@ -211,6 +211,9 @@ size_t reconcile_recovered(const struct reconcile *r);
 const char *reconcile_revision(const struct reconcile *r);
 /* The state, for what a command does beyond the pipeline. */
 struct store *reconcile_store(struct reconcile *r);
+/* reconcile_not_counted: ms of the cycle spent waiting for a person (the
+ * confirmation prompt) are left out of its elapsed time. */
+void reconcile_not_counted(struct reconcile *r, int64_t ms);
 /* The cycle's run record (0: none), e.g. for drift's observations. */
 int64_t reconcile_run_id(const struct reconcile *r);
 

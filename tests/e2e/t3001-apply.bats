@@ -418,3 +418,22 @@ Y
 	run "$SANDFORM" plan -detailed-exitcode m
 	[ "$status" -eq 2 ]
 }
+
+@test "the summary's time leaves out the prompt; a reader that goes away does not stop a run between a call and its record" {
+	mk web
+	TTY_DELAY=3 run tty_sandform yes apply m
+	echo "$output"
+	[ "$status" -eq 0 ]
+	secs=$(sed -n 's/.*Apply complete: 1 of 1 done, 0 failed in \([0-9.]*\)s.*/\1/p' <<<"$output" | tr -d '\r')
+	echo "summary: ${secs}s"
+	python3 -c "import sys; sys.exit(0 if float('$secs') < 2.5 else 1)"
+	# stdout closed early (| head): every create happens once and is
+	# recorded; the closed stdout is an error at the end
+	mk_many p 20
+	run bash -c 'set -o pipefail; "$SANDFORM" apply m --auto-approve --parallelism 4 | head -c 1 >/dev/null'
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 141 ] # not killed by SIGPIPE
+	[ "$(creates_ok)" -eq 21 ]
+	run "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 0 ]
+}

@@ -11,7 +11,8 @@
 #   creates_409                 number of POST /sandbox answered 409
 #   n_requests                  number of requests in the emulator's log
 #   tty_sandform ANSWER ARGS... run sandform on a pseudo-terminal, answer
-#                               ANSWER to its confirmation question; print
+#                               ANSWER to its confirmation question (after
+#                               $TTY_DELAY seconds, default 0); print
 #                               what it wrote, exit with its status
 #   open_journal                journal entries of the state left open
 #                               (sandform state journal --open)
@@ -110,6 +111,7 @@ while time.time() < deadline:
         break
     out += data
     if not sent and b"Only 'yes' will be accepted" in out:
+        time.sleep(float(os.environ.get("TTY_DELAY", "0")))
         os.write(fd, (answer + "\n").encode())
         sent = True
 _, st = os.waitpid(pid, 0)
