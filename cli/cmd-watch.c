@@ -115,6 +115,7 @@ struct watch {
 	const struct stack_watch *sw; /* the stack file's watch:, or NULL */
 	bool detect;                  /* --detect-only or mode: detect */
 	bool source_failed;           /* this cycle's sources failed */
+	char *good_rev;               /* the revision last loaded whole */
 	enum watch_result prev;
 };
 
@@ -129,7 +130,7 @@ event(struct watch *w, enum stack_event kind, const char *message)
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;
 	ev.stack = w->ctx->stack;
-	ev.revision = reconcile_revision(w->r);
+	ev.revision = w->good_rev;
 	ev.cycle = w->cycle;
 	ev.drift = w->m.drift;
 	ev.changes = w->m.changes;
@@ -187,12 +188,17 @@ one_cycle(struct watch *w)
 			        "sandform watch: the sources failed (%s); "
 			        "enforcing the last good revision %s\n",
 			        sf_error_last(),
-			        reconcile_revision(w->r)
-			                ? reconcile_revision(w->r)
-			                : "(the manifests read before)");
+			        w->good_rev ? w->good_rev
+			                    : "(the manifests read before)");
 			source_ok = 0;
 			w->source_failed = true;
 		}
+	}
+	if (source_ok) {
+		free(w->good_rev);
+		w->good_rev = reconcile_revision(w->r)
+		                      ? xstrdup(reconcile_revision(w->r))
+		                      : NULL;
 	}
 	diag_list_free(&diags);
 	pthread_mutex_lock(&w->mu);
@@ -276,7 +282,7 @@ next_wait(struct watch *w, enum watch_result res)
 static void
 report(struct watch *w, enum watch_result res, int64_t ms)
 {
-	const char *rev = reconcile_revision(w->r);
+	const char *rev = w->good_rev;
 
 	if (w->ctx->json)
 		printf("{\"cycle\":%lu,\"stack\":\"%s\",\"result\":\"%s\","
@@ -356,7 +362,7 @@ run(struct watch *w)
 		ms = time_mono_ms() - t0;
 		tick(w);
 		pthread_mutex_lock(&w->mu);
-		watch_metrics_cycle(&w->m, res, ms, reconcile_revision(w->r));
+		watch_metrics_cycle(&w->m, res, ms, w->good_rev);
 		pthread_mutex_unlock(&w->mu);
 		snprintf(status, sizeof(status), "STATUS=cycle %lu: %s",
 		         w->cycle, watch_result_name(res));
@@ -464,5 +470,6 @@ out:
 	progress_free(&pg);
 	apply_cli_release();
 	pthread_mutex_destroy(&w.mu);
+	free(w.good_rev);
 	return exit_rc;
 }

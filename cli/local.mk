@@ -50,8 +50,9 @@ TESTS += tests/e2e/t7001-drift.bats
 EXTRA_DIST += tests/e2e/t7001-drift.bats
 TESTS += tests/e2e/t7002-watch.bats
 EXTRA_DIST += tests/e2e/t7002-watch.bats
-TESTS += tests/e2e/t7003-deploy-examples.bats
-EXTRA_DIST += tests/e2e/t7003-deploy-examples.bats
+TESTS += tests/e2e/t7003-deploy-examples.bats tests/e2e/t7004-watch-git.bats
+EXTRA_DIST += tests/e2e/t7003-deploy-examples.bats \
+	tests/e2e/t7004-watch-git.bats
 # the deployment examples it checks
 EXTRA_DIST += examples/deploy/README.md examples/deploy/crontab \
 	examples/deploy/.gitlab-ci.yml \
