@@ -69,7 +69,7 @@ done
 echo "bench-watch: N=$n sandboxes, unchanged source"
 echo "one cycle (watch --once): requests=$(cut -d' ' -f1 "$tmp/once" | bench_median) cpu_s=$(cut -d' ' -f2 "$tmp/once" | bench_median) (median of $runs)"
 
-rss() { sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 "$sandform" watch "$tmp/m" --stack bw --interval 100ms --jitter 0 >"$tmp/loop.out" 2>"$tmp/loop.err" &
 watch_pid=$!
 wait_cycle() {
