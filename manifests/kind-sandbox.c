@@ -620,6 +620,19 @@ load_spec(struct doc *d, const struct ynode *n, struct spec *s)
 			image = v[i];
 		if (ids[i] == SPEC_F_SNAPSHOT)
 			snapshot = v[i];
+		/* "image:" with nothing after it is a slip, not a request for
+		 * Daytona's default snapshot (that is: leave both out) */
+		if ((ids[i] == SPEC_F_IMAGE || ids[i] == SPEC_F_SNAPSHOT) &&
+		    k[i] != NULL && v[i] == NULL) {
+			old = doc_push(d, keys[i]);
+			DOC_ERR(d, k[i],
+			        "no value (expected %s; leave both image and "
+			        "snapshot out for Daytona's default snapshot)",
+			        ids[i] == SPEC_F_IMAGE
+			                ? "an image such as python:3.12"
+			                : "a snapshot name or id");
+			doc_pop(d, old);
+		}
 	}
 	for (i = 0; i < nk; i++) {
 		const struct spec_field_info *fi = &spec_fields[ids[i]];

@@ -274,3 +274,18 @@ sandform validate: 1 error, 0 warnings" ]
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"spec.parallelsm: unknown key; did you mean 'parallelism'?"* ]]
 }
+
+@test "image: or snapshot: with no value is its own error; leaving both out is Daytona's default snapshot" {
+	cd "$BATS_TEST_TMPDIR"
+	printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: x\nspec:\n  image:\n' >e.yaml
+	run --separate-stderr "$SANDFORM" validate e.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "e.yaml:6:3: spec.image: no value (expected an image such as python:3.12; leave both image and snapshot out for Daytona's default snapshot)"* ]]
+	printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: x\nspec:\n  snapshot: ~\n' >s.yaml
+	run --separate-stderr "$SANDFORM" validate s.yaml
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "s.yaml:6:3: spec.snapshot: no value"* ]]
+	printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: x\nspec:\n  autoStopInterval: 0\n' >d.yaml
+	run "$SANDFORM" validate d.yaml
+	[ "$status" -eq 0 ]
+}
