@@ -19,6 +19,12 @@
 #include "manifests/secret.h"
 #include "manifests/spec.h"
 
+static bool
+v_is_map(const struct ynode *n)
+{
+	return n->type == YNODE_MAP;
+}
+
 static void
 set_pos(struct spec *s, enum spec_field f, const struct ynode *n)
 {
@@ -523,11 +529,120 @@ load_state(struct doc *d, const struct ynode *n, struct spec *s)
 		return;
 	if (spec_state_parse(val, &s->state) < 0)
 		DOC_ERR(d, n,
-		        "unknown state '%s' (expected started, stopped or "
-		        "archived)",
+		        "unknown state '%s' (expected started, stopped, "
+		        "archived or paused)",
 		        val);
 	else
 		set_pos(s, SPEC_F_STATE, n);
+}
+
+/* load_gpu_types: spec.gpuType, a GPU type or an ordered list of them. */
+static void
+load_gpu_types(struct doc *d, const struct ynode *n, struct spec *s)
+{
+	const struct ynode *one = n;
+	size_t i, j, m = n->type == YNODE_SEQ ? n->n : 1, old;
+	const char *val;
+
+	set_pos(s, SPEC_F_GPU_TYPE, n);
+	if (n->type != YNODE_SEQ && n->type != YNODE_SCALAR) {
+		DOC_ERR(d, n, "got %s (expected %s)", doc_what(n),
+		        spec_fields[SPEC_F_GPU_TYPE].expect);
+		return;
+	}
+	if (m == 0 || m > SPEC_NGPU_TYPES) {
+		DOC_ERR(d, n, "%zu entries (expected 1 to %d GPU types)", m,
+		        SPEC_NGPU_TYPES);
+		return;
+	}
+	s->gpu_types = xcalloc(m + 1, sizeof(*s->gpu_types));
+	for (i = 0; i < m; i++) {
+		if (n->type == YNODE_SEQ)
+			one = n->kids[i];
+		old = doc_push_index(d, i);
+		if (!doc_string(d, one, &val)) {
+			/* reported */
+		} else if (!spec_gpu_type_ok(val)) {
+			DOC_ERR(d, one,
+			        "unknown GPU type '%s' (expected H100, H200, "
+			        "B300, RTX-PRO-6000, RTX-4090, RTX-5090 or "
+			        "MI355X)",
+			        val);
+		} else {
+			for (j = 0; j < s->ngpu_types; j++)
+				if (strcmp(s->gpu_types[j], val) == 0)
+					break;
+			if (j < s->ngpu_types)
+				DOC_ERR(d, one,
+				        "duplicate GPU type '%s' (expected "
+				        "each type once)",
+				        val);
+			else
+				s->gpu_types[s->ngpu_types++] = xstrdup(val);
+		}
+		doc_pop(d, old);
+	}
+}
+
+/* load_secrets: spec.secrets, {ENV: organization secret name}. */
+static void
+load_secrets(struct doc *d, const struct ynode *n, struct spec *s)
+{
+	struct doc_pair *kv = NULL;
+	size_t i, m, old;
+	char *w;
+
+	set_pos(s, SPEC_F_SECRETS, n);
+	s->has_secrets = true;
+	if (ynode_is_null(n))
+		return;
+	if (n->type != YNODE_MAP) {
+		DOC_ERR(d, n, "got %s (expected %s)", doc_what(n),
+		        spec_fields[SPEC_F_SECRETS].expect);
+		return;
+	}
+	m = doc_sorted_pairs(d, n, &kv);
+	if (m > SPEC_MAX_SECRETS)
+		DOC_ERR(d, n, "%zu secrets (expected at most %d)", m,
+		        SPEC_MAX_SECRETS);
+	for (i = 0; i < m && m <= SPEC_MAX_SECRETS; i++) {
+		old = doc_push(d, kv[i].k->value);
+		if (!rule_env_name_ok(kv[i].k->value))
+			DOC_ERR(d, kv[i].k,
+			        "'%s' is not a variable name (expected "
+			        "[A-Za-z_][A-Za-z0-9_]*)",
+			        kv[i].k->value);
+		else if (v_is_map(kv[i].v))
+			DOC_ERR(d, kv[i].v,
+			        "got a mapping (expected the name of an "
+			        "organization secret; secretEnv and secretFile "
+			        "belong in spec.env)");
+		else if (doc_word(d, kv[i].v, "an organization secret name",
+		                  &w)) {
+			strmap_set(&s->secrets, kv[i].k->value, w);
+			free(w);
+		}
+		doc_pop(d, old);
+	}
+	free(kv);
+}
+
+/* proxy_url_ok: http:// or https:// and a host. */
+static bool
+proxy_url_ok(const char *u)
+{
+	const char *h;
+
+	if (strncmp(u, "http://", 7) == 0)
+		h = u + 7;
+	else if (strncmp(u, "https://", 8) == 0)
+		h = u + 8;
+	else
+		return false;
+	if (strchr(h, '@'))
+		h = strchr(h, '@') + 1;
+	return *h != '\0' && *h != '/' && *h != ':' &&
+	       strlen(u) <= SPEC_MAX_URL;
 }
 
 /* A location for a message about a field that was read (its position). */
@@ -538,6 +653,81 @@ at(const struct spec *s, enum spec_field f, struct ynode *tmp)
 	tmp->line = s->pos[f].line;
 	tmp->col = s->pos[f].col;
 	return tmp;
+}
+
+/* The rules across the 0.218 fields (docs/manifest.md). */
+static void
+check_new_fields(struct doc *d, struct spec *s)
+{
+	struct ynode tmp;
+	size_t old, i;
+
+	if (s->has_auto_pause && s->auto_pause > 0 && s->has_auto_stop &&
+	    s->auto_stop > 0) {
+		old = doc_push(d, "autoPauseInterval");
+		DOC_ERR(d, at(s, SPEC_F_AUTO_PAUSE, &tmp),
+		        "autoStopInterval and autoPauseInterval are both "
+		        "non-zero (expected at most one of them non-zero)");
+		doc_pop(d, old);
+	}
+	if (s->has_auto_pause && s->auto_pause > 0 && s->has_auto_delete &&
+	    s->auto_delete == 0) {
+		old = doc_push(d, "autoPauseInterval");
+		DOC_ERR(d, at(s, SPEC_F_AUTO_PAUSE, &tmp),
+		        "an ephemeral sandbox (autoDeleteInterval: 0) cannot "
+		        "auto-pause (expected autoPauseInterval: 0)");
+		doc_pop(d, old);
+	}
+	if ((s->spot || s->gpu_types) && !(s->has_gpu && s->gpu > 0)) {
+		old = doc_push(d, s->spot ? "spot" : "gpuType");
+		DOC_ERR(d, at(s, s->spot ? SPEC_F_SPOT : SPEC_F_GPU_TYPE, &tmp),
+		        "%s is for GPU sandboxes (expected "
+		        "spec.resources.gpu: 1)",
+		        s->spot ? "spot" : "gpuType");
+		doc_pop(d, old);
+	}
+	if (s->kvm && !s->snapshot) {
+		old = doc_push(d, "kvm");
+		DOC_ERR(d, at(s, SPEC_F_KVM, &tmp),
+		        "kvm is for sandboxes of a linux-vm snapshot (expected "
+		        "spec.snapshot)");
+		doc_pop(d, old);
+	}
+	if (s->outbound_proxy_url) {
+		old = doc_push(d, "outboundProxyUrl");
+		if (!proxy_url_ok(s->outbound_proxy_url))
+			DOC_ERR(d, at(s, SPEC_F_OUTBOUND_PROXY, &tmp),
+			        "not a proxy URL (expected %s)",
+			        spec_fields[SPEC_F_OUTBOUND_PROXY].expect);
+		else if (strchr(s->outbound_proxy_url, '@'))
+			DOC_WARN(d, at(s, SPEC_F_OUTBOUND_PROXY, &tmp),
+			         "the URL holds credentials, which are kept "
+			         "in the state and saved plans (plans show "
+			         "them as ***)");
+		doc_pop(d, old);
+	}
+	for (i = 0; i < s->secrets.n; i++) {
+		if (!spec_env_find(s, s->secrets.v[i].key))
+			continue;
+		old = doc_push(d, "secrets");
+		doc_push(d, s->secrets.v[i].key);
+		DOC_ERR(d, at(s, SPEC_F_SECRETS, &tmp),
+		        "'%s' is also in spec.env (expected each variable in "
+		        "one of them)",
+		        s->secrets.v[i].key);
+		doc_pop(d, old);
+	}
+	if (s->state == SPEC_STATE_STARTED && s->has_auto_pause &&
+	    s->auto_pause > 0) {
+		old = doc_push(d, "state");
+		DOC_WARN(d, at(s, SPEC_F_STATE, &tmp),
+		         "started with autoPauseInterval %d: Daytona pauses it "
+		         "when idle and each apply resumes it again (expected "
+		         "autoPauseInterval: 0 to keep it running, or no "
+		         "state)",
+		         s->auto_pause);
+		doc_pop(d, old);
+	}
 }
 
 /* The rules across fields, once every field is read. */
@@ -588,9 +778,11 @@ check_spec(struct doc *d, struct spec *s, bool auto_stop_written)
 	 * was written but refused already has its error, and the default
 	 * would not be what the user meant.
 	 */
+	check_new_fields(d, s);
 	if (s->state == SPEC_STATE_STARTED &&
 	    (s->has_auto_stop || !auto_stop_written) &&
-	    (!s->has_auto_stop || s->auto_stop > 0)) {
+	    (!s->has_auto_stop || s->auto_stop > 0) &&
+	    !(s->has_auto_pause && s->auto_pause > 0 && !s->has_auto_stop)) {
 		old = doc_push(d, "state");
 		DOC_WARN(d, at(s, SPEC_F_STATE, &tmp),
 		         "started with autoStopInterval %d%s: Daytona stops it "
@@ -658,6 +850,12 @@ load_spec(struct doc *d, const struct ynode *n, struct spec *s)
 		case SPEC_F_VOLUMES:
 			set_pos(s, fi->id, v[i]);
 			load_volumes(d, v[i], s);
+			break;
+		case SPEC_F_GPU_TYPE:
+			load_gpu_types(d, v[i], s);
+			break;
+		case SPEC_F_SECRETS:
+			load_secrets(d, v[i], s);
 			break;
 		case SPEC_F_LIFECYCLE: {
 			const char *lk[1] = {

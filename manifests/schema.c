@@ -118,7 +118,7 @@ change_word(enum spec_change c)
 	case SPEC_CHANGE_RESIZE:
 		return "resize";
 	case SPEC_CHANGE_STATE:
-		return "start, stop or archive";
+		return "start, stop, archive or pause";
 	case SPEC_CHANGE_REPLACE:
 		return "replace";
 	default:
@@ -200,6 +200,43 @@ text_list(const char *pattern, const char *desc)
 	return list_of(item, SPEC_MAX_NETWORK_LIST, true, true, desc);
 }
 
+/* spec.gpuType: one of the 0.218 GPU types, or a list of them. */
+static cJSON *
+gpu_type_schema(const char *desc)
+{
+	static const char *const names[] = { SPEC_GPU_TYPES };
+	cJSON *o = cJSON_CreateObject(), *one, *e, *item;
+	size_t i;
+
+	cJSON_AddStringToObject(o, "description", desc);
+	one = cJSON_AddArrayToObject(o, "oneOf");
+	item = cJSON_CreateObject();
+	cJSON_AddStringToObject(item, "type", "string");
+	e = cJSON_AddArrayToObject(item, "enum");
+	for (i = 0; i < SPEC_NGPU_TYPES; i++)
+		cJSON_AddItemToArray(e, cJSON_CreateString(names[i]));
+	cJSON_AddItemToArray(one, item);
+	item = list_of(cJSON_Duplicate(item, 1), SPEC_NGPU_TYPES, true, false,
+	               NULL);
+	cJSON_AddItemToArray(one, item);
+	cJSON_AddItemToArray(one, types("null", NULL, false, NULL));
+	return o;
+}
+
+/* spec.secrets: variable name -> organization secret name. */
+static cJSON *
+secrets_schema(const char *desc)
+{
+	cJSON *o = types("object", NULL, true, desc);
+
+	cJSON_AddItemToObject(
+	        o, "propertyNames",
+	        cJSON_Parse("{\"pattern\": \"" ENV_NAME_PATTERN "\"}"));
+	cJSON_AddNumberToObject(o, "maxProperties", SPEC_MAX_SECRETS);
+	cJSON_AddItemToObject(o, "additionalProperties", word(false, NULL));
+	return o;
+}
+
 static cJSON *group_schema(enum spec_field parent, const char *desc);
 
 /* other_schema: the fields with their own reader (SPEC_T_OTHER). */
@@ -216,8 +253,12 @@ other_schema(enum spec_field f, const char *desc)
 		cJSON_AddItemToObject(
 		        o, "enum",
 		        cJSON_Parse("[\"started\", \"stopped\", \"archived\", "
-		                    "null]"));
+		                    "\"paused\", null]"));
 		return o;
+	case SPEC_F_GPU_TYPE:
+		return gpu_type_schema(desc);
+	case SPEC_F_SECRETS:
+		return secrets_schema(desc);
 	case SPEC_F_BLOCK_ALL:
 		return types("boolean", NULL, true, desc);
 	case SPEC_F_ALLOW_LIST:

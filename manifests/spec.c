@@ -67,12 +67,18 @@ const struct spec_field_info spec_fields[SPEC_F_COUNT] = {
 		OFF(has_public), 0, 1, "true or false", true, 0 },
 	[SPEC_F_STATE] = { SPEC_F_STATE, SPEC_F_DOCUMENT, "state",
 		"spec.state", SPEC_T_OTHER, SPEC_CHANGE_STATE, 0, 0, 0, 0,
-		"started, stopped or archived", false, 0 },
+		"started, stopped, archived or paused", false, 0 },
 	[SPEC_F_AUTO_STOP] = { SPEC_F_AUTO_STOP, SPEC_F_DOCUMENT,
 		"autoStopInterval", "spec.autoStopInterval", SPEC_T_INT,
 		SPEC_CHANGE_UPDATE, OFF(auto_stop), OFF(has_auto_stop), 0,
 		SPEC_MAX_INTERVAL, "minutes, an integer >= 0; 0 = never", true,
 		SPEC_DEFAULT_AUTO_STOP },
+	[SPEC_F_AUTO_PAUSE] = { SPEC_F_AUTO_PAUSE, SPEC_F_DOCUMENT,
+		"autoPauseInterval", "spec.autoPauseInterval", SPEC_T_INT,
+		SPEC_CHANGE_UPDATE, OFF(auto_pause), OFF(has_auto_pause), 0,
+		SPEC_MAX_INTERVAL,
+		"minutes, an integer >= 0; 0 = never (classes that can pause)",
+		false, 0 },
 	[SPEC_F_AUTO_ARCHIVE] = { SPEC_F_AUTO_ARCHIVE, SPEC_F_DOCUMENT,
 		"autoArchiveInterval", "spec.autoArchiveInterval", SPEC_T_INT,
 		SPEC_CHANGE_UPDATE, OFF(auto_archive), OFF(has_auto_archive), 0,
@@ -85,6 +91,29 @@ const struct spec_field_info spec_fields[SPEC_F_COUNT] = {
 		SPEC_MAX_INTERVAL,
 		"minutes, an integer >= -1; -1 = never, 0 = when stopped",
 		true, SPEC_DEFAULT_AUTO_DELETE },
+	[SPEC_F_TTL] = { SPEC_F_TTL, SPEC_F_DOCUMENT, "ttlMinutes",
+		"spec.ttlMinutes", SPEC_T_INT, SPEC_CHANGE_UPDATE, OFF(ttl),
+		OFF(has_ttl), 0, SPEC_MAX_INTERVAL,
+		"minutes, an integer >= 0; 0 = no time to live", true, 0 },
+	[SPEC_F_SPOT] = { SPEC_F_SPOT, SPEC_F_DOCUMENT, "spot", "spec.spot",
+		SPEC_T_BOOL, SPEC_CHANGE_REPLACE, OFF(spot), OFF(has_spot), 0,
+		1, "true or false (GPU sandboxes only)", false, 0 },
+	[SPEC_F_GPU_TYPE] = { SPEC_F_GPU_TYPE, SPEC_F_DOCUMENT, "gpuType",
+		"spec.gpuType", SPEC_T_OTHER, SPEC_CHANGE_REPLACE, 0, 0, 0,
+		SPEC_NGPU_TYPES,
+		"a list of GPU types in order of preference", false, 0 },
+	[SPEC_F_KVM] = { SPEC_F_KVM, SPEC_F_DOCUMENT, "kvm", "spec.kvm",
+		SPEC_T_BOOL, SPEC_CHANGE_REPLACE, OFF(kvm), OFF(has_kvm), 0, 1,
+		"true or false (linux-vm snapshots only)", false, 0 },
+	[SPEC_F_OUTBOUND_PROXY] = { SPEC_F_OUTBOUND_PROXY, SPEC_F_DOCUMENT,
+		"outboundProxyUrl", "spec.outboundProxyUrl", SPEC_T_WORD,
+		SPEC_CHANGE_REPLACE, OFF(outbound_proxy_url), 0, 0, 0,
+		"an http:// or https:// URL", false, 0 },
+	[SPEC_F_SECRETS] = { SPEC_F_SECRETS, SPEC_F_DOCUMENT, "secrets",
+		"spec.secrets", SPEC_T_OTHER, SPEC_CHANGE_UPDATE, 0, 0, 0,
+		SPEC_MAX_SECRETS,
+		"a mapping of variable names to organization secret names",
+		false, 0 },
 	[SPEC_F_NETWORK] = { SPEC_F_NETWORK, SPEC_F_DOCUMENT, "network",
 		"spec.network", SPEC_T_GROUP, SPEC_CHANGE_UPDATE, 0, 0, 0, 0,
 		NULL, false, 0 },
@@ -137,7 +166,78 @@ static const char *const state_names[] = {
 	[SPEC_STATE_STARTED] = "started",
 	[SPEC_STATE_STOPPED] = "stopped",
 	[SPEC_STATE_ARCHIVED] = "archived",
+	[SPEC_STATE_PAUSED] = "paused",
 };
+
+static const char *const gpu_types[SPEC_NGPU_TYPES] = { SPEC_GPU_TYPES };
+
+bool
+spec_gpu_type_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < SPEC_NGPU_TYPES; i++)
+		if (strcmp(s, gpu_types[i]) == 0)
+			return true;
+	return false;
+}
+
+int
+spec_class_can_pause(const char *c)
+{
+	if (c == NULL)
+		return -1;
+	if (strcmp(c, "container") == 0)
+		return 0;
+	if (strcmp(c, "linux-vm") == 0 || strcmp(c, "android") == 0 ||
+	    strcmp(c, "windows") == 0)
+		return 1;
+	return -1;
+}
+
+int
+spec_effective_auto_stop(const struct spec *s, int *value)
+{
+	if (s->has_auto_stop) {
+		*value = s->auto_stop;
+		return 1;
+	}
+	if (s->has_auto_pause && s->auto_pause > 0) {
+		*value = 0;
+		return 1;
+	}
+	return 0;
+}
+
+int
+spec_effective_auto_pause(const struct spec *s, int *value)
+{
+	if (s->has_auto_pause) {
+		*value = s->auto_pause;
+		return 1;
+	}
+	if (s->has_auto_stop && s->auto_stop > 0) {
+		*value = 0;
+		return 1;
+	}
+	return 0;
+}
+
+char *
+spec_proxy_shown(const char *url)
+{
+	const char *scheme, *at, *host;
+
+	if (url == NULL)
+		return NULL;
+	scheme = strstr(url, "://");
+	host = scheme ? scheme + 3 : url;
+	at = strchr(host, '@');
+	/* only an '@' before the path is userinfo */
+	if (at == NULL || (strchr(host, '/') && strchr(host, '/') < at))
+		return xstrdup(url);
+	return xasprintf("%.*s***%s", (int)(host - url), url, at);
+}
 
 const char *
 spec_state_name(enum spec_state st)
@@ -183,6 +283,11 @@ spec_clear(struct spec *s)
 	free(s->env);
 	free(s->user);
 	free(s->target);
+	free(s->outbound_proxy_url);
+	for (i = 0; i < s->ngpu_types; i++)
+		free(s->gpu_types[i]);
+	free(s->gpu_types);
+	strmap_clear(&s->secrets);
 	spec_network_clear(&s->network);
 	for (i = 0; i < s->nvolumes; i++) {
 		free(s->volumes[i].volume);
@@ -219,6 +324,14 @@ spec_copy(struct spec *d, const struct spec *s)
 	}
 	d->user = xstrdup_or_null(s->user);
 	d->target = xstrdup_or_null(s->target);
+	d->outbound_proxy_url = xstrdup_or_null(s->outbound_proxy_url);
+	d->gpu_types =
+	        s->gpu_types ? xcalloc(s->ngpu_types + 1, sizeof(*d->gpu_types))
+	                     : NULL;
+	for (i = 0; i < s->ngpu_types; i++)
+		d->gpu_types[i] = xstrdup(s->gpu_types[i]);
+	memset(&d->secrets, 0, sizeof(d->secrets));
+	strmap_copy(&d->secrets, &s->secrets);
 	spec_network_copy(&d->network, &s->network);
 	d->volumes =
 	        s->nvolumes ? xcalloc(s->nvolumes, sizeof(*d->volumes)) : NULL;
@@ -299,6 +412,20 @@ volumes_equal(const struct spec *a, const struct spec *b)
 	return 1;
 }
 
+static int
+gpu_types_equal(const struct spec *a, const struct spec *b)
+{
+	size_t i;
+
+	if ((a->gpu_types == NULL) != (b->gpu_types == NULL) ||
+	    a->ngpu_types != b->ngpu_types)
+		return 0;
+	for (i = 0; i < a->ngpu_types; i++)
+		if (strcmp(a->gpu_types[i], b->gpu_types[i]) != 0)
+			return 0;
+	return 1;
+}
+
 int
 spec_field_equal(const struct spec *a, const struct spec *b, enum spec_field f)
 {
@@ -315,6 +442,11 @@ spec_field_equal(const struct spec *a, const struct spec *b, enum spec_field f)
 		return a->state == b->state;
 	case SPEC_F_VOLUMES:
 		return volumes_equal(a, b);
+	case SPEC_F_GPU_TYPE:
+		return gpu_types_equal(a, b);
+	case SPEC_F_SECRETS:
+		return a->has_secrets == b->has_secrets &&
+		       strmap_equal(&a->secrets, &b->secrets);
 	case SPEC_F_BLOCK_ALL:
 		return a->network.has_block_all == b->network.has_block_all &&
 		       a->network.block_all == b->network.block_all;
@@ -532,6 +664,16 @@ volumes_to_json(const struct spec *s, cJSON *o)
 	}
 }
 
+static void
+gpu_types_to_json(const struct spec *s, cJSON *o)
+{
+	cJSON *x = cJSON_AddArrayToObject(o, "gpuType");
+	size_t i;
+
+	for (i = 0; i < s->ngpu_types; i++)
+		cJSON_AddItemToArray(x, cJSON_CreateString(s->gpu_types[i]));
+}
+
 cJSON *
 spec_to_json(const struct spec *s)
 {
@@ -571,6 +713,16 @@ spec_to_json(const struct spec *s)
 			break;
 		case SPEC_F_VOLUMES:
 			volumes_to_json(s, o);
+			break;
+		case SPEC_F_GPU_TYPE:
+			if (s->gpu_types)
+				gpu_types_to_json(s, o);
+			break;
+		case SPEC_F_SECRETS:
+			if (s->has_secrets)
+				cJSON_AddItemToObject(
+				        o, "secrets",
+				        strmap_to_json(&s->secrets));
 			break;
 		case SPEC_F_LIFECYCLE:
 			scalars_to_json(
@@ -778,6 +930,37 @@ volumes_from_json(struct spec *s, const cJSON *o)
 	return 0;
 }
 
+static int
+gpu_types_from_json(struct spec *s, const cJSON *o)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "gpuType"), *it;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > SPEC_NGPU_TYPES)
+		return bad("spec.gpuType");
+	s->gpu_types = xcalloc((size_t)cJSON_GetArraySize(v) + 1,
+	                       sizeof(*s->gpu_types));
+	cJSON_ArrayForEach(it, v)
+	{
+		if (!cJSON_IsString(it) || !spec_gpu_type_ok(it->valuestring))
+			return bad("spec.gpuType");
+		s->gpu_types[s->ngpu_types++] = xstrdup(it->valuestring);
+	}
+	return 0;
+}
+
+static int
+secrets_from_json(struct spec *s, const cJSON *o)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "secrets");
+
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	s->has_secrets = true;
+	return strmap_from_json(v, "desired spec: spec.secrets", &s->secrets);
+}
+
 /* provenance: "source" now, top-level "file"/"line" in 0.1 */
 static void
 source_from_json(struct spec *s, const cJSON *o)
@@ -831,7 +1014,9 @@ spec_from_json(const cJSON *obj, struct spec **out)
 		goto fail;
 	}
 	if ((rc = network_from_json(s, obj)) < 0 ||
-	    (rc = volumes_from_json(s, obj)) < 0)
+	    (rc = volumes_from_json(s, obj)) < 0 ||
+	    (rc = gpu_types_from_json(s, obj)) < 0 ||
+	    (rc = secrets_from_json(s, obj)) < 0)
 		goto fail;
 	v = cJSON_GetObjectItemCaseSensitive(obj, "lifecycle");
 	if (v && (rc = scalars_from_json(s, SPEC_F_LIFECYCLE, v)) < 0)

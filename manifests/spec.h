@@ -61,6 +61,26 @@
 #define SPEC_MAX_INTERVAL     5256000 /* minutes (10 years) */
 #define SPEC_MAX_NETWORK_LIST 10      /* entries per allow list */
 #define SPEC_MAX_NAME         255     /* bytes of metadata.name */
+/* spec.secrets entries (platform secrets: env name -> org secret name) */
+#define SPEC_MAX_SECRETS 64
+/* bytes of spec.outboundProxyUrl */
+#define SPEC_MAX_URL 2048
+
+/*
+ * The GPU types of @daytona/api-client 0.218.0 (src/models/gpu-type.d.ts),
+ * in its order; spec.gpuType is an ordered preference list of them.
+ */
+#define SPEC_GPU_TYPES \
+	"H100", "H200", "B300", "RTX-PRO-6000", "RTX-4090", "RTX-5090", "MI355X"
+#define SPEC_NGPU_TYPES 7
+/* spec_gpu_type_ok: one of SPEC_GPU_TYPES. */
+bool spec_gpu_type_ok(const char *s);
+/*
+ * spec_class_can_pause: whether a live sandboxClass can be paused
+ * (the 0.218 classes: linux-vm, android and windows are VMs and can;
+ * container cannot); -1 when class is NULL or unknown.
+ */
+int spec_class_can_pause(const char *sandbox_class);
 
 /* Room for the sandform.dev/spec label value (manifests/spechash.h). */
 #define SPEC_HASH_MAX 63
@@ -86,8 +106,15 @@ enum spec_field {
 	SPEC_F_PUBLIC,
 	SPEC_F_STATE,
 	SPEC_F_AUTO_STOP,
+	SPEC_F_AUTO_PAUSE,
 	SPEC_F_AUTO_ARCHIVE,
 	SPEC_F_AUTO_DELETE,
+	SPEC_F_TTL,
+	SPEC_F_SPOT,
+	SPEC_F_GPU_TYPE,
+	SPEC_F_KVM,
+	SPEC_F_OUTBOUND_PROXY,
+	SPEC_F_SECRETS,
 	SPEC_F_NETWORK,
 	SPEC_F_BLOCK_ALL,
 	SPEC_F_ALLOW_LIST,
@@ -148,9 +175,10 @@ enum spec_state {
 	SPEC_STATE_STARTED,
 	SPEC_STATE_STOPPED,
 	SPEC_STATE_ARCHIVED,
+	SPEC_STATE_PAUSED, /* classes that can pause (not container) */
 };
 
-/* "started", "stopped", "archived"; "" for ANY. */
+/* "started", "stopped", "archived", "paused"; "" for ANY. */
 const char *spec_state_name(enum spec_state st);
 /* spec_state_parse: 0 and *out, or -1 for anything else. */
 int spec_state_parse(const char *s, enum spec_state *out);
@@ -218,6 +246,16 @@ struct spec {
 	enum spec_state state;
 	bool has_auto_stop, has_auto_archive, has_auto_delete;
 	int auto_stop, auto_archive, auto_delete; /* minutes */
+	bool has_auto_pause, has_ttl;
+	int auto_pause, ttl; /* minutes; ttl 0 = no time to live */
+	bool has_spot, spot, has_kvm, kvm;
+	char *outbound_proxy_url; /* NULL: none */
+	char **gpu_types;         /* preference order; NULL: not declared */
+	size_t ngpu_types;
+	/* platform secrets: env name -> the organization secret's name (not
+	 * a value); has_secrets with none declared clears them */
+	bool has_secrets;
+	struct strmap secrets;
 	bool has_network;
 	struct spec_network network;
 	bool has_volumes;
@@ -264,6 +302,17 @@ const struct spec_env *spec_env_find(const struct spec *s, const char *key);
  * SPEC_DEFAULT_MAX_AUTO_ARCHIVE).
  */
 int spec_normalize_auto_archive(int n, int max);
+/*
+ * spec_effective_auto_stop / _auto_pause: the autoStopInterval and
+ * autoPauseInterval a spec manages: as declared, or 0 for the one left out
+ * when the other is declared non-zero (Daytona allows at most one of them
+ * non-zero). 1 and *value, or 0 when not managed.
+ */
+int spec_effective_auto_stop(const struct spec *s, int *value);
+int spec_effective_auto_pause(const struct spec *s, int *value);
+/* spec_proxy_shown: url with any user:password replaced by "***" (caller
+ * frees); NULL for NULL. */
+char *spec_proxy_shown(const char *url);
 /* spec_line: the document's line (for "FILE:LINE" provenance), 0 unknown. */
 unsigned spec_line(const struct spec *s);
 /* spec_source: "FILE:LINE" of the document, or "-" when unknown (caller

@@ -62,6 +62,13 @@ hash_with(struct spec *s, const void *key, size_t keylen, secret_fn resolve,
 	s->nunresolved = 0;
 	buf_addstr(&label, SPEC_HASH_VERSION);
 	add_field(&b, "image", s->image);
+	/* create-only fields a list item does not show (0.218): in the
+	 * image's group, and only when set, so that labels written before
+	 * them stay equal */
+	if (s->has_kvm && s->kvm)
+		add_field(&b, "kvm", "true");
+	if (s->outbound_proxy_url)
+		add_field(&b, "outboundProxyUrl", s->outbound_proxy_url);
 	segment(&b, &label);
 	/* env: plain values and the secret references (no key needed), then
 	 * the secret values under the state's key, then which key */

@@ -4,12 +4,13 @@
  * The value is "v1.IIIIIIII.EEEEEEEE.SSSSSSSS.KKKKKKKK.VVVVVVVV": a version
  * and one short SHA-256 per create-only group the list endpoint does not
  * return, so the plan can name the group that changed without a GET:
- * image, env (plain values and secret references), secret values (HMACs
- * under the state's key), the fingerprint of that key, and volumes.
- * Snapshot, user, target, gpu and resources are list fields and compared
- * directly. Secret values are only comparable under the same key: after a
- * lost state they are not (SPEC_SEG_KEY differs) and the plan says so
- * instead of replacing.
+ * image (with kvm and outboundProxyUrl when set, 0.218 fields a list
+ * item does not show), env (plain values and secret references), secret
+ * values (HMACs under the state's key), the fingerprint of that key, and
+ * volumes. Snapshot, user, target, gpu, spot, gpuType and resources are
+ * list fields and compared directly. Secret values are only comparable under
+ * the same key: after a lost state they are not (SPEC_SEG_KEY differs) and the
+ * plan says so instead of replacing.
  */
 #ifndef SF_MANIFESTS_SPECHASH_H
 #define SF_MANIFESTS_SPECHASH_H

@@ -289,3 +289,60 @@ sandform validate: 1 error, 0 warnings" ]
 	run "$SANDFORM" validate d.yaml
 	[ "$status" -eq 0 ]
 }
+
+@test "the 0.218 fields: each rule across fields at its line, --json keeps them, proxy credentials never echoed (issue 14)" {
+	cat >n.yaml <<-'EOF'
+	apiVersion: sandform.dev/v1
+	kind: Sandbox
+	metadata: {name: a}
+	spec:
+	  image: python:3.12
+	  autoStopInterval: 15
+	  autoPauseInterval: 30
+	  spot: true
+	  gpuType: [H100, H100x]
+	  kvm: true
+	  outboundProxyUrl: ftp://proxy
+	  env: {TOKEN: x}
+	  secrets: {TOKEN: tok, 9X: y}
+	  state: hibernating
+	EOF
+	run --separate-stderr "$SANDFORM" --no-stack-file validate n.yaml
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"n.yaml:7:22: spec.autoPauseInterval: autoStopInterval and autoPauseInterval are both non-zero (expected at most one of them non-zero)"* ]]
+	[[ "$stderr" == *"n.yaml:9:19: spec.gpuType[1]: unknown GPU type 'H100x' (expected H100, H200, B300, RTX-PRO-6000, RTX-4090, RTX-5090 or MI355X)"* ]]
+	[[ "$stderr" == *"n.yaml:8:9: spec.spot: spot is for GPU sandboxes (expected spec.resources.gpu: 1)"* ]]
+	[[ "$stderr" == *"n.yaml:10:8: spec.kvm: kvm is for sandboxes of a linux-vm snapshot (expected spec.snapshot)"* ]]
+	[[ "$stderr" == *"n.yaml:11:21: spec.outboundProxyUrl: not a proxy URL (expected an http:// or https:// URL)"* ]]
+	[[ "$stderr" == *"spec.secrets.9X: '9X' is not a variable name"* ]]
+	[[ "$stderr" == *"spec.secrets.TOKEN: 'TOKEN' is also in spec.env"* ]]
+	[[ "$stderr" == *"n.yaml:14:10: spec.state: unknown state 'hibernating' (expected started, stopped, archived or paused)"* ]]
+
+	cat >ok.yaml <<-'EOF'
+	apiVersion: sandform.dev/v1
+	kind: Sandbox
+	metadata: {name: vm}
+	spec:
+	  snapshot: ubuntu-vm
+	  kvm: true
+	  state: paused
+	  autoPauseInterval: 30
+	  ttlMinutes: 60
+	  outboundProxyUrl: https://user:hunter2pw@proxy.internal:3128
+	  secrets: {OPENAI_API_KEY: openai-key}
+	EOF
+	run --separate-stderr "$SANDFORM" --no-stack-file validate ok.yaml
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"ok.yaml:10:21: warning: spec.outboundProxyUrl: the URL holds credentials"* ]]
+	[[ "$stderr" != *hunter2pw* ]]
+	run --separate-stderr "$SANDFORM" --no-stack-file validate --json ok.yaml
+	[ "$status" -eq 0 ]
+	s=$(printf '%s' "$output" | json 'd["sandboxes"][0]')
+	[[ "$s" == *"'state': 'paused'"* ]]
+	[[ "$s" == *"'ttlMinutes': 60"* ]]
+	[[ "$s" == *"'autoPauseInterval': 30"* ]]
+	[[ "$s" == *"'secrets': {'OPENAI_API_KEY': 'openai-key'}"* ]]
+	[[ "$s" == *"'kvm': True"* ]]
+}

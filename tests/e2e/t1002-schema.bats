@@ -126,4 +126,50 @@ spec:
 	bad stackname metadata.name 'apiVersion: sandform.dev/v1
 kind: Stack
 metadata: {name: -st}'
+	# the 0.218 fields (issue 14)
+	bad gputype spec.gpuType "$HEAD
+spec:
+  gpuType: [A100]"
+	bad ttl spec.ttlMinutes "$HEAD
+spec:
+  ttlMinutes: -1"
+	bad secrets spec.secrets "$HEAD
+spec:
+  secrets: {1BAD: name}"
+	bad spot spec.spot "$HEAD
+spec:
+  spot: sometimes"
+}
+
+@test "the 0.218 sandbox fields and state: paused are valid against the schema" {
+	cat >new.yaml <<-'EOF'
+	apiVersion: sandform.dev/v1
+	kind: Sandbox
+	metadata: {name: gpu}
+	spec:
+	  image: nvidia/cuda:12
+	  resources: {gpu: 1}
+	  autoDeleteInterval: 0
+	  ttlMinutes: 90
+	  spot: true
+	  gpuType: [H100, RTX-PRO-6000]
+	  outboundProxyUrl: http://proxy.internal:3128
+	  secrets: {OPENAI_API_KEY: openai-key}
+	---
+	apiVersion: sandform.dev/v1
+	kind: Sandbox
+	metadata: {name: vm}
+	spec:
+	  snapshot: ubuntu-vm
+	  kvm: true
+	  state: paused
+	  autoPauseInterval: 30
+	  gpuType: null
+	EOF
+	run check new.yaml
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run "$SANDFORM" --no-stack-file validate new.yaml
+	echo "$output"
+	[ "$status" -eq 0 ]
 }

@@ -283,7 +283,7 @@ test_errors(void **state)
 	expect_error(HDR "  public: \"true\"\n", 6, "spec.public",
 	             "quoted string");
 	expect_error(HDR "  state: running\n", 6, "spec.state",
-	             "started, stopped or archived");
+	             "started, stopped, archived or paused");
 	expect_error(HDR "  user: [a]\n", 6, "spec.user", "a list");
 	expect_error(HDR "  image: \"a b\"\n", 6, "spec.image", "space");
 	expect_error(HDR "  env: {A: ~}\n", 6, "spec.env.A", "secretEnv");
@@ -998,6 +998,157 @@ test_value_rules(void **state)
 }
 
 /* .sandformignore: gitignore's syntax, the last match deciding. */
+/* the 0.218 fields (issue 14): load, rules across fields, JSON */
+static void
+test_0218_fields(void **state)
+{
+	static const char yaml[] =
+	        HDR "  image: nvidia/cuda:12\n"
+	            "  resources: {gpu: 1}\n"
+	            "  autoDeleteInterval: 0\n"
+	            "  autoPauseInterval: 0\n"
+	            "  ttlMinutes: 120\n"
+	            "  spot: true\n"
+	            "  gpuType: [H100, RTX-4090]\n"
+	            "  outboundProxyUrl: http://proxy.internal:3128\n"
+	            "  secrets: {OPENAI_API_KEY: openai-key, HF_TOKEN: hf}\n";
+	struct manifest_set *set = load_ok(yaml);
+	const struct spec *s = &set->sandboxes[0];
+	struct spec *back = NULL;
+	cJSON *j;
+	char *t;
+	int v;
+
+	(void)state;
+	assert_true(s->has_ttl);
+	assert_int_equal(s->ttl, 120);
+	assert_true(s->has_spot && s->spot);
+	assert_int_equal(s->ngpu_types, 2);
+	assert_string_equal(s->gpu_types[0], "H100");
+	assert_string_equal(s->gpu_types[1], "RTX-4090");
+	assert_string_equal(s->outbound_proxy_url,
+	                    "http://proxy.internal:3128");
+	assert_true(s->has_secrets);
+	assert_string_equal(strmap_get(&s->secrets, "HF_TOKEN"), "hf");
+	assert_int_equal(s->pos[SPEC_F_GPU_TYPE].line, 12);
+	/* JSON round trip */
+	j = spec_to_json(s);
+	t = cJSON_PrintUnformatted(j);
+	assert_non_null(strstr(t, "\"gpuType\":[\"H100\",\"RTX-4090\"]"));
+	assert_non_null(strstr(t, "\"secrets\":{\"HF_TOKEN\":\"hf\","));
+	assert_non_null(strstr(t, "\"ttlMinutes\":120"));
+	assert_int_equal(spec_from_json(j, &back), 0);
+	assert_true(spec_field_equal(s, back, SPEC_F_GPU_TYPE));
+	assert_true(spec_field_equal(s, back, SPEC_F_SECRETS));
+	assert_true(spec_field_equal(s, back, SPEC_F_TTL));
+	assert_true(spec_field_equal(s, back, SPEC_F_SPOT));
+	assert_true(spec_field_equal(s, back, SPEC_F_OUTBOUND_PROXY));
+	strmap_set(&back->secrets, "HF_TOKEN", "other");
+	assert_false(spec_field_equal(s, back, SPEC_F_SECRETS));
+	spec_free(back);
+	free(t);
+	cJSON_Delete(j);
+	manifest_set_free(set);
+
+	/* a single GPU type; state paused; autoPause leaves autoStop at 0 */
+	set = load_ok(HDR "  snapshot: vm\n  kvm: true\n  state: paused\n"
+	                  "  autoPauseInterval: 30\n");
+	s = &set->sandboxes[0];
+	assert_int_equal(s->state, SPEC_STATE_PAUSED);
+	assert_true(s->kvm);
+	assert_int_equal(spec_effective_auto_stop(s, &v), 1);
+	assert_int_equal(v, 0);
+	assert_int_equal(spec_effective_auto_pause(s, &v), 1);
+	assert_int_equal(v, 30);
+	manifest_set_free(set);
+	set = load_ok(HDR "  autoStopInterval: 15\n");
+	assert_int_equal(spec_effective_auto_pause(&set->sandboxes[0], &v), 1);
+	assert_int_equal(v, 0);
+	manifest_set_free(set);
+	set = load_ok(HDR "  public: true\n");
+	assert_int_equal(spec_effective_auto_pause(&set->sandboxes[0], &v), 0);
+	assert_int_equal(spec_effective_auto_stop(&set->sandboxes[0], &v), 0);
+	manifest_set_free(set);
+	set = load_ok(HDR "  image: x\n  resources: {gpu: 1}\n"
+	                  "  autoDeleteInterval: 0\n  gpuType: MI355X\n");
+	assert_int_equal(set->sandboxes[0].ngpu_types, 1);
+	manifest_set_free(set);
+
+	expect_error(HDR "  autoStopInterval: 15\n  autoPauseInterval: 30\n", 7,
+	             "spec.autoPauseInterval", "at most one of them non-zero");
+	expect_error(HDR "  autoDeleteInterval: 0\n  autoPauseInterval: 30\n",
+	             7, "spec.autoPauseInterval", "ephemeral");
+	expect_error(HDR "  spot: true\n", 6, "spec.spot",
+	             "spot is for GPU sandboxes");
+	expect_error(HDR "  gpuType: [H100]\n", 6, "spec.gpuType",
+	             "gpuType is for GPU sandboxes");
+	expect_error(HDR "  gpuType: [A100]\n", 6, "spec.gpuType[0]",
+	             "unknown GPU type 'A100'");
+	expect_error(HDR "  image: x\n  resources: {gpu: 1}\n"
+	                 "  autoDeleteInterval: 0\n  gpuType: [H100, H100]\n",
+	             9, "spec.gpuType[1]", "duplicate GPU type");
+	expect_error(HDR "  gpuType: []\n", 6, "spec.gpuType", "0 entries");
+	expect_error(HDR "  image: x\n  kvm: true\n", 7, "spec.kvm",
+	             "linux-vm snapshot");
+	expect_error(HDR "  outboundProxyUrl: socks5://p:1080\n", 6,
+	             "spec.outboundProxyUrl", "not a proxy URL");
+	expect_error(HDR "  outboundProxyUrl: http://\n", 6,
+	             "spec.outboundProxyUrl", "not a proxy URL");
+	expect_error(HDR "  secrets: {'A-B': x}\n", 6, "spec.secrets.A-B",
+	             "not a variable name");
+	expect_error(HDR "  secrets: {A: {secretEnv: X}}\n", 6,
+	             "spec.secrets.A", "belong in spec.env");
+	expect_error(HDR "  secrets: [a]\n", 6, "spec.secrets",
+	             "expected a mapping");
+	expect_error(HDR "  env: {A: x}\n  secrets: {A: s}\n", 7,
+	             "spec.secrets.A", "also in spec.env");
+	expect_error(HDR "  ttlMinutes: -1\n", 6, "spec.ttlMinutes",
+	             "out of range");
+	expect_error(HDR "  spot: yes please\n", 6, "spec.spot", NULL);
+}
+
+static void
+test_0218_warnings_and_proxy(void **state)
+{
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+	char *t;
+
+	(void)state;
+	assert_int_equal(load(HDR
+	                      "  outboundProxyUrl: https://u:pw@proxy:3128/\n",
+	                      &set, &d),
+	                 0);
+	assert_non_null(find_diag(&d, DIAG_WARNING, 6, "spec.outboundProxyUrl",
+	                          "holds credentials"));
+	/* the message never repeats the password */
+	assert_null(strstr(d.v[0].msg, "pw"));
+	manifest_set_free(set);
+	diag_list_free(&d);
+	assert_int_equal(load(HDR "  state: started\n  autoPauseInterval: 20\n",
+	                      &set, &d),
+	                 0);
+	assert_int_equal(d.n_warnings, 1);
+	assert_non_null(find_diag(&d, DIAG_WARNING, 6, "spec.state",
+	                          "autoPauseInterval 20"));
+	manifest_set_free(set);
+	diag_list_free(&d);
+
+	t = spec_proxy_shown("https://u:pw@proxy:3128/x");
+	assert_string_equal(t, "https://***@proxy:3128/x");
+	free(t);
+	t = spec_proxy_shown("http://proxy:3128/a@b");
+	assert_string_equal(t, "http://proxy:3128/a@b");
+	free(t);
+	assert_null(spec_proxy_shown(NULL));
+	assert_true(spec_gpu_type_ok("RTX-PRO-6000"));
+	assert_false(spec_gpu_type_ok("rtx-4090"));
+	assert_int_equal(spec_class_can_pause("container"), 0);
+	assert_int_equal(spec_class_can_pause("linux-vm"), 1);
+	assert_int_equal(spec_class_can_pause(NULL), -1);
+	assert_int_equal(spec_class_can_pause("quantum"), -1);
+}
+
 static void
 test_ignorefile(void **state)
 {
@@ -1065,6 +1216,8 @@ main(void)
 		cmocka_unit_test(test_json_and_secrets),
 		cmocka_unit_test(test_value_rules),
 		cmocka_unit_test(test_ignorefile),
+		cmocka_unit_test(test_0218_fields),
+		cmocka_unit_test(test_0218_warnings_and_proxy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
