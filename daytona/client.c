@@ -1123,6 +1123,45 @@ add_str(cJSON *o, const char *field, const char *s)
 		cJSON_AddStringToObject(o, field, s);
 }
 
+/* secrets_json: [{ENV: name}, ...] (update-sandbox-secrets.ts). */
+static cJSON *
+secrets_json(const struct strmap *m)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
+
+	for (i = 0; m && i < m->n; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, m->v[i].key, m->v[i].value);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+/* create_0218: the fields of the 0.218 CreateSandbox (create-sandbox.ts). */
+static void
+create_0218(cJSON *j, const struct dt_create *r)
+{
+	cJSON *a;
+	size_t i;
+
+	if (r->has_ttl)
+		cJSON_AddNumberToObject(j, "ttlMinutes", r->ttl_minutes);
+	if (r->spot)
+		cJSON_AddTrueToObject(j, "spot");
+	if (r->kvm)
+		cJSON_AddTrueToObject(j, "kvm");
+	add_str(j, "outboundProxyUrl", r->outbound_proxy_url);
+	if (r->n_gpu_types > 0) {
+		a = cJSON_AddArrayToObject(j, "gpuType");
+		for (i = 0; i < r->n_gpu_types; i++)
+			cJSON_AddItemToArray(
+			        a, cJSON_CreateString(r->gpu_types[i]));
+	}
+	if (r->secrets != NULL && r->secrets->n > 0)
+		cJSON_AddItemToObject(j, "secrets", secrets_json(r->secrets));
+}
+
 int
 dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 {
@@ -1189,6 +1228,7 @@ dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 			cJSON_AddItemToArray(arr, v);
 		}
 	}
+	create_0218(j, r);
 	if (set_body(&k, j) < 0) {
 		call_clear(&k);
 		return SF_ERROR;
@@ -1301,6 +1341,35 @@ dt_set_setting(struct dt_client *c, const char *id, enum dt_setting s,
 		snprintf(suffix, sizeof(suffix), "/%s/%d", dt_settings[s].route,
 		         value);
 	return action(c, "POST", id, suffix, DT_BUCKET_AUTHENTICATED, 1, NULL,
+	              res);
+}
+
+int
+dt_set_ttl(struct dt_client *c, const char *id, int minutes,
+           struct dt_result *res)
+{
+	char suffix[32];
+
+	snprintf(suffix, sizeof(suffix), "/ttl/%d", minutes);
+	return action(c, "POST", id, suffix, DT_BUCKET_AUTHENTICATED, 1, NULL,
+	              res);
+}
+
+int
+dt_set_secrets(struct dt_client *c, const char *id,
+               const struct strmap *secrets, struct dt_result *res)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(j, "secrets", secrets_json(secrets));
+	return action(c, "PUT", id, "/secrets", DT_BUCKET_AUTHENTICATED, 1, j,
+	              res);
+}
+
+int
+dt_pause(struct dt_client *c, const char *id, struct dt_result *res)
+{
+	return action(c, "POST", id, "/pause", DT_BUCKET_LIFECYCLE, 0, NULL,
 	              res);
 }
 

@@ -27,10 +27,12 @@
  * Retries (daytona-api.md §11): 429 is retried on every route, because the
  * server's throttler refuses the request before any handler runs. 5xx and
  * connection failures are retried only on calls that are safe to repeat:
- * every GET, PUT labels, POST public/autostop/autoarchive/autodelete/
- * network-settings (they set absolute values) and POST start (a no-op on a
- * started sandbox; a repeat during the transition answers 409, which the
- * caller handles). create, delete, stop, archive, recover and resize are
+ * every GET, PUT labels and secrets, POST public/autostop/autopause/
+ * autoarchive/autodelete/ttl/network-settings (they set absolute values; a
+ * repeated ttl re-anchors it by the seconds between) and POST start (a
+ * no-op on a started sandbox; a repeat during the transition answers 409,
+ * which the caller handles). create, delete, stop, archive, pause,
+ * recover and resize are
  * never repeated after a 5xx or a lost connection: the caller must look the
  * sandbox up (by name) and decide. Backoff is capped exponential with
  * jitter; Retry-After-<bucket> (or plain Retry-After) is honoured. Each
@@ -181,6 +183,9 @@ enum dt_present {
 	DT_HAS_ENV = 1 << 10,
 	DT_HAS_VOLUMES = 1 << 11,
 	DT_HAS_BUILD_INFO = 1 << 12,
+	DT_HAS_AUTO_PAUSE = 1 << 13,
+	DT_HAS_SPOT = 1 << 14,
+	DT_HAS_KVM = 1 << 15,
 };
 
 /* Strings are NULL when absent or null. */
@@ -209,6 +214,11 @@ struct dt_sandbox {
 	int auto_stop_interval; /* minutes */
 	int auto_archive_interval;
 	int auto_delete_interval;
+	int auto_pause_interval;   /* 0.218: classes that can pause */
+	int spot;                  /* 0.218: a spot GPU sandbox */
+	int kvm;                   /* 0.218, full DTO only: /dev/kvm exposed */
+	char *outbound_proxy_url;  /* 0.218, full DTO only */
+	char *auto_destroy_at;     /* 0.218: when ttlMinutes destroys it */
 	struct dt_volume *volumes; /* full DTO only */
 	size_t n_volumes;
 	char *dockerfile_content; /* buildInfo.dockerfileContent (full only) */
@@ -249,6 +259,7 @@ enum dt_setting {
 	DT_SET_AUTO_STOP,
 	DT_SET_AUTO_ARCHIVE,
 	DT_SET_AUTO_DELETE,
+	DT_SET_AUTO_PAUSE, /* 0.218 */
 	DT_SET_COUNT
 };
 
@@ -530,6 +541,15 @@ struct dt_create {
 	int cpu, gpu, memory, disk; /* 0: not sent */
 	const struct dt_volume *volumes; /* volume_id may be an id or name */
 	size_t n_volumes;
+	/* 0.218 (@daytona/api-client create-sandbox.ts) */
+	int has_ttl, ttl_minutes;
+	int spot, kvm; /* 0: not sent */
+	const char *outbound_proxy_url;
+	const char *const *gpu_types; /* in order of preference */
+	size_t n_gpu_types;
+	/* platform secrets: env name -> organization secret name, sent as
+	 * "secrets": [{ENV: name}, ...] */
+	const struct strmap *secrets;
 };
 
 /* Network settings; NULL strings are not sent, "" clears a list. */
@@ -565,6 +585,17 @@ int dt_set_labels(struct dt_client *c, const char *id,
 /* dt_set_setting: POST /sandbox/{id}/ROUTE/{value} of the setting s. */
 int dt_set_setting(struct dt_client *c, const char *id, enum dt_setting s,
                    int value, struct dt_result *res);
+/* dt_set_ttl: POST /sandbox/{id}/ttl/{minutes} (0.218; re-anchored from
+ * now, 0 disables). */
+int dt_set_ttl(struct dt_client *c, const char *id, int minutes,
+               struct dt_result *res);
+/* dt_set_secrets: PUT /sandbox/{id}/secrets, replacing the mounted set
+ * (env name -> organization secret name; empty detaches all). */
+int dt_set_secrets(struct dt_client *c, const char *id,
+                   const struct strmap *secrets, struct dt_result *res);
+/* dt_pause: POST /sandbox/{id}/pause (classes that can pause; dt_start
+ * resumes). */
+int dt_pause(struct dt_client *c, const char *id, struct dt_result *res);
 int dt_set_network(struct dt_client *c, const char *id,
                    const struct dt_network *net, struct dt_result *res);
 /* dt_get_config: GET /config. */

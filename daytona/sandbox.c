@@ -109,6 +109,9 @@ const struct dt_setting_info dt_settings[DT_SET_COUNT] = {
 	[DT_SET_AUTO_DELETE] = { DT_SET_AUTO_DELETE, "autoDeleteInterval",
 	                         "autodelete", 0, SB_OFF(auto_delete_interval),
 	                         DT_HAS_AUTO_DELETE },
+	[DT_SET_AUTO_PAUSE] = { DT_SET_AUTO_PAUSE, "autoPauseInterval",
+	                        "autopause", 0, SB_OFF(auto_pause_interval),
+	                        DT_HAS_AUTO_PAUSE },
 };
 
 const struct dt_setting_info *
@@ -352,6 +355,11 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 	    (rc = get_int(obj, "disk", &sb->disk, p, DT_HAS_DISK)) < 0 ||
 	    (rc = get_str(obj, "gpuType", &sb->gpu_type)) < 0 ||
 	    (rc = get_str(obj, "sandboxClass", &sb->sandbox_class)) < 0 ||
+	    (rc = get_bool(obj, "spot", &sb->spot, p, DT_HAS_SPOT)) < 0 ||
+	    (rc = get_bool(obj, "kvm", &sb->kvm, p, DT_HAS_KVM)) < 0 ||
+	    (rc = get_str(obj, "outboundProxyUrl", &sb->outbound_proxy_url)) <
+	            0 ||
+	    (rc = get_str(obj, "autoDestroyAt", &sb->auto_destroy_at)) < 0 ||
 	    (rc = get_str(obj, "state", &sb->state_raw)) < 0 ||
 	    (rc = get_str(obj, "desiredState", &sb->desired_state_raw)) < 0 ||
 	    (rc = get_str(obj, "errorReason", &sb->error_reason)) < 0 ||
@@ -434,6 +442,10 @@ dt_sandbox_to_json(const struct dt_sandbox *sb)
 	put_int(o, "disk", sb->disk, p, DT_HAS_DISK);
 	put_str(o, "gpuType", sb->gpu_type);
 	put_str(o, "sandboxClass", sb->sandbox_class);
+	put_bool(o, "spot", sb->spot, p, DT_HAS_SPOT);
+	put_bool(o, "kvm", sb->kvm, p, DT_HAS_KVM);
+	put_str(o, "outboundProxyUrl", sb->outbound_proxy_url);
+	put_str(o, "autoDestroyAt", sb->auto_destroy_at);
 	put_str(o, "state", sb->state_raw);
 	put_str(o, "desiredState", sb->desired_state_raw);
 	put_str(o, "errorReason", sb->error_reason);
@@ -488,6 +500,8 @@ dt_sandbox_dup(const struct dt_sandbox *sb)
 	d->domain_allow_list = xstrdup_or_null(sb->domain_allow_list);
 	d->gpu_type = xstrdup_or_null(sb->gpu_type);
 	d->sandbox_class = xstrdup_or_null(sb->sandbox_class);
+	d->outbound_proxy_url = xstrdup_or_null(sb->outbound_proxy_url);
+	d->auto_destroy_at = xstrdup_or_null(sb->auto_destroy_at);
 	d->state_raw = xstrdup_or_null(sb->state_raw);
 	d->desired_state_raw = xstrdup_or_null(sb->desired_state_raw);
 	d->error_reason = xstrdup_or_null(sb->error_reason);
@@ -531,6 +545,8 @@ dt_sandbox_free(struct dt_sandbox *sb)
 	free(sb->domain_allow_list);
 	free(sb->gpu_type);
 	free(sb->sandbox_class);
+	free(sb->outbound_proxy_url);
+	free(sb->auto_destroy_at);
 	free(sb->state_raw);
 	free(sb->desired_state_raw);
 	free(sb->error_reason);

@@ -480,6 +480,104 @@ test_create_body(void **state)
 	strmap_clear(&labels);
 }
 
+/* the 0.218 routes, create fields and sandbox fields (issue 14) */
+static void
+test_0218(void **state)
+{
+	static const struct route_case want[] = {
+		{ "POST", "/api/sandbox/a/autopause/30", "" },
+		{ "POST", "/api/sandbox/a/ttl/120", "" },
+		{ "PUT", "/api/sandbox/a/secrets",
+		  "{\"secrets\":[{\"HF\":\"hf-token\"},{\"OPENAI\":\"oa\"}]}" },
+		{ "PUT", "/api/sandbox/a/secrets", "{\"secrets\":[]}" },
+		{ "POST", "/api/sandbox/a/pause", "" },
+		{ "POST", "/api/sandbox",
+		  "{\"name\":\"g\",\"buildInfo\":{\"dockerfileContent\":"
+		  "\"FROM cuda\\n\"},\"autoStopInterval\":0,"
+		  "\"autoPauseInterval\":30,\"target\":\"eu\",\"gpu\":1,"
+		  "\"ttlMinutes\":0,"
+		  "\"spot\":true,\"kvm\":true,\"outboundProxyUrl\":"
+		  "\"http://p:3128\",\"gpuType\":[\"H100\",\"B300\"],"
+		  "\"secrets\":[{\"HF\":\"hf-token\"},{\"OPENAI\":\"oa\"}]}" },
+	};
+	static const char *const gpus[] = { "H100", "B300" };
+	struct fx *x = *state;
+	struct dt_result r = DT_RESULT_INIT;
+	struct strmap secrets = STRMAP_INIT, none = STRMAP_INIT;
+	struct dt_sandbox *sb = NULL, *back = NULL;
+	struct dt_create cr;
+	cJSON *j;
+	int v;
+	size_t i;
+
+	strmap_set(&secrets, "OPENAI", "oa");
+	strmap_set(&secrets, "HF", "hf-token");
+	for (i = 0; i < 6; i++)
+		push_sandbox(x, 200);
+	assert_int_equal(dt_set_setting(x->c, "a", DT_SET_AUTO_PAUSE, 30, &r),
+	                 0);
+	assert_int_equal(dt_set_ttl(x->c, "a", 120, &r), 0);
+	assert_int_equal(dt_set_secrets(x->c, "a", &secrets, &r), 0);
+	assert_int_equal(dt_set_secrets(x->c, "a", &none, &r), 0);
+	assert_int_equal(dt_pause(x->c, "a", &r), 0);
+	memset(&cr, 0, sizeof(cr));
+	cr.name = "g";
+	cr.image = "cuda";
+	cr.gpu = 1;
+	cr.has_setting[DT_SET_AUTO_STOP] = 1;
+	cr.has_setting[DT_SET_AUTO_PAUSE] = 1;
+	cr.setting[DT_SET_AUTO_PAUSE] = 30;
+	cr.has_ttl = 1;
+	cr.spot = 1;
+	cr.kvm = 1;
+	cr.outbound_proxy_url = "http://p:3128";
+	cr.gpu_types = gpus;
+	cr.n_gpu_types = 2;
+	cr.secrets = &secrets;
+	assert_int_equal(dt_create(x->c, &cr, &r), 0);
+	assert_int_equal(dt_fake_n_requests(x->f), 6);
+	for (i = 0; i < 6; i++)
+		check_req(x, i, &want[i]);
+	dt_result_clear(&r);
+	strmap_clear(&secrets);
+
+	/* the Sandbox of 0.218: read, and written back as it came */
+	j = cJSON_Parse("{\"id\":\"i\",\"name\":\"n\",\"sandboxClass\":"
+	                "\"linux-vm\",\"spot\":true,\"kvm\":false,"
+	                "\"gpuType\":\"H100\",\"autoPauseInterval\":45,"
+	                "\"autoDestroyAt\":\"2026-12-05T12:00:00.000Z\","
+	                "\"outboundProxyUrl\":\"http://p:3128\","
+	                "\"state\":\"paused\",\"labels\":{}}");
+	assert_int_equal(dt_sandbox_from_json(j, 1, &sb), 0);
+	assert_string_equal(sb->sandbox_class, "linux-vm");
+	assert_int_equal(sb->state, DT_STATE_PAUSED);
+	assert_true(sb->spot && (sb->present & DT_HAS_SPOT));
+	assert_true(!sb->kvm && (sb->present & DT_HAS_KVM));
+	assert_string_equal(sb->auto_destroy_at, "2026-12-05T12:00:00.000Z");
+	assert_string_equal(sb->outbound_proxy_url, "http://p:3128");
+	assert_int_equal(dt_sandbox_setting(sb, DT_SET_AUTO_PAUSE, &v), 0);
+	assert_int_equal(v, 45);
+	cJSON_Delete(j);
+	j = dt_sandbox_to_json(sb);
+	assert_int_equal(dt_sandbox_from_json(j, 1, &back), 0);
+	assert_string_equal(back->auto_destroy_at, sb->auto_destroy_at);
+	assert_int_equal(back->present, sb->present);
+	dt_sandbox_free(back);
+	back = dt_sandbox_dup(sb);
+	assert_string_equal(back->outbound_proxy_url, "http://p:3128");
+	dt_sandbox_free(back);
+	dt_sandbox_free(sb);
+	cJSON_Delete(j);
+	/* absent on an older server: no bit, no value */
+	j = cJSON_Parse("{\"id\":\"i\",\"labels\":{}}");
+	assert_int_equal(dt_sandbox_from_json(j, 0, &sb), 0);
+	assert_int_equal(dt_sandbox_setting(sb, DT_SET_AUTO_PAUSE, &v), -1);
+	assert_false(sb->present & (DT_HAS_SPOT | DT_HAS_KVM));
+	assert_null(sb->auto_destroy_at);
+	dt_sandbox_free(sb);
+	cJSON_Delete(j);
+}
+
 /* ---- responses and errors ---------------------------------------------- */
 
 static void
@@ -1512,6 +1610,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_body, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_0218, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_any_2xx, setup, teardown),
 		cmocka_unit_test(test_error_mapping),
 		cmocka_unit_test_setup_teardown(test_retry_idempotent, setup,
