@@ -363,6 +363,25 @@ remember_resize_unavailable(struct sched *s)
 	                      s->o->api_url);
 }
 
+/*
+ * pause_checked: POST pause, unless the sandbox is known to be of a class
+ * that cannot pause (a new sandbox's class is known only once it exists):
+ * then the manifest's state: paused is refused here, with the class.
+ */
+static int
+pause_checked(struct sched *s, struct job *j, struct dt_result *r)
+{
+	const char *cls = j->last ? j->last->sandbox_class : NULL;
+
+	if (spec_class_can_pause(cls) == 0)
+		return sf_error_set(SF_EINVALID,
+		                    "state: paused: sandbox class '%s' cannot "
+		                    "pause (expected a linux-vm, android or "
+		                    "windows sandbox)",
+		                    cls);
+	return dt_pause(s->client, j->id, r);
+}
+
 /* A lifecycle or settings call on j->id. */
 static int
 do_call(struct sched *s, struct job *j, const struct plan_step *st,
@@ -384,6 +403,15 @@ do_call(struct sched *s, struct job *j, const struct plan_step *st,
 		break;
 	case STEP_ARCHIVE:
 		rc = dt_archive(s->client, j->id, r);
+		break;
+	case STEP_PAUSE:
+		rc = pause_checked(s, j, r);
+		break;
+	case STEP_SET_TTL:
+		rc = dt_set_ttl(s->client, j->id, (int)st->value, r);
+		break;
+	case STEP_SET_SECRETS:
+		rc = dt_set_secrets(s->client, j->id, &st->labels, r);
 		break;
 	case STEP_RECOVER:
 		rc = dt_recover(s->client, j->id, r);
@@ -454,6 +482,9 @@ took_effect(struct sched *s, struct job *j, enum plan_step_kind k)
 	case STEP_ARCHIVE:
 		yes = ds == DT_STATE_ARCHIVED || st == DT_STATE_ARCHIVED;
 		break;
+	case STEP_PAUSE:
+		yes = ds == DT_STATE_PAUSED || st == DT_STATE_PAUSED;
+		break;
 	case STEP_START:
 	case STEP_RECOVER:
 		yes = ds == DT_STATE_STARTED || st == DT_STATE_STARTED;
@@ -498,6 +529,10 @@ call_action_name(const struct plan_step *st)
 		               : "setting";
 	case STEP_SET_NETWORK:
 		return "network";
+	case STEP_SET_TTL:
+		return "ttl";
+	case STEP_SET_SECRETS:
+		return "secrets";
 	default:
 		return plan_step_name(st);
 	}

@@ -278,6 +278,12 @@ step_label(const struct plan_step *st, enum expect e)
 		return "stopping";
 	case STEP_ARCHIVE:
 		return "archiving";
+	case STEP_PAUSE:
+		return "pausing";
+	case STEP_SET_TTL:
+		return "setting ttlMinutes";
+	case STEP_SET_SECRETS:
+		return "setting secrets";
 	case STEP_RECOVER:
 		return "recovering";
 	case STEP_RESIZE:
@@ -796,6 +802,7 @@ set_demand(struct dt_client *c, const struct plan *p)
 			case STEP_START:
 			case STEP_STOP:
 			case STEP_ARCHIVE:
+			case STEP_PAUSE:
 			case STEP_RECOVER:
 			case STEP_RESIZE:
 				lifecycle++;

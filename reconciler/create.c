@@ -26,6 +26,11 @@ create_setting_value(const struct spec *s, enum spec_field f, int *value)
 	const struct spec_field_info *fi = &spec_fields[f];
 	const char *base = (const char *)s;
 
+	/* at most one of the two non-zero: the other one follows */
+	if (f == SPEC_F_AUTO_STOP)
+		return spec_effective_auto_stop(s, value);
+	if (f == SPEC_F_AUTO_PAUSE)
+		return spec_effective_auto_pause(s, value);
 	if (!*(const bool *)(base + fi->has_off))
 		return 0;
 	*value = fi->type == SPEC_T_BOOL ? *(const bool *)(base + fi->off)
@@ -92,6 +97,15 @@ create_body_build(const struct spec *s, const struct strmap *labels,
 		r->disk = s->has_disk ? s->disk : 0;
 	}
 	r->gpu = s->has_gpu ? s->gpu : 0;
+	r->has_ttl = s->has_ttl;
+	r->ttl_minutes = s->ttl;
+	r->spot = s->has_spot && s->spot;
+	r->kvm = s->has_kvm && s->kvm;
+	r->outbound_proxy_url = s->outbound_proxy_url;
+	r->gpu_types = (const char *const *)s->gpu_types;
+	r->n_gpu_types = s->ngpu_types;
+	if (s->secrets.n)
+		r->secrets = &s->secrets;
 	if (s->nvolumes) {
 		out->volumes = xcalloc(s->nvolumes, sizeof(*out->volumes));
 		for (i = 0; i < s->nvolumes; i++) {

@@ -144,6 +144,33 @@ volumes_str(const struct spec *s)
 	return buf_detach(&b, NULL);
 }
 
+/* image_reasons: the image group of the spec label (the image, and kvm
+ * and outboundProxyUrl when set), field by field from the applied spec. */
+static void
+image_reasons(struct plan_action *a, enum plan_origin origin,
+              const struct spec *old, const struct spec *s)
+{
+	char *o, *n;
+
+	if (!spec_field_equal(old, s, SPEC_F_IMAGE) ||
+	    (spec_field_equal(old, s, SPEC_F_KVM) &&
+	     spec_field_equal(old, s, SPEC_F_OUTBOUND_PROXY)))
+		add_reason(a, PLAN_CAT_SPEC, origin, "spec.image", old->image,
+		           s->image, 1);
+	if (!spec_field_equal(old, s, SPEC_F_KVM))
+		add_reason(a, PLAN_CAT_SPEC, origin, "spec.kvm",
+		           old->kvm ? "true" : "false",
+		           s->kvm ? "true" : "false", 1);
+	if (!spec_field_equal(old, s, SPEC_F_OUTBOUND_PROXY)) {
+		o = spec_proxy_shown(old->outbound_proxy_url);
+		n = spec_proxy_shown(s->outbound_proxy_url);
+		add_reason(a, PLAN_CAT_SPEC, origin, "spec.outboundProxyUrl", o,
+		           n, 1);
+		free(o);
+		free(n);
+	}
+}
+
 /* Describe a changed hash group: old and new values when the state has
  * the last applied spec and it matches the live label, else the hashes. */
 static void
@@ -165,8 +192,7 @@ segment_reason(struct plan_action *a, const struct spec *s,
 	switch (seg) {
 	case SPEC_SEG_IMAGE:
 		if (old) {
-			add_reason(a, PLAN_CAT_SPEC, origin, "spec.image",
-			           old->image, s->image, 1);
+			image_reasons(a, origin, old, s);
 			return;
 		}
 		break;
@@ -361,6 +387,70 @@ volume_declared(const struct spec *s, const struct dt_volume *v)
 }
 
 /*
+ * dockerfile_from: the image of the first FROM line of a Dockerfile
+ * ("FROM [--platform=x] IMAGE [AS name]"), or NULL (caller frees).
+ */
+static char *
+dockerfile_from(const char *df)
+{
+	const char *p = df, *w;
+	size_t n;
+
+	while (p && *p) {
+		p += strspn(p, " \t\r\n");
+		if (strncasecmp(p, "FROM", 4) == 0 &&
+		    (p[4] == ' ' || p[4] == '\t')) {
+			p += 4;
+			for (;;) {
+				p += strspn(p, " \t");
+				n = strcspn(p, " \t\r\n");
+				w = p;
+				p += n;
+				if (n == 0 || strncmp(w, "--", 2) != 0)
+					break;
+			}
+			return n ? xstrndup(w, n) : NULL;
+		}
+		p += strcspn(p, "\n");
+	}
+	return NULL;
+}
+
+/* imported_image_reasons: a full GET's build info, kvm and proxy of a
+ * sandbox without sandform's spec label, compared with the spec: the
+ * image of the live Dockerfile's FROM line instead of assuming it. */
+static void
+imported_image_reasons(struct plan_action *a, const struct spec *s,
+                       const struct dt_sandbox *o)
+{
+	char *from, *x, *y;
+
+	if (s->image && (o->present & DT_HAS_BUILD_INFO) &&
+	    o->dockerfile_content) {
+		from = dockerfile_from(o->dockerfile_content);
+		if (from == NULL || strcmp(from, s->image) != 0)
+			add_reason(a, PLAN_CAT_SPEC, PLAN_ORIGIN_UNKNOWN,
+			           "spec.image", from ? from : "(no FROM line)",
+			           s->image, 1);
+		free(from);
+	}
+	if (s->has_kvm && (o->present & DT_HAS_KVM) &&
+	    (s->kvm != 0) != (o->kvm != 0))
+		add_reason(a, PLAN_CAT_SPEC, PLAN_ORIGIN_UNKNOWN, "spec.kvm",
+		           o->kvm ? "true" : "false", s->kvm ? "true" : "false",
+		           1);
+	if (s->outbound_proxy_url &&
+	    strcmp(s->outbound_proxy_url, nz(o->outbound_proxy_url)) != 0) {
+		x = spec_proxy_shown(o->outbound_proxy_url);
+		y = spec_proxy_shown(s->outbound_proxy_url);
+		add_reason(a, PLAN_CAT_SPEC, PLAN_ORIGIN_UNKNOWN,
+		           "spec.outboundProxyUrl", x, y, 1);
+		free(x);
+		free(y);
+	}
+}
+
+/*
  * createonly_reasons: for a sandbox the spec label cannot vouch for
  * (imported), the create-only fields a full GET shows and a list item does
  * not (env, volumes), compared with the spec. Env values are never shown
@@ -404,6 +494,7 @@ createonly_reasons(struct plan_action *a, const struct spec *s,
 		for (i = 0; !vol_differs && i < o->n_volumes; i++)
 			vol_differs = !volume_declared(s, &o->volumes[i]);
 	}
+	imported_image_reasons(a, s, o);
 	if (vol_differs) {
 		struct buf b = BUF_INIT;
 		char *live, *want = volumes_str(s);
@@ -420,6 +511,30 @@ createonly_reasons(struct plan_action *a, const struct spec *s,
 		free(live);
 		free(want);
 	}
+}
+
+/* gpu_type_declared: the live GPU type is one the manifest prefers (the
+ * scheduler took the first with capacity: any of them is as declared). */
+static int
+gpu_type_declared(const struct spec *s, const char *t)
+{
+	size_t i;
+
+	for (i = 0; i < s->ngpu_types; i++)
+		if (strcmp(s->gpu_types[i], t) == 0)
+			return 1;
+	return 0;
+}
+
+static char *
+gpu_types_str(const struct spec *s)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < s->ngpu_types; i++)
+		buf_addf(&b, "%s%s", i ? "," : "", s->gpu_types[i]);
+	return buf_detach(&b, NULL);
 }
 
 /* The create-only fields the list returns, compared directly. */
@@ -444,6 +559,18 @@ listed_reasons(struct plan_action *a, const struct spec *s,
 		                    origin_of(r, s, SPEC_F_GPU),
 		                    "spec.resources.gpu", o->gpu, s->gpu);
 		rs->forces_replace = 1;
+	}
+	if (s->has_spot && (o->present & DT_HAS_SPOT) &&
+	    (s->spot != 0) != (o->spot != 0))
+		add_reason(a, PLAN_CAT_SPEC, origin_of(r, s, SPEC_F_SPOT),
+		           "spec.spot", o->spot ? "true" : "false",
+		           s->spot ? "true" : "false", 1);
+	if (s->gpu_types && o->gpu_type && !gpu_type_declared(s, o->gpu_type)) {
+		char *want = gpu_types_str(s);
+
+		add_reason(a, PLAN_CAT_SPEC, origin_of(r, s, SPEC_F_GPU_TYPE),
+		           "spec.gpuType", o->gpu_type, want, 1);
+		free(want);
 	}
 	disk = want_resource(s, s->disk, SPEC_IMAGE_DEFAULT_DISK);
 	if (s->has_disk && disk < o->disk) {
@@ -574,6 +701,7 @@ settings_part(struct builder *b, struct plan_action *a, const struct spec *s,
 	struct plan_step *st;
 	enum spec_field f;
 	int update = 0;
+	long stop_at = -1, pause_at = -1;
 
 	for (f = 0; f < SPEC_F_COUNT; f++) {
 		const struct dt_setting_info *si = create_setting(f);
@@ -594,13 +722,155 @@ settings_part(struct builder *b, struct plan_action *a, const struct spec *s,
 		else
 			add_reason_num(a, PLAN_CAT_SETTINGS, origin, path, have,
 			               shown);
+		if (f == SPEC_F_AUTO_STOP)
+			stop_at = (long)a->nsteps;
+		if (f == SPEC_F_AUTO_PAUSE)
+			pause_at = (long)a->nsteps;
 		st = add_step(a, STEP_SET_SETTING);
 		st->setting = si->id;
 		st->field = path;
 		st->value = want;
 		update = 1;
 	}
+	/* autoStopInterval and autoPauseInterval may not both be non-zero:
+	 * the one going to 0 is set first */
+	if (stop_at >= 0 && pause_at >= 0 && a->steps[stop_at].value != 0) {
+		struct plan_step t = a->steps[stop_at];
+
+		a->steps[stop_at] = a->steps[pause_at];
+		a->steps[pause_at] = t;
+	}
 	return update;
+}
+
+/*
+ * ttl_part: spec.ttlMinutes. The API shows only when the sandbox will be
+ * destroyed (autoDestroyAt), and setting a TTL re-anchors it at the time
+ * of the call, so a TTL is set when: none is in force and one is declared
+ * (or the other way round), or the manifests changed it since it was last
+ * applied. A sandbox with a TTL in force and no applied spec (imported) is
+ * left as it is: setting it again would only postpone its end.
+ */
+static int
+ttl_part(struct plan_action *a, const struct spec *s,
+         const struct dt_sandbox *o, const struct plan_record *r)
+{
+	const struct spec *old = r ? r->applied : NULL;
+	const char *until = o->auto_destroy_at;
+	struct plan_step *st;
+	char *was;
+	int differs;
+
+	if (!s->has_ttl)
+		return 0;
+	if (s->ttl == 0)
+		differs = until != NULL;
+	else if (until == NULL)
+		differs = 1;
+	else
+		differs = old && (!old->has_ttl || old->ttl != s->ttl);
+	if (!differs)
+		return 0;
+	if (until == NULL)
+		was = xstrdup("0");
+	else if (old && old->has_ttl)
+		was = xasprintf("%d (autoDestroyAt %s)", old->ttl, until);
+	else
+		was = xasprintf("(autoDestroyAt %s)", until);
+	add_reason(a, PLAN_CAT_SETTINGS, origin_of(r, s, SPEC_F_TTL),
+	           "spec.ttlMinutes", was, NULL, 0)
+	        ->new_ = xasprintf("%d", s->ttl);
+	free(was);
+	st = add_step(a, STEP_SET_TTL);
+	st->field = spec_field_path(SPEC_F_TTL);
+	st->value = s->ttl;
+	return 1;
+}
+
+/*
+ * secrets_part: spec.secrets, the platform secrets mounted as env. No API
+ * shows them (the resolving route is the runner's, with values), so the
+ * declared map is compared with the one last applied; without one (an
+ * imported sandbox, a lost state) it is set once. Names are shown, never
+ * a value: they are the organization's secret names.
+ */
+static int
+secrets_part(struct plan_action *a, const struct spec *s,
+             const struct plan_record *r)
+{
+	const struct spec *old = r ? r->applied : NULL;
+	const struct strmap *have =
+	        old && old->has_secrets ? &old->secrets : NULL;
+	enum plan_origin origin =
+	        old ? PLAN_ORIGIN_MANIFEST : PLAN_ORIGIN_UNKNOWN;
+	size_t i, before = a->nreasons;
+	char *f;
+
+	if (!s->has_secrets || (have && strmap_equal(have, &s->secrets)))
+		return 0;
+	/* applied before without secrets and none declared: none set */
+	if (have == NULL && old && s->secrets.n == 0)
+		return 0;
+	for (i = 0; have && i < have->n; i++) {
+		const char *w = strmap_get(&s->secrets, have->v[i].key);
+
+		if (w && strcmp(w, have->v[i].value) == 0)
+			continue;
+		f = xasprintf("spec.secrets.%s", have->v[i].key);
+		add_reason(a, PLAN_CAT_SETTINGS, origin, f, have->v[i].value, w,
+		           0);
+		free(f);
+	}
+	for (i = 0; i < s->secrets.n; i++) {
+		if (have && strmap_get(have, s->secrets.v[i].key))
+			continue;
+		f = xasprintf("spec.secrets.%s", s->secrets.v[i].key);
+		add_reason(a, PLAN_CAT_SETTINGS, origin, f,
+		           have ? NULL : "(unknown)", s->secrets.v[i].value, 0);
+		free(f);
+	}
+	if (a->nreasons == before)
+		add_reason(a, PLAN_CAT_SETTINGS, origin, "spec.secrets",
+		           "(unknown)", "(none)", 0);
+	strmap_copy(&add_step(a, STEP_SET_SECRETS)->labels, &s->secrets);
+	return 1;
+}
+
+/*
+ * class_refuses: a manifest asking a sandbox of a class that cannot pause
+ * (container) to be paused or to auto-pause: a plan error naming the
+ * class; 1 then. An unknown class (a server that does not say) is left to
+ * the API.
+ */
+static int
+class_refuses(struct builder *b, const struct spec *s,
+              const struct dt_sandbox *o)
+{
+	enum spec_field f = s->state == SPEC_STATE_PAUSED ? SPEC_F_STATE
+	                                                  : SPEC_F_AUTO_PAUSE;
+	char *src;
+
+	if (spec_class_can_pause(o->sandbox_class) != 0)
+		return 0;
+	if (s->state != SPEC_STATE_PAUSED &&
+	    !(s->has_auto_pause && s->auto_pause > 0))
+		return 0;
+	if (s->file && s->pos[f].line)
+		src = xasprintf("%s:%u:%u", s->file, s->pos[f].line,
+		                s->pos[f].col);
+	else
+		src = source_of(s);
+	add_error(b, s->name,
+	          "%s: %s: sandbox class '%s' cannot pause (expected a "
+	          "linux-vm, android or windows sandbox, or %s)",
+	          src,
+	          s->state == SPEC_STATE_PAUSED ? "state: paused"
+	                                        : "autoPauseInterval",
+	          o->sandbox_class,
+	          s->state == SPEC_STATE_PAUSED ? "another state"
+	                                        : "autoPauseInterval: 0");
+	free(src);
+	return 1;
 }
 
 /* resize_part: the resize of cpu, memory and disk, with the stop and
@@ -753,6 +1023,8 @@ all_differences(struct builder *b, struct plan_action *a, const struct spec *s,
 
 	labels_part(b, a, s, o, r, 0);
 	settings_part(b, a, s, o, r);
+	ttl_part(a, s, o, r);
+	secrets_part(a, s, r);
 	network_part(a, s, o, r);
 	resize_part(a, s, o, r, &cur);
 	while (a->nsteps > nsteps)
@@ -792,6 +1064,8 @@ kind_of(const struct plan_action *a, int recovering, int resize, int update,
 		return PLAN_START;
 	case STEP_STOP:
 		return PLAN_STOP;
+	case STEP_PAUSE:
+		return PLAN_PAUSE;
 	default:
 		return PLAN_ARCHIVE;
 	}
@@ -809,6 +1083,8 @@ diff_existing(struct builder *b, const struct spec *s,
 	a = new_action(b, s->name, PLAN_UPDATE);
 	a->sandbox_id = xstrdup_or_null(o->id);
 	a->source = source_of(s);
+	if (class_refuses(b, s, o))
+		goto drop;
 	incomparable_before = b->p->secrets_incomparable;
 	if (replace_reasons(b, a, s, o, r)) {
 		/* a replace lists every field that differs, not only the
@@ -845,6 +1121,8 @@ diff_existing(struct builder *b, const struct spec *s,
 	                    incomparable_before != b->p->secrets_incomparable ||
 	                            s->nunresolved > 0);
 	update |= settings_part(b, a, s, o, r);
+	update |= ttl_part(a, s, o, r);
+	update |= secrets_part(a, s, r);
 	update |= network_part(a, s, o, r);
 	resize = resize_part(a, s, o, r, &cur);
 

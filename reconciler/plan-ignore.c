@@ -61,9 +61,12 @@ step_category(enum plan_step_kind k)
 	case STEP_RESIZE:
 		return PLAN_CAT_RESOURCES;
 	case STEP_SET_SETTING:
+	case STEP_SET_TTL:
+	case STEP_SET_SECRETS:
 		return PLAN_CAT_SETTINGS;
 	case STEP_SET_NETWORK:
 		return PLAN_CAT_NETWORK;
+	case STEP_PAUSE:
 	case STEP_START:
 	case STEP_STOP:
 	case STEP_ARCHIVE:
@@ -111,7 +114,15 @@ step_needed(const struct plan_action *a, const struct plan_step *st,
 		return 0;
 	if (st->kind == STEP_RESIZE)
 		return st->has_cpu || st->has_memory || st->has_disk;
-	if (st->kind != STEP_SET_SETTING || st->field == NULL)
+	if (st->kind == STEP_SET_SECRETS) {
+		for (i = 0; i < a->nreasons; i++)
+			if (strncmp(a->reasons[i].field, "spec.secrets", 12) ==
+			    0)
+				return 1;
+		return 0;
+	}
+	if ((st->kind != STEP_SET_SETTING && st->kind != STEP_SET_TTL) ||
+	    st->field == NULL)
 		return 1;
 	for (i = 0; i < a->nreasons; i++)
 		if (a->reasons[i].field &&

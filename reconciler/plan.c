@@ -45,13 +45,13 @@
 
 static const char *const kind_names[PLAN_KIND_COUNT] = {
 	"create", "replace", "delete", "recover", "resize",
-	"update", "start",   "stop",   "archive",
+	"update", "start",   "stop",   "archive", "pause",
 };
 
 static const char *const step_names[STEP_KIND_COUNT] = {
-	"create", "delete",     "wait_gone",   "wait_stable",
-	"start",  "stop",       "archive",     "recover",
-	"resize", "set_labels", "set_setting", "set_network",
+	"create",      "delete",      "wait_gone", "wait_stable", "start",
+	"stop",        "archive",     "recover",   "resize",      "set_labels",
+	"set_setting", "set_network", "pause",     "set_ttl",     "set_secrets",
 };
 
 /* "set_" and each setting's route, made once from the client's table. */
@@ -474,6 +474,18 @@ lifecycle_steps(struct plan_action *a, enum dt_state cur, enum dt_state final)
 			return DT_STATE_STOPPED;
 		}
 		break;
+	case DT_STATE_PAUSED:
+		if (cur == DT_STATE_STOPPED || cur == DT_STATE_ARCHIVED) {
+			add_step(a, STEP_START);
+			add_step(a, STEP_WAIT_STABLE);
+			cur = DT_STATE_STARTED;
+		}
+		if (cur == DT_STATE_STARTED) {
+			add_step(a, STEP_PAUSE);
+			add_step(a, STEP_WAIT_STABLE);
+			return DT_STATE_PAUSED;
+		}
+		break;
 	case DT_STATE_ARCHIVED:
 		if (cur == DT_STATE_STARTED || cur == DT_STATE_PAUSED) {
 			add_step(a, STEP_STOP);
@@ -504,6 +516,8 @@ spec_final(const struct spec *s, enum dt_state orig)
 		                                 : DT_STATE_STOPPED;
 	case SPEC_STATE_ARCHIVED:
 		return DT_STATE_ARCHIVED;
+	case SPEC_STATE_PAUSED:
+		return DT_STATE_PAUSED;
 	default:
 		return orig;
 	}
@@ -516,7 +530,8 @@ create_steps(struct builder *b, struct plan_action *a, const struct spec *s)
 
 	labels_merge(s, b->in->stack, NULL, NULL, &st->labels);
 	add_step(a, STEP_WAIT_STABLE);
-	if (s->state == SPEC_STATE_STOPPED || s->state == SPEC_STATE_ARCHIVED)
+	if (s->state == SPEC_STATE_STOPPED || s->state == SPEC_STATE_ARCHIVED ||
+	    s->state == SPEC_STATE_PAUSED)
 		lifecycle_steps(a, DT_STATE_STARTED,
 		                spec_final(s, DT_STATE_STARTED));
 	labels_owned(s, b->in->stack, &a->owned_labels);

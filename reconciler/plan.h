@@ -47,6 +47,7 @@ enum plan_kind {
 	PLAN_START,
 	PLAN_STOP,
 	PLAN_ARCHIVE,
+	PLAN_PAUSE,
 	PLAN_KIND_COUNT
 };
 
@@ -64,6 +65,9 @@ enum plan_step_kind {
 	STEP_SET_LABELS,  /* PUT labels = step->labels (the merged map) */
 	STEP_SET_SETTING, /* step->setting = value (0/1, minutes) */
 	STEP_SET_NETWORK, /* step->network */
+	STEP_PAUSE,       /* POST /sandbox/{id}/pause (0.218) */
+	STEP_SET_TTL,     /* POST /sandbox/{id}/ttl/{value} (0.218) */
+	STEP_SET_SECRETS, /* PUT secrets = step->labels (env -> secret name) */
 	STEP_KIND_COUNT
 };
 
@@ -75,7 +79,7 @@ struct plan_step {
 	long long value;
 	int has_cpu, has_memory, has_disk;
 	long long cpu, memory, disk;
-	struct strmap labels;
+	struct strmap labels; /* STEP_SET_SECRETS: the platform secrets */
 	struct spec_network network;
 };
 

@@ -70,6 +70,13 @@ step_to_json(const struct plan_step *st)
 		cJSON_AddItemToObject(j, "network",
 		                      spec_network_to_json(&st->network));
 		break;
+	case STEP_SET_TTL:
+		cJSON_AddNumberToObject(j, "value", (double)st->value);
+		break;
+	case STEP_SET_SECRETS:
+		cJSON_AddItemToObject(j, "secrets",
+		                      strmap_to_json(&st->labels));
+		break;
 	default:
 		break;
 	}
@@ -284,6 +291,9 @@ step_from_json(const cJSON *j, struct plan_step *st)
 	st->disk = jnum(j, "disk", &st->has_disk);
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "labels")) != NULL &&
 	    (rc = strmap_from_json(v, "labels", &st->labels)) < 0)
+		goto out;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "secrets")) != NULL &&
+	    (rc = strmap_from_json(v, "secrets", &st->labels)) < 0)
 		goto out;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "network")) != NULL)
 		rc = spec_network_from_json(v, &st->network);
@@ -644,6 +654,8 @@ marker(enum plan_kind k)
 		return "||";
 	case PLAN_ARCHIVE:
 		return "@";
+	case PLAN_PAUSE:
+		return "=";
 	case PLAN_RESIZE:
 		return "<>";
 	case PLAN_RECOVER:
@@ -745,7 +757,7 @@ planout_summary(const struct plan *p)
 		 * that occurs, by name */
 		static const enum plan_kind others[] = {
 			PLAN_RESIZE, PLAN_RECOVER, PLAN_START,
-			PLAN_STOP,   PLAN_ARCHIVE,
+			PLAN_STOP,   PLAN_ARCHIVE, PLAN_PAUSE,
 		};
 		struct buf b = BUF_INIT;
 		size_t i;
@@ -889,6 +901,12 @@ print_action(FILE *fp, const struct plan *p, const struct plan_action *a,
 	fprintf(fp, "%s%s (%s%s)%s  %s", off, on, plan_kind_name(a->kind),
 	        downtime(a), off, color ? C_DIM : "");
 	put(fp, a->source ? a->source : "");
+	/* the live sandbox class (0.218): what pause and kvm depend on */
+	if (a->observed && a->observed->sandbox_class) {
+		fputs("  [class ", fp);
+		put(fp, a->observed->sandbox_class);
+		fputc(']', fp);
+	}
 	fprintf(fp, "%s\n", off);
 	for (j = 0; j < a->nreasons; j++) {
 		/* a create lists what it sends, below, not its reasons */

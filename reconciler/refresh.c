@@ -552,6 +552,15 @@ copy_createonly(struct dt_sandbox *ob, const struct dt_sandbox *full)
 	d->volumes = NULL;
 	d->n_volumes = 0;
 	ob->present |= full->present & (DT_HAS_ENV | DT_HAS_VOLUMES);
+	/* the image (buildInfo's FROM line), kvm and the proxy (0.218) */
+	free(ob->dockerfile_content);
+	ob->dockerfile_content = d->dockerfile_content;
+	d->dockerfile_content = NULL;
+	free(ob->outbound_proxy_url);
+	ob->outbound_proxy_url = d->outbound_proxy_url;
+	d->outbound_proxy_url = NULL;
+	ob->kvm = full->kvm;
+	ob->present |= full->present & (DT_HAS_BUILD_INFO | DT_HAS_KVM);
 	dt_sandbox_free(d);
 }
 
@@ -627,7 +636,9 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 		    !(same && r->applied && r->applied->has_network))
 			need |= FULL_NETWORK; /* changed, or never seen */
 		if (strmap_get(&ob->labels, LABEL_SPEC) == NULL &&
-		    !(ob->present & DT_HAS_ENV) && (s->nenv || s->nvolumes))
+		    !(ob->present & DT_HAS_ENV) &&
+		    (s->nenv || s->nvolumes || s->image || s->has_kvm ||
+		     s->outbound_proxy_url))
 			need |= FULL_CREATEONLY;
 		if ((ob->present & DT_HAS_NETWORK_BLOCK_ALL) && w->json[k]) {
 			char *nj = item_with_network(w->json[k], ob);

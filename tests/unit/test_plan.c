@@ -2471,6 +2471,333 @@ test_destroy_plan(void **state)
 	spec_clear(&man[1]);
 }
 
+/* ---- the 0.218 fields (issue 14) ------------------------------------- */
+
+/* one_applied: the record remembers the current spec as last applied. */
+static void
+one_applied(struct one *t)
+{
+	spec_free(t->r.applied);
+	t->r.applied = spec_dup(&t->s);
+}
+
+static void
+test_0218_ttl(void **state)
+{
+	struct one t;
+	const struct plan_reason *rs;
+
+	(void)state;
+	one_setup(&t, "t");
+	t.s.has_ttl = true;
+	t.s.ttl = 60;
+	hash(&t.s);
+	one_applied(&t);
+	/* applied and in force: nothing, whatever autoDestroyAt says */
+	set_str(&t.o.auto_destroy_at, "2026-01-01T01:00:00.000Z");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	/* cleared outside sandform: set again */
+	set_str(&t.o.auto_destroy_at, NULL);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_int_equal(t.p->actions[0].kind, PLAN_UPDATE);
+	assert_steps(&t.p->actions[0], "set_ttl");
+	assert_int_equal(t.p->actions[0].steps[0].value, 60);
+	rs = reason(&t.p->actions[0], "spec.ttlMinutes");
+	assert_non_null(rs);
+	assert_string_equal(rs->old, "0");
+	assert_string_equal(rs->new_, "60");
+	assert_int_equal(rs->category, PLAN_CAT_SETTINGS);
+	assert_int_equal(rs->origin, PLAN_ORIGIN_OUT_OF_BAND);
+	/* changed in the manifests: set (re-anchored) */
+	set_str(&t.o.auto_destroy_at, "2026-01-01T01:00:00.000Z");
+	t.s.ttl = 90;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	rs = reason(&t.p->actions[0], "spec.ttlMinutes");
+	assert_string_equal(rs->old,
+	                    "60 (autoDestroyAt 2026-01-01T01:00:00.000Z)");
+	assert_int_equal(rs->origin, PLAN_ORIGIN_MANIFEST);
+	/* 0 declared, one in force: cleared */
+	t.s.ttl = 0;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].steps[0].value, 0);
+	/* no applied spec and one in force: left alone */
+	t.s.ttl = 90;
+	spec_free(t.r.applied);
+	t.r.applied = NULL;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	one_free(&t);
+}
+
+static void
+test_0218_autopause(void **state)
+{
+	struct one t;
+
+	(void)state;
+	/* autoPause declared alone: autoStop managed as 0, set first */
+	one_setup(&t, "p");
+	t.s.has_auto_pause = true;
+	t.s.auto_pause = 30;
+	hash(&t.s);
+	set_str(&t.o.sandbox_class, "linux-vm");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_steps(&t.p->actions[0], "set_autostop,set_autopause");
+	assert_int_equal(t.p->actions[0].steps[0].value, 0);
+	assert_int_equal(t.p->actions[0].steps[1].value, 30);
+	/* converged: nothing */
+	t.o.auto_stop_interval = 0;
+	t.o.auto_pause_interval = 30;
+	t.o.present |= DT_HAS_AUTO_PAUSE;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	/* back to auto-stop: autoPause to 0 goes first */
+	t.s.has_auto_pause = false;
+	t.s.has_auto_stop = true;
+	t.s.auto_stop = 15;
+	assert_int_equal(one_plan(&t), 0);
+	assert_steps(&t.p->actions[0], "set_autopause,set_autostop");
+	assert_int_equal(t.p->actions[0].steps[0].value, 0);
+	assert_int_equal(t.p->actions[0].steps[1].value, 15);
+	/* a container cannot pause: a plan error at the field */
+	t.s.has_auto_stop = false;
+	t.s.has_auto_pause = true;
+	t.s.pos[SPEC_F_AUTO_PAUSE].line = 9;
+	t.s.pos[SPEC_F_AUTO_PAUSE].col = 22;
+	set_str(&t.o.sandbox_class, "container");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	assert_int_equal(t.p->nerrors, 1);
+	assert_string_equal(t.p->errors[0].message,
+	                    "sb.yaml:9:22: autoPauseInterval: sandbox class "
+	                    "'container' cannot pause (expected a linux-vm, "
+	                    "android or windows sandbox, or "
+	                    "autoPauseInterval: 0)");
+	one_free(&t);
+}
+
+static void
+test_0218_secrets(void **state)
+{
+	struct one t;
+	const struct plan_reason *rs;
+	char *json = NULL;
+	struct plan *back = NULL;
+
+	(void)state;
+	one_setup(&t, "s");
+	one_applied(&t); /* applied before secrets existed */
+	t.s.has_secrets = true;
+	/* none declared, none set by sandform: nothing */
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	strmap_set(&t.s.secrets, "OPENAI_API_KEY", "openai-key");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_steps(&t.p->actions[0], "set_secrets");
+	assert_string_equal(
+	        strmap_get(&t.p->actions[0].steps[0].labels, "OPENAI_API_KEY"),
+	        "openai-key");
+	rs = reason(&t.p->actions[0], "spec.secrets.OPENAI_API_KEY");
+	assert_non_null(rs);
+	assert_string_equal(rs->old, "(unknown)");
+	assert_string_equal(rs->new_, "openai-key");
+	/* the step survives a saved plan */
+	assert_int_equal(plan_to_json(t.p, &json), 0);
+	assert_non_null(strstr(json, "\"op\":\"set_secrets\",\"secrets\":{"
+	                             "\"OPENAI_API_KEY\":\"openai-key\"}"));
+	assert_int_equal(plan_from_json(json, strlen(json), &back), 0);
+	assert_int_equal(back->actions[0].steps[0].kind, STEP_SET_SECRETS);
+	assert_string_equal(
+	        strmap_get(&back->actions[0].steps[0].labels, "OPENAI_API_KEY"),
+	        "openai-key");
+	plan_free(back);
+	free(json);
+	/* applied: nothing; a rename and an addition: one PUT of the set */
+	one_applied(&t);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	strmap_set(&t.s.secrets, "OPENAI_API_KEY", "openai-key-2");
+	strmap_set(&t.s.secrets, "HF_TOKEN", "hf");
+	assert_int_equal(one_plan(&t), 0);
+	assert_steps(&t.p->actions[0], "set_secrets");
+	rs = reason(&t.p->actions[0], "spec.secrets.OPENAI_API_KEY");
+	assert_string_equal(rs->old, "openai-key");
+	assert_string_equal(rs->new_, "openai-key-2");
+	assert_int_equal(rs->origin, PLAN_ORIGIN_MANIFEST);
+	rs = reason(&t.p->actions[0], "spec.secrets.HF_TOKEN");
+	assert_null(rs->old);
+	/* all removed: {} detaches them */
+	strmap_clear(&t.s.secrets);
+	assert_int_equal(one_plan(&t), 0);
+	assert_steps(&t.p->actions[0], "set_secrets");
+	assert_int_equal(t.p->actions[0].steps[0].labels.n, 0);
+	one_free(&t);
+}
+
+static void
+test_0218_paused(void **state)
+{
+	struct one t;
+	struct plan_input in;
+	struct plan *p = NULL;
+
+	(void)state;
+	one_setup(&t, "vm");
+	t.s.state = SPEC_STATE_PAUSED;
+	t.s.pos[SPEC_F_STATE].line = 7;
+	t.s.pos[SPEC_F_STATE].col = 10;
+	set_str(&t.o.sandbox_class, "linux-vm");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 1);
+	assert_int_equal(t.p->actions[0].kind, PLAN_PAUSE);
+	assert_steps(&t.p->actions[0], "pause,wait_stable");
+	assert_string_equal(reason(&t.p->actions[0], "spec.state")->new_,
+	                    "paused");
+	set_state(&t.o, "stopped", "stopped");
+	assert_int_equal(one_plan(&t), 0);
+	assert_steps(&t.p->actions[0], "start,wait_stable,pause,wait_stable");
+	set_state(&t.o, "paused", "paused");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	/* started again from paused: start resumes */
+	t.s.state = SPEC_STATE_STARTED;
+	t.s.has_auto_stop = true;
+	t.o.auto_stop_interval = 0;
+	t.s.auto_stop = 0;
+	assert_int_equal(one_plan(&t), 0);
+	assert_steps(&t.p->actions[0], "start,wait_stable");
+	/* state omitted: paused is not drift */
+	t.s.state = SPEC_STATE_ANY;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	/* a container class: refused at plan time, at the field */
+	t.s.state = SPEC_STATE_PAUSED;
+	set_state(&t.o, "started", "started");
+	set_str(&t.o.sandbox_class, "container");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+	assert_int_equal(t.p->nerrors, 1);
+	assert_string_equal(t.p->errors[0].message,
+	                    "sb.yaml:7:10: state: paused: sandbox class "
+	                    "'container' cannot pause (expected a linux-vm, "
+	                    "android or windows sandbox, or another state)");
+	/* an unknown class is left to the API */
+	set_str(&t.o.sandbox_class, NULL);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nerrors, 0);
+	assert_int_equal(t.p->nactions, 1);
+	/* a new sandbox: create, then pause */
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &t.s;
+	in.nspecs = 1;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_steps(&p->actions[0], "create,wait_stable,pause,wait_stable");
+	plan_free(p);
+	one_free(&t);
+}
+
+static void
+test_0218_replace_fields(void **state)
+{
+	struct one t;
+	const struct plan_reason *rs;
+	char before[SPEC_HASH_MAX + 1];
+
+	(void)state;
+	one_setup(&t, "g");
+	/* spot and gpuType are list fields */
+	t.s.has_spot = true;
+	t.s.spot = true;
+	t.o.present |= DT_HAS_SPOT;
+	t.o.spot = 0;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	rs = reason(&t.p->actions[0], "spec.spot");
+	assert_true(rs && rs->forces_replace);
+	t.o.spot = 1;
+	t.s.gpu_types = xcalloc(3, sizeof(char *));
+	t.s.gpu_types[t.s.ngpu_types++] = xstrdup("H100");
+	set_str(&t.o.gpu_type, "RTX-4090");
+	assert_int_equal(one_plan(&t), 0);
+	rs = reason(&t.p->actions[0], "spec.gpuType");
+	assert_true(rs && rs->forces_replace);
+	assert_string_equal(rs->old, "RTX-4090");
+	assert_string_equal(rs->new_, "H100");
+	/* the live type is one of those preferred: nothing */
+	t.s.gpu_types[t.s.ngpu_types++] = xstrdup("RTX-4090");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nactions, 0);
+
+	/* kvm and the proxy enter the image's hash group only when set:
+	 * labels written before them stay equal */
+	snprintf(before, sizeof(before), "%s", t.s.hash);
+	t.s.has_kvm = true;
+	t.s.kvm = false;
+	hash(&t.s);
+	assert_string_equal(before, t.s.hash);
+	one_applied(&t);
+	t.s.kvm = true;
+	t.s.outbound_proxy_url = xstrdup("http://u:pw@proxy:3128");
+	hash(&t.s);
+	assert_string_not_equal(before, t.s.hash);
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	assert_null(reason(&t.p->actions[0], "spec.image"));
+	rs = reason(&t.p->actions[0], "spec.kvm");
+	assert_true(rs && rs->forces_replace);
+	rs = reason(&t.p->actions[0], "spec.outboundProxyUrl");
+	assert_true(rs && rs->forces_replace);
+	assert_null(rs->old);
+	assert_string_equal(rs->new_, "http://***@proxy:3128");
+	one_free(&t);
+}
+
+/* a sandbox without the spec label (imported): the image of the live
+ * Dockerfile's FROM line is compared, not assumed equal */
+static void
+test_0218_imported_image(void **state)
+{
+	struct one t;
+	const struct plan_reason *rs;
+
+	(void)state;
+	one_setup(&t, "imp");
+	set_str(&t.s.snapshot, NULL);
+	t.s.image = xstrdup("python:3.12");
+	hash(&t.s);
+	set_str(&t.o.snapshot, NULL);
+	strmap_del(&t.o.labels, LABEL_SPEC);
+	t.o.present |= DT_HAS_ENV | DT_HAS_BUILD_INFO;
+	set_str(&t.o.dockerfile_content,
+	        "# syntax=docker/dockerfile:1\n"
+	        "FROM --platform=linux/amd64 python:3.11 AS base\nRUN true\n");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	rs = reason(&t.p->actions[0], "spec.image");
+	assert_non_null(rs);
+	assert_string_equal(rs->old, "python:3.11");
+	assert_string_equal(rs->new_, "python:3.12");
+	assert_true(rs->forces_replace);
+	assert_int_equal(rs->origin, PLAN_ORIGIN_UNKNOWN);
+	/* the same image: no replace (the labels are put on) */
+	set_str(&t.o.dockerfile_content, "from python:3.12\n");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->actions[0].kind, PLAN_UPDATE);
+	assert_null(reason(&t.p->actions[0], "spec.image"));
+	/* no FROM line at all */
+	set_str(&t.o.dockerfile_content, "RUN true\n");
+	assert_int_equal(one_plan(&t), 0);
+	assert_string_equal(reason(&t.p->actions[0], "spec.image")->old,
+	                    "(no FROM line)");
+	one_free(&t);
+}
+
 int
 main(void)
 {
@@ -2515,6 +2842,12 @@ main(void)
 		cmocka_unit_test(test_refresh_network_drift),
 		cmocka_unit_test(test_refresh_imported_createonly),
 		cmocka_unit_test(test_destroy_plan),
+		cmocka_unit_test(test_0218_ttl),
+		cmocka_unit_test(test_0218_autopause),
+		cmocka_unit_test(test_0218_secrets),
+		cmocka_unit_test(test_0218_paused),
+		cmocka_unit_test(test_0218_replace_fields),
+		cmocka_unit_test(test_0218_imported_image),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
