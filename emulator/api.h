@@ -43,6 +43,9 @@ int api_check_quota(struct route_call *c, const struct sandbox *sb);
 int api_snapshot_lookup(const char *name_or_id, const char **name, int *cpu,
                         int *memory, int *disk);
 
+/* api_snapshot_class: the sandbox class of a snapshot (by name). */
+enum sb_class api_snapshot_class(const char *name);
+
 /* api-list.c */
 route_fn api_list;
 route_fn api_paginated;

@@ -391,6 +391,8 @@ emudb_insert(struct emu_db *db, struct org *o, struct sandbox *sb, bool instant)
 
 	memcpy(sb->org_id, o->id, sizeof(o->id));
 	sb->created_at = sb->updated_at = sb->last_activity_at = now;
+	if (sb->ttl_minutes > 0)
+		sb->auto_destroy_at = now + (int64_t)sb->ttl_minutes * 60000;
 	if (!instant && db->opts.list_lag_ms > 0)
 		sb->list_after = time_mono_ms() + db->opts.list_lag_ms;
 	index_add(db, o, sb);
@@ -633,6 +635,12 @@ lifecycle(struct emu_db *db)
 					purge(db, sb);
 					i--;
 				}
+				continue;
+			}
+			if (sb->auto_destroy_at && now >= sb->auto_destroy_at &&
+			    sb->desired != DS_DESTROYED) {
+				log_debug("ttl expired %s", sb->id);
+				delete_now(db, sb);
 				continue;
 			}
 			if (sb->timer != TM_NONE || sb_pending(sb))
@@ -920,7 +928,7 @@ matches(const struct sandbox *sb, const struct emudb_query *q, int64_t mono)
 		return false;
 	if (q->n_regions && !in_list(q->regions, q->n_regions, sb->target))
 		return false;
-	if (q->no_class_match)
+	if (q->classes && !(q->classes & (1u << sb->sclass)))
 		return false;
 	if ((q->min_cpu && sb->cpu < q->min_cpu) ||
 	    (q->max_cpu && sb->cpu > q->max_cpu) ||
