@@ -464,6 +464,14 @@ emudb_archive(struct emu_db *db, struct sandbox *sb)
 }
 
 void
+emudb_pause(struct emu_db *db, struct sandbox *sb)
+{
+	sb->desired = DS_PAUSED;
+	set_state(db, sb, sb->state);
+	set_timer(db, sb, TM_PAUSE, 0, db->opts.stop_ms);
+}
+
+void
 emudb_delete(struct emu_db *db, struct sandbox *sb)
 {
 	delete_now(db, sb);
@@ -594,6 +602,9 @@ fire(struct emu_db *db, struct sandbox *sb)
 	case TM_STOP:
 		set_state(db, sb, ST_STOPPED);
 		break;
+	case TM_PAUSE:
+		set_state(db, sb, ST_PAUSED);
+		break;
 	case TM_ARCHIVE:
 		set_state(db, sb, ST_ARCHIVED);
 		break;
@@ -650,6 +661,13 @@ lifecycle(struct emu_db *db)
 			    idle > (int64_t)sb->auto_stop * 60000) {
 				log_debug("auto-stop %s", sb->id);
 				emudb_stop(db, sb);
+			} else if (sb->state == ST_STARTED &&
+			           sb->desired == DS_STARTED &&
+			           sb->auto_pause > 0 &&
+			           sb_class_pausable(sb->sclass) &&
+			           idle > (int64_t)sb->auto_pause * 60000) {
+				log_debug("auto-pause %s", sb->id);
+				emudb_pause(db, sb);
 			} else if (sb->state == ST_STOPPED &&
 			           sb->desired == DS_STOPPED &&
 			           sb->auto_delete >= 0 &&

@@ -83,6 +83,7 @@ void emudb_insert(struct emu_db *db, struct org *o, struct sandbox *sb,
 void emudb_start(struct emu_db *db, struct sandbox *sb);
 void emudb_stop(struct emu_db *db, struct sandbox *sb);
 void emudb_archive(struct emu_db *db, struct sandbox *sb);
+void emudb_pause(struct emu_db *db, struct sandbox *sb);
 void emudb_delete(struct emu_db *db, struct sandbox *sb);
 void emudb_recover(struct emu_db *db, struct sandbox *sb, bool skip_start);
 void emudb_resize(struct emu_db *db, struct sandbox *sb, int cpu, int memory,

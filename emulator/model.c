@@ -157,6 +157,8 @@ sb_derived_state(const struct sandbox *sb, bool for_list)
 {
 	switch (sb->state) {
 	case ST_STARTED:
+		if (sb->desired == DS_PAUSED)
+			return ST_PAUSING;
 		if (sb->desired == DS_STOPPED)
 			return ST_STOPPING;
 		if (sb->desired == DS_DESTROYED)
@@ -177,6 +179,12 @@ sb_derived_state(const struct sandbox *sb, bool for_list)
 	case ST_ARCHIVED:
 		if (sb->desired == DS_STARTED && for_list)
 			return ST_RESTORING;
+		break;
+	case ST_PAUSED:
+		if (sb->desired == DS_STARTED)
+			return ST_RESUMING;
+		if (sb->desired == DS_DESTROYED)
+			return ST_DESTROYING;
 		break;
 	default:
 		break;
@@ -246,6 +254,24 @@ sb_check(const struct sandbox *sb, enum sb_action act, const char **msg)
 		if (s != ST_STARTED && s != ST_STOPPED) {
 			*msg = "Sandbox must be in started or stopped state to "
 			       "be resized";
+			return 400;
+		}
+		break;
+	case ACT_PAUSE:
+		if (!sb_class_pausable(sb->sclass)) {
+			*msg = "Pausing is not supported for this sandbox";
+			return 422;
+		}
+		if (sb_errored(sb)) {
+			*msg = MSG_ERRORED;
+			return 400;
+		}
+		if (!state_matches_desired(sb)) {
+			*msg = MSG_IN_PROGRESS;
+			return 409;
+		}
+		if (s != ST_STARTED) {
+			*msg = "Sandbox is not started";
 			return 400;
 		}
 		break;

@@ -93,6 +93,7 @@ enum sb_timer {
 	TM_ARCHIVE, /* archiving -> archived */
 	TM_DESTROY, /* (desired destroyed) -> destroyed */
 	TM_RESIZE,  /* resizing -> previous state */
+	TM_PAUSE,   /* started (desired paused) -> paused */
 };
 
 struct org;
@@ -190,6 +191,7 @@ enum sb_action {
 	ACT_DELETE,
 	ACT_RESIZE,
 	ACT_RECOVER,
+	ACT_PAUSE,
 };
 
 /*
