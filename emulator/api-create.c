@@ -24,13 +24,27 @@
 static const struct {
 	const char *name, *id;
 	int cpu, memory, disk;
+	enum sb_class sclass;
 } snapshots[] = {
-	{ "daytona-small", "3f0c1b7e-1a2b-4c3d-8e4f-000000000001", 1, 1, 3 },
-	{ "daytona-medium", "3f0c1b7e-1a2b-4c3d-8e4f-000000000002", 2, 4, 8 },
-	{ "daytona-large", "3f0c1b7e-1a2b-4c3d-8e4f-000000000003", 4, 8, 10 },
+	{ "daytona-small", "3f0c1b7e-1a2b-4c3d-8e4f-000000000001", 1, 1, 3,
+	  SC_CONTAINER },
+	{ "daytona-medium", "3f0c1b7e-1a2b-4c3d-8e4f-000000000002", 2, 4, 8,
+	  SC_CONTAINER },
+	{ "daytona-large", "3f0c1b7e-1a2b-4c3d-8e4f-000000000003", 4, 8, 10,
+	  SC_CONTAINER },
+	/* the emulator's own: a linux-vm class snapshot (pause, kvm) */
+	{ "daytona-vm", "3f0c1b7e-1a2b-4c3d-8e4f-000000000004", 2, 4, 10,
+	  SC_LINUX_VM },
 };
 
-static const char *const gpu_types[] = { "H100", "RTX-PRO-6000" };
+enum sb_class
+api_snapshot_class(const char *name)
+{
+	for (size_t i = 0; i < sizeof(snapshots) / sizeof(snapshots[0]); i++)
+		if (strcmp(name, snapshots[i].name) == 0)
+			return snapshots[i].sclass;
+	return SC_CONTAINER;
+}
 
 int
 api_snapshot_lookup(const char *key, const char **name, int *cpu, int *memory,
@@ -85,22 +99,14 @@ api_check_quota(struct route_call *c, const struct sandbox *sb)
 
 /* The fields of a CreateSandbox body that are not stored as they are. */
 struct create {
-	const char *name, *snap, *user, *target, *nal, *dal;
+	const char *name, *snap, *user, *target, *nal, *dal, *proxy;
 	const cJSON *bi, *vols;
 	bool cpu_set, gpu_set, mem_set, disk_set, as_set, aa_set, ad_set;
-	int cpu, gpu, mem, disk, as, aa, ad;
+	bool ap_set, ttl_set;
+	int cpu, gpu, mem, disk, as, aa, ad, ap, ttl;
 };
 
-static bool
-is_gpu_type(const char *s)
-{
-	for (size_t i = 0; i < sizeof(gpu_types) / sizeof(gpu_types[0]); i++)
-		if (strcmp(s, gpu_types[i]) == 0)
-			return true;
-	return false;
-}
-
-/* gpuType: one type or an array of them; the first is kept */
+/* gpuType: one type or an ordered preference list; the first is assigned */
 static void
 read_gpu_type(const cJSON *gt, struct sandbox *sb, struct body_errs *e)
 {
@@ -108,24 +114,97 @@ read_gpu_type(const cJSON *gt, struct sandbox *sb, struct body_errs *e)
 	bool ok = true;
 
 	if (cJSON_IsString(gt)) {
-		ok = is_gpu_type(gt->valuestring);
+		ok = emu_is_gpu_type(gt->valuestring);
 		if (ok)
-			sb->gpu_type = xstrdup(gt->valuestring);
+			sandbox_add_gpu_type(sb, gt->valuestring);
 	} else if (cJSON_IsArray(gt)) {
 		cJSON_ArrayForEach(it, gt)
 		{
 			if (!cJSON_IsString(it) ||
-			    !is_gpu_type(it->valuestring))
+			    !emu_is_gpu_type(it->valuestring))
 				ok = false;
-			else if (!sb->gpu_type)
-				sb->gpu_type = xstrdup(it->valuestring);
+			else
+				sandbox_add_gpu_type(sb, it->valuestring);
 		}
 	} else {
 		ok = false;
 	}
 	if (!ok)
-		body_err(e, "gpuType must be one of the following values: "
-		            "H100, RTX-PRO-6000");
+		body_err(e,
+		         "each value in gpuType must be one of the following "
+		         "values: H100, H200, B300, RTX-PRO-6000, RTX-4090, "
+		         "RTX-5090, MI355X");
+}
+
+/* secrets: [{ENV: secretName}, ...] */
+static void
+read_secrets(const cJSON *v, struct sandbox *sb, struct body_errs *e)
+{
+	const cJSON *it, *kv;
+	bool ok = cJSON_IsArray(v);
+
+	cJSON_ArrayForEach(it, (ok ? v : NULL))
+	{
+		ok = ok && cJSON_IsObject(it);
+		cJSON_ArrayForEach(kv, (ok ? it : NULL))
+		{
+			ok = ok && cJSON_IsString(kv) && kv->string[0] &&
+			     kv->valuestring[0];
+		}
+	}
+	if (!ok) {
+		body_err(e, "secrets must be an array of objects mapping an "
+		            "environment variable to a secret name");
+		return;
+	}
+	cJSON_ArrayForEach(it, v)
+	{
+		cJSON_ArrayForEach(kv, it)
+		{
+			kvmap_set(&sb->secrets, kv->string, kv->valuestring);
+		}
+	}
+}
+
+/* outboundProxyUrl: an http or https URL with a host */
+static bool
+valid_proxy_url(const char *u)
+{
+	const char *h = NULL;
+
+	if (strncmp(u, "http://", 7) == 0)
+		h = u + 7;
+	else if (strncmp(u, "https://", 8) == 0)
+		h = u + 8;
+	if (!h)
+		return false;
+	if (strchr(h, '@')) /* user:password@ */
+		h = strrchr(h, '@') + 1;
+	if (!*h || *h == '/' || *h == ':')
+		return false;
+	for (const char *p = u; *p; p++)
+		if ((unsigned char)*p <= ' ')
+			return false;
+	return true;
+}
+
+/* the fields of the 0.218 API (create-sandbox.d.ts) */
+static void
+read_new_fields(const cJSON *body, struct sandbox *sb, struct create *f,
+                struct body_errs *e)
+{
+	const cJSON *v;
+
+	f->proxy = body_string(body, "outboundProxyUrl", e);
+	if (f->proxy && !valid_proxy_url(f->proxy))
+		body_err(e, "outboundProxyUrl must be a URL address");
+	sb->spot = body_bool(body, "spot", e) == 1;
+	f->ap = body_int(body, "autoPauseInterval", 0, &f->ap_set, e);
+	f->ttl = body_int(body, "ttlMinutes", 0, &f->ttl_set, e);
+	v = body_field(body, "secrets");
+	if (v)
+		read_secrets(v, sb, e);
+	sb->kvm = body_bool(body, "kvm", e) == 1;
 }
 
 static void
@@ -178,6 +257,7 @@ read_fields(const cJSON *body, struct sandbox *sb, struct create *f,
 	f->gpu = body_int(body, "gpu", 0, &f->gpu_set, e);
 	f->mem = body_int(body, "memory", 0, &f->mem_set, e);
 	f->disk = body_int(body, "disk", 0, &f->disk_set, e);
+	read_new_fields(body, sb, f, e);
 	f->as = body_int(body, "autoStopInterval", 0, &f->as_set, e);
 	f->aa = body_int(body, "autoArchiveInterval", 0, &f->aa_set, e);
 	f->ad = body_int(body, "autoDeleteInterval", -2147483647.0, &f->ad_set,
@@ -215,6 +295,11 @@ controller_rules(struct route_call *c, const cJSON *body,
 		msg = "GPU sandboxes must be ephemeral - set "
 		      "autoDeleteInterval "
 		      "to 0";
+	else if (sb->spot && f->gpu <= 0)
+		msg = "Spot is only supported for GPU sandboxes";
+	else if (f->as_set && f->ap_set && f->as > 0 && f->ap > 0)
+		msg = "At most one of autoStopInterval and autoPauseInterval "
+		      "may be non-zero";
 	if (!msg)
 		return 0;
 	route_error(c, 400, msg);
@@ -316,6 +401,7 @@ service_resources(struct route_call *c, const struct create *f,
 			return -1;
 		}
 		sb->snapshot = xstrdup(sname);
+		sb->sclass = api_snapshot_class(sname);
 	}
 	if (check_maxima(c, sb) < 0)
 		return -1;
@@ -389,6 +475,46 @@ service_volumes(struct route_call *c, struct org *o, const cJSON *vols,
 	return 0;
 }
 
+/* the class's rules (kvm, auto-pause) and the lifecycle intervals */
+static int
+service_class(struct route_call *c, const struct create *f, struct sandbox *sb)
+{
+	bool pausable = sb_class_pausable(sb->sclass);
+	bool ephemeral = f->ad_set && f->ad == 0;
+	const char *msg = NULL;
+
+	if (sb->kvm && sb->sclass != SC_LINUX_VM)
+		msg = "KVM is only supported for linux-vm sandboxes";
+	else if (f->ap > 0 && !pausable)
+		msg = "Auto-pause is not supported for this sandbox class";
+	else if (f->ap > 0 && ephemeral)
+		msg = "Auto-pause is not allowed for ephemeral sandboxes";
+	if (msg) {
+		route_error(c, 400, msg);
+		return -1;
+	}
+	if (f->as_set)
+		sb->auto_stop = f->as;
+	if (f->ap_set) {
+		sb->auto_pause = f->ap;
+		if (f->ap > 0 && !f->as_set)
+			sb->auto_stop = 0;
+	} else if (pausable && !ephemeral && !f->as_set) {
+		sb->auto_pause = EMU_DEFAULT_AUTO_PAUSE;
+		sb->auto_stop = 0;
+	}
+	if (f->aa_set)
+		sb->auto_archive = f->aa == 0 || f->aa > EMU_MAX_AUTO_ARCHIVE
+		                           ? EMU_MAX_AUTO_ARCHIVE
+		                           : f->aa;
+	if (f->ad_set)
+		sb->auto_delete = f->ad;
+	sb->ttl_minutes = f->ttl;
+	if (f->proxy && *f->proxy)
+		sb->outbound_proxy_url = xstrdup(f->proxy);
+	return 0;
+}
+
 struct sandbox *
 api_build_sandbox(struct route_call *c, struct org *o, const cJSON *body)
 {
@@ -405,17 +531,9 @@ api_build_sandbox(struct route_call *c, struct org *o, const cJSON *body)
 	}
 	if (controller_rules(c, body, &f, sb) < 0 ||
 	    service_resources(c, &f, sb) < 0 ||
-	    service_network(c, &f, sb) < 0 ||
+	    service_network(c, &f, sb) < 0 || service_class(c, &f, sb) < 0 ||
 	    service_volumes(c, o, f.vols, sb) < 0)
 		goto fail;
-	if (f.as_set)
-		sb->auto_stop = f.as;
-	if (f.aa_set)
-		sb->auto_archive = f.aa == 0 || f.aa > EMU_MAX_AUTO_ARCHIVE
-		                           ? EMU_MAX_AUTO_ARCHIVE
-		                           : f.aa;
-	if (f.ad_set)
-		sb->auto_delete = f.ad;
 	sb->name = xstrdup(f.name && *f.name ? f.name : sb->id);
 	if (emudb_name_taken(c->srv->db, o, sb->name)) {
 		route_errorf(c, 409, "Sandbox with name %s already exists",

@@ -25,7 +25,6 @@
 struct lq_read {
 	struct route_call *c;
 	struct emudb_query *lq;
-	bool class_filter, class_match;
 };
 
 /* reads one parameter into r->lq: 0, or -1 with the answer set */
@@ -40,9 +39,6 @@ static const char *const sort_names[] = {
 	[SORT_MEMORY] = "memoryGib",
 	[SORT_DISK] = "diskGib",
 };
-
-static const char *const sandbox_classes[] = { "container", "linux-vm",
-	                                       "android", "windows" };
 
 /*
  * number_param: a numeric parameter as the DTO reads it: Number(v) (with
@@ -206,22 +202,19 @@ lq_regions(struct lq_read *r, const char *key, const char *v, size_t off)
 	return 0;
 }
 
-/* sandboxClasses: every sandbox here is a container */
+/* sandboxClasses: a bit per class */
 static int
 lq_classes(struct lq_read *r, const char *key, const char *v, size_t off)
 {
-	bool ok = false;
+	int cl = sb_class_parse(v);
 
 	(void)key;
 	(void)off;
-	for (size_t i = 0; i < sizeof(sandbox_classes) / sizeof(char *); i++)
-		ok = ok || strcmp(v, sandbox_classes[i]) == 0;
-	if (!ok)
+	if (cl < 0)
 		return bad(r, "each value in sandboxClasses must be one of the "
 		              "following values: container, linux-vm, "
 		              "android, windows");
-	r->class_filter = true;
-	r->class_match = r->class_match || strcmp(v, "container") == 0;
+	r->lq->classes |= 1u << cl;
 	return 0;
 }
 
@@ -368,7 +361,7 @@ static void
 list(struct route_call *c, bool paginated)
 {
 	struct emudb_query lq;
-	struct lq_read r = { c, &lq, false, false };
+	struct lq_read r = { c, &lq };
 	unsigned route = paginated ? Q_PAGED : Q_LIST;
 
 	emudb_query_init(&lq);
@@ -383,7 +376,6 @@ list(struct route_call *c, bool paginated)
 		if (p && p->fn(&r, k, c->qp->v[i].value, p->off) < 0)
 			goto out;
 	}
-	lq.no_class_match = r.class_filter && !r.class_match;
 	if ((lq.page - 1) * lq.limit > BIGINT_MAX) {
 		/* the page's OFFSET is no Postgres bigint: the query fails */
 		route_error(c, 500, "An unexpected error occurred.");

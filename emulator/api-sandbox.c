@@ -97,6 +97,10 @@ allowed(struct route_call *c, enum sb_action act)
 	return rc == 0;
 }
 
+#define MSG_STOP_PAUSE                                                  \
+	"At most one of autoStopInterval and autoPauseInterval may be " \
+	"non-zero"
+
 void
 api_get(struct route_call *c)
 {
@@ -174,7 +178,10 @@ api_recover(struct route_call *c)
 void
 api_pause(struct route_call *c)
 {
-	route_error(c, 422, "Pausing is not supported for this sandbox");
+	if (!allowed(c, ACT_PAUSE))
+		return;
+	emudb_pause(c->srv->db, c->sb);
+	route_sandbox(c, 200, c->sb);
 }
 
 /* the service's resize rules, after the preconditions; NULL when fine */
@@ -295,7 +302,88 @@ api_autostop(struct route_call *c)
 		route_error(c, 400, "Auto-stop interval must be non-negative");
 		return;
 	}
+	if (n > 0 && c->sb->auto_pause > 0) {
+		route_error(c, 400, MSG_STOP_PAUSE);
+		return;
+	}
 	interval_set(c, &c->sb->auto_stop, n);
+}
+
+void
+api_autopause(struct route_call *c)
+{
+	double n = jsnum_parse(c->param[1]);
+	const char *msg = NULL;
+
+	if (n < 0)
+		msg = "Auto-pause interval must be non-negative";
+	else if (n > 0 && !sb_class_pausable(c->sb->sclass))
+		msg = "Auto-pause is not supported for this sandbox class";
+	else if (n > 0 && c->sb->auto_delete == 0)
+		msg = "Auto-pause is not allowed for ephemeral sandboxes";
+	else if (n > 0 && c->sb->auto_stop > 0)
+		msg = MSG_STOP_PAUSE;
+	if (msg) {
+		route_error(c, 400, msg);
+		return;
+	}
+	interval_set(c, &c->sb->auto_pause, n);
+}
+
+/* ttl/{n}: re-anchored from now (sandbox-api.d.ts, setTtl); 0 clears */
+void
+api_ttl(struct route_call *c)
+{
+	double n = jsnum_parse(c->param[1]);
+	struct sandbox *sb = c->sb;
+
+	if (n < 0) {
+		route_error(c, 400, "TTL must be non-negative");
+		return;
+	}
+	if (!jsnum_is_int32(n)) {
+		route_error(c, 500, "An unexpected error occurred.");
+		return;
+	}
+	sb->ttl_minutes = (int)n;
+	sb->auto_destroy_at =
+	        n > 0 ? emudb_now(c->srv->db) + (int64_t)n * 60000 : 0;
+	emudb_touch(c->srv->db, sb);
+	route_sandbox(c, 201, sb);
+}
+
+/* PUT secrets {secrets: [{ENV: name}]}: replaces the set ([] detaches) */
+void
+api_secrets(struct route_call *c)
+{
+	const cJSON *v = body_field(c->body, "secrets"), *it, *kv;
+	bool ok = cJSON_IsArray(v);
+
+	cJSON_ArrayForEach(it, (ok ? v : NULL))
+	{
+		ok = ok && cJSON_IsObject(it);
+		cJSON_ArrayForEach(kv, (ok ? it : NULL))
+		{
+			ok = ok && cJSON_IsString(kv) && kv->string[0] &&
+			     kv->valuestring[0];
+		}
+	}
+	if (!ok) {
+		route_error(c, 400,
+		            "secrets must be an array of objects mapping an "
+		            "environment variable to a secret name");
+		return;
+	}
+	kvmap_clear(&c->sb->secrets);
+	cJSON_ArrayForEach(it, v)
+	{
+		cJSON_ArrayForEach(kv, it)
+		{
+			kvmap_set(&c->sb->secrets, kv->string, kv->valuestring);
+		}
+	}
+	emudb_touch(c->srv->db, c->sb);
+	route_sandbox(c, 200, c->sb);
 }
 
 void

@@ -43,6 +43,9 @@ int api_check_quota(struct route_call *c, const struct sandbox *sb);
 int api_snapshot_lookup(const char *name_or_id, const char **name, int *cpu,
                         int *memory, int *disk);
 
+/* api_snapshot_class: the sandbox class of a snapshot (by name). */
+enum sb_class api_snapshot_class(const char *name);
+
 /* api-list.c */
 route_fn api_list;
 route_fn api_paginated;
@@ -62,6 +65,9 @@ route_fn api_public;
 route_fn api_autostop;
 route_fn api_autoarchive;
 route_fn api_autodelete;
+route_fn api_autopause;
+route_fn api_ttl;
+route_fn api_secrets;
 route_fn api_network;
 route_fn api_backup;
 route_fn api_activity;

@@ -391,6 +391,8 @@ emudb_insert(struct emu_db *db, struct org *o, struct sandbox *sb, bool instant)
 
 	memcpy(sb->org_id, o->id, sizeof(o->id));
 	sb->created_at = sb->updated_at = sb->last_activity_at = now;
+	if (sb->ttl_minutes > 0)
+		sb->auto_destroy_at = now + (int64_t)sb->ttl_minutes * 60000;
 	if (!instant && db->opts.list_lag_ms > 0)
 		sb->list_after = time_mono_ms() + db->opts.list_lag_ms;
 	index_add(db, o, sb);
@@ -459,6 +461,14 @@ emudb_archive(struct emu_db *db, struct sandbox *sb)
 	sb->desired = DS_ARCHIVED;
 	set_state(db, sb, ST_ARCHIVING);
 	set_timer(db, sb, TM_ARCHIVE, 0, db->opts.archive_ms);
+}
+
+void
+emudb_pause(struct emu_db *db, struct sandbox *sb)
+{
+	sb->desired = DS_PAUSED;
+	set_state(db, sb, sb->state);
+	set_timer(db, sb, TM_PAUSE, 0, db->opts.stop_ms);
 }
 
 void
@@ -592,6 +602,9 @@ fire(struct emu_db *db, struct sandbox *sb)
 	case TM_STOP:
 		set_state(db, sb, ST_STOPPED);
 		break;
+	case TM_PAUSE:
+		set_state(db, sb, ST_PAUSED);
+		break;
 	case TM_ARCHIVE:
 		set_state(db, sb, ST_ARCHIVED);
 		break;
@@ -635,6 +648,12 @@ lifecycle(struct emu_db *db)
 				}
 				continue;
 			}
+			if (sb->auto_destroy_at && now >= sb->auto_destroy_at &&
+			    sb->desired != DS_DESTROYED) {
+				log_debug("ttl expired %s", sb->id);
+				delete_now(db, sb);
+				continue;
+			}
 			if (sb->timer != TM_NONE || sb_pending(sb))
 				continue;
 			if (sb->state == ST_STARTED &&
@@ -642,6 +661,13 @@ lifecycle(struct emu_db *db)
 			    idle > (int64_t)sb->auto_stop * 60000) {
 				log_debug("auto-stop %s", sb->id);
 				emudb_stop(db, sb);
+			} else if (sb->state == ST_STARTED &&
+			           sb->desired == DS_STARTED &&
+			           sb->auto_pause > 0 &&
+			           sb_class_pausable(sb->sclass) &&
+			           idle > (int64_t)sb->auto_pause * 60000) {
+				log_debug("auto-pause %s", sb->id);
+				emudb_pause(db, sb);
 			} else if (sb->state == ST_STOPPED &&
 			           sb->desired == DS_STOPPED &&
 			           sb->auto_delete >= 0 &&
@@ -920,7 +946,7 @@ matches(const struct sandbox *sb, const struct emudb_query *q, int64_t mono)
 		return false;
 	if (q->n_regions && !in_list(q->regions, q->n_regions, sb->target))
 		return false;
-	if (q->no_class_match)
+	if (q->classes && !(q->classes & (1u << sb->sclass)))
 		return false;
 	if ((q->min_cpu && sb->cpu < q->min_cpu) ||
 	    (q->max_cpu && sb->cpu > q->max_cpu) ||

@@ -83,6 +83,7 @@ void emudb_insert(struct emu_db *db, struct org *o, struct sandbox *sb,
 void emudb_start(struct emu_db *db, struct sandbox *sb);
 void emudb_stop(struct emu_db *db, struct sandbox *sb);
 void emudb_archive(struct emu_db *db, struct sandbox *sb);
+void emudb_pause(struct emu_db *db, struct sandbox *sb);
 void emudb_delete(struct emu_db *db, struct sandbox *sb);
 void emudb_recover(struct emu_db *db, struct sandbox *sb, bool skip_start);
 void emudb_resize(struct emu_db *db, struct sandbox *sb, int cpu, int memory,
@@ -130,7 +131,7 @@ struct emudb_query {
 	uint32_t states; /* bit per raw enum sb_state; 0 = any */
 	char **snapshots, **regions;
 	int n_snapshots, n_regions;
-	bool no_class_match; /* a sandboxClasses filter without "container" */
+	uint32_t classes; /* bit per enum sb_class; 0 = any */
 	int min_cpu, max_cpu, min_mem, max_mem, min_disk, max_disk; /* 0 any */
 	int is_public, is_recoverable;                              /* -1 any */
 	int64_t created_after, created_before, activity_after, activity_before;

@@ -61,9 +61,11 @@ EMU_E2E = \
 	tests/e2e/t8004-emulator-list.bats \
 	tests/e2e/t8005-emulator-faults.bats \
 	tests/e2e/t8006-emulator-hooks.bats \
-	tests/e2e/t8007-emulator-timing.bats
+	tests/e2e/t8007-emulator-timing.bats \
+	tests/e2e/t8008-emulator-0218-fields.bats \
+	tests/e2e/t8009-emulator-0218-routes.bats
 TESTS += $(EMU_E2E)
-EXTRA_DIST += $(EMU_E2E) tests/e2e/lib/emulator.bash
+EXTRA_DIST += $(EMU_E2E) tests/e2e/lib/emulator.bash docs/daytona-api-notes.md
 
 # The benchmark (run by hand against a build without sanitizers).
 dist_noinst_SCRIPTS += tests/bench/bench-emulator.sh

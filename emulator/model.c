@@ -28,6 +28,20 @@ static const char *const state_names[ST__COUNT] = {
 	"paused",   "resuming",
 };
 
+static const char *const class_names[SC__COUNT] = {
+	"container",
+	"linux-vm",
+	"android",
+	"windows",
+};
+
+const char *const emu_gpu_types[] = {
+	"H100",     "H200",     "B300",   "RTX-PRO-6000",
+	"RTX-4090", "RTX-5090", "MI355X",
+};
+const int emu_n_gpu_types =
+        (int)(sizeof(emu_gpu_types) / sizeof(emu_gpu_types[0]));
+
 static const char *const desired_names[DS__COUNT] = {
 	"destroyed", "started", "stopped", "resized", "archived", "paused",
 };
@@ -64,6 +78,30 @@ int
 sb_desired_parse(const char *s)
 {
 	return name_index(desired_names, DS__COUNT, s);
+}
+
+const char *
+sb_class_name(enum sb_class c)
+{
+	return (unsigned)c < SC__COUNT ? class_names[c] : "container";
+}
+
+int
+sb_class_parse(const char *s)
+{
+	return name_index(class_names, SC__COUNT, s);
+}
+
+bool
+sb_class_pausable(enum sb_class c)
+{
+	return c == SC_LINUX_VM;
+}
+
+bool
+emu_is_gpu_type(const char *s)
+{
+	return name_index(emu_gpu_types, emu_n_gpu_types, s) >= 0;
 }
 
 int
@@ -119,6 +157,8 @@ sb_derived_state(const struct sandbox *sb, bool for_list)
 {
 	switch (sb->state) {
 	case ST_STARTED:
+		if (sb->desired == DS_PAUSED)
+			return ST_PAUSING;
 		if (sb->desired == DS_STOPPED)
 			return ST_STOPPING;
 		if (sb->desired == DS_DESTROYED)
@@ -139,6 +179,12 @@ sb_derived_state(const struct sandbox *sb, bool for_list)
 	case ST_ARCHIVED:
 		if (sb->desired == DS_STARTED && for_list)
 			return ST_RESTORING;
+		break;
+	case ST_PAUSED:
+		if (sb->desired == DS_STARTED)
+			return ST_RESUMING;
+		if (sb->desired == DS_DESTROYED)
+			return ST_DESTROYING;
 		break;
 	default:
 		break;
@@ -208,6 +254,24 @@ sb_check(const struct sandbox *sb, enum sb_action act, const char **msg)
 		if (s != ST_STARTED && s != ST_STOPPED) {
 			*msg = "Sandbox must be in started or stopped state to "
 			       "be resized";
+			return 400;
+		}
+		break;
+	case ACT_PAUSE:
+		if (!sb_class_pausable(sb->sclass)) {
+			*msg = "Pausing is not supported for this sandbox";
+			return 422;
+		}
+		if (sb_errored(sb)) {
+			*msg = MSG_ERRORED;
+			return 400;
+		}
+		if (!state_matches_desired(sb)) {
+			*msg = MSG_IN_PROGRESS;
+			return 409;
+		}
+		if (s != ST_STARTED) {
+			*msg = "Sandbox is not started";
 			return 400;
 		}
 		break;
@@ -434,6 +498,11 @@ sandbox_free(struct sandbox *sb)
 	free(sb->network_allow_list);
 	free(sb->domain_allow_list);
 	free(sb->gpu_type);
+	for (int i = 0; i < sb->n_gpu_types; i++)
+		free(sb->gpu_types[i]);
+	free(sb->gpu_types);
+	free(sb->outbound_proxy_url);
+	kvmap_clear(&sb->secrets);
 	free(sb->error_reason);
 	for (int i = 0; i < sb->n_volumes; i++) {
 		free(sb->volumes[i].volume_id);
@@ -456,6 +525,16 @@ sandbox_add_volume(struct sandbox *sb, const char *volume_id,
 	v->volume_id = xstrdup(volume_id);
 	v->mount_path = xstrdup(mount_path);
 	v->subpath = subpath ? xstrdup(subpath) : NULL;
+}
+
+void
+sandbox_add_gpu_type(struct sandbox *sb, const char *type)
+{
+	sb->gpu_types = xreallocarray(
+	        sb->gpu_types, (size_t)sb->n_gpu_types + 1, sizeof(char *));
+	sb->gpu_types[sb->n_gpu_types++] = xstrdup(type);
+	if (!sb->gpu_type)
+		sb->gpu_type = xstrdup(type);
 }
 
 void
@@ -500,6 +579,115 @@ add_map(struct buf *out, const char *key, const struct kvmap *m)
 	buf_addch(out, '}');
 }
 
+static void
+add_volumes(struct buf *out, const struct sandbox *sb)
+{
+	buf_addstr(out, ",\"volumes\":[");
+	for (int i = 0; i < sb->n_volumes; i++) {
+		buf_addstr(out, i ? ",{\"volumeId\":" : "{\"volumeId\":");
+		buf_add_json_string(out, sb->volumes[i].volume_id);
+		buf_addstr(out, ",\"mountPath\":");
+		buf_add_json_string(out, sb->volumes[i].mount_path);
+		if (sb->volumes[i].subpath) {
+			buf_addstr(out, ",\"subpath\":");
+			buf_add_json_string(out, sb->volumes[i].subpath);
+		}
+		buf_addch(out, '}');
+	}
+	buf_addch(out, ']');
+}
+
+static void
+add_build_info(struct buf *out, const struct sandbox *sb)
+{
+	buf_addstr(out, ",\"buildInfo\":{\"dockerfileContent\":");
+	buf_add_json_string(out, sb->dockerfile);
+	buf_addstr(out, ",\"contextHashes\":[");
+	for (int i = 0; i < sb->n_context_hashes; i++) {
+		if (i)
+			buf_addch(out, ',');
+		buf_add_json_string(out, sb->context_hashes[i]);
+	}
+	buf_addch(out, ']');
+	add_time(out, "createdAt", sb->created_at);
+	add_time(out, "updatedAt", sb->created_at);
+	add_str_or_null(out, "snapshotRef", sb->snapshot_ref);
+	buf_addch(out, '}');
+}
+
+/* what the API never shows: the raw state, bookkeeping, secrets */
+static void
+add_persist(struct buf *out, const struct sandbox *sb)
+{
+	buf_addf(out,
+	         ",\"_rawState\":\"%s\",\"_timer\":%d,\"_phase\":%d"
+	         ",\"_resizePrev\":%d,\"_resize\":[%d,%d,%d]"
+	         ",\"_createdAt\":%lld,\"_updatedAt\":%lld"
+	         ",\"_lastActivityAt\":%lld,\"_destroyedAt\":%lld"
+	         ",\"ttlMinutes\":%d,\"_autoDestroyAt\":%lld",
+	         sb_state_name(sb->state), (int)sb->timer, sb->timer_phase,
+	         (int)sb->resize_prev, sb->resize_cpu, sb->resize_memory,
+	         sb->resize_disk, (long long)sb->created_at,
+	         (long long)sb->updated_at, (long long)sb->last_activity_at,
+	         (long long)sb->destroyed_at, sb->ttl_minutes,
+	         (long long)sb->auto_destroy_at);
+	buf_addstr(out, ",\"secrets\":[");
+	for (int i = 0; i < sb->secrets.n; i++) {
+		buf_addstr(out, i ? ",{" : "{");
+		buf_add_json_string(out, sb->secrets.items[i].key);
+		buf_addch(out, ':');
+		buf_add_json_string(out, sb->secrets.items[i].value);
+		buf_addch(out, '}');
+	}
+	buf_addstr(out, "],\"_gpuTypes\":[");
+	for (int i = 0; i < sb->n_gpu_types; i++) {
+		if (i)
+			buf_addch(out, ',');
+		buf_add_json_string(out, sb->gpu_types[i]);
+	}
+	buf_addch(out, ']');
+}
+
+/* env (full), labels, public and the network settings */
+static void
+add_settings(struct buf *out, const struct sandbox *sb, bool full)
+{
+	if (full)
+		add_map(out, "env", &sb->env);
+	add_map(out, "labels", &sb->labels);
+	buf_addf(out, ",\"public\":%s,\"networkBlockAll\":%s",
+	         sb->public_ ? "true" : "false",
+	         sb->network_block_all ? "true" : "false");
+	add_str_or_null(out, "networkAllowList", sb->network_allow_list);
+	add_str_or_null(out, "domainAllowList", sb->domain_allow_list);
+	if (full && sb->outbound_proxy_url)
+		add_str_or_null(out, "outboundProxyUrl",
+		                sb->outbound_proxy_url);
+}
+
+/* resources, state and the lifecycle intervals */
+static void
+add_lifecycle(struct buf *out, const struct sandbox *sb, bool for_list)
+{
+	buf_addf(out, ",\"cpu\":%d,\"gpu\":%d,\"spot\":%s", sb->cpu, sb->gpu,
+	         sb->spot ? "true" : "false");
+	if (sb->gpu_type)
+		add_str_or_null(out, "gpuType", sb->gpu_type);
+	buf_addf(out, ",\"memory\":%d,\"disk\":%d", sb->memory, sb->disk);
+	buf_addf(out, ",\"state\":\"%s\",\"desiredState\":\"%s\"",
+	         sb_state_name(sb_derived_state(sb, for_list)),
+	         sb_desired_name(sb->desired));
+	add_str_or_null(out, "errorReason", sb->error_reason);
+	buf_addf(out,
+	         ",\"recoverable\":%s,\"backupState\":\"None\""
+	         ",\"autoStopInterval\":%d,\"autoPauseInterval\":%d"
+	         ",\"autoArchiveInterval\":%d,\"autoDeleteInterval\":%d",
+	         sb->recoverable ? "true" : "false", sb->auto_stop,
+	         sb->auto_pause, sb->auto_archive, sb->auto_delete);
+	if (sb->auto_destroy_at)
+		add_time(out, "autoDestroyAt", sb->auto_destroy_at);
+}
+
 void
 sandbox_to_json(const struct sandbox *sb, enum sb_json_form form,
                 struct buf *out)
@@ -512,84 +700,24 @@ sandbox_to_json(const struct sandbox *sb, enum sb_json_form form,
 	buf_add_json_string(out, sb->name);
 	add_str_or_null(out, "snapshot", sb->snapshot);
 	add_str_or_null(out, "user", sb->user);
-	if (full)
-		add_map(out, "env", &sb->env);
-	add_map(out, "labels", &sb->labels);
-	buf_addf(out, ",\"public\":%s", sb->public_ ? "true" : "false");
-	if (full) {
-		buf_addf(out, ",\"networkBlockAll\":%s",
-		         sb->network_block_all ? "true" : "false");
-		add_str_or_null(out, "networkAllowList",
-		                sb->network_allow_list);
-		add_str_or_null(out, "domainAllowList", sb->domain_allow_list);
-	}
+	add_settings(out, sb, full);
 	add_str_or_null(out, "target", sb->target);
-	buf_addf(out, ",\"cpu\":%d,\"gpu\":%d,\"memory\":%d,\"disk\":%d",
-	         sb->cpu, sb->gpu, sb->memory, sb->disk);
-	if (sb->gpu_type)
-		add_str_or_null(out, "gpuType", sb->gpu_type);
-	buf_addf(out, ",\"state\":\"%s\",\"desiredState\":\"%s\"",
-	         sb_state_name(sb_derived_state(sb, form == SBJ_LIST)),
-	         sb_desired_name(sb->desired));
-	add_str_or_null(out, "errorReason", sb->error_reason);
-	buf_addf(out,
-	         ",\"recoverable\":%s,\"backupState\":\"None\""
-	         ",\"autoStopInterval\":%d,\"autoArchiveInterval\":%d"
-	         ",\"autoDeleteInterval\":%d",
-	         sb->recoverable ? "true" : "false", sb->auto_stop,
-	         sb->auto_archive, sb->auto_delete);
-	if (full) {
-		buf_addstr(out, ",\"volumes\":[");
-		for (int i = 0; i < sb->n_volumes; i++) {
-			buf_addstr(out,
-			           i ? ",{\"volumeId\":" : "{\"volumeId\":");
-			buf_add_json_string(out, sb->volumes[i].volume_id);
-			buf_addstr(out, ",\"mountPath\":");
-			buf_add_json_string(out, sb->volumes[i].mount_path);
-			if (sb->volumes[i].subpath) {
-				buf_addstr(out, ",\"subpath\":");
-				buf_add_json_string(out,
-				                    sb->volumes[i].subpath);
-			}
-			buf_addch(out, '}');
-		}
-		buf_addch(out, ']');
-	}
-	if (full && sb->dockerfile) {
-		buf_addstr(out, ",\"buildInfo\":{\"dockerfileContent\":");
-		buf_add_json_string(out, sb->dockerfile);
-		buf_addstr(out, ",\"contextHashes\":[");
-		for (int i = 0; i < sb->n_context_hashes; i++) {
-			if (i)
-				buf_addch(out, ',');
-			buf_add_json_string(out, sb->context_hashes[i]);
-		}
-		buf_addch(out, ']');
-		add_time(out, "createdAt", sb->created_at);
-		add_time(out, "updatedAt", sb->created_at);
-		add_str_or_null(out, "snapshotRef", sb->snapshot_ref);
-		buf_addch(out, '}');
-	}
+	add_lifecycle(out, sb, form == SBJ_LIST);
+	if (full)
+		add_volumes(out, sb);
+	if (full && sb->dockerfile)
+		add_build_info(out, sb);
 	add_time(out, "createdAt", sb->created_at);
 	add_time(out, "updatedAt", sb->updated_at);
 	add_time(out, "lastActivityAt", sb->last_activity_at);
-	buf_addstr(out, ",\"sandboxClass\":\"container\"");
+	buf_addf(out, ",\"sandboxClass\":\"%s\"", sb_class_name(sb->sclass));
 	add_str_or_null(out, "runnerId",
 	                sb->runner_id[0] ? sb->runner_id : NULL);
 	buf_addstr(out, ",\"toolboxProxyUrl\":\"" EMU_TOOLBOX_PROXY_URL "\"");
-	if (form == SBJ_PERSIST) {
-		buf_addf(out,
-		         ",\"_rawState\":\"%s\",\"_timer\":%d,\"_phase\":%d"
-		         ",\"_resizePrev\":%d,\"_resize\":[%d,%d,%d]"
-		         ",\"_createdAt\":%lld,\"_updatedAt\":%lld"
-		         ",\"_lastActivityAt\":%lld,\"_destroyedAt\":%lld",
-		         sb_state_name(sb->state), (int)sb->timer,
-		         sb->timer_phase, (int)sb->resize_prev, sb->resize_cpu,
-		         sb->resize_memory, sb->resize_disk,
-		         (long long)sb->created_at, (long long)sb->updated_at,
-		         (long long)sb->last_activity_at,
-		         (long long)sb->destroyed_at);
-	}
+	if (full)
+		buf_addf(out, ",\"kvm\":%s", sb->kvm ? "true" : "false");
+	if (form == SBJ_PERSIST)
+		add_persist(out, sb);
 	buf_addch(out, '}');
 }
 
@@ -610,6 +738,45 @@ load_map(const cJSON *obj, const char *key, struct kvmap *m)
 	{
 		if (cJSON_IsString(it) && it->string)
 			kvmap_set(m, it->string, it->valuestring);
+	}
+}
+
+/* the fields of the 0.218 API (persisted since issue 14) */
+static void
+load_new_fields(const cJSON *obj, struct sandbox *sb)
+{
+	const cJSON *it, *kv;
+	char *s;
+	int cl;
+
+	sb->spot = cJSON_IsTrue(cJSON_GetObjectItem(obj, "spot"));
+	sb->kvm = cJSON_IsTrue(cJSON_GetObjectItem(obj, "kvm"));
+	sb->outbound_proxy_url = json_strdup(obj, "outboundProxyUrl");
+	s = json_strdup(obj, "sandboxClass");
+	cl = sb_class_parse(s);
+	free(s);
+	sb->sclass = cl < 0 ? SC_CONTAINER : (enum sb_class)cl;
+	sb->auto_pause = (int)get_num(obj, "autoPauseInterval", 0);
+	sb->ttl_minutes = (int)get_num(obj, "ttlMinutes", 0);
+	sb->auto_destroy_at = get_num(obj, "_autoDestroyAt", 0);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(obj, "secrets"))
+	{
+		cJSON_ArrayForEach(kv, it)
+		{
+			if (cJSON_IsString(kv) && kv->string)
+				kvmap_set(&sb->secrets, kv->string,
+				          kv->valuestring);
+		}
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(obj, "_gpuTypes"))
+	{
+		if (cJSON_IsString(it)) {
+			sb->gpu_types = xreallocarray(
+			        sb->gpu_types, (size_t)sb->n_gpu_types + 1,
+			        sizeof(char *));
+			sb->gpu_types[sb->n_gpu_types++] =
+			        xstrdup(it->valuestring);
+		}
 	}
 }
 
@@ -650,6 +817,7 @@ sandbox_from_persist(const struct cJSON *obj)
 	sb->memory = (int)get_num(obj, "memory", 1);
 	sb->disk = (int)get_num(obj, "disk", 3);
 	sb->gpu_type = json_strdup(obj, "gpuType");
+	load_new_fields(obj, sb);
 	s = json_strdup(obj, "_rawState");
 	st = sb_state_parse(s);
 	free(s);

@@ -31,6 +31,20 @@
 #define EMU_DEFAULT_REGION       "us"
 #define EMU_DEFAULT_USER         "daytona"
 #define EMU_TOOLBOX_PROXY_URL    "https://proxy.app.daytona.io/toolbox"
+#define EMU_DEFAULT_AUTO_PAUSE   60 /* pausable classes (create-sandbox.d.ts) */
+
+/* The classes of sandbox-class.d.ts (@daytona/api-client 0.218.0). */
+enum sb_class { SC_CONTAINER, SC_LINUX_VM, SC_ANDROID, SC_WINDOWS, SC__COUNT };
+
+const char *sb_class_name(enum sb_class c);
+int sb_class_parse(const char *s); /* -1 when unknown */
+/* Can sandboxes of class c pause (and so auto-pause)? linux-vm only. */
+bool sb_class_pausable(enum sb_class c);
+
+/* The GpuType enum of gpu-type.d.ts (0.218.0), comma-joined in order. */
+extern const char *const emu_gpu_types[];
+extern const int emu_n_gpu_types;
+bool emu_is_gpu_type(const char *s);
 
 enum sb_state {
 	ST_CREATING,
@@ -79,6 +93,7 @@ enum sb_timer {
 	TM_ARCHIVE, /* archiving -> archived */
 	TM_DESTROY, /* (desired destroyed) -> destroyed */
 	TM_RESIZE,  /* resizing -> previous state */
+	TM_PAUSE,   /* started (desired paused) -> paused */
 };
 
 struct org;
@@ -117,8 +132,17 @@ struct sandbox {
 	char *network_allow_list; /* NULL when absent */
 	char *domain_allow_list;
 	int cpu, gpu, memory, disk;
-	char *gpu_type;
-	enum sb_state state; /* the raw column */
+	char *gpu_type;   /* the assigned type: the first preferred */
+	char **gpu_types; /* the preference list as sent */
+	int n_gpu_types;
+	bool spot, kvm;
+	char *outbound_proxy_url; /* NULL when none; single reads only */
+	struct kvmap secrets;     /* env var -> organization secret name */
+	enum sb_class sclass;
+	int auto_pause;          /* minutes, 0 = disabled */
+	int ttl_minutes;         /* 0 = disabled */
+	int64_t auto_destroy_at; /* emulated ms; 0 when no TTL */
+	enum sb_state state;     /* the raw column */
 	enum sb_desired desired;
 	char *error_reason;
 	bool recoverable;
@@ -167,6 +191,7 @@ enum sb_action {
 	ACT_DELETE,
 	ACT_RESIZE,
 	ACT_RECOVER,
+	ACT_PAUSE,
 };
 
 /*
@@ -203,6 +228,8 @@ void sandbox_free(struct sandbox *sb);
 /* Append a volume (subpath may be NULL); the strings are copied. */
 void sandbox_add_volume(struct sandbox *sb, const char *volume_id,
                         const char *mount_path, const char *subpath);
+/* Append a copy of type to the gpuType preference list. */
+void sandbox_add_gpu_type(struct sandbox *sb, const char *type);
 /* Append a copy of hash to buildInfo.contextHashes. */
 void sandbox_add_context_hash(struct sandbox *sb, const char *hash);
 

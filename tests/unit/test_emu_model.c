@@ -406,6 +406,80 @@ test_json_roundtrip(void **unused)
 	sandbox_free(back);
 }
 
+/* the 0.218 fields survive a persist round trip; the API forms show them
+ * where the 0.218 models do (sandbox.d.ts, sandbox-list-item.d.ts) */
+static void
+test_json_new_fields(void **unused)
+{
+	struct sandbox *sb = mk(ST_STARTED, DS_STARTED), *back;
+	struct buf b = BUF_INIT, b2 = BUF_INIT;
+	cJSON *j;
+
+	(void)unused;
+	memcpy(sb->id, "11111111-2222-4333-8444-555555555555", 37);
+	memcpy(sb->org_id, "aaaaaaaa-2222-4333-8444-555555555555", 37);
+	sb->name = xstrdup("vm");
+	sb->user = xstrdup("daytona");
+	sb->target = xstrdup("us");
+	sb->sclass = SC_LINUX_VM;
+	sb->kvm = true;
+	sb->spot = true;
+	sb->auto_pause = 60;
+	sb->ttl_minutes = 5;
+	sb->auto_destroy_at = 300000;
+	sb->outbound_proxy_url = xstrdup("http://u:p@proxy:3128");
+	sandbox_add_gpu_type(sb, "H200");
+	sandbox_add_gpu_type(sb, "H100");
+	kvmap_set(&sb->secrets, "TOKEN", "gh-token");
+	sandbox_to_json(sb, SBJ_PERSIST, &b);
+	j = cJSON_Parse(b.data);
+	assert_non_null(j);
+	back = sandbox_from_persist(j);
+	assert_non_null(back);
+	sandbox_to_json(back, SBJ_PERSIST, &b2);
+	assert_string_equal(b.data, b2.data);
+	assert_int_equal(back->sclass, SC_LINUX_VM);
+	assert_int_equal(back->n_gpu_types, 2);
+	assert_string_equal(kvmap_get(&back->secrets, "TOKEN"), "gh-token");
+	cJSON_Delete(j);
+	buf_reset(&b);
+	sandbox_to_json(sb, SBJ_FULL, &b);
+	assert_non_null(strstr(b.data, "\"gpuType\":\"H200\""));
+	assert_non_null(strstr(b.data, "\"autoPauseInterval\":60"));
+	assert_non_null(
+	        strstr(b.data, "\"autoDestroyAt\":\"1970-01-01T00:05:00"));
+	assert_non_null(strstr(b.data, "\"sandboxClass\":\"linux-vm\""));
+	assert_non_null(strstr(b.data, "\"outboundProxyUrl\""));
+	assert_non_null(strstr(b.data, "\"kvm\":true"));
+	assert_non_null(strstr(b.data, "\"spot\":true"));
+	assert_null(strstr(b.data, "gh-token")); /* never in the API */
+	buf_reset(&b);
+	sandbox_to_json(sb, SBJ_LIST, &b);
+	assert_null(strstr(b.data, "\"outboundProxyUrl\""));
+	assert_non_null(strstr(b.data, "\"autoDestroyAt\""));
+	assert_non_null(strstr(b.data, "\"networkBlockAll\""));
+	buf_free(&b);
+	buf_free(&b2);
+	sandbox_free(sb);
+	sandbox_free(back);
+}
+
+static void
+test_classes(void **unused)
+{
+	(void)unused;
+	assert_int_equal(sb_class_parse("linux-vm"), SC_LINUX_VM);
+	assert_int_equal(sb_class_parse("container"), SC_CONTAINER);
+	assert_int_equal(sb_class_parse("vm"), -1);
+	assert_string_equal(sb_class_name(SC_WINDOWS), "windows");
+	assert_true(sb_class_pausable(SC_LINUX_VM));
+	assert_false(sb_class_pausable(SC_CONTAINER));
+	assert_true(emu_is_gpu_type("MI355X"));
+	assert_true(emu_is_gpu_type("RTX-5090"));
+	assert_false(emu_is_gpu_type("A100"));
+	assert_int_equal(emu_n_gpu_types, 7);
+}
+
 static void
 test_names_parse(void **unused)
 {
@@ -436,6 +510,8 @@ main(void)
 		cmocka_unit_test(test_kvmap),
 		cmocka_unit_test(test_json_roundtrip),
 		cmocka_unit_test(test_names_parse),
+		cmocka_unit_test(test_json_new_fields),
+		cmocka_unit_test(test_classes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
