@@ -843,7 +843,13 @@ static void
 print_create(FILE *fp, const struct plan_action *a)
 {
 	cJSON *j = spec_to_json(a->desired), *it;
+	char *shown = spec_proxy_shown(a->desired->outbound_proxy_url);
 
+	/* credentials in the proxy URL are never printed */
+	if (shown)
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		        j, "outboundProxyUrl", cJSON_CreateString(shown));
+	free(shown);
 	cJSON_ArrayForEach(it, j)
 	{
 		char *path;
