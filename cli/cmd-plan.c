@@ -105,7 +105,7 @@ show(struct sf_ctx *ctx, const struct plan *p)
 	int rc;
 
 	if (ctx->json) {
-		if ((rc = plan_to_json(p, &json)) < 0)
+		if ((rc = plan_to_json_shown(p, &json)) < 0)
 			return apply_cli_fail("plan", rc);
 		printf("%s\n", json);
 		free(json);

@@ -21,7 +21,7 @@ ndjson_plan(FILE *fp, const struct plan *p)
 	cJSON *j = NULL, *ev = NULL;
 	int rc;
 
-	if ((rc = plan_to_json(p, &doc)) < 0)
+	if ((rc = plan_to_json_shown(p, &doc)) < 0)
 		return rc;
 	j = cJSON_Parse(doc);
 	free(doc);

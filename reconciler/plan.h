@@ -322,6 +322,12 @@ char *plan_fingerprint(const struct dt_sandbox *sb);
  * in *out (caller frees). Never contains a secret value.
  */
 int plan_to_json(const struct plan *p, char **out);
+/*
+ * plan_to_json_shown: the same document for showing (plan --json, NDJSON):
+ * credentials in a desired outboundProxyUrl replaced by "***". A saved
+ * plan (--out) keeps them, to create from.
+ */
+int plan_to_json_shown(const struct plan *p, char **out);
 /* plan_from_json: parse a document written by plan_to_json. */
 int plan_from_json(const char *json, size_t len, struct plan **out);
 /* plan_print_human: the human plan, with ANSI colour when color. */

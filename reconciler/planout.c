@@ -146,6 +146,36 @@ keys_to_json(const char *keys)
 	return a;
 }
 
+int
+plan_to_json_shown(const struct plan *p, char **out)
+{
+	cJSON *j = NULL, *a, *d, *v;
+	char *doc = NULL, *shown;
+	int rc;
+
+	if ((rc = plan_to_json(p, &doc)) < 0)
+		return rc;
+	if ((j = cJSON_Parse(doc)) == NULL) {
+		free(doc);
+		return sf_error_set(SF_ERROR, "plan: cannot re-read its JSON");
+	}
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(j, "actions"))
+	{
+		d = cJSON_GetObjectItemCaseSensitive(a, "desired");
+		v = cJSON_GetObjectItemCaseSensitive(d, "outboundProxyUrl");
+		if (!cJSON_IsString(v))
+			continue;
+		shown = spec_proxy_shown(v->valuestring);
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		        d, "outboundProxyUrl", cJSON_CreateString(shown));
+		free(shown);
+	}
+	free(doc);
+	*out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return *out ? 0 : sf_error_set(SF_ERROR, "plan: out of memory");
+}
+
 /* keys_from_json: {name: [keys]} into name -> "A,B". */
 static void
 keys_from_json(const cJSON *o, struct strmap *out)

@@ -128,7 +128,8 @@ print(" ".join(json.loads(l)["path"].split("/", 4)[-1] for l in sys.stdin
 	[[ "$output" == *'spec.outboundProxyUrl: "http://***@proxy:3128" -> "http://***@proxy:3129" (forces replacement)'* ]]
 	[[ "$output" != *secret* ]]
 	run --separate-stderr "$SANDFORM" plan m --json
-	[[ "$output" != *pw1secret* ]]
+	[[ "$output" != *pw1secret* && "$output" != *pw2secret* ]]
+	[[ "$output" == *"http://***@proxy:3129"* ]]
 	run --separate-stderr "$SANDFORM" apply m --auto-approve
 	[ "$status" -eq 0 ]
 	[ "$(emu_api GET /sandbox/vm | emu_json 'd["id"]')" != "$id" ]
