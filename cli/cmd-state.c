@@ -9,7 +9,8 @@
  * talks to Daytona (and not with --keep-labels):
  *
  * - list: the stack's records, one line each (NAME, ID, STATUS, UPDATED),
- *   sorted by name; --json gives {"format_version": "1", "stack", "records"}.
+ *   sorted by name; --json gives {"format_version": "1", "stack", "records"}
+ *   (each with the live sandbox_class last observed).
  * - show NAME: the whole record as a JSON object (labels sandform owns, the
  *   last observed item, the settings last applied, times).
  * - rm NAME: forget the sandbox and let it go. Its sandform.dev/... labels
@@ -237,6 +238,19 @@ record_to_json(const struct store_record *r)
 	return o;
 }
 
+/* add_class: "sandbox_class", the live class of the last observation
+ * (0.218 servers; null when unknown). */
+static void
+add_class(cJSON *o, const char *observed_json)
+{
+	cJSON *ob = observed_json ? cJSON_Parse(observed_json) : NULL;
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(ob, "sandboxClass");
+
+	json_add_string_or_null(o, "sandbox_class",
+	                        cJSON_IsString(c) ? c->valuestring : NULL);
+	cJSON_Delete(ob);
+}
+
 static int
 state_list(struct sf_ctx *ctx, struct store *s)
 {
@@ -261,6 +275,7 @@ state_list(struct sf_ctx *ctx, struct store *s)
 			json_add_string_or_null(o, "status", l.v[i].status);
 			json_add_string_or_null(o, "spec_hash",
 			                        l.v[i].spec_hash);
+			add_class(o, l.v[i].observed_json);
 			add_time(o, "updated", l.v[i].updated_ms);
 			cJSON_AddItemToArray(arr, o);
 		}

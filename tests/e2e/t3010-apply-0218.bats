@@ -63,6 +63,8 @@ for l in sys.stdin:
 	run "$SANDFORM" state show vm
 	echo "$output"
 	[[ "$output" == *'"sandboxClass":'*'"linux-vm"'* ]]
+	run "$SANDFORM" state list --json
+	[ "$(echo "$output" | emu_json 'd["records"][0]["sandbox_class"]')" = linux-vm ]
 	# a change shows the class in the action's line
 	vm '  kvm: true' '  ttlMinutes: 60' '  autoPauseInterval: 30' \
 		'  outboundProxyUrl: https://user:s3cr3tpw@proxy.internal:3128' \
