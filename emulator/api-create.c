@@ -427,10 +427,8 @@ service_network(struct route_call *c, const struct create *f,
 		route_error(c, 400, msg);
 		return -1;
 	}
-	if (f->nal && *f->nal) {
+	if (f->nal && *f->nal) /* kept alongside networkBlockAll */
 		sb->network_allow_list = xstrdup(f->nal);
-		sb->network_block_all = false;
-	}
 	if (f->dal && *f->dal)
 		sb->domain_allow_list = xstrdup(f->dal);
 	return 0;
@@ -515,6 +513,46 @@ service_class(struct route_call *c, const struct create *f, struct sandbox *sb)
 	return 0;
 }
 
+/*
+ * linkedSandbox (create-sandbox.d.ts): an existing sandbox of the
+ * organization, ephemeral and not itself linked; the new one must be
+ * ephemeral too, and GPU sandboxes take no part in links.
+ */
+static int
+service_link(struct route_call *c, struct org *o, const cJSON *body,
+             const struct create *f, struct sandbox *sb)
+{
+	const cJSON *l = body_field(body, "linkedSandbox");
+	const struct sandbox *t;
+	const char *msg = NULL;
+
+	if (!l)
+		return 0;
+	if (!cJSON_IsString(l) || !l->valuestring[0]) {
+		route_error(c, 400, "linkedSandbox must be a string");
+		return -1;
+	}
+	t = emudb_find(c->srv->db, o, l->valuestring);
+	if (!t) {
+		route_errorf(c, 400, "Linked sandbox %s not found",
+		             l->valuestring);
+		return -1;
+	}
+	if (f->gpu > 0 || t->gpu > 0)
+		msg = "GPU sandboxes cannot be linked";
+	else if (!(f->ad_set && f->ad == 0) || t->auto_delete != 0)
+		msg = "Linked sandboxes must be ephemeral "
+		      "(autoDeleteInterval=0)";
+	else if (t->linked_id[0])
+		msg = "The linked sandbox is itself linked to another sandbox";
+	if (msg) {
+		route_error(c, 400, msg);
+		return -1;
+	}
+	memcpy(sb->linked_id, t->id, sizeof(sb->linked_id));
+	return 0;
+}
+
 struct sandbox *
 api_build_sandbox(struct route_call *c, struct org *o, const cJSON *body)
 {
@@ -532,6 +570,7 @@ api_build_sandbox(struct route_call *c, struct org *o, const cJSON *body)
 	if (controller_rules(c, body, &f, sb) < 0 ||
 	    service_resources(c, &f, sb) < 0 ||
 	    service_network(c, &f, sb) < 0 || service_class(c, &f, sb) < 0 ||
+	    service_link(c, o, body, &f, sb) < 0 ||
 	    service_volumes(c, o, f.vols, sb) < 0)
 		goto fail;
 	sb->name = xstrdup(f.name && *f.name ? f.name : sb->id);

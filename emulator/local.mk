@@ -63,7 +63,8 @@ EMU_E2E = \
 	tests/e2e/t8006-emulator-hooks.bats \
 	tests/e2e/t8007-emulator-timing.bats \
 	tests/e2e/t8008-emulator-0218-fields.bats \
-	tests/e2e/t8009-emulator-0218-routes.bats
+	tests/e2e/t8009-emulator-0218-routes.bats \
+	tests/e2e/t8010-emulator-wire.bats
 TESTS += $(EMU_E2E)
 EXTRA_DIST += $(EMU_E2E) tests/e2e/lib/emulator.bash docs/daytona-api-notes.md
 
