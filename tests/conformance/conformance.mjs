@@ -456,6 +456,45 @@ await check('list items carry sandboxClass and autoPauseInterval', async () => {
   await vm.delete();
 });
 
+await check('volume service: create (pending_create), get by name, list, sandbox mount by name, delete', async () => {
+  const volName = `${run}-vol`;
+  const v = await daytona.volume.create(volName);
+  eq([v.name, v.state], [volName, 'pending_create'], '[name, state]');
+  let got = await daytona.volume.get(volName);
+  for (let i = 0; i < 100 && got.state !== 'ready'; i++) {
+    await sleep(50);
+    got = await daytona.volume.get(volName);
+  }
+  eq([got.id, got.state], [v.id, 'ready'], '[id, state]');
+  truthy((await daytona.volume.list()).some((x) => x.id === v.id), 'listed');
+  const sb = await daytona.create({
+    name: `${run}-volsb`, snapshot: 'daytona-small', labels: suiteLabels,
+    volumes: [{ volumeId: volName, mountPath: '/data' }],
+  });
+  eq(sb.volumes.map((x) => x.volumeId), [v.id], 'mounted volume id');
+  await sb.delete();
+  await expectError(() => daytona.create({ snapshot: 'daytona-small', volumes: [{ volumeId: `${run}-nope`, mountPath: '/d' }] }),
+    DaytonaValidationError, 400, 'create with an unknown volume');
+  await daytona.volume.delete(got);
+  eq((await daytona.volume.get(volName)).state, 'pending_delete', 'state after delete');
+});
+
+await check('snapshot service: create waits for active, get, list, a sandbox of it, delete', async () => {
+  const name = `${run}-snapimg`;
+  const snapDto = await daytona.snapshot.create({
+    name, image: 'ubuntu:24.04', resources: { cpu: 2, memory: 4, disk: 8 }, sandboxClass: 'linux-vm',
+  });
+  eq([snapDto.name, snapDto.state, snapDto.cpu, snapDto.mem, snapDto.disk, snapDto.sandboxClass],
+    [name, 'active', 2, 4, 8, 'linux-vm'], '[name, state, cpu, mem, disk, class]');
+  eq((await daytona.snapshot.get(name)).id, snapDto.id, 'get by name');
+  truthy((await daytona.snapshot.list()).items.some((x) => x.id === snapDto.id), 'listed');
+  const sb = await daytona.create({ name: `${run}-snapsb`, snapshot: name, labels: suiteLabels });
+  eq([sb.snapshot, sb.cpu, sb.memory, sb.disk, sb.sandboxClass], [name, 2, 4, 8, 'linux-vm'], 'sandbox of the snapshot');
+  await sb.delete();
+  await daytona.snapshot.delete(snapDto);
+  eq((await daytona.snapshot.get(name)).state, 'removing', 'state after delete');
+});
+
 await check('every SDK request was answered by a known route (no 5xx)', async () => {
   const res = await emu('GET', '/_emulator/requests');
   eq(res.status, 200, 'request log status');
