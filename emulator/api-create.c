@@ -306,18 +306,6 @@ controller_rules(struct route_call *c, const cJSON *body,
 	return -1;
 }
 
-static void
-volume_uuid(const char *org_id, const char *name, char out[37])
-{
-	char h[SF_SHA256_HEX_LEN + 1];
-	char *s = xasprintf("volume:%s:%s", org_id, name);
-
-	sha256_hex(s, strlen(s), h);
-	free(s);
-	snprintf(out, 37, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 13,
-	         h + 17, h + 20);
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -372,6 +360,34 @@ check_maxima(struct route_call *c, const struct sandbox *sb)
 	return 0;
 }
 
+/* a snapshot of the organization (POST /snapshots): active, else 400 */
+static int
+org_snapshot(struct route_call *c, const char *want, struct sandbox *sb)
+{
+	struct res_snap rs;
+	char msg[512];
+	int rc = res_snapshot_resolve(&c->srv->res, emudb_opts_of(c->srv->db),
+	                              emudb_org_id(c->o), want, &rs, msg,
+	                              sizeof(msg));
+
+	if (rc == 1)
+		route_errorf(
+		        c, 400,
+		        "Snapshot %s not found. Did you add it through the "
+		        "Daytona Dashboard?",
+		        want);
+	else if (rc < 0)
+		route_error(c, 400, msg);
+	if (rc != 0)
+		return -1;
+	sb->snapshot = xstrdup(rs.name);
+	sb->cpu = rs.cpu;
+	sb->memory = rs.mem;
+	sb->disk = rs.disk;
+	sb->sclass = rs.cls;
+	return 0;
+}
+
 /* resources from buildInfo or the snapshot, maxima, region and user */
 static int
 service_resources(struct route_call *c, const struct create *f,
@@ -393,15 +409,12 @@ service_resources(struct route_call *c, const struct create *f,
 		                           : c->srv->opts.default_snapshot;
 
 		if (api_snapshot_lookup(want, &sname, &sb->cpu, &sb->memory,
-		                        &sb->disk) < 0) {
-			route_errorf(c, 400,
-			             "Snapshot %s not found. Did you add it "
-			             "through the Daytona Dashboard?",
-			             want);
+		                        &sb->disk) == 0) {
+			sb->snapshot = xstrdup(sname);
+			sb->sclass = api_snapshot_class(sname);
+		} else if (org_snapshot(c, want, sb) < 0) {
 			return -1;
 		}
-		sb->snapshot = xstrdup(sname);
-		sb->sclass = api_snapshot_class(sname);
 	}
 	if (check_maxima(c, sb) < 0)
 		return -1;
@@ -427,10 +440,8 @@ service_network(struct route_call *c, const struct create *f,
 		route_error(c, 400, msg);
 		return -1;
 	}
-	if (f->nal && *f->nal) {
+	if (f->nal && *f->nal) /* kept alongside networkBlockAll */
 		sb->network_allow_list = xstrdup(f->nal);
-		sb->network_block_all = false;
-	}
 	if (f->dal && *f->dal)
 		sb->domain_allow_list = xstrdup(f->dal);
 	return 0;
@@ -451,7 +462,7 @@ service_volumes(struct route_call *c, struct org *o, const cJSON *vols,
 		const char *mp = body_string(it, "mountPath", &e);
 		const char *sp = body_string(it, "subpath", &e);
 		bool bad = !cJSON_IsObject(it) || !vid || !mp || e.b.len;
-		char uuid[37];
+		char uuid[37], vmsg[512];
 
 		body_errs_free(&e);
 		if (bad) {
@@ -466,10 +477,12 @@ service_volumes(struct route_call *c, struct org *o, const cJSON *vols,
 			route_error(c, 400, msg);
 			return -1;
 		}
-		if (validate_uuid(vid))
-			memcpy(uuid, vid, 37);
-		else
-			volume_uuid(emudb_org_id(o), vid, uuid);
+		/* an id or name of a volume of o (POST /volumes) */
+		if (res_volume_resolve(&c->srv->res, emudb_org_id(o), vid, uuid,
+		                       vmsg, sizeof(vmsg)) < 0) {
+			route_error(c, 400, vmsg);
+			return -1;
+		}
 		sandbox_add_volume(sb, uuid, mp, sp);
 	}
 	return 0;
@@ -515,6 +528,46 @@ service_class(struct route_call *c, const struct create *f, struct sandbox *sb)
 	return 0;
 }
 
+/*
+ * linkedSandbox (create-sandbox.d.ts): an existing sandbox of the
+ * organization, ephemeral and not itself linked; the new one must be
+ * ephemeral too, and GPU sandboxes take no part in links.
+ */
+static int
+service_link(struct route_call *c, struct org *o, const cJSON *body,
+             const struct create *f, struct sandbox *sb)
+{
+	const cJSON *l = body_field(body, "linkedSandbox");
+	const struct sandbox *t;
+	const char *msg = NULL;
+
+	if (!l)
+		return 0;
+	if (!cJSON_IsString(l) || !l->valuestring[0]) {
+		route_error(c, 400, "linkedSandbox must be a string");
+		return -1;
+	}
+	t = emudb_find(c->srv->db, o, l->valuestring);
+	if (!t) {
+		route_errorf(c, 400, "Linked sandbox %s not found",
+		             l->valuestring);
+		return -1;
+	}
+	if (f->gpu > 0 || t->gpu > 0)
+		msg = "GPU sandboxes cannot be linked";
+	else if (!(f->ad_set && f->ad == 0) || t->auto_delete != 0)
+		msg = "Linked sandboxes must be ephemeral "
+		      "(autoDeleteInterval=0)";
+	else if (t->linked_id[0])
+		msg = "The linked sandbox is itself linked to another sandbox";
+	if (msg) {
+		route_error(c, 400, msg);
+		return -1;
+	}
+	memcpy(sb->linked_id, t->id, sizeof(sb->linked_id));
+	return 0;
+}
+
 struct sandbox *
 api_build_sandbox(struct route_call *c, struct org *o, const cJSON *body)
 {
@@ -532,6 +585,7 @@ api_build_sandbox(struct route_call *c, struct org *o, const cJSON *body)
 	if (controller_rules(c, body, &f, sb) < 0 ||
 	    service_resources(c, &f, sb) < 0 ||
 	    service_network(c, &f, sb) < 0 || service_class(c, &f, sb) < 0 ||
+	    service_link(c, o, body, &f, sb) < 0 ||
 	    service_volumes(c, o, f.vols, sb) < 0)
 		goto fail;
 	sb->name = xstrdup(f.name && *f.name ? f.name : sb->id);

@@ -393,9 +393,3 @@ api_list(struct route_call *c)
 {
 	list(c, false);
 }
-
-void
-api_paginated(struct route_call *c)
-{
-	list(c, true);
-}

@@ -186,13 +186,15 @@ api_pause(struct route_call *c)
 
 /* the service's resize rules, after the preconditions; NULL when fine */
 static const char *
-resize_rule(const struct sandbox *sb, int cpu, int mem, int disk)
+resize_rule(const struct sandbox *sb, int cpu, int mem, int disk,
+            bool disk_given)
 {
+	/* a disk in the body needs a stopped sandbox, changed or not */
+	if (disk_given && sb->state != ST_STOPPED)
+		return "Disk resize can only be performed on a stopped sandbox";
 	if (cpu == sb->cpu && mem == sb->memory && disk == sb->disk)
 		return "No resource changes specified - sandbox is already at "
 		       "the desired configuration";
-	if (disk != sb->disk && sb->state != ST_STOPPED)
-		return "Disk resize can only be performed on a stopped sandbox";
 	if (disk < sb->disk)
 		return "Sandbox disk size cannot be decreased";
 	if (sb->state == ST_STARTED && (cpu < sb->cpu || mem < sb->memory))
@@ -221,7 +223,12 @@ api_resize(struct route_call *c)
 	cpu = cs ? cpu : sb->cpu;
 	mem = ms ? mem : sb->memory;
 	disk = ds ? disk : sb->disk;
-	if ((msg = resize_rule(sb, cpu, mem, disk)) != NULL) {
+	if (!cs && !ms && !ds)
+		msg = "No resource changes specified - sandbox is already at "
+		      "the desired configuration";
+	else
+		msg = resize_rule(sb, cpu, mem, disk, ds);
+	if (msg) {
 		route_error(c, 400, msg);
 		goto out;
 	}
@@ -438,17 +445,12 @@ api_network(struct route_call *c)
 		route_error(c, 400, msg);
 		goto out;
 	}
-	/* block-all clears the CIDR list; a non-empty list lifts it */
-	if (block == 1 || (block == 0 && !nal)) {
+	/* each setting on its own: block-all and an allow list coexist */
+	if (block >= 0)
 		sb->network_block_all = block == 1;
-		free(sb->network_allow_list);
-		sb->network_allow_list = NULL;
-	}
 	if (nal) {
 		free(sb->network_allow_list);
 		sb->network_allow_list = *nal ? xstrdup(nal) : NULL;
-		if (*nal)
-			sb->network_block_all = false;
 	}
 	if (dal) {
 		free(sb->domain_allow_list);

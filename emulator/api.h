@@ -48,7 +48,6 @@ enum sb_class api_snapshot_class(const char *name);
 
 /* api-list.c */
 route_fn api_list;
-route_fn api_paginated;
 
 /* api-sandbox.c */
 route_fn api_config;

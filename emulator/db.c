@@ -76,6 +76,12 @@ struct emu_db {
 
 /* --- clocks ----------------------------------------------------------- */
 
+const struct emudb_opts *
+emudb_opts_of(const struct emu_db *db)
+{
+	return &db->opts;
+}
+
 int64_t
 emudb_now(struct emu_db *db)
 {

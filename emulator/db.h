@@ -51,6 +51,8 @@ const char *emudb_org_id(const struct org *o);
 /* emudb_load: read persisted sandboxes of the known orgs (after org_add). */
 int emudb_load(struct emu_db *db);
 
+/* emudb_opts_of: the options the db was made with (durations). */
+const struct emudb_opts *emudb_opts_of(const struct emu_db *db);
 /* The emulated wall clock (ms since the epoch). */
 int64_t emudb_now(struct emu_db *db);
 void emudb_advance(struct emu_db *db, int64_t ms);

@@ -15,7 +15,7 @@
 
 #include "emulator/routes.h"
 
-#define REQLOG_ROUTES_MAX 32 /* /api routes that can be counted */
+#define REQLOG_ROUTES_MAX 64 /* /api routes that can be counted */
 
 enum reqlog_method { M_GET, M_POST, M_PUT, M_DELETE, M_OTHER, M__COUNT };
 

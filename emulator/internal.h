@@ -30,6 +30,7 @@
 #include "emulator/faults.h"
 #include "emulator/hooks.h"
 #include "emulator/http.h"
+#include "emulator/resources.h"
 #include "emulator/server.h"
 
 struct MHD_Connection;
@@ -81,6 +82,7 @@ struct server {
 	int n_waiters, cap_waiters;
 	struct faults faults;
 	struct reqlog log;
+	struct emu_res res; /* volumes, snapshots, secrets (resources.c) */
 	/* TCP connections accepted since start or the last counters reset
 	 * (GET /_emulator/counters: "connections") */
 	_Atomic uint64_t connections;

@@ -9,6 +9,7 @@ libemulator_la_SOURCES = \
 	emulator/api-sandbox.c \
 	emulator/body.c emulator/body.h \
 	emulator/db.c emulator/db.h \
+	emulator/resources.c emulator/resources.h \
 	emulator/faults.c emulator/faults.h \
 	emulator/hooks.c emulator/hooks.h \
 	emulator/htab.c emulator/htab.h \
@@ -63,7 +64,9 @@ EMU_E2E = \
 	tests/e2e/t8006-emulator-hooks.bats \
 	tests/e2e/t8007-emulator-timing.bats \
 	tests/e2e/t8008-emulator-0218-fields.bats \
-	tests/e2e/t8009-emulator-0218-routes.bats
+	tests/e2e/t8009-emulator-0218-routes.bats \
+	tests/e2e/t8010-emulator-wire.bats \
+	tests/e2e/t8011-emulator-resources.bats
 TESTS += $(EMU_E2E)
 EXTRA_DIST += $(EMU_E2E) tests/e2e/lib/emulator.bash docs/daytona-api-notes.md
 

@@ -311,10 +311,22 @@ emu_valid_cidr(const char *s)
 	return validate_cidr(s, 0) ? 0 : -1;
 }
 
+/*
+ * A domain of letters-only top-level label of two or more: example.123,
+ * 1.2.3.4 and a.b are refused (issue 14; docs/daytona-api-notes.md).
+ */
 int
 emu_valid_domain(const char *s)
 {
-	return validate_domain(s, 0) ? 0 : -1;
+	const char *tld = strrchr(s, '.');
+
+	if (!validate_domain(s, VALIDATE_ALPHA_TLD) || !tld ||
+	    strlen(tld + 1) < 2)
+		return -1;
+	for (const char *p = tld + 1; *p; p++)
+		if (!isalpha((unsigned char)*p))
+			return -1;
+	return 0;
 }
 
 /* split a comma list, trim entries, check each with fn */
@@ -714,6 +726,8 @@ sandbox_to_json(const struct sandbox *sb, enum sb_json_form form,
 	add_str_or_null(out, "runnerId",
 	                sb->runner_id[0] ? sb->runner_id : NULL);
 	buf_addstr(out, ",\"toolboxProxyUrl\":\"" EMU_TOOLBOX_PROXY_URL "\"");
+	if (full && sb->linked_id[0])
+		buf_addf(out, ",\"linkedSandboxId\":\"%s\"", sb->linked_id);
 	if (full)
 		buf_addf(out, ",\"kvm\":%s", sb->kvm ? "true" : "false");
 	if (form == SBJ_PERSIST)
@@ -752,6 +766,10 @@ load_new_fields(const cJSON *obj, struct sandbox *sb)
 	sb->spot = cJSON_IsTrue(cJSON_GetObjectItem(obj, "spot"));
 	sb->kvm = cJSON_IsTrue(cJSON_GetObjectItem(obj, "kvm"));
 	sb->outbound_proxy_url = json_strdup(obj, "outboundProxyUrl");
+	s = json_strdup(obj, "linkedSandboxId");
+	if (s && strlen(s) == 36)
+		memcpy(sb->linked_id, s, 37);
+	free(s);
 	s = json_strdup(obj, "sandboxClass");
 	cl = sb_class_parse(s);
 	free(s);

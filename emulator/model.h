@@ -139,6 +139,7 @@ struct sandbox {
 	char *outbound_proxy_url; /* NULL when none; single reads only */
 	struct kvmap secrets;     /* env var -> organization secret name */
 	enum sb_class sclass;
+	char linked_id[37];      /* linkedSandboxId, "" when none */
 	int auto_pause;          /* minutes, 0 = disabled */
 	int ttl_minutes;         /* 0 = disabled */
 	int64_t auto_destroy_at; /* emulated ms; 0 when no TTL */

@@ -185,6 +185,7 @@ server_free(struct server *srv)
 		resume_all(srv);
 	http_stop(srv);
 	reqlog_free(&srv->log);
+	res_free(&srv->res);
 	free(srv->waiters);
 	faults_free(&srv->faults);
 	free(srv);

@@ -37,6 +37,7 @@ const {
   DaytonaValidationError,
   DaytonaAuthenticationError,
   DaytonaRateLimitError,
+  DaytonaUnprocessableEntityError,
 } = sdk;
 
 // ---------------------------------------------------------------- harness
@@ -376,6 +377,124 @@ await check('a create over the rate limit is a DaytonaRateLimitError (429) with 
 });
 
 // Which routes did the SDK call? The emulator's request log says.
+// ------------------------------------------------ the 0.218 fields and routes
+
+const vmName = `${run}-vm`;
+let vm; // a linux-vm Sandbox (the emulator's daytona-vm snapshot)
+
+await check('create with the 0.218 fields echoes them (ttl, proxy, secrets kept)', async () => {
+  const sb = await daytona.create({
+    name: `${run}-ttl`,
+    snapshot: 'daytona-small',
+    ttlMinutes: 90,
+    autoStopInterval: 0,
+    outboundProxyUrl: 'http://proxy.example.com:3128',
+    secrets: { GH_TOKEN: 'gh-token' },
+    labels: suiteLabels,
+  });
+  eq(sb.state, 'started', 'state');
+  eq(sb.sandboxClass, 'container', 'sandboxClass');
+  eq(sb.spot, false, 'spot');
+  eq(sb.autoPauseInterval, 0, 'autoPauseInterval');
+  truthy(sb.autoDestroyAt, 'autoDestroyAt');
+  eq(Date.parse(sb.autoDestroyAt) - Date.parse(sb.createdAt), 90 * 60000, 'autoDestroyAt - createdAt');
+  eq(sb.outboundProxyUrl, 'http://proxy.example.com:3128', 'outboundProxyUrl');
+  const hook = JSON.parse((await emu('GET', `/_emulator/sandbox/${sb.id}`)).text);
+  eq(hook.secrets, [{ GH_TOKEN: 'gh-token' }], 'stored secrets');
+});
+
+await check('setTtl re-anchors autoDestroyAt; 0 clears it', async () => {
+  const sb = await daytona.get(`${run}-ttl`);
+  await sb.setTtl(5);
+  await sb.refreshData();
+  truthy(sb.autoDestroyAt, 'autoDestroyAt after setTtl(5)');
+  const left = Date.parse(sb.autoDestroyAt) - Date.now();
+  if (left < 4 * 60000 || left > 6 * 60000) fail(`autoDestroyAt ${sb.autoDestroyAt} is not ~5 min away`);
+  await sb.setTtl(0);
+  await sb.refreshData();
+  eq(sb.autoDestroyAt ?? null, null, 'autoDestroyAt after setTtl(0)');
+});
+
+await check('updateSecrets replaces the set', async () => {
+  const sb = await daytona.get(`${run}-ttl`);
+  await sb.updateSecrets({ NPM_TOKEN: 'npm', PYPI: 'pypi' });
+  const hook = JSON.parse((await emu('GET', `/_emulator/sandbox/${sb.id}`)).text);
+  eq(hook.secrets, [{ NPM_TOKEN: 'npm' }, { PYPI: 'pypi' }], 'stored secrets');
+});
+
+await check('pause of a container is a DaytonaUnprocessableEntityError (422)', async () => {
+  const sb = await daytona.get(`${run}-ttl`);
+  const err = await expectError(() => sb.pause(), DaytonaUnprocessableEntityError, 422, 'pause');
+  eq(err.message, 'Pausing is not supported for this sandbox', 'message');
+  await sb.delete();
+});
+
+await check('a linux-vm sandbox defaults to auto-pause 60 with auto-stop off', async () => {
+  vm = await daytona.create({ name: vmName, snapshot: 'daytona-vm', labels: suiteLabels });
+  eq(vm.sandboxClass, 'linux-vm', 'sandboxClass');
+  eq([vm.autoPauseInterval, vm.autoStopInterval], [60, 0], '[autoPauseInterval, autoStopInterval]');
+});
+
+await check('setAutoPauseInterval sets it; auto-stop alongside is a DaytonaValidationError (400)', async () => {
+  await vm.setAutoPauseInterval(15);
+  await vm.refreshData();
+  eq(vm.autoPauseInterval, 15, 'autoPauseInterval');
+  const err = await expectError(() => vm.setAutostopInterval(5), DaytonaValidationError, 400, 'setAutostopInterval(5)');
+  eq(err.message, 'At most one of autoStopInterval and autoPauseInterval may be non-zero', 'message');
+});
+
+await check('pause waits for paused; start resumes', async () => {
+  await vm.pause();
+  eq(vm.state, 'paused', 'state after pause');
+  await vm.start();
+  eq(vm.state, 'started', 'state after start');
+});
+
+await check('list items carry sandboxClass and autoPauseInterval', async () => {
+  const items = await listAll(daytona, { labels: suiteLabels, name: vmName });
+  eq(items.map((s) => [s.name, s.sandboxClass, s.autoPauseInterval]), [[vmName, 'linux-vm', 15]], 'items');
+  await vm.delete();
+});
+
+await check('volume service: create (pending_create), get by name, list, sandbox mount by name, delete', async () => {
+  const volName = `${run}-vol`;
+  const v = await daytona.volume.create(volName);
+  eq([v.name, v.state], [volName, 'pending_create'], '[name, state]');
+  let got = await daytona.volume.get(volName);
+  for (let i = 0; i < 100 && got.state !== 'ready'; i++) {
+    await sleep(50);
+    got = await daytona.volume.get(volName);
+  }
+  eq([got.id, got.state], [v.id, 'ready'], '[id, state]');
+  truthy((await daytona.volume.list()).some((x) => x.id === v.id), 'listed');
+  const sb = await daytona.create({
+    name: `${run}-volsb`, snapshot: 'daytona-small', labels: suiteLabels,
+    volumes: [{ volumeId: volName, mountPath: '/data' }],
+  });
+  eq(sb.volumes.map((x) => x.volumeId), [v.id], 'mounted volume id');
+  await sb.delete();
+  await expectError(() => daytona.create({ snapshot: 'daytona-small', volumes: [{ volumeId: `${run}-nope`, mountPath: '/d' }] }),
+    DaytonaValidationError, 400, 'create with an unknown volume');
+  await daytona.volume.delete(got);
+  eq((await daytona.volume.get(volName)).state, 'pending_delete', 'state after delete');
+});
+
+await check('snapshot service: create waits for active, get, list, a sandbox of it, delete', async () => {
+  const name = `${run}-snapimg`;
+  const snapDto = await daytona.snapshot.create({
+    name, image: 'ubuntu:24.04', resources: { cpu: 2, memory: 4, disk: 8 }, sandboxClass: 'linux-vm',
+  });
+  eq([snapDto.name, snapDto.state, snapDto.cpu, snapDto.mem, snapDto.disk, snapDto.sandboxClass],
+    [name, 'active', 2, 4, 8, 'linux-vm'], '[name, state, cpu, mem, disk, class]');
+  eq((await daytona.snapshot.get(name)).id, snapDto.id, 'get by name');
+  truthy((await daytona.snapshot.list()).items.some((x) => x.id === snapDto.id), 'listed');
+  const sb = await daytona.create({ name: `${run}-snapsb`, snapshot: name, labels: suiteLabels });
+  eq([sb.snapshot, sb.cpu, sb.memory, sb.disk, sb.sandboxClass], [name, 2, 4, 8, 'linux-vm'], 'sandbox of the snapshot');
+  await sb.delete();
+  await daytona.snapshot.delete(snapDto);
+  eq((await daytona.snapshot.get(name)).state, 'removing', 'state after delete');
+});
+
 await check('every SDK request was answered by a known route (no 5xx)', async () => {
   const res = await emu('GET', '/_emulator/requests');
   eq(res.status, 200, 'request log status');
@@ -388,7 +507,7 @@ await check('every SDK request was answered by a known route (no 5xx)', async ()
     const shape = r.path
       .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{id}')
       .replace(new RegExp(`${run}-[a-z]+`, 'g'), '{name}')
-      .replace(/\/auto(stop|archive)\/\d+/, '/auto$1/{n}');
+      .replace(/\/(autostop|autoarchive|autopause|ttl)\/\d+/, '/$1/{n}');
     const qkeys = (r.query || '').split('&').filter(Boolean).map((kv) => kv.split('=')[0]);
     const key = `${r.method} ${shape}${qkeys.length ? `?${[...new Set(qkeys)].sort().join('&')}` : ''}`;
     const statuses = routes.get(key) || new Set();

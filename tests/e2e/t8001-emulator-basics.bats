@@ -139,7 +139,7 @@ teardown() { emu_default_teardown; }
 @test "HEAD answers every GET route with its status and headers, no body" {
 	emu_start --transition-ms 0
 	emu_api POST /sandbox '{"name":"h"}' >/dev/null
-	for path in /api/sandbox /api/sandbox/h /api/sandbox/paginated /api/config /_emulator/counters; do
+	for path in /api/sandbox /api/sandbox/h /api/volumes /api/snapshots /api/config /_emulator/counters; do
 		len=$(curl -sS -H 'Authorization: Bearer test-key' "$EMU_URL$path" | wc -c)
 		curl -sS -I -o /dev/null -D head.txt -w '%{http_code} %{size_download}\n' \
 			-H 'Authorization: Bearer test-key' "$EMU_URL$path" >got.txt

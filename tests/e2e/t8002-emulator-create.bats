@@ -181,8 +181,9 @@ teardown() { emu_default_teardown; }
 	[ "$(emu_api GET /sandbox | emu_json 'sorted(i["name"] for i in d["items"])')" = '["a\ufffdb", "bom"]' ]
 }
 
-@test "network lists and volumes are validated; volumes get stable UUIDs" {
+@test "network lists and volumes are validated; a volume name resolves to its id" {
 	emu_start --transition-ms 0
+	vol=$(emu_api POST /volumes '{"name":"data"}' | emu_json 'd["id"]')
 	emu_api POST /sandbox '{"networkAllowList":"10.0.0.0/8,300.1.1.1/8"}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
 	emu_api POST /sandbox '{"networkAllowList":"1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8,6.0.0.0/8,7.0.0.0/8,8.0.0.0/8,9.0.0.0/8,10.0.0.0/8,11.0.0.0/8"}' >/dev/null
@@ -201,7 +202,7 @@ teardown() { emu_default_teardown; }
 	[ "$(emu_json 'd["networkAllowList"]' <sb.json)" = 10.0.0.0/8 ]
 	[ "$(emu_json 'd["domainAllowList"]' <sb.json)" = '*.example.com' ]
 	vid=$(emu_json 'd["volumes"][0]["volumeId"]' <sb.json)
-	[[ "$vid" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]]
+	[ "$vid" = "$vol" ]
 	[ "$(emu_json 'd["volumes"][0]["subpath"]' <sb.json)" = x/y ]
 	emu_api POST /sandbox '{"volumes":[{"volumeId":"data","mountPath":"/d2"}]}' >sb2.json
 	[ "$(emu_json 'd["volumes"][0]["volumeId"]' <sb2.json)" = "$vid" ]

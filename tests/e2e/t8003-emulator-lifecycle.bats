@@ -278,13 +278,16 @@ state() { echo "$EMU_BODY" | emu_json 'd["state"]'; }
 	emu_api POST /sandbox/n/network-settings '{"networkAllowList":"1.2.3.4/32"}' >/dev/null
 	[ "$EMU_STATUS" = 200 ]
 	[ "$(echo "$EMU_BODY" | emu_json '[d["networkBlockAll"], d["networkAllowList"]]')" = '[false, "1.2.3.4/32"]' ]
+	# block-all and the allow list are kept side by side (issue 14)
 	emu_api POST /sandbox/n/network-settings '{"networkBlockAll":true}' >/dev/null
-	[ "$(echo "$EMU_BODY" | emu_json '[d["networkBlockAll"], d["networkAllowList"]]')" = '[true, null]' ]
+	[ "$(echo "$EMU_BODY" | emu_json '[d["networkBlockAll"], d["networkAllowList"]]')" = '[true, "1.2.3.4/32"]' ]
 	emu_api POST /sandbox/n/network-settings '{"networkAllowList":"10.0.0.0/8","domainAllowList":"a.io"}' >/dev/null
-	[ "$(echo "$EMU_BODY" | emu_json '[d["networkBlockAll"], d["networkAllowList"], d["domainAllowList"]]')" = '[false, "10.0.0.0/8", "a.io"]' ]
+	[ "$(echo "$EMU_BODY" | emu_json '[d["networkBlockAll"], d["networkAllowList"], d["domainAllowList"]]')" = '[true, "10.0.0.0/8", "a.io"]' ]
 	emu_api POST /sandbox/n/network-settings '{"domainAllowList":""}' >/dev/null
 	[ "$(echo "$EMU_BODY" | emu_json 'd["domainAllowList"]')" = null ]
 	emu_api POST /sandbox/n/network-settings '{"networkBlockAll":false}' >/dev/null
+	[ "$(echo "$EMU_BODY" | emu_json '[d["networkBlockAll"], d["networkAllowList"]]')" = '[false, "10.0.0.0/8"]' ]
+	emu_api POST /sandbox/n/network-settings '{"networkAllowList":""}' >/dev/null
 	[ "$(echo "$EMU_BODY" | emu_json 'd["networkAllowList"]')" = null ]
 }
 

@@ -248,6 +248,12 @@ test_domains(void **unused)
 	assert_int_equal(emu_valid_domain("*.*.com"), -1);
 	assert_int_equal(emu_valid_domain("http://a.com"), -1);
 	assert_int_equal(emu_valid_domain(""), -1);
+	/* issue 14: the top-level label is two letters or more */
+	assert_int_equal(emu_valid_domain("example.123"), -1);
+	assert_int_equal(emu_valid_domain("1.2.3.4"), -1);
+	assert_int_equal(emu_valid_domain("a.b"), -1);
+	assert_int_equal(emu_valid_domain("example.c0m"), -1);
+	assert_int_equal(emu_valid_domain("a.io"), 0);
 }
 
 static void

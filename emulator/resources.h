@@ -1,0 +1,78 @@
+/*
+ * resources: the organization resources of the 0.218 API that sandboxes
+ * refer to — volumes (/volumes), snapshots (/snapshots) and secrets
+ * (/secret) — kept in memory (not in --state) with states that follow
+ * real time from their creation, scaled by the transition durations:
+ *
+ *	volume    pending_create -> ready; delete: pending_delete -> gone
+ *	snapshot  pending -> building -> active (error under --error-rate);
+ *	          deactivate: inactive; delete: removing -> gone
+ *
+ * Every function runs with the db lock held (as the handlers do).
+ */
+#ifndef SF_EMULATOR_RESOURCES_H
+#define SF_EMULATOR_RESOURCES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emulator/model.h"
+#include "emulator/routes.h"
+
+struct emu_volume;
+struct emu_snapshot;
+struct emu_secret;
+
+struct emu_res {
+	struct emu_volume **vols;
+	int n_vols;
+	struct emu_snapshot **snaps;
+	int n_snaps;
+	struct emu_secret **secrets;
+	int n_secrets;
+};
+
+void res_free(struct emu_res *res);
+
+/*
+ * res_volume_resolve: a volume of org_id by id or name for a sandbox
+ * create: 0 with its id in out; -1 with *msg (static or in buf) when
+ * unknown or not ready.
+ */
+int res_volume_resolve(struct emu_res *res, const char *org_id, const char *key,
+                       char out[37], char *buf, size_t bufsz);
+/* What a sandbox create takes from a snapshot. */
+struct res_snap {
+	const char *name;
+	int cpu, mem, disk;
+	enum sb_class cls;
+};
+
+struct emudb_opts;
+/*
+ * res_snapshot_resolve: an organization snapshot by name or id: 0 with
+ * out set when active; 1 when unknown; -1 with the message in buf
+ * ("Snapshot X is building") when it exists but is not active.
+ */
+int res_snapshot_resolve(struct emu_res *res, const struct emudb_opts *op,
+                         const char *org_id, const char *key,
+                         struct res_snap *out, char *buf, size_t bufsz);
+
+route_fn api_volume_create;
+route_fn api_volume_list;
+route_fn api_volume_get;
+route_fn api_volume_by_name;
+route_fn api_volume_delete;
+route_fn api_snapshots_create;
+route_fn api_snapshots_list;
+route_fn api_snapshots_get;
+route_fn api_snapshots_delete;
+route_fn api_snapshots_activate;
+route_fn api_snapshots_deactivate;
+route_fn api_secret_create;
+route_fn api_secret_list;
+route_fn api_secret_get;
+route_fn api_secret_update;
+route_fn api_secret_delete;
+
+#endif
