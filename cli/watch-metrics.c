@@ -127,95 +127,156 @@ stack_line(struct buf *b, const struct watch_metrics *m, const char *name,
 }
 
 static void
-write_totals(struct buf *b, const struct watch_metrics *m)
+write_totals(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 {
 	char extra[64];
-	uint64_t cum = 0;
-	size_t i;
+	uint64_t cum;
+	size_t i, k;
 
 	header(b, "sandform_reconcile_total", "counter",
 	       "Reconcile cycles by result.");
-	for (i = 0; i < WATCH_RESULT_COUNT; i++) {
-		snprintf(extra, sizeof(extra), ",result=\"%s\"",
-		         result_names[i]);
-		stack_line(b, m, "sandform_reconcile_total", extra,
-		           (double)m->total[i]);
-	}
+	for (k = 0; k < n; k++)
+		for (i = 0; i < WATCH_RESULT_COUNT; i++) {
+			snprintf(extra, sizeof(extra), ",result=\"%s\"",
+			         result_names[i]);
+			stack_line(b, ms[k], "sandform_reconcile_total", extra,
+			           (double)ms[k]->total[i]);
+		}
 	header(b, "sandform_reconcile_duration_seconds", "histogram",
 	       "Duration of reconcile cycles.");
-	for (i = 0; i <= WATCH_BUCKETS; i++) {
-		cum += m->le[i];
-		if (i < WATCH_BUCKETS)
-			snprintf(extra, sizeof(extra), ",le=\"%g\"",
-			         bucket_le[i]);
-		else
-			snprintf(extra, sizeof(extra), ",le=\"+Inf\"");
-		stack_line(b, m, "sandform_reconcile_duration_seconds_bucket",
-		           extra, (double)cum);
+	for (k = 0; k < n; k++) {
+		const struct watch_metrics *m = ms[k];
+
+		for (cum = 0, i = 0; i <= WATCH_BUCKETS; i++) {
+			cum += m->le[i];
+			if (i < WATCH_BUCKETS)
+				snprintf(extra, sizeof(extra), ",le=\"%g\"",
+				         bucket_le[i]);
+			else
+				snprintf(extra, sizeof(extra), ",le=\"+Inf\"");
+			stack_line(b, m,
+			           "sandform_reconcile_duration_seconds_bucket",
+			           extra, (double)cum);
+		}
+		stack_line(b, m, "sandform_reconcile_duration_seconds_sum",
+		           NULL, m->sum_s);
+		stack_line(b, m, "sandform_reconcile_duration_seconds_count",
+		           NULL, (double)m->count);
 	}
-	stack_line(b, m, "sandform_reconcile_duration_seconds_sum", NULL,
-	           m->sum_s);
-	stack_line(b, m, "sandform_reconcile_duration_seconds_count", NULL,
-	           (double)m->count);
+}
+
+/* gauge: one family with a plain value per stack. */
+static void
+gauge(struct buf *b, const struct watch_metrics *const *ms, size_t n,
+      const char *name, const char *type, const char *help,
+      double (*get)(const struct watch_metrics *))
+{
+	size_t k;
+
+	header(b, name, type, help);
+	for (k = 0; k < n; k++)
+		stack_line(b, ms[k], name, NULL, get(ms[k]));
+}
+
+static double
+get_changes(const struct watch_metrics *m)
+{
+	return (double)m->changes;
+}
+
+static double
+get_last_success(const struct watch_metrics *m)
+{
+	return (double)m->last_success_s;
+}
+
+static double
+get_source_failures(const struct watch_metrics *m)
+{
+	return (double)m->source_failures;
 }
 
 static void
-write_gauges(struct buf *b, const struct watch_metrics *m)
+write_drift(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 {
 	char extra[64];
-	size_t i;
+	size_t i, k;
 
 	header(b, "sandform_drift_sandboxes", "gauge",
 	       "Sandboxes changed outside sandform, by category, at the "
 	       "last cycle.");
-	for (i = 0; i < PLAN_CAT_COUNT; i++) {
-		if (i == PLAN_CAT_REMOVED || i == PLAN_CAT_UNMANAGED)
+	for (k = 0; k < n; k++)
+		for (i = 0; i < PLAN_CAT_COUNT; i++) {
+			if (i == PLAN_CAT_REMOVED || i == PLAN_CAT_UNMANAGED)
+				continue;
+			snprintf(extra, sizeof(extra), ",category=\"%s\"",
+			         plan_category_name((enum plan_category)i));
+			stack_line(b, ms[k], "sandform_drift_sandboxes", extra,
+			           (double)ms[k]->drift_by_cat[i]);
+		}
+}
+
+static double
+get_managed(const struct watch_metrics *m)
+{
+	return (double)m->managed;
+}
+
+static void
+write_revisions(struct buf *b, const struct watch_metrics *const *ms,
+                size_t n)
+{
+	size_t k;
+	int any = 0;
+
+	for (k = 0; k < n; k++) {
+		if (ms[k]->revision == NULL)
 			continue;
-		snprintf(extra, sizeof(extra), ",category=\"%s\"",
-		         plan_category_name((enum plan_category)i));
-		stack_line(b, m, "sandform_drift_sandboxes", extra,
-		           (double)m->drift_by_cat[i]);
-	}
-	header(b, "sandform_sandboxes", "gauge",
-	       "Sandboxes of the stack at the last cycle.");
-	stack_line(b, m, "sandform_sandboxes", NULL, (double)m->managed);
-	header(b, "sandform_pending_changes", "gauge",
-	       "Actions the last cycle's plan had.");
-	stack_line(b, m, "sandform_pending_changes", NULL, (double)m->changes);
-	header(b, "sandform_last_success_timestamp_seconds", "gauge",
-	       "When a cycle last converged or applied (Unix time).");
-	stack_line(b, m, "sandform_last_success_timestamp_seconds", NULL,
-	           (double)m->last_success_s);
-	header(b, "sandform_source_failures_total", "counter",
-	       "Cycles whose sources failed to load (the last good revision "
-	       "was enforced).");
-	stack_line(b, m, "sandform_source_failures_total", NULL,
-	           (double)m->source_failures);
-	if (m->revision) {
-		header(b, "sandform_source_revision_info", "gauge",
-		       "The revision of the sources enforced.");
+		if (!any++)
+			header(b, "sandform_source_revision_info", "gauge",
+			       "The revision of the sources enforced.");
 		buf_addstr(b, "sandform_source_revision_info{stack=\"");
-		label(b, m->stack);
+		label(b, ms[k]->stack);
 		buf_addstr(b, "\",revision=\"");
-		label(b, m->revision);
+		label(b, ms[k]->revision);
 		buf_addstr(b, "\"} 1\n");
 	}
 }
 
-void
-watch_metrics_render(const struct watch_metrics *m, struct buf *b)
+static void
+write_gauges(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 {
-	write_totals(b, m);
-	write_gauges(b, m);
+	write_drift(b, ms, n);
+	gauge(b, ms, n, "sandform_sandboxes", "gauge",
+	      "Sandboxes of the stack at the last cycle.", get_managed);
+	gauge(b, ms, n, "sandform_pending_changes", "gauge",
+	      "Actions the last cycle's plan had.", get_changes);
+	gauge(b, ms, n, "sandform_last_success_timestamp_seconds", "gauge",
+	      "When a cycle last converged or applied (Unix time).",
+	      get_last_success);
+	gauge(b, ms, n, "sandform_source_failures_total", "counter",
+	      "Cycles whose sources failed to load (the last good revision "
+	      "was enforced).",
+	      get_source_failures);
+	write_revisions(b, ms, n);
+}
+
+void
+watch_metrics_render(const struct watch_metrics *const *ms, size_t n,
+                     struct buf *b)
+{
+	write_totals(b, ms, n);
+	write_gauges(b, ms, n);
 }
 
 int
-watch_metrics_write(const struct watch_metrics *m, const char *path)
+watch_metrics_write(const struct watch_metrics *const *ms, size_t n,
+                    const char *path)
 {
 	struct buf b = BUF_INIT;
 	int rc;
 
-	watch_metrics_render(m, &b);
+	watch_metrics_render(ms, n, &b);
 	rc = file_write_atomic(path, b.data, b.len, 0644);
 	buf_free(&b);
 	return rc;

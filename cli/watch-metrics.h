@@ -63,9 +63,12 @@ void watch_metrics_source(struct watch_metrics *m, int ok);
 /* watch_metrics_cycle: count a cycle's result and duration. */
 void watch_metrics_cycle(struct watch_metrics *m, enum watch_result res,
                          int64_t ms, const char *revision);
-/* watch_metrics_render: the text format, appended to b. */
-void watch_metrics_render(const struct watch_metrics *m, struct buf *b);
+/* watch_metrics_render: the text format of the n stacks' metrics (one
+ * HELP/TYPE per family, a line per stack), appended to b. */
+void watch_metrics_render(const struct watch_metrics *const *ms, size_t n,
+                          struct buf *b);
 /* watch_metrics_write: the text format, atomically to path; 0 or < 0. */
-int watch_metrics_write(const struct watch_metrics *m, const char *path);
+int watch_metrics_write(const struct watch_metrics *const *ms, size_t n,
+                        const char *path);
 
 #endif

@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# sandform watch A/sandform.yaml B/sandform.yaml (issue 12): two stacks in
+# one watcher, each on its own interval, with its own metrics labels; both
+# converge; --once exits 1 when any stack failed, 2 when drift is left in
+# detect mode, 0 when all converged.
+
+bats_require_minimum_version 1.5.0
+
+load lib/emulator
+load lib/apply
+
+setup() {
+	apply_setup --transition-ms 10
+	unset SANDFORM_STACK
+	WATCH_PID=
+	mkdir -p a/m b/m
+	sandbox_yaml a1 t >a/m/a1.yaml
+	sandbox_yaml b1 t >b/m/b1.yaml
+	stack a sa 0.2s
+	stack b sb 3s
+}
+
+teardown() {
+	if [ -n "$WATCH_PID" ]; then kill -KILL "$WATCH_PID" 2>/dev/null || true; fi
+	emu_stop
+}
+
+# stack DIR NAME INTERVAL [WATCH_YAML]: DIR/sandform.yaml
+stack() {
+	printf 'apiVersion: sandform.dev/v1\nkind: Stack\nmetadata: {name: %s}\nspec:\n  sources: [{path: m}]\n  watch:\n    interval: %s\n%s' \
+		"$2" "$3" "${4-}" >"$1/sandform.yaml"
+}
+
+wait_for() {
+	local i
+	for ((i = 0; i < 150; i++)); do
+		if "$@"; then return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+state_is() { [ "$(emu_api GET "/sandbox/$1" | json 'd["state"]')" = "$2" ]; }
+
+# total STACK RESULT: sandform_reconcile_total of the metrics file
+total() {
+	sed -n "s/^sandform_reconcile_total{stack=\"$1\",result=\"$2\"} //p" metrics.prom
+}
+
+@test "two stacks in one watcher: --once runs both; 1 if any failed, 2 if drift is left in detect mode" {
+	run "$SANDFORM" watch a/sandform.yaml b/sandform.yaml --once
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"watch: cycle 1 of stack 'sa': applied"* ]]
+	[[ "$output" == *"watch: cycle 1 of stack 'sb': applied"* ]]
+	state_is a1 started
+	state_is b1 started
+	run "$SANDFORM" watch a/sandform.yaml b/sandform.yaml --once
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stack 'sa': converged"* ]]
+	[[ "$output" == *"stack 'sb': converged"* ]]
+	# b only detects: its drift is left, a's is corrected
+	stack b sb 3s '    mode: detect
+'
+	emu_hook POST /sandbox/a1 '{"state":"stopped"}' >/dev/null
+	emu_hook POST /sandbox/b1 '{"state":"stopped"}' >/dev/null
+	run "$SANDFORM" watch a/sandform.yaml b/sandform.yaml --once
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"stack 'sa': applied (1 drifted"* ]]
+	[[ "$output" == *"stack 'sb': detected (1 drifted"* ]]
+	state_is a1 started
+	state_is b1 stopped
+	# a fails (a snapshot Daytona does not have): 1 over b's 2
+	sandbox_yaml a2 t >a/m/a2.yaml
+	sed -i 's/daytona-small/no-such-snapshot/' a/m/a2.yaml
+	run "$SANDFORM" watch a/sandform.yaml b/sandform.yaml --once
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"stack 'sa': failed"* ]]
+	[[ "$output" == *"stack 'sb': detected"* ]]
+	# the same name twice is refused
+	stack b sa 3s
+	run --separate-stderr "$SANDFORM" watch a/sandform.yaml b/sandform.yaml --once
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"stack 'sa' is named twice"* ]]
+}
+
+@test "two stacks in one watcher: each on its own interval, both converge, metrics per stack" {
+	"$SANDFORM" watch a/sandform.yaml b/sandform.yaml --jitter 0 \
+		--metrics-file metrics.prom >watch.out 2>watch.err &
+	WATCH_PID=$!
+	wait_for state_is a1 started
+	wait_for state_is b1 started
+	emu_hook POST /sandbox/a1 '{"state":"stopped"}' >/dev/null
+	emu_hook POST /sandbox/b1 '{"state":"stopped"}' >/dev/null
+	# both corrected (b within its 3 s interval)
+	wait_for state_is a1 started
+	wait_for state_is b1 started
+	sleep 1
+	kill -TERM "$WATCH_PID"
+	wait "$WATCH_PID"
+	WATCH_PID=
+	cat watch.out
+	grep -q "stack 'sa'" watch.out
+	grep -q "stack 'sb'" watch.out
+	grep -q '^sandform_sandboxes{stack="sa"} 1$' metrics.prom
+	grep -q '^sandform_sandboxes{stack="sb"} 1$' metrics.prom
+	[ "$(grep -c '^# TYPE sandform_reconcile_total counter$' metrics.prom)" = 1 ]
+	# a (every 0.2 s) ran many more cycles than b (every 3 s)
+	na=$(grep -c "stack 'sa'" watch.out)
+	nb=$(grep -c "stack 'sb'" watch.out)
+	echo "a: $na b: $nb"
+	[ "$na" -ge 10 ]
+	[ "$nb" -le 4 ]
+	[ "$nb" -ge 2 ]
+	[ "$(total sb applied)" -ge 2 ]
+}
