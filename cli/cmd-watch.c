@@ -23,7 +23,9 @@
  * if any left changes, else 0): 0 converged (or nothing to do), 2 drift
  * or changes left (detect-only), 1 an error; for cron, systemd timers and
  * CI schedules. Without it the loop runs until SIGTERM or SIGINT (calls in
- * flight finish and are recorded; exit 0); SIGHUP starts a cycle at once.
+ * flight finish and are recorded; exit 0); SIGHUP reads the stack files
+ * again and starts a cycle of each stack at once (a file that does not
+ * load keeps the configuration read before, said and counted).
  * --metrics-file FILE is rewritten atomically after every cycle in the
  * Prometheus text format (node_exporter's textfile collector); --listen
  * ADDR:PORT serves the same as /metrics, with /healthz and /readyz
@@ -127,8 +129,9 @@ struct watch {
 	const struct stack_watch *sw; /* the stack file's watch:, or NULL */
 	bool detect;                  /* --detect-only or mode: detect */
 	bool suspended;               /* suspend: true: never runs */
-	bool source_failed;           /* this cycle's sources failed */
-	char *good_rev;               /* the revision last loaded whole */
+	bool fresh;         /* the run was just opened: its sources are read */
+	bool source_failed; /* this cycle's sources failed */
+	char *good_rev;     /* the revision last loaded whole */
 	enum watch_result prev, last;
 };
 
@@ -138,8 +141,9 @@ struct watcher {
 	struct sf_ctx *ctx;
 	struct sf_cancel *tok;
 	struct progress pg;
-	struct source *git; /* --git, for a single stack */
-	pthread_mutex_t mu; /* every m, read by the HTTP thread */
+	struct source *git;    /* --git, for a single stack */
+	struct cli_args *args; /* the operands a stack's run reads */
+	pthread_mutex_t mu;    /* every m, read by the HTTP thread */
 	int64_t watchdog_ms, last_ping_ms;
 	struct watch **v;
 	const struct watch_metrics **ms; /* v[i]->m of the running stacks */
@@ -205,7 +209,7 @@ load_sources(struct watch *w)
 	struct diag_list diags = DIAG_LIST_INIT;
 	int rc;
 
-	if (w->cycle > 1) {
+	if (!w->fresh) {
 		rc = reconcile_load(w->r, &diags);
 		diag_list_print(stderr, &diags);
 		diag_list_free(&diags);
@@ -222,6 +226,7 @@ load_sources(struct watch *w)
 			return 0;
 		}
 	}
+	w->fresh = false;
 	free(w->good_rev);
 	w->good_rev = reconcile_revision(w->r)
 	                      ? xstrdup(reconcile_revision(w->r))
@@ -291,7 +296,8 @@ pause_until(struct watcher *wr, int64_t end)
 	}
 	hup = hup_seen != 0;
 	if (hup)
-		log_warn("SIGHUP: starting a cycle now");
+		log_warn("SIGHUP: reloading the stack files, then a cycle "
+		         "of each stack now");
 	hup_seen = 0;
 	return hup;
 }
@@ -454,6 +460,92 @@ once_status(const struct watcher *wr)
 	return rc;
 }
 
+static int stack_settings(struct watch *w);
+static int stack_open(struct watch *w);
+
+/* reload_failed: the old configuration stays; say why, and count it. */
+static void
+reload_failed(struct watch *w, const char *why)
+{
+	fprintf(stderr,
+	        "sandform watch: SIGHUP: %s: %s; keeping the configuration "
+	        "read before\n",
+	        w->ctx.stack_file, why);
+	pthread_mutex_lock(&w->wr->mu);
+	w->m.reload_ok = 0;
+	w->m.reload_failures++;
+	pthread_mutex_unlock(&w->wr->mu);
+}
+
+/* reload_commit: w takes nw's stack file, settings and run. */
+static void
+reload_commit(struct watch *w, struct watch *nw)
+{
+	reconcile_close(w->r);
+	apply_cli_keep_free(w->keep);
+	stack_spec_free(w->own);
+	*w = *nw;
+	pthread_mutex_lock(&w->wr->mu);
+	w->m.reload_ok = 1;
+	w->m.interval_ms = w->interval_ms;
+	if (w->suspended)
+		w->m.ready = 1;
+	pthread_mutex_unlock(&w->wr->mu);
+	printf("watch: stack '%s': %s reloaded (interval %.1fs, %s%s)\n",
+	       w->ctx.stack, w->ctx.stack_file, (double)w->interval_ms / 1000.0,
+	       w->detect ? "detect" : "apply",
+	       w->suspended ? ", suspended" : "");
+	fflush(stdout);
+}
+
+/*
+ * reload: SIGHUP: read w's stack file again (interval, mode, suspend,
+ * deny windows, notify, ignore, sources) and open a run with it; a file
+ * that does not load, renames the stack or whose run does not open
+ * leaves the old configuration in place. The state is not reloaded.
+ */
+static void
+reload(struct watch *w)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+	struct stack_spec *st = NULL;
+	struct watch nw;
+
+	if (w->ctx.stack_file == NULL)
+		return;
+	if (stack_load(w->ctx.stack_file, &st, &diags) < 0) {
+		diag_list_print(stderr, &diags);
+		reload_failed(w, diags.n_errors ? "not a valid stack file"
+		                                : sf_error_last());
+		diag_list_free(&diags);
+		return;
+	}
+	diag_list_print(stderr, &diags);
+	diag_list_free(&diags);
+	if (w->ctx.stack_from == SF_STACK_FILE &&
+	    strcmp(st->name, w->ctx.stack) != 0) {
+		stack_spec_free(st);
+		reload_failed(w, "the stack's name cannot change");
+		return;
+	}
+	nw = *w;
+	nw.own = st;
+	nw.ctx.stackfile = st;
+	if (w->own != NULL) /* the name was the old file's */
+		nw.ctx.stack = st->name;
+	nw.keep = apply_cli_keep_new();
+	nw.r = NULL;
+	if (stack_settings(&nw) != SF_EXIT_OK ||
+	    (!nw.suspended && stack_open(&nw) != SF_EXIT_OK)) {
+		reconcile_close(nw.r);
+		apply_cli_keep_free(nw.keep);
+		stack_spec_free(st);
+		reload_failed(w, "its settings or sources failed");
+		return;
+	}
+	reload_commit(w, &nw);
+}
+
 /* run: cycles until a stop request (or one of each stack with --once);
  * exit status. */
 static int
@@ -469,12 +561,16 @@ run(struct watcher *wr)
 				stack_cycle(wr->v[i]);
 		return once_status(wr);
 	}
-	while (sf_cancel_level(wr->tok) == SF_CANCEL_NONE &&
-	       (w = next_due(wr)) != NULL) {
-		if (w->due_ms > time_mono_ms()) {
-			if (pause_until(wr, w->due_ms))
-				for (i = 0; i < wr->n; i++)
+	while (sf_cancel_level(wr->tok) == SF_CANCEL_NONE) {
+		w = next_due(wr); /* NULL: all suspended, until a reload */
+		if (w == NULL || w->due_ms > time_mono_ms()) {
+			if (pause_until(wr, w ? w->due_ms
+			                      : time_mono_ms() + 1000)) {
+				for (i = 0; i < wr->n; i++) {
+					reload(wr->v[i]);
 					wr->v[i]->due_ms = 0;
+				}
+			}
 			continue;
 		}
 		stack_cycle(w);
@@ -515,7 +611,7 @@ stack_settings(struct watch *w)
 
 /* stack_open: w's run (sources, state, client) and metrics. */
 static int
-stack_open(struct watch *w, struct cli_args *args)
+stack_open(struct watch *w)
 {
 	struct watcher *wr = w->wr;
 	struct reconcile_opts o;
@@ -525,7 +621,7 @@ stack_open(struct watch *w, struct cli_args *args)
 	apply_cli_opts(&w->ctx, "watch",
 	               w->detect ? RECONCILE_PLAN : RECONCILE_APPLY, &wr->pg,
 	               &o);
-	if (apply_cli_sources(&w->ctx, args, &o) < 0) {
+	if (apply_cli_sources(&w->ctx, wr->args, &o) < 0) {
 		fprintf(stderr, "sandform watch: %s\n", sf_error_last());
 		goto out;
 	}
@@ -541,10 +637,7 @@ stack_open(struct watch *w, struct cli_args *args)
 	o.cancel = wr->tok;
 	if (apply_cli_open(&o, &w->r) != SF_EXIT_OK)
 		goto out;
-	watch_metrics_init(&w->m, w->ctx.stack);
-	w->m.interval_ms = w->interval_ms;
-	w->m.last_tick_ms = time_mono_ms();
-	wr->ms[wr->nms++] = &w->m;
+	w->fresh = true;
 	rc = SF_EXIT_OK;
 out:
 	apply_cli_keep_use(NULL);
@@ -647,11 +740,11 @@ stack_operands(const struct cli_args *args)
 static int
 setup(struct watcher *wr, struct cli_args *args)
 {
-	struct cli_args none;
+	static struct cli_args none;
 	size_t i;
 	int multi = stack_operands(args);
 
-	memset(&none, 0, sizeof(none));
+	wr->args = multi ? &none : args;
 	for (i = 0; multi && i < (size_t)args->argc; i++)
 		if (watch_add(wr, args->argv[i]) != SF_EXIT_OK)
 			return SF_EXIT_ERROR;
@@ -673,10 +766,17 @@ setup(struct watcher *wr, struct cli_args *args)
 		if (stack_settings(wr->v[i]) != SF_EXIT_OK)
 			return SF_EXIT_ERROR;
 	wr->ms = xcalloc(wr->n, sizeof(*wr->ms));
-	for (i = 0; i < wr->n; i++)
-		if (!wr->v[i]->suspended &&
-		    stack_open(wr->v[i], multi ? &none : args) != SF_EXIT_OK)
+	for (i = 0; i < wr->n; i++) {
+		struct watch *w = wr->v[i];
+
+		if (!w->suspended && stack_open(w) != SF_EXIT_OK)
 			return SF_EXIT_ERROR;
+		watch_metrics_init(&w->m, w->ctx.stack);
+		w->m.interval_ms = w->interval_ms;
+		w->m.last_tick_ms = time_mono_ms();
+		w->m.ready = w->suspended; /* nothing to wait for */
+		wr->ms[wr->nms++] = &w->m;
+	}
 	return SF_EXIT_OK;
 }
 
@@ -709,7 +809,7 @@ cmd_watch(struct sf_ctx *ctx, struct cli_args *args)
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread */
 	if (setup(&wr, args) != SF_EXIT_OK)
 		goto out;
-	if (wr.nms == 0) { /* every stack suspended */
+	if (next_due(&wr) == NULL) { /* every stack suspended */
 		exit_rc = SF_EXIT_OK;
 		goto out;
 	}
@@ -723,8 +823,7 @@ cmd_watch(struct sf_ctx *ctx, struct cli_args *args)
 	watch_http_stop(http);
 out:
 	for (i = 0; i < wr.n; i++) {
-		if (!wr.v[i]->suspended && wr.v[i]->r)
-			watch_metrics_free(&wr.v[i]->m);
+		watch_metrics_free(&wr.v[i]->m);
 		watch_free(wr.v[i]);
 	}
 	free(wr.v);

@@ -32,6 +32,7 @@ watch_metrics_init(struct watch_metrics *m, const char *stack)
 {
 	memset(m, 0, sizeof(*m));
 	m->stack = xstrdup(stack ? stack : "default");
+	m->reload_ok = 1;
 }
 
 void
@@ -223,8 +224,7 @@ get_managed(const struct watch_metrics *m)
 }
 
 static void
-write_revisions(struct buf *b, const struct watch_metrics *const *ms,
-                size_t n)
+write_revisions(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 {
 	size_t k;
 	int any = 0;
@@ -243,6 +243,18 @@ write_revisions(struct buf *b, const struct watch_metrics *const *ms,
 	}
 }
 
+static double
+get_reload_ok(const struct watch_metrics *m)
+{
+	return (double)m->reload_ok;
+}
+
+static double
+get_reload_failures(const struct watch_metrics *m)
+{
+	return (double)m->reload_failures;
+}
+
 static void
 write_gauges(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 {
@@ -259,6 +271,13 @@ write_gauges(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 	      "was enforced).",
 	      get_source_failures);
 	write_revisions(b, ms, n);
+	gauge(b, ms, n, "sandform_config_last_reload_successful", "gauge",
+	      "Whether the last SIGHUP reload of the stack file worked (1 "
+	      "before any).",
+	      get_reload_ok);
+	gauge(b, ms, n, "sandform_config_reload_failures_total", "counter",
+	      "SIGHUP reloads that kept the configuration read before.",
+	      get_reload_failures);
 }
 
 void

@@ -10,6 +10,8 @@
  *	sandform_last_success_timestamp_seconds{stack}  gauge
  *	sandform_source_revision_info{stack,revision}   gauge (1)
  *	sandform_source_failures_total{stack}           counter
+ *	sandform_config_last_reload_successful{stack}   gauge (1, 0)
+ *	sandform_config_reload_failures_total{stack}    counter
  */
 #ifndef SF_CLI_WATCH_METRICS_H
 #define SF_CLI_WATCH_METRICS_H
@@ -48,6 +50,8 @@ struct watch_metrics {
 	int64_t last_success_s; /* 0: never */
 	char *revision;
 	uint64_t source_failures;
+	int reload_ok;            /* the last SIGHUP reload worked (or none) */
+	uint64_t reload_failures; /* SIGHUP reloads that kept the old file */
 	/* for /healthz and /readyz */
 	int ready;            /* a cycle converged or applied */
 	int64_t last_tick_ms; /* monotonic: the loop last moved */

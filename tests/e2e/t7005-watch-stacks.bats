@@ -2,7 +2,8 @@
 # sandform watch A/sandform.yaml B/sandform.yaml (issue 12): two stacks in
 # one watcher, each on its own interval, with its own metrics labels; both
 # converge; --once exits 1 when any stack failed, 2 when drift is left in
-# detect mode, 0 when all converged.
+# detect mode, 0 when all converged. SIGHUP reloads the stack files; a
+# broken one keeps the old configuration, said on stderr and in the metrics.
 
 bats_require_minimum_version 1.5.0
 
@@ -21,6 +22,7 @@ setup() {
 }
 
 teardown() {
+	if [ -f watch.out ]; then cat watch.out watch.err; fi
 	if [ -n "$WATCH_PID" ]; then kill -KILL "$WATCH_PID" 2>/dev/null || true; fi
 	emu_stop
 }
@@ -115,4 +117,46 @@ total() {
 	[ "$nb" -le 4 ]
 	[ "$nb" -ge 2 ]
 	[ "$(total sb applied)" -ge 2 ]
+}
+
+# detected: the number of detected cycles of stack sa so far
+detected() { grep -c "stack 'sa': detected" watch.out || true; }
+detected_ge() { [ "$(detected)" -ge "$1" ]; }
+
+@test "SIGHUP reloads the stack files; a broken one keeps the old configuration and says why" {
+	stack a sa 10m
+	"$SANDFORM" watch a/sandform.yaml b/sandform.yaml --metrics-file metrics.prom \
+		>watch.out 2>watch.err &
+	WATCH_PID=$!
+	wait_for state_is a1 started
+	wait_for grep -q "stack 'sb'" watch.out
+	# a new interval and mode
+	stack a sa 0.2s '    mode: detect
+'
+	kill -HUP "$WATCH_PID"
+	wait_for grep -q "watch: stack 'sa': a/sandform.yaml reloaded (interval 0.2s, detect)" watch.out
+	grep -q "watch: stack 'sb': b/sandform.yaml reloaded (interval 3.0s, apply)" watch.out
+	emu_hook POST /sandbox/a1 '{"state":"stopped"}' >/dev/null
+	# many detected cycles at 0.2 s (a 10m interval would give none)
+	wait_for detected_ge 4
+	state_is a1 stopped
+	# a broken file: the old configuration stays, and the watcher says why
+	printf 'apiVersion: sandform.dev/v1\nkind: Stack\nmetadata: {name: sa}\nspec: [oops\n' >a/sandform.yaml
+	kill -HUP "$WATCH_PID"
+	wait_for grep -q "SIGHUP: a/sandform.yaml: not a valid stack file; keeping the configuration read before" watch.err
+	n=$(detected)
+	wait_for detected_ge $((n + 3))
+	kill -0 "$WATCH_PID"
+	wait_for grep -q '^sandform_config_reload_failures_total{stack="sa"} 1$' metrics.prom
+	grep -q '^sandform_config_last_reload_successful{stack="sa"} 0$' metrics.prom
+	grep -q '^sandform_config_last_reload_successful{stack="sb"} 1$' metrics.prom
+	state_is a1 stopped
+	# fixed again: taken
+	stack a sa 0.2s
+	kill -HUP "$WATCH_PID"
+	wait_for state_is a1 started
+	wait_for grep -q '^sandform_config_last_reload_successful{stack="sa"} 1$' metrics.prom
+	kill -TERM "$WATCH_PID"
+	wait "$WATCH_PID"
+	WATCH_PID=
 }
