@@ -145,6 +145,7 @@ struct watcher {
 	struct cli_args *args; /* the operands a stack's run reads */
 	pthread_mutex_t mu;    /* every m, read by the HTTP thread */
 	int64_t watchdog_ms, last_ping_ms;
+	struct watch_api api; /* every stack's API requests */
 	struct watch **v;
 	const struct watch_metrics **ms; /* v[i]->m of the running stacks */
 	size_t n, nms;
@@ -354,8 +355,8 @@ start_http(struct watcher *wr, struct watch_http **http)
 {
 	int port = 0;
 
-	if (watch_http_start(watch_listen, wr->ms, wr->nms, &wr->mu, &port,
-	                     http) < 0) {
+	if (watch_http_start(watch_listen, wr->ms, wr->nms, &wr->api, &wr->mu,
+	                     &port, http) < 0) {
 		fprintf(stderr, "sandform watch: %s\n", sf_error_last());
 		return SF_EXIT_ERROR;
 	}
@@ -415,8 +416,8 @@ stack_cycle(struct watch *w)
 	         wr->nms > 1 ? "stack " : "", wr->nms > 1 ? w->ctx.stack : "",
 	         wr->nms > 1 ? ": " : "", w->cycle, watch_result_name(res));
 	sd_notify_msg(status);
-	if (watch_metrics_file &&
-	    watch_metrics_write(wr->ms, wr->nms, watch_metrics_file) < 0)
+	if (watch_metrics_file && watch_metrics_write(wr->ms, wr->nms, &wr->api,
+	                                              watch_metrics_file) < 0)
 		fprintf(stderr, "sandform watch: --metrics-file: %s\n",
 		        sf_error_last());
 	report(w, res, ms);
@@ -609,6 +610,18 @@ stack_settings(struct watch *w)
 	return SF_EXIT_OK;
 }
 
+/* count_request: the client's hook (daytona/client.h dt_count_fn), from
+ * the threads of an apply. */
+static void
+count_request(void *arg, enum dt_bucket bucket, int status)
+{
+	struct watcher *wr = arg;
+
+	pthread_mutex_lock(&wr->mu);
+	watch_api_count(&wr->api, bucket, status);
+	pthread_mutex_unlock(&wr->mu);
+}
+
 /* stack_open: w's run (sources, state, client) and metrics. */
 static int
 stack_open(struct watch *w)
@@ -635,6 +648,8 @@ stack_open(struct watch *w)
 	o.lock = w->detect ? RECONCILE_LOCK_RECORD : RECONCILE_LOCK_HOLD;
 	o.parallelism = apply_cli_parallelism(&w->ctx, 0);
 	o.cancel = wr->tok;
+	o.on_request = count_request;
+	o.request_arg = wr;
 	if (apply_cli_open(&o, &w->r) != SF_EXIT_OK)
 		goto out;
 	w->fresh = true;

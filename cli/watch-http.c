@@ -25,6 +25,7 @@ struct watch_http {
 	struct MHD_Daemon *d;
 	const struct watch_metrics *const *ms; /* one per stack */
 	size_t n;
+	const struct watch_api *api;
 	pthread_mutex_t *mu;
 };
 
@@ -101,7 +102,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	pthread_mutex_lock(h->mu);
 	if (strcmp(url, "/metrics") == 0) {
 		type = "text/plain; version=0.0.4; charset=utf-8";
-		watch_metrics_render(h->ms, h->n, &b);
+		watch_metrics_render(h->ms, h->n, h->api, &b);
 	} else if (strcmp(url, "/healthz") == 0) {
 		status = all_healthy(h) ? MHD_HTTP_OK
 		                        : MHD_HTTP_SERVICE_UNAVAILABLE;
@@ -172,7 +173,8 @@ bad:
 
 int
 watch_http_start(const char *addr, const struct watch_metrics *const *ms,
-                 size_t n, pthread_mutex_t *mu, int *port_out, struct watch_http **out)
+                 size_t n, const struct watch_api *api, pthread_mutex_t *mu,
+                 int *port_out, struct watch_http **out)
 {
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
@@ -188,6 +190,7 @@ watch_http_start(const char *addr, const struct watch_metrics *const *ms,
 	h = xcalloc(1, sizeof(*h));
 	h->ms = ms;
 	h->n = n;
+	h->api = api;
 	h->mu = mu;
 	h->d = MHD_start_daemon(
 	        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,

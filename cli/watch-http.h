@@ -18,12 +18,12 @@ struct watch_http;
 /*
  * watch_http_start: listen on addr ("HOST:PORT", "[V6]:PORT", ":PORT" for
  * 127.0.0.1; port 0 picks one) serving the n stacks' metrics ms (an array that
- * outlives the server), read under mu. *port_out gets
+ * outlives the server) and the API counters api, read under mu. *port_out gets
  * the port. 0, or < 0 with the error set.
  */
 int watch_http_start(const char *addr, const struct watch_metrics *const *ms,
-                     size_t n, pthread_mutex_t *mu, int *port_out,
-                     struct watch_http **out);
+                     size_t n, const struct watch_api *api, pthread_mutex_t *mu,
+                     int *port_out, struct watch_http **out);
 void watch_http_stop(struct watch_http *h);
 
 #endif

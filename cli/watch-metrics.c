@@ -65,6 +65,7 @@ watch_metrics_plan(struct watch_metrics *m, const struct plan *p)
 		m->drift += any;
 	}
 	m->managed = p->managed;
+	memcpy(m->by_state, p->managed_by_state, sizeof(m->by_state));
 	m->changes = p->nactions;
 }
 
@@ -217,10 +218,81 @@ write_drift(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 		}
 }
 
-static double
-get_managed(const struct watch_metrics *m)
+/* write_states: sandform_sandboxes{stack,state}: started, stopped and
+ * archived always, any other state Daytona listed when there are some. */
+static void
+write_states(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 {
-	return (double)m->managed;
+	char extra[64];
+	size_t k, i, v;
+
+	header(b, "sandform_sandboxes", "gauge",
+	       "Sandboxes of the stack at the last cycle, by the state "
+	       "Daytona listed them in.");
+	for (k = 0; k < n; k++)
+		for (i = 1; i < DT_STATE_COUNT; i++) {
+			v = ms[k]->by_state[i];
+			if (i == DT_STATE_UNKNOWN) /* and unparsed ones */
+				v += ms[k]->by_state[DT_STATE_NONE];
+			if (v == 0 && i != DT_STATE_STARTED &&
+			    i != DT_STATE_STOPPED && i != DT_STATE_ARCHIVED)
+				continue;
+			snprintf(extra, sizeof(extra), ",state=\"%s\"",
+			         dt_state_name((enum dt_state)i));
+			stack_line(b, ms[k], "sandform_sandboxes", extra,
+			           (double)v);
+		}
+}
+
+void
+watch_api_count(struct watch_api *a, enum dt_bucket bucket, int code)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		struct watch_api_pair *p = &a->v[i];
+
+		if (p->bucket == (int)bucket && p->code == code) {
+			p->n++;
+			return;
+		}
+		if (p->bucket > (int)bucket ||
+		    (p->bucket == (int)bucket && p->code > code))
+			break;
+	}
+	if (a->n == WATCH_API_PAIRS) {
+		if ((unsigned)bucket < DT_BUCKET_COUNT)
+			a->other[bucket]++;
+		return;
+	}
+	memmove(&a->v[i + 1], &a->v[i], (a->n - i) * sizeof(a->v[0]));
+	a->v[i].bucket = (int)bucket;
+	a->v[i].code = code;
+	a->v[i].n = 1;
+	a->n++;
+}
+
+static void
+write_api(struct buf *b, const struct watch_api *a)
+{
+	size_t i;
+
+	header(b, "sandform_api_requests_total", "counter",
+	       "HTTP requests to the Daytona API, by rate-limit bucket and "
+	       "status (0: no answer).");
+	for (i = 0; i < a->n; i++)
+		buf_addf(b,
+		         "sandform_api_requests_total{bucket=\"%s\","
+		         "code=\"%d\"} %llu\n",
+		         dt_bucket_name((enum dt_bucket)a->v[i].bucket),
+		         a->v[i].code, (unsigned long long)a->v[i].n);
+	for (i = 0; i < DT_BUCKET_COUNT; i++)
+		if (a->other[i])
+			buf_addf(b,
+			         "sandform_api_requests_total{bucket=\"%s\","
+			         "code=\"other\"} %llu\n",
+			         dt_bucket_name((enum dt_bucket)i),
+			         (unsigned long long)a->other[i]);
 }
 
 static void
@@ -259,8 +331,7 @@ static void
 write_gauges(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 {
 	write_drift(b, ms, n);
-	gauge(b, ms, n, "sandform_sandboxes", "gauge",
-	      "Sandboxes of the stack at the last cycle.", get_managed);
+	write_states(b, ms, n);
 	gauge(b, ms, n, "sandform_pending_changes", "gauge",
 	      "Actions the last cycle's plan had.", get_changes);
 	gauge(b, ms, n, "sandform_last_success_timestamp_seconds", "gauge",
@@ -282,20 +353,22 @@ write_gauges(struct buf *b, const struct watch_metrics *const *ms, size_t n)
 
 void
 watch_metrics_render(const struct watch_metrics *const *ms, size_t n,
-                     struct buf *b)
+                     const struct watch_api *api, struct buf *b)
 {
 	write_totals(b, ms, n);
 	write_gauges(b, ms, n);
+	if (api != NULL)
+		write_api(b, api);
 }
 
 int
 watch_metrics_write(const struct watch_metrics *const *ms, size_t n,
-                    const char *path)
+                    const struct watch_api *api, const char *path)
 {
 	struct buf b = BUF_INIT;
 	int rc;
 
-	watch_metrics_render(ms, n, &b);
+	watch_metrics_render(ms, n, api, &b);
 	rc = file_write_atomic(path, b.data, b.len, 0644);
 	buf_free(&b);
 	return rc;

@@ -262,6 +262,7 @@ reconcile_open(const struct reconcile_opts *o, struct diag_list *diags,
 			goto fail;
 		}
 		dt_config_clear(&cfg);
+		dt_client_set_counter(r->client, o->on_request, o->request_arg);
 	}
 	*out = r;
 	return 0;

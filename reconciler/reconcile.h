@@ -121,6 +121,10 @@ struct reconcile_opts {
 	struct sf_cancel *cancel; /* the run's token; NULL: none */
 	apply_event_fn on_event;  /* NULL: no events */
 	void *event_arg;
+	/* every HTTP exchange's bucket and status (daytona/client.h
+	 * dt_count_fn; NULL: not counted) */
+	dt_count_fn on_request;
+	void *request_arg;
 	/* the client's transport and clock (unit tests); NULL: libcurl and
 	 * real time */
 	const struct dt_transport *transport;

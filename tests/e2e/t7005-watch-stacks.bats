@@ -106,8 +106,13 @@ total() {
 	cat watch.out
 	grep -q "stack 'sa'" watch.out
 	grep -q "stack 'sb'" watch.out
-	grep -q '^sandform_sandboxes{stack="sa"} 1$' metrics.prom
-	grep -q '^sandform_sandboxes{stack="sb"} 1$' metrics.prom
+	grep -q '^sandform_sandboxes{stack="sa",state="started"} 1$' metrics.prom
+	# as Daytona listed them before the cycle's apply: b's last cycle saw
+	# b1 stopped, then started it
+	grep -q '^sandform_sandboxes{stack="sb",state="stopped"} 1$' metrics.prom
+	grep -q '^sandform_sandboxes{stack="sb",state="started"} 0$' metrics.prom
+	# one counter of API requests for the process: two creates, two starts
+	grep -q '^sandform_api_requests_total{bucket="sandbox-create",code="200"} 2$' metrics.prom
 	[ "$(grep -c '^# TYPE sandform_reconcile_total counter$' metrics.prom)" = 1 ]
 	# a (every 0.2 s) ran many more cycles than b (every 3 s)
 	na=$(grep -c "stack 'sa'" watch.out)
