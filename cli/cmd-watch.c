@@ -215,12 +215,15 @@ load_sources(struct watch *w)
 		diag_list_print(stderr, &diags);
 		diag_list_free(&diags);
 		if (rc < 0) {
+			const char *bad = reconcile_failed_revision(w->r);
+
 			/* the last good revision keeps being enforced */
 			fprintf(stderr,
 			        "sandform watch: stack '%s': the sources "
-			        "failed (%s); enforcing the last good "
+			        "failed%s%s (%s); enforcing the last good "
 			        "revision %s\n",
-			        w->ctx.stack, sf_error_last(),
+			        w->ctx.stack, bad ? " at revision " : "",
+			        bad ? bad : "", sf_error_last(),
 			        w->good_rev ? w->good_rev
 			                    : "(the manifests read before)");
 			w->source_failed = true;
@@ -331,20 +334,25 @@ static void
 report(struct watch *w, enum watch_result res, int64_t ms)
 {
 	const char *rev = w->good_rev;
+	/* the revision this cycle's load failed at, not enforced */
+	const char *bad =
+	        w->source_failed ? reconcile_failed_revision(w->r) : NULL;
 
 	if (w->ctx.json)
 		printf("{\"cycle\":%lu,\"stack\":\"%s\",\"result\":\"%s\","
-		       "\"revision\":%s%s%s,\"drift\":%zu,\"changes\":%zu,"
-		       "\"duration_ms\":%lld}\n",
+		       "\"revision\":%s%s%s,\"failed_revision\":%s%s%s,"
+		       "\"drift\":%zu,\"changes\":%zu,\"duration_ms\":%lld}\n",
 		       w->cycle, w->ctx.stack, watch_result_name(res),
 		       rev ? "\"" : "", rev ? rev : "null", rev ? "\"" : "",
+		       bad ? "\"" : "", bad ? bad : "null", bad ? "\"" : "",
 		       w->m.drift, w->m.changes, (long long)ms);
 	else
-		printf("watch: cycle %lu of stack '%s'%s%s: %s (%zu drifted, "
-		       "%zu change%s; %.1fs)\n",
+		printf("watch: cycle %lu of stack '%s'%s%s%s%s%s: %s (%zu "
+		       "drifted, %zu change%s; %.1fs)\n",
 		       w->cycle, w->ctx.stack, rev ? " at " : "",
-		       rev ? rev : "", watch_result_name(res), w->m.drift,
-		       w->m.changes, w->m.changes == 1 ? "" : "s",
+		       rev ? rev : "", bad ? " (" : "", bad ? bad : "",
+		       bad ? " failed to load)" : "", watch_result_name(res),
+		       w->m.drift, w->m.changes, w->m.changes == 1 ? "" : "s",
 		       (double)ms / 1000.0);
 	fflush(stdout);
 }
@@ -367,6 +375,27 @@ start_http(struct watcher *wr, struct watch_http **http)
 	return SF_EXIT_OK;
 }
 
+/* source_failed_event: the hooks hear which revision failed (the event's
+ * revision is the good one, still enforced). */
+static void
+source_failed_event(struct watch *w)
+{
+	const char *bad = reconcile_failed_revision(w->r);
+	char *msg;
+
+	if (bad == NULL) {
+		event(w, STACK_EVENT_SOURCE_FAILED,
+		      "the sources failed to load; the last good revision is "
+		      "enforced");
+		return;
+	}
+	msg = xasprintf("revision %s failed to load; the last good revision "
+	                "is enforced",
+	                bad);
+	event(w, STACK_EVENT_SOURCE_FAILED, msg);
+	free(msg);
+}
+
 /* events: what a cycle's result tells the hooks. */
 static void
 cycle_events(struct watch *w, enum watch_result res)
@@ -374,9 +403,7 @@ cycle_events(struct watch *w, enum watch_result res)
 	char msg[160];
 
 	if (w->source_failed)
-		event(w, STACK_EVENT_SOURCE_FAILED,
-		      "the sources failed to load; the last good revision is "
-		      "enforced");
+		source_failed_event(w);
 	if (w->m.drift > 0) {
 		snprintf(msg, sizeof(msg),
 		         "%zu sandbox%s changed outside sandform", w->m.drift,

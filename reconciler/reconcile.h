@@ -210,9 +210,14 @@ void reconcile_close(struct reconcile *r);
 const struct store_lock_holder *reconcile_holder(const struct reconcile *r);
 /* Interrupted actions reconcile_begin() resolved in this cycle. */
 size_t reconcile_recovered(const struct reconcile *r);
-/* reconcile_revision: the revision the sources were last loaded at
- * ("main@sha1:<hex>", the first source that has one), or NULL. */
+/* reconcile_revision: the revision the sources last loaded whole at
+ * ("main@sha1:<hex>", the first source that has one), or NULL: the one
+ * enforced, and the one the run record names. */
 const char *reconcile_revision(const struct reconcile *r);
+/* reconcile_failed_revision: the revision the last reconcile_load()
+ * failed at when it differs from reconcile_revision(), else NULL; the run
+ * record's counts name it as "failed_revision". */
+const char *reconcile_failed_revision(const struct reconcile *r);
 /* The state, for what a command does beyond the pipeline. */
 struct store *reconcile_store(struct reconcile *r);
 /* reconcile_not_counted: ms of the cycle spent waiting for a person (the
