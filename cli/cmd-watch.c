@@ -686,10 +686,12 @@ out:
 	return rc;
 }
 
-/* is_stack_file: 1 when path is a regular file whose kind is Stack. */
+/* is_stack_file: 1 when path is a regular file named sandform.yaml (or
+ * .yml) or whose kind is Stack. */
 static int
 is_stack_file(const char *path)
 {
+	const char *base = strrchr(path, '/');
 	struct stat sb;
 	char buf[4096];
 	size_t n;
@@ -697,6 +699,10 @@ is_stack_file(const char *path)
 
 	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
 		return 0;
+	base = base ? base + 1 : path;
+	if (strcmp(base, "sandform.yaml") == 0 ||
+	    strcmp(base, "sandform.yml") == 0)
+		return 1;
 	if ((f = fopen(path, "r")) == NULL)
 		return 0;
 	n = fread(buf, 1, sizeof(buf) - 1, f);

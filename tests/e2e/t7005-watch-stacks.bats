@@ -108,9 +108,8 @@ total() {
 	grep -q "stack 'sb'" watch.out
 	grep -q '^sandform_sandboxes{stack="sa",state="started"} 1$' metrics.prom
 	# as Daytona listed them before the cycle's apply: b's last cycle saw
-	# b1 stopped, then started it
-	grep -q '^sandform_sandboxes{stack="sb",state="stopped"} 1$' metrics.prom
-	grep -q '^sandform_sandboxes{stack="sb",state="started"} 0$' metrics.prom
+	# b1 stopped (then started it) or, on a slow machine, started
+	[ "$(awk '/^sandform_sandboxes\{stack="sb",state="(started|stopped)"\}/ { n += $2 } END { print n }' metrics.prom)" = 1 ]
 	# one counter of API requests for the process: two creates, two starts
 	grep -q '^sandform_api_requests_total{bucket="sandbox-create",code="200"} 2$' metrics.prom
 	[ "$(grep -c '^# TYPE sandform_reconcile_total counter$' metrics.prom)" = 1 ]
@@ -119,8 +118,8 @@ total() {
 	nb=$(grep -c "stack 'sb'" watch.out)
 	echo "a: $na b: $nb"
 	[ "$na" -ge 10 ]
-	[ "$nb" -le 4 ]
 	[ "$nb" -ge 2 ]
+	[ "$na" -ge $((4 * nb)) ]
 	[ "$(total sb applied)" -ge 2 ]
 }
 
@@ -161,6 +160,26 @@ detected_ge() { [ "$(detected)" -ge "$1" ]; }
 	kill -HUP "$WATCH_PID"
 	wait_for state_is a1 started
 	wait_for grep -q '^sandform_config_last_reload_successful{stack="sa"} 1$' metrics.prom
+	kill -TERM "$WATCH_PID"
+	wait "$WATCH_PID"
+	WATCH_PID=
+}
+
+@test "SIGHUP reloads the stack file found in the directory (no operands)" {
+	cd a
+	stack . sa 10m
+	"$SANDFORM" watch >../watch.out 2>../watch.err &
+	WATCH_PID=$!
+	cd ..
+	wait_for state_is a1 started
+	wait_for grep -q "cycle 1 of stack 'sa'" watch.out
+	stack a sa 0.2s '    mode: detect
+'
+	kill -HUP "$WATCH_PID"
+	wait_for grep -q "watch: stack 'sa': .*a/sandform.yaml reloaded (interval 0.2s, detect)" watch.out
+	emu_hook POST /sandbox/a1 '{"state":"stopped"}' >/dev/null
+	wait_for detected_ge 3
+	state_is a1 stopped
 	kill -TERM "$WATCH_PID"
 	wait "$WATCH_PID"
 	WATCH_PID=
