@@ -512,8 +512,8 @@ reload_commit(struct watch *w, struct watch *nw)
 	reconcile_close(w->r);
 	apply_cli_keep_free(w->keep);
 	stack_spec_free(w->own);
+	pthread_mutex_lock(&nw->wr->mu); /* w->m is read by the HTTP thread */
 	*w = *nw;
-	pthread_mutex_lock(&w->wr->mu);
 	w->m.reload_ok = 1;
 	w->m.interval_ms = w->interval_ms;
 	if (w->suspended)
