@@ -26,25 +26,74 @@ static struct sf_cancel run_cancel = SF_CANCEL_INIT;
 struct cli_list apply_cli_targets, apply_cli_secret_dirs, apply_cli_replace,
         apply_cli_ignore;
 
-/* Paths made from the stack file, freed by apply_cli_release(). */
-static char **made;
-static size_t nmade;
+/*
+ * What apply_cli_opts/_sources make for a run: one per stack, so that a
+ * watcher of several stacks keeps each stack's lists apart. The plain
+ * commands use the default one.
+ */
+struct apply_cli_keep {
+	char **made; /* paths made from the stack file */
+	size_t nmade;
+	/* the stack file's secret directories (resolved) and the flags' */
+	const char **secret_dirs;
+	/* the flags' ignore rules and the stack file's */
+	const char **ignore_rules;
+	/* the stack file's sources when it has a git source */
+	struct source **sources;
+	size_t nsources;
+};
+
+static struct apply_cli_keep keep_default;
+static struct apply_cli_keep *cur = &keep_default;
+
+struct apply_cli_keep *
+apply_cli_keep_new(void)
+{
+	return xcalloc(1, sizeof(struct apply_cli_keep));
+}
+
+void
+apply_cli_keep_use(struct apply_cli_keep *k)
+{
+	cur = k ? k : &keep_default;
+}
+
+static void
+keep_clear(struct apply_cli_keep *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nmade; i++)
+		free(k->made[i]);
+	free(k->made);
+	free(k->secret_dirs);
+	free(k->ignore_rules);
+	for (i = 0; i < k->nsources; i++)
+		source_free(k->sources[i]);
+	free(k->sources);
+	memset(k, 0, sizeof(*k));
+}
+
+void
+apply_cli_keep_free(struct apply_cli_keep *k)
+{
+	if (k == NULL)
+		return;
+	if (cur == k)
+		cur = &keep_default;
+	keep_clear(k);
+	free(k);
+}
 
 static const char *
 keep(char *s)
 {
-	made = xreallocarray(made, nmade + 1, sizeof(*made));
-	made[nmade++] = s;
+	cur->made =
+	        xreallocarray(cur->made, cur->nmade + 1, sizeof(*cur->made));
+	cur->made[cur->nmade++] = s;
 	return s;
 }
 
-/* the stack file's secret directories (resolved) and the flags' */
-static const char **secret_dirs;
-/* the flags' ignore rules and the stack file's */
-static const char **ignore_rules;
-/* the stack file's sources when it has a git source */
-static struct source **sources;
-static size_t nsources;
 static volatile sig_atomic_t signals_seen;
 
 static void
@@ -158,26 +207,27 @@ apply_cli_opts(struct sf_ctx *ctx, const char *cmd, enum reconcile_mode mode,
 	o->nreplace = (size_t)apply_cli_replace.n;
 	st = ctx->stackfile;
 	n = (size_t)apply_cli_secret_dirs.n + (st ? st->nsecret_dirs : 0);
-	free(secret_dirs);
-	secret_dirs = xcalloc(n + 1, sizeof(*secret_dirs));
+	free(cur->secret_dirs);
+	cur->secret_dirs = xcalloc(n + 1, sizeof(*cur->secret_dirs));
 	for (i = 0; i < (size_t)apply_cli_secret_dirs.n; i++)
-		secret_dirs[i] = apply_cli_secret_dirs.v[i];
+		cur->secret_dirs[i] = apply_cli_secret_dirs.v[i];
 	for (j = 0; st && j < st->nsecret_dirs; j++)
-		secret_dirs[i++] = keep(stack_path(st, st->secret_dirs[j]));
-	o->secret_dirs = secret_dirs;
+		cur->secret_dirs[i++] =
+		        keep(stack_path(st, st->secret_dirs[j]));
+	o->secret_dirs = cur->secret_dirs;
 	o->nsecret_dirs = n;
 	if (st && st->has_prune)
 		o->no_prune = !st->prune;
 	if (st && st->has_mass_delete)
 		o->mass_delete = st->mass_delete ? st->mass_delete : -1;
 	n = (size_t)apply_cli_ignore.n + (st ? st->nignore : 0);
-	free(ignore_rules);
-	ignore_rules = xcalloc(n + 1, sizeof(*ignore_rules));
+	free(cur->ignore_rules);
+	cur->ignore_rules = xcalloc(n + 1, sizeof(*cur->ignore_rules));
 	for (i = 0; i < (size_t)apply_cli_ignore.n; i++)
-		ignore_rules[i] = apply_cli_ignore.v[i];
+		cur->ignore_rules[i] = apply_cli_ignore.v[i];
 	for (j = 0; st && j < st->nignore; j++)
-		ignore_rules[i++] = st->ignore[j];
-	o->ignore = ignore_rules;
+		cur->ignore_rules[i++] = st->ignore[j];
+	o->ignore = cur->ignore_rules;
 	o->nignore = n;
 }
 
@@ -196,36 +246,37 @@ stack_sources(const struct sf_ctx *ctx, const struct stack_spec *st,
 	size_t i, n = o->nsecret_dirs;
 	int rc = 0;
 
-	free(sources);
-	sources = xcalloc(st->nsources + 2, sizeof(*sources));
+	free(cur->sources);
+	cur->sources = xcalloc(st->nsources + 2, sizeof(*cur->sources));
 	dirs = xcalloc(n + st->nsources + 1, sizeof(*dirs));
 	memcpy(dirs, o->secret_dirs, n * sizeof(*dirs));
 	if (st->nsources == 0) /* the stack's directory */
 		rc = source_path_new(keep(xstrdup(st->dir)),
-		                     &sources[nsources++]);
+		                     &cur->sources[cur->nsources++]);
 	for (i = 0; rc == 0 && i < st->nsources; i++) {
 		const struct stack_source *s = &st->sources[i];
 
 		if (s->kind == STACK_SOURCE_PATH) {
 			dirs[n++] = keep(stack_path(st, s->path));
-			rc = source_path_new(dirs[n - 1], &sources[nsources]);
+			rc = source_path_new(dirs[n - 1],
+			                     &cur->sources[cur->nsources]);
 		} else {
 			stack_git_config(st, s, ctx->state_path, sf_git.offline,
 			                 &cfg);
-			rc = source_git_new(&cfg, &sources[nsources]);
+			rc = source_git_new(&cfg, &cur->sources[cur->nsources]);
 			gitsrc_config_clear(&cfg);
 		}
 		if (rc == 0)
-			nsources++;
+			cur->nsources++;
 	}
-	for (i = 0; i < nsources; i++)
-		source_set_exclude(sources[i], st->exclude, st->nexclude);
-	free(secret_dirs);
-	secret_dirs = dirs;
+	for (i = 0; i < cur->nsources; i++)
+		source_set_exclude(cur->sources[i], st->exclude, st->nexclude);
+	free(cur->secret_dirs);
+	cur->secret_dirs = dirs;
 	o->secret_dirs = dirs;
 	o->nsecret_dirs = n;
-	o->sources = sources;
-	o->nsources = nsources;
+	o->sources = cur->sources;
+	o->nsources = cur->nsources;
 	o->source = ctx->stack_file;
 	return rc;
 }
@@ -263,8 +314,7 @@ apply_cli_sources(const struct sf_ctx *ctx, const struct cli_args *args,
 		v[n++] = keep(stack_path(st, st->sources[i].path));
 	if (st->nsources == 0)
 		v[n++] = keep(xstrdup(st->dir)); /* the stack's directory */
-	made = xreallocarray(made, nmade + 1, sizeof(*made));
-	made[nmade++] = (char *)v; /* freed with the rest */
+	keep((char *)v);                         /* freed with the rest */
 	o->paths = v;
 	o->npaths = n;
 	o->source = ctx->stack_file;
@@ -308,22 +358,8 @@ apply_cli_need_name(const struct sf_ctx *ctx, const char *cmd, const char *what)
 void
 apply_cli_release(void)
 {
-	size_t i;
-
-	for (i = 0; i < nmade; i++)
-		free(made[i]);
-	free(made);
-	made = NULL;
-	nmade = 0;
-	free(secret_dirs);
-	secret_dirs = NULL;
-	free(ignore_rules);
-	ignore_rules = NULL;
-	for (i = 0; i < nsources; i++)
-		source_free(sources[i]);
-	free(sources);
-	sources = NULL;
-	nsources = 0;
+	keep_clear(&keep_default);
+	cur = &keep_default;
 	cli_list_free(&apply_cli_targets);
 	cli_list_free(&apply_cli_secret_dirs);
 	cli_list_free(&apply_cli_replace);

@@ -110,6 +110,20 @@ int apply_cli_need_name(const struct sf_ctx *ctx, const char *cmd,
 /* apply_cli_release: free what apply_cli_opts/_sources made. */
 void apply_cli_release(void);
 
+/*
+ * apply_cli_keep: what apply_cli_opts/_sources make for one stack (paths,
+ * secret directories, ignore rules, sources). The plain commands use a
+ * default one, freed by apply_cli_release(); a watcher of several stacks
+ * makes one per stack with apply_cli_keep_new(), selects it with
+ * apply_cli_keep_use() (NULL: the default) before apply_cli_opts/_sources,
+ * and frees it with apply_cli_keep_free() (NULL-safe) after the run that
+ * used it is closed.
+ */
+struct apply_cli_keep;
+struct apply_cli_keep *apply_cli_keep_new(void);
+void apply_cli_keep_use(struct apply_cli_keep *k);
+void apply_cli_keep_free(struct apply_cli_keep *k);
+
 /* apply_cli_open: reconcile_open() with the diagnostics printed on stderr
  * and a failure said; SF_EXIT_OK or SF_EXIT_ERROR. */
 int apply_cli_open(const struct reconcile_opts *o, struct reconcile **r);

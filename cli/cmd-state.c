@@ -596,11 +596,26 @@ run_status(const struct store_run *r, const char *host)
 	return "running";
 }
 
+/* failed_commit: the commit of a run's "failed_revision" (a watch cycle
+ * that enforced the last good revision), or "" in out. */
+static void
+failed_commit(const char *counts_json, char *out, size_t size)
+{
+	cJSON *j = counts_json ? cJSON_Parse(counts_json) : NULL;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "failed_revision");
+	const char *rev = cJSON_IsString(v) ? v->valuestring : "", *sha;
+
+	if ((sha = strstr(rev, "sha1:")) != NULL)
+		rev = sha + 5;
+	snprintf(out, size, "%s", rev);
+	cJSON_Delete(j);
+}
+
 static int
 state_history(struct sf_ctx *ctx, struct store *s)
 {
 	struct store_run_list l = { NULL, 0 };
-	char iso[SF_ISO8601_LEN + 1], dur[32];
+	char iso[SF_ISO8601_LEN + 1], dur[32], bad[64];
 	cJSON *doc, *arr, *o;
 	const struct store_run *r;
 	char host[256];
@@ -651,10 +666,12 @@ state_history(struct sf_ctx *ctx, struct store *s)
 		r = &l.v[i];
 		time_format_iso(r->started_ms, iso);
 		format_duration(r, dur, sizeof(dur));
-		printf("%-6lld  %-24s  %-8s  %-9s  %-8s  %s%s%.12s\n",
+		failed_commit(r->counts_json, bad, sizeof(bad));
+		printf("%-6lld  %-24s  %-8s  %-9s  %-8s  %s%s%.12s%s%.12s%s\n",
 		       (long long)r->id, iso, r->command, run_status(r, host),
 		       dur, or_dash(r->source), r->git_commit ? "@" : "",
-		       r->git_commit ? r->git_commit : "");
+		       r->git_commit ? r->git_commit : "",
+		       *bad ? " (failed: " : "", bad, *bad ? ")" : "");
 	}
 	store_run_list_free(&l);
 	return SF_EXIT_OK;

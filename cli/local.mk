@@ -53,6 +53,8 @@ EXTRA_DIST += tests/e2e/t7002-watch.bats
 TESTS += tests/e2e/t7003-deploy-examples.bats tests/e2e/t7004-watch-git.bats
 EXTRA_DIST += tests/e2e/t7003-deploy-examples.bats \
 	tests/e2e/t7004-watch-git.bats
+TESTS += tests/e2e/t7005-watch-stacks.bats
+EXTRA_DIST += tests/e2e/t7005-watch-stacks.bats
 # the deployment examples it checks
 EXTRA_DIST += examples/deploy/README.md examples/deploy/crontab \
 	examples/deploy/.gitlab-ci.yml \

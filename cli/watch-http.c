@@ -23,7 +23,9 @@ typedef enum MHD_Result mhd_result;
 
 struct watch_http {
 	struct MHD_Daemon *d;
-	const struct watch_metrics *m;
+	const struct watch_metrics *const *ms; /* one per stack */
+	size_t n;
+	const struct watch_api *api;
 	pthread_mutex_t *mu;
 };
 
@@ -53,6 +55,32 @@ healthy(const struct watch_metrics *m)
 	return time_mono_ms() - m->last_tick_ms <= span;
 }
 
+/* all_ready: 1 when every stack has converged or applied once; else the
+ * first stack that has not, through *which. */
+static int
+all_ready(const struct watch_http *h, const char **which)
+{
+	size_t k;
+
+	for (k = 0; k < h->n; k++)
+		if (!h->ms[k]->ready) {
+			*which = h->ms[k]->stack;
+			return 0;
+		}
+	return 1;
+}
+
+static int
+all_healthy(const struct watch_http *h)
+{
+	size_t k;
+
+	for (k = 0; k < h->n; k++)
+		if (!healthy(h->ms[k]))
+			return 0;
+	return 1;
+}
+
 static mhd_result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
            const char *method, const char *version, const char *upload,
@@ -74,17 +102,23 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	pthread_mutex_lock(h->mu);
 	if (strcmp(url, "/metrics") == 0) {
 		type = "text/plain; version=0.0.4; charset=utf-8";
-		watch_metrics_render(h->m, &b);
+		watch_metrics_render(h->ms, h->n, h->api, &b);
 	} else if (strcmp(url, "/healthz") == 0) {
-		status = healthy(h->m) ? MHD_HTTP_OK
-		                       : MHD_HTTP_SERVICE_UNAVAILABLE;
+		status = all_healthy(h) ? MHD_HTTP_OK
+		                        : MHD_HTTP_SERVICE_UNAVAILABLE;
 		buf_addstr(&b, status == MHD_HTTP_OK ? "ok\n" : "stalled\n");
 	} else if (strcmp(url, "/readyz") == 0) {
-		status = h->m->ready ? MHD_HTTP_OK
-		                     : MHD_HTTP_SERVICE_UNAVAILABLE;
-		buf_addstr(&b, h->m->ready ? "ready\n"
-		                           : "not ready: no cycle has "
-		                             "converged yet\n");
+		const char *which = "";
+
+		if (all_ready(h, &which)) {
+			buf_addstr(&b, "ready\n");
+		} else {
+			status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			buf_addstr(&b, "not ready: no cycle has converged yet");
+			if (h->n > 1)
+				buf_addf(&b, " (stack '%s')", which);
+			buf_addch(&b, '\n');
+		}
 	} else {
 		status = MHD_HTTP_NOT_FOUND;
 		buf_addstr(&b, "not found: /metrics, /healthz, /readyz\n");
@@ -138,8 +172,9 @@ bad:
 }
 
 int
-watch_http_start(const char *addr, const struct watch_metrics *m,
-                 pthread_mutex_t *mu, int *port_out, struct watch_http **out)
+watch_http_start(const char *addr, const struct watch_metrics *const *ms,
+                 size_t n, const struct watch_api *api, pthread_mutex_t *mu,
+                 int *port_out, struct watch_http **out)
 {
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
@@ -153,7 +188,9 @@ watch_http_start(const char *addr, const struct watch_metrics *m,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h = xcalloc(1, sizeof(*h));
-	h->m = m;
+	h->ms = ms;
+	h->n = n;
+	h->api = api;
 	h->mu = mu;
 	h->d = MHD_start_daemon(
 	        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,

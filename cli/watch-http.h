@@ -17,12 +17,13 @@ struct watch_http;
 
 /*
  * watch_http_start: listen on addr ("HOST:PORT", "[V6]:PORT", ":PORT" for
- * 127.0.0.1; port 0 picks one) serving m, read under mu. *port_out gets
+ * 127.0.0.1; port 0 picks one) serving the n stacks' metrics ms (an array that
+ * outlives the server) and the API counters api, read under mu. *port_out gets
  * the port. 0, or < 0 with the error set.
  */
-int watch_http_start(const char *addr, const struct watch_metrics *m,
-                     pthread_mutex_t *mu, int *port_out,
-                     struct watch_http **out);
+int watch_http_start(const char *addr, const struct watch_metrics *const *ms,
+                     size_t n, const struct watch_api *api, pthread_mutex_t *mu,
+                     int *port_out, struct watch_http **out);
 void watch_http_stop(struct watch_http *h);
 
 #endif

@@ -38,6 +38,44 @@ strnum_parse(const char *s, long long min, long long max, long long *out,
 	return 0;
 }
 
+/*
+ * duration_number: parse "N" or "N.F" (digits only, at most 9 fraction
+ * digits) times mult into *out; a fraction finer than a millisecond is
+ * refused rather than rounded, so "0.5ms" is an error.
+ */
+static int
+duration_number(const char *num, long long mult, long long *out)
+{
+	char ip[32];
+	const char *dot = strchr(num, '.'), *f, *err;
+	long long v, frac = 0, scale = 1;
+	size_t il = dot ? (size_t)(dot - num) : strlen(num);
+
+	if (il == 0 || il >= sizeof(ip))
+		return -1;
+	memcpy(ip, num, il);
+	ip[il] = '\0';
+	if (!isdigit((unsigned char)ip[0]) ||
+	    strnum_parse(ip, 0, LLONG_MAX / mult, &v, &err) < 0)
+		return -1;
+	if (dot != NULL) {
+		if (dot[1] == '\0' || strlen(dot + 1) > 9)
+			return -1;
+		for (f = dot + 1; *f; f++) {
+			if (!isdigit((unsigned char)*f))
+				return -1;
+			frac = frac * 10 + (*f - '0');
+			scale *= 10;
+		}
+		/* mult <= 3600000 and frac < 1e9: no overflow */
+		if ((frac * mult) % scale != 0 ||
+		    v * mult > LLONG_MAX - frac * mult / scale)
+			return -1;
+	}
+	*out = v * mult + frac * mult / scale;
+	return 0;
+}
+
 int
 strnum_duration_ms(const char *s, long long *out_ms)
 {
@@ -54,8 +92,6 @@ strnum_duration_ms(const char *s, long long *out_ms)
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		size_t sl = strlen(units[i].suffix);
 		char num[32];
-		long long v;
-		const char *err;
 
 		if (len <= sl || len - sl >= sizeof(num) ||
 		    strcmp(s + len - sl, units[i].suffix) != 0)
@@ -64,11 +100,7 @@ strnum_duration_ms(const char *s, long long *out_ms)
 		num[len - sl] = '\0';
 		if (!isdigit((unsigned char)num[len - sl - 1]))
 			continue;
-		if (strnum_parse(num, 0, LLONG_MAX / units[i].mult, &v, &err) <
-		    0)
-			return -1;
-		*out_ms = v * units[i].mult;
-		return 0;
+		return duration_number(num, units[i].mult, out_ms);
 	}
 	return -1;
 }

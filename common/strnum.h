@@ -14,7 +14,9 @@ int strnum_parse(const char *s, long long min, long long max, long long *out,
 
 /*
  * strnum_duration_ms: parse "500ms", "30s", "5m", "2h" or a plain number of
- * seconds into milliseconds. Returns 0 or -1.
+ * seconds into milliseconds. The number may have a decimal fraction ("0.1s",
+ * "1.5m", "2.5") as long as the result is a whole number of milliseconds
+ * ("0.5ms" and "0.0001s" are refused). Returns 0 or -1.
  */
 int strnum_duration_ms(const char *s, long long *out_ms);
 

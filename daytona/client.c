@@ -76,6 +76,8 @@ struct dt_client {
 	struct dt_stats stats;
 	volatile sig_atomic_t cancelled; /* dt_client_cancel() */
 	struct dt_hooks hooks;           /* dt_client_set_hooks() */
+	dt_count_fn count;               /* dt_client_set_counter() */
+	void *count_arg;
 	/* the host of a plain http:// URL that is not loopback, until the
 	 * warning about sending the key there has been given; else NULL */
 	char *plain_http_host;
@@ -142,6 +144,13 @@ dt_client_set_hooks(struct dt_client *c, const struct dt_hooks *h)
 		c->hooks = *h;
 	else
 		memset(&c->hooks, 0, sizeof(c->hooks));
+}
+
+void
+dt_client_set_counter(struct dt_client *c, dt_count_fn fn, void *arg)
+{
+	c->count = fn;
+	c->count_arg = arg;
 }
 
 void
@@ -640,6 +649,9 @@ send_once(struct dt_client *c, const struct call *call,
 	          sent < 0 ? dt_reply_failure(resp->failure) : "",
 	          (long long)(time_mono_ms() - t0), attempt + 1);
 	count_attempt(c, attempt, sent, resp->status);
+	if (c->count != NULL)
+		c->count(c->count_arg, call->bucket,
+		         sent < 0 ? 0 : resp->status);
 	if (sent == 0)
 		budget_update(c, call->bucket, resp);
 	return sent;

@@ -457,6 +457,18 @@ struct dt_hooks {
 	void *arg;
 };
 
+/*
+ * dt_count_fn: told after every HTTP exchange (retries included) the
+ * call's bucket and the HTTP status, 0 when no answer came (a network
+ * failure). Called from the calling thread, with no client lock held, from
+ * as many threads as calls run in parallel: it must be thread-safe and
+ * must not call the client. The library only counts; the caller reports.
+ */
+typedef void (*dt_count_fn)(void *arg, enum dt_bucket bucket, int status);
+/* dt_client_set_counter: set (fn NULL: clear) the counter hook, while no
+ * other thread uses the client. It stays across dt_client_set_hooks(). */
+void dt_client_set_counter(struct dt_client *c, dt_count_fn fn, void *arg);
+
 /* dt_client_set_hooks: replace the hooks (NULL: none); *h is copied. */
 void dt_client_set_hooks(struct dt_client *c, const struct dt_hooks *h);
 /* dt_client_get_hooks: the current hooks (to restore them later). */

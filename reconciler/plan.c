@@ -819,8 +819,11 @@ builder_init(struct builder *b, const struct plan_input *in)
 		b->foreign[i] = in->foreign[i];
 	qsort(b->foreign, in->nforeign, sizeof(*b->foreign), cmp_obs);
 	for (i = 0; i < in->nobserved; i++)
-		if (is_ours(b, b->obs[i]))
+		if (is_ours(b, b->obs[i])) {
 			b->nfound_ours++;
+			if ((unsigned)b->obs[i]->state < DT_STATE_COUNT)
+				p->managed_by_state[b->obs[i]->state]++;
+		}
 	p->managed = b->nfound_ours;
 	return 0;
 }

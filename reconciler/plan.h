@@ -185,6 +185,9 @@ struct plan {
 	size_t nerrors;
 	int mass_delete_refused; /* deletes were refused by the guard */
 	size_t managed;          /* sandboxes of the stack before the plan */
+	/* of them, how many Daytona listed in each state (not saved with
+	 * the plan: a loaded plan has zeros) */
+	size_t managed_by_state[DT_STATE_COUNT];
 	/* sandboxes whose secret env values could not be compared: their
 	 * label was made under another state's key (a lost state file) */
 	size_t secrets_incomparable;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -53,7 +55,43 @@ struct reconcile {
 	/* where secretFile references may be read: the manifest roots and
 	 * the operator's secret directories (manifests/secret.h) */
 	struct secret_policy secrets;
+	/* the revision the sources last loaded whole at (enforced), and the
+	 * one a later load failed at (NULL: none, or the same) */
+	char *good_rev;
+	char *failed_rev;
 };
+
+/* source_rev: the revision the sources read last (loaded whole or not):
+ * the first source that has one, or NULL. */
+static const char *
+source_rev(const struct reconcile *r)
+{
+	const char *rev;
+	size_t i;
+
+	for (i = 0; !r->o.no_sources && i < r->o.nsources; i++)
+		if ((rev = source_revision(r->o.sources[i])) != NULL)
+			return rev;
+	return NULL;
+}
+
+/* note_load: after a load of the sources (rc), which revision is
+ * enforced and which failed. */
+static void
+note_load(struct reconcile *r, int rc)
+{
+	const char *rev = source_rev(r);
+
+	free(r->failed_rev);
+	r->failed_rev = NULL;
+	if (rc == 0) {
+		free(r->good_rev);
+		r->good_rev = rev ? xstrdup(rev) : NULL;
+	} else if (rev != NULL &&
+	           (r->good_rev == NULL || strcmp(rev, r->good_rev) != 0)) {
+		r->failed_rev = xstrdup(rev);
+	}
+}
 
 char *
 reconcile_api_url(void)
@@ -222,8 +260,10 @@ reconcile_load(struct reconcile *r, struct diag_list *diags)
 	    (rc = hash_specs(r, specs, n)) < 0) {
 		specs_free(specs, n);
 		manifest_set_free(set);
+		note_load(r, rc);
 		return rc;
 	}
+	note_load(r, 0);
 	specs_free(r->specs, r->nspecs);
 	manifest_set_free(r->set);
 	r->set = set;
@@ -250,6 +290,7 @@ reconcile_open(const struct reconcile_opts *o, struct diag_list *diags,
 	    (rc = store_open(o->state_path, &r->store)) < 0 ||
 	    (rc = hash_specs(r, r->specs, r->nspecs)) < 0)
 		goto fail;
+	note_load(r, 0);
 	if (o->refresh || o->mode != RECONCILE_PLAN) {
 		cfg.transport = o->transport;
 		cfg.clock = o->clock;
@@ -262,6 +303,7 @@ reconcile_open(const struct reconcile_opts *o, struct diag_list *diags,
 			goto fail;
 		}
 		dt_config_clear(&cfg);
+		dt_client_set_counter(r->client, o->on_request, o->request_arg);
 	}
 	*out = r;
 	return 0;
@@ -316,7 +358,6 @@ static void
 run_begin(struct reconcile *r)
 {
 	struct store_run run;
-	const char *rev;
 	size_t i;
 
 	memset(&run, 0, sizeof(run));
@@ -324,11 +365,13 @@ run_begin(struct reconcile *r)
 	run.stack = r->o.stack;
 	run.source = r->o.source;
 	for (i = 0; i < r->o.nsources && !r->o.no_sources; i++)
-		if ((rev = source_revision(r->o.sources[i])) != NULL) {
+		if (source_revision(r->o.sources[i]) != NULL) {
 			run.source = r->o.sources[i]->name;
-			run.git_commit = source_revision_commit(rev);
 			break;
 		}
+	/* the revision enforced: after a failed load, the last good one */
+	if (r->good_rev != NULL)
+		run.git_commit = source_revision_commit(r->good_rev);
 	if (store_run_begin(r->store, &run, &r->run_id) < 0) {
 		log_debug("cannot record the run: %s", sf_error_last());
 		r->run_id = 0;
@@ -708,13 +751,39 @@ reconcile_nothing(struct reconcile *r)
 	free(counts);
 }
 
+/* with_failed_rev: counts_json with "failed_revision" added (caller
+ * frees), or NULL when there is none to add. */
+static char *
+with_failed_rev(const struct reconcile *r, const char *counts_json)
+{
+	cJSON *j;
+	char *out;
+
+	if (r->failed_rev == NULL)
+		return NULL;
+	j = counts_json ? cJSON_Parse(counts_json) : cJSON_CreateObject();
+	if (j == NULL || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		j = cJSON_CreateObject();
+	}
+	cJSON_AddStringToObject(j, "failed_revision", r->failed_rev);
+	out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return out;
+}
+
 void
 reconcile_finish(struct reconcile *r, const char *outcome,
                  const char *counts_json)
 {
+	char *counts;
+
 	if (!r->run_open)
 		return;
-	store_run_finish(r->store, r->run_id, outcome, counts_json);
+	counts = with_failed_rev(r, counts_json);
+	store_run_finish(r->store, r->run_id, outcome,
+	                 counts ? counts : counts_json);
+	free(counts);
 	r->run_open = 0;
 }
 
@@ -741,6 +810,8 @@ reconcile_close(struct reconcile *r)
 	secret_policy_clear(&r->secrets);
 	dt_client_free(r->client);
 	store_close(r->store);
+	free(r->good_rev);
+	free(r->failed_rev);
 	free(r);
 }
 
@@ -759,13 +830,13 @@ reconcile_recovered(const struct reconcile *r)
 const char *
 reconcile_revision(const struct reconcile *r)
 {
-	const char *rev;
-	size_t i;
+	return r ? r->good_rev : NULL;
+}
 
-	for (i = 0; r && !r->o.no_sources && i < r->o.nsources; i++)
-		if ((rev = source_revision(r->o.sources[i])) != NULL)
-			return rev;
-	return NULL;
+const char *
+reconcile_failed_revision(const struct reconcile *r)
+{
+	return r ? r->failed_rev : NULL;
 }
 
 struct store *

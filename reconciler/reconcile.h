@@ -121,6 +121,10 @@ struct reconcile_opts {
 	struct sf_cancel *cancel; /* the run's token; NULL: none */
 	apply_event_fn on_event;  /* NULL: no events */
 	void *event_arg;
+	/* every HTTP exchange's bucket and status (daytona/client.h
+	 * dt_count_fn; NULL: not counted) */
+	dt_count_fn on_request;
+	void *request_arg;
 	/* the client's transport and clock (unit tests); NULL: libcurl and
 	 * real time */
 	const struct dt_transport *transport;
@@ -206,9 +210,14 @@ void reconcile_close(struct reconcile *r);
 const struct store_lock_holder *reconcile_holder(const struct reconcile *r);
 /* Interrupted actions reconcile_begin() resolved in this cycle. */
 size_t reconcile_recovered(const struct reconcile *r);
-/* reconcile_revision: the revision the sources were last loaded at
- * ("main@sha1:<hex>", the first source that has one), or NULL. */
+/* reconcile_revision: the revision the sources last loaded whole at
+ * ("main@sha1:<hex>", the first source that has one), or NULL: the one
+ * enforced, and the one the run record names. */
 const char *reconcile_revision(const struct reconcile *r);
+/* reconcile_failed_revision: the revision the last reconcile_load()
+ * failed at when it differs from reconcile_revision(), else NULL; the run
+ * record's counts name it as "failed_revision". */
+const char *reconcile_failed_revision(const struct reconcile *r);
 /* The state, for what a command does beyond the pipeline. */
 struct store *reconcile_store(struct reconcile *r);
 /* reconcile_not_counted: ms of the cycle spent waiting for a person (the

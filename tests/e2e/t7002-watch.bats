@@ -57,6 +57,10 @@ state_is() { [ "$(emu_api GET "/sandbox/$1" | json 'd["state"]')" = "$2" ]; }
 	state_is web stopped
 	grep -q '^sandform_drift_sandboxes{stack="w",category="state"} 1$' metrics.prom
 	grep -q '^sandform_reconcile_total{stack="w",result="detected"} 1$' metrics.prom
+	grep -q '^sandform_sandboxes{stack="w",state="stopped"} 1$' metrics.prom
+	grep -q '^sandform_sandboxes{stack="w",state="started"} 0$' metrics.prom
+	grep -q '^sandform_api_requests_total{bucket="authenticated",code="200"} ' metrics.prom
+	! grep -q 'bucket="sandbox-lifecycle"' metrics.prom
 }
 
 @test "the loop: an out-of-band stop is corrected within 3 cycles; SIGHUP runs a cycle now; SIGTERM exits 0" {
@@ -153,7 +157,16 @@ PY
 	curl -s -D headers.txt "http://127.0.0.1:$port/metrics" >metrics.txt
 	grep -qi '^content-type: text/plain; version=0.0.4' headers.txt
 	grep -q '^sandform_reconcile_total{stack="w",result="applied"} 1$' metrics.txt
-	grep -q '^sandform_sandboxes{stack="w"} ' metrics.txt
+	cat metrics.txt
+	grep -q '^sandform_sandboxes{stack="w",state="started"} 1$' metrics.txt
+	grep -q '^sandform_sandboxes{stack="w",state="stopped"} 0$' metrics.txt
+	grep -q '^sandform_sandboxes{stack="w",state="archived"} 0$' metrics.txt
+	# the client's requests by rate-limit bucket and status: one create,
+	# the list pages of two cycles
+	grep -q '^# TYPE sandform_api_requests_total counter$' metrics.txt
+	grep -q '^sandform_api_requests_total{bucket="sandbox-create",code="200"} 1$' metrics.txt
+	n=$(sed -n 's/^sandform_api_requests_total{bucket="authenticated",code="200"} //p' metrics.txt)
+	[ "$n" -ge 2 ]
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")" = 404 ]
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/metrics")" = 405 ]
 	kill -TERM "$WATCH_PID"

@@ -2,7 +2,8 @@
 # sandform watch on a git source served by git daemon (issue 12): a pushed
 # commit is applied on the next cycle; a commit that does not load is not
 # applied (the last good revision keeps being enforced, the metric counts
-# the failure) until a good one follows.
+# the failure) until a good one follows; the run records, the cycle lines
+# and the message name the failed revision beside the enforced one.
 
 bats_require_minimum_version 1.5.0
 
@@ -53,6 +54,10 @@ api_started() { [ "$(emu_api GET /sandbox/api 2>/dev/null | json 'd.get("state")
 	printf 'apiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata: {name: bad}\nspec: {cpu: [}\n' >"$GITSRV_WORK/deploy/bad.yaml"
 	gpush bad
 	wait_for grep -q 'the sources failed' watch.err
+	bad=$(ghead)
+	# the failed revision is named; the good one is still the one enforced
+	grep -q "the sources failed at revision main@sha1:$bad (.*); enforcing the last good revision main@sha1:$good" watch.err
+	wait_for grep -q "at main@sha1:$good (main@sha1:$bad failed to load): " watch.out
 	# deleted outside sandform: put back from the last good revision
 	emu_api DELETE /sandbox/api >/dev/null
 	wait_for api_started || { cat watch.out; head -5 watch.err; false; }
@@ -68,4 +73,22 @@ api_started() { [ "$(emu_api GET /sandbox/api 2>/dev/null | json 'd.get("state")
 	kill -TERM "$WATCH_PID"
 	wait "$WATCH_PID"
 	WATCH_PID=
+	# the run records: a cycle on the bad commit names the good commit
+	# as enforced and the bad one as failed
+	run "$SANDFORM" state history --json
+	[ "$status" -eq 0 ]
+	echo "$output" | python3 -c '
+import json, sys
+good, bad = sys.argv[1], sys.argv[2]
+runs = json.load(sys.stdin)["runs"]
+failed = [r for r in runs if (r["counts"] or {}).get("failed_revision")]
+assert failed, runs
+for r in failed:
+    assert r["git_commit"] == good, r
+    assert r["counts"]["failed_revision"] == "main@sha1:" + bad, r
+assert not any(r["git_commit"] == bad for r in runs), runs
+' "$good" "$bad"
+	run "$SANDFORM" state history
+	echo "$output"
+	[[ "$output" == *"@${good:0:12} (failed: ${bad:0:12})"* ]]
 }

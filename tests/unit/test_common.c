@@ -138,6 +138,27 @@ test_duration(void **state)
 	assert_int_equal(strnum_duration_ms("5x", &ms), -1);
 	assert_int_equal(strnum_duration_ms("", &ms), -1);
 	assert_int_equal(strnum_duration_ms("-5s", &ms), -1);
+	/* decimal seconds, minutes, hours and plain numbers */
+	assert_int_equal(strnum_duration_ms("0.1s", &ms), 0);
+	assert_int_equal(ms, 100);
+	assert_int_equal(strnum_duration_ms("1.5s", &ms), 0);
+	assert_int_equal(ms, 1500);
+	assert_int_equal(strnum_duration_ms("0.25", &ms), 0);
+	assert_int_equal(ms, 250);
+	assert_int_equal(strnum_duration_ms("1.5m", &ms), 0);
+	assert_int_equal(ms, 90000);
+	assert_int_equal(strnum_duration_ms("0.001h", &ms), 0);
+	assert_int_equal(ms, 3600);
+	assert_int_equal(strnum_duration_ms("100ms", &ms), 0);
+	assert_int_equal(ms, 100);
+	/* finer than a millisecond, malformed fractions */
+	assert_int_equal(strnum_duration_ms("0.5ms", &ms), -1);
+	assert_int_equal(strnum_duration_ms("0.0001s", &ms), -1);
+	assert_int_equal(strnum_duration_ms(".5s", &ms), -1);
+	assert_int_equal(strnum_duration_ms("1.s", &ms), -1);
+	assert_int_equal(strnum_duration_ms("1.2.3s", &ms), -1);
+	assert_int_equal(strnum_duration_ms("1.-5s", &ms), -1);
+	assert_int_equal(strnum_duration_ms("1e3s", &ms), -1);
 }
 
 static void
