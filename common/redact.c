@@ -163,3 +163,24 @@ redact_reset(void)
 	nvalues = 0;
 	pthread_mutex_unlock(&mu);
 }
+
+char *
+redact_url_userinfo(const char *url)
+{
+	const char *scheme, *host, *at = NULL;
+	size_t i, end;
+
+	if (url == NULL)
+		return NULL;
+	scheme = strstr(url, "://");
+	host = scheme ? scheme + 3 : url;
+	/* only an '@' in the authority (before any path, query or fragment)
+	 * ends userinfo; the last one, as a password may hold '@' */
+	end = strcspn(host, "/?#");
+	for (i = 0; i < end; i++)
+		if (host[i] == '@')
+			at = host + i;
+	if (at == NULL)
+		return xstrdup(url);
+	return xasprintf("%.*s" REDACT_MASK "%s", (int)(host - url), url, at);
+}

@@ -32,6 +32,10 @@ int redact_register(const char *value);
 size_t redact_text(char *s, size_t len);
 /* redact_str: redact_text of a NUL-terminated string. */
 void redact_str(char *s);
+/* redact_url_userinfo: url with any "user:password@" before the host
+ * replaced by "***@" (caller frees); NULL for NULL. For URLs whose
+ * credentials are not registered values (a proxy URL the API echoes). */
+char *redact_url_userinfo(const char *url);
 /* redact_count: how many values are registered (for tests). */
 size_t redact_count(void);
 /* redact_reset: forget (and wipe) every value (for tests). */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/redact.h"
 #include "common/strmap.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
@@ -170,6 +171,22 @@ get_str(const cJSON *obj, const char *field, char **out)
 	if (!cJSON_IsString(v) || v->valuestring == NULL)
 		return bad_type(field, "a string");
 	*out = xstrdup(v->valuestring);
+	return 0;
+}
+
+/* get_proxy_url: outboundProxyUrl with any credentials masked as they
+ * arrive, so that neither the state nor a plan can keep them. */
+static int
+get_proxy_url(const cJSON *obj, char **out)
+{
+	char *raw;
+	int rc;
+
+	if ((rc = get_str(obj, "outboundProxyUrl", &raw)) < 0 || raw == NULL)
+		return rc;
+	*out = redact_url_userinfo(raw);
+	explicit_bzero(raw, strlen(raw));
+	free(raw);
 	return 0;
 }
 
@@ -357,8 +374,7 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 	    (rc = get_str(obj, "sandboxClass", &sb->sandbox_class)) < 0 ||
 	    (rc = get_bool(obj, "spot", &sb->spot, p, DT_HAS_SPOT)) < 0 ||
 	    (rc = get_bool(obj, "kvm", &sb->kvm, p, DT_HAS_KVM)) < 0 ||
-	    (rc = get_str(obj, "outboundProxyUrl", &sb->outbound_proxy_url)) <
-	            0 ||
+	    (rc = get_proxy_url(obj, &sb->outbound_proxy_url)) < 0 ||
 	    (rc = get_str(obj, "autoDestroyAt", &sb->auto_destroy_at)) < 0 ||
 	    (rc = get_str(obj, "state", &sb->state_raw)) < 0 ||
 	    (rc = get_str(obj, "desiredState", &sb->desired_state_raw)) < 0 ||

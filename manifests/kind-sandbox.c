@@ -12,6 +12,7 @@
 #include <ctype.h>
 
 #include "common/buf.h"
+#include "common/redact.h"
 #include "common/validate.h"
 #include "common/xalloc.h"
 #include "manifests/doc.h"
@@ -627,7 +628,19 @@ load_secrets(struct doc *d, const struct ynode *n, struct spec *s)
 	free(kv);
 }
 
-/* proxy_url_ok: http:// or https:// and a host. */
+/* url_has_userinfo: an '@' in the URL's authority. */
+static bool
+url_has_userinfo(const char *u)
+{
+	char *m = redact_url_userinfo(u);
+	bool has = strcmp(m, u) != 0;
+
+	free(m);
+	return has;
+}
+
+/* proxy_url_ok: http:// or https:// and a host (credentials are refused
+ * apart, by url_has_userinfo). */
 static bool
 proxy_url_ok(const char *u)
 {
@@ -639,8 +652,6 @@ proxy_url_ok(const char *u)
 		h = u + 8;
 	else
 		return false;
-	if (strchr(h, '@'))
-		h = strchr(h, '@') + 1;
 	return *h != '\0' && *h != '/' && *h != ':' &&
 	       strlen(u) <= SPEC_MAX_URL;
 }
@@ -699,11 +710,13 @@ check_new_fields(struct doc *d, struct spec *s)
 			DOC_ERR(d, at(s, SPEC_F_OUTBOUND_PROXY, &tmp),
 			        "not a proxy URL (expected %s)",
 			        spec_fields[SPEC_F_OUTBOUND_PROXY].expect);
-		else if (strchr(s->outbound_proxy_url, '@'))
-			DOC_WARN(d, at(s, SPEC_F_OUTBOUND_PROXY, &tmp),
-			         "the URL holds credentials, which are kept "
-			         "in the state and saved plans (plans show "
-			         "them as ***)");
+		else if (url_has_userinfo(s->outbound_proxy_url))
+			DOC_ERR(d, at(s, SPEC_F_OUTBOUND_PROXY, &tmp),
+			        "the URL holds credentials, which the state, "
+			        "saved plans and Daytona's answers would keep "
+			        "(expected a proxy URL without user:password@; "
+			        "Daytona shows the URL to every member of the "
+			        "organization)");
 		doc_pop(d, old);
 	}
 	for (i = 0; i < s->secrets.n; i++) {

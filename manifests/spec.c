@@ -223,22 +223,6 @@ spec_effective_auto_pause(const struct spec *s, int *value)
 	return 0;
 }
 
-char *
-spec_proxy_shown(const char *url)
-{
-	const char *scheme, *at, *host;
-
-	if (url == NULL)
-		return NULL;
-	scheme = strstr(url, "://");
-	host = scheme ? scheme + 3 : url;
-	at = strchr(host, '@');
-	/* only an '@' before the path is userinfo */
-	if (at == NULL || (strchr(host, '/') && strchr(host, '/') < at))
-		return xstrdup(url);
-	return xasprintf("%.*s***%s", (int)(host - url), url, at);
-}
-
 const char *
 spec_state_name(enum spec_state st)
 {

@@ -310,9 +310,6 @@ int spec_normalize_auto_archive(int n, int max);
  */
 int spec_effective_auto_stop(const struct spec *s, int *value);
 int spec_effective_auto_pause(const struct spec *s, int *value);
-/* spec_proxy_shown: url with any user:password replaced by "***" (caller
- * frees); NULL for NULL. */
-char *spec_proxy_shown(const char *url);
 /* spec_line: the document's line (for "FILE:LINE" provenance), 0 unknown. */
 unsigned spec_line(const struct spec *s);
 /* spec_source: "FILE:LINE" of the document, or "-" when unknown (caller

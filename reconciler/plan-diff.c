@@ -11,6 +11,7 @@
 #include "common/base.h"
 
 #include "common/buf.h"
+#include "common/redact.h"
 #include "common/xalloc.h"
 #include "reconciler/plan-build.h"
 
@@ -162,8 +163,8 @@ image_reasons(struct plan_action *a, enum plan_origin origin,
 		           old->kvm ? "true" : "false",
 		           s->kvm ? "true" : "false", 1);
 	if (!spec_field_equal(old, s, SPEC_F_OUTBOUND_PROXY)) {
-		o = spec_proxy_shown(old->outbound_proxy_url);
-		n = spec_proxy_shown(s->outbound_proxy_url);
+		o = redact_url_userinfo(old->outbound_proxy_url);
+		n = redact_url_userinfo(s->outbound_proxy_url);
 		add_reason(a, PLAN_CAT_SPEC, origin, "spec.outboundProxyUrl", o,
 		           n, 1);
 		free(o);
@@ -441,8 +442,8 @@ imported_image_reasons(struct plan_action *a, const struct spec *s,
 		           1);
 	if (s->outbound_proxy_url &&
 	    strcmp(s->outbound_proxy_url, nz(o->outbound_proxy_url)) != 0) {
-		x = spec_proxy_shown(o->outbound_proxy_url);
-		y = spec_proxy_shown(s->outbound_proxy_url);
+		x = redact_url_userinfo(o->outbound_proxy_url);
+		y = redact_url_userinfo(s->outbound_proxy_url);
 		add_reason(a, PLAN_CAT_SPEC, PLAN_ORIGIN_UNKNOWN,
 		           "spec.outboundProxyUrl", x, y, 1);
 		free(x);

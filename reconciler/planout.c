@@ -21,6 +21,7 @@
 #include "common/escape.h"
 #include "common/fileutil.h"
 #include "common/jsonutil.h"
+#include "common/redact.h"
 #include "common/xalloc.h"
 #include "reconciler/planout.h"
 
@@ -165,7 +166,7 @@ plan_to_json_shown(const struct plan *p, char **out)
 		v = cJSON_GetObjectItemCaseSensitive(d, "outboundProxyUrl");
 		if (!cJSON_IsString(v))
 			continue;
-		shown = spec_proxy_shown(v->valuestring);
+		shown = redact_url_userinfo(v->valuestring);
 		cJSON_ReplaceItemInObjectCaseSensitive(
 		        d, "outboundProxyUrl", cJSON_CreateString(shown));
 		free(shown);
@@ -873,7 +874,7 @@ static void
 print_create(FILE *fp, const struct plan_action *a)
 {
 	cJSON *j = spec_to_json(a->desired), *it;
-	char *shown = spec_proxy_shown(a->desired->outbound_proxy_url);
+	char *shown = redact_url_userinfo(a->desired->outbound_proxy_url);
 
 	/* credentials in the proxy URL are never printed */
 	if (shown)

@@ -329,14 +329,22 @@ sandform validate: 1 error, 0 warnings" ]
 	  state: paused
 	  autoPauseInterval: 30
 	  ttlMinutes: 60
-	  outboundProxyUrl: https://user:hunter2pw@proxy.internal:3128
+	  outboundProxyUrl: https://proxy.internal:3128
 	  secrets: {OPENAI_API_KEY: openai-key}
 	EOF
 	run --separate-stderr "$SANDFORM" --no-stack-file validate ok.yaml
 	echo "$stderr"
 	[ "$status" -eq 0 ]
-	[[ "$stderr" == *"ok.yaml:10:21: warning: spec.outboundProxyUrl: the URL holds credentials"* ]]
-	[[ "$stderr" != *hunter2pw* ]]
+	[ -z "$stderr" ]
+	# credentials in the proxy URL are refused, never repeated
+	sed 's|https://proxy|https://user:hunter2pw@proxy|' ok.yaml >cred.yaml
+	run --separate-stderr "$SANDFORM" --no-stack-file validate cred.yaml
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"cred.yaml:10:21: spec.outboundProxyUrl: the URL holds credentials"*"(expected a proxy URL without user:password@"* ]]
+	[[ "$output$stderr" != *hunter2pw* ]]
+	run --separate-stderr "$SANDFORM" --no-stack-file validate --json cred.yaml
+	[[ "$output$stderr" != *hunter2pw* ]]
 	run --separate-stderr "$SANDFORM" --no-stack-file validate --json ok.yaml
 	[ "$status" -eq 0 ]
 	s=$(printf '%s' "$output" | json 'd["sandboxes"][0]')

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # The 0.218 sandbox fields against daytona-emulator (issue 14): a create
 # sends them, the next plan is empty; ttlMinutes, autoPauseInterval and the
-# platform secrets change in place; kvm and outboundProxyUrl replace (the
-# proxy's credentials never printed); state: paused pauses a linux-vm
+# platform secrets change in place; kvm and outboundProxyUrl replace (a
+# proxy URL's credentials, set outside sandform, never printed or kept);
+# state: paused pauses a linux-vm
 # sandbox and is refused for a container one; the live class is shown; an
 # imported sandbox's image is compared with its build info's FROM line.
 
@@ -35,14 +36,13 @@ for l in sys.stdin:
 ' "$1" "$2"
 }
 
-@test "create sends the 0.218 fields; the next plan is empty; the class is shown; proxy credentials never printed" {
+@test "create sends the 0.218 fields; the next plan is empty; the class is shown" {
 	vm '  kvm: true' '  ttlMinutes: 60' '  autoPauseInterval: 30' \
-		'  outboundProxyUrl: https://user:s3cr3tpw@proxy.internal:3128' \
+		'  outboundProxyUrl: https://proxy.internal:3128' \
 		'  secrets: {OPENAI_API_KEY: openai-key}'
 	run --separate-stderr "$SANDFORM" apply m --auto-approve
 	echo "$output$stderr"
 	[ "$status" -eq 0 ]
-	[[ "$output$stderr" != *s3cr3tpw* ]]
 	[ "$(requests POST /api/sandbox)" = - ]
 	live=$(emu_api GET /sandbox/vm)
 	echo "$live"
@@ -50,7 +50,7 @@ for l in sys.stdin:
 	[ "$(echo "$live" | emu_json 'd["kvm"]')" = true ]
 	[ "$(echo "$live" | emu_json 'd["autoPauseInterval"]')" = 30 ]
 	[ "$(echo "$live" | emu_json 'd["autoStopInterval"]')" = 0 ]
-	[ "$(echo "$live" | emu_json 'd["outboundProxyUrl"]')" = https://user:s3cr3tpw@proxy.internal:3128 ]
+	[ "$(echo "$live" | emu_json 'd["outboundProxyUrl"]')" = https://proxy.internal:3128 ]
 	# autoDestroyAt: createdAt + 60 minutes
 	[ "$(echo "$live" | emu_json 'round((__import__("datetime").datetime.fromisoformat(d["autoDestroyAt"][:19]) - __import__("datetime").datetime.fromisoformat(d["createdAt"][:19])).total_seconds() / 60)')" = 60 ]
 	id=$(echo "$live" | emu_json 'd["id"]')
@@ -67,7 +67,7 @@ for l in sys.stdin:
 	[ "$(echo "$output" | emu_json 'd["records"][0]["sandbox_class"]')" = linux-vm ]
 	# a change shows the class in the action's line
 	vm '  kvm: true' '  ttlMinutes: 60' '  autoPauseInterval: 30' \
-		'  outboundProxyUrl: https://user:s3cr3tpw@proxy.internal:3128' \
+		'  outboundProxyUrl: https://proxy.internal:3128' \
 		'  secrets: {OPENAI_API_KEY: openai-key}' '  public: true'
 	run --separate-stderr "$SANDFORM" plan m
 	[[ "$output" == *"~ vm (update)  m/vm.yaml:1  [class linux-vm]"* ]]
@@ -118,26 +118,48 @@ print(" ".join(json.loads(l)["path"].split("/", 4)[-1] for l in sys.stdin
 	[ "$status" -eq 0 ]
 }
 
-@test "kvm and outboundProxyUrl are create-only: a change replaces, credentials shown as ***" {
-	vm '  kvm: true' '  outboundProxyUrl: http://u:pw1secret@proxy:3128'
+@test "kvm and outboundProxyUrl are create-only: a change replaces" {
+	vm '  kvm: true' '  outboundProxyUrl: http://proxy:3128'
 	"$SANDFORM" apply m --auto-approve >/dev/null
 	id=$(emu_api GET /sandbox/vm | emu_json 'd["id"]')
-	vm '  kvm: false' '  outboundProxyUrl: http://u:pw2secret@proxy:3129'
+	vm '  kvm: false' '  outboundProxyUrl: http://proxy:3129'
 	run --separate-stderr "$SANDFORM" plan m
 	echo "$output"
 	[[ "$output" == *"-/+ vm (replace)"* ]]
 	[[ "$output" == *'spec.kvm: true -> false (forces replacement)'* ]]
-	[[ "$output" == *'spec.outboundProxyUrl: "http://***@proxy:3128" -> "http://***@proxy:3129" (forces replacement)'* ]]
-	[[ "$output" != *secret* ]]
-	run --separate-stderr "$SANDFORM" plan m --json
-	[[ "$output" != *pw1secret* && "$output" != *pw2secret* ]]
-	[[ "$output" == *"http://***@proxy:3129"* ]]
+	[[ "$output" == *'spec.outboundProxyUrl: "http://proxy:3128" -> "http://proxy:3129" (forces replacement)'* ]]
 	run --separate-stderr "$SANDFORM" apply m --auto-approve
 	[ "$status" -eq 0 ]
 	[ "$(emu_api GET /sandbox/vm | emu_json 'd["id"]')" != "$id" ]
-	[ "$(emu_api GET /sandbox/vm | emu_json 'd["outboundProxyUrl"]')" = http://u:pw2secret@proxy:3129 ]
+	[ "$(emu_api GET /sandbox/vm | emu_json 'd["outboundProxyUrl"]')" = http://proxy:3129 ]
 	run "$SANDFORM" plan m --detailed-exitcode
 	[ "$status" -eq 0 ]
+}
+
+@test "a proxy URL with credentials set outside sandform: masked in plans, drift and the state, never kept" {
+	emu_api POST /sandbox '{"name":"px","snapshot":"daytona-vm","outboundProxyUrl":"http://u:pxS3cretpw@proxy:3128"}' >/dev/null
+	emu_wait_state px started
+	id=$(emu_api GET /sandbox/px | emu_json 'd["id"]')
+	"$SANDFORM" state import px "$id" >/dev/null
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Sandbox' \
+		'metadata: {name: px}' 'spec:' '  snapshot: daytona-vm' \
+		'  outboundProxyUrl: http://proxy:3128' >m/px.yaml
+	run --separate-stderr "$SANDFORM" plan m
+	echo "$output"
+	[[ "$output" == *"-/+ px (replace)"* ]]
+	[[ "$output" == *'spec.outboundProxyUrl: "http://***@proxy:3128" -> "http://proxy:3128" (forces replacement)'* ]]
+	run --separate-stderr "$SANDFORM" plan m --json --out saved.plan
+	[[ "$output$stderr" != *pxS3cretpw* ]]
+	run --separate-stderr "$SANDFORM" drift m
+	[[ "$output$stderr" != *pxS3cretpw* ]]
+	run "$SANDFORM" state show px
+	echo "$output"
+	[[ "$output" == *'http://***@proxy:3128'* ]]
+	! grep -ra pxS3cretpw .sandform saved.plan
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	[ "$(emu_api GET /sandbox/px | emu_json 'd["outboundProxyUrl"]')" = http://proxy:3128 ]
+	! grep -ra pxS3cretpw .sandform
 }
 
 @test "state: paused pauses a linux-vm sandbox, started resumes it; a container class is refused at plan time" {

@@ -19,6 +19,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/redact.h"
 #include "common/xalloc.h"
 #include "manifests/ignorefile.h"
 #include "manifests/manifest.h"
@@ -1115,16 +1116,22 @@ test_0218_warnings_and_proxy(void **state)
 	char *t;
 
 	(void)state;
-	assert_int_equal(load(HDR
-	                      "  outboundProxyUrl: https://u:pw@proxy:3128/\n",
+	/* credentials in the proxy URL are refused: the state, saved plans
+	 * and the API's answers would keep them */
+	assert_int_equal(load(HDR "  outboundProxyUrl: "
+	                          "https://u:pw9x@proxy:3128/\n",
 	                      &set, &d),
-	                 0);
-	assert_non_null(find_diag(&d, DIAG_WARNING, 6, "spec.outboundProxyUrl",
+	                 SF_EINVALID);
+	assert_non_null(find_diag(&d, DIAG_ERROR, 6, "spec.outboundProxyUrl",
 	                          "holds credentials"));
 	/* the message never repeats the password */
-	assert_null(strstr(d.v[0].msg, "pw"));
-	manifest_set_free(set);
+	assert_null(strstr(d.v[0].msg, "pw9x"));
 	diag_list_free(&d);
+	expect_error(HDR "  outboundProxyUrl: http://u@proxy:3128\n", 6,
+	             "spec.outboundProxyUrl", "holds credentials");
+	/* an '@' past the authority is not userinfo */
+	manifest_set_free(load_ok(HDR "  outboundProxyUrl: "
+	                              "http://proxy:3128/p?x=a@b\n"));
 	assert_int_equal(load(HDR "  state: started\n  autoPauseInterval: 20\n",
 	                      &set, &d),
 	                 0);
@@ -1134,13 +1141,19 @@ test_0218_warnings_and_proxy(void **state)
 	manifest_set_free(set);
 	diag_list_free(&d);
 
-	t = spec_proxy_shown("https://u:pw@proxy:3128/x");
+	t = redact_url_userinfo("https://u:pw@proxy:3128/x");
 	assert_string_equal(t, "https://***@proxy:3128/x");
 	free(t);
-	t = spec_proxy_shown("http://proxy:3128/a@b");
+	t = redact_url_userinfo("http://proxy:3128/a@b");
 	assert_string_equal(t, "http://proxy:3128/a@b");
 	free(t);
-	assert_null(spec_proxy_shown(NULL));
+	t = redact_url_userinfo("http://proxy:3128?q=a@b");
+	assert_string_equal(t, "http://proxy:3128?q=a@b");
+	free(t);
+	t = redact_url_userinfo("http://u:p@ss@proxy");
+	assert_string_equal(t, "http://***@proxy");
+	free(t);
+	assert_null(redact_url_userinfo(NULL));
 	assert_true(spec_gpu_type_ok("RTX-PRO-6000"));
 	assert_false(spec_gpu_type_ok("rtx-4090"));
 	assert_int_equal(spec_class_can_pause("container"), 0);
