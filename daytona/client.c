@@ -47,9 +47,14 @@
 #define DT_WINDOW_SLACK_MS 1500
 
 struct bucket {
-	long long remaining; /* -1: unknown */
-	long long limit;     /* -1: unknown */
-	int64_t reset_at;    /* clock ms when the window resets; 0 unknown */
+	/* the fewest requests left the server has said in this window (it
+	 * counted them when it answered); -1: unknown */
+	long long remaining;
+	/* requests taken (budget_wait) and not yet answered: the server may
+	 * not have counted them yet, so only remaining - inflight is sure */
+	long long inflight;
+	long long limit;  /* -1: unknown */
+	int64_t reset_at; /* clock ms when the window resets; 0 unknown */
 	int64_t blocked_until;
 	int64_t next_slot;
 	long long demand; /* calls the run still wants; -1: unknown */
@@ -336,49 +341,59 @@ dt_backoff_ms(int retry, long base_ms, long max_ms)
 	return d - d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
 }
 
-/* budget_wait: take a slot in bucket b, sleeping as the budget says. */
+/*
+ * budget_wait: take a slot in bucket b, sleeping as the budget says. The
+ * slot is the caller's until budget_done() gives it back.
+ *
+ * What is sure to be left is the server's last count less the requests in
+ * flight (it may not have counted them yet): parallel callers never send
+ * more than that into a window, so the window's end brings no 429s.
+ */
 static void
 budget_wait(struct dt_client *c, enum dt_bucket b)
 {
 	struct bucket *bk = &c->buckets[b];
 	int64_t now, until = 0;
-	long long reserve;
+	long long reserve, avail;
 	int paced = 0, blocked = 0;
 
 	pthread_mutex_lock(&c->mu);
 	now = now_ms(c);
+	if (bk->reset_at != 0 && bk->reset_at <= now &&
+	    bk->blocked_until <= now) {
+		/* the window is over (our reset time is never before the
+		 * server's: its Reset is rounded up); the next response
+		 * tells the new one */
+		bk->remaining = -1;
+		bk->reset_at = 0;
+		bk->next_slot = 0;
+	}
+	avail = bk->remaining >= 0 ? bk->remaining - bk->inflight : -1;
 	if (bk->blocked_until > now) {
 		until = bk->blocked_until;
 		blocked = 1;
-	} else if (bk->remaining >= 0 && bk->reset_at > now) {
+	} else if (avail >= 0 && bk->reset_at > now) {
 		reserve = bk->limit > 0
 		                  ? bk->limit * DT_BUDGET_RESERVE_PERCENT / 100
 		                  : DT_BUDGET_RESERVE_MIN;
 		if (reserve < 1)
 			reserve = 1;
-		if (bk->remaining <= 0) {
+		if (avail <= 0) {
 			until = bk->reset_at;
 			paced = 1;
-		} else if (bk->remaining <= reserve &&
-		           (bk->demand < 0 || bk->demand > bk->remaining)) {
+		} else if (avail <= reserve &&
+		           (bk->demand < 0 || bk->demand > avail)) {
 			int64_t slot =
 			        bk->next_slot > now ? bk->next_slot : now;
 			int64_t left =
 			        bk->reset_at > slot ? bk->reset_at - slot : 0;
 
-			bk->next_slot = slot + left / bk->remaining;
-			bk->remaining--;
+			bk->next_slot = slot + left / avail;
 			until = slot;
 			paced = slot > now;
-		} else {
-			bk->remaining--;
 		}
-	} else if (bk->reset_at != 0 && bk->reset_at <= now) {
-		/* the window is over; the next response tells the new one */
-		bk->remaining = -1;
-		bk->reset_at = 0;
-		bk->next_slot = 0;
 	}
+	bk->inflight++;
 	if (paced)
 		c->stats.paced++;
 	if (bk->demand > 0)
@@ -402,6 +417,16 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 	}
 }
 
+/* budget_release: give back a slot that was not used (nothing sent). */
+static void
+budget_release(struct dt_client *c, enum dt_bucket b)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->buckets[b].inflight > 0)
+		c->buckets[b].inflight--;
+	pthread_mutex_unlock(&c->mu);
+}
+
 static int
 header_num(const struct dt_http_response *r, const char *prefix,
            const char *suffix, long long *out)
@@ -422,18 +447,26 @@ header_num(const struct dt_http_response *r, const char *prefix,
 	return strnum_parse(v, 0, 1000000000LL, out, &err);
 }
 
-/* budget_update: remember the rate-limit headers of a response. The
- * unsuffixed headers count for the route's own bucket. */
+/*
+ * budget_done: give back the slot budget_wait() took in bucket route, and
+ * remember the rate-limit headers of its response (NULL: none came). The
+ * unsuffixed headers count for the route's own bucket. An answer without
+ * the bucket's count (or none at all) is taken to have used one.
+ */
 static void
-budget_update(struct dt_client *c, enum dt_bucket route,
-              const struct dt_http_response *r)
+budget_done(struct dt_client *c, enum dt_bucket route,
+            const struct dt_http_response *r)
 {
+	struct bucket *own = &c->buckets[route];
+	bool counted = false;
 	int64_t now;
 	int i;
 
 	pthread_mutex_lock(&c->mu);
+	if (own->inflight > 0)
+		own->inflight--;
 	now = now_ms(c);
-	for (i = 0; i < DT_BUCKET_COUNT; i++) {
+	for (i = 0; r != NULL && i < DT_BUCKET_COUNT; i++) {
 		const char *sfx = dt_bucket_name((enum dt_bucket)i);
 		struct bucket *bk = &c->buckets[i];
 		long long rem, reset, limit;
@@ -460,7 +493,10 @@ budget_update(struct dt_client *c, enum dt_bucket route,
 			bk->next_slot = 0;
 		}
 		bk->limit = limit;
+		counted |= bk == own;
 	}
+	if (!counted && own->remaining > 0)
+		own->remaining--;
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -652,8 +688,7 @@ send_once(struct dt_client *c, const struct call *call,
 	if (c->count != NULL)
 		c->count(c->count_arg, call->bucket,
 		         sent < 0 ? 0 : resp->status);
-	if (sent == 0)
-		budget_update(c, call->bucket, resp);
+	budget_done(c, call->bucket, sent == 0 ? resp : NULL);
 	return sent;
 }
 
@@ -676,12 +711,14 @@ do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
 	for (attempt = 0;; attempt++) {
 		budget_wait(c, call->bucket);
 		if (stopping(c)) {
+			budget_release(c, call->bucket);
 			rc = sf_error_set(SF_EINTR,
 			                  "daytona: %s %s: interrupted",
 			                  call->method, buf_cstr(&call->path));
 			goto out;
 		}
 		if ((left = deadline - now_ms(c)) <= 0 && attempt > 0) {
+			budget_release(c, call->bucket);
 			rc = give_up(c, call, resp, attempt, 0);
 			goto out;
 		}

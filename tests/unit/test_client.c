@@ -1588,6 +1588,94 @@ test_threads(void **state)
 	assert_int_equal(dt_fake_n_requests(x->f), 200);
 }
 
+/* A limiter like Daytona's throttler: limit requests per window of the
+ * fake clock, counted as each is handled; the answer then takes real time
+ * to arrive, so parallel callers have requests the server has counted
+ * and they have not heard of. */
+struct limiter {
+	pthread_mutex_t mu;
+	struct dt_fake *f;
+	int limit, count, n429;
+	int64_t window_end;
+};
+
+static int
+answer_limited(void *arg, const struct dt_fake_req *r,
+               struct dt_http_response *resp)
+{
+	struct limiter *l = arg;
+	int64_t now = dt_fake_now(l->f);
+	char v[32];
+	int over;
+
+	(void)r;
+	pthread_mutex_lock(&l->mu);
+	if (now >= l->window_end) {
+		l->window_end = now + 60000;
+		l->count = 0;
+	}
+	over = l->count >= l->limit;
+	l->count += !over;
+	l->n429 += over;
+	snprintf(v, sizeof(v), "%d", l->limit - l->count);
+	dt_http_response_add_header(resp, "X-RateLimit-Remaining-authenticated",
+	                            v);
+	snprintf(v, sizeof(v), "%d", l->limit);
+	dt_http_response_add_header(resp, "X-RateLimit-Limit-authenticated", v);
+	snprintf(v, sizeof(v), "%lld",
+	         (long long)((l->window_end - now + 999) / 1000));
+	dt_http_response_add_header(resp, "X-RateLimit-Reset-authenticated", v);
+	if (over)
+		dt_http_response_add_header(resp, "Retry-After-authenticated",
+		                            v);
+	pthread_mutex_unlock(&l->mu);
+	usleep(2000);
+	resp->status = over ? 429 : 200;
+	buf_addstr(&resp->body,
+	           over ? "{\"message\":\"Too Many Requests\"}" : item_json);
+	return 0;
+}
+
+static void *
+worker10(void *arg)
+{
+	struct dt_client *c = arg;
+	struct dt_result r = DT_RESULT_INIT;
+	int i, bad = 0;
+
+	for (i = 0; i < 10; i++) {
+		bad += dt_get(c, "one", &r) != 0;
+		dt_result_clear(&r);
+	}
+	return (void *)(intptr_t)bad;
+}
+
+/* Parallel callers never send more into a window than the server's last
+ * count less their requests in flight: no 429 at the window's end. */
+static void
+test_budget_parallel(void **state)
+{
+	struct fx *x = *state;
+	struct limiter l = { .f = x->f, .limit = 40 };
+	pthread_t th[8];
+	void *ret;
+	int i;
+
+	pthread_mutex_init(&l.mu, NULL);
+	dt_fake_set_handler(x->f, answer_limited, &l);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, worker10, x->c),
+		                 0);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(th[i], &ret), 0);
+		assert_int_equal((intptr_t)ret, 0);
+	}
+	/* 80 calls over two windows of 40 */
+	assert_int_equal(l.n429, 0);
+	assert_int_equal(dt_fake_n_requests(x->f), 80);
+	pthread_mutex_destroy(&l.mu);
+}
+
 /* ---- the libcurl transport, without a server ---------------------------- */
 
 static void
@@ -1656,6 +1744,8 @@ main(void)
 		                                teardown),
 		cmocka_unit_test(test_plain_http_warning),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_parallel, setup,
+		                                teardown),
 		cmocka_unit_test(test_curl_refused),
 	};
 
