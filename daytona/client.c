@@ -42,10 +42,6 @@
 #include "daytona/reply.h"
 #include "daytona/transport.h"
 
-/* Two responses whose reset times differ by less than this belong to the
- * same rate-limit window. */
-#define DT_WINDOW_SLACK_MS 1500
-
 struct bucket {
 	/* the fewest requests left the server has said in this window (it
 	 * counted them when it answered); -1: unknown */
@@ -55,6 +51,9 @@ struct bucket {
 	long long inflight;
 	long long limit;  /* -1: unknown */
 	int64_t reset_at; /* clock ms when the window resets; 0 unknown */
+	/* when the window we count in began: answers to requests sent before
+	 * it count in an older window and are not read */
+	int64_t window_start;
 	int64_t blocked_until;
 	int64_t next_slot;
 	long long demand; /* calls the run still wants; -1: unknown */
@@ -364,15 +363,16 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 		/* the window is over (our reset time is never before the
 		 * server's: its Reset is rounded up); the next response
 		 * tells the new one */
+		bk->window_start = bk->reset_at;
 		bk->remaining = -1;
 		bk->reset_at = 0;
 		bk->next_slot = 0;
 	}
-	avail = bk->remaining >= 0 ? bk->remaining - bk->inflight : -1;
+	avail = bk->remaining - bk->inflight; /* sure to be left, when known */
 	if (bk->blocked_until > now) {
 		until = bk->blocked_until;
 		blocked = 1;
-	} else if (avail >= 0 && bk->reset_at > now) {
+	} else if (bk->remaining >= 0 && bk->reset_at > now) {
 		reserve = bk->limit > 0
 		                  ? bk->limit * DT_BUDGET_RESERVE_PERCENT / 100
 		                  : DT_BUDGET_RESERVE_MIN;
@@ -449,12 +449,13 @@ header_num(const struct dt_http_response *r, const char *prefix,
 
 /*
  * budget_done: give back the slot budget_wait() took in bucket route, and
- * remember the rate-limit headers of its response (NULL: none came). The
+ * remember the rate-limit headers of its response (NULL: none came) to
+ * the request sent at sent_at (client clock). The
  * unsuffixed headers count for the route's own bucket. An answer without
  * the bucket's count (or none at all) is taken to have used one.
  */
 static void
-budget_done(struct dt_client *c, enum dt_bucket route,
+budget_done(struct dt_client *c, enum dt_bucket route, int64_t sent_at,
             const struct dt_http_response *r)
 {
 	struct bucket *own = &c->buckets[route];
@@ -483,8 +484,13 @@ budget_done(struct dt_client *c, enum dt_bucket route,
 		    header_num(r, "X-RateLimit-Limit", NULL, &limit) < 0)
 			limit = -1;
 		reset_at = now + reset * 1000;
+		if (sent_at < bk->window_start)
+			continue;
+		/* a request sent before the window we know ends was counted
+		 * in it, however late its answer came (its Reset then says
+		 * a later time than it is): the lower count stands */
 		if (bk->reset_at != 0 && bk->remaining >= 0 &&
-		    llabs(reset_at - bk->reset_at) < DT_WINDOW_SLACK_MS) {
+		    sent_at < bk->reset_at) {
 			if (rem < bk->remaining)
 				bk->remaining = rem;
 		} else {
@@ -667,7 +673,7 @@ send_once(struct dt_client *c, const struct call *call,
           struct dt_http_request *req, struct dt_http_response *resp,
           int attempt)
 {
-	int64_t t0 = time_mono_ms();
+	int64_t t0 = time_mono_ms(), sent_at = now_ms(c);
 	int sent;
 
 	warn_plain_http(c);
@@ -688,7 +694,7 @@ send_once(struct dt_client *c, const struct call *call,
 	if (c->count != NULL)
 		c->count(c->count_arg, call->bucket,
 		         sent < 0 ? 0 : resp->status);
-	budget_done(c, call->bucket, sent == 0 ? resp : NULL);
+	budget_done(c, call->bucket, sent_at, sent == 0 ? resp : NULL);
 	return sent;
 }
 
