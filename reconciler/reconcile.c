@@ -738,7 +738,9 @@ run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 	memset(st, 0, sizeof(*st));
 	/* volumes and snapshots first; an action that needs one that
 	 * failed is not run (it fails too, saying why) */
+	(void)res_fix_ids(&ra, &r->res);
 	(void)res_apply_before(&ra, p, &rs, &failed);
+	(void)res_wait_settling(&ra, p, &r->res, &failed);
 	memset(&sub, 0, sizeof(sub));
 	sub = *p;
 	sub.actions = xcalloc(p->nactions + 1, sizeof(*sub.actions));

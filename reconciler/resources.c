@@ -715,6 +715,107 @@ res_apply_before(const struct res_apply *a, const struct plan *p,
 }
 
 int
+res_fix_ids(const struct res_apply *a, const struct res_observed *o)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < o->nrecords; i++) {
+		const struct plan_res_record *r = &o->records[i];
+		const struct plan_res_live *l = NULL;
+		struct store_record *rec = NULL;
+		char *key;
+		size_t j;
+
+		for (j = 0; j < o->nlive; j++)
+			if (o->live[j].kind == r->kind &&
+			    !strcmp(o->live[j].name, r->name))
+				l = &o->live[j];
+		if (l == NULL || (r->id && !strcmp(r->id, l->id)))
+			continue;
+		key = res_key(r->kind, r->name);
+		if (store_record_get(a->store, a->stack, key, &rec) == 0) {
+			const char *old_id = rec->sandbox_id;
+			const char *old_status = rec->status;
+
+			rec->sandbox_id = l->id;
+			if (rec->status &&
+			    !strcmp(rec->status, STORE_STATUS_PENDING_CREATE))
+				rec->status = STORE_STATUS_ACTIVE;
+			rc = store_record_put(a->store, rec);
+			/* the record owns its own strings again */
+			rec->sandbox_id = old_id;
+			rec->status = old_status;
+		}
+		store_record_free(rec);
+		free(key);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* settling: a live one still on its way to ready / active */
+static int
+settling(const struct plan_res_live *l)
+{
+	static const char *const states[] = {
+		"pending_create", "creating", "pending",
+		"building",       "pulling",  "snapshotting"
+	};
+	size_t i;
+
+	for (i = 0; l->state && i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcmp(l->state, states[i]))
+			return 1;
+	return 0;
+}
+
+int
+res_wait_settling(const struct res_apply *a, const struct plan *p,
+                  const struct res_observed *o, struct strmap *failed)
+{
+	size_t i, j, k;
+	int rc = 0;
+
+	for (i = 0; i < o->nlive; i++) {
+		const struct plan_res_live *l = &o->live[i];
+		int needed = 0;
+		char *key;
+
+		if (!settling(l))
+			continue;
+		for (j = 0; !needed && j < p->nactions; j++) {
+			const struct spec *s = p->actions[j].desired;
+
+			if (s == NULL || (p->actions[j].kind != PLAN_CREATE &&
+			                  p->actions[j].kind != PLAN_REPLACE))
+				continue;
+			if (l->kind == RES_SNAPSHOT && s->snapshot)
+				needed = !strcmp(s->snapshot, l->name) ||
+				         !strcmp(s->snapshot, l->id);
+			for (k = 0; l->kind == RES_VOLUME && k < s->nvolumes;
+			     k++)
+				needed |= !strcmp(s->volumes[k].volume,
+				                  l->name) ||
+				          !strcmp(s->volumes[k].volume, l->id);
+		}
+		if (!needed)
+			continue;
+		log_debug("%s %s is %s: waiting before the sandboxes that "
+		          "need it",
+		          res_kind_word(l->kind), l->name, l->state);
+		if (wait_for(a, l->kind, l->name, 0, NULL) == 0)
+			continue;
+		key = res_key(l->kind, l->name);
+		strmap_set(failed, key, sf_error_last());
+		free(key);
+		rc = SF_ERROR;
+	}
+	return rc;
+}
+
+int
 res_apply_after(const struct res_apply *a, const struct plan *p,
                 char *const *gone, size_t ngone, struct apply_stats *st)
 {

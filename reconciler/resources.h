@@ -100,6 +100,17 @@ int res_apply_before(const struct res_apply *a, const struct plan *p,
  * "<kind>NAME" of failed, as res_apply_before() fills it): the text
  * saying so, or NULL. */
 const char *res_needs_failed(const struct spec *s, const struct strmap *failed);
+/*
+ * res_wait_settling: wait for the live volumes and snapshots (o, as the
+ * plan saw them) still settling (pending_create, building, ...) that a
+ * create or replace of p needs, e.g. one whose create an earlier run made
+ * and did not wait for; one that fails is named in *failed.
+ */
+int res_wait_settling(const struct res_apply *a, const struct plan *p,
+                      const struct res_observed *o, struct strmap *failed);
+/* res_fix_ids: records without the live one's id (a run that died
+ * between a create's answer and its record) get it. */
+int res_fix_ids(const struct res_apply *a, const struct res_observed *o);
 /* res_skip_event: an action not run because what it needs failed. */
 void res_skip_event(const struct res_apply *a, const struct plan_action *act,
                     size_t index, const char *why);

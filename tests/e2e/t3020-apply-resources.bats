@@ -240,3 +240,32 @@ for l in sys.stdin:
 	[ "$status" -eq 0 ]
 	[ "$(emu_api GET /snapshots/old-snap | emu_json 'd["state"]')" = active ]
 }
+
+@test "killed while a snapshot builds: the next apply adopts it, waits for it, and creates the sandbox" {
+	emu_stop
+	emu_start --transition-ms 30 --build-ms 3000
+	res
+	user w1
+	"$SANDFORM" apply m --auto-approve >apply1.log 2>&1 &
+	pid=$!
+	for i in $(seq 100); do
+		calls | grep -q 'POST snapshots' && break
+		sleep 0.05
+	done
+	sleep 0.2
+	kill -9 "$pid"
+	wait "$pid" || true
+	cat apply1.log
+	[ "$(emu_api GET /snapshots/py1 | emu_json 'd["state"]')" != active ]
+	run --separate-stderr "$SANDFORM" state list
+	echo "$output"
+	[[ "$output" == *"<snapshot>py1"* ]]
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(calls | grep -c 'POST snapshots')" = 1 ]
+	[ "$(calls | grep -c 'POST volumes')" = 1 ]
+	[ "$(emu_api GET /sandbox/w1 | emu_json 'd["state"]')" = started ]
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 0 ]
+}
