@@ -246,6 +246,18 @@ find_users(struct dt_client *c, const char *stack, struct strmap *cands,
 	return 0;
 }
 
+static int
+may_replace(const struct plan_res_record *r, const struct res_spec *want,
+            const struct plan_res_live *l)
+{
+	if (r->kind != RES_SNAPSHOT || want == NULL)
+		return 0;
+	if (l->state &&
+	    (!strcmp(l->state, "error") || !strcmp(l->state, "build_failed")))
+		return 1;
+	return r->applied && strcmp(r->applied->hash, want->hash) != 0;
+}
+
 int
 res_refresh(struct dt_client *c, struct store *st, const char *stack,
             const struct manifest_set *set, const struct spec *specs,
@@ -306,7 +318,13 @@ res_refresh(struct dt_client *c, struct store *st, const char *stack,
 			}
 			continue;
 		}
-		if (declared && r->kind == RES_VOLUME)
+		/* a declared one is a candidate only when the plan may
+		 * replace it: a snapshot in error, or whose create-only
+		 * fields changed since applied */
+		if (declared && !may_replace(r,
+		                             manifest_set_find_resource(
+		                                     set, r->kind, r->name),
+		                             live_of(out, r->kind, r->name)))
 			continue;
 		key = res_key(r->kind, r->name);
 		strmap_set(&cands, key, "");

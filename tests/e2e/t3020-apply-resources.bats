@@ -64,10 +64,16 @@ for l in sys.stdin:
 	[ "$(emu_api GET /snapshots/py1 | emu_json 'd["state"]')" = active ]
 	[ "$(emu_api GET /snapshots/py1 | emu_json 'd["cpu"]')" = 2 ]
 	[ "$(emu_api GET /sandbox/w1 | emu_json 'd["state"]')" = started ]
+	emu_hook DELETE /requests >/dev/null
 	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"No changes."* ]]
+	# up to date: the stack's list page, the volumes, the snapshot; no
+	# walk of the organization
+	emu_requests
+	[ "$(emu_requests | grep -c '"path":"/api/sandbox"')" = 1 ]
+	[ "$(emu_requests | wc -l)" = 3 ]
 	run --separate-stderr "$SANDFORM" state list
 	echo "$output"
 	[[ "$output" == *"<volume>data1"* ]]
@@ -133,6 +139,12 @@ for l in sys.stdin:
 	run --separate-stderr "$SANDFORM" --stack other --state other.db apply other --auto-approve
 	echo "$output$stderr"
 	[ "$status" -eq 0 ]
+	# a snapshot used outside the stack is never replaced
+	res python:3.13
+	run --separate-stderr "$SANDFORM" plan m
+	echo "$output$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"cannot replace snapshot 'py1' (spec.image: python:3.12 -> python:3.13): in use by sandbox w2 outside the stack"* ]]
 	rm m/res.yaml m/w1.yaml
 	run --separate-stderr "$SANDFORM" plan m --allow-mass-delete
 	echo "$output"
