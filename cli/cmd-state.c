@@ -85,15 +85,27 @@
 #include "manifests/spechash.h"
 #include "reconciler/create.h"
 #include "reconciler/labels.h"
+#include "reconciler/resources.h"
 #include "state/store.h"
 
 /* What `sandform state` does, for its usage messages. */
-#define SUBCOMMANDS "list, show, rm, import, history, journal, info, migrate"
+#define SUBCOMMANDS                                                         \
+	"list, show, rm, import, import-volume, import-snapshot, history, " \
+	"journal, info, migrate"
 
 /* The same, for "did you mean" and the shell completions. */
 const char *const cmd_state_subcommands[] = {
-	"list",    "show", "rm",      "import", "history",
-	"journal", "info", "migrate", NULL,
+	"list",
+	"show",
+	"rm",
+	"import",
+	"import-volume",
+	"import-snapshot",
+	"history",
+	"journal",
+	"info",
+	"migrate",
+	NULL,
 };
 
 /* Longest NAME and ID that import accepts. */
@@ -453,6 +465,18 @@ state_rm(struct sf_ctx *ctx, struct store *s, const char *name)
 		rc = store_fail(rc);
 		goto out;
 	}
+	if (res_is_record(name)) {
+		/* a volume or snapshot carries no labels */
+		if ((rc = store_record_delete(s, ctx->stack, name)) < 0) {
+			rc = store_fail(rc);
+			goto out;
+		}
+		printf("forgot '%s' (%s) in stack '%s'; it is untouched in "
+		       "Daytona\n",
+		       name, or_dash(r->sandbox_id), ctx->stack);
+		rc = SF_EXIT_OK;
+		goto out;
+	}
 	if (!opt_keep_labels &&
 	    ((rc = open_client(ctx, name, &c)) != 0 ||
 	     (rc = unlabel(ctx, c, r, &what, &live_id)) != 0))
@@ -555,6 +579,85 @@ state_import(struct sf_ctx *ctx, struct store *s, const char *name,
 out:
 	unlock_stack(s, &lock);
 	store_record_free(old);
+	return rc;
+}
+
+/*
+ * state_import_res: state import-volume NAME / import-snapshot NAME: the
+ * live volume or snapshot of that name becomes the stack's (a record
+ * "<kind>NAME" without an applied spec: the next plan keeps it while it is
+ * declared and deletes it when it is not, as for an imported sandbox).
+ */
+static int
+state_import_res(struct sf_ctx *ctx, struct store *s, enum res_kind kind,
+                 const char *name)
+{
+	struct store_lock_holder lock;
+	struct store_record *old = NULL, r;
+	struct dt_config cfg = DT_CONFIG_INIT;
+	struct dt_client *c = NULL;
+	struct dt_res *live = NULL;
+	const char *word = res_kind_word(kind);
+	char *key = NULL;
+	int rc;
+
+	if (!plain(name, STATE_NAME_MAX))
+		return fail("invalid %s name '%s'", word, name);
+	key = res_key(kind, name);
+	if ((rc = lock_stack(ctx, s, "state import", &lock)) != 0) {
+		free(key);
+		return rc;
+	}
+	rc = store_record_get(s, ctx->stack, key, &old);
+	if (rc == 0) {
+		rc = fail("%s '%s' is already in stack '%s' (%s); run "
+		          "'sandform state rm %s' first",
+		          word, name, ctx->stack, or_dash(old->sandbox_id),
+		          key);
+		goto out;
+	}
+	if (rc != SF_ENOTFOUND) {
+		rc = store_fail(rc);
+		goto out;
+	}
+	rc = dt_config_from_env(&cfg, ctx->api_key_file, ctx->ca_file);
+	if (rc == 0)
+		rc = dt_client_new(&cfg, &c);
+	if (rc == 0)
+		rc = kind == RES_VOLUME ? dt_volume_get(c, name, &live)
+		                        : dt_snapshot_get(c, name, &live);
+	if (rc < 0) {
+		rc = fail("import %s %s: %s", word, name,
+		          rc == SF_ENOTFOUND ? "no such one in the organization"
+		                             : sf_error_last());
+		goto out;
+	}
+	if (live->general) {
+		rc = fail("import snapshot %s: a server snapshot (general) is "
+		          "no organization's to manage",
+		          name);
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.stack = ctx->stack;
+	r.name = key;
+	r.sandbox_id = live->id;
+	r.status = STORE_STATUS_IMPORTED;
+	if ((rc = store_record_put(s, &r)) < 0) {
+		rc = store_fail(rc);
+		goto out;
+	}
+	printf("imported %s '%s' (%s) into stack '%s'; plans keep it while "
+	       "it is declared and delete it when it is not\n",
+	       word, name, live->id, ctx->stack);
+	rc = SF_EXIT_OK;
+out:
+	unlock_stack(s, &lock);
+	dt_config_clear(&cfg);
+	dt_client_free(c);
+	dt_res_free(live);
+	store_record_free(old);
+	free(key);
 	return rc;
 }
 
@@ -1007,6 +1110,18 @@ cmd_state(struct sf_ctx *ctx, struct cli_args *args)
 			return SF_EXIT_ERROR;
 		if ((rc = open_state(ctx, 1, &s)) == 0)
 			rc = state_import(ctx, s, args->argv[1], args->argv[2]);
+	} else if (strcmp(sub, "import-volume") == 0 ||
+	           strcmp(sub, "import-snapshot") == 0) {
+		int vol = strcmp(sub, "import-volume") == 0;
+
+		if (want_args(args, 1,
+		              vol ? "import-volume NAME"
+		                  : "import-snapshot NAME") < 0)
+			return SF_EXIT_ERROR;
+		if ((rc = open_state(ctx, 1, &s)) == 0)
+			rc = state_import_res(ctx, s,
+			                      vol ? RES_VOLUME : RES_SNAPSHOT,
+			                      args->argv[1]);
 	} else if (strcmp(sub, "history") == 0) {
 		if (want_args(args, 0, "history") < 0)
 			return SF_EXIT_ERROR;

@@ -33,6 +33,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/strnum.h"
 #include "common/timeutil.h"
@@ -1482,4 +1483,233 @@ out:
 	dt_http_response_clear(&resp);
 	call_clear(&k);
 	return rc;
+}
+
+/* ---- volumes and snapshots ---------------------------------------------- */
+
+void
+dt_res_free(struct dt_res *r)
+{
+	if (r == NULL)
+		return;
+	free(r->id);
+	free(r->name);
+	free(r->state);
+	free(r->error_reason);
+	free(r->image_name);
+	free(r);
+}
+
+void
+dt_res_list_free(struct dt_res **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		dt_res_free(v[i]);
+	free(v);
+}
+
+static int
+res_int(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9
+	               ? (int)v->valuedouble
+	               : 0;
+}
+
+/* res_from: a VolumeDto or SnapshotDto, or NULL without an id and name. */
+static struct dt_res *
+res_from(const cJSON *o)
+{
+	struct dt_res *r;
+
+	if (!cJSON_IsObject(o))
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
+	r->id = json_strdup(o, "id");
+	r->name = json_strdup(o, "name");
+	r->state = json_strdup(o, "state");
+	r->error_reason = json_strdup(o, "errorReason");
+	r->image_name = json_strdup(o, "imageName");
+	r->cpu = res_int(o, "cpu");
+	r->gpu = res_int(o, "gpu");
+	r->mem = res_int(o, "mem");
+	r->disk = res_int(o, "disk");
+	r->general =
+	        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "general"));
+	if (r->id == NULL || r->name == NULL) {
+		dt_res_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* res_call: one call whose 2xx body is a DTO (out != NULL: required). */
+static int
+res_call(struct dt_client *c, struct call *k, struct dt_res **out,
+         struct dt_result *res, const char *what)
+{
+	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
+	cJSON *j = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if ((rc = do_call(c, k, &resp, res)) < 0 || out == NULL)
+		goto out;
+	j = parse_body(&resp);
+	if ((*out = res_from(j)) == NULL)
+		rc = dt_reply_unexpected(k->method, buf_cstr(&k->path), &resp,
+		                         what);
+out:
+	cJSON_Delete(j);
+	dt_http_response_clear(&resp);
+	call_clear(k);
+	return rc;
+}
+
+int
+dt_volume_list(struct dt_client *c, struct dt_res ***out, size_t *n)
+{
+	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
+	const cJSON *it;
+	struct call k;
+	cJSON *j = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	buf_addstr(&k.path, "/volumes");
+	if ((rc = do_call(c, &k, &resp, NULL)) < 0)
+		goto out;
+	j = parse_body(&resp);
+	if (!cJSON_IsArray(j)) {
+		rc = dt_reply_unexpected("GET", "/volumes", &resp,
+		                         "a list of volumes");
+		goto out;
+	}
+	*out = xcalloc((size_t)cJSON_GetArraySize(j) + 1, sizeof(**out));
+	cJSON_ArrayForEach(it, j)
+	{
+		struct dt_res *r = res_from(it);
+
+		if (r)
+			(*out)[(*n)++] = r;
+	}
+out:
+	cJSON_Delete(j);
+	dt_http_response_clear(&resp);
+	call_clear(&k);
+	return rc;
+}
+
+static int
+res_path(struct call *k, const char *base, const char *id)
+{
+	if (id == NULL || *id == '\0')
+		return sf_error_set(SF_EINVALID, "daytona: empty %s id", base);
+	buf_addstr(&k->path, base);
+	dt_url_escape(&k->path, id);
+	return 0;
+}
+
+int
+dt_volume_get(struct dt_client *c, const char *name, struct dt_res **out)
+{
+	struct call k;
+
+	*out = NULL;
+	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	if (res_path(&k, "/volumes/by-name/", name) < 0)
+		return SF_EINVALID;
+	return res_call(c, &k, out, NULL, "a volume");
+}
+
+int
+dt_volume_create(struct dt_client *c, const char *name, struct dt_res **out,
+                 struct dt_result *res)
+{
+	cJSON *j = cJSON_CreateObject();
+	struct call k;
+
+	call_init(&k, "POST", DT_BUCKET_AUTHENTICATED, 0);
+	buf_addstr(&k.path, "/volumes");
+	add_str(j, "name", name);
+	if (set_body(&k, j) < 0) {
+		call_clear(&k);
+		return SF_ERROR;
+	}
+	return res_call(c, &k, out, res, "a volume");
+}
+
+int
+dt_volume_delete(struct dt_client *c, const char *id, struct dt_result *res)
+{
+	struct call k;
+
+	call_init(&k, "DELETE", DT_BUCKET_AUTHENTICATED, 0);
+	if (res_path(&k, "/volumes/", id) < 0)
+		return SF_EINVALID;
+	return res_call(c, &k, NULL, res, "");
+}
+
+int
+dt_snapshot_get(struct dt_client *c, const char *id_or_name,
+                struct dt_res **out)
+{
+	struct call k;
+
+	*out = NULL;
+	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	if (res_path(&k, "/snapshots/", id_or_name) < 0)
+		return SF_EINVALID;
+	return res_call(c, &k, out, NULL, "a snapshot");
+}
+
+int
+dt_snapshot_create(struct dt_client *c, const struct dt_snapshot_create *r,
+                   struct dt_res **out, struct dt_result *res)
+{
+	cJSON *j = cJSON_CreateObject();
+	struct call k;
+
+	call_init(&k, "POST", DT_BUCKET_AUTHENTICATED, 0);
+	buf_addstr(&k.path, "/snapshots");
+	add_str(j, "name", r->name);
+	add_str(j, "imageName", r->image_name);
+	if (r->dockerfile) {
+		cJSON *bi = cJSON_AddObjectToObject(j, "buildInfo");
+
+		add_str(bi, "dockerfileContent", r->dockerfile);
+	}
+	if (r->cpu > 0)
+		cJSON_AddNumberToObject(j, "cpu", r->cpu);
+	if (r->gpu > 0)
+		cJSON_AddNumberToObject(j, "gpu", r->gpu);
+	if (r->memory > 0)
+		cJSON_AddNumberToObject(j, "memory", r->memory);
+	if (r->disk > 0)
+		cJSON_AddNumberToObject(j, "disk", r->disk);
+	add_str(j, "regionId", r->region_id);
+	add_str(j, "sandboxClass", r->sandbox_class);
+	if (set_body(&k, j) < 0) {
+		call_clear(&k);
+		return SF_ERROR;
+	}
+	return res_call(c, &k, out, res, "a snapshot");
+}
+
+int
+dt_snapshot_delete(struct dt_client *c, const char *id, struct dt_result *res)
+{
+	struct call k;
+
+	call_init(&k, "DELETE", DT_BUCKET_AUTHENTICATED, 0);
+	if (res_path(&k, "/snapshots/", id) < 0)
+		return SF_EINVALID;
+	return res_call(c, &k, NULL, res, "");
 }

@@ -614,4 +614,51 @@ int dt_set_network(struct dt_client *c, const char *id,
 int dt_get_config(struct dt_client *c, struct dt_server_config *out,
                   struct dt_result *res);
 
+/* ---- volumes and snapshots (0.218 VolumesApi, SnapshotsApi) ------------- */
+
+/* A VolumeDto or SnapshotDto (volume-dto.d.ts, snapshot-dto.d.ts). */
+struct dt_res {
+	char *id;
+	char *name;
+	char *state;        /* as sent: "ready", "active", "error", ... */
+	char *error_reason; /* NULL when null */
+	char *image_name;   /* snapshots */
+	int cpu, gpu, mem, disk;
+	int general; /* a snapshot every organization sees */
+};
+
+void dt_res_free(struct dt_res *r);
+/* dt_res_list: NULL-safe free of n items and the array. */
+void dt_res_list_free(struct dt_res **v, size_t n);
+
+/* The CreateSnapshot body (create-snapshot.d.ts). */
+struct dt_snapshot_create {
+	const char *name;
+	const char *image_name;     /* or dockerfile */
+	const char *dockerfile;     /* buildInfo.dockerfileContent */
+	int cpu, memory, disk, gpu; /* 0: not sent */
+	const char *region_id;
+	const char *sandbox_class;
+};
+
+/*
+ * GET /volumes (every volume of the organization), GET
+ * /volumes/by-name/{name}, POST /volumes {name}, DELETE /volumes/{id};
+ * GET /snapshots/{idOrName}, POST /snapshots, DELETE /snapshots/{id}.
+ * A get of something that does not exist is SF_ENOTFOUND with *out NULL.
+ * Each fills *out (caller frees) where it returns a DTO.
+ */
+int dt_volume_list(struct dt_client *c, struct dt_res ***out, size_t *n);
+int dt_volume_get(struct dt_client *c, const char *name, struct dt_res **out);
+int dt_volume_create(struct dt_client *c, const char *name, struct dt_res **out,
+                     struct dt_result *res);
+int dt_volume_delete(struct dt_client *c, const char *id,
+                     struct dt_result *res);
+int dt_snapshot_get(struct dt_client *c, const char *id_or_name,
+                    struct dt_res **out);
+int dt_snapshot_create(struct dt_client *c, const struct dt_snapshot_create *r,
+                       struct dt_res **out, struct dt_result *res);
+int dt_snapshot_delete(struct dt_client *c, const char *id,
+                       struct dt_result *res);
+
 #endif

@@ -46,6 +46,16 @@ api_snapshot_class(const char *name)
 	return SC_CONTAINER;
 }
 
+const char *
+api_snapshot_general_id(const char *key)
+{
+	for (size_t i = 0; i < sizeof(snapshots) / sizeof(snapshots[0]); i++)
+		if (strcmp(key, snapshots[i].name) == 0 ||
+		    strcmp(key, snapshots[i].id) == 0)
+			return snapshots[i].id;
+	return NULL;
+}
+
 int
 api_snapshot_lookup(const char *key, const char **name, int *cpu, int *memory,
                     int *disk)

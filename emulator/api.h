@@ -43,6 +43,10 @@ int api_check_quota(struct route_call *c, const struct sandbox *sb);
 int api_snapshot_lookup(const char *name_or_id, const char **name, int *cpu,
                         int *memory, int *disk);
 
+/* api_snapshot_general_id: the id of a server snapshot (every
+ * organization's, general: true) by name or id; NULL when unknown. */
+const char *api_snapshot_general_id(const char *name_or_id);
+
 /* api_snapshot_class: the sandbox class of a snapshot (by name). */
 enum sb_class api_snapshot_class(const char *name);
 

@@ -29,6 +29,7 @@ struct emu_snapshot {
 	int cpu, gpu, mem, disk;
 	enum sb_class sclass;
 	bool fail, inactive;
+	bool fail_run; /* its Dockerfile has "RUN false" */
 	int64_t created_at;
 	int64_t t_create, t_delete;
 };
@@ -274,7 +275,11 @@ snap_json(struct buf *b, const struct emu_snapshot *s, const char *state)
 	         ",\"cpu\":%d,\"gpu\":%d,\"mem\":%d,\"disk\":%d,"
 	         "\"errorReason\":",
 	         state, s->cpu, s->gpu, s->mem, s->disk);
-	if (strcmp(state, "error") == 0)
+	if (strcmp(state, "error") == 0 && s->fail_run)
+		buf_addstr(b, "\"Failed to build snapshot: The command "
+		              "'/bin/sh -c false' returned a non-zero code: "
+		              "1\"");
+	else if (strcmp(state, "error") == 0)
 		buf_addstr(b, "\"Failed to build snapshot: emulated build "
 		              "failure\"");
 	else
@@ -372,6 +377,15 @@ snap_read(const cJSON *body, struct emu_snapshot *s)
 		return "Must specify either an image name or build info";
 	s->name = xstrdup(name);
 	s->image = xstrdup(image && *image ? image : "");
+	/* a build whose Dockerfile runs `false` fails, as a real build of
+	 * it would: the way to see a snapshot end in error on purpose */
+	if (cJSON_IsObject(bi)) {
+		const cJSON *df = body_field(bi, "dockerfileContent");
+
+		s->fail_run = cJSON_IsString(df) && df->valuestring &&
+		              strstr(df->valuestring, "RUN false") != NULL;
+		s->fail = s->fail_run;
+	}
 	s->sclass = (enum sb_class)cl;
 	return NULL;
 }
@@ -401,7 +415,7 @@ api_snapshots_create(struct route_call *c)
 	memcpy(s->org_id, org, 37);
 	s->created_at = emudb_now(c->srv->db);
 	s->t_create = time_mono_ms();
-	s->fail = faults_draw_error(&c->srv->faults);
+	s->fail = faults_draw_error(&c->srv->faults) || s->fail;
 	res->snaps = xreallocarray(res->snaps, (size_t)res->n_snaps + 1,
 	                           sizeof(*res->snaps));
 	res->snaps[res->n_snaps++] = s;
@@ -445,11 +459,41 @@ snap_param(struct route_call *c)
 	return s;
 }
 
+/* general_json: a server snapshot (general: true, always active), as
+ * GET /snapshots/{id} answers for it on Daytona */
+static void
+general_json(struct route_call *c, const char *id)
+{
+	const char *name;
+	int cpu, mem, disk;
+
+	api_snapshot_lookup(id, &name, &cpu, &mem, &disk);
+	c->r->status = 200;
+	buf_addf(&c->r->body,
+	         "{\"id\":\"%s\",\"general\":true,\"name\":\"%s\","
+	         "\"imageName\":\"daytonaio/sandbox:0.218\","
+	         "\"state\":\"active\",\"size\":null,\"entrypoint\":null,"
+	         "\"cpu\":%d,\"gpu\":0,\"mem\":%d,\"disk\":%d,"
+	         "\"errorReason\":null,"
+	         "\"createdAt\":\"2025-01-01T00:00:00.000Z\","
+	         "\"updatedAt\":\"2025-01-01T00:00:00.000Z\","
+	         "\"lastUsedAt\":null,\"regionIds\":[\"us\",\"eu\"],"
+	         "\"sourceSandboxId\":null,\"sandboxClass\":\"%s\"}",
+	         id, name, cpu, mem, disk,
+	         sb_class_name(api_snapshot_class(name)));
+}
+
 void
 api_snapshots_get(struct route_call *c)
 {
-	struct emu_snapshot *s = snap_param(c);
+	const char *gid = api_snapshot_general_id(c->param[0]);
+	struct emu_snapshot *s;
 
+	if (gid) {
+		general_json(c, gid);
+		return;
+	}
+	s = snap_param(c);
 	if (!s)
 		return;
 	c->r->status = 200;

@@ -99,6 +99,12 @@ typedef void (*doc_kind_fn)(struct doc *d, const struct ynode *root,
 void kind_sandbox_load(struct doc *d, const struct ynode *root,
                        const struct ynode *metadata, const struct ynode *spec,
                        struct manifest_set *set);
+void kind_volume_load(struct doc *d, const struct ynode *root,
+                      const struct ynode *metadata, const struct ynode *spec,
+                      struct manifest_set *set);
+void kind_snapshot_load(struct doc *d, const struct ynode *root,
+                        const struct ynode *metadata, const struct ynode *spec,
+                        struct manifest_set *set);
 void kind_stack_load(struct doc *d, const struct ynode *root,
                      const struct ynode *metadata, const struct ynode *spec,
                      struct manifest_set *set);

@@ -27,6 +27,8 @@ static const struct {
 	doc_kind_fn load;
 } kinds[] = {
 	{ "Sandbox", kind_sandbox_load },
+	{ "Volume", kind_volume_load },
+	{ "Snapshot", kind_snapshot_load },
 	{ "Stack", kind_stack_load },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -254,6 +256,115 @@ manifest_set_add_sandbox(struct manifest_set *set, struct spec *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void
+manifest_set_add_resource(struct manifest_set *set, struct res_spec *r)
+{
+	if (set->n_resources == set->cap_resources) {
+		set->cap_resources =
+		        set->cap_resources ? set->cap_resources * 2 : 16;
+		set->resources =
+		        xreallocarray(set->resources, set->cap_resources,
+		                      sizeof(*set->resources));
+	}
+	set->resources[set->n_resources++] = *r;
+	memset(r, 0, sizeof(*r));
+}
+
+struct res_order {
+	const struct res_spec *r;
+	size_t idx; /* load order */
+};
+
+static int
+res_order_cmp(const void *a, const void *b)
+{
+	const struct res_order *x = a, *y = b;
+	int c = (int)x->r->kind - (int)y->r->kind;
+
+	if (c == 0)
+		c = strcmp(x->r->name, y->r->name);
+	if (c != 0)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* sort_resources: by kind, then name; equal names keep load order. */
+static void
+sort_resources(struct manifest_set *set)
+{
+	size_t i, n = set->n_resources;
+	struct res_order *o;
+	struct res_spec *v;
+
+	if (n < 2)
+		return;
+	o = xreallocarray(NULL, n, sizeof(*o));
+	for (i = 0; i < n; i++) {
+		o[i].r = &set->resources[i];
+		o[i].idx = i;
+	}
+	qsort(o, n, sizeof(*o), res_order_cmp);
+	v = xreallocarray(NULL, n, sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = set->resources[o[i].idx];
+	free(set->resources);
+	set->resources = v;
+	set->cap_resources = n;
+	free(o);
+}
+
+/* check_resources: duplicate names per kind. */
+static void
+check_resources(struct manifest_loader *L)
+{
+	struct manifest_set *set = L->set;
+	const struct res_spec *a, *b;
+	size_t i;
+
+	sort_resources(set);
+	for (i = 1; i < set->n_resources; i++) {
+		a = &set->resources[i - 1];
+		b = &set->resources[i];
+		if (a->kind != b->kind || strcmp(a->name, b->name) != 0)
+			continue;
+		if (L->diags->n_errors >= MANIFEST_MAX_ERRORS) {
+			L->too_many = true;
+			continue;
+		}
+		diag_add(L->diags, DIAG_ERROR, b->file, b->name_line,
+		         b->name_col, "metadata.name",
+		         "duplicate %s name '%s' (also at %s:%u:%u; "
+		         "expected unique names)",
+		         res_kind_word(b->kind), b->name, a->file, a->name_line,
+		         a->name_col);
+	}
+}
+
+const struct res_spec *
+manifest_set_find_resource(const struct manifest_set *set, enum res_kind kind,
+                           const char *name)
+{
+	size_t lo = 0, hi, mid;
+	int c;
+
+	if (set == NULL || name == NULL)
+		return NULL;
+	hi = set->n_resources;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = (int)kind - (int)set->resources[mid].kind;
+		if (c == 0)
+			c = strcmp(name, set->resources[mid].name);
+		if (c == 0)
+			return &set->resources[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
 struct order {
 	const char *name;
 	size_t idx; /* load order */
@@ -305,6 +416,7 @@ manifest_loader_finish(struct manifest_loader *L, struct manifest_set **out)
 
 	*out = NULL;
 	sort_set(set);
+	check_resources(L);
 	for (i = 1; i < set->n_sandboxes; i++) {
 		a = &set->sandboxes[i - 1];
 		b = &set->sandboxes[i];
@@ -359,6 +471,9 @@ manifest_set_free(struct manifest_set *set)
 	for (i = 0; i < set->n_sandboxes; i++)
 		spec_clear(&set->sandboxes[i]);
 	free(set->sandboxes);
+	for (i = 0; i < set->n_resources; i++)
+		res_clear(&set->resources[i]);
+	free(set->resources);
 	for (i = 0; i < set->n_files; i++)
 		free(set->files[i]);
 	free(set->files);
@@ -401,5 +516,18 @@ manifest_set_to_json(const struct manifest_set *set)
 	a = cJSON_AddArrayToObject(o, "sandboxes");
 	for (i = 0; i < set->n_sandboxes; i++)
 		cJSON_AddItemToArray(a, spec_to_json(&set->sandboxes[i]));
+	for (int k = 0; k < RES_KIND_COUNT; k++) {
+		a = NULL;
+		for (i = 0; i < set->n_resources; i++) {
+			if (set->resources[i].kind != (enum res_kind)k)
+				continue;
+			if (a == NULL)
+				a = cJSON_AddArrayToObject(
+				        o, k == RES_VOLUME ? "volumes"
+				                           : "snapshots");
+			cJSON_AddItemToArray(a,
+			                     res_to_json(&set->resources[i]));
+		}
+	}
 	return o;
 }

@@ -7,6 +7,7 @@ libsandform_la_SOURCES += \
 	manifests/diag.c manifests/diag.h \
 	manifests/doc.c manifests/doc.h \
 	manifests/kind-sandbox.c \
+	manifests/kind-resource.c manifests/resource.c manifests/resource.h \
 	manifests/kind-stack.c manifests/stack.h \
 	manifests/loader.c manifests/manifest.h \
 	manifests/rules.c manifests/rules.h \

@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "manifests/diag.h"
+#include "manifests/resource.h"
 #include "manifests/spec.h"
 
 /* Limits of the loader; exceeding one is an error with a location. */
@@ -49,6 +50,10 @@ struct manifest_set {
 	/* the run's kind Stack document (manifests/stack.h), or NULL: a
 	 * stack file read among the sources configures nothing */
 	struct stack_spec *stack;
+	/* kind Volume and Snapshot documents, sorted by kind then name
+	 * (names unique per kind) */
+	struct res_spec *resources;
+	size_t n_resources, cap_resources;
 	char **files; /* every file read, in load order ("-" = stdin) */
 	size_t n_files;
 	size_t cap_sandboxes, cap_files; /* the loader's */
@@ -103,13 +108,20 @@ void manifest_set_free(struct manifest_set *set);
 /* manifest_set_add_sandbox: take *s into the set (kinds call it; *s is
  * left empty). */
 void manifest_set_add_sandbox(struct manifest_set *set, struct spec *s);
+/* manifest_set_add_resource: take *r into the set (*r is left empty). */
+void manifest_set_add_resource(struct manifest_set *set, struct res_spec *r);
+/* manifest_set_find_resource: the declared volume or snapshot, or NULL. */
+const struct res_spec *
+manifest_set_find_resource(const struct manifest_set *set, enum res_kind kind,
+                           const char *name);
 /* manifest_set_find: the sandbox named name, or NULL (binary search). */
 const struct spec *manifest_set_find(const struct manifest_set *set,
                                      const char *name);
 /*
  * manifest_set_to_json: the desired set for validate --json:
  *	{"apiVersion":"sandform.dev/v1","files":[...],"sandboxes":[SPEC...]}
- * each SPEC as spec_to_json() writes it. A new tree (cJSON_Delete()).
+ * each SPEC as spec_to_json() writes it, and "volumes" and "snapshots"
+ * (res_to_json()) when any was declared. A new tree (cJSON_Delete()).
  */
 cJSON *manifest_set_to_json(const struct manifest_set *set);
 

@@ -381,6 +381,110 @@ sandbox_schema(void)
 	        "kind Sandbox: one Daytona sandbox");
 }
 
+static cJSON *one_of_strings(const char *const *v, size_t n,
+                             const char *desc);
+
+/* ---- Volume and Snapshot (manifests/kind-resource.c) --------------------- */
+
+static cJSON *
+res_metadata(const char *what)
+{
+	static const char *const req[] = { "name" };
+	cJSON *props, *md = closed(false, what, &props), *name;
+
+	name = types("string", "number", false,
+	             "metadata.name: unique per kind across the run. A "
+	             "change: a new one (the old one is deleted).");
+	cJSON_AddNumberToObject(name, "minLength", 1);
+	cJSON_AddNumberToObject(name, "maxLength", SPEC_MAX_NAME);
+	cJSON_AddStringToObject(name, "pattern", "^[^\\s].*[^\\s]$|^[^\\s]$");
+	cJSON_AddItemToObject(props, "name", name);
+	require(md, req, 1);
+	return md;
+}
+
+static cJSON *
+res_lifecycle(void)
+{
+	cJSON *props, *o = closed(true, "sandform's own rules", &props);
+
+	cJSON_AddItemToObject(
+	        props, "preventDestroy",
+	        types("boolean", NULL, true,
+	              "refuse any plan that deletes or replaces it"));
+	return o;
+}
+
+static cJSON *
+res_int(long long min, long long max, const char *desc)
+{
+	cJSON *o = types("integer", NULL, true, desc);
+
+	cJSON_AddNumberToObject(o, "minimum", (double)min);
+	cJSON_AddNumberToObject(o, "maximum", (double)max);
+	return o;
+}
+
+static cJSON *
+volume_schema(void)
+{
+	cJSON *props, *spec = closed(true, "the volume", &props);
+
+	cJSON_AddItemToObject(props, "lifecycle", res_lifecycle());
+	return document("Volume", res_metadata("the volume's name"), spec,
+	                "kind Volume: a volume the sandboxes mount "
+	                "(CreateVolume, 0.218)");
+}
+
+static cJSON *
+snapshot_schema(void)
+{
+	static const char *const classes[] = { "container", "linux-vm",
+		                               "android", "windows" };
+	cJSON *props, *spec = closed(false, "the snapshot", &props), *g, *gp,
+	              *one, *a, *b;
+
+	cJSON_AddItemToObject(props, "image",
+	                      word(true, "imageName. A change: replace."));
+	g = closed(true, "buildInfo. A change: replace.", &gp);
+	cJSON_AddItemToObject(
+	        gp, "dockerfile",
+	        types("string", NULL, false,
+	              "buildInfo.dockerfileContent, at most 64 KiB"));
+	cJSON_AddItemToObject(props, "build", g);
+	g = closed(true, "the snapshot's resources. A change: replace.", &gp);
+	cJSON_AddItemToObject(gp, "cpu", res_int(1, SPEC_MAX_CPU, "vCPU"));
+	cJSON_AddItemToObject(gp, "memory", res_int(1, SPEC_MAX_MEMORY, "GiB"));
+	cJSON_AddItemToObject(gp, "disk", res_int(1, SPEC_MAX_DISK, "GiB"));
+	cJSON_AddItemToObject(gp, "gpu", res_int(0, SPEC_MAX_GPU, "GPUs"));
+	cJSON_AddItemToObject(props, "resources", g);
+	cJSON_AddItemToObject(props, "region",
+	                      word(true, "regionId. A change: replace."));
+	cJSON_AddItemToObject(props, "sandboxClass",
+	                      one_of_strings(classes, 4,
+	                                     "the class of its sandboxes. A "
+	                                     "change: replace."));
+	cJSON_AddItemToObject(props, "lifecycle", res_lifecycle());
+	/* exactly one of image and build */
+	one = cJSON_AddArrayToObject(spec, "oneOf");
+	a = cJSON_CreateObject();
+	cJSON_AddItemToObject(a, "required", cJSON_Parse("[\"image\"]"));
+	cJSON_AddItemToObject(a, "not",
+	                      cJSON_Parse("{\"required\": [\"build\"]}"));
+	b = cJSON_CreateObject();
+	cJSON_AddItemToObject(b, "required", cJSON_Parse("[\"build\"]"));
+	cJSON_AddItemToObject(b, "not",
+	                      cJSON_Parse("{\"required\": [\"image\"]}"));
+	cJSON_AddItemToArray(one, a);
+	cJSON_AddItemToArray(one, b);
+	g = document("Snapshot", res_metadata("the snapshot's name"), spec,
+	             "kind Snapshot: a snapshot the sandboxes are made from "
+	             "(CreateSnapshot, 0.218)");
+	cJSON_AddItemToArray(cJSON_GetObjectItem(g, "required"),
+	                     cJSON_CreateString("spec"));
+	return g;
+}
+
 /* ---- Stack --------------------------------------------------------------- */
 
 static cJSON *
@@ -638,22 +742,35 @@ schema_to_json(void)
 	cJSON_AddStringToObject(o, "title",
 	                        "sandform manifests (" SPEC_API_VERSION ")");
 	cJSON_AddStringToObject(o, "description",
-	                        "One YAML document: kind Sandbox or kind Stack "
-	                        "(docs/manifest.md). sandform validate checks "
-	                        "the rules across fields too.");
+	                        "One YAML document: kind Sandbox, Volume, "
+	                        "Snapshot or Stack (docs/manifest.md). "
+	                        "sandform validate checks the rules across "
+	                        "fields too.");
 	cJSON_AddStringToObject(o, "type", "object");
 	v = cJSON_AddObjectToObject(o, "properties");
 	cJSON_AddItemToObject(v, "kind",
 	                      cJSON_Parse("{\"enum\": [\"Sandbox\", "
+	                                  "\"Volume\", \"Snapshot\", "
 	                                  "\"Stack\"]}"));
 	cJSON_AddItemToObject(o, "required", cJSON_Parse("[\"kind\"]"));
 	cJSON_AddItemToObject(o, "if",
 	                      cJSON_Parse("{\"properties\": {\"kind\": "
 	                                  "{\"const\": \"Stack\"}}}"));
 	cJSON_AddItemToObject(o, "then", ref("Stack"));
-	cJSON_AddItemToObject(o, "else", ref("Sandbox"));
+	/* else: Volume, else Snapshot, else Sandbox */
+	v = cJSON_Parse("{\"if\": {\"properties\": {\"kind\": {\"const\": "
+	                "\"Volume\"}}}, \"else\": {\"if\": {\"properties\": "
+	                "{\"kind\": {\"const\": \"Snapshot\"}}}}}");
+	cJSON_AddItemToObject(v, "then", ref("Volume"));
+	cJSON_AddItemToObject(cJSON_GetObjectItem(v, "else"), "then",
+	                      ref("Snapshot"));
+	cJSON_AddItemToObject(cJSON_GetObjectItem(v, "else"), "else",
+	                      ref("Sandbox"));
+	cJSON_AddItemToObject(o, "else", v);
 	defs = cJSON_AddObjectToObject(o, "definitions");
 	cJSON_AddItemToObject(defs, "Sandbox", sandbox_schema());
+	cJSON_AddItemToObject(defs, "Volume", volume_schema());
+	cJSON_AddItemToObject(defs, "Snapshot", snapshot_schema());
 	cJSON_AddItemToObject(defs, "Stack", stack_schema());
 	v = types("string", "number", false,
 	          "text: sandform reads any scalar as written");

@@ -5,10 +5,11 @@ libsandform_la_SOURCES += \
 	reconciler/labels.c reconciler/labels.h \
 	reconciler/create.c reconciler/create.h \
 	reconciler/plan.c reconciler/plan.h reconciler/plan-build.h \
-	reconciler/plan-diff.c \
+	reconciler/plan-diff.c reconciler/plan-res.c \
 	reconciler/plan-ignore.c \
 	reconciler/planout.c reconciler/planout.h \
 	reconciler/refresh.c reconciler/refresh.h \
+	reconciler/resources.c reconciler/resources.h \
 	reconciler/apply.c reconciler/apply.h reconciler/apply-int.h \
 	reconciler/apply-steps.c reconciler/apply-wait.c \
 	reconciler/apply-recover.c \
@@ -32,6 +33,8 @@ TESTS += tests/e2e/t3001-apply.bats
 EXTRA_DIST += tests/e2e/t3001-apply.bats tests/e2e/lib/apply.bash
 TESTS += tests/e2e/t3010-apply-0218.bats
 EXTRA_DIST += tests/e2e/t3010-apply-0218.bats
+TESTS += tests/e2e/t3020-apply-resources.bats
+EXTRA_DIST += tests/e2e/t3020-apply-resources.bats
 TESTS += tests/e2e/t3510-saved-plan-integrity.bats
 EXTRA_DIST += tests/e2e/t3510-saved-plan-integrity.bats
 TESTS += tests/e2e/t3520-secret-redaction.bats

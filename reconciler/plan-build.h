@@ -56,4 +56,15 @@ const char *nz(const char *s);
 void diff_existing(struct builder *b, const struct spec *s,
                    const struct dt_sandbox *o, const struct plan_record *r);
 
+/* plan-res.c: the declared volumes and snapshots (plan.h). */
+void plan_resources(struct builder *b);
+void plan_resources_destroy(struct builder *b, const char *const *force,
+                            size_t nforce);
+int plan_res_changes(const struct plan *p);
+/* plan_res_recorded: a volume or snapshot of that name is the stack's. */
+int plan_res_recorded(const struct plan_input *in, const char *name);
+void plan_res_to_json(const struct plan *p, cJSON *root);
+int plan_res_from_json(const cJSON *root, struct plan *p);
+void plan_res_print(FILE *fp, const struct plan *p, int color);
+
 #endif

@@ -132,7 +132,7 @@ plan_step_parse(const char *s, struct plan_step *out)
 int
 plan_has_changes(const struct plan *p)
 {
-	return p && p->nactions > 0;
+	return p && (p->nactions > 0 || plan_res_changes(p));
 }
 
 static const char *const category_names[PLAN_CAT_COUNT] = {
@@ -386,6 +386,9 @@ plan_free(struct plan *p)
 		free(p->errors[i].message);
 	}
 	free(p->errors);
+	for (i = 0; i < p->nresources; i++)
+		plan_resource_clear(&p->resources[i]);
+	free(p->resources);
 	strmap_clear(&p->unmanaged);
 	strmap_clear(&p->not_compared);
 	strmap_clear(&p->targets);
@@ -771,6 +774,22 @@ plan_summarize(struct plan *p)
 			p->summary.other++;
 		}
 	}
+	/* declared volumes and snapshots count with the sandboxes */
+	for (i = 0; i < p->nresources; i++) {
+		switch (p->resources[i].op) {
+		case PLAN_RES_CREATE:
+			p->summary.create++;
+			break;
+		case PLAN_RES_REPLACE:
+			p->summary.replace++;
+			break;
+		case PLAN_RES_DELETE:
+			p->summary.delete_++;
+			break;
+		default:
+			break;
+		}
+	}
 }
 
 /* builder_init: check the input and make the name-sorted views. */
@@ -898,6 +917,7 @@ plan_build(const struct plan_input *in, struct plan **out)
 			          "--replace %s: stack '%s' has no sandbox of "
 			          "that name in the manifests",
 			          in->replace[i], in->stack);
+	plan_resources(&b);
 	check_targets(&b, true);
 	mass_delete_guard(&b);
 	plan_summarize(b.p);
@@ -982,11 +1002,13 @@ plan_build_destroy(const struct plan_input *in, const char *const *force,
 	}
 	/* a --force-destroy that names nothing of the stack is a typo */
 	for (i = 0; i < nforce; i++)
-		if (find_rec(b.recs, in->nrecords, force[i]) == NULL)
+		if (find_rec(b.recs, in->nrecords, force[i]) == NULL &&
+		    !plan_res_recorded(in, force[i]))
 			add_error(&b, force[i],
 			          "--force-destroy %s: stack '%s' has no "
 			          "sandbox of that name",
 			          force[i], in->stack);
+	plan_resources_destroy(&b, force, nforce);
 	check_targets(&b, false);
 	plan_summarize(p);
 	builder_done(&b, out);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "manifests/resource.h"
 #include "manifests/secret.h"
 #include "manifests/spec.h"
 #include "manifests/spechash.h"
@@ -162,6 +163,55 @@ struct plan_action {
 	struct strmap owned_labels;
 };
 
+/*
+ * Declared volumes and snapshots (kind Volume, kind Snapshot): what the
+ * plan does to each. Creates and replaces run before the sandbox actions
+ * (and wait until the volume is ready, the snapshot active), deletes after
+ * them. KEEP is not a change: a resource the stack no longer declares that
+ * a sandbox still uses (outside the stack, or a sandbox of the stack that
+ * still references it) is left alone and said so.
+ */
+enum plan_res_op {
+	PLAN_RES_CREATE = 0,
+	PLAN_RES_REPLACE,
+	PLAN_RES_DELETE,
+	PLAN_RES_KEEP,
+	PLAN_RES_OP_COUNT
+};
+
+const char *plan_res_op_name(enum plan_res_op op); /* "create", ... */
+int plan_res_op_parse(const char *s, enum plan_res_op *out);
+
+struct plan_resource {
+	enum res_kind kind;
+	char *name;
+	enum plan_res_op op;
+	char *id;     /* the live resource's id (replace, delete, keep) */
+	char *source; /* "FILE:LINE", "removed from manifests", "destroy" */
+	char *reason; /* why, in words ("missing", "spec.image: a -> b") */
+	struct res_spec *desired; /* create, replace */
+};
+
+/* What the state remembers of a volume or snapshot the stack created
+ * (the record "<volume>NAME" / "<snapshot>NAME"). */
+struct plan_res_record {
+	enum res_kind kind;
+	char *name;
+	char *id;
+	struct res_spec *applied; /* the spec last applied, or NULL */
+};
+
+/* A volume or snapshot that exists in Daytona (refresh looked it up). */
+struct plan_res_live {
+	enum res_kind kind;
+	const char *name, *id;
+	const char *state;        /* "ready", "active", "error", ... */
+	const char *error_reason; /* NULL: none */
+	/* sandboxes outside the stack that use it, comma-joined; NULL:
+	 * none (or not looked for) */
+	const char *used_outside;
+};
+
 /* A per-name failure: the plan cannot be applied while any exists. */
 struct plan_error {
 	char *name;
@@ -183,6 +233,9 @@ struct plan {
 	struct plan_summary summary;
 	struct plan_error *errors;
 	size_t nerrors;
+	/* declared volumes and snapshots, sorted by kind then name */
+	struct plan_resource *resources;
+	size_t nresources;
 	int mass_delete_refused; /* deletes were refused by the guard */
 	size_t managed;          /* sandboxes of the stack before the plan */
 	/* of them, how many Daytona listed in each state (not saved with
@@ -248,6 +301,19 @@ struct plan_input {
 	 * NULL: a labelled sandbox missing from the state is then probably
 	 * being created by it */
 	const char *locked_by;
+	/* declared volumes and snapshots (sorted by kind, then name), the
+	 * records of those the stack created, and what exists in Daytona
+	 * of them and of what the sandboxes reference; res_known: the live
+	 * side was looked up (refresh); res_refs_checked: so were the
+	 * references of the sandboxes to create, which are checked */
+	const struct res_spec *resources;
+	size_t nresources;
+	const struct plan_res_record *res_records;
+	size_t nres_records;
+	const struct plan_res_live *res_live;
+	size_t nres_live;
+	int res_known;
+	int res_refs_checked;
 };
 
 /* The note of resources that force a replace when resize_unavailable. */
@@ -311,7 +377,9 @@ void plan_summarize(struct plan *p);
 /* plan_has_changes: 1 when there is at least one action. */
 int plan_has_changes(const struct plan *p);
 
-void plan_record_clear(struct plan_record *r); /* fields only */
+void plan_record_clear(struct plan_record *r);         /* fields only */
+void plan_res_record_clear(struct plan_res_record *r); /* fields only */
+void plan_resource_clear(struct plan_resource *r);     /* fields only */
 /* plan_observed_dup: a copy of sb for a plan action, without env values
  * (a plan never holds them). */
 struct dt_sandbox *plan_observed_dup(const struct dt_sandbox *sb);

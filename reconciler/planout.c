@@ -23,6 +23,7 @@
 #include "common/jsonutil.h"
 #include "common/redact.h"
 #include "common/xalloc.h"
+#include "reconciler/plan-build.h"
 #include "reconciler/planout.h"
 
 /* ---- to JSON ------------------------------------------------------------ */
@@ -242,6 +243,7 @@ plan_to_json(const struct plan *p, char **out)
 		cJSON_AddItemToObject(o, p->not_compared.v[i].key,
 		                      keys_to_json(p->not_compared.v[i].value));
 	cJSON_AddNumberToObject(j, "kept", (double)p->kept);
+	plan_res_to_json(p, j);
 	if (p->targets.n) {
 		arr = cJSON_AddArrayToObject(j, "targets");
 		for (i = 0; i < p->targets.n; i++)
@@ -498,6 +500,8 @@ plan_from_cjson(const cJSON *j, struct plan **out)
 	p->mass_delete_refused = jbool(j, "mass_delete_refused");
 	p->secrets_incomparable = (size_t)jnum(j, "secrets_incomparable", NULL);
 	p->kept = (size_t)jnum(j, "kept", NULL);
+	if ((rc = plan_res_from_json(j, p)) < 0)
+		goto out;
 	keys_from_json(
 	        cJSON_GetObjectItemCaseSensitive(j, "secrets_not_compared"),
 	        &p->not_compared);
@@ -781,7 +785,7 @@ planout_summary(const struct plan *p)
 		return xasprintf("Plan failed: %zu error%s (reported on "
 		                 "stderr); nothing would be applied.",
 		                 p->nerrors, p->nerrors == 1 ? "" : "s");
-	if (p->nactions == 0)
+	if (!plan_has_changes(p))
 		return xstrdup("No changes.");
 	{
 		/* the four Terraform counts always, then every other kind
@@ -1040,6 +1044,7 @@ plan_print_human(FILE *fp, const struct plan *p, int color)
 		fprintf(fp, "note: planned from recorded state only "
 		            "(--refresh=false)\n\n");
 	print_out_of_band(fp, p);
+	plan_res_print(fp, p, color);
 	for (i = 0; i < p->nactions; i++)
 		print_action(fp, p, &p->actions[i], color);
 	print_notes(fp, p);
@@ -1057,7 +1062,8 @@ plan_print_human(FILE *fp, const struct plan *p, int color)
 		}
 	}
 	sum = planout_summary(p);
-	fprintf(fp, "%s%s%s%s\n", p->nactions || p->has_unmanaged ? "\n" : "",
+	fprintf(fp, "%s%s%s%s\n",
+	        p->nactions || p->nresources || p->has_unmanaged ? "\n" : "",
 	        color && p->nactions ? C_BOLD : "", sum,
 	        color && p->nactions ? C_RESET : "");
 	free(sum);

@@ -24,6 +24,7 @@
 #include "manifests/manifest.h"
 #include "manifests/source.h"
 #include "reconciler/refresh.h"
+#include "reconciler/resources.h"
 #include "reconciler/reconcile.h"
 #include "manifests/secret.h"
 #include "manifests/spec.h"
@@ -59,6 +60,8 @@ struct reconcile {
 	 * one a later load failed at (NULL: none, or the same) */
 	char *good_rev;
 	char *failed_rev;
+	/* the declared volumes and snapshots the last plan saw */
+	struct res_observed res;
 };
 
 /* source_rev: the revision the sources read last (loaded whole or not):
@@ -464,6 +467,16 @@ diff(struct reconcile *r, const struct refresh_result *rr,
 	in.nreplace = r->o.nreplace;
 	in.refreshed = r->o.refresh;
 	in.locked_by = locked_by;
+	if (r->set && r->o.mode != RECONCILE_DESTROY) {
+		in.resources = r->set->resources;
+		in.nresources = r->set->n_resources;
+	}
+	in.res_records = r->res.records;
+	in.nres_records = r->res.nrecords;
+	in.res_live = r->res.live;
+	in.nres_live = r->res.nlive;
+	in.res_known = r->res.known;
+	in.res_refs_checked = r->res.refs_checked;
 	if (r->o.mode == RECONCILE_DESTROY)
 		rc = plan_build_destroy(&in, r->o.force_destroy, r->o.nforce,
 		                        out);
@@ -548,7 +561,30 @@ reconcile_plan(struct reconcile *r, struct plan **out)
 	          "%zu recorded%s",
 	          rr.nobserved, rr.nrecords, rr.pages, rr.gets, rr.recorded,
 	          rr.rebuilt ? " (state rebuilt from labels)" : "");
-	rc = diff(r, &rr, brief.locked_by, out);
+	res_observed_clear(&r->res);
+	rc = res_refresh(r->client, r->store, r->o.stack,
+	                 r->o.mode == RECONCILE_DESTROY ? NULL : r->set,
+	                 r->o.mode == RECONCILE_DESTROY ? NULL : r->specs,
+	                 r->o.mode == RECONCILE_DESTROY ? 0 : r->nspecs,
+	                 r->o.refresh, r->o.mode == RECONCILE_DESTROY, &r->res);
+	if (rc < 0)
+		goto out;
+	/* first plan with what was seen; what its creates reference and
+	 * nobody looked up yet is looked up, and the plan made again with
+	 * the references checked */
+	if ((rc = diff(r, &rr, brief.locked_by, out)) < 0 || !r->res.known)
+		goto out;
+	if ((rc = res_lookup_refs(r->client, *out, &r->res)) < 0) {
+		plan_free(*out);
+		*out = NULL;
+		goto out;
+	}
+	r->res.refs_checked = 1;
+	if (rc > 0) {
+		plan_free(*out);
+		*out = NULL;
+		rc = diff(r, &rr, brief.locked_by, out);
+	}
 out:
 	free(brief.locked_by);
 	refresh_result_clear(&rr);
@@ -666,9 +702,14 @@ summary(struct reconcile *r, const struct apply_stats *st, int executed)
 static int
 run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 {
+	struct strmap failed = STRMAP_INIT;
+	struct apply_stats rs;
+	struct res_apply ra;
+	struct plan sub;
+	size_t i;
 	struct apply_opts ao;
 	char *url = reconcile_api_url();
-	int rc;
+	int rc = 0;
 
 	memset(&ao, 0, sizeof(ao));
 	ao.stack = p->stack ? p->stack : r->o.stack;
@@ -683,7 +724,54 @@ run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 	ao.resolve_arg = &r->secrets;
 	ao.command = r->o.command;
 	ao.api_url = url;
-	rc = apply_run(p, r->client, r->store, &ao, st);
+	memset(&ra, 0, sizeof(ra));
+	ra.client = r->client;
+	ra.store = r->store;
+	ra.stack = ao.stack;
+	ra.timeout_ms = r->o.timeout_ms;
+	ra.cancel = r->o.cancel;
+	ra.on_event = r->o.on_event;
+	ra.event_arg = r->o.event_arg;
+	ra.command = r->o.command;
+	ra.index0 = p->nactions;
+	memset(&rs, 0, sizeof(rs));
+	memset(st, 0, sizeof(*st));
+	/* volumes and snapshots first; an action that needs one that
+	 * failed is not run (it fails too, saying why) */
+	(void)res_fix_ids(&ra, &r->res);
+	(void)res_apply_before(&ra, p, &rs, &failed);
+	(void)res_wait_settling(&ra, p, &r->res, &failed);
+	memset(&sub, 0, sizeof(sub));
+	sub = *p;
+	sub.actions = xcalloc(p->nactions + 1, sizeof(*sub.actions));
+	sub.nactions = 0;
+	for (i = 0; i < p->nactions; i++) {
+		const char *why =
+		        res_needs_failed(p->actions[i].desired, &failed);
+
+		if (why == NULL) {
+			sub.actions[sub.nactions++] = p->actions[i];
+			continue;
+		}
+		rs.total++;
+		rs.failed++;
+		res_skip_event(&ra, &p->actions[i],
+		               p->nactions + p->nresources + i, why);
+	}
+	if (sub.nactions > 0)
+		rc = apply_run(&sub, r->client, r->store, &ao, st);
+	free(sub.actions);
+	if (rc < 0)
+		goto out;
+	if (!rs.failed && !st->failed && !st->left && !st->stopped)
+		(void)res_apply_after(&ra, p, r->res.gone, r->res.ngone, &rs);
+	st->total += rs.total;
+	st->done += rs.done;
+	st->failed += rs.failed;
+	st->left += rs.left;
+	rc = 0;
+out:
+	strmap_clear(&failed);
 	free(url);
 	return rc;
 }
@@ -807,6 +895,7 @@ reconcile_close(struct reconcile *r)
 		reconcile_end(r);
 	specs_free(r->specs, r->nspecs);
 	manifest_set_free(r->set);
+	res_observed_clear(&r->res);
 	secret_policy_clear(&r->secrets);
 	dt_client_free(r->client);
 	store_close(r->store);

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "reconciler/refresh.h"
+#include "reconciler/resources.h"
 
 static const char *
 nz(const char *s)
@@ -33,6 +34,30 @@ static cJSON *
 parse_json(const char *s)
 {
 	return s ? cJSON_Parse(s) : NULL;
+}
+
+/* sandbox_records: the stack's records less those of its declared volumes
+ * and snapshots ("<volume>NAME", reconciler/resources.h). */
+static int
+sandbox_records(struct store *st, const char *stack,
+                struct store_record_list *l)
+{
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = store_record_list(st, stack, l)) < 0)
+		return rc;
+	for (i = 0; i < l->n; i++) {
+		if (res_is_record(l->v[i].name)) {
+			store_record_clear(&l->v[i]);
+			continue;
+		}
+		if (n != i)
+			l->v[n] = l->v[i];
+		n++;
+	}
+	l->n = n;
+	return 0;
 }
 
 void
@@ -914,7 +939,7 @@ unchanged(struct store *st, const char *stack,
 	size_t i;
 	int same;
 
-	if (store_record_list(st, stack, &now) < 0)
+	if (sandbox_records(st, stack, &now) < 0)
 		return -1;
 	same = now.n == was->n;
 	for (i = 0; same && i < now.n; i++) {
@@ -969,7 +994,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
 	w.res = out;
-	if ((rc = store_record_list(st, o->stack, &recs)) < 0)
+	if ((rc = sandbox_records(st, o->stack, &recs)) < 0)
 		goto out;
 	out->records = xcalloc(recs.n + 1, sizeof(*out->records));
 	for (i = 0; i < recs.n; i++)

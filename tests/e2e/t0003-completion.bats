@@ -48,7 +48,7 @@ complete_words() {
 	run complete_words sandform state l
 	[ "$output" = list ]
 	run complete_words sandform state --json i
-	[ "$(printf '%s\n' "$output" | sort | tr '\n' ' ')" = "import info " ]
+	[ "$(printf '%s\n' "$output" | sort | tr '\n' ' ')" = "import import-snapshot import-volume info " ]
 	mkdir manifests && touch plan.json
 	run complete_words sandform plan --out pl
 	[ "$output" = plan.json ]

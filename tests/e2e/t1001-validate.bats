@@ -263,7 +263,7 @@ sandform validate: 1 error, 0 warnings" ]
 		'  resources: {cpus: 2}' '  replicas: 3' >typo.yaml
 	run --separate-stderr "$SANDFORM" --no-stack-file validate typo.yaml
 	[ "$status" -eq 1 ]
-	[[ "$stderr" == *"typo.yaml:2:7: kind: unsupported kind 'Sandbx'; did you mean 'Sandbox'? (expected Sandbox, Stack)"* ]]
+	[[ "$stderr" == *"typo.yaml:2:7: kind: unsupported kind 'Sandbx'; did you mean 'Sandbox'? (expected Sandbox, Volume, Snapshot, Stack)"* ]]
 	[[ "$stderr" == *"typo.yaml:6:3: spec.imgae: unknown key; did you mean 'image'? (expected one of image, snapshot,"* ]]
 	[[ "$stderr" == *"spec.resources.cpus: unknown key; did you mean 'cpu'? (expected one of cpu, memory, disk, gpu)"* ]]
 	# nothing near: no guess

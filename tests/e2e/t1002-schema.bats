@@ -173,3 +173,45 @@ spec:
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "kind Volume and kind Snapshot: valid ones pass, what validate refuses the schema refuses" {
+	cat >res.yaml <<-'EOF'
+	apiVersion: sandform.dev/v1
+	kind: Volume
+	metadata: {name: data}
+	spec:
+	  lifecycle: {preventDestroy: true}
+	---
+	apiVersion: sandform.dev/v1
+	kind: Snapshot
+	metadata: {name: py}
+	spec:
+	  image: python:3.12
+	  resources: {cpu: 2, memory: 4, disk: 8, gpu: 0}
+	  region: us
+	  sandboxClass: linux-vm
+	---
+	apiVersion: sandform.dev/v1
+	kind: Snapshot
+	metadata: {name: built}
+	spec:
+	  build: {dockerfile: "FROM python:3.12\nRUN true\n"}
+	EOF
+	run check res.yaml
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run "$SANDFORM" --no-stack-file validate res.yaml
+	[ "$status" -eq 0 ]
+	bad volkey spec.size 'apiVersion: sandform.dev/v1
+kind: Volume
+metadata: {name: v}
+spec: {size: 10}'
+	bad snapclass spec.sandboxClass 'apiVersion: sandform.dev/v1
+kind: Snapshot
+metadata: {name: s}
+spec: {image: a, sandboxClass: vm}'
+	bad snapcpu spec.resources.cpu 'apiVersion: sandform.dev/v1
+kind: Snapshot
+metadata: {name: s}
+spec: {image: a, resources: {cpu: 0}}'
+}

@@ -106,6 +106,23 @@ poll() {
 	[ "$(emu_api GET /snapshots/bad | emu_json 'd["state"]')" = error ]
 }
 
+@test "a Dockerfile with RUN false ends in error with the build step's errorReason; server snapshots answer by name" {
+	emu_start --transition-ms 0 --build-ms 100
+	emu_api POST /snapshots '{"name":"bad","buildInfo":{"dockerfileContent":"FROM python:3.12\nRUN false\n"}}' >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	poll /snapshots/bad error
+	[ "$(emu_api GET /snapshots/bad | emu_json 'd["errorReason"]')" = "Failed to build snapshot: The command '/bin/sh -c false' returned a non-zero code: 1" ]
+	emu_api POST /snapshots '{"name":"good","buildInfo":{"dockerfileContent":"FROM python:3.12\nRUN true\n"}}' >/dev/null
+	poll /snapshots/good active
+	emu_api GET /snapshots/daytona-small >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(field general)" = true ]
+	[ "$(field state)" = active ]
+	id=$(field id)
+	[ "$(emu_api GET "/snapshots/$id" | emu_json 'd["name"]')" = daytona-small ]
+	[ "$(emu_api GET /snapshots | emu_json '[s["name"] for s in d["items"]]')" = '["good", "bad"]' ]
+}
+
 @test "organization secrets: create, list, get, update, delete; the value is never shown" {
 	emu_start --transition-ms 0
 	emu_api POST /secret '{"name":"gh-token","value":"s3cr3t-value","description":"GitHub"}' >/dev/null

@@ -1210,6 +1210,63 @@ test_ignorefile(void **state)
 	assert_false(ignorefile_skips(&f, "x", false));
 }
 
+/* kind Volume and kind Snapshot (manifests/kind-resource.c) */
+#define VOL "apiVersion: sandform.dev/v1\nkind: Volume\nmetadata:\n  name: "
+#define SNAP                                                       \
+	"apiVersion: sandform.dev/v1\nkind: Snapshot\nmetadata:\n" \
+	"  name: py\nspec:\n"
+
+static void
+test_volume_snapshot(void **state)
+{
+	struct manifest_set *set;
+	const struct res_spec *r;
+
+	(void)state;
+	set = load_ok(VOL "data\n---\n" SNAP "  image: python:3.12\n"
+	                  "  resources: {cpu: 2, memory: 4, disk: 8, gpu: 0}\n"
+	                  "  region: eu\n  sandboxClass: linux-vm\n"
+	                  "  lifecycle: {preventDestroy: true}\n"
+	                  "---\n" VOL "py\n");
+	assert_int_equal(set->n_resources, 3);
+	assert_int_equal(set->n_sandboxes, 0);
+	r = manifest_set_find_resource(set, RES_SNAPSHOT, "py");
+	assert_non_null(r);
+	assert_string_equal(r->image, "python:3.12");
+	assert_int_equal(r->cpu, 2);
+	assert_int_equal(r->memory, 4);
+	assert_int_equal(r->disk, 8);
+	assert_string_equal(r->region, "eu");
+	assert_string_equal(r->sandbox_class, "linux-vm");
+	assert_true(r->prevent_destroy);
+	assert_int_equal(r->line, 6);
+	assert_int_equal(strlen(r->hash), 16);
+	/* a volume and a snapshot may share a name */
+	assert_non_null(manifest_set_find_resource(set, RES_VOLUME, "py"));
+	assert_null(manifest_set_find_resource(set, RES_VOLUME, "nope"));
+	manifest_set_free(set);
+	/* build instead of image */
+	expect_ok(SNAP "  build:\n    dockerfile: \"FROM x\\nRUN true\\n\"\n");
+	/* errors, at their line */
+	expect_error(SNAP "  region: eu\n", 6, "spec",
+	             "a snapshot needs image or build");
+	expect_error(SNAP "  image: a\n  build: {dockerfile: FROM a}\n", 7,
+	             "spec.build", "image and build are exclusive");
+	expect_error(SNAP "  image: a\n  resources: {cpu: 0}\n", 7,
+	             "spec.resources.cpu", "out of range");
+	expect_error(SNAP "  image: a\n  sandboxClass: vm\n", 7,
+	             "spec.sandboxClass", "unknown sandbox class 'vm'");
+	expect_error(SNAP "  image: a\n  labels: {a: b}\n", 7, "spec.labels",
+	             "unknown key");
+	expect_error(VOL "data\nspec:\n  size: 10\n", 6, "spec.size",
+	             "unknown key");
+	expect_error(VOL "data\n---\n" VOL "data\n", 9, "metadata.name",
+	             "duplicate volume name 'data' (also at t.yaml:4:9");
+	expect_error("apiVersion: sandform.dev/v1\nkind: Snapshot\n"
+	             "metadata:\n  name: s\n",
+	             1, "spec", "missing");
+}
+
 int
 main(void)
 {
@@ -1231,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_ignorefile),
 		cmocka_unit_test(test_0218_fields),
 		cmocka_unit_test(test_0218_warnings_and_proxy),
+		cmocka_unit_test(test_volume_snapshot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2798,6 +2798,227 @@ test_0218_imported_image(void **state)
 	one_free(&t);
 }
 
+/* ---- declared volumes and snapshots (plan-res.c) ------------------------ */
+
+static void
+res_fixture(struct res_spec *r, enum res_kind k, const char *name,
+            const char *image)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = k;
+	r->name = xstrdup(name);
+	r->file = xstrdup("res.yaml");
+	r->line = 4;
+	r->col = 1;
+	r->image = image ? xstrdup(image) : NULL;
+	if (k == RES_SNAPSHOT)
+		res_hash(r);
+}
+
+static const struct plan_resource *
+res_action(const struct plan *p, enum res_kind k, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nresources; i++)
+		if (p->resources[i].kind == k &&
+		    !strcmp(p->resources[i].name, name))
+			return &p->resources[i];
+	return NULL;
+}
+
+static const char *
+error_for(const struct plan *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nerrors; i++)
+		if (!strcmp(p->errors[i].name, name))
+			return p->errors[i].message;
+	return NULL;
+}
+
+static void
+test_res_create_keep_delete(void **state)
+{
+	struct res_spec want[2], applied;
+	struct plan_res_record recs[2];
+	struct plan_res_live live[2];
+	struct plan_input in;
+	struct plan *p = NULL;
+	const struct plan_resource *a;
+	char *json = NULL;
+
+	(void)state;
+	res_fixture(&want[0], RES_VOLUME, "data", NULL);
+	res_fixture(&want[1], RES_SNAPSHOT, "py", "python:3.12");
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.resources = want;
+	in.nresources = 2;
+	in.res_known = in.res_refs_checked = 1;
+	/* nothing live: both created, counted with the sandboxes */
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nresources, 2);
+	assert_int_equal(p->resources[0].kind, RES_VOLUME);
+	assert_int_equal(p->resources[0].op, PLAN_RES_CREATE);
+	assert_int_equal(p->resources[1].op, PLAN_RES_CREATE);
+	assert_int_equal(p->summary.create, 2);
+	assert_true(plan_has_changes(p));
+	/* the JSON document round-trips them */
+	assert_int_equal(plan_to_json(p, &json), 0);
+	plan_free(p);
+	p = NULL;
+	assert_int_equal(plan_from_json(json, strlen(json), &p), 0);
+	assert_int_equal(p->nresources, 2);
+	assert_string_equal(p->resources[1].desired->image, "python:3.12");
+	assert_string_equal(p->resources[1].desired->hash, want[1].hash);
+	free(json);
+	plan_free(p);
+	/* live and recorded as applied: nothing to do */
+	memset(live, 0, sizeof(live));
+	live[0] = (struct plan_res_live){ RES_VOLUME, "data", "v-1",
+		                          "ready",    NULL,   NULL };
+	live[1] = (struct plan_res_live){ RES_SNAPSHOT, "py", "s-1",
+		                          "active",     NULL, NULL };
+	memset(recs, 0, sizeof(recs));
+	recs[0].kind = RES_VOLUME;
+	recs[0].name = xstrdup("data");
+	recs[1].kind = RES_SNAPSHOT;
+	recs[1].name = xstrdup("py");
+	recs[1].applied = xcalloc(1, sizeof(*recs[1].applied));
+	res_copy(recs[1].applied, &want[1]);
+	in.res_live = live;
+	in.nres_live = 2;
+	in.res_records = recs;
+	in.nres_records = 2;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nresources, 0);
+	assert_false(plan_has_changes(p));
+	plan_free(p);
+	/* a changed image replaces the snapshot, naming the field */
+	free(want[1].image);
+	want[1].image = xstrdup("python:3.13");
+	res_hash(&want[1]);
+	assert_int_equal(plan_build(&in, &p), 0);
+	a = res_action(p, RES_SNAPSHOT, "py");
+	assert_non_null(a);
+	assert_int_equal(a->op, PLAN_RES_REPLACE);
+	assert_string_equal(a->id, "s-1");
+	assert_non_null(
+	        strstr(a->reason, "spec.image: python:3.12 -> python:3.13"));
+	assert_int_equal(p->summary.replace, 1);
+	plan_free(p);
+	/* ... unless a sandbox outside the stack uses it */
+	live[1].used_outside = "other";
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_null(res_action(p, RES_SNAPSHOT, "py"));
+	assert_non_null(strstr(error_for(p, "py"), "in use by sandbox other"));
+	plan_free(p);
+	/* no longer declared: the volume is deleted, the snapshot used
+	 * outside the stack kept (not a change) */
+	in.nresources = 0;
+	assert_int_equal(plan_build(&in, &p), 0);
+	a = res_action(p, RES_VOLUME, "data");
+	assert_int_equal(a->op, PLAN_RES_DELETE);
+	assert_string_equal(a->id, "v-1");
+	a = res_action(p, RES_SNAPSHOT, "py");
+	assert_int_equal(a->op, PLAN_RES_KEEP);
+	assert_non_null(strstr(a->reason, "outside the stack; not deleted"));
+	assert_int_equal(p->summary.delete_, 1);
+	plan_free(p);
+	live[0].used_outside = "other";
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_false(plan_has_changes(p));
+	assert_int_equal(p->nerrors, 0);
+	plan_free(p);
+	/* preventDestroy (last applied) refuses the delete */
+	live[0].used_outside = NULL;
+	live[1].used_outside = NULL;
+	recs[1].applied->prevent_destroy = true;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_null(res_action(p, RES_SNAPSHOT, "py"));
+	assert_non_null(
+	        strstr(error_for(p, "py"), "lifecycle.preventDestroy is set"));
+	plan_free(p);
+	/* destroy: both (the snapshot only when forced) */
+	{
+		const char *force[] = { "py" };
+
+		assert_int_equal(plan_build_destroy(&in, force, 1, &p), 0);
+		assert_int_equal(p->nerrors, 0);
+		assert_int_equal(p->nresources, 2);
+		assert_int_equal(p->resources[0].op, PLAN_RES_DELETE);
+		assert_int_equal(p->resources[1].op, PLAN_RES_DELETE);
+		plan_free(p);
+	}
+	applied = want[0];
+	(void)applied;
+	plan_res_record_clear(&recs[0]);
+	plan_res_record_clear(&recs[1]);
+	res_clear(&want[0]);
+	res_clear(&want[1]);
+}
+
+static void
+test_res_references(void **state)
+{
+	struct res_spec snap;
+	struct plan_res_live live[1];
+	struct one t;
+	struct plan_input in;
+	struct plan *p = NULL;
+
+	(void)state;
+	base_spec(&t.s, "web");
+	set_str(&t.s.snapshot, "missing-snap");
+	t.s.pos[SPEC_F_SNAPSHOT].line = 6;
+	t.s.pos[SPEC_F_SNAPSHOT].col = 13;
+	t.s.volumes = xcalloc(1, sizeof(*t.s.volumes));
+	t.s.volumes[0].volume = xstrdup("ghost");
+	t.s.volumes[0].mount_path = xstrdup("/data");
+	t.s.nvolumes = 1;
+	t.s.has_volumes = true;
+	t.s.pos[SPEC_F_VOLUMES].line = 7;
+	t.s.pos[SPEC_F_VOLUMES].col = 12;
+	hash(&t.s);
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &t.s;
+	in.nspecs = 1;
+	in.res_known = in.res_refs_checked = 1;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nerrors, 2);
+	assert_non_null(strstr(p->errors[0].message,
+	                       "sb.yaml:6:13: spec.snapshot: snapshot "
+	                       "'missing-snap' neither exists"));
+	assert_non_null(strstr(p->errors[1].message,
+	                       "sb.yaml:7:12: spec.volumes[0].volume: volume "
+	                       "'ghost' neither exists"));
+	plan_free(p);
+	/* declared, or existing: fine */
+	res_fixture(&snap, RES_SNAPSHOT, "missing-snap", "python:3.12");
+	in.resources = &snap;
+	in.nresources = 1;
+	live[0] = (struct plan_res_live){ RES_VOLUME, "ghost", "v-9",
+		                          "ready",    NULL,    NULL };
+	in.res_live = live;
+	in.nres_live = 1;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nerrors, 0);
+	assert_int_equal(p->nresources, 1);
+	plan_free(p);
+	/* not looked up (--refresh=false): not checked */
+	in.nresources = 0;
+	in.nres_live = 0;
+	in.res_refs_checked = 0;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nerrors, 0);
+	plan_free(p);
+	res_clear(&snap);
+	spec_clear(&t.s);
+}
+
 int
 main(void)
 {
@@ -2848,6 +3069,8 @@ main(void)
 		cmocka_unit_test(test_0218_paused),
 		cmocka_unit_test(test_0218_replace_fields),
 		cmocka_unit_test(test_0218_imported_image),
+		cmocka_unit_test(test_res_create_keep_delete),
+		cmocka_unit_test(test_res_references),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
