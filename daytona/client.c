@@ -495,6 +495,12 @@ budget_done(struct dt_client *c, enum dt_bucket route, int64_t sent_at,
 			if (rem < bk->remaining)
 				bk->remaining = rem;
 		} else {
+			/* a new window, which began when the one we knew ended:
+			 * answers to requests sent before are not read (callers
+			 * that slept out the old window send without passing
+			 * the reset in budget_wait) */
+			if (bk->reset_at != 0 && sent_at >= bk->reset_at)
+				bk->window_start = bk->reset_at;
 			bk->remaining = rem;
 			bk->reset_at = reset_at;
 			bk->next_slot = 0;
