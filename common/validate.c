@@ -102,18 +102,31 @@ validate_cidr(const char *s, unsigned flags)
 }
 
 bool
-validate_domain(const char *s, unsigned flags)
+validate_ipv4(const char *s)
+{
+	const char *p = s;
+	int i, v;
+
+	for (i = 0; i < 4; i++) {
+		p = parse_octet(p, VALIDATE_NO_LEADING_ZERO, &v);
+		if (p == NULL)
+			return false;
+		if (i < 3 && *p++ != '.')
+			return false;
+	}
+	return *p == '\0';
+}
+
+bool
+validate_domain(const char *s)
 {
 	size_t labels = 0, len, i;
 	const char *p, *dot;
 
 	if (strncmp(s, "*.", 2) == 0)
 		s += 2;
-	if (strlen(s) > VALIDATE_MAX_DOMAIN || *s == '\0')
-		return false;
-	for (p = s;; p = dot + 1) {
-		dot = strchr(p, '.');
-		len = dot ? (size_t)(dot - p) : strlen(p);
+	for (p = s; (dot = strchr(p, '.')) != NULL; p = dot + 1) {
+		len = (size_t)(dot - p);
 		if (len == 0 || len > VALIDATE_MAX_LABEL || p[0] == '-' ||
 		    p[len - 1] == '-')
 			return false;
@@ -121,12 +134,12 @@ validate_domain(const char *s, unsigned flags)
 			if (!isalnum((unsigned char)p[i]) && p[i] != '-')
 				return false;
 		labels++;
-		if (dot == NULL)
-			break;
 	}
-	if ((flags & VALIDATE_ALPHA_TLD) && isdigit((unsigned char)p[0]))
-		return false;
-	return labels >= 2;
+	/* p is the top-level label: letters only, two or more */
+	for (len = 0; p[len]; len++)
+		if (!isalpha((unsigned char)p[len]))
+			return false;
+	return labels >= 1 && len >= 2;
 }
 
 bool

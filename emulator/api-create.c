@@ -290,7 +290,8 @@ controller_rules(struct route_call *c, const cJSON *body,
 	else if (!f->bi && (f->cpu || f->gpu || f->mem || f->disk))
 		msg = "Cannot specify Sandbox resources when using a snapshot";
 	else if (!f->bi && sb->gpu_type)
-		msg = "Cannot specify a GPU type when using a snapshot";
+		msg = "Cannot specify GPU type when creating sandbox from "
+		      "snapshot. GPU type is inherited from snapshot.";
 	else if (f->gpu > 0 && !(f->ad_set && f->ad == 0))
 		msg = "GPU sandboxes must be ephemeral - set "
 		      "autoDeleteInterval "
@@ -333,17 +334,16 @@ snapshot_ref(const char *dockerfile, char **hashes, int n)
 	return xasprintf("daytona-%s:daytona", h);
 }
 
-/* The per-sandbox maxima of create, checked cpu, memory, disk. 0, or 400. */
-static int
-check_maxima(struct route_call *c, const struct sandbox *sb)
+int
+api_check_maxima(struct route_call *c, int cpu, int memory, int disk)
 {
 	const struct {
 		const char *what, *unit;
 		int value, max;
 	} res[] = {
-		{ "CPU", "", sb->cpu, EMU_MAX_CPU },
-		{ "Memory", "GB", sb->memory, EMU_MAX_MEMORY },
-		{ "Disk", "GB", sb->disk, EMU_MAX_DISK },
+		{ "CPU", "", cpu, EMU_MAX_CPU },
+		{ "Memory", "GB", memory, EMU_MAX_MEMORY },
+		{ "Disk", "GB", disk, EMU_MAX_DISK },
 	};
 
 	for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++)
@@ -351,8 +351,7 @@ check_maxima(struct route_call *c, const struct sandbox *sb)
 			route_errorf(
 			        c, 400,
 			        "%s request %d%s exceeds maximum allowed per "
-			        "sandbox (%d%s).\nPlease contact support to "
-			        "increase your limits.",
+			        "sandbox (%d%s).\n" EMU_PER_SANDBOX_LIMIT,
 			        res[i].what, res[i].value, res[i].unit,
 			        res[i].max, res[i].unit);
 			return -1;
@@ -416,7 +415,7 @@ service_resources(struct route_call *c, const struct create *f,
 			return -1;
 		}
 	}
-	if (check_maxima(c, sb) < 0)
+	if (api_check_maxima(c, sb->cpu, sb->memory, sb->disk) < 0)
 		return -1;
 	if (f->target && *f->target && strcmp(f->target, "us") != 0 &&
 	    strcmp(f->target, "eu") != 0) {
@@ -433,11 +432,13 @@ static int
 service_network(struct route_call *c, const struct create *f,
                 struct sandbox *sb)
 {
-	const char *msg;
+	struct buf msg = BUF_INIT;
 
+	/* networkAllowList first, as the v0.190.0 create does */
 	if ((f->nal && emu_valid_network_list(f->nal, &msg) < 0) ||
 	    (f->dal && emu_valid_domain_list(f->dal, &msg) < 0)) {
-		route_error(c, 400, msg);
+		route_error(c, 400, buf_cstr(&msg));
+		buf_free(&msg);
 		return -1;
 	}
 	if (f->nal && *f->nal) /* kept alongside networkBlockAll */

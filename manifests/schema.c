@@ -24,10 +24,9 @@
 #define CIDR_PATTERN                                                      \
 	"^" CIDR_OCTET "\\." CIDR_OCTET "\\." CIDR_OCTET "\\." CIDR_OCTET \
 	"/(3[0-2]|[12]?[0-9])$"
-#define DOMAIN_LABEL "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
-#define DOMAIN_PATTERN                                           \
-	"^(\\*\\.)?(" DOMAIN_LABEL "\\.)+[A-Za-z]([A-Za-z0-9-]*" \
-	"[A-Za-z0-9])?$"
+/* validate_domain(): Daytona's domainAllowList rule (v0.190.0) */
+#define DOMAIN_LABEL       "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#define DOMAIN_PATTERN     "^(\\*\\.)?(" DOMAIN_LABEL "\\.)+[A-Za-z]{2,}$"
 #define ENV_NAME_PATTERN   "^[A-Za-z_][A-Za-z0-9_]*$"
 #define STACK_NAME_PATTERN "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 #define DURATION_PATTERN   "^[0-9]+(ms|s|m|h)?$"

@@ -117,7 +117,7 @@ IMG='"buildInfo":{"dockerfileContent":"FROM python:3.12\n"}'
 	[ "$(msg)" = "each value in gpuType must be one of the following values: H100, H200, B300, RTX-PRO-6000, RTX-4090, RTX-5090, MI355X" ]
 	emu_api POST /sandbox '{"gpuType":["H100"]}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
-	[ "$(msg)" = "Cannot specify a GPU type when using a snapshot" ]
+	[ "$(msg)" = "Cannot specify GPU type when creating sandbox from snapshot. GPU type is inherited from snapshot." ]
 	emu_api POST /sandbox '{"spot":true}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
 	[ "$(msg)" = "Spot is only supported for GPU sandboxes" ]
