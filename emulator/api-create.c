@@ -166,6 +166,22 @@ read_secrets(const cJSON *v, struct sandbox *sb, struct body_errs *e)
 	}
 }
 
+int
+api_check_secrets(struct route_call *c, struct org *o,
+                  const struct kvmap *secrets)
+{
+	struct buf msg = BUF_INIT;
+
+	for (int i = 0; i < secrets->n; i++)
+		if (res_secret_check(&c->srv->res, emudb_org_id(o),
+		                     secrets->items[i].value, &msg) < 0) {
+			route_error(c, 400, buf_cstr(&msg));
+			buf_free(&msg);
+			return -1;
+		}
+	return 0;
+}
+
 /* outboundProxyUrl: an http or https URL with a host */
 static bool
 valid_proxy_url(const char *u)
@@ -587,7 +603,8 @@ api_build_sandbox(struct route_call *c, struct org *o, const cJSON *body)
 	    service_resources(c, &f, sb) < 0 ||
 	    service_network(c, &f, sb) < 0 || service_class(c, &f, sb) < 0 ||
 	    service_link(c, o, body, &f, sb) < 0 ||
-	    service_volumes(c, o, f.vols, sb) < 0)
+	    service_volumes(c, o, f.vols, sb) < 0 ||
+	    api_check_secrets(c, o, &sb->secrets) < 0)
 		goto fail;
 	sb->name = xstrdup(f.name && *f.name ? f.name : sb->id);
 	if (emudb_name_taken(c->srv->db, o, sb->name)) {

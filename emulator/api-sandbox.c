@@ -363,6 +363,7 @@ void
 api_secrets(struct route_call *c)
 {
 	const cJSON *v = body_field(c->body, "secrets"), *it, *kv;
+	struct kvmap set = { 0 };
 	bool ok = cJSON_IsArray(v);
 
 	cJSON_ArrayForEach(it, (ok ? v : NULL))
@@ -380,14 +381,19 @@ api_secrets(struct route_call *c)
 		            "environment variable to a secret name");
 		return;
 	}
-	kvmap_clear(&c->sb->secrets);
 	cJSON_ArrayForEach(it, v)
 	{
 		cJSON_ArrayForEach(kv, it)
 		{
-			kvmap_set(&c->sb->secrets, kv->string, kv->valuestring);
+			kvmap_set(&set, kv->string, kv->valuestring);
 		}
 	}
+	if (api_check_secrets(c, c->o, &set) < 0) {
+		kvmap_clear(&set);
+		return;
+	}
+	kvmap_clear(&c->sb->secrets);
+	c->sb->secrets = set;
 	emudb_touch(c->srv->db, c->sb);
 	route_sandbox(c, 200, c->sb);
 }

@@ -527,16 +527,32 @@ secret_find(struct emu_res *res, const char *org, const char *key)
 	return NULL;
 }
 
-/* CreateSecret: name (alphanumeric, hyphens, underscores), value */
-static bool
-secret_name_ok(const char *n)
+/*
+ * A secret name: ^[a-zA-Z_][a-zA-Z0-9_-]*$ (@daytonaio/sdk 0.218.0
+ * Secret.d.ts, CreateSecretParams.name; the 0.218.0 client's
+ * create-secret.d.ts says "alphanumeric, hyphens, underscores").
+ */
+bool
+res_secret_name_ok(const char *n)
 {
-	if (!*n)
+	if (!isalpha((unsigned char)*n) && *n != '_')
 		return false;
-	for (; *n; n++)
+	for (n++; *n; n++)
 		if (!isalnum((unsigned char)*n) && *n != '-' && *n != '_')
 			return false;
 	return true;
+}
+
+int
+res_secret_check(struct emu_res *res, const char *org_id, const char *name,
+                 struct buf *msg)
+{
+	for (int i = 0; i < res->n_secrets; i++)
+		if (strcmp(res->secrets[i]->org_id, org_id) == 0 &&
+		    strcmp(res->secrets[i]->name, name) == 0)
+			return 0;
+	buf_addf(msg, "Secret with name %s not found", name);
+	return -1;
 }
 
 void
@@ -549,11 +565,15 @@ api_secret_create(struct route_call *c)
 	const char *org = emudb_org_id(c->o);
 	struct emu_secret *s;
 
-	if (!cJSON_IsString(n) || !secret_name_ok(n->valuestring) ||
-	    !cJSON_IsString(v)) {
-		route_error(c, 400,
-		            "name (alphanumeric, hyphens, underscores) and "
-		            "value must be strings");
+	if (!cJSON_IsString(n) || !res_secret_name_ok(n->valuestring)) {
+		route_error(
+		        c, 400,
+		        "name must match /^[a-zA-Z_][a-zA-Z0-9_-]*$/ regular "
+		        "expression");
+		return;
+	}
+	if (!cJSON_IsString(v)) {
+		route_error(c, 400, "value must be a string");
 		return;
 	}
 	if (secret_find(res, org, n->valuestring)) {

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "emulator/model.h"
 #include "emulator/routes.h"
 
@@ -57,6 +58,15 @@ struct emudb_opts;
 int res_snapshot_resolve(struct emu_res *res, const struct emudb_opts *op,
                          const char *org_id, const char *key,
                          struct res_snap *out, char *buf, size_t bufsz);
+
+/* res_secret_name_ok: ^[a-zA-Z_][a-zA-Z0-9_-]*$ (the SDK's pattern). */
+bool res_secret_name_ok(const char *name);
+/*
+ * res_secret_check: a sandbox's secrets entry names a secret of org_id: 0,
+ * or -1 with "Secret with name X not found" appended to msg.
+ */
+int res_secret_check(struct emu_res *res, const char *org_id, const char *name,
+                     struct buf *msg);
 
 route_fn api_volume_create;
 route_fn api_volume_list;

@@ -37,6 +37,7 @@ for l in sys.stdin:
 }
 
 @test "create sends the 0.218 fields; the next plan is empty; the class is shown" {
+	emu_secrets openai-key
 	vm '  kvm: true' '  ttlMinutes: 60' '  autoPauseInterval: 30' \
 		'  outboundProxyUrl: https://proxy.internal:3128' \
 		'  secrets: {OPENAI_API_KEY: openai-key}'
@@ -74,6 +75,7 @@ for l in sys.stdin:
 }
 
 @test "ttlMinutes, autoPauseInterval and secrets change in place; the next plan is empty" {
+	emu_secrets a b c
 	vm '  ttlMinutes: 60' '  autoPauseInterval: 30' '  secrets: {A: a}'
 	"$SANDFORM" apply m --auto-approve >/dev/null
 	id=$(emu_api GET /sandbox/vm | emu_json 'd["id"]')

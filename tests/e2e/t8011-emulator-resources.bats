@@ -115,8 +115,14 @@ poll() {
 	[[ "$(field placeholder)" == dtn_secret_* ]]
 	emu_api POST /secret '{"name":"gh-token","value":"x"}' >/dev/null
 	[ "$EMU_STATUS" = 409 ]
-	emu_api POST /secret '{"name":"bad name","value":"x"}' >/dev/null
-	[ "$EMU_STATUS" = 400 ]
+	for bad in 'bad name' 1abc -abc ''; do
+		emu_api POST /secret "{\"name\":\"$bad\",\"value\":\"x\"}" >/dev/null
+		[ "$EMU_STATUS" = 400 ]
+		[ "$(msg)" = 'name must match /^[a-zA-Z_][a-zA-Z0-9_-]*$/ regular expression' ]
+	done
+	emu_api POST /secret '{"name":"_ok-1","value":"x"}' >/dev/null
+	[ "$EMU_STATUS" = 201 ]
+	emu_api DELETE /secret/_ok-1 >/dev/null
 	[ "$(emu_api GET /secret | emu_json '[s["name"] for s in d]')" = '["gh-token"]' ]
 	emu_api PATCH "/secret/$id" '{"value":"new","description":"GH"}' >/dev/null
 	[ "$EMU_STATUS" = 200 ]
