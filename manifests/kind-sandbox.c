@@ -620,7 +620,12 @@ load_secrets(struct doc *d, const struct ynode *n, struct spec *s)
 			        "belong in spec.env)");
 		else if (doc_word(d, kv[i].v, "an organization secret name",
 		                  &w)) {
+			char at[32];
+
+			snprintf(at, sizeof(at), "%u:%u", kv[i].v->line,
+			         kv[i].v->col);
 			strmap_set(&s->secrets, kv[i].k->value, w);
+			strmap_set(&s->secret_pos, kv[i].k->value, at);
 			free(w);
 		}
 		doc_pop(d, old);
