@@ -143,6 +143,17 @@ validate_domain(const char *s)
 }
 
 bool
+validate_secret_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return false;
+	for (s++; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+bool
 validate_has_segment(const char *path, const char *seg)
 {
 	size_t l = strlen(seg);

@@ -55,6 +55,14 @@ bool validate_ipv4(const char *s);
  */
 bool validate_domain(const char *s);
 
+/*
+ * validate_secret_name: an organization secret's name,
+ * ^[a-zA-Z_][a-zA-Z0-9_-]*$ (@daytonaio/sdk 0.218.0 Secret.d.ts): what
+ * daytona-emulator accepts at POST /secret and the manifest loader in
+ * spec.secrets values.
+ */
+bool validate_secret_name(const char *s);
+
 /* Why a volume path is invalid (in the order Daytona checks). */
 enum validate_path {
 	VALIDATE_PATH_OK = 0,

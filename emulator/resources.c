@@ -654,20 +654,11 @@ secret_find(struct emu_res *res, const char *org, const char *key)
 	return NULL;
 }
 
-/*
- * A secret name: ^[a-zA-Z_][a-zA-Z0-9_-]*$ (@daytonaio/sdk 0.218.0
- * Secret.d.ts, CreateSecretParams.name; the 0.218.0 client's
- * create-secret.d.ts says "alphanumeric, hyphens, underscores").
- */
+/* the SDK's secret name pattern (common/validate.c) */
 bool
 res_secret_name_ok(const char *n)
 {
-	if (!isalpha((unsigned char)*n) && *n != '_')
-		return false;
-	for (n++; *n; n++)
-		if (!isalnum((unsigned char)*n) && *n != '-' && *n != '_')
-			return false;
-	return true;
+	return validate_secret_name(n);
 }
 
 int

@@ -374,3 +374,20 @@ sandform validate: 1 error, 0 warnings" ]
 	[[ "$stderr" == *"d.yaml:7:91: spec.network.domainAllowList[6]: 'a.c0m' is invalid"* ]]
 	[ "$(grep -c 'domainAllowList\[' <<<"$stderr")" -eq 4 ]
 }
+
+@test "spec.secrets values are organization secret names: the SDK's ^[a-zA-Z_][a-zA-Z0-9_-]*$ (issue 14)" {
+	cat >k.yaml <<-'EOF'
+	apiVersion: sandform.dev/v1
+	kind: Sandbox
+	metadata: {name: k}
+	spec:
+	  image: python:3.12
+	  secrets: {A: ok_name-1, B: 1bad, C: "has space", D: _fine}
+	EOF
+	run --separate-stderr "$SANDFORM" --no-stack-file validate k.yaml
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"k.yaml:6:30: spec.secrets.B: '1bad' is not a secret name (expected [A-Za-z_][A-Za-z0-9_-]*)"* ]]
+	[[ "$stderr" == *"spec.secrets.C:"* ]]
+	[ "$(grep -c 'spec.secrets' <<<"$stderr")" -eq 2 ]
+}

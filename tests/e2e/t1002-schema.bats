@@ -142,6 +142,9 @@ spec:
 	bad domain2 spec.network.domainAllowList "$HEAD
 spec:
   network: {domainAllowList: [a.b]}"
+	bad secretname spec.secrets "$HEAD
+spec:
+  secrets: {GH: 1bad}"
 	bad spot spec.spot "$HEAD
 spec:
   spot: sometimes"

@@ -458,6 +458,20 @@ test_validate_domain(void **state)
 }
 
 static void
+test_validate_secret_name(void **state)
+{
+	(void)state;
+	assert_true(validate_secret_name("gh-token"));
+	assert_true(validate_secret_name("_x"));
+	assert_true(validate_secret_name("A_b-9"));
+	assert_false(validate_secret_name(""));
+	assert_false(validate_secret_name("1abc"));
+	assert_false(validate_secret_name("-abc"));
+	assert_false(validate_secret_name("a b"));
+	assert_false(validate_secret_name("a.b"));
+}
+
+static void
 test_validate_ipv4(void **state)
 {
 	(void)state;
@@ -619,6 +633,7 @@ main(void)
 		cmocka_unit_test(test_validate_cidr),
 		cmocka_unit_test(test_validate_domain),
 		cmocka_unit_test(test_validate_ipv4),
+		cmocka_unit_test(test_validate_secret_name),
 		cmocka_unit_test(test_validate_paths),
 		cmocka_unit_test(test_validate_uuid),
 		cmocka_unit_test(test_redact),
