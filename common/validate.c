@@ -3,8 +3,9 @@
  * IsSafeDisplayString for names, network-validation.util.ts for the allow lists
  * and volume-mount-path-validation.util.ts for volumes. The manifest loader and
  * the emulator both call these; what one of them checks beyond Daytona (the
- * VALIDATE_NO_LEADING_ZERO and VALIDATE_ALPHA_TLD flags, the manifest's own
- * control-character and "." rules) stays visible at its call site.
+ * VALIDATE_NO_LEADING_ZERO flag, the manifest's own control-character and
+ * "." rules) stays visible at its call site. validate_domain() and
+ * validate_secret_name() are one rule for both, with no flags.
  */
 #include "common/base.h"
 
