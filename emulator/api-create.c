@@ -301,8 +301,8 @@ controller_rules(struct route_call *c, const cJSON *body,
 	if (f->bi && f->snap && *f->snap)
 		msg = "Cannot specify a snapshot when using a build info entry";
 	else if (f->bi && body_field(body, "linkedSandbox"))
-		msg = "Cannot specify a linked sandbox when using a build info "
-		      "entry";
+		msg = "linkedSandbox is not supported with declarative builds. "
+		      "Create a sandbox from a snapshot";
 	else if (!f->bi && (f->cpu || f->gpu || f->mem || f->disk))
 		msg = "Cannot specify Sandbox resources when using a snapshot";
 	else if (!f->bi && sb->gpu_type)
@@ -546,9 +546,10 @@ service_class(struct route_call *c, const struct create *f, struct sandbox *sb)
 }
 
 /*
- * linkedSandbox (create-sandbox.d.ts): an existing sandbox of the
- * organization, ephemeral and not itself linked; the new one must be
- * ephemeral too, and GPU sandboxes take no part in links.
+ * linkedSandbox, as v0.190.0's resolveLinkedSandbox (sandbox.service.ts):
+ * the new sandbox ephemeral, the linked one found in the organization
+ * (404 otherwise), not itself linked, started or stopped. GPU sandboxes
+ * take no part in links (0.218.0 create-sandbox.d.ts; emulator wording).
  */
 static int
 service_link(struct route_call *c, struct org *o, const cJSON *body,
@@ -556,7 +557,6 @@ service_link(struct route_call *c, struct org *o, const cJSON *body,
 {
 	const cJSON *l = body_field(body, "linkedSandbox");
 	const struct sandbox *t;
-	const char *msg = NULL;
 
 	if (!l)
 		return 0;
@@ -564,21 +564,35 @@ service_link(struct route_call *c, struct org *o, const cJSON *body,
 		route_error(c, 400, "linkedSandbox must be a string");
 		return -1;
 	}
+	if (!(f->ad_set && f->ad == 0)) {
+		route_error(c, 400,
+		            "Linked sandboxes must be ephemeral (set "
+		            "autoDeleteInterval to 0)");
+		return -1;
+	}
 	t = emudb_find(c->srv->db, o, l->valuestring);
 	if (!t) {
-		route_errorf(c, 400, "Linked sandbox %s not found",
+		route_errorf(c, 404, "Sandbox with ID or name %s not found",
 		             l->valuestring);
 		return -1;
 	}
-	if (f->gpu > 0 || t->gpu > 0)
-		msg = "GPU sandboxes cannot be linked";
-	else if (!(f->ad_set && f->ad == 0) || t->auto_delete != 0)
-		msg = "Linked sandboxes must be ephemeral "
-		      "(autoDeleteInterval=0)";
-	else if (t->linked_id[0])
-		msg = "The linked sandbox is itself linked to another sandbox";
-	if (msg) {
-		route_error(c, 400, msg);
+	if (t->linked_id[0]) {
+		route_errorf(c, 400,
+		             "Linked sandbox %s is itself linked to another "
+		             "sandbox; chained links are not allowed",
+		             t->id);
+		return -1;
+	}
+	if (t->state != ST_STARTED && t->state != ST_STOPPED) {
+		route_errorf(
+		        c, 400,
+		        "Linked sandbox must be in STARTED or STOPPED state "
+		        "with an assigned runner (current: %s)",
+		        sb_state_name(t->state));
+		return -1;
+	}
+	if (f->gpu > 0 || t->gpu > 0) {
+		route_error(c, 400, "GPU sandboxes cannot be linked");
 		return -1;
 	}
 	memcpy(sb->linked_id, t->id, sizeof(sb->linked_id));

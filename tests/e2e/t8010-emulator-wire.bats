@@ -134,23 +134,28 @@ msg() { echo "$EMU_BODY" | emu_json 'd["message"]'; }
 	[ "$(msg)" = "Snapshot nope not found. Did you add it through the Daytona Dashboard?" ]
 }
 
-@test "linkedSandbox: must exist, both ephemeral, not linked itself" {
+@test "linkedSandbox: v0.190's rules and texts — the new one ephemeral, the target found, not linked, started or stopped" {
 	emu_start --transition-ms 0
+	emu_api POST /sandbox '{"linkedSandbox":"nope"}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(msg)" = "Linked sandboxes must be ephemeral (set autoDeleteInterval to 0)" ]
 	emu_api POST /sandbox '{"linkedSandbox":"nope","autoDeleteInterval":0}' >/dev/null
-	[ "$EMU_STATUS" = 400 ]
-	[ "$(msg)" = "Linked sandbox nope not found" ]
-	emu_api POST /sandbox '{"name":"keep"}' >/dev/null
-	emu_api POST /sandbox '{"linkedSandbox":"keep","autoDeleteInterval":0}' >/dev/null
-	[ "$EMU_STATUS" = 400 ]
-	[ "$(msg)" = "Linked sandboxes must be ephemeral (autoDeleteInterval=0)" ]
-	tid=$(emu_api POST /sandbox '{"name":"eph","autoDeleteInterval":0}' | emu_json 'd["id"]')
-	emu_api POST /sandbox '{"linkedSandbox":"eph"}' >/dev/null
-	[ "$EMU_STATUS" = 400 ]
-	[ "$(msg)" = "Linked sandboxes must be ephemeral (autoDeleteInterval=0)" ]
-	emu_api POST /sandbox '{"name":"l","linkedSandbox":"eph","autoDeleteInterval":0}' >sb.json
+	[ "$EMU_STATUS" = 404 ]
+	[ "$(msg)" = "Sandbox with ID or name nope not found" ]
+	# the target need not be ephemeral itself
+	tid=$(emu_api POST /sandbox '{"name":"keep"}' | emu_json 'd["id"]')
+	emu_api POST /sandbox '{"name":"l","linkedSandbox":"keep","autoDeleteInterval":0}' >sb.json
 	[ "$EMU_STATUS" = 200 ]
 	[ "$(emu_json 'd["linkedSandboxId"]' <sb.json)" = "$tid" ]
+	lid=$(emu_json 'd["id"]' <sb.json)
 	emu_api POST /sandbox '{"linkedSandbox":"l","autoDeleteInterval":0}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
-	[ "$(msg)" = "The linked sandbox is itself linked to another sandbox" ]
+	[ "$(msg)" = "Linked sandbox $lid is itself linked to another sandbox; chained links are not allowed" ]
+	emu_api POST /sandbox/keep/stop >/dev/null
+	emu_api POST /sandbox/keep/archive >/dev/null
+	emu_api POST /sandbox '{"linkedSandbox":"keep","autoDeleteInterval":0}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(msg)" = "Linked sandbox must be in STARTED or STOPPED state with an assigned runner (current: archived)" ]
+	emu_api POST /sandbox '{"buildInfo":{"dockerfileContent":"FROM x\n"},"linkedSandbox":"keep"}' >/dev/null
+	[ "$(msg)" = "linkedSandbox is not supported with declarative builds. Create a sandbox from a snapshot" ]
 }
