@@ -3,8 +3,9 @@
  * IsSafeDisplayString for names, network-validation.util.ts for the allow lists
  * and volume-mount-path-validation.util.ts for volumes. The manifest loader and
  * the emulator both call these; what one of them checks beyond Daytona (the
- * VALIDATE_NO_LEADING_ZERO and VALIDATE_ALPHA_TLD flags, the manifest's own
- * control-character and "." rules) stays visible at its call site.
+ * VALIDATE_NO_LEADING_ZERO flag, the manifest's own control-character and
+ * "." rules) stays visible at its call site. validate_domain() and
+ * validate_secret_name() are one rule for both, with no flags.
  */
 #include "common/base.h"
 
@@ -102,18 +103,31 @@ validate_cidr(const char *s, unsigned flags)
 }
 
 bool
-validate_domain(const char *s, unsigned flags)
+validate_ipv4(const char *s)
+{
+	const char *p = s;
+	int i, v;
+
+	for (i = 0; i < 4; i++) {
+		p = parse_octet(p, VALIDATE_NO_LEADING_ZERO, &v);
+		if (p == NULL)
+			return false;
+		if (i < 3 && *p++ != '.')
+			return false;
+	}
+	return *p == '\0';
+}
+
+bool
+validate_domain(const char *s)
 {
 	size_t labels = 0, len, i;
 	const char *p, *dot;
 
 	if (strncmp(s, "*.", 2) == 0)
 		s += 2;
-	if (strlen(s) > VALIDATE_MAX_DOMAIN || *s == '\0')
-		return false;
-	for (p = s;; p = dot + 1) {
-		dot = strchr(p, '.');
-		len = dot ? (size_t)(dot - p) : strlen(p);
+	for (p = s; (dot = strchr(p, '.')) != NULL; p = dot + 1) {
+		len = (size_t)(dot - p);
 		if (len == 0 || len > VALIDATE_MAX_LABEL || p[0] == '-' ||
 		    p[len - 1] == '-')
 			return false;
@@ -121,12 +135,23 @@ validate_domain(const char *s, unsigned flags)
 			if (!isalnum((unsigned char)p[i]) && p[i] != '-')
 				return false;
 		labels++;
-		if (dot == NULL)
-			break;
 	}
-	if ((flags & VALIDATE_ALPHA_TLD) && isdigit((unsigned char)p[0]))
+	/* p is the top-level label: letters only, two or more */
+	for (len = 0; p[len]; len++)
+		if (!isalpha((unsigned char)p[len]))
+			return false;
+	return labels >= 1 && len >= 2;
+}
+
+bool
+validate_secret_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
 		return false;
-	return labels >= 2;
+	for (s++; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
 }
 
 bool

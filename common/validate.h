@@ -14,8 +14,7 @@
 
 #include <stdbool.h>
 
-#define VALIDATE_MAX_DOMAIN 253 /* bytes of a host name after any "*." */
-#define VALIDATE_MAX_LABEL  63  /* bytes of one host name label */
+#define VALIDATE_MAX_LABEL 63 /* bytes of one host name label */
 
 /* Problems of a display string, as bits (validate_display_string). */
 enum {
@@ -35,18 +34,34 @@ unsigned validate_display_string(const char *s);
 /* Stricter variants, for input sandform itself writes. */
 enum {
 	VALIDATE_NO_LEADING_ZERO = 1 << 0, /* CIDR: "01.2.3.4/8" is invalid */
-	VALIDATE_ALPHA_TLD = 1 << 1, /* domain: last label not from a digit */
 };
 
 /* validate_cidr: "a.b.c.d/n", each octet 0-255 and n 0-32, decimal. */
 bool validate_cidr(const char *s, unsigned flags);
 
 /*
- * validate_domain: a host name of at least two labels (letters, digits, '-'
- * inside, at most VALIDATE_MAX_LABEL bytes each), at most
- * VALIDATE_MAX_DOMAIN bytes, with an optional leading "*.".
+ * validate_ipv4: "a.b.c.d", each octet 0-255 in decimal without a leading
+ * zero (Node.js net.isIPv4(), which Daytona's networkAllowList check uses).
  */
-bool validate_domain(const char *s, unsigned flags);
+bool validate_ipv4(const char *s);
+
+/*
+ * validate_domain: Daytona's domainAllowList rule (v0.190.0
+ * network-validation.util.ts), the one rule of both the manifest loader
+ * and the emulator: an optional leading "*.", one or more labels of
+ * letters, digits and inner '-' (1 to VALIDATE_MAX_LABEL bytes), each
+ * followed by '.', then a top-level label of two or more letters only —
+ * "example.123", "1.2.3.4" and "a.b" are refused.
+ */
+bool validate_domain(const char *s);
+
+/*
+ * validate_secret_name: an organization secret's name,
+ * ^[a-zA-Z_][a-zA-Z0-9_-]*$ (@daytonaio/sdk 0.218.0 Secret.d.ts): what
+ * daytona-emulator accepts at POST /secret and the manifest loader in
+ * spec.secrets values.
+ */
+bool validate_secret_name(const char *s);
 
 /* Why a volume path is invalid (in the order Daytona checks). */
 enum validate_path {

@@ -1457,6 +1457,39 @@ dt_set_network(struct dt_client *c, const char *id,
 }
 
 int
+dt_secret_names(struct dt_client *c, struct strmap *out, struct dt_result *res)
+{
+	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
+	const cJSON *it, *n;
+	struct call k;
+	cJSON *j = NULL;
+	int rc;
+
+	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	buf_addstr(&k.path, "/secret");
+	if ((rc = do_call(c, &k, &resp, res)) < 0)
+		goto out;
+	j = parse_body(&resp);
+	if (!cJSON_IsArray(j)) {
+		rc = dt_reply_unexpected("GET", "/secret", &resp,
+		                         "an array of secrets");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, j)
+	{
+		n = cJSON_GetObjectItemCaseSensitive(it, "name");
+		if (cJSON_IsString(n) && n->valuestring[0])
+			strmap_set(out, n->valuestring, "");
+	}
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	dt_http_response_clear(&resp);
+	call_clear(&k);
+	return rc;
+}
+
+int
 dt_get_config(struct dt_client *c, struct dt_server_config *out,
               struct dt_result *res)
 {

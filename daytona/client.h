@@ -610,6 +610,14 @@ int dt_set_secrets(struct dt_client *c, const char *id,
 int dt_pause(struct dt_client *c, const char *id, struct dt_result *res);
 int dt_set_network(struct dt_client *c, const char *id,
                    const struct dt_network *net, struct dt_result *res);
+/*
+ * dt_secret_names: GET /secret (0.218.0 src/api/secret-api.js listSecrets,
+ * an array of Secret): the organization secrets' names, as the keys of
+ * out (values ""). The values of secrets are never returned by the API.
+ */
+int dt_secret_names(struct dt_client *c, struct strmap *out,
+                    struct dt_result *res);
+
 /* dt_get_config: GET /config. */
 int dt_get_config(struct dt_client *c, struct dt_server_config *out,
                   struct dt_result *res);

@@ -176,6 +176,22 @@ read_secrets(const cJSON *v, struct sandbox *sb, struct body_errs *e)
 	}
 }
 
+int
+api_check_secrets(struct route_call *c, struct org *o,
+                  const struct kvmap *secrets)
+{
+	struct buf msg = BUF_INIT;
+
+	for (int i = 0; i < secrets->n; i++)
+		if (res_secret_check(&c->srv->res, emudb_org_id(o),
+		                     secrets->items[i].value, &msg) < 0) {
+			route_error(c, 400, buf_cstr(&msg));
+			buf_free(&msg);
+			return -1;
+		}
+	return 0;
+}
+
 /* outboundProxyUrl: an http or https URL with a host */
 static bool
 valid_proxy_url(const char *u)
@@ -295,12 +311,13 @@ controller_rules(struct route_call *c, const cJSON *body,
 	if (f->bi && f->snap && *f->snap)
 		msg = "Cannot specify a snapshot when using a build info entry";
 	else if (f->bi && body_field(body, "linkedSandbox"))
-		msg = "Cannot specify a linked sandbox when using a build info "
-		      "entry";
+		msg = "linkedSandbox is not supported with declarative builds. "
+		      "Create a sandbox from a snapshot";
 	else if (!f->bi && (f->cpu || f->gpu || f->mem || f->disk))
 		msg = "Cannot specify Sandbox resources when using a snapshot";
 	else if (!f->bi && sb->gpu_type)
-		msg = "Cannot specify a GPU type when using a snapshot";
+		msg = "Cannot specify GPU type when creating sandbox from "
+		      "snapshot. GPU type is inherited from snapshot.";
 	else if (f->gpu > 0 && !(f->ad_set && f->ad == 0))
 		msg = "GPU sandboxes must be ephemeral - set "
 		      "autoDeleteInterval "
@@ -343,17 +360,16 @@ snapshot_ref(const char *dockerfile, char **hashes, int n)
 	return xasprintf("daytona-%s:daytona", h);
 }
 
-/* The per-sandbox maxima of create, checked cpu, memory, disk. 0, or 400. */
-static int
-check_maxima(struct route_call *c, const struct sandbox *sb)
+int
+api_check_maxima(struct route_call *c, int cpu, int memory, int disk)
 {
 	const struct {
 		const char *what, *unit;
 		int value, max;
 	} res[] = {
-		{ "CPU", "", sb->cpu, EMU_MAX_CPU },
-		{ "Memory", "GB", sb->memory, EMU_MAX_MEMORY },
-		{ "Disk", "GB", sb->disk, EMU_MAX_DISK },
+		{ "CPU", "", cpu, EMU_MAX_CPU },
+		{ "Memory", "GB", memory, EMU_MAX_MEMORY },
+		{ "Disk", "GB", disk, EMU_MAX_DISK },
 	};
 
 	for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++)
@@ -361,8 +377,7 @@ check_maxima(struct route_call *c, const struct sandbox *sb)
 			route_errorf(
 			        c, 400,
 			        "%s request %d%s exceeds maximum allowed per "
-			        "sandbox (%d%s).\nPlease contact support to "
-			        "increase your limits.",
+			        "sandbox (%d%s).\n" EMU_PER_SANDBOX_LIMIT,
 			        res[i].what, res[i].value, res[i].unit,
 			        res[i].max, res[i].unit);
 			return -1;
@@ -426,7 +441,7 @@ service_resources(struct route_call *c, const struct create *f,
 			return -1;
 		}
 	}
-	if (check_maxima(c, sb) < 0)
+	if (api_check_maxima(c, sb->cpu, sb->memory, sb->disk) < 0)
 		return -1;
 	if (f->target && *f->target && strcmp(f->target, "us") != 0 &&
 	    strcmp(f->target, "eu") != 0) {
@@ -443,11 +458,13 @@ static int
 service_network(struct route_call *c, const struct create *f,
                 struct sandbox *sb)
 {
-	const char *msg;
+	struct buf msg = BUF_INIT;
 
+	/* networkAllowList first, as the v0.190.0 create does */
 	if ((f->nal && emu_valid_network_list(f->nal, &msg) < 0) ||
 	    (f->dal && emu_valid_domain_list(f->dal, &msg) < 0)) {
-		route_error(c, 400, msg);
+		route_error(c, 400, buf_cstr(&msg));
+		buf_free(&msg);
 		return -1;
 	}
 	if (f->nal && *f->nal) /* kept alongside networkBlockAll */
@@ -539,9 +556,10 @@ service_class(struct route_call *c, const struct create *f, struct sandbox *sb)
 }
 
 /*
- * linkedSandbox (create-sandbox.d.ts): an existing sandbox of the
- * organization, ephemeral and not itself linked; the new one must be
- * ephemeral too, and GPU sandboxes take no part in links.
+ * linkedSandbox, as v0.190.0's resolveLinkedSandbox (sandbox.service.ts):
+ * the new sandbox ephemeral, the linked one found in the organization
+ * (404 otherwise), not itself linked, started or stopped. GPU sandboxes
+ * take no part in links (0.218.0 create-sandbox.d.ts; emulator wording).
  */
 static int
 service_link(struct route_call *c, struct org *o, const cJSON *body,
@@ -549,7 +567,6 @@ service_link(struct route_call *c, struct org *o, const cJSON *body,
 {
 	const cJSON *l = body_field(body, "linkedSandbox");
 	const struct sandbox *t;
-	const char *msg = NULL;
 
 	if (!l)
 		return 0;
@@ -557,21 +574,35 @@ service_link(struct route_call *c, struct org *o, const cJSON *body,
 		route_error(c, 400, "linkedSandbox must be a string");
 		return -1;
 	}
+	if (!(f->ad_set && f->ad == 0)) {
+		route_error(c, 400,
+		            "Linked sandboxes must be ephemeral (set "
+		            "autoDeleteInterval to 0)");
+		return -1;
+	}
 	t = emudb_find(c->srv->db, o, l->valuestring);
 	if (!t) {
-		route_errorf(c, 400, "Linked sandbox %s not found",
+		route_errorf(c, 404, "Sandbox with ID or name %s not found",
 		             l->valuestring);
 		return -1;
 	}
-	if (f->gpu > 0 || t->gpu > 0)
-		msg = "GPU sandboxes cannot be linked";
-	else if (!(f->ad_set && f->ad == 0) || t->auto_delete != 0)
-		msg = "Linked sandboxes must be ephemeral "
-		      "(autoDeleteInterval=0)";
-	else if (t->linked_id[0])
-		msg = "The linked sandbox is itself linked to another sandbox";
-	if (msg) {
-		route_error(c, 400, msg);
+	if (t->linked_id[0]) {
+		route_errorf(c, 400,
+		             "Linked sandbox %s is itself linked to another "
+		             "sandbox; chained links are not allowed",
+		             t->id);
+		return -1;
+	}
+	if (t->state != ST_STARTED && t->state != ST_STOPPED) {
+		route_errorf(
+		        c, 400,
+		        "Linked sandbox must be in STARTED or STOPPED state "
+		        "with an assigned runner (current: %s)",
+		        sb_state_name(t->state));
+		return -1;
+	}
+	if (f->gpu > 0 || t->gpu > 0) {
+		route_error(c, 400, "GPU sandboxes cannot be linked");
 		return -1;
 	}
 	memcpy(sb->linked_id, t->id, sizeof(sb->linked_id));
@@ -596,7 +627,8 @@ api_build_sandbox(struct route_call *c, struct org *o, const cJSON *body)
 	    service_resources(c, &f, sb) < 0 ||
 	    service_network(c, &f, sb) < 0 || service_class(c, &f, sb) < 0 ||
 	    service_link(c, o, body, &f, sb) < 0 ||
-	    service_volumes(c, o, f.vols, sb) < 0)
+	    service_volumes(c, o, f.vols, sb) < 0 ||
+	    api_check_secrets(c, o, &sb->secrets) < 0)
 		goto fail;
 	sb->name = xstrdup(f.name && *f.name ? f.name : sb->id);
 	if (emudb_name_taken(c->srv->db, o, sb->name)) {

@@ -184,7 +184,10 @@ api_pause(struct route_call *c)
 	route_sandbox(c, 200, c->sb);
 }
 
-/* the service's resize rules, after the preconditions; NULL when fine */
+/*
+ * the service's resize rules after the preconditions, in v0.190.0's
+ * order (sandbox.service.ts resize()); NULL when fine
+ */
 static const char *
 resize_rule(const struct sandbox *sb, int cpu, int mem, int disk,
             bool disk_given)
@@ -192,14 +195,17 @@ resize_rule(const struct sandbox *sb, int cpu, int mem, int disk,
 	/* a disk in the body needs a stopped sandbox, changed or not */
 	if (disk_given && sb->state != ST_STOPPED)
 		return "Disk resize can only be performed on a stopped sandbox";
+	if (sb->state == ST_STARTED && cpu < sb->cpu)
+		return "Sandbox must be in stopped state to decrease the "
+		       "number "
+		       "of CPU cores";
+	if (sb->state == ST_STARTED && mem < sb->memory)
+		return "Sandbox must be in stopped state to decrease memory";
+	if (disk < sb->disk)
+		return "Sandbox disk size cannot be decreased";
 	if (cpu == sb->cpu && mem == sb->memory && disk == sb->disk)
 		return "No resource changes specified - sandbox is already at "
 		       "the desired configuration";
-	if (disk < sb->disk)
-		return "Sandbox disk size cannot be decreased";
-	if (sb->state == ST_STARTED && (cpu < sb->cpu || mem < sb->memory))
-		return "Sandbox CPU and memory can only be increased while the "
-		       "sandbox is running";
 	return NULL;
 }
 
@@ -232,15 +238,8 @@ api_resize(struct route_call *c)
 		route_error(c, 400, msg);
 		goto out;
 	}
-	if (cpu > EMU_MAX_CPU || mem > EMU_MAX_MEMORY || disk > EMU_MAX_DISK) {
-		route_errorf(
-		        c, 400,
-		        "Resource request exceeds maximum allowed per "
-		        "sandbox (%d CPU, %dGB memory, %dGB disk).\nPlease "
-		        "contact support to increase your limits.",
-		        EMU_MAX_CPU, EMU_MAX_MEMORY, EMU_MAX_DISK);
+	if (api_check_maxima(c, cpu, mem, disk) < 0)
 		goto out;
-	}
 	emudb_resize(c->srv->db, sb, cpu, mem, disk);
 	route_sandbox(c, 200, sb);
 out:
@@ -364,6 +363,7 @@ void
 api_secrets(struct route_call *c)
 {
 	const cJSON *v = body_field(c->body, "secrets"), *it, *kv;
+	struct kvmap set = { 0 };
 	bool ok = cJSON_IsArray(v);
 
 	cJSON_ArrayForEach(it, (ok ? v : NULL))
@@ -381,14 +381,19 @@ api_secrets(struct route_call *c)
 		            "environment variable to a secret name");
 		return;
 	}
-	kvmap_clear(&c->sb->secrets);
 	cJSON_ArrayForEach(it, v)
 	{
 		cJSON_ArrayForEach(kv, it)
 		{
-			kvmap_set(&c->sb->secrets, kv->string, kv->valuestring);
+			kvmap_set(&set, kv->string, kv->valuestring);
 		}
 	}
+	if (api_check_secrets(c, c->o, &set) < 0) {
+		kvmap_clear(&set);
+		return;
+	}
+	kvmap_clear(&c->sb->secrets);
+	c->sb->secrets = set;
 	emudb_touch(c->srv->db, c->sb);
 	route_sandbox(c, 200, c->sb);
 }
@@ -428,7 +433,7 @@ api_network(struct route_call *c)
 	int block = body_bool(c->body, "networkBlockAll", &e);
 	const char *nal = body_string(c->body, "networkAllowList", &e);
 	const char *dal = body_string(c->body, "domainAllowList", &e);
-	const char *msg;
+	struct buf msg = BUF_INIT;
 
 	if (e.b.len) {
 		route_error(c, 400, e.b.data);
@@ -440,9 +445,10 @@ api_network(struct route_call *c)
 		            "or domainAllowList must be provided");
 		goto out;
 	}
-	if ((nal && emu_valid_network_list(nal, &msg) < 0) ||
-	    (dal && emu_valid_domain_list(dal, &msg) < 0)) {
-		route_error(c, 400, msg);
+	/* domainAllowList first, as v0.190.0's updateNetworkSettings does */
+	if ((dal && emu_valid_domain_list(dal, &msg) < 0) ||
+	    (nal && emu_valid_network_list(nal, &msg) < 0)) {
+		route_error(c, 400, buf_cstr(&msg));
 		goto out;
 	}
 	/* each setting on its own: block-all and an allow list coexist */
@@ -459,6 +465,7 @@ api_network(struct route_call *c)
 	emudb_touch(c->srv->db, sb);
 	route_sandbox(c, 200, sb);
 out:
+	buf_free(&msg);
 	body_errs_free(&e);
 }
 

@@ -18,6 +18,7 @@
 #include "emulator/routes.h"
 
 struct org;
+struct kvmap;
 struct req;
 struct sandbox;
 struct server;
@@ -38,6 +39,17 @@ struct sandbox *api_build_sandbox(struct route_call *c, struct org *o,
  * 400 answer.
  */
 int api_check_quota(struct route_call *c, const struct sandbox *sb);
+/*
+ * api_check_maxima: the per-sandbox maxima (EMU_MAX_*) of create and
+ * resize, checked cpu, memory, disk: 0, or -1 with v0.190.0's 400 answered.
+ */
+int api_check_maxima(struct route_call *c, int cpu, int memory, int disk);
+/*
+ * api_check_secrets: every secret a sandbox's secrets map names is an
+ * organization secret of o (GET /secret): 0, or -1 with a 400 answered.
+ */
+int api_check_secrets(struct route_call *c, struct org *o,
+                      const struct kvmap *secrets);
 /* api_snapshot_lookup: a known snapshot by name or id: its name and
  * resources; -1 when unknown. */
 int api_snapshot_lookup(const char *name_or_id, const char **name, int *cpu,

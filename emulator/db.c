@@ -1120,11 +1120,15 @@ sql_open(struct emu_db *db)
 		return SF_EIO;
 	}
 	sqlite3_busy_timeout(db->sql, 5000);
-	if (sql_exec(db->sql, "PRAGMA journal_mode=WAL;"
-	                      "PRAGMA synchronous=NORMAL;"
-	                      "CREATE TABLE IF NOT EXISTS sandboxes ("
-	                      " id TEXT PRIMARY KEY, org_id TEXT NOT NULL,"
-	                      " body TEXT NOT NULL);") < 0)
+	if (sql_exec(db->sql,
+	             "PRAGMA journal_mode=WAL;"
+	             "PRAGMA synchronous=NORMAL;"
+	             "CREATE TABLE IF NOT EXISTS sandboxes ("
+	             " id TEXT PRIMARY KEY, org_id TEXT NOT NULL,"
+	             " body TEXT NOT NULL);"
+	             "CREATE TABLE IF NOT EXISTS resources ("
+	             " id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+	             " org_id TEXT NOT NULL, body TEXT NOT NULL);") < 0)
 		return SF_EIO;
 	return 0;
 }
@@ -1167,6 +1171,91 @@ emudb_load(struct emu_db *db)
 	log_info("loaded %d sandboxes from %s", n, db->opts.state_path);
 out:
 	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* one statement with up to four text parameters, run to completion */
+static int
+sql_run(struct emu_db *db, const char *stmt, const char *const *args, int n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db->sql, stmt, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	goto out;
+fail:
+	rc = sf_error_set(SF_EIO, "%s: %s", db->opts.state_path,
+	                  sqlite3_errmsg(db->sql));
+	log_error("%s", sf_error_last());
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+emudb_res_put(struct emu_db *db, const char *kind, const char *id,
+              const char *org_id, const char *body)
+{
+	const char *args[] = { id, kind, org_id, body };
+
+	if (!db->sql)
+		return 0;
+	return sql_run(db,
+	               /* an update keeps the rowid: the load order */
+	               "INSERT INTO resources (id, kind, org_id, body) "
+	               "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE "
+	               "SET body = excluded.body",
+	               args, 4);
+}
+
+int
+emudb_res_delete(struct emu_db *db, const char *id)
+{
+	const char *args[] = { id };
+
+	if (!db->sql)
+		return 0;
+	return sql_run(db, "DELETE FROM resources WHERE id = ?1", args, 1);
+}
+
+int
+emudb_res_load(struct emu_db *db,
+               void (*fn)(void *arg, const char *kind, const char *org_id,
+                          const char *body),
+               void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0, n = 0;
+
+	if (!db->sql)
+		return 0;
+	if (sqlite3_prepare_v2(db->sql,
+	                       "SELECT kind, org_id, body FROM resources "
+	                       "ORDER BY rowid",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		rc = sf_error_set(SF_EIO, "%s: %s", db->opts.state_path,
+		                  sqlite3_errmsg(db->sql));
+		goto out;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+		const char *oid = (const char *)sqlite3_column_text(st, 1);
+		const char *body = (const char *)sqlite3_column_text(st, 2);
+
+		if (!kind || !oid || !body || !org_by_id(db, oid))
+			continue; /* another key's organization: kept */
+		fn(arg, kind, oid, body);
+		n++;
+	}
+	log_info("loaded %d volumes, snapshots and secrets from %s", n,
+	         db->opts.state_path);
+out:
+	sqlite3_finalize(st);
 	return rc;
 }
 

@@ -51,6 +51,21 @@ const char *emudb_org_id(const struct org *o);
 /* emudb_load: read persisted sandboxes of the known orgs (after org_add). */
 int emudb_load(struct emu_db *db);
 
+/*
+ * The organization resources of resources.c in the state file (no-ops in
+ * memory): emudb_res_put() writes one (kind "volume", "snapshot" or
+ * "secret"; body its JSON) at once, emudb_res_delete() removes it, and
+ * emudb_res_load() hands fn the stored ones of the known organizations in
+ * the order they were first written. -1 (message set) on a write error.
+ */
+int emudb_res_put(struct emu_db *db, const char *kind, const char *id,
+                  const char *org_id, const char *body);
+int emudb_res_delete(struct emu_db *db, const char *id);
+int emudb_res_load(struct emu_db *db,
+                   void (*fn)(void *arg, const char *kind, const char *org_id,
+                              const char *body),
+                   void *arg);
+
 /* emudb_opts_of: the options the db was made with (durations). */
 const struct emudb_opts *emudb_opts_of(const struct emu_db *db);
 /* The emulated wall clock (ms since the epoch). */

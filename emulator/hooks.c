@@ -103,7 +103,7 @@ hook_reset(struct route_call *c)
 	struct server *srv = c->srv;
 
 	emudb_reset(srv->db);
-	res_free(&srv->res);
+	res_reset(&srv->res);
 	reqlog_reset(&srv->log, true);
 	srv->connections = 0;
 	faults_reset(&srv->faults);

@@ -253,7 +253,7 @@ sb_check(const struct sandbox *sb, enum sb_action act, const char **msg)
 	case ACT_RESIZE:
 		if (s != ST_STARTED && s != ST_STOPPED) {
 			*msg = "Sandbox must be in started or stopped state to "
-			       "be resized";
+			       "resize";
 			return 400;
 		}
 		break;
@@ -277,11 +277,11 @@ sb_check(const struct sandbox *sb, enum sb_action act, const char **msg)
 		break;
 	case ACT_RECOVER:
 		if (!sb->recoverable) {
-			*msg = "Sandbox is not recoverable";
+			*msg = "Sandbox is not in a recoverable state";
 			return 400;
 		}
 		if (s != ST_ERROR) {
-			*msg = "Sandbox is not in an errored state";
+			*msg = "Sandbox must be in error state to recover";
 			return 400;
 		}
 		return 0;
@@ -305,58 +305,98 @@ emu_valid_name(const char *name, const char **msg)
 	return -1;
 }
 
-int
-emu_valid_cidr(const char *s)
-{
-	return validate_cidr(s, 0) ? 0 : -1;
-}
-
 /*
- * A domain of letters-only top-level label of two or more: example.123,
- * 1.2.3.4 and a.b are refused (issue 14; docs/daytona-api-notes.md).
+ * The allow lists as Daytona v0.190.0 checks them
+ * (apps/api/src/sandbox/utils/network-validation.util.ts): the list is
+ * split at ',' and each entry trimmed; empty entries are skipped; each
+ * entry is checked in turn and the first bad one named; the count (empty
+ * entries included) is checked after the entries.
  */
-int
-emu_valid_domain(const char *s)
-{
-	const char *tld = strrchr(s, '.');
 
-	if (!validate_domain(s, VALIDATE_ALPHA_TLD) || !tld ||
-	    strlen(tld + 1) < 2)
-		return -1;
-	for (const char *p = tld + 1; *p; p++)
-		if (!isalpha((unsigned char)*p))
-			return -1;
-	return 0;
+/* JavaScript's parseInt(s, 10): *out, or false for NaN */
+static bool
+js_parse_int(const char *s, long *out)
+{
+	long v = 0;
+	int sign = 1;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '+' || *s == '-')
+		sign = *s++ == '-' ? -1 : 1;
+	if (!isdigit((unsigned char)*s))
+		return false;
+	for (; isdigit((unsigned char)*s); s++)
+		if (v < 1000000) /* far past 32 either way */
+			v = v * 10 + (*s - '0');
+	*out = sign * v;
+	return true;
 }
 
-/* split a comma list, trim entries, check each with fn */
+int
+emu_valid_network_entry(const char *s, struct buf *msg)
+{
+	/* network.split('/'): the address, then the prefix up to any '/' */
+	size_t alen = strcspn(s, "/");
+	char *addr = xstrndup(s, alen);
+	char *prefix =
+	        s[alen] ? xstrndup(s + alen + 1, strcspn(s + alen + 1, "/"))
+	                : NULL;
+	long n;
+	int rc = -1;
+
+	if (!validate_ipv4(addr))
+		buf_addf(msg,
+		         "Invalid IP address: \"%s\" in network \"%s\". Must "
+		         "be a valid IPv4 address",
+		         addr, s);
+	else if (!prefix || !*prefix)
+		buf_addf(msg,
+		         "Invalid network format: \"%s\". Missing CIDR prefix "
+		         "length (e.g., /24)",
+		         s);
+	else if (js_parse_int(prefix, &n) && (n < 0 || n > 32))
+		buf_addf(msg,
+		         "Invalid CIDR prefix length: %s. Prefix must be "
+		         "between 0 and 32",
+		         s);
+	else
+		rc = 0;
+	free(addr);
+	free(prefix);
+	return rc;
+}
+
+int
+emu_valid_domain_entry(const char *s, struct buf *msg)
+{
+	if (validate_domain(s))
+		return 0;
+	buf_addf(msg, "Invalid domain: \"%s\". Must be a valid domain name", s);
+	return -1;
+}
+
+/* split list at ',', trim, skip empty entries, check each with fn */
 static int
-valid_list(const char *list, int (*fn)(const char *), const char **msg,
-           const char *too_many, const char *bad)
+valid_list(const char *list, int (*fn)(const char *, struct buf *),
+           struct buf *msg, const char *too_many)
 {
 	char *copy = xstrdup(list), *p = copy;
 	int count = 0, rc = 0;
 
-	if (*list == '\0')
-		goto out;
 	for (;;) {
 		char *comma = strchr(p, ',');
 		char *e;
 
 		if (comma)
 			*comma = '\0';
+		count++;
 		while (isspace((unsigned char)*p))
 			p++;
 		e = p + strlen(p);
 		while (e > p && isspace((unsigned char)e[-1]))
 			*--e = '\0';
-		if (++count > EMU_NETWORK_LIST_MAX) {
-			*msg = too_many;
-			rc = -1;
-			goto out;
-		}
-		if (fn(p) < 0) {
-			*msg = bad;
+		if (*p && fn(p, msg) < 0) {
 			rc = -1;
 			goto out;
 		}
@@ -364,28 +404,29 @@ valid_list(const char *list, int (*fn)(const char *), const char **msg,
 			break;
 		p = comma + 1;
 	}
+	if (count > EMU_NETWORK_LIST_MAX) {
+		buf_addstr(msg, too_many);
+		rc = -1;
+	}
 out:
 	free(copy);
 	return rc;
 }
 
 int
-emu_valid_network_list(const char *list, const char **msg)
+emu_valid_network_list(const char *list, struct buf *msg)
 {
-	return valid_list(list, emu_valid_cidr, msg,
-	                  "networkAllowList cannot contain more than 10 "
-	                  "entries",
-	                  "networkAllowList must be a comma-separated list of "
-	                  "IPv4 CIDR blocks (e.g. 10.0.0.0/8)");
+	return valid_list(list, emu_valid_network_entry, msg,
+	                  "Network allow list cannot contain more than 10 "
+	                  "networks");
 }
 
 int
-emu_valid_domain_list(const char *list, const char **msg)
+emu_valid_domain_list(const char *list, struct buf *msg)
 {
-	return valid_list(list, emu_valid_domain, msg,
-	                  "domainAllowList cannot contain more than 10 entries",
-	                  "domainAllowList must be a comma-separated list of "
-	                  "domain names (e.g. example.com, *.example.com)");
+	return valid_list(list, emu_valid_domain_entry, msg,
+	                  "Domain allow list cannot contain more than 10 "
+	                  "domains");
 }
 
 /* Daytona's messages for the reasons of common/validate.h */

@@ -28,10 +28,14 @@
 #define EMU_MAX_CPU              4 /* per-sandbox maxima, shipped defaults (§7) */
 #define EMU_MAX_MEMORY           8  /* GiB */
 #define EMU_MAX_DISK             10 /* GiB */
-#define EMU_DEFAULT_REGION       "us"
-#define EMU_DEFAULT_USER         "daytona"
-#define EMU_TOOLBOX_PROXY_URL    "https://proxy.app.daytona.io/toolbox"
-#define EMU_DEFAULT_AUTO_PAUSE   60 /* pausable classes (create-sandbox.d.ts) */
+/* v0.190.0 apps/api/src/common/constants/error-messages.ts */
+#define EMU_PER_SANDBOX_LIMIT                                     \
+	"Need higher resource limits per-sandbox? Contact us at " \
+	"support@daytona.io and let us know about your use case."
+#define EMU_DEFAULT_REGION     "us"
+#define EMU_DEFAULT_USER       "daytona"
+#define EMU_TOOLBOX_PROXY_URL  "https://proxy.app.daytona.io/toolbox"
+#define EMU_DEFAULT_AUTO_PAUSE 60 /* pausable classes (create-sandbox.d.ts) */
 
 /* The classes of sandbox-class.d.ts (@daytona/api-client 0.218.0). */
 enum sb_class { SC_CONTAINER, SC_LINUX_VM, SC_ANDROID, SC_WINDOWS, SC__COUNT };
@@ -209,11 +213,18 @@ int sb_check(const struct sandbox *sb, enum sb_action act, const char **msg);
  * suitable for a 400 body.
  */
 int emu_valid_name(const char *name, const char **msg);
-int emu_valid_cidr(const char *s);
-int emu_valid_domain(const char *s);
-/* Comma lists of ≤10 CIDRs / domains; "" is valid (clears). */
-int emu_valid_network_list(const char *list, const char **msg);
-int emu_valid_domain_list(const char *list, const char **msg);
+/*
+ * The allow lists as Daytona v0.190.0 checks them: 0, or -1 with its
+ * message (naming the entry) appended to msg. An entry: a CIDR (an IPv4
+ * address, '/', a prefix that JavaScript's parseInt() does not read as
+ * below 0 or above 32) or a domain (validate_domain()). A list: entries
+ * split at ',' and trimmed, empty ones skipped, at most
+ * EMU_NETWORK_LIST_MAX (counted after the entries are checked).
+ */
+int emu_valid_network_entry(const char *s, struct buf *msg);
+int emu_valid_domain_entry(const char *s, struct buf *msg);
+int emu_valid_network_list(const char *list, struct buf *msg);
+int emu_valid_domain_list(const char *list, struct buf *msg);
 int emu_valid_mount_path(const char *path, const char **msg);
 int emu_valid_subpath(const char *path, const char **msg);
 

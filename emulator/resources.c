@@ -61,7 +61,90 @@ add_iso(struct buf *b, const char *key, int64_t ms)
 	buf_addf(b, ",\"%s\":\"%s\"", key, iso);
 }
 
+/*
+ * --state: each resource is written when it changes. Its transition times
+ * are monotonic, so they are kept as wall-clock times and turned back on
+ * load: a transition in flight at a restart ends when it would have.
+ */
+static int64_t
+mono_to_wall(int64_t t)
+{
+	return t ? time_now_ms() - time_mono_ms() + t : 0;
+}
+
+static int64_t
+wall_to_mono(int64_t t)
+{
+	int64_t m = t ? t - time_now_ms() + time_mono_ms() : 0;
+
+	return t && m == 0 ? 1 : m; /* 0 means "none" */
+}
+
+static void
+res_put(struct emu_res *res, const char *kind, const char *id,
+        const char *org_id, struct buf *b)
+{
+	if (res->db)
+		emudb_res_put(res->db, kind, id, org_id, buf_cstr(b));
+	buf_free(b);
+}
+
+static void
+res_drop(struct emu_res *res, const char *id)
+{
+	if (res->db)
+		emudb_res_delete(res->db, id);
+}
+
+static void
+add_times(struct buf *b, int64_t created_at, int64_t t_create, int64_t t_delete)
+{
+	buf_addf(b, ",\"createdAt\":%lld,\"tCreate\":%lld,\"tDelete\":%lld",
+	         (long long)created_at, (long long)mono_to_wall(t_create),
+	         (long long)mono_to_wall(t_delete));
+}
+
+static int64_t
+json_ms(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static char *
+json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+/* copy a 36-character id; false when it is not one */
+static bool
+json_id(const cJSON *o, const char *key, char out[37])
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) != 36)
+		return false;
+	memcpy(out, v->valuestring, 37);
+	return true;
+}
+
 /* --- volumes ---------------------------------------------------------- */
+
+static void
+vol_save(struct emu_res *res, const struct emu_volume *v)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "{\"id\":\"%s\",\"name\":", v->id);
+	buf_add_json_string(&b, v->name);
+	add_times(&b, v->created_at, v->t_create, v->t_delete);
+	buf_addch(&b, '}');
+	res_put(res, "volume", v->id, v->org_id, &b);
+}
 
 /* the state now; NULL when gone */
 static const char *
@@ -98,6 +181,7 @@ vol_purge(struct emu_res *res, const struct emudb_opts *op)
 			i++;
 			continue;
 		}
+		res_drop(res, v->id);
 		free(v->name);
 		free(v);
 		res->vols[i] = res->vols[--res->n_vols];
@@ -162,6 +246,7 @@ api_volume_create(struct route_call *c)
 	res->vols = xreallocarray(res->vols, (size_t)res->n_vols + 1,
 	                          sizeof(*res->vols));
 	res->vols[res->n_vols++] = v;
+	vol_save(res, v);
 	c->r->status = 200;
 	vol_json(&c->r->body, v, vol_state(v, dur(c)));
 }
@@ -239,6 +324,7 @@ api_volume_delete(struct route_call *c)
 		return;
 	}
 	v->t_delete = time_mono_ms();
+	vol_save(res, v);
 	c->r->status = 200;
 }
 
@@ -293,6 +379,25 @@ snap_json(struct buf *b, const struct emu_snapshot *s, const char *state)
 }
 
 static void
+snap_save(struct emu_res *res, const struct emu_snapshot *s)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "{\"id\":\"%s\",\"name\":", s->id);
+	buf_add_json_string(&b, s->name);
+	buf_addstr(&b, ",\"image\":");
+	buf_add_json_string(&b, s->image);
+	buf_addf(&b,
+	         ",\"cpu\":%d,\"gpu\":%d,\"mem\":%d,\"disk\":%d,"
+	         "\"sandboxClass\":\"%s\",\"fail\":%s,\"inactive\":%s",
+	         s->cpu, s->gpu, s->mem, s->disk, sb_class_name(s->sclass),
+	         s->fail ? "true" : "false", s->inactive ? "true" : "false");
+	add_times(&b, s->created_at, s->t_create, s->t_delete);
+	buf_addch(&b, '}');
+	res_put(res, "snapshot", s->id, s->org_id, &b);
+}
+
+static void
 snap_purge(struct emu_res *res, const struct emudb_opts *op)
 {
 	for (int i = 0; i < res->n_snaps;) {
@@ -302,6 +407,7 @@ snap_purge(struct emu_res *res, const struct emudb_opts *op)
 			i++;
 			continue;
 		}
+		res_drop(res, s->id);
 		free(s->name);
 		free(s->image);
 		free(s);
@@ -419,6 +525,7 @@ api_snapshots_create(struct route_call *c)
 	res->snaps = xreallocarray(res->snaps, (size_t)res->n_snaps + 1,
 	                           sizeof(*res->snaps));
 	res->snaps[res->n_snaps++] = s;
+	snap_save(res, s);
 	c->r->status = 200;
 	snap_json(&c->r->body, s, snap_state(s, dur(c)));
 }
@@ -507,8 +614,10 @@ api_snapshots_delete(struct route_call *c)
 
 	if (!s)
 		return;
-	if (!s->t_delete)
+	if (!s->t_delete) {
 		s->t_delete = time_mono_ms();
+		snap_save(res_of(c), s);
+	}
 	c->r->status = 200;
 }
 
@@ -526,6 +635,7 @@ snap_activation(struct route_call *c, bool active)
 		return;
 	}
 	s->inactive = !active;
+	snap_save(res_of(c), s);
 	c->r->status = 200;
 	snap_json(&c->r->body, s, snap_state(s, dur(c)));
 }
@@ -558,6 +668,23 @@ secret_json(struct buf *b, const struct emu_secret *s)
 	buf_addch(b, '}');
 }
 
+/* what is kept of a secret: never its value, which the emulator drops */
+static void
+secret_save(struct emu_res *res, const struct emu_secret *s)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "{\"id\":\"%s\",\"name\":", s->id);
+	buf_add_json_string(&b, s->name);
+	if (s->description) {
+		buf_addstr(&b, ",\"description\":");
+		buf_add_json_string(&b, s->description);
+	}
+	buf_addf(&b, ",\"createdAt\":%lld,\"updatedAt\":%lld}",
+	         (long long)s->created_at, (long long)s->updated_at);
+	res_put(res, "secret", s->id, s->org_id, &b);
+}
+
 static struct emu_secret *
 secret_find(struct emu_res *res, const char *org, const char *key)
 {
@@ -571,16 +698,23 @@ secret_find(struct emu_res *res, const char *org, const char *key)
 	return NULL;
 }
 
-/* CreateSecret: name (alphanumeric, hyphens, underscores), value */
-static bool
-secret_name_ok(const char *n)
+/* the SDK's secret name pattern (common/validate.c) */
+bool
+res_secret_name_ok(const char *n)
 {
-	if (!*n)
-		return false;
-	for (; *n; n++)
-		if (!isalnum((unsigned char)*n) && *n != '-' && *n != '_')
-			return false;
-	return true;
+	return validate_secret_name(n);
+}
+
+int
+res_secret_check(struct emu_res *res, const char *org_id, const char *name,
+                 struct buf *msg)
+{
+	for (int i = 0; i < res->n_secrets; i++)
+		if (strcmp(res->secrets[i]->org_id, org_id) == 0 &&
+		    strcmp(res->secrets[i]->name, name) == 0)
+			return 0;
+	buf_addf(msg, "Secret with name %s not found", name);
+	return -1;
 }
 
 void
@@ -593,11 +727,15 @@ api_secret_create(struct route_call *c)
 	const char *org = emudb_org_id(c->o);
 	struct emu_secret *s;
 
-	if (!cJSON_IsString(n) || !secret_name_ok(n->valuestring) ||
-	    !cJSON_IsString(v)) {
-		route_error(c, 400,
-		            "name (alphanumeric, hyphens, underscores) and "
-		            "value must be strings");
+	if (!cJSON_IsString(n) || !res_secret_name_ok(n->valuestring)) {
+		route_error(
+		        c, 400,
+		        "name must match /^[a-zA-Z_][a-zA-Z0-9_-]*$/ regular "
+		        "expression");
+		return;
+	}
+	if (!cJSON_IsString(v)) {
+		route_error(c, 400, "value must be a string");
 		return;
 	}
 	if (secret_find(res, org, n->valuestring)) {
@@ -614,6 +752,7 @@ api_secret_create(struct route_call *c)
 	res->secrets = xreallocarray(res->secrets, (size_t)res->n_secrets + 1,
 	                             sizeof(*res->secrets));
 	res->secrets[res->n_secrets++] = s;
+	secret_save(res, s);
 	c->r->status = 201;
 	secret_json(&c->r->body, s);
 }
@@ -673,6 +812,7 @@ api_secret_update(struct route_call *c)
 		s->description = xstrdup(d->valuestring);
 	}
 	s->updated_at = emudb_now(c->srv->db);
+	secret_save(res_of(c), s);
 	c->r->status = 200;
 	secret_json(&c->r->body, s);
 }
@@ -688,6 +828,7 @@ api_secret_delete(struct route_call *c)
 	for (int i = 0; i < res->n_secrets; i++)
 		if (res->secrets[i] == s)
 			res->secrets[i] = res->secrets[--res->n_secrets];
+	res_drop(res, s->id);
 	free(s->name);
 	free(s->description);
 	free(s);
@@ -715,4 +856,103 @@ res_free(struct emu_res *res)
 	free(res->snaps);
 	free(res->secrets);
 	memset(res, 0, sizeof(*res));
+}
+
+void
+res_reset(struct emu_res *res)
+{
+	struct emu_db *db = res->db;
+
+	for (int i = 0; i < res->n_vols; i++)
+		res_drop(res, res->vols[i]->id);
+	for (int i = 0; i < res->n_snaps; i++)
+		res_drop(res, res->snaps[i]->id);
+	for (int i = 0; i < res->n_secrets; i++)
+		res_drop(res, res->secrets[i]->id);
+	res_free(res);
+	res->db = db;
+}
+
+#define APPEND(arr, n, x)                                                      \
+	do {                                                                   \
+		(arr) = xreallocarray((arr), (size_t)(n) + 1, sizeof(*(arr))); \
+		(arr)[(n)++] = (x);                                            \
+	} while (0)
+
+/* one stored resource back into res (a broken one is skipped) */
+static void
+res_load_one(void *arg, const char *kind, const char *org_id, const char *body)
+{
+	struct emu_res *res = arg;
+	cJSON *j = cJSON_Parse(body);
+	char id[37];
+
+	if (!j || strlen(org_id) != 36 || !json_id(j, "id", id))
+		goto out;
+	if (strcmp(kind, "volume") == 0) {
+		struct emu_volume *v = xcalloc(1, sizeof(*v));
+
+		memcpy(v->id, id, 37);
+		memcpy(v->org_id, org_id, 37);
+		v->name = json_str(j, "name");
+		v->created_at = json_ms(j, "createdAt");
+		v->t_create = wall_to_mono(json_ms(j, "tCreate"));
+		v->t_delete = wall_to_mono(json_ms(j, "tDelete"));
+		if (!v->name) {
+			free(v);
+			goto out;
+		}
+		APPEND(res->vols, res->n_vols, v);
+	} else if (strcmp(kind, "snapshot") == 0) {
+		struct emu_snapshot *s = xcalloc(1, sizeof(*s));
+		char *cls = json_str(j, "sandboxClass");
+		int cl = cls ? sb_class_parse(cls) : -1;
+
+		free(cls);
+		memcpy(s->id, id, 37);
+		memcpy(s->org_id, org_id, 37);
+		s->name = json_str(j, "name");
+		s->image = json_str(j, "image");
+		s->cpu = (int)json_ms(j, "cpu");
+		s->gpu = (int)json_ms(j, "gpu");
+		s->mem = (int)json_ms(j, "mem");
+		s->disk = (int)json_ms(j, "disk");
+		s->sclass = cl < 0 ? SC_CONTAINER : (enum sb_class)cl;
+		s->fail = cJSON_IsTrue(cJSON_GetObjectItem(j, "fail"));
+		s->inactive = cJSON_IsTrue(cJSON_GetObjectItem(j, "inactive"));
+		s->created_at = json_ms(j, "createdAt");
+		s->t_create = wall_to_mono(json_ms(j, "tCreate"));
+		s->t_delete = wall_to_mono(json_ms(j, "tDelete"));
+		if (!s->name || !s->image) {
+			free(s->name);
+			free(s->image);
+			free(s);
+			goto out;
+		}
+		APPEND(res->snaps, res->n_snaps, s);
+	} else if (strcmp(kind, "secret") == 0) {
+		struct emu_secret *s = xcalloc(1, sizeof(*s));
+
+		memcpy(s->id, id, 37);
+		memcpy(s->org_id, org_id, 37);
+		s->name = json_str(j, "name");
+		s->description = json_str(j, "description");
+		s->created_at = json_ms(j, "createdAt");
+		s->updated_at = json_ms(j, "updatedAt");
+		if (!s->name) {
+			free(s->description);
+			free(s);
+			goto out;
+		}
+		APPEND(res->secrets, res->n_secrets, s);
+	}
+out:
+	cJSON_Delete(j);
+}
+
+int
+res_load(struct emu_res *res, struct emu_db *db)
+{
+	res->db = db;
+	return emudb_res_load(db, res_load_one, res);
 }

@@ -1,8 +1,10 @@
 /*
  * resources: the organization resources of the 0.218 API that sandboxes
  * refer to — volumes (/volumes), snapshots (/snapshots) and secrets
- * (/secret) — kept in memory (not in --state) with states that follow
- * real time from their creation, scaled by the transition durations:
+ * (/secret) — kept in memory and, with --state, in the state file (each
+ * written as it changes; a secret's value is never kept anywhere), with
+ * states that follow real time from their creation, scaled by the
+ * transition durations:
  *
  *	volume    pending_create -> ready; delete: pending_delete -> gone
  *	snapshot  pending -> building -> active (error under --error-rate);
@@ -16,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "emulator/model.h"
 #include "emulator/routes.h"
 
@@ -23,7 +26,10 @@ struct emu_volume;
 struct emu_snapshot;
 struct emu_secret;
 
+struct emu_db;
+
 struct emu_res {
+	struct emu_db *db; /* --state persistence (res_load); NULL: none */
 	struct emu_volume **vols;
 	int n_vols;
 	struct emu_snapshot **snaps;
@@ -32,7 +38,16 @@ struct emu_res {
 	int n_secrets;
 };
 
+/* res_free: free everything, the state file untouched (shutdown). */
 void res_free(struct emu_res *res);
+/* res_reset: remove everything, from the state file too (the reset hook). */
+void res_reset(struct emu_res *res);
+/*
+ * res_load: the resources of db's state file back into the empty res, and
+ * every later change written to it (a no-op without --state); -1 with
+ * the message set when it cannot be read.
+ */
+int res_load(struct emu_res *res, struct emu_db *db);
 
 /*
  * res_volume_resolve: a volume of org_id by id or name for a sandbox
@@ -57,6 +72,15 @@ struct emudb_opts;
 int res_snapshot_resolve(struct emu_res *res, const struct emudb_opts *op,
                          const char *org_id, const char *key,
                          struct res_snap *out, char *buf, size_t bufsz);
+
+/* res_secret_name_ok: ^[a-zA-Z_][a-zA-Z0-9_-]*$ (the SDK's pattern). */
+bool res_secret_name_ok(const char *name);
+/*
+ * res_secret_check: a sandbox's secrets entry names a secret of org_id: 0,
+ * or -1 with "Secret with name X not found" appended to msg.
+ */
+int res_secret_check(struct emu_res *res, const char *org_id, const char *name,
+                     struct buf *msg);
 
 route_fn api_volume_create;
 route_fn api_volume_list;

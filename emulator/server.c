@@ -120,6 +120,13 @@ server_new(const struct server_opts *opts, struct emu_db *db,
 	srv->db = db;
 	srv->loopback = http_addr_is_loopback(&opts->addr);
 	faults_init(&srv->faults, &srv->opts);
+	emudb_lock(db);
+	rc = res_load(&srv->res, db);
+	emudb_unlock(db);
+	if (rc < 0) {
+		server_free(srv);
+		return rc;
+	}
 	if ((rc = http_start(srv)) < 0) {
 		server_free(srv);
 		return rc;

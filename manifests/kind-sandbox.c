@@ -585,13 +585,32 @@ load_gpu_types(struct doc *d, const struct ynode *n, struct spec *s)
 	}
 }
 
+/* one spec.secrets entry k: v whose value w is a word */
+static void
+load_secret(struct doc *d, const struct ynode *k, const struct ynode *v,
+            const char *w, struct spec *s)
+{
+	char at[32];
+
+	if (!validate_secret_name(w)) {
+		DOC_ERR(d, v,
+		        "'%s' is not a secret name (expected "
+		        "[A-Za-z_][A-Za-z0-9_-]*)",
+		        w);
+		return;
+	}
+	snprintf(at, sizeof(at), "%u:%u", v->line, v->col);
+	strmap_set(&s->secrets, k->value, w);
+	strmap_set(&s->secret_pos, k->value, at);
+}
+
 /* load_secrets: spec.secrets, {ENV: organization secret name}. */
 static void
 load_secrets(struct doc *d, const struct ynode *n, struct spec *s)
 {
 	struct doc_pair *kv = NULL;
 	size_t i, m, old;
-	char *w;
+	char *w = NULL;
 
 	set_pos(s, SPEC_F_SECRETS, n);
 	s->has_secrets = true;
@@ -619,10 +638,10 @@ load_secrets(struct doc *d, const struct ynode *n, struct spec *s)
 			        "organization secret; secretEnv and secretFile "
 			        "belong in spec.env)");
 		else if (doc_word(d, kv[i].v, "an organization secret name",
-		                  &w)) {
-			strmap_set(&s->secrets, kv[i].k->value, w);
-			free(w);
-		}
+		                  &w))
+			load_secret(d, kv[i].k, kv[i].v, w, s);
+		free(w);
+		w = NULL;
 		doc_pop(d, old);
 	}
 	free(kv);

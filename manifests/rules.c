@@ -119,14 +119,11 @@ rule_cidr_ok(const char *s)
 	return validate_cidr(s, VALIDATE_NO_LEADING_ZERO);
 }
 
-/*
- * rule_domain_ok: Daytona's host names (validate_domain) whose last
- * label does not start with a digit.
- */
+/* rule_domain_ok: Daytona's domainAllowList rule (validate_domain). */
 bool
 rule_domain_ok(const char *s)
 {
-	return validate_domain(s, VALIDATE_ALPHA_TLD);
+	return validate_domain(s);
 }
 
 /* Absolute, not "/", no "//", no "." or ".." segment, no control. */

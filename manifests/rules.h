@@ -41,8 +41,9 @@ const char *rule_stack_name_problem(const char *name);
 bool rule_env_name_ok(const char *s);
 /* rule_cidr_ok: an IPv4 CIDR "a.b.c.d/n", n 0..32, no leading zeros. */
 bool rule_cidr_ok(const char *s);
-/* rule_domain_ok: a host name of two or more labels with an optional
- * leading "*.", whose last label does not start with a digit. */
+/* rule_domain_ok: labels of letters, digits and inner '-' with an
+ * optional leading "*.", ending in a letters-only label of two or more
+ * (validate_domain, the rule Daytona and daytona-emulator apply). */
 bool rule_domain_ok(const char *s);
 /* rule_mount_path_ok: absolute, not "/", no "//", no "." or ".."
  * segment, no control character. */

@@ -24,11 +24,12 @@
 #define CIDR_PATTERN                                                      \
 	"^" CIDR_OCTET "\\." CIDR_OCTET "\\." CIDR_OCTET "\\." CIDR_OCTET \
 	"/(3[0-2]|[12]?[0-9])$"
-#define DOMAIN_LABEL "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
-#define DOMAIN_PATTERN                                           \
-	"^(\\*\\.)?(" DOMAIN_LABEL "\\.)+[A-Za-z]([A-Za-z0-9-]*" \
-	"[A-Za-z0-9])?$"
-#define ENV_NAME_PATTERN   "^[A-Za-z_][A-Za-z0-9_]*$"
+/* validate_domain(): Daytona's domainAllowList rule (v0.190.0) */
+#define DOMAIN_LABEL     "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#define DOMAIN_PATTERN   "^(\\*\\.)?(" DOMAIN_LABEL "\\.)+[A-Za-z]{2,}$"
+#define ENV_NAME_PATTERN "^[A-Za-z_][A-Za-z0-9_]*$"
+#define SECRET_NAME_PATTERN \
+	"^[A-Za-z_][A-Za-z0-9_-]*$" /* validate_secret_name */
 #define STACK_NAME_PATTERN "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 #define DURATION_PATTERN   "^[0-9]+(ms|s|m|h)?$"
 
@@ -233,7 +234,9 @@ secrets_schema(const char *desc)
 	        o, "propertyNames",
 	        cJSON_Parse("{\"pattern\": \"" ENV_NAME_PATTERN "\"}"));
 	cJSON_AddNumberToObject(o, "maxProperties", SPEC_MAX_SECRETS);
-	cJSON_AddItemToObject(o, "additionalProperties", word(false, NULL));
+	cJSON_AddItemToObject(o, "additionalProperties",
+	                      cJSON_Parse("{\"type\": \"string\", \"pattern\": "
+	                                  "\"" SECRET_NAME_PATTERN "\"}"));
 	return o;
 }
 

@@ -272,6 +272,7 @@ spec_clear(struct spec *s)
 		free(s->gpu_types[i]);
 	free(s->gpu_types);
 	strmap_clear(&s->secrets);
+	strmap_clear(&s->secret_pos);
 	spec_network_clear(&s->network);
 	for (i = 0; i < s->nvolumes; i++) {
 		free(s->volumes[i].volume);
@@ -316,6 +317,8 @@ spec_copy(struct spec *d, const struct spec *s)
 		d->gpu_types[i] = xstrdup(s->gpu_types[i]);
 	memset(&d->secrets, 0, sizeof(d->secrets));
 	strmap_copy(&d->secrets, &s->secrets);
+	memset(&d->secret_pos, 0, sizeof(d->secret_pos));
+	strmap_copy(&d->secret_pos, &s->secret_pos);
 	spec_network_copy(&d->network, &s->network);
 	d->volumes =
 	        s->nvolumes ? xcalloc(s->nvolumes, sizeof(*d->volumes)) : NULL;

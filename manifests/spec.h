@@ -256,6 +256,9 @@ struct spec {
 	 * a value); has_secrets with none declared clears them */
 	bool has_secrets;
 	struct strmap secrets;
+	/* where each secrets entry's value was written: env name ->
+	 * "LINE:COL" (manifests only; not hashed or serialized) */
+	struct strmap secret_pos;
 	bool has_network;
 	struct spec_network network;
 	bool has_volumes;

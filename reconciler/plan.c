@@ -663,6 +663,43 @@ note_unresolved(struct builder *b, const struct spec *s)
 	buf_free(&keys);
 }
 
+/*
+ * missing_secrets: each platform secret of s that the organization does
+ * not have (GET /secret) is a plan error at its manifest position; 1
+ * when there is one. Not checked when the names are not known.
+ */
+static int
+missing_secrets(struct builder *b, const struct spec *s)
+{
+	const struct strmap *have = b->in->secret_names;
+	int n = 0;
+
+	if (!have)
+		return 0;
+	for (size_t i = 0; i < s->secrets.n; i++) {
+		const char *env = s->secrets.v[i].key;
+		const char *name = s->secrets.v[i].value;
+		const char *at = strmap_get(&s->secret_pos, env);
+		char *src;
+
+		if (strmap_get(have, name))
+			continue;
+		if (s->file && at)
+			src = xasprintf("%s:%s", s->file, at);
+		else
+			src = source_of(s);
+		add_error(b, s->name,
+		          "%s: spec.secrets.%s: the organization has no secret "
+		          "'%s' (expected the name of one of its secrets, "
+		          "created in the Daytona dashboard or with POST "
+		          "/secret)",
+		          src, env, name);
+		free(src);
+		n++;
+	}
+	return n > 0;
+}
+
 /* plan_spec: the action (or the error) for one desired sandbox. */
 static void
 plan_spec(struct builder *b, const struct spec *s)
@@ -674,6 +711,8 @@ plan_spec(struct builder *b, const struct spec *s)
 	        find_obs(b->foreign, in->nforeign, s->name);
 
 	if (!targeted(b, s->name))
+		return;
+	if (missing_secrets(b, s))
 		return;
 	if (s->nunresolved)
 		note_unresolved(b, s);

@@ -278,6 +278,9 @@ struct plan_input {
 	struct dt_sandbox *const *foreign;
 	size_t nforeign;
 	long long max_auto_archive; /* 0: SPEC_DEFAULT_MAX_AUTO_ARCHIVE */
+	/* the organization secrets' names (keys); NULL: not known, and the
+	 * platform secrets a spec names are not checked */
+	const struct strmap *secret_names;
 	int allow_mass_delete;
 	/* the guard refuses deleting more than this share (percent) of the
 	 * stack's sandboxes, and all of them below 100; 0: the default

@@ -457,6 +457,7 @@ diff(struct reconcile *r, const struct refresh_result *rr,
 	in.foreign = rr->foreign;
 	in.nforeign = rr->nforeign;
 	in.max_auto_archive = rr->max_auto_archive;
+	in.secret_names = rr->has_secret_names ? &rr->secret_names : NULL;
 	in.resize_unavailable = resize_unavailable(r);
 	in.allow_mass_delete = r->o.allow_mass_delete;
 	in.mass_delete = r->o.mass_delete;

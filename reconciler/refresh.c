@@ -100,6 +100,7 @@ refresh_result_clear(struct refresh_result *r)
 		dt_sandbox_free(r->foreign[i]);
 	free(r->foreign);
 	strmap_clear(&r->unmanaged);
+	strmap_clear(&r->secret_names);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -857,6 +858,32 @@ server_archive_max(struct dt_client *c, const struct refresh_opts *o,
 }
 
 /*
+ * server_secrets: the organization secrets' names, asked only when a spec
+ * names platform secrets. A server without GET /secret (or any failure)
+ * leaves them unknown: the plan then does not check them.
+ */
+static void
+server_secrets(struct dt_client *c, const struct refresh_opts *o,
+               struct refresh_result *out)
+{
+	size_t i;
+
+	for (i = 0; i < o->nspecs; i++)
+		if (o->specs[i].secrets.n > 0)
+			break;
+	if (i == o->nspecs)
+		return;
+	if (dt_secret_names(c, &out->secret_names, NULL) == 0) {
+		out->has_secret_names = 1;
+		return;
+	}
+	log_debug("GET /secret failed (%s); the secrets' names are not "
+	          "checked",
+	          sf_error_last());
+	strmap_clear(&out->secret_names);
+}
+
+/*
  * record_seen: write the changed observations in one transaction (a record
  * rebuilt from the labels is written whole), then forget the records of
  * sandboxes that are gone and no longer desired.
@@ -1030,7 +1057,9 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 		goto out;
 	/* 5. the server's archive maximum, only when a spec needs it */
 	server_archive_max(c, o, out);
-	/* 6. record what was seen */
+	/* 6. the organization's secrets, only when a spec names some */
+	server_secrets(c, o, out);
+	/* 7. record what was seen */
 	if (!o->no_record)
 		rc = record_locked(st, o, &w, &recs, gone, ngone);
 out:

@@ -72,9 +72,13 @@ struct refresh_result {
 	int has_unmanaged;
 	int rebuilt;                /* records were rebuilt from labels */
 	long long max_auto_archive; /* from GET /config, 0: not asked */
-	size_t pages;               /* list pages fetched */
-	size_t gets;                /* single GETs sent */
-	size_t recorded;            /* records written */
+	/* the organization secrets' names (GET /secret), asked only when a
+	 * spec names platform secrets; has_secret_names 0: not known */
+	struct strmap secret_names;
+	int has_secret_names;
+	size_t pages;     /* list pages fetched */
+	size_t gets;      /* single GETs sent */
+	size_t recorded;  /* records written */
 	size_t forgotten; /* records of gone, undesired sandboxes removed */
 };
 

@@ -382,6 +382,21 @@ await check('a create over the rate limit is a DaytonaRateLimitError (429) with 
 const vmName = `${run}-vm`;
 let vm; // a linux-vm Sandbox (the emulator's daytona-vm snapshot)
 
+await check('secret service: create and get (the value never shown); an unknown secret is a DaytonaValidationError (400)', async () => {
+  const err = await expectError(
+    () => daytona.create({ name: `${run}-nosecret`, snapshot: 'daytona-small', secrets: { GH_TOKEN: `${run}-gh` }, labels: suiteLabels }),
+    DaytonaValidationError, 400, 'create naming an unknown secret');
+  eq(err.message, `Secret with name ${run}-gh not found`, 'message');
+  for (const name of [`${run}-gh`, `${run}-npm`, `${run}-pypi`]) {
+    const sec = await daytona.secret.create({ name, value: `value-of-${name}` });
+    eq(sec.name, name, 'name');
+    truthy(sec.placeholder, 'placeholder');
+    const got = await daytona.secret.get(sec.id);
+    eq(got.name, name, 'get by id');
+    if (JSON.stringify(got).includes('value-of-')) fail('the value was shown');
+  }
+});
+
 await check('create with the 0.218 fields echoes them (ttl, proxy, secrets kept)', async () => {
   const sb = await daytona.create({
     name: `${run}-ttl`,
@@ -389,7 +404,7 @@ await check('create with the 0.218 fields echoes them (ttl, proxy, secrets kept)
     ttlMinutes: 90,
     autoStopInterval: 0,
     outboundProxyUrl: 'http://proxy.example.com:3128',
-    secrets: { GH_TOKEN: 'gh-token' },
+    secrets: { GH_TOKEN: `${run}-gh` },
     labels: suiteLabels,
   });
   eq(sb.state, 'started', 'state');
@@ -400,7 +415,7 @@ await check('create with the 0.218 fields echoes them (ttl, proxy, secrets kept)
   eq(Date.parse(sb.autoDestroyAt) - Date.parse(sb.createdAt), 90 * 60000, 'autoDestroyAt - createdAt');
   eq(sb.outboundProxyUrl, 'http://proxy.example.com:3128', 'outboundProxyUrl');
   const hook = JSON.parse((await emu('GET', `/_emulator/sandbox/${sb.id}`)).text);
-  eq(hook.secrets, [{ GH_TOKEN: 'gh-token' }], 'stored secrets');
+  eq(hook.secrets, [{ GH_TOKEN: `${run}-gh` }], 'stored secrets');
 });
 
 await check('setTtl re-anchors autoDestroyAt; 0 clears it', async () => {
@@ -417,9 +432,9 @@ await check('setTtl re-anchors autoDestroyAt; 0 clears it', async () => {
 
 await check('updateSecrets replaces the set', async () => {
   const sb = await daytona.get(`${run}-ttl`);
-  await sb.updateSecrets({ NPM_TOKEN: 'npm', PYPI: 'pypi' });
+  await sb.updateSecrets({ NPM_TOKEN: `${run}-npm`, PYPI: `${run}-pypi` });
   const hook = JSON.parse((await emu('GET', `/_emulator/sandbox/${sb.id}`)).text);
-  eq(hook.secrets, [{ NPM_TOKEN: 'npm' }, { PYPI: 'pypi' }], 'stored secrets');
+  eq(hook.secrets, [{ NPM_TOKEN: `${run}-npm` }, { PYPI: `${run}-pypi` }], 'stored secrets');
 });
 
 await check('pause of a container is a DaytonaUnprocessableEntityError (422)', async () => {

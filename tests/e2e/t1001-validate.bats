@@ -354,3 +354,40 @@ sandform validate: 1 error, 0 warnings" ]
 	[[ "$s" == *"'secrets': {'OPENAI_API_KEY': 'openai-key'}"* ]]
 	[[ "$s" == *"'kvm': True"* ]]
 }
+
+@test "domainAllowList: Daytona's rule, the emulator's too — a letters-only last label of two or more (issue 14)" {
+	cat >d.yaml <<-'EOF'
+	apiVersion: sandform.dev/v1
+	kind: Sandbox
+	metadata: {name: d}
+	spec:
+	  image: python:3.12
+	  network:
+	    domainAllowList: [pypi.org, "*.github.com", 1a.example.io, example.123, 1.2.3.4, a.b, a.c0m]
+	EOF
+	run --separate-stderr "$SANDFORM" --no-stack-file validate d.yaml
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"d.yaml:7:64: spec.network.domainAllowList[3]: 'example.123' is invalid (expected host names like pypi.org or *.example.com)"* ]]
+	[[ "$stderr" == *"d.yaml:7:77: spec.network.domainAllowList[4]: '1.2.3.4' is invalid"* ]]
+	[[ "$stderr" == *"d.yaml:7:86: spec.network.domainAllowList[5]: 'a.b' is invalid"* ]]
+	[[ "$stderr" == *"d.yaml:7:91: spec.network.domainAllowList[6]: 'a.c0m' is invalid"* ]]
+	[ "$(grep -c 'domainAllowList\[' <<<"$stderr")" -eq 4 ]
+}
+
+@test "spec.secrets values are organization secret names: the SDK's ^[a-zA-Z_][a-zA-Z0-9_-]*$ (issue 14)" {
+	cat >k.yaml <<-'EOF'
+	apiVersion: sandform.dev/v1
+	kind: Sandbox
+	metadata: {name: k}
+	spec:
+	  image: python:3.12
+	  secrets: {A: ok_name-1, B: 1bad, C: "has space", D: _fine}
+	EOF
+	run --separate-stderr "$SANDFORM" --no-stack-file validate k.yaml
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"k.yaml:6:30: spec.secrets.B: '1bad' is not a secret name (expected [A-Za-z_][A-Za-z0-9_-]*)"* ]]
+	[[ "$stderr" == *"spec.secrets.C:"* ]]
+	[ "$(grep -c 'spec.secrets' <<<"$stderr")" -eq 2 ]
+}

@@ -136,6 +136,15 @@ spec:
 	bad secrets spec.secrets "$HEAD
 spec:
   secrets: {1BAD: name}"
+	bad domain spec.network.domainAllowList "$HEAD
+spec:
+  network: {domainAllowList: [example.123]}"
+	bad domain2 spec.network.domainAllowList "$HEAD
+spec:
+  network: {domainAllowList: [a.b]}"
+	bad secretname spec.secrets "$HEAD
+spec:
+  secrets: {GH: 1bad}"
 	bad spot spec.spot "$HEAD
 spec:
   spot: sometimes"

@@ -37,6 +37,7 @@ for l in sys.stdin:
 }
 
 @test "create sends the 0.218 fields; the next plan is empty; the class is shown" {
+	emu_secrets openai-key
 	vm '  kvm: true' '  ttlMinutes: 60' '  autoPauseInterval: 30' \
 		'  outboundProxyUrl: https://proxy.internal:3128' \
 		'  secrets: {OPENAI_API_KEY: openai-key}'
@@ -74,6 +75,7 @@ for l in sys.stdin:
 }
 
 @test "ttlMinutes, autoPauseInterval and secrets change in place; the next plan is empty" {
+	emu_secrets a b c
 	vm '  ttlMinutes: 60' '  autoPauseInterval: 30' '  secrets: {A: a}'
 	"$SANDFORM" apply m --auto-approve >/dev/null
 	id=$(emu_api GET /sandbox/vm | emu_json 'd["id"]')
@@ -241,4 +243,29 @@ print(" ".join(json.loads(l)["path"].split("/", 4)[-1] for l in sys.stdin
 	[[ "$output" == *"-/+ g (replace)"* ]]
 	[[ "$output" == *'spec.spot: true -> false (forces replacement)'* ]]
 	[[ "$output" == *'spec.gpuType: "RTX-4090" -> "H100" (forces replacement)'* ]]
+}
+
+@test "a platform secret the organization does not have is a plan error at its line (GET /secret)" {
+	emu_secrets have-it
+	vm '  secrets:' '    A: have-it' '    B: nope-1' '  autoStopInterval: 0'
+	run --separate-stderr "$SANDFORM" plan m
+	echo "$output$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"m/vm.yaml:8:8: spec.secrets.B: the organization has no secret 'nope-1' (expected the name of one of its secrets"* ]]
+	[[ "$stderr" != *"have-it"* ]]
+	[ "$(requests GET /api/secret)" = - ]
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 1 ]
+	[ "$(requests POST /api/sandbox)" = "" ]
+	emu_secrets nope-1
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	# a stack without platform secrets never asks
+	asked=$(requests GET /api/secret | wc -l)
+	vm '  autoStopInterval: 0'
+	run --separate-stderr "$SANDFORM" plan m
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(requests GET /api/secret | wc -l)" -eq "$asked" ]
 }

@@ -117,7 +117,7 @@ IMG='"buildInfo":{"dockerfileContent":"FROM python:3.12\n"}'
 	[ "$(msg)" = "each value in gpuType must be one of the following values: H100, H200, B300, RTX-PRO-6000, RTX-4090, RTX-5090, MI355X" ]
 	emu_api POST /sandbox '{"gpuType":["H100"]}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
-	[ "$(msg)" = "Cannot specify a GPU type when using a snapshot" ]
+	[ "$(msg)" = "Cannot specify GPU type when creating sandbox from snapshot. GPU type is inherited from snapshot." ]
 	emu_api POST /sandbox '{"spot":true}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
 	[ "$(msg)" = "Spot is only supported for GPU sandboxes" ]
@@ -152,8 +152,12 @@ IMG='"buildInfo":{"dockerfileContent":"FROM python:3.12\n"}'
 	done
 }
 
-@test "secrets: stored (never shown by the API), malformed refused" {
+@test "secrets: stored (never shown by the API), malformed or unknown refused" {
 	emu_start --transition-ms 0
+	emu_api POST /sandbox '{"name":"s","secrets":[{"GH_TOKEN":"gh"}]}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(msg)" = "Secret with name gh not found" ]
+	emu_secrets gh npm
 	emu_api POST /sandbox '{"name":"s","secrets":[{"GH_TOKEN":"gh"},{"NPM_TOKEN":"npm"}]}' >sb.json
 	[ "$EMU_STATUS" = 200 ]
 	[ "$(emu_json '"secrets" in d' <sb.json)" = false ]
@@ -168,6 +172,7 @@ IMG='"buildInfo":{"dockerfileContent":"FROM python:3.12\n"}'
 
 @test "the new fields survive a restart with --state" {
 	emu_start --transition-ms 0 --state "$BATS_TEST_TMPDIR/st.db"
+	emu_secrets b
 	emu_api POST /sandbox '{"name":"v","snapshot":"daytona-vm","kvm":true,"ttlMinutes":90,"outboundProxyUrl":"https://p:1","secrets":[{"A":"b"}]}' >a.json
 	[ "$EMU_STATUS" = 200 ]
 	emu_stop

@@ -62,8 +62,9 @@ field() { echo "$EMU_BODY" | emu_json "d[\"$1\"]"; }
 	[ "$EMU_STATUS" = 404 ]
 }
 
-@test "PUT secrets replaces the set; [] detaches; malformed is 400" {
+@test "PUT secrets replaces the set; [] detaches; malformed or unknown is 400" {
 	emu_start --transition-ms 0
+	emu_secrets a b c
 	id=$(emu_api POST /sandbox '{"name":"s","secrets":[{"A":"a"}]}' | emu_json 'd["id"]')
 	emu_api PUT /sandbox/s/secrets '{"secrets":[{"B":"b"},{"C":"c"}]}' >/dev/null
 	[ "$EMU_STATUS" = 200 ]
@@ -73,6 +74,16 @@ field() { echo "$EMU_BODY" | emu_json "d[\"$1\"]"; }
 	[ "$EMU_STATUS" = 200 ]
 	[ "$(emu_hook GET "sandbox/$id" | emu_json 'd["secrets"]')" = '[]' ]
 	emu_api PUT /sandbox/s/secrets '{}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	# an unknown name: 400, and the set is left as it was
+	emu_api PUT /sandbox/s/secrets '{"secrets":[{"A":"a"}]}' >/dev/null
+	emu_api PUT /sandbox/s/secrets '{"secrets":[{"B":"b"},{"D":"nope"}]}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	[ "$(echo "$EMU_BODY" | emu_json 'd["message"]')" = "Secret with name nope not found" ]
+	[ "$(emu_hook GET "sandbox/$id" | emu_json 'd["secrets"]')" = '[{"A": "a"}]' ]
+	# a deleted secret is unknown to later calls
+	emu_api DELETE "/secret/c" >/dev/null
+	emu_api PUT /sandbox/s/secrets '{"secrets":[{"C":"c"}]}' >/dev/null
 	[ "$EMU_STATUS" = 400 ]
 }
 

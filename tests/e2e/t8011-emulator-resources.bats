@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # daytona-emulator: /volumes, /snapshots and /secret of the 0.218 API
 # (issue 14) — CRUD, states on the transition clock, and sandbox creates
-# that name an unknown or unready volume or snapshot (400).
+# that name an unknown or unready volume or snapshot (400), and --state
+# keeping them across a restart.
 
 bats_require_minimum_version 1.5.0
 load lib/emulator
@@ -132,8 +133,14 @@ poll() {
 	[[ "$(field placeholder)" == dtn_secret_* ]]
 	emu_api POST /secret '{"name":"gh-token","value":"x"}' >/dev/null
 	[ "$EMU_STATUS" = 409 ]
-	emu_api POST /secret '{"name":"bad name","value":"x"}' >/dev/null
-	[ "$EMU_STATUS" = 400 ]
+	for bad in 'bad name' 1abc -abc ''; do
+		emu_api POST /secret "{\"name\":\"$bad\",\"value\":\"x\"}" >/dev/null
+		[ "$EMU_STATUS" = 400 ]
+		[ "$(msg)" = 'name must match /^[a-zA-Z_][a-zA-Z0-9_-]*$/ regular expression' ]
+	done
+	emu_api POST /secret '{"name":"_ok-1","value":"x"}' >/dev/null
+	[ "$EMU_STATUS" = 201 ]
+	emu_api DELETE /secret/_ok-1 >/dev/null
 	[ "$(emu_api GET /secret | emu_json '[s["name"] for s in d]')" = '["gh-token"]' ]
 	emu_api PATCH "/secret/$id" '{"value":"new","description":"GH"}' >/dev/null
 	[ "$EMU_STATUS" = 200 ]
@@ -150,6 +157,64 @@ poll() {
 	emu_api POST /volumes '{"name":"v"}' >/dev/null
 	emu_api POST /secret '{"name":"s","value":"x"}' >/dev/null
 	emu_hook POST reset >/dev/null
+	[ "$(emu_api GET /volumes)" = '[]' ]
+	[ "$(emu_api GET /secret)" = '[]' ]
+}
+
+@test "--state keeps volumes, snapshots and secrets across a restart; a transition in flight ends on time; reset clears the file too" {
+	st="$BATS_TEST_TMPDIR/st.db"
+	emu_start --transition-ms 0 --create-ms 0 --build-ms 0 --delete-ms 60000 --state "$st"
+	vid=$(emu_api POST /volumes '{"name":"data"}' | emu_json 'd["id"]')
+	emu_api POST /volumes '{"name":"gone"}' >/dev/null
+	emu_api POST /snapshots '{"name":"vmimg","imageName":"ubuntu:24.04","cpu":2,"memory":4,"disk":8,"sandboxClass":"linux-vm"}' >/dev/null
+	emu_api POST /snapshots '{"name":"old","imageName":"ubuntu:22.04"}' >/dev/null
+	poll /snapshots/old active
+	emu_api POST /snapshots/old/deactivate >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	sid=$(emu_api POST /secret '{"name":"gh","value":"s3cr3t-value","description":"GitHub"}' | emu_json 'd["id"]')
+	emu_secrets npm
+	emu_api DELETE /secret/npm >/dev/null
+	emu_api DELETE "/volumes/$(emu_api GET /volumes/by-name/gone | emu_json 'd["id"]')" >/dev/null
+	[ "$EMU_STATUS" = 200 ]
+	before_v=$(emu_api GET /volumes)
+	before_s=$(emu_api GET /snapshots)
+	before_k=$(emu_api GET /secret)
+	emu_stop
+	# the value of a secret is in no file
+	! grep -rqa s3cr3t-value "$BATS_TEST_TMPDIR"/st.db*
+	emu_start --transition-ms 0 --create-ms 0 --build-ms 0 --delete-ms 60000 --state "$st"
+	[ "$(emu_api GET /volumes)" = "$before_v" ]
+	[ "$(emu_api GET /snapshots)" = "$before_s" ]
+	[ "$(emu_api GET /secret)" = "$before_k" ]
+	[ "$(emu_api GET /volumes/by-name/gone | emu_json 'd["state"]')" = pending_delete ]
+	[ "$(emu_api GET /snapshots/old | emu_json 'd["state"]')" = inactive ]
+	[ "$(emu_api GET "/secret/$sid" | emu_json 'd["description"]')" = GitHub ]
+	# still usable: a sandbox names them, an update is kept
+	emu_api POST /sandbox '{"name":"vm","snapshot":"vmimg","volumes":[{"volumeId":"data","mountPath":"/d"}],"secrets":[{"GH_TOKEN":"gh"}]}' >sb.json
+	[ "$EMU_STATUS" = 200 ]
+	[ "$(emu_json '[d["sandboxClass"], d["cpu"], d["volumes"][0]["volumeId"]]' <sb.json)" = "[\"linux-vm\", 2, \"$vid\"]" ]
+	emu_api POST /sandbox '{"secrets":[{"X":"npm"}]}' >/dev/null
+	[ "$EMU_STATUS" = 400 ]
+	emu_api PATCH "/secret/$sid" '{"description":"GH"}' >/dev/null
+	emu_stop
+	# a deletion in flight finishes on time across a restart
+	emu_start --transition-ms 0 --create-ms 0 --build-ms 0 --delete-ms 0 --state "$st"
+	[ "$(emu_api GET "/secret/$sid" | emu_json 'd["description"]')" = GH ]
+	[ "$(emu_api GET /volumes | emu_json '[v["name"] for v in d]')" = '["data"]' ]
+	emu_hook POST reset >/dev/null
+	emu_stop
+	emu_start --transition-ms 0 --state "$st"
+	[ "$(emu_api GET /volumes)" = '[]' ]
+	[ "$(emu_api GET /secret)" = '[]' ]
+	[ "$(emu_api GET /snapshots | emu_json 'd["total"]')" = 0 ]
+}
+
+@test "without --state nothing outlives the emulator" {
+	emu_start --transition-ms 0
+	emu_api POST /volumes '{"name":"v"}' >/dev/null
+	emu_secrets s
+	emu_stop
+	emu_start --transition-ms 0
 	[ "$(emu_api GET /volumes)" = '[]' ]
 	[ "$(emu_api GET /secret)" = '[]' ]
 }

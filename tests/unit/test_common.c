@@ -415,39 +415,75 @@ test_validate_domain(void **state)
 	char long_label[80], long_name[300];
 
 	(void)state;
-	assert_true(validate_domain("example.com", 0));
-	assert_true(validate_domain("*.example.com", 0));
-	assert_true(validate_domain("a-b.c0.io", 0));
-	assert_false(validate_domain("localhost", 0));
-	assert_false(validate_domain("-a.com", 0));
-	assert_false(validate_domain("a-.com", 0));
-	assert_false(validate_domain("a..com", 0));
-	assert_false(validate_domain("a.com.", 0));
-	assert_false(validate_domain(".a.com", 0));
-	assert_false(validate_domain("*.*.com", 0));
-	assert_false(validate_domain("*.com", 0));
-	assert_false(validate_domain("*.", 0));
-	assert_false(validate_domain("a_b.com", 0));
-	assert_false(validate_domain("http://a.com", 0));
-	assert_false(validate_domain("", 0));
-	/* a last label from a digit: Daytona's rule takes it */
-	assert_true(validate_domain("a.1com", 0));
-	assert_false(validate_domain("a.1com", VALIDATE_ALPHA_TLD));
-	assert_false(validate_domain("10.0.0.1", VALIDATE_ALPHA_TLD));
-	assert_true(validate_domain("1a.com", VALIDATE_ALPHA_TLD));
-	/* label and name lengths */
+	assert_true(validate_domain("example.com"));
+	assert_true(validate_domain("*.example.com"));
+	assert_true(validate_domain("a-b.c0.io"));
+	assert_true(validate_domain("1a.com"));
+	assert_true(validate_domain("A.EXAMPLE.Org"));
+	assert_false(validate_domain("localhost"));
+	assert_false(validate_domain("-a.com"));
+	assert_false(validate_domain("a-.com"));
+	assert_false(validate_domain("a..com"));
+	assert_false(validate_domain("a.com."));
+	assert_false(validate_domain(".a.com"));
+	assert_false(validate_domain("*.*.com"));
+	assert_false(validate_domain("*.com"));
+	assert_false(validate_domain("*."));
+	assert_false(validate_domain("a_b.com"));
+	assert_false(validate_domain("http://a.com"));
+	assert_false(validate_domain("a.com/x"));
+	assert_false(validate_domain(""));
+	/* the top-level label: letters only, two or more (issue 14) */
+	assert_false(validate_domain("example.123"));
+	assert_false(validate_domain("1.2.3.4"));
+	assert_false(validate_domain("a.b"));
+	assert_false(validate_domain("a.1com"));
+	assert_false(validate_domain("example.c0m"));
+	assert_false(validate_domain("a.co-m"));
+	assert_true(validate_domain("a.io"));
+	/* labels up to 63 bytes; the name and its last label unbounded */
 	memset(long_label, 'a', 64);
 	memcpy(long_label + 64, ".com", 5);
-	assert_false(validate_domain(long_label, 0));
+	assert_false(validate_domain(long_label));
 	memmove(long_label + 63, long_label + 64, 5);
-	assert_true(validate_domain(long_label, 0));
-	for (int i = 0; i < 126; i++)
+	assert_true(validate_domain(long_label));
+	for (int i = 0; i < 140; i++)
 		memcpy(long_name + 2 * i, "a.", 2);
-	memcpy(long_name + 252, "a", 2);
-	assert_int_equal(strlen(long_name), VALIDATE_MAX_DOMAIN);
-	assert_true(validate_domain(long_name, 0));
-	memcpy(long_name + 252, "ab", 3);
-	assert_false(validate_domain(long_name, 0));
+	memcpy(long_name + 280, "com", 4);
+	assert_true(validate_domain(long_name));
+	memcpy(long_name, "a.", 2);
+	memset(long_name + 2, 'x', 100);
+	long_name[102] = '\0';
+	assert_true(validate_domain(long_name));
+}
+
+static void
+test_validate_secret_name(void **state)
+{
+	(void)state;
+	assert_true(validate_secret_name("gh-token"));
+	assert_true(validate_secret_name("_x"));
+	assert_true(validate_secret_name("A_b-9"));
+	assert_false(validate_secret_name(""));
+	assert_false(validate_secret_name("1abc"));
+	assert_false(validate_secret_name("-abc"));
+	assert_false(validate_secret_name("a b"));
+	assert_false(validate_secret_name("a.b"));
+}
+
+static void
+test_validate_ipv4(void **state)
+{
+	(void)state;
+	assert_true(validate_ipv4("0.0.0.0"));
+	assert_true(validate_ipv4("255.255.255.255"));
+	assert_true(validate_ipv4("10.1.20.3"));
+	assert_false(validate_ipv4("01.1.1.1"));
+	assert_false(validate_ipv4("256.1.1.1"));
+	assert_false(validate_ipv4("1.1.1"));
+	assert_false(validate_ipv4("1.1.1.1.1"));
+	assert_false(validate_ipv4("1.1.1.1/8"));
+	assert_false(validate_ipv4(""));
 }
 
 static void
@@ -596,6 +632,8 @@ main(void)
 		cmocka_unit_test(test_validate_display_string),
 		cmocka_unit_test(test_validate_cidr),
 		cmocka_unit_test(test_validate_domain),
+		cmocka_unit_test(test_validate_ipv4),
+		cmocka_unit_test(test_validate_secret_name),
 		cmocka_unit_test(test_validate_paths),
 		cmocka_unit_test(test_validate_uuid),
 		cmocka_unit_test(test_redact),

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,7 +160,8 @@ test_preconditions(void **unused)
 		/* resize */
 		{ ST_STARTED, DS_STARTED, -1, ACT_RESIZE, 0, NULL },
 		{ ST_STOPPED, DS_STOPPED, -1, ACT_RESIZE, 0, NULL },
-		{ ST_ARCHIVED, DS_ARCHIVED, -1, ACT_RESIZE, 400, NULL },
+		{ ST_ARCHIVED, DS_ARCHIVED, -1, ACT_RESIZE, 400,
+		  "Sandbox must be in started or stopped state to resize" },
 		{ ST_STARTED, DS_STOPPED, -1, ACT_RESIZE, 409, NULL },
 	};
 
@@ -188,10 +190,12 @@ test_recover(void **unused)
 
 	(void)unused;
 	assert_int_equal(sb_check(sb, ACT_RECOVER, &msg), 400);
+	assert_string_equal(msg, "Sandbox is not in a recoverable state");
 	sb->recoverable = true;
 	assert_int_equal(sb_check(sb, ACT_RECOVER, &msg), 0);
 	sb->state = ST_STARTED;
 	assert_int_equal(sb_check(sb, ACT_RECOVER, &msg), 400);
+	assert_string_equal(msg, "Sandbox must be in error state to recover");
 	sandbox_free(sb);
 }
 
@@ -217,71 +221,126 @@ test_names(void **unused)
 	}
 }
 
+/* the message of one allow-list entry, "" when it is valid */
+static char *
+entry_msg(int (*fn)(const char *, struct buf *), const char *s)
+{
+	static char out[512];
+	struct buf b = BUF_INIT;
+
+	out[0] = '\0';
+	if (fn(s, &b) < 0)
+		snprintf(out, sizeof(out), "%s", buf_cstr(&b));
+	else
+		assert_int_equal(b.len, 0);
+	buf_free(&b);
+	return out;
+}
+
+/* v0.190.0 network-validation.util.ts validateNetworkAllowList */
 static void
 test_cidr(void **unused)
 {
+	int (*fn)(const char *, struct buf *) = emu_valid_network_entry;
+
 	(void)unused;
-	assert_int_equal(emu_valid_cidr("10.0.0.0/8"), 0);
-	assert_int_equal(emu_valid_cidr("0.0.0.0/0"), 0);
-	assert_int_equal(emu_valid_cidr("255.255.255.255/32"), 0);
-	assert_int_equal(emu_valid_cidr("10.0.0.0"), -1);
-	assert_int_equal(emu_valid_cidr("10.0.0.0/33"), -1);
-	assert_int_equal(emu_valid_cidr("256.0.0.0/8"), -1);
-	assert_int_equal(emu_valid_cidr("10.0.0/8"), -1);
-	assert_int_equal(emu_valid_cidr("10.0.0.0/8x"), -1);
-	assert_int_equal(emu_valid_cidr("::1/128"), -1);
-	assert_int_equal(emu_valid_cidr("1000.0.0.0/8"), -1);
-	assert_int_equal(emu_valid_cidr(""), -1);
+	assert_string_equal(entry_msg(fn, "10.0.0.0/8"), "");
+	assert_string_equal(entry_msg(fn, "0.0.0.0/0"), "");
+	assert_string_equal(entry_msg(fn, "255.255.255.255/32"), "");
+	/* parseInt(): a prefix it reads as NaN, or a number then more */
+	assert_string_equal(entry_msg(fn, "10.0.0.0/8x"), "");
+	assert_string_equal(entry_msg(fn, "10.0.0.0/x"), "");
+	assert_string_equal(entry_msg(fn, "10.0.0.0/8/9"), "");
+	assert_string_equal(entry_msg(fn, "10.0.0.0"),
+	                    "Invalid network format: \"10.0.0.0\". Missing "
+	                    "CIDR prefix length (e.g., /24)");
+	assert_string_equal(entry_msg(fn, "10.0.0.0/"),
+	                    "Invalid network format: \"10.0.0.0/\". Missing "
+	                    "CIDR prefix length (e.g., /24)");
+	assert_string_equal(entry_msg(fn, "10.0.0.0/33"),
+	                    "Invalid CIDR prefix length: 10.0.0.0/33. Prefix "
+	                    "must be between 0 and 32");
+	assert_string_equal(entry_msg(fn, "10.0.0.0/-1"),
+	                    "Invalid CIDR prefix length: 10.0.0.0/-1. Prefix "
+	                    "must be between 0 and 32");
+	assert_string_equal(entry_msg(fn, "256.0.0.0/8"),
+	                    "Invalid IP address: \"256.0.0.0\" in network "
+	                    "\"256.0.0.0/8\". Must be a valid IPv4 address");
+	/* net.isIPv4(): no leading zero, four parts */
+	assert_string_equal(entry_msg(fn, "01.0.0.0/8"),
+	                    "Invalid IP address: \"01.0.0.0\" in network "
+	                    "\"01.0.0.0/8\". Must be a valid IPv4 address");
+	assert_non_null(strstr(entry_msg(fn, "10.0.0/8"), "Invalid IP"));
+	assert_non_null(strstr(entry_msg(fn, "::1/128"), "Invalid IP"));
+	assert_non_null(strstr(entry_msg(fn, "1000.0.0.0/8"), "Invalid IP"));
 }
 
+/* v0.190.0 validateDomainAllowList; the rule is validate_domain() */
 static void
 test_domains(void **unused)
 {
+	int (*fn)(const char *, struct buf *) = emu_valid_domain_entry;
+
 	(void)unused;
-	assert_int_equal(emu_valid_domain("example.com"), 0);
-	assert_int_equal(emu_valid_domain("*.example.com"), 0);
-	assert_int_equal(emu_valid_domain("a-b.c0.io"), 0);
-	assert_int_equal(emu_valid_domain("localhost"), -1);
-	assert_int_equal(emu_valid_domain("-a.com"), -1);
-	assert_int_equal(emu_valid_domain("a..com"), -1);
-	assert_int_equal(emu_valid_domain("a.com."), -1);
-	assert_int_equal(emu_valid_domain("*.*.com"), -1);
-	assert_int_equal(emu_valid_domain("http://a.com"), -1);
-	assert_int_equal(emu_valid_domain(""), -1);
+	assert_string_equal(entry_msg(fn, "example.com"), "");
+	assert_string_equal(entry_msg(fn, "*.example.com"), "");
+	assert_string_equal(entry_msg(fn, "a-b.c0.io"), "");
+	assert_string_equal(entry_msg(fn, "a.io"), "");
+	assert_string_equal(entry_msg(fn, "localhost"),
+	                    "Invalid domain: \"localhost\". Must be a valid "
+	                    "domain name");
 	/* issue 14: the top-level label is two letters or more */
-	assert_int_equal(emu_valid_domain("example.123"), -1);
-	assert_int_equal(emu_valid_domain("1.2.3.4"), -1);
-	assert_int_equal(emu_valid_domain("a.b"), -1);
-	assert_int_equal(emu_valid_domain("example.c0m"), -1);
-	assert_int_equal(emu_valid_domain("a.io"), 0);
+	assert_string_equal(entry_msg(fn, "example.123"),
+	                    "Invalid domain: \"example.123\". Must be a valid "
+	                    "domain name");
+	assert_non_null(strstr(entry_msg(fn, "1.2.3.4"), "Invalid domain"));
+	assert_non_null(strstr(entry_msg(fn, "a.b"), "Invalid domain"));
+	assert_non_null(strstr(entry_msg(fn, "example.c0m"), "Invalid"));
+	assert_non_null(strstr(entry_msg(fn, "-a.com"), "Invalid"));
+	assert_non_null(strstr(entry_msg(fn, "a..com"), "Invalid"));
+	assert_non_null(strstr(entry_msg(fn, "a.com."), "Invalid"));
+	assert_non_null(strstr(entry_msg(fn, "*.*.com"), "Invalid"));
+	assert_non_null(strstr(entry_msg(fn, "http://a.com"), "Invalid"));
 }
 
 static void
 test_lists(void **unused)
 {
-	const char *msg = NULL;
+	struct buf msg = BUF_INIT;
+	const char *ten = "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8,"
+	                  "6.0.0.0/8,7.0.0.0/8,8.0.0.0/8,9.0.0.0/8,10.0.0.0/8";
+	char *eleven = xasprintf("%s,11.0.0.0/8", ten);
+	char *eleven_bad = xasprintf("nope,%s", ten);
 
 	(void)unused;
 	assert_int_equal(emu_valid_network_list("", &msg), 0);
 	assert_int_equal(emu_valid_network_list("10.0.0.0/8, 1.2.3.4/32", &msg),
 	                 0);
 	assert_int_equal(emu_valid_network_list("10.0.0.0/8,nope", &msg), -1);
-	assert_non_null(strstr(msg, "CIDR"));
-	assert_int_equal(
-	        emu_valid_network_list("1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/"
-	                               "8,5.0.0.0/8,6.0.0.0/8,7.0.0.0/8,8.0.0."
-	                               "0/8,9.0.0.0/8,10.0.0.0/8",
-	                               &msg),
-	        0);
-	assert_int_equal(
-	        emu_valid_network_list("1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/"
-	                               "8,5.0.0.0/8,6.0.0.0/8,7.0.0.0/8,8.0.0."
-	                               "0/8,9.0.0.0/8,10.0.0.0/8,11.0.0.0/8",
-	                               &msg),
-	        -1);
-	assert_non_null(strstr(msg, "more than 10"));
+	assert_string_equal(buf_cstr(&msg),
+	                    "Invalid IP address: \"nope\" in network "
+	                    "\"nope\". Must be a valid IPv4 address");
+	buf_reset(&msg);
+	assert_int_equal(emu_valid_network_list(ten, &msg), 0);
+	assert_int_equal(emu_valid_network_list(eleven, &msg), -1);
+	assert_string_equal(buf_cstr(&msg),
+	                    "Network allow list cannot contain more than 10 "
+	                    "networks");
+	/* the entries are checked before the count */
+	buf_reset(&msg);
+	assert_int_equal(emu_valid_network_list(eleven_bad, &msg), -1);
+	assert_non_null(strstr(buf_cstr(&msg), "\"nope\""));
+	buf_reset(&msg);
 	assert_int_equal(emu_valid_domain_list("a.com,*.b.org", &msg), 0);
-	assert_int_equal(emu_valid_domain_list("a.com,,b.com", &msg), -1);
+	/* empty entries are skipped, but counted */
+	assert_int_equal(emu_valid_domain_list("a.com,,b.com", &msg), 0);
+	assert_int_equal(emu_valid_domain_list("a.io,,,,,,,,,,b.io", &msg), -1);
+	assert_string_equal(buf_cstr(&msg),
+	                    "Domain allow list cannot contain more than 10 "
+	                    "domains");
+	buf_free(&msg);
+	free(eleven);
+	free(eleven_bad);
 }
 
 static void

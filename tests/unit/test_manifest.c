@@ -986,6 +986,10 @@ test_value_rules(void **state)
 	assert_false(rule_domain_ok("https://a.com"));
 	assert_false(rule_domain_ok("a.com/x"));
 	assert_false(rule_domain_ok("*"));
+	/* the rule daytona-emulator applies (validate_domain, issue 14) */
+	assert_false(rule_domain_ok("example.123"));
+	assert_false(rule_domain_ok("1.2.3.4"));
+	assert_false(rule_domain_ok("a.b"));
 	assert_true(rule_mount_path_ok("/data"));
 	assert_true(rule_mount_path_ok("/a/b.c/d"));
 	assert_false(rule_mount_path_ok("/"));

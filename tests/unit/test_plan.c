@@ -153,6 +153,7 @@ struct one {
 	struct dt_sandbox *op; /* &o, for plan_input */
 	struct plan_record r;
 	struct plan *p;
+	const struct strmap *secret_names; /* plan_input's; NULL: unknown */
 };
 
 static void
@@ -180,6 +181,7 @@ one_plan(struct one *t)
 	in.records = &t->r;
 	in.nrecords = 1;
 	in.refreshed = 1;
+	in.secret_names = t->secret_names;
 	plan_free(t->p);
 	t->p = NULL;
 	return plan_build(&in, &t->p);
@@ -2639,6 +2641,44 @@ test_0218_secrets(void **state)
 	one_free(&t);
 }
 
+/* platform secrets the organization lacks: a plan error at their line */
+static void
+test_0218_secret_names(void **state)
+{
+	struct one t;
+	struct strmap have = { 0 };
+
+	(void)state;
+	one_setup(&t, "s");
+	one_applied(&t);
+	t.s.has_secrets = true;
+	free(t.s.file);
+	t.s.file = xstrdup("m/s.yaml");
+	strmap_set(&t.s.secrets, "A", "have-it");
+	strmap_set(&t.s.secrets, "B", "nope");
+	strmap_set(&t.s.secret_pos, "B", "9:8");
+	/* the names not known (no GET /secret): not checked */
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nerrors, 0);
+	strmap_set(&have, "have-it", "");
+	t.secret_names = &have;
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nerrors, 1);
+	assert_int_equal(t.p->nactions, 0);
+	assert_string_equal(t.p->errors[0].name, "s");
+	assert_string_equal(t.p->errors[0].message,
+	                    "m/s.yaml:9:8: spec.secrets.B: the organization "
+	                    "has no secret 'nope' (expected the name of one "
+	                    "of its secrets, created in the Daytona dashboard "
+	                    "or with POST /secret)");
+	strmap_set(&have, "nope", "");
+	assert_int_equal(one_plan(&t), 0);
+	assert_int_equal(t.p->nerrors, 0);
+	assert_int_equal(t.p->nactions, 1);
+	strmap_clear(&have);
+	one_free(&t);
+}
+
 static void
 test_0218_paused(void **state)
 {
@@ -3066,6 +3106,7 @@ main(void)
 		cmocka_unit_test(test_0218_ttl),
 		cmocka_unit_test(test_0218_autopause),
 		cmocka_unit_test(test_0218_secrets),
+		cmocka_unit_test(test_0218_secret_names),
 		cmocka_unit_test(test_0218_paused),
 		cmocka_unit_test(test_0218_replace_fields),
 		cmocka_unit_test(test_0218_imported_image),

@@ -108,6 +108,16 @@ emu_api() {
 		-H "Authorization: Bearer ${DAYTONA_API_KEY:-test-key}"
 }
 
+# emu_secrets NAME...: organization secrets (POST /secret) that sandbox
+# creates and PUT secrets may name (unknown names are a 400 there)
+emu_secrets() {
+	local n
+	for n in "$@"; do
+		emu_api POST /secret "{\"name\":\"$n\",\"value\":\"v-$n\"}" >/dev/null
+		[ "$EMU_STATUS" = 201 ] || return 1
+	done
+}
+
 emu_hook() {
 	local method=$1 path=${2#/} body=${3-}
 	_emu_curl "$EMU_URL/_emulator/$path" "$method" "$body"
