@@ -382,8 +382,12 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 		if (avail <= 0) {
 			until = bk->reset_at;
 			paced = 1;
-		} else if (avail <= reserve &&
-		           (bk->demand < 0 || bk->demand > avail)) {
+		} else if (avail <= reserve && bk->demand < 0) {
+			/* how much more is wanted is not known: spread the
+			 * window's last requests over the rest of it (a run
+			 * that knows sends what is left at once: spreading
+			 * would not end it sooner, and a slot the spread leaves
+			 * unused costs a whole window) */
 			int64_t slot =
 			        bk->next_slot > now ? bk->next_slot : now;
 			int64_t left =

@@ -475,10 +475,11 @@ void dt_client_set_hooks(struct dt_client *c, const struct dt_hooks *h);
 void dt_client_get_hooks(struct dt_client *c, struct dt_hooks *out);
 /*
  * dt_client_set_demand: the run will still send about n calls in bucket b
- * (-1: unknown, the default; each request taken counts one off). The budget
- * spreads a window's last requests over the rest of the window only when
- * more is wanted than the window has left: a demand that fits goes out at
- * once instead of being paced for nothing.
+ * (-1: unknown, the default; each request taken counts one off). With an
+ * unknown demand the budget spreads a window's last fifth over the rest of
+ * the window; with a known one it sends what the window has left at once
+ * and waits for the next window for the rest (spreading would not end the
+ * run sooner, and a slot it left unused would cost a whole window).
  */
 void dt_client_set_demand(struct dt_client *c, enum dt_bucket b, long long n);
 
