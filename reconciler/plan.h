@@ -151,8 +151,8 @@ struct plan_action {
 	char *source;     /* "file:line" or "removed from manifests" */
 	struct plan_reason *reasons;
 	size_t nreasons;
-	struct plan_step steps[PLAN_MAX_STEPS];
-	size_t nsteps;
+	struct plan_step *steps; /* allocated to need (add_step) */
+	size_t nsteps, asteps;
 	struct spec *desired;        /* NULL for delete */
 	struct dt_sandbox *observed; /* NULL for create; never holds env */
 	/* state + updatedAt + spec label of observed; apply refuses a saved
