@@ -871,9 +871,9 @@ server_archive_max(struct dt_client *c, const struct refresh_opts *o,
  * forget. Worked out before the lock is taken: an unchanged stack takes
  * neither the lock nor a second read of its records. */
 struct changes {
-	struct store_record *puts;
-	char **owned; /* texts puts[] points to, freed with it */
-	size_t nputs, nowned;
+	struct store_record *puts; /* grown to need: most plans have none */
+	char **owned;              /* texts puts[] points to, freed with it */
+	size_t nputs, nowned, aputs;
 	const char **forget; /* names of records to forget */
 	size_t nforget;
 };
@@ -914,8 +914,6 @@ seen_changes(const struct refresh_opts *o, const struct walk *w,
 	size_t i;
 
 	memset(ch, 0, sizeof(*ch));
-	ch->puts = xcalloc(out->nrecords + 1, sizeof(*ch->puts));
-	ch->owned = xcalloc(2 * out->nrecords + 1, sizeof(*ch->owned));
 	ch->forget = xcalloc(ngone + 1, sizeof(*ch->forget));
 	for (i = 0; i < out->nrecords; i++) {
 		const struct plan_record *r = &out->records[i];
@@ -936,7 +934,16 @@ seen_changes(const struct refresh_opts *o, const struct walk *w,
 		if (sr && w->obs_hash && w->obs_hash[i] &&
 		    w->obs_hash[i] == text_hash(json))
 			continue;
+		if (ch->nputs == ch->aputs) {
+			ch->aputs = ch->aputs ? 2 * ch->aputs : 16;
+			ch->puts = xreallocarray(ch->puts, ch->aputs,
+			                         sizeof(*ch->puts));
+			/* two texts at most a put */
+			ch->owned = xreallocarray(ch->owned, 2 * ch->aputs,
+			                          sizeof(*ch->owned));
+		}
 		p = &ch->puts[ch->nputs++];
+		memset(p, 0, sizeof(*p));
 		if (sr) {
 			*p = *sr;
 		} else {
