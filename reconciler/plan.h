@@ -140,6 +140,7 @@ struct plan_record {
 	char *id;
 	char *spec_hash;            /* NULL: unknown (imported) */
 	struct strmap owned_labels; /* labels sandform set last time */
+	int labels_ok;              /* owned_labels read from the record */
 	int imported;               /* state import: adopt, set labels */
 	struct spec *applied; /* last applied spec (applied_json), or NULL */
 };

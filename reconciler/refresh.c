@@ -51,6 +51,8 @@ refresh_record_from_store(const struct store_record *r, struct plan_record *out)
 		if (strmap_from_json(j, "labels", &out->owned_labels) < 0)
 			log_debug("%s: ignoring malformed labels_json",
 			          r->name);
+		else
+			out->labels_ok = 1;
 		cJSON_Delete(j);
 	}
 	if ((j = parse_json(r->applied_json)) != NULL) {
@@ -158,6 +160,11 @@ drop_observed(const struct refresh_opts *o, struct store_record_list *recs,
 		struct store_record *r = &recs->v[i];
 		const struct spec *s;
 
+		/* the labels are in the plan record (owned_labels) */
+		if (r->labels_json != NULL && w->res->records[i].labels_ok) {
+			free((char *)r->labels_json);
+			r->labels_json = NULL;
+		}
 		if (r->observed_json == NULL)
 			continue;
 		s = o->nspecs ? bsearch(r->name, o->specs, o->nspecs,
@@ -898,6 +905,19 @@ own(struct changes *ch, char *s)
 	return s;
 }
 
+/* labels_text: the labels as the store keeps them (caller frees). */
+static char *
+labels_text(const struct strmap *m)
+{
+	cJSON *lj = strmap_to_json(m);
+	char *t = cJSON_PrintUnformatted(lj), *out;
+
+	out = xstrdup(t ? t : "{}");
+	cJSON_free(t);
+	cJSON_Delete(lj);
+	return out;
+}
+
 /*
  * seen_changes: the observations that differ from what the records hold
  * (each printed into one reused buffer and compared, kept only when it
@@ -946,18 +966,16 @@ seen_changes(const struct refresh_opts *o, const struct walk *w,
 		memset(p, 0, sizeof(*p));
 		if (sr) {
 			*p = *sr;
+			if (p->labels_json == NULL && r->labels_ok)
+				p->labels_json =
+				        own(ch, labels_text(&r->owned_labels));
 		} else {
-			cJSON *lj = strmap_to_json(&r->owned_labels);
-			char *t = cJSON_PrintUnformatted(lj);
-
 			p->stack = o->stack;
 			p->name = r->name;
 			p->sandbox_id = r->id;
 			p->spec_hash = r->spec_hash;
-			p->labels_json = own(ch, xstrdup(t ? t : "{}"));
+			p->labels_json = own(ch, labels_text(&r->owned_labels));
 			p->status = STORE_STATUS_ACTIVE;
-			cJSON_free(t);
-			cJSON_Delete(lj);
 		}
 		p->observed_json =
 		        w->json[k] ? w->json[k] : own(ch, xstrdup(json));
@@ -1058,6 +1076,22 @@ record_locked(struct store *st, const struct refresh_opts *o, struct walk *w,
 	return rc;
 }
 
+/*
+ * share_strings: the plan record keeps the store record's name, id and
+ * spec hash instead of copies (both live until refresh_run returns, and
+ * neither changes them; refresh_run lets the record's go first).
+ */
+static void
+share_strings(struct store_record *sr, struct plan_record *pr)
+{
+	free(pr->name);
+	free(pr->id);
+	free(pr->spec_hash);
+	pr->name = (char *)sr->name;
+	pr->id = (char *)sr->sandbox_id;
+	pr->spec_hash = (char *)sr->spec_hash;
+}
+
 int
 refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
             struct refresh_result *out)
@@ -1075,8 +1109,10 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	if ((rc = store_record_list(st, o->stack, &recs)) < 0)
 		goto out;
 	out->records = xcalloc(recs.n + 1, sizeof(*out->records));
-	for (i = 0; i < recs.n; i++)
+	for (i = 0; i < recs.n; i++) {
 		refresh_record_from_store(&recs.v[i], &out->records[i]);
+		share_strings(&recs.v[i], &out->records[i]);
+	}
 	out->nrecords = recs.n;
 	if (!o->refresh) {
 		from_recorded(&w, &recs);
@@ -1113,6 +1149,12 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	if (!o->no_record)
 		rc = record_locked(st, o, &w, &recs, gone, ngone);
 out:
+	/* the records' shared strings belong to out->records */
+	for (i = 0; i < recs.n; i++) {
+		recs.v[i].name = NULL;
+		recs.v[i].sandbox_id = NULL;
+		recs.v[i].spec_hash = NULL;
+	}
 	if (w.json) {
 		for (i = 0; i < out->nobserved; i++)
 			free(w.json[i]);
