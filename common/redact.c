@@ -99,17 +99,25 @@ size_t
 redact_text(char *s, size_t len)
 {
 	static const size_t mlen = sizeof(REDACT_MASK) - 1;
-	size_t i = 0, o = 0;
+	size_t i = 0, o = 0, j;
 
 	if (s == NULL)
 		return 0;
 	pthread_mutex_lock(&mu);
 	while (nvalues > 0 && i < len) {
-		const struct value *m = buckets[(unsigned char)s[i]].n
-		                                ? match(s, i, len)
-		                                : NULL;
+		const struct value *m;
 
-		if (m != NULL) {
+		/* skip to the next byte that starts some value; what lies
+		 * between moves as one block, and not at all before a match */
+		for (j = i; j < len && buckets[(unsigned char)s[j]].n == 0; j++)
+			;
+		if (o != i)
+			memmove(s + o, s + i, j - i);
+		o += j - i;
+		i = j;
+		if (i == len)
+			break;
+		if ((m = match(s, i, len)) != NULL) {
 			/* mlen < REDACT_MIN_LEN: the text never grows */
 			memcpy(s + o, REDACT_MASK, mlen);
 			o += mlen;

@@ -245,6 +245,17 @@ int dt_sandbox_from_json(const cJSON *obj, int is_full,
 /* dt_sandbox_to_json: the API's field names; round-trips through
  * dt_sandbox_from_json(). Absent fields stay absent. */
 cJSON *dt_sandbox_to_json(const struct dt_sandbox *sb);
+/*
+ * dt_sandbox_print: append to b the text cJSON_PrintUnformatted() gives for
+ * dt_sandbox_to_json(sb), without building the tree. Flags:
+ * DT_PRINT_NO_ENV leaves env out (what the state keeps);
+ * DT_PRINT_NETWORK_LAST puts the network settings, when known, last and
+ * as strings ("" for none), as the state records them.
+ */
+enum { DT_PRINT_NO_ENV = 1, DT_PRINT_NETWORK_LAST = 2 };
+struct buf;
+void dt_sandbox_print(const struct dt_sandbox *sb, unsigned flags,
+                      struct buf *b);
 struct dt_sandbox *dt_sandbox_dup(const struct dt_sandbox *sb);
 void dt_sandbox_free(struct dt_sandbox *sb);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/redact.h"
 #include "common/strmap.h"
@@ -159,12 +160,10 @@ bad_type(const char *field, const char *want)
 	                    want);
 }
 
-/* get_str: *out = copy of a string field, NULL when absent or null. */
+/* val_str: *out = copy of a string member v, NULL when absent or null. */
 static int
-get_str(const cJSON *obj, const char *field, char **out)
+val_str(const cJSON *v, const char *field, char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
-
 	*out = NULL;
 	if (v == NULL || cJSON_IsNull(v))
 		return 0;
@@ -174,15 +173,22 @@ get_str(const cJSON *obj, const char *field, char **out)
 	return 0;
 }
 
+static int
+get_str(const cJSON *obj, const char *field, char **out)
+{
+	return val_str(cJSON_GetObjectItemCaseSensitive(obj, field), field,
+	               out);
+}
+
 /* get_proxy_url: outboundProxyUrl with any credentials masked as they
  * arrive, so that neither the state nor a plan can keep them. */
 static int
-get_proxy_url(const cJSON *obj, char **out)
+val_proxy_url(const cJSON *v, char **out)
 {
 	char *raw;
 	int rc;
 
-	if ((rc = get_str(obj, "outboundProxyUrl", &raw)) < 0 || raw == NULL)
+	if ((rc = val_str(v, "outboundProxyUrl", &raw)) < 0 || raw == NULL)
 		return rc;
 	*out = redact_url_userinfo(raw);
 	explicit_bzero(raw, strlen(raw));
@@ -190,12 +196,11 @@ get_proxy_url(const cJSON *obj, char **out)
 	return 0;
 }
 
-/* get_int: integers (fractions truncated), clamped to int. */
+/* val_int: integers (fractions truncated), clamped to int. */
 static int
-get_int(const cJSON *obj, const char *field, int *out, unsigned *present,
+val_int(const cJSON *v, const char *field, int *out, unsigned *present,
         unsigned bit)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
 	double d;
 
 	*out = 0;
@@ -216,11 +221,9 @@ get_int(const cJSON *obj, const char *field, int *out, unsigned *present,
 }
 
 static int
-get_bool(const cJSON *obj, const char *field, int *out, unsigned *present,
+val_bool(const cJSON *v, const char *field, int *out, unsigned *present,
          unsigned bit)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
-
 	*out = 0;
 	if (v == NULL || cJSON_IsNull(v))
 		return 0;
@@ -232,10 +235,9 @@ get_bool(const cJSON *obj, const char *field, int *out, unsigned *present,
 }
 
 static int
-get_map(const cJSON *obj, const char *field, struct strmap *out,
+val_map(const cJSON *v, const char *field, struct strmap *out,
         unsigned *present, unsigned bit)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
 	const cJSON *e;
 
 	if (v == NULL || cJSON_IsNull(v))
@@ -262,9 +264,9 @@ get_map(const cJSON *obj, const char *field, struct strmap *out,
 }
 
 static int
-get_time(const cJSON *obj, const char *field, char **out, int64_t *ms)
+val_time(const cJSON *v, const char *field, char **out, int64_t *ms)
 {
-	int rc = get_str(obj, field, out);
+	int rc = val_str(v, field, out);
 
 	*ms = 0;
 	if (rc == 0 && *out != NULL && time_parse_iso(*out, ms) < 0)
@@ -273,9 +275,8 @@ get_time(const cJSON *obj, const char *field, char **out, int64_t *ms)
 }
 
 static int
-get_volumes(const cJSON *obj, struct dt_sandbox *sb)
+val_volumes(const cJSON *v, struct dt_sandbox *sb)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "volumes");
 	const cJSON *e;
 	int n, rc;
 
@@ -302,9 +303,8 @@ get_volumes(const cJSON *obj, struct dt_sandbox *sb)
 }
 
 static int
-get_build_info(const cJSON *obj, struct dt_sandbox *sb)
+val_build_info(const cJSON *v, struct dt_sandbox *sb)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "buildInfo");
 	int rc;
 
 	if (v == NULL || cJSON_IsNull(v))
@@ -317,22 +317,110 @@ get_build_info(const cJSON *obj, struct dt_sandbox *sb)
 	return get_str(v, "snapshotRef", &sb->snapshot_ref);
 }
 
-/* get_settings: every field of dt_settings[], by its type. */
+/*
+ * The fields of a Sandbox, sorted by key: one pass over the object's
+ * members finds each in the table (bsearch), where a lookup per field
+ * would walk the members again for each of the thirty-odd fields. A
+ * repeated key counts once (the first, as cJSON's lookup did).
+ */
+enum field_kind {
+	F_STR,
+	F_INT,
+	F_BOOL,
+	F_MAP,
+	F_TIME,
+	F_PROXY,
+	F_VOLUMES,
+	F_BUILD_INFO,
+};
+
+struct field {
+	const char *key;
+	enum field_kind kind;
+	size_t off;    /* the member (char * or int) */
+	size_t ms_off; /* F_TIME: the parsed int64_t member */
+	unsigned bit;  /* the present bit, or 0 */
+};
+
+static const struct field fields[] = {
+	{ "autoArchiveInterval", F_INT, SB_OFF(auto_archive_interval), 0,
+	  DT_HAS_AUTO_ARCHIVE },
+	{ "autoDeleteInterval", F_INT, SB_OFF(auto_delete_interval), 0,
+	  DT_HAS_AUTO_DELETE },
+	{ "autoDestroyAt", F_STR, SB_OFF(auto_destroy_at), 0, 0 },
+	{ "autoPauseInterval", F_INT, SB_OFF(auto_pause_interval), 0,
+	  DT_HAS_AUTO_PAUSE },
+	{ "autoStopInterval", F_INT, SB_OFF(auto_stop_interval), 0,
+	  DT_HAS_AUTO_STOP },
+	{ "buildInfo", F_BUILD_INFO, 0, 0, 0 },
+	{ "cpu", F_INT, SB_OFF(cpu), 0, DT_HAS_CPU },
+	{ "createdAt", F_TIME, SB_OFF(created_at), SB_OFF(created_at_ms), 0 },
+	{ "desiredState", F_STR, SB_OFF(desired_state_raw), 0, 0 },
+	{ "disk", F_INT, SB_OFF(disk), 0, DT_HAS_DISK },
+	{ "domainAllowList", F_STR, SB_OFF(domain_allow_list), 0, 0 },
+	{ "env", F_MAP, SB_OFF(env), 0, DT_HAS_ENV },
+	{ "errorReason", F_STR, SB_OFF(error_reason), 0, 0 },
+	{ "gpu", F_INT, SB_OFF(gpu), 0, DT_HAS_GPU },
+	{ "gpuType", F_STR, SB_OFF(gpu_type), 0, 0 },
+	{ "id", F_STR, SB_OFF(id), 0, 0 },
+	{ "kvm", F_BOOL, SB_OFF(kvm), 0, DT_HAS_KVM },
+	{ "labels", F_MAP, SB_OFF(labels), 0, 0 },
+	{ "lastActivityAt", F_TIME, SB_OFF(last_activity_at),
+	  SB_OFF(last_activity_at_ms), 0 },
+	{ "memory", F_INT, SB_OFF(memory), 0, DT_HAS_MEMORY },
+	{ "name", F_STR, SB_OFF(name), 0, 0 },
+	{ "networkAllowList", F_STR, SB_OFF(network_allow_list), 0, 0 },
+	{ "networkBlockAll", F_BOOL, SB_OFF(network_block_all), 0,
+	  DT_HAS_NETWORK_BLOCK_ALL },
+	{ "organizationId", F_STR, SB_OFF(organization_id), 0, 0 },
+	{ "outboundProxyUrl", F_PROXY, SB_OFF(outbound_proxy_url), 0, 0 },
+	{ "public", F_BOOL, SB_OFF(is_public), 0, DT_HAS_PUBLIC },
+	{ "recoverable", F_BOOL, SB_OFF(recoverable), 0, DT_HAS_RECOVERABLE },
+	{ "sandboxClass", F_STR, SB_OFF(sandbox_class), 0, 0 },
+	{ "snapshot", F_STR, SB_OFF(snapshot), 0, 0 },
+	{ "spot", F_BOOL, SB_OFF(spot), 0, DT_HAS_SPOT },
+	{ "state", F_STR, SB_OFF(state_raw), 0, 0 },
+	{ "target", F_STR, SB_OFF(target), 0, 0 },
+	{ "updatedAt", F_TIME, SB_OFF(updated_at), SB_OFF(updated_at_ms), 0 },
+	{ "user", F_STR, SB_OFF(user), 0, 0 },
+	{ "volumes", F_VOLUMES, 0, 0, 0 },
+};
+
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
 static int
-get_settings(const cJSON *obj, struct dt_sandbox *sb)
+cmp_field(const void *key, const void *elem)
 {
-	int i, rc;
+	return strcmp(key, ((const struct field *)elem)->key);
+}
 
-	for (i = 0; i < DT_SET_COUNT; i++) {
-		const struct dt_setting_info *si = &dt_settings[i];
-		int *dst = (int *)((char *)sb + si->off);
+/* one_field: member v of a sandbox object into sb by the table row f. */
+static int
+one_field(const struct field *f, const cJSON *v, struct dt_sandbox *sb)
+{
+	char *base = (char *)sb;
 
-		rc = si->is_bool ? get_bool(obj, si->key, dst, &sb->present,
-		                            si->present)
-		                 : get_int(obj, si->key, dst, &sb->present,
-		                           si->present);
-		if (rc < 0)
-			return rc;
+	switch (f->kind) {
+	case F_STR:
+		return val_str(v, f->key, (char **)(base + f->off));
+	case F_TIME:
+		return val_time(v, f->key, (char **)(base + f->off),
+		                (int64_t *)(base + f->ms_off));
+	case F_PROXY:
+		return val_proxy_url(v, (char **)(base + f->off));
+	case F_INT:
+		return val_int(v, f->key, (int *)(base + f->off), &sb->present,
+		               f->bit);
+	case F_BOOL:
+		return val_bool(v, f->key, (int *)(base + f->off), &sb->present,
+		                f->bit);
+	case F_MAP:
+		return val_map(v, f->key, (struct strmap *)(base + f->off),
+		               &sb->present, f->bit);
+	case F_VOLUMES:
+		return val_volumes(v, sb);
+	case F_BUILD_INFO:
+		return val_build_info(v, sb);
 	}
 	return 0;
 }
@@ -341,55 +429,32 @@ int
 dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 {
 	struct dt_sandbox *sb = NULL;
-	unsigned *p;
-	int rc;
+	unsigned char seen[NFIELDS];
+	const cJSON *e;
+	int rc = 0;
 
 	*out = NULL;
 	if (!cJSON_IsObject(obj))
 		return sf_error_set(SF_EINVALID,
 		                    "daytona: expected a sandbox object");
 	sb = xcalloc(1, sizeof(*sb));
-	p = &sb->present;
 	sb->is_full = is_full ? 1 : 0;
-	if ((rc = get_str(obj, "id", &sb->id)) < 0 ||
-	    (rc = get_str(obj, "name", &sb->name)) < 0 ||
-	    (rc = get_str(obj, "organizationId", &sb->organization_id)) < 0 ||
-	    (rc = get_str(obj, "target", &sb->target)) < 0 ||
-	    (rc = get_str(obj, "snapshot", &sb->snapshot)) < 0 ||
-	    (rc = get_str(obj, "user", &sb->user)) < 0 ||
-	    (rc = get_map(obj, "env", &sb->env, p, DT_HAS_ENV)) < 0 ||
-	    (rc = get_map(obj, "labels", &sb->labels, p, 0)) < 0 ||
-	    (rc = get_settings(obj, sb)) < 0 ||
-	    (rc = get_bool(obj, "networkBlockAll", &sb->network_block_all, p,
-	                   DT_HAS_NETWORK_BLOCK_ALL)) < 0 ||
-	    (rc = get_str(obj, "networkAllowList", &sb->network_allow_list)) <
-	            0 ||
-	    (rc = get_str(obj, "domainAllowList", &sb->domain_allow_list)) <
-	            0 ||
-	    (rc = get_int(obj, "cpu", &sb->cpu, p, DT_HAS_CPU)) < 0 ||
-	    (rc = get_int(obj, "gpu", &sb->gpu, p, DT_HAS_GPU)) < 0 ||
-	    (rc = get_int(obj, "memory", &sb->memory, p, DT_HAS_MEMORY)) < 0 ||
-	    (rc = get_int(obj, "disk", &sb->disk, p, DT_HAS_DISK)) < 0 ||
-	    (rc = get_str(obj, "gpuType", &sb->gpu_type)) < 0 ||
-	    (rc = get_str(obj, "sandboxClass", &sb->sandbox_class)) < 0 ||
-	    (rc = get_bool(obj, "spot", &sb->spot, p, DT_HAS_SPOT)) < 0 ||
-	    (rc = get_bool(obj, "kvm", &sb->kvm, p, DT_HAS_KVM)) < 0 ||
-	    (rc = get_proxy_url(obj, &sb->outbound_proxy_url)) < 0 ||
-	    (rc = get_str(obj, "autoDestroyAt", &sb->auto_destroy_at)) < 0 ||
-	    (rc = get_str(obj, "state", &sb->state_raw)) < 0 ||
-	    (rc = get_str(obj, "desiredState", &sb->desired_state_raw)) < 0 ||
-	    (rc = get_str(obj, "errorReason", &sb->error_reason)) < 0 ||
-	    (rc = get_bool(obj, "recoverable", &sb->recoverable, p,
-	                   DT_HAS_RECOVERABLE)) < 0 ||
-	    (rc = get_volumes(obj, sb)) < 0 ||
-	    (rc = get_build_info(obj, sb)) < 0 ||
-	    (rc = get_time(obj, "createdAt", &sb->created_at,
-	                   &sb->created_at_ms)) < 0 ||
-	    (rc = get_time(obj, "updatedAt", &sb->updated_at,
-	                   &sb->updated_at_ms)) < 0 ||
-	    (rc = get_time(obj, "lastActivityAt", &sb->last_activity_at,
-	                   &sb->last_activity_at_ms)) < 0)
-		goto out;
+	memset(seen, 0, sizeof(seen));
+	for (e = obj->child; e != NULL; e = e->next) {
+		const struct field *f;
+		size_t k;
+
+		if (e->string == NULL ||
+		    (f = bsearch(e->string, fields, NFIELDS, sizeof(*fields),
+		                 cmp_field)) == NULL)
+			continue; /* a field this client does not use */
+		k = (size_t)(f - fields);
+		if (seen[k])
+			continue;
+		seen[k] = 1;
+		if ((rc = one_field(f, e, sb)) < 0)
+			goto out;
+	}
 	sb->state = dt_state_parse(sb->state_raw);
 	sb->desired_state = dt_state_parse(sb->desired_state_raw);
 	*out = sb;
@@ -488,6 +553,195 @@ dt_sandbox_to_json(const struct dt_sandbox *sb)
 	put_str(o, "updatedAt", sb->updated_at);
 	put_str(o, "lastActivityAt", sb->last_activity_at);
 	return o;
+}
+
+/* ---- sandbox → JSON text, without a tree --------------------------------- */
+
+/* pr_str: a JSON string as cJSON_PrintUnformatted writes it. */
+static void
+pr_str(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+
+	buf_addch(b, '"');
+	for (; *p; p++) {
+		const char *esc = NULL;
+
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		buf_add(b, run, (size_t)(p - run));
+		run = p + 1;
+		switch (*p) {
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		default:
+			buf_addf(b, "\\u%04x", *p);
+			break;
+		}
+		if (esc)
+			buf_addstr(b, esc);
+	}
+	buf_add(b, run, (size_t)(p - run));
+	buf_addch(b, '"');
+}
+
+/* pr_key: the separator and "key": */
+static void
+pr_key(struct buf *b, int *n, const char *key)
+{
+	if ((*n)++)
+		buf_addch(b, ',');
+	pr_str(b, key);
+	buf_addch(b, ':');
+}
+
+static void
+pr_kstr(struct buf *b, int *n, const char *key, const char *s)
+{
+	if (s == NULL)
+		return;
+	pr_key(b, n, key);
+	pr_str(b, s);
+}
+
+static void
+pr_kint(struct buf *b, int *n, const char *key, int v, unsigned present,
+        unsigned bit)
+{
+	if (!(present & bit))
+		return;
+	pr_key(b, n, key);
+	buf_addf(b, "%d", v);
+}
+
+static void
+pr_kbool(struct buf *b, int *n, const char *key, int v, unsigned present,
+         unsigned bit)
+{
+	if (!(present & bit))
+		return;
+	pr_key(b, n, key);
+	buf_addstr(b, v ? "true" : "false");
+}
+
+static void
+pr_kmap(struct buf *b, int *n, const char *key, const struct strmap *m)
+{
+	size_t i;
+	int k = 0;
+
+	pr_key(b, n, key);
+	buf_addch(b, '{');
+	for (i = 0; i < m->n; i++)
+		pr_kstr(b, &k, m->v[i].key, m->v[i].value);
+	buf_addch(b, '}');
+}
+
+static const char *
+nz(const char *s)
+{
+	return s ? s : "";
+}
+
+void
+dt_sandbox_print(const struct dt_sandbox *sb, unsigned flags, struct buf *b)
+{
+	unsigned p = sb->present;
+	int n = 0, net_last = (flags & DT_PRINT_NETWORK_LAST) &&
+	                      (p & DT_HAS_NETWORK_BLOCK_ALL);
+	size_t i;
+
+	buf_addch(b, '{');
+	pr_kstr(b, &n, "id", sb->id);
+	pr_kstr(b, &n, "name", sb->name);
+	pr_kstr(b, &n, "organizationId", sb->organization_id);
+	pr_kstr(b, &n, "target", sb->target);
+	pr_kstr(b, &n, "snapshot", sb->snapshot);
+	pr_kstr(b, &n, "user", sb->user);
+	if ((p & DT_HAS_ENV) && !(flags & DT_PRINT_NO_ENV))
+		pr_kmap(b, &n, "env", &sb->env);
+	pr_kmap(b, &n, "labels", &sb->labels);
+	for (i = 0; i < DT_SET_COUNT; i++) {
+		const struct dt_setting_info *si = &dt_settings[i];
+		int v = *(const int *)((const char *)sb + si->off);
+
+		if (si->is_bool)
+			pr_kbool(b, &n, si->key, v, p, si->present);
+		else
+			pr_kint(b, &n, si->key, v, p, si->present);
+	}
+	if (!net_last) {
+		pr_kbool(b, &n, "networkBlockAll", sb->network_block_all, p,
+		         DT_HAS_NETWORK_BLOCK_ALL);
+		pr_kstr(b, &n, "networkAllowList", sb->network_allow_list);
+		pr_kstr(b, &n, "domainAllowList", sb->domain_allow_list);
+	}
+	pr_kint(b, &n, "cpu", sb->cpu, p, DT_HAS_CPU);
+	pr_kint(b, &n, "gpu", sb->gpu, p, DT_HAS_GPU);
+	pr_kint(b, &n, "memory", sb->memory, p, DT_HAS_MEMORY);
+	pr_kint(b, &n, "disk", sb->disk, p, DT_HAS_DISK);
+	pr_kstr(b, &n, "gpuType", sb->gpu_type);
+	pr_kstr(b, &n, "sandboxClass", sb->sandbox_class);
+	pr_kbool(b, &n, "spot", sb->spot, p, DT_HAS_SPOT);
+	pr_kbool(b, &n, "kvm", sb->kvm, p, DT_HAS_KVM);
+	pr_kstr(b, &n, "outboundProxyUrl", sb->outbound_proxy_url);
+	pr_kstr(b, &n, "autoDestroyAt", sb->auto_destroy_at);
+	pr_kstr(b, &n, "state", sb->state_raw);
+	pr_kstr(b, &n, "desiredState", sb->desired_state_raw);
+	pr_kstr(b, &n, "errorReason", sb->error_reason);
+	pr_kbool(b, &n, "recoverable", sb->recoverable, p, DT_HAS_RECOVERABLE);
+	if (p & DT_HAS_VOLUMES) {
+		pr_key(b, &n, "volumes");
+		buf_addch(b, '[');
+		for (i = 0; i < sb->n_volumes; i++) {
+			int k = 0;
+
+			buf_addstr(b, i ? ",{" : "{");
+			pr_kstr(b, &k, "volumeId", sb->volumes[i].volume_id);
+			pr_kstr(b, &k, "mountPath", sb->volumes[i].mount_path);
+			pr_kstr(b, &k, "subpath", sb->volumes[i].subpath);
+			buf_addch(b, '}');
+		}
+		buf_addch(b, ']');
+	}
+	if (p & DT_HAS_BUILD_INFO) {
+		int k = 0;
+
+		pr_key(b, &n, "buildInfo");
+		buf_addch(b, '{');
+		pr_kstr(b, &k, "dockerfileContent", sb->dockerfile_content);
+		pr_kstr(b, &k, "snapshotRef", sb->snapshot_ref);
+		buf_addch(b, '}');
+	}
+	pr_kstr(b, &n, "createdAt", sb->created_at);
+	pr_kstr(b, &n, "updatedAt", sb->updated_at);
+	pr_kstr(b, &n, "lastActivityAt", sb->last_activity_at);
+	if (net_last) {
+		pr_kbool(b, &n, "networkBlockAll", sb->network_block_all, p,
+		         DT_HAS_NETWORK_BLOCK_ALL);
+		pr_kstr(b, &n, "networkAllowList", nz(sb->network_allow_list));
+		pr_kstr(b, &n, "domainAllowList", nz(sb->domain_allow_list));
+	}
+	buf_addch(b, '}');
 }
 
 struct dt_sandbox *

@@ -197,6 +197,35 @@ settle(struct sched *s, struct job *j, int have, const struct dt_sandbox *sb,
 	s->poll_ms = 0;
 }
 
+/* The ids the list walk of a poll looks for, sorted; what it keeps. */
+struct want {
+	const char **ids;
+	size_t n;
+	struct dt_sandbox_list *keep;
+};
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* keep_wanted: a walk's callback: only the waiting jobs' sandboxes are
+ * kept (a walk of a large stack holds a page at a time, not the stack). */
+static int
+keep_wanted(void *arg, struct dt_sandbox *sb)
+{
+	struct want *w = arg;
+
+	if (sb->id && w->n &&
+	    bsearch(&sb->id, w->ids, w->n, sizeof(*w->ids), cmp_str)) {
+		dt_sandbox_list_add(w->keep, sb);
+		return 0;
+	}
+	dt_sandbox_free(sb);
+	return 0;
+}
+
 /* poll_once: one tick over the waiting jobs. */
 static void
 poll_once(struct sched *s)
@@ -204,6 +233,7 @@ poll_once(struct sched *s)
 	struct dt_sandbox_list l = DT_SANDBOX_LIST_INIT;
 	struct strmap filter = STRMAP_INIT;
 	struct dt_list_query q;
+	struct want want = { NULL, 0, &l };
 	size_t i, nwait = 0, pages = 0, *idx = NULL;
 	int use_list = 0, listed = 0;
 	int64_t now = time_mono_ms();
@@ -220,20 +250,30 @@ poll_once(struct sched *s)
 			idx[nwait++] = i;
 		}
 	}
-	/* list when it costs fewer requests than a GET per waiting job */
+	/* list when it costs fewer requests than a GET per waiting job; the
+	 * estimate starts from the plan's count of the stack's sandboxes */
 	use_list = nwait > 2 && nwait > (s->est_pages ? s->est_pages : 1);
+	if (use_list) {
+		want.ids = xcalloc(nwait + 1, sizeof(*want.ids));
+		for (i = 0; i < nwait; i++)
+			if (s->jobs[idx[i]].id)
+				want.ids[want.n++] =
+				        xstrdup(s->jobs[idx[i]].id);
+	}
 	pthread_mutex_unlock(&s->mu);
 	if (nwait == 0 || apply_stopping(s))
 		goto out;
 
 	if (use_list) {
+		qsort(want.ids, want.n, sizeof(*want.ids), cmp_str);
 		memset(&q, 0, sizeof(q));
 		strmap_set(&filter, LABEL_STACK, s->o->stack);
 		q.labels = &filter;
 		q.sort = "createdAt";
 		q.order = "asc";
 		q.limit = APPLY_LIST_PAGE;
-		if (dt_list_all_into(s->client, &q, &l, &pages) == 0) {
+		if (dt_list_all(s->client, &q, keep_wanted, &want, &pages) ==
+		    0) {
 			listed = 1;
 			s->est_pages = pages;
 			if (l.n > 1)
@@ -257,6 +297,9 @@ poll_once(struct sched *s)
 		dt_sandbox_free(got);
 	}
 out:
+	for (i = 0; i < want.n; i++)
+		free((char *)want.ids[i]);
+	free(want.ids);
 	free(idx);
 	strmap_clear(&filter);
 	dt_sandbox_list_free(&l);

@@ -853,6 +853,11 @@ apply_run(const struct plan *p, struct dt_client *c, struct store *st,
 	}
 	if ((rc = prepare(&s)) < 0)
 		goto out;
+	/* the pages of a label walk of the stack as the plan saw it (plus
+	 * what it creates): waiters are polled by GET until they outnumber
+	 * them, rather than walking the stack again to learn of a few */
+	s.est_pages = (p->managed + p->summary.create + APPLY_LIST_PAGE - 1) /
+	              APPLY_LIST_PAGE;
 	set_demand(c, p);
 	/* the client's waits end on the token and are reported */
 	memset(&hooks, 0, sizeof(hooks));

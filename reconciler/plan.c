@@ -363,6 +363,7 @@ action_clear(struct plan_action *a)
 	free(a->reasons);
 	for (j = 0; j < a->nsteps; j++)
 		step_clear(&a->steps[j]);
+	free(a->steps);
 	spec_free(a->desired);
 	dt_sandbox_free(a->observed);
 	free(a->fingerprint);
@@ -443,6 +444,13 @@ add_step(struct plan_action *a, enum plan_step_kind kind)
 
 	if (a->nsteps >= PLAN_MAX_STEPS)
 		abort(); /* the rules never plan that many */
+	if (a->nsteps == a->asteps) {
+		/* most actions have one or two steps: no room for sixteen
+		 * in each of a hundred thousand */
+		a->asteps = a->asteps ? 2 * a->asteps : 2;
+		a->steps =
+		        xreallocarray(a->steps, a->asteps, sizeof(*a->steps));
+	}
 	st = &a->steps[a->nsteps++];
 	memset(st, 0, sizeof(*st));
 	st->kind = kind;

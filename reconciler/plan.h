@@ -141,6 +141,7 @@ struct plan_record {
 	char *id;
 	char *spec_hash;            /* NULL: unknown (imported) */
 	struct strmap owned_labels; /* labels sandform set last time */
+	int labels_ok;              /* owned_labels read from the record */
 	int imported;               /* state import: adopt, set labels */
 	struct spec *applied; /* last applied spec (applied_json), or NULL */
 };
@@ -152,8 +153,8 @@ struct plan_action {
 	char *source;     /* "file:line" or "removed from manifests" */
 	struct plan_reason *reasons;
 	size_t nreasons;
-	struct plan_step steps[PLAN_MAX_STEPS];
-	size_t nsteps;
+	struct plan_step *steps; /* allocated to need (add_step) */
+	size_t nsteps, asteps;
 	struct spec *desired;        /* NULL for delete */
 	struct dt_sandbox *observed; /* NULL for create; never holds env */
 	/* state + updatedAt + spec label of observed; apply refuses a saved

@@ -396,6 +396,8 @@ action_from_json(const cJSON *j, struct plan_action *a)
 		                  a->name);
 		goto out;
 	}
+	a->asteps = (size_t)cJSON_GetArraySize(arr);
+	a->steps = xcalloc(a->asteps ? a->asteps : 1, sizeof(*a->steps));
 	cJSON_ArrayForEach(it, arr)
 	{
 		if ((rc = step_from_json(it, &a->steps[a->nsteps])) < 0) {

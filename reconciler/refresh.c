@@ -5,8 +5,9 @@
  * stacks and kind to the rate limits.
  *
  * Observations are written back only when they changed (compared as the
- * printed JSON of the list item), in one transaction, so an unchanged
- * stack costs no SQLite writes.
+ * printed JSON of the list item, printed without a cJSON tree into one
+ * reused buffer), in one transaction, so an unchanged stack costs no
+ * SQLite writes, and takes no lock.
  */
 #include "common/base.h"
 
@@ -75,6 +76,8 @@ refresh_record_from_store(const struct store_record *r, struct plan_record *out)
 		if (strmap_from_json(j, "labels", &out->owned_labels) < 0)
 			log_debug("%s: ignoring malformed labels_json",
 			          r->name);
+		else
+			out->labels_ok = 1;
 		cJSON_Delete(j);
 	}
 	if ((j = parse_json(r->applied_json)) != NULL) {
@@ -111,15 +114,20 @@ struct name_ix;
 struct walk {
 	struct refresh_result *res;
 	size_t alloc;
-	/* the printed list item of each observation, for the store */
+	/* the printed observation, for the store: NULL until it is needed
+	 * (printed from observed[] by flags[] when compared or recorded) */
 	char **json;
+	unsigned char *flags; /* DT_PRINT_* of each observation */
+	/* per record: the hash of its recorded observation when the text
+	 * itself was let go after loading (0: the text is kept, or none) */
+	uint64_t *obs_hash;
 	struct name_ix *ix; /* sorted by name over the first nix */
 	size_t nix;
 };
 
-/* push_observed: take sb (and its printed form, for the store). */
+/* push_observed: take sb; the store's text of it is printed when needed. */
 static void
-push_observed(struct walk *w, struct dt_sandbox *sb, char *json)
+push_observed(struct walk *w, struct dt_sandbox *sb)
 {
 	struct refresh_result *r = w->res;
 
@@ -128,28 +136,94 @@ push_observed(struct walk *w, struct dt_sandbox *sb, char *json)
 		r->observed = xreallocarray(r->observed, w->alloc,
 		                            sizeof(*r->observed));
 		w->json = xreallocarray(w->json, w->alloc, sizeof(*w->json));
+		w->flags = xreallocarray(w->flags, w->alloc, sizeof(*w->flags));
 	}
 	r->observed[r->nobserved] = sb;
-	w->json[r->nobserved] = json;
+	w->json[r->nobserved] = NULL;
+	/* a full sandbox (from a GET) carries env values, secrets among
+	 * them: the state never stores them */
+	w->flags[r->nobserved] = DT_PRINT_NO_ENV;
 	r->nobserved++;
 }
 
-static char *
-print_item(const struct dt_sandbox *sb)
-{
-	cJSON *j = dt_sandbox_to_json(sb);
-	char *s, *out;
+static int cmp_spec_key(const void *key, const void *elem);
 
-	/* a full sandbox (from a GET) carries env values, secrets among
-	 * them: the state never stores them */
-	cJSON_DeleteItemFromObjectCaseSensitive(j, "env");
-	s = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	if (s == NULL)
-		return NULL;
-	out = xstrdup(s);
-	cJSON_free(s);
-	return out;
+/* text_hash: a 64-bit hash of s, 8 bytes a step; never 0. Only tells
+ * whether a recorded observation changed: a collision (2^-64) would skip
+ * one write that the next change makes anyway. */
+static uint64_t
+text_hash(const char *s)
+{
+	size_t len = strlen(s), i;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, x;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&x, s + i, 8);
+		h = (h ^ x) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	x = 0;
+	memcpy(&x, s + i, len - i);
+	h = (h ^ x) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return h ? h : 1;
+}
+
+/*
+ * drop_observed: let go of the recorded observations (the bulk of a
+ * record) once loaded, keeping their hashes: what a refresh does with them
+ * is tell whether the new one differs. Those whose desired sandbox
+ * declares network settings are kept (recorded_network reads them).
+ */
+static void
+drop_observed(const struct refresh_opts *o, struct store_record_list *recs,
+              struct walk *w)
+{
+	size_t i;
+
+	w->obs_hash = xcalloc(recs->n + 1, sizeof(*w->obs_hash));
+	for (i = 0; i < recs->n; i++) {
+		struct store_record *r = &recs->v[i];
+		const struct spec *s;
+
+		/* the labels are in the plan record (owned_labels) */
+		if (r->labels_json != NULL && w->res->records[i].labels_ok) {
+			free((char *)r->labels_json);
+			r->labels_json = NULL;
+		}
+		if (r->observed_json == NULL)
+			continue;
+		s = o->nspecs ? bsearch(r->name, o->specs, o->nspecs,
+		                        sizeof(*o->specs), cmp_spec_key)
+		              : NULL;
+		if (s && s->has_network)
+			continue;
+		w->obs_hash[i] = text_hash(r->observed_json);
+		free((char *)r->observed_json);
+		r->observed_json = NULL;
+	}
+}
+
+/* print_obs: the store's text of observation k into b (reset first). */
+static const char *
+print_obs(const struct walk *w, size_t k, struct buf *b)
+{
+	buf_reset(b);
+	dt_sandbox_print(w->res->observed[k], w->flags[k], b);
+	return buf_cstr(b);
+}
+
+/* keep_json: print observation k now, before it changes (a full GET's
+ * create-only fields are for the plan, not the recorded list item). */
+static void
+keep_json(struct walk *w, size_t k)
+{
+	struct buf b = BUF_INIT;
+
+	if (w->json[k] != NULL)
+		return;
+	print_obs(w, k, &b);
+	w->json[k] = buf_detach(&b, NULL);
 }
 
 static int
@@ -161,7 +235,7 @@ walk_cb(void *arg, struct dt_sandbox *sb)
 		dt_sandbox_free(sb);
 		return 0;
 	}
-	push_observed(w, sb, print_item(sb));
+	push_observed(w, sb);
 	return 0;
 }
 
@@ -273,7 +347,7 @@ take_record_hit(struct org_walk *ow, const struct plan_record *r,
 	    (stack && strcmp(stack, ow->o->stack)))
 		return 0;
 	/* imported: a GET shows the create-only fields too (env) */
-	push_observed(ow->w, observation(sb), print_item(sb));
+	push_observed(ow->w, observation(sb));
 	return 1;
 }
 
@@ -290,7 +364,7 @@ take_name_hit(struct org_walk *ow, const struct dt_sandbox *sb)
 		return;
 	ob = observation(sb);
 	if (stack && strcmp(stack, ow->o->stack) == 0) {
-		push_observed(ow->w, ob, print_item(sb));
+		push_observed(ow->w, ob);
 		return;
 	}
 	/* someone else's: only its name, id and labels matter */
@@ -532,30 +606,6 @@ out:
 	return ok;
 }
 
-/* The stored observation: the list item plus the network settings known
- * for it, so a later plan of the same version needs no GET. */
-static char *
-item_with_network(const char *json, const struct dt_sandbox *n)
-{
-	cJSON *j = parse_json(json);
-	char *s, *out;
-
-	if (j == NULL)
-		return json ? xstrdup(json) : NULL;
-	cJSON_DeleteItemFromObjectCaseSensitive(j, "networkBlockAll");
-	cJSON_DeleteItemFromObjectCaseSensitive(j, "networkAllowList");
-	cJSON_DeleteItemFromObjectCaseSensitive(j, "domainAllowList");
-	cJSON_AddBoolToObject(j, "networkBlockAll", n->network_block_all);
-	cJSON_AddStringToObject(j, "networkAllowList",
-	                        nz(n->network_allow_list));
-	cJSON_AddStringToObject(j, "domainAllowList", nz(n->domain_allow_list));
-	s = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	out = s ? xstrdup(s) : NULL;
-	cJSON_free(s);
-	return out;
-}
-
 /* copy_createonly: the env and volumes of a full sandbox onto the list
  * item ob, for the plan to compare (a sandbox without our spec label). */
 static void
@@ -666,12 +716,10 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 		    (s->nenv || s->nvolumes || s->image || s->has_kvm ||
 		     s->outbound_proxy_url))
 			need |= FULL_CREATEONLY;
-		if ((ob->present & DT_HAS_NETWORK_BLOCK_ALL) && w->json[k]) {
-			char *nj = item_with_network(w->json[k], ob);
-
-			free(w->json[k]);
-			w->json[k] = nj;
-		}
+		/* the stored observation: the list item plus the network
+		 * settings known for it, so a later plan of the same version
+		 * needs no GET (a flag: they may be known only below) */
+		w->flags[k] |= DT_PRINT_NETWORK_LAST;
 		if (need) {
 			jobs[n].key = ob->id;
 			why[n] = need;
@@ -690,16 +738,11 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 			          "observation: network settings read",
 			          ob->name, nz(ob->updated_at));
 			copy_network(ob, sb);
-			if (w->json[at[i]]) {
-				char *nj =
-				        item_with_network(w->json[at[i]], ob);
-
-				free(w->json[at[i]]);
-				w->json[at[i]] = nj;
-			}
 		}
-		if (why[i] & FULL_CREATEONLY)
+		if (why[i] & FULL_CREATEONLY) {
+			keep_json(w, at[i]);
 			copy_createonly(ob, sb);
+		}
 	}
 	get_jobs_free(jobs, n);
 	free(at);
@@ -720,7 +763,7 @@ from_recorded(struct walk *w, const struct store_record_list *recs)
 
 		if (j && dt_sandbox_from_json(j, 0, &sb) == 0 && sb->name &&
 		    sb->id) {
-			push_observed(w, sb, NULL);
+			push_observed(w, sb);
 			sb = NULL;
 		}
 		dt_sandbox_free(sb);
@@ -857,6 +900,50 @@ server_archive_max(struct dt_client *c, const struct refresh_opts *o,
 	dt_server_config_clear(&sc);
 }
 
+/* What a refresh writes: the changed observations and the records to
+ * forget. Worked out before the lock is taken: an unchanged stack takes
+ * neither the lock nor a second read of its records. */
+struct changes {
+	struct store_record *puts; /* grown to need: most plans have none */
+	char **owned;              /* texts puts[] points to, freed with it */
+	size_t nputs, nowned, aputs;
+	const char **forget; /* names of records to forget */
+	size_t nforget;
+};
+
+static void
+changes_free(struct changes *ch)
+{
+	size_t i;
+
+	for (i = 0; i < ch->nowned; i++)
+		free(ch->owned[i]);
+	free(ch->owned);
+	free(ch->puts);
+	free(ch->forget);
+	memset(ch, 0, sizeof(*ch));
+}
+
+static const char *
+own(struct changes *ch, char *s)
+{
+	ch->owned[ch->nowned++] = s;
+	return s;
+}
+
+/* labels_text: the labels as the store keeps them (caller frees). */
+static char *
+labels_text(const struct strmap *m)
+{
+	cJSON *lj = strmap_to_json(m);
+	char *t = cJSON_PrintUnformatted(lj), *out;
+
+	out = xstrdup(t ? t : "{}");
+	cJSON_free(t);
+	cJSON_Delete(lj);
+	return out;
+}
+
 /*
  * server_secrets: the organization secrets' names, asked only when a spec
  * names platform secrets. A server without GET /secret (or any failure)
@@ -884,70 +971,96 @@ server_secrets(struct dt_client *c, const struct refresh_opts *o,
 }
 
 /*
- * record_seen: write the changed observations in one transaction (a record
- * rebuilt from the labels is written whole), then forget the records of
- * sandboxes that are gone and no longer desired.
+ * seen_changes: the observations that differ from what the records hold
+ * (each printed into one reused buffer and compared, kept only when it
+ * differs; a record rebuilt from the labels is written whole), and the
+ * records of sandboxes that are gone and no longer desired.
  */
-static int
-record_seen(struct store *st, const struct refresh_opts *o,
-            const struct walk *w, const struct store_record_list *recs,
-            const size_t *gone, size_t ngone)
+static void
+seen_changes(const struct refresh_opts *o, const struct walk *w,
+             const struct store_record_list *recs, const size_t *gone,
+             size_t ngone, struct changes *ch)
 {
 	struct refresh_result *out = w->res;
-	struct store_record *puts = xcalloc(out->nrecords + 1, sizeof(*puts));
-	char **labels_json = xcalloc(out->nrecords + 1, sizeof(*labels_json));
-	size_t nputs = 0, i;
-	int rc = 0;
+	struct buf b = BUF_INIT;
+	size_t i;
 
+	memset(ch, 0, sizeof(*ch));
+	ch->forget = xcalloc(ngone + 1, sizeof(*ch->forget));
 	for (i = 0; i < out->nrecords; i++) {
 		const struct plan_record *r = &out->records[i];
 		const struct store_record *sr = NULL;
-		const char *json = NULL;
+		struct store_record *p;
+		const char *json;
 		long k = find_observed(w, r->name);
 
-		if (k >= 0 &&
-		    (r->id == NULL || strcmp(out->observed[k]->id, r->id) == 0))
-			json = w->json[k];
+		if (k < 0 ||
+		    (r->id != NULL && strcmp(out->observed[k]->id, r->id) != 0))
+			continue;
+		json = w->json[k] ? w->json[k] : print_obs(w, (size_t)k, &b);
 		if (!out->rebuilt)
 			sr = &recs->v[i]; /* same order as loaded */
-		if (json == NULL || (sr && sr->observed_json &&
-		                     strcmp(sr->observed_json, json) == 0))
+		if (sr && sr->observed_json &&
+		    strcmp(sr->observed_json, json) == 0)
 			continue;
-		if (sr) {
-			puts[nputs] = *sr;
-		} else {
-			cJSON *lj = strmap_to_json(&r->owned_labels);
-
-			puts[nputs].stack = o->stack;
-			puts[nputs].name = r->name;
-			puts[nputs].sandbox_id = r->id;
-			puts[nputs].spec_hash = r->spec_hash;
-			labels_json[nputs] = cJSON_PrintUnformatted(lj);
-			puts[nputs].labels_json = labels_json[nputs];
-			puts[nputs].status = STORE_STATUS_ACTIVE;
-			cJSON_Delete(lj);
+		if (sr && w->obs_hash && w->obs_hash[i] &&
+		    w->obs_hash[i] == text_hash(json))
+			continue;
+		if (ch->nputs == ch->aputs) {
+			ch->aputs = ch->aputs ? 2 * ch->aputs : 16;
+			ch->puts = xreallocarray(ch->puts, ch->aputs,
+			                         sizeof(*ch->puts));
+			/* two texts at most a put */
+			ch->owned = xreallocarray(ch->owned, 2 * ch->aputs,
+			                          sizeof(*ch->owned));
 		}
-		puts[nputs++].observed_json = json;
+		p = &ch->puts[ch->nputs++];
+		memset(p, 0, sizeof(*p));
+		if (sr) {
+			*p = *sr;
+			if (p->labels_json == NULL && r->labels_ok)
+				p->labels_json =
+				        own(ch, labels_text(&r->owned_labels));
+		} else {
+			p->stack = o->stack;
+			p->name = r->name;
+			p->sandbox_id = r->id;
+			p->spec_hash = r->spec_hash;
+			p->labels_json = own(ch, labels_text(&r->owned_labels));
+			p->status = STORE_STATUS_ACTIVE;
+		}
+		p->observed_json =
+		        w->json[k] ? w->json[k] : own(ch, xstrdup(json));
 	}
-	if (nputs > 0 && (rc = store_record_put_many(st, puts, nputs)) < 0)
-		goto out;
-	out->recorded = nputs;
+	buf_free(&b);
 	for (i = 0; i < ngone; i++) {
 		const char *name = out->records[gone[i]].name;
 
-		if (bsearch(name, o->specs, o->nspecs, sizeof(*o->specs),
-		            cmp_spec_key))
+		if (o->nspecs && bsearch(name, o->specs, o->nspecs,
+		                         sizeof(*o->specs), cmp_spec_key))
 			continue; /* the plan creates it again */
-		if ((rc = store_record_delete(st, o->stack, name)) < 0)
-			goto out;
+		ch->forget[ch->nforget++] = name;
+	}
+}
+
+/* write_changes: the puts in one transaction, then the records to forget. */
+static int
+write_changes(struct store *st, const struct refresh_opts *o,
+              struct refresh_result *out, const struct changes *ch)
+{
+	size_t i;
+	int rc;
+
+	if (ch->nputs > 0 &&
+	    (rc = store_record_put_many(st, ch->puts, ch->nputs)) < 0)
+		return rc;
+	out->recorded = ch->nputs;
+	for (i = 0; i < ch->nforget; i++) {
+		if ((rc = store_record_delete(st, o->stack, ch->forget[i])) < 0)
+			return rc;
 		out->forgotten++;
 	}
-out:
-	for (i = 0; i < nputs; i++)
-		cJSON_free(labels_json[i]);
-	free(labels_json);
-	free(puts);
-	return rc;
+	return 0;
 }
 
 static int
@@ -983,28 +1096,52 @@ unchanged(struct store *st, const char *stack,
 	return same;
 }
 
-/* record_locked: record_seen under the stack's lock (o->take), unless
- * another run holds it or recorded since the records were read. */
+/* record_locked: write what changed under the stack's lock (o->take),
+ * unless another run holds it or recorded since the records were read.
+ * Nothing changed: the lock is still taken for a moment (a busy one is
+ * reported), but the records are not read again and nothing is written. */
 static int
 record_locked(struct store *st, const struct refresh_opts *o, struct walk *w,
               const struct store_record_list *recs, const size_t *gone,
               size_t ngone)
 {
-	int rc;
+	struct changes ch;
+	int rc, any;
 
-	if (o->take == NULL)
-		return record_seen(st, o, w, recs, gone, ngone);
-	if ((rc = o->take(o->lock_arg)) != 0)
-		return rc > 0 ? 0 : rc;
-	rc = unchanged(st, o->stack, recs);
-	if (rc > 0)
-		rc = record_seen(st, o, w, recs, gone, ngone);
-	else if (rc == 0)
-		log_debug("stack '%s': records changed during the refresh; "
-		          "not recording what it saw",
-		          o->stack);
-	o->give(o->lock_arg);
+	seen_changes(o, w, recs, gone, ngone, &ch);
+	any = ch.nputs > 0 || ch.nforget > 0;
+	if (o->take == NULL) {
+		rc = any ? write_changes(st, o, w->res, &ch) : 0;
+	} else if ((rc = o->take(o->lock_arg)) != 0) {
+		rc = rc > 0 ? 0 : rc;
+	} else {
+		rc = any ? unchanged(st, o->stack, recs) : 0;
+		if (rc > 0)
+			rc = write_changes(st, o, w->res, &ch);
+		else if (rc == 0 && any)
+			log_debug("stack '%s': records changed during the "
+			          "refresh; not recording what it saw",
+			          o->stack);
+		o->give(o->lock_arg);
+	}
+	changes_free(&ch);
 	return rc;
+}
+
+/*
+ * share_strings: the plan record keeps the store record's name, id and
+ * spec hash instead of copies (both live until refresh_run returns, and
+ * neither changes them; refresh_run lets the record's go first).
+ */
+static void
+share_strings(struct store_record *sr, struct plan_record *pr)
+{
+	free(pr->name);
+	free(pr->id);
+	free(pr->spec_hash);
+	pr->name = (char *)sr->name;
+	pr->id = (char *)sr->sandbox_id;
+	pr->spec_hash = (char *)sr->spec_hash;
 }
 
 int
@@ -1024,13 +1161,16 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	if ((rc = sandbox_records(st, o->stack, &recs)) < 0)
 		goto out;
 	out->records = xcalloc(recs.n + 1, sizeof(*out->records));
-	for (i = 0; i < recs.n; i++)
+	for (i = 0; i < recs.n; i++) {
 		refresh_record_from_store(&recs.v[i], &out->records[i]);
+		share_strings(&recs.v[i], &out->records[i]);
+	}
 	out->nrecords = recs.n;
 	if (!o->refresh) {
 		from_recorded(&w, &recs);
 		goto out;
 	}
+	drop_observed(o, &recs, &w);
 
 	/* 1. one label-filtered, stable walk */
 	strmap_set(&filter, LABEL_STACK, o->stack);
@@ -1063,11 +1203,19 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	if (!o->no_record)
 		rc = record_locked(st, o, &w, &recs, gone, ngone);
 out:
+	/* the records' shared strings belong to out->records */
+	for (i = 0; i < recs.n; i++) {
+		recs.v[i].name = NULL;
+		recs.v[i].sandbox_id = NULL;
+		recs.v[i].spec_hash = NULL;
+	}
 	if (w.json) {
 		for (i = 0; i < out->nobserved; i++)
 			free(w.json[i]);
 		free(w.json);
 	}
+	free(w.flags);
+	free(w.obs_hash);
 	if (rc < 0)
 		refresh_result_clear(
 		        out); /* the failing call's message stays */

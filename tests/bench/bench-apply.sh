@@ -4,7 +4,9 @@
 # loopback port, writes N manifests (default 1000, snapshot-based), runs
 # `sandform apply --auto-approve --parallelism C` (default 32) with a fresh
 # state, and reports the wall time, the HTTP requests the emulator answered
-# (its counters, per route) and sandform's peak RSS. Run it from a build
+# (its counters, per route) and sandform's peak RSS (also per create), for
+# each of BENCH_RUNS runs (default 3, each from an empty emulator and a
+# fresh state) and their medians. Issue 13: at most 3 KiB per create. Run it from a build
 # directory configured without sanitizers. With SF_BENCH_SDK=1 it then runs
 # tests/bench/bench-sdk-create.sh (the official SDK) with the same N, C and
 # EMU_ARGS for comparison.
@@ -44,33 +46,52 @@ while [ $i -lt "$n" ]; do
 	i=$((i + 1))
 done >"$tmp/m/bench.yaml"
 
-curl -fsS -X POST "$url/_emulator/reset" >/dev/null 2>&1 ||
-	curl -fsS -X DELETE "$url/_emulator/requests" >/dev/null
-
+runs=${BENCH_RUNS:-3}
 status=0
-DAYTONA_API_URL=$url/api DAYTONA_API_KEY=$key SANDFORM_STATE=$tmp/state.db \
-	/usr/bin/time -f '%e %M' -o "$tmp/time" \
-	"$sandform" apply "$tmp/m" --stack bench --auto-approve \
-		--parallelism "$conc" --json \
-	>"$tmp/out" 2>"$tmp/err" || status=$?
-curl -fsS "$url/_emulator/counters" >"$tmp/counters"
-read -r wall rss <"$tmp/time"
-summary=$(tail -1 "$tmp/out")
-python3 - "$tmp/counters" "$n" "$conc" "$wall" "$rss" "$summary" <<'PY'
+r=0
+while [ $r -lt "$runs" ]; do
+	r=$((r + 1))
+	# each run from nothing: an empty emulator and a fresh state
+	curl -fsS -X POST "$url/_emulator/reset" >/dev/null 2>&1 ||
+		curl -fsS -X DELETE "$url/_emulator/requests" >/dev/null
+	rm -f "$tmp/state.db"*
+	st=0
+	DAYTONA_API_URL=$url/api DAYTONA_API_KEY=$key SANDFORM_STATE=$tmp/state.db \
+		/usr/bin/time -f '%e %M' -o "$tmp/time" \
+		"$sandform" apply "$tmp/m" --stack bench --auto-approve \
+			--parallelism "$conc" --json \
+		>"$tmp/out" 2>"$tmp/err" || st=$?
+	curl -fsS "$url/_emulator/counters" >"$tmp/counters"
+	read -r wall rss <"$tmp/time"
+	summary=$(tail -1 "$tmp/out")
+	python3 - "$tmp/counters" "$n" "$conc" "$wall" "$rss" "$summary" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 s = json.loads(sys.argv[6])
 # the summary's elapsed_ms and requests cover the whole run (recovery,
 # refresh, apply); requests must match the emulator's count
 print("sandform-apply: N=%s parallelism=%s done=%s failed=%s wall_s=%s "
-      "http_requests=%s summary_requests=%s peak_rss_kib=%s run_s=%.1f"
+      "http_requests=%s summary_requests=%s peak_rss_kib=%s "
+      "kib_per_create=%.2f run_s=%.1f"
       % (sys.argv[2], sys.argv[3], s.get("done"), s.get("failed"),
          sys.argv[4], c["total"], s.get("requests"), sys.argv[5],
+         float(sys.argv[5]) / max(1, int(sys.argv[2])),
          s.get("elapsed_ms", 0) / 1000))
 for k, v in sorted(c["routes"].items(), key=lambda kv: -kv[1]):
     print("  %d\t%s" % (v, k))
 PY
-[ $status -eq 0 ] || { echo "bench: sandform apply exited $status" >&2; tail -5 "$tmp/err" >&2; }
+	echo "$wall $rss $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$tmp/counters")" >>"$tmp/figures"
+	if [ $st -ne 0 ]; then
+		status=$st
+		echo "bench: sandform apply exited $st" >&2
+		tail -5 "$tmp/err" >&2
+	fi
+done
+rss_med=$(cut -d' ' -f2 "$tmp/figures" | bench_median)
+printf 'sandform-apply: median of %s runs: wall_s=%s peak_rss_kib=%s kib_per_create=%s http_requests=%s\n' \
+	"$runs" "$(cut -d' ' -f1 "$tmp/figures" | bench_median)" "$rss_med" \
+	"$(awk -v r="$rss_med" -v n="$n" 'BEGIN { printf "%.2f", r / n }')" \
+	"$(cut -d' ' -f3 "$tmp/figures" | bench_median)"
 
 if [ "${SF_BENCH_SDK:-0}" = 1 ]; then
 	bench_emu_stop

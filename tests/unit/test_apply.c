@@ -165,6 +165,8 @@ mkplan(const char *name, enum plan_kind kind, const char *id,
 	a->kind = kind;
 	a->sandbox_id = id ? xstrdup(id) : NULL;
 	a->source = xstrdup("test");
+	a->steps = xcalloc(nsteps ? nsteps : 1, sizeof(*a->steps));
+	a->asteps = nsteps;
 	for (i = 0; i < nsteps; i++)
 		a->steps[i].kind = steps[i];
 	a->nsteps = nsteps;

@@ -241,6 +241,73 @@ test_sandbox_roundtrip(void **state)
 	cJSON_Delete(j);
 }
 
+/* dt_sandbox_print writes what cJSON prints for dt_sandbox_to_json (the
+ * state compares the texts): escapes, volumes, buildInfo, env on or off,
+ * network last; and a repeated key counts once, as cJSON's lookup did. */
+static void
+test_sandbox_print(void **state)
+{
+	static const char *const texts[] = {
+		full_json,
+		"{\"id\":\"x\",\"name\":"
+		"\"q\\\"b\\\\s\\b\\f\\n\\r\\t\\u0001\\u00e9\","
+		"\"labels\":{\"a\":\"1\",\"b\":2},\"cpu\":2.7,\"public\":true,"
+		"\"volumes\":[{\"volumeId\":\"v\"},{\"mountPath\":\"/m\"}],"
+		"\"buildInfo\":{\"snapshotRef\":\"r\"},\"networkBlockAll\":"
+		"false,"
+		"\"state\":\"started\",\"state\":\"stopped\"}",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		cJSON *j = cJSON_Parse(texts[i]), *o;
+		struct dt_sandbox *sb = NULL;
+		struct buf b = BUF_INIT;
+		char *want;
+
+		assert_non_null(j);
+		assert_int_equal(dt_sandbox_from_json(j, 1, &sb), 0);
+		if (i == 1)
+			assert_int_equal(sb->state, DT_STATE_STARTED);
+		o = dt_sandbox_to_json(sb);
+		want = cJSON_PrintUnformatted(o);
+		dt_sandbox_print(sb, 0, &b);
+		assert_string_equal(buf_cstr(&b), want);
+		cJSON_free(want);
+		/* the state's form: no env, the network settings last */
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "env");
+		if (sb->present & DT_HAS_NETWORK_BLOCK_ALL) {
+			cJSON_DeleteItemFromObjectCaseSensitive(
+			        o, "networkBlockAll");
+			cJSON_DeleteItemFromObjectCaseSensitive(
+			        o, "networkAllowList");
+			cJSON_DeleteItemFromObjectCaseSensitive(
+			        o, "domainAllowList");
+			cJSON_AddBoolToObject(o, "networkBlockAll",
+			                      sb->network_block_all);
+			cJSON_AddStringToObject(o, "networkAllowList",
+			                        sb->network_allow_list
+			                                ? sb->network_allow_list
+			                                : "");
+			cJSON_AddStringToObject(o, "domainAllowList",
+			                        sb->domain_allow_list
+			                                ? sb->domain_allow_list
+			                                : "");
+		}
+		want = cJSON_PrintUnformatted(o);
+		buf_reset(&b);
+		dt_sandbox_print(sb, DT_PRINT_NO_ENV | DT_PRINT_NETWORK_LAST,
+		                 &b);
+		assert_string_equal(buf_cstr(&b), want);
+		cJSON_free(want);
+		buf_free(&b);
+		cJSON_Delete(o);
+		dt_sandbox_free(sb);
+		cJSON_Delete(j);
+	}
+}
+
 static void
 test_states(void **state)
 {
@@ -1707,6 +1774,7 @@ main(void)
 		cmocka_unit_test(test_sandbox_full),
 		cmocka_unit_test(test_sandbox_nulls),
 		cmocka_unit_test(test_sandbox_roundtrip),
+		cmocka_unit_test(test_sandbox_print),
 		cmocka_unit_test(test_states),
 		cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),

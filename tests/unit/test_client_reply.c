@@ -28,7 +28,9 @@
 #include "common/error.h"
 #include "common/fileutil.h"
 #include "common/xalloc.h"
+#include "common/redact.h"
 #include "daytona/client.h"
+#include "daytona/reply.h"
 #include "daytona/transport-fake.h"
 #include "daytona/transport.h"
 
@@ -492,10 +494,43 @@ test_loopback_spellings(void **state)
 			fail_msg("%s: not warned", loud[i]);
 }
 
+/* dt_reply_redact: every occurrence of the bearer value, the key and a
+ * registered secret, at the ends, side by side and apart, and nothing
+ * else; a text without any is left as it was. */
+static void
+test_redact_body(void **state)
+{
+	static const char key[] = "sk-0123456789abcdef";
+	struct dt_http_response r = DT_HTTP_RESPONSE_INIT;
+
+	(void)state;
+	assert_int_equal(redact_register("hunter2-secret"), 0);
+	buf_addstr(&r.body, "sk-0123456789abcdef{\"a\":\"Bearer "
+	                    "sk-0123456789abcdef\",\"b\":\"sk-0123456789abcdef"
+	                    "sk-0123456789abcdef\",\"c\":\"xhunter2-secret\"}"
+	                    "sk-0123456789abcdef");
+	snprintf(r.error, sizeof(r.error), "at sk-0123456789abcdef!");
+	dt_reply_redact(&r, "Bearer sk-0123456789abcdef", key);
+	assert_string_equal(buf_cstr(&r.body),
+	                    "***{\"a\":\"***\",\"b\":\"******\",\"c\":"
+	                    "\"x***\"}***");
+	assert_int_equal(r.body.len, strlen(buf_cstr(&r.body)));
+	assert_string_equal(r.error, "at ***!");
+	buf_reset(&r.body);
+	buf_addstr(&r.body, "{\"items\":[],\"sk-0123456789abcde\":1}");
+	r.error[0] = '\0';
+	dt_reply_redact(&r, "Bearer sk-0123456789abcdef", key);
+	assert_string_equal(buf_cstr(&r.body),
+	                    "{\"items\":[],\"sk-0123456789abcde\":1}");
+	dt_http_response_clear(&r);
+	redact_reset();
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_redact_body),
 		cmocka_unit_test(test_unexpected_bodies),
 		cmocka_unit_test(test_redirect),
 		cmocka_unit_test(test_tls_not_retried),
