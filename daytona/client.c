@@ -353,10 +353,14 @@ static void
 budget_wait(struct dt_client *c, enum dt_bucket b)
 {
 	struct bucket *bk = &c->buckets[b];
-	int64_t now, until = 0;
+	int64_t now, until, tell;
 	long long reserve, avail;
-	int paced = 0, blocked = 0;
+	int paced, blocked, take, told = 0;
 
+again:
+	until = 0;
+	paced = blocked = 0;
+	take = 1;
 	pthread_mutex_lock(&c->mu);
 	now = now_ms(c);
 	if (bk->reset_at != 0 && bk->reset_at <= now &&
@@ -382,6 +386,15 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 		if (avail <= 0) {
 			until = bk->reset_at;
 			paced = 1;
+			/* requests in flight may have been counted already:
+			 * their answers can show more left, so look again soon
+			 * (without holding a slot) rather than sleep out a
+			 * window that still has room */
+			if (bk->inflight > 0 &&
+			    until - now > DT_BUDGET_RECHECK_MS) {
+				until = now + DT_BUDGET_RECHECK_MS;
+				take = 0;
+			}
 		} else if (avail <= reserve && bk->demand < 0) {
 			/* how much more is wanted is not known: spread the
 			 * window's last requests over the rest of it (a run
@@ -398,27 +411,44 @@ budget_wait(struct dt_client *c, enum dt_bucket b)
 			paced = slot > now;
 		}
 	}
-	bk->inflight++;
-	if (paced)
-		c->stats.paced++;
-	if (bk->demand > 0)
-		bk->demand--;
+	if (take) {
+		bk->inflight++;
+		if (paced || told)
+			c->stats.paced++;
+		if (bk->demand > 0)
+			bk->demand--;
+	}
+	/* the wait is told once: until the window's end when looking again
+	 * meanwhile */
+	tell = until - now;
+	if (!take)
+		tell = bk->reset_at - now;
 	pthread_mutex_unlock(&c->mu);
-	if (until > now) {
+	if (until <= now)
+		return;
+	if (!told) {
+		told = 1;
 		log_debug("waiting %lld ms for the '%s' rate-limit budget",
-		          (long long)(until - now), dt_bucket_name(b));
-		if (until - now >= DT_WAIT_NOTICE_MS &&
-		    c->hooks.on_wait == NULL)
+		          (long long)tell, dt_bucket_name(b));
+		if (tell >= DT_WAIT_NOTICE_MS && c->hooks.on_wait == NULL)
 			log_warn("waiting %lld s for Daytona's '%s' rate limit "
 			         "(%s)",
-			         (long long)((until - now + 999) / 1000),
+			         (long long)((tell + 999) / 1000),
 			         dt_bucket_name(b),
 			         blocked ? "the server answered 429"
 			                 : "few requests left in this window");
 		notify_wait(c, b,
 		            blocked ? DT_WAIT_RATE_LIMITED : DT_WAIT_BUDGET,
-		            until - now);
-		wait_ms(c, until - now);
+		            tell);
+	}
+	wait_ms(c, until - now);
+	if (!take) {
+		if (!stopping(c))
+			goto again;
+		/* do_call gives the slot back and stops */
+		pthread_mutex_lock(&c->mu);
+		bk->inflight++;
+		pthread_mutex_unlock(&c->mu);
 	}
 }
 

@@ -97,6 +97,9 @@
  * the window. */
 #define DT_BUDGET_RESERVE_PERCENT 20
 #define DT_BUDGET_RESERVE_MIN     5
+/* a caller waiting for a window's end while requests are in flight looks
+ * again this often: their answers may show the window has room */
+#define DT_BUDGET_RECHECK_MS 200
 /* Long waits (Retry-After, budget) are slept in slices of this, so that
  * dt_client_cancel() takes effect quickly. */
 #define DT_WAIT_SLICE_MS 100
