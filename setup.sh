@@ -14,7 +14,7 @@ libyaml-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev sqlite3
 libpq-dev postgresql
 libgit2-dev libssl-dev libmicrohttpd-dev libcmocka-dev
 bats curl wrk valgrind clang libclang-rt-14-dev clang-format
-ca-certificates python3
+ca-certificates python3 zsh
 lighttpd lighttpd-mod-openssl openssh-server openssh-client openssl
 "
 # Node.js is used for the SDK conformance test; take Debian's only when the
