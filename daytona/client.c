@@ -1680,26 +1680,30 @@ out:
 	return rc;
 }
 
+/* res_by_id: GET (into *out) or DELETE base + the escaped id. */
 static int
-res_path(struct call *k, const char *base, const char *id)
+res_by_id(struct dt_client *c, const char *method, const char *base,
+          const char *id, struct dt_res **out, struct dt_result *res,
+          const char *what)
 {
+	struct call k;
+
+	if (out != NULL)
+		*out = NULL;
 	if (id == NULL || *id == '\0')
 		return sf_error_set(SF_EINVALID, "daytona: empty %s id", base);
-	buf_addstr(&k->path, base);
-	dt_url_escape(&k->path, id);
-	return 0;
+	call_init(&k, method, DT_BUCKET_AUTHENTICATED,
+	          strcmp(method, "GET") == 0);
+	buf_addstr(&k.path, base);
+	dt_url_escape(&k.path, id);
+	return res_call(c, &k, out, res, what);
 }
 
 int
 dt_volume_get(struct dt_client *c, const char *name, struct dt_res **out)
 {
-	struct call k;
-
-	*out = NULL;
-	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
-	if (res_path(&k, "/volumes/by-name/", name) < 0)
-		return SF_EINVALID;
-	return res_call(c, &k, out, NULL, "a volume");
+	return res_by_id(c, "GET", "/volumes/by-name/", name, out, NULL,
+	                 "a volume");
 }
 
 int
@@ -1722,25 +1726,15 @@ dt_volume_create(struct dt_client *c, const char *name, struct dt_res **out,
 int
 dt_volume_delete(struct dt_client *c, const char *id, struct dt_result *res)
 {
-	struct call k;
-
-	call_init(&k, "DELETE", DT_BUCKET_AUTHENTICATED, 0);
-	if (res_path(&k, "/volumes/", id) < 0)
-		return SF_EINVALID;
-	return res_call(c, &k, NULL, res, "");
+	return res_by_id(c, "DELETE", "/volumes/", id, NULL, res, "");
 }
 
 int
 dt_snapshot_get(struct dt_client *c, const char *id_or_name,
                 struct dt_res **out)
 {
-	struct call k;
-
-	*out = NULL;
-	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
-	if (res_path(&k, "/snapshots/", id_or_name) < 0)
-		return SF_EINVALID;
-	return res_call(c, &k, out, NULL, "a snapshot");
+	return res_by_id(c, "GET", "/snapshots/", id_or_name, out, NULL,
+	                 "a snapshot");
 }
 
 int
@@ -1779,10 +1773,5 @@ dt_snapshot_create(struct dt_client *c, const struct dt_snapshot_create *r,
 int
 dt_snapshot_delete(struct dt_client *c, const char *id, struct dt_result *res)
 {
-	struct call k;
-
-	call_init(&k, "DELETE", DT_BUCKET_AUTHENTICATED, 0);
-	if (res_path(&k, "/snapshots/", id) < 0)
-		return SF_EINVALID;
-	return res_call(c, &k, NULL, res, "");
+	return res_by_id(c, "DELETE", "/snapshots/", id, NULL, res, "");
 }
