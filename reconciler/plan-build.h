@@ -56,7 +56,13 @@ const char *nz(const char *s);
 void diff_existing(struct builder *b, const struct spec *s,
                    const struct dt_sandbox *o, const struct plan_record *r);
 
-/* plan-res.c: the declared volumes and snapshots (plan.h). */
+/* plan-res.c: the declared volumes and snapshots (plan.h):
+ * plan_resources_declared() (creates and replaces of the declared ones)
+ * runs before the sandboxes are planned, so that a sandbox of the stack
+ * built from a snapshot being replaced is replaced with it;
+ * plan_resources() (deletes, and the references of the sandboxes to
+ * create) after them. */
+void plan_resources_declared(struct builder *b);
 void plan_resources(struct builder *b);
 void plan_resources_destroy(struct builder *b, const char *const *force,
                             size_t nforce);

@@ -637,6 +637,12 @@ replace_reasons(struct builder *b, struct plan_action *a, const struct spec *s,
 		createonly_reasons(a, s, o);
 	if (b->in->resize_unavailable)
 		unresizable_reasons(a, s, o, r);
+	if (s->snapshot &&
+	    plan_res_replacing(b->p, RES_SNAPSHOT, s->snapshot) != NULL)
+		add_reason(a, PLAN_CAT_SPEC, PLAN_ORIGIN_MANIFEST,
+		           "spec.snapshot", s->snapshot, "(rebuilt)", 1)
+		        ->note =
+		        xasprintf(PLAN_NOTE_SNAPSHOT_REPLACED, s->snapshot);
 	if (replace_asked(b->in, s->name))
 		add_reason(a, PLAN_CAT_SPEC, PLAN_ORIGIN_MANIFEST, "sandbox",
 		           o->id, "(replaced)", 1)

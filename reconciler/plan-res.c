@@ -374,13 +374,36 @@ cmp_res(const void *x, const void *y)
 }
 
 void
-plan_resources(struct builder *b)
+plan_resources_declared(struct builder *b)
 {
 	const struct plan_input *in = b->in;
 	size_t i;
 
 	for (i = 0; i < in->nresources; i++)
 		plan_declared(b, &in->resources[i]);
+}
+
+const struct plan_resource *
+plan_res_replacing(const struct plan *p, enum res_kind k, const char *key)
+{
+	size_t i;
+
+	for (i = 0; p && key && i < p->nresources; i++) {
+		const struct plan_resource *r = &p->resources[i];
+
+		if (r->kind == k && r->op == PLAN_RES_REPLACE &&
+		    (!strcmp(r->name, key) || (r->id && !strcmp(r->id, key))))
+			return r;
+	}
+	return NULL;
+}
+
+void
+plan_resources(struct builder *b)
+{
+	const struct plan_input *in = b->in;
+	size_t i;
+
 	for (i = 0; i < in->nres_records; i++) {
 		const struct plan_res_record *rec = &in->res_records[i];
 

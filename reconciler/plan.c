@@ -939,6 +939,7 @@ plan_build(const struct plan_input *in, struct plan **out)
 	*out = NULL;
 	if ((rc = builder_init(&b, in)) < 0)
 		return rc;
+	plan_resources_declared(&b);
 	for (i = 0; i < in->nspecs; i++)
 		plan_spec(&b, &in->specs[i]);
 	for (i = 0; i < in->nobserved; i++) {

@@ -182,6 +182,14 @@ enum plan_res_op {
 
 const char *plan_res_op_name(enum plan_res_op op); /* "create", ... */
 int plan_res_op_parse(const char *s, enum plan_res_op *out);
+struct plan;
+/* plan_res_replacing: p's replace of the k named (or of that id) key, or
+ * NULL. A sandbox of the stack whose spec.snapshot names a snapshot being
+ * replaced is replaced with it (PLAN_NOTE_SNAPSHOT_REPLACED): apply
+ * deletes the old sandboxes first, then the old snapshot, builds the new
+ * one, and creates the new sandboxes once it is active. */
+const struct plan_resource *
+plan_res_replacing(const struct plan *p, enum res_kind k, const char *key);
 
 struct plan_resource {
 	enum res_kind kind;
@@ -323,6 +331,8 @@ struct plan_input {
 /* The note of resources that force a replace when resize_unavailable. */
 /* The note of a replace asked for with --replace. */
 #define PLAN_NOTE_REPLACE_ASKED "asked for with --replace"
+/* The note of a sandbox replaced with its snapshot (%s: the snapshot). */
+#define PLAN_NOTE_SNAPSHOT_REPLACED "snapshot %s is replaced"
 /* What a secret that was not available is shown as. */
 #define PLAN_NOT_COMPARED "(secret not available: not compared)"
 

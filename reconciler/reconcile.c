@@ -699,12 +699,180 @@ summary(struct reconcile *r, const struct apply_stats *st, int executed)
 	r->o.on_event(r->o.event_arg, &ev);
 }
 
+/*
+ * Sandboxes on a snapshot being replaced. The new snapshot has the old
+ * one's name, so the old one must be gone before it is made, and the old
+ * sandboxes before that (Daytona's removeSnapshot does not check for users:
+ * they would be left on a removed image). So their deletes run first
+ * (delete_first), then the snapshot's replace, then their creates.
+ */
+
+/* first_events: the events of the deletes run first, under indices of
+ * their own (after the actions and the resources), no END (the run's own
+ * comes later); the outcome of each, by its index in the plan. */
+struct first_events {
+	apply_event_fn fn;
+	void *arg;
+	size_t offset;
+	const size_t *map;      /* index in the first run -> in the plan */
+	unsigned char *outcome; /* by index in the plan: FIRST_* */
+};
+
+enum { FIRST_NONE = 0, FIRST_DONE, FIRST_FAILED, FIRST_LEFT };
+
+static void
+first_event(void *arg, const struct apply_event *ev)
+{
+	struct first_events *f = arg;
+	struct apply_event e;
+
+	if (ev->kind == APPLY_EV_END)
+		return;
+	if (ev->action && ev->kind == APPLY_EV_DONE)
+		f->outcome[f->map[ev->index]] = FIRST_DONE;
+	else if (ev->action && ev->kind == APPLY_EV_FAILED)
+		f->outcome[f->map[ev->index]] = FIRST_FAILED;
+	else if (ev->action && ev->kind == APPLY_EV_LEFT)
+		f->outcome[f->map[ev->index]] = FIRST_LEFT;
+	if (f->fn == NULL)
+		return;
+	e = *ev;
+	if (e.action)
+		e.index += f->offset;
+	f->fn(f->arg, &e);
+}
+
+/* on_replaced: the snapshot (being replaced) the live sandbox of a is
+ * built from, or NULL. Only replaces and deletes have one to remove. */
+static const char *
+on_replaced(const struct plan *p, const struct plan_action *a)
+{
+	const char *snap = NULL;
+
+	if (a->kind != PLAN_REPLACE && a->kind != PLAN_DELETE)
+		return NULL;
+	if (a->observed && a->observed->snapshot)
+		snap = a->observed->snapshot;
+	else if (a->kind == PLAN_REPLACE && a->desired)
+		snap = a->desired->snapshot;
+	return plan_res_replacing(p, RES_SNAPSHOT, snap) ? snap : NULL;
+}
+
+/* delete_at: the index of the step that ends the delete half of a
+ * replace (its STEP_WAIT_GONE), or a->nsteps. */
+static size_t
+delete_at(const struct plan_action *a)
+{
+	size_t k;
+
+	for (k = 0; k < a->nsteps; k++)
+		if (a->steps[k].kind == STEP_WAIT_GONE)
+			return k;
+	return a->nsteps;
+}
+
+/*
+ * delete_first: run the delete (half) of each action on a snapshot being
+ * replaced; outcome[i] (FIRST_*) says how action i of p ended. A failure
+ * marks every snapshot replace as failed (in failed): none is deleted
+ * while a sandbox of the stack may still use it, and the creates that
+ * need one are not run. The deletes (not the halves, counted with their
+ * creates) count into st. 1 when the run was stopped.
+ */
+static int
+delete_first(const struct plan *p, struct dt_client *c, struct store *store,
+             const struct apply_opts *ao, struct strmap *failed,
+             unsigned char *outcome, struct apply_stats *st)
+{
+	struct first_events fe;
+	struct apply_opts o = *ao;
+	struct apply_stats ds;
+	struct plan first;
+	size_t i, *map;
+	int rc = 0, bad = 0;
+
+	first = *p;
+	first.resources = NULL;
+	first.nresources = 0;
+	first.actions = xcalloc(p->nactions + 1, sizeof(*first.actions));
+	first.nactions = 0;
+	map = xcalloc(p->nactions + 1, sizeof(*map));
+	for (i = 0; i < p->nactions; i++) {
+		struct plan_action *d;
+
+		if (on_replaced(p, &p->actions[i]) == NULL)
+			continue;
+		map[first.nactions] = i;
+		outcome[i] = FIRST_LEFT;
+		d = &first.actions[first.nactions++];
+		*d = p->actions[i];
+		/* the record goes with the old sandbox: a crash before the
+		 * create leaves a missing sandbox, created by the next run */
+		d->kind = PLAN_DELETE;
+		if (p->actions[i].kind == PLAN_REPLACE)
+			d->nsteps = delete_at(d) + 1;
+	}
+	if (first.nactions == 0)
+		goto out;
+	memset(&fe, 0, sizeof(fe));
+	fe.fn = ao->on_event;
+	fe.arg = ao->event_arg;
+	fe.offset = p->nactions + 2 * p->nresources;
+	fe.map = map;
+	fe.outcome = outcome;
+	o.on_event = first_event;
+	o.event_arg = &fe;
+	rc = apply_run(&first, c, store, &o, &ds);
+	if (rc < 0)
+		goto out;
+	for (i = 0; i < first.nactions; i++) {
+		const struct plan_action *a = &p->actions[map[i]];
+
+		bad |= outcome[map[i]] != FIRST_DONE;
+		if (a->kind != PLAN_DELETE)
+			continue;
+		st->total++;
+		switch (outcome[map[i]]) {
+		case FIRST_DONE:
+			st->done++;
+			break;
+		case FIRST_FAILED:
+			st->failed++;
+			break;
+		default:
+			st->left++;
+		}
+	}
+	for (i = 0; bad && i < p->nresources; i++) {
+		const struct plan_resource *r = &p->resources[i];
+		char *key;
+
+		if (r->kind != RES_SNAPSHOT || r->op != PLAN_RES_REPLACE)
+			continue;
+		key = res_key(r->kind, r->name);
+		strmap_set(failed, key,
+		           "a sandbox built from the snapshot it replaces was "
+		           "not deleted");
+		free(key);
+	}
+	st->lock_lost = ds.lock_lost;
+	if (ds.stopped || ds.lock_lost) {
+		st->stopped = ds.stopped;
+		rc = 1;
+	}
+out:
+	free(first.actions);
+	free(map);
+	return rc;
+}
+
 /* run: apply_run with the cycle's token, events and lock. */
 static int
 run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 {
 	struct strmap failed = STRMAP_INIT;
-	struct apply_stats rs;
+	struct apply_stats rs, pre;
+	unsigned char *first = NULL;
 	struct res_apply ra;
 	struct plan sub;
 	size_t i;
@@ -736,10 +904,30 @@ run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 	ra.command = r->o.command;
 	ra.index0 = p->nactions;
 	memset(&rs, 0, sizeof(rs));
+	memset(&pre, 0, sizeof(pre));
 	memset(st, 0, sizeof(*st));
-	/* volumes and snapshots first; an action that needs one that
-	 * failed is not run (it fails too, saying why) */
+	/* the sandboxes on a snapshot being replaced are deleted first;
+	 * then volumes and snapshots; an action that needs one that failed
+	 * is not run (it fails too, saying why) */
 	(void)res_fix_ids(&ra, &r->res);
+	first = xcalloc(p->nactions + 1, sizeof(*first));
+	if ((rc = delete_first(p, r->client, r->store, &ao, &failed, first,
+	                       &pre)) != 0) {
+		if (rc > 0) {
+			/* stopped: nothing else is started */
+			*st = pre;
+			for (i = 0; i < p->nactions; i++)
+				if (first[i] == FIRST_NONE ||
+				    p->actions[i].kind == PLAN_REPLACE) {
+					st->total++;
+					st->left++;
+				}
+			st->total += p->nresources;
+			st->left += p->nresources;
+			rc = 0;
+		}
+		goto out;
+	}
 	(void)res_apply_before(&ra, p, &rs, &failed);
 	(void)res_wait_settling(&ra, p, &r->res, &failed);
 	memset(&sub, 0, sizeof(sub));
@@ -750,6 +938,32 @@ run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 		const char *why =
 		        res_needs_failed(p->actions[i].desired, &failed);
 
+		if (first[i] != FIRST_NONE) {
+			struct plan_action *d;
+			size_t k;
+
+			/* deleted first: a delete is done (counted), a
+			 * replace creates, once its delete went through */
+			if (p->actions[i].kind == PLAN_DELETE)
+				continue;
+			if (why == NULL && first[i] != FIRST_DONE)
+				why = "its old sandbox deleted first (failed)";
+			if (why != NULL) {
+				rs.total++;
+				rs.failed++;
+				res_skip_event(&ra, &p->actions[i],
+				               p->nactions + p->nresources + i,
+				               why);
+				continue;
+			}
+			d = &sub.actions[sub.nactions++];
+			*d = p->actions[i];
+			k = delete_at(d) + 1;
+			d->steps += k;
+			d->nsteps -= k;
+			d->sandbox_id = NULL;
+			continue;
+		}
 		if (why == NULL) {
 			sub.actions[sub.nactions++] = p->actions[i];
 			continue;
@@ -764,6 +978,11 @@ run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 	free(sub.actions);
 	if (rc < 0)
 		goto out;
+	st->total += pre.total;
+	st->done += pre.done;
+	st->failed += pre.failed;
+	st->left += pre.left;
+	st->lock_lost |= pre.lock_lost;
 	if (!rs.failed && !st->failed && !st->left && !st->stopped)
 		(void)res_apply_after(&ra, p, r->res.gone, r->res.ngone, &rs);
 	st->total += rs.total;
@@ -773,6 +992,7 @@ run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 	rc = 0;
 out:
 	strmap_clear(&failed);
+	free(first);
 	free(url);
 	return rc;
 }

@@ -704,6 +704,30 @@ res_needs_failed(const struct spec *s, const struct strmap *failed)
 	return hit;
 }
 
+/* skip_failed: r is already failed (a replaced snapshot whose old
+ * sandboxes were not all deleted): not run, said so; 1 when skipped. */
+static int
+skip_failed(const struct res_apply *a, const struct plan_resource *r,
+            size_t index, struct apply_stats *st, const struct strmap *failed)
+{
+	char *key = res_key(r->kind, r->name);
+	const char *why = strmap_get(failed, key);
+	struct plan_action act;
+	int64_t t0 = time_mono_ms();
+
+	free(key);
+	if (why == NULL)
+		return 0;
+	fake_action(&act, r, PLAN_REPLACE);
+	st->total++;
+	st->failed++;
+	event(a, APPLY_EV_STARTED, index, &act, r->id, t0,
+	      plan_res_op_name(r->op), NULL);
+	event(a, APPLY_EV_FAILED, index, &act, r->id, t0, NULL, why);
+	free(act.name);
+	return 1;
+}
+
 int
 res_apply_before(const struct res_apply *a, const struct plan *p,
                  struct apply_stats *st, struct strmap *failed)
@@ -717,6 +741,11 @@ res_apply_before(const struct res_apply *a, const struct plan *p,
 
 		if (r->op != PLAN_RES_CREATE && r->op != PLAN_RES_REPLACE)
 			continue;
+		if (skip_failed(a, r, a->index0 + i, st, failed)) {
+			if (rc == 0)
+				rc = SF_ERROR;
+			continue;
+		}
 		if ((one = run_one(a, r, a->index0 + i, st)) < 0) {
 			char *key = res_key(r->kind, r->name);
 			char *what = xasprintf("%s '%s' failed",

@@ -13,7 +13,9 @@
  * Apply: res_apply_before() creates and replaces (waiting until a volume
  * is ready, a snapshot active; a snapshot in error fails with the API's
  * errorReason) before the sandbox actions; res_apply_after() deletes after
- * them. Crash safety: the record is written, with the desired spec and no
+ * them (reconcile.c runs the deletes of the stack's sandboxes built from a
+ * snapshot being replaced before res_apply_before(), and their creates
+ * after it). Crash safety: the record is written, with the desired spec and no
  * id, before the create call (the intent); a run that died after it finds
  * the record and either the live resource (adopted: the name is unique in
  * the organization) or none (created again). A record whose resource is

@@ -78,13 +78,15 @@ for l in sys.stdin:
 	echo "$output"
 	[[ "$output" == *"<volume>data1"* ]]
 	[[ "$output" == *"<snapshot>py1"* ]]
-	# a changed image replaces the snapshot (the sandbox keeps running)
+	# a changed image replaces the snapshot, and the sandbox built
+	# from it
 	res python:3.13
 	run --separate-stderr "$SANDFORM" plan m
 	echo "$output"
 	[[ "$output" == *"-/+ snapshot py1 (replace)"* ]]
 	[[ "$output" == *"spec.image: python:3.12 -> python:3.13"* ]]
-	[[ "$output" == *"1 to replace"* ]]
+	[[ "$output" == *"-/+ w1 (replace)"*"snapshot py1 is replaced"* ]]
+	[[ "$output" == *"2 to replace"* ]]
 }
 
 @test "a reference to a volume or snapshot that neither exists nor is declared is a plan error at its line" {
@@ -279,5 +281,45 @@ for l in sys.stdin:
 	[ "$(calls | grep -c 'POST volumes')" = 1 ]
 	[ "$(emu_api GET /sandbox/w1 | emu_json 'd["state"]')" = started ]
 	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	[ "$status" -eq 0 ]
+}
+
+@test "a replaced snapshot replaces the stack's sandboxes built from it: old sandboxes, old snapshot, new snapshot, new sandboxes" {
+	res
+	user w1
+	user w2
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Sandbox' \
+		'metadata: {name: other}' 'spec: {snapshot: daytona-small}' >m/other.yaml
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	old1=$(emu_api GET /sandbox/w1 | emu_json 'd["id"]')
+	oldo=$(emu_api GET /sandbox/other | emu_json 'd["id"]')
+	res python:3.13
+	run --separate-stderr "$SANDFORM" plan m
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"-/+ snapshot py1 (replace)"* ]]
+	[[ "$output" == *"w1"*"spec.snapshot: \"py1\" -> (rebuilt); snapshot py1 is replaced (forces replacement)"* ]]
+	[[ "$output" == *"w2"*"snapshot py1 is replaced"* ]]
+	[[ "$output" == *"3 to replace"* ]]
+	run --separate-stderr "$SANDFORM" plan m --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | emu_json '[(a["name"], a["action"]) for a in d["actions"]]')" = '[["w1", "replace"], ["w2", "replace"]]' ]
+	[ "$(echo "$output" | emu_json '[(r["field"], r["note"], r["forces_replace"]) for r in d["actions"][0]["reasons"] if r.get("note")]')" = '[["spec.snapshot", "snapshot py1 is replaced", true]]' ]
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	# the old sandboxes go, then the old snapshot; the new one is built
+	# before the new sandboxes are created
+	[ "$(calls | tr '\n' ,)" = "DELETE sandbox,DELETE sandbox,DELETE snapshots,POST snapshots,POST sandbox,POST sandbox," ]
+	[ "$(emu_api GET /snapshots/py1 | emu_json 'd["imageName"]')" = python:3.13 ]
+	[ "$(emu_api GET /sandbox/w1 | emu_json 'd["state"]')" = started ]
+	[ "$(emu_api GET /sandbox/w1 | emu_json 'd["id"]')" != "$old1" ]
+	[ "$(emu_api GET /sandbox/other | emu_json 'd["id"]')" = "$oldo" ]
+
+	run --separate-stderr "$SANDFORM" plan m --detailed-exitcode
+	echo "$output"
 	[ "$status" -eq 0 ]
 }

@@ -3000,6 +3000,100 @@ test_res_create_keep_delete(void **state)
 	res_clear(&want[1]);
 }
 
+/* a sandbox of the stack built from a snapshot being replaced is
+ * replaced with it (its own spec unchanged), saying why */
+static void
+test_res_snapshot_replace_replaces_users(void **state)
+{
+	struct res_spec want;
+	struct plan_res_record rec;
+	struct plan_res_live live;
+	struct plan_input in;
+	struct one t;
+	const struct plan_reason *rs;
+	char *json = NULL;
+
+	(void)state;
+	one_setup(&t, "web");
+	set_str(&t.s.snapshot, "py");
+	hash(&t.s);
+	observed_clear(&t.o);
+	observed_for(&t.o, &t.s, "id-1");
+	plan_record_clear(&t.r);
+	record_for(&t.r, &t.s, "id-1");
+	res_fixture(&want, RES_SNAPSHOT, "py", "python:3.12");
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = RES_SNAPSHOT;
+	rec.name = xstrdup("py");
+	rec.applied = xcalloc(1, sizeof(*rec.applied));
+	res_copy(rec.applied, &want);
+	live = (struct plan_res_live){ RES_SNAPSHOT, "py", "s-1",
+		                       "active",     NULL, NULL };
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = &t.s;
+	in.nspecs = 1;
+	t.op = &t.o;
+	in.observed = &t.op;
+	in.nobserved = 1;
+	in.records = &t.r;
+	in.nrecords = 1;
+	in.refreshed = 1;
+	in.resources = &want;
+	in.nresources = 1;
+	in.res_live = &live;
+	in.nres_live = 1;
+	in.res_records = &rec;
+	in.nres_records = 1;
+	in.res_known = in.res_refs_checked = 1;
+	/* unchanged: nothing to do */
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	assert_int_equal(t.p->nactions, 0);
+	assert_int_equal(t.p->nresources, 0);
+	plan_free(t.p);
+	/* a new image: the snapshot and the sandbox are replaced */
+	free(want.image);
+	want.image = xstrdup("python:3.13");
+	res_hash(&want);
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	assert_int_equal(t.p->nerrors, 0);
+	assert_int_equal(t.p->nresources, 1);
+	assert_int_equal(t.p->resources[0].op, PLAN_RES_REPLACE);
+	assert_non_null(plan_res_replacing(t.p, RES_SNAPSHOT, "py"));
+	assert_non_null(plan_res_replacing(t.p, RES_SNAPSHOT, "s-1"));
+	assert_null(plan_res_replacing(t.p, RES_SNAPSHOT, "daytona-small"));
+	assert_int_equal(t.p->nactions, 1);
+	assert_int_equal(t.p->actions[0].kind, PLAN_REPLACE);
+	assert_steps(&t.p->actions[0], "delete,wait_gone,create,wait_stable");
+	rs = reason(&t.p->actions[0], "spec.snapshot");
+	assert_non_null(rs);
+	assert_true(rs->forces_replace);
+	assert_string_equal(rs->note, "snapshot py is replaced");
+	assert_int_equal(t.p->summary.replace, 2);
+	/* the saved plan keeps the reason */
+	assert_int_equal(plan_to_json(t.p, &json), 0);
+	assert_non_null(strstr(json, "snapshot py is replaced"));
+	free(json);
+	plan_free(t.p);
+	/* preventDestroy on the sandbox refuses the plan */
+	t.s.prevent_destroy = 1;
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	assert_non_null(error_for(t.p, "web"));
+	plan_free(t.p);
+	t.s.prevent_destroy = 0;
+	/* a snapshot not replaced (used outside the stack): neither is the
+	 * sandbox */
+	live.used_outside = "other";
+	assert_int_equal(plan_build(&in, &t.p), 0);
+	assert_int_equal(t.p->nactions, 0);
+	assert_non_null(error_for(t.p, "py"));
+	plan_free(t.p);
+	t.p = NULL;
+	plan_res_record_clear(&rec);
+	res_clear(&want);
+	one_free(&t);
+}
+
 static void
 test_res_references(void **state)
 {
@@ -3112,6 +3206,7 @@ main(void)
 		cmocka_unit_test(test_0218_imported_image),
 		cmocka_unit_test(test_res_create_keep_delete),
 		cmocka_unit_test(test_res_references),
+		cmocka_unit_test(test_res_snapshot_replace_replaces_users),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
