@@ -676,6 +676,25 @@ note_unresolved(struct builder *b, const struct spec *s)
  * not have (GET /secret) is a plan error at its manifest position; 1
  * when there is one. Not checked when the names are not known.
  */
+char *
+plan_missing_secret(const struct spec *s, const char *env, const char *name)
+{
+	const char *at = strmap_get(&s->secret_pos, env);
+	char *src, *msg;
+
+	if (s->file && at)
+		src = xasprintf("%s:%s", s->file, at);
+	else
+		src = source_of(s);
+	msg = xasprintf("%s: spec.secrets.%s: the organization has no secret "
+	                "'%s' (expected the name of one of its secrets, "
+	                "created in the Daytona dashboard or with POST "
+	                "/secret)",
+	                src, env, name);
+	free(src);
+	return msg;
+}
+
 static int
 missing_secrets(struct builder *b, const struct spec *s)
 {
@@ -687,22 +706,13 @@ missing_secrets(struct builder *b, const struct spec *s)
 	for (size_t i = 0; i < s->secrets.n; i++) {
 		const char *env = s->secrets.v[i].key;
 		const char *name = s->secrets.v[i].value;
-		const char *at = strmap_get(&s->secret_pos, env);
-		char *src;
+		char *msg;
 
 		if (strmap_get(have, name))
 			continue;
-		if (s->file && at)
-			src = xasprintf("%s:%s", s->file, at);
-		else
-			src = source_of(s);
-		add_error(b, s->name,
-		          "%s: spec.secrets.%s: the organization has no secret "
-		          "'%s' (expected the name of one of its secrets, "
-		          "created in the Daytona dashboard or with POST "
-		          "/secret)",
-		          src, env, name);
-		free(src);
+		msg = plan_missing_secret(s, env, name);
+		add_error(b, s->name, "%s", msg);
+		free(msg);
 		n++;
 	}
 	return n > 0;

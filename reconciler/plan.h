@@ -331,6 +331,11 @@ struct plan_input {
 /* The note of resources that force a replace when resize_unavailable. */
 /* The note of a replace asked for with --replace. */
 #define PLAN_NOTE_REPLACE_ASKED "asked for with --replace"
+/* plan_missing_secret: the error for platform secret name (spec.secrets
+ * env of s) that the organization does not have, at its manifest position
+ * (FILE:LINE:COL when known, else the document's); caller frees. */
+char *plan_missing_secret(const struct spec *s, const char *env,
+                          const char *name);
 /* The note of a sandbox replaced with its snapshot (%s: the snapshot). */
 #define PLAN_NOTE_SNAPSHOT_REPLACED "snapshot %s is replaced"
 /* What a secret that was not available is shown as. */

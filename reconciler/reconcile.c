@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -866,6 +867,105 @@ out:
 	return rc;
 }
 
+/* names_secrets: a creates a sandbox, or sets its platform secrets, and
+ * its spec names some */
+static int
+names_secrets(const struct plan_action *a)
+{
+	size_t k;
+
+	if (a->desired == NULL || a->desired->secrets.n == 0)
+		return 0;
+	for (k = 0; k < a->nsteps; k++)
+		if (a->steps[k].kind == STEP_CREATE ||
+		    a->steps[k].kind == STEP_SET_SECRETS)
+			return 1;
+	return 0;
+}
+
+/* secret_env: s takes an env value from sandform's secrets */
+static int
+secret_env(const struct spec *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->nenv; i++)
+		if (s->env[i].kind != SPEC_ENV_PLAIN)
+			return 1;
+	return 0;
+}
+
+/*
+ * check_before: what would fail a sandbox's create or secrets call is
+ * found before anything is changed (volumes, snapshots, the deletes of a
+ * snapshot's users): the platform secrets the plan's creates and secret
+ * updates name still exist (one GET /secret: one deleted since the plan,
+ * or since a saved plan was written, is refused as plan refuses it), and
+ * sandform's own secrets resolve (a body is built and wiped). A server
+ * without GET /secret leaves the names unchecked, as plan does.
+ */
+static int
+check_before(struct reconcile *r, const struct plan *p)
+{
+	struct strmap have = STRMAP_INIT;
+	struct buf msg = BUF_INIT;
+	size_t i, k, n = 0;
+	int rc = 0, need = 0;
+
+	for (i = 0; i < p->nactions && !need; i++)
+		need = names_secrets(&p->actions[i]);
+	if (need && dt_secret_names(r->client, &have, NULL) < 0) {
+		log_debug("GET /secret failed (%s); the secrets' names are "
+		          "not checked",
+		          sf_error_last());
+		sf_error_clear();
+		need = 0;
+	}
+	for (i = 0; need && i < p->nactions; i++) {
+		const struct plan_action *a = &p->actions[i];
+
+		if (!names_secrets(a))
+			continue;
+		for (k = 0; k < a->desired->secrets.n; k++) {
+			const char *name = a->desired->secrets.v[k].value;
+			char *m;
+
+			if (strmap_get(&have, name))
+				continue;
+			m = plan_missing_secret(
+			        a->desired, a->desired->secrets.v[k].key, name);
+			buf_addf(&msg, "%s%s", n++ ? "\n" : "", m);
+			free(m);
+		}
+	}
+	strmap_clear(&have);
+	if (n > 0) {
+		rc = sf_error_set(SF_EINVALID, "%s", buf_cstr(&msg));
+		buf_free(&msg);
+		return rc;
+	}
+	buf_free(&msg);
+	for (i = 0; i < p->nactions; i++) {
+		const struct plan_action *a = &p->actions[i];
+		struct strmap labels = STRMAP_INIT;
+		struct create_body body;
+
+		for (k = 0; k < a->nsteps; k++)
+			if (a->steps[k].kind == STEP_CREATE)
+				break;
+		if (k == a->nsteps || !secret_env(a->desired))
+			continue;
+		rc = create_body_build(a->desired, &labels, secret_resolve,
+		                       &r->secrets, &body);
+		if (rc == 0)
+			create_body_clear(&body);
+		strmap_clear(&labels);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* run: apply_run with the cycle's token, events and lock. */
 static int
 run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
@@ -909,6 +1009,8 @@ run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 	/* the sandboxes on a snapshot being replaced are deleted first;
 	 * then volumes and snapshots; an action that needs one that failed
 	 * is not run (it fails too, saying why) */
+	if ((rc = check_before(r, p)) < 0)
+		goto out;
 	(void)res_fix_ids(&ra, &r->res);
 	first = xcalloc(p->nactions + 1, sizeof(*first));
 	if ((rc = delete_first(p, r->client, r->store, &ao, &failed, first,
