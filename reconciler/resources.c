@@ -9,7 +9,10 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include <pthread.h>
+
 #include "reconciler/labels.h"
+#include "reconciler/refresh.h"
 #include "reconciler/resources.h"
 
 int
@@ -152,7 +155,72 @@ struct users_walk {
 	struct strmap *users; /* "<kind>NAME" key of a candidate -> list */
 	int volumes;          /* a volume is a candidate: GET outsiders */
 	int rc;
+	/* the outsiders to GET for their volumes (list items carry none) */
+	struct outsider *out;
+	size_t nout, aout;
 };
+
+/* One sandbox outside the stack, GET for its volumes. */
+struct outsider {
+	char *id, *name;
+	struct dt_sandbox *got; /* NULL: gone meanwhile, or failed */
+};
+
+/* The outsiders' GETs, REFRESH_GET_PARALLEL at a time, as refresh's. */
+struct outsider_pool {
+	struct dt_client *c;
+	struct outsider *v;
+	size_t n, next;
+	pthread_mutex_t mu;
+};
+
+static void *
+outsider_worker(void *arg)
+{
+	struct outsider_pool *op = arg;
+	struct dt_result res = DT_RESULT_INIT;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&op->mu);
+		i = op->next++;
+		pthread_mutex_unlock(&op->mu);
+		if (i >= op->n)
+			return NULL;
+		if (dt_get(op->c, op->v[i].id, &res) == 0 && res.sandbox) {
+			op->v[i].got = res.sandbox;
+			res.sandbox = NULL;
+		} else {
+			sf_error_clear(); /* gone meanwhile */
+		}
+		dt_result_clear(&res);
+	}
+}
+
+static void
+get_outsiders(struct dt_client *c, struct outsider *v, size_t n)
+{
+	struct outsider_pool op;
+	pthread_t th[REFRESH_GET_PARALLEL];
+	size_t nth = n < REFRESH_GET_PARALLEL ? n : REFRESH_GET_PARALLEL, i,
+	       started = 0;
+
+	memset(&op, 0, sizeof(op));
+	op.c = c;
+	op.v = v;
+	op.n = n;
+	pthread_mutex_init(&op.mu, NULL);
+	for (i = 1; i < nth; i++) {
+		if (pthread_create(&th[started], NULL, outsider_worker, &op) !=
+		    0)
+			break; /* fewer workers: the rest run below */
+		started++;
+	}
+	outsider_worker(&op);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&op.mu);
+}
 
 static void
 add_user(struct strmap *users, enum res_kind k, const char *name,
@@ -177,7 +245,6 @@ users_cb(void *arg, struct dt_sandbox *sb)
 	struct users_walk *w = arg;
 	const char *stack = strmap_get(&sb->labels, LABEL_STACK);
 	struct plan_res_live *l;
-	size_t i;
 
 	if ((stack && !strcmp(stack, w->stack)) || sb->name == NULL ||
 	    sb->state == DT_STATE_DESTROYED ||
@@ -188,21 +255,14 @@ users_cb(void *arg, struct dt_sandbox *sb)
 	if (sb->snapshot && (l = live_of(w->o, RES_SNAPSHOT, sb->snapshot)))
 		add_user(w->users, RES_SNAPSHOT, l->name, sb->name);
 	if (w->volumes && sb->id) {
-		struct dt_result res = DT_RESULT_INIT;
-
-		w->o->requests++;
-		if (dt_get(w->c, sb->id, &res) == 0 && res.sandbox) {
-			for (i = 0; i < res.sandbox->n_volumes; i++) {
-				l = live_of(w->o, RES_VOLUME,
-				            res.sandbox->volumes[i].volume_id);
-				if (l)
-					add_user(w->users, RES_VOLUME, l->name,
-					         sb->name);
-			}
-		} else {
-			sf_error_clear(); /* gone meanwhile */
+		if (w->nout == w->aout) {
+			w->aout = w->aout ? 2 * w->aout : 16;
+			w->out =
+			        xreallocarray(w->out, w->aout, sizeof(*w->out));
 		}
-		dt_result_clear(&res);
+		w->out[w->nout].id = xstrdup(sb->id);
+		w->out[w->nout].name = xstrdup(sb->name);
+		w->out[w->nout++].got = NULL;
 	}
 	dt_sandbox_free(sb);
 	return 0;
@@ -226,9 +286,31 @@ find_users(struct dt_client *c, const char *stack, struct strmap *cands,
 	memset(&q, 0, sizeof(q));
 	q.sort = "createdAt";
 	q.order = "asc";
-	if ((rc = dt_list_all(c, &q, users_cb, &w, &pages)) < 0)
-		return rc;
+	rc = dt_list_all(c, &q, users_cb, &w, &pages);
 	o->requests += pages;
+	/* the volumes of the outsiders: a GET each, in parallel */
+	if (rc == 0 && w.nout > 0) {
+		get_outsiders(c, w.out, w.nout);
+		o->requests += w.nout;
+	}
+	for (i = 0; i < w.nout; i++) {
+		const struct dt_sandbox *got = w.out[i].got;
+		struct plan_res_live *l;
+		size_t j;
+
+		for (j = 0; got && j < got->n_volumes; j++) {
+			l = live_of(o, RES_VOLUME, got->volumes[j].volume_id);
+			if (l)
+				add_user(cands, RES_VOLUME, l->name,
+				         w.out[i].name);
+		}
+		dt_sandbox_free(w.out[i].got);
+		free(w.out[i].id);
+		free(w.out[i].name);
+	}
+	free(w.out);
+	if (rc < 0)
+		return rc;
 	for (i = 0; i < cands->n; i++) {
 		enum res_kind k;
 		const char *name;
@@ -242,6 +324,28 @@ find_users(struct dt_client *c, const char *stack, struct strmap *cands,
 		                         sizeof(*o->users));
 		o->users[o->nusers] = xstrdup(cands->v[i].value);
 		l->used_outside = o->users[o->nusers++];
+	}
+	return 0;
+}
+
+/* referenced: a desired sandbox names k name (or its id) */
+static int
+referenced(const struct spec *specs, size_t nspecs, enum res_kind k,
+           const char *name, const char *id)
+{
+	size_t i, j;
+
+	for (i = 0; i < nspecs; i++) {
+		const struct spec *s = &specs[i];
+
+		if (k == RES_SNAPSHOT && s->snapshot &&
+		    (!strcmp(s->snapshot, name) ||
+		     (id && !strcmp(s->snapshot, id))))
+			return 1;
+		for (j = 0; k == RES_VOLUME && j < s->nvolumes; j++)
+			if (!strcmp(s->volumes[j].volume, name) ||
+			    (id && !strcmp(s->volumes[j].volume, id)))
+				return 1;
 	}
 	return 0;
 }
@@ -285,8 +389,6 @@ res_refresh(struct dt_client *c, struct store *st, const char *stack,
 	}
 	/* what the sandboxes reference is looked up after a first plan
 	 * (res_lookup_refs): only what a create needs */
-	(void)specs;
-	(void)nspecs;
 	if (need_vols) {
 		out->have_volumes = 1;
 		out->requests++;
@@ -325,6 +427,12 @@ res_refresh(struct dt_client *c, struct store *st, const char *stack,
 		                             manifest_set_find_resource(
 		                                     set, r->kind, r->name),
 		                             live_of(out, r->kind, r->name)))
+			continue;
+		/* no longer declared but still referenced by a sandbox of
+		 * the stack: kept (plan-res.c), its users not needed */
+		if (!declared && !destroy &&
+		    referenced(specs, nspecs, r->kind, r->name,
+		               live_of(out, r->kind, r->name)->id))
 			continue;
 		key = res_key(r->kind, r->name);
 		strmap_set(&cands, key, "");

@@ -7,8 +7,10 @@
  * organization (one GET /volumes), each snapshot declared, recorded or
  * referenced by a sandbox (GET /snapshots/{name}), and, only when the
  * stack may delete or replace one of its own, the sandboxes outside the
- * stack that use it (one unfiltered list walk; a GET per outside sandbox
- * only when a volume may be deleted: list items carry no volumes).
+ * stack that use it (one unfiltered list walk; a GET per outside sandbox,
+ * REFRESH_GET_PARALLEL at a time, only when a volume may be deleted: list
+ * items carry no volumes). One no longer declared that a desired sandbox
+ * still references is kept by the plan: its users are not looked for.
  *
  * Apply: res_apply_before() creates and replaces (waiting until a volume
  * is ready, a snapshot active; a snapshot in error fails with the API's

@@ -371,3 +371,46 @@ for l in sys.stdin:
 	[ -z "$(calls)" ]
 	[ "$(emu_api GET /volumes | emu_json 'len(d)')" = 0 ]
 }
+
+# outsider_gets: the GETs of single sandboxes in the request log
+outsider_gets() {
+	emu_requests | grep -c '"method":"GET","path":"/api/sandbox/' || true
+}
+
+@test "the users of a volume to delete: one GET per outsider, in parallel, and none while the stack still references it" {
+	emu_stop
+	emu_start --transition-ms 30 --latency-ms 250
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Volume' \
+		'metadata: {name: data1}' >m/vol.yaml
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Sandbox' \
+		'metadata: {name: w1}' 'spec:' '  snapshot: daytona-small' \
+		'  volumes: [{volume: data1, mountPath: /data}]' >m/w1.yaml
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	emu_hook POST /seed '{"count":32,"namePrefix":"out-","create":{"snapshot":"daytona-small"}}' >/dev/null
+	# no longer declared but still referenced by w1: kept, and nobody
+	# outside the stack is looked for (no walk, no GET)
+	rm m/vol.yaml
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" plan m
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"= volume data1 (keep)"*"still referenced by sandbox w1 of the stack"* ]]
+	[ "$(outsider_gets)" = 0 ]
+	[ "$(emu_requests | grep -c '"path":"/api/sandbox"')" = 1 ]
+	# a delete: the organization is walked and each of the 32 outsiders
+	# is a GET (list items carry no volumes), 8 at a time: well under
+	# the 32 x 250 ms they would take one after another
+	rm m/w1.yaml
+	emu_hook DELETE /requests >/dev/null
+	t0=$(date +%s%N)
+	run --separate-stderr "$SANDFORM" plan m --allow-mass-delete
+	t1=$(date +%s%N)
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"- volume data1 (delete)"* ]]
+	[ "$(outsider_gets)" = 32 ]
+	echo "plan: $(((t1 - t0) / 1000000)) ms"
+	[ $(((t1 - t0) / 1000000)) -lt 6000 ]
+}
