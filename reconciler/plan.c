@@ -939,6 +939,32 @@ check_targets(struct builder *b, bool with_specs)
 	}
 }
 
+/*
+ * untargeted_users: a snapshot replace also replaces the stack's
+ * sandboxes built from it; one left out by --target would stay on the
+ * removed snapshot, so the plan is refused naming it.
+ */
+static void
+untargeted_users(struct builder *b)
+{
+	const struct plan_input *in = b->in;
+	size_t i;
+
+	for (i = 0; b->p->targets.n > 0 && i < in->nspecs; i++) {
+		const struct spec *s = &in->specs[i];
+		const struct dt_sandbox *o =
+		        find_obs(b->obs, in->nobserved, s->name);
+
+		if (targeted(b, s->name) || o == NULL || !is_ours(b, o) ||
+		    !plan_res_replacing(b->p, RES_SNAPSHOT, s->snapshot))
+			continue;
+		add_error(b, s->name,
+		          "snapshot %s is replaced, and with it sandbox '%s' "
+		          "built from it: add --target %s",
+		          s->snapshot, s->name, s->name);
+	}
+}
+
 int
 plan_build(const struct plan_input *in, struct plan **out)
 {
@@ -975,6 +1001,7 @@ plan_build(const struct plan_input *in, struct plan **out)
 			          "--replace %s: stack '%s' has no sandbox of "
 			          "that name in the manifests",
 			          in->replace[i], in->stack);
+	untargeted_users(&b);
 	plan_resources(&b);
 	check_targets(&b, true);
 	mass_delete_guard(&b);

@@ -288,6 +288,7 @@ for l in sys.stdin:
 	res
 	user w1
 	user w2
+	user w3
 	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Sandbox' \
 		'metadata: {name: other}' 'spec: {snapshot: daytona-small}' >m/other.yaml
 	run --separate-stderr "$SANDFORM" apply m --auto-approve
@@ -296,16 +297,19 @@ for l in sys.stdin:
 	old1=$(emu_api GET /sandbox/w1 | emu_json 'd["id"]')
 	oldo=$(emu_api GET /sandbox/other | emu_json 'd["id"]')
 	res python:3.13
+	# w3, removed at the same time, is deleted before the snapshot too
+	rm m/w3.yaml
 	run --separate-stderr "$SANDFORM" plan m
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"- w3 (delete)"* ]]
 	[[ "$output" == *"-/+ snapshot py1 (replace)"* ]]
 	[[ "$output" == *"w1"*"spec.snapshot: \"py1\" -> (rebuilt); snapshot py1 is replaced (forces replacement)"* ]]
 	[[ "$output" == *"w2"*"snapshot py1 is replaced"* ]]
 	[[ "$output" == *"3 to replace"* ]]
 	run --separate-stderr "$SANDFORM" plan m --json
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | emu_json '[(a["name"], a["action"]) for a in d["actions"]]')" = '[["w1", "replace"], ["w2", "replace"]]' ]
+	[ "$(echo "$output" | emu_json '[(a["name"], a["action"]) for a in d["actions"]]')" = '[["w1", "replace"], ["w2", "replace"], ["w3", "delete"]]' ]
 	[ "$(echo "$output" | emu_json '[(r["field"], r["note"], r["forces_replace"]) for r in d["actions"][0]["reasons"] if r.get("note")]')" = '[["spec.snapshot", "snapshot py1 is replaced", true]]' ]
 	emu_hook DELETE /requests >/dev/null
 	run --separate-stderr "$SANDFORM" apply m --auto-approve
@@ -313,7 +317,9 @@ for l in sys.stdin:
 	[ "$status" -eq 0 ]
 	# the old sandboxes go, then the old snapshot; the new one is built
 	# before the new sandboxes are created
-	[ "$(calls | tr '\n' ,)" = "DELETE sandbox,DELETE sandbox,DELETE snapshots,POST snapshots,POST sandbox,POST sandbox," ]
+	[ "$(calls | tr '\n' ,)" = "DELETE sandbox,DELETE sandbox,DELETE sandbox,DELETE snapshots,POST snapshots,POST sandbox,POST sandbox," ]
+	[[ "$output" == *"Apply complete: 4 of 4 done, 0 failed"* ]]
+	[ -z "$(live_names | grep -x w3)" ]
 	[ "$(emu_api GET /snapshots/py1 | emu_json 'd["imageName"]')" = python:3.13 ]
 	[ "$(emu_api GET /sandbox/w1 | emu_json 'd["state"]')" = started ]
 	[ "$(emu_api GET /sandbox/w1 | emu_json 'd["id"]')" != "$old1" ]

@@ -3075,6 +3075,20 @@ test_res_snapshot_replace_replaces_users(void **state)
 	assert_non_null(strstr(json, "snapshot py is replaced"));
 	free(json);
 	plan_free(t.p);
+	/* --target leaving the sandbox out refuses the plan */
+	{
+		const char *only[] = { "elsewhere" };
+
+		in.targets = only;
+		in.ntargets = 1;
+		assert_int_equal(plan_build(&in, &t.p), 0);
+		assert_non_null(error_for(t.p, "web"));
+		assert_non_null(
+		        strstr(error_for(t.p, "web"), "add --target web"));
+		plan_free(t.p);
+		in.targets = NULL;
+		in.ntargets = 0;
+	}
 	/* preventDestroy on the sandbox refuses the plan */
 	t.s.prevent_destroy = 1;
 	assert_int_equal(plan_build(&in, &t.p), 0);
