@@ -977,6 +977,9 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 			          dt_state_name(q->states[i]));
 		if (q->include_errored_deleted)
 			query_add(&k.path, "includeErroredDeleted", "true");
+		if (q->last_event_after != NULL)
+			query_add(&k.path, "lastEventAfter",
+			          q->last_event_after);
 		if (q->sort != NULL)
 			query_add(&k.path, "sort", q->sort);
 		if (q->order != NULL)

@@ -403,6 +403,12 @@ int plan_to_json(const struct plan *p, char **out);
  * plan (--out) keeps them, to create from.
  */
 int plan_to_json_shown(const struct plan *p, char **out);
+/*
+ * plan_write_json_shown: plan_to_json_shown's document written to fp (no
+ * newline), an action at a time: memory for one action's JSON, not the
+ * whole plan's. 0, or < 0 (said) when it cannot be written.
+ */
+int plan_write_json_shown(FILE *fp, const struct plan *p);
 /* plan_from_json: parse a document written by plan_to_json. */
 int plan_from_json(const char *json, size_t len, struct plan **out);
 /* plan_print_human: the human plan, with ANSI colour when color. */
