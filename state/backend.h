@@ -91,7 +91,9 @@ struct store_backend {
 	                  const char *name, struct store_record **out);
 	int (*record_find_id)(struct store_be *be, const char *sandbox_id,
 	                      struct store_record **out);
+	/* names in [from, to) when both are set, every name when NULL */
 	int (*record_list)(struct store_be *be, const char *stack,
+	                   const char *from, const char *to,
 	                   struct store_record_list *out);
 	int (*record_delete)(struct store_be *be, const char *stack,
 	                     const char *name);

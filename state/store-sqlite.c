@@ -141,6 +141,7 @@ enum stmt_id {
 	ST_REC_GET,
 	ST_REC_FIND_ID,
 	ST_REC_LIST,
+	ST_REC_LIST_RANGE,
 	ST_REC_DEL,
 	ST_REC_DEL_STACK,
 	ST_RUN_ADD,
@@ -201,6 +202,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                   "LIMIT 1",
 	[ST_REC_LIST] = "SELECT " REC_COLS " FROM records WHERE stack = ?1 "
 	                "ORDER BY name",
+	[ST_REC_LIST_RANGE] = "SELECT " REC_COLS " FROM records "
+	                      "WHERE stack = ?1 AND name >= ?2 AND name < ?3 "
+	                      "ORDER BY name",
 	[ST_REC_DEL] = "DELETE FROM records WHERE stack = ?1 AND name = ?2",
 	[ST_REC_DEL_STACK] = "DELETE FROM records WHERE stack = ?1",
 	[ST_RUN_ADD] = "INSERT INTO runs (command, stack, source, "
@@ -852,13 +856,26 @@ sqlite_record_find_id(struct store_be *be, const char *sandbox_id,
 }
 
 static int
-sqlite_record_list(struct store_be *be, const char *stack,
-                   struct store_record_list *out)
+sqlite_record_list(struct store_be *be, const char *stack, const char *from,
+                   const char *to, struct store_record_list *out)
 {
+	sqlite3_stmt *st;
 	void *v = NULL;
-	int rc = list_by(be, ST_REC_LIST, stack, &store_rows_record,
-	                 "list records", &v, &out->n);
+	int rc;
 
+	if (from == NULL || to == NULL) {
+		rc = list_by(be, ST_REC_LIST, stack, &store_rows_record,
+		             "list records", &v, &out->n);
+		out->v = v;
+		return rc;
+	}
+	if ((rc = stmt_get(be, ST_REC_LIST_RANGE, &st)) < 0)
+		return rc;
+	store_sqlite_bind_text(st, 1, stack);
+	store_sqlite_bind_text(st, 2, from);
+	store_sqlite_bind_text(st, 3, to);
+	rc = store_sqlite_rows(be, st, &store_rows_record, "list records", &v,
+	                       &out->n);
 	out->v = v;
 	return rc;
 }

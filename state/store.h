@@ -188,6 +188,10 @@ int store_record_find_id(struct store *s, const char *sandbox_id,
 /* store_record_list: the stack's records sorted by name. */
 int store_record_list(struct store *s, const char *stack,
                       struct store_record_list *out);
+/* store_record_list_prefix: those of them whose names start with prefix
+ * (a byte-wise prefix). */
+int store_record_list_prefix(struct store *s, const char *stack,
+                             const char *prefix, struct store_record_list *out);
 /* store_record_delete: SF_ENOTFOUND when there was no such record. */
 int store_record_delete(struct store *s, const char *stack, const char *name);
 /* store_record_delete_stack: forget every record of the stack. */

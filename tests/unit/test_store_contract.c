@@ -411,6 +411,30 @@ test_records_crud(void **state)
 	assert_int_equal(l.n, 0);
 	store_record_list_free(&l);
 
+	/* by a name prefix: only those names, still sorted */
+	b = rec("default", "<volume>v1", NULL);
+	assert_int_equal(store_record_put(s, &b), 0);
+	b = rec("default", "<snapshot>s1", NULL);
+	assert_int_equal(store_record_put(s, &b), 0);
+	b = rec("default", "=after", NULL);
+	assert_int_equal(store_record_put(s, &b), 0);
+	assert_int_equal(store_record_list_prefix(s, "default", "<", &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].name, "<snapshot>s1");
+	assert_string_equal(l.v[1].name, "<volume>v1");
+	store_record_list_free(&l);
+	assert_int_equal(store_record_list_prefix(s, "default", "al", &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].name, "alpha");
+	store_record_list_free(&l);
+	assert_int_equal(store_record_list_prefix(s, "other", "<", &l), 0);
+	assert_int_equal(l.n, 0);
+	store_record_list_free(&l);
+	assert_int_equal(store_record_delete(s, "default", "<volume>v1"), 0);
+	assert_int_equal(store_record_delete(s, "default", "<snapshot>s1"), 0);
+	assert_int_equal(store_record_delete(s, "default", "=after"), 0);
+	b = rec("default", "alpha", "id-a");
+
 	/* find by sandbox id, in any stack */
 	assert_int_equal(store_record_find_id(s, "id-c", &got), 0);
 	assert_string_equal(got->stack, "other");
