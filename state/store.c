@@ -508,6 +508,29 @@ store_record_list(struct store *s, const char *stack,
 }
 
 int
+store_record_each(struct store *s, const char *stack, store_record_fn fn,
+                  void *arg)
+{
+	struct store_record_list l = { NULL, 0 };
+	size_t i;
+	int rc;
+
+	lock_handle(s);
+	if (s->ops->record_each != NULL) {
+		rc = s->ops->record_each(s->be, stack, fn, arg);
+		unlock_handle(s);
+		return rc;
+	}
+	rc = s->ops->record_list(s->be, stack, NULL, NULL, &l);
+	unlock_handle(s);
+	for (i = 0; rc == 0 && i < l.n; i++)
+		if ((rc = fn(arg, &l.v[i])) > 0)
+			rc = 0;
+	store_record_list_free(&l);
+	return rc;
+}
+
+int
 store_record_list_prefix(struct store *s, const char *stack, const char *prefix,
                          struct store_record_list *out)
 {

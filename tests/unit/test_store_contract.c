@@ -345,6 +345,24 @@ test_concurrent_create(void **state)
 
 /* ---- records --------------------------------------------------------- */
 
+struct each_seen {
+	int n;
+	char last[32];
+	int stop_at; /* stop (SF_ECONFLICT) at this record; 0: never */
+};
+
+static int
+each_rec(void *arg, const struct store_record *r)
+{
+	struct each_seen *e = arg;
+
+	assert_true(strcmp(e->last, r->name) < 0);
+	snprintf(e->last, sizeof(e->last), "%s", r->name);
+	if (++e->n == e->stop_at)
+		return SF_ECONFLICT;
+	return 0;
+}
+
 static void
 test_records_crud(void **state)
 {
@@ -410,6 +428,22 @@ test_records_crud(void **state)
 	assert_int_equal(store_record_list(s, "nothing", &l), 0);
 	assert_int_equal(l.n, 0);
 	store_record_list_free(&l);
+
+	/* one at a time: sorted, and a negative return stops the walk */
+	{
+		struct each_seen e = { 0, "", 0 };
+
+		assert_int_equal(store_record_each(s, "default", each_rec, &e),
+		                 0);
+		assert_int_equal(e.n, 2);
+		assert_string_equal(e.last, "bravo");
+		e.n = 0;
+		e.last[0] = '\0';
+		e.stop_at = 1;
+		assert_int_equal(store_record_each(s, "default", each_rec, &e),
+		                 SF_ECONFLICT);
+		assert_int_equal(e.n, 1);
+	}
 
 	/* by a name prefix: only those names, still sorted */
 	b = rec("default", "<volume>v1", NULL);
