@@ -77,7 +77,8 @@ load_records(struct store *st, const char *stack, struct res_observed *o)
 	size_t i;
 	int rc;
 
-	if ((rc = store_record_list(st, stack, &l)) < 0)
+	/* only the resources' records ("<kind>NAME"), not the sandboxes' */
+	if ((rc = store_record_list_prefix(st, stack, "<", &l)) < 0)
 		return rc;
 	for (i = 0; i < l.n; i++) {
 		struct plan_res_record *r;
