@@ -1,0 +1,86 @@
+#!/usr/bin/env bats
+# Declared volumes and snapshots in the stack-wide machinery (issue 14):
+# destroy keeps the records of those it kept because a sandbox outside the
+# stack uses them (a later destroy deletes them); a saved plan is refused
+# when a volume or snapshot it touches changed since; --target names them
+# (<volume>NAME, <snapshot>NAME) and a targeted sandbox brings along what
+# it needs created; the mass-delete guard counts their deletes; drift
+# reports a declared one that is missing or unusable.
+
+bats_require_minimum_version 1.5.0
+
+load lib/emulator
+load lib/apply
+
+setup() { apply_setup --transition-ms 30; }
+teardown() { emu_stop; }
+
+# res: m/res.yaml, volume data1 and snapshot py1
+res() {
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Volume' \
+		'metadata:' '  name: data1' '---' \
+		'apiVersion: sandform.dev/v1' 'kind: Snapshot' \
+		'metadata:' '  name: py1' 'spec:' "  image: ${1:-python:3.12}" \
+		'  resources: {cpu: 2, memory: 2, disk: 4}' >m/res.yaml
+}
+
+# user NAME: m/NAME.yaml, a sandbox of snapshot py1 mounting data1
+user() {
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Sandbox' \
+		"metadata: {name: $1}" 'spec:' '  snapshot: py1' \
+		'  volumes: [{volume: data1, mountPath: /data}]' >"m/$1.yaml"
+}
+
+# calls: the mutating requests in order, "METHOD PATH-KIND"
+calls() {
+	emu_requests | python3 -c '
+import json, sys
+for l in sys.stdin:
+    if not l.strip():
+        continue
+    r = json.loads(l)
+    if r["method"] in ("POST", "DELETE") and 200 <= r["status"] < 300:
+        print(r["method"], r["path"].split("/")[2])
+'
+}
+
+@test "destroy keeps the records of what it kept for a sandbox outside the stack; a later destroy deletes them" {
+	res
+	user w1
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	mkdir -p other
+	user w2
+	mv m/w2.yaml other/
+	run --separate-stderr "$SANDFORM" --stack other --state other.db apply other --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	run --separate-stderr "$SANDFORM" destroy --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(emu_api GET /volumes/by-name/data1 | emu_json 'd["state"]')" = ready ]
+	[ "$(emu_api GET /snapshots/py1 | emu_json 'd["state"]')" = active ]
+	run --separate-stderr "$SANDFORM" state list
+	echo "$output$stderr"
+	[[ "$output" == *"<volume>data1"* ]]
+	[[ "$output" == *"<snapshot>py1"* ]]
+	[[ "$output" != *"w1"* ]]
+	# still in use: a second destroy keeps them again, and says so
+	run --separate-stderr "$SANDFORM" destroy --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"= volume data1 (keep)"* ]]
+	run --separate-stderr "$SANDFORM" state list
+	[[ "$output" == *"<volume>data1"* ]]
+	# the outsider gone, the stack's destroy deletes them and forgets
+	run --separate-stderr "$SANDFORM" --stack other --state other.db destroy --auto-approve
+	[ "$status" -eq 0 ]
+	run --separate-stderr "$SANDFORM" destroy --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(emu_api GET /volumes | emu_json 'len(d)')" = 0 ]
+	[ "$(emu_api GET /snapshots | emu_json 'd["total"]')" = 0 ]
+	run --separate-stderr "$SANDFORM" state list
+	[[ "$output" != *"<volume>"* ]]
+	[[ "$output" != *"<snapshot>"* ]]
+}
