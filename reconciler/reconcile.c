@@ -650,6 +650,8 @@ reconcile_check_saved(struct reconcile *r, const struct plan *p)
 			strmap_set(&records, l.v[i].name, l.v[i].sandbox_id);
 	store_record_list_free(&l);
 	rc = apply_check_fresh(p, r->client, &records);
+	if (rc == 0)
+		rc = res_check_fresh(r->client, p, &records);
 	strmap_clear(&records);
 	return rc;
 }

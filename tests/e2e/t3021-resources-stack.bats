@@ -84,3 +84,38 @@ for l in sys.stdin:
 	[[ "$output" != *"<volume>"* ]]
 	[[ "$output" != *"<snapshot>"* ]]
 }
+
+@test "a saved plan is refused when a volume or snapshot it touches changed since" {
+	res
+	"$SANDFORM" plan m --out p.json >/dev/null
+	# the volume to create exists now
+	emu_api POST /volumes '{"name":"data1"}' >/dev/null
+	run --separate-stderr "$SANDFORM" apply --auto-approve p.json
+	echo "$output$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"saved plan is stale: volume 'data1' exists now"* ]]
+	[ -z "$(calls | grep 'POST snapshots')" ]
+	# the snapshot to delete is gone
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	rm m/res.yaml
+	touch m/empty.yaml
+	"$SANDFORM" plan m --allow-mass-delete --out p2.json >/dev/null
+	id=$(emu_api GET /snapshots/py1 | emu_json 'd["id"]')
+	emu_api DELETE "/snapshots/$id" >/dev/null
+	sleep 0.3
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" apply --auto-approve p2.json
+	echo "$output$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"saved plan is stale: snapshot 'py1' ($id) no longer exists"* ]]
+	[ -z "$(calls | grep DELETE)" ]
+	[ "$(emu_api GET /volumes/by-name/data1 | emu_json 'd["state"]')" = ready ]
+	# made again under the same name: another id, still stale
+	emu_api POST /snapshots '{"name":"py1","imageName":"python:3.12"}' >/dev/null
+	run --separate-stderr "$SANDFORM" apply --auto-approve p2.json
+	echo "$output$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"saved plan is stale: snapshot 'py1' changed since the plan was made (id $id, now "* ]]
+}
