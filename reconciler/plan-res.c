@@ -421,6 +421,18 @@ plan_res_recorded(const struct plan_input *in, const char *name)
 	return 0;
 }
 
+size_t
+plan_res_found(const struct plan_input *in)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < in->nres_records; i++)
+		if (find_live(in, in->res_records[i].kind,
+		              in->res_records[i].name))
+			n++;
+	return n;
+}
+
 int
 plan_res_changes(const struct plan *p)
 {

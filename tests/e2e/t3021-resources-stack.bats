@@ -119,3 +119,35 @@ for l in sys.stdin:
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"saved plan is stale: snapshot 'py1' changed since the plan was made (id $id, now "* ]]
 }
+
+@test "the mass-delete guard counts the deletes of volumes and snapshots" {
+	res
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	rm m/res.yaml
+	touch m/empty.yaml
+	run --separate-stderr "$SANDFORM" plan m
+	echo "$output$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"refusing to delete 2 of the 2 sandboxes, volumes and snapshots of stack"*"--allow-mass-delete"* ]]
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 1 ]
+	[ "$(emu_api GET /volumes | emu_json 'len(d)')" = 1 ]
+	# one of three (a sandbox stays) is under the half
+	res
+	user w1
+	sed -i '/volumes:/d; s/snapshot: py1/snapshot: daytona-small/' m/w1.yaml
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Volume' \
+		'metadata:' '  name: data1' >m/res.yaml
+	run --separate-stderr "$SANDFORM" plan m
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"- snapshot py1 (delete)"* ]]
+	rm m/res.yaml m/w1.yaml
+	run --separate-stderr "$SANDFORM" apply m --allow-mass-delete --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(emu_api GET /volumes | emu_json 'len(d)')" = 0 ]
+}
