@@ -61,6 +61,10 @@ void plan_resources(struct builder *b);
 void plan_resources_destroy(struct builder *b, const char *const *force,
                             size_t nforce);
 int plan_res_changes(const struct plan *p);
+/* plan_res_target_known: t is "<volume>NAME" or "<snapshot>NAME" of one
+ * declared (with_specs) or recorded: a --target that names something. */
+int plan_res_target_known(const struct plan_input *in, const char *t,
+                          int with_specs);
 /* plan_res_found: the stack's volumes and snapshots (records) found live:
  * what the mass-delete guard counts beside the sandboxes. */
 size_t plan_res_found(const struct plan_input *in);

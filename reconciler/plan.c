@@ -922,6 +922,8 @@ check_targets(struct builder *b, bool with_specs)
 {
 	const struct plan_input *in = b->in;
 	const struct dt_sandbox *o;
+	enum res_kind rk;
+	const char *rn;
 	size_t i;
 
 	for (i = 0; i < in->ntargets; i++) {
@@ -929,12 +931,23 @@ check_targets(struct builder *b, bool with_specs)
 
 		o = find_obs(b->obs, in->nobserved, t);
 		if ((with_specs && find_spec(in, t)) || (o && is_ours(b, o)) ||
-		    find_rec(b->recs, in->nrecords, t))
+		    find_rec(b->recs, in->nrecords, t) ||
+		    plan_res_target_known(in, t, with_specs))
 			continue;
-		add_error(b, t,
-		          "--target %s: stack '%s' has no %ssandbox of "
-		          "that name",
-		          t, in->stack, with_specs ? "manifest or " : "");
+		if (res_key_parse(t, &rk, &rn) == 0)
+			add_error(b, t,
+			          "--target %s: stack '%s' has no %s%s of "
+			          "that name",
+			          t, in->stack,
+			          with_specs ? "declared or " : "",
+			          rk == RES_VOLUME ? "recorded volume"
+			                           : "recorded snapshot");
+		else
+			add_error(b, t,
+			          "--target %s: stack '%s' has no %ssandbox of "
+			          "that name",
+			          t, in->stack,
+			          with_specs ? "manifest or " : "");
 	}
 }
 

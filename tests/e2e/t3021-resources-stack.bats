@@ -151,3 +151,61 @@ for l in sys.stdin:
 	[ "$status" -eq 0 ]
 	[ "$(emu_api GET /volumes | emu_json 'len(d)')" = 0 ]
 }
+
+@test "--target names volumes and snapshots; a targeted sandbox brings along what it needs created" {
+	res
+	user w1
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Sandbox' \
+		'metadata: {name: w2}' 'spec: {snapshot: daytona-small}' >m/w2.yaml
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Volume' \
+		'metadata: {name: spare}' >m/spare.yaml
+	run --separate-stderr "$SANDFORM" plan m --target w1 --json
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | emu_json '[(r["kind"], r["name"], r["action"]) for r in d["resources"]]')" = '[["volume", "data1", "create"], ["snapshot", "py1", "create"]]' ]
+	[ "$(echo "$output" | emu_json '[a["name"] for a in d["actions"]]')" = '["w1"]' ]
+	run --separate-stderr "$SANDFORM" plan m --target '<volume>nosuch'
+	echo "$output$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"--target <volume>nosuch: stack 'default' has no declared or recorded volume of that name"* || "$stderr" == *"--target <volume>nosuch: stack '"*"' has no declared or recorded volume of that name"* ]]
+	run --separate-stderr "$SANDFORM" apply m --target '<volume>spare' --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(calls | tr '\n' ,)" = "POST volumes," ]
+	[ "$(emu_api GET /volumes/by-name/spare | emu_json 'd["state"]')" = ready ]
+	run --separate-stderr "$SANDFORM" apply m --target w1 --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(calls | tr '\n' ,)" = "POST volumes,POST volumes,POST snapshots,POST sandbox," ]
+	[ "$(live_names | tr '\n' ,)" = "w1," ]
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	# removed: deleted only when targeted
+	rm m/spare.yaml
+	run --separate-stderr "$SANDFORM" plan m --target w2
+	echo "$output$stderr"
+	[[ "$output" != *"spare"* ]]
+	run --separate-stderr "$SANDFORM" plan m --target '<volume>spare'
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"- volume spare (delete)"* ]]
+	[[ "$output" != *"w1"* ]]
+	# destroy --target a sandbox leaves the volumes, snapshots and their
+	# records alone
+	emu_hook DELETE /requests >/dev/null
+	run --separate-stderr "$SANDFORM" destroy --target w1 --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(calls | tr '\n' ,)" = "DELETE sandbox," ]
+	run --separate-stderr "$SANDFORM" state list
+	[[ "$output" == *"<volume>data1"* ]]
+	[[ "$output" == *"<volume>spare"* ]]
+	[[ "$output" == *"w2"* ]]
+	run --separate-stderr "$SANDFORM" destroy --target '<volume>spare' --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(calls | tr '\n' ,)" = "DELETE sandbox,DELETE volumes," ]
+	run --separate-stderr "$SANDFORM" state list
+	[[ "$output" != *"<volume>spare"* ]]
+	[[ "$output" == *"<volume>data1"* ]]
+}
