@@ -223,12 +223,25 @@ plan_declared(struct builder *b, const struct res_spec *s)
 			return; /* planned from the records alone */
 		r = new_res(b, s->kind, s->name, PLAN_RES_CREATE);
 		r->source = res_source(s);
-		r->reason = xstrdup("missing");
+		/* the stack made it and it is gone: drift (cmd-drift.c) */
+		r->reason = xstrdup(rec && rec->id ? PLAN_RES_DELETED_OUTSIDE
+		                                   : "missing");
 		r->desired = res_dup(s);
 		return;
 	}
 	if (rec == NULL)
 		return; /* exists and is not the stack's: used as it is */
+	if (s->kind == RES_SNAPSHOT && l->state &&
+	    !strcmp(l->state, "inactive")) {
+		/* nothing to create it from it until activated: said, and
+		 * reported by drift, but not a change */
+		r = new_res(b, s->kind, s->name, PLAN_RES_KEEP);
+		r->id = xstrdup_or_null(l->id);
+		r->source = res_source(s);
+		r->reason = xstrdup("state inactive: no sandbox can be "
+		                    "created from it until it is activated");
+		return;
+	}
 	if (s->kind == RES_SNAPSHOT && failed_state(l))
 		why = xasprintf("state %s: %s", l->state,
 		                l->error_reason ? l->error_reason

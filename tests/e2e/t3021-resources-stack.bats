@@ -209,3 +209,36 @@ for l in sys.stdin:
 	[[ "$output" != *"<volume>spare"* ]]
 	[[ "$output" == *"<volume>data1"* ]]
 }
+
+@test "drift: a declared volume deleted outside sandform, a snapshot inactive; never applied is pending, not drift" {
+	res
+	run --separate-stderr "$SANDFORM" drift m
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"2 changes from the manifests are pending"* ]]
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 0 ]
+	run --separate-stderr "$SANDFORM" drift m
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	vid=$(emu_api GET /volumes/by-name/data1 | emu_json 'd["id"]')
+	emu_api DELETE "/volumes/$vid" >/dev/null
+	sid=$(emu_api GET /snapshots/py1 | emu_json 'd["id"]')
+	emu_api POST "/snapshots/$sid/deactivate" >/dev/null
+	sleep 0.3
+	run --separate-stderr "$SANDFORM" drift m
+	echo "$output$stderr"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"<volume>data1 (missing) volume: (deleted), expected (exists)"* ]]
+	[[ "$output" == *"<snapshot>py1 (state) state: inactive: no sandbox can be created from it until it is activated, expected active"* ]]
+	run --separate-stderr "$SANDFORM" drift m --json
+	echo "$output$stderr"
+	[ "$status" -eq 2 ]
+	[ "$(echo "$output" | emu_json '[(x["name"], x["category"]) for x in d["findings"]]')" = '[["<volume>data1", "missing"], ["<snapshot>py1", "state"]]' ]
+	[ "$(echo "$output" | emu_json 'd["counts"]')" = '{"missing": 1, "state": 1}' ]
+	# apply puts the volume back
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(emu_api GET /volumes/by-name/data1 | emu_json 'd["state"]')" = ready ]
+}
