@@ -242,3 +242,15 @@ for l in sys.stdin:
 	[ "$status" -eq 0 ]
 	[ "$(emu_api GET /volumes/by-name/data1 | emu_json 'd["state"]')" = ready ]
 }
+
+@test "drift: a snapshot of the stack whose build failed is drift (state)" {
+	printf '%s\n' 'apiVersion: sandform.dev/v1' 'kind: Snapshot' \
+		'metadata: {name: broken}' 'spec:' '  build:' \
+		'    dockerfile: "FROM python:3.12\nRUN false\n"' >m/res.yaml
+	run --separate-stderr "$SANDFORM" apply m --auto-approve
+	[ "$status" -eq 1 ]
+	run --separate-stderr "$SANDFORM" drift m
+	echo "$output$stderr"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"<snapshot>broken (state) state: error: Failed to build snapshot"*", expected active"* ]]
+}
