@@ -170,8 +170,11 @@ struct plan_action {
  * (and wait until the volume is ready, the snapshot active), deletes after
  * them. KEEP is not a change: a resource the stack no longer declares that
  * a sandbox still uses (outside the stack, or a sandbox of the stack that
- * still references it) is left alone and said so.
+ * still references it) is left alone and said so; so is a declared
+ * snapshot of the stack found inactive (drift reports it).
  */
+/* The reason of a CREATE of one the stack made that is gone: drift. */
+#define PLAN_RES_DELETED_OUTSIDE "deleted outside sandform"
 enum plan_res_op {
 	PLAN_RES_CREATE = 0,
 	PLAN_RES_REPLACE,
