@@ -19,7 +19,9 @@
  * and apply; otherwise its sandform.dev/prevent-destroy label or the spec
  * last applied. The deletes run through apply.c like any plan (in
  * parallel, journaled, waiting until each sandbox is gone); when all
- * succeeded the stack's records are emptied. Exit status as for apply.
+ * succeeded the stack's records are forgotten, but those of volumes and
+ * snapshots kept because a sandbox outside the stack uses them (still the
+ * stack's: a later destroy deletes them). Exit status as for apply.
  */
 #include "common/base.h"
 

@@ -13,7 +13,9 @@
  * ignore:) drop differences here as they do for plan and apply. Each
  * finding is recorded in the state under the run; --history reads them
  * back: per difference, when it was first and last seen and when a later
- * drift run no longer saw it.
+ * drift run no longer saw it. Declared volumes and snapshots of the stack
+ * are drift when deleted outside sandform (missing) or, for a snapshot, in
+ * error or inactive (state).
  *
  * Exit status: 0 no drift, 2 (or --diff-exit-code N) drift, 1 an error.
  */
@@ -74,6 +76,44 @@ struct findings {
 	size_t pending; /* actions with changes from the manifests */
 };
 
+/* collect_res: a declared volume or snapshot of the stack deleted outside
+ * sandform (missing), or a snapshot of it in error or inactive (state);
+ * its other steps are pending changes from the manifests. */
+static void
+collect_res(const struct plan *p, struct findings *f)
+{
+	size_t i;
+
+	for (i = 0; i < p->nresources; i++) {
+		const struct plan_resource *r = &p->resources[i];
+		const char *why = r->reason ? r->reason : "";
+		const char *word = res_kind_word(r->kind);
+		struct finding *x;
+		int missing = r->op == PLAN_RES_CREATE &&
+		              !strcmp(why, PLAN_RES_DELETED_OUTSIDE);
+		int state =
+		        (r->op == PLAN_RES_REPLACE || r->op == PLAN_RES_KEEP) &&
+		        !strncmp(why, "state ", 6);
+
+		if (!missing && !state) {
+			if (r->op != PLAN_RES_KEEP)
+				f->pending++;
+			continue;
+		}
+		f->v = xreallocarray(f->v, f->n + 1, sizeof(*f->v));
+		x = &f->v[f->n++];
+		memset(x, 0, sizeof(*x));
+		x->name = x->own = res_key(r->kind, r->name);
+		x->category = plan_category_name(missing ? PLAN_CAT_MISSING
+		                                         : PLAN_CAT_STATE);
+		x->field = missing ? word : "state";
+		x->live = missing ? "(deleted)" : why + 6;
+		x->expected = missing                 ? "(exists)"
+		              : r->kind == RES_VOLUME ? "ready"
+		                                      : "active";
+	}
+}
+
 /* collect: the out-of-band reasons of p (a deleted sandbox once). */
 static void
 collect(const struct plan *p, struct findings *f)
@@ -113,6 +153,7 @@ collect(const struct plan *p, struct findings *f)
 		}
 		f->pending += pending;
 	}
+	collect_res(p, f);
 }
 
 /* record: each finding under the run (values are never secrets: a

@@ -17,24 +17,14 @@
 int
 ndjson_plan(FILE *fp, const struct plan *p)
 {
-	char *doc = NULL, *line = NULL;
-	cJSON *j = NULL, *ev = NULL;
 	int rc;
 
-	if ((rc = plan_to_json_shown(p, &doc)) < 0)
+	/* written as it is made: a large plan is never whole as JSON */
+	fputs("{\"event\":\"plan\",\"plan\":", fp);
+	if ((rc = plan_write_json_shown(fp, p)) < 0)
 		return rc;
-	j = cJSON_Parse(doc);
-	free(doc);
-	if (j == NULL)
-		return sf_error_set(SF_ERROR, "plan: cannot re-read its JSON");
-	ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "event", "plan");
-	cJSON_AddItemToObject(ev, "plan", j);
-	line = cJSON_PrintUnformatted(ev);
-	fprintf(fp, "%s\n", line ? line : "{}");
+	fputs("}\n", fp);
 	fflush(fp);
-	cJSON_free(line);
-	cJSON_Delete(ev);
 	return 0;
 }
 

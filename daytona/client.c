@@ -1,7 +1,9 @@
 /*
  * client: requests, retries, rate-limit budgets and error mapping for the
- * Daytona sandbox API. The interface and the retry policy are described in
- * client.h; this file says why.
+ * Daytona sandbox API, and the sandbox routes. The interface and the
+ * retry policy are described in client.h; this file says why. The other
+ * routes (secrets, config, volumes, snapshots) are in resources.c, which
+ * reaches the call machinery through call.h.
  *
  * One call is a small loop: wait for the bucket's budget, send, read the
  * rate-limit headers, then either return or wait and go round again. Only
@@ -38,6 +40,7 @@
 #include "common/strnum.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include "daytona/call.h"
 #include "daytona/client.h"
 #include "daytona/config.h"
 #include "daytona/reply.h"
@@ -572,18 +575,10 @@ block_bucket(struct dt_client *c, enum dt_bucket b, int64_t until)
 
 /* ---- one call ---------------------------------------------------------- */
 
-struct call {
-	const char *method;
-	struct buf path; /* after the base URL: "/sandbox/x?..." */
-	char *body;      /* NULL: none */
-	enum dt_bucket bucket;
-	int retry_safe; /* may repeat after 5xx / lost connection */
-};
-
 /* call_request: the request of a call: its headers (hdrs has room for 6),
  * the client's timeouts and CAs. */
 static void
-call_request(const struct dt_client *c, const struct call *call,
+call_request(const struct dt_client *c, const struct dt_call *call,
              const char *url, const char **hdrs, struct dt_http_request *req)
 {
 	size_t nh = 0;
@@ -630,7 +625,7 @@ count_attempt(struct dt_client *c, int attempt, int sent, int status)
 
 /* retryable: whether the policy repeats this outcome (see the top). */
 static int
-retryable(const struct call *call, int sent,
+retryable(const struct dt_call *call, int sent,
           const struct dt_http_response *resp)
 {
 	if (sent < 0)
@@ -648,7 +643,7 @@ retryable(const struct call *call, int sent,
  * its deadline: the last attempt's failure and why there is no other.
  */
 static int
-give_up(const struct dt_client *c, const struct call *call,
+give_up(const struct dt_client *c, const struct dt_call *call,
         const struct dt_http_response *resp, int attempts, int64_t wait)
 {
 	int code = dt_reply_error(c->base_url, call->method,
@@ -673,7 +668,7 @@ give_up(const struct dt_client *c, const struct call *call,
 /* retry_notice: say a long wait before a retry on stderr, when no run's
  * hook shows it (a plan has none). */
 static void
-retry_notice(const struct dt_client *c, const struct call *call, int sent,
+retry_notice(const struct dt_client *c, const struct dt_call *call, int sent,
              const struct dt_http_response *resp, int64_t ms)
 {
 	if (ms < DT_WAIT_NOTICE_MS || c->hooks.on_wait != NULL)
@@ -696,7 +691,7 @@ retry_notice(const struct dt_client *c, const struct call *call, int sent,
  * 429's Retry-After blocks the bucket instead; budget_wait() sleeps it.)
  */
 static int64_t
-next_wait(struct dt_client *c, const struct call *call, int sent,
+next_wait(struct dt_client *c, const struct dt_call *call, int sent,
           const struct dt_http_response *resp, int attempt)
 {
 	int64_t wait;
@@ -710,7 +705,7 @@ next_wait(struct dt_client *c, const struct call *call, int sent,
 /* send_once: one exchange, its key masked out of the answer and counted;
  * 0 when a response arrived, else < 0 (resp->failure says why). */
 static int
-send_once(struct dt_client *c, const struct call *call,
+send_once(struct dt_client *c, const struct dt_call *call,
           struct dt_http_request *req, struct dt_http_response *resp,
           int attempt)
 {
@@ -744,9 +739,9 @@ send_once(struct dt_client *c, const struct call *call,
  * limit, and leave the last response in resp. Returns 0 on a 2xx, else the
  * mapped error (message set).
  */
-static int
-do_call(struct dt_client *c, struct call *call, struct dt_http_response *resp,
-        struct dt_result *res)
+int
+dt_call_run(struct dt_client *c, struct dt_call *call,
+            struct dt_http_response *resp, struct dt_result *res)
 {
 	const char *hdrs[6];
 	struct dt_http_request req;
@@ -830,9 +825,9 @@ out:
 
 /* ---- routes ------------------------------------------------------------ */
 
-static void
-call_init(struct call *k, const char *method, enum dt_bucket bucket,
-          int retry_safe)
+void
+dt_call_init(struct dt_call *k, const char *method, enum dt_bucket bucket,
+             int retry_safe)
 {
 	memset(k, 0, sizeof(*k));
 	k->method = method;
@@ -840,8 +835,8 @@ call_init(struct call *k, const char *method, enum dt_bucket bucket,
 	k->retry_safe = retry_safe;
 }
 
-static void
-call_clear(struct call *k)
+void
+dt_call_clear(struct dt_call *k)
 {
 	buf_free(&k->path);
 	free(k->body);
@@ -850,7 +845,7 @@ call_clear(struct call *k)
 
 /* sandbox_path: "/sandbox/<id>" plus a suffix; 0 or SF_EINVALID. */
 static int
-sandbox_path(struct call *k, const char *id, const char *suffix)
+sandbox_path(struct dt_call *k, const char *id, const char *suffix)
 {
 	if (id == NULL || *id == '\0')
 		return sf_error_set(SF_EINVALID,
@@ -863,8 +858,8 @@ sandbox_path(struct call *k, const char *id, const char *suffix)
 }
 
 /* set_body: the call takes the JSON text of j; j is deleted. */
-static int
-set_body(struct call *k, cJSON *j)
+int
+dt_call_body(struct dt_call *k, cJSON *j)
 {
 	char *s = cJSON_PrintUnformatted(j);
 
@@ -876,8 +871,8 @@ set_body(struct call *k, cJSON *j)
 	return 0;
 }
 
-static cJSON *
-parse_body(const struct dt_http_response *resp)
+cJSON *
+dt_call_parse(const struct dt_http_response *resp)
 {
 	if (resp->body.len == 0)
 		return NULL;
@@ -891,7 +886,7 @@ parse_body(const struct dt_http_response *resp)
  * not a sandbox with an id (e.g. PUT labels answering only {labels}).
  */
 static int
-sandbox_call(struct dt_client *c, struct call *k, struct dt_result *res,
+sandbox_call(struct dt_client *c, struct dt_call *k, struct dt_result *res,
              int required)
 {
 	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
@@ -903,11 +898,11 @@ sandbox_call(struct dt_client *c, struct call *k, struct dt_result *res,
 		dt_sandbox_free(res->sandbox);
 		res->sandbox = NULL;
 	}
-	if ((rc = do_call(c, k, &resp, res)) < 0)
+	if ((rc = dt_call_run(c, k, &resp, res)) < 0)
 		goto out;
 	if (res == NULL && !required)
 		goto out;
-	j = parse_body(&resp);
+	j = dt_call_parse(&resp);
 	if (j == NULL || dt_sandbox_from_json(j, 1, &sb) < 0 ||
 	    sb->id == NULL) {
 		dt_sandbox_free(sb);
@@ -927,7 +922,7 @@ out:
 	dt_sandbox_free(sb);
 	cJSON_Delete(j);
 	dt_http_response_clear(&resp);
-	call_clear(k);
+	dt_call_clear(k);
 	return rc;
 }
 
@@ -952,14 +947,14 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 {
 	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
 	struct dt_page page = DT_PAGE_INIT;
-	struct call k;
+	struct dt_call k;
 	const cJSON *items, *e, *next;
 	cJSON *j = NULL;
 	char num[32];
 	size_t i;
 	int rc;
 
-	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	dt_call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
 	buf_addstr(&k.path, "/sandbox");
 	if (q != NULL) {
 		if (q->labels != NULL && q->labels->n > 0) {
@@ -982,6 +977,9 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 			          dt_state_name(q->states[i]));
 		if (q->include_errored_deleted)
 			query_add(&k.path, "includeErroredDeleted", "true");
+		if (q->last_event_after != NULL)
+			query_add(&k.path, "lastEventAfter",
+			          q->last_event_after);
 		if (q->sort != NULL)
 			query_add(&k.path, "sort", q->sort);
 		if (q->order != NULL)
@@ -996,9 +994,9 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 		if (q->cursor != NULL)
 			query_add(&k.path, "cursor", q->cursor);
 	}
-	if ((rc = do_call(c, &k, &resp, res)) < 0)
+	if ((rc = dt_call_run(c, &k, &resp, res)) < 0)
 		goto out;
-	j = parse_body(&resp);
+	j = dt_call_parse(&resp);
 	items = cJSON_GetObjectItemCaseSensitive(j, "items");
 	if (!cJSON_IsArray(items)) {
 		rc = dt_reply_unexpected("GET", buf_cstr(&k.path), &resp,
@@ -1023,7 +1021,7 @@ out:
 	dt_page_clear(&page);
 	cJSON_Delete(j);
 	dt_http_response_clear(&resp);
-	call_clear(&k);
+	dt_call_clear(&k);
 	return rc;
 }
 
@@ -1202,18 +1200,18 @@ out:
 int
 dt_get(struct dt_client *c, const char *id, struct dt_result *res)
 {
-	struct call k;
+	struct dt_call k;
 
-	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	dt_call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
 	if (sandbox_path(&k, id, NULL) < 0) {
-		call_clear(&k);
+		dt_call_clear(&k);
 		return SF_EINVALID;
 	}
 	return sandbox_call(c, &k, res, 1);
 }
 
-static void
-add_str(cJSON *o, const char *field, const char *s)
+void
+dt_json_add_str(cJSON *o, const char *field, const char *s)
 {
 	if (s != NULL)
 		cJSON_AddStringToObject(o, field, s);
@@ -1247,7 +1245,7 @@ create_0218(cJSON *j, const struct dt_create *r)
 		cJSON_AddTrueToObject(j, "spot");
 	if (r->kvm)
 		cJSON_AddTrueToObject(j, "kvm");
-	add_str(j, "outboundProxyUrl", r->outbound_proxy_url);
+	dt_json_add_str(j, "outboundProxyUrl", r->outbound_proxy_url);
 	if (r->n_gpu_types > 0) {
 		a = cJSON_AddArrayToObject(j, "gpuType");
 		for (i = 0; i < r->n_gpu_types; i++)
@@ -1262,28 +1260,28 @@ int
 dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 {
 	cJSON *j = cJSON_CreateObject();
-	struct call k;
+	struct dt_call k;
 	const char *target = r->target ? r->target : c->target;
 	size_t i;
 
-	call_init(&k, "POST", DT_BUCKET_CREATE, 0);
+	dt_call_init(&k, "POST", DT_BUCKET_CREATE, 0);
 	buf_addstr(&k.path, "/sandbox");
-	add_str(j, "name", r->name);
+	dt_json_add_str(j, "name", r->name);
 	if (r->dockerfile != NULL || r->image != NULL) {
 		cJSON *bi = cJSON_AddObjectToObject(j, "buildInfo");
 
 		if (r->dockerfile != NULL) {
-			add_str(bi, "dockerfileContent", r->dockerfile);
+			dt_json_add_str(bi, "dockerfileContent", r->dockerfile);
 		} else {
 			char *df = xasprintf("FROM %s\n", r->image);
 
-			add_str(bi, "dockerfileContent", df);
+			dt_json_add_str(bi, "dockerfileContent", df);
 			free(df);
 		}
 	} else {
-		add_str(j, "snapshot", r->snapshot);
+		dt_json_add_str(j, "snapshot", r->snapshot);
 	}
-	add_str(j, "user", r->user);
+	dt_json_add_str(j, "user", r->user);
 	if (r->env != NULL)
 		cJSON_AddItemToObject(j, "env", strmap_to_json(r->env));
 	if (r->labels != NULL)
@@ -1301,9 +1299,9 @@ dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 	if (r->has_network_block_all)
 		cJSON_AddBoolToObject(j, "networkBlockAll",
 		                      r->network_block_all);
-	add_str(j, "networkAllowList", r->network_allow_list);
-	add_str(j, "domainAllowList", r->domain_allow_list);
-	add_str(j, "target", target);
+	dt_json_add_str(j, "networkAllowList", r->network_allow_list);
+	dt_json_add_str(j, "domainAllowList", r->domain_allow_list);
+	dt_json_add_str(j, "target", target);
 	if (r->cpu > 0)
 		cJSON_AddNumberToObject(j, "cpu", r->cpu);
 	if (r->gpu > 0)
@@ -1318,15 +1316,16 @@ dt_create(struct dt_client *c, const struct dt_create *r, struct dt_result *res)
 		for (i = 0; i < r->n_volumes; i++) {
 			cJSON *v = cJSON_CreateObject();
 
-			add_str(v, "volumeId", r->volumes[i].volume_id);
-			add_str(v, "mountPath", r->volumes[i].mount_path);
-			add_str(v, "subpath", r->volumes[i].subpath);
+			dt_json_add_str(v, "volumeId", r->volumes[i].volume_id);
+			dt_json_add_str(v, "mountPath",
+			                r->volumes[i].mount_path);
+			dt_json_add_str(v, "subpath", r->volumes[i].subpath);
 			cJSON_AddItemToArray(arr, v);
 		}
 	}
 	create_0218(j, r);
-	if (set_body(&k, j) < 0) {
-		call_clear(&k);
+	if (dt_call_body(&k, j) < 0) {
+		dt_call_clear(&k);
 		return SF_ERROR;
 	}
 	return sandbox_call(c, &k, res, 0);
@@ -1341,16 +1340,16 @@ action(struct dt_client *c, const char *method, const char *id,
        const char *suffix, enum dt_bucket bucket, int retry_safe, cJSON *body,
        struct dt_result *res)
 {
-	struct call k;
+	struct dt_call k;
 
-	call_init(&k, method, bucket, retry_safe);
+	dt_call_init(&k, method, bucket, retry_safe);
 	if (sandbox_path(&k, id, suffix) < 0) {
 		cJSON_Delete(body);
-		call_clear(&k);
+		dt_call_clear(&k);
 		return SF_EINVALID;
 	}
-	if (body != NULL && set_body(&k, body) < 0) {
-		call_clear(&k);
+	if (body != NULL && dt_call_body(&k, body) < 0) {
+		dt_call_clear(&k);
 		return SF_ERROR;
 	}
 	return sandbox_call(c, &k, res, 0);
@@ -1484,294 +1483,8 @@ dt_set_network(struct dt_client *c, const char *id,
 	j = cJSON_CreateObject();
 	if (net->has_block_all)
 		cJSON_AddBoolToObject(j, "networkBlockAll", net->block_all);
-	add_str(j, "networkAllowList", net->allow_list);
-	add_str(j, "domainAllowList", net->domain_allow_list);
+	dt_json_add_str(j, "networkAllowList", net->allow_list);
+	dt_json_add_str(j, "domainAllowList", net->domain_allow_list);
 	return action(c, "POST", id, "/network-settings",
 	              DT_BUCKET_AUTHENTICATED, 1, j, res);
-}
-
-int
-dt_secret_names(struct dt_client *c, struct strmap *out, struct dt_result *res)
-{
-	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
-	const cJSON *it, *n;
-	struct call k;
-	cJSON *j = NULL;
-	int rc;
-
-	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
-	buf_addstr(&k.path, "/secret");
-	if ((rc = do_call(c, &k, &resp, res)) < 0)
-		goto out;
-	j = parse_body(&resp);
-	if (!cJSON_IsArray(j)) {
-		rc = dt_reply_unexpected("GET", "/secret", &resp,
-		                         "an array of secrets");
-		goto out;
-	}
-	cJSON_ArrayForEach(it, j)
-	{
-		n = cJSON_GetObjectItemCaseSensitive(it, "name");
-		if (cJSON_IsString(n) && n->valuestring[0])
-			strmap_set(out, n->valuestring, "");
-	}
-	rc = 0;
-out:
-	cJSON_Delete(j);
-	dt_http_response_clear(&resp);
-	call_clear(&k);
-	return rc;
-}
-
-int
-dt_get_config(struct dt_client *c, struct dt_server_config *out,
-              struct dt_result *res)
-{
-	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
-	const cJSON *v;
-	struct call k;
-	cJSON *j = NULL;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
-	buf_addstr(&k.path, "/config");
-	if ((rc = do_call(c, &k, &resp, res)) < 0)
-		goto out;
-	j = parse_body(&resp);
-	if (!cJSON_IsObject(j)) {
-		rc = dt_reply_unexpected("GET", "/config", &resp,
-		                         "a configuration object");
-		goto out;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(j, "defaultSnapshot");
-	if (cJSON_IsString(v) && v->valuestring && *v->valuestring)
-		out->default_snapshot = xstrdup(v->valuestring);
-	v = cJSON_GetObjectItemCaseSensitive(j, "maxAutoArchiveInterval");
-	if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e9)
-		out->max_auto_archive_interval = (int)v->valuedouble;
-	rc = 0;
-out:
-	cJSON_Delete(j);
-	dt_http_response_clear(&resp);
-	call_clear(&k);
-	return rc;
-}
-
-/* ---- volumes and snapshots ---------------------------------------------- */
-
-void
-dt_res_free(struct dt_res *r)
-{
-	if (r == NULL)
-		return;
-	free(r->id);
-	free(r->name);
-	free(r->state);
-	free(r->error_reason);
-	free(r->image_name);
-	free(r);
-}
-
-void
-dt_res_list_free(struct dt_res **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v && i < n; i++)
-		dt_res_free(v[i]);
-	free(v);
-}
-
-static int
-res_int(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9
-	               ? (int)v->valuedouble
-	               : 0;
-}
-
-/* res_from: a VolumeDto or SnapshotDto, or NULL without an id and name. */
-static struct dt_res *
-res_from(const cJSON *o)
-{
-	struct dt_res *r;
-
-	if (!cJSON_IsObject(o))
-		return NULL;
-	r = xcalloc(1, sizeof(*r));
-	r->id = json_strdup(o, "id");
-	r->name = json_strdup(o, "name");
-	r->state = json_strdup(o, "state");
-	r->error_reason = json_strdup(o, "errorReason");
-	r->image_name = json_strdup(o, "imageName");
-	r->cpu = res_int(o, "cpu");
-	r->gpu = res_int(o, "gpu");
-	r->mem = res_int(o, "mem");
-	r->disk = res_int(o, "disk");
-	r->general =
-	        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "general"));
-	if (r->id == NULL || r->name == NULL) {
-		dt_res_free(r);
-		return NULL;
-	}
-	return r;
-}
-
-/* res_call: one call whose 2xx body is a DTO (out != NULL: required). */
-static int
-res_call(struct dt_client *c, struct call *k, struct dt_res **out,
-         struct dt_result *res, const char *what)
-{
-	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
-	cJSON *j = NULL;
-	int rc;
-
-	if (out)
-		*out = NULL;
-	if ((rc = do_call(c, k, &resp, res)) < 0 || out == NULL)
-		goto out;
-	j = parse_body(&resp);
-	if ((*out = res_from(j)) == NULL)
-		rc = dt_reply_unexpected(k->method, buf_cstr(&k->path), &resp,
-		                         what);
-out:
-	cJSON_Delete(j);
-	dt_http_response_clear(&resp);
-	call_clear(k);
-	return rc;
-}
-
-int
-dt_volume_list(struct dt_client *c, struct dt_res ***out, size_t *n)
-{
-	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
-	const cJSON *it;
-	struct call k;
-	cJSON *j = NULL;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
-	buf_addstr(&k.path, "/volumes");
-	if ((rc = do_call(c, &k, &resp, NULL)) < 0)
-		goto out;
-	j = parse_body(&resp);
-	if (!cJSON_IsArray(j)) {
-		rc = dt_reply_unexpected("GET", "/volumes", &resp,
-		                         "a list of volumes");
-		goto out;
-	}
-	*out = xcalloc((size_t)cJSON_GetArraySize(j) + 1, sizeof(**out));
-	cJSON_ArrayForEach(it, j)
-	{
-		struct dt_res *r = res_from(it);
-
-		if (r)
-			(*out)[(*n)++] = r;
-	}
-out:
-	cJSON_Delete(j);
-	dt_http_response_clear(&resp);
-	call_clear(&k);
-	return rc;
-}
-
-/* res_by_id: GET (into *out) or DELETE base + the escaped id. */
-static int
-res_by_id(struct dt_client *c, const char *method, const char *base,
-          const char *id, struct dt_res **out, struct dt_result *res,
-          const char *what)
-{
-	struct call k;
-
-	if (out != NULL)
-		*out = NULL;
-	if (id == NULL || *id == '\0')
-		return sf_error_set(SF_EINVALID, "daytona: empty %s id", base);
-	call_init(&k, method, DT_BUCKET_AUTHENTICATED,
-	          strcmp(method, "GET") == 0);
-	buf_addstr(&k.path, base);
-	dt_url_escape(&k.path, id);
-	return res_call(c, &k, out, res, what);
-}
-
-int
-dt_volume_get(struct dt_client *c, const char *name, struct dt_res **out)
-{
-	return res_by_id(c, "GET", "/volumes/by-name/", name, out, NULL,
-	                 "a volume");
-}
-
-int
-dt_volume_create(struct dt_client *c, const char *name, struct dt_res **out,
-                 struct dt_result *res)
-{
-	cJSON *j = cJSON_CreateObject();
-	struct call k;
-
-	call_init(&k, "POST", DT_BUCKET_AUTHENTICATED, 0);
-	buf_addstr(&k.path, "/volumes");
-	add_str(j, "name", name);
-	if (set_body(&k, j) < 0) {
-		call_clear(&k);
-		return SF_ERROR;
-	}
-	return res_call(c, &k, out, res, "a volume");
-}
-
-int
-dt_volume_delete(struct dt_client *c, const char *id, struct dt_result *res)
-{
-	return res_by_id(c, "DELETE", "/volumes/", id, NULL, res, "");
-}
-
-int
-dt_snapshot_get(struct dt_client *c, const char *id_or_name,
-                struct dt_res **out)
-{
-	return res_by_id(c, "GET", "/snapshots/", id_or_name, out, NULL,
-	                 "a snapshot");
-}
-
-int
-dt_snapshot_create(struct dt_client *c, const struct dt_snapshot_create *r,
-                   struct dt_res **out, struct dt_result *res)
-{
-	cJSON *j = cJSON_CreateObject();
-	struct call k;
-
-	call_init(&k, "POST", DT_BUCKET_AUTHENTICATED, 0);
-	buf_addstr(&k.path, "/snapshots");
-	add_str(j, "name", r->name);
-	add_str(j, "imageName", r->image_name);
-	if (r->dockerfile) {
-		cJSON *bi = cJSON_AddObjectToObject(j, "buildInfo");
-
-		add_str(bi, "dockerfileContent", r->dockerfile);
-	}
-	if (r->cpu > 0)
-		cJSON_AddNumberToObject(j, "cpu", r->cpu);
-	if (r->gpu > 0)
-		cJSON_AddNumberToObject(j, "gpu", r->gpu);
-	if (r->memory > 0)
-		cJSON_AddNumberToObject(j, "memory", r->memory);
-	if (r->disk > 0)
-		cJSON_AddNumberToObject(j, "disk", r->disk);
-	add_str(j, "regionId", r->region_id);
-	add_str(j, "sandboxClass", r->sandbox_class);
-	if (set_body(&k, j) < 0) {
-		call_clear(&k);
-		return SF_ERROR;
-	}
-	return res_call(c, &k, out, res, "a snapshot");
-}
-
-int
-dt_snapshot_delete(struct dt_client *c, const char *id, struct dt_result *res)
-{
-	return res_by_id(c, "DELETE", "/snapshots/", id, NULL, res, "");
 }

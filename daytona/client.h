@@ -515,6 +515,9 @@ struct dt_list_query {
 	int limit;          /* 1..200; 0: server default (dt_list_all: 200) */
 	const char *cursor; /* NULL: first page */
 	int include_errored_deleted;
+	/* lastEventAfter: only sandboxes whose lastActivityAt (bumped by
+	 * every state change) is at or after this ISO-8601 time; NULL: all */
+	const char *last_event_after;
 };
 
 /* One page of a list. Release with dt_page_clear(). */

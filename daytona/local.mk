@@ -4,9 +4,10 @@
 # transport for the unit tests of every module: it is built into a
 # test-only library (libsftest.la), never into libsandform.la or sandform.
 libsandform_la_SOURCES += \
-	daytona/client.c daytona/client.h \
+	daytona/call.h daytona/client.c daytona/client.h \
 	daytona/config.c daytona/config.h \
 	daytona/reply.c daytona/reply.h \
+	daytona/resources.c \
 	daytona/sandbox.c \
 	daytona/transport.c daytona/transport.h
 

@@ -1,5 +1,5 @@
 /*
- * api-list: GET /sandbox and the deprecated GET /sandbox/paginated.
+ * api-list: GET /sandbox (0.218 has no /sandbox/paginated).
  *
  * The query string is read parameter by parameter against a table of the
  * parameters the ListSandboxesQuery DTO knows; the first bad one answers
@@ -18,8 +18,6 @@
 #include "emulator/api.h"
 #include "emulator/internal.h"
 #include "emulator/jsnum.h"
-
-#define BIGINT_MAX 9223372036854775807.0
 
 /* a list query being read */
 struct lq_read {
@@ -102,14 +100,6 @@ lq_limit(struct lq_read *r, const char *key, const char *v, size_t off)
 		return -1;
 	r->lq->limit = (int)n;
 	return 0;
-}
-
-/* page: @PageNumber's @IsInt @Min(1); any integer, echoed back */
-static int
-lq_page(struct lq_read *r, const char *key, const char *v, size_t off)
-{
-	(void)off;
-	return number_param(r, key, v, "im", 1, 0, &r->lq->page);
 }
 
 static int
@@ -303,52 +293,48 @@ lq_order(struct lq_read *r, const char *key, const char *v, size_t off)
 	return 0;
 }
 
-enum { Q_LIST = 1, Q_PAGED = 2, Q_BOTH = 3 };
-
 #define AT(field) offsetof(struct emudb_query, field)
 
 static const struct lq_param {
 	const char *key;
 	bool array; /* also KEY[] */
-	unsigned routes;
 	lq_fn *fn;
 	size_t off;
 } lq_params[] = {
-	{ "limit", false, Q_BOTH, lq_limit, 0 },
-	{ "page", false, Q_PAGED, lq_page, 0 },
-	{ "cursor", false, Q_LIST, lq_cursor, 0 },
-	{ "id", false, Q_BOTH, lq_prefix, AT(id_prefix) },
-	{ "name", false, Q_BOTH, lq_prefix, AT(name_prefix) },
-	{ "labels", false, Q_BOTH, lq_labels, 0 },
-	{ "includeErroredDeleted", false, Q_BOTH, lq_errored, 0 },
-	{ "states", true, Q_BOTH, lq_states, 0 },
-	{ "snapshots", true, Q_BOTH, lq_snapshots, 0 },
-	{ "regionIds", true, Q_BOTH, lq_regions, 0 },
-	{ "sandboxClasses", true, Q_BOTH, lq_classes, 0 },
-	{ "minCpu", false, Q_BOTH, lq_resource, AT(min_cpu) },
-	{ "maxCpu", false, Q_BOTH, lq_resource, AT(max_cpu) },
-	{ "minMemoryGiB", false, Q_BOTH, lq_resource, AT(min_mem) },
-	{ "maxMemoryGiB", false, Q_BOTH, lq_resource, AT(max_mem) },
-	{ "minDiskGiB", false, Q_BOTH, lq_resource, AT(min_disk) },
-	{ "maxDiskGiB", false, Q_BOTH, lq_resource, AT(max_disk) },
-	{ "isPublic", false, Q_BOTH, lq_bool, AT(is_public) },
-	{ "isRecoverable", false, Q_BOTH, lq_bool, AT(is_recoverable) },
-	{ "createdAtAfter", false, Q_BOTH, lq_date, AT(created_after) },
-	{ "createdAtBefore", false, Q_BOTH, lq_date, AT(created_before) },
-	{ "lastEventAfter", false, Q_BOTH, lq_date, AT(activity_after) },
-	{ "lastEventBefore", false, Q_BOTH, lq_date, AT(activity_before) },
-	{ "sort", false, Q_BOTH, lq_sort, 0 },
-	{ "order", false, Q_BOTH, lq_order, 0 },
+	{ "limit", false, lq_limit, 0 },
+	{ "cursor", false, lq_cursor, 0 },
+	{ "id", false, lq_prefix, AT(id_prefix) },
+	{ "name", false, lq_prefix, AT(name_prefix) },
+	{ "labels", false, lq_labels, 0 },
+	{ "includeErroredDeleted", false, lq_errored, 0 },
+	{ "states", true, lq_states, 0 },
+	{ "snapshots", true, lq_snapshots, 0 },
+	{ "regionIds", true, lq_regions, 0 },
+	{ "sandboxClasses", true, lq_classes, 0 },
+	{ "minCpu", false, lq_resource, AT(min_cpu) },
+	{ "maxCpu", false, lq_resource, AT(max_cpu) },
+	{ "minMemoryGiB", false, lq_resource, AT(min_mem) },
+	{ "maxMemoryGiB", false, lq_resource, AT(max_mem) },
+	{ "minDiskGiB", false, lq_resource, AT(min_disk) },
+	{ "maxDiskGiB", false, lq_resource, AT(max_disk) },
+	{ "isPublic", false, lq_bool, AT(is_public) },
+	{ "isRecoverable", false, lq_bool, AT(is_recoverable) },
+	{ "createdAtAfter", false, lq_date, AT(created_after) },
+	{ "createdAtBefore", false, lq_date, AT(created_before) },
+	{ "lastEventAfter", false, lq_date, AT(activity_after) },
+	{ "lastEventBefore", false, lq_date, AT(activity_before) },
+	{ "sort", false, lq_sort, 0 },
+	{ "order", false, lq_order, 0 },
 };
 
 static const struct lq_param *
-lq_param_find(const char *key, unsigned route)
+lq_param_find(const char *key)
 {
 	for (size_t i = 0; i < sizeof(lq_params) / sizeof(lq_params[0]); i++) {
 		const struct lq_param *p = &lq_params[i];
 		size_t n = strlen(p->key);
 
-		if (!(p->routes & route) || strncmp(key, p->key, n) != 0)
+		if (strncmp(key, p->key, n) != 0)
 			continue;
 		if (key[n] == '\0' || (p->array && strcmp(key + n, "[]") == 0))
 			return p;
@@ -356,40 +342,23 @@ lq_param_find(const char *key, unsigned route)
 	return NULL;
 }
 
-/* answer a list route; paginated selects the deprecated one */
-static void
-list(struct route_call *c, bool paginated)
+void
+api_list(struct route_call *c)
 {
 	struct emudb_query lq;
 	struct lq_read r = { c, &lq };
-	unsigned route = paginated ? Q_PAGED : Q_LIST;
 
 	emudb_query_init(&lq);
-	if (paginated) {
-		lq.page = 1;
-		lq.sort = SORT_CREATED;
-	}
 	for (int i = 0; i < c->qp->n; i++) {
 		const char *k = c->qp->v[i].key;
-		const struct lq_param *p = lq_param_find(k, route);
+		const struct lq_param *p = lq_param_find(k);
 
 		if (p && p->fn(&r, k, c->qp->v[i].value, p->off) < 0)
 			goto out;
-	}
-	if ((lq.page - 1) * lq.limit > BIGINT_MAX) {
-		/* the page's OFFSET is no Postgres bigint: the query fails */
-		route_error(c, 500, "An unexpected error occurred.");
-		goto out;
 	}
 	c->r->status = 200;
 	if (emudb_list(c->srv->db, c->o, &lq, &c->r->body) < 0)
 		route_errorf(c, 400, "Invalid cursor provided: %s", lq.cursor);
 out:
 	emudb_query_clear(&lq);
-}
-
-void
-api_list(struct route_call *c)
-{
-	list(c, false);
 }

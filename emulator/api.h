@@ -5,7 +5,7 @@
  *
  *	api-create.c   POST /sandbox (also used by the seed hook), snapshots,
  *	               the per-sandbox maxima and the organization quota
- *	api-list.c     GET /sandbox and /sandbox/paginated: the list query
+ *	api-list.c     GET /sandbox: the list query
  *	api-sandbox.c  GET /config and the routes of one sandbox
  *
  * Every handler runs with the db lock held (see routes.h).

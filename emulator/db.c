@@ -35,7 +35,6 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "emulator/htab.h"
-#include "emulator/jsnum.h"
 #include "emulator/db.h"
 
 #define N_SORTS   6
@@ -980,35 +979,13 @@ emudb_list(struct emu_db *db, struct org *o, const struct emudb_query *q,
 {
 	struct sorted *s = sorted_for(o, q->sort);
 	struct sandbox probe;
-	int i, step = q->desc ? -1 : 1, count = 0, total = 0;
+	int i, step = q->desc ? -1 : 1, count = 0;
 	int64_t mono = time_mono_ms();
 	const struct sandbox *last = NULL;
 	bool more = false;
 
 	(void)db;
 	memset(&probe, 0, sizeof(probe));
-	if (q->page > 0) {
-		/* deprecated offset pagination with full objects */
-		double skip = (q->page - 1) * q->limit;
-		char page[JSNUM_FORMAT_MAX];
-
-		buf_addstr(out, "{\"items\":[");
-		for (i = q->desc ? s->n - 1 : 0; i >= 0 && i < s->n;
-		     i += step) {
-			if (!matches(s->v[i], q, mono))
-				continue;
-			if (total >= skip && count < q->limit) {
-				if (count++)
-					buf_addch(out, ',');
-				sandbox_to_json(s->v[i], SBJ_FULL, out);
-			}
-			total++;
-		}
-		jsnum_format(q->page, page);
-		buf_addf(out, "],\"total\":%d,\"page\":%s,\"totalPages\":%d}",
-		         total, page, (total + q->limit - 1) / q->limit);
-		return 0;
-	}
 	if (q->cursor) {
 		int lo = 0, hi = s->n;
 

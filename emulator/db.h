@@ -154,8 +154,6 @@ struct emudb_query {
 	int64_t created_after, created_before, activity_after, activity_before;
 	enum list_sort sort;
 	bool desc;
-	double page; /* the deprecated /paginated route: an integer >= 1 (as
-	                JavaScript reads it, any size), else 0 */
 };
 
 void emudb_query_init(struct emudb_query *q);

@@ -381,13 +381,17 @@ order_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* sort_set: sort by name; equal names keep load order. */
+/*
+ * sort_set: sort by name; equal names keep load order. The specs are moved
+ * in place, cycle by cycle, through one spare: a second array of them
+ * would double the set at its largest (584 bytes a sandbox).
+ */
 static void
 sort_set(struct manifest_set *set)
 {
 	struct order *o;
-	struct spec *v;
-	size_t i, n = set->n_sandboxes;
+	struct spec spare;
+	size_t i, j, k, n = set->n_sandboxes;
 
 	if (n < 2)
 		return;
@@ -397,11 +401,21 @@ sort_set(struct manifest_set *set)
 		o[i].idx = i;
 	}
 	qsort(o, n, sizeof(*o), order_cmp);
-	v = xreallocarray(NULL, n, sizeof(*v));
-	for (i = 0; i < n; i++)
-		v[i] = set->sandboxes[o[i].idx];
-	free(set->sandboxes);
-	set->sandboxes = v;
+	/* position j takes the spec at o[j].idx; o[j].idx = j once done */
+	for (i = 0; i < n; i++) {
+		if (o[i].idx == i)
+			continue;
+		spare = set->sandboxes[i];
+		for (j = i; o[j].idx != i; j = k) {
+			k = o[j].idx;
+			set->sandboxes[j] = set->sandboxes[k];
+			o[j].idx = j;
+		}
+		set->sandboxes[j] = spare;
+		o[j].idx = j;
+	}
+	set->sandboxes =
+	        xreallocarray(set->sandboxes, n, sizeof(*set->sandboxes));
 	set->cap_sandboxes = n;
 	free(o);
 }

@@ -91,6 +91,10 @@ struct job {
 	size_t comp_end;     /* compensation ends before this step */
 	char *cause;         /* the failure the compensation follows */
 	int unwaited; /* done when a stop request skipped its last waits */
+	/* server time (ms) of the answer to this job's last call: every
+	 * state change after it shows a later lastActivityAt; 0: none */
+	int64_t anchor_ms;
+	int64_t looked_ms; /* monotonic: when the poller last learnt of it */
 };
 
 struct sched {
@@ -113,7 +117,8 @@ struct sched {
 	pthread_cond_t cv_main; /* a job finished or changed */
 	int64_t t0;
 	int64_t poll_ms;
-	size_t est_pages; /* pages of the last list walk */
+	size_t est_pages;  /* pages of the last list walk */
+	size_t est_recent; /* pages of the last walk of recent changes */
 };
 
 /* apply.c */

@@ -142,6 +142,17 @@ fail_with(struct job *j, const char *fmt, ...)
 	return S_FAIL;
 }
 
+/* anchor: j's anchor from the answer sb to one of its calls (apply-int.h) */
+static void
+anchor(struct job *j, const struct dt_sandbox *sb)
+{
+	if (sb == NULL)
+		return;
+	j->anchor_ms = sb->updated_at_ms > sb->last_activity_at_ms
+	                       ? sb->updated_at_ms
+	                       : sb->last_activity_at_ms;
+}
+
 static void
 set_last(struct job *j, struct dt_result *r)
 {
@@ -215,6 +226,7 @@ apply_lookup_name(struct dt_client *c, const char *name, struct dt_result *r)
 static void
 adopt(struct sched *s, struct job *j, int64_t jid, struct dt_result *r)
 {
+	anchor(j, r->sandbox);
 	set_last(j, r);
 	free(j->id);
 	j->id = xstrdup(j->last->id);
@@ -578,6 +590,7 @@ step_call(struct sched *s, struct job *j, const struct plan_step *st)
 	}
 	rc = do_call(s, j, st, &r);
 	if (rc == 0) {
+		anchor(j, r.sandbox);
 		set_last(j, &r);
 		if (st->kind == STEP_DELETE)
 			forget_record(s, j);

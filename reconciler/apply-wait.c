@@ -1,9 +1,19 @@
 /*
- * apply-wait: the poller. It looks at all waiting jobs each tick: with few
- * of them it GETs each one, with many it walks the stack's label-filtered
- * list once and GETs only the ones the list did not show (the list is
- * eventually consistent and does not carry unlabelled, imported
- * sandboxes). Waiting costs no worker.
+ * apply-wait: the poller. It looks at all waiting jobs each tick, in the
+ * way that costs the fewest requests:
+ *  - a GET for each one, when they are few;
+ *  - a walk of the stack's recent changes: the label-filtered list with
+ *    lastEventAfter at the oldest answer to a waiting job's call (every
+ *    state change bumps lastActivityAt, so a transition that ended since
+ *    is on it): a page or two however large the stack. What it does not
+ *    show has not moved and keeps waiting, without a request, for up to
+ *    APPLY_UNSEEN_GET_MS, then gets a GET (the list is eventually
+ *    consistent);
+ *  - a walk of the whole stack's list, when many jobs wait without such an
+ *    answer (e.g. a 409 retry).
+ * Sandboxes a list cannot show (unlabelled, imported) and deletions (a
+ * list never shows the gone) are looked at with a GET in a walk of
+ * recent changes. Waiting costs no worker.
  */
 #include "common/base.h"
 
@@ -120,28 +130,52 @@ apply_seen_find(const struct dt_sandbox_list *l, const char *id)
 	return NULL;
 }
 
+/* How a tick looks: what its list walk (if any) can tell. */
+enum walk {
+	WALK_NONE = 0, /* GETs only */
+	WALK_ALL,      /* the whole stack's list */
+	WALK_RECENT,   /* the stack's changes since the oldest anchor */
+};
+
+/* recent_ok: may j be looked for in a walk of recent changes? It has an
+ * anchor, carries our stack label (the walk is label-filtered), and does
+ * not wait to be gone (a list never shows the gone). */
+static int
+recent_ok(const struct sched *s, const struct job *j)
+{
+	return j->anchor_ms > 0 && j->id && j->wait != W_GONE && j->last &&
+	       apply_sb_is_ours(j->last, s->o->stack, NULL);
+}
+
 /*
  * look: what is seen of waiting job j: from the list walk l when it shows
- * it (or, for a sandbox that carried our label, when its absence means
- * gone), else a GET. 1 with *sb set (NULL: gone; *got owns a GET's
- * answer), 0 when nothing could be learnt.
+ * it (or, after a whole walk, for a sandbox that carried our label, when
+ * its absence means gone), else a GET; after a walk of recent changes, a
+ * job it may show and did not has not moved: no GET, unless none was seen
+ * of it for APPLY_UNSEEN_GET_MS. 1 with *sb set (NULL: gone; *got owns a
+ * GET's answer), 0 when nothing could be learnt.
  */
 static int
 look(struct sched *s, struct job *j, const struct dt_sandbox_list *l,
-     int listed, const struct dt_sandbox **sb, struct dt_sandbox **got)
+     enum walk walk, const struct dt_sandbox **sb, struct dt_sandbox **got)
 {
 	struct dt_result r = DT_RESULT_INIT;
 	int rc, have = 0;
+	int64_t now = time_mono_ms(), since;
 
 	*sb = NULL;
 	*got = NULL;
-	if (listed && j->id) {
+	if (walk != WALK_NONE && j->id) {
 		*sb = apply_seen_find(l, j->id);
 		/* absence from a full label walk means gone for a sandbox
 		 * that carried our label when it went */
-		if (*sb || (j->wait == W_GONE && j->last &&
+		if (*sb || (walk == WALK_ALL && j->wait == W_GONE && j->last &&
 		            apply_sb_is_ours(j->last, s->o->stack, NULL)))
 			have = 1;
+		since = j->looked_ms > j->wait_t0 ? j->looked_ms : j->wait_t0;
+		if (!have && walk == WALK_RECENT && recent_ok(s, j) &&
+		    now - since < APPLY_UNSEEN_GET_MS)
+			return 0; /* not moved since its call */
 	}
 	if (!have && j->id) {
 		rc = dt_get(s->client, j->id, &r);
@@ -158,6 +192,8 @@ look(struct sched *s, struct job *j, const struct dt_sandbox_list *l,
 		}
 		dt_result_clear(&r);
 	}
+	if (have)
+		j->looked_ms = now;
 	return have;
 }
 
@@ -226,6 +262,45 @@ keep_wanted(void *arg, struct dt_sandbox *sb)
 	return 0;
 }
 
+/*
+ * choose: how this tick looks at the nwait jobs (idx into s->jobs), by
+ * the requests each way costs: a GET each; the whole list (the plan's
+ * count of pages, then the last walk's) and a GET for what it cannot
+ * show; the recent changes (the last such walk's pages, at least one)
+ * and a GET for what they cannot show. With s->mu held; *after is the
+ * oldest anchor of the jobs a walk of recent changes may show.
+ */
+static enum walk
+choose(const struct sched *s, const size_t *idx, size_t nwait, int64_t *after)
+{
+	size_t i, nrecent = 0, whole, recent, gets = nwait;
+
+	*after = 0;
+	for (i = 0; i < nwait; i++) {
+		const struct job *j = &s->jobs[idx[i]];
+
+		if (!recent_ok(s, j))
+			continue;
+		nrecent++;
+		if (*after == 0 || j->anchor_ms < *after)
+			*after = j->anchor_ms;
+	}
+	whole = s->est_pages ? s->est_pages : 1;
+	recent = s->est_recent
+	                 ? s->est_recent
+	                 : (nrecent + APPLY_LIST_PAGE - 1) / APPLY_LIST_PAGE;
+	if (recent == 0)
+		recent = 1;
+	recent += nwait - nrecent;
+	if (nrecent > 0 && recent < gets && recent <= whole)
+		return WALK_RECENT;
+	/* as before walks of recent changes: more than two waiting and
+	 * more than a whole walk's pages */
+	if (nwait > 2 && nwait > whole)
+		return WALK_ALL;
+	return WALK_NONE;
+}
+
 /* poll_once: one tick over the waiting jobs. */
 static void
 poll_once(struct sched *s)
@@ -235,8 +310,9 @@ poll_once(struct sched *s)
 	struct dt_list_query q;
 	struct want want = { NULL, 0, &l };
 	size_t i, nwait = 0, pages = 0, *idx = NULL;
-	int use_list = 0, listed = 0;
-	int64_t now = time_mono_ms();
+	enum walk walk = WALK_NONE, listed = WALK_NONE;
+	int64_t now = time_mono_ms(), after = 0;
+	char iso[SF_ISO8601_LEN + 1];
 
 	pthread_mutex_lock(&s->mu);
 	idx = xreallocarray(NULL, s->njobs ? s->njobs : 1, sizeof(*idx));
@@ -250,10 +326,8 @@ poll_once(struct sched *s)
 			idx[nwait++] = i;
 		}
 	}
-	/* list when it costs fewer requests than a GET per waiting job; the
-	 * estimate starts from the plan's count of the stack's sandboxes */
-	use_list = nwait > 2 && nwait > (s->est_pages ? s->est_pages : 1);
-	if (use_list) {
+	walk = nwait ? choose(s, idx, nwait, &after) : WALK_NONE;
+	if (walk != WALK_NONE) {
 		want.ids = xcalloc(nwait + 1, sizeof(*want.ids));
 		for (i = 0; i < nwait; i++)
 			if (s->jobs[idx[i]].id)
@@ -264,7 +338,7 @@ poll_once(struct sched *s)
 	if (nwait == 0 || apply_stopping(s))
 		goto out;
 
-	if (use_list) {
+	if (walk != WALK_NONE) {
 		qsort(want.ids, want.n, sizeof(*want.ids), cmp_str);
 		memset(&q, 0, sizeof(q));
 		strmap_set(&filter, LABEL_STACK, s->o->stack);
@@ -272,10 +346,19 @@ poll_once(struct sched *s)
 		q.sort = "createdAt";
 		q.order = "asc";
 		q.limit = APPLY_LIST_PAGE;
+		if (walk == WALK_RECENT) {
+			/* a second early: lastActivityAt and the anchor
+			 * may be written apart on the server */
+			time_format_iso(after - 1000, iso);
+			q.last_event_after = iso;
+		}
 		if (dt_list_all(s->client, &q, keep_wanted, &want, &pages) ==
 		    0) {
-			listed = 1;
-			s->est_pages = pages;
+			listed = walk;
+			if (walk == WALK_RECENT)
+				s->est_recent = pages;
+			else
+				s->est_pages = pages;
 			if (l.n > 1)
 				qsort(l.items, l.n, sizeof(*l.items),
 				      apply_cmp_sb_id);

@@ -338,6 +338,14 @@ job_complete(struct sched *s, struct job *j)
 	finish(s, j, J_DONE);
 	apply_emit(s, APPLY_EV_DONE, j, NULL,
 	           j->unwaited ? APPLY_UNWAITED_NOTE : NULL);
+	/* nothing reads a done job's sandbox or create body again: a run
+	 * of 10,000 creates holds them for those in flight only */
+	if (j->has_create)
+		create_body_clear(&j->create);
+	j->has_create = 0;
+	strmap_clear(&j->create_labels);
+	dt_sandbox_free(j->last);
+	j->last = NULL;
 }
 
 static void enter_step(struct sched *s, struct job *j);

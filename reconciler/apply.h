@@ -77,6 +77,9 @@
 #define APPLY_POLL_MAX_MS 2000
 /* Below this many waiting jobs per list page, GET them one by one. */
 #define APPLY_LIST_PAGE 200
+/* A waiting sandbox that walks of recent changes have not shown for this
+ * long is looked at with a GET (the list is eventually consistent). */
+#define APPLY_UNSEEN_GET_MS 10000
 /* Attempts of one create before giving up (a 429 or lost connection with
  * the name still free). */
 #define APPLY_CREATE_ATTEMPTS 6

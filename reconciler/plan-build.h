@@ -67,6 +67,13 @@ void plan_resources(struct builder *b);
 void plan_resources_destroy(struct builder *b, const char *const *force,
                             size_t nforce);
 int plan_res_changes(const struct plan *p);
+/* plan_res_target_known: t is "<volume>NAME" or "<snapshot>NAME" of one
+ * declared (with_specs) or recorded: a --target that names something. */
+int plan_res_target_known(const struct plan_input *in, const char *t,
+                          int with_specs);
+/* plan_res_found: the stack's volumes and snapshots (records) found live:
+ * what the mass-delete guard counts beside the sandboxes. */
+size_t plan_res_found(const struct plan_input *in);
 /* plan_res_recorded: a volume or snapshot of that name is the stack's. */
 int plan_res_recorded(const struct plan_input *in, const char *name);
 void plan_res_to_json(const struct plan *p, cJSON *root);

@@ -223,12 +223,25 @@ plan_declared(struct builder *b, const struct res_spec *s)
 			return; /* planned from the records alone */
 		r = new_res(b, s->kind, s->name, PLAN_RES_CREATE);
 		r->source = res_source(s);
-		r->reason = xstrdup("missing");
+		/* the stack made it and it is gone: drift (cmd-drift.c) */
+		r->reason = xstrdup(rec && rec->id ? PLAN_RES_DELETED_OUTSIDE
+		                                   : "missing");
 		r->desired = res_dup(s);
 		return;
 	}
 	if (rec == NULL)
 		return; /* exists and is not the stack's: used as it is */
+	if (s->kind == RES_SNAPSHOT && l->state &&
+	    !strcmp(l->state, "inactive")) {
+		/* nothing to create it from it until activated: said, and
+		 * reported by drift, but not a change */
+		r = new_res(b, s->kind, s->name, PLAN_RES_KEEP);
+		r->id = xstrdup_or_null(l->id);
+		r->source = res_source(s);
+		r->reason = xstrdup("state inactive: no sandbox can be "
+		                    "created from it until it is activated");
+		return;
+	}
 	if (s->kind == RES_SNAPSHOT && failed_state(l))
 		why = xasprintf("state %s: %s", l->state,
 		                l->error_reason ? l->error_reason
@@ -373,14 +386,57 @@ cmp_res(const void *x, const void *y)
 	return strcmp(a->name, b->name);
 }
 
+/* res_targeted: --target names it ("<volume>NAME"; none: all). */
+static int
+res_targeted(const struct builder *b, enum res_kind k, const char *name)
+{
+	char *key;
+	int hit;
+
+	if (b->p->targets.n == 0)
+		return 1;
+	key = res_key(k, name);
+	hit = strmap_get(&b->p->targets, key) != NULL;
+	free(key);
+	return hit;
+}
+
+/* needed_by_target: a targeted sandbox references it (Terraform's
+ * -target brings along what a target depends on). */
+static int
+needed_by_target(const struct builder *b, enum res_kind k, const char *name)
+{
+	const struct plan_input *in = b->in;
+	size_t i, j;
+
+	for (i = 0; i < in->nspecs; i++) {
+		const struct spec *s = &in->specs[i];
+
+		if (!strmap_get(&b->p->targets, s->name))
+			continue;
+		if (k == RES_SNAPSHOT && s->snapshot &&
+		    !strcmp(s->snapshot, name))
+			return 1;
+		for (j = 0; k == RES_VOLUME && j < s->nvolumes; j++)
+			if (!strcmp(s->volumes[j].volume, name))
+				return 1;
+	}
+	return 0;
+}
+
 void
 plan_resources_declared(struct builder *b)
 {
 	const struct plan_input *in = b->in;
 	size_t i;
 
-	for (i = 0; i < in->nresources; i++)
-		plan_declared(b, &in->resources[i]);
+	for (i = 0; i < in->nresources; i++) {
+		const struct res_spec *s = &in->resources[i];
+
+		if (res_targeted(b, s->kind, s->name) ||
+		    needed_by_target(b, s->kind, s->name))
+			plan_declared(b, s);
+	}
 }
 
 const struct plan_resource *
@@ -407,9 +463,9 @@ plan_resources(struct builder *b)
 	for (i = 0; i < in->nres_records; i++) {
 		const struct plan_res_record *rec = &in->res_records[i];
 
-		/* --target plans only creates and replaces of them */
+		/* --target deletes only one it names */
 		if (find_desired(in, rec->kind, rec->name) || in->no_prune ||
-		    in->ntargets > 0)
+		    !res_targeted(b, rec->kind, rec->name))
 			continue;
 		plan_gone(b, rec, 0, NULL, 0);
 	}
@@ -427,7 +483,9 @@ plan_resources_destroy(struct builder *b, const char *const *force,
 	size_t i;
 
 	for (i = 0; i < in->nres_records; i++)
-		plan_gone(b, &in->res_records[i], 1, force, nforce);
+		if (res_targeted(b, in->res_records[i].kind,
+		                 in->res_records[i].name))
+			plan_gone(b, &in->res_records[i], 1, force, nforce);
 	if (b->p->nresources > 1)
 		qsort(b->p->resources, b->p->nresources,
 		      sizeof(*b->p->resources), cmp_res);
@@ -442,6 +500,31 @@ plan_res_recorded(const struct plan_input *in, const char *name)
 		if (!strcmp(in->res_records[i].name, name))
 			return 1;
 	return 0;
+}
+
+int
+plan_res_target_known(const struct plan_input *in, const char *t,
+                      int with_specs)
+{
+	enum res_kind k;
+	const char *name;
+
+	if (res_key_parse(t, &k, &name) < 0)
+		return 0;
+	return (with_specs && find_desired(in, k, name)) ||
+	       find_record(in, k, name) != NULL;
+}
+
+size_t
+plan_res_found(const struct plan_input *in)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < in->nres_records; i++)
+		if (find_live(in, in->res_records[i].kind,
+		              in->res_records[i].name))
+			n++;
+	return n;
 }
 
 int

@@ -775,7 +775,7 @@ static void
 mass_delete_guard(struct builder *b)
 {
 	struct plan *p = b->p;
-	size_t i, ndelete = 0;
+	size_t i, ndelete = 0, nres, nres_delete = 0, nours;
 
 	/* 0: the default; a negative value stands for 0% */
 	int pct = b->in->mass_delete == 0  ? STACK_MASS_DELETE_DEFAULT
@@ -785,20 +785,29 @@ mass_delete_guard(struct builder *b)
 	for (i = 0; i < p->nactions; i++)
 		if (p->actions[i].kind == PLAN_DELETE)
 			ndelete++;
+	/* the stack's volumes and snapshots count with its sandboxes: of
+	 * the ones found live, those the plan deletes */
+	nres = plan_res_found(b->in);
+	for (i = 0; i < p->nresources; i++)
+		if (p->resources[i].op == PLAN_RES_DELETE)
+			nres_delete++;
+	ndelete += nres_delete;
+	nours = b->nfound_ours + nres;
 	if (ndelete == 0 || b->in->allow_mass_delete ||
-	    !(ndelete * 100 > (size_t)pct * b->nfound_ours ||
-	      (ndelete == b->nfound_ours && pct < 100)))
+	    !(ndelete * 100 > (size_t)pct * nours ||
+	      (ndelete == nours && pct < 100)))
 		return;
 	p->mass_delete_refused = 1;
 	/* the likeliest cause first: another project's sandboxes under
 	 * this stack's name, then a wrong path; only then the override */
 	add_error(b, "*",
-	          "refusing to delete %zu of the %zu sandboxes of stack '%s' "
-	          "(more than %d%%): if they belong to another project, give "
-	          "this project a stack of its own (--stack NAME, or "
+	          "refusing to delete %zu of the %zu sandboxes%s of stack "
+	          "'%s' (more than %d%%): if they belong to another project, "
+	          "give this project a stack of its own (--stack NAME, or "
 	          "'sandform init'); if the manifest path is wrong, fix it; "
 	          "only to really delete them, --allow-mass-delete",
-	          ndelete, b->nfound_ours, b->in->stack, pct);
+	          ndelete, nours, nres ? ", volumes and snapshots" : "",
+	          b->in->stack, pct);
 }
 
 void
@@ -923,6 +932,8 @@ check_targets(struct builder *b, bool with_specs)
 {
 	const struct plan_input *in = b->in;
 	const struct dt_sandbox *o;
+	enum res_kind rk;
+	const char *rn;
 	size_t i;
 
 	for (i = 0; i < in->ntargets; i++) {
@@ -930,12 +941,23 @@ check_targets(struct builder *b, bool with_specs)
 
 		o = find_obs(b->obs, in->nobserved, t);
 		if ((with_specs && find_spec(in, t)) || (o && is_ours(b, o)) ||
-		    find_rec(b->recs, in->nrecords, t))
+		    find_rec(b->recs, in->nrecords, t) ||
+		    plan_res_target_known(in, t, with_specs))
 			continue;
-		add_error(b, t,
-		          "--target %s: stack '%s' has no %ssandbox of "
-		          "that name",
-		          t, in->stack, with_specs ? "manifest or " : "");
+		if (res_key_parse(t, &rk, &rn) == 0)
+			add_error(b, t,
+			          "--target %s: stack '%s' has no %s%s of "
+			          "that name",
+			          t, in->stack,
+			          with_specs ? "declared or " : "",
+			          rk == RES_VOLUME ? "recorded volume"
+			                           : "recorded snapshot");
+		else
+			add_error(b, t,
+			          "--target %s: stack '%s' has no %ssandbox of "
+			          "that name",
+			          t, in->stack,
+			          with_specs ? "manifest or " : "");
 	}
 }
 

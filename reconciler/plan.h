@@ -170,8 +170,11 @@ struct plan_action {
  * (and wait until the volume is ready, the snapshot active), deletes after
  * them. KEEP is not a change: a resource the stack no longer declares that
  * a sandbox still uses (outside the stack, or a sandbox of the stack that
- * still references it) is left alone and said so.
+ * still references it) is left alone and said so; so is a declared
+ * snapshot of the stack found inactive (drift reports it).
  */
+/* The reason of a CREATE of one the stack made that is gone: drift. */
+#define PLAN_RES_DELETED_OUTSIDE "deleted outside sandform"
 enum plan_res_op {
 	PLAN_RES_CREATE = 0,
 	PLAN_RES_REPLACE,
@@ -418,6 +421,12 @@ int plan_to_json(const struct plan *p, char **out);
  * plan (--out) keeps them, to create from.
  */
 int plan_to_json_shown(const struct plan *p, char **out);
+/*
+ * plan_write_json_shown: plan_to_json_shown's document written to fp (no
+ * newline), an action at a time: memory for one action's JSON, not the
+ * whole plan's. 0, or < 0 (said) when it cannot be written.
+ */
+int plan_write_json_shown(FILE *fp, const struct plan *p);
 /* plan_from_json: parse a document written by plan_to_json. */
 int plan_from_json(const char *json, size_t len, struct plan **out);
 /* plan_print_human: the human plan, with ANSI colour when color. */

@@ -200,8 +200,73 @@ keys_from_json(const cJSON *o, struct strmap *out)
 	}
 }
 
+/* doc_json: the document, its actions left out unless with_actions */
+static int doc_json(const struct plan *p, int with_actions, char **out);
+
 int
 plan_to_json(const struct plan *p, char **out)
+{
+	return doc_json(p, 1, out);
+}
+
+/* shown_action: one action's JSON as shown (redacted), unformatted */
+static char *
+shown_action(const struct plan_action *a)
+{
+	cJSON *j = action_to_json(a), *d, *v;
+	char *shown, *s;
+
+	d = cJSON_GetObjectItemCaseSensitive(j, "desired");
+	v = cJSON_GetObjectItemCaseSensitive(d, "outboundProxyUrl");
+	if (cJSON_IsString(v)) {
+		shown = redact_url_userinfo(v->valuestring);
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		        d, "outboundProxyUrl", cJSON_CreateString(shown));
+		free(shown);
+	}
+	s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return s;
+}
+
+int
+plan_write_json_shown(FILE *fp, const struct plan *p)
+{
+	static const char key[] = "\"actions\":[";
+	char *doc = NULL, *at, *s;
+	size_t i;
+	int rc;
+
+	/* the document without its actions, then each action printed and
+	 * freed in turn: a plan of 10,000 actions is never whole in memory
+	 * as JSON (a string value's quotes are escaped, so the first
+	 * '"actions":[' is the key) */
+	if ((rc = doc_json(p, 0, &doc)) < 0)
+		return rc;
+	at = strstr(doc, key);
+	if (at == NULL) {
+		free(doc);
+		return sf_error_set(SF_ERROR, "plan: no actions in its JSON");
+	}
+	at += sizeof(key) - 1;
+	fwrite(doc, 1, (size_t)(at - doc), fp);
+	for (i = 0; i < p->nactions; i++) {
+		if ((s = shown_action(&p->actions[i])) == NULL) {
+			free(doc);
+			return sf_error_set(SF_ERROR, "plan: out of memory");
+		}
+		if (i > 0)
+			fputc(',', fp);
+		fputs(s, fp);
+		cJSON_free(s);
+	}
+	fputs(at, fp);
+	free(doc);
+	return ferror(fp) ? sf_error_set(SF_EIO, "plan: cannot write JSON") : 0;
+}
+
+static int
+doc_json(const struct plan *p, int with_actions, char **out)
 {
 	cJSON *j = cJSON_CreateObject(), *arr, *o;
 	size_t i;
@@ -215,7 +280,7 @@ plan_to_json(const struct plan *p, char **out)
 	cJSON_AddBoolToObject(j, "refreshed", p->refreshed);
 	cJSON_AddNumberToObject(j, "managed", (double)p->managed);
 	arr = cJSON_AddArrayToObject(j, "actions");
-	for (i = 0; i < p->nactions; i++)
+	for (i = 0; with_actions && i < p->nactions; i++)
 		cJSON_AddItemToArray(arr, action_to_json(&p->actions[i]));
 	o = cJSON_AddObjectToObject(j, "summary");
 	cJSON_AddNumberToObject(o, "create", (double)p->summary.create);

@@ -651,6 +651,8 @@ reconcile_check_saved(struct reconcile *r, const struct plan *p)
 			strmap_set(&records, l.v[i].name, l.v[i].sandbox_id);
 	store_record_list_free(&l);
 	rc = apply_check_fresh(p, r->client, &records);
+	if (rc == 0)
+		rc = res_check_fresh(r->client, p, &records);
 	strmap_clear(&records);
 	return rc;
 }
@@ -1099,6 +1101,67 @@ out:
 	return rc;
 }
 
+/*
+ * kept_by_destroy: a record a destroy leaves in the state. A volume or
+ * snapshot still used by a sandbox outside the stack is not deleted, and
+ * stays the stack's: a later destroy or plan deletes it once the outsider
+ * is gone (Terraform keeps what it did not destroy in its state). When the
+ * live side was not looked up, every such record is kept. With --target,
+ * whatever was not targeted is kept as well.
+ */
+static int
+in_targets(const struct reconcile *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->o.ntargets; i++)
+		if (!strcmp(r->o.targets[i], name))
+			return 1;
+	return 0;
+}
+
+static int
+kept_by_destroy(const struct reconcile *r, const char *name)
+{
+	enum res_kind k;
+	const char *rn;
+	size_t i;
+
+	if (res_key_parse(name, &k, &rn) < 0)
+		return r->o.ntargets > 0 && !in_targets(r, name);
+	if (!r->res.known)
+		return 1;
+	if (r->o.ntargets > 0 && !in_targets(r, name))
+		return 1;
+	for (i = 0; i < r->res.nlive; i++)
+		if (r->res.live[i].kind == k &&
+		    !strcmp(r->res.live[i].name, rn))
+			return r->res.live[i].used_outside != NULL;
+	return 0;
+}
+
+/* destroy_forget: after a destroy, forget the stack's records but the
+ * ones kept_by_destroy() says stay. */
+static int
+destroy_forget(struct reconcile *r)
+{
+	struct store_record_list l = { NULL, 0 };
+	size_t i;
+	int rc;
+
+	if ((rc = store_record_list(r->store, r->o.stack, &l)) < 0)
+		return rc;
+	for (i = 0; i < l.n && rc == 0; i++) {
+		if (kept_by_destroy(r, l.v[i].name))
+			continue;
+		rc = store_record_delete(r->store, r->o.stack, l.v[i].name);
+		if (rc == SF_ENOTFOUND)
+			rc = 0;
+	}
+	store_record_list_free(&l);
+	return rc;
+}
+
 int
 reconcile_apply(struct reconcile *r, const struct plan *p,
                 struct apply_stats *st)
@@ -1140,7 +1203,7 @@ reconcile_apply(struct reconcile *r, const struct plan *p,
 	reconcile_finish(r, outcome, counts);
 	free(counts);
 	if (r->o.mode == RECONCILE_DESTROY && !st->failed && !st->left)
-		return store_record_delete_stack(r->store, r->o.stack);
+		return destroy_forget(r);
 	return 0;
 }
 
@@ -1151,7 +1214,7 @@ reconcile_nothing(struct reconcile *r)
 	char *counts;
 
 	if (r->o.mode == RECONCILE_DESTROY)
-		store_record_delete_stack(r->store, r->o.stack);
+		(void)destroy_forget(r);
 	memset(&none, 0, sizeof(none));
 	whole_cycle(r, &none);
 	summary(r, &none, 0);

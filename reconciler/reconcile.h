@@ -186,14 +186,17 @@ int reconcile_check_saved(struct reconcile *r, const struct plan *p);
  * *st holds the whole cycle's figures (recovery, refresh and apply), an
  * APPLY_EV_SUMMARY was emitted and the run record finished; look at
  * st->failed, st->left and st->lock_lost. DESTROY: when everything was
- * deleted the stack's records are emptied (a failure to is returned).
+ * deleted the stack's records are forgotten, but those of volumes and
+ * snapshots kept for a sandbox outside the stack, and with --target those
+ * not targeted (a failure to is returned).
  */
 int reconcile_apply(struct reconcile *r, const struct plan *p,
                     struct apply_stats *st);
 /*
  * reconcile_nothing: the plan has no changes: emit a SUMMARY of zero
  * actions (executed 0; recovery and the whole cycle's requests counted),
- * finish the run record "ok"; DESTROY: empty the stack's records.
+ * finish the run record "ok"; DESTROY: forget the stack's records as
+ * reconcile_apply() does.
  */
 void reconcile_nothing(struct reconcile *r);
 /* reconcile_finish: finish the cycle's run record with outcome and counts

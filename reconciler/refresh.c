@@ -37,27 +37,105 @@ parse_json(const char *s)
 	return s ? cJSON_Parse(s) : NULL;
 }
 
-/* sandbox_records: the stack's records less those of its declared volumes
- * and snapshots ("<volume>NAME", reconciler/resources.h). */
+/* What sandbox_records keeps of the recorded observations (the bulk of a
+ * record: ~800 bytes of JSON each). */
+enum obs_keep {
+	OBS_ALL,     /* every text (a plan without refresh reads them) */
+	OBS_NETWORK, /* the texts of sandboxes whose spec declares network
+	                settings (recorded_network reads them); of the others
+	                only a hash, enough to tell whether one changed */
+	OBS_NONE,    /* none */
+};
+
+static uint64_t text_hash(const char *s);
+static int cmp_spec_key(const void *key, const void *elem);
+
+struct rec_load {
+	struct store_record_list *l;
+	size_t alloc;
+	enum obs_keep keep;
+	const struct refresh_opts *o; /* OBS_NETWORK: its specs */
+	uint64_t *hash; /* OBS_NETWORK: per record, the hash of a text let
+	                   go (0: kept, or none) */
+};
+
 static int
-sandbox_records(struct store *st, const char *stack,
-                struct store_record_list *l)
+spec_has_network(const struct refresh_opts *o, const char *name)
 {
-	size_t i, n = 0;
+	const struct spec *s =
+	        o->nspecs ? bsearch(name, o->specs, o->nspecs,
+	                            sizeof(*o->specs), cmp_spec_key)
+	                  : NULL;
+
+	return s && s->has_network;
+}
+
+/* load_record: copy one of the store's records (see rec_load). */
+static int
+load_record(void *arg, const struct store_record *r)
+{
+	struct rec_load *L = arg;
+	struct store_record *d;
+	size_t n = L->l->n;
+
+	if (res_is_record(r->name))
+		return 0;
+	if (n == L->alloc) {
+		L->alloc = L->alloc ? 2 * L->alloc : 256;
+		L->l->v = xreallocarray(L->l->v, L->alloc, sizeof(*L->l->v));
+		if (L->keep == OBS_NETWORK)
+			L->hash = xreallocarray(L->hash, L->alloc,
+			                        sizeof(*L->hash));
+	}
+	d = &L->l->v[n];
+	*d = *r;
+	d->stack = xstrdup_or_null(r->stack);
+	d->name = xstrdup_or_null(r->name);
+	d->sandbox_id = xstrdup_or_null(r->sandbox_id);
+	d->spec_hash = xstrdup_or_null(r->spec_hash);
+	d->labels_json = xstrdup_or_null(r->labels_json);
+	d->applied_json = xstrdup_or_null(r->applied_json);
+	d->status = xstrdup_or_null(r->status);
+	d->observed_json = NULL;
+	if (L->keep == OBS_NETWORK)
+		L->hash[n] = 0;
+	if (r->observed_json != NULL &&
+	    (L->keep == OBS_ALL ||
+	     (L->keep == OBS_NETWORK && spec_has_network(L->o, r->name))))
+		d->observed_json = xstrdup(r->observed_json);
+	else if (r->observed_json != NULL && L->keep == OBS_NETWORK)
+		L->hash[n] = text_hash(r->observed_json);
+	L->l->n++;
+	return 0;
+}
+
+/*
+ * sandbox_records: the stack's records less those of its declared volumes
+ * and snapshots ("<volume>NAME", reconciler/resources.h), read one at a
+ * time so that the observations let go are never all held at once. With
+ * OBS_NETWORK, *hash_out (the caller's) gets the hashes.
+ */
+static int
+sandbox_records(struct store *st, const struct refresh_opts *o,
+                enum obs_keep keep, struct store_record_list *l,
+                uint64_t **hash_out)
+{
+	struct rec_load L = { l, 0, keep, o, NULL };
 	int rc;
 
-	if ((rc = store_record_list(st, stack, l)) < 0)
+	l->v = NULL;
+	l->n = 0;
+	rc = store_record_each(st, o->stack, load_record, &L);
+	if (rc < 0) {
+		store_record_list_free(l);
+		free(L.hash);
 		return rc;
-	for (i = 0; i < l->n; i++) {
-		if (res_is_record(l->v[i].name)) {
-			store_record_clear(&l->v[i]);
-			continue;
-		}
-		if (n != i)
-			l->v[n] = l->v[i];
-		n++;
 	}
-	l->n = n;
+	if (keep == OBS_NETWORK) {
+		if (L.hash == NULL)
+			L.hash = xcalloc(1, sizeof(*L.hash));
+		*hash_out = L.hash;
+	}
 	return 0;
 }
 
@@ -146,8 +224,6 @@ push_observed(struct walk *w, struct dt_sandbox *sb)
 	r->nobserved++;
 }
 
-static int cmp_spec_key(const void *key, const void *elem);
-
 /* text_hash: a 64-bit hash of s, 8 bytes a step; never 0. Only tells
  * whether a recorded observation changed: a collision (2^-64) would skip
  * one write that the next change makes anyway. */
@@ -169,38 +245,20 @@ text_hash(const char *s)
 	return h ? h : 1;
 }
 
-/*
- * drop_observed: let go of the recorded observations (the bulk of a
- * record) once loaded, keeping their hashes: what a refresh does with them
- * is tell whether the new one differs. Those whose desired sandbox
- * declares network settings are kept (recorded_network reads them).
- */
+/* drop_labels: let go of the records' labels texts once read (they are
+ * in the plan records, owned_labels). */
 static void
-drop_observed(const struct refresh_opts *o, struct store_record_list *recs,
-              struct walk *w)
+drop_labels(struct store_record_list *recs, const struct walk *w)
 {
 	size_t i;
 
-	w->obs_hash = xcalloc(recs->n + 1, sizeof(*w->obs_hash));
 	for (i = 0; i < recs->n; i++) {
 		struct store_record *r = &recs->v[i];
-		const struct spec *s;
 
-		/* the labels are in the plan record (owned_labels) */
 		if (r->labels_json != NULL && w->res->records[i].labels_ok) {
 			free((char *)r->labels_json);
 			r->labels_json = NULL;
 		}
-		if (r->observed_json == NULL)
-			continue;
-		s = o->nspecs ? bsearch(r->name, o->specs, o->nspecs,
-		                        sizeof(*o->specs), cmp_spec_key)
-		              : NULL;
-		if (s && s->has_network)
-			continue;
-		w->obs_hash[i] = text_hash(r->observed_json);
-		free((char *)r->observed_json);
-		r->observed_json = NULL;
 	}
 }
 
@@ -1072,14 +1130,14 @@ same_str(const char *a, const char *b)
 /* unchanged: the stack's records are still those read at the start (a run
  * that recorded meanwhile changes a record's time or the list). */
 static int
-unchanged(struct store *st, const char *stack,
+unchanged(struct store *st, const struct refresh_opts *o,
           const struct store_record_list *was)
 {
 	struct store_record_list now = { NULL, 0 };
 	size_t i;
 	int same;
 
-	if (sandbox_records(st, stack, &now) < 0)
+	if (sandbox_records(st, o, OBS_NONE, &now, NULL) < 0)
 		return -1;
 	same = now.n == was->n;
 	for (i = 0; same && i < now.n; i++) {
@@ -1115,7 +1173,7 @@ record_locked(struct store *st, const struct refresh_opts *o, struct walk *w,
 	} else if ((rc = o->take(o->lock_arg)) != 0) {
 		rc = rc > 0 ? 0 : rc;
 	} else {
-		rc = any ? unchanged(st, o->stack, recs) : 0;
+		rc = any ? unchanged(st, o, recs) : 0;
 		if (rc > 0)
 			rc = write_changes(st, o, w->res, &ch);
 		else if (rc == 0 && any)
@@ -1158,7 +1216,8 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
 	w.res = out;
-	if ((rc = sandbox_records(st, o->stack, &recs)) < 0)
+	if ((rc = sandbox_records(st, o, o->refresh ? OBS_NETWORK : OBS_ALL,
+	                          &recs, &w.obs_hash)) < 0)
 		goto out;
 	out->records = xcalloc(recs.n + 1, sizeof(*out->records));
 	for (i = 0; i < recs.n; i++) {
@@ -1170,7 +1229,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 		from_recorded(&w, &recs);
 		goto out;
 	}
-	drop_observed(o, &recs, &w);
+	drop_labels(&recs, &w);
 
 	/* 1. one label-filtered, stable walk */
 	strmap_set(&filter, LABEL_STACK, o->stack);

@@ -80,7 +80,8 @@ load_records(struct store *st, const char *stack, struct res_observed *o)
 	size_t i;
 	int rc;
 
-	if ((rc = store_record_list(st, stack, &l)) < 0)
+	/* only the resources' records ("<kind>NAME"), not the sandboxes' */
+	if ((rc = store_record_list_prefix(st, stack, "<", &l)) < 0)
 		return rc;
 	for (i = 0; i < l.n; i++) {
 		struct plan_res_record *r;
@@ -493,6 +494,70 @@ res_lookup_refs(struct dt_client *c, const struct plan *p,
 out:
 	dt_res_list_free(vols, nvols);
 	strmap_clear(&snaps);
+	return rc;
+}
+
+/*
+ * res_check_fresh: a saved plan's volume and snapshot steps against
+ * Daytona now (one GET each): one to create must still be missing, one to
+ * replace or delete must still be there under the id the plan saw, and
+ * its record must still be the stack's.
+ */
+int
+res_check_fresh(struct dt_client *c, const struct plan *p,
+                const struct strmap *records)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < p->nresources && rc == 0; i++) {
+		const struct plan_resource *r = &p->resources[i];
+		const char *word = res_kind_word(r->kind);
+		struct dt_res *live = NULL;
+		char *key;
+
+		if (r->op == PLAN_RES_KEEP)
+			continue;
+		rc = r->kind == RES_VOLUME ? dt_volume_get(c, r->name, &live)
+		                           : dt_snapshot_get(c, r->name, &live);
+		if (rc == SF_ENOTFOUND) {
+			sf_error_clear();
+			rc = 0;
+		}
+		if (rc < 0)
+			break;
+		key = res_key(r->kind, r->name);
+		if (r->op == PLAN_RES_CREATE && live != NULL)
+			rc = sf_error_set(
+			        SF_ECONFLICT,
+			        "saved plan is stale: %s '%s' exists "
+			        "now (id %s); run sandform plan again",
+			        word, r->name, live->id);
+		else if (r->op != PLAN_RES_CREATE && r->id && live == NULL)
+			rc = sf_error_set(
+			        SF_ECONFLICT,
+			        "saved plan is stale: %s '%s' (%s) no "
+			        "longer exists; run sandform plan again",
+			        word, r->name, r->id);
+		else if (r->op != PLAN_RES_CREATE && r->id &&
+		         strcmp(live->id, r->id) != 0)
+			rc = sf_error_set(
+			        SF_ECONFLICT,
+			        "saved plan is stale: %s '%s' changed "
+			        "since the plan was made (id %s, now "
+			        "%s); run sandform plan again",
+			        word, r->name, r->id, live->id);
+		else if (r->op != PLAN_RES_CREATE && r->id &&
+		         strmap_get(records, key) == NULL)
+			rc = sf_error_set(
+			        SF_EINVALID,
+			        "the saved plan touches %s '%s' (%s), "
+			        "which stack '%s' does not own (no "
+			        "record of it); nothing was changed",
+			        word, r->name, r->id, p->stack);
+		free(key);
+		dt_res_free(live);
+	}
 	return rc;
 }
 

@@ -75,6 +75,15 @@ void res_observed_clear(struct res_observed *o);
  */
 int res_lookup_refs(struct dt_client *c, const struct plan *p,
                     struct res_observed *o);
+/*
+ * res_check_fresh: the volume and snapshot steps of a saved plan p still
+ * hold (records: the stack's record names, as for apply_check_fresh()):
+ * 0, or SF_ECONFLICT naming the first that is stale (one to create exists
+ * now; one to replace or delete is gone or has another id), SF_EINVALID
+ * for one the stack has no record of, or the API's error.
+ */
+int res_check_fresh(struct dt_client *c, const struct plan *p,
+                    const struct strmap *records);
 /* res_is_record: a state record's name is a volume's or snapshot's. */
 int res_is_record(const char *name);
 

@@ -91,8 +91,13 @@ struct store_backend {
 	                  const char *name, struct store_record **out);
 	int (*record_find_id)(struct store_be *be, const char *sandbox_id,
 	                      struct store_record **out);
+	/* names in [from, to) when both are set, every name when NULL */
 	int (*record_list)(struct store_be *be, const char *stack,
+	                   const char *from, const char *to,
 	                   struct store_record_list *out);
+	/* optional: without it store_record_each lists, then calls */
+	int (*record_each)(struct store_be *be, const char *stack,
+	                   store_record_fn fn, void *arg);
 	int (*record_delete)(struct store_be *be, const char *stack,
 	                     const char *name);
 	int (*record_delete_stack)(struct store_be *be, const char *stack);

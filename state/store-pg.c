@@ -957,18 +957,34 @@ pg_record_find_id(struct store_be *be, const char *sandbox_id,
 }
 
 static int
-pg_record_list(struct store_be *be, const char *stack,
-               struct store_record_list *out)
+pg_record_list(struct store_be *be, const char *stack, const char *from,
+               const char *to, struct store_record_list *out)
 {
+	const char *vals[3] = { stack, from, to };
+	PGresult *res;
 	void *v = NULL;
-	int rc =
-	        rows_by(be,
-	                "SELECT " REC_COLS " FROM records WHERE stack = $1 "
-	                "ORDER BY name COLLATE \"C\"",
-	                stack, &store_rows_record, "list records", &v, &out->n);
+	int rc;
 
+	if (from == NULL || to == NULL) {
+		rc = rows_by(
+		        be,
+		        "SELECT " REC_COLS " FROM records WHERE stack = $1 "
+		        "ORDER BY name COLLATE \"C\"",
+		        stack, &store_rows_record, "list records", &v, &out->n);
+		out->v = v;
+		return rc;
+	}
+	rc = pg_exec(be,
+	             "SELECT " REC_COLS " FROM records WHERE stack = $1 "
+	             "AND name COLLATE \"C\" >= $2 AND name COLLATE \"C\" < $3 "
+	             "ORDER BY name COLLATE \"C\"",
+	             3, vals, "list records", &res);
+	if (rc < 0)
+		return rc;
+	pg_rows(res, &store_rows_record, &v, &out->n);
+	PQclear(res);
 	out->v = v;
-	return rc;
+	return 0;
 }
 
 static int

@@ -141,6 +141,7 @@ enum stmt_id {
 	ST_REC_GET,
 	ST_REC_FIND_ID,
 	ST_REC_LIST,
+	ST_REC_LIST_RANGE,
 	ST_REC_DEL,
 	ST_REC_DEL_STACK,
 	ST_RUN_ADD,
@@ -201,6 +202,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                   "LIMIT 1",
 	[ST_REC_LIST] = "SELECT " REC_COLS " FROM records WHERE stack = ?1 "
 	                "ORDER BY name",
+	[ST_REC_LIST_RANGE] = "SELECT " REC_COLS " FROM records "
+	                      "WHERE stack = ?1 AND name >= ?2 AND name < ?3 "
+	                      "ORDER BY name",
 	[ST_REC_DEL] = "DELETE FROM records WHERE stack = ?1 AND name = ?2",
 	[ST_REC_DEL_STACK] = "DELETE FROM records WHERE stack = ?1",
 	[ST_RUN_ADD] = "INSERT INTO runs (command, stack, source, "
@@ -410,9 +414,13 @@ step_changes(struct store_be *be, sqlite3_stmt *st, const char *what)
 	return rc < 0 ? rc : sqlite3_changes(be->db) > 0;
 }
 
-/* row_fill: the current row of st into a zeroed struct of kind k. */
+/*
+ * row_fill: the current row of st into a zeroed struct of kind k; with
+ * borrow, its strings are SQLite's, valid until the next step or reset.
+ */
 static void
-row_fill(sqlite3_stmt *st, const struct store_row_kind *k, void *row)
+row_fill(sqlite3_stmt *st, const struct store_row_kind *k, void *row,
+         int borrow)
 {
 	const struct store_col *c;
 	char *p;
@@ -424,7 +432,10 @@ row_fill(sqlite3_stmt *st, const struct store_row_kind *k, void *row)
 		p = (char *)row + c->off;
 		switch (c->type) {
 		case STORE_COL_STR:
-			*(const char **)p = col_str(st, i);
+			*(const char **)p =
+			        borrow ? (const char *)sqlite3_column_text(st,
+			                                                   i)
+			               : col_str(st, i);
 			break;
 		case STORE_COL_I64:
 			*(int64_t *)p = sqlite3_column_int64(st, i);
@@ -456,7 +467,7 @@ row_step(struct store_be *be, sqlite3_stmt *st, const struct store_row_kind *k,
 	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_ROW) {
-		row_fill(st, k, row);
+		row_fill(st, k, row, 0);
 		rc = 1;
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
@@ -500,7 +511,7 @@ store_sqlite_rows(struct store_be *be, sqlite3_stmt *st,
 			cap = cap ? cap * 2 : 16;
 			v = xreallocarray(v, cap, k->size);
 		}
-		row_fill(st, k, v + n++ * k->size);
+		row_fill(st, k, v + n++ * k->size, 0);
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_sqlite_error(be, rc, what);
 	stmt_done(st);
@@ -852,14 +863,50 @@ sqlite_record_find_id(struct store_be *be, const char *sandbox_id,
 }
 
 static int
-sqlite_record_list(struct store_be *be, const char *stack,
-                   struct store_record_list *out)
+sqlite_record_list(struct store_be *be, const char *stack, const char *from,
+                   const char *to, struct store_record_list *out)
 {
+	sqlite3_stmt *st;
 	void *v = NULL;
-	int rc = list_by(be, ST_REC_LIST, stack, &store_rows_record,
-	                 "list records", &v, &out->n);
+	int rc;
 
+	if (from == NULL || to == NULL) {
+		rc = list_by(be, ST_REC_LIST, stack, &store_rows_record,
+		             "list records", &v, &out->n);
+		out->v = v;
+		return rc;
+	}
+	if ((rc = stmt_get(be, ST_REC_LIST_RANGE, &st)) < 0)
+		return rc;
+	store_sqlite_bind_text(st, 1, stack);
+	store_sqlite_bind_text(st, 2, from);
+	store_sqlite_bind_text(st, 3, to);
+	rc = store_sqlite_rows(be, st, &store_rows_record, "list records", &v,
+	                       &out->n);
 	out->v = v;
+	return rc;
+}
+
+static int
+sqlite_record_each(struct store_be *be, const char *stack, store_record_fn fn,
+                   void *arg)
+{
+	struct store_record r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = stmt_get(be, ST_REC_LIST, &st)) < 0)
+		return rc;
+	store_sqlite_bind_text(st, 1, stack);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_fill(st, &store_rows_record, &r, 1);
+		if ((rc = fn(arg, &r)) < 0) {
+			stmt_done(st);
+			return rc;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_sqlite_error(be, rc, "list records");
+	stmt_done(st);
 	return rc;
 }
 
@@ -1304,6 +1351,7 @@ const struct store_backend store_backend_sqlite = {
 	.record_get = sqlite_record_get,
 	.record_find_id = sqlite_record_find_id,
 	.record_list = sqlite_record_list,
+	.record_each = sqlite_record_each,
 	.record_delete = sqlite_record_delete,
 	.record_delete_stack = sqlite_record_delete_stack,
 	.run_add = sqlite_run_add,

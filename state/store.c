@@ -502,8 +502,54 @@ store_record_list(struct store *s, const char *stack,
 	out->v = NULL;
 	out->n = 0;
 	lock_handle(s);
-	rc = s->ops->record_list(s->be, stack, out);
+	rc = s->ops->record_list(s->be, stack, NULL, NULL, out);
 	unlock_handle(s);
+	return rc;
+}
+
+int
+store_record_each(struct store *s, const char *stack, store_record_fn fn,
+                  void *arg)
+{
+	struct store_record_list l = { NULL, 0 };
+	size_t i;
+	int rc;
+
+	lock_handle(s);
+	if (s->ops->record_each != NULL) {
+		rc = s->ops->record_each(s->be, stack, fn, arg);
+		unlock_handle(s);
+		return rc;
+	}
+	rc = s->ops->record_list(s->be, stack, NULL, NULL, &l);
+	unlock_handle(s);
+	for (i = 0; rc == 0 && i < l.n; i++)
+		if ((rc = fn(arg, &l.v[i])) > 0)
+			rc = 0;
+	store_record_list_free(&l);
+	return rc;
+}
+
+int
+store_record_list_prefix(struct store *s, const char *stack, const char *prefix,
+                         struct store_record_list *out)
+{
+	size_t n = strlen(prefix);
+	char *to;
+	int rc;
+
+	out->v = NULL;
+	out->n = 0;
+	/* [prefix, prefix with its last byte one higher): names compare as
+	 * bytes in both backends */
+	if (n == 0 || (unsigned char)prefix[n - 1] == 0xff)
+		return store_record_list(s, stack, out);
+	to = xstrdup(prefix);
+	to[n - 1] = (char)((unsigned char)to[n - 1] + 1);
+	lock_handle(s);
+	rc = s->ops->record_list(s->be, stack, prefix, to, out);
+	unlock_handle(s);
+	free(to);
 	return rc;
 }
 

@@ -188,6 +188,19 @@ int store_record_find_id(struct store *s, const char *sandbox_id,
 /* store_record_list: the stack's records sorted by name. */
 int store_record_list(struct store *s, const char *stack,
                       struct store_record_list *out);
+/* store_record_list_prefix: those of them whose names start with prefix
+ * (a byte-wise prefix). */
+int store_record_list_prefix(struct store *s, const char *stack,
+                             const char *prefix, struct store_record_list *out);
+/*
+ * store_record_each: fn for each of the stack's records, sorted by name,
+ * without a list of them all: the record and its strings are the store's
+ * and last only until fn returns (copy what you keep); fn must not call
+ * the store. A negative return from fn stops the walk and is returned.
+ */
+typedef int (*store_record_fn)(void *arg, const struct store_record *r);
+int store_record_each(struct store *s, const char *stack, store_record_fn fn,
+                      void *arg);
 /* store_record_delete: SF_ENOTFOUND when there was no such record. */
 int store_record_delete(struct store *s, const char *stack, const char *name);
 /* store_record_delete_stack: forget every record of the stack. */

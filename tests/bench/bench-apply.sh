@@ -12,6 +12,7 @@
 # EMU_ARGS for comparison.
 #
 # Usage: tests/bench/bench-apply.sh [N [C]]
+#        BENCH_MODE=drift tests/bench/bench-apply.sh [N [C]]
 # Environment: SANDFORM (default ./sandform), DAYTONA_EMULATOR (default
 #   ./daytona-emulator), EMU_ARGS (extra emulator flags, e.g.
 #   "--max-wait-ms 0" for a server that answers create at once),
@@ -32,6 +33,84 @@ emulator=${DAYTONA_EMULATOR:-./daytona-emulator}
 
 bench_begin sf-bench-apply
 tmp=$bench_tmp
+
+# BENCH_MODE=drift: the drift fix instead (issue 13, item 4): N (default
+# 10,000) started sandboxes seeded with sandform's labels, the state
+# rebuilt by one plan; each run stops BENCH_STOPPED of them (default 100)
+# behind sandform's back and times `sandform apply` restarting them, with
+# the requests it made per route (the plan's list walk included).
+if [ "${BENCH_MODE:-create}" = drift ]; then
+	n=${1:-10000}
+	k=${BENCH_STOPPED:-100}
+	key=bench-$$
+	# shellcheck disable=SC2086
+	bench_emu_start "$emulator" "$tmp" "$key" \
+		--latency-ms 50 --transition-ms 1000 --threads 8 ${EMU_ARGS:-}
+	url=$bench_url
+	mkdir "$tmp/m"
+	python3 - "$n" "$tmp/m" <<'PY'
+import sys
+n, d = int(sys.argv[1]), sys.argv[2]
+for f in range(0, n, 10000):
+    with open("%s/part-%03d.yaml" % (d, f // 10000), "w") as o:
+        for i in range(f, min(n, f + 10000)):
+            o.write("---\napiVersion: sandform.dev/v1\nkind: Sandbox\n"
+                    "metadata: {name: d-%05d, labels: {team: bench}}\n"
+                    "spec: {snapshot: daytona-small, autoStopInterval: 0, "
+                    "autoArchiveInterval: 1440, public: false, "
+                    "state: started}\n" % i)
+PY
+	head -n 6 "$tmp/m/part-000.yaml" >"$tmp/one.yaml"
+	labels=$("$sandform" plan "$tmp/one.yaml" --stack bench --json \
+		--refresh=false --state "$tmp/probe.db" |
+		python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["actions"][0]["steps"][0]["labels"]))')
+	curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $key" \
+		-H 'Content-Type: application/json' \
+		--data-binary "{\"count\":$n,\"namePrefix\":\"d-\",\"create\":{\"snapshot\":\"daytona-small\",\"autoStopInterval\":0,\"autoArchiveInterval\":1440,\"labels\":$labels}}" \
+		"$url/_emulator/seed"
+	export DAYTONA_API_URL="$url/api" DAYTONA_API_KEY="$key"
+	export SANDFORM_STATE="$tmp/state.db"
+	"$sandform" plan "$tmp/m" --stack bench >/dev/null # rebuild the state
+	runs=${BENCH_RUNS:-3}
+	r=0
+	while [ $r -lt "$runs" ]; do
+		r=$((r + 1))
+		i=0
+		while [ $i -lt "$k" ]; do
+			curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $key" \
+				"$url/api/sandbox/$(printf 'd-%05d' $((i * (n / k))))/stop"
+			i=$((i + 1))
+		done
+		sleep 1.5 # the emulator's transitions end
+		curl -fsS -X DELETE "$url/_emulator/requests" >/dev/null
+		curl -fsS -H "Authorization: Bearer $key" "$url/_emulator/counters" >"$tmp/c0"
+		st=0
+		/usr/bin/time -f '%e %M' -o "$tmp/time" \
+			"$sandform" apply "$tmp/m" --stack bench --auto-approve \
+				--parallelism "$conc" --json >"$tmp/out" 2>"$tmp/err" || st=$?
+		curl -fsS -H "Authorization: Bearer $key" "$url/_emulator/counters" >"$tmp/c1"
+		read -r wall rss <"$tmp/time"
+		python3 - "$tmp/c0" "$tmp/c1" "$wall" "$rss" "$(tail -1 "$tmp/out")" "$k" "$n" <<'PY' | tee -a "$tmp/lines"
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+s = json.loads(sys.argv[5])
+print("sandform-drift: N=%s stopped=%s done=%s failed=%s wall_s=%s "
+      "http_requests=%d summary_requests=%s peak_rss_kib=%s"
+      % (sys.argv[7], sys.argv[6], s.get("done"), s.get("failed"),
+         sys.argv[3], b["total"] - a["total"], s.get("requests"), sys.argv[4]))
+for k, v in sorted(b["routes"].items(), key=lambda kv: -kv[1]):
+    d = v - a["routes"].get(k, 0)
+    if d:
+        print("  %d\t%s" % (d, k))
+PY
+		[ $st -eq 0 ] || { echo "bench: sandform apply exited $st" >&2; tail -5 "$tmp/err" >&2; }
+	done
+	grep '^sandform-drift' "$tmp/lines" | sed 's/.*wall_s=\([^ ]*\) http_requests=\([^ ]*\).*/\1 \2/' >"$tmp/figures"
+	printf 'sandform-drift: median of %s runs: wall_s=%s http_requests=%s\n' "$runs" \
+		"$(cut -d' ' -f1 "$tmp/figures" | bench_median)" \
+		"$(cut -d' ' -f2 "$tmp/figures" | bench_median)"
+	exit 0
+fi
 
 key=bench-$$
 # shellcheck disable=SC2086

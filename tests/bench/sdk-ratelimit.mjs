@@ -4,33 +4,16 @@
 // until started) and, on a 429 (DaytonaRateLimitError), sleep the
 // Retry-After the answer gives (1 s without one) and try again.
 //
-// Usage: node sdk-ratelimit.mjs N CONCURRENCY
-// Environment: SF_EMU_URL, SF_EMU_KEY, SF_SDK_MODULES (default
-//   ../conformance/node_modules), SF_BENCH_SNAPSHOT (default daytona-small).
+// Usage and environment: see sdk-bench.mjs.
 // Prints one JSON object on the last line: {n, concurrency, ok, failed,
 //   retries429, wallMs}. Exit 1 if any failed.
 
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runJobs, sdkBench } from './sdk-bench.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const modules = process.env.SF_SDK_MODULES || join(here, '..', 'conformance', 'node_modules');
-const emuUrl = process.env.SF_EMU_URL;
-const apiKey = process.env.SF_EMU_KEY;
-const n = Number.parseInt(process.argv[2] ?? '', 10);
-const concurrency = Number.parseInt(process.argv[3] ?? '', 10);
-if (!emuUrl || !apiKey || !(n > 0) || !(concurrency > 0)) {
-  console.error('usage: SF_EMU_URL=... SF_EMU_KEY=... node sdk-ratelimit.mjs N CONCURRENCY');
-  process.exit(2);
-}
-const snapshot = process.env.SF_BENCH_SNAPSHOT || 'daytona-small';
-
-const { Daytona } = await import(pathToFileURL(join(modules, '@daytonaio/sdk/esm/index.js')).href);
-const daytona = new Daytona({ apiKey, apiUrl: `${emuUrl}/api`, target: 'us' });
+const { daytona, n, concurrency, snapshot } = await sdkBench('sdk-ratelimit.mjs');
 
 const tag = `sdkrl-${process.pid}`;
-let next = 0;
 let ok = 0;
 let failed = 0;
 let retries429 = 0;
@@ -42,31 +25,25 @@ function retryAfterMs(e) {
   return v > 0 ? v * 1000 : 1000;
 }
 
-async function worker() {
+async function create(i) {
   for (;;) {
-    const i = next++;
-    if (i >= n) return;
-    for (;;) {
-      try {
-        await daytona.create({ name: `${tag}-${i}`, snapshot, labels: { bench: tag } }, { timeout: 600 });
-        ok++;
-        break;
-      } catch (e) {
-        if (e?.statusCode === 429) {
-          retries429++;
-          await sleep(retryAfterMs(e));
-          continue;
-        }
-        failed++;
-        console.error(`sdk-ratelimit: ${e?.constructor?.name}: ${e?.message}`);
-        break;
+    try {
+      await daytona.create({ name: `${tag}-${i}`, snapshot, labels: { bench: tag } }, { timeout: 600 });
+      ok++;
+      return;
+    } catch (e) {
+      if (e?.statusCode === 429) {
+        retries429++;
+        await sleep(retryAfterMs(e));
+        continue;
       }
+      failed++;
+      console.error(`sdk-ratelimit: ${e?.constructor?.name}: ${e?.message}`);
+      return;
     }
   }
 }
 
-const t0 = performance.now();
-await Promise.all(Array.from({ length: Math.min(concurrency, n) }, () => worker()));
-const wallMs = Math.round(performance.now() - t0);
+const wallMs = await runJobs(n, concurrency, create);
 console.log(JSON.stringify({ n, concurrency, ok, failed, retries429, wallMs }));
 process.exit(failed > 0 ? 1 : 0);

@@ -9,5 +9,5 @@ EXTRA_DIST += tests/conformance/conformance.mjs \
 	tests/conformance/package.json \
 	tests/conformance/package-lock.json \
 	tests/conformance/local.mk \
-	tests/bench/sdk-create.mjs \
+	tests/bench/sdk-bench.mjs tests/bench/sdk-create.mjs \
 	tests/bench/sdk-ratelimit.mjs

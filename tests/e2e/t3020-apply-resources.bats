@@ -257,16 +257,16 @@ for l in sys.stdin:
 
 @test "killed while a snapshot builds: the next apply adopts it, waits for it, and creates the sandbox" {
 	emu_stop
-	emu_start --transition-ms 30 --build-ms 3000
+	emu_start --transition-ms 30 --build-ms 8000
 	res
 	user w1
 	"$SANDFORM" apply m --auto-approve >apply1.log 2>&1 &
 	pid=$!
-	for i in $(seq 100); do
+	for i in $(seq 400); do
 		calls | grep -q 'POST snapshots' && break
 		sleep 0.05
 	done
-	sleep 0.2
+	sleep 0.5
 	kill -9 "$pid"
 	wait "$pid" || true
 	cat apply1.log

@@ -169,11 +169,11 @@ print("CURSOR:" + urllib.parse.quote(d["nextCursor"] or "", safe=""))')
 
 @test "destroying sandboxes are listed, destroyed ones are not" {
 	emu_stop
-	emu_start --transition-ms 800
+	emu_start --transition-ms 3000
 	emu_hook POST seed '{"count":2,"namePrefix":"x-"}' >/dev/null
 	emu_api DELETE /sandbox/x-00000 >/dev/null
 	[ "$(emu_api GET /sandbox | emu_json 'sorted(i["state"] for i in d["items"])')" = '["destroying", "started"]' ]
-	sleep 1
+	sleep 3.3
 	[ "$(emu_api GET /sandbox | emu_json 'len(d["items"])')" = 1 ]
 }
 

@@ -3075,9 +3075,9 @@ test_res_snapshot_replace_replaces_users(void **state)
 	assert_non_null(strstr(json, "snapshot py is replaced"));
 	free(json);
 	plan_free(t.p);
-	/* --target leaving the sandbox out refuses the plan */
+	/* --target of the snapshot alone leaves the sandbox out: refused */
 	{
-		const char *only[] = { "elsewhere" };
+		const char *only[] = { "<snapshot>py" };
 
 		in.targets = only;
 		in.ntargets = 1;

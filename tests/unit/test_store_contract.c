@@ -345,6 +345,24 @@ test_concurrent_create(void **state)
 
 /* ---- records --------------------------------------------------------- */
 
+struct each_seen {
+	int n;
+	char last[32];
+	int stop_at; /* stop (SF_ECONFLICT) at this record; 0: never */
+};
+
+static int
+each_rec(void *arg, const struct store_record *r)
+{
+	struct each_seen *e = arg;
+
+	assert_true(strcmp(e->last, r->name) < 0);
+	snprintf(e->last, sizeof(e->last), "%s", r->name);
+	if (++e->n == e->stop_at)
+		return SF_ECONFLICT;
+	return 0;
+}
+
 static void
 test_records_crud(void **state)
 {
@@ -410,6 +428,46 @@ test_records_crud(void **state)
 	assert_int_equal(store_record_list(s, "nothing", &l), 0);
 	assert_int_equal(l.n, 0);
 	store_record_list_free(&l);
+
+	/* one at a time: sorted, and a negative return stops the walk */
+	{
+		struct each_seen e = { 0, "", 0 };
+
+		assert_int_equal(store_record_each(s, "default", each_rec, &e),
+		                 0);
+		assert_int_equal(e.n, 2);
+		assert_string_equal(e.last, "bravo");
+		e.n = 0;
+		e.last[0] = '\0';
+		e.stop_at = 1;
+		assert_int_equal(store_record_each(s, "default", each_rec, &e),
+		                 SF_ECONFLICT);
+		assert_int_equal(e.n, 1);
+	}
+
+	/* by a name prefix: only those names, still sorted */
+	b = rec("default", "<volume>v1", NULL);
+	assert_int_equal(store_record_put(s, &b), 0);
+	b = rec("default", "<snapshot>s1", NULL);
+	assert_int_equal(store_record_put(s, &b), 0);
+	b = rec("default", "=after", NULL);
+	assert_int_equal(store_record_put(s, &b), 0);
+	assert_int_equal(store_record_list_prefix(s, "default", "<", &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].name, "<snapshot>s1");
+	assert_string_equal(l.v[1].name, "<volume>v1");
+	store_record_list_free(&l);
+	assert_int_equal(store_record_list_prefix(s, "default", "al", &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].name, "alpha");
+	store_record_list_free(&l);
+	assert_int_equal(store_record_list_prefix(s, "other", "<", &l), 0);
+	assert_int_equal(l.n, 0);
+	store_record_list_free(&l);
+	assert_int_equal(store_record_delete(s, "default", "<volume>v1"), 0);
+	assert_int_equal(store_record_delete(s, "default", "<snapshot>s1"), 0);
+	assert_int_equal(store_record_delete(s, "default", "=after"), 0);
+	b = rec("default", "alpha", "id-a");
 
 	/* find by sandbox id, in any stack */
 	assert_int_equal(store_record_find_id(s, "id-c", &got), 0);
