@@ -106,6 +106,7 @@ hook_reset(struct route_call *c)
 	res_reset(&srv->res);
 	reqlog_reset(&srv->log, true);
 	srv->connections = 0;
+	srv->max_waiters = 0;
 	faults_reset(&srv->faults);
 	c->r->status = 200;
 	buf_addstr(&c->r->body, "{\"reset\":true}");
@@ -256,6 +257,7 @@ void
 hook_requests_clear(struct route_call *c)
 {
 	reqlog_reset(&c->srv->log, false);
+	c->srv->max_waiters = 0;
 	c->r->status = 200;
 }
 
@@ -272,8 +274,8 @@ hook_counters(struct route_call *c)
 	c->r->status = 200;
 	buf_addf(b,
 	         "{\"total\":%" PRIu64 ",\"connections\":%" PRIu64
-	         ",\"routes\":{",
-	         l->total, (uint64_t)c->srv->connections);
+	         ",\"maxWaiting\":%d,\"routes\":{",
+	         l->total, (uint64_t)c->srv->connections, c->srv->max_waiters);
 	for (int i = 0; i <= n; i++) {
 		if (!l->routes[i])
 			continue;

@@ -80,6 +80,10 @@ struct server {
 	/* db lock */
 	struct req **waiters;
 	int n_waiters, cap_waiters;
+	/* the most requests waiting at once (latency, create waits) since
+	 * start or the last reset or DELETE /_emulator/requests
+	 * (GET /_emulator/counters: "maxWaiting") */
+	int max_waiters;
 	struct faults faults;
 	struct reqlog log;
 	struct emu_res res; /* volumes, snapshots, secrets (resources.c) */

@@ -28,6 +28,8 @@ waiter_add(struct server *srv, struct req *q)
 	}
 	q->wait_pos = srv->n_waiters;
 	srv->waiters[srv->n_waiters++] = q;
+	if (srv->n_waiters > srv->max_waiters)
+		srv->max_waiters = srv->n_waiters;
 }
 
 static void
