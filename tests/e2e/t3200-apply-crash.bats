@@ -78,14 +78,15 @@ plan_calls() {
 		at=$(gen "$trial")
 		calls=$(plan_calls)
 		est=$((start + calls * ms / ncalls))
-		# drawn over the second half of the time before the first
-		# call and the first three fifths of the rest, where calls
-		# are sent (the rest of a run mostly polls for the creates to
-		# start, with nothing journaled open): a kill during the
-		# plan's refresh is still possible, but most land among the
-		# calls (over the whole run only about half did, too few)
+		# drawn over the first three fifths of the time after the
+		# first call, where calls are sent (the rest of a run mostly
+		# polls for the creates to start, with nothing journaled
+		# open): on a loaded machine the plan's refresh takes longer
+		# than measured, so a kill there is still possible, but most
+		# land among the calls (drawn from half the refresh, 8 of 20
+		# hit calls while other builds ran)
 		end=$((start + (est - start) * 3 / 5))
-		delay=$((start / 2 + at * (end - start / 2) / 1000))
+		delay=$((start + at * (end - start) / 1000))
 		"$SANDFORM" "${APPLY[@]}" >"run$trial.out" 2>&1 &
 		pid=$!
 		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
