@@ -36,6 +36,42 @@ strmap_get(const struct strmap *m, const char *key)
 	return i >= 0 ? m->v[i].value : NULL;
 }
 
+/*
+ * An item is one allocation, "KEY\0VALUE\0": key points at its start and
+ * value into it, so a map of n entries costs n allocations, not 2n (labels
+ * of 100,000 sandboxes are millions of them). Only key is freed.
+ */
+static void
+item_make(struct strmap_item *it, const char *key, const char *value)
+{
+	size_t kn = strlen(key), vn = strlen(value);
+	char *p = xmalloc(kn + vn + 2);
+
+	memcpy(p, key, kn + 1);
+	memcpy(p + kn + 1, value, vn + 1);
+	it->key = p;
+	it->value = p + kn + 1;
+}
+
+/* The array holds the next power of two at or above n entries (the maps
+ * never shrink but by strmap_del), so appends are amortized O(1). */
+static size_t
+room_for(size_t n)
+{
+	size_t c = 1;
+
+	while (c < n)
+		c *= 2;
+	return n ? c : 0;
+}
+
+static void
+grow(struct strmap *m)
+{
+	if (m->n == room_for(m->n))
+		m->v = xreallocarray(m->v, room_for(m->n + 1), sizeof(*m->v));
+}
+
 void
 strmap_set(struct strmap *m, const char *key, const char *value)
 {
@@ -43,16 +79,24 @@ strmap_set(struct strmap *m, const char *key, const char *value)
 	size_t at;
 
 	if (i >= 0) {
-		free(m->v[i].value);
-		m->v[i].value = xstrdup(value);
+		char *old = m->v[i].key;
+
+		item_make(&m->v[i], key, value);
+		free(old);
 		return;
 	}
 	at = (size_t)(-i - 1);
-	m->v = xreallocarray(m->v, m->n + 1, sizeof(*m->v));
+	grow(m);
 	memmove(&m->v[at + 1], &m->v[at], (m->n - at) * sizeof(*m->v));
-	m->v[at].key = xstrdup(key);
-	m->v[at].value = xstrdup(value);
+	item_make(&m->v[at], key, value);
 	m->n++;
+}
+
+void
+strmap_push(struct strmap *m, const char *key, const char *value)
+{
+	grow(m);
+	item_make(&m->v[m->n++], key, value);
 }
 
 int
@@ -63,7 +107,6 @@ strmap_del(struct strmap *m, const char *key)
 	if (i < 0)
 		return 0;
 	free(m->v[i].key);
-	free(m->v[i].value);
 	memmove(&m->v[i], &m->v[i + 1], (m->n - (size_t)i - 1) * sizeof(*m->v));
 	m->n--;
 	return 1;
@@ -78,11 +121,9 @@ strmap_copy(struct strmap *dst, const struct strmap *src)
 	dst->n = 0;
 	if (src == NULL || src->n == 0)
 		return;
-	dst->v = xcalloc(src->n, sizeof(*dst->v));
-	for (i = 0; i < src->n; i++) {
-		dst->v[i].key = xstrdup(src->v[i].key);
-		dst->v[i].value = xstrdup(src->v[i].value);
-	}
+	dst->v = xcalloc(room_for(src->n), sizeof(*dst->v));
+	for (i = 0; i < src->n; i++)
+		item_make(&dst->v[i], src->v[i].key, src->v[i].value);
 	dst->n = src->n;
 }
 
@@ -107,10 +148,8 @@ strmap_clear(struct strmap *m)
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->n; i++) {
+	for (i = 0; i < m->n; i++)
 		free(m->v[i].key);
-		free(m->v[i].value);
-	}
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;

@@ -14,7 +14,9 @@
  * Ownership: the map owns its keys and values (copies of what was set);
  * strmap_clear() frees them and the array and leaves the map empty (the
  * struct itself is the caller's). Returned values point into the map and
- * live until that key is set or deleted or the map is cleared.
+ * live until that key is set or deleted or the map is cleared. An entry's
+ * key and value are one allocation (value points into key's): only
+ * strmap.c makes, replaces or frees entries; nobody else writes v[].
  */
 #ifndef SF_COMMON_STRMAP_H
 #define SF_COMMON_STRMAP_H
@@ -47,6 +49,12 @@ long strmap_find(const struct strmap *m, const char *key);
 const char *strmap_get(const struct strmap *m, const char *key);
 /* strmap_set: insert or replace, keeping the order (copies both). */
 void strmap_set(struct strmap *m, const char *key, const char *value);
+/*
+ * strmap_push: append key and value (copies) without looking for key or
+ * keeping the order: for a list of pairs kept as written (plan files'
+ * unmanaged names), which is only iterated, never searched or set.
+ */
+void strmap_push(struct strmap *m, const char *key, const char *value);
 /* strmap_del: remove key; 1 when it was there, else 0. */
 int strmap_del(struct strmap *m, const char *key);
 /* strmap_copy: make dst a copy of src. dst is overwritten, not freed: it

@@ -586,18 +586,10 @@ plan_from_cjson(const cJSON *j, struct plan **out)
 			char *n = json_strdup(it, "name"),
 			     *id = json_strdup(it, "id");
 
-			if (n && id) {
-				/* keep the order as written */
-				p->unmanaged.v = xreallocarray(
-				        p->unmanaged.v, p->unmanaged.n + 1,
-				        sizeof(*p->unmanaged.v));
-				p->unmanaged.v[p->unmanaged.n].key = n;
-				p->unmanaged.v[p->unmanaged.n].value = id;
-				p->unmanaged.n++;
-			} else {
-				free(n);
-				free(id);
-			}
+			if (n && id) /* keep the order as written */
+				strmap_push(&p->unmanaged, n, id);
+			free(n);
+			free(id);
 		}
 	}
 	*out = p;

@@ -262,6 +262,58 @@ test_strmap(void **state)
 	assert_int_equal(m.n, 0);
 }
 
+/* strmap growth: inserts past powers of two, into a copy (whose array is
+ * sized by strmap_copy), replacing and deleting keep every pair intact
+ * (ASAN catches an array too short); push keeps the written order. */
+static void
+test_strmap_grow(void **state)
+{
+	struct strmap m = STRMAP_INIT, cp = STRMAP_INIT, l = STRMAP_INIT;
+	char k[16], v[16];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 70; i++) {
+		snprintf(k, sizeof(k), "k%03d", (i * 37) % 70);
+		snprintf(v, sizeof(v), "v%d", (i * 37) % 70);
+		strmap_set(&m, k, v);
+		if (i == 4 || i == 31) {
+			strmap_clear(&cp);
+			strmap_copy(&cp, &m);
+			strmap_set(&cp, "zz", "last");
+			strmap_set(&cp, "a", "first");
+			assert_int_equal(cp.n, (size_t)i + 3);
+		}
+	}
+	assert_int_equal(m.n, 70);
+	for (i = 0; i < 70; i++) {
+		snprintf(k, sizeof(k), "k%03d", i);
+		snprintf(v, sizeof(v), "v%d", i);
+		assert_string_equal(m.v[i].key, k);
+		assert_string_equal(strmap_get(&m, k), v);
+	}
+	strmap_set(&m, "k010", "a much longer value than before");
+	assert_string_equal(strmap_get(&m, "k010"),
+	                    "a much longer value than before");
+	assert_string_equal(m.v[10].key, "k010");
+	assert_int_equal(strmap_del(&m, "k000"), 1);
+	strmap_set(&m, "k999", "x");
+	assert_int_equal(m.n, 70);
+	assert_string_equal(strmap_get(&cp, "a"), "first");
+	assert_string_equal(strmap_get(&cp, "k000"), "v0");
+
+	strmap_push(&l, "b", "2");
+	strmap_push(&l, "a", "1");
+	strmap_push(&l, "b", "3");
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].key, "b");
+	assert_string_equal(l.v[1].value, "1");
+	assert_string_equal(l.v[2].value, "3");
+	strmap_clear(&l);
+	strmap_clear(&cp);
+	strmap_clear(&m);
+}
+
 /* escape: controls, C1, bidi and zero-width are escaped, text is not. */
 static void
 test_escape(void **state)
@@ -626,6 +678,7 @@ main(void)
 		cmocka_unit_test(test_iso_time),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_strmap),
+		cmocka_unit_test(test_strmap_grow),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_file_atomic_and_read),
 		cmocka_unit_test(test_error),
