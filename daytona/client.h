@@ -234,6 +234,12 @@ struct dt_sandbox {
 	int64_t last_activity_at_ms;
 	unsigned present; /* enum dt_present bits */
 	int is_full;      /* 1: from a full Sandbox DTO, 0: a list item */
+	/* dt_sandbox_from_json puts the plain string members (not env,
+	 * labels, volumes, buildInfo, the proxy URL) in the sandbox's own
+	 * allocation, inline_len bytes after the struct: one allocation
+	 * instead of a dozen per sandbox. Such a member is never freed or
+	 * overwritten directly: change it with dt_sandbox_set_str(). */
+	size_t inline_len;
 };
 
 /*
@@ -261,6 +267,10 @@ void dt_sandbox_print(const struct dt_sandbox *sb, unsigned flags,
                       struct buf *b);
 struct dt_sandbox *dt_sandbox_dup(const struct dt_sandbox *sb);
 void dt_sandbox_free(struct dt_sandbox *sb);
+/* dt_sandbox_set_str: *member (a char * member of sb) becomes a copy of
+ * value (NULL: none), the old value freed unless it is inline. */
+void dt_sandbox_set_str(struct dt_sandbox *sb, char **member,
+                        const char *value);
 
 /*
  * The settings Daytona changes in place with one call each,

@@ -264,17 +264,6 @@ val_map(const cJSON *v, const char *field, struct strmap *out,
 }
 
 static int
-val_time(const cJSON *v, const char *field, char **out, int64_t *ms)
-{
-	int rc = val_str(v, field, out);
-
-	*ms = 0;
-	if (rc == 0 && *out != NULL && time_parse_iso(*out, ms) < 0)
-		*ms = 0;
-	return rc;
-}
-
-static int
 val_volumes(const cJSON *v, struct dt_sandbox *sb)
 {
 	const cJSON *e;
@@ -402,10 +391,8 @@ one_field(const struct field *f, const cJSON *v, struct dt_sandbox *sb)
 
 	switch (f->kind) {
 	case F_STR:
-		return val_str(v, f->key, (char **)(base + f->off));
 	case F_TIME:
-		return val_time(v, f->key, (char **)(base + f->off),
-		                (int64_t *)(base + f->ms_off));
+		break; /* inline: dt_sandbox_from_json copies them */
 	case F_PROXY:
 		return val_proxy_url(v, (char **)(base + f->off));
 	case F_INT:
@@ -425,24 +412,96 @@ one_field(const struct field *f, const cJSON *v, struct dt_sandbox *sb)
 	return 0;
 }
 
+/* is_inline: s lies in sb's own allocation (dt_sandbox_from_json). */
+static int
+is_inline(const struct dt_sandbox *sb, const char *s)
+{
+	const char *from = (const char *)(sb + 1);
+
+	return sb->inline_len > 0 && s >= from && s < from + sb->inline_len;
+}
+
+static void
+free_str(const struct dt_sandbox *sb, char *s)
+{
+	if (s != NULL && !is_inline(sb, s))
+		free(s);
+}
+
+void
+dt_sandbox_set_str(struct dt_sandbox *sb, char **member, const char *value)
+{
+	char *old = *member;
+
+	*member = xstrdup_or_null(value);
+	free_str(sb, old);
+}
+
+/* inline_kind: the plain strings dt_sandbox_from_json keeps inline. */
+static int
+inline_kind(enum field_kind k)
+{
+	return k == F_STR || k == F_TIME;
+}
+
+/* members_clear: free what sb's members hold (not sb itself). */
+static void
+members_clear(struct dt_sandbox *sb)
+{
+	size_t i;
+
+	free_str(sb, sb->id);
+	free_str(sb, sb->name);
+	free_str(sb, sb->organization_id);
+	free_str(sb, sb->target);
+	free_str(sb, sb->snapshot);
+	free_str(sb, sb->user);
+	strmap_clear(&sb->env);
+	strmap_clear(&sb->labels);
+	free_str(sb, sb->network_allow_list);
+	free_str(sb, sb->domain_allow_list);
+	free_str(sb, sb->gpu_type);
+	free_str(sb, sb->sandbox_class);
+	free_str(sb, sb->outbound_proxy_url);
+	free_str(sb, sb->auto_destroy_at);
+	free_str(sb, sb->state_raw);
+	free_str(sb, sb->desired_state_raw);
+	free_str(sb, sb->error_reason);
+	for (i = 0; i < sb->n_volumes; i++) {
+		free(sb->volumes[i].volume_id);
+		free(sb->volumes[i].mount_path);
+		free(sb->volumes[i].subpath);
+	}
+	free(sb->volumes);
+	free_str(sb, sb->dockerfile_content);
+	free_str(sb, sb->snapshot_ref);
+	free_str(sb, sb->created_at);
+	free_str(sb, sb->updated_at);
+	free_str(sb, sb->last_activity_at);
+}
+
 int
 dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 {
-	struct dt_sandbox *sb = NULL;
+	struct dt_sandbox tmp, *sb;
+	/* the plain strings, read in place until sb is allocated */
+	const char *str[NFIELDS];
 	unsigned char seen[NFIELDS];
+	size_t total = 0, k;
 	const cJSON *e;
+	char *p;
 	int rc = 0;
 
 	*out = NULL;
 	if (!cJSON_IsObject(obj))
 		return sf_error_set(SF_EINVALID,
 		                    "daytona: expected a sandbox object");
-	sb = xcalloc(1, sizeof(*sb));
-	sb->is_full = is_full ? 1 : 0;
+	memset(&tmp, 0, sizeof(tmp));
+	memset(str, 0, sizeof(str));
 	memset(seen, 0, sizeof(seen));
+	tmp.is_full = is_full ? 1 : 0;
 	for (e = obj->child; e != NULL; e = e->next) {
 		const struct field *f;
-		size_t k;
 
 		if (e->string == NULL ||
 		    (f = bsearch(e->string, fields, NFIELDS, sizeof(*fields),
@@ -450,18 +509,46 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 			continue; /* a field this client does not use */
 		k = (size_t)(f - fields);
 		if (seen[k])
-			continue;
+			continue; /* a repeated key counts once (the first) */
 		seen[k] = 1;
-		if ((rc = one_field(f, e, sb)) < 0)
-			goto out;
+		if (inline_kind(f->kind)) {
+			if (cJSON_IsNull(e))
+				continue;
+			if (!cJSON_IsString(e) || e->valuestring == NULL) {
+				rc = bad_type(f->key, "a string");
+				goto fail;
+			}
+			str[k] = e->valuestring;
+			total += strlen(e->valuestring) + 1;
+			continue;
+		}
+		if ((rc = one_field(f, e, &tmp)) < 0)
+			goto fail;
+	}
+	sb = xmalloc(sizeof(*sb) + total);
+	*sb = tmp;
+	sb->inline_len = total;
+	p = (char *)(sb + 1);
+	for (k = 0; k < NFIELDS; k++) {
+		char **m = (char **)((char *)sb + fields[k].off);
+		size_t n;
+
+		if (str[k] == NULL)
+			continue;
+		n = strlen(str[k]) + 1;
+		*m = memcpy(p, str[k], n);
+		p += n;
+		if (fields[k].kind == F_TIME &&
+		    time_parse_iso(
+		            *m, (int64_t *)((char *)sb + fields[k].ms_off)) < 0)
+			*(int64_t *)((char *)sb + fields[k].ms_off) = 0;
 	}
 	sb->state = dt_state_parse(sb->state_raw);
 	sb->desired_state = dt_state_parse(sb->desired_state_raw);
 	*out = sb;
-	sb = NULL;
-	rc = 0;
-out:
-	dt_sandbox_free(sb);
+	return 0;
+fail:
+	members_clear(&tmp);
 	return rc;
 }
 
@@ -754,6 +841,7 @@ dt_sandbox_dup(const struct dt_sandbox *sb)
 		return NULL;
 	d = xmalloc(sizeof(*d));
 	*d = *sb;
+	d->inline_len = 0; /* every string is copied on its own */
 	d->id = xstrdup_or_null(sb->id);
 	d->name = xstrdup_or_null(sb->name);
 	d->organization_id = xstrdup_or_null(sb->organization_id);
@@ -799,38 +887,9 @@ dt_sandbox_dup(const struct dt_sandbox *sb)
 void
 dt_sandbox_free(struct dt_sandbox *sb)
 {
-	size_t i;
-
 	if (sb == NULL)
 		return;
-	free(sb->id);
-	free(sb->name);
-	free(sb->organization_id);
-	free(sb->target);
-	free(sb->snapshot);
-	free(sb->user);
-	strmap_clear(&sb->env);
-	strmap_clear(&sb->labels);
-	free(sb->network_allow_list);
-	free(sb->domain_allow_list);
-	free(sb->gpu_type);
-	free(sb->sandbox_class);
-	free(sb->outbound_proxy_url);
-	free(sb->auto_destroy_at);
-	free(sb->state_raw);
-	free(sb->desired_state_raw);
-	free(sb->error_reason);
-	for (i = 0; i < sb->n_volumes; i++) {
-		free(sb->volumes[i].volume_id);
-		free(sb->volumes[i].mount_path);
-		free(sb->volumes[i].subpath);
-	}
-	free(sb->volumes);
-	free(sb->dockerfile_content);
-	free(sb->snapshot_ref);
-	free(sb->created_at);
-	free(sb->updated_at);
-	free(sb->last_activity_at);
+	members_clear(sb);
 	free(sb);
 }
 

@@ -624,11 +624,11 @@ get_names(struct dt_client *c, struct org_walk *ow, size_t *gets)
 static void
 copy_network(struct dt_sandbox *ob, const struct dt_sandbox *from)
 {
-	free(ob->network_allow_list);
-	free(ob->domain_allow_list);
 	ob->network_block_all = from->network_block_all;
-	ob->network_allow_list = xstrdup(nz(from->network_allow_list));
-	ob->domain_allow_list = xstrdup(nz(from->domain_allow_list));
+	dt_sandbox_set_str(ob, &ob->network_allow_list,
+	                   nz(from->network_allow_list));
+	dt_sandbox_set_str(ob, &ob->domain_allow_list,
+	                   nz(from->domain_allow_list));
 	ob->present |= DT_HAS_NETWORK_BLOCK_ALL;
 }
 
@@ -687,12 +687,8 @@ copy_createonly(struct dt_sandbox *ob, const struct dt_sandbox *full)
 	d->n_volumes = 0;
 	ob->present |= full->present & (DT_HAS_ENV | DT_HAS_VOLUMES);
 	/* the image (buildInfo's FROM line), kvm and the proxy (0.218) */
-	free(ob->dockerfile_content);
-	ob->dockerfile_content = d->dockerfile_content;
-	d->dockerfile_content = NULL;
-	free(ob->outbound_proxy_url);
-	ob->outbound_proxy_url = d->outbound_proxy_url;
-	d->outbound_proxy_url = NULL;
+	dt_sandbox_set_str(ob, &ob->dockerfile_content, d->dockerfile_content);
+	dt_sandbox_set_str(ob, &ob->outbound_proxy_url, d->outbound_proxy_url);
 	ob->kvm = full->kvm;
 	ob->present |= full->present & (DT_HAS_BUILD_INFO | DT_HAS_KVM);
 	dt_sandbox_free(d);

@@ -206,6 +206,48 @@ test_sandbox_nulls(void **state)
 	cJSON_Delete(arr);
 }
 
+/* The plain strings live in the sandbox's own allocation: a repeated key
+ * counts once (the first), a bad string after maps were read frees them
+ * (LeakSanitizer), dt_sandbox_set_str replaces an inline string and a
+ * copied one alike, and a dup owns copies (ASAN: no double free). */
+static void
+test_sandbox_inline(void **state)
+{
+	cJSON *j = cJSON_Parse(
+	        "{\"id\":\"first\",\"id\":\"second\",\"labels\":{\"a\":\"1\"},"
+	        "\"name\":\"n\",\"updatedAt\":\"2026-01-02T03:04:05.000Z\","
+	        "\"networkAllowList\":\"10.0.0.0/8\",\"env\":{\"K\":\"V\"}}");
+	cJSON *bad = cJSON_Parse("{\"labels\":{\"a\":\"1\"},\"env\":{\"K\":"
+	                         "\"V\"},\"volumes\":[{\"volumeId\":\"v\"}],"
+	                         "\"name\":\"n\",\"target\":7}");
+	struct dt_sandbox *sb = NULL, *d;
+
+	(void)state;
+	assert_int_equal(dt_sandbox_from_json(j, 1, &sb), 0);
+	assert_string_equal(sb->id, "first");
+	assert_string_equal(sb->name, "n");
+	assert_true(sb->updated_at_ms > 0);
+	assert_true(sb->inline_len > 0);
+	dt_sandbox_set_str(sb, &sb->network_allow_list, "192.168.0.0/16");
+	assert_string_equal(sb->network_allow_list, "192.168.0.0/16");
+	dt_sandbox_set_str(sb, &sb->network_allow_list, "");
+	dt_sandbox_set_str(sb, &sb->name, NULL);
+	assert_null(sb->name);
+	d = dt_sandbox_dup(sb);
+	assert_int_equal(d->inline_len, 0);
+	dt_sandbox_set_str(d, &d->id, "other");
+	assert_string_equal(sb->id, "first");
+	dt_sandbox_free(d);
+	dt_sandbox_free(sb);
+
+	sb = NULL;
+	assert_int_equal(dt_sandbox_from_json(bad, 1, &sb), SF_EINVALID);
+	assert_null(sb);
+	assert_non_null(strstr(sf_error_last(), "'target'"));
+	cJSON_Delete(j);
+	cJSON_Delete(bad);
+}
+
 static void
 assert_same_json(const struct dt_sandbox *a, const struct dt_sandbox *b)
 {
@@ -1773,6 +1815,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sandbox_full),
 		cmocka_unit_test(test_sandbox_nulls),
+		cmocka_unit_test(test_sandbox_inline),
 		cmocka_unit_test(test_sandbox_roundtrip),
 		cmocka_unit_test(test_sandbox_print),
 		cmocka_unit_test(test_states),
