@@ -2,8 +2,18 @@
  * strmap: see strmap.h. A sorted array rather than a hash table: the maps
  * are small (labels, env: tens of keys), and sorted order is what every
  * caller wants for output, hashing and comparison.
+ *
+ * Entries are interned: the maps of a plan repeat the same pairs over and
+ * over (every sandbox of a stack carries its stack, spec and team labels,
+ * in the live list, the state and the plan), so equal pairs share one
+ * reference-counted allocation from a process-wide pool. An entry is
+ * never changed in place, so sharing is invisible to callers; the pool
+ * has a mutex, for the threads of refresh and apply.
  */
 #include "common/base.h"
+
+#include <pthread.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "common/strmap.h"
@@ -37,20 +47,172 @@ strmap_get(const struct strmap *m, const char *key)
 }
 
 /*
- * An item is one allocation, "KEY\0VALUE\0": key points at its start and
- * value into it, so a map of n entries costs n allocations, not 2n (labels
- * of 100,000 sandboxes are millions of them). Only key is freed.
+ * An entry is one allocation, a struct pair: its text is "KEY\0VALUE\0",
+ * key points at the text and value into it, so only the key is handed
+ * back (pair_release). refs counts the entries (in any map) sharing it.
  */
+struct pair {
+	uint32_t refs;
+	uint32_t hash;
+	char text[];
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct pair **slot; /* open addressing, linear probing */
+	size_t cap, n;      /* cap a power of two, n <= cap / 2 */
+} pool = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
+
+static struct pair *
+pair_of(const char *key)
+{
+	return (struct pair *)(void *)(key - offsetof(struct pair, text));
+}
+
+static uint32_t
+pair_hash(const char *key, size_t kn, const char *value, size_t vn)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i <= kn; i++) /* the key's NUL separates the two */
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	for (i = 0; i < vn; i++)
+		h = (h ^ (unsigned char)value[i]) * 1099511628211ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* pool_grow: double the table (with pool.mu held). */
+static void
+pool_grow(void)
+{
+	size_t cap = pool.cap ? 2 * pool.cap : 1024, i;
+	struct pair **slot = xcalloc(cap, sizeof(*slot));
+
+	for (i = 0; i < pool.cap; i++) {
+		size_t j;
+
+		if (pool.slot[i] == NULL)
+			continue;
+		j = pool.slot[i]->hash & (cap - 1);
+		while (slot[j] != NULL)
+			j = (j + 1) & (cap - 1);
+		slot[j] = pool.slot[i];
+	}
+	free(pool.slot);
+	pool.slot = slot;
+	pool.cap = cap;
+}
+
+/* pair_get: the shared entry for key and value, made when new. */
+static char *
+pair_get(const char *key, const char *value)
+{
+	size_t kn = strlen(key), vn = strlen(value), i;
+	uint32_t h = pair_hash(key, kn, value, vn);
+	struct pair *p;
+
+	pthread_mutex_lock(&pool.mu);
+	if (2 * (pool.n + 1) > pool.cap)
+		pool_grow();
+	for (i = h & (pool.cap - 1); (p = pool.slot[i]) != NULL;
+	     i = (i + 1) & (pool.cap - 1))
+		if (p->hash == h && memcmp(p->text, key, kn + 1) == 0 &&
+		    memcmp(p->text + kn + 1, value, vn + 1) == 0 &&
+		    p->refs < UINT32_MAX) {
+			p->refs++;
+			pthread_mutex_unlock(&pool.mu);
+			return p->text;
+		}
+	p = xmalloc(sizeof(*p) + kn + vn + 2);
+	p->refs = 1;
+	p->hash = h;
+	memcpy(p->text, key, kn + 1);
+	memcpy(p->text + kn + 1, value, vn + 1);
+	pool.slot[i] = p;
+	pool.n++;
+	pthread_mutex_unlock(&pool.mu);
+	return p->text;
+}
+
+/* pair_ref: one more entry shares key's pair. */
+static char *
+pair_ref(char *key)
+{
+	struct pair *p = pair_of(key);
+
+	pthread_mutex_lock(&pool.mu);
+	if (p->refs == UINT32_MAX) { /* never in practice: a copy instead */
+		pthread_mutex_unlock(&pool.mu);
+		return pair_get(key, key + strlen(key) + 1);
+	}
+	p->refs++;
+	pthread_mutex_unlock(&pool.mu);
+	return key;
+}
+
+/* pair_release: an entry lets go of key's pair; the last frees it, and
+ * the entries after its slot move back (no tombstones). */
+static void
+pair_release(char *key)
+{
+	struct pair *p = pair_of(key);
+	size_t mask, i, j;
+
+	pthread_mutex_lock(&pool.mu);
+	if (--p->refs > 0) {
+		pthread_mutex_unlock(&pool.mu);
+		return;
+	}
+	mask = pool.cap - 1;
+	for (i = p->hash & mask; pool.slot[i] != p; i = (i + 1) & mask)
+		;
+	for (j = (i + 1) & mask; pool.slot[j] != NULL; j = (j + 1) & mask) {
+		size_t home = pool.slot[j]->hash & mask;
+
+		/* slot j may move to the hole at i unless its home lies
+		 * cyclically in (i, j] */
+		if (i <= j ? (home <= i || home > j)
+		           : (home <= i && home > j)) {
+			pool.slot[i] = pool.slot[j];
+			i = j;
+		}
+	}
+	pool.slot[i] = NULL;
+	pool.n--;
+	pthread_mutex_unlock(&pool.mu);
+	free(p);
+}
+
+size_t
+strmap_pool_size(void)
+{
+	size_t n, i, bad = 0;
+
+	pthread_mutex_lock(&pool.mu);
+	n = pool.n;
+	/* every pair is found from its home slot (no hole on its way) */
+	for (i = 0; i < pool.cap; i++) {
+		size_t j;
+
+		if (pool.slot[i] == NULL)
+			continue;
+		for (j = pool.slot[i]->hash & (pool.cap - 1); j != i;
+		     j = (j + 1) & (pool.cap - 1))
+			if (pool.slot[j] == NULL) {
+				bad++;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&pool.mu);
+	return bad ? SIZE_MAX : n;
+}
+
 static void
 item_make(struct strmap_item *it, const char *key, const char *value)
 {
-	size_t kn = strlen(key), vn = strlen(value);
-	char *p = xmalloc(kn + vn + 2);
-
-	memcpy(p, key, kn + 1);
-	memcpy(p + kn + 1, value, vn + 1);
-	it->key = p;
-	it->value = p + kn + 1;
+	it->key = pair_get(key, value);
+	it->value = it->key + strlen(it->key) + 1;
 }
 
 /* The array holds the next power of two at or above n entries (the maps
@@ -82,7 +244,7 @@ strmap_set(struct strmap *m, const char *key, const char *value)
 		char *old = m->v[i].key;
 
 		item_make(&m->v[i], key, value);
-		free(old);
+		pair_release(old);
 		return;
 	}
 	at = (size_t)(-i - 1);
@@ -106,7 +268,7 @@ strmap_del(struct strmap *m, const char *key)
 
 	if (i < 0)
 		return 0;
-	free(m->v[i].key);
+	pair_release(m->v[i].key);
 	memmove(&m->v[i], &m->v[i + 1], (m->n - (size_t)i - 1) * sizeof(*m->v));
 	m->n--;
 	return 1;
@@ -122,8 +284,10 @@ strmap_copy(struct strmap *dst, const struct strmap *src)
 	if (src == NULL || src->n == 0)
 		return;
 	dst->v = xcalloc(room_for(src->n), sizeof(*dst->v));
-	for (i = 0; i < src->n; i++)
-		item_make(&dst->v[i], src->v[i].key, src->v[i].value);
+	for (i = 0; i < src->n; i++) {
+		dst->v[i].key = pair_ref(src->v[i].key);
+		dst->v[i].value = dst->v[i].key + strlen(dst->v[i].key) + 1;
+	}
 	dst->n = src->n;
 }
 
@@ -149,7 +313,7 @@ strmap_clear(struct strmap *m)
 	if (m == NULL)
 		return;
 	for (i = 0; i < m->n; i++)
-		free(m->v[i].key);
+		pair_release(m->v[i].key);
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;

@@ -15,8 +15,10 @@
  * strmap_clear() frees them and the array and leaves the map empty (the
  * struct itself is the caller's). Returned values point into the map and
  * live until that key is set or deleted or the map is cleared. An entry's
- * key and value are one allocation (value points into key's): only
- * strmap.c makes, replaces or frees entries; nobody else writes v[].
+ * key and value are one allocation (value points into key's), shared by
+ * every entry of any map with the same key and value (interned,
+ * reference-counted, thread-safe): only strmap.c makes, replaces or frees
+ * entries; nobody else writes v[] or frees its strings.
  */
 #ifndef SF_COMMON_STRMAP_H
 #define SF_COMMON_STRMAP_H
@@ -55,6 +57,9 @@ void strmap_set(struct strmap *m, const char *key, const char *value);
  * unmanaged names), which is only iterated, never searched or set.
  */
 void strmap_push(struct strmap *m, const char *key, const char *value);
+/* strmap_pool_size: the distinct pairs all maps share now; SIZE_MAX when
+ * the pool is inconsistent (for tests). */
+size_t strmap_pool_size(void);
 /* strmap_del: remove key; 1 when it was there, else 0. */
 int strmap_del(struct strmap *m, const char *key);
 /* strmap_copy: make dst a copy of src. dst is overwritten, not freed: it

@@ -65,6 +65,7 @@ print(w, r)'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"6 of 6 done, 0 failed"* ]]
 	read -r whole recent < <(lists)
+	echo "lists: whole=$whole recent=$recent" >&2
 	# the plan's walk of 450 is 3 pages; the waits walked recent changes
 	[ "$whole" -eq 3 ]
 	[ "$recent" -ge 1 ]
@@ -91,6 +92,7 @@ PY
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"7 of 7 done, 0 failed"* ]]
 	read -r whole recent < <(lists)
+	echo "lists: whole=$whole recent=$recent" >&2
 	[ "$whole" -eq 5 ]
 	[ "$recent" -ge 1 ]
 	[ "$(live_names | grep -c '^s-0000[0-2]$')" -eq 0 ]

@@ -314,6 +314,56 @@ test_strmap_grow(void **state)
 	strmap_clear(&m);
 }
 
+/* strmap's pool: equal pairs are shared across maps and freed with the
+ * last; removals in any order keep every pair findable (the table's
+ * backward shift), and the pool is empty again when the maps are. */
+static void
+test_strmap_pool(void **state)
+{
+	enum { NM = 40, NK = 60 };
+	struct strmap m[NM];
+	size_t base = strmap_pool_size(), i, j, step;
+	char k[16], v[16];
+
+	(void)state;
+	assert_true(base != SIZE_MAX);
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < NM; i++)
+		for (j = 0; j < NK; j++) {
+			snprintf(k, sizeof(k), "key%zu", j);
+			snprintf(v, sizeof(v), "v%zu", (i * j) % 7);
+			strmap_set(&m[i], k, v);
+		}
+	/* key j has min(7, distinct (i * j) % 7) values: 1 for j % 7 == 0 */
+	assert_int_equal(strmap_pool_size() - base,
+	                 (NK / 7 + 1) * 1 + (NK - NK / 7 - 1) * 7);
+	assert_ptr_equal(m[3].v[0].key, m[10].v[0].key); /* key0 = v0 */
+	for (step = 0; step < (size_t)NM * NK; step++) {
+		/* every (map, key) once, in a scrambled order (7919 is prime
+		 * to NM * NK) */
+		size_t at = (step * 7919) % ((size_t)NM * NK);
+		size_t mi = at % NM, kj = at / NM;
+
+		snprintf(k, sizeof(k), "key%zu", kj);
+		strmap_del(&m[mi], k);
+		if (step % 97 == 0) {
+			assert_true(strmap_pool_size() != SIZE_MAX);
+			for (i = 0; i < NM; i++)
+				for (j = 0; j < m[i].n; j++) {
+					size_t kk = strtoul(m[i].v[j].key + 3,
+					                    NULL, 10);
+
+					snprintf(v, sizeof(v), "v%zu",
+					         (i * kk) % 7);
+					assert_string_equal(m[i].v[j].value, v);
+				}
+		}
+	}
+	for (i = 0; i < NM; i++)
+		strmap_clear(&m[i]);
+	assert_int_equal(strmap_pool_size(), base);
+}
+
 /* escape: controls, C1, bidi and zero-width are escaped, text is not. */
 static void
 test_escape(void **state)
@@ -679,6 +729,7 @@ main(void)
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_strmap_grow),
+		cmocka_unit_test(test_strmap_pool),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_file_atomic_and_read),
 		cmocka_unit_test(test_error),
