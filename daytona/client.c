@@ -220,6 +220,7 @@ dt_client_new(const struct dt_config *cfg, struct dt_client **out)
 	int i;
 
 	*out = NULL;
+	json_arena_init(); /* cJSON's hooks, before any thread */
 	if (cfg->api_key == NULL || *cfg->api_key == '\0')
 		return sf_error_set(SF_EAUTH, "no daytona api key: set "
 		                              "DAYTONA_API_KEY or use "
@@ -948,8 +949,9 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 	struct dt_http_response resp = DT_HTTP_RESPONSE_INIT;
 	struct dt_page page = DT_PAGE_INIT;
 	struct dt_call k;
+	struct json_arena arena;
 	const cJSON *items, *e, *next;
-	cJSON *j = NULL;
+	cJSON *j;
 	char num[32];
 	size_t i;
 	int rc;
@@ -996,30 +998,33 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 	}
 	if ((rc = dt_call_run(c, &k, &resp, res)) < 0)
 		goto out;
+	/* the page's tree lives in an arena: everything kept is copied */
+	json_arena_begin(&arena);
 	j = dt_call_parse(&resp);
 	items = cJSON_GetObjectItemCaseSensitive(j, "items");
-	if (!cJSON_IsArray(items)) {
-		rc = dt_reply_unexpected("GET", buf_cstr(&k.path), &resp,
-		                         "a page of sandboxes");
-		goto out;
-	}
-	cJSON_ArrayForEach(e, items)
-	{
+	rc = cJSON_IsArray(items) ? 0 : 1;
+	for (e = rc == 0 ? items->child : NULL; e != NULL; e = e->next) {
 		struct dt_sandbox *sb;
 
 		if ((rc = dt_sandbox_from_json(e, 0, &sb)) < 0)
-			goto out;
+			break;
 		dt_sandbox_list_add(&page.items, sb);
 	}
 	next = cJSON_GetObjectItemCaseSensitive(j, "nextCursor");
-	if (cJSON_IsString(next) && next->valuestring && *next->valuestring)
+	if (rc == 0 && cJSON_IsString(next) && next->valuestring &&
+	    *next->valuestring)
 		page.next_cursor = xstrdup(next->valuestring);
+	cJSON_Delete(j);
+	json_arena_end(&arena);
+	if (rc > 0)
+		rc = dt_reply_unexpected("GET", buf_cstr(&k.path), &resp,
+		                         "a page of sandboxes");
+	if (rc < 0)
+		goto out;
 	*out = page;
 	page = (struct dt_page)DT_PAGE_INIT;
-	rc = 0;
 out:
 	dt_page_clear(&page);
-	cJSON_Delete(j);
 	dt_http_response_clear(&resp);
 	dt_call_clear(&k);
 	return rc;
