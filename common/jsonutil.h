@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/arena.h"
+
 /* json_strdup: a copy of o[key] when it is a string, else NULL. */
 char *json_strdup(const cJSON *o, const char *key);
 /* json_add_string_or_null: o[key] = v, or null when v is NULL. */
@@ -27,9 +29,8 @@ void json_add_string_or_null(cJSON *o, const char *key, const char *v);
  * end): the outer arena holds both. json_arena_init() installs cJSON's hooks
  * (also done by the first json_arena_begin()); call it before starting threads.
  */
-struct json_arena_chunk;
 struct json_arena {
-	struct json_arena_chunk *chunks;
+	struct arena mem;
 	int outer; /* 1: this begin made the thread's arena */
 };
 void json_arena_init(void);

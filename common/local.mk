@@ -1,6 +1,7 @@
 # common/: small shared helpers, linked by sandform and daytona-emulator.
 noinst_LTLIBRARIES += libcommon.la
 libcommon_la_SOURCES = \
+	common/arena.c common/arena.h \
 	common/banned.h common/base.h \
 	common/buf.c common/buf.h \
 	common/cancel.h \

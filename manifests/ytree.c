@@ -16,6 +16,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "common/arena.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/xalloc.h"
@@ -36,20 +37,6 @@ ynode_is_null(const struct ynode *n)
 	return n->len == 0 || strcmp(n->value, "~") == 0 ||
 	       strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
 	       strcmp(n->value, "NULL") == 0;
-}
-
-static void
-ynode_free(struct ynode *n)
-{
-	size_t i;
-
-	if (n == NULL)
-		return;
-	for (i = 0; i < n->n; i++)
-		ynode_free(n->kids[i]);
-	free(n->kids);
-	free(n->value);
-	free(n);
 }
 
 /* Line and column (1-based, columns in code points) of byte offset off. */
@@ -161,9 +148,12 @@ tag_kind(const char *tag, bool *ok)
 	return YTAG_OTHER;
 }
 
+/* A document's nodes, values and lists live in c->mem, reset at each
+ * document: no malloc per node, and no free. */
 struct ytree_ctx {
 	const char *file;
 	struct diag_list *diags;
+	struct arena mem;
 	struct ynode *root;
 	struct ynode *stack[MANIFEST_MAX_DEPTH];
 	size_t depth;
@@ -176,14 +166,18 @@ attach(struct ytree_ctx *c, struct ynode *n)
 	struct ynode *p;
 
 	if (c->depth == 0) {
-		ynode_free(c->root);
 		c->root = n;
 		return;
 	}
 	p = c->stack[c->depth - 1];
 	if (p->n == p->cap) {
+		struct ynode **kids;
+
 		p->cap = p->cap ? p->cap * 2 : 4;
-		p->kids = xreallocarray(p->kids, p->cap, sizeof(*p->kids));
+		kids = arena_alloc(&c->mem, p->cap * sizeof(*kids));
+		if (p->n > 0)
+			memcpy(kids, p->kids, p->n * sizeof(*kids));
+		p->kids = kids;
 	}
 	p->kids[p->n++] = n;
 }
@@ -235,9 +229,9 @@ node_path(const struct ytree_ctx *c)
 }
 
 static struct ynode *
-node_new(enum ynode_type type, const yaml_mark_t *m)
+node_new(struct ytree_ctx *c, enum ynode_type type, const yaml_mark_t *m)
 {
-	struct ynode *n = xcalloc(1, sizeof(*n));
+	struct ynode *n = arena_zalloc(&c->mem, sizeof(*n));
 
 	n->type = type;
 	n->line = (unsigned)m->line + 1;
@@ -461,7 +455,7 @@ at_event(struct ytree_ctx *c, unsigned line, unsigned col, const char *fmt, ...)
 static struct ynode *
 on_scalar(struct ytree_ctx *c, const yaml_event_t *ev)
 {
-	struct ynode *n = node_new(YNODE_SCALAR, &ev->start_mark);
+	struct ynode *n = node_new(c, YNODE_SCALAR, &ev->start_mark);
 	bool ok;
 
 	n->tag = tag_kind((const char *)ev->data.scalar.tag, &ok);
@@ -469,7 +463,7 @@ on_scalar(struct ytree_ctx *c, const yaml_event_t *ev)
 		at_event(c, n->line, n->col,
 		         "unsupported YAML tag '%s' (expected plain values)",
 		         (const char *)ev->data.scalar.tag);
-	n->value = xmalloc(ev->data.scalar.length + 1);
+	n->value = arena_alloc(&c->mem, ev->data.scalar.length + 1);
 	memcpy(n->value, ev->data.scalar.value, ev->data.scalar.length);
 	n->value[ev->data.scalar.length] = '\0';
 	n->len = ev->data.scalar.length;
@@ -500,7 +494,7 @@ on_collection_start(struct ytree_ctx *c, const yaml_event_t *ev, int *rc)
 		*rc = SF_EINVALID;
 		return NULL;
 	}
-	n = node_new(map ? YNODE_MAP : YNODE_SEQ, &ev->start_mark);
+	n = node_new(c, map ? YNODE_MAP : YNODE_SEQ, &ev->start_mark);
 	tag_kind(map ? (const char *)ev->data.mapping_start.tag
 	             : (const char *)ev->data.sequence_start.tag,
 	         &ok);
@@ -521,7 +515,6 @@ add_node(struct ytree_ctx *c, struct ynode *n)
 		         "document has more than %d values (expected at most "
 		         "%d)",
 		         YTREE_MAX_NODES, YTREE_MAX_NODES);
-		ynode_free(n);
 		return SF_EINVALID;
 	}
 	attach(c, n);
@@ -546,7 +539,7 @@ on_event(struct ytree_ctx *c, const yaml_event_t *ev,
 	case YAML_STREAM_END_EVENT:
 		return 1;
 	case YAML_DOCUMENT_START_EVENT:
-		ynode_free(c->root);
+		arena_reset(&c->mem);
 		c->root = NULL;
 		c->depth = 0;
 		c->nodes = 0;
@@ -554,7 +547,7 @@ on_event(struct ytree_ctx *c, const yaml_event_t *ev,
 	case YAML_DOCUMENT_END_EVENT:
 		if (c->root != NULL)
 			rc = fn(arg, c->root);
-		ynode_free(c->root);
+		arena_reset(&c->mem);
 		c->root = NULL;
 		return rc != 0 ? (rc < 0 ? rc : SF_EINVALID) : 0;
 	case YAML_ALIAS_EVENT:
@@ -623,7 +616,7 @@ ytree_parse(const char *file, const char *data, size_t len,
 	}
 	if (step < 0)
 		rc = step;
-	ynode_free(c.root);
+	arena_clear(&c.mem);
 	yaml_parser_delete(&parser);
 	if (rc == 0 && diags->n_errors > errors_before)
 		rc = SF_EINVALID; /* e.g. a tag error; parsing went on */

@@ -22,6 +22,7 @@
 #include "common/fileutil.h"
 #include "common/hash.h"
 #include "common/redact.h"
+#include "common/arena.h"
 #include "common/jsonutil.h"
 #include "common/strmap.h"
 #include "common/strnum.h"
@@ -365,6 +366,39 @@ test_strmap_pool(void **state)
 	assert_int_equal(strmap_pool_size(), base);
 }
 
+/* arena: aligned, zeroed on request, a big request in a block of its own
+ * while the current block is still cut, ownership, and reset/clear. */
+static void
+test_arena(void **state)
+{
+	struct arena a = ARENA_INIT;
+	char *p, *q, *big, *z;
+	size_t i;
+
+	(void)state;
+	assert_false(arena_owns(&a, &a));
+	p = arena_alloc(&a, 3);
+	memcpy(p, "ab", 3);
+	q = arena_alloc(&a, 0);
+	assert_int_equal((uintptr_t)q % 16, 0);
+	big = arena_alloc(&a, 200000);
+	memset(big, 1, 200000);
+	z = arena_zalloc(&a, 40);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(z[i], 0);
+	assert_true(arena_owns(&a, p) && arena_owns(&a, big + 199999));
+	assert_true(arena_owns(&a, z));
+	assert_string_equal(p, "ab");
+	arena_reset(&a);
+	assert_false(arena_owns(&a, p));
+	assert_non_null(a.blocks);
+	for (i = 0; i < 10000; i++) /* several blocks */
+		memset(arena_alloc(&a, 100), 2, 100);
+	arena_clear(&a);
+	assert_null(a.blocks);
+	arena_clear(&a);
+}
+
 /* The JSON arena: trees parsed inside are freed with it (LeakSanitizer
  * sees a leak otherwise), a tree made before it is freed by cJSON_Delete
  * inside it (a leak otherwise), big strings get their own block, a nested
@@ -392,10 +426,10 @@ test_json_arena(void **state)
 		cJSON_Delete(j);
 	}
 	json_arena_end(&inner); /* nested: nothing yet */
-	assert_non_null(a.chunks);
+	assert_non_null(a.mem.blocks);
 	cJSON_Delete(before); /* malloc'ed: really freed */
 	json_arena_end(&a);
-	assert_null(a.chunks);
+	assert_null(a.mem.blocks);
 	after = cJSON_CreateObject();
 	cJSON_AddStringToObject(after, "k", "v");
 	cJSON_Delete(after);
@@ -768,6 +802,7 @@ main(void)
 		cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_strmap_grow),
 		cmocka_unit_test(test_strmap_pool),
+		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_json_arena),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_file_atomic_and_read),
