@@ -29,8 +29,7 @@ v_is_map(const struct ynode *n)
 static void
 set_pos(struct spec *s, enum spec_field f, const struct ynode *n)
 {
-	s->pos[f].line = n->line;
-	s->pos[f].col = n->col;
+	spec_pos_set(s, f, n->line, n->col);
 }
 
 /*
@@ -518,7 +517,7 @@ load_resources(struct doc *d, const struct ynode *n, struct spec *s,
 	/* only null and 0: nothing set, nothing managed */
 	s->has_cpu = s->has_memory = s->has_disk = s->has_gpu = false;
 	for (i = SPEC_F_RESOURCES; i <= SPEC_F_GPU; i++)
-		s->pos[i].line = s->pos[i].col = 0;
+		spec_pos_set(s, i, 0, 0);
 }
 
 static void
@@ -679,9 +678,11 @@ proxy_url_ok(const char *u)
 static const struct ynode *
 at(const struct spec *s, enum spec_field f, struct ynode *tmp)
 {
+	struct spec_pos p = spec_pos_get(s, f);
+
 	memset(tmp, 0, sizeof(*tmp));
-	tmp->line = s->pos[f].line;
-	tmp->col = s->pos[f].col;
+	tmp->line = p.line;
+	tmp->col = p.col;
 	return tmp;
 }
 

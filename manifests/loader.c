@@ -384,7 +384,7 @@ order_cmp(const void *a, const void *b)
 /*
  * sort_set: sort by name; equal names keep load order. The specs are moved
  * in place, cycle by cycle, through one spare: a second array of them
- * would double the set at its largest (584 bytes a sandbox).
+ * would double the set at its largest (328 bytes a sandbox).
  */
 static void
 sort_set(struct manifest_set *set)
@@ -426,6 +426,7 @@ manifest_loader_finish(struct manifest_loader *L, struct manifest_set **out)
 	struct manifest_set *set = L->set;
 	size_t i;
 	const struct spec *a, *b;
+	struct spec_pos pa, pb;
 	int rc = 0;
 
 	*out = NULL;
@@ -440,13 +441,13 @@ manifest_loader_finish(struct manifest_loader *L, struct manifest_set **out)
 			L->too_many = true;
 			continue;
 		}
-		diag_add(L->diags, DIAG_ERROR, b->file,
-		         b->pos[SPEC_F_NAME].line, b->pos[SPEC_F_NAME].col,
+		pa = spec_pos_get(a, SPEC_F_NAME);
+		pb = spec_pos_get(b, SPEC_F_NAME);
+		diag_add(L->diags, DIAG_ERROR, b->file, pb.line, pb.col,
 		         "metadata.name",
 		         "duplicate sandbox name '%s' (also at %s:%u:%u; "
 		         "expected unique names)",
-		         b->name, a->file, a->pos[SPEC_F_NAME].line,
-		         a->pos[SPEC_F_NAME].col);
+		         b->name, a->file, pa.line, pa.col);
 	}
 	if (L->too_many)
 		diag_add(L->diags, DIAG_ERROR, L->file ? L->file : "-", 0, 0,

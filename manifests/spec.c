@@ -8,6 +8,8 @@
  */
 #include "common/base.h"
 
+#include <limits.h>
+
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/jsonutil.h"
@@ -245,6 +247,202 @@ spec_state_parse(const char *s, enum spec_state *out)
 	return -1;
 }
 
+/* ---- positions ------------------------------------------------------------
+ */
+
+/*
+ * A spec from a manifest knows where each of its written fields is, for
+ * messages only; a large plan holds one spec a sandbox, most of them
+ * writing a handful of fields. So the document's position is kept in the
+ * spec, and the other fields' in a table of the written ones alone, in
+ * field order (an entry's index is the number of written fields before
+ * it). An entry is one word: the line as an offset from the table's base
+ * (the document's line when there is one) and the column, 16 bits each.
+ * A position that does not fit (a line above base or more than 65,535
+ * below it, a column past 65,535) turns the table wide, every entry then
+ * two words, the line and the column as given, so positions stay exact.
+ */
+#define POS_NARROW_MAX 0xffffu /* offset and column of a narrow entry */
+#define POS_CAP_MIN    8       /* words of a new table */
+
+struct spec_posv {
+	uint64_t set;  /* bit f: field f has an entry */
+	unsigned base; /* the line narrow offsets count from */
+	uint8_t cap;   /* words allocated in v */
+	bool wide;     /* two words an entry: line, column */
+	uint32_t v[];
+};
+
+_Static_assert(SPEC_F_COUNT <= 64, "spec_posv.set has a bit a field");
+_Static_assert(UINT_MAX <= UINT32_MAX, "a wide entry holds an unsigned");
+_Static_assert((SPEC_F_COUNT - 1) * 2 <= UINT8_MAX,
+               "spec_posv.cap counts the words of every field");
+
+static unsigned
+bits(uint64_t x)
+{
+	unsigned n = 0;
+
+	for (; x; x &= x - 1)
+		n++;
+	return n;
+}
+
+/* posv_rank: the number of entries before field f's. */
+static unsigned
+posv_rank(const struct spec_posv *t, enum spec_field f)
+{
+	return bits(t->set & ((UINT64_C(1) << f) - 1));
+}
+
+static unsigned
+posv_words(const struct spec_posv *t)
+{
+	return bits(t->set) * (t->wide ? 2 : 1);
+}
+
+static struct spec_posv *
+posv_alloc(unsigned words)
+{
+	struct spec_posv *t = xmalloc(offsetof(struct spec_posv, v) +
+	                              words * sizeof(t->v[0]));
+
+	t->cap = (uint8_t)words;
+	return t;
+}
+
+static struct spec_posv *
+posv_dup(const struct spec_posv *t)
+{
+	struct spec_posv *d;
+	unsigned words;
+
+	if (t == NULL || t->set == 0)
+		return NULL;
+	words = posv_words(t);
+	d = posv_alloc(words);
+	d->set = t->set;
+	d->base = t->base;
+	d->wide = t->wide;
+	memcpy(d->v, t->v, words * sizeof(t->v[0]));
+	return d;
+}
+
+/* posv_reserve: room for words in t (reallocated, returned). */
+static struct spec_posv *
+posv_reserve(struct spec_posv *t, unsigned words)
+{
+	unsigned cap = t->cap;
+
+	if (words <= cap)
+		return t;
+	while (cap < words)
+		cap *= 2;
+	if (cap > (SPEC_F_COUNT - 1) * 2)
+		cap = (SPEC_F_COUNT - 1) * 2;
+	t = xrealloc(t, offsetof(struct spec_posv, v) + cap * sizeof(t->v[0]));
+	t->cap = (uint8_t)cap;
+	return t;
+}
+
+/* posv_widen: every entry of a narrow t as two words. */
+static struct spec_posv *
+posv_widen(struct spec_posv *t)
+{
+	unsigned n = bits(t->set), i;
+
+	t = posv_reserve(t, 2 * n);
+	for (i = n; i-- > 0;) {
+		uint32_t w = t->v[i];
+
+		t->v[2 * i] = t->base + (w >> 16);
+		t->v[2 * i + 1] = w & POS_NARROW_MAX;
+	}
+	t->wide = true;
+	return t;
+}
+
+struct spec_pos
+spec_pos_get(const struct spec *s, enum spec_field f)
+{
+	const struct spec_posv *t = s->field_pos;
+	struct spec_pos p = { 0, 0 };
+	unsigned r;
+
+	if (f == SPEC_F_DOCUMENT)
+		return s->doc_pos;
+	if (t == NULL || (unsigned)f >= SPEC_F_COUNT ||
+	    !(t->set & (UINT64_C(1) << f)))
+		return p;
+	r = posv_rank(t, f);
+	if (t->wide) {
+		p.line = t->v[2 * r];
+		p.col = t->v[2 * r + 1];
+	} else {
+		p.line = t->base + (t->v[r] >> 16);
+		p.col = t->v[r] & POS_NARROW_MAX;
+	}
+	return p;
+}
+
+void
+spec_pos_set(struct spec *s, enum spec_field f, unsigned line, unsigned col)
+{
+	struct spec_posv *t = s->field_pos;
+	uint64_t bit;
+	unsigned r, w, n;
+	bool had;
+
+	if (f == SPEC_F_DOCUMENT) {
+		s->doc_pos.line = line;
+		s->doc_pos.col = col;
+		return;
+	}
+	if ((unsigned)f >= SPEC_F_COUNT)
+		return;
+	bit = UINT64_C(1) << f;
+	if (t == NULL) {
+		if (line == 0 && col == 0)
+			return;
+		t = posv_alloc(POS_CAP_MIN);
+		t->set = 0;
+		t->base = s->doc_pos.line && s->doc_pos.line <= line
+		                  ? s->doc_pos.line
+		                  : line;
+		t->wide = false;
+		s->field_pos = t;
+	}
+	had = (t->set & bit) != 0;
+	r = posv_rank(t, f);
+	n = bits(t->set);
+	w = t->wide ? 2 : 1;
+	if (line == 0 && col == 0) { /* forget it */
+		if (had) {
+			memmove(&t->v[r * w], &t->v[(r + 1) * w],
+			        (n - r - 1) * w * sizeof(t->v[0]));
+			t->set &= ~bit;
+		}
+		return;
+	}
+	if (!t->wide && (line < t->base || line - t->base > POS_NARROW_MAX ||
+	                 col > POS_NARROW_MAX)) {
+		t = s->field_pos = posv_widen(t);
+		w = 2;
+	}
+	if (!had) {
+		t = s->field_pos = posv_reserve(t, (n + 1) * w);
+		memmove(&t->v[(r + 1) * w], &t->v[r * w],
+		        (n - r) * w * sizeof(t->v[0]));
+		t->set |= bit;
+	}
+	if (t->wide) {
+		t->v[2 * r] = line;
+		t->v[2 * r + 1] = col;
+	} else {
+		t->v[r] = ((uint32_t)(line - t->base) << 16) | col;
+	}
+}
+
 /* ---- life cycle -----------------------------------------------------------
  */
 
@@ -280,6 +478,7 @@ spec_clear(struct spec *s)
 		free(s->volumes[i].subpath);
 	}
 	free(s->volumes);
+	free(s->field_pos);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -298,6 +497,7 @@ spec_copy(struct spec *d, const struct spec *s)
 	*d = *s; /* scalars, flags, positions, hash */
 	d->name = xstrdup(s->name);
 	d->file = xstrdup_or_null(s->file);
+	d->field_pos = posv_dup(s->field_pos);
 	strmap_copy(&d->labels, &s->labels);
 	d->image = xstrdup_or_null(s->image);
 	d->snapshot = xstrdup_or_null(s->snapshot);
@@ -488,9 +688,9 @@ spec_normalize_auto_archive(int n, int max)
 unsigned
 spec_line(const struct spec *s)
 {
-	if (s->pos[SPEC_F_DOCUMENT].line)
-		return s->pos[SPEC_F_DOCUMENT].line;
-	return s->pos[SPEC_F_NAME].line;
+	if (s->doc_pos.line)
+		return s->doc_pos.line;
+	return spec_pos_get(s, SPEC_F_NAME).line;
 }
 
 char *
@@ -725,9 +925,7 @@ spec_to_json(const struct spec *s)
 		cJSON_AddStringToObject(x, "file", s->file);
 		cJSON_AddNumberToObject(x, "line", spec_line(s));
 		cJSON_AddNumberToObject(x, "column",
-		                        s->pos[SPEC_F_DOCUMENT].col
-		                                ? s->pos[SPEC_F_DOCUMENT].col
-		                                : 1);
+		                        s->doc_pos.col ? s->doc_pos.col : 1);
 	}
 	if (s->hash[0])
 		cJSON_AddStringToObject(o, "hash", s->hash);
@@ -963,10 +1161,10 @@ source_from_json(struct spec *s, const cJSON *o)
 	}
 	v = cJSON_GetObjectItemCaseSensitive(src, "line");
 	if (cJSON_IsNumber(v) && v->valuedouble > 0)
-		s->pos[SPEC_F_DOCUMENT].line = (unsigned)v->valuedouble;
+		s->doc_pos.line = (unsigned)v->valuedouble;
 	v = cJSON_GetObjectItemCaseSensitive(src, "column");
 	if (cJSON_IsNumber(v) && v->valuedouble > 0)
-		s->pos[SPEC_F_DOCUMENT].col = (unsigned)v->valuedouble;
+		s->doc_pos.col = (unsigned)v->valuedouble;
 }
 
 int

@@ -20,10 +20,12 @@
  * secretEnv variable name or a secretFile path); manifests/secret.h
  * resolves them when a value is needed.
  *
- * Ownership: a struct spec owns every string and array in it; spec_clear()
- * frees the members (for specs in arrays), spec_free() the struct too,
- * spec_dup() deep-copies. spec_to_json() returns a new cJSON tree (adding
- * it to another tree hands it over).
+ * Ownership: a struct spec owns every string and array in it, and its
+ * table of field positions; spec_clear() frees the members (for specs in
+ * arrays), spec_free() the struct too, spec_dup() deep-copies. A struct
+ * spec may be moved by assignment (the old copy then dropped, not
+ * cleared). spec_to_json() returns a new cJSON tree (adding it to another
+ * tree hands it over).
  */
 #ifndef SF_MANIFESTS_SPEC_H
 #define SF_MANIFESTS_SPEC_H
@@ -219,52 +221,63 @@ struct spec_network {
 	char *domain_allow_list;
 };
 
-/* Where a field was written in the document (0: not written). */
+/* Where a field was written in the document (line 0: not written). */
 struct spec_pos {
 	unsigned line, col;
 };
 
+/* The positions of the written fields other than the document (spec.c). */
+struct spec_posv;
+
+/*
+ * Member order keeps the struct small (a plan holds one a sandbox): the
+ * flags and integers are grouped between the pointers, leaving a few bytes
+ * of padding in all.
+ */
 struct spec {
 	char *name; /* metadata.name, always set */
-	/* provenance: the file (or REVISION:PATH of a git source) and the
-	 * position of every written field; pos[SPEC_F_DOCUMENT] is the
-	 * document's first line. file is NULL for a spec read from JSON
-	 * without one. */
+	/* provenance: the file (or REVISION:PATH of a git source), NULL for
+	 * a spec read from JSON without one, and the position of every
+	 * written field: read and write them with spec_pos_get() and
+	 * spec_pos_set(), never through the two members below (the
+	 * document's position, and the other fields' in a table that holds
+	 * only the written ones) */
 	char *file;
-	struct spec_pos pos[SPEC_F_COUNT];
+	struct spec_pos doc_pos;
+	struct spec_posv *field_pos;
 
 	struct strmap labels; /* declared labels only */
 	char *image;          /* NULL unless set; exclusive with snapshot */
 	char *snapshot;       /* both NULL: the server's default snapshot */
 	bool has_cpu, has_memory, has_disk, has_gpu;
 	int cpu, memory, disk, gpu; /* vCPU, GiB, GiB, count */
-	struct spec_env *env;       /* sorted by key */
-	size_t nenv;
-	char *user;   /* NULL: Daytona's default (SPEC_DEFAULT_USER) */
-	char *target; /* NULL: DAYTONA_TARGET or the organization's default */
 	bool has_public, public_;
 	enum spec_state state;
 	bool has_auto_stop, has_auto_archive, has_auto_delete;
-	int auto_stop, auto_archive, auto_delete; /* minutes */
 	bool has_auto_pause, has_ttl;
+	int auto_stop, auto_archive, auto_delete; /* minutes */
 	int auto_pause, ttl; /* minutes; ttl 0 = no time to live */
 	bool has_spot, spot, has_kvm, kvm;
+	/* spec.secrets, spec.network and spec.volumes written (below) */
+	bool has_secrets, has_network, has_volumes;
+	bool prevent_destroy; /* lifecycle.preventDestroy */
+
+	struct spec_env *env; /* sorted by key */
+	size_t nenv;
+	char *user;   /* NULL: Daytona's default (SPEC_DEFAULT_USER) */
+	char *target; /* NULL: DAYTONA_TARGET or the organization's default */
 	char *outbound_proxy_url; /* NULL: none */
 	char **gpu_types;         /* preference order; NULL: not declared */
 	size_t ngpu_types;
 	/* platform secrets: env name -> the organization secret's name (not
 	 * a value); has_secrets with none declared clears them */
-	bool has_secrets;
 	struct strmap secrets;
 	/* where each secrets entry's value was written: env name ->
 	 * "LINE:COL" (manifests only; not hashed or serialized) */
 	struct strmap secret_pos;
-	bool has_network;
 	struct spec_network network;
-	bool has_volumes;
 	struct spec_volume *volumes; /* in written order */
 	size_t nvolumes;
-	bool prevent_destroy; /* lifecycle.preventDestroy */
 
 	/* the sandform.dev/spec label value, set by spec_hash()
 	 * (manifests/spechash.h); "" until then */
@@ -273,6 +286,15 @@ struct spec {
 	 * secret segment is then not comparable */
 	size_t nunresolved;
 };
+
+/*
+ * spec_pos_get: where field f was written ({0, 0} when it was not);
+ * SPEC_F_DOCUMENT is the document's first line. spec_pos_set: record it
+ * exactly, whatever the line and column (line 0 and col 0 forget it).
+ */
+struct spec_pos spec_pos_get(const struct spec *s, enum spec_field f);
+void spec_pos_set(struct spec *s, enum spec_field f, unsigned line,
+                  unsigned col);
 
 /* Network settings: copy (dst holding nothing), clear, and the JSON
  * object spec_to_json writes for spec.network (lists as arrays; lists

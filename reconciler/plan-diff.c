@@ -855,6 +855,7 @@ class_refuses(struct builder *b, const struct spec *s,
 {
 	enum spec_field f = s->state == SPEC_STATE_PAUSED ? SPEC_F_STATE
 	                                                  : SPEC_F_AUTO_PAUSE;
+	struct spec_pos at = spec_pos_get(s, f);
 	char *src;
 
 	if (spec_class_can_pause(o->sandbox_class) != 0)
@@ -862,9 +863,8 @@ class_refuses(struct builder *b, const struct spec *s,
 	if (s->state != SPEC_STATE_PAUSED &&
 	    !(s->has_auto_pause && s->auto_pause > 0))
 		return 0;
-	if (s->file && s->pos[f].line)
-		src = xasprintf("%s:%u:%u", s->file, s->pos[f].line,
-		                s->pos[f].col);
+	if (s->file && at.line)
+		src = xasprintf("%s:%u:%u", s->file, at.line, at.col);
 	else
 		src = source_of(s);
 	add_error(b, s->name,

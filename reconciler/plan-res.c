@@ -339,6 +339,7 @@ check_refs(struct builder *b)
 		return;
 	for (i = 0; i < in->nspecs; i++) {
 		const struct spec *s = &in->specs[i];
+		struct spec_pos snap, vols;
 		int creates = 0;
 
 		for (j = 0; j < p->nactions; j++)
@@ -347,6 +348,8 @@ check_refs(struct builder *b)
 				          p->actions[j].kind == PLAN_REPLACE;
 		if (!creates)
 			continue;
+		snap = spec_pos_get(s, SPEC_F_SNAPSHOT);
+		vols = spec_pos_get(s, SPEC_F_VOLUMES);
 		if (s->snapshot &&
 		    !find_desired(in, RES_SNAPSHOT, s->snapshot) &&
 		    !find_live(in, RES_SNAPSHOT, s->snapshot))
@@ -355,9 +358,8 @@ check_refs(struct builder *b)
 			          "neither exists in Daytona nor is declared "
 			          "(expected a kind: Snapshot of that name, "
 			          "or an existing snapshot)",
-			          s->file ? s->file : "-",
-			          s->pos[SPEC_F_SNAPSHOT].line,
-			          s->pos[SPEC_F_SNAPSHOT].col, s->snapshot);
+			          s->file ? s->file : "-", snap.line, snap.col,
+			          s->snapshot);
 		for (j = 0; j < s->nvolumes; j++) {
 			const char *v = s->volumes[j].volume;
 
@@ -369,9 +371,8 @@ check_refs(struct builder *b)
 			          "'%s' neither exists in Daytona nor is "
 			          "declared (expected a kind: Volume of that "
 			          "name, or an existing volume)",
-			          s->file ? s->file : "-",
-			          s->pos[SPEC_F_VOLUMES].line,
-			          s->pos[SPEC_F_VOLUMES].col, j, v);
+			          s->file ? s->file : "-", vols.line, vols.col,
+			          j, v);
 		}
 	}
 }

@@ -182,12 +182,12 @@ test_full(void **state)
 	assert_int_equal(s->nvolumes, 1);
 	assert_string_equal(s->volumes[0].subpath, "team-a");
 	assert_true(s->prevent_destroy);
-	assert_int_equal(s->pos[SPEC_F_NAME].line, 4);
-	assert_int_equal(s->pos[SPEC_F_NAME].col, 9);
+	assert_int_equal(spec_pos_get(s, SPEC_F_NAME).line, 4);
+	assert_int_equal(spec_pos_get(s, SPEC_F_NAME).col, 9);
 	assert_string_equal(s->file, "t.yaml");
-	assert_int_equal(s->pos[SPEC_F_IMAGE].line, 7);
-	assert_int_equal(s->pos[SPEC_F_CPU].line, 8);
-	assert_int_equal(s->pos[SPEC_F_SNAPSHOT].line, 0);
+	assert_int_equal(spec_pos_get(s, SPEC_F_IMAGE).line, 7);
+	assert_int_equal(spec_pos_get(s, SPEC_F_CPU).line, 8);
+	assert_int_equal(spec_pos_get(s, SPEC_F_SNAPSHOT).line, 0);
 	assert_string_equal(spec_field_path(SPEC_F_AUTO_STOP),
 	                    "spec.autoStopInterval");
 	assert_int_equal(spec_field_by_path("spec.resources.gpu"), SPEC_F_GPU);
@@ -220,7 +220,7 @@ test_minimal_and_multidoc(void **state)
 	assert_false(s->has_public || s->has_auto_stop || s->has_cpu ||
 	             s->has_network || s->has_volumes);
 	assert_int_equal(s->state, SPEC_STATE_ANY);
-	assert_int_equal(s->pos[SPEC_F_DOCUMENT].line, 10);
+	assert_int_equal(spec_pos_get(s, SPEC_F_DOCUMENT).line, 10);
 	manifest_set_free(set);
 	diag_list_free(&d);
 }
@@ -521,7 +521,7 @@ test_resources_with_snapshot(void **state)
 		s = &set->sandboxes[0];
 		assert_false(s->has_cpu || s->has_memory || s->has_disk ||
 		             s->has_gpu);
-		assert_int_equal(s->pos[SPEC_F_GPU].line, 0);
+		assert_int_equal(spec_pos_get(s, SPEC_F_GPU).line, 0);
 		json = manifest_set_to_json(set);
 		assert_null(cJSON_GetObjectItem(
 		        cJSON_GetArrayItem(
@@ -1035,7 +1035,7 @@ test_0218_fields(void **state)
 	                    "http://proxy.internal:3128");
 	assert_true(s->has_secrets);
 	assert_string_equal(strmap_get(&s->secrets, "HF_TOKEN"), "hf");
-	assert_int_equal(s->pos[SPEC_F_GPU_TYPE].line, 12);
+	assert_int_equal(spec_pos_get(s, SPEC_F_GPU_TYPE).line, 12);
 	/* JSON round trip */
 	j = spec_to_json(s);
 	t = cJSON_PrintUnformatted(j);
@@ -1271,6 +1271,144 @@ test_volume_snapshot(void **state)
 	             1, "spec", "missing");
 }
 
+static void
+assert_pos(const struct spec *s, enum spec_field f, unsigned line, unsigned col)
+{
+	struct spec_pos p = spec_pos_get(s, f);
+
+	assert_int_equal(p.line, line);
+	assert_int_equal(p.col, col);
+}
+
+/*
+ * Field positions are kept compactly (issue 13) but exactly: a field far
+ * below its document's start or past column 65,535 reads back as written,
+ * from the spec and from its copies, and the fields written before it too.
+ */
+static void
+test_positions(void **state)
+{
+	struct spec s, c;
+	struct spec *d;
+	struct manifest_set *set = NULL;
+	struct diag_list dl = DIAG_LIST_INIT;
+	struct buf y = BUF_INIT;
+	cJSON *j;
+	size_t i;
+
+	(void)state;
+	/* a plan holds one a sandbox */
+	if (sizeof(void *) == 8)
+		assert_true(sizeof(struct spec) <= 330);
+
+	/* a column alone, a line alone past 16 bits */
+	for (i = 0; i < 2; i++) {
+		unsigned line = i ? 10 + 70001 : 13, col = i ? 7 : 70000;
+
+		memset(&s, 0, sizeof(s));
+		s.name = xstrdup("a");
+		spec_pos_set(&s, SPEC_F_DOCUMENT, 10, 1);
+		spec_pos_set(&s, SPEC_F_NAME, 12, 9);
+		spec_pos_set(&s, SPEC_F_IMAGE, line, col);
+		d = spec_dup(&s);
+		assert_pos(&s, SPEC_F_NAME, 12, 9);
+		assert_pos(&s, SPEC_F_IMAGE, line, col);
+		assert_pos(d, SPEC_F_NAME, 12, 9);
+		assert_pos(d, SPEC_F_IMAGE, line, col);
+		spec_free(d);
+		spec_clear(&s);
+	}
+
+	memset(&s, 0, sizeof(s));
+	s.name = xstrdup("a");
+	spec_pos_set(&s, SPEC_F_DOCUMENT, 100000, 1);
+	spec_pos_set(&s, SPEC_F_NAME, 100003, 9);
+	spec_pos_set(&s, SPEC_F_STATE, 100010, 10);
+	spec_pos_set(&s, SPEC_F_CPU, 100000 + 65535, 65535); /* fits */
+	assert_pos(&s, SPEC_F_CPU, 100000 + 65535, 65535);
+	assert_pos(&s, SPEC_F_GPU, 0, 0);
+	/* 70,001 lines below the document, a column past 65,535 */
+	spec_pos_set(&s, SPEC_F_IMAGE, 170001, 7);
+	spec_pos_set(&s, SPEC_F_ENV, 100020, 70000);
+	spec_pos_set(&s, SPEC_F_LABELS, 99999, 4); /* above the document */
+	for (i = 0; i < 2; i++) {
+		const struct spec *x = i == 0 ? &s : &c;
+
+		if (i == 1)
+			spec_copy(&c, &s);
+		assert_pos(x, SPEC_F_DOCUMENT, 100000, 1);
+		assert_pos(x, SPEC_F_NAME, 100003, 9);
+		assert_pos(x, SPEC_F_LABELS, 99999, 4);
+		assert_pos(x, SPEC_F_IMAGE, 170001, 7);
+		assert_pos(x, SPEC_F_CPU, 165535, 65535);
+		assert_pos(x, SPEC_F_ENV, 100020, 70000);
+		assert_pos(x, SPEC_F_STATE, 100010, 10);
+		assert_pos(x, SPEC_F_SNAPSHOT, 0, 0);
+	}
+	/* forgetting and rewriting one leaves the others */
+	spec_pos_set(&s, SPEC_F_CPU, 0, 0);
+	spec_pos_set(&s, SPEC_F_NAME, 4000000000u, 4000000000u);
+	assert_pos(&s, SPEC_F_CPU, 0, 0);
+	assert_pos(&s, SPEC_F_NAME, 4000000000u, 4000000000u);
+	assert_pos(&s, SPEC_F_ENV, 100020, 70000);
+	assert_pos(&s, SPEC_F_STATE, 100010, 10);
+	assert_pos(&c, SPEC_F_NAME, 100003, 9); /* a copy is its own */
+	spec_clear(&c);
+	assert_pos(&c, SPEC_F_NAME, 0, 0);
+	spec_clear(&s);
+
+	/* every field, narrow then widened by the last one */
+	memset(&s, 0, sizeof(s));
+	s.name = xstrdup("b");
+	spec_pos_set(&s, SPEC_F_DOCUMENT, 5, 1);
+	for (i = SPEC_F_COUNT - 1; i > SPEC_F_DOCUMENT; i--)
+		spec_pos_set(&s, (enum spec_field)i, 5 + (unsigned)i,
+		             2 * (unsigned)i);
+	d = spec_dup(&s);
+	spec_pos_set(&s, SPEC_F_TTL, 5 + 70000, 80000);
+	for (i = SPEC_F_NAME; i < SPEC_F_COUNT; i++) {
+		if (i != SPEC_F_TTL)
+			assert_pos(&s, (enum spec_field)i, 5 + (unsigned)i,
+			           2 * (unsigned)i);
+		assert_pos(d, (enum spec_field)i, 5 + (unsigned)i,
+		           2 * (unsigned)i);
+	}
+	assert_pos(&s, SPEC_F_TTL, 70005, 80000);
+	spec_free(d);
+	spec_clear(&s);
+
+	/* from a manifest: values 70,000 lines down, one at column 70,020 */
+	buf_addstr(&y, "# far\n# away\napiVersion: sandform.dev/v1\n"
+	               "kind: Sandbox\nmetadata: {name: far}\n");
+	for (i = 0; i < 70000; i++)
+		buf_addstr(&y, "#\n");
+	buf_addstr(&y, "spec:\n  image: python:3.12\n  state: stopped\n"
+	               "  resources: {");
+	for (i = 0; i < 70000; i++)
+		buf_addch(&y, ' ');
+	buf_addstr(&y, "cpu: 2}\n");
+	assert_int_equal(load(buf_cstr(&y), &set, &dl), 0);
+	assert_int_equal(set->n_sandboxes, 1);
+	d = spec_dup(&set->sandboxes[0]);
+	assert_pos(d, SPEC_F_DOCUMENT, 3, 1);
+	assert_pos(d, SPEC_F_NAME, 5, 18);
+	assert_pos(d, SPEC_F_IMAGE, 70007, 10);
+	assert_pos(d, SPEC_F_STATE, 70008, 10);
+	assert_pos(d, SPEC_F_CPU, 70009, 70020);
+	assert_pos(d, SPEC_F_MEMORY, 0, 0);
+	/* the document's position goes through JSON too */
+	j = spec_to_json(d);
+	spec_free(d);
+	assert_int_equal(spec_from_json(j, &d), 0);
+	assert_pos(d, SPEC_F_DOCUMENT, 3, 1);
+	assert_pos(d, SPEC_F_NAME, 0, 0);
+	cJSON_Delete(j);
+	spec_free(d);
+	manifest_set_free(set);
+	diag_list_free(&dl);
+	buf_free(&y);
+}
+
 int
 main(void)
 {
@@ -1293,6 +1431,7 @@ main(void)
 		cmocka_unit_test(test_0218_fields),
 		cmocka_unit_test(test_0218_warnings_and_proxy),
 		cmocka_unit_test(test_volume_snapshot),
+		cmocka_unit_test(test_positions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

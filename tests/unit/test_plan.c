@@ -47,7 +47,7 @@ base_spec(struct spec *s, const char *name)
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
 	s->file = xstrdup("sb.yaml");
-	s->pos[SPEC_F_DOCUMENT].line = 3;
+	spec_pos_set(s, SPEC_F_DOCUMENT, 3, 0);
 	strmap_set(&s->labels, "team", "agents");
 	s->snapshot = xstrdup("daytona-small");
 }
@@ -2568,8 +2568,7 @@ test_0218_autopause(void **state)
 	/* a container cannot pause: a plan error at the field */
 	t.s.has_auto_stop = false;
 	t.s.has_auto_pause = true;
-	t.s.pos[SPEC_F_AUTO_PAUSE].line = 9;
-	t.s.pos[SPEC_F_AUTO_PAUSE].col = 22;
+	spec_pos_set(&t.s, SPEC_F_AUTO_PAUSE, 9, 22);
 	set_str(&t.o.sandbox_class, "container");
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 0);
@@ -2689,8 +2688,7 @@ test_0218_paused(void **state)
 	(void)state;
 	one_setup(&t, "vm");
 	t.s.state = SPEC_STATE_PAUSED;
-	t.s.pos[SPEC_F_STATE].line = 7;
-	t.s.pos[SPEC_F_STATE].col = 10;
+	spec_pos_set(&t.s, SPEC_F_STATE, 7, 10);
 	set_str(&t.o.sandbox_class, "linux-vm");
 	assert_int_equal(one_plan(&t), 0);
 	assert_int_equal(t.p->nactions, 1);
@@ -3120,15 +3118,13 @@ test_res_references(void **state)
 	(void)state;
 	base_spec(&t.s, "web");
 	set_str(&t.s.snapshot, "missing-snap");
-	t.s.pos[SPEC_F_SNAPSHOT].line = 6;
-	t.s.pos[SPEC_F_SNAPSHOT].col = 13;
+	spec_pos_set(&t.s, SPEC_F_SNAPSHOT, 6, 13);
 	t.s.volumes = xcalloc(1, sizeof(*t.s.volumes));
 	t.s.volumes[0].volume = xstrdup("ghost");
 	t.s.volumes[0].mount_path = xstrdup("/data");
 	t.s.nvolumes = 1;
 	t.s.has_volumes = true;
-	t.s.pos[SPEC_F_VOLUMES].line = 7;
-	t.s.pos[SPEC_F_VOLUMES].col = 12;
+	spec_pos_set(&t.s, SPEC_F_VOLUMES, 7, 12);
 	hash(&t.s);
 	memset(&in, 0, sizeof(in));
 	in.stack = STACK;
