@@ -10,7 +10,9 @@
 #include "common/base.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +316,7 @@ val_build_info(const cJSON *v, struct dt_sandbox *sb)
  */
 enum field_kind {
 	F_STR,
+	F_SHARED, /* a string most sandboxes repeat: interned (below) */
 	F_INT,
 	F_BOOL,
 	F_MAP,
@@ -344,13 +347,13 @@ static const struct field fields[] = {
 	{ "buildInfo", F_BUILD_INFO, 0, 0, 0 },
 	{ "cpu", F_INT, SB_OFF(cpu), 0, DT_HAS_CPU },
 	{ "createdAt", F_TIME, SB_OFF(created_at), SB_OFF(created_at_ms), 0 },
-	{ "desiredState", F_STR, SB_OFF(desired_state_raw), 0, 0 },
+	{ "desiredState", F_SHARED, SB_OFF(desired_state_raw), 0, 0 },
 	{ "disk", F_INT, SB_OFF(disk), 0, DT_HAS_DISK },
 	{ "domainAllowList", F_STR, SB_OFF(domain_allow_list), 0, 0 },
 	{ "env", F_MAP, SB_OFF(env), 0, DT_HAS_ENV },
 	{ "errorReason", F_STR, SB_OFF(error_reason), 0, 0 },
 	{ "gpu", F_INT, SB_OFF(gpu), 0, DT_HAS_GPU },
-	{ "gpuType", F_STR, SB_OFF(gpu_type), 0, 0 },
+	{ "gpuType", F_SHARED, SB_OFF(gpu_type), 0, 0 },
 	{ "id", F_STR, SB_OFF(id), 0, 0 },
 	{ "kvm", F_BOOL, SB_OFF(kvm), 0, DT_HAS_KVM },
 	{ "labels", F_MAP, SB_OFF(labels), 0, 0 },
@@ -361,17 +364,17 @@ static const struct field fields[] = {
 	{ "networkAllowList", F_STR, SB_OFF(network_allow_list), 0, 0 },
 	{ "networkBlockAll", F_BOOL, SB_OFF(network_block_all), 0,
 	  DT_HAS_NETWORK_BLOCK_ALL },
-	{ "organizationId", F_STR, SB_OFF(organization_id), 0, 0 },
+	{ "organizationId", F_SHARED, SB_OFF(organization_id), 0, 0 },
 	{ "outboundProxyUrl", F_PROXY, SB_OFF(outbound_proxy_url), 0, 0 },
 	{ "public", F_BOOL, SB_OFF(is_public), 0, DT_HAS_PUBLIC },
 	{ "recoverable", F_BOOL, SB_OFF(recoverable), 0, DT_HAS_RECOVERABLE },
-	{ "sandboxClass", F_STR, SB_OFF(sandbox_class), 0, 0 },
-	{ "snapshot", F_STR, SB_OFF(snapshot), 0, 0 },
+	{ "sandboxClass", F_SHARED, SB_OFF(sandbox_class), 0, 0 },
+	{ "snapshot", F_SHARED, SB_OFF(snapshot), 0, 0 },
 	{ "spot", F_BOOL, SB_OFF(spot), 0, DT_HAS_SPOT },
-	{ "state", F_STR, SB_OFF(state_raw), 0, 0 },
-	{ "target", F_STR, SB_OFF(target), 0, 0 },
+	{ "state", F_SHARED, SB_OFF(state_raw), 0, 0 },
+	{ "target", F_SHARED, SB_OFF(target), 0, 0 },
 	{ "updatedAt", F_TIME, SB_OFF(updated_at), SB_OFF(updated_at_ms), 0 },
-	{ "user", F_STR, SB_OFF(user), 0, 0 },
+	{ "user", F_SHARED, SB_OFF(user), 0, 0 },
 	{ "volumes", F_VOLUMES, 0, 0, 0 },
 };
 
@@ -383,6 +386,9 @@ cmp_field(const void *key, const void *elem)
 	return strcmp(key, ((const struct field *)elem)->key);
 }
 
+/* tmp_str: the char * member of sb that row f describes. */
+#define tmp_str(sb, f) (*(char **)((char *)(sb) + (f)->off))
+
 /* one_field: member v of a sandbox object into sb by the table row f. */
 static int
 one_field(const struct field *f, const cJSON *v, struct dt_sandbox *sb)
@@ -391,6 +397,7 @@ one_field(const struct field *f, const cJSON *v, struct dt_sandbox *sb)
 
 	switch (f->kind) {
 	case F_STR:
+	case F_SHARED:
 	case F_TIME:
 		break; /* inline: dt_sandbox_from_json copies them */
 	case F_PROXY:
@@ -412,6 +419,60 @@ one_field(const struct field *f, const cJSON *v, struct dt_sandbox *sb)
 	return 0;
 }
 
+/*
+ * Interned strings: the organization, snapshot, user, region, state and
+ * class of a listed sandbox are the same for most of a stack (100,000
+ * sandboxes repeat them ~90 bytes each). dt_sandbox_from_json points such
+ * a member at one copy in a fixed process-wide buffer instead of copying
+ * it. The buffer is bounded (a stack of all-different snapshot names
+ * fills it, then they are copied inline again); nothing in it is ever
+ * freed, and free_str knows its strings by their address.
+ */
+#define INTERN_BYTES   (64 * 1024)
+#define INTERN_SLOTS   2048 /* a power of two; at most half used */
+#define INTERN_MAX_LEN 128
+static char intern_buf[INTERN_BYTES];
+static size_t intern_used, intern_count;
+static const char *intern_slot[INTERN_SLOTS];
+static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+is_interned(const char *s)
+{
+	return s >= intern_buf && s < intern_buf + sizeof(intern_buf);
+}
+
+/* intern: the shared copy of s (len bytes), or NULL when the buffer is
+ * full or s is long. */
+static const char *
+intern(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	const char *hit = NULL;
+	size_t i;
+
+	if (len > INTERN_MAX_LEN)
+		return NULL;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	pthread_mutex_lock(&intern_mu);
+	for (i = h & (INTERN_SLOTS - 1); intern_slot[i] != NULL;
+	     i = (i + 1) & (INTERN_SLOTS - 1))
+		if (strcmp(intern_slot[i], s) == 0) {
+			hit = intern_slot[i];
+			break;
+		}
+	if (hit == NULL && intern_count < INTERN_SLOTS / 2 &&
+	    intern_used + len + 1 <= sizeof(intern_buf)) {
+		hit = memcpy(intern_buf + intern_used, s, len + 1);
+		intern_used += len + 1;
+		intern_slot[i] = hit;
+		intern_count++;
+	}
+	pthread_mutex_unlock(&intern_mu);
+	return hit;
+}
+
 /* is_inline: s lies in sb's own allocation (dt_sandbox_from_json). */
 static int
 is_inline(const struct dt_sandbox *sb, const char *s)
@@ -424,7 +485,7 @@ is_inline(const struct dt_sandbox *sb, const char *s)
 static void
 free_str(const struct dt_sandbox *sb, char *s)
 {
-	if (s != NULL && !is_inline(sb, s))
+	if (s != NULL && !is_inline(sb, s) && !is_interned(s))
 		free(s);
 }
 
@@ -441,7 +502,7 @@ dt_sandbox_set_str(struct dt_sandbox *sb, char **member, const char *value)
 static int
 inline_kind(enum field_kind k)
 {
-	return k == F_STR || k == F_TIME;
+	return k == F_STR || k == F_SHARED || k == F_TIME;
 }
 
 /* members_clear: free what sb's members hold (not sb itself). */
@@ -487,6 +548,7 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 	/* the plain strings, read in place until sb is allocated */
 	const char *str[NFIELDS];
 	unsigned char seen[NFIELDS];
+	size_t len;
 	size_t total = 0, k;
 	const cJSON *e;
 	char *p;
@@ -518,8 +580,13 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 				rc = bad_type(f->key, "a string");
 				goto fail;
 			}
+			len = strlen(e->valuestring);
+			if (f->kind == F_SHARED &&
+			    (tmp_str(&tmp, f) = (char *)intern(e->valuestring,
+			                                       len)) != NULL)
+				continue; /* no inline copy */
 			str[k] = e->valuestring;
-			total += strlen(e->valuestring) + 1;
+			total += len + 1;
 			continue;
 		}
 		if ((rc = one_field(f, e, &tmp)) < 0)

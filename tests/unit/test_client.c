@@ -248,6 +248,58 @@ test_sandbox_inline(void **state)
 	cJSON_Delete(bad);
 }
 
+/* A string most sandboxes repeat (organization, snapshot, state...) is
+ * one shared copy; when the bounded pool is full, copies are inline
+ * again, and every sandbox still frees cleanly (ASAN). */
+static void
+test_sandbox_interned(void **state)
+{
+	struct dt_sandbox *a = NULL, *b = NULL, *v[3000];
+	char text[256];
+	cJSON *j;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		j = cJSON_Parse(
+		        "{\"id\":\"x\",\"name\":\"n\",\"organizationId\":"
+		        "\"org-1\",\"snapshot\":\"s1\",\"state\":"
+		        "\"started\"}");
+		assert_int_equal(dt_sandbox_from_json(j, 0, i ? &b : &a), 0);
+		cJSON_Delete(j);
+	}
+	assert_ptr_equal(a->organization_id, b->organization_id);
+	assert_ptr_equal(a->snapshot, b->snapshot);
+	assert_ptr_equal(a->state_raw, b->state_raw);
+	assert_int_equal(a->state, DT_STATE_STARTED);
+	assert_ptr_not_equal(a->id, b->id); /* not a shared field */
+	assert_string_equal(b->snapshot, "s1");
+	dt_sandbox_set_str(b, &b->snapshot, "s2"); /* the shared one stays */
+	assert_string_equal(a->snapshot, "s1");
+	assert_string_equal(b->snapshot, "s2");
+	dt_sandbox_free(b);
+	dt_sandbox_free(a);
+	/* more distinct values than the pool holds */
+	for (i = 0; i < 3000; i++) {
+		snprintf(text, sizeof(text),
+		         "{\"id\":\"i\",\"name\":\"n\",\"snapshot\":"
+		         "\"snapshot-with-a-long-name-%04zu\"}",
+		         i);
+		j = cJSON_Parse(text);
+		v[i] = NULL;
+		assert_int_equal(dt_sandbox_from_json(j, 0, &v[i]), 0);
+		cJSON_Delete(j);
+	}
+	for (i = 0; i < 3000; i++) {
+		snprintf(text, sizeof(text), "snapshot-with-a-long-name-%04zu",
+		         i);
+		assert_string_equal(v[i]->snapshot, text);
+	}
+	assert_true(v[2999]->inline_len > strlen(text)); /* copied inline */
+	for (i = 0; i < 3000; i++)
+		dt_sandbox_free(v[i]);
+}
+
 static void
 assert_same_json(const struct dt_sandbox *a, const struct dt_sandbox *b)
 {
@@ -1816,6 +1868,7 @@ main(void)
 		cmocka_unit_test(test_sandbox_full),
 		cmocka_unit_test(test_sandbox_nulls),
 		cmocka_unit_test(test_sandbox_inline),
+		cmocka_unit_test(test_sandbox_interned),
 		cmocka_unit_test(test_sandbox_roundtrip),
 		cmocka_unit_test(test_sandbox_print),
 		cmocka_unit_test(test_states),
