@@ -57,7 +57,13 @@ struct rec_load {
 	const struct refresh_opts *o; /* OBS_NETWORK: its specs */
 	uint64_t *hash; /* OBS_NETWORK: per record, the hash of a text let
 	                   go (0: kept, or none) */
+	/* NULL, or the plan records, built as the records are read (their
+	 * name, id and spec hash are the store record's strings) */
+	struct plan_record *pr;
+	int want_pr;
 };
+
+static void fill_record(const struct store_record *r, struct plan_record *out);
 
 static int
 spec_has_network(const struct refresh_opts *o, const char *name)
@@ -119,6 +125,8 @@ load_record(void *arg, const struct store_record *r)
 	if (n == L->alloc) {
 		L->alloc = L->alloc ? 2 * L->alloc : 256;
 		L->l->v = xreallocarray(L->l->v, L->alloc, sizeof(*L->l->v));
+		if (L->want_pr)
+			L->pr = xreallocarray(L->pr, L->alloc, sizeof(*L->pr));
 		if (L->keep == OBS_NETWORK)
 			L->hash = xreallocarray(L->hash, L->alloc,
 			                        sizeof(*L->hash));
@@ -132,12 +140,27 @@ load_record(void *arg, const struct store_record *r)
 	d->name = xstrdup_or_null(r->name);
 	d->sandbox_id = xstrdup_or_null(r->sandbox_id);
 	d->spec_hash = xstrdup_or_null(r->spec_hash);
-	d->labels_json = xstrdup_or_null(r->labels_json);
+	d->labels_json = NULL;
 	d->applied_json = xstrdup_or_null(r->applied_json);
 	d->status = shared_status(r->status);
 	if (d->status == NULL)
 		d->status = xstrdup_or_null(r->status);
 	d->observed_json = NULL;
+	if (L->want_pr) {
+		struct plan_record *pr = &L->pr[n];
+
+		memset(pr, 0, sizeof(*pr));
+		pr->name = (char *)d->name;
+		pr->id = (char *)d->sandbox_id;
+		pr->spec_hash = (char *)d->spec_hash;
+		fill_record(r, pr);
+	}
+	/* a refresh writes labels back from the plan record's owned_labels;
+	 * the text is kept only when it could not be read (as it was), or
+	 * for a plan without refresh. Not copying it keeps 100,000 holes out
+	 * of the heap. */
+	if (!L->want_pr || L->keep == OBS_ALL || !L->pr[n].labels_ok)
+		d->labels_json = xstrdup_or_null(r->labels_json);
 	if (L->keep == OBS_NETWORK)
 		L->hash[n] = 0;
 	if (r->observed_json != NULL &&
@@ -159,19 +182,34 @@ load_record(void *arg, const struct store_record *r)
 static int
 sandbox_records(struct store *st, const struct refresh_opts *o,
                 enum obs_keep keep, struct store_record_list *l,
-                uint64_t **hash_out)
+                uint64_t **hash_out, struct plan_record **pr_out)
 {
-	struct rec_load L = { l, 0, keep, o, NULL };
+	struct rec_load L = { l, 0, keep, o, NULL, NULL, pr_out != NULL };
+	size_t i;
 	int rc;
 
 	l->v = NULL;
 	l->n = 0;
 	rc = store_record_each(st, o->stack, load_record, &L);
 	if (rc < 0) {
+		for (i = 0; L.pr && i < l->n; i++) {
+			/* the strings are the store records' */
+			L.pr[i].name = L.pr[i].id = L.pr[i].spec_hash = NULL;
+			plan_record_clear(&L.pr[i]);
+		}
+		free(L.pr);
 		records_free(l, o->stack);
 		free(L.hash);
 		return rc;
 	}
+	/* the arrays' doubling slack is megabytes at 100,000 */
+	if (l->n > 0 && l->n < L.alloc) {
+		l->v = xreallocarray(l->v, l->n, sizeof(*l->v));
+		if (L.pr)
+			L.pr = xreallocarray(L.pr, l->n, sizeof(*L.pr));
+	}
+	if (pr_out)
+		*pr_out = L.pr ? L.pr : xcalloc(1, sizeof(*L.pr));
 	if (keep == OBS_NETWORK) {
 		if (L.hash == NULL)
 			L.hash = xcalloc(1, sizeof(*L.hash));
@@ -183,12 +221,19 @@ sandbox_records(struct store *st, const struct refresh_opts *o,
 void
 refresh_record_from_store(const struct store_record *r, struct plan_record *out)
 {
-	cJSON *j;
-
 	memset(out, 0, sizeof(*out));
 	out->name = xstrdup(r->name);
 	out->id = xstrdup_or_null(r->sandbox_id);
 	out->spec_hash = xstrdup_or_null(r->spec_hash);
+	fill_record(r, out);
+}
+
+/* fill_record: what a plan record reads from the store record's JSON. */
+static void
+fill_record(const struct store_record *r, struct plan_record *out)
+{
+	cJSON *j;
+
 	out->imported =
 	        r->status && strcmp(r->status, STORE_STATUS_IMPORTED) == 0;
 	if ((j = parse_json(r->labels_json)) != NULL) {
@@ -284,23 +329,6 @@ text_hash(const char *s)
 	h = (h ^ x) * 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 29;
 	return h ? h : 1;
-}
-
-/* drop_labels: let go of the records' labels texts once read (they are
- * in the plan records, owned_labels). */
-static void
-drop_labels(struct store_record_list *recs, const struct walk *w)
-{
-	size_t i;
-
-	for (i = 0; i < recs->n; i++) {
-		struct store_record *r = &recs->v[i];
-
-		if (r->labels_json != NULL && w->res->records[i].labels_ok) {
-			free((char *)r->labels_json);
-			r->labels_json = NULL;
-		}
-	}
 }
 
 /* print_obs: the store's text of observation k into b (reset first). */
@@ -921,28 +949,42 @@ unanswered(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 	struct refresh_result *out = w->res;
 	struct org_walk ow;
 	struct dt_list_query q;
-	size_t nrec = 0, nname = 0, i;
+	size_t nrec = 0, nname = 0, arec = 0, aname = 0, i;
 	int rc;
 
 	memset(&ow, 0, sizeof(ow));
 	ow.w = w;
 	ow.o = o;
 	ow.out = out;
-	ow.recs = xcalloc(out->nrecords + 1, sizeof(*ow.recs));
+	/* grown to need: usually nothing is unanswered, and these arrays
+	 * were the peak of a big plan's memory */
 	for (i = 0; i < out->nrecords; i++)
 		if (out->records[i].id &&
 		    find_observed(w, out->records[i].name) < 0) {
+			if (nrec == arec) {
+				arec = arec ? 2 * arec : 16;
+				ow.recs = xreallocarray(ow.recs, arec,
+				                        sizeof(*ow.recs));
+			}
+			memset(&ow.recs[nrec], 0, sizeof(*ow.recs));
 			ow.recs[nrec].id = out->records[i].id;
 			ow.recs[nrec++].i = i;
 		}
-	ow.names = xcalloc(o->nspecs + 1, sizeof(*ow.names));
 	for (i = 0; i < o->nspecs; i++)
 		if (find_observed(w, o->specs[i].name) < 0 &&
-		    (i == 0 || strcmp(o->specs[i - 1].name, o->specs[i].name)))
+		    (i == 0 ||
+		     strcmp(o->specs[i - 1].name, o->specs[i].name))) {
+			if (nname == aname) {
+				aname = aname ? 2 * aname : 16;
+				ow.names = xreallocarray(ow.names, aname,
+				                         sizeof(*ow.names));
+			}
 			ow.names[nname++] = &o->specs[i];
+		}
 	ow.nrecs = nrec;
 	ow.nnames = nname;
-	qsort(ow.recs, nrec, sizeof(*ow.recs), cmp_id);
+	if (nrec > 0)
+		qsort(ow.recs, nrec, sizeof(*ow.recs), cmp_id);
 	if (nname > REFRESH_GET_MAX || o->show_unmanaged) {
 		size_t pages = 0;
 
@@ -1184,7 +1226,7 @@ unchanged(struct store *st, const struct refresh_opts *o,
 	size_t i;
 	int same;
 
-	if (sandbox_records(st, o, OBS_NONE, &now, NULL) < 0)
+	if (sandbox_records(st, o, OBS_NONE, &now, NULL, NULL) < 0)
 		return -1;
 	same = now.n == was->n;
 	for (i = 0; same && i < now.n; i++) {
@@ -1233,22 +1275,6 @@ record_locked(struct store *st, const struct refresh_opts *o, struct walk *w,
 	return rc;
 }
 
-/*
- * share_strings: the plan record keeps the store record's name, id and
- * spec hash instead of copies (both live until refresh_run returns, and
- * neither changes them; refresh_run lets the record's go first).
- */
-static void
-share_strings(struct store_record *sr, struct plan_record *pr)
-{
-	free(pr->name);
-	free(pr->id);
-	free(pr->spec_hash);
-	pr->name = (char *)sr->name;
-	pr->id = (char *)sr->sandbox_id;
-	pr->spec_hash = (char *)sr->spec_hash;
-}
-
 int
 refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
             struct refresh_result *out)
@@ -1264,19 +1290,13 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	memset(&w, 0, sizeof(w));
 	w.res = out;
 	if ((rc = sandbox_records(st, o, o->refresh ? OBS_NETWORK : OBS_ALL,
-	                          &recs, &w.obs_hash)) < 0)
+	                          &recs, &w.obs_hash, &out->records)) < 0)
 		goto out;
-	out->records = xcalloc(recs.n + 1, sizeof(*out->records));
-	for (i = 0; i < recs.n; i++) {
-		refresh_record_from_store(&recs.v[i], &out->records[i]);
-		share_strings(&recs.v[i], &out->records[i]);
-	}
 	out->nrecords = recs.n;
 	if (!o->refresh) {
 		from_recorded(&w, &recs);
 		goto out;
 	}
-	drop_labels(&recs, &w);
 
 	/* 1. one label-filtered, stable walk */
 	strmap_set(&filter, LABEL_STACK, o->stack);
