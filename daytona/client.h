@@ -209,8 +209,8 @@ struct dt_sandbox {
 	char *gpu_type;
 	char *sandbox_class;
 	char *state_raw; /* as sent, e.g. "pending_build" */
-	enum dt_state state;
 	char *desired_state_raw;
+	enum dt_state state;
 	enum dt_state desired_state;
 	char *error_reason;
 	int recoverable;
@@ -219,7 +219,6 @@ struct dt_sandbox {
 	int auto_delete_interval;
 	int auto_pause_interval;   /* 0.218: classes that can pause */
 	int spot;                  /* 0.218: a spot GPU sandbox */
-	int kvm;                   /* 0.218, full DTO only: /dev/kvm exposed */
 	char *outbound_proxy_url;  /* 0.218, full DTO only */
 	char *auto_destroy_at;     /* 0.218: when ttlMinutes destroys it */
 	struct dt_volume *volumes; /* full DTO only */
@@ -234,12 +233,14 @@ struct dt_sandbox {
 	int64_t last_activity_at_ms;
 	unsigned present; /* enum dt_present bits */
 	int is_full;      /* 1: from a full Sandbox DTO, 0: a list item */
+	int kvm;          /* 0.218, full DTO only: /dev/kvm exposed */
+	/* (members ordered without padding: 100,000 of these are held) */
 	/* dt_sandbox_from_json puts the plain string members (not env,
 	 * labels, volumes, buildInfo, the proxy URL) in the sandbox's own
 	 * allocation, inline_len bytes after the struct: one allocation
 	 * instead of a dozen per sandbox. Such a member is never freed or
 	 * overwritten directly: change it with dt_sandbox_set_str(). */
-	size_t inline_len;
+	unsigned inline_len;
 };
 
 /*

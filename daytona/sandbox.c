@@ -309,10 +309,11 @@ val_build_info(const cJSON *v, struct dt_sandbox *sb)
 }
 
 /*
- * The fields of a Sandbox, sorted by key: one pass over the object's
- * members finds each in the table (bsearch), where a lookup per field
- * would walk the members again for each of the thirty-odd fields. A
- * repeated key counts once (the first, as cJSON's lookup did).
+ * The fields of a Sandbox, sorted by key for the reader: one pass over the
+ * object's members finds each in the table (find_field, a hash), where a
+ * lookup per field would walk the members again for each of the
+ * thirty-odd fields. A repeated key counts once (the first, as cJSON's
+ * lookup did).
  */
 enum field_kind {
 	F_STR,
@@ -380,10 +381,48 @@ static const struct field fields[] = {
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
-static int
-cmp_field(const void *key, const void *elem)
+/* The table's rows by key hash (open addressing): a list of 100,000
+ * sandboxes looks up three million keys, and a binary search of strcmp
+ * calls was a tenth of a big plan's refresh. */
+#define FIELD_SLOTS 128 /* a power of two, over three times NFIELDS */
+static unsigned char field_slot[FIELD_SLOTS]; /* row + 1, 0: empty */
+static pthread_once_t field_once = PTHREAD_ONCE_INIT;
+
+static uint32_t
+key_hash(const char *s)
 {
-	return strcmp(key, ((const struct field *)elem)->key);
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static void
+field_index(void)
+{
+	size_t k, i;
+
+	for (k = 0; k < NFIELDS; k++) {
+		for (i = key_hash(fields[k].key) & (FIELD_SLOTS - 1);
+		     field_slot[i] != 0; i = (i + 1) & (FIELD_SLOTS - 1))
+			;
+		field_slot[i] = (unsigned char)(k + 1);
+	}
+}
+
+/* find_field: the row of key, or NULL. */
+static const struct field *
+find_field(const char *key)
+{
+	size_t i;
+
+	pthread_once(&field_once, field_index);
+	for (i = key_hash(key) & (FIELD_SLOTS - 1); field_slot[i] != 0;
+	     i = (i + 1) & (FIELD_SLOTS - 1))
+		if (strcmp(fields[field_slot[i] - 1].key, key) == 0)
+			return &fields[field_slot[i] - 1];
+	return NULL;
 }
 
 /* tmp_str: the char * member of sb that row f describes. */
@@ -565,9 +604,7 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 	for (e = obj->child; e != NULL; e = e->next) {
 		const struct field *f;
 
-		if (e->string == NULL ||
-		    (f = bsearch(e->string, fields, NFIELDS, sizeof(*fields),
-		                 cmp_field)) == NULL)
+		if (e->string == NULL || (f = find_field(e->string)) == NULL)
 			continue; /* a field this client does not use */
 		k = (size_t)(f - fields);
 		if (seen[k])
@@ -592,9 +629,13 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 		if ((rc = one_field(f, e, &tmp)) < 0)
 			goto fail;
 	}
+	if (total > UINT_MAX) {
+		rc = sf_error_set(SF_EINVALID, "daytona: sandbox too large");
+		goto fail;
+	}
 	sb = xmalloc(sizeof(*sb) + total);
 	*sb = tmp;
-	sb->inline_len = total;
+	sb->inline_len = (unsigned)total;
 	p = (char *)(sb + 1);
 	for (k = 0; k < NFIELDS; k++) {
 		char **m = (char **)((char *)sb + fields[k].off);
