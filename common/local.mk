@@ -12,6 +12,7 @@ libcommon_la_SOURCES = \
 	common/hash.c common/hash.h \
 	common/jsonutil.c common/jsonutil.h \
 	common/log.c common/log.h \
+	common/nameix.c common/nameix.h \
 	common/redact.c common/redact.h \
 	common/strnum.c common/strnum.h \
 	common/suggest.c common/suggest.h \

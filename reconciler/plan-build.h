@@ -6,6 +6,7 @@
 #ifndef SF_RECONCILER_PLAN_BUILD_H
 #define SF_RECONCILER_PLAN_BUILD_H
 
+#include "common/nameix.h"
 #include "reconciler/plan.h"
 
 struct builder {
@@ -16,6 +17,8 @@ struct builder {
 	const struct dt_sandbox **obs;
 	const struct plan_record **recs;
 	const struct dt_sandbox **foreign;
+	/* the same by name (the first of a name met twice) */
+	struct nameix obs_ix, rec_ix, foreign_ix;
 	size_t nfound_ours; /* stack sandboxes that are ours */
 	size_t alloc_actions;
 };

@@ -37,6 +37,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/nameix.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
@@ -254,42 +255,50 @@ cmp_rec(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* bsearch keys: the name looked for against an element's name */
-static int
-key_obs(const void *key, const void *elem)
-{
-	return strcmp(key, (*(const struct dt_sandbox *const *)elem)->name);
-}
-
-static int
-key_rec(const void *key, const void *elem)
-{
-	return strcmp(key, (*(const struct plan_record *const *)elem)->name);
-}
-
+/* bsearch key: the name looked for against a spec's name */
 static int
 key_spec(const void *key, const void *elem)
 {
 	return strcmp(key, ((const struct spec *)elem)->name);
 }
 
-/* names are unique in an organization, so at most one matches */
-static const struct dt_sandbox *
-find_obs(const struct dt_sandbox **v, size_t n, const char *name)
+/* The builder's indexes by name (common/nameix.h) read these. */
+static const char *
+obs_name(const void *ctx, size_t i)
 {
-	const struct dt_sandbox *const *hit =
-	        n ? bsearch(name, v, n, sizeof(*v), key_obs) : NULL;
+	return ((const struct dt_sandbox *const *)ctx)[i]->name;
+}
 
-	return hit ? *hit : NULL;
+static const char *
+rec_name(const void *ctx, size_t i)
+{
+	return ((const struct plan_record *const *)ctx)[i]->name;
+}
+
+/* names are unique in an organization, so at most one matches (an
+ * observation listed twice: the first in name order) */
+static const struct dt_sandbox *
+find_obs(const struct builder *b, const char *name)
+{
+	long i = nameix_find(&b->obs_ix, name);
+
+	return i >= 0 ? b->obs[i] : NULL;
+}
+
+static const struct dt_sandbox *
+find_foreign(const struct builder *b, const char *name)
+{
+	long i = nameix_find(&b->foreign_ix, name);
+
+	return i >= 0 ? b->foreign[i] : NULL;
 }
 
 static const struct plan_record *
-find_rec(const struct plan_record **v, size_t n, const char *name)
+find_rec(const struct builder *b, const char *name)
 {
-	const struct plan_record *const *hit =
-	        n ? bsearch(name, v, n, sizeof(*v), key_rec) : NULL;
+	long i = nameix_find(&b->rec_ix, name);
 
-	return hit ? *hit : NULL;
+	return i >= 0 ? b->recs[i] : NULL;
 }
 
 /* specs are sorted by name (plan_build checks) */
@@ -305,8 +314,7 @@ find_spec(const struct plan_input *in, const char *name)
 static int
 is_ours(const struct builder *b, const struct dt_sandbox *o)
 {
-	const struct plan_record *r =
-	        find_rec(b->recs, b->in->nrecords, o->name);
+	const struct plan_record *r = find_rec(b, o->name);
 
 	if (r == NULL)
 		return 0;
@@ -723,10 +731,9 @@ static void
 plan_spec(struct builder *b, const struct spec *s)
 {
 	const struct plan_input *in = b->in;
-	const struct dt_sandbox *o = find_obs(b->obs, in->nobserved, s->name);
-	const struct plan_record *r = find_rec(b->recs, in->nrecords, s->name);
-	const struct dt_sandbox *f =
-	        find_obs(b->foreign, in->nforeign, s->name);
+	const struct dt_sandbox *o = find_obs(b, s->name);
+	const struct plan_record *r = find_rec(b, s->name);
+	const struct dt_sandbox *f = find_foreign(b, s->name);
 
 	if (!targeted(b, s->name))
 		return;
@@ -903,6 +910,15 @@ builder_init(struct builder *b, const struct plan_input *in)
 	for (i = 0; i < in->nforeign; i++)
 		b->foreign[i] = in->foreign[i];
 	qsort(b->foreign, in->nforeign, sizeof(*b->foreign), cmp_obs);
+	nameix_init(&b->obs_ix, obs_name, b->obs, in->nobserved);
+	for (i = 0; i < in->nobserved; i++)
+		nameix_add(&b->obs_ix, i);
+	nameix_init(&b->rec_ix, rec_name, b->recs, in->nrecords);
+	for (i = 0; i < in->nrecords; i++)
+		nameix_add(&b->rec_ix, i);
+	nameix_init(&b->foreign_ix, obs_name, b->foreign, in->nforeign);
+	for (i = 0; i < in->nforeign; i++)
+		nameix_add(&b->foreign_ix, i);
 	for (i = 0; i < in->nobserved; i++)
 		if (is_ours(b, b->obs[i])) {
 			b->nfound_ours++;
@@ -920,6 +936,9 @@ builder_done(struct builder *b, struct plan **out)
 	free(b->obs);
 	free(b->recs);
 	free(b->foreign);
+	nameix_free(&b->obs_ix);
+	nameix_free(&b->rec_ix);
+	nameix_free(&b->foreign_ix);
 }
 
 /*
@@ -939,10 +958,9 @@ check_targets(struct builder *b, bool with_specs)
 	for (i = 0; i < in->ntargets; i++) {
 		const char *t = in->targets[i];
 
-		o = find_obs(b->obs, in->nobserved, t);
+		o = find_obs(b, t);
 		if ((with_specs && find_spec(in, t)) || (o && is_ours(b, o)) ||
-		    find_rec(b->recs, in->nrecords, t) ||
-		    plan_res_target_known(in, t, with_specs))
+		    find_rec(b, t) || plan_res_target_known(in, t, with_specs))
 			continue;
 		if (res_key_parse(t, &rk, &rn) == 0)
 			add_error(b, t,
@@ -974,8 +992,7 @@ untargeted_users(struct builder *b)
 
 	for (i = 0; b->p->targets.n > 0 && i < in->nspecs; i++) {
 		const struct spec *s = &in->specs[i];
-		const struct dt_sandbox *o =
-		        find_obs(b->obs, in->nobserved, s->name);
+		const struct dt_sandbox *o = find_obs(b, s->name);
 
 		if (targeted(b, s->name) || o == NULL || !is_ours(b, o) ||
 		    !plan_res_replacing(b->p, RES_SNAPSHOT, s->snapshot))
@@ -1014,11 +1031,11 @@ plan_build(const struct plan_input *in, struct plan **out)
 			b.p->kept++;
 			continue;
 		}
-		plan_delete(&b, o, find_rec(b.recs, in->nrecords, o->name));
+		plan_delete(&b, o, find_rec(&b, o->name));
 	}
 	for (i = 0; i < in->nreplace; i++)
 		if (find_spec(in, in->replace[i]) == NULL ||
-		    find_obs(b.obs, in->nobserved, in->replace[i]) == NULL)
+		    find_obs(&b, in->replace[i]) == NULL)
 			add_error(&b, in->replace[i],
 			          "--replace %s: stack '%s' has no sandbox of "
 			          "that name in the manifests",
@@ -1094,9 +1111,8 @@ plan_build_destroy(const struct plan_input *in, const char *const *force,
 		if (o->state == DT_STATE_DESTROYED ||
 		    o->state == DT_STATE_DESTROYING)
 			continue;
-		if (prevent_destroy_of(
-		            find_spec(in, o->name), o,
-		            find_rec(b.recs, in->nrecords, o->name)) &&
+		if (prevent_destroy_of(find_spec(in, o->name), o,
+		                       find_rec(&b, o->name)) &&
 		    !forced_name(force, nforce, o->name)) {
 			add_error(&b, o->name,
 			          "refusing to destroy '%s': "
@@ -1109,7 +1125,7 @@ plan_build_destroy(const struct plan_input *in, const char *const *force,
 	}
 	/* a --force-destroy that names nothing of the stack is a typo */
 	for (i = 0; i < nforce; i++)
-		if (find_rec(b.recs, in->nrecords, force[i]) == NULL &&
+		if (find_rec(&b, force[i]) == NULL &&
 		    !plan_res_recorded(in, force[i]))
 			add_error(&b, force[i],
 			          "--force-destroy %s: stack '%s' has no "

@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/nameix.h"
 #include "common/xalloc.h"
 #include "reconciler/refresh.h"
 #include "reconciler/resources.h"
@@ -273,8 +274,6 @@ refresh_result_clear(struct refresh_result *r)
 
 /* ---- the walk ------------------------------------------------------------ */
 
-struct name_ix;
-
 struct walk {
 	struct refresh_result *res;
 	size_t alloc;
@@ -285,8 +284,7 @@ struct walk {
 	/* per record: the hash of its recorded observation when the text
 	 * itself was let go after loading (0: the text is kept, or none) */
 	uint64_t *obs_hash;
-	struct name_ix *ix; /* sorted by name over the first nix */
-	size_t nix;
+	struct nameix ix; /* observed[] by name */
 };
 
 /* push_observed: take sb; the store's text of it is printed when needed. */
@@ -303,6 +301,7 @@ push_observed(struct walk *w, struct dt_sandbox *sb)
 		w->flags = xreallocarray(w->flags, w->alloc, sizeof(*w->flags));
 	}
 	r->observed[r->nobserved] = sb;
+	nameix_add(&w->ix, r->nobserved);
 	w->json[r->nobserved] = NULL;
 	/* a full sandbox (from a GET) carries env values, secrets among
 	 * them: the state never stores them */
@@ -366,49 +365,19 @@ walk_cb(void *arg, struct dt_sandbox *sb)
 	return 0;
 }
 
-/* Name index of the walk's observations (names are unique in an org). */
-struct name_ix {
-	const char *name;
-	size_t i;
-};
-
-static int
-cmp_ix(const void *a, const void *b)
+/* observed_name: an observation's name, for the walk's index. */
+static const char *
+observed_name(const void *ctx, size_t i)
 {
-	return strcmp(((const struct name_ix *)a)->name,
-	              ((const struct name_ix *)b)->name);
+	return ((const struct walk *)ctx)->res->observed[i]->name;
 }
 
-static void
-index_build(struct walk *w)
-{
-	size_t i;
-
-	free(w->ix);
-	w->ix = xcalloc(w->res->nobserved + 1, sizeof(*w->ix));
-	for (i = 0; i < w->res->nobserved; i++) {
-		w->ix[i].name = w->res->observed[i]->name;
-		w->ix[i].i = i;
-	}
-	qsort(w->ix, w->res->nobserved, sizeof(*w->ix), cmp_ix);
-	w->nix = w->res->nobserved;
-}
-
-/* find_observed: the index of name, or -1; later additions are scanned. */
+/* find_observed: the index of name in observed[], or -1 (names are
+ * unique in an organization; a repeat keeps the first). */
 static long
 find_observed(const struct walk *w, const char *name)
 {
-	struct name_ix key = { name, 0 }, *hit;
-	size_t i;
-
-	hit = w->nix ? bsearch(&key, w->ix, w->nix, sizeof(*w->ix), cmp_ix)
-	             : NULL;
-	if (hit)
-		return (long)hit->i;
-	for (i = w->nix; i < w->res->nobserved; i++)
-		if (strcmp(w->res->observed[i]->name, name) == 0)
-			return (long)i;
-	return -1;
+	return nameix_find(&w->ix, name);
 }
 
 /* A sandbox is gone for us when it is destroyed or being destroyed. */
@@ -763,17 +732,11 @@ copy_createonly(struct dt_sandbox *ob, const struct dt_sandbox *full)
 	dt_sandbox_free(d);
 }
 
-static int
-cmp_rec_name(const void *a, const void *b)
+/* record_name: a plan record's name, for an index. */
+static const char *
+record_name(const void *ctx, size_t i)
 {
-	return strcmp((*(const struct plan_record *const *)a)->name,
-	              (*(const struct plan_record *const *)b)->name);
-}
-
-static int
-key_rec_name(const void *key, const void *elem)
-{
-	return strcmp(key, (*(const struct plan_record *const *)elem)->name);
+	return ((const struct refresh_result *)ctx)->records[i].name;
 }
 
 /* What a full GET is for. */
@@ -800,20 +763,19 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 	struct get_job *jobs = NULL;
 	size_t *at = NULL;
 	int *why = NULL;
-	const struct plan_record **byname =
-	        xcalloc(out->nrecords + 1, sizeof(*byname));
+	struct nameix byname;
 	size_t n = 0, alloc = 0, i, j;
 	int rc;
 
+	nameix_init(&byname, record_name, out, out->nrecords);
 	for (i = 0; i < out->nrecords; i++)
-		byname[i] = &out->records[i];
-	qsort(byname, out->nrecords, sizeof(*byname), cmp_rec_name);
+		nameix_add(&byname, i);
 
 	for (i = 0; i < o->nspecs; i++) {
 		const struct spec *s = &o->specs[i];
 		const struct plan_record *r = NULL;
 		const struct store_record *sr = NULL;
-		const struct plan_record *const *hit;
+		long hit;
 		struct dt_sandbox *ob;
 		int same = 0, need = 0;
 		long k;
@@ -821,10 +783,8 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 		if ((k = find_observed(w, s->name)) < 0)
 			continue;
 		ob = out->observed[k];
-		hit = out->nrecords ? bsearch(s->name, byname, out->nrecords,
-		                              sizeof(*byname), key_rec_name)
-		                    : NULL;
-		r = hit ? *hit : NULL;
+		hit = nameix_find(&byname, s->name);
+		r = hit >= 0 ? &out->records[hit] : NULL;
 		/* records are in the order loaded, unless rebuilt */
 		j = r ? (size_t)(r - out->records) : 0;
 		if (r && !out->rebuilt)
@@ -880,7 +840,7 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 	get_jobs_free(jobs, n);
 	free(at);
 	free(why);
-	free(byname);
+	nameix_free(&byname);
 	return rc;
 }
 
@@ -1289,6 +1249,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
 	w.res = out;
+	nameix_init(&w.ix, observed_name, &w, o->nspecs);
 	if ((rc = sandbox_records(st, o, o->refresh ? OBS_NETWORK : OBS_ALL,
 	                          &recs, &w.obs_hash, &out->records)) < 0)
 		goto out;
@@ -1309,14 +1270,12 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 		goto out;
 	log_debug("stack '%s': %zu sandboxes in %zu pages", o->stack,
 	          out->nobserved, out->pages);
-	index_build(&w);
 	/* 2. a lost or empty state: rebuild the records from the labels */
 	if (recs.n == 0 && out->nobserved > 0)
 		rebuild_records(o, out);
 	/* 3. what the walk did not answer */
 	if ((rc = unanswered(c, o, &w, &gone, &ngone)) < 0)
 		goto out;
-	index_build(&w);
 	/* 4. what only a full GET tells: network settings that may have
 	 * changed, create-only fields of a sandbox without our spec label */
 	if ((rc = full_gets(c, o, &w, &recs, &out->gets)) < 0)
@@ -1346,7 +1305,7 @@ out:
 		refresh_result_clear(
 		        out); /* the failing call's message stays */
 	free(gone);
-	free(w.ix);
+	nameix_free(&w.ix);
 	strmap_clear(&filter);
 	records_free(&recs, o->stack);
 	return rc;

@@ -24,6 +24,7 @@
 #include "common/redact.h"
 #include "common/arena.h"
 #include "common/jsonutil.h"
+#include "common/nameix.h"
 #include "common/strmap.h"
 #include "common/strnum.h"
 #include "common/suggest.h"
@@ -787,11 +788,51 @@ test_suggest(void **state)
 	assert_null(suggest_closest("replicas", keys, 4));
 }
 
+/* nameix: every name found, absent ones not, the first of a repeated
+ * name kept, growth from a small hint keeps everything. */
+static const char *
+ix_name(const void *ctx, size_t i)
+{
+	return ((const char *const *)ctx)[i];
+}
+
+static void
+test_nameix(void **state)
+{
+	enum { N = 5000 };
+	static char names[N + 1][16];
+	const char *v[N + 1];
+	struct nameix x;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "sb-%05zu", i);
+		v[i] = names[i];
+	}
+	snprintf(names[N], sizeof(names[N]), "sb-%05d", 7); /* again */
+	v[N] = names[N];
+	nameix_init(&x, ix_name, v, 4);
+	assert_int_equal(nameix_find(&x, "sb-00000"), -1);
+	for (i = 0; i <= N; i++)
+		nameix_add(&x, i);
+	assert_int_equal(x.n, N); /* the repeat is not added */
+	assert_true(2 * x.n <= x.mask + 1);
+	for (i = 0; i < N; i++)
+		assert_int_equal(nameix_find(&x, names[i]), (long)i);
+	assert_int_equal(nameix_find(&x, "sb-00007"), 7); /* the first */
+	assert_int_equal(nameix_find(&x, "sb-5000"), -1);
+	assert_int_equal(nameix_find(&x, ""), -1);
+	nameix_free(&x);
+	assert_int_equal(nameix_find(&x, "sb-00001"), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_basic),
+		cmocka_unit_test(test_nameix),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_buf_grow_large),
 		cmocka_unit_test(test_buf_json_string),
