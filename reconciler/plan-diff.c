@@ -12,17 +12,36 @@
 
 #include "common/buf.h"
 #include "common/redact.h"
+#include "common/error.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "reconciler/plan-build.h"
+
+/* applied_of: r's last applied spec, read when first needed, or NULL
+ * (none; or unreadable, and the origins it tells are then unknown). */
+static const struct spec *
+applied_of(const struct plan_record *r)
+{
+	const struct spec *a = NULL;
+
+	if (r && plan_record_applied(r, &a) < 0) {
+		log_warn("%s: the last applied spec cannot be read: %s",
+		         r->name, sf_error_last());
+		return NULL;
+	}
+	return a;
+}
 
 /* origin_of: who changed field f (see the file comment). */
 static enum plan_origin
 origin_of(const struct plan_record *r, const struct spec *s, enum spec_field f)
 {
-	if (r == NULL || r->applied == NULL)
+	const struct spec *old = applied_of(r);
+
+	if (old == NULL)
 		return PLAN_ORIGIN_UNKNOWN;
-	return spec_field_equal(s, r->applied, f) ? PLAN_ORIGIN_OUT_OF_BAND
-	                                          : PLAN_ORIGIN_MANIFEST;
+	return spec_field_equal(s, old, f) ? PLAN_ORIGIN_OUT_OF_BAND
+	                                   : PLAN_ORIGIN_MANIFEST;
 }
 
 /* origin_label: who changed label key (sandform's own labels follow the
@@ -30,7 +49,7 @@ origin_of(const struct plan_record *r, const struct spec *s, enum spec_field f)
 static enum plan_origin
 origin_label(const struct plan_record *r, const struct spec *s, const char *key)
 {
-	const struct spec *old = r ? r->applied : NULL;
+	const struct spec *old = applied_of(r);
 	const char *x, *y;
 
 	if (old == NULL)
@@ -54,9 +73,9 @@ static enum plan_origin
 origin_segment(const struct plan_record *r, const struct spec *s, int seg)
 {
 	char x[SPEC_HASH_SEG_HEX + 1], y[SPEC_HASH_SEG_HEX + 1];
+	const struct spec *old = applied_of(r);
 
-	if (r == NULL || r->applied == NULL ||
-	    spec_hash_segment(r->applied->hash, seg, x) < 0 ||
+	if (old == NULL || spec_hash_segment(old->hash, seg, x) < 0 ||
 	    spec_hash_segment(s->hash, seg, y) < 0)
 		return PLAN_ORIGIN_UNKNOWN;
 	return strcmp(x, y) == 0 ? PLAN_ORIGIN_OUT_OF_BAND
@@ -180,7 +199,7 @@ segment_reason(struct plan_action *a, const struct spec *s,
 {
 	char oh[SPEC_HASH_SEG_HEX + 1], nh[SPEC_HASH_SEG_HEX + 1];
 	char ah[SPEC_HASH_SEG_HEX + 1];
-	const struct spec *old = r ? r->applied : NULL;
+	const struct spec *old = applied_of(r);
 	enum plan_origin origin = origin_segment(r, s, seg);
 	size_t before = a->nreasons;
 	char *o, *n;
@@ -243,6 +262,8 @@ static int
 known_network(const struct dt_sandbox *o, const struct plan_record *r,
               struct spec_network *out)
 {
+	const struct spec *old;
+
 	memset(out, 0, sizeof(*out));
 	if (o->present & DT_HAS_NETWORK_BLOCK_ALL) {
 		out->has_block_all = true;
@@ -251,8 +272,8 @@ known_network(const struct dt_sandbox *o, const struct plan_record *r,
 		out->domain_allow_list = xstrdup(nz(o->domain_allow_list));
 		return 1;
 	}
-	if (r && r->applied && r->applied->has_network) {
-		spec_network_copy(out, &r->applied->network);
+	if ((old = applied_of(r)) != NULL && old->has_network) {
+		spec_network_copy(out, &old->network);
 		return 1;
 	}
 	return 0;
@@ -762,7 +783,7 @@ static int
 ttl_part(struct plan_action *a, const struct spec *s,
          const struct dt_sandbox *o, const struct plan_record *r)
 {
-	const struct spec *old = r ? r->applied : NULL;
+	const struct spec *old;
 	const char *until = o->auto_destroy_at;
 	struct plan_step *st;
 	char *was;
@@ -770,6 +791,7 @@ ttl_part(struct plan_action *a, const struct spec *s,
 
 	if (!s->has_ttl)
 		return 0;
+	old = applied_of(r); /* read only when a TTL is declared */
 	if (s->ttl == 0)
 		differs = until != NULL;
 	else if (until == NULL)
@@ -805,15 +827,18 @@ static int
 secrets_part(struct plan_action *a, const struct spec *s,
              const struct plan_record *r)
 {
-	const struct spec *old = r ? r->applied : NULL;
-	const struct strmap *have =
-	        old && old->has_secrets ? &old->secrets : NULL;
-	enum plan_origin origin =
-	        old ? PLAN_ORIGIN_MANIFEST : PLAN_ORIGIN_UNKNOWN;
+	const struct spec *old;
+	const struct strmap *have;
+	enum plan_origin origin;
 	size_t i, before = a->nreasons;
 	char *f;
 
-	if (!s->has_secrets || (have && strmap_equal(have, &s->secrets)))
+	if (!s->has_secrets)
+		return 0;
+	old = applied_of(r); /* read only when secrets are declared */
+	have = old && old->has_secrets ? &old->secrets : NULL;
+	origin = old ? PLAN_ORIGIN_MANIFEST : PLAN_ORIGIN_UNKNOWN;
+	if (have && strmap_equal(have, &s->secrets))
 		return 0;
 	/* applied before without secrets and none declared: none set */
 	if (have == NULL && old && s->secrets.n == 0)

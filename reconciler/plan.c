@@ -35,14 +35,18 @@
 
 #include <pthread.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "common/nameix.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daytona/client.h"
 #include "manifests/stack.h"
 #include "reconciler/plan-build.h"
+#include "state/store.h"
 
 static const char *const kind_names[PLAN_KIND_COUNT] = {
 	"create", "replace", "delete", "recover", "resize",
@@ -202,6 +206,41 @@ plan_observed_dup(const struct dt_sandbox *sb)
 	strmap_clear(&d->env);
 	d->present &= ~(unsigned)DT_HAS_ENV;
 	return d;
+}
+
+int
+plan_record_applied(const struct plan_record *r, const struct spec **out)
+{
+	struct plan_record *w = (struct plan_record *)r; /* the cache */
+	struct store_record *sr = NULL;
+	cJSON *j;
+	int rc;
+
+	*out = NULL;
+	if (r == NULL)
+		return 0;
+	if (r->applied != NULL || r->applied_src == NULL) {
+		*out = r->applied;
+		return 0;
+	}
+	rc = store_record_get(r->applied_src->store, r->applied_src->stack,
+	                      r->name, &sr);
+	if (rc == SF_ENOTFOUND) {
+		w->applied_src = NULL; /* forgotten since: none */
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	w->applied_src = NULL;
+	if (sr->applied_json && (j = cJSON_Parse(sr->applied_json)) != NULL) {
+		if (spec_from_json(j, &w->applied) < 0)
+			log_debug("%s: ignoring malformed applied_json: %s",
+			          r->name, sf_error_last());
+		cJSON_Delete(j);
+	}
+	store_record_free(sr);
+	*out = r->applied;
+	return 0;
 }
 
 void
@@ -571,12 +610,20 @@ prevent_destroy_of(const struct spec *s, const struct dt_sandbox *o,
 {
 	const char *v =
 	        o ? strmap_get(&o->labels, LABEL_PREVENT_DESTROY) : NULL;
+	const struct spec *applied;
 
 	if (s)
 		return s->prevent_destroy;
 	if (v && strcmp(v, "true") == 0)
 		return 1;
-	return r && r->applied && r->applied->prevent_destroy;
+	if (plan_record_applied(r, &applied) < 0) {
+		/* unknown: protected, as a guard must fail closed */
+		log_warn("%s: the last applied spec cannot be read (%s); "
+		         "kept as if lifecycle.preventDestroy were set",
+		         r->name, sf_error_last());
+		return 1;
+	}
+	return applied && applied->prevent_destroy;
 }
 
 /*

@@ -135,6 +135,18 @@ struct plan_reason {
 #define PLAN_LIVE_NOT_SHOWN "(not shown)"
 #define PLAN_LIVE_ABSENT    "(none)"
 
+/*
+ * Where the last applied specs of a stack's records are read from, when a
+ * plan first needs one (plan_record_applied): a big stack's plan needs
+ * them for the few sandboxes that differ, and holding 100,000 parsed
+ * specs cost more memory than the rest of the plan.
+ */
+struct store;
+struct plan_applied_src {
+	struct store *store;
+	char *stack;
+};
+
 /* What the state remembers of a managed sandbox. */
 struct plan_record {
 	char *name;
@@ -143,8 +155,20 @@ struct plan_record {
 	struct strmap owned_labels; /* labels sandform set last time */
 	int labels_ok;              /* owned_labels read from the record */
 	int imported;               /* state import: adopt, set labels */
-	struct spec *applied; /* last applied spec (applied_json), or NULL */
+	/* the last applied spec (applied_json), or NULL; with applied_src
+	 * set it is read from there when first asked: use
+	 * plan_record_applied() */
+	struct spec *applied;
+	const struct plan_applied_src *applied_src;
 };
+
+/*
+ * plan_record_applied: r's last applied spec in *out (NULL: none), read
+ * from its applied_src and kept on first use (r is a cache: not safe to
+ * call for the same record from two threads). A record that cannot be
+ * read fails (<0, the store's message) and is asked again next time.
+ */
+int plan_record_applied(const struct plan_record *r, const struct spec **out);
 
 struct plan_action {
 	char *name;

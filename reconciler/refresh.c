@@ -62,6 +62,10 @@ struct rec_load {
 	 * name, id and spec hash are the store record's strings) */
 	struct plan_record *pr;
 	int want_pr;
+	/* with pr: the applied texts are not kept, only their hashes (0:
+	 * none), and the plan records read them from src when needed */
+	uint64_t *applied_hash;
+	const struct plan_applied_src *src;
 };
 
 static void fill_record(const struct store_record *r, struct plan_record *out);
@@ -126,8 +130,12 @@ load_record(void *arg, const struct store_record *r)
 	if (n == L->alloc) {
 		L->alloc = L->alloc ? 2 * L->alloc : 256;
 		L->l->v = xreallocarray(L->l->v, L->alloc, sizeof(*L->l->v));
-		if (L->want_pr)
+		if (L->want_pr) {
 			L->pr = xreallocarray(L->pr, L->alloc, sizeof(*L->pr));
+			L->applied_hash =
+			        xreallocarray(L->applied_hash, L->alloc,
+			                      sizeof(*L->applied_hash));
+		}
 		if (L->keep == OBS_NETWORK)
 			L->hash = xreallocarray(L->hash, L->alloc,
 			                        sizeof(*L->hash));
@@ -142,7 +150,9 @@ load_record(void *arg, const struct store_record *r)
 	d->sandbox_id = xstrdup_or_null(r->sandbox_id);
 	d->spec_hash = xstrdup_or_null(r->spec_hash);
 	d->labels_json = NULL;
-	d->applied_json = xstrdup_or_null(r->applied_json);
+	/* 100,000 applied specs are 30 MB of text: a plan reads the few it
+	 * needs again (plan_record_applied) */
+	d->applied_json = L->want_pr ? NULL : xstrdup_or_null(r->applied_json);
 	d->status = shared_status(r->status);
 	if (d->status == NULL)
 		d->status = xstrdup_or_null(r->status);
@@ -155,6 +165,9 @@ load_record(void *arg, const struct store_record *r)
 		pr->id = (char *)d->sandbox_id;
 		pr->spec_hash = (char *)d->spec_hash;
 		fill_record(r, pr);
+		pr->applied_src = r->applied_json ? L->src : NULL;
+		L->applied_hash[n] =
+		        r->applied_json ? text_hash(r->applied_json) : 0;
 	}
 	/* a refresh writes labels back from the plan record's owned_labels;
 	 * the text is kept only when it could not be read (as it was), or
@@ -180,15 +193,28 @@ load_record(void *arg, const struct store_record *r)
  * time so that the observations let go are never all held at once. With
  * OBS_NETWORK, *hash_out (the caller's) gets the hashes.
  */
+/* What sandbox_records makes for a refresh besides the records. */
+struct rec_plan {
+	struct plan_record *pr; /* the plan records, one per record */
+	uint64_t *applied_hash; /* the hash of each applied text (0: none) */
+	const struct plan_applied_src *src; /* where pr reads them */
+};
+
 static int
 sandbox_records(struct store *st, const struct refresh_opts *o,
                 enum obs_keep keep, struct store_record_list *l,
-                uint64_t **hash_out, struct plan_record **pr_out)
+                uint64_t **hash_out, struct rec_plan *rp)
 {
-	struct rec_load L = { l, 0, keep, o, NULL, NULL, pr_out != NULL };
+	struct rec_load L;
 	size_t i;
 	int rc;
 
+	memset(&L, 0, sizeof(L));
+	L.l = l;
+	L.keep = keep;
+	L.o = o;
+	L.want_pr = rp != NULL;
+	L.src = rp ? rp->src : NULL;
 	l->v = NULL;
 	l->n = 0;
 	rc = store_record_each(st, o->stack, load_record, &L);
@@ -199,6 +225,7 @@ sandbox_records(struct store *st, const struct refresh_opts *o,
 			plan_record_clear(&L.pr[i]);
 		}
 		free(L.pr);
+		free(L.applied_hash);
 		records_free(l, o->stack);
 		free(L.hash);
 		return rc;
@@ -206,11 +233,18 @@ sandbox_records(struct store *st, const struct refresh_opts *o,
 	/* the arrays' doubling slack is megabytes at 100,000 */
 	if (l->n > 0 && l->n < L.alloc) {
 		l->v = xreallocarray(l->v, l->n, sizeof(*l->v));
-		if (L.pr)
+		if (L.pr) {
 			L.pr = xreallocarray(L.pr, l->n, sizeof(*L.pr));
+			L.applied_hash = xreallocarray(L.applied_hash, l->n,
+			                               sizeof(*L.applied_hash));
+		}
 	}
-	if (pr_out)
-		*pr_out = L.pr ? L.pr : xcalloc(1, sizeof(*L.pr));
+	if (rp) {
+		rp->pr = L.pr ? L.pr : xcalloc(1, sizeof(*L.pr));
+		rp->applied_hash =
+		        L.applied_hash ? L.applied_hash
+		                       : xcalloc(1, sizeof(*L.applied_hash));
+	}
 	if (keep == OBS_NETWORK) {
 		if (L.hash == NULL)
 			L.hash = xcalloc(1, sizeof(*L.hash));
@@ -222,11 +256,19 @@ sandbox_records(struct store *st, const struct refresh_opts *o,
 void
 refresh_record_from_store(const struct store_record *r, struct plan_record *out)
 {
+	cJSON *j;
+
 	memset(out, 0, sizeof(*out));
 	out->name = xstrdup(r->name);
 	out->id = xstrdup_or_null(r->sandbox_id);
 	out->spec_hash = xstrdup_or_null(r->spec_hash);
 	fill_record(r, out);
+	if ((j = parse_json(r->applied_json)) != NULL) {
+		if (spec_from_json(j, &out->applied) < 0)
+			log_debug("%s: ignoring malformed applied_json: %s",
+			          r->name, sf_error_last());
+		cJSON_Delete(j);
+	}
 }
 
 /* fill_record: what a plan record reads from the store record's JSON. */
@@ -243,12 +285,6 @@ fill_record(const struct store_record *r, struct plan_record *out)
 			          r->name);
 		else
 			out->labels_ok = 1;
-		cJSON_Delete(j);
-	}
-	if ((j = parse_json(r->applied_json)) != NULL) {
-		if (spec_from_json(j, &out->applied) < 0)
-			log_debug("%s: ignoring malformed applied_json: %s",
-			          r->name, sf_error_last());
 		cJSON_Delete(j);
 	}
 }
@@ -269,6 +305,10 @@ refresh_result_clear(struct refresh_result *r)
 	free(r->foreign);
 	strmap_clear(&r->unmanaged);
 	strmap_clear(&r->secret_names);
+	if (r->applied_src) {
+		free(r->applied_src->stack);
+		free(r->applied_src);
+	}
 	memset(r, 0, sizeof(*r));
 }
 
@@ -284,7 +324,8 @@ struct walk {
 	/* per record: the hash of its recorded observation when the text
 	 * itself was let go after loading (0: the text is kept, or none) */
 	uint64_t *obs_hash;
-	struct nameix ix; /* observed[] by name */
+	uint64_t *applied_hash; /* per record: of its applied text (0: none) */
+	struct nameix ix;       /* observed[] by name */
 };
 
 /* push_observed: take sb; the store's text of it is printed when needed. */
@@ -777,6 +818,7 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 		const struct store_record *sr = NULL;
 		long hit;
 		struct dt_sandbox *ob;
+		const struct spec *applied = NULL;
 		int same = 0, need = 0;
 		long k;
 
@@ -794,7 +836,8 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 		if (s->has_network &&
 		    !(ob->present & DT_HAS_NETWORK_BLOCK_ALL) &&
 		    !(sr && recorded_network(sr->observed_json, ob, &same)) &&
-		    !(same && r->applied && r->applied->has_network))
+		    !(same && plan_record_applied(r, &applied) == 0 &&
+		      applied && applied->has_network))
 			need |= FULL_NETWORK; /* changed, or never seen */
 		if (strmap_get(&ob->labels, LABEL_SPEC) == NULL &&
 		    !(ob->present & DT_HAS_ENV) &&
@@ -1177,30 +1220,56 @@ same_str(const char *a, const char *b)
 }
 
 /* unchanged: the stack's records are still those read at the start (a run
- * that recorded meanwhile changes a record's time or the list). */
+ * that recorded meanwhile changes a record's time or the list); applied
+ * are the hashes of their applied texts. *now gets the records as read
+ * now (the caller frees them with records_free), applied texts included. */
 static int
 unchanged(struct store *st, const struct refresh_opts *o,
-          const struct store_record_list *was)
+          const struct store_record_list *was, const uint64_t *applied,
+          struct store_record_list *now)
 {
-	struct store_record_list now = { NULL, 0 };
 	size_t i;
 	int same;
 
-	if (sandbox_records(st, o, OBS_NONE, &now, NULL, NULL) < 0)
+	if (sandbox_records(st, o, OBS_NONE, now, NULL, NULL) < 0)
 		return -1;
-	same = now.n == was->n;
-	for (i = 0; same && i < now.n; i++) {
-		const struct store_record *a = &now.v[i], *b = &was->v[i];
+	same = now->n == was->n;
+	for (i = 0; same && i < now->n; i++) {
+		const struct store_record *a = &now->v[i], *b = &was->v[i];
 
 		same = strcmp(a->name, b->name) == 0 &&
 		       a->updated_ms == b->updated_ms &&
 		       same_str(a->sandbox_id, b->sandbox_id) &&
 		       same_str(a->spec_hash, b->spec_hash) &&
 		       same_str(a->status, b->status) &&
-		       same_str(a->applied_json, b->applied_json);
+		       (a->applied_json ? text_hash(a->applied_json) : 0) ==
+		               (applied ? applied[i] : 0);
 	}
-	records_free(&now, o->stack);
 	return same;
+}
+
+static const char *
+list_name(const void *ctx, size_t i)
+{
+	return ((const struct store_record_list *)ctx)->v[i].name;
+}
+
+/* fill_applied: the puts write each record's applied text back as it is
+ * in now (the refresh kept only its hash). */
+static void
+fill_applied(struct changes *ch, const struct store_record_list *now)
+{
+	struct nameix ix;
+	size_t i;
+	long k;
+
+	nameix_init(&ix, list_name, now, now->n);
+	for (i = 0; i < now->n; i++)
+		nameix_add(&ix, i);
+	for (i = 0; i < ch->nputs; i++)
+		if ((k = nameix_find(&ix, ch->puts[i].name)) >= 0)
+			ch->puts[i].applied_json = now->v[k].applied_json;
+	nameix_free(&ix);
 }
 
 /* record_locked: write what changed under the stack's lock (o->take),
@@ -1212,25 +1281,35 @@ record_locked(struct store *st, const struct refresh_opts *o, struct walk *w,
               const struct store_record_list *recs, const size_t *gone,
               size_t ngone)
 {
+	struct store_record_list now = { NULL, 0 };
 	struct changes ch;
 	int rc, any;
 
 	seen_changes(o, w, recs, gone, ngone, &ch);
 	any = ch.nputs > 0 || ch.nforget > 0;
 	if (o->take == NULL) {
-		rc = any ? write_changes(st, o, w->res, &ch) : 0;
+		/* the caller holds the lock: the records cannot change */
+		rc = any ? sandbox_records(st, o, OBS_NONE, &now, NULL, NULL)
+		         : 0;
+		if (rc == 0 && any) {
+			fill_applied(&ch, &now);
+			rc = write_changes(st, o, w->res, &ch);
+		}
 	} else if ((rc = o->take(o->lock_arg)) != 0) {
 		rc = rc > 0 ? 0 : rc;
 	} else {
-		rc = any ? unchanged(st, o, recs) : 0;
-		if (rc > 0)
+		rc = any ? unchanged(st, o, recs, w->applied_hash, &now) : 0;
+		if (rc > 0) {
+			fill_applied(&ch, &now);
 			rc = write_changes(st, o, w->res, &ch);
-		else if (rc == 0 && any)
+		} else if (rc == 0 && any) {
 			log_debug("stack '%s': records changed during the "
 			          "refresh; not recording what it saw",
 			          o->stack);
+		}
 		o->give(o->lock_arg);
 	}
+	records_free(&now, o->stack);
 	changes_free(&ch);
 	return rc;
 }
@@ -1242,6 +1321,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	struct store_record_list recs = { NULL, 0 };
 	struct strmap filter = STRMAP_INIT;
 	struct dt_list_query q;
+	struct rec_plan rp;
 	struct walk w;
 	size_t *gone = NULL, ngone = 0, i;
 	int rc = 0;
@@ -1250,9 +1330,16 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	memset(&w, 0, sizeof(w));
 	w.res = out;
 	nameix_init(&w.ix, observed_name, &w, o->nspecs);
+	out->applied_src = xcalloc(1, sizeof(*out->applied_src));
+	out->applied_src->store = st;
+	out->applied_src->stack = xstrdup(o->stack);
+	memset(&rp, 0, sizeof(rp));
+	rp.src = out->applied_src;
 	if ((rc = sandbox_records(st, o, o->refresh ? OBS_NETWORK : OBS_ALL,
-	                          &recs, &w.obs_hash, &out->records)) < 0)
+	                          &recs, &w.obs_hash, &rp)) < 0)
 		goto out;
+	out->records = rp.pr;
+	w.applied_hash = rp.applied_hash;
 	out->nrecords = recs.n;
 	if (!o->refresh) {
 		from_recorded(&w, &recs);
@@ -1301,6 +1388,7 @@ out:
 	}
 	free(w.flags);
 	free(w.obs_hash);
+	free(w.applied_hash);
 	if (rc < 0)
 		refresh_result_clear(
 		        out); /* the failing call's message stays */

@@ -66,6 +66,9 @@ struct refresh_result {
 	size_t nobserved;
 	struct plan_record *records; /* the stack's records */
 	size_t nrecords;
+	/* where the records read their applied specs (plan_record_applied):
+	 * the store passed to refresh_run, which must outlive them */
+	struct plan_applied_src *applied_src;
 	struct dt_sandbox **foreign; /* hold a desired name, not ours */
 	size_t nforeign;
 	struct strmap unmanaged; /* name -> id, no stack label */

@@ -350,6 +350,11 @@ test_sandbox_print(void **state)
 		"\"buildInfo\":{\"snapshotRef\":\"r\"},\"networkBlockAll\":"
 		"false,"
 		"\"state\":\"started\",\"state\":\"stopped\"}",
+		/* numbers: printed without printf, as cJSON prints them */
+		"{\"id\":\"n\",\"autoDeleteInterval\":-1,\"autoStopInterval\":"
+		"0,"
+		"\"memory\":2147483647,\"gpu\":-2147483648,\"cpu\":1234567,"
+		"\"disk\":-90}",
 	};
 	size_t i;
 

@@ -1767,6 +1767,88 @@ rfix_close(struct rfix *x)
 	free(x->path);
 }
 
+/* A record's last applied spec is not held by a refresh: the plan reads
+ * it from the store when it needs it (here: preventDestroy of a sandbox
+ * removed from the manifests), and a refresh that records a new
+ * observation writes the applied text back as it was. */
+static void
+test_refresh_applied_lazy(void **state)
+{
+	struct rfix x;
+	struct refresh_opts ro;
+	struct refresh_result rr;
+	struct store_record rec, *got = NULL;
+	struct plan_input in;
+	struct plan *p = NULL;
+	const struct spec *applied = NULL;
+	struct spec s;
+	cJSON *aj;
+	char *atext, *item, *body;
+
+	(void)state;
+	rfix_open(&x);
+	base_spec(&s, "a");
+	s.prevent_destroy = 1;
+	assert_int_equal(spec_hash(&s, store_hmac_key(x.st), STORE_HMAC_KEY_LEN,
+	                           NULL, NULL),
+	                 0);
+	aj = spec_to_json(&s);
+	atext = cJSON_PrintUnformatted(aj);
+	memset(&rec, 0, sizeof(rec));
+	rec.stack = STACK;
+	rec.name = "a";
+	rec.sandbox_id = "id-a";
+	rec.spec_hash = s.hash;
+	rec.labels_json = "{\"team\":\"agents\"}";
+	rec.applied_json = atext;
+	rec.status = STORE_STATUS_ACTIVE;
+	assert_int_equal(store_record_put(x.st, &rec), 0);
+
+	/* the live sandbox has no preventDestroy label: only the applied
+	 * spec protects it */
+	item = item_json("a", "id-a", s.hash, STACK);
+	body = xasprintf("{\"items\":[%s],\"nextCursor\":null}", item);
+	dt_fake_push(x.f, 200, NULL, body);
+	memset(&ro, 0, sizeof(ro));
+	ro.stack = STACK;
+	ro.refresh = 1;
+	assert_int_equal(refresh_run(x.c, x.st, &ro, &rr), 0);
+	assert_int_equal(rr.nrecords, 1);
+	assert_int_equal(rr.recorded, 1); /* its first observation */
+	assert_null(rr.records[0].applied);
+	assert_non_null(rr.records[0].applied_src);
+	assert_int_equal(store_record_get(x.st, STACK, "a", &got), 0);
+	assert_non_null(got->observed_json);
+	assert_non_null(got->applied_json);
+	assert_string_equal(got->applied_json, atext);
+	store_record_free(got);
+
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.observed = rr.observed;
+	in.nobserved = rr.nobserved;
+	in.records = rr.records;
+	in.nrecords = rr.nrecords;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nactions, 0);
+	assert_int_equal(p->nerrors, 1);
+	assert_non_null(strstr(p->errors[0].message, "preventDestroy"));
+	plan_free(p);
+	/* read once, then kept */
+	assert_null(rr.records[0].applied_src);
+	assert_int_equal(plan_record_applied(&rr.records[0], &applied), 0);
+	assert_non_null(applied);
+	assert_true(applied->prevent_destroy);
+	refresh_result_clear(&rr);
+
+	cJSON_Delete(aj);
+	cJSON_free(atext);
+	free(item);
+	free(body);
+	spec_clear(&s);
+	rfix_close(&x);
+}
+
 static void
 test_refresh_walk_and_rebuild(void **state)
 {
@@ -3201,6 +3283,7 @@ main(void)
 		cmocka_unit_test(test_secret_key_fingerprint),
 		cmocka_unit_test(test_one_secret_changed),
 		cmocka_unit_test(test_refresh_walk_and_rebuild),
+		cmocka_unit_test(test_refresh_applied_lazy),
 		cmocka_unit_test(test_refresh_foreign_name),
 		cmocka_unit_test(test_refresh_org_walk_for_many_names),
 		cmocka_unit_test(test_refresh_lagging_list_is_not_gone),
