@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/arena.h"
+#include "common/buf.h"
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
 
@@ -76,4 +77,50 @@ json_arena_end(struct json_arena *a)
 		return;
 	cur = NULL;
 	arena_clear(&a->mem);
+}
+
+void
+json_put_string(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+
+	buf_addch(b, '"');
+	for (; *p; p++) {
+		const char *esc = NULL;
+
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		buf_add(b, run, (size_t)(p - run));
+		run = p + 1;
+		switch (*p) {
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		default:
+			buf_addf(b, "\\u%04x", *p);
+			break;
+		}
+		if (esc)
+			buf_addstr(b, esc);
+	}
+	buf_add(b, run, (size_t)(p - run));
+	buf_addch(b, '"');
 }

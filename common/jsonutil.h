@@ -14,6 +14,10 @@
 char *json_strdup(const cJSON *o, const char *key);
 /* json_add_string_or_null: o[key] = v, or null when v is NULL. */
 void json_add_string_or_null(cJSON *o, const char *key, const char *v);
+/* json_put_string: s as a JSON string, exactly as cJSON_PrintUnformatted()
+ * writes it, appended to b (no tree: for texts written by the 100,000). */
+struct buf;
+void json_put_string(struct buf *b, const char *s);
 
 /*
  * A JSON arena: between json_arena_begin() and json_arena_end() on one

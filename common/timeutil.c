@@ -53,16 +53,56 @@ time_format_iso(int64_t ms, char out[SF_ISO8601_LEN + 1])
 	out[SF_ISO8601_LEN] = '\0';
 }
 
+/* digits: the n-digit number at s, or -1 when one of them is not a digit */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	while (n-- > 0) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s++ - '0');
+	}
+	return v;
+}
+
+/* days_from_civil: days since 1970-01-01 of a proleptic Gregorian date
+ * (month 1..12; a day past the month's end carries, as timegm does). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
 int
 time_parse_iso(const char *s, int64_t *out_ms)
 {
 	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0, frac = 0;
+	int y, mo, d, h, mi, sec, n = 0, frac = 0, fast;
 	const char *p;
 
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-	           &n) != 6)
+	/* the form every API answer has ("2026-01-02T03:04:05.678Z"), read
+	 * without sscanf and timegm (three per listed sandbox); anything
+	 * else takes the general path below */
+	fast = strlen(s) >= 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' &&
+	       s[13] == ':' && s[16] == ':' && (y = digits(s, 4)) >= 0 &&
+	       (mo = digits(s + 5, 2)) >= 1 && mo <= 12 &&
+	       (d = digits(s + 8, 2)) >= 0 && (h = digits(s + 11, 2)) >= 0 &&
+	       (mi = digits(s + 14, 2)) >= 0 && (sec = digits(s + 17, 2)) >= 0;
+	if (fast) {
+		n = 19;
+	} else if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
+	                  &sec, &n) != 6) {
 		return -1;
+	}
 	p = s + n;
 	if (*p == '.') {
 		int digits = 0;
@@ -75,6 +115,12 @@ time_parse_iso(const char *s, int64_t *out_ms)
 	}
 	if (strcmp(p, "Z") != 0)
 		return -1;
+	if (fast) {
+		*out_ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) *
+		                  60000 +
+		          (int64_t)sec * 1000 + frac;
+		return 0;
+	}
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;

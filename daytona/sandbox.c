@@ -19,6 +19,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/jsonutil.h"
 #include "common/redact.h"
 #include "common/strmap.h"
 #include "common/timeutil.h"
@@ -756,47 +757,7 @@ dt_sandbox_to_json(const struct dt_sandbox *sb)
 static void
 pr_str(struct buf *b, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s, *run = p;
-
-	buf_addch(b, '"');
-	for (; *p; p++) {
-		const char *esc = NULL;
-
-		if (*p >= 0x20 && *p != '"' && *p != '\\')
-			continue;
-		buf_add(b, run, (size_t)(p - run));
-		run = p + 1;
-		switch (*p) {
-		case '"':
-			esc = "\\\"";
-			break;
-		case '\\':
-			esc = "\\\\";
-			break;
-		case '\b':
-			esc = "\\b";
-			break;
-		case '\f':
-			esc = "\\f";
-			break;
-		case '\n':
-			esc = "\\n";
-			break;
-		case '\r':
-			esc = "\\r";
-			break;
-		case '\t':
-			esc = "\\t";
-			break;
-		default:
-			buf_addf(b, "\\u%04x", *p);
-			break;
-		}
-		if (esc)
-			buf_addstr(b, esc);
-	}
-	buf_add(b, run, (size_t)(p - run));
-	buf_addch(b, '"');
+	json_put_string(b, s);
 }
 
 /* pr_int: v in decimal, as "%d" writes it, without a printf (an

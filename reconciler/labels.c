@@ -5,6 +5,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/buf.h"
+#include "common/jsonutil.h"
 #include "reconciler/labels.h"
 
 void
@@ -18,18 +20,19 @@ labels_owned(const struct spec *s, const char *stack, struct strmap *out)
 		strmap_set(out, LABEL_PREVENT_DESTROY, "true");
 	if (s->labels.n) {
 		/* the declared keys, so the merge still knows them after the
-		 * state is lost */
-		cJSON *a = cJSON_CreateArray();
-		char *v;
+		 * state is lost (a JSON array, as cJSON prints it) */
+		struct buf b = BUF_INIT;
 		size_t i;
 
-		for (i = 0; i < s->labels.n; i++)
-			cJSON_AddItemToArray(
-			        a, cJSON_CreateString(s->labels.v[i].key));
-		v = cJSON_PrintUnformatted(a);
-		strmap_set(out, LABEL_OWNED, v ? v : "[]");
-		cJSON_free(v);
-		cJSON_Delete(a);
+		buf_addch(&b, '[');
+		for (i = 0; i < s->labels.n; i++) {
+			if (i)
+				buf_addch(&b, ',');
+			json_put_string(&b, s->labels.v[i].key);
+		}
+		buf_addch(&b, ']');
+		strmap_set(out, LABEL_OWNED, buf_cstr(&b));
+		buf_free(&b);
 	}
 }
 
@@ -55,13 +58,17 @@ labels_merge(const struct spec *s, const char *stack, const struct strmap *live,
              const struct strmap *prev_owned, struct strmap *out)
 {
 	struct strmap owned = { NULL, 0 }, before = { NULL, 0 };
+	const char *lv = live ? strmap_get(live, LABEL_OWNED) : NULL, *ov;
 	size_t i;
 
 	strmap_copy(out, live);
 	labels_owned(s, stack, &owned);
 	/* keys sandform set before (the state's record, and the list in
-	 * the live label) and no longer owns go away */
-	live_owned_keys(live, &before);
+	 * the live label) and no longer owns go away; a live list equal to
+	 * the one owned now names only owned keys (nothing to parse) */
+	ov = strmap_get(&owned, LABEL_OWNED);
+	if (lv == NULL || ov == NULL || strcmp(lv, ov) != 0)
+		live_owned_keys(live, &before);
 	for (i = 0; prev_owned && i < prev_owned->n; i++)
 		strmap_set(&before, prev_owned->v[i].key, "");
 	for (i = 0; i < before.n; i++)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -179,6 +180,48 @@ test_iso_time(void **state)
 	assert_int_equal(ms, 1735689600000LL);
 	assert_int_equal(time_parse_iso("2025-01-01 00:00:00Z", &ms), -1);
 	assert_int_equal(time_parse_iso("2025-01-01T00:00:00.1+01", &ms), -1);
+	/* the canonical form is read without sscanf and timegm: the same
+	 * as timegm over leap years, centuries, a carried day and a leap
+	 * second; other forms still take the general path */
+	{
+		static const char *const texts[] = {
+			"1970-01-01T00:00:00Z",     "1969-12-31T23:59:59.999Z",
+			"2000-02-29T12:00:00.5Z",   "2100-03-01T00:00:00Z",
+			"2024-04-31T10:20:30.040Z", "2026-12-31T23:59:60Z",
+			"9999-12-31T23:59:59Z",     "0001-01-01T00:00:00Z",
+			"2026-1-2T3:4:5Z",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+			struct tm tm;
+			int y, mo, d, h, mi, sec, n = 0, frac = 0;
+			int64_t want;
+
+			memset(&tm, 0, sizeof(tm));
+			assert_int_equal(sscanf(texts[i],
+			                        "%4d-%2d-%2dT%2d:%2d:%2d%n", &y,
+			                        &mo, &d, &h, &mi, &sec, &n),
+			                 6);
+			if (texts[i][n] == '.')
+				frac = (int)strtol(texts[i] + n + 1, NULL, 10);
+			if (frac && strlen(texts[i] + n + 1) == 2)
+				frac *= 100; /* ".5Z" */
+			else if (frac && strlen(texts[i] + n + 1) == 3)
+				frac *= 10;
+			tm.tm_year = y - 1900;
+			tm.tm_mon = mo - 1;
+			tm.tm_mday = d;
+			tm.tm_hour = h;
+			tm.tm_min = mi;
+			tm.tm_sec = sec;
+			want = (int64_t)timegm(&tm) * 1000 + frac;
+			assert_int_equal(time_parse_iso(texts[i], &ms), 0);
+			assert_int_equal(ms, want);
+		}
+	}
+	assert_int_equal(time_parse_iso("2025-13-01T00:00:00Z", &ms), 0);
+	assert_int_equal(time_parse_iso("2025-01-01T00:00:0xZ", &ms), -1);
 }
 
 static void
