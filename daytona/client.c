@@ -1014,7 +1014,8 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 	if (rc == 0 && cJSON_IsString(next) && next->valuestring &&
 	    *next->valuestring)
 		page.next_cursor = xstrdup(next->valuestring);
-	cJSON_Delete(j);
+	/* no cJSON_Delete(j): the arena's end frees the whole tree at once,
+	 * where a walk of its nodes cost a tenth of a big plan's refresh */
 	json_arena_end(&arena);
 	if (rc > 0)
 		rc = dt_reply_unexpected("GET", buf_cstr(&k.path), &resp,
