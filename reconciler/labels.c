@@ -89,3 +89,35 @@ labels_merge(const struct spec *s, const char *stack, const struct strmap *live,
 		strmap_set(out, owned.v[i].key, owned.v[i].value);
 	strmap_clear(&owned);
 }
+
+int
+labels_merge_is_live(const struct spec *s, const char *stack,
+                     const struct strmap *live, const struct strmap *prev_owned)
+{
+	struct strmap owned = { NULL, 0 };
+	const char *lv = strmap_get(live, LABEL_OWNED), *ov, *v;
+	size_t i;
+	int same = 1;
+
+	labels_owned(s, stack, &owned);
+	ov = strmap_get(&owned, LABEL_OWNED);
+	/* a live list of other keys: the merge reads it (no shortcut) */
+	if (lv != NULL && (ov == NULL || strcmp(lv, ov) != 0))
+		same = 0;
+	/* every owned label is live with its value */
+	for (i = 0; same && i < owned.n; i++)
+		same = (v = strmap_get(live, owned.v[i].key)) != NULL &&
+		       strcmp(v, owned.v[i].value) == 0;
+	/* and no live label the merge would remove: one in sandform's
+	 * namespace or owned before, and not owned now */
+	for (i = 0; same && i < live->n; i++) {
+		const char *k = live->v[i].key;
+
+		if (strmap_get(&owned, k) != NULL)
+			continue;
+		same = strncmp(k, LABEL_PREFIX, strlen(LABEL_PREFIX)) != 0 &&
+		       !(prev_owned && strmap_get(prev_owned, k) != NULL);
+	}
+	strmap_clear(&owned);
+	return same;
+}

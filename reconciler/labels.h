@@ -42,5 +42,11 @@ void labels_owned(const struct spec *s, const char *stack, struct strmap *out);
 void labels_merge(const struct spec *s, const char *stack,
                   const struct strmap *live, const struct strmap *prev_owned,
                   struct strmap *out);
+/* labels_merge_is_live: 1 when labels_merge() would give exactly *live
+ * (the common case, told without building the merge), else 0; 0 may also
+ * mean only that the live key list must be parsed to tell. */
+int labels_merge_is_live(const struct spec *s, const char *stack,
+                         const struct strmap *live,
+                         const struct strmap *prev_owned);
 
 #endif

@@ -1006,6 +1006,10 @@ labels_part(struct builder *b, struct plan_action *a, const struct spec *s,
 	struct strmap merged = STRMAP_INIT;
 	int update = 0;
 
+	if (!keep_spec_label &&
+	    labels_merge_is_live(s, b->in->stack, &o->labels,
+	                         r ? &r->owned_labels : NULL))
+		return 0; /* nothing to merge: the usual case */
 	labels_merge(s, b->in->stack, &o->labels, r ? &r->owned_labels : NULL,
 	             &merged);
 	/* secrets that cannot be compared: keep the label as it is, or

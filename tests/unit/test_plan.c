@@ -541,6 +541,78 @@ test_labels_merge_without_state(void **state)
 	spec_clear(&s);
 }
 
+/* labels_merge_is_live: whenever it says the merge is the live map, the
+ * merge is; and it says so for every case it can tell without parsing
+ * (the live key list absent or the one owned now). Thousands of draws of
+ * declared labels, live labels and previously owned keys. */
+static void
+test_labels_merge_is_live(void **state)
+{
+	static const char *const keys[] = {
+		"team",
+		"env",
+		"owner",
+		LABEL_STACK,
+		LABEL_SPEC,
+		LABEL_OWNED,
+		LABEL_PREVENT_DESTROY,
+		LABEL_PREFIX "other",
+	};
+	static const char *const vals[] = { "a", "b" };
+	uint32_t rnd = 12345;
+	size_t iter, i, yes = 0, k = sizeof(keys) / sizeof(*keys);
+
+	(void)state;
+	for (iter = 0; iter < 4000; iter++) {
+		struct spec sp;
+		struct strmap live = STRMAP_INIT, prev = STRMAP_INIT,
+		              out = STRMAP_INIT, owned = STRMAP_INIT;
+		const char *lv, *ov;
+		int is;
+
+#define NEXT() (rnd = rnd * 1103515245u + 12345u, (rnd >> 16) & 0x7fff)
+		base_spec(&sp, "web");
+		strmap_clear(&sp.labels);
+		for (i = 0; i < 3; i++) /* user keys only */
+			if (NEXT() % 2)
+				strmap_set(&sp.labels, keys[i],
+				           vals[NEXT() % 2]);
+		sp.prevent_destroy = NEXT() % 4 == 0;
+		hash(&sp);
+		/* live: often exactly what a merge gives, then disturbed */
+		if (NEXT() % 2)
+			labels_merge(&sp, STACK, NULL, NULL, &live);
+		for (i = 0; i < k; i++)
+			if (NEXT() % 6 == 0) {
+				if (NEXT() % 2)
+					strmap_del(&live, keys[i]);
+				else
+					strmap_set(&live, keys[i],
+					           vals[NEXT() % 2]);
+			}
+		for (i = 0; i < 3; i++)
+			if (NEXT() % 3 == 0)
+				strmap_set(&prev, keys[i], "");
+		labels_merge(&sp, STACK, &live, &prev, &out);
+		is = labels_merge_is_live(&sp, STACK, &live, &prev);
+		labels_owned(&sp, STACK, &owned);
+		lv = strmap_get(&live, LABEL_OWNED);
+		ov = strmap_get(&owned, LABEL_OWNED);
+		if (is)
+			assert_true(strmap_equal(&out, &live));
+		if (lv == NULL || (ov && strcmp(lv, ov) == 0))
+			assert_int_equal(is, strmap_equal(&out, &live));
+		yes += is;
+		strmap_clear(&owned);
+		strmap_clear(&out);
+		strmap_clear(&prev);
+		strmap_clear(&live);
+		spec_clear(&sp);
+#undef NEXT
+	}
+	assert_true(yes > 100); /* the shortcut is taken */
+}
+
 static void
 test_update_public_and_intervals(void **state)
 {
@@ -3253,6 +3325,7 @@ main(void)
 		cmocka_unit_test(test_omitted_fields_are_not_managed),
 		cmocka_unit_test(test_labels_three_way_merge),
 		cmocka_unit_test(test_labels_merge_without_state),
+		cmocka_unit_test(test_labels_merge_is_live),
 		cmocka_unit_test(test_update_public_and_intervals),
 		cmocka_unit_test(test_update_network),
 		cmocka_unit_test(test_resize_hot_increase),
