@@ -218,8 +218,11 @@ static void
 add_sec_field(struct spec_hasher *h, const char *tag, const char *v)
 {
 	char head[64];
-	size_t len = strlen(v);
+	size_t len;
 
+	if (v == NULL)
+		v = "";
+	len = strlen(v);
 	buf_add(&h->sec, head, field_head(head, tag, strlen(tag), len));
 	buf_add(&h->sec, v, len);
 	buf_addch(&h->sec, '\n');
