@@ -143,6 +143,8 @@ spec_hasher_free(struct spec_hasher *h)
 static void
 seg_add(struct spec_hasher *h, const void *data, size_t len)
 {
+	if (len == 0)
+		return; /* data may be NULL (an empty buf) */
 	if (h->n + len > sizeof(h->blk)) {
 		if (!h->md_open) {
 			digest_start(h);
