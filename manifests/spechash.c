@@ -45,13 +45,19 @@ struct spec_hasher {
 };
 
 static EVP_MD *sha256_md;
-static EVP_MAC *hmac_mac;
+static EVP_MAC *hmac_mac; /* fetched with the first secret */
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static pthread_once_t fetch_mac_once = PTHREAD_ONCE_INIT;
 
 static void
-fetch_algorithms(void)
+fetch_md(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void
+fetch_mac(void)
+{
 	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
 
@@ -116,7 +122,7 @@ spec_hasher_new(const void *key, size_t keylen)
 {
 	struct spec_hasher *h;
 
-	pthread_once(&fetch_once, fetch_algorithms);
+	pthread_once(&fetch_once, fetch_md);
 	if (sha256_md == NULL)
 		fatal("SHA-256");
 	h = xcalloc(1, sizeof(*h));
@@ -242,6 +248,7 @@ keyed(struct spec_hasher *h, const char *v, char out[SF_SHA256_HEX_LEN + 1])
 
 	if (!h->mac_tried) {
 		h->mac_tried = true;
+		pthread_once(&fetch_mac_once, fetch_mac);
 		params[0] = OSSL_PARAM_construct_utf8_string(
 		        OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
 		params[1] = OSSL_PARAM_construct_end();
