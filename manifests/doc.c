@@ -44,37 +44,61 @@ simple_key(const char *k)
 	return true;
 }
 
-/* path_push: append ".key" (or ["key"]) and return the old length. */
+/*
+ * path_add: append the n bytes of s to the path, as much as fits (the path
+ * is cut at DOC_PATH_MAX - 1 bytes, as snprintf would), and count them all.
+ */
+static void
+path_add(struct doc *d, size_t *at, const char *s, size_t n)
+{
+	size_t room = *at < sizeof(d->path) - 1 ? sizeof(d->path) - 1 - *at : 0;
+
+	memcpy(d->path + *at, s, n < room ? n : room);
+	*at += n;
+}
+
+/* path_end: the path's new length (cut as path_add cuts) and its NUL. */
+static void
+path_end(struct doc *d, size_t at)
+{
+	d->plen = at < sizeof(d->path) - 1 ? at : sizeof(d->path) - 1;
+	d->path[d->plen] = '\0';
+}
+
+/* path_push: append ".key" (or ["key"]) and return the old length. The
+ * loader pushes every key it reads: no printf here. */
 size_t
 doc_push(struct doc *d, const char *key)
 {
-	size_t old = d->plen;
-	int w;
+	size_t old = d->plen, at = old;
 
-	if (simple_key(key))
-		w = snprintf(d->path + d->plen, sizeof(d->path) - d->plen,
-		             "%s%s", d->plen ? "." : "", key);
-	else
-		w = snprintf(d->path + d->plen, sizeof(d->path) - d->plen,
-		             "[\"%s\"]", key);
-	if (w > 0)
-		d->plen += (size_t)w;
-	if (d->plen >= sizeof(d->path))
-		d->plen = sizeof(d->path) - 1;
+	if (simple_key(key)) {
+		if (old)
+			path_add(d, &at, ".", 1);
+		path_add(d, &at, key, strlen(key));
+	} else {
+		path_add(d, &at, "[\"", 2);
+		path_add(d, &at, key, strlen(key));
+		path_add(d, &at, "\"]", 2);
+	}
+	path_end(d, at);
 	return old;
 }
 
 size_t
 doc_push_index(struct doc *d, size_t i)
 {
-	size_t old = d->plen;
-	int w = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "[%zu]",
-	                 i);
+	size_t old = d->plen, at = old, nd = 0;
+	char digits[24];
 
-	if (w > 0)
-		d->plen += (size_t)w;
-	if (d->plen >= sizeof(d->path))
-		d->plen = sizeof(d->path) - 1;
+	do {
+		digits[sizeof(digits) - 1 - nd++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i > 0);
+	path_add(d, &at, "[", 1);
+	path_add(d, &at, digits + sizeof(digits) - nd, nd);
+	path_add(d, &at, "]", 1);
+	path_end(d, at);
 	return old;
 }
 

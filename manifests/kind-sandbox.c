@@ -10,6 +10,7 @@
 #include "common/base.h"
 
 #include <ctype.h>
+#include <pthread.h>
 
 #include "common/buf.h"
 #include "common/redact.h"
@@ -74,7 +75,7 @@ load_scalar(struct doc *d, const struct spec_field_info *fi,
 
 /* The keys of group parent (spec's own fields: those under "spec."). */
 static size_t
-group_keys(enum spec_field parent, const char **keys, enum spec_field *ids)
+group_keys_of(enum spec_field parent, const char **keys, enum spec_field *ids)
 {
 	size_t n = 0;
 	int f;
@@ -89,6 +90,42 @@ group_keys(enum spec_field parent, const char **keys, enum spec_field *ids)
 		keys[n++] = spec_fields[f].key;
 	}
 	return n;
+}
+
+/* The keys of spec and of spec.resources, read for every document: found
+ * once. */
+static struct {
+	const char *keys[SPEC_F_COUNT];
+	enum spec_field ids[SPEC_F_COUNT];
+	size_t n;
+} spec_keys, resource_keys;
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+
+static void
+find_keys(void)
+{
+	spec_keys.n =
+	        group_keys_of(SPEC_F_DOCUMENT, spec_keys.keys, spec_keys.ids);
+	resource_keys.n = group_keys_of(SPEC_F_RESOURCES, resource_keys.keys,
+	                                resource_keys.ids);
+}
+
+static size_t
+group_keys(enum spec_field parent, const char **keys, enum spec_field *ids)
+{
+	pthread_once(&keys_once, find_keys);
+	if (parent == SPEC_F_DOCUMENT) {
+		memcpy(keys, spec_keys.keys, spec_keys.n * sizeof(*keys));
+		memcpy(ids, spec_keys.ids, spec_keys.n * sizeof(*ids));
+		return spec_keys.n;
+	}
+	if (parent == SPEC_F_RESOURCES) {
+		memcpy(keys, resource_keys.keys,
+		       resource_keys.n * sizeof(*keys));
+		memcpy(ids, resource_keys.ids, resource_keys.n * sizeof(*ids));
+		return resource_keys.n;
+	}
+	return group_keys_of(parent, keys, ids);
 }
 
 static void

@@ -143,6 +143,14 @@ check_kind(struct doc *d, const struct ynode *root, const struct ynode *v)
 	size_t i, old = doc_push(d, "kind");
 	doc_kind_fn fn = kinds[0].load;
 
+	if (v != NULL && v->type == YNODE_SCALAR && !ynode_is_null(v)) {
+		/* the common case, without building the message */
+		for (i = 0; i < NKINDS; i++)
+			if (strcmp(v->value, kinds[i].name) == 0) {
+				doc_pop(d, old);
+				return kinds[i].load;
+			}
+	}
 	for (i = 0; i < NKINDS; i++)
 		buf_addf(&expect, "%s%s", i ? ", " : "", kinds[i].name);
 	if (v == NULL) {
@@ -395,6 +403,14 @@ sort_set(struct manifest_set *set)
 
 	if (n < 2)
 		return;
+	/* manifests are often written in name order: then the sorted set is
+	 * the set as loaded (equal names keep load order) */
+	for (i = 1; i < n; i++)
+		if (strcmp(set->sandboxes[i - 1].name, set->sandboxes[i].name) >
+		    0)
+			break;
+	if (i == n)
+		goto shrink;
 	o = xreallocarray(NULL, n, sizeof(*o));
 	for (i = 0; i < n; i++) {
 		o[i].name = set->sandboxes[i].name;
@@ -414,10 +430,11 @@ sort_set(struct manifest_set *set)
 		set->sandboxes[j] = spare;
 		o[j].idx = j;
 	}
+	free(o);
+shrink:
 	set->sandboxes =
 	        xreallocarray(set->sandboxes, n, sizeof(*set->sandboxes));
 	set->cap_sandboxes = n;
-	free(o);
 }
 
 int

@@ -53,6 +53,18 @@ int spec_hash(struct spec *s, const void *key, size_t keylen, secret_fn resolve,
  */
 int spec_hash_lenient(struct spec *s, const void *key, size_t keylen,
                       secret_fn resolve, void *arg);
+/*
+ * A spec_hasher hashes many specs under one key as spec_hash() and
+ * spec_hash_lenient() do (lenient non-zero), with no allocation per spec
+ * without secrets: the digest, the key's fingerprint and the HMAC are set
+ * up once. key must outlive it. Not to be shared between threads.
+ */
+struct spec_hasher;
+struct spec_hasher *spec_hasher_new(const void *key, size_t keylen);
+int spec_hasher_run(struct spec_hasher *h, struct spec *s, secret_fn resolve,
+                    void *arg, int lenient);
+void spec_hasher_free(struct spec_hasher *h);
+
 /* spec_hash_segment: segment i (enum spec_segment) of a label value into
  * out; 0, or -1 when the value is not a v1 spec label. */
 int spec_hash_segment(const char *label, int i,

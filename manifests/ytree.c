@@ -34,9 +34,13 @@ ynode_is_null(const struct ynode *n)
 		return true;
 	if (!n->plain || n->tag != YTAG_NONE)
 		return false;
-	return n->len == 0 || strcmp(n->value, "~") == 0 ||
-	       strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
-	       strcmp(n->value, "NULL") == 0;
+	/* most values start with none of "~nN": no string compare */
+	if (n->len == 0)
+		return true;
+	if (n->value[0] != '~' && n->value[0] != 'n' && n->value[0] != 'N')
+		return false;
+	return strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
+	       strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0;
 }
 
 /* Line and column (1-based, columns in code points) of byte offset off. */
@@ -74,6 +78,18 @@ utf8_check(const unsigned char *s, size_t len, const char **what)
 	while (i < len) {
 		unsigned char c = s[i];
 
+		/* eight ASCII bytes without NUL at a time: the common case */
+		if (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0 &&
+			    ((w - 0x0101010101010101ULL) & ~w &
+			     0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if (c == 0) {
 			*what = "NUL byte";
 			return i;

@@ -152,29 +152,32 @@ specs_free(struct spec *v, size_t n)
 static int
 hash_specs(struct reconcile *r, struct spec *v, size_t n)
 {
+	struct spec_hasher *h;
 	size_t i;
-	int rc;
+	int rc = 0;
 
 	/* destroy reads manifests for preventDestroy only: no hash, so a
 	 * secret it cannot resolve does not stand in its way */
-	if (r->o.mode == RECONCILE_DESTROY)
+	if (r->o.mode == RECONCILE_DESTROY || n == 0)
 		return 0;
+	/* one hasher for the run: the digest and the keyed HMAC are set up
+	 * once, not per spec (issue 13) */
+	h = spec_hasher_new(store_hmac_key(r->store), STORE_HMAC_KEY_LEN);
 	for (i = 0; i < n; i++) {
 		/* a plan works without the production secrets (it says which
 		 * it could not compare); apply needs them */
-		rc = (r->o.mode == RECONCILE_PLAN ? spec_hash_lenient
-		                                  : spec_hash)(
-		        &v[i], store_hmac_key(r->store), STORE_HMAC_KEY_LEN,
-		        secret_resolve, &r->secrets);
+		rc = spec_hasher_run(h, &v[i], secret_resolve, &r->secrets,
+		                     r->o.mode == RECONCILE_PLAN);
 		if (rc < 0) {
 			char *msg = xstrdup(sf_error_last());
 
 			sf_error_set(rc, "%s: %s", v[i].name, msg);
 			free(msg);
-			return rc;
+			break;
 		}
 	}
-	return 0;
+	spec_hasher_free(h);
+	return rc < 0 ? rc : 0;
 }
 
 /*

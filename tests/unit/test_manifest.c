@@ -19,12 +19,14 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/redact.h"
 #include "common/xalloc.h"
 #include "manifests/ignorefile.h"
 #include "manifests/manifest.h"
 #include "manifests/rules.h"
 #include "manifests/secret.h"
+#include "manifests/spechash.h"
 #include "manifests/ytree.h"
 
 /* A document whose spec starts at line 6. */
@@ -1409,6 +1411,147 @@ test_positions(void **state)
 	buf_free(&y);
 }
 
+/* A resolver for the pinned hashes: "NAME=value,..." by reference (the
+ * secretEnv name or the secretFile path); absent ones are not found. */
+static int
+pin_secret(void *arg, const struct spec_env *e, char **value)
+{
+	const char *p = arg;
+	size_t n = strlen(e->value);
+
+	for (; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+		if (strncmp(p, e->value, n) == 0 && p[n] == '=') {
+			p += n + 1;
+			*value = xstrndup(p, strcspn(p, ","));
+			return 0;
+		}
+	return SF_ENOTFOUND;
+}
+
+/*
+ * The sandform.dev/spec label values of a few manifests, as computed before
+ * the hash was made faster (issue 13): a changed value would make every
+ * existing sandbox look changed, so these may never change.
+ */
+/* Segments longer than the hasher's block (and fields across its edge)
+ * digest the same bytes as one buffer would. */
+static void
+test_spec_hash_long(void **state)
+{
+	static const size_t lens[] = { 0, 1, 700, 1023, 1024, 1025, 3000 };
+	struct spec s;
+	struct buf b = BUF_INIT;
+	char *v, hex[SF_SHA256_HEX_LEN + 1], seg[SPEC_HASH_SEG_HEX + 1];
+	size_t i;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.name = xstrdup("long");
+	s.nenv = sizeof(lens) / sizeof(lens[0]);
+	s.env = xcalloc(s.nenv, sizeof(*s.env));
+	for (i = 0; i < s.nenv; i++) {
+		v = xmalloc(lens[i] + 1);
+		memset(v, 'a' + (int)i, lens[i]);
+		v[lens[i]] = '\0';
+		s.env[i].key = xasprintf("K%zu", i);
+		s.env[i].value = v;
+		buf_addf(&b, "key:%zu:%s\nplain:%zu:%s\n", strlen(s.env[i].key),
+		         s.env[i].key, lens[i], v);
+	}
+	s.image = xmalloc(2001);
+	memset(s.image, 'i', 2000);
+	s.image[2000] = '\0';
+	assert_int_equal(spec_hash(&s, "k", 1, NULL, NULL), 0);
+	sha256_hex(b.data, b.len, hex);
+	assert_int_equal(spec_hash_segment(s.hash, SPEC_SEG_ENV, seg), 0);
+	assert_memory_equal(seg, hex, SPEC_HASH_SEG_HEX);
+	buf_reset(&b);
+	buf_addf(&b, "image:2000:%s\n", s.image);
+	sha256_hex(b.data, b.len, hex);
+	assert_int_equal(spec_hash_segment(s.hash, SPEC_SEG_IMAGE, seg), 0);
+	assert_memory_equal(seg, hex, SPEC_HASH_SEG_HEX);
+	sha256_hex("", 0, hex);
+	assert_int_equal(spec_hash_segment(s.hash, SPEC_SEG_VOLUMES, seg), 0);
+	assert_memory_equal(seg, hex, SPEC_HASH_SEG_HEX);
+	buf_free(&b);
+	spec_clear(&s);
+}
+
+static void
+test_spec_hash_pinned(void **state)
+{
+	static const unsigned char k1[32] = "0123456789abcdef0123456789abcdef";
+	static const char yaml[] =
+	        "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+	        "metadata: {name: b-00001, labels: {team: bench}}\n"
+	        "spec: {snapshot: daytona-small, autoStopInterval: 0, "
+	        "autoArchiveInterval: 1440, public: false, state: started}\n"
+	        "---\n"
+	        "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+	        "metadata:\n  name: full\n  labels: {a: b}\n"
+	        "spec:\n"
+	        "  image: python:3.12\n"
+	        "  outboundProxyUrl: http://proxy.example:3128\n"
+	        "  env:\n"
+	        "    MODE: fast\n"
+	        "    EMPTY: ''\n"
+	        "    \"Z\\u00e9\": \"caf\\u00e9 \\u2603\"\n"
+	        "    TOKEN: {secretEnv: TOKEN_VAR}\n"
+	        "    FILE: {secretFile: /run/secrets/f}\n"
+	        "    GONE: {secretEnv: GONE_VAR}\n"
+	        "  volumes:\n"
+	        "    - {volume: data, mountPath: /data}\n"
+	        "    - {volume: cache, mountPath: /cache, subpath: a/b}\n"
+	        "---\n"
+	        "apiVersion: sandform.dev/v1\nkind: Sandbox\n"
+	        "metadata: {name: vm}\n"
+	        "spec: {snapshot: linux-vm, kvm: true, env: {A: '1'}}\n";
+	char secrets[] = "TOKEN_VAR=t0ken,/run/secrets/f=file value";
+	char all[] = "TOKEN_VAR=t0ken,/run/secrets/f=file value,GONE_VAR=back";
+	struct manifest_set *set = NULL;
+	struct diag_list d = DIAG_LIST_INIT;
+	struct spec *s;
+
+	(void)state;
+	assert_int_equal(load(yaml, &set, &d), 0);
+	assert_int_equal(set->n_sandboxes, 3);
+	s = &set->sandboxes[0]; /* b-00001: the benchmark's sandbox */
+	assert_int_equal(spec_hash(s, k1, sizeof(k1), NULL, NULL), 0);
+	assert_string_equal(s->hash,
+	                    "v1.d650998a.e3b0c442.e3b0c442.e3b0c442.e3b0c442");
+	/* without secrets the key does not count */
+	assert_int_equal(spec_hash(s, "k", 1, NULL, NULL), 0);
+	assert_string_equal(s->hash,
+	                    "v1.d650998a.e3b0c442.e3b0c442.e3b0c442.e3b0c442");
+	s = &set->sandboxes[1]; /* full */
+	assert_int_equal(spec_hash(s, k1, sizeof(k1), pin_secret, secrets),
+	                 SF_ENOTFOUND);
+	assert_int_equal(
+	        spec_hash_lenient(s, k1, sizeof(k1), pin_secret, secrets), 0);
+	assert_string_equal(s->hash,
+	                    "v1.991ca173.aa16bb9e.3bf8db94.3eb1bd43.992b7dd6");
+	assert_int_equal(s->nunresolved, 1);
+	assert_string_equal(spec_env_find(s, "TOKEN")->hmac,
+	                    "907ea04767b7ce0b");
+	assert_string_equal(spec_env_find(s, "FILE")->hmac, "ec0c169271e625a1");
+	assert_string_equal(spec_env_find(s, "GONE")->hmac, "");
+	assert_true(spec_env_find(s, "GONE")->unresolved);
+	assert_int_equal(spec_hash(s, k1, sizeof(k1), pin_secret, all), 0);
+	assert_string_equal(s->hash,
+	                    "v1.991ca173.aa16bb9e.c456b40d.3eb1bd43.992b7dd6");
+	assert_int_equal(s->nunresolved, 0);
+	assert_false(spec_env_find(s, "GONE")->unresolved);
+	assert_int_equal(spec_hash(s, "k", 1, pin_secret, all), 0);
+	assert_string_equal(s->hash,
+	                    "v1.991ca173.aa16bb9e.7262b9e9.8254c329.992b7dd6");
+	s = &set->sandboxes[2]; /* vm */
+	assert_int_equal(spec_hash(s, k1, sizeof(k1), NULL, NULL), 0);
+	assert_string_equal(s->hash,
+	                    "v1.09a9ef65.4d0bf400.e3b0c442.e3b0c442.e3b0c442");
+	manifest_set_free(set);
+	diag_list_free(&d);
+}
+
 int
 main(void)
 {
@@ -1432,6 +1575,8 @@ main(void)
 		cmocka_unit_test(test_0218_warnings_and_proxy),
 		cmocka_unit_test(test_volume_snapshot),
 		cmocka_unit_test(test_positions),
+		cmocka_unit_test(test_spec_hash_pinned),
+		cmocka_unit_test(test_spec_hash_long),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
