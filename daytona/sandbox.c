@@ -19,6 +19,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/intern.h"
 #include "common/jsonutil.h"
 #include "common/redact.h"
 #include "common/strmap.h"
@@ -463,55 +464,9 @@ one_field(const struct field *f, const cJSON *v, struct dt_sandbox *sb)
  * Interned strings: the organization, snapshot, user, region, state and
  * class of a listed sandbox are the same for most of a stack (100,000
  * sandboxes repeat them ~90 bytes each). dt_sandbox_from_json points such
- * a member at one copy in a fixed process-wide buffer instead of copying
- * it. The buffer is bounded (a stack of all-different snapshot names
- * fills it, then they are copied inline again); nothing in it is ever
- * freed, and free_str knows its strings by their address.
+ * a member at the shared copy (common/intern.h) instead of copying it;
+ * free_str knows those by their address.
  */
-#define INTERN_BYTES   (64 * 1024)
-#define INTERN_SLOTS   2048 /* a power of two; at most half used */
-#define INTERN_MAX_LEN 128
-static char intern_buf[INTERN_BYTES];
-static size_t intern_used, intern_count;
-static const char *intern_slot[INTERN_SLOTS];
-static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int
-is_interned(const char *s)
-{
-	return s >= intern_buf && s < intern_buf + sizeof(intern_buf);
-}
-
-/* intern: the shared copy of s (len bytes), or NULL when the buffer is
- * full or s is long. */
-static const char *
-intern(const char *s, size_t len)
-{
-	uint32_t h = 2166136261u;
-	const char *hit = NULL;
-	size_t i;
-
-	if (len > INTERN_MAX_LEN)
-		return NULL;
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	pthread_mutex_lock(&intern_mu);
-	for (i = h & (INTERN_SLOTS - 1); intern_slot[i] != NULL;
-	     i = (i + 1) & (INTERN_SLOTS - 1))
-		if (strcmp(intern_slot[i], s) == 0) {
-			hit = intern_slot[i];
-			break;
-		}
-	if (hit == NULL && intern_count < INTERN_SLOTS / 2 &&
-	    intern_used + len + 1 <= sizeof(intern_buf)) {
-		hit = memcpy(intern_buf + intern_used, s, len + 1);
-		intern_used += len + 1;
-		intern_slot[i] = hit;
-		intern_count++;
-	}
-	pthread_mutex_unlock(&intern_mu);
-	return hit;
-}
 
 /* is_inline: s lies in sb's own allocation (dt_sandbox_from_json). */
 static int
@@ -525,7 +480,7 @@ is_inline(const struct dt_sandbox *sb, const char *s)
 static void
 free_str(const struct dt_sandbox *sb, char *s)
 {
-	if (s != NULL && !is_inline(sb, s) && !is_interned(s))
+	if (s != NULL && !is_inline(sb, s) && !intern_owns(s))
 		free(s);
 }
 
@@ -620,8 +575,8 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 			}
 			len = strlen(e->valuestring);
 			if (f->kind == F_SHARED &&
-			    (tmp_str(&tmp, f) = (char *)intern(e->valuestring,
-			                                       len)) != NULL)
+			    (tmp_str(&tmp, f) = (char *)intern_str(
+			             e->valuestring, len)) != NULL)
 				continue; /* no inline copy */
 			str[k] = e->valuestring;
 			total += len + 1;

@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "common/buf.h"
+#include "common/intern.h"
 #include "common/redact.h"
 #include "common/validate.h"
 #include "common/xalloc.h"
@@ -51,7 +52,9 @@ load_scalar(struct doc *d, const struct spec_field_info *fi,
 	case SPEC_T_WORD:
 		if (!doc_word(d, n, fi->expect, &w))
 			return false;
-		*(char **)(base + fi->off) = w;
+		/* a snapshot or user 100,000 specs name: one shared copy */
+		*(char **)(base + fi->off) = intern_dup(w);
+		free(w);
 		break;
 	case SPEC_T_INT:
 		if (!doc_int(d, n, min, fi->max, fi->expect, &v))
@@ -1019,6 +1022,6 @@ kind_sandbox_load(struct doc *d, const struct ynode *root,
 		spec_clear(&s);
 		return;
 	}
-	s.file = xstrdup(d->file);
+	s.file = intern_dup(d->file); /* freed by spec_clear */
 	manifest_set_add_sandbox(set, &s);
 }

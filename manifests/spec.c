@@ -12,6 +12,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/intern.h"
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
 #include "manifests/spec.h"
@@ -454,18 +455,19 @@ spec_clear(struct spec *s)
 	if (s == NULL)
 		return;
 	free(s->name);
-	free(s->file);
+	/* file and the words below may be shared copies (common/intern.h) */
+	intern_free(s->file);
 	strmap_clear(&s->labels);
-	free(s->image);
-	free(s->snapshot);
+	intern_free(s->image);
+	intern_free(s->snapshot);
 	for (i = 0; i < s->nenv; i++) {
 		free(s->env[i].key);
 		free(s->env[i].value);
 	}
 	free(s->env);
-	free(s->user);
-	free(s->target);
-	free(s->outbound_proxy_url);
+	intern_free(s->user);
+	intern_free(s->target);
+	intern_free(s->outbound_proxy_url);
 	for (i = 0; i < s->ngpu_types; i++)
 		free(s->gpu_types[i]);
 	free(s->gpu_types);

@@ -254,7 +254,7 @@ test_sandbox_inline(void **state)
 static void
 test_sandbox_interned(void **state)
 {
-	struct dt_sandbox *a = NULL, *b = NULL, *v[3000];
+	struct dt_sandbox *a = NULL, *b = NULL, *v[5000];
 	char text[256];
 	cJSON *j;
 	size_t i;
@@ -280,7 +280,7 @@ test_sandbox_interned(void **state)
 	dt_sandbox_free(b);
 	dt_sandbox_free(a);
 	/* more distinct values than the pool holds */
-	for (i = 0; i < 3000; i++) {
+	for (i = 0; i < 5000; i++) {
 		snprintf(text, sizeof(text),
 		         "{\"id\":\"i\",\"name\":\"n\",\"snapshot\":"
 		         "\"snapshot-with-a-long-name-%04zu\"}",
@@ -290,13 +290,13 @@ test_sandbox_interned(void **state)
 		assert_int_equal(dt_sandbox_from_json(j, 0, &v[i]), 0);
 		cJSON_Delete(j);
 	}
-	for (i = 0; i < 3000; i++) {
+	for (i = 0; i < 5000; i++) {
 		snprintf(text, sizeof(text), "snapshot-with-a-long-name-%04zu",
 		         i);
 		assert_string_equal(v[i]->snapshot, text);
 	}
-	assert_true(v[2999]->inline_len > strlen(text)); /* copied inline */
-	for (i = 0; i < 3000; i++)
+	assert_true(v[4999]->inline_len > strlen(text)); /* copied inline */
+	for (i = 0; i < 5000; i++)
 		dt_sandbox_free(v[i]);
 }
 

@@ -22,6 +22,7 @@
 #include "common/escape.h"
 #include "common/fileutil.h"
 #include "common/hash.h"
+#include "common/intern.h"
 #include "common/redact.h"
 #include "common/arena.h"
 #include "common/jsonutil.h"
@@ -831,6 +832,44 @@ test_suggest(void **state)
 	assert_null(suggest_closest("replicas", keys, 4));
 }
 
+/* intern: one shared copy per string, known by address; long strings
+ * and a full buffer are refused (the caller keeps its own copy), and
+ * intern_free frees only what is not shared. */
+static void
+test_intern(void **state)
+{
+	char text[200], *own;
+	const char *a, *b;
+	size_t i, refused = 0;
+
+	(void)state;
+	a = intern_str("daytona-small", 13);
+	b = intern_str("daytona-small-x", 13); /* the same 13 bytes */
+	assert_non_null(a);
+	assert_ptr_equal(a, b);
+	assert_string_equal(a, "daytona-small");
+	assert_true(intern_owns(a));
+	assert_ptr_not_equal(intern_str("daytona", 7), a);
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	assert_null(intern_str(text, strlen(text))); /* too long */
+	own = intern_dup(text);
+	assert_false(intern_owns(own));
+	intern_free(own);       /* freed: ASAN would tell a leak */
+	intern_free((char *)a); /* shared: not freed */
+	assert_string_equal(a, "daytona-small");
+	for (i = 0; i < 6000; i++) {
+		snprintf(text, sizeof(text), "distinct-%zu", i);
+		if (intern_str(text, strlen(text)) == NULL)
+			refused++;
+	}
+	assert_true(refused > 0); /* bounded */
+	own = intern_dup("distinct-5999-again");
+	assert_false(intern_owns(own)); /* full: a copy of its own */
+	intern_free(own);
+	assert_ptr_equal(intern_str("daytona-small", 13), a); /* still there */
+}
+
 /* nameix: every name found, absent ones not, the first of a repeated
  * name kept, growth from a small hint keeps everything. */
 static const char *
@@ -876,6 +915,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_basic),
 		cmocka_unit_test(test_nameix),
+		cmocka_unit_test(test_intern),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_buf_grow_large),
 		cmocka_unit_test(test_buf_json_string),
