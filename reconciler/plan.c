@@ -249,8 +249,10 @@ plan_record_clear(struct plan_record *r)
 	if (r == NULL)
 		return;
 	free(r->name);
-	free(r->id);
-	free(r->spec_hash);
+	if (!r->strings_block) {
+		free(r->id);
+		free(r->spec_hash);
+	}
 	strmap_clear(&r->owned_labels);
 	spec_free(r->applied);
 	memset(r, 0, sizeof(*r));

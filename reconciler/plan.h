@@ -153,8 +153,11 @@ struct plan_record {
 	char *id;
 	char *spec_hash;            /* NULL: unknown (imported) */
 	struct strmap owned_labels; /* labels sandform set last time */
-	int labels_ok;              /* owned_labels read from the record */
-	int imported;               /* state import: adopt, set labels */
+	unsigned char labels_ok;    /* owned_labels read from the record */
+	unsigned char imported;     /* state import: adopt, set labels */
+	/* name, id and spec_hash are one allocation, starting at name
+	 * (refresh: a malloc per record, not three) */
+	unsigned char strings_block;
 	/* the last applied spec (applied_json), or NULL; with applied_src
 	 * set it is read from there when first asked: use
 	 * plan_record_applied() */

@@ -146,9 +146,23 @@ load_record(void *arg, const struct store_record *r)
 	d->stack = r->stack && strcmp(r->stack, L->o->stack) == 0
 	                   ? L->o->stack
 	                   : xstrdup_or_null(r->stack);
-	d->name = xstrdup_or_null(r->name);
-	d->sandbox_id = xstrdup_or_null(r->sandbox_id);
-	d->spec_hash = xstrdup_or_null(r->spec_hash);
+	if (L->want_pr && r->name) {
+		/* name, id and spec hash in one allocation, the plan
+		 * record's (plan_record.strings_block) */
+		size_t nn = strlen(r->name) + 1,
+		       ni = r->sandbox_id ? strlen(r->sandbox_id) + 1 : 0,
+		       nh = r->spec_hash ? strlen(r->spec_hash) + 1 : 0;
+		char *blk = xmalloc(nn + ni + nh);
+
+		d->name = memcpy(blk, r->name, nn);
+		d->sandbox_id = ni ? memcpy(blk + nn, r->sandbox_id, ni) : NULL;
+		d->spec_hash =
+		        nh ? memcpy(blk + nn + ni, r->spec_hash, nh) : NULL;
+	} else {
+		d->name = xstrdup_or_null(r->name);
+		d->sandbox_id = xstrdup_or_null(r->sandbox_id);
+		d->spec_hash = xstrdup_or_null(r->spec_hash);
+	}
 	d->labels_json = NULL;
 	/* 100,000 applied specs are 30 MB of text: a plan reads the few it
 	 * needs again (plan_record_applied) */
@@ -164,6 +178,7 @@ load_record(void *arg, const struct store_record *r)
 		pr->name = (char *)d->name;
 		pr->id = (char *)d->sandbox_id;
 		pr->spec_hash = (char *)d->spec_hash;
+		pr->strings_block = d->name != NULL;
 		fill_record(r, pr);
 		pr->applied_src = r->applied_json ? L->src : NULL;
 		L->applied_hash[n] =
@@ -220,8 +235,9 @@ sandbox_records(struct store *st, const struct refresh_opts *o,
 	rc = store_record_each(st, o->stack, load_record, &L);
 	if (rc < 0) {
 		for (i = 0; L.pr && i < l->n; i++) {
-			/* the strings are the store records' */
-			L.pr[i].name = L.pr[i].id = L.pr[i].spec_hash = NULL;
+			/* the strings are the plan records' */
+			l->v[i].name = l->v[i].sandbox_id = NULL;
+			l->v[i].spec_hash = NULL;
 			plan_record_clear(&L.pr[i]);
 		}
 		free(L.pr);
