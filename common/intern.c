@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/intern.h"
 #include "common/xalloc.h"
 
@@ -31,14 +32,13 @@ intern_owns(const void *p)
 const char *
 intern_str(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	uint64_t h;
 	const char *hit = NULL;
 	size_t i;
 
 	if (len > INTERN_MAX_LEN)
 		return NULL;
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	h = hash_words(0, s, len);
 	pthread_mutex_lock(&mu);
 	for (i = h & (INTERN_SLOTS - 1); slot[i] != NULL;
 	     i = (i + 1) & (INTERN_SLOTS - 1))

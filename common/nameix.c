@@ -6,19 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/nameix.h"
 #include "common/xalloc.h"
-
-/* FNV-1a: names are short (sandbox names of a few dozen bytes). */
-static uint32_t
-name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
 
 static size_t
 slots_for(size_t n)
@@ -52,7 +42,7 @@ grow(struct nameix *x, size_t want)
 	for (k = 0; old && k < oldn; k++)
 		if (old[k] != 0)
 			put(x, old[k] - 1,
-			    name_hash(x->name(x->ctx, old[k] - 1)));
+			    hash_fnv1a(x->name(x->ctx, old[k] - 1)));
 	free(old);
 }
 
@@ -69,7 +59,7 @@ void
 nameix_add(struct nameix *x, size_t i)
 {
 	const char *name = x->name(x->ctx, i);
-	uint32_t h = name_hash(name);
+	uint32_t h = hash_fnv1a(name);
 	size_t k;
 
 	if (2 * (x->n + 1) > x->mask + 1)
@@ -88,7 +78,7 @@ nameix_find(const struct nameix *x, const char *name)
 
 	if (x->slot == NULL)
 		return -1;
-	for (k = name_hash(name) & x->mask; x->slot[k] != 0;
+	for (k = hash_fnv1a(name) & x->mask; x->slot[k] != 0;
 	     k = (k + 1) & x->mask)
 		if (strcmp(x->name(x->ctx, x->slot[k] - 1), name) == 0)
 			return (long)(x->slot[k] - 1);

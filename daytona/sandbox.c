@@ -19,6 +19,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/intern.h"
 #include "common/jsonutil.h"
 #include "common/redact.h"
@@ -390,23 +391,13 @@ static const struct field fields[] = {
 static unsigned char field_slot[FIELD_SLOTS]; /* row + 1, 0: empty */
 static pthread_once_t field_once = PTHREAD_ONCE_INIT;
 
-static uint32_t
-key_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
 static void
 field_index(void)
 {
 	size_t k, i;
 
 	for (k = 0; k < NFIELDS; k++) {
-		for (i = key_hash(fields[k].key) & (FIELD_SLOTS - 1);
+		for (i = hash_fnv1a(fields[k].key) & (FIELD_SLOTS - 1);
 		     field_slot[i] != 0; i = (i + 1) & (FIELD_SLOTS - 1))
 			;
 		field_slot[i] = (unsigned char)(k + 1);
@@ -420,7 +411,7 @@ find_field(const char *key)
 	size_t i;
 
 	pthread_once(&field_once, field_index);
-	for (i = key_hash(key) & (FIELD_SLOTS - 1); field_slot[i] != 0;
+	for (i = hash_fnv1a(key) & (FIELD_SLOTS - 1); field_slot[i] != 0;
 	     i = (i + 1) & (FIELD_SLOTS - 1))
 		if (strcmp(fields[field_slot[i] - 1].key, key) == 0)
 			return &fields[field_slot[i] - 1];

@@ -20,6 +20,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/nameix.h"
 #include "common/xalloc.h"
@@ -372,18 +373,8 @@ push_observed(struct walk *w, struct dt_sandbox *sb)
 static uint64_t
 text_hash(const char *s)
 {
-	size_t len = strlen(s), i;
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, x;
+	uint64_t h = hash_words(0x9e3779b97f4a7c15ULL, s, strlen(s));
 
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&x, s + i, 8);
-		h = (h ^ x) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	x = 0;
-	memcpy(&x, s + i, len - i);
-	h = (h ^ x) * 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 29;
 	return h ? h : 1;
 }
 

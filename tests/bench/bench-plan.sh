@@ -107,6 +107,16 @@ report() {
 		"$(cut -d' ' -f4 "$f" | bench_median)" "$(wc -l <"$f")"
 }
 
+# runs LABEL: RUNS plans, then their medians
+runs() {
+	i=0
+	while [ "$i" -lt "$RUNS" ]; do
+		one_run "$1" "$1"
+		i=$((i + 1))
+	done
+	report "$1"
+}
+
 modes="fast latency50"
 if [ "${BENCH_LATENCY:-1}" = 0 ]; then modes=fast; fi
 for mode in $modes; do
@@ -114,12 +124,7 @@ for mode in $modes; do
 	seed
 	rm -f "$T/state.db"*
 	one_run "$mode-rebuild" rebuild.$mode # fresh state: rebuilt from labels
-	i=0
-	while [ "$i" -lt "$RUNS" ]; do
-		one_run "$mode" "$mode"
-		i=$((i + 1))
-	done
-	report "$mode"
+	runs "$mode"
 	# the state as apply writes it: every record also holds its last
 	# applied spec (a state rebuilt from labels has none), taken from a
 	# real apply of one sandbox and given each record's name
@@ -136,12 +141,7 @@ db.create_function("applied_for", 1, lambda n: a.replace("probe-0", n))
 db.execute("update records set applied = applied_for(name)")
 db.commit()
 EOF
-		i=0
-		while [ "$i" -lt "$RUNS" ]; do
-			one_run "$mode-applied" "$mode-applied"
-			i=$((i + 1))
-		done
-		report "$mode-applied"
+		runs "$mode-applied"
 	fi
 	bench_emu_stop
 done
