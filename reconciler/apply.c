@@ -22,6 +22,9 @@
 #include "common/base.h"
 
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -684,6 +687,23 @@ wait_all(struct sched *s)
 	}
 }
 
+/*
+ * one_arena: the threads to come allocate from the main malloc arena.
+ * glibc gives threads arenas of their own (up to 8 a core), each keeping
+ * the pages its threads once used: at --parallelism 32, 15 arenas of ~460
+ * KiB, 7 MiB of RSS for workers that mostly wait on the network, more
+ * than the jobs of 10,000 creates (issue 13). One lock for all is cheap
+ * here: a step is a few dozen allocations around a call that takes
+ * milliseconds to seconds.
+ */
+static void
+one_arena(void)
+{
+#if defined(__GLIBC__) && defined(M_ARENA_MAX)
+	(void)mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
 /* run_threads: start the workers and the poller, wait for every job, stop
  * the threads. */
 static void
@@ -699,6 +719,7 @@ run_threads(struct sched *s)
 	if ((size_t)nworkers > s->njobs)
 		nworkers = (int)s->njobs;
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
+	one_arena();
 	for (i = 0; i < nworkers; i++)
 		if (pthread_create(&workers[i], NULL, worker_main, s) != 0)
 			break;
