@@ -1,12 +1,14 @@
 /*
- * apply-int: what the files of the executor share (reconciler/apply*.c);
- * nothing outside reconciler/apply*.c includes it.
+ * apply-int: what the files of the executor share (reconciler/apply*.c).
  *
  *	apply.c          the scheduler: jobs, the ready queue, workers,
  *	                 events, the stop and the stack lock's watch
  *	apply-steps.c    one step of a job: the calls and their journal
  *	apply-wait.c     the poller: waits for states, one list walk a tick
  *	apply-recover.c  recovery of an interrupted run, saved-plan freshness
+ *
+ * Only those files and the executor's unit test (tests/unit/test_apply.c)
+ * include it.
  *
  * Locking: struct sched's mu guards the jobs, the queue and the counters;
  * a job's fields belong to the worker running its step while it is
@@ -65,6 +67,12 @@ enum step_out {
 	S_STOPPED,      /* not called, or cut short: the run is stopping */
 };
 
+/* a create step's body and the labels it points to (create_body_build) */
+struct job_create {
+	struct strmap labels;
+	struct create_body body;
+};
+
 struct job {
 	size_t idx;
 	const struct plan_action *act;
@@ -82,9 +90,12 @@ struct job {
 	char *error;
 	const char *what;        /* current step, for progress */
 	struct dt_sandbox *last; /* last seen (owned) */
-	struct create_body create;
-	struct strmap create_labels;
-	int has_create;
+	/* the create call's body while a create step needs it: built when
+	 * the step first runs (at the start for a spec with secrets, so
+	 * that a missing one fails the run before any call), freed once
+	 * the create took effect or the job ended; NULL otherwise. A run
+	 * of 10,000 creates holds bodies only for those in flight. */
+	struct job_create *create;
 	int64_t pending_jid; /* a create intent whose outcome is unknown */
 	int stopped_self;    /* a STEP_STOP of this job took effect */
 	int compensating;    /* failed: running the action's start back */
@@ -134,6 +145,11 @@ int apply_lock_check(struct sched *s);
 
 /* apply-steps.c */
 enum step_out apply_run_step(struct sched *s, struct job *j);
+/* apply_create_build: j->create from j->act->desired (secrets resolved
+ * with s->o->resolve); 0 or the resolver's error. */
+int apply_create_build(const struct sched *s, struct job *j);
+/* apply_create_free: j->create wiped and freed (NULL is fine). */
+void apply_create_free(struct job *j);
 int apply_put_record(struct store *st, const char *stack,
                      const struct plan_action *a, const char *id,
                      const struct dt_sandbox *sb);

@@ -323,10 +323,12 @@ step_create(struct sched *s, struct job *j)
 	} else
 		fresh = 1;
 	j->pending_jid = jid;
-	rc = dt_create(s->client, &j->create.req, &r);
+	rc = dt_create(s->client, &j->create->body.req, &r);
 	if (rc == 0 && r.sandbox && r.sandbox->id) {
 		adopt(s, j, jid, &r);
 		j->expect = E_STARTED;
+		/* created: nothing sends the body again */
+		apply_create_free(j);
 		out = S_NEXT;
 		goto out;
 	}
@@ -670,6 +672,35 @@ out:
 	return out;
 }
 
+int
+apply_create_build(const struct sched *s, struct job *j)
+{
+	struct job_create *c = xcalloc(1, sizeof(*c));
+	int rc;
+
+	labels_merge(j->act->desired, s->o->stack, NULL, NULL, &c->labels);
+	rc = create_body_build(j->act->desired, &c->labels, s->o->resolve,
+	                       s->o->resolve_arg, &c->body);
+	if (rc < 0) {
+		strmap_clear(&c->labels);
+		free(c);
+		return rc;
+	}
+	j->create = c;
+	return 0;
+}
+
+void
+apply_create_free(struct job *j)
+{
+	if (j->create == NULL)
+		return;
+	create_body_clear(&j->create->body);
+	strmap_clear(&j->create->labels);
+	free(j->create);
+	j->create = NULL;
+}
+
 /* apply_run_step: one step of j by a worker (no lock held). */
 enum step_out
 apply_run_step(struct sched *s, struct job *j)
@@ -678,8 +709,10 @@ apply_run_step(struct sched *s, struct job *j)
 
 	switch (st->kind) {
 	case STEP_CREATE:
-		if (!j->has_create)
+		if (j->act->desired == NULL)
 			return fail_with(j, "create: no desired spec");
+		if (j->create == NULL && apply_create_build(s, j) < 0)
+			return fail_with(j, "create: %s", apply_errmsg());
 		return step_create(s, j);
 	case STEP_WAIT_GONE:
 		j->wait = W_GONE;

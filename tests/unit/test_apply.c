@@ -29,6 +29,7 @@
 #include "common/xalloc.h"
 #include "daytona/client.h"
 #include "daytona/transport-fake.h"
+#include "reconciler/apply-int.h"
 #include "reconciler/apply.h"
 #include "reconciler/plan.h"
 #include "manifests/secret.h"
@@ -491,6 +492,94 @@ test_secret_in_body_only(void **state)
 	plan_free(p);
 }
 
+/* counting_resolve: secret_resolve, counting the calls and the requests
+ * made before the first one. */
+struct counting {
+	struct fx *x;
+	int calls;
+	size_t requests_at_first;
+};
+
+static int
+counting_resolve(void *arg, const struct spec_env *e, char **value)
+{
+	struct counting *c = arg;
+
+	if (c->calls++ == 0)
+		c->requests_at_first = dt_fake_n_requests(c->x->f);
+	return secret_resolve(NULL, e, value);
+}
+
+/* A body with a secret is built before any call and resolved once, also
+ * when its create is sent twice (a dropped connection, then a retry). */
+static void
+test_secret_resolved_once_before_calls(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p = mkplan("web", PLAN_CREATE, NULL, create_steps, 2,
+	                        "SF_UNIT_SECRET_VAR");
+	struct counting c = { x, 0, 99 };
+	struct apply_opts o;
+	struct apply_stats st;
+
+	setenv("SF_UNIT_SECRET_VAR", "v3ry-s3cret", 1);
+	dt_fake_push_failure(x->f, DT_HTTP_DROPPED, "connection reset");
+	push_error(x->f, 404, "Sandbox with ID or name web not found");
+	push_sb(x->f, 200, "id-6", "web", "started", STACK, NULL);
+	memset(&o, 0, sizeof(o));
+	o.stack = STACK;
+	o.parallelism = 1;
+	o.timeout_ms = 5000;
+	o.poll_min_ms = 10;
+	o.poll_max_ms = 20;
+	o.cancel = &x->tok;
+	o.resolve = counting_resolve;
+	o.resolve_arg = &c;
+	o.api_url = URL;
+	assert_int_equal(apply_run(p, x->c, x->st, &o, &st), 0);
+	assert_int_equal(st.done, 1);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.requests_at_first, 0);
+	assert_int_equal(n_method(x, "POST", "/api/sandbox"), 2);
+	assert_non_null(strstr(
+	        dt_fake_request(x->f, dt_fake_n_requests(x->f) - 1)->body,
+	        "v3ry-s3cret"));
+	plan_free(p);
+}
+
+/* The scheduler keeps one struct job an action for the whole run, so
+ * 10,000 creates hold 10,000 of them (issue 13): a create body (about
+ * 250 bytes, and its labels) is built when the step needs it and hangs
+ * off the job by a pointer, never inside it. */
+static void
+test_job_is_small(void **state)
+{
+	struct fx *x = *state;
+	struct plan *p =
+	        mkplan("web", PLAN_CREATE, NULL, create_steps, 2, NULL);
+	struct sched s;
+	struct apply_opts o;
+	struct job j;
+
+	(void)x;
+	assert_true(sizeof(struct job) <= 176);
+	memset(&o, 0, sizeof(o));
+	o.stack = STACK;
+	memset(&s, 0, sizeof(s));
+	s.o = &o;
+	memset(&j, 0, sizeof(j));
+	j.act = &p->actions[0];
+	assert_int_equal(apply_create_build(&s, &j), 0);
+	assert_non_null(j.create);
+	assert_string_equal(j.create->body.req.name, "web");
+	assert_non_null(
+	        strmap_get(j.create->body.req.labels, "sandform.dev/stack"));
+	apply_create_free(&j);
+	assert_null(j.create);
+	apply_create_free(&j); /* twice is fine */
+	plan_free(p);
+}
+
 /* A delete: record forgotten when accepted, waits until gone. */
 static void
 test_delete_forgets_and_waits(void **state)
@@ -857,6 +946,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_missing_secret_no_calls,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_in_body_only, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_secret_resolved_once_before_calls, setup,
+		        teardown),
+		cmocka_unit_test_setup_teardown(test_job_is_small, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_delete_forgets_and_waits,
 		                                setup, teardown),
