@@ -94,15 +94,18 @@ PY
 	read -r whole recent < <(lists)
 	echo "lists: whole=$whole recent=$recent" >&2
 	# the plan's walk is 5 pages. With seven jobs waiting, the poller's
-	# cost model may pick one whole walk (5 pages for 7 jobs) on a tick
-	# where the starts have no anchor yet; its absences then tell the
-	# deletions (seen in CI's distcheck build: whole=10). Otherwise the
-	# deletions are looked at by id, with GETs of single sandboxes.
+	# cost model picks a whole walk (5 pages for 7 jobs) on a tick where
+	# the jobs have no anchor yet; its absences then tell the deletions.
+	# How many such ticks come first depends on the machine's load (CI's
+	# distcheck builds saw one and two: whole=10 and 15), so the test
+	# bounds them: at most three whole walks after the plan's, and the
+	# waits otherwise walked recent changes. With no extra whole walk the
+	# deletions were looked at by id, with GETs of single sandboxes.
 	[ "$recent" -ge 1 ]
+	[ "$whole" -ge 5 ]
+	[ "$whole" -le 20 ]
 	if [ "$whole" -eq 5 ]; then
 		[ "$(emu_requests | grep -c '"method":"GET","path":"/api/sandbox/')" -ge 3 ]
-	else
-		[ "$whole" -eq 10 ]
 	fi
 	[ "$(live_names | grep -c '^s-0000[0-2]$')" -eq 0 ]
 	run "$SANDFORM" plan m --detailed-exitcode
