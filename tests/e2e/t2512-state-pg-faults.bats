@@ -85,8 +85,24 @@ recorded_names() {
 	[ "$status" -eq 0 ]
 }
 
+# mutations: the creates and deletes the emulator answered since its
+# request log was last cleared
+mutations() {
+	emu_requests | python3 -c '
+import json, sys
+n = 0
+for l in sys.stdin:
+    if not l.strip():
+        continue
+    r = json.loads(l)
+    if (r["method"] == "POST" and r["path"] == "/api/sandbox") or \
+       (r["method"] == "DELETE" and r["path"].startswith("/api/sandbox/")):
+        n += 1
+print(n)'
+}
+
 @test "SIGKILL at several moments: the next run, from another directory, finishes without a duplicate" {
-	local trial open_seen=0 delay
+	local trial open_seen=0 i
 	mk_many k 24
 	for trial in 1 2 3 4; do
 		# a different stack each time: some to create, some to delete
@@ -100,10 +116,21 @@ with open("m/many.yaml", "w") as f:
                 "metadata:\n  name: %s\nspec:\n  snapshot: daytona-small\n"
                 "  autoStopInterval: 0\n" % n)
 PY
-		delay=$((300 + trial * 250))
+		# killed once the emulator has answered TRIAL mutating calls
+		# (a fixed delay could fall before the first call or after the
+		# last on a loaded machine): at parallelism 2 the next call is
+		# then under way, its intent journaled
+		emu_hook DELETE /requests >/dev/null
 		"$SANDFORM" apply m --auto-approve --allow-mass-delete --parallelism 2 >/dev/null 2>&1 &
 		pid=$!
-		sleep "$(awk "BEGIN { print $delay / 1000 }")"
+		for ((i = 0; i < 600; i++)); do
+			[ "$(mutations)" -ge "$trial" ] && break
+			# ended already (a zombie until waited for)
+			case "$(ps -o stat= -p "$pid" 2>/dev/null)" in
+			"" | Z*) break ;;
+			esac
+			sleep 0.02
+		done
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" || true
 		[ "$(open_journal)" -gt 0 ] && open_seen=$((open_seen + 1))
@@ -113,8 +140,8 @@ PY
 		[ "$(live_names)" = "$(declared_names)" ]
 		[ "$(recorded_names)" = "$(declared_names)" ]
 		[ "$(open_journal)" = 0 ]
+		[ "$(creates_409)" = 0 ] # this trial's log: no duplicate create
 	done
-	[ "$(creates_409)" = 0 ]
 	# the kills hit calls under way: intents were committed before them
 	echo "# trials that left open journal entries: $open_seen of 4" >&3
 	[ "$open_seen" -ge 1 ]
