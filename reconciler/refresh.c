@@ -59,17 +59,14 @@ struct rec_load {
 	const struct refresh_opts *o; /* OBS_NETWORK: its specs */
 	uint64_t *hash; /* OBS_NETWORK: per record, the hash of a text let
 	                   go (0: kept, or none) */
-	/* NULL, or the plan records, built as the records are read (their
-	 * name, id and spec hash are the store record's strings) */
-	struct plan_record *pr;
-	int want_pr;
-	/* with pr: the applied texts are not kept, only their hashes (0:
-	 * none), and the plan records read them from src when needed */
-	uint64_t *applied_hash;
+	/* with src: the plan records, built as the records are read (they
+	 * own the name, id and spec hash the store records point to); the
+	 * applied texts are not kept, only their hashes (0: none), and the
+	 * plan records read them from src when needed. NULL: neither. */
 	const struct plan_applied_src *src;
+	struct plan_record *pr;
+	uint64_t *applied_hash;
 };
-
-static void fill_record(const struct store_record *r, struct plan_record *out);
 
 static int
 spec_has_network(const struct refresh_opts *o, const char *name)
@@ -103,19 +100,41 @@ shared_status(const char *s)
 }
 
 /* records_free: store_record_list_free() for a list of load_record's,
- * whose stack (the run's) and known statuses are not copies. */
+ * whose stack (the run's) and known statuses are not copies, nor, with
+ * plan records (owned 1), the name, id and spec hash. */
 static void
-records_free(struct store_record_list *l, const char *stack)
+records_free(struct store_record_list *l, const char *stack, int owned)
 {
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
+		if (owned)
+			l->v[i].name = l->v[i].sandbox_id = l->v[i].spec_hash =
+			        NULL;
 		if (l->v[i].stack == stack)
 			l->v[i].stack = NULL;
 		if (shared_status(l->v[i].status) == l->v[i].status)
 			l->v[i].status = NULL;
 	}
 	store_record_list_free(l);
+}
+
+/* fill_record: what a plan record reads from the store record's JSON. */
+static void
+fill_record(const struct store_record *r, struct plan_record *out)
+{
+	cJSON *j;
+
+	out->imported =
+	        r->status && strcmp(r->status, STORE_STATUS_IMPORTED) == 0;
+	if ((j = parse_json(r->labels_json)) != NULL) {
+		if (strmap_from_json(j, "labels", &out->owned_labels) < 0)
+			log_debug("%s: ignoring malformed labels_json",
+			          r->name);
+		else
+			out->labels_ok = 1;
+		cJSON_Delete(j);
+	}
 }
 
 /* load_record: copy one of the store's records (see rec_load). */
@@ -131,7 +150,7 @@ load_record(void *arg, const struct store_record *r)
 	if (n == L->alloc) {
 		L->alloc = L->alloc ? 2 * L->alloc : 256;
 		L->l->v = xreallocarray(L->l->v, L->alloc, sizeof(*L->l->v));
-		if (L->want_pr) {
+		if (L->src) {
 			L->pr = xreallocarray(L->pr, L->alloc, sizeof(*L->pr));
 			L->applied_hash =
 			        xreallocarray(L->applied_hash, L->alloc,
@@ -147,7 +166,7 @@ load_record(void *arg, const struct store_record *r)
 	d->stack = r->stack && strcmp(r->stack, L->o->stack) == 0
 	                   ? L->o->stack
 	                   : xstrdup_or_null(r->stack);
-	if (L->want_pr && r->name) {
+	if (L->src && r->name) {
 		/* name, id and spec hash in one allocation, the plan
 		 * record's (plan_record.strings_block) */
 		size_t nn = strlen(r->name) + 1,
@@ -167,12 +186,12 @@ load_record(void *arg, const struct store_record *r)
 	d->labels_json = NULL;
 	/* 100,000 applied specs are 30 MB of text: a plan reads the few it
 	 * needs again (plan_record_applied) */
-	d->applied_json = L->want_pr ? NULL : xstrdup_or_null(r->applied_json);
+	d->applied_json = L->src ? NULL : xstrdup_or_null(r->applied_json);
 	d->status = shared_status(r->status);
 	if (d->status == NULL)
 		d->status = xstrdup_or_null(r->status);
 	d->observed_json = NULL;
-	if (L->want_pr) {
+	if (L->src) {
 		struct plan_record *pr = &L->pr[n];
 
 		memset(pr, 0, sizeof(*pr));
@@ -189,7 +208,7 @@ load_record(void *arg, const struct store_record *r)
 	 * the text is kept only when it could not be read (as it was), or
 	 * for a plan without refresh. Not copying it keeps 100,000 holes out
 	 * of the heap. */
-	if (!L->want_pr || L->keep == OBS_ALL || !L->pr[n].labels_ok)
+	if (L->src == NULL || L->keep == OBS_ALL || !L->pr[n].labels_ok)
 		d->labels_json = xstrdup_or_null(r->labels_json);
 	if (L->keep == OBS_NETWORK)
 		L->hash[n] = 0;
@@ -203,12 +222,6 @@ load_record(void *arg, const struct store_record *r)
 	return 0;
 }
 
-/*
- * sandbox_records: the stack's records less those of its declared volumes
- * and snapshots ("<volume>NAME", reconciler/resources.h), read one at a
- * time so that the observations let go are never all held at once. With
- * OBS_NETWORK, *hash_out (the caller's) gets the hashes.
- */
 /* What sandbox_records makes for a refresh besides the records. */
 struct rec_plan {
 	struct plan_record *pr; /* the plan records, one per record */
@@ -216,6 +229,12 @@ struct rec_plan {
 	const struct plan_applied_src *src; /* where pr reads them */
 };
 
+/*
+ * sandbox_records: the stack's records less those of its declared volumes
+ * and snapshots ("<volume>NAME", reconciler/resources.h), read one at a
+ * time so that the observations let go are never all held at once. With
+ * OBS_NETWORK, *hash_out (the caller's) gets the hashes.
+ */
 static int
 sandbox_records(struct store *st, const struct refresh_opts *o,
                 enum obs_keep keep, struct store_record_list *l,
@@ -229,21 +248,16 @@ sandbox_records(struct store *st, const struct refresh_opts *o,
 	L.l = l;
 	L.keep = keep;
 	L.o = o;
-	L.want_pr = rp != NULL;
 	L.src = rp ? rp->src : NULL;
 	l->v = NULL;
 	l->n = 0;
 	rc = store_record_each(st, o->stack, load_record, &L);
 	if (rc < 0) {
-		for (i = 0; L.pr && i < l->n; i++) {
-			/* the strings are the plan records' */
-			l->v[i].name = l->v[i].sandbox_id = NULL;
-			l->v[i].spec_hash = NULL;
+		for (i = 0; L.pr && i < l->n; i++)
 			plan_record_clear(&L.pr[i]);
-		}
 		free(L.pr);
 		free(L.applied_hash);
-		records_free(l, o->stack);
+		records_free(l, o->stack, L.pr != NULL);
 		free(L.hash);
 		return rc;
 	}
@@ -268,42 +282,6 @@ sandbox_records(struct store *st, const struct refresh_opts *o,
 		*hash_out = L.hash;
 	}
 	return 0;
-}
-
-void
-refresh_record_from_store(const struct store_record *r, struct plan_record *out)
-{
-	cJSON *j;
-
-	memset(out, 0, sizeof(*out));
-	out->name = xstrdup(r->name);
-	out->id = xstrdup_or_null(r->sandbox_id);
-	out->spec_hash = xstrdup_or_null(r->spec_hash);
-	fill_record(r, out);
-	if ((j = parse_json(r->applied_json)) != NULL) {
-		if (spec_from_json(j, &out->applied) < 0)
-			log_debug("%s: ignoring malformed applied_json: %s",
-			          r->name, sf_error_last());
-		cJSON_Delete(j);
-	}
-}
-
-/* fill_record: what a plan record reads from the store record's JSON. */
-static void
-fill_record(const struct store_record *r, struct plan_record *out)
-{
-	cJSON *j;
-
-	out->imported =
-	        r->status && strcmp(r->status, STORE_STATUS_IMPORTED) == 0;
-	if ((j = parse_json(r->labels_json)) != NULL) {
-		if (strmap_from_json(j, "labels", &out->owned_labels) < 0)
-			log_debug("%s: ignoring malformed labels_json",
-			          r->name);
-		else
-			out->labels_ok = 1;
-		cJSON_Delete(j);
-	}
 }
 
 void
@@ -1316,7 +1294,7 @@ record_locked(struct store *st, const struct refresh_opts *o, struct walk *w,
 		}
 		o->give(o->lock_arg);
 	}
-	records_free(&now, o->stack);
+	records_free(&now, o->stack, 0);
 	changes_free(&ch);
 	return rc;
 }
@@ -1382,12 +1360,6 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	if (!o->no_record)
 		rc = record_locked(st, o, &w, &recs, gone, ngone);
 out:
-	/* the records' shared strings belong to out->records */
-	for (i = 0; i < recs.n; i++) {
-		recs.v[i].name = NULL;
-		recs.v[i].sandbox_id = NULL;
-		recs.v[i].spec_hash = NULL;
-	}
 	if (w.json) {
 		for (i = 0; i < out->nobserved; i++)
 			free(w.json[i]);
@@ -1402,6 +1374,7 @@ out:
 	free(gone);
 	nameix_free(&w.ix);
 	strmap_clear(&filter);
-	records_free(&recs, o->stack);
+	/* the records' name, id and spec hash are out->records' */
+	records_free(&recs, o->stack, 1);
 	return rc;
 }

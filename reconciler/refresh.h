@@ -89,9 +89,4 @@ int refresh_run(struct dt_client *c, struct store *st,
                 const struct refresh_opts *o, struct refresh_result *out);
 void refresh_result_clear(struct refresh_result *r);
 
-/* refresh_record_from_store: convert a store record (JSON fields parsed;
- * malformed JSON is ignored with a debug log). */
-void refresh_record_from_store(const struct store_record *r,
-                               struct plan_record *out);
-
 #endif
