@@ -85,22 +85,6 @@ recorded_names() {
 	[ "$status" -eq 0 ]
 }
 
-# mutations: the creates and deletes the emulator answered since its
-# request log was last cleared
-mutations() {
-	emu_requests | python3 -c '
-import json, sys
-n = 0
-for l in sys.stdin:
-    if not l.strip():
-        continue
-    r = json.loads(l)
-    if (r["method"] == "POST" and r["path"] == "/api/sandbox") or \
-       (r["method"] == "DELETE" and r["path"].startswith("/api/sandbox/")):
-        n += 1
-print(n)'
-}
-
 @test "SIGKILL at several moments: the next run, from another directory, finishes without a duplicate" {
 	local trial open_seen=0 i
 	mk_many k 24

@@ -213,22 +213,29 @@ on_event(void *arg, const struct apply_event *ev)
 	         ev->message ? ev->message : "");
 }
 
+/* opts_init: the options of a unit run: one call at a time, fast polls. */
+static void
+opts_init(struct fx *x, struct apply_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->stack = STACK;
+	o->parallelism = 1;
+	o->timeout_ms = 5000;
+	o->poll_min_ms = 10;
+	o->poll_max_ms = 20;
+	o->cancel = &x->tok;
+	o->resolve = secret_resolve;
+	o->api_url = URL;
+}
+
 static void
 run(struct fx *x, const struct plan *p, struct apply_stats *st)
 {
 	struct apply_opts o;
 
-	memset(&o, 0, sizeof(o));
-	o.stack = STACK;
-	o.parallelism = 1;
-	o.timeout_ms = 5000;
-	o.poll_min_ms = 10;
-	o.poll_max_ms = 20;
-	o.cancel = &x->tok;
+	opts_init(x, &o);
 	o.on_event = on_event;
 	o.event_arg = x;
-	o.resolve = secret_resolve;
-	o.api_url = URL;
 	assert_int_equal(apply_run(p, x->c, x->st, &o, st), 0);
 }
 
@@ -526,16 +533,9 @@ test_secret_resolved_once_before_calls(void **state)
 	dt_fake_push_failure(x->f, DT_HTTP_DROPPED, "connection reset");
 	push_error(x->f, 404, "Sandbox with ID or name web not found");
 	push_sb(x->f, 200, "id-6", "web", "started", STACK, NULL);
-	memset(&o, 0, sizeof(o));
-	o.stack = STACK;
-	o.parallelism = 1;
-	o.timeout_ms = 5000;
-	o.poll_min_ms = 10;
-	o.poll_max_ms = 20;
-	o.cancel = &x->tok;
+	opts_init(x, &o);
 	o.resolve = counting_resolve;
 	o.resolve_arg = &c;
-	o.api_url = URL;
 	assert_int_equal(apply_run(p, x->c, x->st, &o, &st), 0);
 	assert_int_equal(st.done, 1);
 	assert_int_equal(c.calls, 1);

@@ -68,24 +68,31 @@ declared_names() {
 	cat m/*.yaml | sed -n 's/^  name: //p' | sort
 }
 
-_count_creates() {
+# _count_calls STATUS KIND: the requests the emulator answered (since its
+# log was last cleared) with STATUS (2xx, any, or a code) that are creates
+# (KIND create) or creates and deletes of sandboxes (KIND mutation)
+_count_calls() {
 	emu_requests | python3 -c '
 import json, sys
-want = sys.argv[1]
+want, kind = sys.argv[1], sys.argv[2]
 n = 0
 for l in sys.stdin:
     if not l.strip():
         continue
     r = json.loads(l)
-    if r["method"] == "POST" and r["path"] == "/api/sandbox":
-        s = r["status"]
-        if (want == "2xx" and 200 <= s < 300) or str(s) == want:
-            n += 1
-print(n)' "$1"
+    create = r["method"] == "POST" and r["path"] == "/api/sandbox"
+    delete = r["method"] == "DELETE" and r["path"].startswith("/api/sandbox/")
+    if not (create or (kind == "mutation" and delete)):
+        continue
+    s = r["status"]
+    if want == "any" or (want == "2xx" and 200 <= s < 300) or str(s) == want:
+        n += 1
+print(n)' "$1" "$2"
 }
 
-creates_ok() { _count_creates 2xx; }
-creates_409() { _count_creates 409; }
+creates_ok() { _count_calls 2xx create; }
+creates_409() { _count_calls 409 create; }
+mutations() { _count_calls any mutation; }
 
 n_requests() {
 	emu_requests | grep -c '"method"'
