@@ -84,6 +84,17 @@ hash_fnv1a(const char *s)
 	return h;
 }
 
+uint32_t
+hash_fnv1a_n(const void *data, size_t n)
+{
+	const unsigned char *s = data;
+	uint32_t h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ *s++) * 16777619u;
+	return h;
+}
+
 uint64_t
 hash_words(uint64_t seed, const void *data, size_t n)
 {

@@ -21,11 +21,13 @@ void uuid_v4(char out[37]);
 
 /*
  * Hashes for in-memory tables (never stored, never for security):
- * hash_fnv1a of a short NUL-terminated name (32-bit FNV-1a), and
+ * hash_fnv1a of a short NUL-terminated name (32-bit FNV-1a; hash_fnv1a_n
+ * of n bytes is the same hash of the same text), and
  * hash_words of n bytes, eight a step, from a seed (chain calls to hash
  * several pieces). Neither is 0-safe: callers that need non-zero say so.
  */
 uint32_t hash_fnv1a(const char *s);
+uint32_t hash_fnv1a_n(const void *data, size_t n);
 uint64_t hash_words(uint64_t seed, const void *data, size_t n);
 
 #endif

@@ -11,6 +11,7 @@ libcommon_la_SOURCES = \
 	common/fileutil.c common/fileutil.h \
 	common/hash.c common/hash.h \
 	common/intern.c common/intern.h \
+	common/jsonscan.c common/jsonscan.h \
 	common/jsonutil.c common/jsonutil.h \
 	common/log.c common/log.h \
 	common/nameix.c common/nameix.h \

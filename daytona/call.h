@@ -1,7 +1,7 @@
 /*
  * call: the one-call machinery of client.c (budgets, retries, error
  * mapping) for the other route files of the client (resources.c). Private
- * to daytona/: nothing outside it includes this header.
+ * to daytona/ (and its unit tests): nothing else includes this header.
  */
 #ifndef SF_DAYTONA_CALL_H
 #define SF_DAYTONA_CALL_H
@@ -26,6 +26,13 @@ void dt_call_init(struct dt_call *k, const char *method, enum dt_bucket bucket,
 void dt_call_clear(struct dt_call *k);
 /* dt_call_body: the call takes the JSON text of j; j is deleted. */
 int dt_call_body(struct dt_call *k, cJSON *j);
+/*
+ * dt_page_scan: the items and next cursor of a list page's body, read
+ * without a JSON tree (sandbox.c). 0, or 1 when the body is not plain
+ * JSON of the usual shape: out is then empty and the caller reads the
+ * body with cJSON, whose answer is the reference. Never an error.
+ */
+int dt_page_scan(const char *body, size_t len, struct dt_page *out);
 /* dt_call_parse: the response body as JSON, or NULL (empty or not JSON). */
 cJSON *dt_call_parse(const struct dt_http_response *resp);
 /*

@@ -998,6 +998,9 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 	}
 	if ((rc = dt_call_run(c, &k, &resp, res)) < 0)
 		goto out;
+	/* the scanner reads a usual page; anything else is read by cJSON */
+	if (dt_page_scan(buf_cstr(&resp.body), resp.body.len, &page) == 0)
+		goto scanned;
 	/* the page's tree lives in an arena: everything kept is copied */
 	json_arena_begin(&arena);
 	j = dt_call_parse(&resp);
@@ -1022,6 +1025,7 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 		                         "a page of sandboxes");
 	if (rc < 0)
 		goto out;
+scanned:
 	*out = page;
 	page = (struct dt_page)DT_PAGE_INIT;
 out:

@@ -21,11 +21,13 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/intern.h"
+#include "common/jsonscan.h"
 #include "common/jsonutil.h"
 #include "common/redact.h"
 #include "common/strmap.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include "daytona/call.h"
 #include "daytona/client.h"
 
 /* ---- states ------------------------------------------------------------ */
@@ -527,72 +529,79 @@ members_clear(struct dt_sandbox *sb)
 	free_str(sb, sb->last_activity_at);
 }
 
-int
-dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
-{
-	struct dt_sandbox tmp, *sb;
-	/* the plain strings, read in place until sb is allocated */
-	const char *str[NFIELDS];
+/*
+ * A sandbox being read, by either reader (a cJSON tree, or the scanner of
+ * a list page below): its members, and the plain strings to copy inline
+ * once their total size is known.
+ */
+struct builder {
+	struct dt_sandbox tmp;
+	const char *str[NFIELDS]; /* the plain strings, read in place */
+	size_t len[NFIELDS];
 	unsigned char seen[NFIELDS];
-	size_t len;
-	size_t total = 0, k;
-	const cJSON *e;
+	size_t total;
+};
+
+static void
+builder_init(struct builder *b, int is_full)
+{
+	memset(&b->tmp, 0, sizeof(b->tmp));
+	memset(b->str, 0, sizeof(b->str));
+	memset(b->seen, 0, sizeof(b->seen));
+	b->total = 0;
+	b->tmp.is_full = is_full ? 1 : 0;
+}
+
+/* builder_first: 1 the first time row f is met (a repeated key counts
+ * once, the first), else 0. */
+static int
+builder_first(struct builder *b, const struct field *f)
+{
+	size_t k = (size_t)(f - fields);
+
+	if (b->seen[k])
+		return 0;
+	b->seen[k] = 1;
+	return 1;
+}
+
+/* builder_str: the plain string of row f (an inline kind), len bytes with
+ * no NUL among them, kept by s until builder_finish. */
+static void
+builder_str(struct builder *b, const struct field *f, const char *s, size_t len)
+{
+	if (f->kind == F_SHARED &&
+	    (tmp_str(&b->tmp, f) = (char *)intern_str(s, len)) != NULL)
+		return; /* no inline copy */
+	b->str[f - fields] = s;
+	b->len[f - fields] = len;
+	b->total += len + 1;
+}
+
+/* builder_finish: the sandbox, or an error (b's members freed). */
+static int
+builder_finish(struct builder *b, struct dt_sandbox **out)
+{
+	struct dt_sandbox *sb;
+	size_t k;
 	char *p;
-	int rc = 0;
 
-	*out = NULL;
-	if (!cJSON_IsObject(obj))
-		return sf_error_set(SF_EINVALID,
-		                    "daytona: expected a sandbox object");
-	memset(&tmp, 0, sizeof(tmp));
-	memset(str, 0, sizeof(str));
-	memset(seen, 0, sizeof(seen));
-	tmp.is_full = is_full ? 1 : 0;
-	for (e = obj->child; e != NULL; e = e->next) {
-		const struct field *f;
-
-		if (e->string == NULL || (f = find_field(e->string)) == NULL)
-			continue; /* a field this client does not use */
-		k = (size_t)(f - fields);
-		if (seen[k])
-			continue; /* a repeated key counts once (the first) */
-		seen[k] = 1;
-		if (inline_kind(f->kind)) {
-			if (cJSON_IsNull(e))
-				continue;
-			if (!cJSON_IsString(e) || e->valuestring == NULL) {
-				rc = bad_type(f->key, "a string");
-				goto fail;
-			}
-			len = strlen(e->valuestring);
-			if (f->kind == F_SHARED &&
-			    (tmp_str(&tmp, f) = (char *)intern_str(
-			             e->valuestring, len)) != NULL)
-				continue; /* no inline copy */
-			str[k] = e->valuestring;
-			total += len + 1;
-			continue;
-		}
-		if ((rc = one_field(f, e, &tmp)) < 0)
-			goto fail;
+	if (b->total > UINT_MAX) {
+		members_clear(&b->tmp);
+		return sf_error_set(SF_EINVALID, "daytona: sandbox too large");
 	}
-	if (total > UINT_MAX) {
-		rc = sf_error_set(SF_EINVALID, "daytona: sandbox too large");
-		goto fail;
-	}
-	sb = xmalloc(sizeof(*sb) + total);
-	*sb = tmp;
-	sb->inline_len = (unsigned)total;
+	sb = xmalloc(sizeof(*sb) + b->total);
+	*sb = b->tmp;
+	sb->inline_len = (unsigned)b->total;
 	p = (char *)(sb + 1);
 	for (k = 0; k < NFIELDS; k++) {
 		char **m = (char **)((char *)sb + fields[k].off);
-		size_t n;
 
-		if (str[k] == NULL)
+		if (b->str[k] == NULL)
 			continue;
-		n = strlen(str[k]) + 1;
-		*m = memcpy(p, str[k], n);
-		p += n;
+		*m = memcpy(p, b->str[k], b->len[k]);
+		p[b->len[k]] = '\0';
+		p += b->len[k] + 1;
 		if (fields[k].kind == F_TIME &&
 		    time_parse_iso(
 		            *m, (int64_t *)((char *)sb + fields[k].ms_off)) < 0)
@@ -602,8 +611,256 @@ dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
 	sb->desired_state = dt_state_parse(sb->desired_state_raw);
 	*out = sb;
 	return 0;
+}
+
+int
+dt_sandbox_from_json(const cJSON *obj, int is_full, struct dt_sandbox **out)
+{
+	struct builder b;
+	const cJSON *e;
+	int rc = 0;
+
+	*out = NULL;
+	if (!cJSON_IsObject(obj))
+		return sf_error_set(SF_EINVALID,
+		                    "daytona: expected a sandbox object");
+	builder_init(&b, is_full);
+	for (e = obj->child; e != NULL; e = e->next) {
+		const struct field *f;
+
+		if (e->string == NULL || (f = find_field(e->string)) == NULL)
+			continue; /* a field this client does not use */
+		if (!builder_first(&b, f))
+			continue;
+		if (inline_kind(f->kind)) {
+			if (cJSON_IsNull(e))
+				continue;
+			if (!cJSON_IsString(e) || e->valuestring == NULL) {
+				rc = bad_type(f->key, "a string");
+				goto fail;
+			}
+			builder_str(&b, f, e->valuestring,
+			            strlen(e->valuestring));
+			continue;
+		}
+		if ((rc = one_field(f, e, &b.tmp)) < 0)
+			goto fail;
+	}
+	return builder_finish(&b, out);
 fail:
-	members_clear(&tmp);
+	members_clear(&b.tmp);
+	return rc;
+}
+
+/* ---- a list page, read without a tree ------------------------------------ */
+
+/*
+ * A page of the list is the one big document sandform reads: cJSON built
+ * ~60 nodes per sandbox for dt_sandbox_from_json to copy out of (a fifth
+ * of a big plan's CPU). The scanner (common/jsonscan.h) reads the page in
+ * one pass into the same builder. It reads a strict subset of JSON and
+ * gives up (1) on anything else: escapes it does not decode, a label
+ * value that is not a string, a field of the wrong type, a page of
+ * another shape; the caller then reads the page with cJSON as before, so
+ * that every answer, error or not, is still cJSON's.
+ */
+
+/* scan_find_field: the row of the key of n bytes, or NULL. */
+static const struct field *
+scan_find_field(const char *key, size_t n)
+{
+	size_t i;
+
+	pthread_once(&field_once, field_index);
+	for (i = hash_fnv1a_n(key, n) & (FIELD_SLOTS - 1); field_slot[i] != 0;
+	     i = (i + 1) & (FIELD_SLOTS - 1)) {
+		const char *k = fields[field_slot[i] - 1].key;
+
+		if (strncmp(k, key, n) == 0 && k[n] == '\0')
+			return &fields[field_slot[i] - 1];
+	}
+	return NULL;
+}
+
+/* scan_map: an object of string values into the map of row f. */
+static int
+scan_map(struct jscan *s, const struct field *f, struct dt_sandbox *sb)
+{
+	struct strmap *m = (struct strmap *)((char *)sb + f->off);
+	const char *k, *v;
+	size_t kn, vn, mark;
+	int more;
+
+	if (jscan_expect(s, '{') < 0)
+		return 1;
+	sb->present |= f->bit;
+	if (jscan_peek(s) == '}')
+		return jscan_expect(s, '}') < 0 ? 1 : 0;
+	mark = s->scratch_used;
+	do {
+		if (jscan_string_z(s, &k, &kn) < 0 || jscan_expect(s, ':') < 0)
+			return 1;
+		if (jscan_peek(s) == 'n') {
+			if (jscan_literal(s) != JSCAN_NULL)
+				return 1;
+		} else if (jscan_string_z(s, &v, &vn) < 0) {
+			return 1; /* not a string: cJSON prints it */
+		} else {
+			strmap_set(m, k, v);
+		}
+		s->scratch_used = mark;
+	} while ((more = jscan_more(s, '}')) == 1);
+	return more < 0 ? 1 : 0;
+}
+
+/* scan_tree: a rare member (volumes, buildInfo, the proxy URL) through a
+ * cJSON tree of its value alone. */
+static int
+scan_tree(struct jscan *s, const struct field *f, struct dt_sandbox *sb)
+{
+	const char *from;
+	cJSON *v;
+	int rc;
+
+	if (jscan_skip(s, &from) < 0 ||
+	    (v = cJSON_ParseWithLength(from, (size_t)(s->p - from))) == NULL)
+		return 1;
+	rc = one_field(f, v, sb);
+	cJSON_Delete(v);
+	return rc < 0 ? 1 : 0;
+}
+
+/* scan_value: the value of row f into b; 1 to give up. */
+static int
+scan_value(struct jscan *s, const struct field *f, struct builder *b)
+{
+	cJSON v;
+	const char *str;
+	size_t n;
+	int c = jscan_peek(s), lit;
+
+	if (c == 'n') /* null: as absent, whatever the kind */
+		return jscan_literal(s) == JSCAN_NULL ? 0 : 1;
+	memset(&v, 0, sizeof(v));
+	switch (f->kind) {
+	case F_STR:
+	case F_SHARED:
+	case F_TIME:
+		if (jscan_string(s, &str, &n) < 0)
+			return 1;
+		builder_str(b, f, str, n);
+		return 0;
+	case F_INT:
+		v.type = cJSON_Number;
+		if (jscan_int(s, &v.valuedouble) < 0)
+			return 1;
+		break;
+	case F_BOOL:
+		if ((lit = jscan_literal(s)) < 0 || lit == JSCAN_NULL)
+			return 1;
+		v.type = lit ? cJSON_True : cJSON_False;
+		break;
+	case F_MAP:
+		return scan_map(s, f, &b->tmp);
+	case F_PROXY:
+	case F_VOLUMES:
+	case F_BUILD_INFO:
+		return scan_tree(s, f, &b->tmp);
+	}
+	return one_field(f, &v, &b->tmp) < 0 ? 1 : 0;
+}
+
+/* scan_item: one sandbox object of the list; 1 to give up. */
+static int
+scan_item(struct jscan *s, struct dt_sandbox **out)
+{
+	struct builder b;
+	const struct field *f;
+	const char *key;
+	size_t n;
+	int more = 0;
+
+	builder_init(&b, 0);
+	jscan_scratch_reset(s);
+	if (jscan_expect(s, '{') < 0)
+		return 1;
+	if (jscan_peek(s) == '}')
+		s->p++;
+	else
+		do {
+			if (jscan_string(s, &key, &n) < 0 ||
+			    jscan_expect(s, ':') < 0)
+				goto fail;
+			f = scan_find_field(key, n);
+			if (f == NULL || !builder_first(&b, f)) {
+				if (jscan_skip(s, NULL) < 0)
+					goto fail;
+			} else if (scan_value(s, f, &b) != 0) {
+				goto fail;
+			}
+		} while ((more = jscan_more(s, '}')) == 1);
+	if (more < 0)
+		goto fail;
+	return builder_finish(&b, out) < 0 ? 1 : 0;
+fail:
+	members_clear(&b.tmp);
+	return 1;
+}
+
+/* scan_items: the items array into out->items */
+static int
+scan_items(struct jscan *s, struct dt_page *out)
+{
+	struct dt_sandbox *sb;
+	int more;
+
+	if (jscan_expect(s, '[') < 0)
+		return 1;
+	if (jscan_peek(s) == ']')
+		return jscan_expect(s, ']') < 0 ? 1 : 0;
+	do {
+		if (scan_item(s, &sb) != 0)
+			return 1;
+		dt_sandbox_list_add(&out->items, sb);
+	} while ((more = jscan_more(s, ']')) == 1);
+	return more < 0 ? 1 : 0;
+}
+
+int
+dt_page_scan(const char *body, size_t len, struct dt_page *out)
+{
+	struct jscan s;
+	char *scratch = xmalloc(len + 1);
+	const char *key, *cur;
+	size_t n, cn;
+	int more, items = 0, cursor = 0, rc = 1;
+
+	jscan_init(&s, body, len, scratch, len + 1);
+	if (jscan_expect(&s, '{') < 0 || jscan_peek(&s) == '}')
+		goto out;
+	do {
+		if (jscan_string(&s, &key, &n) < 0 || jscan_expect(&s, ':') < 0)
+			goto out;
+		if (n == 5 && memcmp(key, "items", 5) == 0 && !items++) {
+			if (scan_items(&s, out) != 0)
+				goto out;
+		} else if (n == 10 && memcmp(key, "nextCursor", 10) == 0 &&
+		           !cursor++ && jscan_peek(&s) == '"') {
+			jscan_scratch_reset(&s);
+			if (jscan_string(&s, &cur, &cn) < 0)
+				goto out;
+			if (cn > 0)
+				out->next_cursor = xstrndup(cur, cn);
+		} else if (jscan_skip(&s, NULL) < 0) {
+			goto out;
+		}
+	} while ((more = jscan_more(&s, '}')) == 1);
+	/* what follows the object is not read (as cJSON) */
+	rc = more < 0 || !items ? 1 : 0;
+out:
+	free(scratch);
+	if (rc != 0)
+		dt_page_clear(out);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include "daytona/call.h"
 #include "daytona/client.h"
 #include "daytona/transport-fake.h"
 #include "daytona/transport.h"
@@ -405,6 +406,447 @@ test_sandbox_print(void **state)
 		dt_sandbox_free(sb);
 		cJSON_Delete(j);
 	}
+}
+
+/* ---- a list page, scanned without a tree ----------------------------- */
+
+/* ref_page: the page as cJSON reads it (what dt_list did before the
+ * scanner): 0, 1 when the body is not a page, or an error. */
+static int
+ref_page(const char *body, size_t len, struct dt_page *out)
+{
+	cJSON *j = len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items"), *e;
+	cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "nextCursor");
+	int rc = cJSON_IsArray(items) ? 0 : 1;
+
+	for (e = rc == 0 ? items->child : NULL; e != NULL; e = e->next) {
+		struct dt_sandbox *sb;
+
+		if ((rc = dt_sandbox_from_json(e, 0, &sb)) < 0)
+			break;
+		dt_sandbox_list_add(&out->items, sb);
+	}
+	if (rc == 0 && cJSON_IsString(next) && *next->valuestring)
+		out->next_cursor = xstrdup(next->valuestring);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* same_page: a and b hold the same sandboxes and cursor */
+static void
+same_page(const struct dt_page *a, const struct dt_page *b)
+{
+	size_t i;
+
+	assert_int_equal(a->items.n, b->items.n);
+	if (a->next_cursor == NULL || b->next_cursor == NULL)
+		assert_ptr_equal(a->next_cursor, b->next_cursor);
+	else
+		assert_string_equal(a->next_cursor, b->next_cursor);
+	for (i = 0; i < a->items.n; i++) {
+		const struct dt_sandbox *x = a->items.items[i];
+		const struct dt_sandbox *y = b->items.items[i];
+		struct buf bx = BUF_INIT, by = BUF_INIT;
+
+		dt_sandbox_print(x, 0, &bx);
+		dt_sandbox_print(y, 0, &by);
+		assert_string_equal(buf_cstr(&bx), buf_cstr(&by));
+		assert_int_equal(x->present, y->present);
+		assert_int_equal(x->is_full, y->is_full);
+		assert_int_equal(x->state, y->state);
+		assert_int_equal(x->desired_state, y->desired_state);
+		assert_true(x->created_at_ms == y->created_at_ms);
+		assert_true(x->updated_at_ms == y->updated_at_ms);
+		assert_true(x->last_activity_at_ms == y->last_activity_at_ms);
+		buf_free(&bx);
+		buf_free(&by);
+	}
+}
+
+/*
+ * check_scan: the scanner reads text as cJSON does, or gives up with an
+ * empty page. Returns 1 when it read it.
+ */
+static int
+check_scan(const char *text, size_t len)
+{
+	struct dt_page got = DT_PAGE_INIT, want = DT_PAGE_INIT;
+	int rc = dt_page_scan(text, len, &got);
+
+	if (rc == 0) {
+		if (ref_page(text, len, &want) != 0)
+			fail_msg("scanned what cJSON refuses: %.*s", (int)len,
+			         text);
+		same_page(&got, &want);
+	} else {
+		assert_int_equal(rc, 1);
+		assert_int_equal(got.items.n, 0);
+		assert_null(got.next_cursor);
+	}
+	dt_page_clear(&got);
+	dt_page_clear(&want);
+	return rc == 0;
+}
+
+static void
+test_page_scan_cases(void **state)
+{
+	static const struct {
+		const char *text;
+		int scanned;
+	} cases[] = {
+		{ "{\"items\":[],\"nextCursor\":null}", 1 },
+		{ "{\"items\":[]}", 1 },
+		{ " \r\n{ \"items\" : [ { } ] , \"nextCursor\" : \"c2\" } x",
+		  1 },
+		{ "{\"nextCursor\":\"a\",\"nextCursor\":\"b\",\"items\":[]}",
+		  1 },
+		{ "{\"items\":[{\"id\":\"1\"}],\"items\":[]}", 1 },
+		{ "{\"items\":[{\"id\":\"a\\\"b\\\\c\\/d\\n\",\"name\":\"n\","
+		  "\"labels\":{\"k\":\"v\\t\",\"k\":\"w\",\"z\":null},"
+		  "\"cpu\":4,\"memory\":-0,\"disk\":123456789012345,"
+		  "\"public\":true,\"spot\":false,\"state\":\"started\","
+		  "\"state\":\"stopped\",\"createdAt\":"
+		  "\"2026-01-02T03:04:05.678Z\",\"extra\":{\"a\":[1,2.5e-3,"
+		  "{\"b\":[true,false,null,\"\\n\"]}]},"
+		  "\"volumes\":[{\"volumeId\":\"v\",\"mountPath\":\"/m\"}],"
+		  "\"buildInfo\":{\"snapshotRef\":\"r\"},"
+		  "\"outboundProxyUrl\":\"http://u:p@h:1\"}],"
+		  "\"nextCursor\":\"\"}",
+		  1 },
+		/* the scanner gives up; cJSON decides */
+		{ "{\"items\":[{\"name\":\"\\u00e9\"}]}", 0 },
+		{ "{\"items\":[{\"labels\":{\"n\":1}}]}", 0 },
+		{ "{\"items\":[{\"cpu\":1.5}]}", 0 },
+		{ "{\"items\":[{\"cpu\":\"1\"}]}", 0 },
+		{ "{\"items\":[{\"cpu\":1234567890123456}]}", 0 },
+		{ "{\"items\":[{\"public\":1}]}", 0 },
+		{ "{\"items\":[{\"name\":\"a\tb\"}]}", 0 },
+		{ "{\"items\":[{\"volumes\":{}}]}", 0 },
+		{ "{\"items\":[{\"id\":\"x\",}]}", 0 },
+		{ "{\"items\":[{\"id\":\"x\"},]}", 0 },
+		{ "{\"items\":[{\"x\":01}]}", 0 },
+		{ "{\"items\":[{\"x\":\"\\q\"}]}", 0 },
+		{ "{\"items\":null}", 0 },
+		{ "{\"items\":[]", 0 },
+		{ "{}", 0 },
+		{ "[]", 0 },
+		{ "", 0 },
+		{ "\xef\xbb\xbf{\"items\":[]}", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (check_scan(cases[i].text, strlen(cases[i].text)) !=
+		    cases[i].scanned)
+			fail_msg("case %zu: scanned should be %d", i,
+			         cases[i].scanned);
+	}
+}
+
+/* ---- random pages --------------------------------------------------- */
+
+static uint64_t rnd_state;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state % n);
+}
+
+static void
+rnd_ws(struct buf *b)
+{
+	static const char ws[] = " \t\r\n";
+
+	while (rnd(4) == 0)
+		buf_addch(b, ws[rnd(4)]);
+}
+
+static void
+rnd_string(struct buf *b)
+{
+	/* pieces the scanner reads, whole words (times, states), and
+	 * pieces it leaves to cJSON (a \u escape, a raw tab, a bad escape) */
+	static const char *const plain[] = {
+		"a",   "b",    "Z",        "0",   "-",   ":",   " ",
+		"/",   "\\\"", "\\\\",     "\\/", "\\n", "\\t", "\\b",
+		"\\f", "\\r",  "\xc3\xa9", "T",   ".",
+	};
+	static const char *const words[] = {
+		"2026-01-02T03:04:05Z",
+		"2026-01-02T03:04:05.123Z",
+		"2026-13-02T03:04:05.1Z",
+		"started",
+		"stopped",
+		"error",
+	};
+	static const char *const odd[] = { "\\u00e9", "\t", "\\x", "\\ud800" };
+	unsigned n = rnd(6), i;
+
+	buf_addch(b, '"');
+	if (rnd(4) == 0)
+		buf_addstr(b, words[rnd(sizeof(words) / sizeof(words[0]))]);
+	else
+		for (i = 0; i < n; i++)
+			buf_addstr(b, rnd(40) == 0
+			                      ? odd[rnd(4)]
+			                      : plain[rnd(sizeof(plain) /
+			                                  sizeof(plain[0]))]);
+	buf_addch(b, '"');
+}
+
+static void rnd_value(struct buf *b, int depth, int kind);
+
+/* the kinds a value is made as */
+enum { V_ANY, V_STR, V_INT, V_BOOL, V_MAP, V_VOLUMES, V_BUILD };
+
+static void
+rnd_number(struct buf *b)
+{
+	static const char *const nums[] = {
+		"0",
+		"-0",
+		"7",
+		"-1",
+		"1440",
+		"2147483647",
+		"-2147483648",
+		"99999999999",
+		"123456789012345",
+		"1.5",
+		"2e3",
+		"-0.25E-2",
+		"1234567890123456",
+	};
+
+	buf_addstr(b, nums[rnd(10) == 0 ? rnd(13) : rnd(9)]);
+}
+
+static void
+rnd_object(struct buf *b, int depth, int values)
+{
+	unsigned n = rnd(4), i;
+
+	buf_addch(b, '{');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_addch(b, ',');
+		rnd_ws(b);
+		rnd_string(b);
+		rnd_ws(b);
+		buf_addch(b, ':');
+		rnd_value(b, depth + 1, values);
+	}
+	rnd_ws(b);
+	buf_addch(b, '}');
+}
+
+static void
+rnd_value(struct buf *b, int depth, int kind)
+{
+	static const char *const lits[] = { "true", "false", "null" };
+
+	rnd_ws(b);
+	if (kind == V_ANY || rnd(40) == 0)
+		kind = depth > 3 ? (int)rnd(3) + 1 : (int)rnd(6);
+	switch (kind) {
+	case V_STR:
+		rnd_string(b);
+		break;
+	case V_INT:
+		rnd_number(b);
+		break;
+	case V_BOOL:
+		buf_addstr(b, lits[rnd(3)]);
+		break;
+	case V_MAP:
+		/* label values: mostly strings */
+		rnd_object(b, depth, rnd(30) == 0 ? V_ANY : V_STR);
+		break;
+	case V_VOLUMES:
+		buf_addstr(b, "[{\"volumeId\":");
+		rnd_string(b);
+		buf_addstr(b, ",\"mountPath\":\"/m\"}]");
+		break;
+	case V_BUILD:
+		buf_addstr(b, "{\"snapshotRef\":");
+		rnd_string(b);
+		buf_addch(b, '}');
+		break;
+	default: {
+		unsigned n = rnd(3), i;
+
+		if (rnd(2)) {
+			rnd_object(b, depth, V_ANY);
+			break;
+		}
+		buf_addch(b, '[');
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				buf_addch(b, ',');
+			rnd_value(b, depth + 1, V_ANY);
+		}
+		buf_addch(b, ']');
+	}
+	}
+	rnd_ws(b);
+}
+
+static void
+rnd_item(struct buf *b)
+{
+	static const struct {
+		const char *key;
+		int kind;
+	} keys[] = {
+		{ "id", V_STR },
+		{ "name", V_STR },
+		{ "organizationId", V_STR },
+		{ "snapshot", V_STR },
+		{ "user", V_STR },
+		{ "state", V_STR },
+		{ "desiredState", V_STR },
+		{ "target", V_STR },
+		{ "sandboxClass", V_STR },
+		{ "errorReason", V_STR },
+		{ "createdAt", V_STR },
+		{ "updatedAt", V_STR },
+		{ "lastActivityAt", V_STR },
+		{ "labels", V_MAP },
+		{ "env", V_MAP },
+		{ "cpu", V_INT },
+		{ "memory", V_INT },
+		{ "autoStopInterval", V_INT },
+		{ "autoDeleteInterval", V_INT },
+		{ "public", V_BOOL },
+		{ "recoverable", V_BOOL },
+		{ "volumes", V_VOLUMES },
+		{ "buildInfo", V_BUILD },
+		{ "outboundProxyUrl", V_STR },
+		{ "unknownField", V_ANY },
+	};
+	unsigned n = rnd(12), i;
+
+	rnd_ws(b);
+	buf_addch(b, '{');
+	for (i = 0; i < n; i++) {
+		unsigned k = rnd(sizeof(keys) / sizeof(keys[0]));
+
+		if (i > 0)
+			buf_addch(b, ',');
+		rnd_ws(b);
+		buf_add_json_string(b, keys[k].key);
+		rnd_ws(b);
+		buf_addch(b, ':');
+		rnd_value(b, 1, keys[k].kind);
+	}
+	buf_addch(b, '}');
+	rnd_ws(b);
+}
+
+static void
+rnd_page(struct buf *b)
+{
+	unsigned n = rnd(5), i;
+
+	rnd_ws(b);
+	buf_addch(b, '{');
+	if (rnd(4) == 0) {
+		buf_addstr(b, "\"total\":");
+		rnd_value(b, 1, V_ANY);
+		buf_addch(b, ',');
+	}
+	buf_addstr(b, "\"items\":[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_addch(b, ',');
+		rnd_item(b);
+	}
+	buf_addstr(b, "],\"nextCursor\":");
+	rnd_value(b, 1, V_STR);
+	buf_addch(b, '}');
+}
+
+/*
+ * Random pages (and random damage to them): whatever the scanner reads,
+ * cJSON reads to the same sandboxes; what it does not, it leaves to
+ * cJSON. SF_SCAN_SEED picks another sequence.
+ */
+static void
+test_page_scan_random(void **state)
+{
+	const char *seed = getenv("SF_SCAN_SEED");
+	struct buf b = BUF_INIT;
+	unsigned i, scanned = 0, cases = 4000;
+
+	(void)state;
+	rnd_state =
+	        seed != NULL ? strtoull(seed, NULL, 10) : 88172645463325252ULL;
+	if (rnd_state == 0)
+		rnd_state = 1;
+	for (i = 0; i < cases; i++) {
+		buf_reset(&b);
+		rnd_page(&b);
+		if (i % 4 == 3 && b.len > 0) {
+			/* damage: a byte changed, dropped, or the end cut */
+			size_t at = rnd((unsigned)b.len);
+			char *d = b.data;
+
+			switch (rnd(3)) {
+			case 0:
+				d[at] = "{}[]\",:\\ 0an"[rnd(12)];
+				break;
+			case 1:
+				memmove(d + at, d + at + 1, b.len - at - 1);
+				buf_truncate(&b, b.len - 1);
+				break;
+			default:
+				buf_truncate(&b, at);
+			}
+		}
+		scanned += (unsigned)check_scan(b.data, b.len);
+	}
+	buf_free(&b);
+	/* the usual pages must take the fast path, or it tests nothing */
+	if (scanned < cases / 4)
+		fail_msg("only %u of %u pages scanned", scanned, cases);
+	print_message("scanned %u of %u random pages\n", scanned, cases);
+}
+
+/* dt_list reads a page the scanner gives up on as before (cJSON) */
+static void
+test_list_unscanned(void **state)
+{
+	struct fx *x = *state;
+	struct dt_page p = DT_PAGE_INIT;
+
+	dt_fake_push(x->f, 200, NULL,
+	             "{\"items\":[{\"id\":\"1\",\"name\":\"\\u00e9\","
+	             "\"labels\":{\"n\":1}}],\"nextCursor\":\"c\"}");
+	assert_int_equal(dt_list(x->c, NULL, &p, NULL), 0);
+	assert_int_equal(p.items.n, 1);
+	assert_string_equal(p.items.items[0]->name, "\xc3\xa9");
+	assert_string_equal(strmap_get(&p.items.items[0]->labels, "n"), "1");
+	assert_string_equal(p.next_cursor, "c");
+	dt_page_clear(&p);
+	dt_fake_push(x->f, 200, NULL, "{\"items\":[{\"cpu\":\"x\"}]}");
+	assert_int_equal(dt_list(x->c, NULL, &p, NULL), SF_EINVALID);
+	assert_int_equal(p.items.n, 0);
+	dt_fake_push(x->f, 200, NULL, "{\"items\":{}}");
+	assert_true(dt_list(x->c, NULL, &p, NULL) < 0);
+	dt_fake_push(x->f, 200, NULL,
+	             "{\"items\":[{\"id\":\"2\",\"labels\":{\"a\":\"b\"}}]}");
+	assert_int_equal(dt_list(x->c, NULL, &p, NULL), 0);
+	assert_int_equal(p.items.n, 1);
+	assert_string_equal(strmap_get(&p.items.items[0]->labels, "a"), "b");
+	assert_null(p.next_cursor);
+	dt_page_clear(&p);
 }
 
 static void
@@ -1876,6 +2318,10 @@ main(void)
 		cmocka_unit_test(test_sandbox_interned),
 		cmocka_unit_test(test_sandbox_roundtrip),
 		cmocka_unit_test(test_sandbox_print),
+		cmocka_unit_test(test_page_scan_cases),
+		cmocka_unit_test(test_page_scan_random),
+		cmocka_unit_test_setup_teardown(test_list_unscanned, setup,
+		                                teardown),
 		cmocka_unit_test(test_states),
 		cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),

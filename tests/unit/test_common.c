@@ -25,6 +25,7 @@
 #include "common/intern.h"
 #include "common/redact.h"
 #include "common/arena.h"
+#include "common/jsonscan.h"
 #include "common/jsonutil.h"
 #include "common/nameix.h"
 #include "common/strmap.h"
@@ -909,6 +910,85 @@ test_nameix(void **state)
 	assert_int_equal(nameix_find(&x, "sb-00001"), -1);
 }
 
+/* jsonscan: what it reads, and where it gives up (-1) */
+static void
+test_jsonscan(void **state)
+{
+	static const char *const skips[] = {
+		"1",
+		"-0.5e+3",
+		"\"a\\\"b\"",
+		"[]",
+		"{}",
+		"[1,[2,{\"a\":[]}]]",
+		"{\"a\":{\"b\":null},\"c\":true}",
+		" false ",
+	};
+	static const char *const bad[] = {
+		"01",       "1.",  "-",    "+1",         "\"\\u0041\"",
+		"\"a\tb\"", "\"a", "[1,]", "{\"a\":1,}", "{\"a\"}",
+		"{1:2}",    "tru", "nul",  "[",          "\"\\q\"",
+	};
+	char scratch[64], deep[2 * JSCAN_MAX_DEPTH + 3];
+	struct jscan s;
+	const char *t, *from;
+	size_t i, n;
+	double d;
+
+	(void)state;
+	for (i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
+		jscan_init(&s, skips[i], strlen(skips[i]), scratch,
+		           sizeof(scratch));
+		assert_int_equal(jscan_skip(&s, &from), 0);
+		assert_ptr_equal(jscan_peek(&s) < 0 ? NULL : s.p, NULL);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		jscan_init(&s, bad[i], strlen(bad[i]), scratch,
+		           sizeof(scratch));
+		if (jscan_skip(&s, NULL) == 0 && jscan_peek(&s) < 0)
+			fail_msg("'%s' read as a whole value", bad[i]);
+	}
+	/* a string without escapes points into the text, with them into
+	 * scratch, decoded and NUL-terminated */
+	t = "\"plain\" \"a\\n\\/\\\\\"";
+	jscan_init(&s, t, strlen(t), scratch, sizeof(scratch));
+	assert_int_equal(jscan_string(&s, &from, &n), 0);
+	assert_ptr_equal(from, t + 1);
+	assert_int_equal(n, 5);
+	assert_int_equal(jscan_string(&s, &from, &n), 0);
+	assert_ptr_equal(from, scratch);
+	assert_string_equal(from, "a\n/\\");
+	assert_int_equal(n, 4);
+	/* scratch too small: gives up */
+	jscan_init(&s, t, strlen(t), scratch, 4);
+	assert_int_equal(jscan_string_z(&s, &from, &n), -1);
+	/* integers of at most 15 digits */
+	t = "123456789012345 -7 1234567890123456 1.0";
+	jscan_init(&s, t, strlen(t), scratch, sizeof(scratch));
+	assert_int_equal(jscan_int(&s, &d), 0);
+	assert_true(d == 123456789012345.0);
+	assert_int_equal(jscan_int(&s, &d), 0);
+	assert_true(d == -7.0);
+	assert_int_equal(jscan_int(&s, &d), -1);
+	/* nesting beyond JSCAN_MAX_DEPTH gives up; at it, reads */
+	for (n = JSCAN_MAX_DEPTH; n <= JSCAN_MAX_DEPTH + 1; n++) {
+		memset(deep, '[', n);
+		memset(deep + n, ']', n);
+		jscan_init(&s, deep, 2 * n, scratch, sizeof(scratch));
+		assert_int_equal(jscan_skip(&s, NULL),
+		                 n == JSCAN_MAX_DEPTH ? 0 : -1);
+	}
+	t = "[1 ,2]x";
+	jscan_init(&s, t, strlen(t), scratch, sizeof(scratch));
+	assert_int_equal(jscan_expect(&s, '['), 0);
+	assert_int_equal(jscan_int(&s, &d), 0);
+	assert_int_equal(jscan_more(&s, ']'), 1);
+	assert_int_equal(jscan_int(&s, &d), 0);
+	assert_int_equal(jscan_more(&s, ']'), 0);
+	assert_int_equal(jscan_more(&s, ']'), -1);
+	assert_int_equal(jscan_literal(&s), -1);
+}
+
 int
 main(void)
 {
@@ -940,6 +1020,7 @@ main(void)
 		cmocka_unit_test(test_validate_uuid),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_suggest),
+		cmocka_unit_test(test_jsonscan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
