@@ -17,8 +17,8 @@ struct builder {
 	const struct dt_sandbox **obs;
 	const struct plan_record **recs;
 	const struct dt_sandbox **foreign;
-	/* the same by name (the first of a name met twice) */
-	struct nameix obs_ix, rec_ix, foreign_ix;
+	/* the same by name (the first of a name met twice), and the specs */
+	struct nameix obs_ix, rec_ix, foreign_ix, spec_ix;
 	size_t nfound_ours; /* stack sandboxes that are ours */
 	size_t alloc_actions;
 };
