@@ -1,6 +1,8 @@
 /* jsonscan: see jsonscan.h. */
 #include "common/base.h"
 
+#include <stdint.h>
+
 #include "common/jsonscan.h"
 
 void
@@ -84,6 +86,33 @@ unescape(char c)
 	}
 }
 
+/*
+ * plain_run: the first byte from p on that is '"', '\\' or a control
+ * byte (or end), eight bytes a step: most of a list page is the text of
+ * strings. A word w has a byte below 0x20 when (w - 0x20..) & ~w & 0x80..
+ * is not 0, and a byte equal to c when w ^ c.. has a zero byte.
+ */
+static const char *
+plain_run(const char *p, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+
+	while (end - p >= 8) {
+		uint64_t w, q, b;
+
+		memcpy(&w, p, 8);
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+		     ((b - ones) & ~b)) &
+		    high)
+			break;
+		p += 8;
+	}
+	return p;
+}
+
 /* how scan_string hands a string back */
 enum str_mode {
 	STR_POINT, /* into the input when it has no escapes */
@@ -102,7 +131,8 @@ scan_string(struct jscan *s, enum str_mode mode, const char **out, size_t *len)
 	if (jscan_expect(s, '"') < 0)
 		return -1;
 	from = s->p;
-	for (q = from; q < s->end && *q != '"'; q++) {
+	q = plain_run(from, s->end);
+	for (; q < s->end && *q != '"'; q++) {
 		if ((unsigned char)*q < ' ')
 			return -1; /* raw control byte (and NUL) */
 		if (*q == '\\') {

@@ -391,6 +391,7 @@ static const struct field fields[] = {
  * calls was a tenth of a big plan's refresh. */
 #define FIELD_SLOTS 128 /* a power of two, over three times NFIELDS */
 static unsigned char field_slot[FIELD_SLOTS]; /* row + 1, 0: empty */
+static unsigned char field_len[NFIELDS];      /* strlen of each key */
 static pthread_once_t field_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -399,6 +400,7 @@ field_index(void)
 	size_t k, i;
 
 	for (k = 0; k < NFIELDS; k++) {
+		field_len[k] = (unsigned char)strlen(fields[k].key);
 		for (i = hash_fnv1a(fields[k].key) & (FIELD_SLOTS - 1);
 		     field_slot[i] != 0; i = (i + 1) & (FIELD_SLOTS - 1))
 			;
@@ -681,10 +683,10 @@ scan_find_field(const char *key, size_t n)
 	pthread_once(&field_once, field_index);
 	for (i = hash_fnv1a_n(key, n) & (FIELD_SLOTS - 1); field_slot[i] != 0;
 	     i = (i + 1) & (FIELD_SLOTS - 1)) {
-		const char *k = fields[field_slot[i] - 1].key;
+		size_t k = field_slot[i] - 1u;
 
-		if (strncmp(k, key, n) == 0 && k[n] == '\0')
-			return &fields[field_slot[i] - 1];
+		if (field_len[k] == n && memcmp(fields[k].key, key, n) == 0)
+			return &fields[k];
 	}
 	return NULL;
 }

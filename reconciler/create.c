@@ -3,21 +3,38 @@
  */
 #include "common/base.h"
 
+#include <pthread.h>
+
 #include "common/xalloc.h"
 #include "reconciler/create.h"
+
+/* setting_of: create_setting()'s answer for f, worked out once a field
+ * (a plan asks for every field of every sandbox) */
+static const struct dt_setting_info *setting_of[SPEC_F_COUNT];
+static pthread_once_t setting_once = PTHREAD_ONCE_INIT;
+
+static void
+settings_index(void)
+{
+	enum spec_field f;
+
+	for (f = 1; f < SPEC_F_COUNT; f++) {
+		const struct spec_field_info *fi = &spec_fields[f];
+
+		if (fi->change == SPEC_CHANGE_UPDATE &&
+		    fi->parent == SPEC_F_DOCUMENT &&
+		    (fi->type == SPEC_T_INT || fi->type == SPEC_T_BOOL))
+			setting_of[f] = dt_setting_by_key(fi->key);
+	}
+}
 
 const struct dt_setting_info *
 create_setting(enum spec_field f)
 {
-	const struct spec_field_info *fi;
-
 	if ((int)f <= 0 || f >= SPEC_F_COUNT)
 		return NULL;
-	fi = &spec_fields[f];
-	if (fi->change != SPEC_CHANGE_UPDATE || fi->parent != SPEC_F_DOCUMENT ||
-	    (fi->type != SPEC_T_INT && fi->type != SPEC_T_BOOL))
-		return NULL;
-	return dt_setting_by_key(fi->key);
+	pthread_once(&setting_once, settings_index);
+	return setting_of[f];
 }
 
 int

@@ -57,6 +57,7 @@ struct rec_load {
 	size_t alloc;
 	enum obs_keep keep;
 	const struct refresh_opts *o; /* OBS_NETWORK: its specs */
+	size_t spec_at; /* spec_has_network's cursor in o->specs */
 	uint64_t *hash; /* OBS_NETWORK: per record, the hash of a text let
 	                   go (0: kept, or none) */
 	/* with src: the plan records, built as the records are read (they
@@ -68,14 +69,31 @@ struct rec_load {
 	uint64_t *applied_hash;
 };
 
+/*
+ * spec_has_network: whether name's spec declares network settings. The
+ * store reads records in name order and the specs are sorted: a cursor
+ * walks along (a binary search per record was 2% of a big plan), with a
+ * search for a name out of order.
+ */
 static int
-spec_has_network(const struct refresh_opts *o, const char *name)
+spec_has_network(struct rec_load *L, const char *name)
 {
-	const struct spec *s =
-	        o->nspecs ? bsearch(name, o->specs, o->nspecs,
-	                            sizeof(*o->specs), cmp_spec_key)
-	                  : NULL;
+	const struct refresh_opts *o = L->o;
+	const struct spec *s = NULL;
+	size_t i = L->spec_at;
+	int c = 1;
 
+	if (i > 0 && i <= o->nspecs && strcmp(o->specs[i - 1].name, name) > 0)
+		s = bsearch(name, o->specs, o->nspecs, sizeof(*o->specs),
+		            cmp_spec_key);
+	else {
+		while (i < o->nspecs &&
+		       (c = strcmp(o->specs[i].name, name)) < 0)
+			i++;
+		L->spec_at = i;
+		if (c == 0)
+			s = &o->specs[i];
+	}
 	return s && s->has_network;
 }
 
@@ -214,7 +232,7 @@ load_record(void *arg, const struct store_record *r)
 		L->hash[n] = 0;
 	if (r->observed_json != NULL &&
 	    (L->keep == OBS_ALL ||
-	     (L->keep == OBS_NETWORK && spec_has_network(L->o, r->name))))
+	     (L->keep == OBS_NETWORK && spec_has_network(L, r->name))))
 		d->observed_json = xstrdup(r->observed_json);
 	else if (r->observed_json != NULL && L->keep == OBS_NETWORK)
 		L->hash[n] = text_hash(r->observed_json);
@@ -321,6 +339,9 @@ struct walk {
 	uint64_t *obs_hash;
 	uint64_t *applied_hash; /* per record: of its applied text (0: none) */
 	struct nameix ix;       /* observed[] by name */
+	/* the observation of each record and of each spec (-1: none), looked
+	 * up once (join_observed) where three steps asked the index */
+	int32_t *rec_obs, *spec_obs;
 };
 
 /* push_observed: take sb; the store's text of it is printed when needed. */
@@ -404,6 +425,24 @@ static long
 find_observed(const struct walk *w, const char *name)
 {
 	return nameix_find(&w->ix, name);
+}
+
+/* join_observed: fill rec_obs and spec_obs (after the walk, and after a
+ * rebuild of the records). */
+static void
+join_observed(struct walk *w, const struct refresh_opts *o)
+{
+	const struct refresh_result *out = w->res;
+	size_t i;
+
+	w->rec_obs = xreallocarray(w->rec_obs, out->nrecords + 1,
+	                           sizeof(*w->rec_obs));
+	for (i = 0; i < out->nrecords; i++)
+		w->rec_obs[i] = (int32_t)find_observed(w, out->records[i].name);
+	w->spec_obs =
+	        xreallocarray(w->spec_obs, o->nspecs + 1, sizeof(*w->spec_obs));
+	for (i = 0; i < o->nspecs; i++)
+		w->spec_obs[i] = (int32_t)find_observed(w, o->specs[i].name);
 }
 
 /* A sandbox is gone for us when it is destroyed or being destroyed. */
@@ -807,7 +846,7 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 		int same = 0, need = 0;
 		long k;
 
-		if ((k = find_observed(w, s->name)) < 0)
+		if ((k = w->spec_obs[i]) < 0)
 			continue;
 		ob = out->observed[k];
 		hit = nameix_find(&byname, s->name);
@@ -947,8 +986,7 @@ unanswered(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 	/* grown to need: usually nothing is unanswered, and these arrays
 	 * were the peak of a big plan's memory */
 	for (i = 0; i < out->nrecords; i++)
-		if (out->records[i].id &&
-		    find_observed(w, out->records[i].name) < 0) {
+		if (out->records[i].id && w->rec_obs[i] < 0) {
 			if (nrec == arec) {
 				arec = arec ? 2 * arec : 16;
 				ow.recs = xreallocarray(ow.recs, arec,
@@ -959,7 +997,7 @@ unanswered(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 			ow.recs[nrec++].i = i;
 		}
 	for (i = 0; i < o->nspecs; i++)
-		if (find_observed(w, o->specs[i].name) < 0 &&
+		if (w->spec_obs[i] < 0 &&
 		    (i == 0 ||
 		     strcmp(o->specs[i - 1].name, o->specs[i].name))) {
 			if (nname == aname) {
@@ -1127,7 +1165,7 @@ seen_changes(const struct refresh_opts *o, const struct walk *w,
 		const struct store_record *sr = NULL;
 		struct store_record *p;
 		const char *json;
-		long k = find_observed(w, r->name);
+		long k = w->rec_obs[i];
 
 		if (k < 0 ||
 		    (r->id != NULL && strcmp(out->observed[k]->id, r->id) != 0))
@@ -1308,7 +1346,7 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	struct dt_list_query q;
 	struct rec_plan rp;
 	struct walk w;
-	size_t *gone = NULL, ngone = 0, i;
+	size_t *gone = NULL, ngone = 0, nobs, i;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -1345,9 +1383,13 @@ refresh_run(struct dt_client *c, struct store *st, const struct refresh_opts *o,
 	/* 2. a lost or empty state: rebuild the records from the labels */
 	if (recs.n == 0 && out->nobserved > 0)
 		rebuild_records(o, out);
+	join_observed(&w, o);
 	/* 3. what the walk did not answer */
+	nobs = out->nobserved;
 	if ((rc = unanswered(c, o, &w, &gone, &ngone)) < 0)
 		goto out;
+	if (out->nobserved != nobs)
+		join_observed(&w, o); /* found by id or by name */
 	/* 4. what only a full GET tells: network settings that may have
 	 * changed, create-only fields of a sandbox without our spec label */
 	if ((rc = full_gets(c, o, &w, &recs, &out->gets)) < 0)
@@ -1366,6 +1408,8 @@ out:
 		free(w.json);
 	}
 	free(w.flags);
+	free(w.rec_obs);
+	free(w.spec_obs);
 	free(w.obs_hash);
 	free(w.applied_hash);
 	if (rc < 0)
