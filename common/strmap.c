@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/jsonscan.h"
 #include "common/strmap.h"
 #include "common/xalloc.h"
 
@@ -350,4 +351,41 @@ strmap_from_json(const cJSON *obj, const char *what, struct strmap *out)
 		strmap_set(out, it->string, it->valuestring);
 	}
 	return 0;
+}
+
+int
+strmap_scan_json(const char *text, size_t len, struct strmap *out)
+{
+	char small[512];
+	char *scratch = len < sizeof(small) ? small : xmalloc(len + 1);
+	struct jscan s;
+	const char *k, *v;
+	size_t kn, vn;
+	int more = 0;
+
+	strmap_clear(out);
+	jscan_init(&s, text, len, scratch, len + 1);
+	if (jscan_expect(&s, '{') < 0)
+		goto fail;
+	if (jscan_peek(&s) == '}')
+		s.p++;
+	else
+		do {
+			jscan_scratch_reset(&s);
+			if (jscan_string_z(&s, &k, &kn) < 0 ||
+			    jscan_expect(&s, ':') < 0 ||
+			    jscan_string_z(&s, &v, &vn) < 0)
+				goto fail;
+			strmap_set(out, k, v);
+		} while ((more = jscan_more(&s, '}')) == 1);
+	if (more < 0)
+		goto fail;
+	if (scratch != small)
+		free(scratch);
+	return 0;
+fail:
+	strmap_clear(out);
+	if (scratch != small)
+		free(scratch);
+	return 1;
 }

@@ -79,5 +79,12 @@ cJSON *strmap_to_json(const struct strmap *m);
  * SF_EINVALID (message "WHAT: ...", out left empty) for anything else.
  */
 int strmap_from_json(const cJSON *obj, const char *what, struct strmap *out);
+/*
+ * strmap_scan_json: the JSON text of an object of strings (len bytes) into
+ * out without a cJSON tree: 0, or 1 with out empty when the text is
+ * anything else or outside what common/jsonscan.h reads (the caller then
+ * parses it with cJSON and strmap_from_json(), the reference).
+ */
+int strmap_scan_json(const char *text, size_t len, struct strmap *out);
 
 #endif

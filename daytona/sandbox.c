@@ -779,10 +779,36 @@ scan_value(struct jscan *s, const struct field *f, struct builder *b)
 	return one_field(f, &v, &b->tmp) < 0 ? 1 : 0;
 }
 
+/*
+ * A page's items repeat their keys in one order: after[k] is the row that
+ * followed row k in the last item (after[NFIELDS]: the first row), tried
+ * before the table's hash (+1; 0: none yet).
+ */
+struct key_order {
+	unsigned char after[NFIELDS + 1];
+};
+
+/* next_field: the row of the key of n bytes, prev the row before it in
+ * this item (NFIELDS at its start). */
+static const struct field *
+next_field(struct key_order *ko, size_t prev, const char *key, size_t n)
+{
+	size_t k = ko->after[prev];
+	const struct field *f;
+
+	if (k != 0 && field_len[k - 1] == n &&
+	    memcmp(fields[k - 1].key, key, n) == 0)
+		return &fields[k - 1];
+	if ((f = scan_find_field(key, n)) != NULL)
+		ko->after[prev] = (unsigned char)(f - fields + 1);
+	return f;
+}
+
 /* scan_item: one sandbox object of the list; 1 to give up. */
 static int
-scan_item(struct jscan *s, struct dt_sandbox **out)
+scan_item(struct jscan *s, struct key_order *ko, struct dt_sandbox **out)
 {
+	size_t prev = NFIELDS;
 	struct builder b;
 	const struct field *f;
 	const char *key;
@@ -800,7 +826,9 @@ scan_item(struct jscan *s, struct dt_sandbox **out)
 			if (jscan_string(s, &key, &n) < 0 ||
 			    jscan_expect(s, ':') < 0)
 				goto fail;
-			f = scan_find_field(key, n);
+			f = next_field(ko, prev, key, n);
+			if (f != NULL)
+				prev = (size_t)(f - fields);
 			if (f == NULL || !builder_first(&b, f)) {
 				if (jscan_skip(s, NULL) < 0)
 					goto fail;
@@ -820,15 +848,17 @@ fail:
 static int
 scan_items(struct jscan *s, struct dt_page *out)
 {
+	struct key_order ko;
 	struct dt_sandbox *sb;
 	int more;
 
+	memset(&ko, 0, sizeof(ko));
 	if (jscan_expect(s, '[') < 0)
 		return 1;
 	if (jscan_peek(s) == ']')
 		return jscan_expect(s, ']') < 0 ? 1 : 0;
 	do {
-		if (scan_item(s, &sb) != 0)
+		if (scan_item(s, &ko, &sb) != 0)
 			return 1;
 		dt_sandbox_list_add(&out->items, sb);
 	} while ((more = jscan_more(s, ']')) == 1);

@@ -57,7 +57,8 @@ struct rec_load {
 	size_t alloc;
 	enum obs_keep keep;
 	const struct refresh_opts *o; /* OBS_NETWORK: its specs */
-	size_t spec_at; /* spec_has_network's cursor in o->specs */
+	struct nameix net;            /* the specs declaring network settings */
+	size_t nnet;
 	uint64_t *hash; /* OBS_NETWORK: per record, the hash of a text let
 	                   go (0: kept, or none) */
 	/* with src: the plan records, built as the records are read (they
@@ -69,32 +70,33 @@ struct rec_load {
 	uint64_t *applied_hash;
 };
 
-/*
- * spec_has_network: whether name's spec declares network settings. The
- * store reads records in name order and the specs are sorted: a cursor
- * walks along (a binary search per record was 2% of a big plan), with a
- * search for a name out of order.
- */
-static int
-spec_has_network(struct rec_load *L, const char *name)
+static const char *
+spec_name(const void *ctx, size_t i)
+{
+	return ((const struct spec *)ctx)[i].name;
+}
+
+/* net_specs: index the specs that declare network settings (usually
+ * none: then no record is looked up at all). */
+static void
+net_specs(struct rec_load *L)
 {
 	const struct refresh_opts *o = L->o;
-	const struct spec *s = NULL;
-	size_t i = L->spec_at;
-	int c = 1;
+	size_t i;
 
-	if (i > 0 && i <= o->nspecs && strcmp(o->specs[i - 1].name, name) > 0)
-		s = bsearch(name, o->specs, o->nspecs, sizeof(*o->specs),
-		            cmp_spec_key);
-	else {
-		while (i < o->nspecs &&
-		       (c = strcmp(o->specs[i].name, name)) < 0)
-			i++;
-		L->spec_at = i;
-		if (c == 0)
-			s = &o->specs[i];
-	}
-	return s && s->has_network;
+	for (i = 0; i < o->nspecs; i++)
+		if (o->specs[i].has_network) {
+			if (L->nnet++ == 0)
+				nameix_init(&L->net, spec_name, o->specs, 16);
+			nameix_add(&L->net, i);
+		}
+}
+
+/* spec_has_network: whether name's spec declares network settings. */
+static int
+spec_has_network(const struct rec_load *L, const char *name)
+{
+	return L->nnet > 0 && nameix_find(&L->net, name) >= 0;
 }
 
 /* The statuses a record can have: a record points at one of these instead
@@ -145,7 +147,11 @@ fill_record(const struct store_record *r, struct plan_record *out)
 
 	out->imported =
 	        r->status && strcmp(r->status, STORE_STATUS_IMPORTED) == 0;
-	if ((j = parse_json(r->labels_json)) != NULL) {
+	if (r->labels_json != NULL &&
+	    strmap_scan_json(r->labels_json, strlen(r->labels_json),
+	                     &out->owned_labels) == 0) {
+		out->labels_ok = 1; /* the usual text, read without a tree */
+	} else if ((j = parse_json(r->labels_json)) != NULL) {
 		if (strmap_from_json(j, "labels", &out->owned_labels) < 0)
 			log_debug("%s: ignoring malformed labels_json",
 			          r->name);
@@ -269,7 +275,11 @@ sandbox_records(struct store *st, const struct refresh_opts *o,
 	L.src = rp ? rp->src : NULL;
 	l->v = NULL;
 	l->n = 0;
+	if (keep == OBS_NETWORK)
+		net_specs(&L);
 	rc = store_record_each(st, o->stack, load_record, &L);
+	if (L.nnet > 0)
+		nameix_free(&L.net);
 	if (rc < 0) {
 		for (i = 0; L.pr && i < l->n; i++)
 			plan_record_clear(&L.pr[i]);

@@ -910,6 +910,51 @@ test_nameix(void **state)
 	assert_int_equal(nameix_find(&x, "sb-00001"), -1);
 }
 
+/* strmap_scan_json reads what strmap_from_json reads, or gives up (1) */
+static void
+test_strmap_scan_json(void **state)
+{
+	static const struct {
+		const char *text;
+		int scanned;
+	} cases[] = {
+		{ "{}", 1 },
+		{ " { \"b\" : \"2\", \"a\":\"1\" } trailing", 1 },
+		{ "{\"k\":\"v\\\"\\\\\\n\",\"k\":\"w\"}", 1 },
+		{ "{\"sandform.dev/owned\":\"[\\\"team\\\"]\"}", 1 },
+		{ "{\"a\":\"\\u00e9\"}", 0 },
+		{ "{\"a\":1}", 0 },
+		{ "{\"a\":null}", 0 },
+		{ "null", 0 },
+		{ "[]", 0 },
+		{ "{\"a\":\"b\",}", 0 },
+		{ "{\"a\":\"b\"", 0 },
+		{ "", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strmap got = STRMAP_INIT, want = STRMAP_INIT;
+		cJSON *j = cJSON_Parse(cases[i].text);
+		int rc = strmap_scan_json(cases[i].text, strlen(cases[i].text),
+		                          &got);
+
+		if (rc != !cases[i].scanned)
+			fail_msg("case %zu: rc %d", i, rc);
+		if (rc == 0) {
+			assert_int_equal(strmap_from_json(j, "labels", &want),
+			                 0);
+			assert_true(strmap_equal(&got, &want));
+		} else {
+			assert_int_equal(got.n, 0);
+		}
+		strmap_clear(&got);
+		strmap_clear(&want);
+		cJSON_Delete(j);
+	}
+}
+
 /* jsonscan: what it reads, and where it gives up (-1) */
 static void
 test_jsonscan(void **state)
@@ -1021,6 +1066,7 @@ main(void)
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_jsonscan),
+		cmocka_unit_test(test_strmap_scan_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
