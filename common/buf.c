@@ -54,18 +54,6 @@ buf_addstr(struct buf *b, const char *s)
 }
 
 int
-buf_addch(struct buf *b, char c)
-{
-	/* the room is there nearly always: no call to grow() per byte */
-	if (b->len + 2 <= b->cap && (b->max == 0 || b->len < b->max)) {
-		b->data[b->len++] = c;
-		b->data[b->len] = '\0';
-		return 0;
-	}
-	return buf_add(b, &c, 1);
-}
-
-int
 buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

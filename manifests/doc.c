@@ -253,7 +253,8 @@ doc_fields(struct doc *d, const struct ynode *map, const char *const *names,
 			continue;
 		}
 		for (j = 0; j < n; j++)
-			if (strcmp(k->value, names[j]) == 0)
+			if (k->value[0] == names[j][0] &&
+			    strcmp(k->value, names[j]) == 0)
 				break;
 		old = doc_push(d, k->value);
 		if (j == n) {
