@@ -1118,7 +1118,6 @@ diff_existing(struct builder *b, const struct spec *s,
 
 	a = new_action(b, s->name, PLAN_UPDATE);
 	a->sandbox_id = xstrdup_or_null(o->id);
-	a->source = source_of(s);
 	if (class_refuses(b, s, o))
 		goto drop;
 	incomparable_before = b->p->secrets_incomparable;
@@ -1175,6 +1174,9 @@ diff_existing(struct builder *b, const struct spec *s,
 		goto drop;
 	labels_owned(s, b->in->stack, &a->owned_labels);
 keep:
+	/* only now: a source is formatted (file:line:column) for each
+	 * action kept, not for the 100,000 sandboxes that are up to date */
+	a->source = source_of(s);
 	a->desired = spec_dup(s);
 	a->observed = plan_observed_dup(o);
 	a->fingerprint = plan_fingerprint(o);
