@@ -1019,14 +1019,29 @@ pr_int(struct buf *b, int v)
 	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-/* pr_key: the separator and "key": */
+/* pr_key: the separator and "key": for a field name of this file (a
+ * plain identifier: nothing to escape), in one append */
 static void
 pr_key(struct buf *b, int *n, const char *key)
 {
+	char tmp[64];
+	size_t len = strlen(key), at = 0;
+
+	if (len > sizeof(tmp) - 4) {
+		if ((*n)++)
+			buf_addch(b, ',');
+		pr_str(b, key);
+		buf_addch(b, ':');
+		return;
+	}
 	if ((*n)++)
-		buf_addch(b, ',');
-	pr_str(b, key);
-	buf_addch(b, ':');
+		tmp[at++] = ',';
+	tmp[at++] = '"';
+	memcpy(tmp + at, key, len);
+	at += len;
+	tmp[at++] = '"';
+	tmp[at++] = ':';
+	buf_add(b, tmp, at);
 }
 
 static void
@@ -1066,8 +1081,14 @@ pr_kmap(struct buf *b, int *n, const char *key, const struct strmap *m)
 
 	pr_key(b, n, key);
 	buf_addch(b, '{');
-	for (i = 0; i < m->n; i++)
-		pr_kstr(b, &k, m->v[i].key, m->v[i].value);
+	for (i = 0; i < m->n; i++) {
+		/* keys of labels and env are data: escaped as values */
+		if (k++)
+			buf_addch(b, ',');
+		pr_str(b, m->v[i].key);
+		buf_addch(b, ':');
+		pr_str(b, m->v[i].value);
+	}
 	buf_addch(b, '}');
 }
 
