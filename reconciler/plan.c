@@ -351,13 +351,17 @@ find_spec(const struct builder *b, const char *name)
 
 /* ours: the state and the live labels agree (DESIGN.md §4). */
 static int
-is_ours(const struct builder *b, const struct dt_sandbox *o)
+rec_is_ours(const struct plan_record *r, const struct dt_sandbox *o)
 {
-	const struct plan_record *r = find_rec(b, o->name);
-
 	if (r == NULL)
 		return 0;
 	return r->id == NULL || o->id == NULL || strcmp(r->id, o->id) == 0;
+}
+
+static int
+is_ours(const struct builder *b, const struct dt_sandbox *o)
+{
+	return rec_is_ours(find_rec(b, o->name), o);
 }
 
 void
@@ -788,7 +792,7 @@ plan_spec(struct builder *b, const struct spec *s)
 		return;
 	if (s->nunresolved)
 		note_unresolved(b, s);
-	if (o && is_ours(b, o)) {
+	if (o && rec_is_ours(r, o)) { /* r: o's record (the same name) */
 		diff_existing(b, s, o, r);
 	} else if (o && in->locked_by) {
 		add_error(b, s->name,
