@@ -28,13 +28,19 @@ settings_index(void)
 	}
 }
 
+const struct dt_setting_info *const *
+create_settings(void)
+{
+	pthread_once(&setting_once, settings_index);
+	return setting_of;
+}
+
 const struct dt_setting_info *
 create_setting(enum spec_field f)
 {
 	if ((int)f <= 0 || f >= SPEC_F_COUNT)
 		return NULL;
-	pthread_once(&setting_once, settings_index);
-	return setting_of[f];
+	return create_settings()[f];
 }
 
 int

@@ -36,6 +36,9 @@ struct create_body {
  * SPEC_CHANGE_UPDATE whose key is a setting's key — or NULL.
  */
 const struct dt_setting_info *create_setting(enum spec_field f);
+/* create_settings: create_setting() of every field, indexed by field (the
+ * whole table at once, for a loop over the fields of many specs). */
+const struct dt_setting_info *const *create_settings(void);
 /* create_setting_value: the declared value of such a field in s (a
  * boolean as 0/1); 0 when not declared. */
 int create_setting_value(const struct spec *s, enum spec_field f, int *value);

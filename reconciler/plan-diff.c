@@ -730,15 +730,17 @@ settings_part(struct builder *b, struct plan_action *a, const struct spec *s,
 	enum spec_field f;
 	int update = 0;
 	long stop_at = -1, pause_at = -1;
+	const struct dt_setting_info *const *settings = create_settings();
 
-	for (f = 0; f < SPEC_F_COUNT; f++) {
-		const struct dt_setting_info *si = create_setting(f);
-		const char *path = spec_field_path(f);
+	for (f = 1; f < SPEC_F_COUNT; f++) {
+		const struct dt_setting_info *si = settings[f];
+		const char *path;
 		enum plan_origin origin;
 		int want, have = 0, shown;
 
 		if (si == NULL || !create_setting_value(s, f, &want))
 			continue;
+		path = spec_field_path(f);
 		(void)dt_sandbox_setting(o, si->id, &have);
 		if (!setting_differs(f, want, have, b->max_archive, &shown))
 			continue;
