@@ -13,8 +13,10 @@ struct builder {
 	const struct plan_input *in;
 	struct plan *p;
 	int max_archive;
-	/* name-sorted views of the inputs */
-	const struct dt_sandbox **obs;
+	/* the observations as listed (not sorted: a sort of 100,000 names
+	 * was 1.5% of a big plan; what is deleted is sorted instead), and a
+	 * name-sorted view of the rest */
+	struct dt_sandbox *const *obs;
 	const struct plan_record **recs;
 	const struct dt_sandbox **foreign;
 	/* the same by name (the first of a name met twice), and the specs */

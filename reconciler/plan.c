@@ -349,6 +349,29 @@ find_spec(const struct builder *b, const char *name)
 	return i >= 0 ? &b->in->specs[i] : NULL;
 }
 
+/* first_of_name: observation i is the first listed of its name */
+static int
+first_of_name(const struct builder *b, size_t i)
+{
+	return nameix_find(&b->obs_ix, b->obs[i]->name) == (long)i;
+}
+
+/* A few observations gathered to be handled in name order. */
+struct obs_list {
+	const struct dt_sandbox **v;
+	size_t n, alloc;
+};
+
+static void
+to_name_order(struct obs_list *l, const struct dt_sandbox *o)
+{
+	if (l->n == l->alloc) {
+		l->alloc = l->alloc ? 2 * l->alloc : 16;
+		l->v = xreallocarray(l->v, l->alloc, sizeof(*l->v));
+	}
+	l->v[l->n++] = o;
+}
+
 /* ours: the state and the live labels agree (DESIGN.md §4). */
 static int
 rec_is_ours(const struct plan_record *r, const struct dt_sandbox *o)
@@ -967,10 +990,7 @@ builder_init(struct builder *b, const struct plan_input *in)
 	b->max_archive = in->max_auto_archive > 0
 	                         ? (int)in->max_auto_archive
 	                         : SPEC_DEFAULT_MAX_AUTO_ARCHIVE;
-	b->obs = xcalloc(in->nobserved + 1, sizeof(*b->obs));
-	for (i = 0; i < in->nobserved; i++)
-		b->obs[i] = in->observed[i];
-	sort_by_name(b->obs, in->nobserved, sizeof(*b->obs), cmp_obs);
+	b->obs = in->observed;
 	b->recs = xcalloc(in->nrecords + 1, sizeof(*b->recs));
 	for (i = 0; i < in->nrecords; i++)
 		b->recs[i] = &in->records[i];
@@ -1005,7 +1025,6 @@ static void
 builder_done(struct builder *b, struct plan **out)
 {
 	*out = b->p;
-	free(b->obs);
 	free(b->recs);
 	free(b->foreign);
 	nameix_free(&b->obs_ix);
@@ -1081,6 +1100,7 @@ int
 plan_build(const struct plan_input *in, struct plan **out)
 {
 	struct builder b;
+	struct obs_list gone = { NULL, 0, 0 };
 	size_t i;
 	int rc;
 
@@ -1093,19 +1113,20 @@ plan_build(const struct plan_input *in, struct plan **out)
 	for (i = 0; i < in->nobserved; i++) {
 		const struct dt_sandbox *o = b.obs[i];
 
-		if (find_spec(&b, o->name) || !is_ours(&b, o) ||
-		    !targeted(&b, o->name))
-			continue;
 		/* a second sandbox of the same name cannot exist, but an
 		 * observation may be listed twice (walk + GET): once */
-		if (i > 0 && strcmp(b.obs[i - 1]->name, o->name) == 0)
+		if (find_spec(&b, o->name) || !is_ours(&b, o) ||
+		    !targeted(&b, o->name) || !first_of_name(&b, i))
 			continue;
-		if (in->no_prune) {
+		if (in->no_prune)
 			b.p->kept++;
-			continue;
-		}
-		plan_delete(&b, o, find_rec(&b, o->name));
+		else
+			to_name_order(&gone, o);
 	}
+	sort_by_name(gone.v, gone.n, sizeof(*gone.v), cmp_obs);
+	for (i = 0; i < gone.n; i++)
+		plan_delete(&b, gone.v[i], find_rec(&b, gone.v[i]->name));
+	free(gone.v);
 	for (i = 0; i < in->nreplace; i++)
 		if (find_spec(&b, in->replace[i]) == NULL ||
 		    find_obs(&b, in->replace[i]) == NULL)
@@ -1164,6 +1185,7 @@ plan_build_destroy(const struct plan_input *in, const char *const *force,
                    size_t nforce, struct plan **out)
 {
 	struct builder b;
+	struct obs_list gone = { NULL, 0, 0 };
 	struct plan *p;
 	size_t i;
 	int rc;
@@ -1176,11 +1198,16 @@ plan_build_destroy(const struct plan_input *in, const char *const *force,
 	for (i = 0; i < in->nobserved; i++) {
 		const struct dt_sandbox *o = b.obs[i];
 
-		if (!is_ours(&b, o) || !targeted(&b, o->name))
-			continue;
 		/* listed twice (walk + GET): one delete */
-		if (i > 0 && strcmp(b.obs[i - 1]->name, o->name) == 0)
+		if (!is_ours(&b, o) || !targeted(&b, o->name) ||
+		    !first_of_name(&b, i))
 			continue;
+		to_name_order(&gone, b.obs[i]);
+	}
+	sort_by_name(gone.v, gone.n, sizeof(*gone.v), cmp_obs);
+	for (i = 0; i < gone.n; i++) {
+		const struct dt_sandbox *o = gone.v[i];
+
 		if (o->state == DT_STATE_DESTROYED ||
 		    o->state == DT_STATE_DESTROYING)
 			continue;
@@ -1196,6 +1223,7 @@ plan_build_destroy(const struct plan_input *in, const char *const *force,
 		}
 		destroy_action(&b, o);
 	}
+	free(gone.v);
 	/* a --force-destroy that names nothing of the stack is a typo */
 	for (i = 0; i < nforce; i++)
 		if (find_rec(&b, force[i]) == NULL &&

@@ -1118,6 +1118,72 @@ test_delete_and_mass_delete_guard(void **state)
 	plan_free(p);
 }
 
+/* Observations come in the list's order (creation), not by name, and one
+ * may be listed twice (walk + GET): deletes and refusals are still one a
+ * sandbox, in name order. */
+static void
+test_delete_order(void **state)
+{
+	enum { N = 4 };
+	static const size_t listed[] = { 3, 1, 2, 0, 1 };
+	enum { L = sizeof(listed) / sizeof(listed[0]) };
+	struct spec s[N];
+	struct dt_sandbox o[N], *op[L];
+	struct plan_record r[N];
+	struct plan_input in;
+	struct plan *p = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		char name[8], id[16];
+
+		snprintf(name, sizeof(name), "s%zu", i);
+		snprintf(id, sizeof(id), "id-%zu", i);
+		base_spec(&s[i], name);
+		hash(&s[i]);
+		observed_for(&o[i], &s[i], id);
+		strmap_set(&o[i].labels, LABEL_PREVENT_DESTROY, "true");
+		record_for(&r[i], &s[i], id);
+	}
+	for (i = 0; i < L; i++)
+		op[i] = &o[listed[i]];
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.observed = op;
+	in.nobserved = L;
+	in.records = r;
+	in.nrecords = N;
+	in.refreshed = 1;
+	/* destroy: every one refused, once, in name order */
+	assert_int_equal(plan_build_destroy(&in, NULL, 0, &p), 0);
+	assert_int_equal(p->nactions, 0);
+	assert_int_equal(p->nerrors, N);
+	for (i = 0; i < N; i++) {
+		char want[8];
+
+		snprintf(want, sizeof(want), "s%zu", i);
+		assert_string_equal(p->errors[i].name, want);
+	}
+	plan_free(p);
+	/* removed from the manifests (labels lifted): one delete each */
+	for (i = 0; i < N; i++)
+		strmap_del(&o[i].labels, LABEL_PREVENT_DESTROY);
+	in.allow_mass_delete = 1;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(p->nerrors, 0);
+	assert_int_equal(p->nactions, N);
+	assert_int_equal(p->summary.delete_, N);
+	for (i = 0; i < N; i++)
+		assert_int_equal(p->actions[i].kind, PLAN_DELETE);
+	plan_free(p);
+	for (i = 0; i < N; i++) {
+		spec_clear(&s[i]);
+		observed_clear(&o[i]);
+		plan_record_clear(&r[i]);
+	}
+}
+
 static void
 test_ownership(void **state)
 {
@@ -3341,6 +3407,7 @@ main(void)
 		cmocka_unit_test(test_error_recover_or_replace),
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_delete_and_mass_delete_guard),
+		cmocka_unit_test(test_delete_order),
 		cmocka_unit_test(test_ownership),
 		cmocka_unit_test(test_other_stack_and_running_apply),
 		cmocka_unit_test(test_resize_unavailable_is_replace),
