@@ -36,6 +36,12 @@ grow(struct buf *b, size_t extra)
 }
 
 int
+buf_reserve(struct buf *b, size_t extra)
+{
+	return grow(b, extra);
+}
+
+int
 buf_add(struct buf *b, const void *data, size_t len)
 {
 	if (grow(b, len) < 0)

@@ -31,6 +31,9 @@ struct buf {
 
 void buf_init_max(struct buf *b, size_t max);
 int buf_add(struct buf *b, const void *data, size_t len);
+/* buf_reserve: room for extra more bytes without growing again; -1 (the
+ * buffer unchanged) when that would pass the cap. */
+int buf_reserve(struct buf *b, size_t extra);
 int buf_addstr(struct buf *b, const char *s);
 /* buf_addch: inline, for the printers that write a byte at a time: the
  * room is there nearly always, and a call per byte was 2% of a big plan */

@@ -144,6 +144,7 @@ curl_setup(void)
 struct xfer {
 	struct dt_http_response *resp;
 	int too_large;
+	CURL *h;
 };
 
 static size_t
@@ -151,6 +152,16 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
 	size_t len = size * nmemb;
+	curl_off_t cl = -1;
+
+	/* the whole body at once when its length is known: a list page
+	 * grown by doubling was a dozen reallocs and copies. Only within a
+	 * cap (a server's Content-Length is no reason to allocate more) */
+	if (x->resp->body.len == 0 && x->resp->body.max > 0 &&
+	    curl_easy_getinfo(x->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
+	            CURLE_OK &&
+	    cl > 0 && (uint64_t)cl < SIZE_MAX)
+		(void)buf_reserve(&x->resp->body, (size_t)cl);
 
 	if (buf_add(&x->resp->body, data, len) < 0) {
 		x->too_large = 1;
@@ -246,7 +257,7 @@ curl_send(void *ctx, const struct dt_http_request *req,
 {
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *hdrs = NULL, *tmp;
-	struct xfer x = { resp, 0 };
+	struct xfer x = { resp, 0, NULL };
 	CURL *h = NULL;
 	CURLcode crc;
 	long status = 0;
@@ -263,6 +274,7 @@ curl_send(void *ctx, const struct dt_http_request *req,
 		         "cannot initialise libcurl");
 		goto out;
 	}
+	x.h = h;
 	errbuf[0] = '\0';
 	for (i = 0; i < req->n_headers; i++) {
 		tmp = curl_slist_append(hdrs, req->headers[i]);
