@@ -796,16 +796,9 @@ next_field(struct key_order *ko, size_t prev, const char *key, size_t n)
 	size_t k = ko->after[prev];
 	const struct field *f;
 
-	if (k != 0 && field_len[k - 1] == n) {
-		const char *want = fields[k - 1].key;
-		size_t i = 0;
-
-		/* keys are short: a loop, not a call to memcmp */
-		while (i < n && want[i] == key[i])
-			i++;
-		if (i == n)
-			return &fields[k - 1];
-	}
+	if (k != 0 && field_len[k - 1] == n &&
+	    memcmp(fields[k - 1].key, key, n) == 0)
+		return &fields[k - 1];
 	if ((f = scan_find_field(key, n)) != NULL)
 		ko->after[prev] = (unsigned char)(f - fields + 1);
 	return f;
