@@ -42,7 +42,7 @@ buf_reserve(struct buf *b, size_t extra)
 }
 
 int
-buf_add(struct buf *b, const void *data, size_t len)
+buf_add_grow(struct buf *b, const void *data, size_t len)
 {
 	if (grow(b, len) < 0)
 		return -1;

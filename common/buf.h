@@ -16,6 +16,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data;
@@ -30,7 +31,22 @@ struct buf {
 	}
 
 void buf_init_max(struct buf *b, size_t max);
-int buf_add(struct buf *b, const void *data, size_t len);
+/* buf_add_grow: buf_add() when the room may be missing (call buf_add) */
+int buf_add_grow(struct buf *b, const void *data, size_t len);
+
+/* buf_add: inline when the room is there (the printers of a big plan
+ * append a few bytes at a time, millions of times) */
+static inline int
+buf_add(struct buf *b, const void *data, size_t len)
+{
+	if (len < b->cap - b->len && b->max == 0 && len > 0) {
+		memcpy(b->data + b->len, data, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_add_grow(b, data, len);
+}
 /* buf_reserve: room for extra more bytes without growing again; -1 (the
  * buffer unchanged) when that would pass the cap. */
 int buf_reserve(struct buf *b, size_t extra);
@@ -45,7 +61,7 @@ buf_addch(struct buf *b, char c)
 		b->data[b->len] = '\0';
 		return 0;
 	}
-	return buf_add(b, &c, 1);
+	return buf_add_grow(b, &c, 1);
 }
 int buf_addf(struct buf *b, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
