@@ -105,15 +105,15 @@ pool_grow(void)
 	pool.cap = cap;
 }
 
-/* pair_get: the shared entry for key and value, made when new. */
+/* pair_find_locked: the shared entry for key and value, made when new
+ * (pool.mu held). */
 static char *
-pair_get(const char *key, const char *value)
+pair_find_locked(const char *key, size_t kn, const char *value, size_t vn)
 {
-	size_t kn = strlen(key), vn = strlen(value), i;
 	uint32_t h = pair_hash(key, kn, value, vn);
 	struct pair *p;
+	size_t i;
 
-	pthread_mutex_lock(&pool.mu);
 	if (2 * (pool.n + 1) > pool.cap)
 		pool_grow();
 	for (i = h & (pool.cap - 1); (p = pool.slot[i]) != NULL;
@@ -122,7 +122,6 @@ pair_get(const char *key, const char *value)
 		    memcmp(p->text + kn + 1, value, vn + 1) == 0 &&
 		    p->refs < UINT32_MAX) {
 			p->refs++;
-			pthread_mutex_unlock(&pool.mu);
 			return p->text;
 		}
 	p = xmalloc(sizeof(*p) + kn + vn + 2);
@@ -132,8 +131,20 @@ pair_get(const char *key, const char *value)
 	memcpy(p->text + kn + 1, value, vn + 1);
 	pool.slot[i] = p;
 	pool.n++;
-	pthread_mutex_unlock(&pool.mu);
 	return p->text;
+}
+
+/* pair_get: the shared entry for key and value, made when new. */
+static char *
+pair_get(const char *key, const char *value)
+{
+	size_t kn = strlen(key), vn = strlen(value);
+	char *text;
+
+	pthread_mutex_lock(&pool.mu);
+	text = pair_find_locked(key, kn, value, vn);
+	pthread_mutex_unlock(&pool.mu);
+	return text;
 }
 
 /* pair_ref: one more entry shares key's pair. */
@@ -253,6 +264,44 @@ strmap_set(struct strmap *m, const char *key, const char *value)
 	memmove(&m->v[at + 1], &m->v[at], (m->n - at) * sizeof(*m->v));
 	item_make(&m->v[at], key, value);
 	m->n++;
+}
+
+void
+strmap_set_all(struct strmap *m, const char *const *keys,
+               const char *const *values, size_t n)
+{
+	size_t idx[STRMAP_SET_ALL_MAX], i, j, k;
+
+	if (m->n > 0 || n > STRMAP_SET_ALL_MAX) {
+		for (i = 0; i < n; i++)
+			strmap_set(m, keys[i], values[i]);
+		return;
+	}
+	/* by key, equal keys in the order given (insertion: n is small) */
+	for (i = 0; i < n; i++) {
+		for (j = i; j > 0 && strcmp(keys[idx[j - 1]], keys[i]) > 0; j--)
+			idx[j] = idx[j - 1];
+		idx[j] = i;
+	}
+	/* a key given twice keeps its last value, as strmap_set would */
+	for (i = k = 0; i < n; i++) {
+		if (i + 1 < n && strcmp(keys[idx[i]], keys[idx[i + 1]]) == 0)
+			continue;
+		idx[k++] = idx[i];
+	}
+	if (k == 0)
+		return;
+	m->v = xreallocarray(m->v, room_for(k), sizeof(*m->v));
+	pthread_mutex_lock(&pool.mu);
+	for (i = 0; i < k; i++) {
+		const char *key = keys[idx[i]], *value = values[idx[i]];
+		size_t kn = strlen(key);
+
+		m->v[i].key = pair_find_locked(key, kn, value, strlen(value));
+		m->v[i].value = m->v[i].key + kn + 1;
+	}
+	pthread_mutex_unlock(&pool.mu);
+	m->n = k;
 }
 
 void

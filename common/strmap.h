@@ -52,6 +52,15 @@ const char *strmap_get(const struct strmap *m, const char *key);
 /* strmap_set: insert or replace, keeping the order (copies both). */
 void strmap_set(struct strmap *m, const char *key, const char *value);
 /*
+ * strmap_set_all: strmap_set() of n keys and values in order (a key given
+ * twice keeps its last value), at once: into an empty map of at most
+ * STRMAP_SET_ALL_MAX entries, one allocation and one lock of the pool
+ * instead of n (a list page sets 100,000 sandboxes' labels).
+ */
+#define STRMAP_SET_ALL_MAX 32
+void strmap_set_all(struct strmap *m, const char *const *keys,
+                    const char *const *values, size_t n);
+/*
  * strmap_push: append key and value (copies) without looking for key or
  * keeping the order: for a list of pairs kept as written (plan files'
  * unmanaged names), which is only iterated, never searched or set.

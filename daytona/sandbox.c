@@ -696,30 +696,40 @@ static int
 scan_map(struct jscan *s, const struct field *f, struct dt_sandbox *sb)
 {
 	struct strmap *m = (struct strmap *)((char *)sb + f->off);
+	const char *keys[STRMAP_SET_ALL_MAX], *vals[STRMAP_SET_ALL_MAX];
 	const char *k, *v;
-	size_t kn, vn, mark;
-	int more;
+	size_t kn, vn, n = 0, mark = s->scratch_used;
+	int more, rc = 1;
 
 	if (jscan_expect(s, '{') < 0)
 		return 1;
 	sb->present |= f->bit;
 	if (jscan_peek(s) == '}')
 		return jscan_expect(s, '}') < 0 ? 1 : 0;
-	mark = s->scratch_used;
 	do {
 		if (jscan_string_z(s, &k, &kn) < 0 || jscan_expect(s, ':') < 0)
-			return 1;
+			goto out;
 		if (jscan_peek(s) == 'n') {
 			if (jscan_literal(s) != JSCAN_NULL)
-				return 1;
-		} else if (jscan_string_z(s, &v, &vn) < 0) {
-			return 1; /* not a string: cJSON prints it */
-		} else {
-			strmap_set(m, k, v);
+				goto out;
+			continue;
 		}
-		s->scratch_used = mark;
+		if (jscan_string_z(s, &v, &vn) < 0)
+			goto out; /* not a string: cJSON prints it */
+		if (n == STRMAP_SET_ALL_MAX) { /* many: the rest one by one */
+			strmap_set_all(m, keys, vals, n);
+			n = 0;
+			mark = s->scratch_used;
+		}
+		keys[n] = k;
+		vals[n++] = v;
 	} while ((more = jscan_more(s, '}')) == 1);
-	return more < 0 ? 1 : 0;
+	rc = more < 0 ? 1 : 0;
+out:
+	if (rc == 0)
+		strmap_set_all(m, keys, vals, n);
+	s->scratch_used = mark;
+	return rc;
 }
 
 /* scan_tree: a rare member (volumes, buildInfo, the proxy URL) through a
@@ -739,9 +749,36 @@ scan_tree(struct jscan *s, const struct field *f, struct dt_sandbox *sb)
 	return rc < 0 ? 1 : 0;
 }
 
+/*
+ * What one item of a page tells about the next: the items repeat their
+ * keys in one order, after[k] being the row that followed row k in the
+ * last item (after[NFIELDS]: the first row; +1, 0: none yet), tried
+ * before the table's hash; and most of a stack shares its organization,
+ * snapshot, state, ...: shared[k] is the interned text row k had last.
+ */
+struct page_memo {
+	unsigned char after[NFIELDS + 1];
+	const char *shared[NFIELDS];
+};
+
+/* shared_again: the value of row f, len bytes at str, is the text the
+ * row had in the last item: point at that (no lookup in the pool) */
+static int
+shared_again(const struct page_memo *pm, const struct field *f, const char *str,
+             size_t n, struct builder *b)
+{
+	const char *last = pm->shared[f - fields];
+
+	if (last == NULL || strncmp(last, str, n) != 0 || last[n] != '\0')
+		return 0;
+	tmp_str(&b->tmp, f) = (char *)last;
+	return 1;
+}
+
 /* scan_value: the value of row f into b; 1 to give up. */
 static int
-scan_value(struct jscan *s, const struct field *f, struct builder *b)
+scan_value(struct jscan *s, struct page_memo *pm, const struct field *f,
+           struct builder *b)
 {
 	cJSON v;
 	const char *str;
@@ -752,8 +789,16 @@ scan_value(struct jscan *s, const struct field *f, struct builder *b)
 		return jscan_literal(s) == JSCAN_NULL ? 0 : 1;
 	memset(&v, 0, sizeof(v));
 	switch (f->kind) {
-	case F_STR:
 	case F_SHARED:
+		if (jscan_string(s, &str, &n) < 0)
+			return 1;
+		if (shared_again(pm, f, str, n, b))
+			return 0;
+		builder_str(b, f, str, n);
+		if (!(b->has_str & ((uint64_t)1 << (f - fields))))
+			pm->shared[f - fields] = tmp_str(&b->tmp, f);
+		return 0;
+	case F_STR:
 	case F_TIME:
 		if (jscan_string(s, &str, &n) < 0)
 			return 1;
@@ -779,19 +824,10 @@ scan_value(struct jscan *s, const struct field *f, struct builder *b)
 	return one_field(f, &v, &b->tmp) < 0 ? 1 : 0;
 }
 
-/*
- * A page's items repeat their keys in one order: after[k] is the row that
- * followed row k in the last item (after[NFIELDS]: the first row), tried
- * before the table's hash (+1; 0: none yet).
- */
-struct key_order {
-	unsigned char after[NFIELDS + 1];
-};
-
 /* next_field: the row of the key of n bytes, prev the row before it in
  * this item (NFIELDS at its start). */
 static const struct field *
-next_field(struct key_order *ko, size_t prev, const char *key, size_t n)
+next_field(struct page_memo *ko, size_t prev, const char *key, size_t n)
 {
 	size_t k = ko->after[prev];
 	const struct field *f;
@@ -806,7 +842,7 @@ next_field(struct key_order *ko, size_t prev, const char *key, size_t n)
 
 /* scan_item: one sandbox object of the list; 1 to give up. */
 static int
-scan_item(struct jscan *s, struct key_order *ko, struct dt_sandbox **out)
+scan_item(struct jscan *s, struct page_memo *ko, struct dt_sandbox **out)
 {
 	size_t prev = NFIELDS;
 	struct builder b;
@@ -832,7 +868,7 @@ scan_item(struct jscan *s, struct key_order *ko, struct dt_sandbox **out)
 			if (f == NULL || !builder_first(&b, f)) {
 				if (jscan_skip(s, NULL) < 0)
 					goto fail;
-			} else if (scan_value(s, f, &b) != 0) {
+			} else if (scan_value(s, ko, f, &b) != 0) {
 				goto fail;
 			}
 		} while ((more = jscan_more(s, '}')) == 1);
@@ -848,7 +884,7 @@ fail:
 static int
 scan_items(struct jscan *s, struct dt_page *out)
 {
-	struct key_order ko;
+	struct page_memo ko;
 	struct dt_sandbox *sb;
 	int more;
 

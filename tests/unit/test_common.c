@@ -910,6 +910,46 @@ test_nameix(void **state)
 	assert_int_equal(nameix_find(&x, "sb-00001"), -1);
 }
 
+/* strmap_set_all gives the map strmap_set one by one gives: random keys
+ * with repeats, into empty and non-empty maps, below and above the batch */
+static void
+test_strmap_set_all(void **state)
+{
+	static const char *const words[] = { "a",   "b", "team",
+		                             "env", "z", "sandform.dev/x",
+		                             "" };
+	uint32_t rnd = 7;
+	size_t iter, base = strmap_pool_size();
+
+	(void)state;
+	for (iter = 0; iter < 2000; iter++) {
+		const char *keys[40], *vals[40];
+		struct strmap a = STRMAP_INIT, b = STRMAP_INIT;
+		size_t n, i;
+
+#define NEXT() (rnd = rnd * 1103515245u + 12345u, (rnd >> 16) & 0x7fff)
+		n = NEXT() % (iter % 10 == 0 ? 40 : 8);
+		for (i = 0; i < n; i++) {
+			keys[i] = words[NEXT() % 7];
+			vals[i] = words[NEXT() % 7];
+		}
+		if (NEXT() % 4 == 0) {
+			strmap_set(&a, "pre", "1");
+			strmap_set(&b, "pre", "1");
+		}
+		strmap_set_all(&a, keys, vals, n);
+		for (i = 0; i < n; i++)
+			strmap_set(&b, keys[i], vals[i]);
+		assert_true(strmap_equal(&a, &b));
+		for (i = 1; i < a.n; i++)
+			assert_true(strcmp(a.v[i - 1].key, a.v[i].key) < 0);
+		strmap_clear(&a);
+		strmap_clear(&b);
+#undef NEXT
+	}
+	assert_int_equal(strmap_pool_size(), base); /* every pair let go */
+}
+
 /* strmap_scan_json reads what strmap_from_json reads, or gives up (1) */
 static void
 test_strmap_scan_json(void **state)
@@ -1067,6 +1107,7 @@ main(void)
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_jsonscan),
 		cmocka_unit_test(test_strmap_scan_json),
+		cmocka_unit_test(test_strmap_set_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
