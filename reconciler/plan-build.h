@@ -14,13 +14,18 @@ struct builder {
 	struct plan *p;
 	int max_archive;
 	/* the observations as listed (not sorted: a sort of 100,000 names
-	 * was 1.5% of a big plan; what is deleted is sorted instead), and a
-	 * name-sorted view of the rest */
+	 * was 1.5% of a big plan; what is deleted is sorted instead) */
 	struct dt_sandbox *const *obs;
-	const struct plan_record **recs;
-	const struct dt_sandbox **foreign;
-	/* the same by name (the first of a name met twice), and the specs */
-	struct nameix obs_ix, rec_ix, foreign_ix, spec_ix;
+	const struct dt_sandbox **foreign; /* by name */
+	struct nameix foreign_ix;
+	/* the indexes by name (the first of a name met twice), made when a
+	 * lookup first needs one: with the refresh's joins (plan_input), a
+	 * plan of an unchanged stack needs none */
+	struct plan_ix *ix;
+	/* with the joins: each observation's record (-1: none) and whether
+	 * a spec names it (the first listed of a name only) */
+	int32_t *obs_rec;
+	unsigned char *obs_spec;
 	size_t nfound_ours; /* stack sandboxes that are ours */
 	size_t alloc_actions;
 };

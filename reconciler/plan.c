@@ -309,12 +309,111 @@ rec_name(const void *ctx, size_t i)
 	return ((const struct plan_record *const *)ctx)[i]->name;
 }
 
-/* names are unique in an organization, so at most one matches (an
- * observation listed twice: the first in name order) */
+/* sort_by_name: qsort, unless already sorted (records are read in name
+ * order, and a list in creation order often is): a sort of 100,000 names
+ * is 1.7 million strcmp calls, each a cache miss or two. The same order
+ * either way: glibc's qsort keeps equal names in place here. */
+static void
+sort_by_name(void *base, size_t n, size_t size,
+             int (*cmp)(const void *, const void *))
+{
+	const char *v = base;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (cmp(v + (i - 1) * size, v + i * size) > 0) {
+			qsort(base, n, size, cmp);
+			return;
+		}
+}
+
+/*
+ * The indexes by name, made on first use. A name met twice gives the
+ * first listed observation, the first record in name order (records are
+ * unique by name), the one spec (specs are).
+ */
+struct plan_ix {
+	struct nameix obs, rec, spec;
+	const struct plan_record **recs; /* by name, rec's array */
+	unsigned made;                   /* IX_* bits */
+};
+
+enum { IX_OBS = 1, IX_REC = 2, IX_SPEC = 4 };
+
+static const struct nameix *
+ix_obs(const struct builder *b)
+{
+	struct plan_ix *x = b->ix;
+	size_t i;
+
+	if (!(x->made & IX_OBS)) {
+		nameix_init(&x->obs, obs_name, b->obs, b->in->nobserved);
+		for (i = 0; i < b->in->nobserved; i++)
+			nameix_add(&x->obs, i);
+		x->made |= IX_OBS;
+	}
+	return &x->obs;
+}
+
+static const struct nameix *
+ix_rec(const struct builder *b)
+{
+	const struct plan_input *in = b->in;
+	struct plan_ix *x = b->ix;
+	size_t i;
+
+	if (!(x->made & IX_REC)) {
+		x->recs = xcalloc(in->nrecords + 1, sizeof(*x->recs));
+		for (i = 0; i < in->nrecords; i++)
+			x->recs[i] = &in->records[i];
+		sort_by_name(x->recs, in->nrecords, sizeof(*x->recs), cmp_rec);
+		nameix_init(&x->rec, rec_name, x->recs, in->nrecords);
+		for (i = 0; i < in->nrecords; i++)
+			nameix_add(&x->rec, i);
+		x->made |= IX_REC;
+	}
+	return &x->rec;
+}
+
+static const char *
+spec_name(const void *ctx, size_t i)
+{
+	return ((const struct spec *)ctx)[i].name;
+}
+
+static const struct nameix *
+ix_spec(const struct builder *b)
+{
+	struct plan_ix *x = b->ix;
+	size_t i;
+
+	if (!(x->made & IX_SPEC)) {
+		nameix_init(&x->spec, spec_name, b->in->specs, b->in->nspecs);
+		for (i = 0; i < b->in->nspecs; i++)
+			nameix_add(&x->spec, i);
+		x->made |= IX_SPEC;
+	}
+	return &x->spec;
+}
+
+static void
+ix_free(struct plan_ix *x)
+{
+	if (x->made & IX_OBS)
+		nameix_free(&x->obs);
+	if (x->made & IX_REC) {
+		nameix_free(&x->rec);
+		free(x->recs);
+	}
+	if (x->made & IX_SPEC)
+		nameix_free(&x->spec);
+	free(x);
+}
+
 static const struct dt_sandbox *
 find_obs(const struct builder *b, const char *name)
 {
-	long i = nameix_find(&b->obs_ix, name);
+	long i = nameix_find(ix_obs(b), name);
 
 	return i >= 0 ? b->obs[i] : NULL;
 }
@@ -330,21 +429,15 @@ find_foreign(const struct builder *b, const char *name)
 static const struct plan_record *
 find_rec(const struct builder *b, const char *name)
 {
-	long i = nameix_find(&b->rec_ix, name);
+	long i = nameix_find(ix_rec(b), name);
 
-	return i >= 0 ? b->recs[i] : NULL;
-}
-
-static const char *
-spec_name(const void *ctx, size_t i)
-{
-	return ((const struct spec *)ctx)[i].name;
+	return i >= 0 ? b->ix->recs[i] : NULL;
 }
 
 static const struct spec *
 find_spec(const struct builder *b, const char *name)
 {
-	long i = nameix_find(&b->spec_ix, name);
+	long i = nameix_find(ix_spec(b), name);
 
 	return i >= 0 ? &b->in->specs[i] : NULL;
 }
@@ -353,7 +446,7 @@ find_spec(const struct builder *b, const char *name)
 static int
 first_of_name(const struct builder *b, size_t i)
 {
-	return nameix_find(&b->obs_ix, b->obs[i]->name) == (long)i;
+	return nameix_find(ix_obs(b), b->obs[i]->name) == (long)i;
 }
 
 /* A few observations gathered to be handled in name order. */
@@ -385,6 +478,36 @@ static int
 is_ours(const struct builder *b, const struct dt_sandbox *o)
 {
 	return rec_is_ours(find_rec(b, o->name), o);
+}
+
+/* obs_is_ours: is_ours() of observation k, by the joins when given (an
+ * observation no record joins is looked up: a second listing) */
+static int
+obs_is_ours(const struct builder *b, size_t k)
+{
+	if (b->obs_rec != NULL && b->obs_rec[k] >= 0)
+		return rec_is_ours(&b->in->records[b->obs_rec[k]], b->obs[k]);
+	return is_ours(b, b->obs[k]);
+}
+
+static int targeted(const struct builder *b, const char *name);
+
+/*
+ * deletable: observation k is the stack's, the first listed of its name,
+ * targeted, and no spec names it. With the joins, one the refresh joined
+ * to a record is the first listed of its name, and one no record joins
+ * is not the stack's or not the first: no lookup either way.
+ */
+static int
+deletable(const struct builder *b, size_t k)
+{
+	const struct dt_sandbox *o = b->obs[k];
+
+	if (b->obs_rec != NULL)
+		return !b->obs_spec[k] && b->obs_rec[k] >= 0 &&
+		       obs_is_ours(b, k) && targeted(b, o->name);
+	return !find_spec(b, o->name) && is_ours(b, o) &&
+	       targeted(b, o->name) && first_of_name(b, k);
 }
 
 void
@@ -800,14 +923,23 @@ missing_secrets(struct builder *b, const struct spec *s)
 	return n > 0;
 }
 
-/* plan_spec: the action (or the error) for one desired sandbox. */
+/* plan_spec: the action (or the error) for desired sandbox i. */
 static void
-plan_spec(struct builder *b, const struct spec *s)
+plan_spec(struct builder *b, size_t i)
 {
 	const struct plan_input *in = b->in;
-	const struct dt_sandbox *o = find_obs(b, s->name);
-	const struct plan_record *r = find_rec(b, s->name);
+	const struct spec *s = &in->specs[i];
+	const struct dt_sandbox *o;
+	const struct plan_record *r;
 	const struct dt_sandbox *f = find_foreign(b, s->name);
+
+	if (b->obs_rec != NULL) { /* the refresh's joins */
+		o = in->spec_obs[i] >= 0 ? in->observed[in->spec_obs[i]] : NULL;
+		r = in->spec_rec[i] >= 0 ? &in->records[in->spec_rec[i]] : NULL;
+	} else {
+		o = find_obs(b, s->name);
+		r = find_rec(b, s->name);
+	}
 
 	if (!targeted(b, s->name))
 		return;
@@ -939,24 +1071,6 @@ plan_summarize(struct plan *p)
 	}
 }
 
-/* sort_by_name: qsort, unless already sorted (records are read in name
- * order, and a list in creation order often is): a sort of 100,000 names
- * is 1.7 million strcmp calls, each a cache miss or two. The same order
- * either way: glibc's qsort keeps equal names in place here. */
-static void
-sort_by_name(void *base, size_t n, size_t size,
-             int (*cmp)(const void *, const void *))
-{
-	const char *v = base;
-	size_t i;
-
-	for (i = 1; i < n; i++)
-		if (cmp(v + (i - 1) * size, v + i * size) > 0) {
-			qsort(base, n, size, cmp);
-			return;
-		}
-}
-
 /* builder_init: check the input and make the name-sorted views. */
 static int
 builder_init(struct builder *b, const struct plan_input *in)
@@ -991,28 +1105,31 @@ builder_init(struct builder *b, const struct plan_input *in)
 	                         ? (int)in->max_auto_archive
 	                         : SPEC_DEFAULT_MAX_AUTO_ARCHIVE;
 	b->obs = in->observed;
-	b->recs = xcalloc(in->nrecords + 1, sizeof(*b->recs));
-	for (i = 0; i < in->nrecords; i++)
-		b->recs[i] = &in->records[i];
-	sort_by_name(b->recs, in->nrecords, sizeof(*b->recs), cmp_rec);
+	b->ix = xcalloc(1, sizeof(*b->ix));
 	b->foreign = xcalloc(in->nforeign + 1, sizeof(*b->foreign));
 	for (i = 0; i < in->nforeign; i++)
 		b->foreign[i] = in->foreign[i];
 	sort_by_name(b->foreign, in->nforeign, sizeof(*b->foreign), cmp_obs);
-	nameix_init(&b->obs_ix, obs_name, b->obs, in->nobserved);
-	for (i = 0; i < in->nobserved; i++)
-		nameix_add(&b->obs_ix, i);
-	nameix_init(&b->rec_ix, rec_name, b->recs, in->nrecords);
-	for (i = 0; i < in->nrecords; i++)
-		nameix_add(&b->rec_ix, i);
 	nameix_init(&b->foreign_ix, obs_name, b->foreign, in->nforeign);
 	for (i = 0; i < in->nforeign; i++)
 		nameix_add(&b->foreign_ix, i);
-	nameix_init(&b->spec_ix, spec_name, in->specs, in->nspecs);
-	for (i = 0; i < in->nspecs; i++)
-		nameix_add(&b->spec_ix, i);
+	if (in->rec_obs != NULL && in->spec_obs != NULL &&
+	    in->spec_rec != NULL) {
+		/* the joins turned around: observation -> record, spec */
+		b->obs_rec = xmalloc((in->nobserved + 1) * sizeof(*b->obs_rec));
+		b->obs_spec = xcalloc(in->nobserved + 1, 1);
+		for (i = 0; i < in->nobserved; i++)
+			b->obs_rec[i] = -1;
+		for (i = 0; i < in->nrecords; i++)
+			if (in->rec_obs[i] >= 0 &&
+			    b->obs_rec[in->rec_obs[i]] < 0)
+				b->obs_rec[in->rec_obs[i]] = (int32_t)i;
+		for (i = 0; i < in->nspecs; i++)
+			if (in->spec_obs[i] >= 0)
+				b->obs_spec[in->spec_obs[i]] = 1;
+	}
 	for (i = 0; i < in->nobserved; i++)
-		if (is_ours(b, b->obs[i])) {
+		if (obs_is_ours(b, i)) {
 			b->nfound_ours++;
 			if ((unsigned)b->obs[i]->state < DT_STATE_COUNT)
 				p->managed_by_state[b->obs[i]->state]++;
@@ -1025,12 +1142,11 @@ static void
 builder_done(struct builder *b, struct plan **out)
 {
 	*out = b->p;
-	free(b->recs);
 	free(b->foreign);
-	nameix_free(&b->obs_ix);
-	nameix_free(&b->rec_ix);
 	nameix_free(&b->foreign_ix);
-	nameix_free(&b->spec_ix);
+	ix_free(b->ix);
+	free(b->obs_rec);
+	free(b->obs_spec);
 }
 
 /*
@@ -1109,14 +1225,13 @@ plan_build(const struct plan_input *in, struct plan **out)
 		return rc;
 	plan_resources_declared(&b);
 	for (i = 0; i < in->nspecs; i++)
-		plan_spec(&b, &in->specs[i]);
+		plan_spec(&b, i);
 	for (i = 0; i < in->nobserved; i++) {
 		const struct dt_sandbox *o = b.obs[i];
 
 		/* a second sandbox of the same name cannot exist, but an
 		 * observation may be listed twice (walk + GET): once */
-		if (find_spec(&b, o->name) || !is_ours(&b, o) ||
-		    !targeted(&b, o->name) || !first_of_name(&b, i))
+		if (!deletable(&b, i))
 			continue;
 		if (in->no_prune)
 			b.p->kept++;

@@ -313,6 +313,12 @@ struct plan_input {
 	size_t nobserved;
 	const struct plan_record *records;
 	size_t nrecords;
+	/* optional, the refresh's joins (struct refresh_result): each spec's
+	 * observation and record, and each record's observation: indexes
+	 * in observed[] and records[] (-1: none), the first listed of a
+	 * name. NULL: the plan looks the names up itself (what a plan of
+	 * 100,000 sandboxes spent 5% of its time on). */
+	const int32_t *spec_obs, *spec_rec, *rec_obs;
 	/* sandboxes that hold a desired name but are not this stack's */
 	struct dt_sandbox *const *foreign;
 	size_t nforeign;

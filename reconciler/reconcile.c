@@ -458,6 +458,9 @@ diff(struct reconcile *r, const struct refresh_result *rr,
 	in.nobserved = rr->nobserved;
 	in.records = rr->records;
 	in.nrecords = rr->nrecords;
+	in.spec_obs = rr->spec_obs;
+	in.spec_rec = rr->spec_rec;
+	in.rec_obs = rr->rec_obs;
 	in.foreign = rr->foreign;
 	in.nforeign = rr->nforeign;
 	in.max_auto_archive = rr->max_auto_archive;

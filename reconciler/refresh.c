@@ -326,6 +326,9 @@ refresh_result_clear(struct refresh_result *r)
 	for (i = 0; i < r->nforeign; i++)
 		dt_sandbox_free(r->foreign[i]);
 	free(r->foreign);
+	free(r->spec_obs);
+	free(r->spec_rec);
+	free(r->rec_obs);
 	strmap_clear(&r->unmanaged);
 	strmap_clear(&r->secret_names);
 	if (r->applied_src) {
@@ -349,9 +352,6 @@ struct walk {
 	uint64_t *obs_hash;
 	uint64_t *applied_hash; /* per record: of its applied text (0: none) */
 	struct nameix ix;       /* observed[] by name */
-	/* the observation of each record and of each spec (-1: none), looked
-	 * up once (join_observed) where three steps asked the index */
-	int32_t *rec_obs, *spec_obs;
 };
 
 /* push_observed: take sb; the store's text of it is printed when needed. */
@@ -437,22 +437,36 @@ find_observed(const struct walk *w, const char *name)
 	return nameix_find(&w->ix, name);
 }
 
-/* join_observed: fill rec_obs and spec_obs (after the walk, and after a
- * rebuild of the records). */
+static const char *record_name(const void *ctx, size_t i);
+
+/* join_observed: the result's joins (after the walk, after a rebuild of
+ * the records, and again when more was found): each is looked up once,
+ * where three steps of the refresh and the plan asked the indexes. */
 static void
 join_observed(struct walk *w, const struct refresh_opts *o)
 {
-	const struct refresh_result *out = w->res;
+	struct refresh_result *out = w->res;
+	struct nameix byname;
 	size_t i;
 
-	w->rec_obs = xreallocarray(w->rec_obs, out->nrecords + 1,
-	                           sizeof(*w->rec_obs));
+	out->rec_obs = xreallocarray(out->rec_obs, out->nrecords + 1,
+	                             sizeof(*out->rec_obs));
 	for (i = 0; i < out->nrecords; i++)
-		w->rec_obs[i] = (int32_t)find_observed(w, out->records[i].name);
-	w->spec_obs =
-	        xreallocarray(w->spec_obs, o->nspecs + 1, sizeof(*w->spec_obs));
-	for (i = 0; i < o->nspecs; i++)
-		w->spec_obs[i] = (int32_t)find_observed(w, o->specs[i].name);
+		out->rec_obs[i] =
+		        (int32_t)find_observed(w, out->records[i].name);
+	out->spec_obs = xreallocarray(out->spec_obs, o->nspecs + 1,
+	                              sizeof(*out->spec_obs));
+	out->spec_rec = xreallocarray(out->spec_rec, o->nspecs + 1,
+	                              sizeof(*out->spec_rec));
+	nameix_init(&byname, record_name, out, out->nrecords);
+	for (i = 0; i < out->nrecords; i++)
+		nameix_add(&byname, i);
+	for (i = 0; i < o->nspecs; i++) {
+		out->spec_obs[i] = (int32_t)find_observed(w, o->specs[i].name);
+		out->spec_rec[i] =
+		        (int32_t)nameix_find(&byname, o->specs[i].name);
+	}
+	nameix_free(&byname);
 }
 
 /* A sandbox is gone for us when it is destroyed or being destroyed. */
@@ -838,13 +852,8 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 	struct get_job *jobs = NULL;
 	size_t *at = NULL;
 	int *why = NULL;
-	struct nameix byname;
 	size_t n = 0, alloc = 0, i, j;
 	int rc;
-
-	nameix_init(&byname, record_name, out, out->nrecords);
-	for (i = 0; i < out->nrecords; i++)
-		nameix_add(&byname, i);
 
 	for (i = 0; i < o->nspecs; i++) {
 		const struct spec *s = &o->specs[i];
@@ -856,10 +865,10 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 		int same = 0, need = 0;
 		long k;
 
-		if ((k = w->spec_obs[i]) < 0)
+		if ((k = out->spec_obs[i]) < 0)
 			continue;
 		ob = out->observed[k];
-		hit = nameix_find(&byname, s->name);
+		hit = out->spec_rec[i];
 		r = hit >= 0 ? &out->records[hit] : NULL;
 		/* records are in the order loaded, unless rebuilt */
 		j = r ? (size_t)(r - out->records) : 0;
@@ -917,7 +926,6 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 	get_jobs_free(jobs, n);
 	free(at);
 	free(why);
-	nameix_free(&byname);
 	return rc;
 }
 
@@ -996,7 +1004,7 @@ unanswered(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 	/* grown to need: usually nothing is unanswered, and these arrays
 	 * were the peak of a big plan's memory */
 	for (i = 0; i < out->nrecords; i++)
-		if (out->records[i].id && w->rec_obs[i] < 0) {
+		if (out->records[i].id && out->rec_obs[i] < 0) {
 			if (nrec == arec) {
 				arec = arec ? 2 * arec : 16;
 				ow.recs = xreallocarray(ow.recs, arec,
@@ -1007,7 +1015,7 @@ unanswered(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 			ow.recs[nrec++].i = i;
 		}
 	for (i = 0; i < o->nspecs; i++)
-		if (w->spec_obs[i] < 0 &&
+		if (out->spec_obs[i] < 0 &&
 		    (i == 0 ||
 		     strcmp(o->specs[i - 1].name, o->specs[i].name))) {
 			if (nname == aname) {
@@ -1175,7 +1183,7 @@ seen_changes(const struct refresh_opts *o, const struct walk *w,
 		const struct store_record *sr = NULL;
 		struct store_record *p;
 		const char *json;
-		long k = w->rec_obs[i];
+		long k = out->rec_obs[i];
 
 		if (k < 0 ||
 		    (r->id != NULL && strcmp(out->observed[k]->id, r->id) != 0))
@@ -1418,8 +1426,6 @@ out:
 		free(w.json);
 	}
 	free(w.flags);
-	free(w.rec_obs);
-	free(w.spec_obs);
 	free(w.obs_hash);
 	free(w.applied_hash);
 	if (rc < 0)

@@ -30,6 +30,7 @@
 #define SF_RECONCILER_REFRESH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "daytona/client.h"
 #include "reconciler/plan.h"
@@ -79,6 +80,11 @@ struct refresh_result {
 	 * spec names platform secrets; has_secret_names 0: not known */
 	struct strmap secret_names;
 	int has_secret_names;
+	/* the refresh's joins by name, for the plan (struct plan_input):
+	 * each spec's observation and record, each record's observation
+	 * (indexes in observed[] and records[]; -1: none; the first listed
+	 * of a name). NULL without a walk (refresh=false). */
+	int32_t *spec_obs, *spec_rec, *rec_obs;
 	size_t pages;     /* list pages fetched */
 	size_t gets;      /* single GETs sent */
 	size_t recorded;  /* records written */

@@ -1184,6 +1184,154 @@ test_delete_order(void **state)
 	}
 }
 
+/* plan_text: what a plan says, for comparing two of them */
+static void
+plan_text(const struct plan *p, struct buf *b)
+{
+	size_t i, j;
+
+	buf_addf(b, "managed=%zu kept=%zu refused=%d nactions=%zu\n",
+	         p->managed, p->kept, p->mass_delete_refused, p->nactions);
+	for (i = 0; i < DT_STATE_COUNT; i++)
+		buf_addf(b, "%zu,", p->managed_by_state[i]);
+	for (i = 0; i < p->nactions; i++) {
+		const struct plan_action *a = &p->actions[i];
+
+		buf_addf(b, "\n%s %d %s %s:", a->name, (int)a->kind,
+		         a->sandbox_id ? a->sandbox_id : "-",
+		         a->source ? a->source : "-");
+		for (j = 0; j < a->nsteps; j++)
+			buf_addf(b, " %d", (int)a->steps[j].kind);
+		for (j = 0; j < a->nreasons; j++)
+			buf_addf(b, " [%s]", a->reasons[j].field);
+	}
+	for (i = 0; i < p->nerrors; i++)
+		buf_addf(b, "\nerror %s: %s", p->errors[i].name,
+		         p->errors[i].message);
+}
+
+/*
+ * The refresh's joins (plan_input.spec_obs, ...) give the plan the same
+ * actions and errors as its own lookups: random stacks whose list has
+ * repeats, sandboxes without records, records of other ids, missing
+ * observations, specs added and removed, targets.
+ */
+static void
+test_joins_same_plan(void **state)
+{
+	enum { NAMES = 8, MAXOBS = 12 };
+	uint32_t rnd = 99;
+	size_t iter, joined = 0;
+
+	(void)state;
+	for (iter = 0; iter < 600; iter++) {
+		struct spec all[NAMES], specs[NAMES];
+		struct dt_sandbox o[MAXOBS], *op[MAXOBS];
+		struct plan_record r[NAMES];
+		int32_t spec_obs[NAMES], spec_rec[NAMES], rec_obs[NAMES];
+		const char *targets[1];
+		struct plan_input in;
+		struct plan *p1 = NULL, *p2 = NULL;
+		struct buf b1 = BUF_INIT, b2 = BUF_INIT;
+		size_t i, j, ns = 0, nr = 0, no = 0;
+		char name[8], id[16];
+
+#define NEXT() (rnd = rnd * 1103515245u + 12345u, (rnd >> 16) & 0x7fff)
+		for (i = 0; i < NAMES; i++) {
+			snprintf(name, sizeof(name), "n%zu", i);
+			base_spec(&all[i], name);
+			all[i].prevent_destroy = NEXT() % 8 == 0;
+			if (NEXT() % 4 == 0)
+				all[i].cpu = 2, all[i].has_cpu = true;
+			hash(&all[i]);
+		}
+		for (i = 0; i < NAMES; i++)
+			if (NEXT() % 3 != 0)
+				specs[ns++] = all[i]; /* borrowed */
+		for (i = 0; i < NAMES; i++)
+			if (NEXT() % 3 != 0) {
+				snprintf(id, sizeof(id), "id-%zu", i);
+				record_for(&r[nr], &all[i], id);
+				if (NEXT() % 8 == 0)
+					set_str(&r[nr].id, "id-other");
+				nr++;
+			}
+		while (no < MAXOBS && NEXT() % 6 != 0) {
+			i = NEXT() % NAMES;
+			snprintf(id, sizeof(id), "id-%zu", i);
+			observed_for(&o[no], &all[i], id);
+			if (NEXT() % 5 == 0)
+				set_state(&o[no], "stopped", "stopped");
+			no++;
+		}
+		/* shuffle the list (creation order is not name order) */
+		for (i = 0; i < no; i++)
+			op[i] = &o[i];
+		for (i = no; i > 1; i--) {
+			struct dt_sandbox *t;
+
+			j = NEXT() % i;
+			t = op[i - 1];
+			op[i - 1] = op[j];
+			op[j] = t;
+		}
+		/* the joins, as the refresh makes them: the first listed */
+		for (i = 0; i < ns; i++) {
+			spec_obs[i] = spec_rec[i] = -1;
+			for (j = no; j-- > 0;)
+				if (strcmp(op[j]->name, specs[i].name) == 0)
+					spec_obs[i] = (int32_t)j;
+			for (j = 0; j < nr && spec_rec[i] < 0; j++)
+				if (strcmp(r[j].name, specs[i].name) == 0)
+					spec_rec[i] = (int32_t)j;
+		}
+		for (i = 0; i < nr; i++) {
+			rec_obs[i] = -1;
+			for (j = no; j-- > 0;)
+				if (strcmp(op[j]->name, r[i].name) == 0)
+					rec_obs[i] = (int32_t)j;
+		}
+		memset(&in, 0, sizeof(in));
+		in.stack = STACK;
+		in.specs = specs;
+		in.nspecs = ns;
+		in.observed = op;
+		in.nobserved = no;
+		in.records = r;
+		in.nrecords = nr;
+		in.refreshed = 1;
+		in.allow_mass_delete = NEXT() % 2;
+		in.no_prune = NEXT() % 6 == 0;
+		if (NEXT() % 5 == 0) {
+			targets[0] = "n3";
+			in.targets = targets;
+			in.ntargets = 1;
+		}
+		assert_int_equal(plan_build(&in, &p1), 0);
+		in.spec_obs = spec_obs;
+		in.spec_rec = spec_rec;
+		in.rec_obs = rec_obs;
+		assert_int_equal(plan_build(&in, &p2), 0);
+		plan_text(p1, &b1);
+		plan_text(p2, &b2);
+		/* created_at may differ by a second: not compared */
+		assert_string_equal(buf_cstr(&b1), buf_cstr(&b2));
+		joined += p2->nactions + p2->nerrors;
+		buf_free(&b1);
+		buf_free(&b2);
+		plan_free(p1);
+		plan_free(p2);
+		for (i = 0; i < no; i++)
+			observed_clear(&o[i]);
+		for (i = 0; i < nr; i++)
+			plan_record_clear(&r[i]);
+		for (i = 0; i < NAMES; i++)
+			spec_clear(&all[i]);
+#undef NEXT
+	}
+	assert_true(joined > 600); /* the plans were not all empty */
+}
+
 static void
 test_ownership(void **state)
 {
@@ -3408,6 +3556,7 @@ main(void)
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_delete_and_mass_delete_guard),
 		cmocka_unit_test(test_delete_order),
+		cmocka_unit_test(test_joins_same_plan),
 		cmocka_unit_test(test_ownership),
 		cmocka_unit_test(test_other_stack_and_running_apply),
 		cmocka_unit_test(test_resize_unavailable_is_replace),
