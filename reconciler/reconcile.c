@@ -458,9 +458,14 @@ diff(struct reconcile *r, const struct refresh_result *rr,
 	in.nobserved = rr->nobserved;
 	in.records = rr->records;
 	in.nrecords = rr->nrecords;
-	in.spec_obs = rr->spec_obs;
-	in.spec_rec = rr->spec_rec;
-	in.rec_obs = rr->rec_obs;
+	/* the refresh's joins, when made for these specs (destroy refreshes
+	 * without them) */
+	if (rr->spec_obs != NULL && rr->joined_specs == r->specs &&
+	    rr->njoined_specs == r->nspecs) {
+		in.spec_obs = rr->spec_obs;
+		in.spec_rec = rr->spec_rec;
+		in.rec_obs = rr->rec_obs;
+	}
 	in.foreign = rr->foreign;
 	in.nforeign = rr->nforeign;
 	in.max_auto_archive = rr->max_auto_archive;

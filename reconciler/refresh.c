@@ -467,6 +467,8 @@ join_observed(struct walk *w, const struct refresh_opts *o)
 		        (int32_t)nameix_find(&byname, o->specs[i].name);
 	}
 	nameix_free(&byname);
+	out->joined_specs = o->specs;
+	out->njoined_specs = o->nspecs;
 }
 
 /* A sandbox is gone for us when it is destroyed or being destroyed. */

@@ -85,6 +85,8 @@ struct refresh_result {
 	 * (indexes in observed[] and records[]; -1: none; the first listed
 	 * of a name). NULL without a walk (refresh=false). */
 	int32_t *spec_obs, *spec_rec, *rec_obs;
+	const struct spec *joined_specs; /* the specs spec_* are of */
+	size_t njoined_specs;
 	size_t pages;     /* list pages fetched */
 	size_t gets;      /* single GETs sent */
 	size_t recorded;  /* records written */
