@@ -439,6 +439,49 @@ find_observed(const struct walk *w, const char *name)
 
 static const char *record_name(const void *ctx, size_t i);
 
+/* records_sorted: the records are in strictly increasing name order (as
+ * the store reads them; a rebuild from labels may not be) */
+static int
+records_sorted(const struct refresh_result *out)
+{
+	size_t i;
+
+	for (i = 1; i < out->nrecords; i++)
+		if (strcmp(out->records[i - 1].name, out->records[i].name) >= 0)
+			return 0;
+	return 1;
+}
+
+/* join_records: spec_rec, each spec's record: a merge of the two sorted
+ * lists, or an index when the records are not in order */
+static void
+join_records(struct refresh_result *out, const struct refresh_opts *o)
+{
+	struct nameix byname;
+	size_t i, j = 0;
+
+	if (records_sorted(out)) {
+		for (i = 0; i < o->nspecs; i++) {
+			int c = 1;
+
+			while (j < out->nrecords &&
+			       (c = strcmp(out->records[j].name,
+			                   o->specs[i].name)) < 0)
+				j++;
+			out->spec_rec[i] =
+			        j < out->nrecords && c == 0 ? (int32_t)j : -1;
+		}
+		return;
+	}
+	nameix_init(&byname, record_name, out, out->nrecords);
+	for (i = 0; i < out->nrecords; i++)
+		nameix_add(&byname, i);
+	for (i = 0; i < o->nspecs; i++)
+		out->spec_rec[i] =
+		        (int32_t)nameix_find(&byname, o->specs[i].name);
+	nameix_free(&byname);
+}
+
 /* join_observed: the result's joins (after the walk, after a rebuild of
  * the records, and again when more was found): each is looked up once,
  * where three steps of the refresh and the plan asked the indexes. */
@@ -446,7 +489,6 @@ static void
 join_observed(struct walk *w, const struct refresh_opts *o)
 {
 	struct refresh_result *out = w->res;
-	struct nameix byname;
 	size_t i;
 
 	out->rec_obs = xreallocarray(out->rec_obs, out->nrecords + 1,
@@ -458,15 +500,9 @@ join_observed(struct walk *w, const struct refresh_opts *o)
 	                              sizeof(*out->spec_obs));
 	out->spec_rec = xreallocarray(out->spec_rec, o->nspecs + 1,
 	                              sizeof(*out->spec_rec));
-	nameix_init(&byname, record_name, out, out->nrecords);
-	for (i = 0; i < out->nrecords; i++)
-		nameix_add(&byname, i);
-	for (i = 0; i < o->nspecs; i++) {
+	for (i = 0; i < o->nspecs; i++)
 		out->spec_obs[i] = (int32_t)find_observed(w, o->specs[i].name);
-		out->spec_rec[i] =
-		        (int32_t)nameix_find(&byname, o->specs[i].name);
-	}
-	nameix_free(&byname);
+	join_records(out, o);
 	out->joined_specs = o->specs;
 	out->njoined_specs = o->nspecs;
 }
