@@ -12,27 +12,6 @@
 #include "common/xalloc.h"
 #include "manifests/doc.h"
 
-void
-doc_report(struct doc *d, enum diag_severity sev, const struct ynode *n,
-           const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	if (sev == DIAG_ERROR)
-		d->error = true;
-	if (d->diags->n_errors >= MANIFEST_MAX_ERRORS) {
-		d->too_many = true;
-		return;
-	}
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	diag_add(d->diags, sev, d->file, n ? n->line : 0, n ? n->col : 0,
-	         d->path, "%s", msg);
-	free(msg);
-}
-
 static bool
 simple_key(const char *k)
 {
@@ -45,68 +24,104 @@ simple_key(const char *k)
 }
 
 /*
- * path_add: append the n bytes of s to the path, as much as fits (the path
- * is cut at DOC_PATH_MAX - 1 bytes, as snprintf would), and count them all.
+ * path_add: append the n bytes of s to path, as much as fits (the path is
+ * cut at DOC_PATH_MAX - 1 bytes, as snprintf would), and count them all.
  */
 static void
-path_add(struct doc *d, size_t *at, const char *s, size_t n)
+path_add(char *path, size_t *at, const char *s, size_t n)
 {
-	size_t room = *at < sizeof(d->path) - 1 ? sizeof(d->path) - 1 - *at : 0;
+	size_t room = *at < DOC_PATH_MAX - 1 ? DOC_PATH_MAX - 1 - *at : 0;
 
-	memcpy(d->path + *at, s, n < room ? n : room);
+	memcpy(path + *at, s, n < room ? n : room);
 	*at += n;
 }
 
-/* path_end: the path's new length (cut as path_add cuts) and its NUL. */
+/* path_text: the path d is at, ".key", ["key"] and [index] each. */
 static void
-path_end(struct doc *d, size_t at)
+path_text(const struct doc *d, char path[DOC_PATH_MAX])
 {
-	d->plen = at < sizeof(d->path) - 1 ? at : sizeof(d->path) - 1;
-	d->path[d->plen] = '\0';
+	size_t at = 0, i, n = d->nseg < DOC_MAX_SEGS ? d->nseg : DOC_MAX_SEGS;
+
+	for (i = 0; i < n; i++) {
+		const char *key = d->seg[i].key;
+
+		if (key == NULL) {
+			char digits[24];
+			size_t nd = 0, v = d->seg[i].index;
+
+			do {
+				digits[sizeof(digits) - 1 - nd++] =
+				        (char)('0' + v % 10);
+				v /= 10;
+			} while (v > 0);
+			path_add(path, &at, "[", 1);
+			path_add(path, &at, digits + sizeof(digits) - nd, nd);
+			path_add(path, &at, "]", 1);
+		} else if (simple_key(key)) {
+			if (at)
+				path_add(path, &at, ".", 1);
+			path_add(path, &at, key, strlen(key));
+		} else {
+			path_add(path, &at, "[\"", 2);
+			path_add(path, &at, key, strlen(key));
+			path_add(path, &at, "\"]", 2);
+		}
+	}
+	path[at < DOC_PATH_MAX - 1 ? at : DOC_PATH_MAX - 1] = '\0';
 }
 
-/* path_push: append ".key" (or ["key"]) and return the old length. The
- * loader pushes every key it reads: no printf here. */
+void
+doc_report(struct doc *d, enum diag_severity sev, const struct ynode *n,
+           const char *fmt, ...)
+{
+	char path[DOC_PATH_MAX];
+	va_list ap;
+	char *msg;
+
+	if (sev == DIAG_ERROR)
+		d->error = true;
+	if (d->diags->n_errors >= MANIFEST_MAX_ERRORS) {
+		d->too_many = true;
+		return;
+	}
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	path_text(d, path);
+	diag_add(d->diags, sev, d->file, n ? n->line : 0, n ? n->col : 0, path,
+	         "%s", msg);
+	free(msg);
+}
+
+/* doc_push: one more step; the path is written out only when reported */
 size_t
 doc_push(struct doc *d, const char *key)
 {
-	size_t old = d->plen, at = old;
+	size_t old = d->nseg;
 
-	if (simple_key(key)) {
-		if (old)
-			path_add(d, &at, ".", 1);
-		path_add(d, &at, key, strlen(key));
-	} else {
-		path_add(d, &at, "[\"", 2);
-		path_add(d, &at, key, strlen(key));
-		path_add(d, &at, "\"]", 2);
-	}
-	path_end(d, at);
+	if (old < DOC_MAX_SEGS)
+		d->seg[old].key = key;
+	d->nseg++;
 	return old;
 }
 
 size_t
 doc_push_index(struct doc *d, size_t i)
 {
-	size_t old = d->plen, at = old, nd = 0;
-	char digits[24];
+	size_t old = d->nseg;
 
-	do {
-		digits[sizeof(digits) - 1 - nd++] = (char)('0' + i % 10);
-		i /= 10;
-	} while (i > 0);
-	path_add(d, &at, "[", 1);
-	path_add(d, &at, digits + sizeof(digits) - nd, nd);
-	path_add(d, &at, "]", 1);
-	path_end(d, at);
+	if (old < DOC_MAX_SEGS) {
+		d->seg[old].key = NULL;
+		d->seg[old].index = i;
+	}
+	d->nseg++;
 	return old;
 }
 
 void
 doc_pop(struct doc *d, size_t old)
 {
-	d->plen = old;
-	d->path[old] = '\0';
+	d->nseg = old;
 }
 
 const char *

@@ -23,13 +23,23 @@
 #include "manifests/manifest.h"
 #include "manifests/ytree.h"
 
-#define DOC_PATH_MAX 512
+#define DOC_PATH_MAX 512 /* a reported path is cut at this - 1 bytes */
+#define DOC_MAX_SEGS (2 * MANIFEST_MAX_DEPTH + 8)
+
+/* One step of the path: a key (kept by the caller until popped), or an
+ * index when key is NULL. */
+struct doc_seg {
+	const char *key;
+	size_t index;
+};
 
 struct doc {
 	struct diag_list *diags;
 	const char *file; /* the name the file is reported as */
-	char path[DOC_PATH_MAX];
-	size_t plen;
+	/* the path to where the loader is: written out only when reported
+	 * (the loader pushes every key it reads) */
+	struct doc_seg seg[DOC_MAX_SEGS];
+	size_t nseg;   /* may pass DOC_MAX_SEGS: those are not kept */
 	bool error;    /* this document had an error */
 	bool too_many; /* MANIFEST_MAX_ERRORS reached: nothing more is kept */
 };
@@ -39,8 +49,8 @@ void doc_report(struct doc *d, enum diag_severity sev, const struct ynode *n,
 #define DOC_ERR(d, n, ...)  doc_report(d, DIAG_ERROR, n, __VA_ARGS__)
 #define DOC_WARN(d, n, ...) doc_report(d, DIAG_WARNING, n, __VA_ARGS__)
 
-/* doc_push: append ".key" (or ["key"]) to the path; returns the old
- * length for doc_pop(). */
+/* doc_push: append ".key" (or ["key"]) to the path (key must live until
+ * popped); returns the old depth for doc_pop(). */
 size_t doc_push(struct doc *d, const char *key);
 size_t doc_push_index(struct doc *d, size_t i);
 void doc_pop(struct doc *d, size_t old);
