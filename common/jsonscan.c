@@ -86,30 +86,50 @@ unescape(char c)
 	}
 }
 
+/* The bytes a string's scan stops at: '"', '\\' and the controls. */
+static const unsigned char stop[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+	[0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
+
 /*
- * plain_run: the first byte from p on that is '"', '\\' or a control
- * byte (or end), eight bytes a step: most of a list page is the text of
- * strings. A word w has a byte below 0x20 when (w - 0x20..) & ~w & 0x80..
- * is not 0, and a byte equal to c when w ^ c.. has a zero byte.
+ * stop_at: the first byte from p on that is '"', '\\' or a control byte,
+ * or end. Eight bytes a step (most of a list page is the text of
+ * strings): a word w has a byte below 0x20 where (w - 0x20..) & ~w has
+ * its high bit, and a byte equal to c where w ^ c.. has a zero byte; the
+ * lowest such bit is always a real one (only the bits above it can be
+ * borrows), so on a little-endian machine it says which byte.
  */
 static const char *
-plain_run(const char *p, const char *end)
+stop_at(const char *p, const char *end)
 {
 	const uint64_t ones = 0x0101010101010101ULL;
 	const uint64_t high = 0x8080808080808080ULL;
 
 	while (end - p >= 8) {
-		uint64_t w, q, b;
+		uint64_t w, q, b, hit;
 
 		memcpy(&w, p, 8);
 		q = w ^ (ones * '"');
 		b = w ^ (ones * '\\');
-		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
-		     ((b - ones) & ~b)) &
-		    high)
+		hit = (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+		       ((b - ones) & ~b)) &
+		      high;
+		if (hit != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + __builtin_ctzll(hit) / 8;
+#else
 			break;
+#endif
+		}
 		p += 8;
 	}
+	while (p < end && !stop[(unsigned char)*p])
+		p++;
 	return p;
 }
 
@@ -131,15 +151,13 @@ scan_string(struct jscan *s, enum str_mode mode, const char **out, size_t *len)
 	if (jscan_expect(s, '"') < 0)
 		return -1;
 	from = s->p;
-	q = plain_run(from, s->end);
-	for (; q < s->end && *q != '"'; q++) {
-		if ((unsigned char)*q < ' ')
+	for (q = stop_at(from, s->end); q < s->end && *q != '"';
+	     q = stop_at(q + 1, s->end)) {
+		if (*q != '\\')
 			return -1; /* raw control byte (and NUL) */
-		if (*q == '\\') {
-			if (++q == s->end || unescape(*q) < 0)
-				return -1;
-			esc = 1;
-		}
+		if (++q == s->end || unescape(*q) < 0)
+			return -1;
+		esc = 1;
 	}
 	if (q == s->end)
 		return -1;
