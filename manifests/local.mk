@@ -36,16 +36,20 @@ EXTRA_DIST += docs/manifest.md \
 	examples/agent-pool/pool.yaml \
 	examples/gpu-job/gpu-job.yaml
 
-# libFuzzer target (CC=clang --enable-fuzzing); tests/fuzz/run-fuzz.sh.
+# libFuzzer targets (CC=clang --enable-fuzzing); tests/fuzz/run-fuzz.sh.
 if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz-loader
+noinst_PROGRAMS += tests/fuzz/fuzz-loader tests/fuzz/fuzz-pagescan
 endif
+tests_fuzz_fuzz_pagescan_SOURCES = tests/fuzz/fuzz_pagescan.c
+tests_fuzz_fuzz_pagescan_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
+tests_fuzz_fuzz_pagescan_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_pagescan_LDADD = libsandform.la
 tests_fuzz_fuzz_loader_SOURCES = tests/fuzz/fuzz_loader.c
 tests_fuzz_fuzz_loader_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
 tests_fuzz_fuzz_loader_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_loader_LDADD = libsandform.la
 dist_noinst_SCRIPTS += tests/fuzz/run-fuzz.sh
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/manifest.dict
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/manifest.dict tests/fuzz/corpus-page
 # Benchmark, run by hand (not a test): tests/bench/bench-validate.sh.
 dist_noinst_SCRIPTS += tests/bench/bench-validate.sh tests/bench/gen-manifests.sh \
 	tests/bench/bench-git.sh

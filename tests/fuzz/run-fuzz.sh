@@ -1,8 +1,10 @@
 #!/bin/sh
-# run-fuzz.sh SECONDS [BUILDDIR]: configure a separate clang build with
-# libFuzzer (CC=clang --enable-fuzzing, which adds ASan; UBSan too), build
-# the manifest loader target and fuzz it for SECONDS (default 60), starting
-# from the seed corpus. New inputs go to BUILDDIR/fuzz-corpus, crashes to
+# run-fuzz.sh SECONDS [BUILDDIR [TARGET]]: configure a separate clang build
+# with libFuzzer (CC=clang --enable-fuzzing, which adds ASan; UBSan too),
+# build a fuzz target and fuzz it for SECONDS (default 60), starting from
+# its seed corpus. TARGET is fuzz-loader (the manifest loader, the
+# default) or fuzz-pagescan (the list page scanner against cJSON). New
+# inputs go to BUILDDIR/fuzz-corpus (fuzz-corpus-pagescan), crashes to
 # BUILDDIR/fuzz-artifacts; the exit status is libFuzzer's (non-zero on a
 # crash, leak or timeout).
 set -eu
@@ -20,13 +22,26 @@ if [ ! -f Makefile ]; then
 		exit 1
 	}
 fi
-make -j2 tests/fuzz/fuzz-loader >make.log 2>&1 || {
+target=${3:-fuzz-loader}
+case $target in
+fuzz-loader)
+	corpus=fuzz-corpus seeds=$src/tests/fuzz/corpus
+	set -- -dict="$src/tests/fuzz/manifest.dict"
+	;;
+fuzz-pagescan)
+	corpus=fuzz-corpus-pagescan seeds=$src/tests/fuzz/corpus-page
+	set --
+	;;
+*)
+	echo "run-fuzz.sh: unknown target '$target'" >&2
+	exit 2
+	;;
+esac
+make -j2 "tests/fuzz/$target" >make.log 2>&1 || {
 	tail -40 make.log >&2
 	exit 1
 }
-mkdir -p fuzz-corpus fuzz-artifacts
-exec ./tests/fuzz/fuzz-loader -max_total_time="$secs" -timeout=10 \
+mkdir -p "$corpus" fuzz-artifacts
+exec "./tests/fuzz/$target" -max_total_time="$secs" -timeout=10 \
 	-rss_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
-	-artifact_prefix=fuzz-artifacts/ \
-	-dict="$src/tests/fuzz/manifest.dict" \
-	fuzz-corpus "$src/tests/fuzz/corpus"
+	-artifact_prefix=fuzz-artifacts/ "$@" "$corpus" "$seeds"
