@@ -1071,10 +1071,7 @@ all_differences(struct builder *b, struct plan_action *a, const struct spec *s,
 
 		if (strncmp(rs->field, "labels." LABEL_PREFIX,
 		            strlen("labels." LABEL_PREFIX)) == 0) {
-			free(rs->field);
-			free(rs->old);
-			free(rs->new_);
-			free(rs->note);
+			reason_clear(rs);
 			continue;
 		}
 		a->reasons[n++] = *rs;
@@ -1175,7 +1172,7 @@ diff_existing(struct builder *b, const struct spec *s,
 		goto drop;
 	labels_owned(s, b->in->stack, &a->owned_labels);
 keep:
-	a->desired = spec_dup(s);
+	set_desired(b, a, s);
 	a->observed = plan_observed_dup(o);
 	a->fingerprint = plan_fingerprint(o);
 	return;
