@@ -401,7 +401,8 @@ action_clear(struct plan_action *a)
 {
 	size_t j;
 
-	free(a->name);
+	if (!a->desired_borrowed || a->name != a->desired->name)
+		free(a->name);
 	free(a->sandbox_id);
 	free(a->source);
 	for (j = 0; j < a->nreasons; j++)
@@ -460,6 +461,11 @@ set_desired(struct builder *b, struct plan_action *a, const struct spec *s)
 	 * theirs) */
 	a->desired = (struct spec *)s;
 	a->desired_borrowed = 1;
+	/* and its name is the spec's (the same text) */
+	if (a->name != NULL && strcmp(a->name, s->name) == 0) {
+		free(a->name);
+		a->name = s->name;
+	}
 }
 
 void

@@ -182,7 +182,8 @@ struct plan_action {
 	char *name;
 	enum plan_kind kind;
 	/* desired is the plan input's spec, not the action's (see
-	 * plan_input.specs_refs): action_clear does not free it */
+	 * plan_input.specs_refs), and name is then desired->name: the
+	 * plan frees neither */
 	unsigned char desired_borrowed;
 	char *sandbox_id; /* NULL for create */
 	char *source;     /* "file:line" or "removed from manifests" */

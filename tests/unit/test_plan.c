@@ -1059,6 +1059,7 @@ test_plan_borrows_specs(void **state)
 	for (i = 0; i < 2; i++) {
 		assert_ptr_equal(p->actions[i].desired, &s[i]);
 		assert_true(p->actions[i].desired_borrowed);
+		assert_ptr_equal(p->actions[i].name, s[i].name);
 		assert_ptr_not_equal(q->actions[i].desired, &s[i]);
 		assert_false(q->actions[i].desired_borrowed);
 	}
