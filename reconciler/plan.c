@@ -489,6 +489,7 @@ add_reason(struct plan_action *a, enum plan_category cat,
 	r->old = xstrdup_or_null(old);
 	r->new_ = xstrdup_or_null(new_);
 	r->forces_replace = forces;
+	r->new_borrowed = 0;
 	r->note = NULL;
 	r->category = cat;
 	r->origin = origin;
@@ -513,7 +514,8 @@ reason_clear(struct plan_reason *r)
 {
 	intern_free(r->field);
 	intern_free(r->old);
-	intern_free(r->new_);
+	if (!r->new_borrowed)
+		intern_free(r->new_);
 	intern_free(r->note);
 }
 
@@ -688,7 +690,14 @@ plan_create(struct builder *b, const struct spec *s,
 	if (r && r->id)
 		add_reason(a, PLAN_CAT_MISSING, origin, "sandbox", r->id,
 		           "(created again: gone)", 0);
-	else
+	else if (b->in->specs_refs != NULL) {
+		/* the name of the spec the action borrows (set_desired) */
+		struct plan_reason *rs = add_reason(a, PLAN_CAT_MISSING, origin,
+		                                    "sandbox", NULL, NULL, 0);
+
+		rs->new_ = s->name;
+		rs->new_borrowed = 1;
+	} else
 		add_reason(a, PLAN_CAT_MISSING, origin, "sandbox", NULL,
 		           s->name, 0);
 	/* the image, snapshot and state are the same text for many

@@ -83,8 +83,10 @@ struct plan_step {
 	const char *field;       /* STEP_SET_SETTING: the manifest field it sets
 	                            (static), as its reason names it; or NULL */
 	long long value;
-	int has_cpu, has_memory, has_disk;
-	long long cpu, memory, disk;
+	/* STEP_RESIZE: vCPU, GiB, GiB (ints, as in struct spec; a step is
+	 * 80 bytes: a create has two of them) */
+	int cpu, memory, disk;
+	unsigned char has_cpu, has_memory, has_disk;
 	struct strmap labels; /* STEP_SET_SECRETS: the platform secrets */
 	struct spec_network network;
 };
@@ -131,6 +133,9 @@ struct plan_reason {
 	char *old;   /* NULL: absent; "(sensitive)" for secrets */
 	char *new_;  /* NULL: absent */
 	int forces_replace;
+	/* new_ is the name of the action's borrowed desired spec (a
+	 * create's "sandbox" reason): not the reason's to free */
+	unsigned char new_borrowed;
 	char *note; /* why, when not the field itself; NULL: none */
 	enum plan_category category;
 	enum plan_origin origin;

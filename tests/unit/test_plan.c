@@ -1043,6 +1043,8 @@ test_plan_borrows_specs(void **state)
 	size_t i;
 
 	(void)state;
+	/* a create holds two steps for the whole run */
+	assert_true(sizeof(struct plan_step) <= 80);
 	base_spec(&s[0], "a-new");
 	base_spec(&s[1], "b-new");
 	for (i = 0; i < 2; i++)
@@ -1060,6 +1062,8 @@ test_plan_borrows_specs(void **state)
 		assert_ptr_equal(p->actions[i].desired, &s[i]);
 		assert_true(p->actions[i].desired_borrowed);
 		assert_ptr_equal(p->actions[i].name, s[i].name);
+		assert_ptr_equal(reason(&p->actions[i], "sandbox")->new_,
+		                 s[i].name);
 		assert_ptr_not_equal(q->actions[i].desired, &s[i]);
 		assert_false(q->actions[i].desired_borrowed);
 	}
