@@ -23,6 +23,11 @@
 /* Idle connections kept for reuse, shared by all threads: above the most
  * calls in flight (apply's --parallelism is at most 256). */
 #define DT_MAX_CONNECTS 264L
+/* libcurl's receive buffer of a call (CURLOPT_BUFFERSIZE; its default is
+ * 16 KiB): one per call in flight, 512 KiB of an apply at --parallelism
+ * 32. A body is copied out of it as it comes, so a smaller one costs only
+ * more reads of a big list page. */
+#define DT_HTTP_RECV_BUFFER 4096L
 /* Response headers kept; extra ones are dropped. */
 #define DT_HTTP_MAX_HEADERS 128
 

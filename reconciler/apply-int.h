@@ -73,6 +73,9 @@ struct job_create {
 	struct create_body body;
 };
 
+/* One a plan action for the whole run (10,000 of them for 10,000
+ * creates): the members are ordered so that there are no holes, and the
+ * flags are bytes (test_job_is_small). */
 struct job {
 	size_t idx;
 	const struct plan_action *act;
@@ -81,12 +84,16 @@ struct job {
 	enum job_state st;
 	enum wait_kind wait;
 	enum expect expect;
+	int conflicts;              /* 409 retries of the current step */
+	int attempts;               /* attempts of the current step */
+	unsigned char started;      /* the start event was emitted */
+	unsigned char stopped_self; /* a STEP_STOP of this job took effect */
+	unsigned char compensating; /* failed: running its start back */
+	/* done when a stop request skipped its last waits */
+	unsigned char unwaited;
 	int64_t t0;         /* monotonic start */
 	int64_t wait_t0;    /* when the current wait began */
 	int64_t not_before; /* J_DELAY: monotonic time to become ready */
-	int conflicts;      /* 409 retries of the current step */
-	int attempts;       /* attempts of the current step */
-	int started;        /* the start event was emitted */
 	char *error;
 	const char *what;        /* current step, for progress */
 	struct dt_sandbox *last; /* last seen (owned) */
@@ -97,11 +104,8 @@ struct job {
 	 * of 10,000 creates holds bodies only for those in flight. */
 	struct job_create *create;
 	int64_t pending_jid; /* a create intent whose outcome is unknown */
-	int stopped_self;    /* a STEP_STOP of this job took effect */
-	int compensating;    /* failed: running the action's start back */
 	size_t comp_end;     /* compensation ends before this step */
 	char *cause;         /* the failure the compensation follows */
-	int unwaited; /* done when a stop request skipped its last waits */
 	/* server time (ms) of the answer to this job's last call: every
 	 * state change after it shows a later lastActivityAt; 0: none */
 	int64_t anchor_ms;

@@ -341,11 +341,13 @@ job_complete(struct sched *s, struct job *j)
 	finish(s, j, J_DONE);
 	apply_emit(s, APPLY_EV_DONE, j, NULL,
 	           j->unwaited ? APPLY_UNWAITED_NOTE : NULL);
-	/* nothing reads a done job's sandbox or create body again: a run
-	 * of 10,000 creates holds them for those in flight only */
+	/* nothing reads a done job's sandbox, create body or id again: a
+	 * run of 10,000 creates holds them for those in flight only */
 	apply_create_free(j);
 	dt_sandbox_free(j->last);
 	j->last = NULL;
+	free(j->id);
+	j->id = NULL;
 }
 
 static void enter_step(struct sched *s, struct job *j);

@@ -34,11 +34,24 @@ void add_error(struct builder *b, const char *name, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 struct plan_action *new_action(struct builder *b, const char *name,
                                enum plan_kind kind);
+/* set_desired: a->desired is s, copied, or borrowed when the input says
+ * so (plan_input.specs_refs). */
+void set_desired(struct builder *b, struct plan_action *a,
+                 const struct spec *s);
 /* drop_last_action: forget the action new_action() just made. */
 void drop_last_action(struct builder *b);
 struct plan_reason *add_reason(struct plan_action *a, enum plan_category cat,
                                enum plan_origin origin, const char *field,
                                const char *old, const char *new_, int forces);
+/* add_reason_word: add_reason (forces 0) for values many actions repeat
+ * (a snapshot, a state): shared copies when they fit (common/intern.h). */
+struct plan_reason *add_reason_word(struct plan_action *a,
+                                    enum plan_category cat,
+                                    enum plan_origin origin,
+                                    const char *field, const char *old,
+                                    const char *new_);
+/* reason_clear: free r's strings (any of them may be a shared copy). */
+void reason_clear(struct plan_reason *r);
 struct plan_reason *add_reason_num(struct plan_action *a,
                                    enum plan_category cat,
                                    enum plan_origin origin, const char *field,

@@ -1073,10 +1073,7 @@ all_differences(struct builder *b, struct plan_action *a, const struct spec *s,
 
 		if (strncmp(rs->field, "labels." LABEL_PREFIX,
 		            strlen("labels." LABEL_PREFIX)) == 0) {
-			free(rs->field);
-			free(rs->old);
-			free(rs->new_);
-			free(rs->note);
+			reason_clear(rs);
 			continue;
 		}
 		a->reasons[n++] = *rs;
@@ -1179,7 +1176,7 @@ keep:
 	/* only now: a source is formatted (file:line:column) for each
 	 * action kept, not for the 100,000 sandboxes that are up to date */
 	a->source = source_of(s);
-	a->desired = spec_dup(s);
+	set_desired(b, a, s);
 	a->observed = plan_observed_dup(o);
 	a->fingerprint = plan_fingerprint(o);
 	return;

@@ -171,10 +171,7 @@ ignore_in(struct plan_action *a, const char *const *rules, size_t nrules,
 		any = 1;
 		for (j = 0; j < a->nsteps; j++)
 			keep_live(&a->steps[j], r);
-		free(r->field);
-		free(r->old);
-		free(r->new_);
-		free(r->note);
+		reason_clear(r);
 	}
 	a->nreasons = o;
 	if (!any)

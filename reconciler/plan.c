@@ -39,6 +39,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/intern.h"
 #include "common/log.h"
 #include "common/nameix.h"
 #include "common/timeutil.h"
@@ -548,22 +549,20 @@ action_clear(struct plan_action *a)
 {
 	size_t j;
 
-	free(a->name);
+	if (!a->desired_borrowed || a->name != a->desired->name)
+		free(a->name);
 	free(a->sandbox_id);
 	free(a->source);
-	for (j = 0; j < a->nreasons; j++) {
-		free(a->reasons[j].field);
-		free(a->reasons[j].old);
-		free(a->reasons[j].new_);
-		free(a->reasons[j].note);
-	}
+	for (j = 0; j < a->nreasons; j++)
+		reason_clear(&a->reasons[j]);
 	free(a->reasons);
 	for (j = 0; j < a->nsteps; j++)
 		step_clear(&a->steps[j]);
 	free(a->steps);
-	spec_free(a->desired);
+	if (!a->desired_borrowed)
+		spec_free(a->desired);
 	dt_sandbox_free(a->observed);
-	free(a->fingerprint);
+	intern_free(a->fingerprint);
 	strmap_clear(&a->owned_labels);
 	memset(a, 0, sizeof(*a));
 }
@@ -575,6 +574,8 @@ plan_free(struct plan *p)
 
 	if (p == NULL)
 		return;
+	if (p->specs_refs != NULL && --*p->specs_refs < 0)
+		abort(); /* freed twice */
 	free(p->seal_mac);
 	for (i = 0; i < p->nactions; i++)
 		action_clear(&p->actions[i]);
@@ -597,6 +598,25 @@ plan_free(struct plan *p)
 }
 
 void
+set_desired(struct builder *b, struct plan_action *a, const struct spec *s)
+{
+	if (b->in->specs_refs == NULL) {
+		a->desired = spec_dup(s);
+		return;
+	}
+	/* borrowed: the plan never changes a desired spec (the cast only
+	 * lets the action's member stay non-const for the plans that own
+	 * theirs) */
+	a->desired = (struct spec *)s;
+	a->desired_borrowed = 1;
+	/* and its name is the spec's (the same text) */
+	if (a->name != NULL && strcmp(a->name, s->name) == 0) {
+		free(a->name);
+		a->name = s->name;
+	}
+}
+
+void
 drop_last_action(struct builder *b)
 {
 	action_clear(&b->p->actions[--b->p->nactions]);
@@ -612,14 +632,39 @@ add_reason(struct plan_action *a, enum plan_category cat,
 	a->reasons =
 	        xreallocarray(a->reasons, a->nreasons + 1, sizeof(*a->reasons));
 	r = &a->reasons[a->nreasons++];
-	r->field = xstrdup(field);
+	/* the field names are few: one shared copy of each */
+	r->field = intern_dup(field);
 	r->old = xstrdup_or_null(old);
 	r->new_ = xstrdup_or_null(new_);
 	r->forces_replace = forces;
+	r->new_borrowed = 0;
 	r->note = NULL;
 	r->category = cat;
 	r->origin = origin;
 	return r;
+}
+
+struct plan_reason *
+add_reason_word(struct plan_action *a, enum plan_category cat,
+                enum plan_origin origin, const char *field, const char *old,
+                const char *new_)
+{
+	struct plan_reason *r =
+	        add_reason(a, cat, origin, field, NULL, NULL, 0);
+
+	r->old = intern_dup(old);
+	r->new_ = intern_dup(new_);
+	return r;
+}
+
+void
+reason_clear(struct plan_reason *r)
+{
+	intern_free(r->field);
+	intern_free(r->old);
+	if (!r->new_borrowed)
+		intern_free(r->new_);
+	intern_free(r->note);
 }
 
 struct plan_reason *
@@ -793,21 +838,30 @@ plan_create(struct builder *b, const struct spec *s,
 	if (r && r->id)
 		add_reason(a, PLAN_CAT_MISSING, origin, "sandbox", r->id,
 		           "(created again: gone)", 0);
-	else
+	else if (b->in->specs_refs != NULL) {
+		/* the name of the spec the action borrows (set_desired) */
+		struct plan_reason *rs = add_reason(a, PLAN_CAT_MISSING, origin,
+		                                    "sandbox", NULL, NULL, 0);
+
+		rs->new_ = s->name;
+		rs->new_borrowed = 1;
+	} else
 		add_reason(a, PLAN_CAT_MISSING, origin, "sandbox", NULL,
 		           s->name, 0);
+	/* the image, snapshot and state are the same text for many
+	 * creates: shared copies */
 	if (s->image)
-		add_reason(a, PLAN_CAT_MISSING, origin, "spec.image", NULL,
-		           s->image, 0);
+		add_reason_word(a, PLAN_CAT_MISSING, origin, "spec.image", NULL,
+		                s->image);
 	if (s->snapshot)
-		add_reason(a, PLAN_CAT_MISSING, origin, "spec.snapshot", NULL,
-		           s->snapshot, 0);
+		add_reason_word(a, PLAN_CAT_MISSING, origin, "spec.snapshot",
+		                NULL, s->snapshot);
 	if (s->state != SPEC_STATE_ANY)
-		add_reason(a, PLAN_CAT_MISSING, origin, "spec.state", NULL,
-		           spec_state_name(s->state), 0);
+		add_reason_word(a, PLAN_CAT_MISSING, origin, "spec.state", NULL,
+		                spec_state_name(s->state));
 	create_steps(b, a, s);
-	a->desired = spec_dup(s);
-	a->fingerprint = xstrdup("");
+	set_desired(b, a, s);
+	a->fingerprint = intern_dup(""); /* the same for every create */
 }
 
 static void
@@ -1098,6 +1152,10 @@ builder_init(struct builder *b, const struct plan_input *in)
 	time_format_iso(time_now_ms(), now);
 	p->created_at = xstrdup(now);
 	p->refreshed = in->refreshed;
+	if (in->specs_refs != NULL) {
+		p->specs_refs = in->specs_refs;
+		++*p->specs_refs;
+	}
 	b->in = in;
 	for (i = 0; i < in->ntargets; i++)
 		strmap_set(&p->targets, in->targets[i], "");
@@ -1141,6 +1199,14 @@ builder_init(struct builder *b, const struct plan_input *in)
 static void
 builder_done(struct builder *b, struct plan **out)
 {
+	/* the actions array grew by doubling: give back what is unused
+	 * (up to half of it; a plan of 10,000 creates held 1.8 MiB for
+	 * 1.1 MiB of actions) */
+	if (b->p->nactions > 0 && b->p->nactions < b->alloc_actions) {
+		b->p->actions = xreallocarray(b->p->actions, b->p->nactions,
+		                              sizeof(*b->p->actions));
+		b->alloc_actions = b->p->nactions;
+	}
 	*out = b->p;
 	free(b->foreign);
 	nameix_free(&b->foreign_ix);

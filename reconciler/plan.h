@@ -11,7 +11,12 @@
  *
  * Ownership: a struct plan owns everything reachable from it (copies of the
  * specs and observations, every string); plan_free() releases it
- * (NULL-safe). The inputs to plan_build() stay the caller's.
+ * (NULL-safe). The inputs to plan_build() stay the caller's. One
+ * exception: with plan_input.specs_refs set, the actions' desired specs
+ * are the input's own (borrowed, not copied: a spec per create was the
+ * biggest part of a big apply's memory) and the input's specs must outlive
+ * the plan; the plan counts itself in *specs_refs until plan_free(), so
+ * the owner of the specs can check that no plan still borrows them.
  *
  * The JSON document (plan_to_json, plan_from_json) is described in
  * docs/plan-format.md; a saved plan round-trips exactly. The human and JSON
@@ -78,8 +83,10 @@ struct plan_step {
 	const char *field;       /* STEP_SET_SETTING: the manifest field it sets
 	                            (static), as its reason names it; or NULL */
 	long long value;
-	int has_cpu, has_memory, has_disk;
-	long long cpu, memory, disk;
+	/* STEP_RESIZE: vCPU, GiB, GiB (ints, as in struct spec; a step is
+	 * 80 bytes: a create has two of them) */
+	int cpu, memory, disk;
+	unsigned char has_cpu, has_memory, has_disk;
 	struct strmap labels; /* STEP_SET_SECRETS: the platform secrets */
 	struct spec_network network;
 };
@@ -126,6 +133,9 @@ struct plan_reason {
 	char *old;   /* NULL: absent; "(sensitive)" for secrets */
 	char *new_;  /* NULL: absent */
 	int forces_replace;
+	/* new_ is the name of the action's borrowed desired spec (a
+	 * create's "sandbox" reason): not the reason's to free */
+	unsigned char new_borrowed;
 	char *note; /* why, when not the field itself; NULL: none */
 	enum plan_category category;
 	enum plan_origin origin;
@@ -176,6 +186,10 @@ int plan_record_applied(const struct plan_record *r, const struct spec **out);
 struct plan_action {
 	char *name;
 	enum plan_kind kind;
+	/* desired is the plan input's spec, not the action's (see
+	 * plan_input.specs_refs), and name is then desired->name: the
+	 * plan frees neither */
+	unsigned char desired_borrowed;
 	char *sandbox_id; /* NULL for create */
 	char *source;     /* "file:line" or "removed from manifests" */
 	struct plan_reason *reasons;
@@ -298,12 +312,19 @@ struct plan {
 	 * written (NULL: none) and the SHA-256 of the document without it */
 	char *seal_mac;
 	char seal_digest[65];
+	/* plan_input.specs_refs of a plan that borrows its desired specs
+	 * (decremented by plan_free), or NULL */
+	int *specs_refs;
 };
 
 struct plan_input {
 	const char *stack;
 	const struct spec *specs; /* desired, hashed (spec_hash) */
 	size_t nspecs;
+	/* NULL: the plan copies the specs its actions need. Set: the
+	 * actions borrow specs[] (which must then outlive the plan) and
+	 * the plan adds 1 to *specs_refs until plan_free() takes it off */
+	int *specs_refs;
 	/* the stack's live sandboxes (label walk, plus records found by id):
 	 * list items, with the network settings when known (the
 	 * DT_HAS_NETWORK_BLOCK_ALL bit) and env and volumes when a full GET

@@ -375,7 +375,7 @@ step_from_json(const cJSON *j, struct plan_step *st)
 {
 	char *op = json_strdup(j, "op");
 	const cJSON *v;
-	int rc = 0;
+	int rc = 0, has;
 
 	memset(st, 0, sizeof(*st));
 	if (op == NULL || plan_step_parse(op, st) < 0) {
@@ -384,9 +384,12 @@ step_from_json(const cJSON *j, struct plan_step *st)
 		goto out;
 	}
 	st->value = jnum(j, "value", NULL);
-	st->cpu = jnum(j, "cpu", &st->has_cpu);
-	st->memory = jnum(j, "memory", &st->has_memory);
-	st->disk = jnum(j, "disk", &st->has_disk);
+	st->cpu = (int)jnum(j, "cpu", &has);
+	st->has_cpu = (unsigned char)has;
+	st->memory = (int)jnum(j, "memory", &has);
+	st->has_memory = (unsigned char)has;
+	st->disk = (int)jnum(j, "disk", &has);
+	st->has_disk = (unsigned char)has;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "labels")) != NULL &&
 	    (rc = strmap_from_json(v, "labels", &st->labels)) < 0)
 		goto out;

@@ -44,6 +44,9 @@ struct reconcile {
 	struct manifest_set *set;
 	struct spec *specs; /* sorted by name, nspecs of them */
 	size_t nspecs;
+	/* the plans that borrow specs (plan_input.specs_refs): the specs
+	 * are freed or replaced only when there is none */
+	int specs_refs;
 	int64_t t0_ms;         /* the cycle's start (monotonic) */
 	struct dt_stats http0; /* the client's counters then */
 	int64_t run_id;        /* the cycle's run record, 0: none */
@@ -136,6 +139,20 @@ stopping(const struct reconcile *r)
 }
 
 /* ---- sources ------------------------------------------------------------ */
+
+/* specs_let_go: r's specs are about to be freed or replaced; a plan that
+ * still borrowed them would read freed memory (a watch cycle must free
+ * its plan before it loads again). */
+static void
+specs_let_go(const struct reconcile *r)
+{
+	if (r->specs_refs != 0) {
+		log_error("internal error: %d plan%s still borrow%s the specs",
+		          r->specs_refs, r->specs_refs == 1 ? "" : "s",
+		          r->specs_refs == 1 ? "s" : "");
+		abort();
+	}
+}
 
 static void
 specs_free(struct spec *v, size_t n)
@@ -271,6 +288,7 @@ reconcile_load(struct reconcile *r, struct diag_list *diags)
 		return rc;
 	}
 	note_load(r, 0);
+	specs_let_go(r);
 	specs_free(r->specs, r->nspecs);
 	manifest_set_free(r->set);
 	r->set = set;
@@ -454,6 +472,9 @@ diff(struct reconcile *r, const struct refresh_result *rr,
 	in.stack = r->o.stack;
 	in.specs = r->specs;
 	in.nspecs = r->nspecs;
+	/* the plan's actions borrow r's specs (not a copy per create):
+	 * plan_free() before reconcile_load() or reconcile_close() */
+	in.specs_refs = &r->specs_refs;
 	in.observed = rr->observed;
 	in.nobserved = rr->nobserved;
 	in.records = rr->records;
@@ -1045,6 +1066,16 @@ run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 	}
 	(void)res_apply_before(&ra, p, &rs, &failed);
 	(void)res_wait_settling(&ra, p, &r->res, &failed);
+	/* the usual run: nothing was deleted first and no volume or
+	 * snapshot failed, so every action runs as planned: p itself, not
+	 * a copy of its actions (1.1 MiB at 10,000 creates) */
+	for (i = 0; i < p->nactions; i++)
+		if (first[i] != FIRST_NONE || failed.n > 0)
+			break;
+	if (p->nactions > 0 && i == p->nactions) {
+		rc = apply_run(p, r->client, r->store, &ao, st);
+		goto ran;
+	}
 	memset(&sub, 0, sizeof(sub));
 	sub = *p;
 	sub.actions = xcalloc(p->nactions + 1, sizeof(*sub.actions));
@@ -1091,6 +1122,7 @@ run(struct reconcile *r, const struct plan *p, struct apply_stats *st)
 	if (sub.nactions > 0)
 		rc = apply_run(&sub, r->client, r->store, &ao, st);
 	free(sub.actions);
+ran:
 	if (rc < 0)
 		goto out;
 	st->total += pre.total;
@@ -1290,6 +1322,7 @@ reconcile_close(struct reconcile *r)
 		return;
 	if (r->store)
 		reconcile_end(r);
+	specs_let_go(r);
 	specs_free(r->specs, r->nspecs);
 	manifest_set_free(r->set);
 	res_observed_clear(&r->res);

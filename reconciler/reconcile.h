@@ -36,7 +36,9 @@
  * and specs and the lock; reconcile_close() releases all (NULL-safe). The
  * options' strings and arrays, the token and the diag_list are borrowed
  * and must outlive the handle. Plans returned are the caller's
- * (plan_free()).
+ * (plan_free()), and their actions borrow the handle's specs (no copy per
+ * create): free a plan before reconcile_load() or reconcile_close(),
+ * which abort when a plan still borrows the specs they let go of.
  */
 #ifndef SF_RECONCILER_RECONCILE_H
 #define SF_RECONCILER_RECONCILE_H

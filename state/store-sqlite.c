@@ -681,6 +681,7 @@ sqlite_open(const char *path, struct store_be **out)
 {
 	struct statefile f;
 	struct store_be *be = NULL;
+	char pragmas[128];
 	int rc;
 
 	*out = NULL;
@@ -709,10 +710,12 @@ sqlite_open(const char *path, struct store_be **out)
 	/* SQLite has the file and its side files open: are they ours? */
 	if ((rc = statefile_verify(&f, path)) < 0)
 		goto out;
-	if ((rc = db_exec(be,
-	                  "PRAGMA synchronous = NORMAL;"
-	                  "PRAGMA foreign_keys = ON;",
-	                  "configure")) < 0)
+	snprintf(pragmas, sizeof(pragmas),
+	         "PRAGMA synchronous = NORMAL;"
+	         "PRAGMA foreign_keys = ON;"
+	         "PRAGMA cache_size = -%d;",
+	         STORE_SQLITE_CACHE_KIB);
+	if ((rc = db_exec(be, pragmas, "configure")) < 0)
 		goto out;
 	if ((rc = migrate(be)) < 0)
 		goto out;

@@ -562,7 +562,7 @@ test_job_is_small(void **state)
 	struct job j;
 
 	(void)x;
-	assert_true(sizeof(struct job) <= 176);
+	assert_true(sizeof(struct job) <= 152);
 	memset(&o, 0, sizeof(o));
 	o.stack = STACK;
 	memset(&s, 0, sizeof(s));

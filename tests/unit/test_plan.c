@@ -1028,6 +1028,67 @@ test_create(void **state)
 	spec_clear(&s);
 }
 
+/*
+ * specs_refs: the actions borrow the input's specs instead of copying one
+ * per create (issue 13), and the plan counts itself until plan_free; the
+ * plan is the same otherwise (its JSON too), and a create's repeated words
+ * are shared copies.
+ */
+static void
+test_plan_borrows_specs(void **state)
+{
+	struct spec s[2];
+	struct plan_input in;
+	struct plan *p = NULL, *q = NULL;
+	char *pj = NULL, *qj = NULL, *pc, *qc;
+	int refs = 0;
+	size_t i;
+
+	(void)state;
+	/* a create holds two steps for the whole run */
+	assert_true(sizeof(struct plan_step) <= 80);
+	base_spec(&s[0], "a-new");
+	base_spec(&s[1], "b-new");
+	for (i = 0; i < 2; i++)
+		hash(&s[i]);
+	memset(&in, 0, sizeof(in));
+	in.stack = STACK;
+	in.specs = s;
+	in.nspecs = 2;
+	assert_int_equal(plan_build(&in, &q), 0); /* copies */
+	in.specs_refs = &refs;
+	assert_int_equal(plan_build(&in, &p), 0);
+	assert_int_equal(refs, 1);
+	assert_int_equal(p->nactions, 2);
+	for (i = 0; i < 2; i++) {
+		assert_ptr_equal(p->actions[i].desired, &s[i]);
+		assert_true(p->actions[i].desired_borrowed);
+		assert_ptr_equal(p->actions[i].name, s[i].name);
+		assert_ptr_equal(reason(&p->actions[i], "sandbox")->new_,
+		                 s[i].name);
+		assert_ptr_not_equal(q->actions[i].desired, &s[i]);
+		assert_false(q->actions[i].desired_borrowed);
+	}
+	/* "spec.snapshot: daytona-small" is one text for every create */
+	assert_ptr_equal(reason(&p->actions[0], "spec.snapshot")->new_,
+	                 reason(&p->actions[1], "spec.snapshot")->new_);
+	assert_int_equal(plan_to_json(p, &pj), 0);
+	assert_int_equal(plan_to_json(q, &qj), 0);
+	/* the same document but for the time it was made */
+	pc = strstr(pj, "\"actions\"");
+	qc = strstr(qj, "\"actions\"");
+	assert_non_null(pc);
+	assert_non_null(qc);
+	assert_string_equal(pc, qc);
+	free(pj);
+	free(qj);
+	plan_free(p);
+	assert_int_equal(refs, 0);
+	plan_free(q);
+	for (i = 0; i < 2; i++)
+		spec_clear(&s[i]);
+}
+
 /* n managed sandboxes s0..s{n-1}; the first keep of them stay desired */
 static struct plan *
 stack_plan(size_t n, size_t keep, int allow, const char *pd_name)
@@ -3554,6 +3615,7 @@ main(void)
 		cmocka_unit_test(test_state_policy),
 		cmocka_unit_test(test_error_recover_or_replace),
 		cmocka_unit_test(test_create),
+		cmocka_unit_test(test_plan_borrows_specs),
 		cmocka_unit_test(test_delete_and_mass_delete_guard),
 		cmocka_unit_test(test_delete_order),
 		cmocka_unit_test(test_joins_same_plan),
