@@ -18,6 +18,7 @@ struct dt_call {
 	char *body;      /* NULL: none */
 	enum dt_bucket bucket;
 	int retry_safe; /* may repeat after 5xx / lost connection */
+	int page;       /* a list page: a bigger receive buffer */
 };
 
 /* dt_call_init: an empty call (path and body to be added). */

@@ -602,6 +602,7 @@ call_request(const struct dt_client *c, const struct dt_call *call,
 	req->connect_timeout_ms = c->connect_ms;
 	req->timeout_ms = c->timeout_ms;
 	req->max_body = DT_MAX_BODY;
+	req->recv_buffer = call->page ? DT_HTTP_RECV_BUFFER_PAGE : 0;
 	req->cancel = c->hooks.cancel;
 	req->ca_file = c->ca_file;
 	req->ca_dir = c->ca_dir;
@@ -957,6 +958,7 @@ dt_list(struct dt_client *c, const struct dt_list_query *q, struct dt_page *out,
 	int rc;
 
 	dt_call_init(&k, "GET", DT_BUCKET_AUTHENTICATED, 1);
+	k.page = 1;
 	buf_addstr(&k.path, "/sandbox");
 	if (q != NULL) {
 		if (q->labels != NULL && q->labels->n > 0) {

@@ -306,7 +306,9 @@ curl_send(void *ctx, const struct dt_http_request *req,
 	                 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, DT_HTTP_RECV_BUFFER);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE,
+	                 req->recv_buffer > 0 ? req->recv_buffer
+	                                      : DT_HTTP_RECV_BUFFER);
 	/* a Content-Length above the limit fails before any byte of it */
 	if (req->max_body > 0)
 		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,

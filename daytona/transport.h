@@ -28,6 +28,9 @@
  * 32. A body is copied out of it as it comes, so a smaller one costs only
  * more reads of a big list page. */
 #define DT_HTTP_RECV_BUFFER 4096L
+/* ... and of a list page, fetched one at a time: 4 KiB was a recv() and a
+ * poll() per 4 KiB, 47,000 system calls for a plan of 100,000 */
+#define DT_HTTP_RECV_BUFFER_PAGE (64L * 1024)
 /* Response headers kept; extra ones are dropped. */
 #define DT_HTTP_MAX_HEADERS 128
 
@@ -42,6 +45,8 @@ struct dt_http_request {
 	long connect_timeout_ms;
 	long timeout_ms;
 	size_t max_body; /* response body cap */
+	/* the receive buffer (CURLOPT_BUFFERSIZE); 0: DT_HTTP_RECV_BUFFER */
+	long recv_buffer;
 	/* CAs to trust instead of the system's: a PEM bundle and/or a
 	 * hashed directory (openssl rehash); NULL: the default */
 	const char *ca_file;
