@@ -163,19 +163,17 @@ pair_ref(char *key)
 	return key;
 }
 
-/* pair_release: an entry lets go of key's pair; the last frees it, and
- * the entries after its slot move back (no tombstones). */
-static void
-pair_release(char *key)
+/* pair_drop_locked: an entry lets go of key's pair (pool.mu held); the
+ * last takes it out of the table, the entries after its slot moving back
+ * (no tombstones), and returns it to be freed, else NULL. */
+static struct pair *
+pair_drop_locked(char *key)
 {
 	struct pair *p = pair_of(key);
 	size_t mask, i, j;
 
-	pthread_mutex_lock(&pool.mu);
-	if (--p->refs > 0) {
-		pthread_mutex_unlock(&pool.mu);
-		return;
-	}
+	if (--p->refs > 0)
+		return NULL;
 	mask = pool.cap - 1;
 	for (i = p->hash & mask; pool.slot[i] != p; i = (i + 1) & mask)
 		;
@@ -192,6 +190,17 @@ pair_release(char *key)
 	}
 	pool.slot[i] = NULL;
 	pool.n--;
+	return p;
+}
+
+/* pair_release: an entry lets go of key's pair; the last frees it. */
+static void
+pair_release(char *key)
+{
+	struct pair *p;
+
+	pthread_mutex_lock(&pool.mu);
+	p = pair_drop_locked(key);
 	pthread_mutex_unlock(&pool.mu);
 	free(p);
 }
@@ -362,8 +371,16 @@ strmap_clear(struct strmap *m)
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->n; i++)
-		pair_release(m->v[i].key);
+	/* one lock for the map (100,000 sandboxes' labels are let go at the
+	 * end of a big plan); the pairs to free are kept in v[] meanwhile */
+	if (m->n > 0) {
+		pthread_mutex_lock(&pool.mu);
+		for (i = 0; i < m->n; i++)
+			m->v[i].key = (char *)pair_drop_locked(m->v[i].key);
+		pthread_mutex_unlock(&pool.mu);
+		for (i = 0; i < m->n; i++)
+			free(m->v[i].key);
+	}
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;
