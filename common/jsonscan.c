@@ -86,8 +86,8 @@ unescape(char c)
 	}
 }
 
-/* The bytes a string's scan stops at: '"', '\\' and the controls. */
-static const unsigned char stop[256] = {
+/* jscan_stop: see jsonscan.h */
+const unsigned char jscan_stop[256] = {
 	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
 	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
 	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
@@ -128,7 +128,7 @@ stop_at(const char *p, const char *end)
 		}
 		p += 8;
 	}
-	while (p < end && !stop[(unsigned char)*p])
+	while (p < end && !jscan_stop[(unsigned char)*p])
 		p++;
 	return p;
 }

@@ -27,6 +27,10 @@
 
 #define JSCAN_MAX_DEPTH 64
 
+/* The bytes a JSON string's text stops at: '"', '\\' and the controls
+ * (NUL included); 1 for those, 0 else. json_put_string() shares it. */
+extern const unsigned char jscan_stop[256];
+
 struct jscan {
 	const char *p, *end;
 	char *scratch;

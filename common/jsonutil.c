@@ -6,6 +6,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/jsonscan.h"
 #include "common/jsonutil.h"
 #include "common/xalloc.h"
 
@@ -79,17 +80,6 @@ json_arena_end(struct json_arena *a)
 	arena_clear(&a->mem);
 }
 
-/* The bytes json_put_string() stops at: the controls (NUL included),
- * the quote and the backslash. */
-static const unsigned char json_stop[256] = {
-	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
-	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
-	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
-	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
-	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
-	[0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
-};
-
 void
 json_put_string(struct buf *b, const char *s)
 {
@@ -99,7 +89,7 @@ json_put_string(struct buf *b, const char *s)
 	for (;; p++) {
 		const char *esc = NULL;
 
-		while (!json_stop[*p])
+		while (!jscan_stop[*p])
 			p++;
 		if (*p == '\0')
 			break;
