@@ -6,6 +6,7 @@
 libsandform_la_SOURCES += \
 	daytona/call.h daytona/client.c daytona/client.h \
 	daytona/config.c daytona/config.h \
+	daytona/list.c \
 	daytona/reply.c daytona/reply.h \
 	daytona/resources.c \
 	daytona/sandbox.c \
