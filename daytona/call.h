@@ -1,7 +1,8 @@
 /*
  * call: the one-call machinery of client.c (budgets, retries, error
- * mapping) for the other route files of the client (resources.c). Private
- * to daytona/ (and its unit tests): nothing else includes this header.
+ * mapping) for the other route files of the client (list.c,
+ * resources.c). Private to daytona/ (and its unit tests): nothing else
+ * includes this header.
  */
 #ifndef SF_DAYTONA_CALL_H
 #define SF_DAYTONA_CALL_H
