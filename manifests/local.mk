@@ -1,8 +1,8 @@
 # manifests/: the desired-sandbox model and its field table (spec), the
 # spec label (spechash), secret references (secret), the incremental loader
 # and its kinds (loader, doc, kind-*), value rules, the sources (source),
-# YAML (ytree) and diagnostics (diag). DESIGN.md §2-3. Sources are added to
-# libsandform.la.
+# YAML (ytree, and yfast for its common subset) and diagnostics (diag).
+# DESIGN.md §2-3. Sources are added to libsandform.la.
 libsandform_la_SOURCES += \
 	manifests/diag.c manifests/diag.h \
 	manifests/doc.c manifests/doc.h \
@@ -18,6 +18,7 @@ libsandform_la_SOURCES += \
 	manifests/kind-stack-watch.c manifests/kind-stack-watch.h \
 	manifests/spec.c manifests/spec.h \
 	manifests/spechash.c manifests/spechash.h \
+	manifests/yfast.c manifests/yfast.h \
 	manifests/ytree.c manifests/ytree.h
 
 check_PROGRAMS += tests/unit/unit-manifest
@@ -25,6 +26,11 @@ TESTS += tests/unit/unit-manifest
 tests_unit_unit_manifest_SOURCES = tests/unit/test_manifest.c
 tests_unit_unit_manifest_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_manifest_LDADD = $(SF_UNIT_LIBS)
+check_PROGRAMS += tests/unit/unit-yfast
+TESTS += tests/unit/unit-yfast
+tests_unit_unit_yfast_SOURCES = tests/unit/test_yfast.c
+tests_unit_unit_yfast_CFLAGS = $(SF_UNIT_CFLAGS)
+tests_unit_unit_yfast_LDADD = $(SF_UNIT_LIBS)
 
 TESTS += tests/e2e/t0001-cli.bats tests/e2e/t1001-validate.bats
 EXTRA_DIST += tests/e2e/t0001-cli.bats tests/e2e/t1001-validate.bats \
@@ -38,8 +44,13 @@ EXTRA_DIST += docs/manifest.md \
 
 # libFuzzer targets (CC=clang --enable-fuzzing); tests/fuzz/run-fuzz.sh.
 if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz-loader tests/fuzz/fuzz-pagescan
+noinst_PROGRAMS += tests/fuzz/fuzz-loader tests/fuzz/fuzz-pagescan \
+	tests/fuzz/fuzz-yaml
 endif
+tests_fuzz_fuzz_yaml_SOURCES = tests/fuzz/fuzz_yaml.c
+tests_fuzz_fuzz_yaml_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
+tests_fuzz_fuzz_yaml_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_yaml_LDADD = libsandform.la
 tests_fuzz_fuzz_pagescan_SOURCES = tests/fuzz/fuzz_pagescan.c
 tests_fuzz_fuzz_pagescan_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
 tests_fuzz_fuzz_pagescan_LDFLAGS = -fsanitize=fuzzer

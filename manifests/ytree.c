@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "manifests/manifest.h"
+#include "manifests/yfast.h"
 #include "manifests/ytree.h"
 
 bool
@@ -64,10 +65,31 @@ offset_to_linecol(const char *data, size_t len, size_t off, unsigned *line,
 	}
 }
 
+/* The words of libyaml's reader for a character it refuses, and ours. */
+#define CONTROL_CHAR                                \
+	"invalid YAML: control characters are not " \
+	"allowed (expected printable text, tab, CR or LF)"
+
+/* control: a code point libyaml's reader refuses (YAML's printable set is
+ * tab, LF, CR, 0x20-0x7E, 0x85, 0xA0-0xD7FF, 0xE000-0xFFFD and past
+ * 0xFFFF; surrogates are invalid UTF-8 already). */
+static bool
+control(uint32_t cp)
+{
+	if (cp < 0x20)
+		return cp != '\t' && cp != '\n' && cp != '\r';
+	return (cp >= 0x7f && cp <= 0x9f && cp != 0x85) || cp == 0xfffe ||
+	       cp == 0xffff;
+}
+
 /*
- * utf8_check: the offset of the first NUL byte or invalid UTF-8 sequence
- * (overlong forms, surrogates and code points past U+10FFFF included), or
- * len when all is well. *what says which.
+ * utf8_check: the offset of the first NUL byte, invalid UTF-8 sequence
+ * (overlong forms, surrogates and code points past U+10FFFF included) or
+ * character libyaml's reader refuses, or len when all is well. *what
+ * says which. All of them are found before a document is read: libyaml
+ * checks the characters of a whole 16 KiB block before it reads the first,
+ * so which documents came before its error would depend on where blocks
+ * fall.
  */
 static size_t
 utf8_check(const unsigned char *s, size_t len, const char **what)
@@ -80,21 +102,27 @@ utf8_check(const unsigned char *s, size_t len, const char **what)
 
 		/* eight ASCII bytes without NUL at a time: the common case */
 		if (i + 8 <= len) {
-			uint64_t w;
+			uint64_t w, lo, hi;
 
 			memcpy(&w, s + i, 8);
-			if ((w & 0x8080808080808080ULL) == 0 &&
-			    ((w - 0x0101010101010101ULL) & ~w &
-			     0x8080808080808080ULL) == 0) {
+			/* no byte below 0x20 (lo) or from 0x7f up (hi); false
+			 * alarms (LF among them) go byte by byte */
+			lo = (w - 0x2020202020202020ULL) & ~w;
+			hi = (w + 0x0101010101010101ULL) | w;
+			if (((lo | hi) & 0x8080808080808080ULL) == 0) {
 				i += 8;
 				continue;
 			}
 		}
 		if (c == 0) {
-			*what = "NUL byte";
+			*what = "NUL byte (expected UTF-8 text)";
 			return i;
 		}
 		if (c < 0x80) {
+			if (control(c)) {
+				*what = CONTROL_CHAR;
+				return i;
+			}
 			i++;
 			continue;
 		}
@@ -111,23 +139,28 @@ utf8_check(const unsigned char *s, size_t len, const char **what)
 			cp = c & 0x07;
 			min = 0x10000;
 		} else {
-			*what = "invalid UTF-8";
+			*what = "invalid UTF-8 (expected UTF-8 text)";
 			return i;
 		}
 		for (k = 1; k <= need; k++) {
 			if (i + k >= len) {
-				*what = "truncated UTF-8 sequence";
+				*what = "truncated UTF-8 sequence (expected "
+				        "UTF-8 text)";
 				return i;
 			}
 			if ((s[i + k] & 0xc0) != 0x80) {
-				*what = "invalid UTF-8";
+				*what = "invalid UTF-8 (expected UTF-8 text)";
 				return i;
 			}
 			cp = (cp << 6) | (s[i + k] & 0x3f);
 		}
 		if (cp < min || cp > 0x10ffff ||
 		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			*what = "invalid UTF-8";
+			*what = "invalid UTF-8 (expected UTF-8 text)";
+			return i;
+		}
+		if (control(cp)) {
+			*what = CONTROL_CHAR;
 			return i;
 		}
 		i += need + 1;
@@ -174,6 +207,7 @@ struct ytree_ctx {
 	struct ynode *stack[MANIFEST_MAX_DEPTH];
 	size_t depth;
 	size_t nodes;
+	struct buf *trace; /* ytree_trace's: each event as text */
 };
 
 static void
@@ -245,13 +279,13 @@ node_path(const struct ytree_ctx *c)
 }
 
 static struct ynode *
-node_new(struct ytree_ctx *c, enum ynode_type type, const yaml_mark_t *m)
+node_new(struct ytree_ctx *c, enum ynode_type type, const struct yev *ev)
 {
 	struct ynode *n = arena_zalloc(&c->mem, sizeof(*n));
 
 	n->type = type;
-	n->line = (unsigned)m->line + 1;
-	n->col = (unsigned)m->column + 1;
+	n->line = (unsigned)ev->line + 1;
+	n->col = (unsigned)ev->col + 1;
 	return n;
 }
 
@@ -469,27 +503,27 @@ at_event(struct ytree_ctx *c, unsigned line, unsigned col, const char *fmt, ...)
 }
 
 static struct ynode *
-on_scalar(struct ytree_ctx *c, const yaml_event_t *ev)
+on_scalar(struct ytree_ctx *c, const struct yev *ev)
 {
-	struct ynode *n = node_new(c, YNODE_SCALAR, &ev->start_mark);
+	struct ynode *n = node_new(c, YNODE_SCALAR, ev);
 	bool ok;
 
-	n->tag = tag_kind((const char *)ev->data.scalar.tag, &ok);
+	n->tag = tag_kind(ev->tag, &ok);
 	if (!ok)
 		at_event(c, n->line, n->col,
 		         "unsupported YAML tag '%s' (expected plain values)",
-		         (const char *)ev->data.scalar.tag);
-	n->value = arena_alloc(&c->mem, ev->data.scalar.length + 1);
-	memcpy(n->value, ev->data.scalar.value, ev->data.scalar.length);
-	n->value[ev->data.scalar.length] = '\0';
-	n->len = ev->data.scalar.length;
+		         ev->tag);
+	n->value = arena_alloc(&c->mem, ev->len + 1);
+	memcpy(n->value, ev->value, ev->len);
+	n->value[ev->len] = '\0';
+	n->len = ev->len;
 	if (n->tag == YTAG_NONE)
-		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		n->plain = ev->style == YAML_PLAIN_SCALAR_STYLE;
 	else
 		n->plain = n->tag != YTAG_STR && n->tag != YTAG_OTHER;
 	/* libyaml refuses a raw NUL byte: only an escape in a double-quoted
 	 * scalar makes one (a memchr of every scalar was 1% of a big load) */
-	if (ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE &&
+	if (ev->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE &&
 	    memchr(n->value, '\0', n->len) != NULL)
 		at_event(c, n->line, n->col,
 		         "NUL character in a string (expected text without NUL "
@@ -500,23 +534,20 @@ on_scalar(struct ytree_ctx *c, const yaml_event_t *ev)
 /* on_collection_start: a mapping or list; NULL past the depth limit
  * (reported: *rc is set). */
 static struct ynode *
-on_collection_start(struct ytree_ctx *c, const yaml_event_t *ev, int *rc)
+on_collection_start(struct ytree_ctx *c, const struct yev *ev, int *rc)
 {
 	bool map = ev->type == YAML_MAPPING_START_EVENT, ok;
 	struct ynode *n;
 
 	if (c->depth >= MANIFEST_MAX_DEPTH) {
-		at_event(c, (unsigned)ev->start_mark.line + 1,
-		         (unsigned)ev->start_mark.column + 1,
+		at_event(c, (unsigned)ev->line + 1, (unsigned)ev->col + 1,
 		         "nesting deeper than %d levels (expected at most %d)",
 		         MANIFEST_MAX_DEPTH, MANIFEST_MAX_DEPTH);
 		*rc = SF_EINVALID;
 		return NULL;
 	}
-	n = node_new(c, map ? YNODE_MAP : YNODE_SEQ, &ev->start_mark);
-	tag_kind(map ? (const char *)ev->data.mapping_start.tag
-	             : (const char *)ev->data.sequence_start.tag,
-	         &ok);
+	n = node_new(c, map ? YNODE_MAP : YNODE_SEQ, ev);
+	tag_kind(ev->tag, &ok);
 	if (!ok)
 		at_event(c, n->line, n->col,
 		         "unsupported YAML tag (expected plain mappings and "
@@ -542,18 +573,44 @@ add_node(struct ytree_ctx *c, struct ynode *n)
 	return 0;
 }
 
+/* trace_event: ytree_trace's line for one event, with what ytree reads of
+ * it: the start of a stream is not read, nor where an end is. */
+static void
+trace_event(struct buf *b, const struct yev *ev)
+{
+	if (ev->type == YAML_STREAM_START_EVENT)
+		return;
+	buf_addf(b, "%d", (int)ev->type);
+	if (ev->type == YAML_SCALAR_EVENT || ev->type == YAML_ALIAS_EVENT ||
+	    ev->type == YAML_MAPPING_START_EVENT ||
+	    ev->type == YAML_SEQUENCE_START_EVENT)
+		buf_addf(b, " %zu:%zu", ev->line, ev->col);
+	if (ev->tag)
+		buf_addf(b, " !%s", ev->tag);
+	if (ev->type == YAML_SCALAR_EVENT) {
+		buf_addf(b, " %d [", (int)ev->style);
+		buf_add(b, ev->value, ev->len);
+		buf_addch(b, ']');
+	}
+	if (ev->anchor)
+		buf_addf(b, " *%s", ev->anchor);
+	buf_addch(b, '\n');
+}
+
 /*
  * on_event: one parser event. Returns 0 to go on, 1 at the end of the
  * stream, or a negative code that stops the parse (a limit, an alias, or
  * fn's own code for a document).
  */
 static int
-on_event(struct ytree_ctx *c, const yaml_event_t *ev,
+on_event(struct ytree_ctx *c, const struct yev *ev,
          int (*fn)(void *arg, const struct ynode *root), void *arg)
 {
 	struct ynode *n = NULL;
 	int rc = 0;
 
+	if (c->trace)
+		trace_event(c->trace, ev);
 	switch (ev->type) {
 	case YAML_STREAM_END_EVENT:
 		return 1;
@@ -570,12 +627,10 @@ on_event(struct ytree_ctx *c, const yaml_event_t *ev,
 		c->root = NULL;
 		return rc != 0 ? (rc < 0 ? rc : SF_EINVALID) : 0;
 	case YAML_ALIAS_EVENT:
-		at_event(c, (unsigned)ev->start_mark.line + 1,
-		         (unsigned)ev->start_mark.column + 1,
+		at_event(c, (unsigned)ev->line + 1, (unsigned)ev->col + 1,
 		         "YAML alias '*%s' refused (expected the value written "
 		         "out; at most %d aliases per file)",
-		         (const char *)ev->data.alias.anchor,
-		         MANIFEST_MAX_ALIASES);
+		         ev->anchor, MANIFEST_MAX_ALIASES);
 		return SF_EINVALID;
 	case YAML_SCALAR_EVENT:
 		n = on_scalar(c, ev);
@@ -596,48 +651,166 @@ on_event(struct ytree_ctx *c, const yaml_event_t *ev,
 	return add_node(c, n);
 }
 
+/* from_libyaml: libyaml's event as ytree's, its line moved by line0
+ * (libyaml read the data from a document yfast left to it). */
+static void
+from_libyaml(struct yev *e, const yaml_event_t *ev, size_t line0)
+{
+	memset(e, 0, sizeof(*e));
+	e->type = ev->type;
+	e->line = ev->start_mark.line + line0;
+	e->col = ev->start_mark.column;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		e->style = ev->data.scalar.style;
+		e->tag = (const char *)ev->data.scalar.tag;
+		e->value = (const char *)ev->data.scalar.value;
+		e->len = ev->data.scalar.length;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		e->tag = (const char *)ev->data.mapping_start.tag;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		e->tag = (const char *)ev->data.sequence_start.tag;
+		break;
+	case YAML_ALIAS_EVENT:
+		e->anchor = (const char *)ev->data.alias.anchor;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * parse_libyaml: the data from offset off (the start of line line0, where
+ * yfast left a document) to its end, through libyaml. Its marks are moved
+ * to the whole data's lines.
+ */
+static int
+parse_libyaml(struct ytree_ctx *c, const char *data, size_t len, size_t off,
+              size_t line0, int (*fn)(void *arg, const struct ynode *root),
+              void *arg)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	struct yev e;
+	int rc = 0, step = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		diag_add(c->diags, DIAG_ERROR, c->file, 0, 0, NULL,
+		         "cannot initialise the YAML parser");
+		return SF_EINVALID;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data + off,
+	                             len - off);
+	while (step == 0) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			parser.problem_mark.line += line0;
+			parser.context_mark.line += line0;
+			parser.problem_offset += off;
+			rc = parser_error(c, &parser, data, len);
+			break;
+		}
+		from_libyaml(&e, &ev, line0);
+		step = on_event(c, &e, fn, arg);
+		yaml_event_delete(&ev);
+	}
+	if (step < 0)
+		rc = step;
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/*
+ * parse: yfast for each document it reads, libyaml from the first one it
+ * does not (or from the start, when fast is false) to the end.
+ */
+static int
+parse(struct ytree_ctx *c, const char *data, size_t len, bool fast,
+      int (*fn)(void *arg, const struct ynode *root), void *arg)
+{
+	struct yfast f;
+	struct yev end = { .type = YAML_STREAM_END_EVENT };
+	size_t i;
+	int r, step = 0;
+
+	if (!fast)
+		return parse_libyaml(c, data, len, 0, 0, fn, arg);
+	yfast_init(&f, data, len);
+	while ((r = yfast_next(&f)) > 0) {
+		for (i = 0; i < f.nev && step == 0; i++)
+			step = on_event(c, &f.ev[i], fn, arg);
+		if (step != 0)
+			break;
+	}
+	yfast_free(&f);
+	if (step < 0)
+		return step;
+	if (r < 0)
+		return parse_libyaml(c, data, len, f.doc_off, f.doc_line, fn,
+		                     arg);
+	return on_event(c, &end, fn, arg) < 0 ? SF_EINVALID : 0;
+}
+
+static int
+run(const char *file, const char *data, size_t len, bool fast,
+    int (*fn)(void *arg, const struct ynode *root), void *arg,
+    struct diag_list *diags, struct buf *trace)
+{
+	struct ytree_ctx c;
+	const char *what = NULL;
+	size_t bad, errors_before = diags->n_errors;
+	unsigned line, col;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.file = file;
+	c.diags = diags;
+	c.trace = trace;
+	bad = utf8_check((const unsigned char *)data, len, &what);
+	if (bad < len) {
+		offset_to_linecol(data, len, bad, &line, &col);
+		diag_add(diags, DIAG_ERROR, file, line, col, NULL, "%s", what);
+		return SF_EINVALID;
+	}
+	rc = parse(&c, data, len, fast, fn, arg);
+	arena_clear(&c.mem);
+	if (rc == 0 && diags->n_errors > errors_before)
+		rc = SF_EINVALID; /* e.g. a tag error; parsing went on */
+	return rc;
+}
+
 int
 ytree_parse(const char *file, const char *data, size_t len,
             int (*fn)(void *arg, const struct ynode *root), void *arg,
             struct diag_list *diags)
 {
-	struct ytree_ctx c;
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	const char *what = NULL;
-	size_t bad, errors_before = diags->n_errors;
-	unsigned line, col;
-	int rc = 0, step = 0;
+	return run(file, data, len, true, fn, arg, diags, NULL);
+}
 
-	memset(&c, 0, sizeof(c));
-	c.file = file;
-	c.diags = diags;
-	bad = utf8_check((const unsigned char *)data, len, &what);
-	if (bad < len) {
-		offset_to_linecol(data, len, bad, &line, &col);
-		diag_add(diags, DIAG_ERROR, file, line, col, NULL,
-		         "%s (expected UTF-8 text)", what);
-		return SF_EINVALID;
+static int
+trace_doc(void *arg, const struct ynode *root)
+{
+	(void)arg;
+	(void)root;
+	return 0;
+}
+
+char *
+ytree_trace(const char *data, size_t len, bool fast)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+	struct buf b = BUF_INIT;
+	size_t i;
+	char *s;
+
+	buf_addf(&b, "rc %d\n",
+	         run("t.yaml", data, len, fast, trace_doc, NULL, &diags, &b));
+	for (i = 0; i < diags.n; i++) {
+		s = diag_format(&diags.v[i]);
+		buf_addf(&b, "%s\n", s);
+		free(s);
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		diag_add(diags, DIAG_ERROR, file, 0, 0, NULL,
-		         "cannot initialise the YAML parser");
-		return SF_EINVALID;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	while (step == 0) {
-		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = parser_error(&c, &parser, data, len);
-			break;
-		}
-		step = on_event(&c, &ev, fn, arg);
-		yaml_event_delete(&ev);
-	}
-	if (step < 0)
-		rc = step;
-	arena_clear(&c.mem);
-	yaml_parser_delete(&parser);
-	if (rc == 0 && diags->n_errors > errors_before)
-		rc = SF_EINVALID; /* e.g. a tag error; parsing went on */
-	return rc;
+	diag_list_free(&diags);
+	return buf_detach(&b, NULL);
 }

@@ -61,4 +61,13 @@ int ytree_parse(const char *file, const char *data, size_t len,
                 int (*fn)(void *arg, const struct ynode *root), void *arg,
                 struct diag_list *diags);
 
+/*
+ * ytree_trace: for tests, the events ytree builds a file's trees from, one
+ * line each (type, 0-based line:column, tag, scalar style and value), then
+ * the return code and the diagnostics. fast: yfast for the documents it
+ * reads (as ytree_parse does); false: libyaml alone. The two must agree.
+ * Caller frees.
+ */
+char *ytree_trace(const char *data, size_t len, bool fast);
+
 #endif

@@ -3,8 +3,9 @@
 # with libFuzzer (CC=clang --enable-fuzzing, which adds ASan; UBSan too),
 # build a fuzz target and fuzz it for SECONDS (default 60), starting from
 # its seed corpus. TARGET is fuzz-loader (the manifest loader, the
-# default) or fuzz-pagescan (the list page scanner against cJSON). New
-# inputs go to BUILDDIR/fuzz-corpus (fuzz-corpus-pagescan), crashes to
+# default), fuzz-pagescan (the list page scanner against cJSON) or
+# fuzz-yaml (yfast against libyaml). New inputs go to
+# BUILDDIR/fuzz-corpus (fuzz-corpus-pagescan, fuzz-corpus-yaml), crashes to
 # BUILDDIR/fuzz-artifacts; the exit status is libFuzzer's (non-zero on a
 # crash, leak or timeout).
 set -eu
@@ -31,6 +32,10 @@ fuzz-loader)
 fuzz-pagescan)
 	corpus=fuzz-corpus-pagescan seeds=$src/tests/fuzz/corpus-page
 	set --
+	;;
+fuzz-yaml)
+	corpus=fuzz-corpus-yaml seeds=$src/tests/fuzz/corpus
+	set -- -dict="$src/tests/fuzz/manifest.dict"
 	;;
 *)
 	echo "run-fuzz.sh: unknown target '$target'" >&2
