@@ -341,6 +341,7 @@ stmt_get(struct store_be *be, enum stmt_id id, sqlite3_stmt **out)
 {
 	int rc;
 
+	*out = NULL; /* -O2 cannot see that the error below is negative */
 	if (be->stmt[id] == NULL) {
 		rc = sqlite3_prepare_v3(be->db, stmt_sql[id], -1,
 		                        SQLITE_PREPARE_PERSISTENT,
