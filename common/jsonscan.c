@@ -174,8 +174,13 @@ scan_string(struct jscan *s, enum str_mode mode, const char **out, size_t *len)
 		return -1;
 	d = s->scratch + s->scratch_used;
 	*out = d;
-	for (; from < q; from++)
-		*d++ = *from == '\\' ? (char)unescape(*++from) : *from;
+	if (!esc) {
+		memcpy(d, from, (size_t)(q - from));
+		d += q - from;
+	} else {
+		for (; from < q; from++)
+			*d++ = *from == '\\' ? (char)unescape(*++from) : *from;
+	}
 	*d = '\0';
 	*len = (size_t)(d - *out);
 	s->scratch_used += *len + 1;

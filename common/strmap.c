@@ -424,12 +424,14 @@ strmap_scan_json(const char *text, size_t len, struct strmap *out)
 {
 	char small[512];
 	char *scratch = len < sizeof(small) ? small : xmalloc(len + 1);
+	const char *k[STRMAP_SET_ALL_MAX], *v[STRMAP_SET_ALL_MAX];
 	struct jscan s;
-	const char *k, *v;
-	size_t kn, vn;
+	size_t kn, vn, n = 0;
 	int more = 0;
 
 	strmap_clear(out);
+	/* scratch of the text's length holds all its strings at once: the
+	 * pairs are set together (strmap_set_all), up to 32 at a time */
 	jscan_init(&s, text, len, scratch, len + 1);
 	if (jscan_expect(&s, '{') < 0)
 		goto fail;
@@ -437,15 +439,19 @@ strmap_scan_json(const char *text, size_t len, struct strmap *out)
 		s.p++;
 	else
 		do {
-			jscan_scratch_reset(&s);
-			if (jscan_string_z(&s, &k, &kn) < 0 ||
+			if (n == STRMAP_SET_ALL_MAX) {
+				strmap_set_all(out, k, v, n);
+				n = 0;
+			}
+			if (jscan_string_z(&s, &k[n], &kn) < 0 ||
 			    jscan_expect(&s, ':') < 0 ||
-			    jscan_string_z(&s, &v, &vn) < 0)
+			    jscan_string_z(&s, &v[n], &vn) < 0)
 				goto fail;
-			strmap_set(out, k, v);
+			n++;
 		} while ((more = jscan_more(&s, '}')) == 1);
 	if (more < 0)
 		goto fail;
+	strmap_set_all(out, k, v, n);
 	if (scratch != small)
 		free(scratch);
 	return 0;

@@ -384,8 +384,7 @@ sandbox_schema(void)
 	        "kind Sandbox: one Daytona sandbox");
 }
 
-static cJSON *one_of_strings(const char *const *v, size_t n,
-                             const char *desc);
+static cJSON *one_of_strings(const char *const *v, size_t n, const char *desc);
 
 /* ---- Volume and Snapshot (manifests/kind-resource.c) --------------------- */
 

@@ -48,10 +48,8 @@
  * document anyway, past YTREE_MAX_NODES). */
 #define YF_MAX_EVENTS (2 * (size_t)YTREE_MAX_NODES + 8)
 
-/* first_untaken: the offset of the first byte yfast does not read (it
- * reads LF and printable ASCII), or len. */
-static size_t
-first_untaken(const char *s, size_t len)
+size_t
+yfast_untaken(const char *s, size_t len)
 {
 	size_t i = 0, k;
 
@@ -81,12 +79,12 @@ first_untaken(const char *s, size_t len)
 }
 
 void
-yfast_init(struct yfast *f, const char *data, size_t len)
+yfast_init(struct yfast *f, const char *data, size_t len, size_t untaken)
 {
 	memset(f, 0, sizeof(*f));
 	f->s = data;
 	f->len = len;
-	f->end = first_untaken(data, len);
+	f->end = untaken;
 }
 
 void
@@ -254,6 +252,13 @@ struct yf_scalar {
 	size_t vs, vl; /* its value */
 };
 
+/* The bytes that may end a plain scalar, or need a look: all the others
+ * (taken ones: yfast stops at the first byte it does not take) go on. */
+static const unsigned char plain_stop[256] = {
+	['\n'] = 1, [' '] = 1, ['#'] = 1, [':'] = 1, [','] = 1,
+	['['] = 1,  [']'] = 1, ['{'] = 1, ['}'] = 1,
+};
+
 /*
  * plain: a plain scalar at the cursor. The cursor stops on what ended it:
  * a ':' (a key's), a '#' (a comment), a LF, the end, or in flow one of
@@ -263,42 +268,49 @@ static bool
 plain(struct yfast *f, bool flow, struct yf_scalar *sc)
 {
 	const char *s = f->s;
-	size_t last;
+	size_t i, run, last, end = f->end;
 	int c, n;
 
 	if (!plain_first(peek(f, 0), peek(f, 1)))
 		return false;
 	sc->style = YAML_PLAIN_SCALAR_STYLE;
-	sc->at = sc->vs = f->i++;
-	last = f->i;
+	sc->at = sc->vs = f->i;
+	i = last = f->i + 1;
 	for (;;) {
-		c = peek(f, 0);
+		for (run = i; i < end && !plain_stop[(unsigned char)s[i]]; i++)
+			;
+		if (i > run)
+			last = i;
+		if (i == end) {
+			if (end < f->len)
+				return false; /* a byte yfast does not take */
+			break;
+		}
+		c = (unsigned char)s[i];
 		if (c == ' ') {
-			f->i++;
+			i++;
 			continue;
 		}
-		if (c == '\n' || c == YF_EOF)
+		if (c == '\n')
 			break;
-		if (c == YF_WALL)
-			return false;
 		if (c == '#') {
-			if (s[f->i - 1] == ' ')
+			if (s[i - 1] == ' ')
 				break;
 			if (flow)
 				return false;
 		} else if (c == ':') {
-			n = peek(f, 1);
+			n = i + 1 < end ? (unsigned char)s[i + 1]
+			                : (i + 1 >= f->len ? YF_EOF : YF_WALL);
 			if (blankz(n))
 				break;
 			if (flow || n == YF_WALL)
 				return false;
-		} else if (flow && (c == ',' || c == '[' || c == ']' ||
-		                    c == '{' || c == '}')) {
-			break;
+		} else if (flow) {
+			break; /* ,[]{} */
 		}
-		f->i++;
-		last = f->i;
+		last = ++i;
 	}
+	f->i = i;
 	sc->vl = last - sc->vs;
 	return true;
 }

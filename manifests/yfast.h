@@ -44,7 +44,12 @@ struct yfast {
 	size_t nev, cap;
 };
 
-void yfast_init(struct yfast *f, const char *data, size_t len);
+/* yfast_untaken: the offset of the first byte yfast does not read (it
+ * reads LF and printable ASCII), or len. ytree has it from its check of
+ * the whole text (utf8_check). */
+size_t yfast_untaken(const char *data, size_t len);
+/* yfast_init: read data (len bytes) up to untaken. */
+void yfast_init(struct yfast *f, const char *data, size_t len, size_t untaken);
 void yfast_free(struct yfast *f);
 
 /*

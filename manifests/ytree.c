@@ -86,84 +86,99 @@ control(uint32_t cp)
  * utf8_check: the offset of the first NUL byte, invalid UTF-8 sequence
  * (overlong forms, surrogates and code points past U+10FFFF included) or
  * character libyaml's reader refuses, or len when all is well. *what
- * says which. All of them are found before a document is read: libyaml
- * checks the characters of a whole 16 KiB block before it reads the first,
- * so which documents came before its error would depend on where blocks
+ * says which; *untaken is the first byte yfast does not read (not LF or
+ * printable ASCII), or len. All of them are found before a document is read:
+ * libyaml checks the characters of a whole 16 KiB block before it reads the
+ * first, so which documents came before its error would depend on where blocks
  * fall.
  */
 static size_t
-utf8_check(const unsigned char *s, size_t len, const char **what)
+utf8_check(const unsigned char *s, size_t len, const char **what,
+           size_t *untaken)
 {
-	size_t i = 0, k, need;
+	size_t i = 0, k, need, stop;
 	uint32_t cp, min;
 
+	*untaken = len;
 	while (i < len) {
-		unsigned char c = s[i];
-
-		/* eight ASCII bytes without NUL at a time: the common case */
+		/* eight bytes of LF or printable ASCII at a time: the common
+		 * case */
+		stop = len;
 		if (i + 8 <= len) {
 			uint64_t w, lo, hi;
 
 			memcpy(&w, s + i, 8);
-			/* no byte below 0x20 (lo) or from 0x7f up (hi); false
-			 * alarms (LF among them) go byte by byte */
+			/* no byte below 0x20 (lo) or from 0x7f up (hi); the
+			 * others (LF among them) go byte by byte */
 			lo = (w - 0x2020202020202020ULL) & ~w;
 			hi = (w + 0x0101010101010101ULL) | w;
 			if (((lo | hi) & 0x8080808080808080ULL) == 0) {
 				i += 8;
 				continue;
 			}
+			stop = i + 8;
 		}
-		if (c == 0) {
-			*what = "NUL byte (expected UTF-8 text)";
-			return i;
-		}
-		if (c < 0x80) {
-			if (control(c)) {
-				*what = CONTROL_CHAR;
+		while (i < stop) {
+			unsigned char c = s[i];
+
+			if (c == '\n' || (c >= 0x20 && c < 0x7f)) {
+				i++;
+				continue;
+			}
+			if (*untaken == len)
+				*untaken = i;
+			if (c == 0) {
+				*what = "NUL byte (expected UTF-8 text)";
 				return i;
 			}
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			need = 1;
-			cp = c & 0x1f;
-			min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2;
-			cp = c & 0x0f;
-			min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			need = 3;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else {
-			*what = "invalid UTF-8 (expected UTF-8 text)";
-			return i;
-		}
-		for (k = 1; k <= need; k++) {
-			if (i + k >= len) {
-				*what = "truncated UTF-8 sequence (expected "
-				        "UTF-8 text)";
-				return i;
+			if (c < 0x80) {
+				if (control(c)) {
+					*what = CONTROL_CHAR;
+					return i;
+				}
+				i++;
+				continue;
 			}
-			if ((s[i + k] & 0xc0) != 0x80) {
+			if ((c & 0xe0) == 0xc0) {
+				need = 1;
+				cp = c & 0x1f;
+				min = 0x80;
+			} else if ((c & 0xf0) == 0xe0) {
+				need = 2;
+				cp = c & 0x0f;
+				min = 0x800;
+			} else if ((c & 0xf8) == 0xf0) {
+				need = 3;
+				cp = c & 0x07;
+				min = 0x10000;
+			} else {
 				*what = "invalid UTF-8 (expected UTF-8 text)";
 				return i;
 			}
-			cp = (cp << 6) | (s[i + k] & 0x3f);
+			for (k = 1; k <= need; k++) {
+				if (i + k >= len) {
+					*what = "truncated UTF-8 sequence "
+					        "(expected UTF-8 text)";
+					return i;
+				}
+				if ((s[i + k] & 0xc0) != 0x80) {
+					*what = "invalid UTF-8 (expected UTF-8 "
+					        "text)";
+					return i;
+				}
+				cp = (cp << 6) | (s[i + k] & 0x3f);
+			}
+			if (cp < min || cp > 0x10ffff ||
+			    (cp >= 0xd800 && cp <= 0xdfff)) {
+				*what = "invalid UTF-8 (expected UTF-8 text)";
+				return i;
+			}
+			if (control(cp)) {
+				*what = CONTROL_CHAR;
+				return i;
+			}
+			i += need + 1;
 		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			*what = "invalid UTF-8 (expected UTF-8 text)";
-			return i;
-		}
-		if (control(cp)) {
-			*what = CONTROL_CHAR;
-			return i;
-		}
-		i += need + 1;
 	}
 	return len;
 }
@@ -726,8 +741,8 @@ parse_libyaml(struct ytree_ctx *c, const char *data, size_t len, size_t off,
  * does not (or from the start, when fast is false) to the end.
  */
 static int
-parse(struct ytree_ctx *c, const char *data, size_t len, bool fast,
-      int (*fn)(void *arg, const struct ynode *root), void *arg)
+parse(struct ytree_ctx *c, const char *data, size_t len, size_t untaken,
+      bool fast, int (*fn)(void *arg, const struct ynode *root), void *arg)
 {
 	struct yfast f;
 	struct yev end = { .type = YAML_STREAM_END_EVENT };
@@ -736,7 +751,7 @@ parse(struct ytree_ctx *c, const char *data, size_t len, bool fast,
 
 	if (!fast)
 		return parse_libyaml(c, data, len, 0, 0, fn, arg);
-	yfast_init(&f, data, len);
+	yfast_init(&f, data, len, untaken);
 	while ((r = yfast_next(&f)) > 0) {
 		for (i = 0; i < f.nev && step == 0; i++)
 			step = on_event(c, &f.ev[i], fn, arg);
@@ -759,7 +774,7 @@ run(const char *file, const char *data, size_t len, bool fast,
 {
 	struct ytree_ctx c;
 	const char *what = NULL;
-	size_t bad, errors_before = diags->n_errors;
+	size_t bad, untaken, errors_before = diags->n_errors;
 	unsigned line, col;
 	int rc;
 
@@ -767,13 +782,13 @@ run(const char *file, const char *data, size_t len, bool fast,
 	c.file = file;
 	c.diags = diags;
 	c.trace = trace;
-	bad = utf8_check((const unsigned char *)data, len, &what);
+	bad = utf8_check((const unsigned char *)data, len, &what, &untaken);
 	if (bad < len) {
 		offset_to_linecol(data, len, bad, &line, &col);
 		diag_add(diags, DIAG_ERROR, file, line, col, NULL, "%s", what);
 		return SF_EINVALID;
 	}
-	rc = parse(&c, data, len, fast, fn, arg);
+	rc = parse(&c, data, len, untaken, fast, fn, arg);
 	arena_clear(&c.mem);
 	if (rc == 0 && diags->n_errors > errors_before)
 		rc = SF_EINVALID; /* e.g. a tag error; parsing went on */

@@ -47,7 +47,7 @@ read_docs(const char *data, bool *to_end)
 	struct yfast f;
 	int r, n = 0;
 
-	yfast_init(&f, data, strlen(data));
+	yfast_init(&f, data, strlen(data), yfast_untaken(data, strlen(data)));
 	while ((r = yfast_next(&f)) > 0)
 		n++;
 	yfast_free(&f);
@@ -497,7 +497,7 @@ test_random(void **state)
 		b.len--;
 		if (!same(b.data, b.len))
 			fail_msg("case %u differs", i);
-		yfast_init(&f, b.data, b.len);
+		yfast_init(&f, b.data, b.len, yfast_untaken(b.data, b.len));
 		while ((r = yfast_next(&f)) > 0)
 			;
 		yfast_free(&f);
