@@ -15,6 +15,7 @@ libcommon_la_SOURCES = \
 	common/jsonutil.c common/jsonutil.h \
 	common/log.c common/log.h \
 	common/nameix.c common/nameix.h \
+	common/workpool.c common/workpool.h \
 	common/redact.c common/redact.h \
 	common/strnum.c common/strnum.h \
 	common/suggest.c common/suggest.h \

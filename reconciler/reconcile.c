@@ -573,6 +573,7 @@ reconcile_plan(struct reconcile *r, struct plan **out)
 	ro.stack = r->o.stack;
 	ro.refresh = r->o.refresh;
 	ro.show_unmanaged = r->o.show_unmanaged;
+	ro.parallelism = r->o.parallelism;
 	/* destroy refreshes the stack only; its specs (optional) add
 	 * nothing to look up */
 	if (r->o.mode != RECONCILE_DESTROY) {
@@ -600,7 +601,8 @@ reconcile_plan(struct reconcile *r, struct plan **out)
 	                 r->o.mode == RECONCILE_DESTROY ? NULL : r->set,
 	                 r->o.mode == RECONCILE_DESTROY ? NULL : r->specs,
 	                 r->o.mode == RECONCILE_DESTROY ? 0 : r->nspecs,
-	                 r->o.refresh, r->o.mode == RECONCILE_DESTROY, &r->res);
+	                 r->o.refresh, r->o.mode == RECONCILE_DESTROY,
+	                 r->o.parallelism, &r->res);
 	if (rc < 0)
 		goto out;
 	/* first plan with what was seen; what its creates reference and

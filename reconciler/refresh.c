@@ -11,7 +11,6 @@
  */
 #include "common/base.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/nameix.h"
+#include "common/workpool.h"
 #include "common/xalloc.h"
 #include "reconciler/refresh.h"
 #include "reconciler/resources.h"
@@ -647,66 +647,49 @@ struct get_job {
 	struct dt_result res;
 };
 
-struct get_pool {
+/* The GETs of one batch, shared by the workpool's threads. */
+struct get_batch {
 	struct dt_client *c;
 	struct get_job *jobs;
-	size_t n, next;
-	pthread_mutex_t mu;
 };
 
 static void
-get_one(struct dt_client *c, struct get_job *j)
+get_one(void *arg, size_t i)
 {
-	j->rc = dt_get(c, j->key, &j->res);
+	struct get_batch *b = arg;
+	struct get_job *j = &b->jobs[i];
+
+	j->rc = dt_get(b->c, j->key, &j->res);
 	if (j->rc < 0 && j->rc != SF_ENOTFOUND)
 		j->msg = xstrdup(sf_error_last()); /* thread-local */
 }
 
-static void *
-get_worker(void *arg)
+/* refresh_parallel: the single GETs in flight at once: REFRESH_GET_PARALLEL,
+ * or the run's parallelism (the calls, and so the connections, a run may
+ * have in flight) when lower. */
+size_t
+refresh_parallel(int parallelism)
 {
-	struct get_pool *gp = arg;
-	size_t i;
-
-	for (;;) {
-		pthread_mutex_lock(&gp->mu);
-		i = gp->next++;
-		pthread_mutex_unlock(&gp->mu);
-		if (i >= gp->n)
-			return NULL;
-		get_one(gp->c, &gp->jobs[i]);
-	}
+	return parallelism > 0 && parallelism < REFRESH_GET_PARALLEL
+	               ? (size_t)parallelism
+	               : REFRESH_GET_PARALLEL;
 }
 
 /*
- * get_all: GET every job's key, up to REFRESH_GET_PARALLEL at a time (the
- * client is safe to share; its rate limiter paces them). Each job gets
- * its own rc; the first failure other than 404 is returned with its
- * message. *gets counts the requests.
+ * get_all: GET every job's key, refresh_parallel() at a time (the client
+ * is safe to share; its rate limiter paces them). Each job gets its own
+ * rc; the first failure other than 404 is returned with its message.
+ * *gets counts the requests.
  */
 static int
-get_all(struct dt_client *c, struct get_job *jobs, size_t n, size_t *gets)
+get_all(struct dt_client *c, const struct refresh_opts *o, struct get_job *jobs,
+        size_t n, size_t *gets)
 {
-	struct get_pool gp;
-	pthread_t th[REFRESH_GET_PARALLEL];
-	size_t nth = n < REFRESH_GET_PARALLEL ? n : REFRESH_GET_PARALLEL, i,
-	       started = 0;
+	struct get_batch b = { c, jobs };
+	size_t i;
 
 	*gets += n;
-	memset(&gp, 0, sizeof(gp));
-	gp.c = c;
-	gp.jobs = jobs;
-	gp.n = n;
-	pthread_mutex_init(&gp.mu, NULL);
-	for (i = 1; i < nth; i++) {
-		if (pthread_create(&th[started], NULL, get_worker, &gp) != 0)
-			break; /* fewer workers: the rest run below */
-		started++;
-	}
-	get_worker(&gp);
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&gp.mu);
+	workpool_run(n, refresh_parallel(o->parallelism), get_one, &b);
 	for (i = 0; i < n; i++)
 		if (jobs[i].rc < 0 && jobs[i].rc != SF_ENOTFOUND)
 			return sf_error_set(jobs[i].rc, "%s", jobs[i].msg);
@@ -743,7 +726,7 @@ get_records(struct dt_client *c, struct org_walk *ow, size_t *gets)
 			jobs[n].key = ow->recs[i].id;
 			at[n++] = i;
 		}
-	rc = get_all(c, jobs, n, gets);
+	rc = get_all(c, ow->o, jobs, n, gets);
 	for (i = 0; rc == 0 && i < n; i++) {
 		struct id_ix *x = &ow->recs[at[i]];
 
@@ -770,7 +753,7 @@ get_names(struct dt_client *c, struct org_walk *ow, size_t *gets)
 		/* a record hit may have answered it */
 		if (find_observed(ow->w, ow->names[i]->name) < 0)
 			jobs[n++].key = ow->names[i]->name;
-	rc = get_all(c, jobs, n, gets);
+	rc = get_all(c, ow->o, jobs, n, gets);
 	for (i = 0; rc == 0 && i < n; i++) {
 		const struct dt_sandbox *sb = jobs[i].res.sandbox;
 
@@ -943,7 +926,7 @@ full_gets(struct dt_client *c, const struct refresh_opts *o, struct walk *w,
 			at[n++] = (size_t)k;
 		}
 	}
-	rc = get_all(c, jobs, n, gets);
+	rc = get_all(c, o, jobs, n, gets);
 	for (i = 0; rc == 0 && i < n; i++) {
 		struct dt_sandbox *ob = out->observed[at[i]];
 		const struct dt_sandbox *sb = jobs[i].res.sandbox;

@@ -8,8 +8,9 @@
  * not labelled yet, or not listed yet: lists are eventually consistent),
  * a desired name the walk did not return (free, or held by a sandbox that
  * is not ours), and network settings the state does not know. Those GETs
- * run REFRESH_GET_PARALLEL at a time. When more than REFRESH_GET_MAX names
- * are unanswered (the first apply of a big stack), one unfiltered walk of
+ * run REFRESH_GET_PARALLEL at a time, or the run's parallelism if lower.
+ * When more than REFRESH_GET_MAX names are unanswered (the first apply of
+ * a big stack), one unfiltered walk of
  * the organization answers the names instead; --show-unmanaged always
  * makes that walk. A record is concluded gone only from a 404 for its id,
  * never from its absence in a list. It records what it saw in the store in one
@@ -59,6 +60,9 @@ struct refresh_opts {
 	void *lock_arg;
 	const struct spec *specs; /* the desired set, sorted by name */
 	size_t nspecs;
+	/* the run's calls in flight at most (--parallelism): the single
+	 * GETs run refresh_parallel() of it at a time */
+	int parallelism;
 };
 
 struct refresh_result {
@@ -96,5 +100,9 @@ struct refresh_result {
 int refresh_run(struct dt_client *c, struct store *st,
                 const struct refresh_opts *o, struct refresh_result *out);
 void refresh_result_clear(struct refresh_result *r);
+/* refresh_parallel: the single GETs a refresh (or the volume check of
+ * reconciler/resources.c) runs at once: REFRESH_GET_PARALLEL, or the
+ * run's parallelism when lower (0: none given). */
+size_t refresh_parallel(int parallelism);
 
 #endif

@@ -8,8 +8,8 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/workpool.h"
 #include "common/xalloc.h"
-#include <pthread.h>
 
 #include "reconciler/labels.h"
 #include "reconciler/refresh.h"
@@ -167,60 +167,20 @@ struct outsider {
 	struct dt_sandbox *got; /* NULL: gone meanwhile, or failed */
 };
 
-/* The outsiders' GETs, REFRESH_GET_PARALLEL at a time, as refresh's. */
-struct outsider_pool {
-	struct dt_client *c;
-	struct outsider *v;
-	size_t n, next;
-	pthread_mutex_t mu;
-};
-
-static void *
-outsider_worker(void *arg)
-{
-	struct outsider_pool *op = arg;
-	struct dt_result res = DT_RESULT_INIT;
-	size_t i;
-
-	for (;;) {
-		pthread_mutex_lock(&op->mu);
-		i = op->next++;
-		pthread_mutex_unlock(&op->mu);
-		if (i >= op->n)
-			return NULL;
-		if (dt_get(op->c, op->v[i].id, &res) == 0 && res.sandbox) {
-			op->v[i].got = res.sandbox;
-			res.sandbox = NULL;
-		} else {
-			sf_error_clear(); /* gone meanwhile */
-		}
-		dt_result_clear(&res);
-	}
-}
-
+/* One outsider's GET (a workpool job). */
 static void
-get_outsiders(struct dt_client *c, struct outsider *v, size_t n)
+get_outsider(void *arg, size_t i)
 {
-	struct outsider_pool op;
-	pthread_t th[REFRESH_GET_PARALLEL];
-	size_t nth = n < REFRESH_GET_PARALLEL ? n : REFRESH_GET_PARALLEL, i,
-	       started = 0;
+	struct users_walk *w = arg;
+	struct dt_result res = DT_RESULT_INIT;
 
-	memset(&op, 0, sizeof(op));
-	op.c = c;
-	op.v = v;
-	op.n = n;
-	pthread_mutex_init(&op.mu, NULL);
-	for (i = 1; i < nth; i++) {
-		if (pthread_create(&th[started], NULL, outsider_worker, &op) !=
-		    0)
-			break; /* fewer workers: the rest run below */
-		started++;
+	if (dt_get(w->c, w->out[i].id, &res) == 0 && res.sandbox) {
+		w->out[i].got = res.sandbox;
+		res.sandbox = NULL;
+	} else {
+		sf_error_clear(); /* gone meanwhile */
 	}
-	outsider_worker(&op);
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&op.mu);
+	dt_result_clear(&res);
 }
 
 static void
@@ -271,7 +231,7 @@ users_cb(void *arg, struct dt_sandbox *sb)
 
 static int
 find_users(struct dt_client *c, const char *stack, struct strmap *cands,
-           int volumes, struct res_observed *o)
+           int volumes, int parallelism, struct res_observed *o)
 {
 	struct users_walk w;
 	struct dt_list_query q;
@@ -291,7 +251,8 @@ find_users(struct dt_client *c, const char *stack, struct strmap *cands,
 	o->requests += pages;
 	/* the volumes of the outsiders: a GET each, in parallel */
 	if (rc == 0 && w.nout > 0) {
-		get_outsiders(c, w.out, w.nout);
+		workpool_run(w.nout, refresh_parallel(parallelism),
+		             get_outsider, &w);
 		o->requests += w.nout;
 	}
 	for (i = 0; i < w.nout; i++) {
@@ -366,7 +327,8 @@ may_replace(const struct plan_res_record *r, const struct res_spec *want,
 int
 res_refresh(struct dt_client *c, struct store *st, const char *stack,
             const struct manifest_set *set, const struct spec *specs,
-            size_t nspecs, int refresh, int destroy, struct res_observed *out)
+            size_t nspecs, int refresh, int destroy, int parallelism,
+            struct res_observed *out)
 {
 	struct strmap snaps = STRMAP_INIT, cands = STRMAP_INIT;
 	struct dt_res **vols = NULL;
@@ -441,7 +403,7 @@ res_refresh(struct dt_client *c, struct store *st, const char *stack,
 		vol_cand |= r->kind == RES_VOLUME;
 	}
 	if (cands.n > 0)
-		rc = find_users(c, stack, &cands, vol_cand, out);
+		rc = find_users(c, stack, &cands, vol_cand, parallelism, out);
 out:
 	dt_res_list_free(vols, nvols);
 	strmap_clear(&snaps);

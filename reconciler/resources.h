@@ -8,7 +8,7 @@
  * referenced by a sandbox (GET /snapshots/{name}), and, only when the
  * stack may delete or replace one of its own, the sandboxes outside the
  * stack that use it (one unfiltered list walk; a GET per outside sandbox,
- * REFRESH_GET_PARALLEL at a time, only when a volume may be deleted: list
+ * refresh_parallel() at a time, only when a volume may be deleted: list
  * items carry no volumes). One no longer declared that a desired sandbox
  * still references is kept by the plan: its users are not looked for.
  *
@@ -60,10 +60,11 @@ struct res_observed {
 /*
  * res_refresh: fill *out (res_observed_clear() it). refresh 0: the records
  * only (known = 0). destroy: every record is a delete candidate.
+ * parallelism: the run's (see refresh_parallel()).
  */
 int res_refresh(struct dt_client *c, struct store *st, const char *stack,
                 const struct manifest_set *set, const struct spec *specs,
-                size_t nspecs, int refresh, int destroy,
+                size_t nspecs, int refresh, int destroy, int parallelism,
                 struct res_observed *out);
 void res_observed_clear(struct res_observed *o);
 /*

@@ -6,11 +6,15 @@
 # 300) with a fresh state under strace, counting sandform's connect() calls
 # to the server, over http and https. Prints, per case, the median of RUNS
 # (default 3) runs: connects, wall seconds. Target: connects <= parallelism
-# + 2. Run it from a build directory configured without sanitizers.
+# + 2. Then, per case, the official SDK's side: the same N creates by
+# sdk-create.mjs at concurrency P, its connect() calls counted the same
+# way (when Node.js and the SDK are installed). Run it from a build
+# directory configured without sanitizers.
 #
 # Usage: tests/bench/bench-conn.sh [N [P...]]
 # Environment: SANDFORM (default ./sandform), DAYTONA_EMULATOR (default
-#   ./daytona-emulator), RUNS (default 3).
+#   ./daytona-emulator), RUNS (default 3), NODE (default node),
+#   SF_SDK_MODULES (default tests/conformance/node_modules of this tree).
 set -eu
 
 n=${1:-300}
@@ -22,6 +26,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 sandform=${SANDFORM:-./sandform}
 emulator=${DAYTONA_EMULATOR:-./daytona-emulator}
+node=${NODE:-node}
+modules=${SF_SDK_MODULES:-$here/../conformance/node_modules}
 sandform=$(cd "$(dirname "$sandform")" && pwd)/$(basename "$sandform")
 
 [ -x "$sandform" ] || { echo "bench: no sandform at $sandform (set SANDFORM)" >&2; exit 1; }
@@ -97,6 +103,41 @@ one_run() {
 	echo "$c $(echo "$end - $start" | bc)"
 }
 
+# sdk_run URL PORT P: the same for the official SDK: N creates by
+# sdk-create.mjs at concurrency P ("connects wall")
+sdk_run() {
+	url=$1 port=$2 p=$3
+	curl -fsS -X POST "$bench_url/_emulator/reset" >/dev/null
+	start=$(date +%s.%N)
+	SF_EMU_URL=$url SF_EMU_KEY=$key SF_SDK_MODULES=$modules \
+		NODE_EXTRA_CA_CERTS=$tmp/tls/ca.pem \
+		strace -f -qq -e trace=connect -o "$tmp/strace" \
+		"$node" "$here/sdk-create.mjs" "$n" "$p" >/dev/null 2>"$tmp/err" ||
+		{ echo "bench: the SDK's creates failed:" >&2; tail -3 "$tmp/err" >&2; exit 1; }
+	end=$(date +%s.%N)
+	c=$(grep -c "htons($port)" "$tmp/strace" || true)
+	echo "$c $(echo "$end - $start" | bc)"
+}
+
+# case_of WHO URL PORT P: RUNS runs of one case, then its medians
+case_of() {
+	: >"$tmp/runs"
+	r=0
+	while [ $r -lt "$runs" ]; do
+		if [ "$1" = sandform ]; then one_run "$2" "$3" "$4"; else
+			sdk_run "$2" "$3" "$4"; fi >>"$tmp/runs"
+		r=$((r + 1))
+	done
+	conn=$(cut -d' ' -f1 "$tmp/runs" | bench_median)
+	wall=$(cut -d' ' -f2 "$tmp/runs" | bench_median)
+	echo "$scheme $1 parallelism=$4 connects=$conn wall_s=$wall"
+}
+
+sdk=1
+if ! command -v "$node" >/dev/null 2>&1 || [ ! -d "$modules/@daytonaio/sdk" ]; then
+	echo "sdk: skipped (no Node.js or no SDK in $modules; ./setup.sh installs them)"
+	sdk=0
+fi
 echo "bench-conn: N=$n creates per apply, median of $runs"
 for scheme in http https; do
 	if [ $scheme = http ]; then url=$bench_url port=$emu_port; else
@@ -104,14 +145,7 @@ for scheme in http https; do
 		url=$https_url port=$tport
 	fi
 	for p in $pars; do
-		: >"$tmp/runs"
-		r=0
-		while [ $r -lt "$runs" ]; do
-			one_run "$url" "$port" "$p" >>"$tmp/runs"
-			r=$((r + 1))
-		done
-		conn=$(cut -d' ' -f1 "$tmp/runs" | bench_median)
-		wall=$(cut -d' ' -f2 "$tmp/runs" | bench_median)
-		echo "$scheme parallelism=$p connects=$conn wall_s=$wall"
+		case_of sandform "$url" "$port" "$p"
+		if [ $sdk = 1 ]; then case_of sdk "$url" "$port" "$p"; fi
 	done
 done

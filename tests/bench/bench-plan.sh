@@ -20,12 +20,19 @@
 # under 150 MiB RSS and 1.5 s CPU. BENCH_LATENCY=0 skips the pass with
 # --latency-ms 50. The fast pass then repeats the runs ("fast-applied")
 # with a state as apply writes it: every record also holds its last
-# applied spec, which a state rebuilt from labels lacks.
+# applied spec, which a state rebuilt from labels lacks. Each pass ends
+# with the SDK's side ("sdk-fast", "sdk-latency50"): the official SDK
+# listing the same N sandboxes (tests/bench/sdk-list.mjs), the same
+# figures, when Node.js and the SDK are installed (./setup.sh); SF_SDK_MODULES
+# and NODE as in bench-sdk-create.sh.
 set -eu
 
 # shellcheck source=tests/bench/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
+HERE=$(cd "$(dirname "$0")" && pwd)
+NODE=${NODE:-node}
+SDK_MODULES=${SF_SDK_MODULES:-$HERE/../conformance/node_modules}
 B=${1:-.}
 B=$(cd "$B" && pwd)
 SANDFORM=${SANDFORM:-$B/sandform}
@@ -117,6 +124,43 @@ runs() {
 	report "$1"
 }
 
+# sdk_runs LABEL: the SDK side, RUNS times when Node.js and the SDK are
+# there: sdk-list.mjs lists the N sandboxes (what a script needs to know
+# what exists); the same figures as a plan's.
+sdk_runs() {
+	if ! command -v "$NODE" >/dev/null 2>&1 ||
+		[ ! -d "$SDK_MODULES/@daytonaio/sdk" ]; then
+		echo "$1: SKIP (no Node.js or no SDK in $SDK_MODULES; ./setup.sh installs them)"
+		return 0
+	fi
+	i=0
+	while [ "$i" -lt "$RUNS" ]; do
+		curl -sS -X DELETE "$URL/_emulator/requests" >/dev/null
+		SF_EMU_URL=$URL SF_EMU_KEY=bench-key SF_SDK_MODULES=$SDK_MODULES \
+			python3 - "$NODE" "$HERE/sdk-list.mjs" "$N" <<'EOF' >"$T/run.txt"
+import resource, subprocess, sys, time
+t0 = time.monotonic()
+p = subprocess.run([sys.argv[1], "--max-old-space-size=16384", sys.argv[2],
+                    sys.argv[3], "1"], stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE)
+wall = time.monotonic() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+out = (p.stdout.decode() + p.stderr.decode()).strip().splitlines()
+print(p.returncode, "%.3f" % (ru.ru_utime + ru.ru_stime),
+      "%.1f" % (ru.ru_maxrss / 1024.0), "%.3f" % wall,
+      out[-1] if out else "-")
+EOF
+		read -r rc cpu rss wall last <"$T/run.txt" || true
+		reqs=$(curl -sS "$URL/_emulator/requests" | grep -c . || true)
+		printf '%-10s exit=%s requests=%s cpu=%ss rss=%sMiB wall=%ss (%s)\n' \
+			"$1" "$rc" "$reqs" "$cpu" "$rss" "$wall" \
+			"$(sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* //' "$T/run.txt")"
+		echo "$cpu $rss $wall $reqs" >>"$T/figures.$1"
+		i=$((i + 1))
+	done
+	report "$1"
+}
+
 modes="fast latency50"
 if [ "${BENCH_LATENCY:-1}" = 0 ]; then modes=fast; fi
 for mode in $modes; do
@@ -143,5 +187,6 @@ db.commit()
 EOF
 		runs "$mode-applied"
 	fi
+	sdk_runs "sdk-$mode"
 	bench_emu_stop
 done

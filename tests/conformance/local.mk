@@ -10,4 +10,4 @@ EXTRA_DIST += tests/conformance/conformance.mjs \
 	tests/conformance/package-lock.json \
 	tests/conformance/local.mk \
 	tests/bench/sdk-bench.mjs tests/bench/sdk-create.mjs \
-	tests/bench/sdk-ratelimit.mjs
+	tests/bench/sdk-ratelimit.mjs tests/bench/sdk-list.mjs

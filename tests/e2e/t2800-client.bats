@@ -169,3 +169,24 @@ PY
 	# parallelism + 2 (+1 for the counters request itself)
 	[ "$conns" -le 11 ]
 }
+
+@test "connections stay within --parallelism: the refresh's GETs of new names too" {
+	# 20 new names: the refresh GETs each one (fewer than
+	# REFRESH_GET_MAX), which ran 8 at a time, on 8 connections, even at
+	# --parallelism 1
+	emu_start --transition-ms 10 --latency-ms 20
+	mkdir -p m
+	for ((i = 0; i < 20; i++)); do
+		printf -- '---\napiVersion: sandform.dev/v1\nkind: Sandbox\nmetadata:\n  name: p%03d\nspec:\n  snapshot: daytona-small\n  autoStopInterval: 0\n' "$i"
+	done >m/few.yaml
+	emu_hook POST /reset >/dev/null
+	run "$SANDFORM" apply m --auto-approve --parallelism 1
+	[ "$status" -eq 0 ]
+	counters=$(curl -fsS "$EMU_URL/_emulator/counters")
+	conns=$(echo "$counters" | python3 -c 'import json,sys; print(json.load(sys.stdin)["connections"])')
+	gets=$(emu_requests | grep -c '"path":"/api/sandbox/p0' || true)
+	echo "connections=$conns single GETs=$gets"
+	[ "$gets" -ge 20 ]
+	# parallelism + 2 (+1 for the counters request itself)
+	[ "$conns" -le 4 ]
+}

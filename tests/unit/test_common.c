@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -33,6 +34,7 @@
 #include "common/suggest.h"
 #include "common/timeutil.h"
 #include "common/validate.h"
+#include "common/workpool.h"
 #include "common/xalloc.h"
 
 static void
@@ -1074,6 +1076,55 @@ test_jsonscan(void **state)
 	assert_int_equal(jscan_literal(&s), -1);
 }
 
+/* workpool: every job once, on no more threads than asked for */
+struct pool_probe {
+	pthread_mutex_t mu;
+	unsigned *done;
+	int running, most;
+};
+
+static void
+pool_job(void *arg, size_t i)
+{
+	struct pool_probe *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	p->done[i]++;
+	if (++p->running > p->most)
+		p->most = p->running;
+	pthread_mutex_unlock(&p->mu);
+	usleep(200); /* long enough for the others to start */
+	pthread_mutex_lock(&p->mu);
+	p->running--;
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+test_workpool(void **state)
+{
+	static const size_t ns[] = { 0, 1, 5, 64, 300 };
+	static const size_t maxes[] = { 1, 2, 8, WORKPOOL_MAX, 1000 };
+	struct pool_probe p;
+	size_t a, b, i;
+
+	(void)state;
+	for (a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
+		for (b = 0; b < sizeof(maxes) / sizeof(maxes[0]); b++) {
+			memset(&p, 0, sizeof(p));
+			pthread_mutex_init(&p.mu, NULL);
+			p.done = xcalloc(ns[a] + 1, sizeof(*p.done));
+			workpool_run(ns[a], maxes[b], pool_job, &p);
+			for (i = 0; i < ns[a]; i++)
+				assert_int_equal(p.done[i], 1);
+			assert_true((size_t)p.most <= maxes[b]);
+			assert_true(p.most <= WORKPOOL_MAX);
+			if (ns[a] > 0)
+				assert_true(p.most >= 1);
+			free(p.done);
+			pthread_mutex_destroy(&p.mu);
+		}
+}
+
 int
 main(void)
 {
@@ -1108,6 +1159,7 @@ main(void)
 		cmocka_unit_test(test_jsonscan),
 		cmocka_unit_test(test_strmap_scan_json),
 		cmocka_unit_test(test_strmap_set_all),
+		cmocka_unit_test(test_workpool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
