@@ -18,7 +18,7 @@ libsftest_la_CFLAGS = $(AM_CFLAGS) $(SF_DEPS_CFLAGS)
 
 check_PROGRAMS += tests/unit/unit-client
 TESTS += tests/unit/unit-client
-tests_unit_unit_client_SOURCES = tests/unit/test_client.c
+tests_unit_unit_client_SOURCES = tests/unit/test_client.c tests/unit/rnd.h
 tests_unit_unit_client_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_client_LDADD = $(SF_UNIT_LIBS)
 

@@ -28,7 +28,7 @@ tests_unit_unit_manifest_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_manifest_LDADD = $(SF_UNIT_LIBS)
 check_PROGRAMS += tests/unit/unit-yfast
 TESTS += tests/unit/unit-yfast
-tests_unit_unit_yfast_SOURCES = tests/unit/test_yfast.c
+tests_unit_unit_yfast_SOURCES = tests/unit/test_yfast.c tests/unit/rnd.h
 tests_unit_unit_yfast_CFLAGS = $(SF_UNIT_CFLAGS)
 tests_unit_unit_yfast_LDADD = $(SF_UNIT_LIBS)
 

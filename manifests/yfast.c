@@ -54,19 +54,9 @@ yfast_untaken(const char *s, size_t len)
 	size_t i = 0, k;
 
 	while (i < len) {
-		if (i + 8 <= len) {
-			uint64_t w, lo, hi;
-
-			memcpy(&w, s + i, 8);
-			/* the high bit of a byte below 0x20 (lo) or from 0x7f
-			 * up (hi); false alarms, LF among them, go byte by
-			 * byte */
-			lo = (w - 0x2020202020202020ULL) & ~w;
-			hi = (w + 0x0101010101010101ULL) | w;
-			if (((lo | hi) & 0x8080808080808080ULL) == 0) {
-				i += 8;
-				continue;
-			}
+		if (i + 8 <= len && yfast_word_taken(s + i)) {
+			i += 8;
+			continue;
 		}
 		for (k = i + 8 < len ? i + 8 : len; i < k; i++) {
 			unsigned char c = (unsigned char)s[i];
@@ -151,6 +141,22 @@ push(struct yfast *f, yaml_event_type_t type, size_t at)
 	return true;
 }
 
+/* skip_comment: past the comment at the cursor and its LF; false at a
+ * wall. */
+static bool
+skip_comment(struct yfast *f)
+{
+	const char *nl = memchr(f->s + f->i, '\n', f->end - f->i);
+
+	if (nl == NULL) {
+		f->i = f->end;
+		return f->end == f->len;
+	}
+	f->i = (size_t)(nl - f->s);
+	newline(f);
+	return true;
+}
+
 /*
  * next_content: from the start of a line (or the end of a value's line),
  * past blank and comment lines to the first byte of the next line that
@@ -159,8 +165,6 @@ push(struct yfast *f, yaml_event_type_t type, size_t at)
 static bool
 next_content(struct yfast *f)
 {
-	const char *nl;
-
 	for (;;) {
 		skip_spaces(f);
 		switch (peek(f, 0)) {
@@ -168,13 +172,8 @@ next_content(struct yfast *f)
 			newline(f);
 			continue;
 		case '#':
-			nl = memchr(f->s + f->i, '\n', f->end - f->i);
-			if (nl == NULL) {
-				f->i = f->end;
-				return f->end == f->len;
-			}
-			f->i = (size_t)(nl - f->s);
-			newline(f);
+			if (!skip_comment(f))
+				return false;
 			continue;
 		case YF_EOF:
 			return true;
@@ -191,7 +190,6 @@ next_content(struct yfast *f)
 static bool
 end_of_line(struct yfast *f)
 {
-	const char *nl;
 	int c;
 
 	skip_spaces(f);
@@ -204,14 +202,7 @@ end_of_line(struct yfast *f)
 		return true;
 	if (c != '#' || f->s[f->i - 1] != ' ')
 		return false;
-	nl = memchr(f->s + f->i, '\n', f->end - f->i);
-	if (nl == NULL) {
-		f->i = f->end;
-		return f->end == f->len;
-	}
-	f->i = (size_t)(nl - f->s);
-	newline(f);
-	return true;
+	return skip_comment(f);
 }
 
 static bool

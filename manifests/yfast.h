@@ -18,6 +18,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include <yaml.h>
 
 /* One event, as ytree reads it from libyaml or yfast. */
@@ -43,6 +45,21 @@ struct yfast {
 	struct yev *ev;           /* the last document's events */
 	size_t nev, cap;
 };
+
+/* yfast_word_taken: the 8 bytes at p are printable ASCII (0x20 to 0x7e),
+ * all taken by yfast: the fast step of the scans of a whole text. LF is
+ * taken too, but sent to the byte-by-byte step. */
+static inline bool
+yfast_word_taken(const char *p)
+{
+	uint64_t w, lo, hi;
+
+	memcpy(&w, p, 8);
+	/* the high bit of a byte below 0x20 (lo) or from 0x7f up (hi) */
+	lo = (w - 0x2020202020202020ULL) & ~w;
+	hi = (w + 0x0101010101010101ULL) | w;
+	return ((lo | hi) & 0x8080808080808080ULL) == 0;
+}
 
 /* yfast_untaken: the offset of the first byte yfast does not read (it
  * reads LF and printable ASCII), or len. ytree has it from its check of

@@ -105,18 +105,11 @@ utf8_check(const unsigned char *s, size_t len, const char **what,
 		 * case */
 		stop = len;
 		if (i + 8 <= len) {
-			uint64_t w, lo, hi;
-
-			memcpy(&w, s + i, 8);
-			/* no byte below 0x20 (lo) or from 0x7f up (hi); the
-			 * others (LF among them) go byte by byte */
-			lo = (w - 0x2020202020202020ULL) & ~w;
-			hi = (w + 0x0101010101010101ULL) | w;
-			if (((lo | hi) & 0x8080808080808080ULL) == 0) {
+			if (yfast_word_taken((const char *)s + i)) {
 				i += 8;
 				continue;
 			}
-			stop = i + 8;
+			stop = i + 8; /* the word byte by byte, LF among them */
 		}
 		while (i < stop) {
 			unsigned char c = s[i];

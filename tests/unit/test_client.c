@@ -28,6 +28,7 @@
 #include "daytona/client.h"
 #include "daytona/transport-fake.h"
 #include "daytona/transport.h"
+#include "tests/unit/rnd.h"
 
 #define TEST_KEY "dtn_secret_KEY_0123456789abcdef"
 
@@ -548,17 +549,6 @@ test_page_scan_cases(void **state)
 
 /* ---- random pages --------------------------------------------------- */
 
-static uint64_t rnd_state;
-
-static unsigned
-rnd(unsigned n)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return (unsigned)(rnd_state % n);
-}
-
 static void
 rnd_ws(struct buf *b)
 {
@@ -781,15 +771,11 @@ rnd_page(struct buf *b)
 static void
 test_page_scan_random(void **state)
 {
-	const char *seed = getenv("SF_SCAN_SEED");
 	struct buf b = BUF_INIT;
 	unsigned i, scanned = 0, cases = 4000;
 
 	(void)state;
-	rnd_state =
-	        seed != NULL ? strtoull(seed, NULL, 10) : 88172645463325252ULL;
-	if (rnd_state == 0)
-		rnd_state = 1;
+	rnd_seed("SF_SCAN_SEED", 88172645463325252ULL);
 	for (i = 0; i < cases; i++) {
 		buf_reset(&b);
 		rnd_page(&b);

@@ -22,6 +22,7 @@
 #include "common/xalloc.h"
 #include "manifests/yfast.h"
 #include "manifests/ytree.h"
+#include "tests/unit/rnd.h"
 
 /* same: both ways give the same trace; the input and both traces are
  * printed when not. */
@@ -203,17 +204,6 @@ test_tree_files(void **state)
 }
 
 /* --- random YAML --- */
-
-static uint64_t rnd_state;
-
-static unsigned
-rnd(unsigned n)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return (unsigned)(rnd_state % n);
-}
 
 static void
 rnd_spaces(struct buf *b, unsigned max)
@@ -472,7 +462,7 @@ damage(struct buf *b)
 static void
 test_random(void **state)
 {
-	const char *seed = getenv("SF_YAML_SEED"), *count;
+	const char *count;
 	struct buf b = BUF_INIT;
 	unsigned i, cases = 20000, whole = 0, clean = 0;
 	struct yfast f;
@@ -482,10 +472,7 @@ test_random(void **state)
 	count = getenv("SF_YAML_CASES");
 	if (count != NULL)
 		cases = (unsigned)strtoul(count, NULL, 10);
-	rnd_state =
-	        seed != NULL ? strtoull(seed, NULL, 10) : 0x9e3779b97f4a7c15ULL;
-	if (rnd_state == 0)
-		rnd_state = 1;
+	rnd_seed("SF_YAML_SEED", 0x9e3779b97f4a7c15ULL);
 	for (i = 0; i < cases; i++) {
 		buf_reset(&b);
 		rnd_stream(&b);
