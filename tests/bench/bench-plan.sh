@@ -152,8 +152,12 @@ print(p.returncode, "%.3f" % (ru.ru_utime + ru.ru_stime),
 EOF
 		read -r rc cpu rss wall last <"$T/run.txt" || true
 		reqs=$(curl -sS "$URL/_emulator/requests" | grep -c . || true)
-		printf '%-10s exit=%s requests=%s cpu=%ss rss=%sMiB wall=%ss (%s)\n' \
-			"$1" "$rc" "$reqs" "$cpu" "$rss" "$wall" \
+		# the rest are the SDK's event socket (socket.io), which the
+		# emulator does not serve
+		pages=$(curl -sS "$URL/_emulator/requests" |
+			grep -c '"path":"/api/sandbox"' || true)
+		printf '%-10s exit=%s requests=%s list-pages=%s cpu=%ss rss=%sMiB wall=%ss (%s)\n' \
+			"$1" "$rc" "$reqs" "$pages" "$cpu" "$rss" "$wall" \
 			"$(sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* //' "$T/run.txt")"
 		echo "$cpu $rss $wall $reqs" >>"$T/figures.$1"
 		i=$((i + 1))
