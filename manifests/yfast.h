@@ -11,7 +11,7 @@
  * rest of the file from there. So every answer outside the subset, errors
  * included, is libyaml's own; inside it, the events are the ones libyaml
  * gives (type, scalar style and value, start line and column), which
- * test_manifest's random comparison and the fuzz-loader target check.
+ * tests/unit/test_yfast.c and the fuzz-yaml target hold it to.
  */
 #ifndef SF_MANIFESTS_YFAST_H
 #define SF_MANIFESTS_YFAST_H
