@@ -86,37 +86,36 @@ CONF
 	https_url=https://127.0.0.1:$tport
 fi
 
-# one_run URL PORT P: "connects wall" of one apply of N creates
-one_run() {
-	url=$1 port=$2 p=$3
-	rm -f "$tmp/state.db"*
+# connects PORT CMD [ARG...]: "connects wall" of CMD run from an empty
+# emulator under strace, its connect() calls to PORT counted
+connects() {
+	port=$1
+	shift
 	curl -fsS -X POST "$bench_url/_emulator/reset" >/dev/null
 	start=$(date +%s.%N)
-	DAYTONA_API_URL=$url/api DAYTONA_API_KEY=$key SANDFORM_STATE=$tmp/state.db \
-		SSL_CERT_FILE=$tmp/tls/ca.pem \
-		strace -f -qq -e trace=connect -o "$tmp/strace" \
-		"$sandform" apply "$tmp/m" --stack conn --auto-approve \
-		--parallelism "$p" >/dev/null 2>"$tmp/err" ||
-		{ echo "bench: apply failed:" >&2; tail -3 "$tmp/err" >&2; exit 1; }
+	strace -f -qq -e trace=connect -o "$tmp/strace" "$@" >/dev/null \
+		2>"$tmp/err" ||
+		{ echo "bench: $* failed:" >&2; tail -3 "$tmp/err" >&2; exit 1; }
 	end=$(date +%s.%N)
 	c=$(grep -c "htons($port)" "$tmp/strace" || true)
 	echo "$c $(echo "$end - $start" | bc)"
 }
 
-# sdk_run URL PORT P: the same for the official SDK: N creates by
-# sdk-create.mjs at concurrency P ("connects wall")
+# one_run URL PORT P: one apply of N creates at parallelism P
+one_run() {
+	rm -f "$tmp/state.db"*
+	connects "$2" env DAYTONA_API_URL="$1/api" DAYTONA_API_KEY="$key" \
+		SANDFORM_STATE="$tmp/state.db" SSL_CERT_FILE="$tmp/tls/ca.pem" \
+		"$sandform" apply "$tmp/m" --stack conn --auto-approve \
+		--parallelism "$3"
+}
+
+# sdk_run URL PORT P: the official SDK's N creates (sdk-create.mjs) at
+# concurrency P
 sdk_run() {
-	url=$1 port=$2 p=$3
-	curl -fsS -X POST "$bench_url/_emulator/reset" >/dev/null
-	start=$(date +%s.%N)
-	SF_EMU_URL=$url SF_EMU_KEY=$key SF_SDK_MODULES=$modules \
-		NODE_EXTRA_CA_CERTS=$tmp/tls/ca.pem \
-		strace -f -qq -e trace=connect -o "$tmp/strace" \
-		"$node" "$here/sdk-create.mjs" "$n" "$p" >/dev/null 2>"$tmp/err" ||
-		{ echo "bench: the SDK's creates failed:" >&2; tail -3 "$tmp/err" >&2; exit 1; }
-	end=$(date +%s.%N)
-	c=$(grep -c "htons($port)" "$tmp/strace" || true)
-	echo "$c $(echo "$end - $start" | bc)"
+	connects "$2" env SF_EMU_URL="$1" SF_EMU_KEY="$key" \
+		SF_SDK_MODULES="$modules" NODE_EXTRA_CA_CERTS="$tmp/tls/ca.pem" \
+		"$node" "$here/sdk-create.mjs" "$n" "$3"
 }
 
 # case_of WHO URL PORT P: RUNS runs of one case, then its medians

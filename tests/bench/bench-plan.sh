@@ -77,31 +77,44 @@ seed() {
 		"$URL/_emulator/seed" | grep -q 200
 }
 
-# one_run LABEL: plan once, print one line of figures
-one_run() {
+# measure CMD [ARG...]: run CMD once, the emulator's request log cleared
+# first; sets rc, cpu (user+system s), rss (max, MiB), wall (s) and reqs
+# (requests the emulator logged); "$T/run.txt" also holds the last line
+# CMD printed
+measure() {
 	curl -sS -X DELETE "$URL/_emulator/requests" >/dev/null
-	python3 - "$SANDFORM" "$T" <<'EOF' >"$T/run.txt"
-import os, resource, subprocess, sys, time
-sf, t = sys.argv[1], sys.argv[2]
+	python3 - "$@" <<'EOF' >"$T/run.txt"
+import resource, subprocess, sys, time
 t0 = time.monotonic()
-p = subprocess.run([sf, "plan", t + "/m", "--state", t + "/state.db",
-                    "--detailed-exitcode"], stdout=subprocess.PIPE,
+p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE,
                    stderr=subprocess.PIPE)
 wall = time.monotonic() - t0
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+out = (p.stdout.decode().strip().splitlines() or
+       p.stderr.decode().strip().splitlines())
 print(p.returncode, "%.3f" % (ru.ru_utime + ru.ru_stime),
       "%.1f" % (ru.ru_maxrss / 1024.0), "%.3f" % wall,
-      p.stdout.decode().strip().splitlines()[-1] if p.stdout else "-")
+      out[-1] if out else "-")
 EOF
 	read -r rc cpu rss wall last <"$T/run.txt" || true
 	reqs=$(curl -sS "$URL/_emulator/requests" | grep -c . || true)
+}
+
+# last_line: what the measured command printed last
+last_line() {
+	sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* //' "$T/run.txt"
+}
+
+# one_run LABEL FIGURES: plan once, print one line of figures
+one_run() {
+	measure "$SANDFORM" plan "$T/m" --state "$T/state.db" --detailed-exitcode
 	gets=$(curl -sS "$URL/_emulator/requests" |
 		grep -c '"path":"/api/sandbox/' || true)
 	nonget=$(curl -sS "$URL/_emulator/requests" |
 		grep -vc '"method":"GET"' || true)
 	printf '%-10s exit=%s requests=%s single-GETs=%s non-GET=%s cpu=%ss rss=%sMiB wall=%ss (%s)\n' \
 		"$1" "$rc" "$reqs" "$gets" "$nonget" "$cpu" "$rss" "$wall" \
-		"$(sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* //' "$T/run.txt")"
+		"$(last_line)"
 	echo "$cpu $rss $wall $reqs" >>"$T/figures.$2"
 }
 
@@ -133,32 +146,19 @@ sdk_runs() {
 		echo "$1: SKIP (no Node.js or no SDK in $SDK_MODULES; ./setup.sh installs them)"
 		return 0
 	fi
+	SF_EMU_URL=$URL SF_EMU_KEY=bench-key SF_SDK_MODULES=$SDK_MODULES
+	export SF_EMU_URL SF_EMU_KEY SF_SDK_MODULES
 	i=0
 	while [ "$i" -lt "$RUNS" ]; do
-		curl -sS -X DELETE "$URL/_emulator/requests" >/dev/null
-		SF_EMU_URL=$URL SF_EMU_KEY=bench-key SF_SDK_MODULES=$SDK_MODULES \
-			python3 - "$NODE" "$HERE/sdk-list.mjs" "$N" <<'EOF' >"$T/run.txt"
-import resource, subprocess, sys, time
-t0 = time.monotonic()
-p = subprocess.run([sys.argv[1], "--max-old-space-size=16384", sys.argv[2],
-                    sys.argv[3], "1"], stdout=subprocess.PIPE,
-                   stderr=subprocess.PIPE)
-wall = time.monotonic() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-out = (p.stdout.decode() + p.stderr.decode()).strip().splitlines()
-print(p.returncode, "%.3f" % (ru.ru_utime + ru.ru_stime),
-      "%.1f" % (ru.ru_maxrss / 1024.0), "%.3f" % wall,
-      out[-1] if out else "-")
-EOF
-		read -r rc cpu rss wall last <"$T/run.txt" || true
-		reqs=$(curl -sS "$URL/_emulator/requests" | grep -c . || true)
+		measure "$NODE" --max-old-space-size=16384 "$HERE/sdk-list.mjs" \
+			"$N" 1
 		# the rest are the SDK's event socket (socket.io), which the
 		# emulator does not serve
 		pages=$(curl -sS "$URL/_emulator/requests" |
 			grep -c '"path":"/api/sandbox"' || true)
 		printf '%-10s exit=%s requests=%s list-pages=%s cpu=%ss rss=%sMiB wall=%ss (%s)\n' \
 			"$1" "$rc" "$reqs" "$pages" "$cpu" "$rss" "$wall" \
-			"$(sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* //' "$T/run.txt")"
+			"$(last_line)"
 		echo "$cpu $rss $wall $reqs" >>"$T/figures.$1"
 		i=$((i + 1))
 	done
